@@ -1,0 +1,18 @@
+//! MCP Firewall's core: everything that inspects, decides and records MCP traffic.
+//!
+//! One message flows through one pipeline: transport → decode → inspect → decide → forward →
+//! record. Each stage is a module with a small typed interface, assembled in [`pipeline`].
+//! See ARCHITECTURE.md for the map and the invariants.
+
+pub mod jsonrpc;
+pub mod launch;
+pub mod logging;
+pub mod paths;
+pub mod pipeline;
+pub mod policy;
+pub mod record;
+pub mod session;
+pub mod transport;
+
+/// The version of MCP Firewall.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,536 @@
+//! Stage 2, *inspect*: what one connection has said so far, and what each new message means.
+//!
+//! A [`Session`] is shared by both directions of one connection. It identifies the protocol era,
+//! remembers who the peers are, and correlates every request with its response by id, in both
+//! directions, so that later stages know which call a result answers and how long it took.
+
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolRequestParams, Implementation, ProtocolVersion};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::jsonrpc::{Id, Message};
+
+/// Which way a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the MCP client (the agent) to the server.
+    ClientToServer,
+    /// From the server to the client.
+    ServerToClient,
+}
+
+impl Direction {
+    pub fn reverse(self) -> Self {
+        match self {
+            Direction::ClientToServer => Direction::ServerToClient,
+            Direction::ServerToClient => Direction::ClientToServer,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "client_to_server",
+            Direction::ServerToClient => "server_to_client",
+        }
+    }
+}
+
+/// The protocol era of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Era {
+    /// Nothing has told us yet.
+    Unknown,
+    /// 2024-11-05 … 2025-11-25: an `initialize` handshake opens a session.
+    Handshake { version: String },
+    /// 2026-07-28 and later: no handshake; every request names its version in `_meta`.
+    Stateless { version: String },
+}
+
+impl Era {
+    fn from_version(version: &str) -> Self {
+        let parsed: ProtocolVersion = serde_json::from_value(version.into())
+            .unwrap_or(ProtocolVersion::LATEST_WITH_INITIALIZE);
+        if parsed.has_initialize() {
+            Era::Handshake {
+                version: version.to_owned(),
+            }
+        } else {
+            Era::Stateless {
+                version: version.to_owned(),
+            }
+        }
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        match self {
+            Era::Unknown => None,
+            Era::Handshake { version } | Era::Stateless { version } => Some(version),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Era::Unknown => "unknown",
+            Era::Handshake { .. } => "handshake",
+            Era::Stateless { .. } => "stateless",
+        }
+    }
+}
+
+/// What the inspect stage learned about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    pub direction: Direction,
+    pub kind: Kind,
+    /// The method of a request or notification; for a response, the method of its request.
+    pub method: Option<String>,
+    pub id: Option<Id>,
+    /// The tool a `tools/call` names (for its response too).
+    pub tool: Option<String>,
+    /// For a response: how long after its request it came.
+    pub latency: Option<Duration>,
+    /// For `notifications/cancelled`: the request it withdraws.
+    pub cancels: Option<Id>,
+    /// The era of the connection after this message.
+    pub era: Era,
+}
+
+/// The JSON-RPC kind of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Notification,
+    Result,
+    Error,
+    /// A response whose id matches no request we relayed.
+    UnmatchedResponse,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Notification => "notification",
+            Kind::Result => "result",
+            Kind::Error => "error",
+            Kind::UnmatchedResponse => "unmatched_response",
+        }
+    }
+}
+
+/// A request waiting for its response.
+#[derive(Debug)]
+struct Pending {
+    method: String,
+    tool: Option<String>,
+    started: Instant,
+    seq: u64,
+}
+
+/// How many unanswered requests per direction are remembered; beyond it the oldest is forgotten
+/// (its response is then recorded as unmatched), so a peer cannot grow memory without bound.
+pub const MAX_PENDING: usize = 10_000;
+
+/// The state of one connection between a client and a server.
+#[derive(Debug)]
+pub struct Session {
+    era: Era,
+    client: Option<Implementation>,
+    server: Option<Implementation>,
+    pending: HashMap<(Direction, Id), Pending>,
+    /// Insertion order of `pending`, to forget the oldest in O(1); may hold answered entries.
+    order: VecDeque<(u64, Direction, Id)>,
+    seq: u64,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The parts of `params` the inspect stage reads for any request.
+#[derive(Deserialize)]
+struct ParamsMeta<'a> {
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<MetaView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct MetaView<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
+    protocol_version: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeParamsView {
+    #[serde(default)]
+    protocol_version: Option<String>,
+    #[serde(default)]
+    client_info: Option<Implementation>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeResultView {
+    #[serde(default)]
+    protocol_version: Option<String>,
+    #[serde(default)]
+    server_info: Option<Implementation>,
+}
+
+impl Session {
+    pub fn new() -> Self {
+        Self {
+            era: Era::Unknown,
+            client: None,
+            server: None,
+            pending: HashMap::new(),
+            order: VecDeque::new(),
+            seq: 0,
+        }
+    }
+
+    pub fn era(&self) -> &Era {
+        &self.era
+    }
+
+    /// The client's self-description from `initialize`, if it sent one.
+    pub fn client_info(&self) -> Option<&Implementation> {
+        self.client.as_ref()
+    }
+
+    /// The server's self-description from its `initialize` result, if any.
+    pub fn server_info(&self) -> Option<&Implementation> {
+        self.server.as_ref()
+    }
+
+    /// Requests relayed in either direction that have not been answered yet.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Updates the session with one message and describes it.
+    pub fn inspect(&mut self, direction: Direction, message: &Message<'_>) -> Inspection {
+        let mut out = Inspection {
+            direction,
+            kind: Kind::Notification,
+            method: message.method().map(str::to_owned),
+            id: message.id().cloned(),
+            tool: None,
+            latency: None,
+            cancels: None,
+            era: Era::Unknown,
+        };
+        match message {
+            Message::Request { id, method, params } => {
+                out.kind = Kind::Request;
+                self.learn_from_request(direction, method, *params);
+                if method == "tools/call" {
+                    out.tool = params
+                        .and_then(|p| serde_json::from_str::<CallToolRequestParams>(p.get()).ok())
+                        .map(|p| p.name.into_owned());
+                }
+                self.remember(direction, id.clone(), method, out.tool.clone());
+            }
+            Message::Notification { method, params } => {
+                if method == "notifications/cancelled" {
+                    out.cancels = params.and_then(|p| cancelled_request(p.get()));
+                }
+            }
+            Message::Response { id, result, error } => {
+                out.kind = if error.is_some() {
+                    Kind::Error
+                } else {
+                    Kind::Result
+                };
+                let answered = id
+                    .as_ref()
+                    .and_then(|id| self.pending.remove(&(direction.reverse(), id.clone())));
+                match answered {
+                    Some(request) => {
+                        out.latency = Some(request.started.elapsed());
+                        if direction == Direction::ServerToClient {
+                            self.learn_from_response(&request.method, *result);
+                        }
+                        out.method = Some(request.method);
+                        out.tool = request.tool;
+                    }
+                    None => out.kind = Kind::UnmatchedResponse,
+                }
+            }
+        }
+        out.era = self.era.clone();
+        out
+    }
+
+    /// Forgets a pending request that will never be answered (its response was unreadable).
+    /// Returns whether it was pending.
+    pub fn abandon(&mut self, request_direction: Direction, id: &Id) -> bool {
+        self.pending
+            .remove(&(request_direction, id.clone()))
+            .is_some()
+    }
+
+    fn learn_from_request(
+        &mut self,
+        direction: Direction,
+        method: &str,
+        params: Option<&RawValue>,
+    ) {
+        if direction != Direction::ClientToServer {
+            return;
+        }
+        if method == "initialize" {
+            if let Some(view) =
+                params.and_then(|p| serde_json::from_str::<InitializeParamsView>(p.get()).ok())
+            {
+                self.client = view.client_info;
+                if let Some(version) = view.protocol_version {
+                    self.era = Era::Handshake { version };
+                }
+            }
+            return;
+        }
+        // Stateless requests carry their protocol version; the first one fixes the era.
+        if matches!(self.era, Era::Unknown) {
+            let version = params
+                .and_then(|p| serde_json::from_str::<ParamsMeta>(p.get()).ok())
+                .and_then(|p| p.meta)
+                .and_then(|m| m.protocol_version);
+            if let Some(version) = version {
+                self.era = Era::from_version(&version);
+            }
+        }
+    }
+
+    fn learn_from_response(&mut self, method: &str, result: Option<&RawValue>) {
+        if method == "initialize" {
+            if let Some(view) =
+                result.and_then(|r| serde_json::from_str::<InitializeResultView>(r.get()).ok())
+            {
+                self.server = view.server_info;
+                if let Some(version) = view.protocol_version {
+                    self.era = Era::from_version(&version);
+                }
+            }
+        } else if method == "server/discover" && result.is_some() && self.era == Era::Unknown {
+            // A DiscoverResult proves a stateless-era server even before a version is named.
+            self.era = Era::Stateless {
+                version: ProtocolVersion::LATEST.to_string(),
+            };
+        }
+    }
+
+    fn remember(&mut self, direction: Direction, id: Id, method: &str, tool: Option<String>) {
+        while self.pending.len() >= MAX_PENDING {
+            let Some((seq, dir, id)) = self.order.pop_front() else {
+                break;
+            };
+            let key = (dir, id);
+            if self.pending.get(&key).is_some_and(|p| p.seq == seq) {
+                tracing::warn!(id = %key.1, "too many unanswered requests; forgetting the oldest");
+                self.pending.remove(&key);
+            }
+        }
+        if self.order.len() > 2 * MAX_PENDING {
+            let pending = &self.pending;
+            self.order.retain(|(seq, dir, id)| {
+                pending
+                    .get(&(*dir, id.clone()))
+                    .is_some_and(|p| p.seq == *seq)
+            });
+        }
+        self.seq += 1;
+        let pending = Pending {
+            method: method.to_owned(),
+            tool,
+            started: Instant::now(),
+            seq: self.seq,
+        };
+        self.order.push_back((self.seq, direction, id.clone()));
+        match self.pending.entry((direction, id)) {
+            Entry::Occupied(mut slot) => {
+                // Ids must not be reused while pending; keep the newest so its answer matches.
+                tracing::warn!(id = %slot.key().1, "request id reused while still pending");
+                slot.insert(pending);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(pending);
+            }
+        }
+    }
+}
+
+fn cancelled_request(params: &str) -> Option<Id> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cancelled<'a> {
+        #[serde(borrow)]
+        request_id: &'a RawValue,
+    }
+    serde_json::from_str::<Cancelled>(params)
+        .ok()
+        .and_then(|c| Id::from_raw(c.request_id.get()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonrpc::{Decoded, decode};
+
+    fn feed(session: &mut Session, direction: Direction, line: &str) -> Inspection {
+        match decode(line.as_bytes()).unwrap() {
+            Decoded::Single(m) => session.inspect(direction, &m),
+            Decoded::Batch(_) => unreachable!(),
+        }
+    }
+
+    use Direction::{ClientToServer as C2S, ServerToClient as S2C};
+
+    #[test]
+    fn handshake_era_from_initialize_and_negotiated_version() {
+        let mut s = Session::new();
+        let i = feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"agent","version":"1"}}}"#,
+        );
+        assert_eq!(
+            i.era,
+            Era::Handshake {
+                version: "2025-11-25".into()
+            }
+        );
+        let r = feed(
+            &mut s,
+            S2C,
+            r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"fs","version":"2"}}}"#,
+        );
+        assert_eq!(r.method.as_deref(), Some("initialize"));
+        assert_eq!(
+            r.era,
+            Era::Handshake {
+                version: "2025-06-18".into()
+            }
+        );
+        assert_eq!(s.client_info().unwrap().name, "agent");
+        assert_eq!(s.server_info().unwrap().name, "fs");
+    }
+
+    #[test]
+    fn stateless_era_from_request_meta() {
+        let mut s = Session::new();
+        let i = feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        assert_eq!(
+            i.era,
+            Era::Stateless {
+                version: "2026-07-28".into()
+            }
+        );
+    }
+
+    #[test]
+    fn failed_discover_then_initialize_is_handshake() {
+        let mut s = Session::new();
+        feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#,
+        );
+        let e = feed(
+            &mut s,
+            S2C,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#,
+        );
+        assert_eq!((e.kind, e.era.clone()), (Kind::Error, Era::Unknown));
+        feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"a","version":"1"}}}"#,
+        );
+        assert_eq!(s.era().name(), "handshake");
+    }
+
+    #[test]
+    fn correlates_both_directions_by_exact_id() {
+        let mut s = Session::new();
+        let call = feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/x"}}}"#,
+        );
+        assert_eq!(call.tool.as_deref(), Some("read_file"));
+        // The server asks the client something with the same id number: a different request.
+        feed(
+            &mut s,
+            S2C,
+            r#"{"jsonrpc":"2.0","id":7,"method":"roots/list"}"#,
+        );
+        let str_id = feed(&mut s, S2C, r#"{"jsonrpc":"2.0","id":"7","result":{}}"#);
+        assert_eq!(str_id.kind, Kind::UnmatchedResponse, "\"7\" is not 7");
+        let roots = feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","id":7,"result":{"roots":[]}}"#,
+        );
+        assert_eq!(roots.method.as_deref(), Some("roots/list"));
+        let result = feed(
+            &mut s,
+            S2C,
+            r#"{"jsonrpc":"2.0","id":7,"result":{"content":[]}}"#,
+        );
+        assert_eq!(
+            (result.method.as_deref(), result.tool.as_deref()),
+            (Some("tools/call"), Some("read_file"))
+        );
+        assert!(result.latency.is_some());
+        assert_eq!(s.pending_len(), 0);
+    }
+
+    #[test]
+    fn cancellation_names_the_request() {
+        let mut s = Session::new();
+        let c = feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"abc","reason":"user"}}"#,
+        );
+        assert_eq!(c.cancels.unwrap().as_raw(), "\"abc\"");
+    }
+
+    #[test]
+    fn pending_table_is_bounded() {
+        let mut s = Session::new();
+        for i in 0..MAX_PENDING + 50 {
+            feed(
+                &mut s,
+                C2S,
+                &format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"ping"}}"#),
+            );
+        }
+        assert_eq!(s.pending_len(), MAX_PENDING);
+        let first = feed(&mut s, S2C, r#"{"jsonrpc":"2.0","id":0,"result":{}}"#);
+        assert_eq!(first.kind, Kind::UnmatchedResponse);
+        let last = feed(
+            &mut s,
+            S2C,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":{},"result":{{}}}}"#,
+                MAX_PENDING + 49
+            ),
+        );
+        assert_eq!(last.kind, Kind::Result);
+    }
+}

@@ -1,0 +1,359 @@
+//! The stdio shim behind `mcpfw wrap`: the firewall stands where the client expects the server.
+//!
+//! One thread per direction reads frames in order, runs them through the pipeline and writes
+//! them on; there is never a thread or task per message, so nothing is reordered. Blocking I/O on
+//! dedicated threads is deliberate: the client's stdin/stdout are inherited descriptors that an
+//! async runtime could only read through its blocking pool, with a thread hop per read.
+//!
+//! Lifecycle: the server's stderr passes straight through; when the server exits, the shim exits
+//! with its code; when the client closes stdin, the server gets EOF, then SIGTERM after a grace
+//! period, then SIGKILL. The server runs in its own process group so that the whole tree (`npx`
+//! and the `node` it starts) is signalled, and it is always reaped.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::fd::AsFd;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::jsonrpc::{Frame, LineReader};
+use crate::launch::ResolvedCommand;
+use crate::pipeline::{Action, Pipeline};
+use crate::session::Direction;
+
+/// How the shim treats the server process.
+#[derive(Debug, Clone)]
+pub struct ShimOptions {
+    /// Time the server gets after stdin EOF before SIGTERM, and after SIGTERM before SIGKILL.
+    pub grace: Duration,
+}
+
+impl Default for ShimOptions {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Things the supervisor reacts to.
+#[derive(Debug)]
+enum Lifecycle {
+    ClientClosed,
+    ClientGone,
+    ServerClosedStdout,
+    ServerExited(io::Result<ExitStatus>),
+    Signal(i32),
+}
+
+/// The client's side of the conversation: where replies to the client are written.
+type ClientSink = Arc<Mutex<BufWriter<File>>>;
+
+/// Starts the server and relays between this process's stdin/stdout and the server until the
+/// server exits. Returns the exit code the shim should exit with.
+pub fn run(
+    pipeline: Arc<Pipeline>,
+    command: &ResolvedCommand,
+    options: &ShimOptions,
+) -> Result<i32> {
+    let client_in = File::from(
+        io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("cannot use stdin")?,
+    );
+    let client_out = File::from(
+        io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("cannot use stdout")?,
+    );
+    let mut child = spawn(command)?;
+    let server_in = child
+        .stdin
+        .take()
+        .context("the server's stdin is not a pipe")?;
+    let server_out = child
+        .stdout
+        .take()
+        .context("the server's stdout is not a pipe")?;
+    let pid = child.id() as i32;
+    tracing::info!(server = pipeline.server(), pid, program = %command.program.display(), "server started");
+
+    let (events, lifecycle) = mpsc::channel();
+    let client_sink: ClientSink =
+        Arc::new(Mutex::new(BufWriter::with_capacity(64 * 1024, client_out)));
+    let limit = pipeline.limits().max_message_bytes;
+
+    let to_server = {
+        let (pipeline, sink, events) = (pipeline.clone(), client_sink.clone(), events.clone());
+        thread::Builder::new()
+            .name("client-to-server".into())
+            .spawn(move || {
+                let reader = LineReader::new(client_in, limit);
+                let outcome = relay_client_to_server(&pipeline, reader, server_in, &sink);
+                let _ = events.send(outcome);
+            })?
+    };
+    let to_client = {
+        let (pipeline, sink, events) = (pipeline.clone(), client_sink.clone(), events.clone());
+        thread::Builder::new()
+            .name("server-to-client".into())
+            .spawn(move || {
+                let reader = LineReader::new(server_out, limit);
+                let outcome = relay_server_to_client(&pipeline, reader, &sink);
+                let _ = events.send(outcome);
+            })?
+    };
+    {
+        let events = events.clone();
+        thread::Builder::new()
+            .name("server-wait".into())
+            .spawn(move || {
+                let _ = events.send(Lifecycle::ServerExited(child.wait()));
+            })?;
+    }
+    forward_signals(events)?;
+
+    let status = supervise(pid, &lifecycle, options.grace);
+    // Let the server's last words reach the client, but never wait on a grandchild that keeps
+    // the pipe open after the server itself is gone.
+    let drained = Instant::now() + Duration::from_secs(2);
+    while !to_client.is_finished() && Instant::now() < drained {
+        thread::sleep(Duration::from_millis(5));
+    }
+    if let Ok(mut sink) = client_sink.lock() {
+        let _ = sink.flush();
+    }
+    drop(to_server); // may be blocked reading the client's stdin; the process exit ends it
+    signal_group(pid, libc::SIGTERM); // leftovers in the server's process group
+    pipeline.flush();
+    Ok(exit_code(status))
+}
+
+fn spawn(command: &ResolvedCommand) -> Result<Child> {
+    let mut cmd = Command::new(&command.program);
+    cmd.args(&command.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    // The server gets nothing of the firewall's own configuration or secrets.
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| k.starts_with("MCPFW_")) {
+            cmd.env_remove(key);
+        }
+    }
+    if let Some(dir) = &command.prepend_path {
+        let mut paths = vec![dir.clone()];
+        paths.extend(
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths),
+        );
+        cmd.env(
+            "PATH",
+            std::env::join_paths(paths).context("PATH holds an invalid entry")?,
+        );
+    }
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn()
+        .with_context(|| format!("cannot start the server `{}`", command.program.display()))
+}
+
+fn relay_client_to_server(
+    pipeline: &Pipeline,
+    mut reader: LineReader<File>,
+    server_in: std::process::ChildStdin,
+    client: &ClientSink,
+) -> Lifecycle {
+    let mut server = BufWriter::with_capacity(64 * 1024, server_in);
+    loop {
+        let written = match reader.next_frame() {
+            Ok(None) => break,
+            Ok(Some(frame)) => match pipeline.process(Direction::ClientToServer, &frame) {
+                Action::Forward => match frame {
+                    Frame::Line(line) => write_line(&mut server, line),
+                    Frame::Oversized { .. } => Ok(()), // never forwarded; process() refuses it
+                },
+                Action::AnswerClient(answer) => {
+                    if answer_client(client, &answer).is_err() {
+                        return Lifecycle::ClientGone;
+                    }
+                    Ok(())
+                }
+                Action::Drop => Ok(()),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "reading from the client failed");
+                break;
+            }
+        };
+        let flushed = written.and_then(|()| {
+            if reader.has_buffered() {
+                Ok(())
+            } else {
+                server.flush()
+            }
+        });
+        if let Err(e) = flushed {
+            // The server closed its stdin or died; its exit ends the session.
+            tracing::warn!(error = %e, "the server stopped reading its input");
+            return Lifecycle::ServerClosedStdout;
+        }
+    }
+    let _ = server.flush();
+    drop(server); // EOF for the server: the polite way to ask it to finish
+    Lifecycle::ClientClosed
+}
+
+fn relay_server_to_client(
+    pipeline: &Pipeline,
+    mut reader: LineReader<std::process::ChildStdout>,
+    client: &ClientSink,
+) -> Lifecycle {
+    loop {
+        let written = match reader.next_frame() {
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading from the server failed");
+                break;
+            }
+            Ok(Some(frame)) => match pipeline.process(Direction::ServerToClient, &frame) {
+                Action::Forward => match frame {
+                    Frame::Line(line) => {
+                        let mut sink = client.lock().unwrap_or_else(|p| p.into_inner());
+                        write_line(&mut *sink, line)
+                    }
+                    Frame::Oversized { .. } => Ok(()),
+                },
+                Action::AnswerClient(answer) => answer_client(client, &answer),
+                Action::Drop => Ok(()),
+            },
+        };
+        let flushed = written.and_then(|()| {
+            if reader.has_buffered() {
+                Ok(())
+            } else {
+                client.lock().unwrap_or_else(|p| p.into_inner()).flush()
+            }
+        });
+        if flushed.is_err() {
+            return Lifecycle::ClientGone;
+        }
+    }
+    if let Ok(mut sink) = client.lock() {
+        let _ = sink.flush();
+    }
+    Lifecycle::ServerClosedStdout
+}
+
+fn write_line(out: &mut impl Write, line: &[u8]) -> io::Result<()> {
+    out.write_all(line)?;
+    out.write_all(b"\n")
+}
+
+fn answer_client(client: &ClientSink, answer: &[u8]) -> io::Result<()> {
+    let mut sink = client.lock().unwrap_or_else(|p| p.into_inner());
+    write_line(&mut *sink, answer)?;
+    sink.flush()
+}
+
+fn forward_signals(events: mpsc::Sender<Lifecycle>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("cannot install signal handlers")?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if events.send(Lifecycle::Signal(signal)).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Waits for the server to exit, ending it politely and then firmly when the client is gone.
+fn supervise(
+    pid: i32,
+    lifecycle: &mpsc::Receiver<Lifecycle>,
+    grace: Duration,
+) -> Option<ExitStatus> {
+    // The next escalation step and when it is due.
+    let mut escalation: Option<(Instant, i32)> = None;
+    // Schedules `signal` unless an escalation is already due (a SIGKILL plan replaces a SIGTERM one).
+    let escalate_from = |now: Instant, signal: i32, escalation: &mut Option<(Instant, i32)>| {
+        if escalation.is_none_or(|(_, next)| signal == libc::SIGKILL && next == libc::SIGTERM) {
+            *escalation = Some((now + grace, signal));
+        }
+    };
+    loop {
+        let event = match escalation {
+            None => lifecycle.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some((due, _)) => lifecycle.recv_timeout(due.saturating_duration_since(Instant::now())),
+        };
+        let now = Instant::now();
+        match event {
+            Ok(Lifecycle::ServerExited(status)) => {
+                return match status {
+                    Ok(status) => {
+                        tracing::info!(?status, "server exited");
+                        Some(status)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot wait for the server");
+                        None
+                    }
+                };
+            }
+            Ok(Lifecycle::ClientClosed | Lifecycle::ClientGone) => {
+                tracing::info!("client disconnected; the server has received EOF");
+                escalate_from(now, libc::SIGTERM, &mut escalation);
+            }
+            Ok(Lifecycle::ServerClosedStdout) => escalate_from(now, libc::SIGTERM, &mut escalation),
+            Ok(Lifecycle::Signal(signal)) => {
+                tracing::info!(signal, "forwarding signal to the server");
+                signal_group(pid, signal);
+                if signal != libc::SIGQUIT {
+                    escalate_from(now, libc::SIGKILL, &mut escalation);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some((_, signal)) = escalation.take() {
+                    tracing::warn!(signal, "the server did not exit in time; signalling it");
+                    signal_group(pid, signal);
+                    if signal == libc::SIGTERM {
+                        escalation = Some((now + grace, libc::SIGKILL));
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+fn signal_group(pid: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals the process group we created for the server;
+    // it has no memory-safety preconditions.
+    unsafe {
+        libc::kill(-pid, signal);
+    }
+}
+
+fn exit_code(status: Option<ExitStatus>) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(status) => status
+            .code()
+            .or_else(|| status.signal().map(|s| 128 + s))
+            .unwrap_or(1),
+        None => 1,
+    }
+}
