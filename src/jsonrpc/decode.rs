@@ -258,10 +258,8 @@ fn parse_object(text: &str) -> Result<Message<'_>, DecodeError> {
             if env.result.is_some() || env.error.is_some() {
                 return Err(invalid("a request cannot carry \"result\" or \"error\""));
             }
-            if let Some(params) = env.params {
-                if !params.get().starts_with(['{', '[']) {
-                    return Err(invalid("\"params\" must be an object or an array"));
-                }
+            if env.params.is_some_and(|p| !p.get().starts_with(['{', '['])) {
+                return Err(invalid("\"params\" must be an object or an array"));
             }
             match (raw_id, id.clone()) {
                 (None, _) => Ok(Message::Notification {

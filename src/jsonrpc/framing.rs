@@ -139,8 +139,8 @@ fn from_tail(tail: &[u8]) -> Option<Id> {
     let text = std::str::from_utf8(tail).ok()?;
     let body = text.trim_end().strip_suffix('}')?.trim_end();
     // The value is a number or an escape-free string that ends the object.
-    let value_start = if body.ends_with('"') {
-        body[..body.len() - 1].rfind('"')?
+    let value_start = if let Some(unquoted) = body.strip_suffix('"') {
+        unquoted.rfind('"')?
     } else {
         body.rfind(|c: char| !(c.is_ascii_digit() || c == '-'))? + 1
     };
