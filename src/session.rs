@@ -186,6 +186,21 @@ struct InitializeResultView {
     server_info: Option<Implementation>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DiscoverResultView {
+    #[serde(default)]
+    supported_versions: Vec<String>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<DiscoverMeta>,
+}
+
+#[derive(Deserialize)]
+struct DiscoverMeta {
+    #[serde(rename = "io.modelcontextprotocol/serverInfo", default)]
+    server_info: Option<Implementation>,
+}
+
 impl Session {
     pub fn new() -> Self {
         Self {
@@ -321,11 +336,27 @@ impl Session {
                     self.era = Era::from_version(&version);
                 }
             }
-        } else if method == "server/discover" && result.is_some() && self.era == Era::Unknown {
-            // A DiscoverResult proves a stateless-era server even before a version is named.
-            self.era = Era::Stateless {
-                version: ProtocolVersion::LATEST.to_string(),
+        } else if method == "server/discover" {
+            let Some(view) =
+                result.and_then(|r| serde_json::from_str::<DiscoverResultView>(r.get()).ok())
+            else {
+                return; // an error answer: the client falls back to `initialize`
             };
+            if let Some(info) = view.meta.and_then(|m| m.server_info) {
+                self.server = Some(info);
+            }
+            if self.era == Era::Unknown {
+                // A DiscoverResult proves a stateless-era server even before a request names a
+                // version; take the newest stateless version it supports.
+                let version = view
+                    .supported_versions
+                    .iter()
+                    .filter(|v| matches!(Era::from_version(v), Era::Stateless { .. }))
+                    .max()
+                    .cloned()
+                    .unwrap_or_else(|| ProtocolVersion::LATEST.to_string());
+                self.era = Era::Stateless { version };
+            }
         }
     }
 
@@ -439,6 +470,28 @@ mod tests {
                 version: "2026-07-28".into()
             }
         );
+    }
+
+    #[test]
+    fn discover_result_names_the_server_and_its_era() {
+        let mut s = Session::new();
+        feed(
+            &mut s,
+            C2S,
+            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#,
+        );
+        feed(
+            &mut s,
+            S2C,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"complete","supportedVersions":["2025-11-25","2026-07-28"],"capabilities":{},"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"modern-echo","version":""}}}}"#,
+        );
+        assert_eq!(
+            s.era(),
+            &Era::Stateless {
+                version: "2026-07-28".into()
+            }
+        );
+        assert_eq!(s.server_info().unwrap().name, "modern-echo");
     }
 
     #[test]

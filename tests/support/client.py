@@ -461,7 +461,25 @@ async def scenario_memory(cmd: list[str], args: argparse.Namespace) -> dict[str,
     return out
 
 
+# --------------------------------------------------------------------------- echo
+
+
+async def scenario_echo(cmd: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The smallest session: any server with an `echo` tool, in either protocol era."""
+    rec = Recorder()
+    out: dict[str, Any] = {}
+    async with make_client(cmd, rec, args, server_requests=False) as client:
+        out.update(base_info(client))
+        tools = await client.list_tools()
+        out["tools"] = sorted(t.name for t in tools.tools)
+        r = await client.call_tool("echo", {"message": "hello firewall"})
+        out["echo"] = {"is_error": bool(r.is_error), "text": first_text(r)}
+        out["stream_errors"] = rec.stream_errors
+    return out
+
+
 SCENARIOS = {
+    "echo": scenario_echo,
     "everything": scenario_everything,
     "filesystem": scenario_filesystem,
     "memory": scenario_memory,
