@@ -1,0 +1,217 @@
+//! The wrapped server's lifecycle: exit codes, stderr, crashes, client disconnects, signals,
+//! command resolution, and what the server may see of the firewall.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Home, Shim, alive, everything, mcpfw, tool_text};
+use serde_json::{Value, json};
+
+fn sh(script: &str) -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), script.into()]
+}
+
+/// The pid of the wrapped server, from the shim's log.
+fn server_pid(home: &Home) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(home.path().join("logs/mcpfw.jsonl")).unwrap_or_default();
+        if let Some(pid) = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["message"] == "server started")
+            .and_then(|v| v["pid"].as_u64())
+        {
+            return pid as u32;
+        }
+        assert!(Instant::now() < deadline, "no 'server started' in the log");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn exits_with_the_servers_code_and_passes_its_stderr_through() {
+    let home = Home::new();
+    let mut shim = Shim::start(
+        &home,
+        &[],
+        &sh("read line; echo 'boom: bad config' >&2; exit 3"),
+    );
+    shim.send_raw(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    let status = shim
+        .wait_exit(Duration::from_secs(10))
+        .expect("mcpfw exits when the server does");
+    assert_eq!(status.code(), Some(3));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(shim.stderr_text().contains("boom: bad config"));
+}
+
+#[test]
+fn a_crashed_server_ends_the_session_with_its_signal() {
+    let home = Home::new();
+    let mut shim = Shim::start(&home, &[], &everything());
+    shim.initialize();
+    let pid = server_pid(&home);
+    // SAFETY: kill(2) on the server we started; no memory is involved.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let status = shim
+        .wait_exit(Duration::from_secs(10))
+        .expect("mcpfw exits after the crash");
+    assert_eq!(status.code(), Some(128 + libc::SIGKILL));
+    assert!(!alive(pid));
+}
+
+#[test]
+fn client_disconnect_gives_the_server_eof_and_leaves_no_process() {
+    let home = Home::new();
+    let mut shim = Shim::start(&home, &["--shutdown-grace-ms", "500"], &everything());
+    shim.initialize();
+    let pid = server_pid(&home);
+    let started = Instant::now();
+    shim.close_stdin();
+    let status = shim
+        .wait_exit(Duration::from_secs(10))
+        .expect("mcpfw exits after the client leaves");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(status.code().is_some() || status.signal_or_none().is_some());
+    assert!(!alive(pid), "server {pid} outlived the session");
+}
+
+#[test]
+fn a_server_that_ignores_eof_and_sigterm_is_killed_after_the_grace_periods() {
+    let home = Home::new();
+    let marker = tempfile::NamedTempFile::new().unwrap();
+    let script = format!(
+        "trap 'echo term >> {m}' TERM; echo ready >> {m}; while true; do sleep 0.05; done",
+        m = marker.path().display()
+    );
+    let mut shim = Shim::start(&home, &["--shutdown-grace-ms", "300"], &sh(&script));
+    let pid = server_pid(&home);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(marker.path())
+        .unwrap()
+        .contains("ready")
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
+    shim.close_stdin();
+    let status = shim
+        .wait_exit(Duration::from_secs(10))
+        .expect("mcpfw gives up on the server");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(550) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+    assert_eq!(status.code(), Some(128 + libc::SIGKILL));
+    assert!(
+        std::fs::read_to_string(marker.path())
+            .unwrap()
+            .contains("term"),
+        "SIGTERM came first"
+    );
+    assert!(!alive(pid));
+}
+
+#[test]
+fn sigterm_to_the_shim_is_forwarded_to_the_server() {
+    let home = Home::new();
+    let marker = tempfile::NamedTempFile::new().unwrap();
+    let script = format!(
+        "trap 'echo got-term > {m}; exit 0' TERM; echo ready > {m}; while true; do sleep 0.05; done",
+        m = marker.path().display()
+    );
+    let mut shim = Shim::start(&home, &[], &sh(&script));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(marker.path())
+        .unwrap()
+        .contains("ready")
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) on the mcpfw process this test started.
+    unsafe { libc::kill(shim.child.id() as i32, libc::SIGTERM) };
+    let status = shim
+        .wait_exit(Duration::from_secs(10))
+        .expect("mcpfw exits");
+    assert_eq!(
+        std::fs::read_to_string(marker.path()).unwrap().trim(),
+        "got-term"
+    );
+    assert_eq!(status.code(), Some(0), "the server's own exit code");
+}
+
+#[test]
+fn an_unknown_command_says_where_it_looked() {
+    let home = Home::new();
+    let out = Command::new(mcpfw())
+        .args(["wrap", "--", "no-such-mcp-server-xyz", "--flag"])
+        .env("MCPFW_HOME", home.path())
+        .env("PATH", "/nonexistent-dir")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot find the server command `no-such-mcp-server-xyz`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/nonexistent-dir")
+            && stderr.contains(".volta/bin")
+            && stderr.contains("/usr/local/bin"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_command_given_as_one_string_works() {
+    let home = Home::new();
+    let joined = everything().join(" ");
+    let mut shim = Shim::start(&home, &[], &[joined]);
+    let init = shim.initialize();
+    assert!(init["result"]["serverInfo"]["name"].is_string(), "{init}");
+}
+
+#[test]
+fn the_server_sees_none_of_the_firewalls_environment() {
+    let home = Home::new();
+    let mut cmd = Command::new(mcpfw());
+    cmd.arg("wrap")
+        .arg("--")
+        .args(everything())
+        .env("MCPFW_SECRET_FOR_TEST", "s3cret")
+        .env("OTHER_VAR_FOR_TEST", "kept");
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    let env = shim.call_tool(1, "get-env", json!({}));
+    let text = tool_text(&env);
+    assert!(
+        text.contains("OTHER_VAR_FOR_TEST"),
+        "the server's environment is passed on: {text}"
+    );
+    assert!(
+        !text.contains("MCPFW_"),
+        "firewall variables leaked to the server: {text}"
+    );
+}
+
+trait SignalOrNone {
+    fn signal_or_none(&self) -> Option<i32>;
+}
+
+impl SignalOrNone for std::process::ExitStatus {
+    fn signal_or_none(&self) -> Option<i32> {
+        std::os::unix::process::ExitStatusExt::signal(self)
+    }
+}
