@@ -75,7 +75,7 @@ fn client_disconnect_gives_the_server_eof_and_leaves_no_process() {
         .wait_exit(Duration::from_secs(10))
         .expect("mcpfw exits after the client leaves");
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(6),
         "took {:?}",
         started.elapsed()
     );
@@ -108,7 +108,7 @@ fn a_server_that_ignores_eof_and_sigterm_is_killed_after_the_grace_periods() {
         .expect("mcpfw gives up on the server");
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(550) && took < Duration::from_secs(3),
+        took >= Duration::from_millis(550) && took < Duration::from_secs(6),
         "took {took:?}"
     );
     assert_eq!(status.code(), Some(128 + libc::SIGKILL));

@@ -1,0 +1,78 @@
+# Shared set-up for scripts/run and scripts/test: installs only what is missing.
+# Sourced, not executed. Works on a fresh Debian or Ubuntu machine (as root, or with sudo).
+
+# Everything that is built goes to one target folder outside the checkout, so a fresh clone
+# reuses earlier builds; it still builds from nothing when the folder is empty.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mcpfw/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+BUILD_PACKAGES=(
+  build-essential pkg-config file libssl-dev
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev
+)
+# A real window under Xvfb for the desktop smoke test, and the CLI tools the tests use.
+TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 imagemagick sqlite3)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the Debian packages that are not installed yet (one apt run, only if needed).
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    step "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_apt nodejs npm
+  fi
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+      export PATH="$HOME/.cargo/bin:$PATH"
+    else
+      step "installing the Rust toolchain (rustup)"
+      ensure_apt curl ca-certificates
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+      export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+  fi
+}
+
+# Runs "$@" unless STAMP already records the hash of INPUT (so reinstalls happen only on change).
+run_if_changed() {
+  local input=$1 stamp=$2; shift 2
+  local want; want=$(sha256sum "$input" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  "$@"
+  echo "$want" > "$stamp"
+}
+
+# The real MCP peers the tests run: npm servers pinned by package-lock.json, and the Python
+# `mcp` SDK client pinned in requirements.txt, in .venv.
+ensure_test_peers() {
+  ensure_node
+  if [ ! -d tests/peers/node_modules ]; then rm -f tests/peers/node_modules.stamp; fi
+  run_if_changed tests/peers/package-lock.json tests/peers/node_modules.stamp \
+    sh -c 'echo "==> npm ci (tests/peers)"; npm ci --prefix tests/peers --no-audit --no-fund --loglevel=error'
+  if [ ! -x .venv/bin/python ]; then
+    step "creating .venv"
+    python3 -m venv .venv 2>/dev/null || { ensure_apt python3-venv; python3 -m venv .venv; }
+    rm -f .venv/requirements.stamp
+  fi
+  run_if_changed tests/peers/requirements.txt .venv/requirements.stamp \
+    sh -c 'echo "==> pip install (tests/peers/requirements.txt)"; .venv/bin/pip install -q --disable-pip-version-check -r tests/peers/requirements.txt'
+}
