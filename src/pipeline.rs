@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use crate::jsonrpc::{self, DecodeError, Decoded, ErrorCode, Frame, Id, Message};
 use crate::policy::{Policy, Verdict};
 use crate::record::{Event, Recorder};
-use crate::session::{Direction, Session};
+use crate::session::{Direction, Inspection, Session};
 
 /// What the transport must do with a frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,6 +40,8 @@ impl Default for Limits {
 /// The stages for one connection.
 pub struct Pipeline {
     server: String,
+    /// Identifies this connection in the record.
+    session_id: String,
     session: Mutex<Session>,
     policy: Box<dyn Policy>,
     recorder: Box<dyn Recorder>,
@@ -55,6 +57,7 @@ impl Pipeline {
     ) -> Self {
         Self {
             server: server.into(),
+            session_id: new_session_id(),
             session: Mutex::new(Session::new()),
             policy,
             recorder,
@@ -129,12 +132,8 @@ impl Pipeline {
                 let inspection = session.inspect(direction, &message);
                 drop(session);
                 let verdict = self.policy.decide(&inspection);
-                self.recorder.record(Event::decided(
-                    &self.server,
-                    &inspection,
-                    &verdict,
-                    line.len(),
-                ));
+                self.recorder
+                    .record(self.event(&inspection, &verdict, line.len()));
                 match verdict {
                     Verdict::Allow => Action::Forward,
                     Verdict::Deny { reason } => self.deny(direction, message.id(), &reason),
@@ -149,12 +148,8 @@ impl Pipeline {
                 let mut denied = None;
                 for inspection in &inspections {
                     let verdict = self.policy.decide(inspection);
-                    self.recorder.record(Event::decided(
-                        &self.server,
-                        inspection,
-                        &verdict,
-                        line.len(),
-                    ));
+                    self.recorder
+                        .record(self.event(inspection, &verdict, line.len()));
                     if let Verdict::Deny { reason } = verdict {
                         denied.get_or_insert(reason);
                     }
@@ -166,6 +161,15 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    fn event(&self, inspection: &Inspection, verdict: &Verdict, bytes: usize) -> Event {
+        let mut event = Event::inspected(&self.server, &self.session_id, inspection, bytes);
+        event.verdict = verdict.as_str();
+        if let Verdict::Deny { reason } = verdict {
+            event.reason = Some(reason.clone());
+        }
+        event
     }
 
     fn deny(&self, direction: Direction, id: Option<&Id>, reason: &str) -> Action {
@@ -223,6 +227,7 @@ impl Pipeline {
         let verdict = if answer.is_some() { "reject" } else { "drop" };
         self.recorder.record(Event::refused(
             &self.server,
+            &self.session_id,
             direction,
             verdict,
             id.map(|id| id.to_string()),
@@ -231,4 +236,15 @@ impl Pipeline {
         ));
         answer.map_or(Action::Drop, Action::AnswerClient)
     }
+}
+
+/// A random connection id (128 bits, hex).
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Unique enough for a record label when the OS has no randomness to give.
+        let pid = std::process::id() as u128;
+        bytes = (pid << 64 | u128::from(crate::record::now_ms())).to_be_bytes();
+    }
+    hex::encode(bytes)
 }

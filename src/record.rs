@@ -1,13 +1,44 @@
 //! Stage 6, *record*: every message's metadata is written down.
 //!
-//! A [`Recorder`] receives one [`Event`] per message (or refusal) and must not block the relay:
-//! implementations hand the event to a background writer. [`TracingRecorder`] emits each event
-//! through `tracing` (target `mcpfw::record`), which `mcpfw wrap` writes as JSON lines to its log.
+//! A [`Recorder`] receives one [`Event`] per message (or refusal). Ordinary traffic must not
+//! block the relay: implementations hand the event to a background writer. A decision that
+//! refuses or holds a call is recorded with [`Recorder::record_durable`], which returns only once
+//! the event is committed, so the client never learns of a decision that was not kept.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::policy::Verdict;
+use serde::Serialize;
+
 use crate::session::{Direction, Inspection};
+
+/// Who (or what) made a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// A rule, by its id (`policy.toml` rules are `file:<name>`, database rules `db:<n>`).
+    Rule(String),
+    /// The built-in default for the call's category.
+    Default,
+    /// A person, through an approval.
+    User,
+    /// A detector, by name.
+    Detector(String),
+    /// The firewall itself: malformed input, limits, internal errors (always a refusal).
+    Firewall,
+}
+
+impl DecidedBy {
+    /// The stored form: `rule:<id>`, `default`, `user`, `detector:<name>`, `firewall`.
+    pub fn label(&self) -> String {
+        match self {
+            DecidedBy::Rule(id) => format!("rule:{id}"),
+            DecidedBy::Default => "default".into(),
+            DecidedBy::User => "user".into(),
+            DecidedBy::Detector(name) => format!("detector:{name}"),
+            DecidedBy::Firewall => "firewall".into(),
+        }
+    }
+}
 
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,45 +46,63 @@ pub struct Event {
     /// Milliseconds since the Unix epoch.
     pub ts_ms: u64,
     pub server: String,
+    /// The connection this message belongs to (one `mcpfw wrap` process, or one HTTP session).
+    pub session: String,
     pub direction: Direction,
-    /// `request`, `notification`, `result`, `error`, `unmatched_response`, `batch` or `invalid`.
+    /// `request`, `notification`, `result`, `error`, `unmatched_response` or `invalid`.
     pub kind: &'static str,
     pub method: Option<String>,
     pub id: Option<String>,
     pub tool: Option<String>,
+    /// For tool calls: `read`, `write`, `delete`, `network-send`, `config-change`, `exec`,
+    /// `unknown`.
+    pub category: Option<String>,
     pub era: &'static str,
     pub protocol_version: Option<String>,
-    /// `allow`, `deny`, or `reject` (malformed input answered with an error) or `drop`.
+    /// `allow`, `deny`, `ask`, `reject` (malformed input answered with an error) or `drop`.
     pub verdict: &'static str,
+    pub decided_by: Option<String>,
     pub reason: Option<String>,
     /// For a response, microseconds since its request.
     pub latency_us: Option<u64>,
     pub cancels: Option<String>,
+    /// SHA-256 of the call's arguments as they arrived (hex), to match calls without storing them.
+    pub args_digest: Option<String>,
+    /// The arguments as JSON with secrets replaced by `[REDACTED:<kind>]`.
+    pub args_redacted: Option<String>,
+    /// For responses: `ok`, `tool_error` (a result with `isError: true`) or `error`.
+    pub result_status: Option<&'static str>,
+    /// Detector findings as a JSON array (empty when there are none).
+    pub findings: String,
     pub bytes: u64,
 }
 
 impl Event {
-    /// An event for a message that was inspected and decided.
-    pub fn decided(server: &str, inspection: &Inspection, verdict: &Verdict, bytes: usize) -> Self {
+    /// An event for a message that was inspected, with the defaults of an allowed message.
+    pub fn inspected(server: &str, session: &str, inspection: &Inspection, bytes: usize) -> Self {
         Self {
             ts_ms: now_ms(),
             server: server.to_owned(),
+            session: session.to_owned(),
             direction: inspection.direction,
             kind: inspection.kind.as_str(),
             method: inspection.method.clone(),
             id: inspection.id.as_ref().map(ToString::to_string),
             tool: inspection.tool.clone(),
+            category: None,
             era: inspection.era.name(),
             protocol_version: inspection.era.version().map(str::to_owned),
-            verdict: verdict.as_str(),
-            reason: match verdict {
-                Verdict::Allow => None,
-                Verdict::Deny { reason } => Some(reason.clone()),
-            },
+            verdict: "allow",
+            decided_by: None,
+            reason: None,
             latency_us: inspection
                 .latency
                 .map(|d| d.as_micros().try_into().unwrap_or(u64::MAX)),
             cancels: inspection.cancels.as_ref().map(ToString::to_string),
+            args_digest: None,
+            args_redacted: None,
+            result_status: inspection.result_status,
+            findings: "[]".to_owned(),
             bytes: bytes as u64,
         }
     }
@@ -61,6 +110,7 @@ impl Event {
     /// An event for input that never became a message (malformed, oversized).
     pub fn refused(
         server: &str,
+        session: &str,
         direction: Direction,
         verdict: &'static str,
         id: Option<String>,
@@ -70,31 +120,53 @@ impl Event {
         Self {
             ts_ms: now_ms(),
             server: server.to_owned(),
+            session: session.to_owned(),
             direction,
             kind: "invalid",
             method: None,
             id,
             tool: None,
+            category: None,
             era: "unknown",
             protocol_version: None,
             verdict,
+            decided_by: Some(DecidedBy::Firewall.label()),
             reason: Some(reason),
             latency_us: None,
             cancels: None,
+            args_digest: None,
+            args_redacted: None,
+            result_status: None,
+            findings: "[]".to_owned(),
             bytes,
         }
     }
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Receives every event. Must return quickly; must not lose events it accepted.
+/// Why an event could not be kept.
+#[derive(Debug, thiserror::Error)]
+#[error("the decision could not be recorded: {0}")]
+pub struct RecordError(pub String);
+
+/// Receives every event. `record` must return quickly and must not lose what it accepted.
 pub trait Recorder: Send + Sync {
     fn record(&self, event: Event);
+
+    /// Records and returns only once the event is committed. Used for decisions that refuse or
+    /// hold a call: the client is answered only after the decision is kept.
+    fn record_durable(&self, event: Event) -> Result<(), RecordError> {
+        self.record(event);
+        self.flush();
+        Ok(())
+    }
+
     /// Waits until every accepted event is durably written.
     fn flush(&self) {}
 }
@@ -111,17 +183,21 @@ impl Recorder for TracingRecorder {
                     target: "mcpfw::record",
                     ts_ms = e.ts_ms,
                     server = %e.server,
+                    session = %e.session,
                     direction = e.direction.as_str(),
                     kind = e.kind,
                     method = e.method.as_deref(),
                     id = e.id.as_deref(),
                     tool = e.tool.as_deref(),
+                    category = e.category.as_deref(),
                     era = e.era,
                     protocol_version = e.protocol_version.as_deref(),
                     verdict = e.verdict,
+                    decided_by = e.decided_by.as_deref(),
                     reason = e.reason.as_deref(),
                     latency_us = e.latency_us,
                     cancels = e.cancels.as_deref(),
+                    result_status = e.result_status,
                     bytes = e.bytes,
                     "message"
                 )
@@ -131,6 +207,36 @@ impl Recorder for TracingRecorder {
             emit!(info)
         } else {
             emit!(warn)
+        }
+    }
+}
+
+/// Sends every event to each of several recorders (e.g. the store and the log).
+pub struct Fanout(pub Vec<Box<dyn Recorder>>);
+
+impl Recorder for Fanout {
+    fn record(&self, event: Event) {
+        if let Some((last, rest)) = self.0.split_last() {
+            for recorder in rest {
+                recorder.record(event.clone());
+            }
+            last.record(event);
+        }
+    }
+
+    fn record_durable(&self, event: Event) -> Result<(), RecordError> {
+        let mut result = Ok(());
+        for recorder in &self.0 {
+            if let Err(e) = recorder.record_durable(event.clone()) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    fn flush(&self) {
+        for recorder in &self.0 {
+            recorder.flush();
         }
     }
 }

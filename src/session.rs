@@ -9,7 +9,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolRequestParams, Implementation, ProtocolVersion};
+use rmcp::model::{Implementation, ProtocolVersion};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -84,7 +84,7 @@ impl Era {
 }
 
 /// What the inspect stage learned about one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Inspection {
     pub direction: Direction,
     pub kind: Kind,
@@ -99,6 +99,11 @@ pub struct Inspection {
     pub cancels: Option<Id>,
     /// The era of the connection after this message.
     pub era: Era,
+    /// For a response: `ok`, `tool_error` (a `tools/call` result with `isError: true`) or
+    /// `error`.
+    pub result_status: Option<&'static str>,
+    /// For a `tools/call` request: its arguments, raw.
+    pub arguments: Option<Box<RawValue>>,
 }
 
 /// The JSON-RPC kind of a message.
@@ -243,15 +248,20 @@ impl Session {
             latency: None,
             cancels: None,
             era: Era::Unknown,
+            result_status: None,
+            arguments: None,
         };
         match message {
             Message::Request { id, method, params } => {
                 out.kind = Kind::Request;
                 self.learn_from_request(direction, method, *params);
                 if method == "tools/call" {
-                    out.tool = params
-                        .and_then(|p| serde_json::from_str::<CallToolRequestParams>(p.get()).ok())
-                        .map(|p| p.name.into_owned());
+                    if let Some(call) =
+                        params.and_then(|p| serde_json::from_str::<ToolCallView>(p.get()).ok())
+                    {
+                        out.tool = Some(call.name.into_owned());
+                        out.arguments = call.arguments.map(RawValue::to_owned);
+                    }
                 }
                 self.remember(direction, id.clone(), method, out.tool.clone());
             }
@@ -266,6 +276,7 @@ impl Session {
                 } else {
                     Kind::Result
                 };
+                out.result_status = Some(if error.is_some() { "error" } else { "ok" });
                 let answered = id
                     .as_ref()
                     .and_then(|id| self.pending.remove(&(direction.reverse(), id.clone())));
@@ -274,6 +285,9 @@ impl Session {
                         out.latency = Some(request.started.elapsed());
                         if direction == Direction::ServerToClient {
                             self.learn_from_response(&request.method, *result);
+                        }
+                        if request.method == "tools/call" && tool_result_is_error(*result) {
+                            out.result_status = Some("tool_error");
                         }
                         out.method = Some(request.method);
                         out.tool = request.tool;
@@ -398,6 +412,27 @@ impl Session {
             }
         }
     }
+}
+
+/// The parts of `tools/call` params the pipeline reads; arguments stay raw.
+#[derive(Deserialize)]
+struct ToolCallView<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+}
+
+fn tool_result_is_error(result: Option<&RawValue>) -> bool {
+    #[derive(Deserialize)]
+    struct View {
+        #[serde(rename = "isError", default)]
+        is_error: Option<bool>,
+    }
+    result
+        .and_then(|r| serde_json::from_str::<View>(r.get()).ok())
+        .and_then(|v| v.is_error)
+        .unwrap_or(false)
 }
 
 fn cancelled_request(params: &str) -> Option<Id> {
