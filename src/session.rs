@@ -255,13 +255,14 @@ impl Session {
             Message::Request { id, method, params } => {
                 out.kind = Kind::Request;
                 self.learn_from_request(direction, method, *params);
-                if method == "tools/call" {
-                    if let Some(call) =
+                let call = (method == "tools/call")
+                    .then(|| {
                         params.and_then(|p| serde_json::from_str::<ToolCallView>(p.get()).ok())
-                    {
-                        out.tool = Some(call.name.into_owned());
-                        out.arguments = call.arguments.map(RawValue::to_owned);
-                    }
+                    })
+                    .flatten();
+                if let Some(call) = call {
+                    out.tool = Some(call.name.into_owned());
+                    out.arguments = call.arguments.map(RawValue::to_owned);
                 }
                 self.remember(direction, id.clone(), method, out.tool.clone());
             }
