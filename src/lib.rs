@@ -4,6 +4,8 @@
 //! record. Each stage is a module with a small typed interface, assembled in [`pipeline`].
 //! See ARCHITECTURE.md for the map and the invariants.
 
+pub mod classify;
+pub mod cli;
 pub mod jsonrpc;
 pub mod launch;
 pub mod logging;
@@ -11,7 +13,10 @@ pub mod paths;
 pub mod pipeline;
 pub mod policy;
 pub mod record;
+pub mod sandbox;
+pub mod secrets;
 pub mod session;
+pub mod store;
 pub mod transport;
 
 /// The version of MCP Firewall.

@@ -19,8 +19,11 @@ pub const LOG_FILE: &str = "mcpfw.jsonl";
 pub fn init(paths: &Paths) -> Result<WorkerGuard> {
     Paths::ensure(&paths.logs)?;
     let file = tracing_appender::rolling::never(&paths.logs, LOG_FILE);
+    // A small queue: only warnings and lifecycle lines are written by default, and a large
+    // pre-allocated queue costs start-up time and memory in every shim.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(1024)
         .finish(file);
     let file_filter =
         EnvFilter::try_from_env("MCPFW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));

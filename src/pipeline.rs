@@ -7,9 +7,9 @@
 use std::sync::Mutex;
 
 use crate::jsonrpc::{self, DecodeError, Decoded, ErrorCode, Frame, Id, Message};
-use crate::policy::{Policy, Verdict};
-use crate::record::{Event, Recorder};
-use crate::session::{Direction, Inspection, Session};
+use crate::policy::{Policy, Ruling, Verdict};
+use crate::record::{DecidedBy, Event, Recorder};
+use crate::session::{Direction, Inspection, Kind, Session};
 
 /// What the transport must do with a frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -131,12 +131,23 @@ impl Pipeline {
             Decoded::Single(message) => {
                 let inspection = session.inspect(direction, &message);
                 drop(session);
-                let verdict = self.policy.decide(&inspection);
-                self.recorder
-                    .record(self.event(&inspection, &verdict, line.len()));
-                match verdict {
-                    Verdict::Allow => Action::Forward,
-                    Verdict::Deny { reason } => self.deny(direction, message.id(), &reason),
+                let ruling = self.policy.decide(&inspection);
+                if let Some(tools) = &inspection.tools_listed {
+                    self.recorder.tools_listed(&self.server, tools);
+                }
+                let event = self.event(&inspection, &ruling, line.len());
+                match ruling.verdict {
+                    Verdict::Allow => {
+                        self.recorder.record(event);
+                        Action::Forward
+                    }
+                    Verdict::Deny { reason } => {
+                        // The decision is kept before the client hears of it.
+                        if let Err(e) = self.recorder.record_durable(event) {
+                            tracing::error!(error = %e, "a refusal could not be recorded");
+                        }
+                        self.deny(&inspection, &reason)
+                    }
                 }
             }
             Decoded::Batch(messages) => {
@@ -147,11 +158,23 @@ impl Pipeline {
                 drop(session);
                 let mut denied = None;
                 for inspection in &inspections {
-                    let verdict = self.policy.decide(inspection);
-                    self.recorder
-                        .record(self.event(inspection, &verdict, line.len()));
-                    if let Verdict::Deny { reason } = verdict {
+                    let ruling = self.policy.decide(inspection);
+                    let event = self.event(inspection, &ruling, line.len());
+                    if let Verdict::Deny { reason } = ruling.verdict {
+                        if let Err(e) = self.recorder.record_durable(event) {
+                            tracing::error!(error = %e, "a refusal could not be recorded");
+                        }
                         denied.get_or_insert(reason);
+                    } else {
+                        self.recorder.record(event);
+                    }
+                }
+                if denied.is_some() {
+                    let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+                    for inspection in &inspections {
+                        if let (Kind::Request, Some(id)) = (inspection.kind, &inspection.id) {
+                            session.abandon(direction, id);
+                        }
                     }
                 }
                 // One member denied denies the whole batch: it is forwarded as one line or not at all.
@@ -163,21 +186,40 @@ impl Pipeline {
         }
     }
 
-    fn event(&self, inspection: &Inspection, verdict: &Verdict, bytes: usize) -> Event {
+    fn event(&self, inspection: &Inspection, ruling: &Ruling, bytes: usize) -> Event {
         let mut event = Event::inspected(&self.server, &self.session_id, inspection, bytes);
-        event.verdict = verdict.as_str();
-        if let Verdict::Deny { reason } = verdict {
+        event.verdict = ruling.verdict.as_str();
+        if let Verdict::Deny { reason } = &ruling.verdict {
             event.reason = Some(reason.clone());
+        }
+        event.decided_by = ruling.decided_by.as_ref().map(DecidedBy::label);
+        event.category = ruling.category.map(|c| c.as_str().to_owned());
+        event.args_digest = ruling.args_digest.clone();
+        event.args_redacted = ruling.args_redacted.clone();
+        if !ruling.findings.is_empty() {
+            event.findings = serde_json::Value::Array(ruling.findings.clone()).to_string();
         }
         event
     }
 
-    fn deny(&self, direction: Direction, id: Option<&Id>, reason: &str) -> Action {
-        match (direction, id) {
-            (Direction::ClientToServer, Some(id)) => {
-                Action::AnswerClient(jsonrpc::error_response(Some(id), ErrorCode::Denied, reason))
-            }
-            _ => Action::Drop,
+    /// Answers a refused message: a tool call gets a tool result with `isError: true` (what MCP
+    /// clients show the model and the user); other requests a JSON-RPC error; the rest nothing.
+    fn deny(&self, inspection: &Inspection, reason: &str) -> Action {
+        let Some(id) = inspection.id.as_ref() else {
+            return Action::Drop;
+        };
+        if inspection.direction != Direction::ClientToServer || inspection.kind != Kind::Request {
+            return Action::Drop;
+        }
+        self.session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .abandon(inspection.direction, id);
+        if inspection.method.as_deref() == Some("tools/call") {
+            let stateless = matches!(inspection.era, crate::session::Era::Stateless { .. });
+            Action::AnswerClient(jsonrpc::tool_error_result(id, reason, stateless))
+        } else {
+            Action::AnswerClient(jsonrpc::error_response(Some(id), ErrorCode::Denied, reason))
         }
     }
 

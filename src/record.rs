@@ -23,18 +23,22 @@ pub enum DecidedBy {
     User,
     /// A detector, by name.
     Detector(String),
+    /// A built-in guard (outside roots, sensitive path, secrets, egress, rate), by name.
+    Guard(String),
     /// The firewall itself: malformed input, limits, internal errors (always a refusal).
     Firewall,
 }
 
 impl DecidedBy {
-    /// The stored form: `rule:<id>`, `default`, `user`, `detector:<name>`, `firewall`.
+    /// The stored form: `rule:<id>`, `default`, `user`, `detector:<name>`, `guard:<name>`,
+    /// `firewall`.
     pub fn label(&self) -> String {
         match self {
             DecidedBy::Rule(id) => format!("rule:{id}"),
             DecidedBy::Default => "default".into(),
             DecidedBy::User => "user".into(),
             DecidedBy::Detector(name) => format!("detector:{name}"),
+            DecidedBy::Guard(name) => format!("guard:{name}"),
             DecidedBy::Firewall => "firewall".into(),
         }
     }
@@ -169,9 +173,13 @@ pub trait Recorder: Send + Sync {
 
     /// Waits until every accepted event is durably written.
     fn flush(&self) {}
+
+    /// A server described its tools (`tools/list`): each tool's name and definition (JSON).
+    fn tools_listed(&self, _server: &str, _tools: &[(String, String)]) {}
 }
 
-/// Emits each event through `tracing`, at `info` for traffic and `warn` for refusals.
+/// Emits each event through `tracing`: `debug` for allowed traffic (off by default; the history
+/// database is the record), `warn` for refusals.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TracingRecorder;
 
@@ -204,7 +212,7 @@ impl Recorder for TracingRecorder {
             };
         }
         if e.verdict == "allow" {
-            emit!(info)
+            emit!(debug)
         } else {
             emit!(warn)
         }
@@ -237,6 +245,12 @@ impl Recorder for Fanout {
     fn flush(&self) {
         for recorder in &self.0 {
             recorder.flush();
+        }
+    }
+
+    fn tools_listed(&self, server: &str, tools: &[(String, String)]) {
+        for recorder in &self.0 {
+            recorder.tools_listed(server, tools);
         }
     }
 }

@@ -7,12 +7,15 @@
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{Implementation, ProtocolVersion};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::classify::ToolInfo;
 use crate::jsonrpc::{Id, Message};
 
 /// Which way a message travels.
@@ -104,6 +107,12 @@ pub struct Inspection {
     pub result_status: Option<&'static str>,
     /// For a `tools/call` request: its arguments, raw.
     pub arguments: Option<Box<RawValue>>,
+    /// For a `tools/call` request: the tool as the server last described it in `tools/list`.
+    pub tool_info: Option<Arc<ToolInfo>>,
+    /// For a `tools/call` request: the roots the client announced (`roots/list`), as paths.
+    pub client_roots: Option<Arc<Vec<PathBuf>>>,
+    /// For a `tools/list` result: the tools it described, as the server sent them.
+    pub tools_listed: Option<Arc<Vec<(String, String)>>>,
 }
 
 /// The JSON-RPC kind of a message.
@@ -152,6 +161,10 @@ pub struct Session {
     /// Insertion order of `pending`, to forget the oldest in O(1); may hold answered entries.
     order: VecDeque<(u64, Direction, Id)>,
     seq: u64,
+    /// The server's tools by name, from its latest `tools/list` results.
+    tools: HashMap<String, Arc<ToolInfo>>,
+    /// The client's roots from its latest `roots/list` answer.
+    client_roots: Arc<Vec<PathBuf>>,
 }
 
 impl Default for Session {
@@ -215,6 +228,8 @@ impl Session {
             pending: HashMap::new(),
             order: VecDeque::new(),
             seq: 0,
+            tools: HashMap::new(),
+            client_roots: Arc::new(Vec::new()),
         }
     }
 
@@ -250,6 +265,9 @@ impl Session {
             era: Era::Unknown,
             result_status: None,
             arguments: None,
+            tool_info: None,
+            client_roots: None,
+            tools_listed: None,
         };
         match message {
             Message::Request { id, method, params } => {
@@ -261,6 +279,8 @@ impl Session {
                     })
                     .flatten();
                 if let Some(call) = call {
+                    out.tool_info = self.tools.get(call.name.as_ref()).cloned();
+                    out.client_roots = Some(self.client_roots.clone());
                     out.tool = Some(call.name.into_owned());
                     out.arguments = call.arguments.map(RawValue::to_owned);
                 }
@@ -286,6 +306,13 @@ impl Session {
                         out.latency = Some(request.started.elapsed());
                         if direction == Direction::ServerToClient {
                             self.learn_from_response(&request.method, *result);
+                            if request.method == "tools/list" {
+                                out.tools_listed = result.and_then(|r| self.learn_tools(r));
+                            }
+                        } else if request.method == "roots/list"
+                            && let Some(roots) = result.and_then(|r| roots_from_result(r.get()))
+                        {
+                            self.client_roots = Arc::new(roots);
                         }
                         if request.method == "tools/call" && tool_result_is_error(*result) {
                             out.result_status = Some("tool_error");
@@ -299,6 +326,29 @@ impl Session {
         }
         out.era = self.era.clone();
         out
+    }
+
+    /// The roots the client announced, as filesystem paths.
+    pub fn client_roots(&self) -> &[PathBuf] {
+        &self.client_roots
+    }
+
+    /// Remembers the tools of a `tools/list` result; returns each tool's name and definition.
+    fn learn_tools(&mut self, result: &RawValue) -> Option<Arc<Vec<(String, String)>>> {
+        #[derive(Deserialize)]
+        struct ToolsView<'a> {
+            #[serde(borrow)]
+            tools: Vec<&'a RawValue>,
+        }
+        let view = serde_json::from_str::<ToolsView>(result.get()).ok()?;
+        let mut listed = Vec::with_capacity(view.tools.len());
+        for raw in view.tools {
+            if let Ok(info) = serde_json::from_str::<ToolInfo>(raw.get()) {
+                listed.push((info.name.clone(), raw.get().to_owned()));
+                self.tools.insert(info.name.clone(), Arc::new(info));
+            }
+        }
+        Some(Arc::new(listed))
     }
 
     /// Forgets a pending request that will never be answered (its response was unreadable).
@@ -424,7 +474,29 @@ struct ToolCallView<'a> {
     arguments: Option<&'a RawValue>,
 }
 
+/// Whether a tool result says `isError: true`. Results can be megabytes, so the common shapes
+/// are answered without a second parse: no `"isError"` at all, or `isError` as the first or last
+/// member of the result object (a nested object cannot end or start the result this way).
 fn tool_result_is_error(result: Option<&RawValue>) -> bool {
+    let Some(raw) = result else { return false };
+    let text = raw.get().trim();
+    if memchr::memmem::find(text.as_bytes(), b"\"isError\"").is_none() {
+        return false;
+    }
+    let body = text.strip_suffix('}').unwrap_or(text).trim_end();
+    for (value, answer) in [("true", true), ("false", false)] {
+        if let Some(rest) = body.strip_suffix(value) {
+            let rest = rest.trim_end();
+            if let Some(rest) = rest.strip_suffix(':') {
+                let rest = rest.trim_end();
+                if rest.ends_with("\"isError\"")
+                    && rest[..rest.len() - 9].trim_end().ends_with([',', '{'])
+                {
+                    return answer;
+                }
+            }
+        }
+    }
     #[derive(Deserialize)]
     struct View {
         #[serde(rename = "isError", default)]
@@ -434,6 +506,33 @@ fn tool_result_is_error(result: Option<&RawValue>) -> bool {
         .and_then(|r| serde_json::from_str::<View>(r.get()).ok())
         .and_then(|v| v.is_error)
         .unwrap_or(false)
+}
+
+/// The `file://` roots of a `roots/list` result, as paths.
+fn roots_from_result(result: &str) -> Option<Vec<PathBuf>> {
+    #[derive(Deserialize)]
+    struct Root {
+        uri: String,
+    }
+    #[derive(Deserialize)]
+    struct Roots {
+        roots: Vec<Root>,
+    }
+    let roots = serde_json::from_str::<Roots>(result).ok()?;
+    Some(
+        roots
+            .roots
+            .iter()
+            .filter_map(|r| r.uri.strip_prefix("file://"))
+            .map(|p| {
+                PathBuf::from(
+                    percent_encoding::percent_decode_str(p)
+                        .decode_utf8_lossy()
+                        .as_ref(),
+                )
+            })
+            .collect(),
+    )
 }
 
 fn cancelled_request(params: &str) -> Option<Id> {

@@ -67,7 +67,7 @@ fn error_of(response: &Value) -> (i64, String) {
 
 #[test]
 fn each_malformed_client_message_gets_its_error_and_is_not_forwarded() {
-    let home = Home::new();
+    let home = Home::permissive();
     let (mut shim, taps) = shim_with_tap(&home, &["--max-message-bytes", "262144"], everything());
     shim.initialize();
 
@@ -128,7 +128,7 @@ fn each_malformed_client_message_gets_its_error_and_is_not_forwarded() {
 
 #[test]
 fn allowed_messages_pass_byte_exact_in_both_directions() {
-    let home = Home::new();
+    let home = Home::permissive();
     let (mut shim, taps) = shim_with_tap(&home, &[], everything());
     shim.initialize();
     // Unusual but valid formatting: spaces, key order, escapes, non-ASCII, CRLF.
@@ -141,7 +141,7 @@ fn allowed_messages_pass_byte_exact_in_both_directions() {
 
 #[test]
 fn batches_are_relayed_whole_and_byte_exact() {
-    let home = Home::new();
+    let home = Home::permissive();
     let (mut shim, taps) = shim_with_tap(&home, &[], everything());
     shim.initialize();
     let batch = b"[{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"ping\"}, {\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}]\n";
@@ -168,7 +168,7 @@ fn batches_are_relayed_whole_and_byte_exact() {
 
 #[test]
 fn malformed_and_oversized_server_output_never_reaches_the_client() {
-    let home = Home::new();
+    let home = Home::permissive();
     let server = vec![
         python().display().to_string(),
         support("fault_server.py").display().to_string(),
@@ -197,7 +197,7 @@ fn malformed_and_oversized_server_output_never_reaches_the_client() {
         || e["kind"] != "invalid"));
 
     // A real server's result over the limit: the client gets an error for that id, not a hang.
-    let home = Home::new();
+    let home = Home::permissive();
     let mut shim = Shim::start(&home, &["--max-message-bytes", "2048"], &everything());
     shim.initialize();
     let reply = shim.call_tool(5, "get-tiny-image", json!({}));

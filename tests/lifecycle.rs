@@ -33,7 +33,7 @@ fn server_pid(home: &Home) -> u32 {
 
 #[test]
 fn exits_with_the_servers_code_and_passes_its_stderr_through() {
-    let home = Home::new();
+    let home = Home::permissive();
     let mut shim = Shim::start(
         &home,
         &[],
@@ -50,7 +50,7 @@ fn exits_with_the_servers_code_and_passes_its_stderr_through() {
 
 #[test]
 fn a_crashed_server_ends_the_session_with_its_signal() {
-    let home = Home::new();
+    let home = Home::permissive();
     let mut shim = Shim::start(&home, &[], &everything());
     shim.initialize();
     let pid = server_pid(&home);
@@ -65,7 +65,7 @@ fn a_crashed_server_ends_the_session_with_its_signal() {
 
 #[test]
 fn client_disconnect_gives_the_server_eof_and_leaves_no_process() {
-    let home = Home::new();
+    let home = Home::permissive();
     let mut shim = Shim::start(&home, &["--shutdown-grace-ms", "500"], &everything());
     shim.initialize();
     let pid = server_pid(&home);
@@ -85,7 +85,7 @@ fn client_disconnect_gives_the_server_eof_and_leaves_no_process() {
 
 #[test]
 fn a_server_that_ignores_eof_and_sigterm_is_killed_after_the_grace_periods() {
-    let home = Home::new();
+    let home = Home::permissive();
     let marker = tempfile::NamedTempFile::new().unwrap();
     let script = format!(
         "trap 'echo term >> {m}' TERM; echo ready >> {m}; while true; do sleep 0.05; done",
@@ -123,7 +123,7 @@ fn a_server_that_ignores_eof_and_sigterm_is_killed_after_the_grace_periods() {
 
 #[test]
 fn sigterm_to_the_shim_is_forwarded_to_the_server() {
-    let home = Home::new();
+    let home = Home::permissive();
     let marker = tempfile::NamedTempFile::new().unwrap();
     let script = format!(
         "trap 'echo got-term > {m}; exit 0' TERM; echo ready > {m}; while true; do sleep 0.05; done",
@@ -152,7 +152,7 @@ fn sigterm_to_the_shim_is_forwarded_to_the_server() {
 
 #[test]
 fn an_unknown_command_says_where_it_looked() {
-    let home = Home::new();
+    let home = Home::permissive();
     let out = Command::new(mcpfw())
         .args(["wrap", "--", "no-such-mcp-server-xyz", "--flag"])
         .env("MCPFW_HOME", home.path())
@@ -176,7 +176,7 @@ fn an_unknown_command_says_where_it_looked() {
 
 #[test]
 fn a_command_given_as_one_string_works() {
-    let home = Home::new();
+    let home = Home::permissive();
     let joined = everything().join(" ");
     let mut shim = Shim::start(&home, &[], &[joined]);
     let init = shim.initialize();
@@ -185,7 +185,7 @@ fn a_command_given_as_one_string_works() {
 
 #[test]
 fn the_server_sees_none_of_the_firewalls_environment() {
-    let home = Home::new();
+    let home = Home::permissive();
     let mut cmd = Command::new(mcpfw());
     cmd.arg("wrap")
         .arg("--")

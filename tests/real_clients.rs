@@ -50,7 +50,8 @@ fn run_scenario(
         .args(extra)
         .arg("--")
         .args(&chain);
-    cmd.env("MCPFW_HOME", home.path());
+    cmd.env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off");
     for (key, value) in env {
         cmd.env(key, value);
     }
@@ -107,7 +108,7 @@ fn check_transparent(
     reset: impl Fn(),
 ) -> (Value, Home) {
     let taps = tempfile::tempdir().unwrap();
-    let direct_home = Home::new();
+    let direct_home = Home::permissive();
     reset();
     let direct_env = env_for_run(taps.path());
     let env: Vec<(&str, &Path)> = direct_env.iter().map(|(k, v)| (*k, v.as_path())).collect();
@@ -123,7 +124,7 @@ fn check_transparent(
     );
 
     reset();
-    let home = Home::new();
+    let home = Home::permissive();
     let wrapped_taps = taps.path().join("wrapped");
     let wrapped = run_scenario(scenario, server, true, &wrapped_taps, &home, extra, &env);
 
@@ -308,7 +309,7 @@ fn stateless_era_server_is_identified_and_relayed() {
         support("modern_server.py").display().to_string(),
     ];
     let taps = tempfile::tempdir().unwrap();
-    let home = Home::new();
+    let home = Home::permissive();
     let report = run_scenario("echo", &server, true, taps.path(), &home, &[], &[]);
     assert_eq!(report["protocol_version"], "2026-07-28");
     assert_eq!(report["echo"]["text"], "Echo: hello firewall");

@@ -10,4 +10,4 @@ mod reply;
 
 pub use decode::{DecodeError, Decoded, Id, Message, decode};
 pub use framing::{Frame, LineReader, recover_id};
-pub use reply::{ErrorCode, error_response};
+pub use reply::{ErrorCode, error_response, tool_error_result};

@@ -39,6 +39,23 @@ pub fn error_response(id: Option<&Id>, code: ErrorCode, message: &str) -> Vec<u8
     .into_bytes()
 }
 
+/// A `tools/call` result with `isError: true` carrying `reason` as its text: how MCP clients
+/// show a refused call to the model and the user. `stateless` adds the 2026-07-28
+/// `resultType`.
+pub fn tool_error_result(id: &Id, reason: &str, stateless: bool) -> Vec<u8> {
+    let text = serde_json::to_string(reason).unwrap_or_else(|_| "\"refused\"".into());
+    let result_type = if stateless {
+        r#","resultType":"complete""#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{},"result":{{"content":[{{"type":"text","text":{text}}}],"isError":true{result_type},"_meta":{{"mcp-firewall/refused":true}}}}}}"#,
+        id.as_raw()
+    )
+    .into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -253,9 +253,24 @@ fn relay_server_to_client(
     Lifecycle::ServerClosedStdout
 }
 
+/// Writes `line` and its newline; a line larger than the buffer goes out in one `writev` with its
+/// newline instead of two writes.
 fn write_line(out: &mut impl Write, line: &[u8]) -> io::Result<()> {
-    out.write_all(line)?;
-    out.write_all(b"\n")
+    if line.len() < 16 * 1024 {
+        out.write_all(line)?;
+        return out.write_all(b"\n");
+    }
+    let mut slices = [io::IoSlice::new(line), io::IoSlice::new(b"\n")];
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn answer_client(client: &ClientSink, answer: &[u8]) -> io::Result<()> {

@@ -65,13 +65,41 @@ impl Home {
         self.dir.path()
     }
 
-    /// The record stage's events, in the order they were written.
+    /// Writes this instance's `policy.toml`.
+    pub fn policy(&self, text: &str) -> &Self {
+        let dir = self.path().join("config");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("policy.toml"), text).unwrap();
+        self
+    }
+
+    /// A home whose policy lets calls that need approval through: for tests of the relay
+    /// itself, where no person is there to approve.
+    pub fn permissive() -> Self {
+        let home = Self::new();
+        home.policy("[settings]\nunattended = \"allow\"\n");
+        home
+    }
+
+    /// Every recorded event, oldest first, as `mcpfw log --json --all` prints them.
     pub fn events(&self) -> Vec<Value> {
-        let log = self.path().join("logs/mcpfw.jsonl");
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["target"] == "mcpfw::record")
+        if !self.path().join("data/mcpfw.db").exists() {
+            return Vec::new();
+        }
+        let out = Command::new(mcpfw())
+            .args(["log", "--json", "--all", "--limit", "0"])
+            .env("MCPFW_HOME", self.path())
+            .env("MCPFW_KEYRING", "off")
+            .output()
+            .expect("run mcpfw log");
+        assert!(
+            out.status.success(),
+            "mcpfw log: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
     }
 
@@ -109,7 +137,13 @@ impl Shim {
 
     pub fn spawn(mut cmd: Command, home: &Home) -> Self {
         cmd.env("MCPFW_HOME", home.path())
-            .stdin(Stdio::piped())
+            .env("MCPFW_KEYRING", "off");
+        Self::spawn_raw(cmd)
+    }
+
+    /// Starts `cmd` (an `mcpfw` command line with its environment already set).
+    pub fn spawn_raw(mut cmd: Command) -> Self {
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start mcpfw");

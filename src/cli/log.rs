@@ -1,0 +1,190 @@
+//! `mcpfw log`: the decision history, for people (a table) and programs (`--json`).
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use super::LogArgs;
+use crate::paths::Paths;
+use crate::store::{self, EventFilter, Store, StoredEvent};
+
+/// Parses `--since`: a duration back from now (`15m`, `2h`, `7d`) or a timestamp.
+pub fn parse_since(text: &str, now_ms: u64) -> Result<u64> {
+    if let Ok(d) = humantime::parse_duration(text) {
+        return Ok(now_ms.saturating_sub(d.as_millis() as u64));
+    }
+    let time = humantime::parse_rfc3339_weak(text).with_context(|| {
+        format!("`{text}` is neither a duration (15m, 2h, 7d) nor a time (2026-11-24T10:00:00Z)")
+    })?;
+    Ok(time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64))
+}
+
+fn rfc3339(ts_ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ts_ms)).to_string()
+}
+
+/// One event as `mcpfw log --json` prints it (the schema README documents).
+pub fn event_json(e: &StoredEvent) -> Value {
+    let findings: Value = serde_json::from_str(&e.findings).unwrap_or_else(|_| json!([]));
+    let args: Value = e
+        .args_redacted
+        .as_deref()
+        .map(|a| serde_json::from_str(a).unwrap_or_else(|_| Value::String(a.to_owned())))
+        .unwrap_or(Value::Null);
+    json!({
+        "seq": e.seq,
+        "ts": rfc3339(e.ts_ms),
+        "server": e.server,
+        "session": e.session,
+        "direction": e.direction,
+        "kind": e.kind,
+        "method": e.method,
+        "id": e.rpc_id,
+        "tool": e.tool,
+        "category": e.category,
+        "verdict": e.verdict,
+        "decided_by": e.decided_by,
+        "reason": e.reason,
+        "findings": findings,
+        "arguments": args,
+        "args_digest": e.args_digest,
+        "result_status": e.result_status,
+        "latency_us": e.latency_us,
+        "cancels": e.cancels,
+        "era": e.era,
+        "protocol_version": e.protocol_version,
+        "bytes": e.bytes,
+    })
+}
+
+fn human(e: &StoredEvent) -> String {
+    let what = match (&e.method, &e.tool) {
+        (Some(m), Some(t)) if m == "tools/call" => t.clone(),
+        (Some(m), _) => m.clone(),
+        (None, _) => e.kind.clone(),
+    };
+    let mut line = format!(
+        "{}  {:<14} {:<28} {:<13} {:<6}",
+        rfc3339(e.ts_ms),
+        truncate(&e.server, 14),
+        truncate(&what, 28),
+        e.category.as_deref().unwrap_or("-"),
+        e.verdict
+    );
+    if let Some(by) = &e.decided_by {
+        line.push_str(&format!(" {by}"));
+    }
+    if let Some(reason) = &e.reason {
+        line.push_str(&format!("  {reason}"));
+    }
+    line
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        text.chars().take(max - 1).chain(['…']).collect()
+    }
+}
+
+pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
+    let db = store::db_path(paths);
+    if !db.exists() {
+        if args.verify {
+            println!("no history yet ({} does not exist)", db.display());
+            return Ok(0);
+        }
+        if !args.follow {
+            eprintln!(
+                "no history yet: nothing has been recorded in {}",
+                db.display()
+            );
+            return Ok(0);
+        }
+    }
+    let (key, _) = store::load_or_create_chain_key(paths)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = Store::open(&db, key)
+            .await
+            .with_context(|| format!("cannot open {}", db.display()))?;
+        if args.verify {
+            let report = store.verify().await?;
+            return Ok(if report.ok {
+                println!("history intact: {} events verified", report.checked);
+                0
+            } else {
+                println!(
+                    "history TAMPERED: {} ({} events checked)",
+                    report
+                        .problem
+                        .as_deref()
+                        .unwrap_or("the hash chain does not verify"),
+                    report.checked
+                );
+                1
+            });
+        }
+        let now = crate::record::now_ms();
+        let mut filter = EventFilter {
+            server: args.server.clone(),
+            tool: args.tool.clone(),
+            verdict: args.verdict.clone(),
+            category: args.category.clone(),
+            since_ms: args
+                .since
+                .as_deref()
+                .map(|s| parse_since(s, now))
+                .transpose()?,
+            limit: args.limit,
+            ..EventFilter::default()
+        };
+        if !args.all {
+            filter.decisions_only = true;
+        }
+        if let Some(verdict) = &filter.verdict
+            && !["allow", "deny", "reject", "drop", "ask"].contains(&verdict.as_str())
+        {
+            bail!("unknown verdict `{verdict}`: use allow, deny, ask, reject or drop");
+        }
+        let mut events = store.query(&filter).await?;
+        events.reverse(); // oldest first on screen
+        let mut last_seq = events.last().map(|e| e.seq);
+        for e in &events {
+            print_event(e, args.json);
+        }
+        if !args.follow {
+            return Ok(0);
+        }
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let mut f = filter.clone();
+            f.after_seq = last_seq;
+            f.since_ms = filter.since_ms;
+            f.ascending = true;
+            f.limit = 1000;
+            for e in store.query(&f).await? {
+                print_event(&e, args.json);
+                last_seq = Some(e.seq);
+            }
+        }
+    })
+}
+
+fn print_event(e: &StoredEvent, as_json: bool) {
+    use std::io::Write;
+    let line = if as_json {
+        event_json(e).to_string()
+    } else {
+        human(e)
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}

@@ -1,0 +1,171 @@
+//! The `mcpfw` command line: argument definitions and one module per command.
+//!
+//! `src/main.rs` only parses and dispatches; each command lives here so its behaviour is in the
+//! library, next to what it drives.
+
+pub mod log;
+pub mod policy;
+pub mod rules;
+pub mod wrap;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::pipeline::Limits;
+
+#[derive(Parser)]
+#[command(
+    name = "mcpfw",
+    version,
+    about = "MCP Firewall: inspect, decide and record every MCP message",
+    after_help = "Files live in the platform's usual folders; set MCPFW_HOME to move all of them (see `mcpfw paths`)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run an MCP server over stdio behind the firewall.
+    ///
+    /// Put `mcpfw wrap --name NAME --` in front of the server command in your MCP client's config.
+    #[command(arg_required_else_help = true)]
+    Wrap(WrapArgs),
+    /// Show the history of decisions (newest first), or verify that it was not tampered with.
+    Log(LogArgs),
+    /// List, add, remove and try out rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Check policy.toml.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Print the folders and files this instance uses (all move under $MCPFW_HOME when it is set).
+    Paths,
+}
+
+#[derive(Args)]
+pub struct WrapArgs {
+    /// The name this server is recorded under and that rules match (default: its package or program name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A folder the server's path arguments must stay in (repeatable). Roots also come from
+    /// policy.toml, from the client's `roots/list`, and from existing folders among the server's
+    /// arguments (unless `infer_roots = false`).
+    #[arg(long = "root", value_name = "DIR")]
+    pub roots: Vec<PathBuf>,
+    /// The largest message relayed in either direction, in bytes.
+    #[arg(long, env = "MCPFW_MAX_MESSAGE_BYTES", default_value_t = Limits::default().max_message_bytes)]
+    pub max_message_bytes: usize,
+    /// Milliseconds the server gets to exit after its input closes, and again after SIGTERM.
+    #[arg(long, default_value_t = 2000)]
+    pub shutdown_grace_ms: u64,
+    /// The server command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Args)]
+pub struct LogArgs {
+    /// One JSON object per line (schema in README).
+    #[arg(long)]
+    pub json: bool,
+    /// Keep printing new events as they are recorded.
+    #[arg(long, short)]
+    pub follow: bool,
+    #[arg(long)]
+    pub server: Option<String>,
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// allow, deny, reject or drop.
+    #[arg(long)]
+    pub verdict: Option<String>,
+    /// read, write, delete, network-send, config-change, exec or unknown.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only events since this long ago (`90s`, `15m`, `2h`, `7d`) or since a time (`2026-11-24T10:00:00Z`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many events (0: all).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Include every message, not only tool calls and refusals.
+    #[arg(long, short)]
+    pub all: bool,
+    /// Verify the history's hash chain instead of printing it.
+    #[arg(long, conflicts_with_all = ["follow", "json"])]
+    pub verify: bool,
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Every rule, from policy.toml and from the database.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a rule to the database (policy.toml rules are edited in the file).
+    Add(RuleArgs),
+    /// Remove a database rule by its number (`db:N` in `rules list`).
+    Remove { id: i64 },
+    /// Show how a tool call would be decided, without running it.
+    Test {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        tool: String,
+        /// The call's arguments as JSON.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// Roots of the server for this test (repeatable).
+        #[arg(long = "root", value_name = "DIR")]
+        roots: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct RuleArgs {
+    /// allow, ask or deny.
+    #[arg(long)]
+    pub action: String,
+    /// Server name pattern (glob).
+    #[arg(long, default_value = "*")]
+    pub server: String,
+    /// Tool name pattern (glob).
+    #[arg(long, default_value = "*")]
+    pub tool: String,
+    /// Categories the rule applies to (repeatable; default: any).
+    #[arg(long = "category")]
+    pub categories: Vec<String>,
+    /// `NAME=REGEX`: the named argument must match (repeatable).
+    #[arg(long = "arg", value_name = "NAME=REGEX")]
+    pub args: Vec<String>,
+    /// Every path argument must be inside this folder (`@roots` for the server's roots; repeatable).
+    #[arg(long = "path-within", value_name = "DIR")]
+    pub paths_within: Vec<String>,
+    /// Every host the call talks to must match (glob; repeatable).
+    #[arg(long = "host")]
+    pub hosts: Vec<String>,
+    /// Built-in guards this allow rule lifts (repeatable): outside-roots, sensitive-path,
+    /// persistence-path, secrets, egress, rate, unresolvable-path.
+    #[arg(long = "lift")]
+    pub lift: Vec<String>,
+    /// Shown to the user when the rule decides.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Remove the rule after this long (`1h`, `7d`).
+    #[arg(long)]
+    pub expires: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Check policy.toml and report the first problem with its line and column.
+    Check {
+        /// Check this file instead of the active policy.toml.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}

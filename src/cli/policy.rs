@@ -1,0 +1,56 @@
+//! `mcpfw policy check`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::paths::Paths;
+use crate::policy::file::{PolicyFile, Unattended};
+
+/// Where `policy.toml` lives.
+pub fn policy_path(paths: &Paths) -> PathBuf {
+    paths.config.join("policy.toml")
+}
+
+/// Reads and validates the policy file (parse errors and bad patterns, with line and column).
+pub fn load_checked(
+    path: &std::path::Path,
+) -> Result<PolicyFile, crate::policy::file::PolicyError> {
+    let policy = PolicyFile::load(path)?;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    policy.validate(&text, &path.display().to_string())?;
+    Ok(policy)
+}
+
+/// Checks the file; prints what it found. Returns the exit code.
+pub fn check(paths: &Paths, file: Option<PathBuf>) -> Result<i32> {
+    let path = file.unwrap_or_else(|| policy_path(paths));
+    if !path.exists() {
+        println!(
+            "{}: no policy file; the built-in defaults apply",
+            path.display()
+        );
+        return Ok(0);
+    }
+    match load_checked(&path) {
+        Ok(policy) => {
+            let unattended = match policy.settings.unattended {
+                Unattended::Deny => "refused",
+                Unattended::Allow => "allowed",
+            };
+            println!(
+                "{}: OK ({} rules, {} limits, {} servers configured; calls that need approval are {} when nobody can approve)",
+                path.display(),
+                policy.rules.len(),
+                policy.limits.len(),
+                policy.servers.len(),
+                unattended
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(1)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `mcpfw wrap`: assembles the pipeline for one stdio server and runs the shim.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::WrapArgs;
+use crate::launch;
+use crate::paths::Paths;
+use crate::pipeline::{Limits, Pipeline};
+use crate::policy::FirewallPolicy;
+use crate::policy::engine::{Environment, PolicyEngine};
+use crate::policy::file::RuleSpec;
+use crate::record::{Fanout, TracingRecorder};
+use crate::store::{self, Store, StoreRecorder};
+use crate::transport::stdio::{self, ShimOptions};
+
+pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let resolved = launch::resolve(
+        &args.command,
+        std::env::var_os("PATH").as_deref(),
+        home.as_deref(),
+    )?;
+    let name = args
+        .name
+        .unwrap_or_else(|| launch::default_server_name(&args.command));
+
+    // The policy: a broken file does not stop the server, but every tool call is refused and
+    // told why (fail closed), and the problem is reported on stderr at once.
+    let policy_file = super::policy::load_checked(&super::policy::policy_path(paths));
+    if let Err(e) = &policy_file {
+        tracing::error!(
+            "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
+        );
+    }
+    let infer = policy_file
+        .as_ref()
+        .map(|p| p.settings.infer_roots)
+        .unwrap_or(false);
+    let mut roots: Vec<PathBuf> = args.roots.iter().map(|r| absolute(r)).collect();
+    if infer {
+        roots.extend(inferred_roots(&resolved.args));
+    }
+
+    // The history. Keyring access happens here, on a plain thread, before any runtime exists.
+    let (key, _source) = store::load_or_create_chain_key(paths)?;
+    let db = store::db_path(paths);
+    let command_line = std::iter::once(resolved.program.display().to_string())
+        .chain(
+            resolved
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
+    let db_rules = startup_store_work(&db, key.clone(), &name, &command_line)
+        .with_context(|| format!("cannot use the history database {}", db.display()))?;
+    let recorder = StoreRecorder::start(&db, key)
+        .with_context(|| format!("cannot use the history database {}", db.display()))?;
+
+    let env = Environment {
+        home,
+        firewall_dirs: vec![
+            paths.config.clone(),
+            paths.data.clone(),
+            paths.logs.clone(),
+            paths.runtime.clone(),
+        ],
+    };
+    let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
+    tracing::info!(server = %name, roots = ?engine.server_roots(), rules = engine.rule_count(), "policy loaded");
+    let pipeline = Arc::new(Pipeline::new(
+        name,
+        Box::new(FirewallPolicy::new(engine)),
+        Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
+        Limits {
+            max_message_bytes: args.max_message_bytes,
+        },
+    ));
+    let options = ShimOptions {
+        grace: Duration::from_millis(args.shutdown_grace_ms),
+    };
+    stdio::run(pipeline, &resolved, &options)
+}
+
+/// Reads the database rules and registers the server, on a short-lived runtime.
+fn startup_store_work(
+    db: &Path,
+    key: store::ChainKey,
+    name: &str,
+    origin: &str,
+) -> Result<Vec<(i64, RuleSpec)>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Store::open(db, key).await?;
+        store
+            .upsert_server(name, origin, crate::record::now_ms())
+            .await?;
+        let mut rules = Vec::new();
+        for stored in store.list_rules().await? {
+            match serde_json::from_str::<RuleSpec>(&stored.rule_json) {
+                Ok(spec) => rules.push((stored.id, spec)),
+                Err(e) => anyhow::bail!("database rule {} cannot be read: {e}", stored.id),
+            }
+        }
+        Ok(rules)
+    })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Existing folders named by absolute path among the server's arguments: where a filesystem
+/// server is told it may work, e.g. `server-filesystem /home/me/work`.
+pub fn inferred_roots(args: &[std::ffi::OsString]) -> Vec<PathBuf> {
+    args.iter()
+        .map(Path::new)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .map(Path::to_path_buf)
+        .collect()
+}

@@ -1,0 +1,657 @@
+//! The policy engine: classification, guards, rules and defaults combined into one decision.
+//!
+//! The semantics, in one paragraph (README repeats it): a tool call is classified into a
+//! category. Every user rule (from `policy.toml` and from the database) whose server, tool,
+//! categories and argument conditions match is collected; the most restrictive action among
+//! them wins (deny > ask > allow), and if none matches, the category's default applies. Then
+//! the built-in guards — path outside the server's roots, credential or MCP Firewall files,
+//! persistence files and MCP configs, secrets in the arguments, network hosts outside the
+//! egress allow-list, rate limits, unresolvable paths — can only make that stricter, unless a
+//! matching `allow` rule names the guard in `lift`. Any error while deciding is a deny.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use regex::Regex;
+use serde_json::Value;
+
+use super::file::{Action, Guard, PolicyError, PolicyFile, RuleSpec, Unattended};
+use crate::classify::{self, Category, Classification, ToolInfo};
+use crate::record::DecidedBy;
+use crate::sandbox::{PathSandbox, Sensitivity};
+use crate::secrets;
+
+/// At most this many path arguments are resolved per call; more make the call ask.
+const MAX_PATHS: usize = 64;
+
+/// A tool call as the engine sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub tool: &'a str,
+    pub tool_info: Option<&'a ToolInfo>,
+    pub arguments: Option<&'a Value>,
+    /// SHA-256 (hex) of the raw arguments.
+    pub args_digest: Option<&'a str>,
+    /// Roots the client announced in `roots/list`, as filesystem paths.
+    pub client_roots: &'a [PathBuf],
+}
+
+/// One guard that fired, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardHit {
+    pub guard: Guard,
+    pub action: Action,
+    pub reason: String,
+}
+
+/// The engine's answer for one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub action: Action,
+    pub category: Category,
+    pub decided_by: DecidedBy,
+    /// What the user reads: what the call would do and why it is (not) allowed.
+    pub reason: String,
+    pub classification: Option<Classification>,
+    pub guards: Vec<GuardHit>,
+    /// Secrets found in the arguments.
+    pub secrets: Vec<secrets::SecretFinding>,
+}
+
+impl Decision {
+    fn error(reason: String) -> Self {
+        Self {
+            action: Action::Deny,
+            category: Category::Unknown,
+            decided_by: DecidedBy::Firewall,
+            reason,
+            classification: None,
+            guards: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+}
+
+/// A rule ready to match.
+#[derive(Debug)]
+struct CompiledRule {
+    id: String,
+    spec: RuleSpec,
+    args: Vec<(String, Regex)>,
+    paths_within: Option<Vec<PathSpec>>,
+    hosts_in: Option<GlobSet>,
+}
+
+#[derive(Debug, Clone)]
+enum PathSpec {
+    Roots,
+    Dir(PathBuf),
+}
+
+#[derive(Debug)]
+struct CompiledLimit {
+    tool: GlobMatcher,
+    category: Vec<Category>,
+    per_minute: u32,
+}
+
+/// Where the engine finds the user's home and the firewall's own folders.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub home: Option<PathBuf>,
+    pub firewall_dirs: Vec<PathBuf>,
+}
+
+/// The compiled policy for one server.
+pub struct PolicyEngine {
+    server: String,
+    /// A broken policy file makes every call a deny that names the error.
+    broken: Option<String>,
+    unattended: Unattended,
+    defaults: super::file::Defaults,
+    rules: Vec<CompiledRule>,
+    /// All rules' tool patterns, in rule order, to find candidates in one pass.
+    tool_globs: GlobSet,
+    egress: GlobSet,
+    limits: Vec<CompiledLimit>,
+    recent: Mutex<HashMap<usize, VecDeque<Instant>>>,
+    server_roots: Vec<PathBuf>,
+    env: Environment,
+    /// The sandbox for the current client roots (rebuilt when they change).
+    sandbox: Mutex<(Vec<PathBuf>, std::sync::Arc<PathSandbox>)>,
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("server", &self.server)
+            .field("rules", &self.rules.len())
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+fn glob(pattern: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(pattern).literal_separator(false).build()
+}
+
+/// Expands `~` and `~/…` against `home`.
+pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix('~'), home) {
+        (Some(""), Some(home)) => home.to_path_buf(),
+        (Some(rest), Some(home)) if rest.starts_with('/') => home.join(&rest[1..]),
+        _ => PathBuf::from(path),
+    }
+}
+
+impl PolicyEngine {
+    /// Compiles the policy for `server`. `policy` is the parsed `policy.toml` (or its error);
+    /// `db_rules` the rules stored in the database, by id; `extra_roots` roots given on the
+    /// command line or inferred from the server's arguments.
+    pub fn new(
+        server: &str,
+        policy: Result<PolicyFile, PolicyError>,
+        db_rules: Vec<(i64, RuleSpec)>,
+        extra_roots: Vec<PathBuf>,
+        env: Environment,
+    ) -> Self {
+        let (policy, broken) = match policy {
+            Ok(policy) => (policy, None),
+            Err(e) => (
+                PolicyFile::default(),
+                Some(format!(
+                    "MCP Firewall's policy file has an error, so every tool call is refused until it is fixed: {e} \
+                     (check it with `mcpfw policy check`)"
+                )),
+            ),
+        };
+        let home = env.home.clone();
+        let mut server_roots = extra_roots;
+        if let Some(settings) = policy.servers.get(server) {
+            server_roots.extend(
+                settings
+                    .roots
+                    .iter()
+                    .map(|r| expand_home(r, home.as_deref())),
+            );
+        }
+        let mut engine = Self {
+            server: server.to_owned(),
+            broken,
+            unattended: policy.settings.unattended,
+            defaults: policy.defaults.clone(),
+            rules: Vec::new(),
+            tool_globs: GlobSet::empty(),
+            egress: GlobSet::empty(),
+            limits: Vec::new(),
+            recent: Mutex::new(HashMap::new()),
+            sandbox: Mutex::new((
+                Vec::new(),
+                std::sync::Arc::new(PathSandbox::new(
+                    &server_roots,
+                    home.clone(),
+                    &env.firewall_dirs,
+                )),
+            )),
+            server_roots,
+            env,
+        };
+        if let Err(e) = engine.compile(&policy, db_rules) {
+            engine.broken = Some(format!(
+                "MCP Firewall's policy could not be compiled, so every tool call is refused: {e}"
+            ));
+        }
+        engine
+    }
+
+    fn compile(
+        &mut self,
+        policy: &PolicyFile,
+        db_rules: Vec<(i64, RuleSpec)>,
+    ) -> anyhow::Result<()> {
+        let file_rules = policy.rules.iter().enumerate().map(|(i, spec)| {
+            (
+                format!(
+                    "file:{}",
+                    spec.id.clone().unwrap_or_else(|| (i + 1).to_string())
+                ),
+                spec.clone(),
+            )
+        });
+        let db = db_rules
+            .into_iter()
+            .map(|(id, spec)| (format!("db:{id}"), spec));
+        let mut tool_globs = GlobSetBuilder::new();
+        for (id, spec) in file_rules.chain(db) {
+            let server_glob = glob(&spec.server)
+                .map_err(|e| anyhow::anyhow!("rule {id}: bad server pattern: {e}"))?;
+            if !server_glob.compile_matcher().is_match(&self.server) {
+                continue; // this process serves one server; other servers' rules never apply
+            }
+            tool_globs.add(
+                glob(&spec.tool)
+                    .map_err(|e| anyhow::anyhow!("rule {id}: bad tool pattern: {e}"))?,
+            );
+            let args = spec
+                .when
+                .args
+                .iter()
+                .map(|(name, re)| {
+                    Regex::new(re).map(|re| (name.clone(), re)).map_err(|e| {
+                        anyhow::anyhow!("rule {id}: bad regex for argument `{name}`: {e}")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let paths_within = spec.when.paths_within.as_ref().map(|dirs| {
+                dirs.iter()
+                    .map(|d| match d.as_str() {
+                        "@roots" => PathSpec::Roots,
+                        other => {
+                            let p = expand_home(other, self.env.home.as_deref());
+                            PathSpec::Dir(std::fs::canonicalize(&p).unwrap_or(p))
+                        }
+                    })
+                    .collect()
+            });
+            let hosts_in = match &spec.when.hosts_in {
+                None => None,
+                Some(hosts) => {
+                    Some(host_set(hosts).map_err(|e| anyhow::anyhow!("rule {id}: {e}"))?)
+                }
+            };
+            self.rules.push(CompiledRule {
+                id,
+                spec,
+                args,
+                paths_within,
+                hosts_in,
+            });
+        }
+        self.tool_globs = tool_globs.build()?;
+        let mut hosts = policy.egress.allow_hosts.clone();
+        if let Some(settings) = policy.servers.get(&self.server) {
+            hosts.extend(settings.allow_hosts.iter().cloned());
+        }
+        self.egress = host_set(&hosts)?;
+        for limit in &policy.limits {
+            if !glob(&limit.server)?
+                .compile_matcher()
+                .is_match(&self.server)
+            {
+                continue;
+            }
+            self.limits.push(CompiledLimit {
+                tool: glob(&limit.tool)?.compile_matcher(),
+                category: limit.category.clone(),
+                per_minute: limit.per_minute,
+            });
+        }
+        Ok(())
+    }
+
+    /// The roots this server is confined to (before the client announces any).
+    pub fn server_roots(&self) -> &[PathBuf] {
+        &self.server_roots
+    }
+
+    /// What `ask` becomes when nobody can be asked.
+    pub fn unattended(&self) -> Unattended {
+        self.unattended
+    }
+
+    /// How many rules apply to this server.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Decides one tool call. Never panics; any failure is a deny with the reason.
+    pub fn decide(&self, call: &Call<'_>) -> Decision {
+        if let Some(broken) = &self.broken {
+            return Decision::error(broken.clone());
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.decide_inner(call))) {
+            Ok(decision) => decision,
+            Err(_) => Decision::error(format!(
+                "MCP Firewall hit an internal error while deciding on `{}`, so the call is refused",
+                call.tool
+            )),
+        }
+    }
+
+    fn sandbox_for(&self, client_roots: &[PathBuf]) -> std::sync::Arc<PathSandbox> {
+        let mut cached = self.sandbox.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.0 != client_roots {
+            let mut roots = self.server_roots.clone();
+            roots.extend(client_roots.iter().cloned());
+            let sandbox = PathSandbox::new(&roots, self.env.home.clone(), &self.env.firewall_dirs);
+            *cached = (client_roots.to_vec(), std::sync::Arc::new(sandbox));
+        }
+        cached.1.clone()
+    }
+
+    fn decide_inner(&self, call: &Call<'_>) -> Decision {
+        let classification = classify::classify(call.tool, call.tool_info, call.arguments);
+        let mut category = classification.category;
+        let sandbox = self.sandbox_for(call.client_roots);
+        let roots = sandbox.roots().to_vec();
+        let base_dir = roots.first().cloned();
+        let mut guards: Vec<GuardHit> = Vec::new();
+        let mut resolved = Vec::new();
+
+        if classification.paths.len() > MAX_PATHS {
+            guards.push(GuardHit {
+                guard: Guard::UnresolvablePath,
+                action: Action::Ask,
+                reason: format!(
+                    "the call names {} paths, more than MCP Firewall checks one by one",
+                    classification.paths.len()
+                ),
+            });
+        }
+        for arg in classification.paths.iter().take(MAX_PATHS) {
+            let a = sandbox.assess(&arg.value, base_dir.as_deref());
+            let shown = a
+                .resolved
+                .as_ref()
+                .map_or(arg.value.clone(), |p| p.display().to_string());
+            if let Some(error) = &a.error {
+                guards.push(GuardHit {
+                    guard: Guard::UnresolvablePath,
+                    action: Action::Deny,
+                    reason: format!("the path `{}` cannot be checked safely: {error}", arg.value),
+                });
+                continue;
+            }
+            match a.sensitivity {
+                Some(Sensitivity::Credential) => guards.push(GuardHit {
+                    guard: Guard::SensitivePath,
+                    action: Action::Deny,
+                    reason: format!("{shown} is a credential location"),
+                }),
+                Some(Sensitivity::Firewall) => guards.push(GuardHit {
+                    guard: Guard::SensitivePath,
+                    action: Action::Deny,
+                    reason: format!("{shown} belongs to MCP Firewall itself"),
+                }),
+                Some(kind @ (Sensitivity::Persistence | Sensitivity::McpConfig)) => {
+                    // Changing such a file changes what runs later: a configuration change.
+                    if matches!(category, Category::Write | Category::Delete) {
+                        category = Category::ConfigChange;
+                    }
+                    let what = if kind == Sensitivity::McpConfig {
+                        "an MCP client's configuration"
+                    } else {
+                        "a start-up, autostart or scheduled-task file"
+                    };
+                    guards.push(GuardHit {
+                        guard: Guard::PersistencePath,
+                        action: Action::Ask,
+                        reason: format!("{shown} is {what}"),
+                    });
+                }
+                None => {}
+            }
+            if !roots.is_empty() && !a.inside_roots && a.sensitivity.is_none() {
+                let list = roots
+                    .iter()
+                    .map(|r| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut reason = format!("{shown} is outside this server's roots ({list})");
+                if let Some(note) = a.notes.first() {
+                    reason.push_str(&format!("; {note}"));
+                }
+                guards.push(GuardHit {
+                    guard: Guard::OutsideRoots,
+                    action: Action::Ask,
+                    reason,
+                });
+            }
+            resolved.push(a);
+        }
+
+        let secrets = call.arguments.map(secrets::scan).unwrap_or_default();
+        if !secrets.is_empty() {
+            let kinds: Vec<&str> = secrets.iter().map(|s| s.kind).collect();
+            let action = if matches!(
+                category,
+                Category::NetworkSend | Category::Exec | Category::Unknown
+            ) {
+                Action::Deny
+            } else {
+                Action::Ask
+            };
+            guards.push(GuardHit {
+                guard: Guard::Secrets,
+                action,
+                reason: format!("the arguments carry a secret ({})", dedup(kinds).join(", ")),
+            });
+        }
+
+        if category == Category::NetworkSend
+            || !classification.urls.is_empty() && category.risk() >= 1
+        {
+            let outside: Vec<&String> = classification
+                .hosts
+                .iter()
+                .filter(|h| !self.egress.is_match(h.as_str()))
+                .collect();
+            if !outside.is_empty() {
+                let list = outside
+                    .iter()
+                    .map(|h| h.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                guards.push(GuardHit {
+                    guard: Guard::Egress,
+                    action: Action::Ask,
+                    reason: format!("it sends data to {list}, outside the egress allow-list"),
+                });
+            }
+        }
+
+        if let Some(hit) = self.rate(call.tool, category) {
+            guards.push(hit);
+        }
+
+        // User rules: the most restrictive matching rule wins; otherwise the default.
+        let mut matched: Option<&CompiledRule> = None;
+        let mut lifted: Vec<Guard> = Vec::new();
+        for index in self.tool_globs.matches(call.tool) {
+            let rule = &self.rules[index];
+            if !self.rule_matches(rule, category, call, &classification, &resolved, &roots) {
+                continue;
+            }
+            if rule.spec.action == Action::Allow {
+                lifted.extend(rule.spec.lift.iter().copied());
+            }
+            if matched.is_none_or(|m| rule.spec.action > m.spec.action) {
+                matched = Some(rule);
+            }
+        }
+        let (mut action, mut decided_by, mut reason) = match matched {
+            Some(rule) => (
+                rule.spec.action,
+                DecidedBy::Rule(rule.id.clone()),
+                rule.spec.reason.clone().unwrap_or_else(|| {
+                    format!("rule {} says {}", rule.id, rule.spec.action.as_str())
+                }),
+            ),
+            None => {
+                let action = self.defaults.for_category(category);
+                (
+                    action,
+                    DecidedBy::Default,
+                    format!("{} calls {} by default", category.as_str(), verb(action)),
+                )
+            }
+        };
+        if action != Action::Allow {
+            lifted.clear(); // lifting only widens an allow
+        }
+        for hit in guards.iter().filter(|g| !lifted.contains(&g.guard)) {
+            if hit.action > action {
+                action = hit.action;
+                decided_by = DecidedBy::Guard(hit.guard.as_str().to_owned());
+                reason = hit.reason.clone();
+            }
+        }
+        let what = describe(call.tool, category, &resolved, &classification);
+        Decision {
+            action,
+            category,
+            decided_by,
+            reason: format!("{what}: {reason}"),
+            classification: Some(classification),
+            guards,
+            secrets,
+        }
+    }
+
+    fn rule_matches(
+        &self,
+        rule: &CompiledRule,
+        category: Category,
+        call: &Call<'_>,
+        classification: &Classification,
+        resolved: &[crate::sandbox::PathAssessment],
+        roots: &[PathBuf],
+    ) -> bool {
+        if !rule.spec.category.is_empty() && !rule.spec.category.contains(&category) {
+            return false;
+        }
+        if let Some(digest) = &rule.spec.when.args_digest
+            && call.args_digest != Some(digest.as_str())
+        {
+            return false;
+        }
+        for (name, re) in &rule.args {
+            let value = call.arguments.and_then(|args| {
+                if name.starts_with('/') {
+                    args.pointer(name)
+                } else {
+                    args.get(name)
+                }
+            });
+            let text = match value {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => return false,
+            };
+            if !re.is_match(&text) {
+                return false;
+            }
+        }
+        if let Some(specs) = &rule.paths_within {
+            let inside = |path: &Path| {
+                specs.iter().any(|spec| match spec {
+                    PathSpec::Roots => roots.iter().any(|r| path.starts_with(r)),
+                    PathSpec::Dir(dir) => path.starts_with(dir),
+                })
+            };
+            if resolved.len() != classification.paths.len().min(MAX_PATHS)
+                || !resolved
+                    .iter()
+                    .all(|a| a.resolved.as_deref().is_some_and(inside))
+            {
+                return false;
+            }
+        }
+        if let Some(hosts) = &rule.hosts_in
+            && !classification
+                .hosts
+                .iter()
+                .all(|h| hosts.is_match(h.as_str()))
+        {
+            return false;
+        }
+        true
+    }
+
+    fn rate(&self, tool: &str, category: Category) -> Option<GuardHit> {
+        if self.limits.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hit = None;
+        for (i, limit) in self.limits.iter().enumerate() {
+            if !limit.tool.is_match(tool)
+                || (!limit.category.is_empty() && !limit.category.contains(&category))
+            {
+                continue;
+            }
+            let window = recent.entry(i).or_default();
+            while window
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+            {
+                window.pop_front();
+            }
+            window.push_back(now);
+            if window.len() > limit.per_minute as usize {
+                hit = Some(GuardHit {
+                    guard: Guard::Rate,
+                    action: Action::Ask,
+                    reason: format!(
+                        "this is call {} in a minute; the limit for such calls is {} a minute",
+                        window.len(),
+                        limit.per_minute
+                    ),
+                });
+            }
+        }
+        hit
+    }
+}
+
+fn host_set(hosts: &[String]) -> anyhow::Result<GlobSet> {
+    let mut set = GlobSetBuilder::new();
+    for host in hosts {
+        set.add(
+            GlobBuilder::new(&host.to_ascii_lowercase())
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| anyhow::anyhow!("bad host pattern `{host}`: {e}"))?,
+        );
+    }
+    Ok(set.build()?)
+}
+
+fn dedup(mut kinds: Vec<&str>) -> Vec<&str> {
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Allow => "are allowed",
+        Action::Ask => "need your approval",
+        Action::Deny => "are refused",
+    }
+}
+
+/// A one-line description of what the call would do, for the user.
+fn describe(
+    tool: &str,
+    category: Category,
+    resolved: &[crate::sandbox::PathAssessment],
+    classification: &Classification,
+) -> String {
+    let mut out = format!("`{tool}` ({})", category.as_str());
+    let targets: Vec<String> = resolved
+        .iter()
+        .filter_map(|a| a.resolved.as_ref().map(|p| p.display().to_string()))
+        .chain(classification.hosts.iter().cloned())
+        .take(3)
+        .collect();
+    if !targets.is_empty() {
+        out.push_str(" on ");
+        out.push_str(&targets.join(", "));
+    }
+    out
+}

@@ -1,0 +1,469 @@
+//! `policy.toml`: the rules a person reads and edits, with line-and-column errors.
+//!
+//! ```toml
+//! [settings]
+//! unattended = "deny"            # what an `ask` becomes when nobody can be asked
+//!
+//! [defaults]                     # per category; these are the built-in values
+//! read = "allow"
+//! write = "allow"                # inside the server's roots (paths outside ask)
+//! delete = "ask"
+//! network-send = "ask"
+//! config-change = "ask"
+//! exec = "ask"
+//! unknown = "ask"
+//!
+//! [egress]
+//! allow_hosts = ["api.github.com", "*.example.com"]
+//!
+//! [servers.files]
+//! roots = ["~/work"]
+//!
+//! [[rules]]
+//! id = "no-git-push"
+//! server = "*"                   # glob (default "*")
+//! tool = "git_*"                 # glob (default "*")
+//! category = ["exec"]            # any of (default: any)
+//! action = "deny"                # allow | deny | ask
+//! reason = "pushes are reviewed by hand"
+//! when.args.command = "^git push" # regex on a named argument
+//! when.paths_within = ["@roots"] # every path argument inside these (`@roots`: the server's roots)
+//! when.hosts_in = ["github.com"] # every host argument in this list (globs allowed)
+//! lift = []                      # built-in guards an `allow` of this rule lifts
+//!
+//! [[limits]]
+//! server = "*"
+//! category = ["delete"]
+//! per_minute = 10                # more than this escalates to `ask`
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::Category;
+
+/// An action a rule or default takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    // Ordered from least to most restrictive: combining takes the maximum.
+    Allow,
+    Ask,
+    Deny,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Ask => "ask",
+            Action::Deny => "deny",
+        }
+    }
+}
+
+/// What `ask` resolves to when no approver is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unattended {
+    #[default]
+    Deny,
+    Allow,
+}
+
+/// The built-in guards that only ever make a decision stricter. A rule that allows may lift
+/// some of them for the calls it matches (`lift`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guard {
+    /// A path argument outside the server's roots.
+    OutsideRoots,
+    /// A credential location, or MCP Firewall's own files.
+    SensitivePath,
+    /// Shell start-up files, autostart entries, crontabs, MCP client configs.
+    PersistencePath,
+    /// A secret (key, token, password) in the arguments.
+    Secrets,
+    /// A network destination outside the egress allow-list.
+    Egress,
+    /// More calls than a `[[limits]]` entry permits.
+    Rate,
+    /// A path that could not be resolved safely.
+    UnresolvablePath,
+}
+
+impl Guard {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Guard::OutsideRoots => "outside-roots",
+            Guard::SensitivePath => "sensitive-path",
+            Guard::PersistencePath => "persistence-path",
+            Guard::Secrets => "secrets",
+            Guard::Egress => "egress",
+            Guard::Rate => "rate",
+            Guard::UnresolvablePath => "unresolvable-path",
+        }
+    }
+}
+
+/// One rule as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default = "any")]
+    pub server: String,
+    #[serde(default = "any")]
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub category: Vec<Category>,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Conditions::is_empty")]
+    pub when: Conditions,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lift: Vec<Guard>,
+}
+
+fn any() -> String {
+    "*".to_owned()
+}
+
+/// Argument conditions; all that are given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    /// Regex per named argument (a top-level name, or a JSON pointer starting with `/`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
+    /// Every path argument resolves inside one of these (`@roots` = the server's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths_within: Option<Vec<String>>,
+    /// Every host the call talks to is in this list (globs such as `*.example.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts_in: Option<Vec<String>>,
+    /// The SHA-256 of the arguments (hex), for rules made from one approved call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args_digest: Option<String>,
+}
+
+impl Conditions {
+    pub fn is_empty(&self) -> bool {
+        self.args.is_empty()
+            && self.paths_within.is_none()
+            && self.hosts_in.is_none()
+            && self.args_digest.is_none()
+    }
+}
+
+/// A rate limit: more than `per_minute` matching calls in a minute escalate to `ask`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSpec {
+    #[serde(default = "any")]
+    pub server: String,
+    #[serde(default = "any")]
+    pub tool: String,
+    #[serde(default)]
+    pub category: Vec<Category>,
+    pub per_minute: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub unattended: Unattended,
+    /// Infer a stdio server's roots from the existing folders among its arguments.
+    #[serde(default = "yes")]
+    pub infer_roots: bool,
+    /// Days of history kept; 0 keeps everything.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_retention() -> u32 {
+    90
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            unattended: Unattended::Deny,
+            infer_roots: true,
+            retention_days: default_retention(),
+        }
+    }
+}
+
+/// Per-category default actions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Defaults {
+    #[serde(default = "allow")]
+    pub read: Action,
+    #[serde(default = "allow")]
+    pub write: Action,
+    #[serde(default = "ask")]
+    pub delete: Action,
+    #[serde(default = "ask")]
+    pub network_send: Action,
+    #[serde(default = "ask")]
+    pub config_change: Action,
+    #[serde(default = "ask")]
+    pub exec: Action,
+    #[serde(default = "ask")]
+    pub unknown: Action,
+}
+
+fn allow() -> Action {
+    Action::Allow
+}
+
+fn ask() -> Action {
+    Action::Ask
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            read: Action::Allow,
+            write: Action::Allow,
+            delete: Action::Ask,
+            network_send: Action::Ask,
+            config_change: Action::Ask,
+            exec: Action::Ask,
+            unknown: Action::Ask,
+        }
+    }
+}
+
+impl Defaults {
+    pub fn for_category(&self, category: Category) -> Action {
+        match category {
+            Category::Read => self.read,
+            Category::Write => self.write,
+            Category::Delete => self.delete,
+            Category::NetworkSend => self.network_send,
+            Category::ConfigChange => self.config_change,
+            Category::Exec => self.exec,
+            // Unknown can never be made laxer than ask.
+            Category::Unknown => self.unknown.max(Action::Ask),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Egress {
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    #[serde(default)]
+    pub roots: Vec<String>,
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+}
+
+/// The whole of `policy.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub egress: Egress,
+    #[serde(default)]
+    pub servers: BTreeMap<String, ServerSettings>,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default)]
+    pub limits: Vec<LimitSpec>,
+}
+
+/// A policy file that cannot be used, with where the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct PolicyError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl PolicyFile {
+    /// Parses policy text. `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, PolicyError> {
+        toml::from_str::<PolicyFile>(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            let (line, column) = line_column(text, offset);
+            PolicyError {
+                file: file.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        })
+    }
+
+    /// Reads `path`; a missing file is the built-in defaults.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(PolicyError {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the file: {e}"),
+            }),
+        }
+    }
+}
+
+impl PolicyFile {
+    /// Compiles every pattern (globs, regexes) the way the engine will, and reports the first
+    /// that fails, with the line of its `[[rules]]`/`[[limits]]` entry in `text`.
+    pub fn validate(&self, text: &str, file: &str) -> Result<(), PolicyError> {
+        let at = |table: &str, index: usize, message: String| {
+            let header = format!("[[{table}]]");
+            let offset = text.match_indices(&header).nth(index).map_or(0, |(o, _)| o);
+            let (line, column) = line_column(text, offset);
+            PolicyError {
+                file: file.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        let glob = |p: &str| {
+            globset::GlobBuilder::new(p)
+                .literal_separator(false)
+                .build()
+                .map(|_| ())
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            let name = rule.id.clone().unwrap_or_else(|| format!("#{}", i + 1));
+            for (what, pattern) in [("server", &rule.server), ("tool", &rule.tool)] {
+                glob(pattern).map_err(|e| {
+                    at(
+                        "rules",
+                        i,
+                        format!("rule {name}: bad {what} pattern `{pattern}`: {e}"),
+                    )
+                })?;
+            }
+            for (arg, re) in &rule.when.args {
+                regex::Regex::new(re).map_err(|e| {
+                    at(
+                        "rules",
+                        i,
+                        format!("rule {name}: bad regex for argument `{arg}`: {e}"),
+                    )
+                })?;
+            }
+            for host in rule.when.hosts_in.iter().flatten() {
+                glob(host).map_err(|e| {
+                    at(
+                        "rules",
+                        i,
+                        format!("rule {name}: bad host pattern `{host}`: {e}"),
+                    )
+                })?;
+            }
+        }
+        for (i, limit) in self.limits.iter().enumerate() {
+            for pattern in [&limit.server, &limit.tool] {
+                glob(pattern)
+                    .map_err(|e| at("limits", i, format!("bad pattern `{pattern}`: {e}")))?;
+            }
+        }
+        for host in &self.egress.allow_hosts {
+            glob(host).map_err(|e| at("egress", 0, format!("bad host pattern `{host}`: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_documented_defaults() {
+        let p = PolicyFile::parse("", "policy.toml").unwrap();
+        assert_eq!(p.defaults.for_category(Category::Read), Action::Allow);
+        assert_eq!(p.defaults.for_category(Category::Write), Action::Allow);
+        for c in [
+            Category::Delete,
+            Category::NetworkSend,
+            Category::ConfigChange,
+            Category::Exec,
+            Category::Unknown,
+        ] {
+            assert_eq!(p.defaults.for_category(c), Action::Ask, "{c:?}");
+        }
+        assert_eq!(p.settings.unattended, Unattended::Deny);
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = include_str!("file.rs");
+        let example: String = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| {
+                l.trim_start_matches("//!")
+                    .strip_prefix(' ')
+                    .unwrap_or("")
+                    .to_owned()
+                    + "\n"
+            })
+            .collect();
+        let p = PolicyFile::parse(&example, "example").unwrap();
+        assert_eq!(p.rules[0].id.as_deref(), Some("no-git-push"));
+        assert_eq!(p.rules[0].when.args["command"], "^git push");
+        assert_eq!(p.limits[0].per_minute, 10);
+        assert_eq!(p.servers["files"].roots, ["~/work"]);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let text =
+            "[settings]\nunattended = \"deny\"\n\n[[rules]]\ntool = \"x\"\naction = \"maybe\"\n";
+        let e = PolicyFile::parse(text, "policy.toml").unwrap_err();
+        assert_eq!((e.line, e.column), (6, 10), "{e}");
+        assert!(e.to_string().starts_with("policy.toml:6:10:"), "{e}");
+        let e = PolicyFile::parse("[[rules]]\naction = \"deny\"\ntols = \"x\"\n", "p").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("tols"), "{e}");
+    }
+}

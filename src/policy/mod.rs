@@ -1,0 +1,199 @@
+//! Stage 3, *decide*: what happens to a message the firewall understood.
+//!
+//! A [`Policy`] sees the inspection of one message and returns a [`Ruling`]. It must be cheap
+//! (it runs on every message) and must never fail open: an implementation that cannot reach a
+//! conclusion refuses. [`FirewallPolicy`] is the real one: it hands tool calls to the
+//! [`engine::PolicyEngine`] and lets everything else through.
+
+pub mod engine;
+pub mod file;
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::classify::Category;
+use crate::record::DecidedBy;
+use crate::session::{Direction, Inspection, Kind};
+use engine::{Call, PolicyEngine};
+use file::{Action, Unattended};
+
+/// The outcome of the decide stage for one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Forward the message unchanged.
+    Allow,
+    /// Do not forward; answer the sender with this reason.
+    Deny { reason: String },
+}
+
+impl Verdict {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny { .. } => "deny",
+        }
+    }
+}
+
+/// A verdict with what the record keeps about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ruling {
+    pub verdict: Verdict,
+    pub decided_by: Option<DecidedBy>,
+    pub category: Option<Category>,
+    pub args_digest: Option<String>,
+    /// The arguments with secrets replaced, as JSON (capped in size).
+    pub args_redacted: Option<String>,
+    /// Findings to record (JSON objects).
+    pub findings: Vec<Value>,
+}
+
+impl Ruling {
+    /// Allowed, with nothing to add to the record.
+    pub fn allow() -> Self {
+        Self {
+            verdict: Verdict::Allow,
+            decided_by: None,
+            category: None,
+            args_digest: None,
+            args_redacted: None,
+            findings: Vec::new(),
+        }
+    }
+}
+
+/// Decides each message. Implementations are shared by both relay directions.
+pub trait Policy: Send + Sync {
+    fn decide(&self, inspection: &Inspection) -> Ruling;
+}
+
+/// Allows everything that decoded correctly (for tests and measurements of the bare relay).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AllowAll;
+
+impl Policy for AllowAll {
+    fn decide(&self, _: &Inspection) -> Ruling {
+        Ruling::allow()
+    }
+}
+
+/// The largest redacted-argument text kept in the record.
+const MAX_RECORDED_ARGS: usize = 16 * 1024;
+
+/// The firewall's policy: tool calls go to the engine; other traffic passes.
+#[derive(Debug)]
+pub struct FirewallPolicy {
+    engine: PolicyEngine,
+}
+
+impl FirewallPolicy {
+    pub fn new(engine: PolicyEngine) -> Self {
+        Self { engine }
+    }
+
+    pub fn engine(&self) -> &PolicyEngine {
+        &self.engine
+    }
+}
+
+impl Policy for FirewallPolicy {
+    fn decide(&self, inspection: &Inspection) -> Ruling {
+        let is_call = inspection.direction == Direction::ClientToServer
+            && inspection.kind == Kind::Request
+            && inspection.method.as_deref() == Some("tools/call");
+        if !is_call {
+            return Ruling::allow();
+        }
+        let tool = inspection.tool.as_deref().unwrap_or("");
+        let raw = inspection.arguments.as_ref().map(|r| r.get());
+        let args_digest = raw.map(|r| hex::encode(Sha256::digest(r.as_bytes())));
+        let arguments = match raw.map(serde_json::from_str::<Value>) {
+            None => None,
+            Some(Ok(value)) => Some(value),
+            Some(Err(e)) => {
+                return refused(
+                    format!(
+                        "the arguments of `{tool}` cannot be read ({e}), so the call is refused"
+                    ),
+                    DecidedBy::Firewall,
+                    Category::Unknown,
+                    args_digest,
+                );
+            }
+        };
+        let call = Call {
+            tool,
+            tool_info: inspection.tool_info.as_deref(),
+            arguments: arguments.as_ref(),
+            args_digest: args_digest.as_deref(),
+            client_roots: inspection
+                .client_roots
+                .as_deref()
+                .map_or(&[], |r| r.as_slice()),
+        };
+        let decision = self.engine.decide(&call);
+        let (args_redacted, _) = match &arguments {
+            Some(args) => {
+                let (redacted, found) = crate::secrets::redact(args);
+                (Some(cap(redacted.to_string())), found)
+            }
+            None => (None, Vec::new()),
+        };
+        let findings = decision
+            .secrets
+            .iter()
+            .map(|s| serde_json::json!({"kind": "secret-in-arguments", "detail": s.kind, "pointer": s.pointer}))
+            .collect();
+        let verdict = match decision.action {
+            Action::Allow => Verdict::Allow,
+            Action::Deny => Verdict::Deny {
+                reason: format!("MCP Firewall refused {}", decision.reason),
+            },
+            Action::Ask => match self.engine.unattended() {
+                // No approver can be reached in this process: the unattended setting decides.
+                Unattended::Allow => Verdict::Allow,
+                Unattended::Deny => Verdict::Deny {
+                    reason: format!(
+                        "MCP Firewall refused {}. This call needs your approval, and no approver is running. \
+                         To allow calls like it, add a rule to policy.toml (see `mcpfw rules add --help`), \
+                         or set `unattended = \"allow\"` under [settings].",
+                        decision.reason
+                    ),
+                },
+            },
+        };
+        Ruling {
+            verdict,
+            decided_by: Some(decision.decided_by),
+            category: Some(decision.category),
+            args_digest,
+            args_redacted,
+            findings,
+        }
+    }
+}
+
+fn refused(reason: String, by: DecidedBy, category: Category, digest: Option<String>) -> Ruling {
+    Ruling {
+        verdict: Verdict::Deny { reason },
+        decided_by: Some(by),
+        category: Some(category),
+        args_digest: digest,
+        args_redacted: None,
+        findings: Vec::new(),
+    }
+}
+
+fn cap(mut text: String) -> String {
+    if text.len() > MAX_RECORDED_ARGS {
+        let mut end = MAX_RECORDED_ARGS;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        let _ = write!(text, "… [truncated]");
+    }
+    text
+}

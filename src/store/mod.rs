@@ -1,0 +1,1127 @@
+//! The decision history: every [`Event`] kept in SQLite, in a tamper-evident hash chain.
+//!
+//! # What is stored
+//!
+//! One database file, [`db_path`] (`<data>/mcpfw.db`), shared by every MCP Firewall process of
+//! one user: `events` (one row per message or refusal), `servers` and `tools` (every distinct
+//! tool definition each server has announced), `rules` (rules added at run time) and the chain's
+//! bookkeeping (`chain_meta`, `chain_head`, `chain_anchor`). The schema is in `migrations/`.
+//!
+//! # The chain
+//!
+//! Each event gets the next sequence number `seq` and
+//! `hash = HMAC-SHA256(key, previous hash || canonical encoding of the row)`. The encoding,
+//! documented in `src/store/chain.rs`, is a compact JSON array in a fixed order: a format tag,
+//! `seq`, then every field (`null` when absent); row 1's previous hash is 32 zero bytes. The key ([`ChainKey`]) lives outside the database (OS keyring or a private file; see
+//! [`keys`]), so someone who can write the database but not read the key cannot produce valid
+//! hashes. [`Store::verify`] recomputes the chain and names what it finds:
+//!
+//! - an edited row (any column, including its hash): "row N was modified";
+//! - a row moved to another position (seq is part of the MAC): "row N was modified";
+//! - a deleted row in the middle: "row N is missing (seq gap after N-1)";
+//! - deleted rows at the end: "the last K rows were removed". The head (`chain_head`: the last
+//!   seq and hash) carries its own MAC, so it cannot be moved back to hide the deletion.
+//!
+//! [`Store::prune`] deletes old rows and records an *anchor* (the last deleted seq and its
+//! hash, with a MAC); verification then starts at the newest anchor. Anchors are MACed too, so
+//! deleting more old rows and forging an anchor is detected.
+//!
+//! Limits, stated plainly: an attacker who can write the database can still delete *all* of it
+//! (every table), or put back an older copy of the whole file (or of the head and the rows after
+//! it) taken earlier; detecting that needs state outside the file. And anyone who can read the
+//! key can rewrite everything.
+//!
+//! # Durability and concurrency
+//!
+//! The database runs in WAL mode with `synchronous=NORMAL`. In WAL mode a commit is an append to
+//! the write-ahead log, so once [`Store::append`] returns, the events survive a crash of *this or
+//! any other process* (the OS has the bytes); NORMAL only skips the `fsync` on each commit, so
+//! an OS crash or power cut can lose the last transactions committed since the previous
+//! checkpoint — never corrupt the database or the chain (head and rows change in one
+//! transaction). That trade keeps a commit at tens of microseconds instead of a disk flush.
+//!
+//! Many processes (`mcpfw wrap` for each server, the daemon, the CLI) write the same file. Every
+//! write transaction starts with `BEGIN IMMEDIATE`, taking SQLite's write lock before it reads
+//! the head, so concurrent writers queue behind each other (up to the busy timeout, 10 s)
+//! instead of failing with `SQLITE_BUSY` halfway; readers are never blocked in WAL mode.
+
+mod chain;
+pub mod keys;
+pub mod recorder;
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
+
+use crate::paths::Paths;
+use crate::record::{Event, now_ms};
+use chain::{ChainMac, EVENT_COLUMNS, EventRow, Link};
+
+pub use keys::{ChainKey, KeySource, load_or_create_chain_key};
+pub use recorder::StoreRecorder;
+
+/// How long a writer waits for another process's write transaction before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many events one INSERT statement carries (23 parameters each; SQLite allows 32,766).
+const INSERT_ROWS: usize = 64;
+
+/// The embedded migrations (`migrations/` at the crate root).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The history database of one instance: `<data>/mcpfw.db`.
+pub fn db_path(paths: &Paths) -> PathBuf {
+    paths.data.join("mcpfw.db")
+}
+
+/// The history's chain is broken: the database was changed behind MCP Firewall's back.
+///
+/// [`Store::append`] and [`Store::prune`] refuse to continue such a chain (continuing it would
+/// re-sign the damage and hide it); [`Store::verify`] describes all problems.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the history in {path} has been tampered with: {problem}. MCP Firewall will not add to or \
+     prune it, so the evidence is kept; move the file aside (and keep it to investigate) to \
+     start a new history"
+)]
+pub struct ChainBroken {
+    /// The database file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// The decision history: a handle to the database (cheap to clone; clones share one pool).
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    mac: Arc<ChainMac>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Which events [`Store::query`] returns. All conditions must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Exactly this server.
+    pub server: Option<String>,
+    /// Exactly this tool.
+    pub tool: Option<String>,
+    /// Exactly this verdict (`allow`, `deny`, `ask`, `reject`, `drop`).
+    pub verdict: Option<String>,
+    /// Exactly this category.
+    pub category: Option<String>,
+    /// `decided_by` starts with this (`rule:`, `rule:db:12`, `guard:`), case-sensitive.
+    pub decided_by: Option<String>,
+    /// At or after this time (ms since the epoch).
+    pub since_ms: Option<u64>,
+    /// Before this time (exclusive).
+    pub until_ms: Option<u64>,
+    /// Contained in the method, tool, reason or redacted arguments (ASCII case-insensitive).
+    pub text: Option<String>,
+    /// Only rows with a smaller seq: pass the last seq of a page to get the next (newest first).
+    pub before_seq: Option<i64>,
+    /// Only rows with a larger seq: the same for oldest-first pages.
+    pub after_seq: Option<i64>,
+    /// At most this many rows; 0 means no limit.
+    pub limit: u32,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
+    /// Only decisions: tool-call requests and anything that was not allowed.
+    pub decisions_only: bool,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        Self {
+            server: None,
+            tool: None,
+            verdict: None,
+            category: None,
+            decided_by: None,
+            since_ms: None,
+            until_ms: None,
+            text: None,
+            before_seq: None,
+            after_seq: None,
+            limit: 100,
+            ascending: false,
+            decisions_only: false,
+        }
+    }
+}
+
+/// One event as stored, with its position and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredEvent {
+    /// The position in the chain (1, 2, …; never reused).
+    pub seq: i64,
+    pub ts_ms: u64,
+    pub server: String,
+    pub session: String,
+    pub direction: String,
+    pub kind: String,
+    pub method: Option<String>,
+    /// The JSON-RPC id, as its raw JSON text.
+    pub rpc_id: Option<String>,
+    pub tool: Option<String>,
+    pub category: Option<String>,
+    pub era: String,
+    pub protocol_version: Option<String>,
+    pub verdict: String,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    pub latency_us: Option<u64>,
+    pub cancels: Option<String>,
+    pub args_digest: Option<String>,
+    pub args_redacted: Option<String>,
+    pub result_status: Option<String>,
+    /// Detector findings: a JSON array, as text.
+    pub findings: String,
+    pub bytes: u64,
+    /// The row's chain hash, hex.
+    pub hash: String,
+}
+
+impl From<EventRow> for StoredEvent {
+    fn from(row: EventRow) -> Self {
+        let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+        Self {
+            seq: row.seq,
+            ts_ms: unsigned(row.ts_ms),
+            server: row.server,
+            session: row.session,
+            direction: row.direction,
+            kind: row.kind,
+            method: row.method,
+            rpc_id: row.rpc_id,
+            tool: row.tool,
+            category: row.category,
+            era: row.era,
+            protocol_version: row.protocol_version,
+            verdict: row.verdict,
+            decided_by: row.decided_by,
+            reason: row.reason,
+            latency_us: row.latency_us.map(unsigned),
+            cancels: row.cancels,
+            args_digest: row.args_digest,
+            args_redacted: row.args_redacted,
+            result_status: row.result_status,
+            findings: row.findings,
+            bytes: unsigned(row.bytes),
+            hash: hex::encode(&row.hash),
+        }
+    }
+}
+
+/// The outcome of [`Store::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Rows whose hash was recomputed.
+    pub checked: u64,
+    /// Whether the chain is intact from the anchor to the head.
+    pub ok: bool,
+    /// The first problem found, e.g. "row 1234 was modified (…)", "row 17 is missing (seq gap
+    /// after 16)", "the last 3 rows were removed"; followed by how many more there are.
+    pub problem: Option<String>,
+    /// Every problem found (at most 100), in chain order.
+    pub problems: Vec<String>,
+}
+
+/// What [`Store::record_tool`] learned about a tool definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "seen")]
+pub enum ToolSeen {
+    /// The first definition ever seen for this server and tool name.
+    First,
+    /// The same definition as the last one seen.
+    Same,
+    /// A definition different from the last one seen (new, or an older one coming back).
+    Changed {
+        /// SHA-256 (hex) of the definition seen before this one.
+        previous_sha256: String,
+    },
+}
+
+/// A rule added at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredRule {
+    /// Never reused; decisions name it as `db:<id>`.
+    pub id: i64,
+    /// The rule, as JSON text.
+    pub rule_json: String,
+    /// Who added it: `approval`, `cli`, …
+    pub origin: String,
+    pub created_ms: u64,
+    /// When it stops applying; `None` for never.
+    pub expires_ms: Option<u64>,
+}
+
+/// Whether a SQLite error is a lock conflict worth retrying (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
+    primary_code(error).is_some_and(|code| code == 5 || code == 6)
+}
+
+/// The primary SQLite result code of a database error (extended codes reduced to their base).
+fn primary_code(error: &sqlx::Error) -> Option<i32> {
+    let code = error.as_database_error()?.code()?;
+    code.parse::<i32>().ok().map(|code| code & 0xff)
+}
+
+/// Whether an INSERT failed because a row with that `seq` exists (SQLITE_CONSTRAINT_PRIMARYKEY).
+fn is_primary_key_conflict(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "1555")
+}
+
+/// The error for a database problem while opening `path`, naming the file and what to do.
+fn open_error(path: &Path, error: sqlx::Error) -> anyhow::Error {
+    match primary_code(&error) {
+        Some(11 | 26) => anyhow::anyhow!(
+            "the history database {} is damaged or is not an MCP Firewall database ({error}). \
+             Nothing was changed or deleted. Move it aside (for example to {}.damaged) to start \
+             a new history, and keep the old file if you want to recover from it",
+            path.display(),
+            path.display()
+        ),
+        _ => anyhow::Error::new(error).context(format!(
+            "cannot open the history database {}",
+            path.display()
+        )),
+    }
+}
+
+/// Creates `path` as an empty private file (0600) if it does not exist; SQLite creates the
+/// `-wal` and `-shm` files with the same permissions as the database.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(drop)
+        .with_context(|| format!("cannot create the history database {}", path.display()))
+}
+
+/// Escapes `text` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A `GLOB` pattern matching strings that start with `prefix` (case-sensitive; SQLite turns it
+/// into an index range).
+fn glob_prefix(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 4);
+    for c in prefix.chars() {
+        match c {
+            '*' | '?' | '[' => {
+                out.push('[');
+                out.push(c);
+                out.push(']');
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push('*');
+    out
+}
+
+impl Store {
+    /// Opens (creating if needed) the history database at `db`, to be written with `key`.
+    ///
+    /// Creates the parent folder (0700) and the file (0600), switches the database to WAL,
+    /// applies the migrations, and checks that the history was written with this key (a history
+    /// written with another key is refused: the two chains would mix). A damaged file is an
+    /// error that names it; nothing is ever deleted here.
+    pub async fn open(db: &Path, key: ChainKey) -> Result<Store> {
+        if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Paths::ensure(parent)?;
+        }
+        create_private_file(db)?;
+        let options = SqliteConnectOptions::new()
+            .filename(db)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            // Per connection (not stored in the file): see the module docs.
+            .synchronous(SqliteSynchronous::Normal)
+            .optimize_on_close(true, 400);
+        let mac = ChainMac::new(&key);
+
+        let mut setup = options.connect().await.map_err(|e| open_error(db, e))?;
+        let prepared = prepare(&mut setup, db, &key).await;
+        let _ = setup.close().await;
+        prepared?;
+
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(db, e))?;
+        Ok(Store {
+            pool,
+            mac: Arc::new(mac),
+            path: Arc::new(db.to_owned()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection (letting SQLite checkpoint the WAL and remove it) and returns
+    /// once they are closed. Other clones stop working.
+    pub async fn close(&self) {
+        // sqlx 0.8's `Pool::close` closes the idle connections and waits for checked-out ones,
+        // but a connection whose return to the pool is still a pending task can land in the idle
+        // list just after that (and would then be closed only later, by its worker thread,
+        // holding the database meanwhile). So: close again until no connection is left.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            self.pool.close().await;
+            if self.pool.size() == 0 || std::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    fn db_error(&self, doing: &str, error: sqlx::Error) -> anyhow::Error {
+        let hint = if is_busy(&error) {
+            format!(
+                " (another process held the database longer than {} s)",
+                BUSY_TIMEOUT.as_secs()
+            )
+        } else {
+            String::new()
+        };
+        anyhow::Error::new(error).context(format!(
+            "cannot {doing} the history database {}{hint}",
+            self.path.display()
+        ))
+    }
+
+    fn broken(&self, problem: impl Into<String>) -> anyhow::Error {
+        ChainBroken {
+            path: self.path.to_path_buf(),
+            problem: problem.into(),
+        }
+        .into()
+    }
+
+    /// Appends `events` to the chain in one transaction.
+    ///
+    /// The transaction takes the write lock first (`BEGIN IMMEDIATE`), then reads and checks the
+    /// head, hashes and inserts each event, and moves the head. When this returns `Ok`, every
+    /// event is committed; on error, none is. A chain whose head was tampered with is not
+    /// continued ([`ChainBroken`]).
+    pub async fn append(&self, events: &[Event]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        let mut last = self.head_for_write(&mut tx).await?;
+
+        // Hash every row first, then insert them several per statement: each statement is a
+        // round trip to sqlx's connection thread, which costs more than SQLite's own work.
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            let mut row = EventRow::from_event(last.seq + 1, event);
+            row.hash = self.mac.event(&last.hash, &row).to_vec();
+            last = Link {
+                seq: row.seq,
+                hash: row.hash.clone(),
+            };
+            rows.push(row);
+        }
+        for chunk in rows.chunks(INSERT_ROWS) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.seq)
+                    .push_bind(row.ts_ms)
+                    .push_bind(&row.server)
+                    .push_bind(&row.session)
+                    .push_bind(&row.direction)
+                    .push_bind(&row.kind)
+                    .push_bind(&row.method)
+                    .push_bind(&row.rpc_id)
+                    .push_bind(&row.tool)
+                    .push_bind(&row.category)
+                    .push_bind(&row.era)
+                    .push_bind(&row.protocol_version)
+                    .push_bind(&row.verdict)
+                    .push_bind(&row.decided_by)
+                    .push_bind(&row.reason)
+                    .push_bind(row.latency_us)
+                    .push_bind(&row.cancels)
+                    .push_bind(&row.args_digest)
+                    .push_bind(&row.args_redacted)
+                    .push_bind(&row.result_status)
+                    .push_bind(&row.findings)
+                    .push_bind(row.bytes)
+                    .push_bind(&row.hash);
+            });
+            if let Err(e) = insert.build().execute(&mut *tx).await {
+                if is_primary_key_conflict(&e) {
+                    // The head says these seqs are free but a row holds one: rows were
+                    // inserted by hand.
+                    return Err(self.broken(format!(
+                        "rows exist beyond the chain head (row {} or later was added outside \
+                         MCP Firewall)",
+                        chunk[0].seq
+                    )));
+                }
+                return Err(self.db_error("write to", e));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO chain_head (id, seq, hash, mac) VALUES (1, ?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET seq = ?1, hash = ?2, mac = ?3",
+        )
+        .bind(last.seq)
+        .bind(&last.hash)
+        .bind(&self.mac.head(last.seq, &last.hash)[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))
+    }
+
+    /// The head to continue from, checked: its MAC must hold, and it may only be absent when
+    /// nothing was ever written.
+    async fn head_for_write(&self, conn: &mut SqliteConnection) -> Result<Link> {
+        let head = chain::read_head(conn)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+        match head {
+            Some(head) if self.mac.head(head.seq, &head.hash)[..] == head.mac[..] => {
+                Ok(head.link())
+            }
+            Some(_) => Err(self.broken("the chain head was modified")),
+            None => {
+                let used: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM chain_anchor)",
+                )
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|e| self.db_error("read", e))?;
+                if used {
+                    Err(self.broken("the chain head is missing"))
+                } else {
+                    Ok(Link::genesis())
+                }
+            }
+        }
+    }
+
+    /// The newest prune anchor, checked (genesis when nothing was pruned).
+    async fn checked_anchor(&self, conn: &mut SqliteConnection) -> Result<(Link, Option<String>)> {
+        let anchor = chain::read_anchor(conn)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+        Ok(match anchor {
+            None => (Link::genesis(), None),
+            Some(a) => {
+                let problem = (self.mac.anchor(a.seq, &a.hash)[..] != a.mac[..])
+                    .then(|| format!("the prune anchor at row {} was modified", a.seq));
+                (a.link(), problem)
+            }
+        })
+    }
+
+    /// Events matching `filter`, newest first unless `filter.ascending`.
+    pub async fn query(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {EVENT_COLUMNS} FROM events"));
+        let mut first = true;
+        let mut and = |sql: &mut QueryBuilder<Sqlite>| {
+            sql.push(if std::mem::take(&mut first) {
+                " WHERE "
+            } else {
+                " AND "
+            });
+        };
+        for (column, value) in [
+            ("server", &filter.server),
+            ("tool", &filter.tool),
+            ("verdict", &filter.verdict),
+            ("category", &filter.category),
+        ] {
+            if let Some(value) = value {
+                and(&mut sql);
+                sql.push(column).push(" = ").push_bind(value.clone());
+            }
+        }
+        if let Some(prefix) = &filter.decided_by {
+            and(&mut sql);
+            sql.push("decided_by GLOB ").push_bind(glob_prefix(prefix));
+        }
+        if let Some(since) = filter.since_ms {
+            and(&mut sql);
+            sql.push("ts_ms >= ").push_bind(chain::to_i64(since));
+        }
+        if let Some(until) = filter.until_ms {
+            and(&mut sql);
+            sql.push("ts_ms < ").push_bind(chain::to_i64(until));
+        }
+        if let Some(text) = &filter.text {
+            let pattern = format!("%{}%", like_escape(text));
+            and(&mut sql);
+            sql.push("(");
+            for (i, column) in ["method", "tool", "reason", "args_redacted"]
+                .into_iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push(column)
+                    .push(" LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\'");
+            }
+            sql.push(")");
+        }
+        if filter.decisions_only {
+            and(&mut sql);
+            sql.push("((method = 'tools/call' AND kind = 'request') OR verdict <> 'allow')");
+        }
+        if let Some(before) = filter.before_seq {
+            and(&mut sql);
+            sql.push("seq < ").push_bind(before);
+        }
+        if let Some(after) = filter.after_seq {
+            and(&mut sql);
+            sql.push("seq > ").push_bind(after);
+        }
+        // `+seq` orders the same but tells SQLite not to walk the table in seq order: see
+        // `few_rows_in_time_range`.
+        let seq = if self.few_rows_in_time_range(filter).await? {
+            "+seq"
+        } else {
+            "seq"
+        };
+        sql.push(format!(
+            " ORDER BY {seq} {}",
+            if filter.ascending { "ASC" } else { "DESC" }
+        ));
+        if filter.limit > 0 {
+            sql.push(" LIMIT ").push_bind(i64::from(filter.limit));
+        }
+        let rows: Vec<EventRow> = sql
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+        Ok(rows.into_iter().map(StoredEvent::from).collect())
+    }
+
+    /// Whether `filter` is only a time range (with perhaps text and seq bounds) that holds few
+    /// rows. SQLite's default plan for such a filter walks the whole table newest first,
+    /// checking each row's time: fast when the range holds many recent rows, a full scan when
+    /// it holds fewer than the limit (126 ms per million rows). A capped count on the time index
+    /// tells the two apart; for a small range, reading it through the time index and sorting the
+    /// few rows is cheap.
+    async fn few_rows_in_time_range(&self, filter: &EventFilter) -> Result<bool> {
+        const FEW: i64 = 2000;
+        let time_only = filter.server.is_none()
+            && filter.tool.is_none()
+            && filter.verdict.is_none()
+            && filter.category.is_none()
+            && filter.decided_by.is_none()
+            && (filter.since_ms.is_some() || filter.until_ms.is_some());
+        if !time_only {
+            return Ok(false);
+        }
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 \
+             LIMIT ?3)",
+        )
+        .bind(filter.since_ms.map_or(i64::MIN, chain::to_i64))
+        .bind(filter.until_ms.map_or(i64::MAX, chain::to_i64))
+        .bind(FEW + 1)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        Ok(rows <= FEW)
+    }
+
+    /// Recomputes the chain from the newest prune anchor to the head, in one consistent snapshot
+    /// (writers carry on meanwhile). Reads every remaining row: about a second per million.
+    pub async fn verify(&self) -> Result<VerifyReport> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+        let (start, anchor_problem) = self.checked_anchor(&mut tx).await?;
+        let anchored = start.seq > 0;
+        let head = chain::read_head(&mut tx)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+        let walk = chain::walk(&mut tx, &self.mac, start.clone(), None)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+        drop(tx);
+
+        let mut problems: Vec<String> = anchor_problem.into_iter().collect();
+        problems.extend(walk.problems);
+        match head {
+            None if walk.checked > 0 || anchored => {
+                problems.push("the chain head is missing".into())
+            }
+            None => {}
+            Some(head) if self.mac.head(head.seq, &head.hash)[..] != head.mac[..] => {
+                problems.push("the chain head was modified".into());
+            }
+            Some(head) if walk.last.seq < head.seq => {
+                let removed = head.seq - walk.last.seq;
+                problems.push(if removed == 1 {
+                    format!("the last row was removed (row {} is missing)", head.seq)
+                } else {
+                    format!(
+                        "the last {removed} rows were removed (rows {} to {} are missing)",
+                        walk.last.seq + 1,
+                        head.seq
+                    )
+                });
+            }
+            Some(head) if walk.last.seq > head.seq => {
+                problems.push(if walk.last.seq == head.seq + 1 {
+                    format!(
+                        "row {} was added after the chain head (outside MCP Firewall)",
+                        walk.last.seq
+                    )
+                } else {
+                    format!(
+                        "rows {} to {} were added after the chain head (outside MCP Firewall)",
+                        head.seq + 1,
+                        walk.last.seq
+                    )
+                })
+            }
+            Some(head) if walk.last.hash != head.hash => problems.push(format!(
+                "row {} does not match the chain head (it was replaced)",
+                head.seq
+            )),
+            Some(_) => {}
+        }
+        problems.truncate(100);
+        let problem = problems.first().map(|first| match problems.len() {
+            1 => first.clone(),
+            n => format!("{first} (and {} more problems)", n - 1),
+        });
+        Ok(VerifyReport {
+            checked: walk.checked,
+            ok: problems.is_empty(),
+            problem,
+            problems,
+        })
+    }
+
+    /// Deletes events older than `before_ms` and returns how many were deleted.
+    ///
+    /// Only a contiguous run from the start of the chain is deleted: the rows before the first
+    /// row at or after the cutoff (clocks of different processes can disagree a little, so a
+    /// slightly old row after a newer one is kept). The part to delete is verified first — a
+    /// tampered part is not deleted ([`ChainBroken`]), so pruning never destroys evidence — and
+    /// an anchor (its last seq and hash, with a MAC) is recorded in the same transaction, so
+    /// [`Store::verify`] keeps working and keeps detecting changes to what remains. Large
+    /// prunes are done in transactions of 20,000 rows so that writers are never held up long.
+    pub async fn prune(&self, before_ms: u64) -> Result<u64> {
+        const CHUNK: i64 = 20_000;
+        let cutoff = chain::to_i64(before_ms);
+        let mut deleted = 0u64;
+        loop {
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(|e| self.db_error("write to", e))?;
+            let (start, anchor_problem) = self.checked_anchor(&mut tx).await?;
+            if let Some(problem) = anchor_problem {
+                return Err(self.broken(problem));
+            }
+            let Some(head) = chain::read_head(&mut tx)
+                .await
+                .map_err(|e| self.db_error("read", e))?
+            else {
+                return Ok(deleted);
+            };
+            let first_kept: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM events WHERE seq > ?1 AND ts_ms >= ?2 ORDER BY seq LIMIT 1",
+            )
+            .bind(start.seq)
+            .bind(cutoff)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+            let last_old = first_kept.map_or(head.seq, |seq| seq - 1);
+            let last_removed = last_old.min(start.seq + CHUNK);
+            if last_removed <= start.seq {
+                return Ok(deleted);
+            }
+            let walk = chain::walk(&mut tx, &self.mac, start.clone(), Some(last_removed))
+                .await
+                .map_err(|e| self.db_error("read", e))?;
+            if let Some(problem) = walk.problems.into_iter().next() {
+                return Err(self.broken(problem));
+            }
+            if walk.last.seq != last_removed {
+                return Err(self.broken(chain::missing(
+                    walk.last.seq + 1,
+                    last_removed,
+                    walk.last.seq,
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO chain_anchor (seq, hash, mac, pruned_before_ms, created_ms) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(walk.last.seq)
+            .bind(&walk.last.hash)
+            .bind(&self.mac.anchor(walk.last.seq, &walk.last.hash)[..])
+            .bind(cutoff)
+            .bind(chain::to_i64(now_ms()))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+            let removed = sqlx::query("DELETE FROM events WHERE seq <= ?")
+                .bind(last_removed)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db_error("write to", e))?
+                .rows_affected();
+            tx.commit()
+                .await
+                .map_err(|e| self.db_error("commit to", e))?;
+            deleted += removed;
+            // Give the freed pages back to the file system (the database uses incremental
+            // auto-vacuum); failing to is harmless.
+            if let Err(e) = sqlx::query("PRAGMA incremental_vacuum")
+                .execute(&self.pool)
+                .await
+            {
+                tracing::debug!("incremental vacuum after pruning failed: {e}");
+            }
+            if last_removed == last_old {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    /// Records that server `name` runs `origin` (its command line or URL), seen at `now_ms`.
+    pub async fn upsert_server(&self, name: &str, origin: &str, now_ms: u64) -> Result<()> {
+        let now = chain::to_i64(now_ms);
+        sqlx::query(
+            "INSERT INTO servers (name, origin, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?3) \
+             ON CONFLICT (name) DO UPDATE SET origin = ?2, \
+             last_seen_ms = max(last_seen_ms, ?3)",
+        )
+        .bind(name)
+        .bind(origin)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
+        Ok(())
+    }
+
+    /// Records that server `server` announced tool `name` with this definition (JSON text) at
+    /// `now_ms`; the definition is stored with its SHA-256. Says whether the definition is the
+    /// first for this tool, the same as last time, or a change (a tool that rewrites its
+    /// description after approval is the "rug pull" to watch for).
+    pub async fn record_tool(
+        &self,
+        server: &str,
+        name: &str,
+        definition_json: &str,
+        now_ms: u64,
+    ) -> Result<ToolSeen> {
+        serde_json::from_str::<serde::de::IgnoredAny>(definition_json).with_context(|| {
+            format!("the definition of tool {name:?} of server {server:?} is not valid JSON")
+        })?;
+        let sha256 = hex::encode(Sha256::digest(definition_json.as_bytes()));
+        let now = chain::to_i64(now_ms);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        sqlx::query(
+            "INSERT INTO servers (name, origin, first_seen_ms, last_seen_ms) \
+             VALUES (?1, NULL, ?2, ?2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(server)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
+        let previous: Option<String> = sqlx::query_scalar(
+            "SELECT definition_sha256 FROM tools WHERE server = ? AND name = ? \
+             ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
+        )
+        .bind(server)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        sqlx::query(
+            "INSERT INTO tools (server, name, definition, definition_sha256, first_seen_ms, \
+             last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+             ON CONFLICT (server, name, definition_sha256) \
+             DO UPDATE SET last_seen_ms = max(last_seen_ms, ?5)",
+        )
+        .bind(server)
+        .bind(name)
+        .bind(definition_json)
+        .bind(&sha256)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.db_error("commit to", e))?;
+        Ok(match previous {
+            None => ToolSeen::First,
+            Some(previous) if previous == sha256 => ToolSeen::Same,
+            Some(previous_sha256) => ToolSeen::Changed { previous_sha256 },
+        })
+    }
+
+    /// Adds a rule (JSON text) and returns its id, which is never reused.
+    pub async fn add_rule(
+        &self,
+        rule_json: &str,
+        origin: &str,
+        expires_ms: Option<u64>,
+    ) -> Result<i64> {
+        serde_json::from_str::<serde::de::IgnoredAny>(rule_json)
+            .context("the rule is not valid JSON")?;
+        let created = chain::to_i64(now_ms());
+        let expires = expires_ms.map(chain::to_i64);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        let id = sqlx::query(
+            "INSERT INTO rules (rule, origin, created_ms, expires_ms, mac) VALUES (?, ?, ?, ?, x'')",
+        )
+        .bind(rule_json)
+        .bind(origin)
+        .bind(created)
+        .bind(expires)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db_error("write to", e))?
+        .last_insert_rowid();
+        sqlx::query("UPDATE rules SET mac = ? WHERE id = ?")
+            .bind(&self.mac.rule(id, rule_json, origin, created, expires)[..])
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.db_error("commit to", e))?;
+        Ok(id)
+    }
+
+    /// The rules in force (not expired), oldest first. A rule whose MAC does not match (added
+    /// or edited behind MCP Firewall's back) is left out and reported with `tracing::error!`.
+    pub async fn list_rules(&self) -> Result<Vec<StoredRule>> {
+        #[derive(sqlx::FromRow)]
+        struct RuleRow {
+            id: i64,
+            rule: String,
+            origin: String,
+            created_ms: i64,
+            expires_ms: Option<i64>,
+            mac: Vec<u8>,
+        }
+        let rows: Vec<RuleRow> = sqlx::query_as(
+            "SELECT id, rule, origin, created_ms, expires_ms, mac FROM rules \
+             WHERE expires_ms IS NULL OR expires_ms > ? ORDER BY id",
+        )
+        .bind(chain::to_i64(now_ms()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                let expected = self
+                    .mac
+                    .rule(r.id, &r.rule, &r.origin, r.created_ms, r.expires_ms);
+                let genuine = expected[..] == r.mac[..];
+                if !genuine {
+                    tracing::error!(
+                        rule = r.id,
+                        database = %self.path.display(),
+                        "ignoring rule {} of the history database: it was added or changed \
+                         outside MCP Firewall",
+                        r.id
+                    );
+                }
+                genuine
+            })
+            .map(|r| StoredRule {
+                id: r.id,
+                rule_json: r.rule,
+                origin: r.origin,
+                created_ms: unsigned(r.created_ms),
+                expires_ms: r.expires_ms.map(unsigned),
+            })
+            .collect())
+    }
+
+    /// Removes a rule; `false` if there was none with this id.
+    pub async fn remove_rule(&self, id: i64) -> Result<bool> {
+        let removed = sqlx::query("DELETE FROM rules WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db_error("write to", e))?
+            .rows_affected();
+        Ok(removed > 0)
+    }
+}
+
+/// One-time set-up on a dedicated connection: WAL, migrations, the key check. Each step is
+/// retried while another process is doing the same (first start of many `mcpfw wrap` at once).
+async fn prepare(conn: &mut SqliteConnection, db: &Path, key: &ChainKey) -> Result<()> {
+    let fresh: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| open_error(db, e))?;
+    if fresh == 0 {
+        // Only takes effect before the first table is created: lets `prune` shrink the file.
+        sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| open_error(db, e))?;
+    }
+
+    // Switching to WAL needs an exclusive lock that the busy timeout does not wait for.
+    let mut attempt = 0u32;
+    loop {
+        match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => break,
+            Ok(mode) => bail!(
+                "the history database {} cannot use write-ahead logging (journal mode stays \
+                 {mode:?}); is it on a network file system? Put MCP Firewall's data folder on a \
+                 local disk (or set MCPFW_HOME)",
+                db.display()
+            ),
+            Err(e) if is_busy(&e) && attempt < 200 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Err(e) => return Err(open_error(db, e)),
+        }
+    }
+
+    // sqlx does not lock SQLite migrations across processes: two first starts can both try to
+    // apply the same migration. Each migration is one transaction, so the loser fails without
+    // a trace and finds it applied on the next attempt.
+    let mut attempt = 0u32;
+    loop {
+        match MIGRATOR.run(&mut *conn).await {
+            Ok(()) => break,
+            Err(sqlx::migrate::MigrateError::VersionMissing(version)) => bail!(
+                "the history database {} was written by a newer version of MCP Firewall (it has \
+                 migration {version}, which this version does not know); upgrade MCP Firewall",
+                db.display()
+            ),
+            Err(
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+            ) if primary_code(&e).is_some_and(|code| code == 11 || code == 26) => {
+                return Err(open_error(db, e));
+            }
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                tracing::debug!("migrating {} (attempt {attempt}): {e}", db.display());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot update the history database {} to this version's schema",
+                    db.display()
+                )));
+            }
+        }
+    }
+
+    let fingerprint = key.fingerprint();
+    sqlx::query(
+        "INSERT INTO chain_meta (id, format, key_fingerprint, created_ms) VALUES (1, ?, ?, ?) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(chain::FORMAT)
+    .bind(&fingerprint)
+    .bind(chain::to_i64(now_ms()))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| open_error(db, e))?;
+    let (format, stored): (i64, String) =
+        sqlx::query_as("SELECT format, key_fingerprint FROM chain_meta WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| open_error(db, e))?;
+    if format > chain::FORMAT {
+        bail!(
+            "the history database {} uses chain format {format}, newer than this version of MCP \
+             Firewall understands ({}); upgrade MCP Firewall",
+            db.display(),
+            chain::FORMAT
+        );
+    }
+    if stored != fingerprint {
+        bail!(
+            "the history database {} was written with a different chain key (fingerprint \
+             {stored}; the key loaded now is {fingerprint}), so its entries cannot be verified \
+             and new ones would not join its chain. Restore the original key (the OS keyring \
+             entry or the chain.key file in the config folder), or move the database aside to \
+             start a new history",
+            db.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,342 @@
+//! [`StoreRecorder`]: the [`Recorder`] that writes to the history from the synchronous relay.
+//!
+//! The relay threads must never wait for the disk, so [`Recorder::record`] only puts the event
+//! on an unbounded queue. One background thread (a current-thread tokio runtime owning the
+//! [`Store`]) takes everything queued, up to [`MAX_BATCH`] events, and appends it in one
+//! transaction. When a batch is small and nobody is waiting for it, the writer lingers up to
+//! [`LINGER`] for more, so a steady trickle still makes few transactions; a batch that someone
+//! waits for ([`Recorder::record_durable`], [`Recorder::flush`]) is written at once.
+//!
+//! Nothing accepted is dropped silently: a batch that cannot be written (disk full, the
+//! database locked beyond the busy timeout) is retried with backoff, and only then given up
+//! with a `tracing::error!` that says how many events were lost; waiters get the error. The
+//! queue is unbounded so that a stalled disk never blocks the relay, but its length is watched:
+//! each time it passes 10,000, 100,000, … events a warning is logged.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+
+use super::{ChainBroken, ChainKey, Store};
+use crate::record::{Event, RecordError, Recorder};
+
+/// The most events written in one transaction.
+pub const MAX_BATCH: usize = 512;
+
+/// How long the writer waits for more events when a batch is small and nobody waits for it.
+pub const LINGER: Duration = Duration::from_millis(5);
+
+/// The waits before retrying a batch that could not be written.
+const RETRY_BACKOFF: [Duration; 4] = [
+    Duration::from_millis(50),
+    Duration::from_millis(200),
+    Duration::from_millis(800),
+    Duration::from_millis(2000),
+];
+
+/// The queue length above which the first "falling behind" warning is logged.
+const QUEUE_WARN_FIRST: usize = 10_000;
+
+type Done = std_mpsc::SyncSender<Result<(), String>>;
+
+enum Message {
+    Event(Event),
+    /// An event whose sender waits until its batch is committed.
+    Durable(Event, Done),
+    /// Answered once everything queued before it is committed (or given up).
+    Flush(Done),
+    /// A server's tool definitions from a `tools/list` result: (server, [(name, definition)]).
+    Tools(String, std::sync::Arc<[(String, String)]>),
+}
+
+/// Writes events to the history from a background thread; see the [module docs](self).
+///
+/// Dropping it writes everything still queued and waits for the writer thread to finish.
+pub struct StoreRecorder {
+    sender: Option<mpsc::UnboundedSender<Message>>,
+    writer: Option<JoinHandle<()>>,
+    queued: Arc<AtomicUsize>,
+    /// The next queue length that triggers a warning.
+    warn_at: AtomicUsize,
+}
+
+impl std::fmt::Debug for StoreRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreRecorder")
+            .field("queued", &self.queued.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl StoreRecorder {
+    /// Opens the history at `store_path` with `key` on a new writer thread; returns once the
+    /// database is open (or why it could not be opened).
+    pub fn start(store_path: &Path, key: ChainKey) -> Result<StoreRecorder> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let (opened_tx, opened_rx) = std_mpsc::sync_channel::<Result<()>>(1);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let path = store_path.to_owned();
+        let writer_queued = queued.clone();
+        let writer = std::thread::Builder::new()
+            .name("mcpfw-store-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(anyhow::Error::new(e)
+                            .context("cannot start the history writer's runtime")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let store = match Store::open(&path, key).await {
+                        Ok(store) => {
+                            let _ = opened_tx.send(Ok(()));
+                            store
+                        }
+                        Err(e) => {
+                            let _ = opened_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    write_loop(&store, receiver, &writer_queued).await;
+                    store.close().await;
+                });
+            })
+            .context("cannot start the history writer thread")?;
+        match opened_rx.recv() {
+            Ok(Ok(())) => Ok(StoreRecorder {
+                sender: Some(sender),
+                writer: Some(writer),
+                queued,
+                warn_at: AtomicUsize::new(QUEUE_WARN_FIRST),
+            }),
+            Ok(Err(e)) => {
+                let _ = writer.join();
+                Err(e)
+            }
+            Err(_) => {
+                let _ = writer.join();
+                anyhow::bail!("the history writer thread stopped while opening the database")
+            }
+        }
+    }
+
+    /// Events accepted but not yet committed.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Queues a message; gives it back (boxed: the failure path only) if the writer stopped.
+    fn send(&self, message: Message) -> Result<(), Box<Message>> {
+        let Some(sender) = &self.sender else {
+            return Err(Box::new(message));
+        };
+        let events = usize::from(!matches!(message, Message::Flush(_)));
+        let queued = self.queued.fetch_add(events, Ordering::Relaxed) + events;
+        let warn_at = self.warn_at.load(Ordering::Relaxed);
+        if queued >= warn_at
+            && self
+                .warn_at
+                .compare_exchange(warn_at, warn_at * 10, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                queued,
+                "the history writer is falling behind: {queued} events are waiting to be written"
+            );
+        }
+        sender.send(message).map_err(|e| {
+            self.queued.fetch_sub(events, Ordering::Relaxed);
+            Box::new(e.0)
+        })
+    }
+
+    /// Sends a message with a completion handle and waits for the answer.
+    fn send_and_wait(
+        &self,
+        make: impl FnOnce(Done) -> Message,
+    ) -> Result<Result<(), String>, Box<Message>> {
+        let (done_tx, done_rx) = std_mpsc::sync_channel(1);
+        self.send(make(done_tx))?;
+        Ok(done_rx
+            .recv()
+            .unwrap_or_else(|_| Err("the history writer stopped before answering".to_owned())))
+    }
+}
+
+impl Recorder for StoreRecorder {
+    fn record(&self, event: Event) {
+        if let Err(message) = self.send(Message::Event(event))
+            && let Message::Event(event) | Message::Durable(event, _) = *message
+        {
+            tracing::error!(
+                server = %event.server,
+                ts_ms = event.ts_ms,
+                verdict = event.verdict,
+                "an event was not recorded: the history writer has stopped"
+            );
+        }
+    }
+
+    fn record_durable(&self, event: Event) -> Result<(), RecordError> {
+        match self.send_and_wait(|done| Message::Durable(event, done)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(RecordError(why)),
+            Err(_) => Err(RecordError("the history writer has stopped".to_owned())),
+        }
+    }
+
+    fn flush(&self) {
+        let _ = self.send_and_wait(Message::Flush);
+    }
+
+    fn tools_listed(&self, server: &str, tools: &[(String, String)]) {
+        if self
+            .send(Message::Tools(server.to_owned(), tools.into()))
+            .is_err()
+        {
+            tracing::error!(
+                server,
+                "tool definitions were not recorded: the history writer has stopped"
+            );
+        }
+    }
+}
+
+impl Drop for StoreRecorder {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer drain it, commit and stop.
+        drop(self.sender.take());
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the history writer thread panicked; recent events may be missing");
+        }
+    }
+}
+
+/// Takes batches off the queue and appends them until the queue is closed and empty.
+async fn write_loop(
+    store: &Store,
+    mut receiver: mpsc::UnboundedReceiver<Message>,
+    queued: &AtomicUsize,
+) {
+    let mut events = Vec::with_capacity(MAX_BATCH);
+    let mut waiters: Vec<Done> = Vec::new();
+    // After a batch is given up, later batches get one attempt each until one succeeds, so a
+    // database that stays unwritable does not hold every batch (and `drop`) for the full backoff.
+    let mut healthy = true;
+    let mut tools = Vec::new();
+    while let Some(first) = receiver.recv().await {
+        let mut flushes: Vec<Done> = Vec::new();
+        take(first, &mut events, &mut waiters, &mut flushes, &mut tools);
+        // Everything already queued, up to a full batch.
+        while events.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(message) => take(message, &mut events, &mut waiters, &mut flushes, &mut tools),
+                Err(_) => break,
+            }
+        }
+        // A small batch nobody waits for: linger briefly for more.
+        if waiters.is_empty() && flushes.is_empty() && events.len() < MAX_BATCH {
+            let deadline = Instant::now() + LINGER;
+            while events.len() < MAX_BATCH && flushes.is_empty() && waiters.is_empty() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, receiver.recv()).await {
+                    Ok(Some(message)) => {
+                        take(message, &mut events, &mut waiters, &mut flushes, &mut tools)
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+
+        let outcome = if events.is_empty() {
+            Ok(())
+        } else {
+            let outcome = write_batch(store, &events, healthy).await;
+            healthy = outcome.is_ok();
+            queued.fetch_sub(events.len(), Ordering::Relaxed);
+            events.clear();
+            outcome
+        };
+        for waiter in waiters.drain(..) {
+            let _ = waiter.send(outcome.clone());
+        }
+        let now = crate::record::now_ms();
+        for (server, listed) in tools.drain(..) {
+            for (name, definition) in listed.iter() {
+                if let Err(e) = store.record_tool(&server, name, definition, now).await {
+                    tracing::error!(%server, tool = %name, "a tool definition was not recorded: {e:#}");
+                }
+            }
+        }
+        for flush in flushes {
+            let _ = flush.send(Ok(()));
+        }
+    }
+}
+
+type ToolLists = Vec<(String, std::sync::Arc<[(String, String)]>)>;
+
+fn take(
+    message: Message,
+    events: &mut Vec<Event>,
+    waiters: &mut Vec<Done>,
+    flushes: &mut Vec<Done>,
+    tools: &mut ToolLists,
+) {
+    match message {
+        Message::Event(event) => events.push(event),
+        Message::Durable(event, done) => {
+            events.push(event);
+            waiters.push(done);
+        }
+        Message::Flush(done) => flushes.push(done),
+        Message::Tools(server, listed) => tools.push((server, listed)),
+    }
+}
+
+/// Appends one batch, retrying (when `retry`) failures that may pass; gives up with an error
+/// log. A broken chain is never retried: it does not mend itself.
+async fn write_batch(store: &Store, events: &[Event], retry: bool) -> Result<(), String> {
+    let retries = if retry { RETRY_BACKOFF.len() } else { 0 };
+    let mut attempt = 0;
+    loop {
+        match store.append(events).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.downcast_ref::<ChainBroken>().is_none() && attempt < retries => {
+                tracing::warn!(
+                    events = events.len(),
+                    "writing to the history failed, retrying in {:?}: {e:#}",
+                    RETRY_BACKOFF[attempt]
+                );
+                tokio::time::sleep(RETRY_BACKOFF[attempt]).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                let first = events.first().map_or(0, |e| e.ts_ms);
+                let last = events.last().map_or(0, |e| e.ts_ms);
+                tracing::error!(
+                    events = events.len(),
+                    first_ts_ms = first,
+                    last_ts_ms = last,
+                    database = %store.path().display(),
+                    "{} events could not be recorded and are lost: {e:#}",
+                    events.len()
+                );
+                return Err(format!("{e:#}"));
+            }
+        }
+    }
+}
