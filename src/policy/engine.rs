@@ -548,8 +548,8 @@ impl PolicyEngine {
         if let Some(specs) = &rule.paths_within {
             let inside = |path: &Path| {
                 specs.iter().any(|spec| match spec {
-                    PathSpec::Roots => roots.iter().any(|r| path.starts_with(r)),
-                    PathSpec::Dir(dir) => path.starts_with(dir),
+                    PathSpec::Roots => roots.iter().any(|r| within(path, r)),
+                    PathSpec::Dir(dir) => within(path, dir),
                 })
             };
             if resolved.len() != classification.paths.len().min(MAX_PATHS)
@@ -608,6 +608,20 @@ impl PolicyEngine {
     }
 }
 
+/// `path` is `dir` or inside it. Both are absolute and normalised, so a byte prefix that ends
+/// at a separator is component-wise containment (`/work-evil` is not inside `/work`), without
+/// walking components on every rule.
+fn within(path: &Path, dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, d) = (path.as_os_str().as_bytes(), dir.as_os_str().as_bytes());
+    let d = if d.len() > 1 {
+        d.strip_suffix(b"/").unwrap_or(d)
+    } else {
+        d
+    };
+    p.starts_with(d) && (p.len() == d.len() || p[d.len()] == b'/' || d == b"/")
+}
+
 fn host_set(hosts: &[String]) -> anyhow::Result<GlobSet> {
     let mut set = GlobSetBuilder::new();
     for host in hosts {
@@ -654,4 +668,31 @@ fn describe(
         out.push_str(&targets.join(", "));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_is_component_wise() {
+        let yes = [
+            ("/work", "/work"),
+            ("/work/a", "/work"),
+            ("/work/a", "/work/"),
+            ("/x", "/"),
+        ];
+        let no = [
+            ("/work-evil", "/work"),
+            ("/workX/a", "/work"),
+            ("/wor", "/work"),
+            ("/", "/work"),
+        ];
+        for (p, d) in yes {
+            assert!(within(Path::new(p), Path::new(d)), "{p} in {d}");
+        }
+        for (p, d) in no {
+            assert!(!within(Path::new(p), Path::new(d)), "{p} not in {d}");
+        }
+    }
 }

@@ -369,6 +369,9 @@ impl Store {
             .foreign_keys(true)
             // Per connection (not stored in the file): see the module docs.
             .synchronous(SqliteSynchronous::Normal)
+            // 1 MiB of page cache per connection: the shim's memory budget is small, and the
+            // hot pages (the chain head, the ends of the indexes) are few.
+            .pragma("cache_size", "-1024")
             .optimize_on_close(true, 400);
         let mac = ChainMac::new(&key);
 
@@ -378,7 +381,7 @@ impl Store {
         prepared?;
 
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(2)
             .connect_with(options)
             .await
             .map_err(|e| open_error(db, e))?;

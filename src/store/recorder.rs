@@ -1,7 +1,7 @@
 //! [`StoreRecorder`]: the [`Recorder`] that writes to the history from the synchronous relay.
 //!
-//! The relay threads must never wait for the disk, so [`Recorder::record`] only puts the event
-//! on an unbounded queue. One background thread (a current-thread tokio runtime owning the
+//! The relay threads should not wait for the disk, so [`Recorder::record`] only puts the event
+//! on a queue. One background thread (a current-thread tokio runtime owning the
 //! [`Store`]) takes everything queued, up to [`MAX_BATCH`] events, and appends it in one
 //! transaction. When a batch is small and nobody is waiting for it, the writer lingers up to
 //! [`LINGER`] for more, so a steady trickle still makes few transactions; a batch that someone
@@ -10,8 +10,10 @@
 //! Nothing accepted is dropped silently: a batch that cannot be written (disk full, the
 //! database locked beyond the busy timeout) is retried with backoff, and only then given up
 //! with a `tracing::error!` that says how many events were lost; waiters get the error. The
-//! queue is unbounded so that a stalled disk never blocks the relay, but its length is watched:
-//! each time it passes 10,000, 100,000, … events a warning is logged.
+//! queue is bounded ([`QUEUE_CAPACITY`] messages, a few MiB at most): when traffic outruns the
+//! disk, the relay waits for room instead of memory growing without limit — nothing is lost,
+//! the flood is slowed to what the history can keep. A warning is logged when that happens.
+//! `record` must therefore be called from plain threads, not from inside an async runtime.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,8 +42,11 @@ const RETRY_BACKOFF: [Duration; 4] = [
     Duration::from_millis(2000),
 ];
 
+/// The most messages waiting for the writer; beyond it `record` waits (backpressure).
+pub const QUEUE_CAPACITY: usize = 1024;
+
 /// The queue length above which the first "falling behind" warning is logged.
-const QUEUE_WARN_FIRST: usize = 10_000;
+const QUEUE_WARN_FIRST: usize = QUEUE_CAPACITY;
 
 type Done = std_mpsc::SyncSender<Result<(), String>>;
 
@@ -59,7 +64,7 @@ enum Message {
 ///
 /// Dropping it writes everything still queued and waits for the writer thread to finish.
 pub struct StoreRecorder {
-    sender: Option<mpsc::UnboundedSender<Message>>,
+    sender: Option<mpsc::Sender<Message>>,
     writer: Option<JoinHandle<()>>,
     queued: Arc<AtomicUsize>,
     /// The next queue length that triggers a warning.
@@ -78,7 +83,7 @@ impl StoreRecorder {
     /// Opens the history at `store_path` with `key` on a new writer thread; returns once the
     /// database is open (or why it could not be opened).
     pub fn start(store_path: &Path, key: ChainKey) -> Result<StoreRecorder> {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let (opened_tx, opened_rx) = std_mpsc::sync_channel::<Result<()>>(1);
         let queued = Arc::new(AtomicUsize::new(0));
         let path = store_path.to_owned();
@@ -86,6 +91,7 @@ impl StoreRecorder {
         let writer = std::thread::Builder::new()
             .name("mcpfw-store-writer".into())
             .spawn(move || {
+                lower_priority();
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -155,9 +161,17 @@ impl StoreRecorder {
                 "the history writer is falling behind: {queued} events are waiting to be written"
             );
         }
-        sender.send(message).map_err(|e| {
+        let sent = match sender.try_send(message) {
+            Ok(()) => Ok(()),
+            // Full: wait for room. Never lose, never grow without bound.
+            Err(mpsc::error::TrySendError::Full(message)) => {
+                sender.blocking_send(message).map_err(|e| e.0)
+            }
+            Err(mpsc::error::TrySendError::Closed(message)) => Err(message),
+        };
+        sent.map_err(|message| {
             self.queued.fetch_sub(events, Ordering::Relaxed);
-            Box::new(e.0)
+            Box::new(message)
         })
     }
 
@@ -225,12 +239,20 @@ impl Drop for StoreRecorder {
     }
 }
 
+/// Lowers this thread's scheduling priority, so that on a busy machine the relay threads run
+/// first and the history catches up in between. Threads started from here (SQLite's workers)
+/// inherit it. Linux only: elsewhere a no-op.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority(2) on the calling thread (who = 0) with a valid nice value; it touches
+    // no memory. Failure only leaves the default priority.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// Takes batches off the queue and appends them until the queue is closed and empty.
-async fn write_loop(
-    store: &Store,
-    mut receiver: mpsc::UnboundedReceiver<Message>,
-    queued: &AtomicUsize,
-) {
+async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued: &AtomicUsize) {
     let mut events = Vec::with_capacity(MAX_BATCH);
     let mut waiters: Vec<Done> = Vec::new();
     // After a batch is given up, later batches get one attempt each until one succeeds, so a
