@@ -85,6 +85,7 @@ pub fn run(paths: &Paths, command: RulesCommand) -> Result<i32> {
                 let env = Environment {
                     home: std::env::var_os("HOME").map(Into::into),
                     firewall_dirs: vec![paths.config.clone(), paths.data.clone(), paths.logs.clone(), paths.runtime.clone()],
+                    cwd: std::env::current_dir().ok(),
                 };
                 let engine = PolicyEngine::new(&server, policy, db_rules, roots, env);
                 let raw = arguments.to_string();

@@ -73,6 +73,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             paths.logs.clone(),
             paths.runtime.clone(),
         ],
+        cwd: std::env::current_dir().ok(),
     };
     let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
     tracing::info!(server = %name, roots = ?engine.server_roots(), rules = engine.rule_count(), "policy loaded");

@@ -103,6 +103,8 @@ struct CompiledLimit {
 pub struct Environment {
     pub home: Option<PathBuf>,
     pub firewall_dirs: Vec<PathBuf>,
+    /// The server's working directory (it inherits the shim's): relative paths resolve here.
+    pub cwd: Option<PathBuf>,
 }
 
 /// The compiled policy for one server.
@@ -337,7 +339,7 @@ impl PolicyEngine {
         let mut category = classification.category;
         let sandbox = self.sandbox_for(call.client_roots);
         let roots = sandbox.roots().to_vec();
-        let base_dir = roots.first().cloned();
+        let base_dir = self.env.cwd.clone().or_else(|| roots.first().cloned());
         let mut guards: Vec<GuardHit> = Vec::new();
         let mut resolved = Vec::new();
 
@@ -673,6 +675,193 @@ fn describe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn engine_with(policy: &str, roots: &[&Path]) -> PolicyEngine {
+        let file = PolicyFile::parse(policy, "policy.toml").expect("test policy parses");
+        PolicyEngine::new(
+            "files",
+            Ok(file),
+            Vec::new(),
+            roots.iter().map(|r| r.to_path_buf()).collect(),
+            Environment::default(),
+        )
+    }
+
+    fn decide(engine: &PolicyEngine, tool: &str, args: Value) -> Decision {
+        engine.decide(&Call {
+            tool,
+            tool_info: None,
+            arguments: Some(&args),
+            args_digest: None,
+            client_roots: &[],
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_category() {
+        let e = engine_with("", &[]);
+        assert_eq!(decide(&e, "read_file", json!({})).action, Action::Allow);
+        assert_eq!(
+            decide(&e, "write_note", json!({"text": "x"})).action,
+            Action::Allow
+        );
+        for tool in [
+            "delete_entities",
+            "run_command",
+            "send_email",
+            "frobnicate",
+            "update_settings",
+        ] {
+            let d = decide(&e, tool, json!({}));
+            assert_eq!(d.action, Action::Ask, "{tool}: {d:?}");
+            assert_eq!(d.decided_by, DecidedBy::Default);
+        }
+    }
+
+    #[test]
+    fn the_most_restrictive_matching_rule_wins() {
+        let e = engine_with(
+            r#"
+[[rules]]
+id = "allow-all"
+action = "allow"
+[[rules]]
+id = "ask-reads"
+tool = "read_*"
+action = "ask"
+[[rules]]
+id = "deny-secrets"
+tool = "read_*"
+action = "deny"
+when.args.name = "secret"
+"#,
+            &[],
+        );
+        assert_eq!(
+            decide(&e, "list_things", json!({})).decided_by,
+            DecidedBy::Rule("file:allow-all".into())
+        );
+        let d = decide(&e, "read_file", json!({"name": "notes"}));
+        assert_eq!(
+            (d.action, d.decided_by),
+            (Action::Ask, DecidedBy::Rule("file:ask-reads".into()))
+        );
+        let d = decide(&e, "read_file", json!({"name": "my-secret"}));
+        assert_eq!(
+            (d.action, d.decided_by),
+            (Action::Deny, DecidedBy::Rule("file:deny-secrets".into()))
+        );
+        // A user rule beats the default: frobnicate is unknown (ask) but allow-all matches.
+        assert_eq!(decide(&e, "frobnicate", json!({})).action, Action::Allow);
+    }
+
+    #[test]
+    fn guards_only_tighten_unless_an_allow_rule_lifts_them() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("x.txt").display().to_string();
+        let strict = engine_with("[[rules]]\naction = \"allow\"\n", &[root.path()]);
+        let d = decide(&strict, "write_file", json!({"path": target}));
+        assert_eq!(
+            (d.action, d.decided_by),
+            (Action::Ask, DecidedBy::Guard("outside-roots".into()))
+        );
+        let lifted = engine_with(
+            "[[rules]]\naction = \"allow\"\nlift = [\"outside-roots\"]\n",
+            &[root.path()],
+        );
+        assert_eq!(
+            decide(&lifted, "write_file", json!({"path": target})).action,
+            Action::Allow
+        );
+        // Lifting never applies when the rule itself is not an allow.
+        let ask = engine_with(
+            "[[rules]]\naction = \"ask\"\nlift = [\"outside-roots\"]\n",
+            &[root.path()],
+        );
+        assert_eq!(
+            decide(&ask, "write_file", json!({"path": target})).action,
+            Action::Ask
+        );
+    }
+
+    #[test]
+    fn network_sends_outside_the_egress_list_ask_and_secrets_in_them_are_refused() {
+        let e = engine_with(
+            "[egress]\nallow_hosts = [\"*.example.com\"]\n[defaults]\nnetwork-send = \"allow\"\n",
+            &[],
+        );
+        let ok = decide(
+            &e,
+            "http_post",
+            json!({"url": "https://api.example.com/x", "body": "hi"}),
+        );
+        assert_eq!(ok.action, Action::Allow, "{ok:?}");
+        let d = decide(
+            &e,
+            "http_post",
+            json!({"url": "https://evil.test/x", "body": "hi"}),
+        );
+        assert_eq!(
+            (d.action, d.decided_by.label()),
+            (Action::Ask, "guard:egress".to_owned())
+        );
+        assert!(d.reason.contains("evil.test"), "{}", d.reason);
+        let key = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
+        let d = decide(
+            &e,
+            "http_post",
+            json!({"url": "https://api.example.com/x", "body": key}),
+        );
+        assert_eq!(
+            (d.action, d.decided_by.label()),
+            (Action::Deny, "guard:secrets".to_owned()),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn bursts_beyond_a_rate_limit_ask() {
+        let e = engine_with(
+            "[defaults]\ndelete = \"allow\"\n[[limits]]\ncategory = [\"delete\"]\nper_minute = 3\n",
+            &[],
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                decide(&e, "delete_entities", json!({})).action,
+                Action::Allow
+            );
+        }
+        let d = decide(&e, "delete_entities", json!({}));
+        assert_eq!(
+            (d.action, d.decided_by.label()),
+            (Action::Ask, "guard:rate".to_owned())
+        );
+        // Other categories are not counted.
+        assert_eq!(decide(&e, "read_graph", json!({})).action, Action::Allow);
+    }
+
+    #[test]
+    fn a_broken_policy_refuses_every_call_with_its_error() {
+        let err = PolicyFile::parse("[[rules]]\naction = 1\n", "policy.toml").unwrap_err();
+        let e = PolicyEngine::new(
+            "files",
+            Err(err),
+            Vec::new(),
+            Vec::new(),
+            Environment::default(),
+        );
+        let d = decide(&e, "read_file", json!({}));
+        assert_eq!(
+            (d.action, d.decided_by),
+            (Action::Deny, DecidedBy::Firewall)
+        );
+        assert!(d.reason.contains("policy.toml:2"), "{}", d.reason);
+        // A rule that compiles in toml but not as a regex is caught too.
+        let e = engine_with("[[rules]]\naction = \"allow\"\nwhen.args.x = \"(\"\n", &[]);
+        assert_eq!(decide(&e, "read_file", json!({})).action, Action::Deny);
+    }
 
     #[test]
     fn within_is_component_wise() {
