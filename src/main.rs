@@ -38,6 +38,13 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Log(args) => mcpfw::cli::log::run(&paths, args),
         Command::Rules(command) => mcpfw::cli::rules::run(&paths, command),
         Command::Policy(PolicyCommand::Check { file }) => mcpfw::cli::policy::check(&paths, file),
+        Command::Daemon { timeout } => {
+            let _log = mcpfw::logging::init(&paths)?;
+            mcpfw::cli::approve::run_daemon(&paths, timeout)
+        }
+        Command::Pending { json } => mcpfw::cli::approve::pending(&paths, json),
+        Command::Approve { id, scope } => mcpfw::cli::approve::approve(&paths, id, &scope),
+        Command::Deny { id, always } => mcpfw::cli::approve::deny(&paths, id, always),
         Command::Paths => {
             println!("config   {}", paths.config.display());
             println!(

@@ -4,7 +4,14 @@
 //! [`Action`]. The pipeline never writes to a stream itself and never reorders: it is called
 //! by one reader per direction, in arrival order.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::approval::{Answer, ApprovalRequest, Outcome, Scope};
+use crate::policy::file::Unattended;
 
 use crate::jsonrpc::{self, DecodeError, Decoded, ErrorCode, Frame, Id, Message};
 use crate::policy::{Policy, Ruling, Verdict};
@@ -12,7 +19,7 @@ use crate::record::{DecidedBy, Event, Recorder};
 use crate::session::{Direction, Inspection, Kind, Session};
 
 /// What the transport must do with a frame.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Action {
     /// Forward the frame's bytes, unchanged, to the other side.
     Forward,
@@ -20,6 +27,41 @@ pub enum Action {
     AnswerClient(Vec<u8>),
     /// Forward nothing and answer nobody (the event is recorded).
     Drop,
+    /// Hold the call until a person decides: the transport asks the approver (off the relay
+    /// thread) and then calls [`Pipeline::settle`].
+    Hold(Box<HeldCall>),
+}
+
+/// A call waiting for a person.
+#[derive(Debug)]
+pub struct HeldCall {
+    pub id: Id,
+    /// The call as it arrived, forwarded unchanged if it is approved.
+    pub line: Vec<u8>,
+    pub request: ApprovalRequest,
+    /// Set when the client cancels the call.
+    pub withdrawn: Arc<AtomicBool>,
+    unattended: Unattended,
+    stateless: bool,
+    event: Event,
+}
+
+/// Where and how long held calls wait for a person.
+#[derive(Debug, Clone)]
+pub struct ApproverConfig {
+    pub socket: PathBuf,
+    pub timeout: Duration,
+}
+
+/// What to do once a held call is settled.
+#[derive(Debug)]
+pub enum Settled {
+    /// Forward the held line to the server.
+    Forward(Vec<u8>),
+    /// Answer the client with this line.
+    AnswerClient(Vec<u8>),
+    /// Nothing to send (the client cancelled).
+    Nothing,
 }
 
 /// Limits applied before decoding.
@@ -46,9 +88,25 @@ pub struct Pipeline {
     policy: Box<dyn Policy>,
     recorder: Box<dyn Recorder>,
     limits: Limits,
+    approver: Option<ApproverConfig>,
+    /// Calls a person approved for longer than once: (tool, argument digest) → until when.
+    approved: Mutex<HashMap<(String, String), Option<Instant>>>,
+    /// Held calls by id, to withdraw them when the client cancels.
+    held: Mutex<HashMap<Id, Arc<AtomicBool>>>,
 }
 
 impl Pipeline {
+    /// Sends asks to the approval daemon at `config.socket` (without it, asks follow the
+    /// unattended setting at once).
+    pub fn with_approver(mut self, config: ApproverConfig) -> Self {
+        self.approver = Some(config);
+        self
+    }
+
+    pub fn approver(&self) -> Option<&ApproverConfig> {
+        self.approver.as_ref()
+    }
+
     pub fn new(
         server: impl Into<String>,
         policy: Box<dyn Policy>,
@@ -62,6 +120,9 @@ impl Pipeline {
             policy,
             recorder,
             limits,
+            approver: None,
+            approved: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashMap::new()),
         }
     }
 
@@ -131,11 +192,20 @@ impl Pipeline {
             Decoded::Single(message) => {
                 let inspection = session.inspect(direction, &message);
                 drop(session);
+                if let Some(cancelled) = &inspection.cancels
+                    && let Some(flag) = self
+                        .held
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(cancelled)
+                {
+                    flag.store(true, Ordering::Relaxed);
+                }
                 let ruling = self.policy.decide(&inspection);
                 if let Some(tools) = &inspection.tools_listed {
                     self.recorder.tools_listed(&self.server, tools);
                 }
-                let event = self.event(&inspection, &ruling, line.len());
+                let mut event = self.event(&inspection, &ruling, line.len());
                 match ruling.verdict {
                     Verdict::Allow => {
                         self.recorder.record(event);
@@ -147,6 +217,51 @@ impl Pipeline {
                             tracing::error!(error = %e, "a refusal could not be recorded");
                         }
                         self.deny(&inspection, &reason)
+                    }
+                    Verdict::Ask { reason, unattended } => {
+                        let key = inspection.tool.clone().zip(ruling.args_digest.clone());
+                        if key.as_ref().is_some_and(|k| self.already_approved(k)) {
+                            event.verdict = "allow";
+                            event.decided_by = Some(DecidedBy::User.label());
+                            event.reason =
+                                Some(format!("{reason}; you approved identical calls earlier"));
+                            self.recorder.record(event);
+                            return Action::Forward;
+                        }
+                        event.reason = Some(reason.clone());
+                        if let Err(e) = self.recorder.record_durable(event.clone()) {
+                            tracing::error!(error = %e, "an ask could not be recorded");
+                            return self.deny(&inspection, &format!("MCP Firewall refused {reason}: the decision could not be recorded ({e})"));
+                        }
+                        let Some(id) = inspection.id.clone() else {
+                            return Action::Drop;
+                        };
+                        let withdrawn = Arc::new(AtomicBool::new(false));
+                        self.held
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(id.clone(), withdrawn.clone());
+                        let request = ApprovalRequest {
+                            server: self.server.clone(),
+                            session: self.session_id.clone(),
+                            tool: inspection.tool.clone().unwrap_or_default(),
+                            category: event.category.clone().unwrap_or_else(|| "unknown".into()),
+                            reason,
+                            arguments: event.args_redacted.clone(),
+                            args_digest: event.args_digest.clone(),
+                        };
+                        Action::Hold(Box::new(HeldCall {
+                            id,
+                            line: line.to_vec(),
+                            request,
+                            withdrawn,
+                            unattended,
+                            stateless: matches!(
+                                inspection.era,
+                                crate::session::Era::Stateless { .. }
+                            ),
+                            event,
+                        }))
                     }
                 }
             }
@@ -160,13 +275,16 @@ impl Pipeline {
                 for inspection in &inspections {
                     let ruling = self.policy.decide(inspection);
                     let event = self.event(inspection, &ruling, line.len());
-                    if let Verdict::Deny { reason } = ruling.verdict {
-                        if let Err(e) = self.recorder.record_durable(event) {
-                            tracing::error!(error = %e, "a refusal could not be recorded");
+                    match ruling.verdict {
+                        Verdict::Allow => self.recorder.record(event),
+                        // A batch is forwarded whole or not at all, so it cannot wait for one of
+                        // its calls to be approved.
+                        Verdict::Deny { reason } | Verdict::Ask { reason, .. } => {
+                            if let Err(e) = self.recorder.record_durable(event) {
+                                tracing::error!(error = %e, "a refusal could not be recorded");
+                            }
+                            denied.get_or_insert(format!("MCP Firewall refused {reason} (calls in a batch cannot wait for approval; send them one by one)"));
                         }
-                        denied.get_or_insert(reason);
-                    } else {
-                        self.recorder.record(event);
                     }
                 }
                 if denied.is_some() {
@@ -186,10 +304,134 @@ impl Pipeline {
         }
     }
 
+    /// Withdraws every held call (the client disconnected).
+    pub fn withdraw_held(&self) {
+        for flag in self.held.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn already_approved(&self, key: &(String, String)) -> bool {
+        let mut approved = self.approved.lock().unwrap_or_else(|p| p.into_inner());
+        match approved.get(key) {
+            Some(None) => true,
+            Some(Some(until)) if Instant::now() < *until => true,
+            Some(Some(_)) => {
+                approved.remove(key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Finishes a held call with what the approver said (or why nobody could be asked): records
+    /// the outcome before anyone hears of it, and says what to send.
+    pub fn settle(
+        &self,
+        held: HeldCall,
+        answer: Result<Answer, crate::approval::client::Unreachable>,
+    ) -> Settled {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&held.id);
+        let reason = &held.request.reason;
+        let (allow, by, told) = match &answer {
+            Ok(a) if a.outcome == Outcome::Allowed => {
+                (true, DecidedBy::User, format!("{reason}; you approved it"))
+            }
+            Ok(a) if a.outcome == Outcome::Withdrawn => (
+                false,
+                DecidedBy::User,
+                format!("{reason}; the client cancelled it while it waited"),
+            ),
+            Ok(a) if a.outcome == Outcome::TimedOut => (
+                false,
+                DecidedBy::Firewall,
+                format!("MCP Firewall refused {reason}: {}", a.note),
+            ),
+            Ok(a) => (
+                false,
+                DecidedBy::User,
+                format!("MCP Firewall refused {reason}: {}", a.note),
+            ),
+            Err(unreachable) => match held.unattended {
+                Unattended::Allow => (
+                    true,
+                    DecidedBy::Firewall,
+                    format!(
+                        "{reason}; nobody could be asked ({unreachable}), and unattended calls are allowed"
+                    ),
+                ),
+                Unattended::Deny => (
+                    false,
+                    DecidedBy::Firewall,
+                    format!(
+                        "MCP Firewall refused {reason}. This call needs your approval, and no approver is running ({unreachable}). \
+                     Start MCP Firewall (`mcpfw daemon` or the desktop app) to approve such calls, or allow them with a rule \
+                     (`mcpfw rules add --help`)."
+                    ),
+                ),
+            },
+        };
+        if let (Ok(a), true) = (&answer, allow)
+            && a.scope != Scope::Once
+            && let Some(digest) = &held.request.args_digest
+        {
+            let until =
+                (a.scope == Scope::Hour).then(|| Instant::now() + Duration::from_secs(3600));
+            self.approved
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((held.request.tool.clone(), digest.clone()), until);
+        }
+        let mut event = held.event;
+        event.ts_ms = crate::record::now_ms();
+        event.kind = "approval";
+        event.verdict = if allow { "allow" } else { "deny" };
+        event.decided_by = Some(by.label());
+        event.reason = Some(told.clone());
+        if let Err(e) = self.recorder.record_durable(event) {
+            tracing::error!(error = %e, "an approval could not be recorded");
+            if allow {
+                // Fail closed: an approval that is not kept does not run.
+                let reason = format!(
+                    "MCP Firewall refused {reason}: the approval could not be recorded ({e})"
+                );
+                return self.settle_refusal(&held.id, &reason, held.stateless);
+            }
+        }
+        if allow {
+            return Settled::Forward(held.line);
+        }
+        if matches!(
+            answer,
+            Ok(Answer {
+                outcome: Outcome::Withdrawn,
+                ..
+            })
+        ) {
+            self.session
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .abandon(Direction::ClientToServer, &held.id);
+            return Settled::Nothing; // a cancelled request gets no answer
+        }
+        self.settle_refusal(&held.id, &told, held.stateless)
+    }
+
+    fn settle_refusal(&self, id: &Id, reason: &str, stateless: bool) -> Settled {
+        self.session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .abandon(Direction::ClientToServer, id);
+        Settled::AnswerClient(jsonrpc::tool_error_result(id, reason, stateless))
+    }
+
     fn event(&self, inspection: &Inspection, ruling: &Ruling, bytes: usize) -> Event {
         let mut event = Event::inspected(&self.server, &self.session_id, inspection, bytes);
         event.verdict = ruling.verdict.as_str();
-        if let Verdict::Deny { reason } = &ruling.verdict {
+        if let Verdict::Deny { reason } | Verdict::Ask { reason, .. } = &ruling.verdict {
             event.reason = Some(reason.clone());
         }
         event.decided_by = ruling.decided_by.as_ref().map(DecidedBy::label);

@@ -182,8 +182,21 @@ fn risky_calls_are_refused_with_reasons_and_everything_is_in_the_history() {
     }
     assert_eq!(calls[0]["verdict"], "allow");
     assert_eq!(calls[0]["category"], "read");
-    assert_eq!(calls[1]["verdict"], "deny");
+    // A write outside the roots was held for approval; nobody could approve, so it was refused.
+    assert_eq!(calls[1]["verdict"], "ask");
     assert_eq!(calls[1]["category"], "write");
+    let outcome = events
+        .iter()
+        .find(|e| e["kind"] == "approval" && e["id"] == calls[1]["id"])
+        .expect("the ask's outcome is recorded");
+    assert_eq!(outcome["verdict"], "deny");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no approver is running")
+    );
+    assert_eq!(calls[2]["verdict"], "deny");
     assert_eq!(calls[1]["decided_by"], "guard:outside-roots");
     assert_eq!(calls[2]["decided_by"], "guard:sensitive-path");
     let secret_call = calls[3];

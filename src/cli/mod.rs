@@ -3,6 +3,7 @@
 //! `src/main.rs` only parses and dispatches; each command lives here so its behaviour is in the
 //! library, next to what it drives.
 
+pub mod approve;
 pub mod log;
 pub mod policy;
 pub mod rules;
@@ -42,6 +43,32 @@ pub enum Command {
     /// Check policy.toml.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the approval daemon: calls that need approval wait here for `mcpfw approve`/`deny`.
+    Daemon {
+        /// Seconds a call waits for a decision before it is refused.
+        #[arg(long, default_value_t = crate::approval::DEFAULT_TIMEOUT_SECS)]
+        timeout: u64,
+    },
+    /// List the calls waiting for approval.
+    Pending {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a waiting call.
+    Approve {
+        id: u64,
+        /// once: this call; hour: identical calls for an hour; always: identical calls from now
+        /// on (also a rule in the database).
+        #[arg(long, default_value = "once")]
+        scope: String,
+    },
+    /// Refuse a waiting call.
+    Deny {
+        id: u64,
+        /// Also refuse identical calls from now on (a rule in the database).
+        #[arg(long)]
+        always: bool,
+    },
     /// Print the folders and files this instance uses (all move under $MCPFW_HOME when it is set).
     Paths,
 }

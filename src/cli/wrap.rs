@@ -77,14 +77,21 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     };
     let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
     tracing::info!(server = %name, roots = ?engine.server_roots(), rules = engine.rule_count(), "policy loaded");
-    let pipeline = Arc::new(Pipeline::new(
-        name,
-        Box::new(FirewallPolicy::new(engine)),
-        Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
-        Limits {
-            max_message_bytes: args.max_message_bytes,
-        },
-    ));
+    let approver = crate::pipeline::ApproverConfig {
+        socket: crate::approval::socket_path(paths),
+        timeout: Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS),
+    };
+    let pipeline = Arc::new(
+        Pipeline::new(
+            name,
+            Box::new(FirewallPolicy::new(engine)),
+            Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
+            Limits {
+                max_message_bytes: args.max_message_bytes,
+            },
+        )
+        .with_approver(approver),
+    );
     let options = ShimOptions {
         grace: Duration::from_millis(args.shutdown_grace_ms),
     };

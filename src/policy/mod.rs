@@ -26,6 +26,12 @@ pub enum Verdict {
     Allow,
     /// Do not forward; answer the sender with this reason.
     Deny { reason: String },
+    /// Hold the call until a person decides; `reason` says what it would do and why it asks.
+    /// `unattended` is what happens when nobody can be asked.
+    Ask {
+        reason: String,
+        unattended: Unattended,
+    },
 }
 
 impl Verdict {
@@ -33,6 +39,7 @@ impl Verdict {
         match self {
             Verdict::Allow => "allow",
             Verdict::Deny { .. } => "deny",
+            Verdict::Ask { .. } => "ask",
         }
     }
 }
@@ -151,17 +158,9 @@ impl Policy for FirewallPolicy {
             Action::Deny => Verdict::Deny {
                 reason: format!("MCP Firewall refused {}", decision.reason),
             },
-            Action::Ask => match self.engine.unattended() {
-                // No approver can be reached in this process: the unattended setting decides.
-                Unattended::Allow => Verdict::Allow,
-                Unattended::Deny => Verdict::Deny {
-                    reason: format!(
-                        "MCP Firewall refused {}. This call needs your approval, and no approver is running. \
-                         To allow calls like it, add a rule to policy.toml (see `mcpfw rules add --help`), \
-                         or set `unattended = \"allow\"` under [settings].",
-                        decision.reason
-                    ),
-                },
+            Action::Ask => Verdict::Ask {
+                reason: decision.reason,
+                unattended: self.engine.unattended(),
             },
         };
         Ruling {

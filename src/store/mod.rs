@@ -617,7 +617,9 @@ impl Store {
         }
         if filter.decisions_only {
             and(&mut sql);
-            sql.push("((method = 'tools/call' AND kind = 'request') OR verdict <> 'allow')");
+            sql.push(
+                "((method = 'tools/call' AND kind IN ('request', 'approval')) OR verdict <> 'allow')",
+            );
         }
         if let Some(before) = filter.before_seq {
             and(&mut sql);

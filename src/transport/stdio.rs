@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 
 use crate::jsonrpc::{Frame, LineReader};
 use crate::launch::ResolvedCommand;
-use crate::pipeline::{Action, Pipeline};
+use crate::pipeline::{Action, Pipeline, Settled};
 use crate::session::Direction;
 
 /// How the shim treats the server process.
@@ -166,25 +166,36 @@ fn spawn(command: &ResolvedCommand) -> Result<Child> {
         .with_context(|| format!("cannot start the server `{}`", command.program.display()))
 }
 
+/// The server's stdin, shared with the threads that forward approved calls. `None` once the
+/// client has gone and the server was sent EOF.
+type ServerSink = Arc<Mutex<Option<BufWriter<std::process::ChildStdin>>>>;
+
 fn relay_client_to_server(
-    pipeline: &Pipeline,
+    pipeline: &Arc<Pipeline>,
     mut reader: LineReader<File>,
     server_in: std::process::ChildStdin,
     client: &ClientSink,
 ) -> Lifecycle {
-    let mut server = BufWriter::with_capacity(64 * 1024, server_in);
+    let server: ServerSink = Arc::new(Mutex::new(Some(BufWriter::with_capacity(
+        64 * 1024,
+        server_in,
+    ))));
     loop {
         let written = match reader.next_frame() {
             Ok(None) => break,
             Ok(Some(frame)) => match pipeline.process(Direction::ClientToServer, &frame) {
                 Action::Forward => match frame {
-                    Frame::Line(line) => write_line(&mut server, line),
+                    Frame::Line(line) => to_server(&server, line, true),
                     Frame::Oversized { .. } => Ok(()), // never forwarded; process() refuses it
                 },
                 Action::AnswerClient(answer) => {
                     if answer_client(client, &answer).is_err() {
                         return Lifecycle::ClientGone;
                     }
+                    Ok(())
+                }
+                Action::Hold(held) => {
+                    settle_off_thread(pipeline.clone(), *held, server.clone(), client.clone());
                     Ok(())
                 }
                 Action::Drop => Ok(()),
@@ -196,9 +207,11 @@ fn relay_client_to_server(
         };
         let flushed = written.and_then(|()| {
             if reader.has_buffered() {
-                Ok(())
-            } else {
-                server.flush()
+                return Ok(());
+            }
+            match server.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                Some(sink) => sink.flush(),
+                None => Ok(()),
             }
         });
         if let Err(e) = flushed {
@@ -207,9 +220,61 @@ fn relay_client_to_server(
             return Lifecycle::ServerClosedStdout;
         }
     }
-    let _ = server.flush();
-    drop(server); // EOF for the server: the polite way to ask it to finish
+    pipeline.withdraw_held(); // the client is gone: nobody waits for its pending calls
+    if let Some(mut server) = server.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let _ = server.flush();
+        // Dropped here: EOF for the server, the polite way to ask it to finish.
+    }
     Lifecycle::ClientClosed
+}
+
+/// Writes one line to the server; flushes unless more input is already waiting (`more`).
+fn to_server(server: &ServerSink, line: &[u8], more: bool) -> io::Result<()> {
+    let mut guard = server.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(sink) = guard.as_mut() else {
+        return Ok(());
+    };
+    write_line(sink, line)?;
+    if more { Ok(()) } else { sink.flush() }
+}
+
+/// Asks the approver on a thread of its own (the relay goes on meanwhile), then forwards the
+/// call or answers the client.
+fn settle_off_thread(
+    pipeline: Arc<Pipeline>,
+    held: crate::pipeline::HeldCall,
+    server: ServerSink,
+    client: ClientSink,
+) {
+    let spawned = thread::Builder::new()
+        .name("approval".into())
+        .spawn(move || {
+            let answer = match pipeline.approver() {
+                Some(config) => crate::approval::client::ask(
+                    &config.socket,
+                    held.request.clone(),
+                    &held.withdrawn,
+                    config.timeout + Duration::from_secs(5),
+                ),
+                None => Err(crate::approval::client::Unreachable::NotRunning(
+                    "none configured".into(),
+                )),
+            };
+            match pipeline.settle(held, answer) {
+                Settled::Forward(line) => {
+                    if let Err(e) = to_server(&server, &line, false) {
+                        tracing::warn!(error = %e, "an approved call could not be forwarded");
+                    }
+                }
+                Settled::AnswerClient(line) => {
+                    let _ = answer_client(&client, &line);
+                }
+                Settled::Nothing => {}
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start an approval thread; the call stays unanswered");
+    }
 }
 
 fn relay_server_to_client(
@@ -233,7 +298,7 @@ fn relay_server_to_client(
                     Frame::Oversized { .. } => Ok(()),
                 },
                 Action::AnswerClient(answer) => answer_client(client, &answer),
-                Action::Drop => Ok(()),
+                Action::Drop | Action::Hold(_) => Ok(()), // servers are never held
             },
         };
         let flushed = written.and_then(|()| {

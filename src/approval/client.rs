@@ -1,0 +1,136 @@
+//! The two clients of the daemon's socket: a shim holding a call ([`ask`]) and an approver
+//! ([`list`], [`decide`]). Blocking std I/O: shims have no async runtime.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::{Answer, ApprovalRequest, FromDaemon, Outcome, Pending, Scope, ToDaemon};
+
+/// Why a held call could not be put to a person.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreachable {
+    #[error("MCP Firewall is not running (no approver at {0})")]
+    NotRunning(String),
+    #[error("MCP Firewall stopped before anyone decided")]
+    Stopped,
+    #[error("the approval channel failed: {0}")]
+    Broken(String),
+}
+
+fn send(stream: &mut UnixStream, message: &ToDaemon) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    stream.write_all(&line)
+}
+
+/// Puts `request` to the daemon at `socket` and waits for the answer. `withdrawn` is polled
+/// while waiting: once set, the call is withdrawn. Gives up (refusing) at `deadline`.
+pub fn ask(
+    socket: &Path,
+    request: ApprovalRequest,
+    withdrawn: &AtomicBool,
+    deadline: Duration,
+) -> Result<Answer, Unreachable> {
+    let mut stream = UnixStream::connect(socket)
+        .map_err(|_| Unreachable::NotRunning(socket.display().to_string()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| Unreachable::Broken(e.to_string()))?;
+    send(&mut stream, &ToDaemon::Ask { request }).map_err(|_| Unreachable::Stopped)?;
+    let mut reader = BufReader::new(
+        stream
+            .try_clone()
+            .map_err(|e| Unreachable::Broken(e.to_string()))?,
+    );
+    let give_up = Instant::now() + deadline;
+    let mut id = None;
+    let mut sent_withdraw = false;
+    let mut line = String::new();
+    loop {
+        if let (Some(id), true, false) = (id, withdrawn.load(Ordering::Relaxed), sent_withdraw) {
+            sent_withdraw = true;
+            let _ = send(&mut stream, &ToDaemon::Withdraw { id });
+        }
+        if Instant::now() >= give_up {
+            return Ok(Answer {
+                id: id.unwrap_or(0),
+                outcome: Outcome::TimedOut,
+                scope: Scope::Once,
+                note: format!("nobody approved it within {} s", deadline.as_secs()),
+            });
+        }
+        match reader.read_line(&mut line) {
+            Ok(0) => return Err(Unreachable::Stopped),
+            Ok(_) => {
+                let message: FromDaemon = serde_json::from_str(line.trim_end())
+                    .map_err(|e| Unreachable::Broken(e.to_string()))?;
+                line.clear();
+                match message {
+                    FromDaemon::Queued { id: queued } => id = Some(queued),
+                    FromDaemon::Decided { answer } => return Ok(answer),
+                    FromDaemon::Error { message } => return Err(Unreachable::Broken(message)),
+                    _ => {}
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Err(Unreachable::Stopped),
+        }
+    }
+}
+
+fn approver_request(socket: &Path, message: &ToDaemon) -> Result<FromDaemon> {
+    let mut stream = UnixStream::connect(socket).with_context(|| {
+        format!(
+            "MCP Firewall is not running (nothing listens at {}); start it with `mcpfw daemon`",
+            socket.display()
+        )
+    })?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    send(&mut stream, message)?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line)?;
+    if line.is_empty() {
+        bail!("MCP Firewall closed the connection without answering");
+    }
+    Ok(serde_json::from_str(line.trim_end())?)
+}
+
+/// The pending calls.
+pub fn list(socket: &Path, token: &str) -> Result<Vec<Pending>> {
+    match approver_request(
+        socket,
+        &ToDaemon::List {
+            token: token.to_owned(),
+        },
+    )? {
+        FromDaemon::Pending { calls } => Ok(calls),
+        FromDaemon::Error { message } => bail!("{message}"),
+        other => bail!("unexpected answer from MCP Firewall: {other:?}"),
+    }
+}
+
+/// Decides one pending call.
+pub fn decide(socket: &Path, token: &str, id: u64, allow: bool, scope: Scope) -> Result<()> {
+    match approver_request(
+        socket,
+        &ToDaemon::Decide {
+            token: token.to_owned(),
+            id,
+            allow,
+            scope,
+        },
+    )? {
+        FromDaemon::Done => Ok(()),
+        FromDaemon::Error { message } => bail!("{message}"),
+        other => bail!("unexpected answer from MCP Firewall: {other:?}"),
+    }
+}

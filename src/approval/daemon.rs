@@ -1,0 +1,200 @@
+//! `mcpfw daemon`: the approval broker behind a Unix socket.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+
+use super::broker::ApprovalBroker;
+use super::{FromDaemon, ToDaemon, socket_path, token_path};
+use crate::paths::Paths;
+
+/// The longest line the daemon reads from a peer.
+const MAX_LINE: usize = 1024 * 1024;
+
+/// Reads the approver token, creating it (32 random bytes, hex, mode 0600) if missing.
+pub fn approver_token(paths: &Paths) -> Result<String> {
+    let path = token_path(paths);
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_owned());
+    }
+    Paths::ensure(&paths.config)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the approver token: {e}"))?;
+    let token = hex::encode(bytes);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(token.as_bytes())?;
+    Ok(token)
+}
+
+fn same(a: &str, b: &str) -> bool {
+    // Constant time in the length of the expected token.
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Runs the daemon until SIGINT/SIGTERM.
+pub fn run(paths: &Paths, timeout: Duration) -> Result<i32> {
+    let token = approver_token(paths)?;
+    Paths::ensure(&paths.runtime)?;
+    let socket = socket_path(paths);
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        bail!("MCP Firewall is already running ({})", socket.display());
+    }
+    let _ = std::fs::remove_file(&socket); // a stale socket from a daemon that died
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = UnixListener::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
+        tracing::info!(socket = %socket.display(), timeout_s = timeout.as_secs(), "approval daemon listening");
+        eprintln!("MCP Firewall is running; approvals on {}", socket.display());
+        let broker = Arc::new(ApprovalBroker::new(timeout));
+        let token = Arc::new(token);
+        {
+            let broker = broker.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    broker.expire().await;
+                }
+            });
+        }
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted?;
+                    let (broker, token) = (broker.clone(), token.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = serve(stream, broker, token).await {
+                            tracing::warn!("approval connection: {e:#}");
+                        }
+                    });
+                }
+                _ = tokio::signal::ctrl_c() => break,
+                _ = terminate.recv() => break,
+            }
+        }
+        let _ = std::fs::remove_file(&socket);
+        Ok(0)
+    })
+}
+
+async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<String>) -> Result<()> {
+    // Same user only (the socket is 0600 too).
+    let peer = stream.peer_cred()?;
+    // SAFETY: getuid(2) has no preconditions.
+    if peer.uid() != unsafe { libc::getuid() } {
+        bail!(
+            "refused a connection from another user (uid {})",
+            peer.uid()
+        );
+    }
+    let (read, mut write) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<FromDaemon>();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = out_rx.recv().await {
+            let mut line = serde_json::to_vec(&message).unwrap_or_default();
+            line.push(b'\n');
+            if write.write_all(&line).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut reader = BufReader::new(read);
+    let mut asked: Vec<u64> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).await?;
+        if n == 0 {
+            break;
+        }
+        if line.len() > MAX_LINE {
+            bail!("a request of {} bytes is over the limit", line.len());
+        }
+        let message = match serde_json::from_str::<ToDaemon>(line.trim_end()) {
+            Ok(message) => message,
+            Err(e) => {
+                let _ = out_tx.send(FromDaemon::Error {
+                    message: format!("bad request: {e}"),
+                });
+                continue;
+            }
+        };
+        match message {
+            ToDaemon::Ask { request } => {
+                tracing::warn!(server = %request.server, tool = %request.tool, "approval needed: {}", request.reason);
+                let (id, answer) = broker.ask(request).await;
+                asked.push(id);
+                let _ = out_tx.send(FromDaemon::Queued { id });
+                let out = out_tx.clone();
+                tokio::spawn(async move {
+                    if let Ok(answer) = answer.await {
+                        let _ = out.send(FromDaemon::Decided { answer });
+                    }
+                });
+            }
+            ToDaemon::Withdraw { id } => {
+                if asked.contains(&id) {
+                    broker.withdraw(id).await;
+                }
+            }
+            ToDaemon::List { token: given } => {
+                let reply = if same(&given, &token) {
+                    FromDaemon::Pending {
+                        calls: broker.pending().await,
+                    }
+                } else {
+                    FromDaemon::Error {
+                        message: "not authorised: wrong approver token".into(),
+                    }
+                };
+                let _ = out_tx.send(reply);
+            }
+            ToDaemon::Decide {
+                token: given,
+                id,
+                allow,
+                scope,
+            } => {
+                let reply = if !same(&given, &token) {
+                    FromDaemon::Error {
+                        message: "not authorised: wrong approver token".into(),
+                    }
+                } else if broker.decide(id, allow, scope).await {
+                    FromDaemon::Done
+                } else {
+                    FromDaemon::Error {
+                        message: format!(
+                            "no pending call {id} (already decided, withdrawn or timed out)"
+                        ),
+                    }
+                };
+                let _ = out_tx.send(reply);
+            }
+        }
+    }
+    // The shim went away: its pending calls are withdrawn.
+    broker.withdraw_all(&asked).await;
+    drop(out_tx);
+    let _ = writer.await;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Stage 4, *approve*: a person decides the calls the policy says to ask about.
+//!
+//! `mcpfw daemon` owns an [`broker::ApprovalBroker`] and listens on a Unix socket (mode 0600,
+//! same-user peers only) in the runtime folder. A shim that holds a call sends it there as an
+//! [`ApprovalRequest`] and waits; approvers (`mcpfw pending`, `mcpfw approve`, `mcpfw deny`)
+//! list and decide pending calls on the same socket, but only with the approver token — which
+//! lives in MCP Firewall's config folder and is never in a wrapped server's environment — so a
+//! shim's connection cannot decide anything. When the daemon cannot be reached, or stops, or
+//! nobody answers in time, the call is refused: approval fails closed.
+
+pub mod broker;
+pub mod client;
+pub mod daemon;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::paths::Paths;
+
+/// How long a call waits for a person by default.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
+
+/// The daemon's socket.
+pub fn socket_path(paths: &Paths) -> PathBuf {
+    paths.runtime.join("mcpfw.sock")
+}
+
+/// The approver token's file (0600).
+pub fn token_path(paths: &Paths) -> PathBuf {
+    paths.config.join("approver.token")
+}
+
+/// A held call, as the person deciding sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub server: String,
+    pub session: String,
+    pub tool: String,
+    pub category: String,
+    /// What the call would do and why it needs approval.
+    pub reason: String,
+    /// The arguments with secrets redacted (JSON).
+    pub arguments: Option<String>,
+    pub args_digest: Option<String>,
+}
+
+/// What happened to a held call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    TimedOut,
+    Withdrawn,
+}
+
+/// How long an approval holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// This call only.
+    #[default]
+    Once,
+    /// Identical calls (same server, tool and arguments) for an hour.
+    Hour,
+    /// Identical calls from now on (a rule in the database, visible in `mcpfw rules list`).
+    Always,
+}
+
+/// The daemon's answer to a shim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub id: u64,
+    pub outcome: Outcome,
+    pub scope: Scope,
+    /// Said to the client when the call is refused.
+    pub note: String,
+}
+
+/// One pending call as approvers list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub id: u64,
+    pub request: ApprovalRequest,
+    pub waiting_ms: u64,
+    pub expires_in_ms: u64,
+}
+
+/// Messages to the daemon, one JSON object per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ToDaemon {
+    /// From a shim: hold this call until someone decides. The daemon answers `Queued`, then
+    /// `Decided` on the same connection.
+    Ask { request: ApprovalRequest },
+    /// From a shim: the client cancelled; forget the pending call.
+    Withdraw { id: u64 },
+    /// From an approver: the pending calls.
+    List { token: String },
+    /// From an approver: decide one.
+    Decide {
+        token: String,
+        id: u64,
+        allow: bool,
+        scope: Scope,
+    },
+}
+
+/// Messages from the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FromDaemon {
+    Queued { id: u64 },
+    Decided { answer: Answer },
+    Pending { calls: Vec<Pending> },
+    Done,
+    Error { message: String },
+}

@@ -1,0 +1,154 @@
+//! `mcpfw daemon`, `mcpfw pending`, `mcpfw approve`, `mcpfw deny`.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::approval::{self, Pending, Scope, client, daemon};
+use crate::paths::Paths;
+use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
+use crate::store::{self, Store};
+
+pub fn run_daemon(paths: &Paths, timeout: u64) -> Result<i32> {
+    daemon::run(paths, Duration::from_secs(timeout.max(1)))
+}
+
+fn token(paths: &Paths) -> Result<String> {
+    std::fs::read_to_string(approval::token_path(paths))
+        .map(|t| t.trim().to_owned())
+        .context("MCP Firewall is not running (it creates the approver token when it starts); start it with `mcpfw daemon`")
+}
+
+pub fn pending(paths: &Paths, as_json: bool) -> Result<i32> {
+    let calls = client::list(&approval::socket_path(paths), &token(paths)?)?;
+    if calls.is_empty() && !as_json {
+        println!("nothing is waiting for approval");
+    }
+    for call in &calls {
+        if as_json {
+            println!("{}", serde_json::to_string(call)?);
+        } else {
+            println!(
+                "{:>4}  {} · {} · {}  (waiting {} s, refused in {} s)\n      {}",
+                call.id,
+                call.request.server,
+                call.request.tool,
+                call.request.category,
+                call.waiting_ms / 1000,
+                call.expires_in_ms / 1000,
+                call.request.reason
+            );
+            if let Some(args) = &call.request.arguments {
+                println!("      arguments: {args}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn approve(paths: &Paths, id: u64, scope: &str) -> Result<i32> {
+    let scope = match scope {
+        "once" => Scope::Once,
+        "hour" => Scope::Hour,
+        "always" => Scope::Always,
+        "session" => bail!("`--scope session` is not available yet: use once, hour or always"),
+        other => bail!("unknown scope `{other}`: use once, hour or always"),
+    };
+    decide(paths, id, true, scope)
+}
+
+pub fn deny(paths: &Paths, id: u64, always: bool) -> Result<i32> {
+    decide(
+        paths,
+        id,
+        false,
+        if always { Scope::Always } else { Scope::Once },
+    )
+}
+
+fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope) -> Result<i32> {
+    let socket = approval::socket_path(paths);
+    let token = token(paths)?;
+    let call = client::list(&socket, &token)?
+        .into_iter()
+        .find(|c| c.id == id)
+        .with_context(|| format!("no call {id} is waiting (see `mcpfw pending`)"))?;
+    // A lasting decision becomes a rule first, so it is kept even if the call is gone by now.
+    if scope != Scope::Once {
+        add_rule(paths, &call, allow, scope)?;
+    }
+    client::decide(&socket, &token, id, allow, scope)?;
+    let verb = if allow { "approved" } else { "refused" };
+    let how = match scope {
+        Scope::Once => "this call",
+        Scope::Hour => "identical calls for an hour",
+        Scope::Always => "identical calls from now on",
+    };
+    println!(
+        "{verb} {how}: {} · {}",
+        call.request.server, call.request.tool
+    );
+    Ok(0)
+}
+
+/// A rule for exactly this call (server, tool and argument digest). An allow lifts the guards,
+/// since a person has looked at this very call.
+fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<()> {
+    let Some(digest) = call.request.args_digest.clone() else {
+        bail!(
+            "call {} has no argument digest; approve it once instead",
+            call.id
+        );
+    };
+    let spec = RuleSpec {
+        id: None,
+        server: glob_escape(&call.request.server),
+        tool: glob_escape(&call.request.tool),
+        category: Vec::new(),
+        action: if allow { Action::Allow } else { Action::Deny },
+        reason: Some(format!(
+            "you {} this call",
+            if allow { "approved" } else { "refused" }
+        )),
+        when: Conditions {
+            args_digest: Some(digest),
+            ..Conditions::default()
+        },
+        lift: if allow {
+            vec![
+                Guard::OutsideRoots,
+                Guard::SensitivePath,
+                Guard::PersistencePath,
+                Guard::Secrets,
+                Guard::Egress,
+                Guard::Rate,
+            ]
+        } else {
+            Vec::new()
+        },
+    };
+    let expires = (scope == Scope::Hour).then(|| crate::record::now_ms() + 3_600_000);
+    let (key, _) = store::load_or_create_chain_key(paths)?;
+    let db = store::db_path(paths);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let id = runtime.block_on(async {
+        let store = Store::open(&db, key).await?;
+        store
+            .add_rule(&serde_json::to_string(&spec)?, "approval", expires)
+            .await
+    })?;
+    tracing::info!(rule = id, spec = %json!(spec), "rule created by an approval");
+    Ok(())
+}
+
+fn glob_escape(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| match c {
+            '*' | '?' | '[' | ']' | '{' | '}' => vec!['[', c, ']'],
+            c => vec![c],
+        })
+        .collect()
+}

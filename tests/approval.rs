@@ -1,0 +1,314 @@
+//! Approvals end to end: `mcpfw daemon`, a real filesystem server behind `mcpfw wrap`, and a
+//! person answering with `mcpfw pending`, `mcpfw approve` and `mcpfw deny`.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Home, Shim, mcpfw, npm_server};
+use serde_json::{Value, json};
+
+struct Setup {
+    home: Home,
+    work: tempfile::TempDir,
+    outside: tempfile::TempDir,
+    daemon: Option<Child>,
+}
+
+impl Setup {
+    fn new(timeout_secs: u64) -> Self {
+        let home = Home::new();
+        home.policy("[settings]\ninfer_roots = false\n");
+        let mut s = Self {
+            home,
+            work: tempfile::tempdir().unwrap(),
+            outside: tempfile::tempdir().unwrap(),
+            daemon: None,
+        };
+        let daemon = s
+            .cmd()
+            .args(["daemon", "--timeout", &timeout_secs.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        s.daemon = Some(daemon);
+        let socket = s.home.path().join("run/mcpfw.sock");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "the daemon did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new(mcpfw());
+        cmd.env("MCPFW_HOME", self.home.path())
+            .env("MCPFW_KEYRING", "off");
+        cmd
+    }
+
+    fn shim(&self) -> Shim {
+        let mut cmd = self.cmd();
+        cmd.args(["wrap", "--name", "files", "--root"])
+            .arg(self.work.path())
+            .arg("--")
+            .arg(npm_server("mcp-server-filesystem"))
+            .arg(self.work.path().parent().unwrap());
+        let mut shim = Shim::spawn_raw(cmd);
+        shim.initialize();
+        shim
+    }
+
+    fn pending(&self) -> Vec<Value> {
+        let out = self.cmd().args(["pending", "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Waits until `n` calls are pending and returns them.
+    fn wait_pending(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let pending = self.pending();
+            if pending.len() == n {
+                return pending;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} pending, have {pending:?}"
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "mcpfw {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn outside_file(&self, name: &str) -> String {
+        self.outside.path().join(name).display().to_string()
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+}
+
+fn send_call(shim: &mut Shim, id: i64, tool: &str, args: Value) {
+    shim.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}}));
+}
+
+fn is_refusal(response: &Value) -> bool {
+    response["result"]["isError"] == true
+}
+
+fn text(response: &Value) -> &str {
+    response["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_approved_call_runs_and_a_refused_one_does_not() {
+    let s = Setup::new(60);
+    let mut shim = s.shim();
+    let target = s.outside_file("approved.txt");
+    send_call(
+        &mut shim,
+        1,
+        "write_file",
+        json!({"path": target, "content": "hello"}),
+    );
+    let pending = s.wait_pending(1);
+    assert_eq!(pending[0]["request"]["tool"], "write_file");
+    assert!(
+        pending[0]["request"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("outside this server's roots")
+    );
+    // The session is not blocked while the call waits.
+    std::fs::write(s.work.path().join("a.txt"), "in root").unwrap();
+    let read = shim.call_tool(
+        2,
+        "read_text_file",
+        json!({"path": s.work.path().join("a.txt")}),
+    );
+    assert_eq!(text(&read), "in root");
+    assert!(!Path::new(&target).exists());
+
+    s.run(&["approve", &pending[0]["id"].to_string()]);
+    let done = shim.response(&json!(1));
+    assert!(!is_refusal(&done), "{done}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello");
+
+    let other = s.outside_file("refused.txt");
+    send_call(
+        &mut shim,
+        3,
+        "write_file",
+        json!({"path": other, "content": "no"}),
+    );
+    let pending = s.wait_pending(1);
+    s.run(&["deny", &pending[0]["id"].to_string()]);
+    let refused = shim.response(&json!(3));
+    assert!(is_refusal(&refused), "{refused}");
+    assert!(
+        text(&refused).contains("you refused this call"),
+        "{refused}"
+    );
+    assert!(!Path::new(&other).exists());
+
+    let history = s.run(&["log", "--json", "--tool", "write_file", "--limit", "0"]);
+    let approvals: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &Value| e["kind"] == "approval")
+        .collect();
+    assert_eq!(approvals.len(), 2, "{history}");
+    assert!(
+        approvals
+            .iter()
+            .any(|e| e["verdict"] == "allow" && e["decided_by"] == "user")
+    );
+    assert!(
+        approvals
+            .iter()
+            .any(|e| e["verdict"] == "deny" && e["decided_by"] == "user")
+    );
+}
+
+#[test]
+fn an_hour_approval_covers_identical_calls_only() {
+    let s = Setup::new(60);
+    let mut shim = s.shim();
+    let target = s.outside_file("x.txt");
+    send_call(
+        &mut shim,
+        1,
+        "write_file",
+        json!({"path": target, "content": "1"}),
+    );
+    let pending = s.wait_pending(1);
+    s.run(&["approve", &pending[0]["id"].to_string(), "--scope", "hour"]);
+    assert!(!is_refusal(&shim.response(&json!(1))));
+    // The identical call is not asked again...
+    let again = shim.call_tool(2, "write_file", json!({"path": target, "content": "1"}));
+    assert!(!is_refusal(&again), "{again}");
+    assert!(s.pending().is_empty());
+    // ...but a different argument still is.
+    send_call(
+        &mut shim,
+        3,
+        "write_file",
+        json!({"path": target, "content": "2"}),
+    );
+    let pending = s.wait_pending(1);
+    s.run(&["deny", &pending[0]["id"].to_string()]);
+    assert!(is_refusal(&shim.response(&json!(3))));
+    // The approval is also a rule, for servers started later.
+    let rules = s.run(&["rules", "list"]);
+    assert!(
+        rules.contains("db:1") && rules.contains("(approval)"),
+        "{rules}"
+    );
+}
+
+#[test]
+fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
+    let s = Setup::new(2);
+    let mut shim = s.shim();
+    // Nobody answers: refused after the daemon's timeout.
+    let started = Instant::now();
+    send_call(
+        &mut shim,
+        1,
+        "write_file",
+        json!({"path": s.outside_file("t.txt"), "content": "x"}),
+    );
+    let refused = shim.response(&json!(1));
+    assert!(
+        is_refusal(&refused) && text(&refused).contains("nobody approved it within 2 s"),
+        "{refused}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(6));
+
+    // The client cancels: the pending call is withdrawn and never answered.
+    send_call(
+        &mut shim,
+        2,
+        "write_file",
+        json!({"path": s.outside_file("c.txt"), "content": "x"}),
+    );
+    s.wait_pending(1);
+    shim.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2, "reason": "user"}}));
+    s.wait_pending(0);
+    let echo = shim.call_tool(3, "list_allowed_directories", json!({}));
+    assert!(!is_refusal(&echo), "{echo}");
+    assert!(!s.outside.path().join("c.txt").exists());
+
+    // A shim's connection cannot decide: deciding needs the approver token.
+    send_call(
+        &mut shim,
+        4,
+        "write_file",
+        json!({"path": s.outside_file("k.txt"), "content": "x"}),
+    );
+    let id = s.wait_pending(1)[0]["id"].as_u64().unwrap();
+    let mut sock =
+        std::os::unix::net::UnixStream::connect(s.home.path().join("run/mcpfw.sock")).unwrap();
+    use std::io::{BufRead, Write};
+    writeln!(
+        sock,
+        "{}",
+        json!({"op": "decide", "token": "guess", "id": id, "allow": true, "scope": "once"})
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::BufReader::new(&sock)
+        .read_line(&mut answer)
+        .unwrap();
+    assert!(answer.contains("not authorised"), "{answer}");
+
+    // The daemon dies mid-approval: the call is refused within a second.
+    let mut s = s;
+    let mut daemon = s.daemon.take().unwrap();
+    let killed = Instant::now();
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let refused = shim.response(&json!(4));
+    assert!(is_refusal(&refused), "{refused}");
+    assert!(
+        text(&refused).contains("stopped before anyone decided"),
+        "{refused}"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        killed.elapsed()
+    );
+    assert!(!s.outside.path().join("k.txt").exists());
+}
