@@ -41,6 +41,9 @@ pub struct HeldCall {
     pub request: ApprovalRequest,
     /// Set when the client cancels the call.
     pub withdrawn: Arc<AtomicBool>,
+    /// The request's progress token: while the call waits, the client is sent progress
+    /// notifications under it so that clients with short timeouts keep waiting.
+    pub progress_token: Option<Id>,
     unattended: Unattended,
     stateless: bool,
     event: Event,
@@ -255,6 +258,7 @@ impl Pipeline {
                             line: line.to_vec(),
                             request,
                             withdrawn,
+                            progress_token: inspection.progress_token.clone(),
                             unattended,
                             stateless: matches!(
                                 inspection.era,

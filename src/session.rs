@@ -107,6 +107,8 @@ pub struct Inspection {
     pub result_status: Option<&'static str>,
     /// For a `tools/call` request: its arguments, raw.
     pub arguments: Option<Box<RawValue>>,
+    /// For a `tools/call` request: the progress token the client asked updates under.
+    pub progress_token: Option<Id>,
     /// For a `tools/call` request: the tool as the server last described it in `tools/list`.
     pub tool_info: Option<Arc<ToolInfo>>,
     /// For a `tools/call` request: the roots the client announced (`roots/list`), as paths.
@@ -265,6 +267,7 @@ impl Session {
             era: Era::Unknown,
             result_status: None,
             arguments: None,
+            progress_token: None,
             tool_info: None,
             client_roots: None,
             tools_listed: None,
@@ -283,6 +286,10 @@ impl Session {
                     out.client_roots = Some(self.client_roots.clone());
                     out.tool = Some(call.name.into_owned());
                     out.arguments = call.arguments.map(RawValue::to_owned);
+                    out.progress_token = call
+                        .meta
+                        .and_then(|m| m.progress_token)
+                        .and_then(|t| Id::from_raw(t.get()));
                 }
                 self.remember(direction, id.clone(), method, out.tool.clone());
             }
@@ -472,6 +479,14 @@ struct ToolCallView<'a> {
     name: Cow<'a, str>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawValue>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<ProgressMeta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ProgressMeta<'a> {
+    #[serde(rename = "progressToken", borrow, default)]
+    progress_token: Option<&'a RawValue>,
 }
 
 /// Whether a tool result says `isError: true`. Results can be megabytes, so the common shapes

@@ -312,3 +312,36 @@ fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
     );
     assert!(!s.outside.path().join("k.txt").exists());
 }
+
+#[test]
+fn a_waiting_call_keeps_the_client_waiting_with_progress() {
+    let s = Setup::new(60);
+    let mut shim = s.shim();
+    shim.send(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "write_file",
+        "arguments": {"path": s.outside_file("p.txt"), "content": "x"},
+        "_meta": {"progressToken": "tok-1"}}}),
+    );
+    let pending = s.wait_pending(1);
+    // Progress arrives under the call's token while it waits (every few seconds).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let progress = loop {
+        let line = shim
+            .recv_raw(deadline.saturating_duration_since(Instant::now()))
+            .expect("progress while waiting");
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        if v["method"] == "notifications/progress" {
+            break v;
+        }
+    };
+    assert_eq!(progress["params"]["progressToken"], "tok-1");
+    assert!(
+        progress["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("approval")
+    );
+    s.run(&["approve", &pending[0]["id"].to_string()]);
+    assert!(!is_refusal(&shim.response(&json!(1))));
+}

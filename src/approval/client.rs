@@ -11,6 +11,9 @@ use anyhow::{Context, Result, bail};
 
 use super::{Answer, ApprovalRequest, FromDaemon, Outcome, Pending, Scope, ToDaemon};
 
+/// How often a waiting shim reports that it is still waiting.
+pub const WAITING_TICK: Duration = Duration::from_secs(5);
+
 /// Why a held call could not be put to a person.
 #[derive(Debug, thiserror::Error)]
 pub enum Unreachable {
@@ -35,6 +38,7 @@ pub fn ask(
     request: ApprovalRequest,
     withdrawn: &AtomicBool,
     deadline: Duration,
+    mut waiting: impl FnMut(Duration),
 ) -> Result<Answer, Unreachable> {
     let mut stream = UnixStream::connect(socket)
         .map_err(|_| Unreachable::NotRunning(socket.display().to_string()))?;
@@ -47,7 +51,9 @@ pub fn ask(
             .try_clone()
             .map_err(|e| Unreachable::Broken(e.to_string()))?,
     );
-    let give_up = Instant::now() + deadline;
+    let started = Instant::now();
+    let give_up = started + deadline;
+    let mut next_tick = started + WAITING_TICK;
     let mut id = None;
     let mut sent_withdraw = false;
     let mut line = String::new();
@@ -55,6 +61,10 @@ pub fn ask(
         if let (Some(id), true, false) = (id, withdrawn.load(Ordering::Relaxed), sent_withdraw) {
             sent_withdraw = true;
             let _ = send(&mut stream, &ToDaemon::Withdraw { id });
+        }
+        if id.is_some() && Instant::now() >= next_tick {
+            waiting(started.elapsed());
+            next_tick += WAITING_TICK;
         }
         if Instant::now() >= give_up {
             return Ok(Answer {

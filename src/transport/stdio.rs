@@ -249,12 +249,27 @@ fn settle_off_thread(
     let spawned = thread::Builder::new()
         .name("approval".into())
         .spawn(move || {
+            // While a person decides, progress under the call's token keeps the client waiting
+            // (clients time out after 60 s without it).
+            let token = held.progress_token.clone();
+            let progress_client = client.clone();
+            let progress = move |waited: Duration| {
+                if let Some(token) = &token {
+                    let line = format!(
+                        r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{},"progress":{},"message":"waiting for your approval in MCP Firewall"}}}}"#,
+                        token.as_raw(),
+                        waited.as_secs()
+                    );
+                    let _ = answer_client(&progress_client, line.as_bytes());
+                }
+            };
             let answer = match pipeline.approver() {
                 Some(config) => crate::approval::client::ask(
                     &config.socket,
                     held.request.clone(),
                     &held.withdrawn,
                     config.timeout + Duration::from_secs(5),
+                    progress,
                 ),
                 None => Err(crate::approval::client::Unreachable::NotRunning(
                     "none configured".into(),
