@@ -43,7 +43,9 @@ fn run(cli: Cli) -> Result<i32> {
             mcpfw::cli::approve::run_daemon(&paths, timeout)
         }
         Command::Pending { json } => mcpfw::cli::approve::pending(&paths, json),
-        Command::Approve { id, scope } => mcpfw::cli::approve::approve(&paths, id, &scope),
+        Command::Approve { id, scope, confirm } => {
+            mcpfw::cli::approve::approve(&paths, id, &scope, confirm)
+        }
         Command::Deny { id, always } => mcpfw::cli::approve::deny(&paths, id, always),
         Command::Paths => {
             println!("config   {}", paths.config.display());

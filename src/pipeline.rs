@@ -252,6 +252,8 @@ impl Pipeline {
                             reason,
                             arguments: event.args_redacted.clone(),
                             args_digest: event.args_digest.clone(),
+                            preview: ruling.preview.lines.clone(),
+                            confirm: ruling.preview.confirm.clone(),
                         };
                         Action::Hold(Box::new(HeldCall {
                             id,

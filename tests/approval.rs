@@ -345,3 +345,91 @@ fn a_waiting_call_keeps_the_client_waiting_with_progress() {
     s.run(&["approve", &pending[0]["id"].to_string()]);
     assert!(!is_refusal(&shim.response(&json!(1))));
 }
+
+#[test]
+fn deletes_take_two_separate_steps_and_writes_show_their_diff() {
+    let s = Setup::new(60);
+    let memory_file = s.work.path().join("memory.jsonl");
+    let mut cmd = s.cmd();
+    cmd.args(["wrap", "--name", "memory", "--"])
+        .arg(npm_server("mcp-server-memory"))
+        .env("MEMORY_FILE_PATH", &memory_file);
+    let mut memory = Shim::spawn_raw(cmd);
+    memory.initialize();
+    let created = memory.call_tool(1, "create_entities", json!({"entities": [{"name": "Alice", "entityType": "person", "observations": ["likes tea"]}]}));
+    assert!(!is_refusal(&created), "{created}");
+
+    send_call(
+        &mut memory,
+        2,
+        "delete_entities",
+        json!({"entityNames": ["Alice"]}),
+    );
+    let pending = s.wait_pending(1);
+    let id = pending[0]["id"].to_string();
+    assert!(
+        pending[0]["request"]["confirm"]
+            .as_str()
+            .unwrap()
+            .contains("delete"),
+        "{pending:?}"
+    );
+    // Step 1 shows the effect and arms step 2; the call has not run.
+    let step1 = s.run(&["approve", &id]);
+    assert!(
+        step1.contains("Step 2 of 2") && step1.contains("--confirm"),
+        "{step1}"
+    );
+    assert_eq!(s.pending().len(), 1, "one approve passed a two-step call");
+    // A confirmation in the same breath is refused...
+    let hurried = s
+        .cmd()
+        .args(["approve", &id, "--confirm"])
+        .output()
+        .unwrap();
+    assert!(!hurried.status.success());
+    assert!(
+        String::from_utf8_lossy(&hurried.stderr).contains("not confirmed"),
+        "{}",
+        String::from_utf8_lossy(&hurried.stderr)
+    );
+    // ...a deliberate one a moment later goes through.
+    std::thread::sleep(Duration::from_millis(1100));
+    s.run(&["approve", &id, "--confirm"]);
+    let done = memory.response(&json!(2));
+    assert!(!is_refusal(&done), "{done}");
+    let graph = memory.call_tool(3, "read_graph", json!({}));
+    assert!(!text(&graph).contains("Alice"), "{graph}");
+
+    // A write to an existing file shows what would change.
+    let mut files = s.shim();
+    let existing = s.outside.path().join("notes.txt");
+    std::fs::write(&existing, "first line\nold line\n").unwrap();
+    send_call(
+        &mut files,
+        4,
+        "write_file",
+        json!({"path": existing, "content": "first line\nnew line\n"}),
+    );
+    let pending = s.wait_pending(1);
+    let preview: Vec<&str> = pending[0]["request"]["preview"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        preview.contains(&"-old line") && preview.contains(&"+new line"),
+        "{preview:?}"
+    );
+    assert!(
+        preview.iter().any(|l| l.contains("exists, 20 bytes")),
+        "{preview:?}"
+    );
+    s.run(&["deny", &pending[0]["id"].to_string()]);
+    assert!(is_refusal(&files.response(&json!(4))));
+    assert_eq!(
+        std::fs::read_to_string(&existing).unwrap(),
+        "first line\nold line\n"
+    );
+}

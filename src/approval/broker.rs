@@ -12,6 +12,25 @@ struct Held {
     since: Instant,
     deadline: Instant,
     reply: oneshot::Sender<Answer>,
+    /// For a two-step call: when the first step was taken, the moment the second is armed.
+    armed_at: Option<Instant>,
+}
+
+/// How long after the first step of a two-step approval the second is accepted, so that one
+/// double click (or one hurried command) cannot pass both.
+pub const CONFIRM_DELAY: Duration = Duration::from_millis(1000);
+
+/// What an approver's decision did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decided {
+    /// The call was answered.
+    Done,
+    /// First step of a two-step approval taken: confirm `fact` (from `armed_in` on).
+    NeedsConfirmation { fact: String, armed_in: Duration },
+    /// A confirmation came too early (or without a first step).
+    NotArmed { fact: String, wait: Duration },
+    /// No such pending call.
+    Unknown,
 }
 
 /// Pending approvals, shared by every connection of the daemon.
@@ -51,15 +70,47 @@ impl ApprovalBroker {
                 since: now,
                 deadline: now + self.timeout,
                 reply: tx,
+                armed_at: None,
             },
         );
         (id, rx)
     }
 
-    /// Answers a pending call. False when there is no such call (already decided, withdrawn or
-    /// timed out).
-    pub async fn decide(&self, id: u64, allow: bool, scope: Scope) -> bool {
-        let held = self.state.lock().await.held.remove(&id);
+    /// Answers a pending call. A call with a `confirm` fact is approved in two steps: the
+    /// first approval (without `confirm`) only arms the second, which must come at least
+    /// [`CONFIRM_DELAY`] later. Refusing is always one step.
+    pub async fn decide(&self, id: u64, allow: bool, scope: Scope, confirm: bool) -> Decided {
+        let mut state = self.state.lock().await;
+        let now = Instant::now();
+        if allow
+            && let Some(held) = state.held.get_mut(&id)
+            && let Some(fact) = held.request.confirm.clone()
+        {
+            match (held.armed_at, confirm) {
+                (_, false) => {
+                    let armed_at = *held.armed_at.get_or_insert(now + CONFIRM_DELAY);
+                    return Decided::NeedsConfirmation {
+                        fact,
+                        armed_in: armed_at.saturating_duration_since(now),
+                    };
+                }
+                (None, true) => {
+                    return Decided::NotArmed {
+                        fact,
+                        wait: CONFIRM_DELAY,
+                    };
+                }
+                (Some(armed_at), true) if now < armed_at => {
+                    return Decided::NotArmed {
+                        fact,
+                        wait: armed_at - now,
+                    };
+                }
+                (Some(_), true) => {}
+            }
+        }
+        let held = state.held.remove(&id);
+        drop(state);
         match held {
             Some(held) => {
                 let outcome = if allow {
@@ -78,9 +129,9 @@ impl ApprovalBroker {
                     scope,
                     note,
                 });
-                true
+                Decided::Done
             }
-            None => false,
+            None => Decided::Unknown,
         }
     }
 
@@ -157,6 +208,8 @@ mod tests {
             reason: "r".into(),
             arguments: None,
             args_digest: None,
+            preview: Vec::new(),
+            confirm: None,
         }
     }
 
@@ -165,13 +218,56 @@ mod tests {
         let broker = ApprovalBroker::new(Duration::from_secs(60));
         let (id, rx) = broker.ask(request("delete_file")).await;
         assert_eq!(broker.pending().await.len(), 1);
-        assert!(broker.decide(id, true, Scope::Once).await);
-        assert!(
-            !broker.decide(id, false, Scope::Once).await,
-            "decided twice"
+        assert_eq!(
+            broker.decide(id, true, Scope::Once, false).await,
+            Decided::Done
+        );
+        assert_eq!(
+            broker.decide(id, false, Scope::Once, false).await,
+            Decided::Unknown
         );
         assert_eq!(rx.await.unwrap().outcome, Outcome::Allowed);
         assert!(broker.pending().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn two_step_calls_need_a_separate_delayed_confirmation() {
+        let broker = ApprovalBroker::new(Duration::from_secs(60));
+        let mut r = request("delete_file");
+        r.confirm = Some("Delete 3 files under /p?".into());
+        let (id, mut rx) = broker.ask(r).await;
+        // Confirming without a first step, or too soon after it, does nothing.
+        assert!(matches!(
+            broker.decide(id, true, Scope::Once, true).await,
+            Decided::NotArmed { .. }
+        ));
+        let first = broker.decide(id, true, Scope::Once, false).await;
+        assert!(
+            matches!(&first, Decided::NeedsConfirmation { fact, .. } if fact == "Delete 3 files under /p?")
+        );
+        assert!(matches!(
+            broker.decide(id, true, Scope::Once, true).await,
+            Decided::NotArmed { .. }
+        ));
+        assert!(
+            rx.try_recv().is_err(),
+            "one approve must not pass a two-step call"
+        );
+        tokio::time::sleep(CONFIRM_DELAY).await;
+        assert_eq!(
+            broker.decide(id, true, Scope::Once, true).await,
+            Decided::Done
+        );
+        assert_eq!(rx.await.unwrap().outcome, Outcome::Allowed);
+        // Refusing takes one step.
+        let mut r = request("delete_file");
+        r.confirm = Some("Delete?".into());
+        let (id, rx) = broker.ask(r).await;
+        assert_eq!(
+            broker.decide(id, false, Scope::Once, false).await,
+            Decided::Done
+        );
+        assert_eq!(rx.await.unwrap().outcome, Outcome::Denied);
     }
 
     #[tokio::test]

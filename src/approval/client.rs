@@ -129,7 +129,26 @@ pub fn list(socket: &Path, token: &str) -> Result<Vec<Pending>> {
 }
 
 /// Decides one pending call.
-pub fn decide(socket: &Path, token: &str, id: u64, allow: bool, scope: Scope) -> Result<()> {
+/// What a decision did: answered the call, or took the first of two steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecideOutcome {
+    Done,
+    /// Confirm `fact` with a second decision (after `armed_in_ms`).
+    Confirm {
+        fact: String,
+        armed_in_ms: u64,
+    },
+}
+
+/// Decides one pending call (`confirm`: the second step of a two-step approval).
+pub fn decide(
+    socket: &Path,
+    token: &str,
+    id: u64,
+    allow: bool,
+    scope: Scope,
+    confirm: bool,
+) -> Result<DecideOutcome> {
     match approver_request(
         socket,
         &ToDaemon::Decide {
@@ -137,9 +156,13 @@ pub fn decide(socket: &Path, token: &str, id: u64, allow: bool, scope: Scope) ->
             id,
             allow,
             scope,
+            confirm,
         },
     )? {
-        FromDaemon::Done => Ok(()),
+        FromDaemon::Done => Ok(DecideOutcome::Done),
+        FromDaemon::Confirm { fact, armed_in_ms } => {
+            Ok(DecideOutcome::Confirm { fact, armed_in_ms })
+        }
         FromDaemon::Error { message } => bail!("{message}"),
         other => bail!("unexpected answer from MCP Firewall: {other:?}"),
     }

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-use super::broker::ApprovalBroker;
+use super::broker::{ApprovalBroker, Decided};
 use super::{FromDaemon, ToDaemon, socket_path, token_path};
 use crate::paths::Paths;
 
@@ -174,18 +174,30 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 id,
                 allow,
                 scope,
+                confirm,
             } => {
                 let reply = if !same(&given, &token) {
                     FromDaemon::Error {
                         message: "not authorised: wrong approver token".into(),
                     }
-                } else if broker.decide(id, allow, scope).await {
-                    FromDaemon::Done
                 } else {
-                    FromDaemon::Error {
-                        message: format!(
-                            "no pending call {id} (already decided, withdrawn or timed out)"
-                        ),
+                    match broker.decide(id, allow, scope, confirm).await {
+                        Decided::Done => FromDaemon::Done,
+                        Decided::NeedsConfirmation { fact, armed_in } => FromDaemon::Confirm {
+                            fact,
+                            armed_in_ms: armed_in.as_millis() as u64,
+                        },
+                        Decided::NotArmed { fact, wait } => FromDaemon::Error {
+                            message: format!(
+                                "not confirmed: \"{fact}\" needs its first step, then a confirmation at least {} ms later",
+                                wait.as_millis()
+                            ),
+                        },
+                        Decided::Unknown => FromDaemon::Error {
+                            message: format!(
+                                "no pending call {id} (already decided, withdrawn or timed out)"
+                            ),
+                        },
                     }
                 };
                 let _ = out_tx.send(reply);

@@ -11,6 +11,7 @@
 pub mod broker;
 pub mod client;
 pub mod daemon;
+pub mod preview;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,13 @@ pub struct ApprovalRequest {
     /// The arguments with secrets redacted (JSON).
     pub arguments: Option<String>,
     pub args_digest: Option<String>,
+    /// The exact effect, line by line (paths with sizes, a diff, hosts and payload size, …).
+    #[serde(default)]
+    pub preview: Vec<String>,
+    /// For deletes, network sends and configuration changes: the fact a second, separate
+    /// confirmation restates. Approving such a call takes two steps.
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
 /// What happened to a held call.
@@ -99,11 +107,15 @@ pub enum ToDaemon {
     /// From an approver: the pending calls.
     List { token: String },
     /// From an approver: decide one.
+    /// For a two-step call, an approval without `confirm` is the first step; the second
+    /// (`confirm: true`) is accepted only after a short delay.
     Decide {
         token: String,
         id: u64,
         allow: bool,
         scope: Scope,
+        #[serde(default)]
+        confirm: bool,
     },
 }
 
@@ -111,9 +123,22 @@ pub enum ToDaemon {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum FromDaemon {
-    Queued { id: u64 },
-    Decided { answer: Answer },
-    Pending { calls: Vec<Pending> },
+    Queued {
+        id: u64,
+    },
+    Decided {
+        answer: Answer,
+    },
+    Pending {
+        calls: Vec<Pending>,
+    },
     Done,
-    Error { message: String },
+    /// The first step of a two-step approval was taken; confirm `fact` after `armed_in_ms`.
+    Confirm {
+        fact: String,
+        armed_in_ms: u64,
+    },
+    Error {
+        message: String,
+    },
 }

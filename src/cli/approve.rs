@@ -39,15 +39,21 @@ pub fn pending(paths: &Paths, as_json: bool) -> Result<i32> {
                 call.expires_in_ms / 1000,
                 call.request.reason
             );
+            for line in &call.request.preview {
+                println!("      {line}");
+            }
             if let Some(args) = &call.request.arguments {
                 println!("      arguments: {args}");
+            }
+            if let Some(fact) = &call.request.confirm {
+                println!("      two steps to approve: {fact}");
             }
         }
     }
     Ok(0)
 }
 
-pub fn approve(paths: &Paths, id: u64, scope: &str) -> Result<i32> {
+pub fn approve(paths: &Paths, id: u64, scope: &str, confirm: bool) -> Result<i32> {
     let scope = match scope {
         "once" => Scope::Once,
         "hour" => Scope::Hour,
@@ -55,7 +61,7 @@ pub fn approve(paths: &Paths, id: u64, scope: &str) -> Result<i32> {
         "session" => bail!("`--scope session` is not available yet: use once, hour or always"),
         other => bail!("unknown scope `{other}`: use once, hour or always"),
     };
-    decide(paths, id, true, scope)
+    decide(paths, id, true, scope, confirm)
 }
 
 pub fn deny(paths: &Paths, id: u64, always: bool) -> Result<i32> {
@@ -64,21 +70,42 @@ pub fn deny(paths: &Paths, id: u64, always: bool) -> Result<i32> {
         id,
         false,
         if always { Scope::Always } else { Scope::Once },
+        false,
     )
 }
 
-fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope) -> Result<i32> {
+fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> Result<i32> {
     let socket = approval::socket_path(paths);
     let token = token(paths)?;
     let call = client::list(&socket, &token)?
         .into_iter()
         .find(|c| c.id == id)
         .with_context(|| format!("no call {id} is waiting (see `mcpfw pending`)"))?;
-    // A lasting decision becomes a rule first, so it is kept even if the call is gone by now.
+    match client::decide(&socket, &token, id, allow, scope, confirm)? {
+        client::DecideOutcome::Confirm { fact, armed_in_ms } => {
+            println!(
+                "{} · {} — {}",
+                call.request.server, call.request.tool, call.request.reason
+            );
+            for line in &call.request.preview {
+                println!("    {line}");
+            }
+            let scope_flag = match scope {
+                Scope::Once => String::new(),
+                Scope::Hour => " --scope hour".into(),
+                Scope::Always => " --scope always".into(),
+            };
+            println!(
+                "\nStep 2 of 2. {fact}\nTo confirm, run `mcpfw approve {id}{scope_flag} --confirm` (accepted from {:.1} s from now).",
+                armed_in_ms as f64 / 1000.0
+            );
+            return Ok(0);
+        }
+        client::DecideOutcome::Done => {}
+    }
     if scope != Scope::Once {
         add_rule(paths, &call, allow, scope)?;
     }
-    client::decide(&socket, &token, id, allow, scope)?;
     let verb = if allow { "approved" } else { "refused" };
     let how = match scope {
         Scope::Once => "this call",

@@ -61,6 +61,10 @@ pub enum Command {
         /// on (also a rule in the database).
         #[arg(long, default_value = "once")]
         scope: String,
+        /// The second step for deletes, network sends and configuration changes: the first
+        /// `approve` shows the exact effect, this confirms it (at least a second later).
+        #[arg(long)]
+        confirm: bool,
     },
     /// Refuse a waiting call.
     Deny {

@@ -60,10 +60,11 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     let retention_days = policy_file
         .as_ref()
         .map_or(0, |p| p.settings.retention_days);
-    let db_rules = startup_store_work(&db, key.clone(), &name, &command_line, retention_days)
-        .with_context(|| format!("cannot use the history database {}", db.display()))?;
-    let recorder = StoreRecorder::start(&db, key)
-        .with_context(|| format!("cannot use the history database {}", db.display()))?;
+    let (name_for_store, origin) = (name.clone(), command_line);
+    let (recorder, db_rules) = StoreRecorder::start_with(&db, key, move |store| async move {
+        startup_store_work(&store, &name_for_store, &origin, retention_days).await
+    })
+    .with_context(|| format!("cannot use the history database {}", db.display()))?;
 
     let env = Environment {
         home,
@@ -101,36 +102,29 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
 /// Reads the database rules and registers the server, on a short-lived runtime.
 /// Also applies the retention setting: events older than `retention_days` are pruned (the chain
 /// stays verifiable through its anchor); 0 keeps everything.
-fn startup_store_work(
-    db: &Path,
-    key: store::ChainKey,
+async fn startup_store_work(
+    store: &Store,
     name: &str,
     origin: &str,
     retention_days: u32,
 ) -> Result<Vec<(i64, RuleSpec)>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let store = Store::open(db, key).await?;
-        let now = crate::record::now_ms();
-        store.upsert_server(name, origin, now).await?;
-        if retention_days > 0 {
-            let cutoff = now.saturating_sub(u64::from(retention_days) * 86_400_000);
-            let pruned = store.prune(cutoff).await?;
-            if pruned > 0 {
-                tracing::info!(pruned, retention_days, "old history pruned");
-            }
+    let now = crate::record::now_ms();
+    store.upsert_server(name, origin, now).await?;
+    if retention_days > 0 {
+        let cutoff = now.saturating_sub(u64::from(retention_days) * 86_400_000);
+        let pruned = store.prune(cutoff).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, retention_days, "old history pruned");
         }
-        let mut rules = Vec::new();
-        for stored in store.list_rules().await? {
-            match serde_json::from_str::<RuleSpec>(&stored.rule_json) {
-                Ok(spec) => rules.push((stored.id, spec)),
-                Err(e) => anyhow::bail!("database rule {} cannot be read: {e}", stored.id),
-            }
+    }
+    let mut rules = Vec::new();
+    for stored in store.list_rules().await? {
+        match serde_json::from_str::<RuleSpec>(&stored.rule_json) {
+            Ok(spec) => rules.push((stored.id, spec)),
+            Err(e) => anyhow::bail!("database rule {} cannot be read: {e}", stored.id),
         }
-        Ok(rules)
-    })
+    }
+    Ok(rules)
 }
 
 fn absolute(path: &Path) -> PathBuf {

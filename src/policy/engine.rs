@@ -59,6 +59,8 @@ pub struct Decision {
     pub guards: Vec<GuardHit>,
     /// Secrets found in the arguments.
     pub secrets: Vec<secrets::SecretFinding>,
+    /// The path arguments, resolved.
+    pub paths: Vec<crate::sandbox::PathAssessment>,
 }
 
 impl Decision {
@@ -71,6 +73,7 @@ impl Decision {
             classification: None,
             guards: Vec::new(),
             secrets: Vec::new(),
+            paths: Vec::new(),
         }
     }
 }
@@ -294,6 +297,11 @@ impl PolicyEngine {
         Ok(())
     }
 
+    /// The server these rules are compiled for.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
     /// The roots this server is confined to (before the client announces any).
     pub fn server_roots(&self) -> &[PathBuf] {
         &self.server_roots
@@ -510,6 +518,7 @@ impl PolicyEngine {
             classification: Some(classification),
             guards,
             secrets,
+            paths: resolved,
         }
     }
 

@@ -55,6 +55,8 @@ pub struct Ruling {
     pub args_redacted: Option<String>,
     /// Findings to record (JSON objects).
     pub findings: Vec<Value>,
+    /// For an ask: the exact effect, for the person deciding.
+    pub preview: crate::approval::preview::Preview,
 }
 
 impl Ruling {
@@ -67,6 +69,7 @@ impl Ruling {
             args_digest: None,
             args_redacted: None,
             findings: Vec::new(),
+            preview: Default::default(),
         }
     }
 }
@@ -153,6 +156,16 @@ impl Policy for FirewallPolicy {
             .iter()
             .map(|s| serde_json::json!({"kind": "secret-in-arguments", "detail": s.kind, "pointer": s.pointer}))
             .collect();
+        let preview = if decision.action == Action::Ask {
+            crate::approval::preview::build(
+                tool,
+                self.engine.server(),
+                &decision,
+                arguments.as_ref(),
+            )
+        } else {
+            Default::default()
+        };
         let verdict = match decision.action {
             Action::Allow => Verdict::Allow,
             Action::Deny => Verdict::Deny {
@@ -170,6 +183,7 @@ impl Policy for FirewallPolicy {
             args_digest,
             args_redacted,
             findings,
+            preview,
         }
     }
 }
@@ -182,6 +196,7 @@ fn refused(reason: String, by: DecidedBy, category: Category, digest: Option<Str
         args_digest: digest,
         args_redacted: None,
         findings: Vec::new(),
+        preview: Default::default(),
     }
 }
 

@@ -83,8 +83,24 @@ impl StoreRecorder {
     /// Opens the history at `store_path` with `key` on a new writer thread; returns once the
     /// database is open (or why it could not be opened).
     pub fn start(store_path: &Path, key: ChainKey) -> Result<StoreRecorder> {
+        Self::start_with(store_path, key, |_| async { Ok(()) }).map(|(recorder, ())| recorder)
+    }
+
+    /// Like [`StoreRecorder::start`], and runs `setup` on the opened store (on the writer's
+    /// runtime, before any event is written) — so a caller that needs the database at start-up
+    /// does not open it a second time. Returns what `setup` returned.
+    pub fn start_with<R, F, Fut>(
+        store_path: &Path,
+        key: ChainKey,
+        setup: F,
+    ) -> Result<(StoreRecorder, R)>
+    where
+        R: Send + 'static,
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<R>>,
+    {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let (opened_tx, opened_rx) = std_mpsc::sync_channel::<Result<()>>(1);
+        let (opened_tx, opened_rx) = std_mpsc::sync_channel::<Result<R>>(1);
         let queued = Arc::new(AtomicUsize::new(0));
         let path = store_path.to_owned();
         let writer_queued = queued.clone();
@@ -105,27 +121,37 @@ impl StoreRecorder {
                 };
                 runtime.block_on(async move {
                     let store = match Store::open(&path, key).await {
-                        Ok(store) => {
-                            let _ = opened_tx.send(Ok(()));
-                            store
-                        }
+                        Ok(store) => store,
                         Err(e) => {
                             let _ = opened_tx.send(Err(e));
                             return;
                         }
                     };
+                    match setup(store.clone()).await {
+                        Ok(value) => {
+                            let _ = opened_tx.send(Ok(value));
+                        }
+                        Err(e) => {
+                            let _ = opened_tx.send(Err(e));
+                            store.close().await;
+                            return;
+                        }
+                    }
                     write_loop(&store, receiver, &writer_queued).await;
                     store.close().await;
                 });
             })
             .context("cannot start the history writer thread")?;
         match opened_rx.recv() {
-            Ok(Ok(())) => Ok(StoreRecorder {
-                sender: Some(sender),
-                writer: Some(writer),
-                queued,
-                warn_at: AtomicUsize::new(QUEUE_WARN_FIRST),
-            }),
+            Ok(Ok(value)) => Ok((
+                StoreRecorder {
+                    sender: Some(sender),
+                    writer: Some(writer),
+                    queued,
+                    warn_at: AtomicUsize::new(QUEUE_WARN_FIRST),
+                },
+                value,
+            )),
             Ok(Err(e)) => {
                 let _ = writer.join();
                 Err(e)
