@@ -132,6 +132,7 @@
 //! arguments are walked at most 64 levels deep and 10 000 nodes; each evidence list keeps at
 //! most 256 entries, each value at most 4 KiB.
 
+use crate::text::floor;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -1345,18 +1346,6 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn floor(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut i = max;
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    &s[..i]
-}
 
 /// A value shortened for a reason string.
 fn shorten(s: &str) -> String {

@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod transport;
 
 /// The version of MCP Firewall.

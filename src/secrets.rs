@@ -76,6 +76,7 @@
 //! Each string is scanned on its first 1 MiB (entropy on its first 4 KiB); values nested
 //! deeper than 64 levels are not scanned (and are copied unchanged by [`redact`]).
 
+use crate::text::floor;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -735,18 +736,6 @@ fn is_uuid(t: &str) -> bool {
                 c.is_ascii_hexdigit()
             }
         })
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn floor(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut i = max;
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    &s[..i]
 }
 
 #[cfg(test)]

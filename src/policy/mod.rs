@@ -200,14 +200,11 @@ fn refused(reason: String, by: DecidedBy, category: Category, digest: Option<Str
     }
 }
 
-fn cap(mut text: String) -> String {
-    if text.len() > MAX_RECORDED_ARGS {
-        let mut end = MAX_RECORDED_ARGS;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        let _ = write!(text, "… [truncated]");
+fn cap(text: String) -> String {
+    if text.len() <= MAX_RECORDED_ARGS {
+        return text;
     }
-    text
+    let mut capped = crate::text::floor(&text, MAX_RECORDED_ARGS).to_owned();
+    let _ = write!(capped, "… [truncated]");
+    capped
 }
