@@ -433,3 +433,48 @@ fn deletes_take_two_separate_steps_and_writes_show_their_diff() {
         "first line\nold line\n"
     );
 }
+
+#[test]
+fn identical_waiting_calls_are_asked_once_and_a_session_approval_is_not_a_rule() {
+    let s = Setup::new(60);
+    let mut shim = s.shim();
+    let target = s.outside_file("same.txt");
+    let args = json!({"path": target, "content": "same"});
+    send_call(&mut shim, 1, "write_file", args.clone());
+    s.wait_pending(1);
+    send_call(&mut shim, 2, "write_file", args.clone());
+    // Still one question, now with two callers.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pending = loop {
+        let p = s.pending();
+        if p.len() == 1 && p[0]["callers"] == 2 {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "not coalesced: {p:?}");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    s.run(&[
+        "approve",
+        &pending[0]["id"].to_string(),
+        "--scope",
+        "session",
+    ]);
+    // Both callers are answered (in whichever order their calls ran).
+    let mut answered = std::collections::BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while answered.len() < 2 {
+        let line = shim
+            .recv_raw(deadline.saturating_duration_since(Instant::now()))
+            .expect("both answers");
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        if v.get("method").is_none() {
+            answered.insert(v["id"].as_i64().unwrap(), v);
+        }
+    }
+    assert!(answered.values().all(|v| !is_refusal(v)), "{answered:?}");
+    assert_eq!(answered.keys().copied().collect::<Vec<_>>(), [1, 2]);
+    // The session approval covers the identical call without asking, and makes no rule.
+    assert!(!is_refusal(&shim.call_tool(3, "write_file", args)));
+    assert!(s.pending().is_empty());
+    assert!(s.run(&["rules", "list"]).contains("no rules"));
+}

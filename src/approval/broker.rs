@@ -1,4 +1,8 @@
 //! The approval broker: pending calls, their deadlines, and who is waiting for each.
+//!
+//! Identical calls (same server, tool and argument digest) that wait at the same time are
+//! coalesced: they share one pending entry, so a person is asked once, and every waiter gets the
+//! answer. A waiter that withdraws (its client cancelled) leaves the others waiting.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -11,9 +15,23 @@ struct Held {
     request: ApprovalRequest,
     since: Instant,
     deadline: Instant,
-    reply: oneshot::Sender<Answer>,
+    /// Everyone waiting for this decision, by waiter number.
+    waiters: Vec<(u64, oneshot::Sender<Answer>)>,
     /// For a two-step call: when the first step was taken, the moment the second is armed.
     armed_at: Option<Instant>,
+}
+
+impl Held {
+    fn answer_all(self, id: u64, outcome: Outcome, scope: Scope, note: &str) {
+        for (_, waiter) in self.waiters {
+            let _ = waiter.send(Answer {
+                id,
+                outcome,
+                scope,
+                note: note.to_owned(),
+            });
+        }
+    }
 }
 
 /// How long after the first step of a two-step approval the second is accepted, so that one
@@ -33,15 +51,23 @@ pub enum Decided {
     Unknown,
 }
 
+/// A place in the queue: the pending call's id, this waiter's number, and where the answer
+/// arrives.
+pub struct Ticket {
+    pub id: u64,
+    pub waiter: u64,
+    pub answer: oneshot::Receiver<Answer>,
+}
+
 /// Pending approvals, shared by every connection of the daemon.
 pub struct ApprovalBroker {
     timeout: Duration,
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     next_id: u64,
+    next_waiter: u64,
     held: BTreeMap<u64, Held>,
 }
 
@@ -51,15 +77,32 @@ impl ApprovalBroker {
             timeout,
             state: Mutex::new(State {
                 next_id: 1,
+                next_waiter: 1,
                 held: BTreeMap::new(),
             }),
         }
     }
 
-    /// Queues a call; the receiver gets its answer (a timeout answers `TimedOut`).
-    pub async fn ask(&self, request: ApprovalRequest) -> (u64, oneshot::Receiver<Answer>) {
+    /// Queues a call, or joins an identical one already waiting. A timeout answers `TimedOut`.
+    pub async fn ask(&self, request: ApprovalRequest) -> Ticket {
         let (tx, rx) = oneshot::channel();
         let mut state = self.state.lock().await;
+        let waiter = state.next_waiter;
+        state.next_waiter += 1;
+        let same = |held: &&mut Held| {
+            request.args_digest.is_some()
+                && held.request.args_digest == request.args_digest
+                && held.request.server == request.server
+                && held.request.tool == request.tool
+        };
+        if let Some((id, held)) = state.held.iter_mut().find(|(_, held)| same(held)) {
+            held.waiters.push((waiter, tx));
+            return Ticket {
+                id: *id,
+                waiter,
+                answer: rx,
+            };
+        }
         let id = state.next_id;
         state.next_id += 1;
         let now = Instant::now();
@@ -69,11 +112,15 @@ impl ApprovalBroker {
                 request,
                 since: now,
                 deadline: now + self.timeout,
-                reply: tx,
+                waiters: vec![(waiter, tx)],
                 armed_at: None,
             },
         );
-        (id, rx)
+        Ticket {
+            id,
+            waiter,
+            answer: rx,
+        }
     }
 
     /// Answers a pending call. A call with a `confirm` fact is approved in two steps: the
@@ -109,41 +156,41 @@ impl ApprovalBroker {
                 (Some(_), true) => {}
             }
         }
-        let held = state.held.remove(&id);
+        let Some(held) = state.held.remove(&id) else {
+            return Decided::Unknown;
+        };
         drop(state);
-        match held {
-            Some(held) => {
-                let outcome = if allow {
-                    Outcome::Allowed
-                } else {
-                    Outcome::Denied
-                };
-                let note = if allow {
-                    String::new()
-                } else {
-                    "you refused this call in MCP Firewall".to_owned()
-                };
-                let _ = held.reply.send(Answer {
-                    id,
-                    outcome,
-                    scope,
-                    note,
-                });
-                Decided::Done
-            }
-            None => Decided::Unknown,
+        if allow {
+            held.answer_all(id, Outcome::Allowed, scope, "");
+        } else {
+            held.answer_all(
+                id,
+                Outcome::Denied,
+                scope,
+                "you refused this call in MCP Firewall",
+            );
         }
+        Decided::Done
     }
 
-    /// Forgets a call whose client gave up.
-    pub async fn withdraw(&self, id: u64) {
-        if let Some(held) = self.state.lock().await.held.remove(&id) {
-            let _ = held.reply.send(Answer {
+    /// One waiter's client gave up: it is answered `Withdrawn`; the call stays pending while
+    /// others still wait for it.
+    pub async fn withdraw(&self, id: u64, waiter: u64) {
+        let mut state = self.state.lock().await;
+        let Some(held) = state.held.get_mut(&id) else {
+            return;
+        };
+        if let Some(i) = held.waiters.iter().position(|(w, _)| *w == waiter) {
+            let (_, tx) = held.waiters.remove(i);
+            let _ = tx.send(Answer {
                 id,
                 outcome: Outcome::Withdrawn,
                 scope: Scope::Once,
                 note: "the client cancelled the call".to_owned(),
             });
+        }
+        if held.waiters.is_empty() {
+            state.held.remove(&id);
         }
     }
 
@@ -160,6 +207,7 @@ impl ApprovalBroker {
                 request: held.request.clone(),
                 waiting_ms: now.duration_since(held.since).as_millis() as u64,
                 expires_in_ms: held.deadline.saturating_duration_since(now).as_millis() as u64,
+                callers: held.waiters.len(),
             })
             .collect()
     }
@@ -174,23 +222,18 @@ impl ApprovalBroker {
             .filter(|(_, h)| h.deadline <= now)
             .map(|(id, _)| *id)
             .collect();
+        let note = format!("nobody approved it within {} s", self.timeout.as_secs());
         for id in expired {
             if let Some(held) = state.held.remove(&id) {
-                let secs = self.timeout.as_secs();
-                let _ = held.reply.send(Answer {
-                    id,
-                    outcome: Outcome::TimedOut,
-                    scope: Scope::Once,
-                    note: format!("nobody approved it within {secs} s"),
-                });
+                held.answer_all(id, Outcome::TimedOut, Scope::Once, &note);
             }
         }
     }
 
-    /// Withdraws every call of a shim connection that went away.
-    pub async fn withdraw_all(&self, ids: &[u64]) {
-        for id in ids {
-            self.withdraw(*id).await;
+    /// Withdraws every waiter of a shim connection that went away.
+    pub async fn withdraw_all(&self, tickets: &[(u64, u64)]) {
+        for (id, waiter) in tickets {
+            self.withdraw(*id, *waiter).await;
         }
     }
 }
@@ -216,7 +259,7 @@ mod tests {
     #[tokio::test]
     async fn a_decision_reaches_the_waiter_once() {
         let broker = ApprovalBroker::new(Duration::from_secs(60));
-        let (id, rx) = broker.ask(request("delete_file")).await;
+        let Ticket { id, answer: rx, .. } = broker.ask(request("delete_file")).await;
         assert_eq!(broker.pending().await.len(), 1);
         assert_eq!(
             broker.decide(id, true, Scope::Once, false).await,
@@ -235,7 +278,9 @@ mod tests {
         let broker = ApprovalBroker::new(Duration::from_secs(60));
         let mut r = request("delete_file");
         r.confirm = Some("Delete 3 files under /p?".into());
-        let (id, mut rx) = broker.ask(r).await;
+        let Ticket {
+            id, answer: mut rx, ..
+        } = broker.ask(r).await;
         // Confirming without a first step, or too soon after it, does nothing.
         assert!(matches!(
             broker.decide(id, true, Scope::Once, true).await,
@@ -262,7 +307,7 @@ mod tests {
         // Refusing takes one step.
         let mut r = request("delete_file");
         r.confirm = Some("Delete?".into());
-        let (id, rx) = broker.ask(r).await;
+        let Ticket { id, answer: rx, .. } = broker.ask(r).await;
         assert_eq!(
             broker.decide(id, false, Scope::Once, false).await,
             Decided::Done
@@ -273,12 +318,43 @@ mod tests {
     #[tokio::test]
     async fn deadlines_and_withdrawals_answer_too() {
         let broker = ApprovalBroker::new(Duration::from_millis(10));
-        let (_, late) = broker.ask(request("a")).await;
-        let (gone_id, gone) = broker.ask(request("b")).await;
-        broker.withdraw(gone_id).await;
-        assert_eq!(gone.await.unwrap().outcome, Outcome::Withdrawn);
+        let late = broker.ask(request("a")).await;
+        let gone = broker.ask(request("b")).await;
+        broker.withdraw(gone.id, gone.waiter).await;
+        assert_eq!(gone.answer.await.unwrap().outcome, Outcome::Withdrawn);
         tokio::time::sleep(Duration::from_millis(20)).await;
         broker.expire().await;
-        assert_eq!(late.await.unwrap().outcome, Outcome::TimedOut);
+        assert_eq!(late.answer.await.unwrap().outcome, Outcome::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn identical_pending_calls_are_asked_once() {
+        let broker = ApprovalBroker::new(Duration::from_secs(60));
+        let mut r = request("delete_file");
+        r.args_digest = Some("abc".into());
+        let first = broker.ask(r.clone()).await;
+        let second = broker.ask(r.clone()).await;
+        let third = broker.ask(r.clone()).await;
+        assert_eq!(
+            (first.id, second.id),
+            (third.id, third.id),
+            "one pending entry"
+        );
+        let pending = broker.pending().await;
+        assert_eq!((pending.len(), pending[0].callers), (1, 3));
+        // One caller cancelling leaves the others waiting.
+        broker.withdraw(third.id, third.waiter).await;
+        assert_eq!(third.answer.await.unwrap().outcome, Outcome::Withdrawn);
+        assert_eq!(broker.pending().await[0].callers, 2);
+        // Different arguments are a different question.
+        let mut other = r.clone();
+        other.args_digest = Some("xyz".into());
+        assert_ne!(broker.ask(other).await.id, first.id);
+        assert_eq!(
+            broker.decide(first.id, true, Scope::Once, false).await,
+            Decided::Done
+        );
+        assert_eq!(first.answer.await.unwrap().outcome, Outcome::Allowed);
+        assert_eq!(second.answer.await.unwrap().outcome, Outcome::Allowed);
     }
 }

@@ -119,7 +119,8 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
         }
     });
     let mut reader = BufReader::new(read);
-    let mut asked: Vec<u64> = Vec::new();
+    // The (call id, waiter) tickets this connection holds.
+    let mut asked: Vec<(u64, u64)> = Vec::new();
     let mut line = String::new();
     loop {
         line.clear();
@@ -142,8 +143,8 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
         match message {
             ToDaemon::Ask { request } => {
                 tracing::warn!(server = %request.server, tool = %request.tool, "approval needed: {}", request.reason);
-                let (id, answer) = broker.ask(request).await;
-                asked.push(id);
+                let super::broker::Ticket { id, waiter, answer } = broker.ask(request).await;
+                asked.push((id, waiter));
                 let _ = out_tx.send(FromDaemon::Queued { id });
                 let out = out_tx.clone();
                 tokio::spawn(async move {
@@ -153,8 +154,8 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 });
             }
             ToDaemon::Withdraw { id } => {
-                if asked.contains(&id) {
-                    broker.withdraw(id).await;
+                for (_, waiter) in asked.iter().filter(|(asked_id, _)| *asked_id == id) {
+                    broker.withdraw(id, *waiter).await;
                 }
             }
             ToDaemon::List { token: given } => {

@@ -70,6 +70,9 @@ pub enum Scope {
     /// This call only.
     #[default]
     Once,
+    /// Identical calls for the rest of this connection (this `mcpfw wrap` process); nothing is
+    /// kept after it ends.
+    Session,
     /// Identical calls (same server, tool and arguments) for an hour.
     Hour,
     /// Identical calls from now on (a rule in the database, visible in `mcpfw rules list`).
@@ -93,6 +96,9 @@ pub struct Pending {
     pub request: ApprovalRequest,
     pub waiting_ms: u64,
     pub expires_in_ms: u64,
+    /// How many identical calls wait for this one decision.
+    #[serde(default)]
+    pub callers: usize,
 }
 
 /// Messages to the daemon, one JSON object per line.

@@ -58,8 +58,8 @@ pub fn approve(paths: &Paths, id: u64, scope: &str, confirm: bool) -> Result<i32
         "once" => Scope::Once,
         "hour" => Scope::Hour,
         "always" => Scope::Always,
-        "session" => bail!("`--scope session` is not available yet: use once, hour or always"),
-        other => bail!("unknown scope `{other}`: use once, hour or always"),
+        "session" => Scope::Session,
+        other => bail!("unknown scope `{other}`: use once, session, hour or always"),
     };
     decide(paths, id, true, scope, confirm)
 }
@@ -92,6 +92,7 @@ fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> R
             }
             let scope_flag = match scope {
                 Scope::Once => String::new(),
+                Scope::Session => " --scope session".into(),
                 Scope::Hour => " --scope hour".into(),
                 Scope::Always => " --scope always".into(),
             };
@@ -103,12 +104,13 @@ fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> R
         }
         client::DecideOutcome::Done => {}
     }
-    if scope != Scope::Once {
+    if matches!(scope, Scope::Hour | Scope::Always) {
         add_rule(paths, &call, allow, scope)?;
     }
     let verb = if allow { "approved" } else { "refused" };
     let how = match scope {
         Scope::Once => "this call",
+        Scope::Session => "identical calls in this session",
         Scope::Hour => "identical calls for an hour",
         Scope::Always => "identical calls from now on",
     };

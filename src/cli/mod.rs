@@ -57,8 +57,9 @@ pub enum Command {
     /// Approve a waiting call.
     Approve {
         id: u64,
-        /// once: this call; hour: identical calls for an hour; always: identical calls from now
-        /// on (also a rule in the database).
+        /// once: this call; session: identical calls until this server's session ends; hour:
+        /// identical calls for an hour; always: identical calls from now on (also a rule in the
+        /// database).
         #[arg(long, default_value = "once")]
         scope: String,
         /// The second step for deletes, network sends and configuration changes: the first
