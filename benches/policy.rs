@@ -37,11 +37,7 @@ fn many_rules(n: usize) -> Vec<RuleSpec> {
                     3 => format!("{{read,write}}_thing{i}"),
                     _ => format!("t{i}?"),
                 },
-                category: if i % 2 == 0 {
-                    vec![Category::Delete]
-                } else {
-                    vec![]
-                },
+                category: if i % 2 == 0 { vec![Category::Delete] } else { vec![] },
                 action: [Action::Allow, Action::Ask, Action::Deny][i % 3],
                 reason: None,
                 when,
@@ -52,17 +48,8 @@ fn many_rules(n: usize) -> Vec<RuleSpec> {
 }
 
 fn engine(rules: Vec<RuleSpec>, root: PathBuf) -> PolicyEngine {
-    let policy = PolicyFile {
-        rules,
-        ..PolicyFile::default()
-    };
-    PolicyEngine::new(
-        "files",
-        Ok(policy),
-        Vec::new(),
-        vec![root],
-        Environment::default(),
-    )
+    let policy = PolicyFile { rules, ..PolicyFile::default() };
+    PolicyEngine::new("files", Ok(policy), Vec::new(), vec![root], Environment::default())
 }
 
 /// Median nanoseconds per decision over `samples` batches of `per_batch` calls.
@@ -73,13 +60,8 @@ fn time_decide(
     samples: usize,
     per_batch: usize,
 ) -> f64 {
-    let call = Call {
-        tool,
-        tool_info: None,
-        arguments: Some(args),
-        args_digest: None,
-        client_roots: &[],
-    };
+    let call =
+        Call { tool, tool_info: None, arguments: Some(args), args_digest: None, client_roots: &[] };
     for _ in 0..per_batch {
         black_box(engine.decide(black_box(&call)));
     }
@@ -99,33 +81,19 @@ fn time_decide(
 fn main() {
     let quick = std::env::var_os("MCPFW_BENCH_QUICK").is_some();
     let enforce = std::env::var_os("MCPFW_BENCH_ENFORCE").is_some();
-    let slack: f64 = std::env::var("MCPFW_BENCH_SLACK")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
+    let slack: f64 =
+        std::env::var("MCPFW_BENCH_SLACK").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let (samples, per_batch) = if quick { (15, 2_000) } else { (41, 20_000) };
 
     let root = tempfile::tempdir().expect("temp dir");
     std::fs::write(root.path().join("notes.txt"), "x").expect("write");
     let none = engine(Vec::new(), root.path().to_path_buf());
     let thousand = engine(many_rules(1000), root.path().to_path_buf());
-    assert_eq!(
-        thousand.rule_count(),
-        1000,
-        "every rule applies to the measured server"
-    );
+    assert_eq!(thousand.rule_count(), 1000, "every rule applies to the measured server");
 
     let cases: [(&str, &str, Value); 2] = [
-        (
-            "a call without paths",
-            "get_weather",
-            json!({"city": "Lyon", "days": 3}),
-        ),
-        (
-            "a read inside the roots",
-            "read_file",
-            json!({"path": root.path().join("notes.txt")}),
-        ),
+        ("a call without paths", "get_weather", json!({"city": "Lyon", "days": 3})),
+        ("a read inside the roots", "read_file", json!({"path": root.path().join("notes.txt")})),
     ];
     let started = Instant::now();
     let mut rows = Vec::new();
@@ -147,11 +115,7 @@ fn main() {
             "| {label} | {:.2} µs | {:.2} µs | {added:+.2} µs | ≤ 5 µs added | {} |",
             b / 1000.0,
             w / 1000.0,
-            if added <= 5.0 * slack {
-                "pass"
-            } else {
-                "**FAIL**"
-            }
+            if added <= 5.0 * slack { "pass" } else { "**FAIL**" }
         ));
     }
     let took: Duration = started.elapsed();

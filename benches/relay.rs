@@ -162,22 +162,14 @@ impl Bench {
                 cmd
             }
         };
-        let stderr = File::options()
-            .create(true)
-            .append(true)
-            .open(self.stderr_path())?;
-        cmd.env(ROLE_ENV, ECHO_SERVER)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr);
+        let stderr = File::options().create(true).append(true).open(self.stderr_path())?;
+        cmd.env(ROLE_ENV, ECHO_SERVER).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
         Ok(cmd)
     }
 
     /// The size of the shim's record log so far.
     fn log_bytes(&self) -> u64 {
-        let log = mcpfw::paths::Paths::under(self.home.path())
-            .logs
-            .join(mcpfw::logging::LOG_FILE);
+        let log = mcpfw::paths::Paths::under(self.home.path()).logs.join(mcpfw::logging::LOG_FILE);
         std::fs::metadata(log).map_or(0, |m| m.len())
     }
 
@@ -188,10 +180,7 @@ impl Bench {
         if lines.is_empty() {
             return;
         }
-        eprintln!(
-            "relay bench: the children wrote {} stderr lines, e.g.:",
-            lines.len()
-        );
+        eprintln!("relay bench: the children wrote {} stderr lines, e.g.:", lines.len());
         for line in lines.iter().take(5) {
             eprintln!("  {line}");
         }
@@ -265,10 +254,7 @@ impl Peer {
         let id = self.next_id;
         self.request.clear();
         write(&mut self.request, id);
-        self.stdin
-            .as_mut()
-            .expect("stdin is open until finish()")
-            .write_all(&self.request)?;
+        self.stdin.as_mut().expect("stdin is open until finish()").write_all(&self.request)?;
         read_response(&mut self.stdout, &mut self.line, id)?;
         Ok(&self.line)
     }
@@ -295,9 +281,7 @@ fn read_response(reader: &mut impl BufRead, line: &mut Vec<u8>, id: u64) -> io::
     }
     if response_id(line) != Some(id) {
         let shown = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
-        return Err(io::Error::other(format!(
-            "expected the response to {id}, got: {shown}"
-        )));
+        return Err(io::Error::other(format!("expected the response to {id}, got: {shown}")));
     }
     Ok(())
 }
@@ -399,10 +383,7 @@ struct BlobStats {
 impl BlobStats {
     fn of(samples: &mut [Duration]) -> Self {
         samples.sort_unstable();
-        Self {
-            total: samples.iter().sum(),
-            median: percentile(samples, 0.50),
-        }
+        Self { total: samples.iter().sum(), median: percentile(samples, 0.50) }
     }
 }
 
@@ -417,10 +398,7 @@ fn run_all(config: &Config, bench: &Bench) -> io::Result<Results> {
     let mut firewall = Peer::start(bench, Route::Firewall)?;
     check_byte_exact(&mut direct, &mut firewall)?;
 
-    eprintln!(
-        "relay bench: round-trip latency ({} per route)",
-        config.round_trips
-    );
+    eprintln!("relay bench: round-trip latency ({} per route)", config.round_trips);
     let latency = measure_latency(&mut direct, &mut firewall, config.round_trips)?;
     eprintln!(
         "relay bench: throughput ({} rounds of {} messages per route)",
@@ -438,10 +416,7 @@ fn run_all(config: &Config, bench: &Bench) -> io::Result<Results> {
     // Read after the shim's exit, which flushes its log; the start-ups come later.
     let log_bytes = bench.log_bytes();
 
-    eprintln!(
-        "relay bench: start-up ({} spawns per route)",
-        config.startups
-    );
+    eprintln!("relay bench: start-up ({} spawns per route)", config.startups);
     let startup = measure_startup(bench, config.startups)?;
     Ok(Results {
         latency,
@@ -479,10 +454,8 @@ fn measure_latency(
     samples: usize,
 ) -> io::Result<Pair<LatencyStats>> {
     let warmup = samples / 10 + 100;
-    let mut times = Pair {
-        direct: Vec::with_capacity(samples),
-        firewall: Vec::with_capacity(samples),
-    };
+    let mut times =
+        Pair { direct: Vec::with_capacity(samples), firewall: Vec::with_capacity(samples) };
     for i in 0..warmup + samples {
         let (d, fw) = interleaved(i, direct, firewall, |peer| {
             let start = Instant::now();
@@ -503,10 +476,7 @@ fn measure_latency(
 impl LatencyStats {
     fn of(samples: &mut [Duration]) -> Self {
         samples.sort_unstable();
-        Self {
-            p50: percentile(samples, 0.50),
-            p99: percentile(samples, 0.99),
-        }
+        Self { p50: percentile(samples, 0.50), p99: percentile(samples, 0.99) }
     }
 }
 
@@ -524,25 +494,16 @@ fn measure_throughput(
     firewall: &mut Peer,
     config: &Config,
 ) -> io::Result<Pair<f64>> {
-    let mut rates = Pair {
-        direct: Vec::new(),
-        firewall: Vec::new(),
-    };
+    let mut rates = Pair { direct: Vec::new(), firewall: Vec::new() };
     // A short unmeasured round warms both routes (and the shim's log file).
     interleaved(0, direct, firewall, |peer| pipelined(peer, 2_000))?;
     for round in 0..config.throughput_rounds {
-        let (d, fw) = interleaved(round, direct, firewall, |peer| {
-            pipelined(peer, config.messages)
-        })?;
+        let (d, fw) =
+            interleaved(round, direct, firewall, |peer| pipelined(peer, config.messages))?;
         rates.direct.push(config.messages as f64 / d.as_secs_f64());
-        rates
-            .firewall
-            .push(config.messages as f64 / fw.as_secs_f64());
+        rates.firewall.push(config.messages as f64 / fw.as_secs_f64());
     }
-    Ok(Pair {
-        direct: median_f64(&mut rates.direct),
-        firewall: median_f64(&mut rates.firewall),
-    })
+    Ok(Pair { direct: median_f64(&mut rates.direct), firewall: median_f64(&mut rates.firewall) })
 }
 
 /// Sends `n` echo calls from a writer thread and reads their `n` responses, in order.
@@ -584,10 +545,7 @@ fn measure_blobs(
     firewall: &mut Peer,
     count: usize,
 ) -> io::Result<Pair<BlobStats>> {
-    let mut times = Pair {
-        direct: Vec::with_capacity(count),
-        firewall: Vec::with_capacity(count),
-    };
+    let mut times = Pair { direct: Vec::with_capacity(count), firewall: Vec::with_capacity(count) };
     let warmup = 3;
     for i in 0..warmup + count {
         let (d, fw) = interleaved(i, direct, firewall, |peer| {
@@ -595,9 +553,7 @@ fn measure_blobs(
             let len = peer.call(Tool::Blob(BLOB_BYTES))?.len();
             let elapsed = start.elapsed();
             if len < BLOB_BYTES {
-                return Err(io::Error::other(format!(
-                    "a blob result of only {len} bytes"
-                )));
+                return Err(io::Error::other(format!("a blob result of only {len} bytes")));
             }
             Ok(elapsed)
         })?;
@@ -616,10 +572,8 @@ fn measure_blobs(
 /// byte the firewall forwards comes back then). Fresh processes each time, routes alternating;
 /// the median per route.
 fn measure_startup(bench: &Bench, spawns: usize) -> io::Result<Pair<Duration>> {
-    let mut times = Pair {
-        direct: Vec::with_capacity(spawns),
-        firewall: Vec::with_capacity(spawns),
-    };
+    let mut times =
+        Pair { direct: Vec::with_capacity(spawns), firewall: Vec::with_capacity(spawns) };
     let once = |route| -> io::Result<Duration> {
         let start = Instant::now();
         let mut peer = Peer::spawn(bench, route)?;
@@ -647,10 +601,7 @@ fn measure_startup(bench: &Bench, spawns: usize) -> io::Result<Pair<Duration>> {
     }
     times.direct.sort_unstable();
     times.firewall.sort_unstable();
-    Ok(Pair {
-        direct: times.direct[spawns / 2],
-        firewall: times.firewall[spawns / 2],
-    })
+    Ok(Pair { direct: times.direct[spawns / 2], firewall: times.firewall[spawns / 2] })
 }
 
 fn expect_success(what: &str, status: ExitStatus) -> io::Result<()> {
@@ -712,11 +663,7 @@ struct Check {
 
 impl Check {
     fn new(value: f64, limit: f64) -> Self {
-        Self {
-            value,
-            limit,
-            known_miss_bound: None,
-        }
+        Self { value, limit, known_miss_bound: None }
     }
 
     fn passes(self, slack: f64) -> bool {
@@ -795,10 +742,8 @@ impl Results {
                 delta: "—".into(),
                 target: "≤ 15 MiB",
                 // Known miss with the history on: SQLite's page cache and the bounded queue.
-                check: peak_mib.map(|m| Check {
-                    known_miss_bound: Some(32.0),
-                    ..Check::new(m, 15.0)
-                }),
+                check: peak_mib
+                    .map(|m| Check { known_miss_bound: Some(32.0), ..Check::new(m, 15.0) }),
             },
             Row {
                 metric: format!("start-up to first answer (median of {})", self.startups),
@@ -812,10 +757,7 @@ impl Results {
     }
 
     fn failed(&self, slack: f64) -> bool {
-        self.rows()
-            .iter()
-            .filter_map(|row| row.check)
-            .any(|check| !check.passes(slack))
+        self.rows().iter().filter_map(|row| row.check).any(|check| !check.passes(slack))
     }
 }
 
@@ -932,10 +874,9 @@ mod echo_server {
 
     /// Writes the response to one request line, if it is a request.
     fn answer(line: &[u8], out: &mut impl Write, filler: &mut Vec<u8>) -> io::Result<()> {
-        let (Some(id), Some(method)) = (
-            raw_member(line, b"\"id\":"),
-            string_member(line, b"\"method\":\""),
-        ) else {
+        let (Some(id), Some(method)) =
+            (raw_member(line, b"\"id\":"), string_member(line, b"\"method\":\""))
+        else {
             return Ok(()); // a notification or a response: nothing to say
         };
         out.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":")?;

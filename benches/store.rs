@@ -85,9 +85,8 @@ struct Row {
 }
 
 fn event(i: u64, ts_ms: u64) -> Event {
-    const VERDICTS: [&str; 10] = [
-        "allow", "allow", "allow", "allow", "allow", "allow", "allow", "deny", "ask", "reject",
-    ];
+    const VERDICTS: [&str; 10] =
+        ["allow", "allow", "allow", "allow", "allow", "allow", "allow", "deny", "ask", "reject"];
     Event {
         ts_ms,
         server: format!("server-{}", i % 10),
@@ -97,11 +96,7 @@ fn event(i: u64, ts_ms: u64) -> Event {
         } else {
             Direction::ServerToClient
         },
-        kind: if i.is_multiple_of(2) {
-            "request"
-        } else {
-            "result"
-        },
+        kind: if i.is_multiple_of(2) { "request" } else { "result" },
         method: Some("tools/call".into()),
         id: Some(i.to_string()),
         tool: Some(format!("tool-{}", i % 37)),
@@ -114,9 +109,7 @@ fn event(i: u64, ts_ms: u64) -> Event {
         latency_us: (i % 2 == 1).then_some(850),
         cancels: None,
         args_digest: Some(format!("{i:064x}")),
-        args_redacted: Some(format!(
-            "{{\"path\":\"/home/user/project/src/file_{i}.rs\"}}"
-        )),
+        args_redacted: Some(format!("{{\"path\":\"/home/user/project/src/file_{i}.rs\"}}")),
         result_status: (i % 2 == 1).then_some("ok"),
         findings: "[]".into(),
         bytes: 200 + i % 5000,
@@ -131,28 +124,21 @@ fn main() -> anyhow::Result<()> {
     let config = Config::from_env();
     let started = Instant::now();
     let dir = tempfile::tempdir()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut rows = Vec::new();
 
     // 1. append, batches of 512.
     let db = dir.path().join("append.db");
     let store = runtime.block_on(Store::open(&db, key()))?;
     let base = mcpfw::record::now_ms();
-    let events: Vec<Event> = (0..config.append_events as u64)
-        .map(|i| event(i, base + i))
-        .collect();
+    let events: Vec<Event> = (0..config.append_events as u64).map(|i| event(i, base + i)).collect();
     let t = Instant::now();
     for batch in events.chunks(BATCH) {
         runtime.block_on(store.append(batch))?;
     }
     let rate = config.append_events as f64 / t.elapsed().as_secs_f64();
     rows.push(Row {
-        metric: format!(
-            "append, batches of {BATCH} ({} events)",
-            config.append_events
-        ),
+        metric: format!("append, batches of {BATCH} ({} events)", config.append_events),
         value: format!("{rate:.0} events/s"),
         target: "≥ 20,000 events/s",
         check: Some((rate, Target::AtLeast(20_000.0))),
@@ -161,10 +147,7 @@ fn main() -> anyhow::Result<()> {
     // 2. verify, on what was just written.
     let t = Instant::now();
     let report = runtime.block_on(store.verify())?;
-    anyhow::ensure!(
-        report.ok,
-        "the benchmark's chain does not verify: {report:?}"
-    );
+    anyhow::ensure!(report.ok, "the benchmark's chain does not verify: {report:?}");
     let rate = report.checked as f64 / t.elapsed().as_secs_f64();
     rows.push(Row {
         metric: format!("verify ({} rows)", report.checked),
@@ -177,9 +160,8 @@ fn main() -> anyhow::Result<()> {
     // 3. StoreRecorder: record × N, then flush.
     let db = dir.path().join("recorder.db");
     let recorder = StoreRecorder::start(&db, key())?;
-    let events: Vec<Event> = (0..config.recorder_events as u64)
-        .map(|i| event(i, base + i))
-        .collect();
+    let events: Vec<Event> =
+        (0..config.recorder_events as u64).map(|i| event(i, base + i)).collect();
     let t = Instant::now();
     for event in events {
         recorder.record(event);
@@ -202,18 +184,13 @@ fn main() -> anyhow::Result<()> {
     let mut latencies = Vec::with_capacity(config.durable_calls);
     for i in 0..config.durable_calls as u64 {
         let t = Instant::now();
-        recorder
-            .record_durable(event(i, base + i))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        recorder.record_durable(event(i, base + i)).map_err(|e| anyhow::anyhow!("{e}"))?;
         latencies.push(t.elapsed());
     }
     drop(recorder);
     latencies.sort();
     rows.push(Row {
-        metric: format!(
-            "record_durable latency p50 / p99 ({} calls)",
-            config.durable_calls
-        ),
+        metric: format!("record_durable latency p50 / p99 ({} calls)", config.durable_calls),
         value: format!(
             "{} / {}",
             ms(percentile(&latencies, 0.50)),
@@ -262,10 +239,7 @@ fn main() -> anyhow::Result<()> {
         ),
         (
             "query since 1 minute, no other filter (fewer matches than the limit)",
-            EventFilter {
-                since_ms: Some(now - 60_000),
-                ..Default::default()
-            },
+            EventFilter { since_ms: Some(now - 60_000), ..Default::default() },
         ),
         (
             "query a 1-hour window a week ago, no other filter",
@@ -277,10 +251,7 @@ fn main() -> anyhow::Result<()> {
         ),
         (
             "query server only, limit 100",
-            EventFilter {
-                server: Some("server-7".into()),
-                ..Default::default()
-            },
+            EventFilter { server: Some("server-7".into()), ..Default::default() },
         ),
         (
             "query rare verdict (drop) + server, limit 100",
@@ -300,10 +271,7 @@ fn main() -> anyhow::Result<()> {
         ),
         (
             "query text in arguments (full scan), limit 100",
-            EventFilter {
-                text: Some("file_12345.rs".into()),
-                ..Default::default()
-            },
+            EventFilter { text: Some("file_12345.rs".into()), ..Default::default() },
         ),
     ];
     for (name, filter) in others {
@@ -320,9 +288,7 @@ fn main() -> anyhow::Result<()> {
     let report = render(&config, &rows, started.elapsed(), fill_time, n);
     print!("{report}");
     write_report(&report);
-    let failed = rows
-        .iter()
-        .any(|row| row.check.is_some_and(|(v, t)| !t.passes(v, config.slack)));
+    let failed = rows.iter().any(|row| row.check.is_some_and(|(v, t)| !t.passes(v, config.slack)));
     if config.enforce && failed {
         eprintln!("store bench: a target was missed (slack ×{})", config.slack);
         std::process::exit(1);
@@ -419,10 +385,7 @@ fn render(config: &Config, rows: &[Row], total: Duration, fill: Duration, n: u64
             Some(_) => "**FAIL**",
             None => "—",
         };
-        out.push_str(&format!(
-            "| {} | {} | {} | {pass} |\n",
-            row.metric, row.value, row.target
-        ));
+        out.push_str(&format!("| {} | {} | {} | {pass} |\n", row.metric, row.value, row.target));
     }
     out.push_str(&format!(
         "\nbulk fill of the {n}-row query database (one SQL statement, 7 indexes): {:.1} s\n",

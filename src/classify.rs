@@ -317,10 +317,8 @@ pub fn classify(
     // 1. Words: name, description, schema.
     let name = floor(tool_name, NAME_CAP);
     let (verbs, objects) = analyse_name(name);
-    let desc_verbs = tool
-        .and_then(|t| t.description.as_deref())
-        .map(description_verbs)
-        .unwrap_or_default();
+    let desc_verbs =
+        tool.and_then(|t| t.description.as_deref()).map(description_verbs).unwrap_or_default();
     let strong_present = verbs.iter().any(|v| v.strong) || !desc_verbs.is_empty();
     let domain_of_write = objects.first().map(|o| o.domain);
     let mut any_verb = false;
@@ -328,20 +326,13 @@ pub fn classify(
         any_verb = true;
         let cat = with_objects(v.cat, domain_of_write);
         ev.word(cat);
-        c.reasons
-            .push(verb_reason("tool name word", v.word, v.cat, cat, &objects));
+        c.reasons.push(verb_reason("tool name word", v.word, v.cat, cat, &objects));
     }
     for &(word, vcat) in &desc_verbs {
         any_verb = true;
         let cat = with_objects(vcat, domain_of_write);
         ev.word(cat);
-        c.reasons.push(verb_reason(
-            "description's leading verb",
-            word,
-            vcat,
-            cat,
-            &objects,
-        ));
+        c.reasons.push(verb_reason("description's leading verb", word, vcat, cat, &objects));
     }
     if !any_verb {
         for o in &objects {
@@ -369,8 +360,7 @@ pub fn classify(
                 continue;
             };
             ev.word(cat);
-            c.reasons
-                .push(format!("input schema property `{}` → {cat}", shorten(key)));
+            c.reasons.push(format!("input schema property `{}` → {cat}", shorten(key)));
         }
     }
 
@@ -386,12 +376,7 @@ pub fn classify(
     if let Some(args) = arguments {
         walk.walk(args, KeyKind::default(), 0);
     }
-    let ArgWalk {
-        network_url,
-        recipient,
-        body,
-        ..
-    } = walk;
+    let ArgWalk { network_url, recipient, body, .. } = walk;
     if let Some(first) = c.commands.first() {
         ev.add(Category::Exec);
         c.reasons.push(format!(
@@ -413,8 +398,7 @@ pub fn classify(
     if let Some(a) = ann {
         if a.read_only_hint == Some(false) && ev.cat == Some(Category::Read) {
             ev.cat = Some(Category::Write);
-            c.reasons
-                .push("annotation readOnlyHint=false raises read → write".to_string());
+            c.reasons.push("annotation readOnlyHint=false raises read → write".to_string());
         }
         if a.destructive_hint == Some(true) && read_only != Some(true) {
             if !ev.word_read && !ev.word_write {
@@ -428,15 +412,14 @@ pub fn classify(
                 }
             } else if ev.cat == Some(Category::Read) {
                 ev.cat = Some(Category::Write);
-                c.reasons
-                    .push("annotation destructiveHint=true raises read → write".to_string());
+                c.reasons.push("annotation destructiveHint=true raises read → write".to_string());
             }
         }
-        let outside = c.urls.iter().any(|u| {
-            !u.value
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("file://"))
-        }) || !c.hosts.is_empty();
+        let outside = c
+            .urls
+            .iter()
+            .any(|u| !u.value.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("file://")))
+            || !c.hosts.is_empty();
         if a.open_world_hint == Some(true) && read_only != Some(true) && outside {
             let before = ev.cat;
             ev.add(Category::NetworkSend);
@@ -789,17 +772,10 @@ fn analyse_name(name: &str) -> (Vec<NameVerb<'_>>, Vec<NameObject<'_>>) {
         };
         let l = l.as_str();
         if let Some((cat, strong)) = verb(l) {
-            verbs.push(NameVerb {
-                word: w.text,
-                cat,
-                strong,
-            });
+            verbs.push(NameVerb { word: w.text, cat, strong });
         }
         if let Some(domain) = object(l) {
-            objects.push(NameObject {
-                word: w.text,
-                domain,
-            });
+            objects.push(NameObject { word: w.text, domain });
         }
     }
     (verbs, objects)
@@ -835,9 +811,7 @@ fn description_verbs(desc: &str) -> Vec<(&str, Category)> {
         }
         let joined = w.before.contains([',', '/', '&']);
         let l = Lower::new(w.text);
-        let conj = l
-            .as_ref()
-            .is_some_and(|l| matches!(l.as_str(), "and" | "or" | "then"));
+        let conj = l.as_ref().is_some_and(|l| matches!(l.as_str(), "and" | "or" | "then"));
         let cand = if conj {
             match it.next() {
                 Some(n) if !ends_sentence(n.before) => n,
@@ -911,10 +885,8 @@ fn key_kind(key: &str) -> KeyKind {
     let joined = std::str::from_utf8(&joined[..jlen]).unwrap_or("");
     let first = first.as_ref().map(Lower::as_str).unwrap_or("");
     let last = last.as_ref().map(Lower::as_str).unwrap_or("");
-    let command_word = matches!(
-        last,
-        "command" | "commands" | "cmd" | "cmdline" | "commandline"
-    ) || matches!(joined, "commandline" | "cmdline");
+    let command_word = matches!(last, "command" | "commands" | "cmd" | "cmdline" | "commandline")
+        || matches!(joined, "commandline" | "cmdline");
     KeyKind {
         path: matches!(
             last,
@@ -1107,10 +1079,8 @@ impl ArgWalk<'_> {
                     self.network_url = Some(self.pointer.clone());
                 }
             }
-        } else if let Some(addr) = t
-            .get(..7)
-            .filter(|p| p.eq_ignore_ascii_case("mailto:"))
-            .and_then(|_| t.get(7..))
+        } else if let Some(addr) =
+            t.get(..7).filter(|p| p.eq_ignore_ascii_case("mailto:")).and_then(|_| t.get(7..))
         {
             for a in addr.split('?').next().unwrap_or("").split(',') {
                 if EMAIL.is_match(a.trim()) {
@@ -1174,10 +1144,7 @@ fn is_send_method(k: KeyKind, v: &Value) -> bool {
     k.method
         && v.as_str().is_some_and(|m| {
             let m = m.trim();
-            !m.is_empty()
-                && !["GET", "HEAD", "OPTIONS"]
-                    .iter()
-                    .any(|s| s.eq_ignore_ascii_case(m))
+            !m.is_empty() && !["GET", "HEAD", "OPTIONS"].iter().any(|s| s.eq_ignore_ascii_case(m))
         })
 }
 
@@ -1217,8 +1184,7 @@ fn parse_url(t: &str) -> Option<Url<'_>> {
     let b = scheme.as_bytes();
     let ok = (2..=16).contains(&b.len())
         && b[0].is_ascii_alphabetic()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'));
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'));
     if !ok || rest.is_empty() || t.contains(char::is_whitespace) {
         return None;
     }
@@ -1226,9 +1192,7 @@ fn parse_url(t: &str) -> Option<Url<'_>> {
 }
 
 fn is_network_scheme(s: &str) -> bool {
-    ["http", "https", "ws", "wss", "ftp", "ftps", "sftp"]
-        .iter()
-        .any(|n| n.eq_ignore_ascii_case(s))
+    ["http", "https", "ws", "wss", "ftp", "ftps", "sftp"].iter().any(|n| n.eq_ignore_ascii_case(s))
 }
 
 /// The lowercased host of a URL's authority (userinfo, port and IPv6 brackets removed).
@@ -1255,9 +1219,7 @@ fn file_url_path(rest: &str) -> Option<String> {
         None => return None,
     };
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let decoded = percent_encoding::percent_decode_str(path)
-        .decode_utf8_lossy()
-        .into_owned();
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned();
     let b = decoded.as_bytes();
     if b.len() >= 3 && b[0] == b'/' && b[1].is_ascii_alphabetic() && b[2] == b':' {
         return Some(decoded[1..].to_string());
@@ -1307,17 +1269,13 @@ fn looks_like_pipeline(t: &str) -> bool {
 const BINARIES: &str = "sh|bash|zsh|dash|ksh|csh|tcsh|rm|curl|wget|nc|ncat|netcat|socat|cat|ls|chmod|chown|chattr|sudo|su|python|python3|perl|ruby|node|php|powershell|pwsh|cmd|eval|exec|kill|pkill|killall|dd|mkfs|scp|ssh|rsync|tar|base64|echo|printf|grep|awk|sed|find|xargs|tee|mv|cp|touch|whoami|id|uname|env|export|crontab|systemctl|launchctl|osascript|git|npm|npx|pip|pip3|shutdown|reboot|nohup|certutil|mshta|rundll32|regsvr32|iex";
 
 static PIPE_AFTER_OPERATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"(?:;|&&|\|\||\||\$\(|`)\s*(?:sudo\s+)?(?:{BINARIES})(?-u:\b)"
-    ))
-    .expect("static regex")
+    Regex::new(&format!(r"(?:;|&&|\|\||\||\$\(|`)\s*(?:sudo\s+)?(?:{BINARIES})(?-u:\b)"))
+        .expect("static regex")
 });
 
 static PIPE_FROM_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"^(?:sudo\s+\S|(?:{BINARIES})\s[^\n]*?(?:>|\$\(|`))"
-    ))
-    .expect("static regex")
+    Regex::new(&format!(r"^(?:sudo\s+\S|(?:{BINARIES})\s[^\n]*?(?:>|\$\(|`))"))
+        .expect("static regex")
 });
 
 const EMAIL_PATTERN: &str = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+";
@@ -1350,11 +1308,7 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| {
 /// A value shortened for a reason string.
 fn shorten(s: &str) -> String {
     let f = floor(s, 60);
-    if f.len() < s.len() {
-        format!("{f}…")
-    } else {
-        f.to_string()
-    }
+    if f.len() < s.len() { format!("{f}…") } else { f.to_string() }
 }
 
 #[cfg(test)]
@@ -1414,10 +1368,7 @@ mod tests {
     fn category_names_round_trip() {
         for c in Category::ALL {
             assert_eq!(Category::parse(c.as_str()), Some(c));
-            assert_eq!(
-                serde_json::to_string(&c).unwrap(),
-                format!("\"{}\"", c.as_str())
-            );
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.as_str()));
             let back: Category = serde_json::from_str(&format!("\"{c}\"")).unwrap();
             assert_eq!(back, c);
         }
@@ -1540,14 +1491,8 @@ mod tests {
         assert_eq!(
             c.paths,
             vec![
-                ArgValue {
-                    pointer: "/paths/0".into(),
-                    value: "/tmp/x/a.txt".into()
-                },
-                ArgValue {
-                    pointer: "/paths/1".into(),
-                    value: "notes/b.md".into()
-                },
+                ArgValue { pointer: "/paths/0".into(), value: "/tmp/x/a.txt".into() },
+                ArgValue { pointer: "/paths/1".into(), value: "notes/b.md".into() },
             ]
         );
 
@@ -1588,10 +1533,7 @@ mod tests {
         assert_eq!(cat_of(&t.name, Some(&t), Some(&args)), Read);
 
         let t = get("get-sum");
-        assert_eq!(
-            cat_of(&t.name, Some(&t), Some(&json!({"a": 1, "b": 2}))),
-            Read
-        );
+        assert_eq!(cat_of(&t.name, Some(&t), Some(&json!({"a": 1, "b": 2}))), Read);
 
         let mem = memory();
         let t = mem.iter().find(|t| t.name == "create_entities").unwrap();
@@ -1613,11 +1555,8 @@ mod tests {
         assert_eq!(c.category, NetworkSend);
         assert_eq!(c.emails[0].value, "a@b.c");
 
-        let c = classify(
-            "http_post",
-            None,
-            Some(&json!({"url": "https://x.io", "body": "{\"a\":1}"})),
-        );
+        let c =
+            classify("http_post", None, Some(&json!({"url": "https://x.io", "body": "{\"a\":1}"})));
         assert_eq!(c.category, NetworkSend);
         assert_eq!(c.hosts, ["x.io"]);
 
@@ -1625,30 +1564,18 @@ mod tests {
         assert_eq!(cat_of("fetch", None, Some(&fetch_args)), Read);
         let open_world = info(json!({"name": "fetch",
             "annotations": {"openWorldHint": true}}));
-        assert_eq!(
-            cat_of("fetch", Some(&open_world), Some(&fetch_args)),
-            NetworkSend
-        );
+        assert_eq!(cat_of("fetch", Some(&open_world), Some(&fetch_args)), NetworkSend);
         let open_world_rw = info(json!({"name": "fetch",
             "annotations": {"openWorldHint": true, "readOnlyHint": false}}));
-        assert_eq!(
-            cat_of("fetch", Some(&open_world_rw), Some(&fetch_args)),
-            NetworkSend
-        );
+        assert_eq!(cat_of("fetch", Some(&open_world_rw), Some(&fetch_args)), NetworkSend);
         let open_world_ro = info(json!({"name": "fetch",
             "annotations": {"openWorldHint": true, "readOnlyHint": true}}));
-        assert_eq!(
-            cat_of("fetch", Some(&open_world_ro), Some(&fetch_args)),
-            Read
-        );
+        assert_eq!(cat_of("fetch", Some(&open_world_ro), Some(&fetch_args)), Read);
         // Without URL arguments openWorldHint changes nothing.
         assert_eq!(cat_of("fetch", Some(&open_world), Some(&json!({}))), Read);
         // A body or a non-GET method makes a fetch a send, whatever the annotations say.
         let post = json!({"url": "https://x.io", "method": "POST"});
-        assert_eq!(
-            cat_of("fetch", Some(&open_world_ro), Some(&post)),
-            NetworkSend
-        );
+        assert_eq!(cat_of("fetch", Some(&open_world_ro), Some(&post)), NetworkSend);
         let get = json!({"url": "https://x.io", "method": "get"});
         assert_eq!(cat_of("fetch", None, Some(&get)), Read);
 
@@ -1663,11 +1590,7 @@ mod tests {
         let lie = info(json!({"name": "delete_file", "annotations": {"readOnlyHint": true}}));
         let c = classify("delete_file", Some(&lie), None);
         assert_eq!(c.category, Delete);
-        assert!(
-            c.reasons.iter().any(|r| r.contains("ignored")),
-            "{:?}",
-            c.reasons
-        );
+        assert!(c.reasons.iter().any(|r| r.contains("ignored")), "{:?}", c.reasons);
     }
 
     #[test]
@@ -1731,10 +1654,7 @@ mod tests {
             ("Move or rename files", Write),
             ("Read, write and delete notes", Delete),
             ("Read the file. Then delete it.", Read),
-            (
-                "Demonstrates a long running operation with progress updates.",
-                Unknown,
-            ),
+            ("Demonstrates a long running operation with progress updates.", Unknown),
             (
                 "Returns all environment variables, helpful for debugging MCP server configuration",
                 Read,
@@ -1758,18 +1678,14 @@ mod tests {
 
     #[test]
     fn schema_properties() {
-        let tool = info(
-            json!({"name": "frobnicate", "inputSchema": {"type": "object",
-            "properties": {"shellCommand": {"type": "string"}}}}),
-        );
+        let tool = info(json!({"name": "frobnicate", "inputSchema": {"type": "object",
+            "properties": {"shellCommand": {"type": "string"}}}}));
         assert_eq!(cat_of("frobnicate", Some(&tool), None), Exec);
         let tool = info(json!({"name": "compose", "inputSchema": {"type": "object",
             "properties": {"recipients": {"type": "array"}, "subject": {}}}}));
         assert_eq!(cat_of("compose", Some(&tool), None), NetworkSend);
-        let tool = info(
-            json!({"name": "get_events", "inputSchema": {"type": "object",
-            "properties": {"from": {}, "to": {}}}}),
-        );
+        let tool = info(json!({"name": "get_events", "inputSchema": {"type": "object",
+            "properties": {"from": {}, "to": {}}}}));
         assert_eq!(cat_of("get_events", Some(&tool), None), Read);
         let odd = info(json!({"name": "x", "inputSchema": {"properties": [1, 2]}}));
         assert_eq!(cat_of("x", Some(&odd), None), Unknown);
@@ -1779,10 +1695,7 @@ mod tests {
     fn annotations_only_raise() {
         let ann = |a: Value| info(json!({"name": "t", "annotations": a}));
         // readOnlyHint=false raises read.
-        assert_eq!(
-            cat_of("get_x", Some(&ann(json!({"readOnlyHint": false}))), None),
-            Write
-        );
+        assert_eq!(cat_of("get_x", Some(&ann(json!({"readOnlyHint": false}))), None), Write);
         // readOnlyHint=true never lowers.
         for name in ["write_x", "frobnicate", "run_x", "send_x"] {
             let plain = cat_of(name, None, None);
@@ -1857,11 +1770,8 @@ mod tests {
             "url_like": "ab://",
         });
         let c = classify("frobnicate", None, Some(&args));
-        let paths: Vec<(&str, &str)> = c
-            .paths
-            .iter()
-            .map(|p| (p.pointer.as_str(), p.value.as_str()))
-            .collect();
+        let paths: Vec<(&str, &str)> =
+            c.paths.iter().map(|p| (p.pointer.as_str(), p.value.as_str())).collect();
         for want in [
             ("/a~1b", "~/notes.txt"),
             ("/m~0n/0", "./x"),
@@ -1879,18 +1789,11 @@ mod tests {
         ] {
             assert!(paths.contains(&want), "missing {want:?} in {paths:?}");
         }
-        assert!(
-            !paths
-                .iter()
-                .any(|(p, _)| *p == "/fileType" || *p == "/prose")
-        );
+        assert!(!paths.iter().any(|(p, _)| *p == "/fileType" || *p == "/prose"));
         assert_eq!(c.urls.len(), 4, "{:?}", c.urls);
         let mut hosts = c.hosts.clone();
         hosts.sort_unstable();
-        assert_eq!(
-            hosts,
-            ["10.0.0.1", "::1", "db.example.org", "www.example.com"]
-        );
+        assert_eq!(hosts, ["10.0.0.1", "::1", "db.example.org", "www.example.com"]);
         let emails: Vec<&str> = c.emails.iter().map(|e| e.value.as_str()).collect();
         assert_eq!(emails, ["a@x.io", "b@y.io", "c@z.io", "d@w.io"]);
         assert!(c.commands.is_empty(), "{:?}", c.commands);
@@ -1905,10 +1808,7 @@ mod tests {
         assert_eq!(c.category, Exec);
         assert_eq!(
             c.commands,
-            vec![ArgValue {
-                pointer: "/cmd".into(),
-                value: "git push --force".into()
-            }]
+            vec![ArgValue { pointer: "/cmd".into(), value: "git push --force".into() }]
         );
         let positives = [
             "x; rm -rf ~",
@@ -1948,21 +1848,12 @@ mod tests {
     #[test]
     fn request_bodies() {
         let cases: &[(Value, Category)] = &[
-            (
-                json!({"url": "https://x.io", "data": {"a": 1}}),
-                NetworkSend,
-            ),
+            (json!({"url": "https://x.io", "data": {"a": 1}}), NetworkSend),
             (json!({"url": "https://x.io", "payload": ""}), Read),
             (json!({"url": "https://x.io", "body": null}), Read),
-            (
-                json!({"url": "https://x.io", "method": "DELETE"}),
-                NetworkSend,
-            ),
+            (json!({"url": "https://x.io", "method": "DELETE"}), NetworkSend),
             (json!({"url": "https://x.io", "method": "HEAD"}), Read),
-            (
-                json!({"request": {"url": "wss://x.io", "json": [1]}}),
-                NetworkSend,
-            ),
+            (json!({"request": {"url": "wss://x.io", "json": [1]}}), NetworkSend),
             (json!({"url": "file:///x", "body": "x"}), Read),
             (json!({"data": "https://x.io"}), Read),
             (json!({"body": "x"}), Read),
@@ -2002,25 +1893,12 @@ mod tests {
         assert_eq!(c.paths.len(), MAX_ITEMS);
 
         // Scalars, odd shapes, non-object arguments.
-        for v in [
-            json!(null),
-            json!(1),
-            json!(true),
-            json!("/x"),
-            json!([]),
-            json!({}),
-        ] {
+        for v in [json!(null), json!(1), json!(true), json!("/x"), json!([]), json!({})] {
             classify("x", None, Some(&v));
         }
         let odd = info(json!({"name": "x", "description": "…", "inputSchema": "nope"}));
-        classify(
-            "x",
-            Some(&odd),
-            Some(&json!({"": "", "/": "~", "~": "x://y"})),
-        );
-        for s in [
-            "://", "a://", "http://", "http://@", "http://[", "http://:", "x@", "@x", "<>",
-        ] {
+        classify("x", Some(&odd), Some(&json!({"": "", "/": "~", "~": "x://y"})));
+        for s in ["://", "a://", "http://", "http://@", "http://[", "http://:", "x@", "@x", "<>"] {
             classify("x", None, Some(&json!({"to": s, "host": s, "u": s})));
         }
     }

@@ -26,10 +26,7 @@ pub struct NotFound {
 }
 
 fn list(dirs: &[PathBuf]) -> String {
-    dirs.iter()
-        .map(|d| format!("  {}", d.display()))
-        .collect::<Vec<_>>()
-        .join("\n")
+    dirs.iter().map(|d| format!("  {}", d.display())).collect::<Vec<_>>().join("\n")
 }
 
 /// Splits a command given as one string (`"npx -y pkg dir"`, as some clients write it) into
@@ -42,11 +39,9 @@ pub fn split_joined(command: &[OsString]) -> Vec<OsString> {
         return command.to_vec();
     }
     match shell_words::split(first) {
-        Ok(words) if !words.is_empty() => words
-            .into_iter()
-            .map(OsString::from)
-            .chain(command[1..].iter().cloned())
-            .collect(),
+        Ok(words) if !words.is_empty() => {
+            words.into_iter().map(OsString::from).chain(command[1..].iter().cloned()).collect()
+        }
         _ => command.to_vec(),
     }
 }
@@ -56,11 +51,9 @@ pub fn fallback_dirs(home: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(home) = home {
         // Node version managers: the newest installed version first.
-        for manager in [
-            ".nvm/versions/node",
-            ".local/share/fnm/node-versions",
-            ".fnm/node-versions",
-        ] {
+        for manager in
+            [".nvm/versions/node", ".local/share/fnm/node-versions", ".fnm/node-versions"]
+        {
             let root = home.join(manager);
             let mut versions: Vec<PathBuf> = std::fs::read_dir(&root)
                 .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -69,11 +62,7 @@ pub fn fallback_dirs(home: Option<&Path>) -> Vec<PathBuf> {
             for version in versions {
                 let bin = version.join("bin");
                 let installation = version.join("installation/bin");
-                dirs.push(if installation.is_dir() {
-                    installation
-                } else {
-                    bin
-                });
+                dirs.push(if installation.is_dir() { installation } else { bin });
             }
         }
         for rel in [
@@ -108,10 +97,7 @@ pub fn fallback_dirs(home: Option<&Path>) -> Vec<PathBuf> {
 
 fn version_key(path: &Path) -> Vec<u64> {
     let name = path.file_name().and_then(OsStr::to_str).unwrap_or("");
-    name.trim_start_matches('v')
-        .split('.')
-        .map(|n| n.parse().unwrap_or(0))
-        .collect()
+    name.trim_start_matches('v').split('.').map(|n| n.parse().unwrap_or(0)).collect()
 }
 
 /// Resolves `command` (program plus arguments) against `path` (the `PATH` value) and then
@@ -127,25 +113,12 @@ pub fn resolve(
     let as_path = Path::new(&program);
     if as_path.components().count() > 1 || as_path.is_absolute() {
         // An explicit path is used as given; spawning reports a clear error if it is missing.
-        return Ok(ResolvedCommand {
-            program: as_path.to_path_buf(),
-            args,
-            prepend_path: None,
-        });
+        return Ok(ResolvedCommand { program: as_path.to_path_buf(), args, prepend_path: None });
     }
-    let path_dirs: Vec<PathBuf> = path
-        .map(|p| std::env::split_paths(p).collect())
-        .unwrap_or_default();
-    if let Some(found) = path_dirs
-        .iter()
-        .map(|d| d.join(&program))
-        .find(|c| is_executable(c))
-    {
-        return Ok(ResolvedCommand {
-            program: found,
-            args,
-            prepend_path: None,
-        });
+    let path_dirs: Vec<PathBuf> =
+        path.map(|p| std::env::split_paths(p).collect()).unwrap_or_default();
+    if let Some(found) = path_dirs.iter().map(|d| d.join(&program)).find(|c| is_executable(c)) {
+        return Ok(ResolvedCommand { program: found, args, prepend_path: None });
     }
     let fallbacks = fallback_dirs(home);
     for dir in &fallbacks {
@@ -160,10 +133,7 @@ pub fn resolve(
     }
     let mut searched = path_dirs;
     searched.extend(fallbacks);
-    Err(NotFound {
-        command: program.to_string_lossy().into_owned(),
-        searched,
-    })
+    Err(NotFound { command: program.to_string_lossy().into_owned(), searched })
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -181,14 +151,10 @@ fn is_executable(path: &Path) -> bool {
 /// A name for the server when the user gave none: the package or program it runs.
 pub fn default_server_name(command: &[OsString]) -> String {
     let command = split_joined(command);
-    let runners = [
-        "npx", "uvx", "node", "python", "python3", "deno", "bun", "bunx", "pnpm", "uv", "docker",
-    ];
+    let runners =
+        ["npx", "uvx", "node", "python", "python3", "deno", "bun", "bunx", "pnpm", "uv", "docker"];
     let base = |s: &OsStr| {
-        Path::new(s)
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        Path::new(s).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
     };
     let program = command.first().map(|p| base(p)).unwrap_or_default();
     if runners.contains(&program.as_str()) {
@@ -201,17 +167,10 @@ pub fn default_server_name(command: &[OsString]) -> String {
             // `@scope/name@1.2` → `name`
             let name = arg.rsplit('/').next().unwrap_or(arg);
             let name = name.split('@').find(|s| !s.is_empty()).unwrap_or(name);
-            return name
-                .trim_end_matches(".js")
-                .trim_end_matches(".py")
-                .to_owned();
+            return name.trim_end_matches(".js").trim_end_matches(".py").to_owned();
         }
     }
-    if program.is_empty() {
-        "server".to_owned()
-    } else {
-        program
-    }
+    if program.is_empty() { "server".to_owned() } else { program }
 }
 
 #[cfg(test)]
@@ -260,19 +219,13 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.contains("no-such-mcp-server") && text.contains("/nonexistent"),
-            "{text}"
-        );
+        assert!(text.contains("no-such-mcp-server") && text.contains("/nonexistent"), "{text}");
         assert!(
             text.contains(".nvm/versions/node/v22.1.0/bin") && text.contains("/usr/local/bin"),
             "{text}"
         );
         let v22 = text.find("v22.1.0").unwrap();
-        assert!(
-            v22 < text.find("v9.0.0").unwrap(),
-            "newest node first:\n{text}"
-        );
+        assert!(v22 < text.find("v9.0.0").unwrap(), "newest node first:\n{text}");
     }
 
     #[test]
@@ -286,14 +239,8 @@ mod tests {
             ])),
             "server-filesystem"
         );
-        assert_eq!(
-            default_server_name(&os(&["uvx", "mcp-server-git@1.2"])),
-            "mcp-server-git"
-        );
-        assert_eq!(
-            default_server_name(&os(&["/usr/bin/my-server", "--x"])),
-            "my-server"
-        );
+        assert_eq!(default_server_name(&os(&["uvx", "mcp-server-git@1.2"])), "mcp-server-git");
+        assert_eq!(default_server_name(&os(&["/usr/bin/my-server", "--x"])), "my-server");
         assert_eq!(default_server_name(&os(&["npx -y @scope/thing"])), "thing");
     }
 }

@@ -40,9 +40,6 @@ pub fn init(paths: &Paths) -> Result<WorkerGuard> {
         .without_time()
         .with_ansi(false)
         .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
-    tracing_subscriber::registry()
-        .with(file_layer)
-        .with(stderr_layer)
-        .try_init()?;
+    tracing_subscriber::registry().with(file_layer).with(stderr_layer).try_init()?;
     Ok(guard)
 }

@@ -20,11 +20,7 @@ fn main() -> ExitCode {
 }
 
 fn error_exit_code(error: &anyhow::Error) -> u8 {
-    if error.downcast_ref::<mcpfw::launch::NotFound>().is_some() {
-        127
-    } else {
-        1
-    }
+    if error.downcast_ref::<mcpfw::launch::NotFound>().is_some() { 127 } else { 1 }
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -38,9 +34,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Log(args) => mcpfw::cli::log::run(&paths, args),
         Command::Rules(command) => mcpfw::cli::rules::run(&paths, command),
         Command::Policy(PolicyCommand::Check { file }) => mcpfw::cli::policy::check(&paths, file),
-        Command::Daemon { timeout } => {
+        Command::Daemon { timeout, http_port } => {
             let _log = mcpfw::logging::init(&paths)?;
-            mcpfw::cli::approve::run_daemon(&paths, timeout)
+            mcpfw::cli::approve::run_daemon(&paths, timeout, http_port)
         }
         Command::Pending { json } => mcpfw::cli::approve::pending(&paths, json),
         Command::Approve { id, scope, confirm } => {
@@ -49,10 +45,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Deny { id, always } => mcpfw::cli::approve::deny(&paths, id, always),
         Command::Paths => {
             println!("config   {}", paths.config.display());
-            println!(
-                "policy   {}",
-                mcpfw::cli::policy::policy_path(&paths).display()
-            );
+            println!("policy   {}", mcpfw::cli::policy::policy_path(&paths).display());
             println!("data     {}", paths.data.display());
             println!("history  {}", mcpfw::store::db_path(&paths).display());
             println!("logs     {}", paths.logs.display());

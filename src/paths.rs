@@ -49,20 +49,10 @@ impl Paths {
             "cannot find your home directory to place MCP Firewall's files; set MCPFW_HOME to a folder",
         )?;
         let data = dirs.data_local_dir().to_path_buf();
-        let logs = dirs
-            .state_dir()
-            .map(|state| state.join("logs"))
-            .unwrap_or_else(|| data.join("logs"));
-        let runtime = dirs
-            .runtime_dir()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| data.join("run"));
-        Ok(Self {
-            config: dirs.config_dir().to_path_buf(),
-            data,
-            logs,
-            runtime,
-        })
+        let logs =
+            dirs.state_dir().map(|state| state.join("logs")).unwrap_or_else(|| data.join("logs"));
+        let runtime = dirs.runtime_dir().map(Path::to_path_buf).unwrap_or_else(|| data.join("run"));
+        Ok(Self { config: dirs.config_dir().to_path_buf(), data, logs, runtime })
     }
 
     /// Creates a folder (and its parents) readable by the current user only.
@@ -71,9 +61,7 @@ impl Paths {
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(dir)
-            .with_context(|| format!("cannot create the folder {}", dir.display()))
+        builder.create(dir).with_context(|| format!("cannot create the folder {}", dir.display()))
     }
 }
 
@@ -86,11 +74,7 @@ mod tests {
         let home = Path::new("/tmp/fw-home");
         let paths = Paths::under(home);
         for dir in [&paths.config, &paths.data, &paths.logs, &paths.runtime] {
-            assert!(
-                dir.starts_with(home),
-                "{} escapes MCPFW_HOME",
-                dir.display()
-            );
+            assert!(dir.starts_with(home), "{} escapes MCPFW_HOME", dir.display());
         }
         let all = [&paths.config, &paths.data, &paths.logs, &paths.runtime];
         for (i, a) in all.iter().enumerate() {

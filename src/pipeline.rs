@@ -76,9 +76,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_message_bytes: 64 * 1024 * 1024,
-        }
+        Self { max_message_bytes: 64 * 1024 * 1024 }
     }
 }
 
@@ -140,10 +138,7 @@ impl Pipeline {
 
     /// Runs a read-only closure over the session state (for tests and status).
     pub fn with_session<T>(&self, f: impl FnOnce(&Session) -> T) -> T {
-        f(&self
-            .session
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner()))
+        f(&self.session.lock().unwrap_or_else(|poison| poison.into_inner()))
     }
 
     /// Waits until every recorded event is written.
@@ -187,20 +182,14 @@ impl Pipeline {
                 return self.refuse(direction, id, code, error.to_string(), line.len() as u64);
             }
         };
-        let mut session = self
-            .session
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut session = self.session.lock().unwrap_or_else(|poison| poison.into_inner());
         match decoded {
             Decoded::Single(message) => {
                 let inspection = session.inspect(direction, &message);
                 drop(session);
                 if let Some(cancelled) = &inspection.cancels
-                    && let Some(flag) = self
-                        .held
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get(cancelled)
+                    && let Some(flag) =
+                        self.held.lock().unwrap_or_else(|p| p.into_inner()).get(cancelled)
                 {
                     flag.store(true, Ordering::Relaxed);
                 }
@@ -272,10 +261,8 @@ impl Pipeline {
                 }
             }
             Decoded::Batch(messages) => {
-                let inspections: Vec<_> = messages
-                    .iter()
-                    .map(|m| session.inspect(direction, m))
-                    .collect();
+                let inspections: Vec<_> =
+                    messages.iter().map(|m| session.inspect(direction, m)).collect();
                 drop(session);
                 let mut denied = None;
                 for inspection in &inspections {
@@ -337,10 +324,7 @@ impl Pipeline {
         held: HeldCall,
         answer: Result<Answer, crate::approval::client::Unreachable>,
     ) -> Settled {
-        self.held
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&held.id);
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(&held.id);
         let reason = &held.request.reason;
         let (allow, by, told) = match &answer {
             Ok(a) if a.outcome == Outcome::Allowed => {
@@ -351,16 +335,10 @@ impl Pipeline {
                 DecidedBy::User,
                 format!("{reason}; the client cancelled it while it waited"),
             ),
-            Ok(a) if a.outcome == Outcome::TimedOut => (
-                false,
-                DecidedBy::Firewall,
-                format!("MCP Firewall refused {reason}: {}", a.note),
-            ),
-            Ok(a) => (
-                false,
-                DecidedBy::User,
-                format!("MCP Firewall refused {reason}: {}", a.note),
-            ),
+            Ok(a) if a.outcome == Outcome::TimedOut => {
+                (false, DecidedBy::Firewall, format!("MCP Firewall refused {reason}: {}", a.note))
+            }
+            Ok(a) => (false, DecidedBy::User, format!("MCP Firewall refused {reason}: {}", a.note)),
             Err(unreachable) => match held.unattended {
                 Unattended::Allow => (
                     true,
@@ -410,13 +388,7 @@ impl Pipeline {
         if allow {
             return Settled::Forward(held.line);
         }
-        if matches!(
-            answer,
-            Ok(Answer {
-                outcome: Outcome::Withdrawn,
-                ..
-            })
-        ) {
+        if matches!(answer, Ok(Answer { outcome: Outcome::Withdrawn, .. })) {
             self.session
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -459,10 +431,7 @@ impl Pipeline {
         if inspection.direction != Direction::ClientToServer || inspection.kind != Kind::Request {
             return Action::Drop;
         }
-        self.session
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .abandon(inspection.direction, id);
+        self.session.lock().unwrap_or_else(|p| p.into_inner()).abandon(inspection.direction, id);
         if inspection.method.as_deref() == Some("tools/call") {
             let stateless = matches!(inspection.era, crate::session::Era::Stateless { .. });
             Action::AnswerClient(jsonrpc::tool_error_result(id, reason, stateless))

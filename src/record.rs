@@ -99,9 +99,7 @@ impl Event {
             verdict: "allow",
             decided_by: None,
             reason: None,
-            latency_us: inspection
-                .latency
-                .map(|d| d.as_micros().try_into().unwrap_or(u64::MAX)),
+            latency_us: inspection.latency.map(|d| d.as_micros().try_into().unwrap_or(u64::MAX)),
             cancels: inspection.cancels.as_ref().map(ToString::to_string),
             args_digest: None,
             args_redacted: None,
@@ -149,9 +147,7 @@ impl Event {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Why an event could not be kept.
@@ -211,11 +207,7 @@ impl Recorder for TracingRecorder {
                 )
             };
         }
-        if e.verdict == "allow" {
-            emit!(debug)
-        } else {
-            emit!(warn)
-        }
+        if e.verdict == "allow" { emit!(debug) } else { emit!(warn) }
     }
 }
 

@@ -236,39 +236,15 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Credential, Home, "snap/firefox/common/.mozilla"),
         (Credential, Home, "snap/chromium/common/chromium"),
         (Credential, Home, ".var/app/org.mozilla.firefox/.mozilla"),
-        (
-            Credential,
-            Home,
-            ".var/app/com.google.Chrome/config/google-chrome",
-        ),
-        (
-            Credential,
-            Home,
-            ".var/app/org.chromium.Chromium/config/chromium",
-        ),
-        (
-            Credential,
-            Home,
-            ".var/app/com.brave.Browser/config/BraveSoftware",
-        ),
+        (Credential, Home, ".var/app/com.google.Chrome/config/google-chrome"),
+        (Credential, Home, ".var/app/org.chromium.Chromium/config/chromium"),
+        (Credential, Home, ".var/app/com.brave.Browser/config/BraveSoftware"),
         // Browser profiles, macOS.
-        (
-            Credential,
-            Home,
-            "Library/Application Support/Google/Chrome*",
-        ),
+        (Credential, Home, "Library/Application Support/Google/Chrome*"),
         (Credential, Home, "Library/Application Support/Chromium"),
         (Credential, Home, "Library/Application Support/Firefox"),
-        (
-            Credential,
-            Home,
-            "Library/Application Support/BraveSoftware",
-        ),
-        (
-            Credential,
-            Home,
-            "Library/Application Support/Microsoft Edge*",
-        ),
+        (Credential, Home, "Library/Application Support/BraveSoftware"),
+        (Credential, Home, "Library/Application Support/Microsoft Edge*"),
         (Credential, Home, "Library/Safari"),
         (Credential, Home, "Library/Cookies"),
         (Credential, Home, "Library/Containers/com.apple.Safari"),
@@ -285,25 +261,13 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Credential, System, "Library/Keychains"),
         // MCP clients' configuration.
         (McpConfig, Home, ".config/Claude/claude_desktop_config.json"),
-        (
-            McpConfig,
-            Home,
-            "Library/Application Support/Claude/claude_desktop_config.json",
-        ),
+        (McpConfig, Home, "Library/Application Support/Claude/claude_desktop_config.json"),
         (McpConfig, Home, ".claude.json"),
         (McpConfig, Home, ".claude"),
         (McpConfig, Home, ".config/Code*/User/mcp.json"),
         (McpConfig, Home, ".config/VSCodium/User/mcp.json"),
-        (
-            McpConfig,
-            Home,
-            "Library/Application Support/Code*/User/mcp.json",
-        ),
-        (
-            McpConfig,
-            Home,
-            "Library/Application Support/VSCodium/User/mcp.json",
-        ),
+        (McpConfig, Home, "Library/Application Support/Code*/User/mcp.json"),
+        (McpConfig, Home, "Library/Application Support/VSCodium/User/mcp.json"),
         (McpConfig, Home, ".codeium/windsurf/mcp_config.json"),
         (McpConfig, Home, ".codex/config.toml"),
         (McpConfig, Anywhere, ".mcp.json"),
@@ -531,9 +495,7 @@ impl PathSandbox {
         let has_dotdot = primary.components().any(|c| c == Component::ParentDir);
         if has_dotdot {
             if !self.in_any_root_form(&primary_lexical) {
-                result
-                    .notes
-                    .push(dotdot_note(raw, backslashes, &self.describe_roots()));
+                result.notes.push(dotdot_note(raw, backslashes, &self.describe_roots()));
             }
             match resolve(&primary_lexical) {
                 Ok(other) if other.path != physical.path => {
@@ -549,9 +511,7 @@ impl PathSandbox {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    result
-                        .notes
-                        .push(format!("read with `..` applied first: {error}"));
+                    result.notes.push(format!("read with `..` applied first: {error}"));
                     inside = false;
                 }
             }
@@ -622,11 +582,7 @@ impl PathSandbox {
                 .as_ref()
                 .ok_or("the path starts with ~ but the home folder is unknown")?;
             let rest = path[1..].trim_start_matches('/');
-            if rest.is_empty() {
-                home.clone()
-            } else {
-                home.join(rest)
-            }
+            if rest.is_empty() { home.clone() } else { home.join(rest) }
         } else if path.starts_with('/') {
             PathBuf::from(path)
         } else {
@@ -640,27 +596,19 @@ impl PathSandbox {
                 .or_else(|| self.given_roots.first().map(PathBuf::as_path))
                 .ok_or("the path is relative and there is no base folder or root")?;
             if !base.is_absolute() {
-                return Err(format!(
-                    "the base folder {} is not absolute",
-                    base.display()
-                ));
+                return Err(format!("the base folder {} is not absolute", base.display()));
             }
             base.join(path)
         };
         if joined.as_os_str().len() > MAX_PATH_BYTES {
-            return Err(format!(
-                "the absolute path is longer than {MAX_PATH_BYTES} bytes"
-            ));
+            return Err(format!("the absolute path is longer than {MAX_PATH_BYTES} bytes"));
         }
         // Drops repeated slashes and `.`; keeps `..`.
         Ok(joined.components().collect())
     }
 
     fn in_any_root_form(&self, path: &Path) -> bool {
-        self.roots
-            .iter()
-            .chain(&self.given_roots)
-            .any(|root| path.starts_with(root))
+        self.roots.iter().chain(&self.given_roots).any(|root| path.starts_with(root))
     }
 
     fn describe_roots(&self) -> String {
@@ -716,10 +664,7 @@ impl PathSandbox {
             Match::No => {}
         };
         for form in &self.home_forms {
-            note_home(match_parts(
-                form.iter().map(|f| Part::Os(f.as_os_str())),
-                comps,
-            ));
+            note_home(match_parts(form.iter().map(|f| Part::Os(f.as_os_str())), comps));
         }
         for pattern in CONVENTIONAL_HOMES {
             note_home(match_parts(pattern.split('/').map(Part::Glob), comps));
@@ -839,9 +784,7 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
                 return Err(format!("cannot resolve any part of {}", current.display()));
             };
             if let Ok(base) = fs::canonicalize(p) {
-                let rest = current
-                    .strip_prefix(p)
-                    .map_err(|_| "internal: bad prefix")?;
+                let rest = current.strip_prefix(p).map_err(|_| "internal: bad prefix")?;
                 break (base, rest);
             }
             prefix = p.parent();
@@ -874,14 +817,9 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
                 _ => {}
             }
         }
-        return Ok(Resolved {
-            path: base,
-            exists: false,
-        });
+        return Ok(Resolved { path: base, exists: false });
     }
-    Err(format!(
-        "too many levels of symbolic links (more than {MAX_SYMLINK_HOPS})"
-    ))
+    Err(format!("too many levels of symbolic links (more than {MAX_SYMLINK_HOPS})"))
 }
 
 /// Undoes `file:` URLs and percent-encoding, repeatedly.
@@ -907,9 +845,7 @@ fn decode<'a>(raw: &'a str, notes: &mut Vec<String>) -> Result<Cow<'a, str>, Str
         }
         rounds += 1;
         if rounds > MAX_DECODE_ROUNDS {
-            return Err(format!(
-                "the path is percent-encoded more than {MAX_DECODE_ROUNDS} times"
-            ));
+            return Err(format!("the path is percent-encoded more than {MAX_DECODE_ROUNDS} times"));
         }
         s = Cow::Owned(decoded.into_owned());
     }
@@ -1041,14 +977,7 @@ mod tests {
             Some(home.clone()),
             std::slice::from_ref(&fw),
         );
-        Tree {
-            _dir: dir,
-            t,
-            root,
-            home,
-            fw,
-            sandbox,
-        }
+        Tree { _dir: dir, t, root, home, fw, sandbox }
     }
 
     impl Tree {
@@ -1073,10 +1002,7 @@ mod tests {
     fn a_file_in_the_root_is_inside() {
         let t = tree();
         let a = t.assess(&t.at("file.txt"));
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.root.join("file.txt").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.root.join("file.txt").as_path()));
         assert!(a.inside_roots && a.exists, "{a:#?}");
         assert_eq!((a.sensitivity, a.encloses, a.error), (None, None, None));
         assert!(a.notes.is_empty(), "{:?}", a.notes);
@@ -1089,10 +1015,7 @@ mod tests {
         let t = tree();
         let raw = format!("{}//./sub/.//a/../../file.txt", t.root.display());
         let a = t.assess(&raw);
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.root.join("file.txt").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.root.join("file.txt").as_path()));
         assert!(a.inside_roots && a.exists, "{a:#?}");
     }
 
@@ -1109,21 +1032,10 @@ mod tests {
     #[test]
     fn percent_encoded_dotdot_climbs_out() {
         let t = tree();
-        for raw in [
-            "%2e%2e/x",
-            "%2E%2E/x",
-            "..%2fx",
-            "..%2Fx",
-            "%2e%2e%2fx",
-            "%252e%252e/x",
-        ] {
+        for raw in ["%2e%2e/x", "%2E%2E/x", "..%2fx", "..%2Fx", "%2e%2e%2fx", "%252e%252e/x"] {
             let a = t.assess(&t.at(raw));
             assert_outside(&a);
-            assert_eq!(
-                a.resolved.as_deref(),
-                Some(t.t.join("x").as_path()),
-                "{raw}"
-            );
+            assert_eq!(a.resolved.as_deref(), Some(t.t.join("x").as_path()), "{raw}");
         }
         let a = t.assess(&t.at("%2e%2e/x"));
         assert!(has_note(&a, "%2e%2e"), "{:?}", a.notes);
@@ -1156,10 +1068,7 @@ mod tests {
     fn tilde_is_the_home() {
         let t = tree();
         let a = t.assess("~/.ssh/id_rsa");
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.home.join(".ssh/id_rsa").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.home.join(".ssh/id_rsa").as_path()));
         assert_eq!(a.sensitivity, Some(Sensitivity::Credential));
         assert!(a.exists && !a.inside_roots);
         let a = t.assess("~");
@@ -1167,10 +1076,7 @@ mod tests {
         assert_eq!(a.sensitivity, None);
         assert_eq!(a.encloses, Some(Sensitivity::Credential));
         // Encoded tilde.
-        assert_eq!(
-            t.assess("%7E/.ssh").sensitivity,
-            Some(Sensitivity::Credential)
-        );
+        assert_eq!(t.assess("%7E/.ssh").sensitivity, Some(Sensitivity::Credential));
         // Without a home, `~` cannot be expanded.
         let bare = PathSandbox::new(&[], None, &[]);
         assert!(bare.assess("~/.ssh", None).error.unwrap().contains("home"));
@@ -1199,11 +1105,7 @@ mod tests {
             "/private/etc/sudoers",
             "/etc/ssh/ssh_host_ed25519_key",
         ] {
-            assert_eq!(
-                t.assess(p).sensitivity,
-                Some(Sensitivity::Credential),
-                "{p}"
-            );
+            assert_eq!(t.assess(p).sensitivity, Some(Sensitivity::Credential), "{p}");
         }
         // Component-exact.
         for p in [
@@ -1238,11 +1140,7 @@ mod tests {
             "/etc/init.d/x",
             "/work/repo/.git/hooks/pre-commit",
         ] {
-            assert_eq!(
-                t.assess(p).sensitivity,
-                Some(Sensitivity::Persistence),
-                "{p}"
-            );
+            assert_eq!(t.assess(p).sensitivity, Some(Sensitivity::Persistence), "{p}");
         }
         assert_eq!(t.assess("/home/u/project/.bashrc").sensitivity, None);
     }
@@ -1265,17 +1163,9 @@ mod tests {
             "/Users/u/Library/Application Support/Code/User/mcp.json".into(),
             "~/.codeium/windsurf/mcp_config.json".into(),
         ] {
-            assert_eq!(
-                t.assess(&p).sensitivity,
-                Some(Sensitivity::McpConfig),
-                "{p}"
-            );
+            assert_eq!(t.assess(&p).sensitivity, Some(Sensitivity::McpConfig), "{p}");
         }
-        for p in [
-            t.at("mcp.json"),
-            t.at(".cursor/other.json"),
-            t.at("x.mcp.json"),
-        ] {
+        for p in [t.at("mcp.json"), t.at(".cursor/other.json"), t.at("x.mcp.json")] {
             assert_eq!(t.assess(&p).sensitivity, None, "{p}");
         }
         let a = t.assess(&t.at(".cursor/mcp.json"));
@@ -1290,10 +1180,7 @@ mod tests {
         let a = t.assess(&t.fw.display().to_string());
         assert_eq!(a.sensitivity, Some(Sensitivity::Firewall));
         let a = t.assess(&t.t.display().to_string());
-        assert_eq!(
-            (a.sensitivity, a.encloses),
-            (None, Some(Sensitivity::Firewall))
-        );
+        assert_eq!((a.sensitivity, a.encloses), (None, Some(Sensitivity::Firewall)));
         // Through a symlink in the root.
         symlink(&t.fw, t.root.join("fwlink")).unwrap();
         let a = t.assess(&t.at("fwlink/policy.toml"));
@@ -1301,10 +1188,7 @@ mod tests {
         assert_outside(&a);
         // Firewall wins over other kinds.
         let s = PathSandbox::new(&[], None, &[PathBuf::from("/home/u/.ssh")]);
-        assert_eq!(
-            s.classify(Path::new("/home/u/.ssh/id_rsa")).0,
-            Some(Sensitivity::Firewall)
-        );
+        assert_eq!(s.classify(Path::new("/home/u/.ssh/id_rsa")).0, Some(Sensitivity::Firewall));
     }
 
     #[test]
@@ -1313,10 +1197,7 @@ mod tests {
         symlink("/etc", t.root.join("link")).unwrap();
         let a = t.assess(&t.at("link/passwd"));
         assert_outside(&a);
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(fs::canonicalize("/etc/passwd").unwrap().as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(fs::canonicalize("/etc/passwd").unwrap().as_path()));
         assert!(has_note(&a, "through a symlink"), "{:?}", a.notes);
         let a = t.assess(&t.at("link/shadow"));
         assert_eq!(a.sensitivity, Some(Sensitivity::Credential));
@@ -1329,35 +1210,21 @@ mod tests {
         symlink("../allowed-evil", t.root.join("evil")).unwrap();
         let a = t.assess(&t.at("evil/f"));
         assert_outside(&a);
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.t.join("allowed-evil/f").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.t.join("allowed-evil/f").as_path()));
         assert!(a.exists);
     }
 
     #[test]
     fn prefix_tricks() {
         let t = tree();
-        for raw in [
-            "allowed-evil/f",
-            "allowedX",
-            "allowedX/new",
-            "allowed-evil/none",
-        ] {
+        for raw in ["allowed-evil/f", "allowedX", "allowedX/new", "allowed-evil/none"] {
             assert_outside(&t.assess(&format!("{}/{raw}", t.t.display())));
         }
         // Roots that do not exist: same rule, lexically.
         let s = PathSandbox::new(&[PathBuf::from("/nonexistent-mcpfw/x/allowed")], None, &[]);
         assert_eq!(s.roots(), [PathBuf::from("/nonexistent-mcpfw/x/allowed")]);
-        assert!(
-            s.assess("/nonexistent-mcpfw/x/allowed/f", None)
-                .inside_roots
-        );
-        assert!(
-            !s.assess("/nonexistent-mcpfw/x/allowed-evil/f", None)
-                .inside_roots
-        );
+        assert!(s.assess("/nonexistent-mcpfw/x/allowed/f", None).inside_roots);
+        assert!(!s.assess("/nonexistent-mcpfw/x/allowed-evil/f", None).inside_roots);
         assert!(!s.assess("/nonexistent-mcpfw/x/allowedX", None).inside_roots);
     }
 
@@ -1366,10 +1233,7 @@ mod tests {
         let t = tree();
         let a = t.assess(&t.at("sub/new/deeper/file.txt"));
         assert!(a.inside_roots && !a.exists, "{a:#?}");
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.root.join("sub/new/deeper/file.txt").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.root.join("sub/new/deeper/file.txt").as_path()));
         // A missing segment followed by `..` climbs lexically from there.
         let a = t.assess(&t.at("new/../../x"));
         assert_outside(&a);
@@ -1383,10 +1247,7 @@ mod tests {
         let a = t.assess(&t.at("out/new/file.txt"));
         assert_outside(&a);
         assert!(!a.exists);
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.t.join("outside/new/file.txt").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.t.join("outside/new/file.txt").as_path()));
     }
 
     #[test]
@@ -1397,10 +1258,7 @@ mod tests {
         let a = t.assess(&t.at("dangling"));
         assert_outside(&a);
         assert!(!a.exists);
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.t.join("outside/created").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.t.join("outside/created").as_path()));
         // A relative dangling chain that ends in the home's .ssh.
         symlink("home/u/.ssh/new_key", t.t.join("hop")).unwrap();
         symlink("../hop", t.root.join("chain")).unwrap();
@@ -1449,10 +1307,7 @@ mod tests {
         // And the other way round: lexically inside, physically outside.
         symlink(t.t.join("outside/a/b"), t.root.join("ob")).unwrap();
         let a = t.assess(&t.at("ob/../c"));
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.t.join("outside/a/c").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.t.join("outside/a/c").as_path()));
         assert_outside(&a);
     }
 
@@ -1462,19 +1317,13 @@ mod tests {
         // A link literally named `%61` escapes for a server that does not decode.
         symlink("/etc", t.root.join("%61")).unwrap();
         let a = t.assess(&t.at("%61/passwd"));
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.root.join("a/passwd").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.root.join("a/passwd").as_path()));
         assert_outside(&a);
         assert!(has_note(&a, "read literally"), "{:?}", a.notes);
         // Harmless encodings stay inside.
         let a = t.assess(&t.at("with%20space.txt"));
         assert!(a.inside_roots, "{a:#?}");
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.root.join("with space.txt").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.root.join("with space.txt").as_path()));
     }
 
     #[test]
@@ -1491,40 +1340,24 @@ mod tests {
         ] {
             let a = t.assess(raw);
             assert_outside(&a);
-            assert_eq!(
-                a.resolved.as_deref(),
-                Some(Path::new("/etc/passwd")),
-                "{raw}"
-            );
+            assert_eq!(a.resolved.as_deref(), Some(Path::new("/etc/passwd")), "{raw}");
             assert!(has_note(&a, "file: URL"), "{raw}: {:?}", a.notes);
         }
         let a = t.assess(&format!("file://{}", t.at("file.txt")));
         assert!(a.inside_roots && a.exists, "{a:#?}");
-        assert!(
-            t.assess("file://evil.example/share")
-                .error
-                .unwrap()
-                .contains("another host")
-        );
+        assert!(t.assess("file://evil.example/share").error.unwrap().contains("another host"));
     }
 
     #[test]
     fn nul_bytes_and_overlong_paths_are_errors() {
         let t = tree();
-        assert!(
-            t.assess(&t.at("a\0/../../x"))
-                .error
-                .unwrap()
-                .contains("NUL")
-        );
+        assert!(t.assess(&t.at("a\0/../../x")).error.unwrap().contains("NUL"));
         assert!(t.assess(&t.at("a%00/x")).error.unwrap().contains("NUL"));
         let long = format!("/{}", "a/".repeat(MAX_PATH_BYTES / 2));
         let a = t.assess(&long);
         assert!(a.error.unwrap().contains("longer"));
         assert!(a.resolved.is_none() && !a.inside_roots);
-        let a = t
-            .sandbox
-            .assess(&"b/".repeat(MAX_PATH_BYTES / 2 - 1), Some(&t.root));
+        let a = t.sandbox.assess(&"b/".repeat(MAX_PATH_BYTES / 2 - 1), Some(&t.root));
         assert!(a.error.unwrap().contains("longer"));
         assert!(t.assess("").error.is_some());
         assert!(t.assess("%ff").error.unwrap().contains("UTF-8"));
@@ -1534,16 +1367,10 @@ mod tests {
     fn relative_paths_use_the_base() {
         let t = tree();
         let a = t.sandbox.assess("file.txt", Some(&t.root));
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.root.join("file.txt").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.root.join("file.txt").as_path()));
         assert!(a.inside_roots && a.exists);
         let a = t.sandbox.assess("./a/b", Some(&t.root.join("sub")));
-        assert_eq!(
-            a.resolved.as_deref(),
-            Some(t.root.join("sub/a/b").as_path())
-        );
+        assert_eq!(a.resolved.as_deref(), Some(t.root.join("sub/a/b").as_path()));
         // Without a base, the first root.
         let a = t.assess("sub");
         assert_eq!(a.resolved.as_deref(), Some(t.root.join("sub").as_path()));
@@ -1564,10 +1391,7 @@ mod tests {
         assert_eq!(s.roots(), [t.root.clone(), t.t.join("gone/y")]);
         let a = s.assess(&format!("{}/rootlink/file.txt", t.t.display()), None);
         assert!(a.inside_roots && a.exists, "{a:#?}");
-        assert!(
-            s.assess(&format!("{}/gone/y/z", t.t.display()), None)
-                .inside_roots
-        );
+        assert!(s.assess(&format!("{}/gone/y/z", t.t.display()), None).inside_roots);
         // Root `/` contains everything.
         let all = PathSandbox::new(&[PathBuf::from("/")], None, &[]);
         assert!(all.assess("/etc/passwd", None).inside_roots);
@@ -1581,10 +1405,7 @@ mod tests {
             ("/etc", Some(Sensitivity::Credential)),
             ("/home", Some(Sensitivity::Credential)),
             ("/home/u/.config", Some(Sensitivity::Credential)),
-            (
-                "/home/u/Library/Application Support",
-                Some(Sensitivity::Credential),
-            ),
+            ("/home/u/Library/Application Support", Some(Sensitivity::Credential)),
             ("/home/u/.config/Claude", Some(Sensitivity::McpConfig)),
             ("/var/spool", Some(Sensitivity::Persistence)),
             ("/home/u/project", None),
@@ -1596,10 +1417,7 @@ mod tests {
 
     #[test]
     fn table_is_ordered_by_importance() {
-        let ranks: Vec<u8> = SENSITIVE_LOCATIONS
-            .iter()
-            .map(|(k, _, _)| k.rank())
-            .collect();
+        let ranks: Vec<u8> = SENSITIVE_LOCATIONS.iter().map(|(k, _, _)| k.rank()).collect();
         assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
         for (_, _, pattern) in SENSITIVE_LOCATIONS {
             assert!(
@@ -1607,10 +1425,7 @@ mod tests {
                 "{pattern}"
             );
         }
-        assert_eq!(
-            serde_json::to_string(&Sensitivity::McpConfig).unwrap(),
-            "\"mcp-config\""
-        );
+        assert_eq!(serde_json::to_string(&Sensitivity::McpConfig).unwrap(), "\"mcp-config\"");
         assert_eq!(Sensitivity::Credential.to_string(), "credential");
     }
 }

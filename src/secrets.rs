@@ -104,10 +104,7 @@ const MAX_MATCHES: usize = 64;
 /// Every secret in `value`, in document order; a string with several kinds gives one finding
 /// per kind. See the module docs for the rules.
 pub fn scan(value: &Value) -> Vec<SecretFinding> {
-    let mut s = Scanner {
-        findings: Vec::new(),
-        pointer: String::new(),
-    };
+    let mut s = Scanner { findings: Vec::new(), pointer: String::new() };
     s.walk(value, None, 0);
     s.findings
 }
@@ -213,10 +210,7 @@ impl Scanner {
 
     fn found(&mut self, start: usize, kind: &'static str) {
         if self.findings[start..].iter().all(|f| f.kind != kind) {
-            self.findings.push(SecretFinding {
-                kind,
-                pointer: self.pointer.clone(),
-            });
+            self.findings.push(SecretFinding { kind, pointer: self.pointer.clone() });
         }
     }
 }
@@ -246,14 +240,8 @@ const PATTERNS: &[(Check, &str)] = &[
         Check::Pem,
         r"-----BEGIN ((?:RSA |DSA |EC |ENCRYPTED |OPENSSH |PGP )?)PRIVATE KEY(?: BLOCK)?-----",
     ),
-    (
-        Check::Plain("putty-private-key"),
-        r"PuTTY-User-Key-File-\d+:",
-    ),
-    (
-        Check::Plain("aws-access-key-id"),
-        r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
-    ),
+    (Check::Plain("putty-private-key"), r"PuTTY-User-Key-File-\d+:"),
+    (Check::Plain("aws-access-key-id"), r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)"),
     (
         Check::Plain("aws-secret-access-key"),
         r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?:[^A-Za-z0-9/+=]|$)"#,
@@ -262,54 +250,24 @@ const PATTERNS: &[(Check, &str)] = &[
         Check::Plain("github-token"),
         r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})",
     ),
-    (
-        Check::Plain("gitlab-token"),
-        r"(?-u:\b)glpat-[A-Za-z0-9_-]{20,}",
-    ),
-    (
-        Check::Plain("slack-token"),
-        r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}",
-    ),
+    (Check::Plain("gitlab-token"), r"(?-u:\b)glpat-[A-Za-z0-9_-]{20,}"),
+    (Check::Plain("slack-token"), r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}"),
     (
         Check::Plain("slack-webhook"),
         r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+",
     ),
-    (
-        Check::Plain("stripe-key"),
-        r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
-    ),
-    (
-        Check::Plain("anthropic-api-key"),
-        r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{32,}",
-    ),
-    (
-        Check::OpenAi,
-        r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}",
-    ),
-    (
-        Check::Plain("google-api-key"),
-        r"(?-u:\b)AIza[0-9A-Za-z_-]{35}",
-    ),
+    (Check::Plain("stripe-key"), r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
+    (Check::Plain("anthropic-api-key"), r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{32,}"),
+    (Check::OpenAi, r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}"),
+    (Check::Plain("google-api-key"), r"(?-u:\b)AIza[0-9A-Za-z_-]{35}"),
     (
         Check::Plain("jwt"),
         r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
     ),
-    (
-        Check::Plain("npm-token"),
-        r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
-    ),
-    (
-        Check::Plain("pypi-token"),
-        r"(?-u:\b)pypi-AgE[A-Za-z0-9_-]{50,}",
-    ),
-    (
-        Check::Plain("twilio-api-key"),
-        r"(?-u:\b)SK[0-9a-fA-F]{32}(?-u:\b)",
-    ),
-    (
-        Check::Plain("sendgrid-api-key"),
-        r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
-    ),
+    (Check::Plain("npm-token"), r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)"),
+    (Check::Plain("pypi-token"), r"(?-u:\b)pypi-AgE[A-Za-z0-9_-]{50,}"),
+    (Check::Plain("twilio-api-key"), r"(?-u:\b)SK[0-9a-fA-F]{32}(?-u:\b)"),
+    (Check::Plain("sendgrid-api-key"), r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
     (
         Check::Plain("azure-connection-string"),
         r"(?i)(?:AccountKey|SharedAccessKey)\s*=\s*[A-Za-z0-9+/]{20,}",
@@ -318,10 +276,7 @@ const PATTERNS: &[(Check, &str)] = &[
         Check::Plain("authorization"),
         r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|digest)\s+[A-Za-z0-9._~+/=-]{8,}"#,
     ),
-    (
-        Check::Plain("api-key"),
-        r#"(?i)x-api-key["']?\s*[:=]\s*["']?[A-Za-z0-9._~+/=-]{16,}"#,
-    ),
+    (Check::Plain("api-key"), r#"(?i)x-api-key["']?\s*[:=]\s*["']?[A-Za-z0-9._~+/=-]{16,}"#),
     (
         Check::UrlCredentials,
         r#"(?i)(?-u:\b)[a-z][a-z0-9+.-]{1,20}://[^\s:/?#@"'<>]+:([^\s/?#@"'<>]+)@[^\s/?#"'<>]+"#,
@@ -338,12 +293,8 @@ const PATTERNS: &[(Check, &str)] = &[
 
 /// The compiled [`PATTERNS`]. Each runs on its own: the regex engine skips to its literal
 /// prefix, which a `RegexSet` of all of them cannot (measured: 30× slower on 1 MiB of text).
-static COMPILED: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    PATTERNS
-        .iter()
-        .map(|(_, p)| Regex::new(p).expect("static regex"))
-        .collect()
-});
+static COMPILED: LazyLock<Vec<Regex>> =
+    LazyLock::new(|| PATTERNS.iter().map(|(_, p)| Regex::new(p).expect("static regex")).collect());
 
 /// The kinds of rule 1 found in `hay`, in pattern order, without repeats.
 fn embedded(hay: &str) -> Vec<&'static str> {
@@ -418,10 +369,7 @@ fn embedded(hay: &str) -> Vec<&'static str> {
                     let (Some(name), Some(value)) = (caps.get(1), caps.get(2)) else {
                         continue;
                     };
-                    if spans
-                        .iter()
-                        .any(|&(s, e)| s < value.end() && value.start() < e)
-                    {
+                    if spans.iter().any(|&(s, e)| s < value.end() && value.start() < e) {
                         continue;
                     }
                     let Some(family) = key_class(name.as_str()).family else {
@@ -585,9 +533,7 @@ fn key_class(key: &str) -> KeyClass {
         "label",
     ]) || not_a_secret_token;
     let key_like = !hashy
-        && has(&[
-            "key", "secret", "token", "auth", "cred", "pass", "sig", "hmac", "private",
-        ]);
+        && has(&["key", "secret", "token", "auth", "cred", "pass", "sig", "hmac", "private"]);
     KeyClass {
         family,
         key_like,
@@ -612,9 +558,7 @@ fn key_value_is_secret(v: &str, family: &str) -> bool {
 }
 
 fn is_aws_secret_value(v: &str) -> bool {
-    v.len() == 40
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+')
+    v.len() == 40 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+')
 }
 
 /// Empty values, masks, references and stand-ins.
@@ -674,9 +618,7 @@ fn placeholder(v: &str) -> bool {
             | "optional"
             | "hidden"
             | "masked"
-    ) || ["example", "placeholder", "redacted", "xxxx", "****"]
-        .iter()
-        .any(|s| lower.contains(s))
+    ) || ["example", "placeholder", "redacted", "xxxx", "****"].iter().any(|s| lower.contains(s))
 }
 
 fn looks_like_path(t: &str) -> bool {
@@ -718,11 +660,8 @@ fn high_entropy(s: &str) -> bool {
             -p * p.log2()
         })
         .sum();
-    let threshold = if hex {
-        3.0_f64.min(len.log2() * 0.7)
-    } else {
-        4.0_f64.min(len.log2() * 0.85)
-    };
+    let threshold =
+        if hex { 3.0_f64.min(len.log2() * 0.7) } else { 4.0_f64.min(len.log2() * 0.85) };
     entropy >= threshold
 }
 
@@ -730,11 +669,7 @@ fn is_uuid(t: &str) -> bool {
     let b = t.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                *c == b'-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
+            if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() }
         })
 }
 
@@ -795,52 +730,23 @@ mod tests {
             (tok(&["ghp_", ALNUM36]), "github-token"),
             (tok(&["gho_", ALNUM36]), "github-token"),
             (tok(&["ghs_", ALNUM36]), "github-token"),
-            (
-                tok(&["github_pat_", "11ABCDEFG0123456789_abcdefghijklmnop"]),
-                "github-token",
-            ),
+            (tok(&["github_pat_", "11ABCDEFG0123456789_abcdefghijklmnop"]), "github-token"),
             (tok(&["glpat-", "xYz12345678901234567"]), "gitlab-token"),
-            (
-                tok(&["xoxb-", "1234567890-0987654321-AbCdEfGh"]),
-                "slack-token",
-            ),
+            (tok(&["xoxb-", "1234567890-0987654321-AbCdEfGh"]), "slack-token"),
             (tok(&["xoxp-", "1234567890-abcdef"]), "slack-token"),
             (
-                tok(&[
-                    "https://hooks.slack.com/services/",
-                    "T00000000/B00000000/",
-                    "XXXXabcd1234",
-                ]),
+                tok(&["https://hooks.slack.com/services/", "T00000000/B00000000/", "XXXXabcd1234"]),
                 "slack-webhook",
             ),
+            (tok(&["sk_", "live_", "4eC39HqLyjWDarjtT1zdp7dc"]), "stripe-key"),
+            (tok(&["rk_", "live_", "4eC39HqLyjWDarjtT1zdp7dc"]), "stripe-key"),
             (
-                tok(&["sk_", "live_", "4eC39HqLyjWDarjtT1zdp7dc"]),
-                "stripe-key",
-            ),
-            (
-                tok(&["rk_", "live_", "4eC39HqLyjWDarjtT1zdp7dc"]),
-                "stripe-key",
-            ),
-            (
-                tok(&[
-                    "sk-",
-                    "ant-api03-",
-                    "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n",
-                ]),
+                tok(&["sk-", "ant-api03-", "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n"]),
                 "anthropic-api-key",
             ),
-            (
-                tok(&["sk-", "proj-", "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n"]),
-                "openai-api-key",
-            ),
-            (
-                tok(&["sk-", "Ab3dEf6hIj9lMn2pQr5tT3BlbkFJUv8xYz1bCd4fGh7jKl0n"]),
-                "openai-api-key",
-            ),
-            (
-                tok(&["AIza", "SyD-1234567890abcdefghijklmnopqrstu"]),
-                "google-api-key",
-            ),
+            (tok(&["sk-", "proj-", "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0n"]), "openai-api-key"),
+            (tok(&["sk-", "Ab3dEf6hIj9lMn2pQr5tT3BlbkFJUv8xYz1bCd4fGh7jKl0n"]), "openai-api-key"),
+            (tok(&["AIza", "SyD-1234567890abcdefghijklmnopqrstu"]), "google-api-key"),
             (
                 tok(&[
                     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
@@ -859,10 +765,7 @@ mod tests {
                 ]),
                 "pypi-token",
             ),
-            (
-                tok(&["SK", "0123456789abcdef0123456789abcdef"]),
-                "twilio-api-key",
-            ),
+            (tok(&["SK", "0123456789abcdef0123456789abcdef"]), "twilio-api-key"),
             (
                 tok(&[
                     "SG",
@@ -882,14 +785,8 @@ mod tests {
                 ]),
                 "azure-connection-string",
             ),
-            (
-                "postgres://admin:s3cr3tP4ss@db.example.com:5432/app".to_string(),
-                "url-credentials",
-            ),
-            (
-                "mongodb+srv://app:Xy7%40pq@cluster0.mongodb.net/db".to_string(),
-                "url-credentials",
-            ),
+            ("postgres://admin:s3cr3tP4ss@db.example.com:5432/app".to_string(), "url-credentials"),
+            ("mongodb+srv://app:Xy7%40pq@cluster0.mongodb.net/db".to_string(), "url-credentials"),
             (
                 "https://api.example.com/v1/items?limit=5&access_token=abcdef0123456789"
                     .to_string(),
@@ -920,21 +817,10 @@ mod tests {
             ]
         );
         let env = format!("export AWS_SECRET_ACCESS_KEY=\"{B64_40}\"");
-        assert_eq!(
-            kinds(&json!({"c": env})),
-            one("aws-secret-access-key", "/c")
-        );
-        for key in [
-            "aws_secret_access_key",
-            "AwsSecretAccessKey",
-            "SECRET_ACCESS_KEY",
-        ] {
+        assert_eq!(kinds(&json!({"c": env})), one("aws-secret-access-key", "/c"));
+        for key in ["aws_secret_access_key", "AwsSecretAccessKey", "SECRET_ACCESS_KEY"] {
             let v = json!({"env": {key: B64_40}});
-            assert_eq!(
-                kinds(&v),
-                one("aws-secret-access-key", &format!("/env/{key}")),
-                "{key}"
-            );
+            assert_eq!(kinds(&v), one("aws-secret-access-key", &format!("/env/{key}")), "{key}");
         }
     }
 
@@ -959,11 +845,7 @@ mod tests {
             ("api_key", "abcdefgh1234", "api-key"),
             ("apikey", "abcdefgh1234", "api-key"),
             ("X-Api-Key", "abcdefgh1234", "api-key"),
-            (
-                "private_key",
-                "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
-                "private-key",
-            ),
+            ("private_key", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "private-key"),
             ("Authorization", "Bearer abcdef123456", "authorization"),
             ("auth", "user:pass1234", "authorization"),
             ("Cookie", "session=abc123; theme=dark", "authorization"),
@@ -990,19 +872,10 @@ mod tests {
             ("DB_HOST=localhost\nDB_PASSWORD=Xk9mP2vL7q\n", "password"),
             ("export GITHUB_TOKEN=abc123def456ghi789\n", "token"),
             ("stripe:\n  api_key: 'k3yV4lu3-abcdef'\n", "api-key"),
-            (
-                "{\"user\":\"bob\",\"password\":\"Tr0ub4dor&3\"}",
-                "password",
-            ),
+            ("{\"user\":\"bob\",\"password\":\"Tr0ub4dor&3\"}", "password"),
             ("OAUTH_CLIENT_SECRET: \"9f8e7d6c5b4a\"", "secret"),
-            (
-                "curl -H 'Authorization: Bearer abcdef0123456789' https://x.io",
-                "authorization",
-            ),
-            (
-                "curl -H \"X-Api-Key: 0123456789abcdef0123\" https://x.io",
-                "api-key",
-            ),
+            ("curl -H 'Authorization: Bearer abcdef0123456789' https://x.io", "authorization"),
+            ("curl -H \"X-Api-Key: 0123456789abcdef0123\" https://x.io", "api-key"),
         ];
         for (text, kind) in cases {
             let v = json!({"content": text});
@@ -1025,13 +898,7 @@ mod tests {
 
     #[test]
     fn high_entropy_under_key_like_names() {
-        for key in [
-            "signature",
-            "hmac",
-            "encryption_key_material",
-            "key",
-            "deployKey",
-        ] {
+        for key in ["signature", "hmac", "encryption_key_material", "key", "deployKey"] {
             let v = json!({*key: "q8Zr3Lm0Vx7Tn2Wp5Yb9Kc4Hd6Jf1Gs"});
             assert_eq!(kinds(&v), one("high-entropy", &format!("/{key}")), "{key}");
         }
@@ -1122,13 +989,7 @@ mod tests {
         // The root value itself.
         let (out, findings) = redact(&json!(gh));
         assert_eq!(out, json!("[REDACTED:github-token]"));
-        assert_eq!(
-            findings,
-            vec![SecretFinding {
-                kind: "github-token",
-                pointer: String::new()
-            }]
-        );
+        assert_eq!(findings, vec![SecretFinding { kind: "github-token", pointer: String::new() }]);
 
         // Nothing to hide: an equal copy.
         let clean = json!({"path": "/tmp/x", "n": [1, 2, {"q": "hello"}]});
@@ -1136,14 +997,8 @@ mod tests {
         assert_eq!(out, clean);
         assert!(findings.is_empty());
 
-        let f = SecretFinding {
-            kind: "jwt",
-            pointer: "/a".into(),
-        };
-        assert_eq!(
-            serde_json::to_value(&f).unwrap(),
-            json!({"kind": "jwt", "pointer": "/a"})
-        );
+        let f = SecretFinding { kind: "jwt", pointer: "/a".into() };
+        assert_eq!(serde_json::to_value(&f).unwrap(), json!({"kind": "jwt", "pointer": "/a"}));
     }
 
     #[test]

@@ -60,13 +60,9 @@ impl Era {
         let parsed: ProtocolVersion = serde_json::from_value(version.into())
             .unwrap_or(ProtocolVersion::LATEST_WITH_INITIALIZE);
         if parsed.has_initialize() {
-            Era::Handshake {
-                version: version.to_owned(),
-            }
+            Era::Handshake { version: version.to_owned() }
         } else {
-            Era::Stateless {
-                version: version.to_owned(),
-            }
+            Era::Stateless { version: version.to_owned() }
         }
     }
 
@@ -299,11 +295,7 @@ impl Session {
                 }
             }
             Message::Response { id, result, error } => {
-                out.kind = if error.is_some() {
-                    Kind::Error
-                } else {
-                    Kind::Result
-                };
+                out.kind = if error.is_some() { Kind::Error } else { Kind::Result };
                 out.result_status = Some(if error.is_some() { "error" } else { "ok" });
                 let answered = id
                     .as_ref()
@@ -361,9 +353,7 @@ impl Session {
     /// Forgets a pending request that will never be answered (its response was unreadable).
     /// Returns whether it was pending.
     pub fn abandon(&mut self, request_direction: Direction, id: &Id) -> bool {
-        self.pending
-            .remove(&(request_direction, id.clone()))
-            .is_some()
+        self.pending.remove(&(request_direction, id.clone())).is_some()
     }
 
     fn learn_from_request(
@@ -446,18 +436,12 @@ impl Session {
         if self.order.len() > 2 * MAX_PENDING {
             let pending = &self.pending;
             self.order.retain(|(seq, dir, id)| {
-                pending
-                    .get(&(*dir, id.clone()))
-                    .is_some_and(|p| p.seq == *seq)
+                pending.get(&(*dir, id.clone())).is_some_and(|p| p.seq == *seq)
             });
         }
         self.seq += 1;
-        let pending = Pending {
-            method: method.to_owned(),
-            tool,
-            started: Instant::now(),
-            seq: self.seq,
-        };
+        let pending =
+            Pending { method: method.to_owned(), tool, started: Instant::now(), seq: self.seq };
         self.order.push_back((self.seq, direction, id.clone()));
         match self.pending.entry((direction, id)) {
             Entry::Occupied(mut slot) => {
@@ -540,11 +524,7 @@ fn roots_from_result(result: &str) -> Option<Vec<PathBuf>> {
             .iter()
             .filter_map(|r| r.uri.strip_prefix("file://"))
             .map(|p| {
-                PathBuf::from(
-                    percent_encoding::percent_decode_str(p)
-                        .decode_utf8_lossy()
-                        .as_ref(),
-                )
+                PathBuf::from(percent_encoding::percent_decode_str(p).decode_utf8_lossy().as_ref())
             })
             .collect(),
     )
@@ -557,9 +537,7 @@ fn cancelled_request(params: &str) -> Option<Id> {
         #[serde(borrow)]
         request_id: &'a RawValue,
     }
-    serde_json::from_str::<Cancelled>(params)
-        .ok()
-        .and_then(|c| Id::from_raw(c.request_id.get()))
+    serde_json::from_str::<Cancelled>(params).ok().and_then(|c| Id::from_raw(c.request_id.get()))
 }
 
 #[cfg(test)]
@@ -584,24 +562,14 @@ mod tests {
             C2S,
             r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"agent","version":"1"}}}"#,
         );
-        assert_eq!(
-            i.era,
-            Era::Handshake {
-                version: "2025-11-25".into()
-            }
-        );
+        assert_eq!(i.era, Era::Handshake { version: "2025-11-25".into() });
         let r = feed(
             &mut s,
             S2C,
             r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"fs","version":"2"}}}"#,
         );
         assert_eq!(r.method.as_deref(), Some("initialize"));
-        assert_eq!(
-            r.era,
-            Era::Handshake {
-                version: "2025-06-18".into()
-            }
-        );
+        assert_eq!(r.era, Era::Handshake { version: "2025-06-18".into() });
         assert_eq!(s.client_info().unwrap().name, "agent");
         assert_eq!(s.server_info().unwrap().name, "fs");
     }
@@ -614,49 +582,28 @@ mod tests {
             C2S,
             r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
         );
-        assert_eq!(
-            i.era,
-            Era::Stateless {
-                version: "2026-07-28".into()
-            }
-        );
+        assert_eq!(i.era, Era::Stateless { version: "2026-07-28".into() });
     }
 
     #[test]
     fn discover_result_names_the_server_and_its_era() {
         let mut s = Session::new();
-        feed(
-            &mut s,
-            C2S,
-            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#,
-        );
+        feed(&mut s, C2S, r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#);
         feed(
             &mut s,
             S2C,
             r#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"complete","supportedVersions":["2025-11-25","2026-07-28"],"capabilities":{},"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"modern-echo","version":""}}}}"#,
         );
-        assert_eq!(
-            s.era(),
-            &Era::Stateless {
-                version: "2026-07-28".into()
-            }
-        );
+        assert_eq!(s.era(), &Era::Stateless { version: "2026-07-28".into() });
         assert_eq!(s.server_info().unwrap().name, "modern-echo");
     }
 
     #[test]
     fn failed_discover_then_initialize_is_handshake() {
         let mut s = Session::new();
-        feed(
-            &mut s,
-            C2S,
-            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#,
-        );
-        let e = feed(
-            &mut s,
-            S2C,
-            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#,
-        );
+        feed(&mut s, C2S, r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#);
+        let e =
+            feed(&mut s, S2C, r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#);
         assert_eq!((e.kind, e.era.clone()), (Kind::Error, Era::Unknown));
         feed(
             &mut s,
@@ -676,24 +623,12 @@ mod tests {
         );
         assert_eq!(call.tool.as_deref(), Some("read_file"));
         // The server asks the client something with the same id number: a different request.
-        feed(
-            &mut s,
-            S2C,
-            r#"{"jsonrpc":"2.0","id":7,"method":"roots/list"}"#,
-        );
+        feed(&mut s, S2C, r#"{"jsonrpc":"2.0","id":7,"method":"roots/list"}"#);
         let str_id = feed(&mut s, S2C, r#"{"jsonrpc":"2.0","id":"7","result":{}}"#);
         assert_eq!(str_id.kind, Kind::UnmatchedResponse, "\"7\" is not 7");
-        let roots = feed(
-            &mut s,
-            C2S,
-            r#"{"jsonrpc":"2.0","id":7,"result":{"roots":[]}}"#,
-        );
+        let roots = feed(&mut s, C2S, r#"{"jsonrpc":"2.0","id":7,"result":{"roots":[]}}"#);
         assert_eq!(roots.method.as_deref(), Some("roots/list"));
-        let result = feed(
-            &mut s,
-            S2C,
-            r#"{"jsonrpc":"2.0","id":7,"result":{"content":[]}}"#,
-        );
+        let result = feed(&mut s, S2C, r#"{"jsonrpc":"2.0","id":7,"result":{"content":[]}}"#);
         assert_eq!(
             (result.method.as_deref(), result.tool.as_deref()),
             (Some("tools/call"), Some("read_file"))
@@ -717,11 +652,7 @@ mod tests {
     fn pending_table_is_bounded() {
         let mut s = Session::new();
         for i in 0..MAX_PENDING + 50 {
-            feed(
-                &mut s,
-                C2S,
-                &format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"ping"}}"#),
-            );
+            feed(&mut s, C2S, &format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"ping"}}"#));
         }
         assert_eq!(s.pending_len(), MAX_PENDING);
         let first = feed(&mut s, S2C, r#"{"jsonrpc":"2.0","id":0,"result":{}}"#);
@@ -729,10 +660,7 @@ mod tests {
         let last = feed(
             &mut s,
             S2C,
-            &format!(
-                r#"{{"jsonrpc":"2.0","id":{},"result":{{}}}}"#,
-                MAX_PENDING + 49
-            ),
+            &format!(r#"{{"jsonrpc":"2.0","id":{},"result":{{}}}}"#, MAX_PENDING + 49),
         );
         assert_eq!(last.kind, Kind::Result);
     }

@@ -47,8 +47,7 @@ impl Setup {
 
     fn cmd(&self) -> Command {
         let mut cmd = Command::new(mcpfw());
-        cmd.env("MCPFW_HOME", self.home.path())
-            .env("MCPFW_KEYRING", "off");
+        cmd.env("MCPFW_HOME", self.home.path()).env("MCPFW_KEYRING", "off");
         cmd
     }
 
@@ -66,11 +65,7 @@ impl Setup {
 
     fn pending(&self) -> Vec<Value> {
         let out = self.cmd().args(["pending", "--json"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -85,21 +80,14 @@ impl Setup {
             if pending.len() == n {
                 return pending;
             }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} pending, have {pending:?}"
-            );
+            assert!(Instant::now() < deadline, "expected {n} pending, have {pending:?}");
             std::thread::sleep(Duration::from_millis(30));
         }
     }
 
     fn run(&self, args: &[&str]) -> String {
         let out = self.cmd().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "mcpfw {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "mcpfw {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -126,9 +114,7 @@ fn is_refusal(response: &Value) -> bool {
 }
 
 fn text(response: &Value) -> &str {
-    response["result"]["content"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
+    response["result"]["content"][0]["text"].as_str().unwrap_or_default()
 }
 
 #[test]
@@ -136,27 +122,15 @@ fn an_approved_call_runs_and_a_refused_one_does_not() {
     let s = Setup::new(60);
     let mut shim = s.shim();
     let target = s.outside_file("approved.txt");
-    send_call(
-        &mut shim,
-        1,
-        "write_file",
-        json!({"path": target, "content": "hello"}),
-    );
+    send_call(&mut shim, 1, "write_file", json!({"path": target, "content": "hello"}));
     let pending = s.wait_pending(1);
     assert_eq!(pending[0]["request"]["tool"], "write_file");
     assert!(
-        pending[0]["request"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("outside this server's roots")
+        pending[0]["request"]["reason"].as_str().unwrap().contains("outside this server's roots")
     );
     // The session is not blocked while the call waits.
     std::fs::write(s.work.path().join("a.txt"), "in root").unwrap();
-    let read = shim.call_tool(
-        2,
-        "read_text_file",
-        json!({"path": s.work.path().join("a.txt")}),
-    );
+    let read = shim.call_tool(2, "read_text_file", json!({"path": s.work.path().join("a.txt")}));
     assert_eq!(text(&read), "in root");
     assert!(!Path::new(&target).exists());
 
@@ -166,20 +140,12 @@ fn an_approved_call_runs_and_a_refused_one_does_not() {
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello");
 
     let other = s.outside_file("refused.txt");
-    send_call(
-        &mut shim,
-        3,
-        "write_file",
-        json!({"path": other, "content": "no"}),
-    );
+    send_call(&mut shim, 3, "write_file", json!({"path": other, "content": "no"}));
     let pending = s.wait_pending(1);
     s.run(&["deny", &pending[0]["id"].to_string()]);
     let refused = shim.response(&json!(3));
     assert!(is_refusal(&refused), "{refused}");
-    assert!(
-        text(&refused).contains("you refused this call"),
-        "{refused}"
-    );
+    assert!(text(&refused).contains("you refused this call"), "{refused}");
     assert!(!Path::new(&other).exists());
 
     let history = s.run(&["log", "--json", "--tool", "write_file", "--limit", "0"]);
@@ -189,16 +155,8 @@ fn an_approved_call_runs_and_a_refused_one_does_not() {
         .filter(|e: &Value| e["kind"] == "approval")
         .collect();
     assert_eq!(approvals.len(), 2, "{history}");
-    assert!(
-        approvals
-            .iter()
-            .any(|e| e["verdict"] == "allow" && e["decided_by"] == "user")
-    );
-    assert!(
-        approvals
-            .iter()
-            .any(|e| e["verdict"] == "deny" && e["decided_by"] == "user")
-    );
+    assert!(approvals.iter().any(|e| e["verdict"] == "allow" && e["decided_by"] == "user"));
+    assert!(approvals.iter().any(|e| e["verdict"] == "deny" && e["decided_by"] == "user"));
 }
 
 #[test]
@@ -206,12 +164,7 @@ fn an_hour_approval_covers_identical_calls_only() {
     let s = Setup::new(60);
     let mut shim = s.shim();
     let target = s.outside_file("x.txt");
-    send_call(
-        &mut shim,
-        1,
-        "write_file",
-        json!({"path": target, "content": "1"}),
-    );
+    send_call(&mut shim, 1, "write_file", json!({"path": target, "content": "1"}));
     let pending = s.wait_pending(1);
     s.run(&["approve", &pending[0]["id"].to_string(), "--scope", "hour"]);
     assert!(!is_refusal(&shim.response(&json!(1))));
@@ -220,21 +173,13 @@ fn an_hour_approval_covers_identical_calls_only() {
     assert!(!is_refusal(&again), "{again}");
     assert!(s.pending().is_empty());
     // ...but a different argument still is.
-    send_call(
-        &mut shim,
-        3,
-        "write_file",
-        json!({"path": target, "content": "2"}),
-    );
+    send_call(&mut shim, 3, "write_file", json!({"path": target, "content": "2"}));
     let pending = s.wait_pending(1);
     s.run(&["deny", &pending[0]["id"].to_string()]);
     assert!(is_refusal(&shim.response(&json!(3))));
     // The approval is also a rule, for servers started later.
     let rules = s.run(&["rules", "list"]);
-    assert!(
-        rules.contains("db:1") && rules.contains("(approval)"),
-        "{rules}"
-    );
+    assert!(rules.contains("db:1") && rules.contains("(approval)"), "{rules}");
 }
 
 #[test]
@@ -243,12 +188,7 @@ fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
     let mut shim = s.shim();
     // Nobody answers: refused after the daemon's timeout.
     let started = Instant::now();
-    send_call(
-        &mut shim,
-        1,
-        "write_file",
-        json!({"path": s.outside_file("t.txt"), "content": "x"}),
-    );
+    send_call(&mut shim, 1, "write_file", json!({"path": s.outside_file("t.txt"), "content": "x"}));
     let refused = shim.response(&json!(1));
     assert!(
         is_refusal(&refused) && text(&refused).contains("nobody approved it within 2 s"),
@@ -257,12 +197,7 @@ fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
     assert!(started.elapsed() < Duration::from_secs(6));
 
     // The client cancels: the pending call is withdrawn and never answered.
-    send_call(
-        &mut shim,
-        2,
-        "write_file",
-        json!({"path": s.outside_file("c.txt"), "content": "x"}),
-    );
+    send_call(&mut shim, 2, "write_file", json!({"path": s.outside_file("c.txt"), "content": "x"}));
     s.wait_pending(1);
     shim.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2, "reason": "user"}}));
     s.wait_pending(0);
@@ -271,12 +206,7 @@ fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
     assert!(!s.outside.path().join("c.txt").exists());
 
     // A shim's connection cannot decide: deciding needs the approver token.
-    send_call(
-        &mut shim,
-        4,
-        "write_file",
-        json!({"path": s.outside_file("k.txt"), "content": "x"}),
-    );
+    send_call(&mut shim, 4, "write_file", json!({"path": s.outside_file("k.txt"), "content": "x"}));
     let id = s.wait_pending(1)[0]["id"].as_u64().unwrap();
     let mut sock =
         std::os::unix::net::UnixStream::connect(s.home.path().join("run/mcpfw.sock")).unwrap();
@@ -288,9 +218,7 @@ fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
     )
     .unwrap();
     let mut answer = String::new();
-    std::io::BufReader::new(&sock)
-        .read_line(&mut answer)
-        .unwrap();
+    std::io::BufReader::new(&sock).read_line(&mut answer).unwrap();
     assert!(answer.contains("not authorised"), "{answer}");
 
     // The daemon dies mid-approval: the call is refused within a second.
@@ -301,15 +229,8 @@ fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
     daemon.wait().unwrap();
     let refused = shim.response(&json!(4));
     assert!(is_refusal(&refused), "{refused}");
-    assert!(
-        text(&refused).contains("stopped before anyone decided"),
-        "{refused}"
-    );
-    assert!(
-        killed.elapsed() < Duration::from_secs(1),
-        "took {:?}",
-        killed.elapsed()
-    );
+    assert!(text(&refused).contains("stopped before anyone decided"), "{refused}");
+    assert!(killed.elapsed() < Duration::from_secs(1), "took {:?}", killed.elapsed());
     assert!(!s.outside.path().join("k.txt").exists());
 }
 
@@ -317,12 +238,10 @@ fn unanswered_cancelled_and_orphaned_calls_fail_closed() {
 fn a_waiting_call_keeps_the_client_waiting_with_progress() {
     let s = Setup::new(60);
     let mut shim = s.shim();
-    shim.send(
-        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+    shim.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": "write_file",
         "arguments": {"path": s.outside_file("p.txt"), "content": "x"},
-        "_meta": {"progressToken": "tok-1"}}}),
-    );
+        "_meta": {"progressToken": "tok-1"}}}));
     let pending = s.wait_pending(1);
     // Progress arrives under the call's token while it waits (every few seconds).
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -336,12 +255,7 @@ fn a_waiting_call_keeps_the_client_waiting_with_progress() {
         }
     };
     assert_eq!(progress["params"]["progressToken"], "tok-1");
-    assert!(
-        progress["params"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("approval")
-    );
+    assert!(progress["params"]["message"].as_str().unwrap().contains("approval"));
     s.run(&["approve", &pending[0]["id"].to_string()]);
     assert!(!is_refusal(&shim.response(&json!(1))));
 }
@@ -359,34 +273,16 @@ fn deletes_take_two_separate_steps_and_writes_show_their_diff() {
     let created = memory.call_tool(1, "create_entities", json!({"entities": [{"name": "Alice", "entityType": "person", "observations": ["likes tea"]}]}));
     assert!(!is_refusal(&created), "{created}");
 
-    send_call(
-        &mut memory,
-        2,
-        "delete_entities",
-        json!({"entityNames": ["Alice"]}),
-    );
+    send_call(&mut memory, 2, "delete_entities", json!({"entityNames": ["Alice"]}));
     let pending = s.wait_pending(1);
     let id = pending[0]["id"].to_string();
-    assert!(
-        pending[0]["request"]["confirm"]
-            .as_str()
-            .unwrap()
-            .contains("delete"),
-        "{pending:?}"
-    );
+    assert!(pending[0]["request"]["confirm"].as_str().unwrap().contains("delete"), "{pending:?}");
     // Step 1 shows the effect and arms step 2; the call has not run.
     let step1 = s.run(&["approve", &id]);
-    assert!(
-        step1.contains("Step 2 of 2") && step1.contains("--confirm"),
-        "{step1}"
-    );
+    assert!(step1.contains("Step 2 of 2") && step1.contains("--confirm"), "{step1}");
     assert_eq!(s.pending().len(), 1, "one approve passed a two-step call");
     // A confirmation in the same breath is refused...
-    let hurried = s
-        .cmd()
-        .args(["approve", &id, "--confirm"])
-        .output()
-        .unwrap();
+    let hurried = s.cmd().args(["approve", &id, "--confirm"]).output().unwrap();
     assert!(!hurried.status.success());
     assert!(
         String::from_utf8_lossy(&hurried.stderr).contains("not confirmed"),
@@ -418,20 +314,11 @@ fn deletes_take_two_separate_steps_and_writes_show_their_diff() {
         .iter()
         .map(|l| l.as_str().unwrap())
         .collect();
-    assert!(
-        preview.contains(&"-old line") && preview.contains(&"+new line"),
-        "{preview:?}"
-    );
-    assert!(
-        preview.iter().any(|l| l.contains("exists, 20 bytes")),
-        "{preview:?}"
-    );
+    assert!(preview.contains(&"-old line") && preview.contains(&"+new line"), "{preview:?}");
+    assert!(preview.iter().any(|l| l.contains("exists, 20 bytes")), "{preview:?}");
     s.run(&["deny", &pending[0]["id"].to_string()]);
     assert!(is_refusal(&files.response(&json!(4))));
-    assert_eq!(
-        std::fs::read_to_string(&existing).unwrap(),
-        "first line\nold line\n"
-    );
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "first line\nold line\n");
 }
 
 #[test]
@@ -453,12 +340,7 @@ fn identical_waiting_calls_are_asked_once_and_a_session_approval_is_not_a_rule()
         assert!(Instant::now() < deadline, "not coalesced: {p:?}");
         std::thread::sleep(Duration::from_millis(30));
     };
-    s.run(&[
-        "approve",
-        &pending[0]["id"].to_string(),
-        "--scope",
-        "session",
-    ]);
+    s.run(&["approve", &pending[0]["id"].to_string(), "--scope", "session"]);
     // Both callers are answered (in whichever order their calls ran).
     let mut answered = std::collections::BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -58,9 +58,7 @@ fn wait_reached(taps: &tempfile::TempDir, tail: &[u8]) {
 fn error_of(response: &Value) -> (i64, String) {
     let error = &response["error"];
     (
-        error["code"]
-            .as_i64()
-            .unwrap_or_else(|| panic!("not an error: {response}")),
+        error["code"].as_i64().unwrap_or_else(|| panic!("not an error: {response}")),
         error["message"].as_str().unwrap().to_owned(),
     )
 }
@@ -152,27 +150,18 @@ fn batches_are_relayed_whole_and_byte_exact() {
     let events = home.wait_events("batch members", |e| {
         e.iter().any(|e| e["id"] == "20" && e["method"] == "ping")
     });
-    assert!(
-        events
-            .iter()
-            .any(|e| e["method"] == "notifications/roots/list_changed")
-    );
+    assert!(events.iter().any(|e| e["method"] == "notifications/roots/list_changed"));
     if let Some(answer) = answer {
         let server_sent = std::fs::read(taps.path().join("s2c.bin")).unwrap();
-        assert!(
-            server_sent.ends_with(&answer),
-            "the answer was altered on the way"
-        );
+        assert!(server_sent.ends_with(&answer), "the answer was altered on the way");
     }
 }
 
 #[test]
 fn malformed_and_oversized_server_output_never_reaches_the_client() {
     let home = Home::permissive();
-    let server = vec![
-        python().display().to_string(),
-        support("fault_server.py").display().to_string(),
-    ];
+    let server =
+        vec![python().display().to_string(), support("fault_server.py").display().to_string()];
     let mut shim = Shim::start(&home, &[], &server);
     shim.initialize();
     // A log line on stdout is dropped; the valid result after it arrives.
@@ -182,10 +171,7 @@ fn malformed_and_oversized_server_output_never_reaches_the_client() {
     let reply = shim.call_tool(2, "bad-utf8", json!({}));
     let (code, message) = error_of(&reply);
     assert_eq!(code, -32002);
-    assert!(
-        message.contains("could not pass on the server's response"),
-        "{message}"
-    );
+    assert!(message.contains("could not pass on the server's response"), "{message}");
     let events = home.wait_events("the dropped log line and the refused response", |e| {
         e.iter().any(|e| e["verdict"] == "drop")
             && e.iter().any(|e| {
@@ -203,10 +189,7 @@ fn malformed_and_oversized_server_output_never_reaches_the_client() {
     let reply = shim.call_tool(5, "get-tiny-image", json!({}));
     let (code, message) = error_of(&reply);
     assert_eq!(code, -32002, "{reply}");
-    assert!(
-        message.contains("exceeds MCP Firewall's limit of 2048 bytes"),
-        "{message}"
-    );
+    assert!(message.contains("exceeds MCP Firewall's limit of 2048 bytes"), "{message}");
     let echo = shim.call_tool(6, "echo", json!({"message": "next"}));
     assert_eq!(tool_text(&echo), "Echo: next");
 }

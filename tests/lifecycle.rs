@@ -34,15 +34,9 @@ fn server_pid(home: &Home) -> u32 {
 #[test]
 fn exits_with_the_servers_code_and_passes_its_stderr_through() {
     let home = Home::permissive();
-    let mut shim = Shim::start(
-        &home,
-        &[],
-        &sh("read line; echo 'boom: bad config' >&2; exit 3"),
-    );
+    let mut shim = Shim::start(&home, &[], &sh("read line; echo 'boom: bad config' >&2; exit 3"));
     shim.send_raw(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
-    let status = shim
-        .wait_exit(Duration::from_secs(10))
-        .expect("mcpfw exits when the server does");
+    let status = shim.wait_exit(Duration::from_secs(10)).expect("mcpfw exits when the server does");
     assert_eq!(status.code(), Some(3));
     std::thread::sleep(Duration::from_millis(100));
     assert!(shim.stderr_text().contains("boom: bad config"));
@@ -56,9 +50,7 @@ fn a_crashed_server_ends_the_session_with_its_signal() {
     let pid = server_pid(&home);
     // SAFETY: kill(2) on the server we started; no memory is involved.
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-    let status = shim
-        .wait_exit(Duration::from_secs(10))
-        .expect("mcpfw exits after the crash");
+    let status = shim.wait_exit(Duration::from_secs(10)).expect("mcpfw exits after the crash");
     assert_eq!(status.code(), Some(128 + libc::SIGKILL));
     assert!(!alive(pid));
 }
@@ -71,14 +63,9 @@ fn client_disconnect_gives_the_server_eof_and_leaves_no_process() {
     let pid = server_pid(&home);
     let started = Instant::now();
     shim.close_stdin();
-    let status = shim
-        .wait_exit(Duration::from_secs(10))
-        .expect("mcpfw exits after the client leaves");
-    assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "took {:?}",
-        started.elapsed()
-    );
+    let status =
+        shim.wait_exit(Duration::from_secs(10)).expect("mcpfw exits after the client leaves");
+    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
     assert!(status.code().is_some() || status.signal_or_none().is_some());
     assert!(!alive(pid), "server {pid} outlived the session");
 }
@@ -94,30 +81,17 @@ fn a_server_that_ignores_eof_and_sigterm_is_killed_after_the_grace_periods() {
     let mut shim = Shim::start(&home, &["--shutdown-grace-ms", "300"], &sh(&script));
     let pid = server_pid(&home);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !std::fs::read_to_string(marker.path())
-        .unwrap()
-        .contains("ready")
-    {
+    while !std::fs::read_to_string(marker.path()).unwrap().contains("ready") {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(10));
     }
     let started = Instant::now();
     shim.close_stdin();
-    let status = shim
-        .wait_exit(Duration::from_secs(10))
-        .expect("mcpfw gives up on the server");
+    let status = shim.wait_exit(Duration::from_secs(10)).expect("mcpfw gives up on the server");
     let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(550) && took < Duration::from_secs(6),
-        "took {took:?}"
-    );
+    assert!(took >= Duration::from_millis(550) && took < Duration::from_secs(6), "took {took:?}");
     assert_eq!(status.code(), Some(128 + libc::SIGKILL));
-    assert!(
-        std::fs::read_to_string(marker.path())
-            .unwrap()
-            .contains("term"),
-        "SIGTERM came first"
-    );
+    assert!(std::fs::read_to_string(marker.path()).unwrap().contains("term"), "SIGTERM came first");
     assert!(!alive(pid));
 }
 
@@ -131,22 +105,14 @@ fn sigterm_to_the_shim_is_forwarded_to_the_server() {
     );
     let mut shim = Shim::start(&home, &[], &sh(&script));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !std::fs::read_to_string(marker.path())
-        .unwrap()
-        .contains("ready")
-    {
+    while !std::fs::read_to_string(marker.path()).unwrap().contains("ready") {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(10));
     }
     // SAFETY: kill(2) on the mcpfw process this test started.
     unsafe { libc::kill(shim.child.id() as i32, libc::SIGTERM) };
-    let status = shim
-        .wait_exit(Duration::from_secs(10))
-        .expect("mcpfw exits");
-    assert_eq!(
-        std::fs::read_to_string(marker.path()).unwrap().trim(),
-        "got-term"
-    );
+    let status = shim.wait_exit(Duration::from_secs(10)).expect("mcpfw exits");
+    assert_eq!(std::fs::read_to_string(marker.path()).unwrap().trim(), "got-term");
     assert_eq!(status.code(), Some(0), "the server's own exit code");
 }
 
@@ -162,10 +128,7 @@ fn an_unknown_command_says_where_it_looked() {
         .unwrap();
     assert_eq!(out.status.code(), Some(127));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("cannot find the server command `no-such-mcp-server-xyz`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("cannot find the server command `no-such-mcp-server-xyz`"), "{stderr}");
     assert!(
         stderr.contains("/nonexistent-dir")
             && stderr.contains(".volta/bin")
@@ -196,14 +159,8 @@ fn the_server_sees_none_of_the_firewalls_environment() {
     shim.initialize();
     let env = shim.call_tool(1, "get-env", json!({}));
     let text = tool_text(&env);
-    assert!(
-        text.contains("OTHER_VAR_FOR_TEST"),
-        "the server's environment is passed on: {text}"
-    );
-    assert!(
-        !text.contains("MCPFW_"),
-        "firewall variables leaked to the server: {text}"
-    );
+    assert!(text.contains("OTHER_VAR_FOR_TEST"), "the server's environment is passed on: {text}");
+    assert!(!text.contains("MCPFW_"), "firewall variables leaked to the server: {text}");
 }
 
 trait SignalOrNone {

@@ -77,11 +77,7 @@ impl Fixture {
             cmd.args(["--limit", "500"]);
         }
         let out = cmd.args(extra).output().unwrap();
-        assert!(
-            out.status.success(),
-            "mcpfw log failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "mcpfw log failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line ({e}): {l}")))
@@ -94,25 +90,13 @@ impl Fixture {
 }
 
 fn refusal(response: &Value) -> String {
-    assert_eq!(
-        response["result"]["isError"], true,
-        "expected a refused call: {response}"
-    );
-    response["result"]["content"][0]["text"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    assert_eq!(response["result"]["isError"], true, "expected a refused call: {response}");
+    response["result"]["content"][0]["text"].as_str().unwrap().to_owned()
 }
 
 fn text(response: &Value) -> String {
-    assert_ne!(
-        response["result"]["isError"], true,
-        "expected success: {response}"
-    );
-    response["result"]["content"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    assert_ne!(response["result"]["isError"], true, "expected success: {response}");
+    response["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned()
 }
 
 fn path(p: &Path, rel: &str) -> String {
@@ -125,11 +109,7 @@ fn risky_calls_are_refused_with_reasons_and_everything_is_in_the_history() {
     let mut shim = f.files_shim();
 
     // An in-root read passes.
-    let ok = shim.call_tool(
-        1,
-        "read_text_file",
-        json!({"path": path(f.work.path(), "notes.txt")}),
-    );
+    let ok = shim.call_tool(1, "read_text_file", json!({"path": path(f.work.path(), "notes.txt")}));
     assert_eq!(text(&ok), "in the root");
 
     // A write outside the roots needs approval; nobody can approve: refused, nothing written.
@@ -162,10 +142,8 @@ fn risky_calls_are_refused_with_reasons_and_everything_is_in_the_history() {
 
     // Every decision is in the history, with who decided and why.
     let events = f.log_json(&[]);
-    let calls: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["method"] == "tools/call" && e["kind"] == "request")
-        .collect();
+    let calls: Vec<&Value> =
+        events.iter().filter(|e| e["method"] == "tools/call" && e["kind"] == "request").collect();
     assert_eq!(calls.len(), 6, "{events:#?}");
     for key in [
         "ts",
@@ -190,12 +168,7 @@ fn risky_calls_are_refused_with_reasons_and_everything_is_in_the_history() {
         .find(|e| e["kind"] == "approval" && e["id"] == calls[1]["id"])
         .expect("the ask's outcome is recorded");
     assert_eq!(outcome["verdict"], "deny");
-    assert!(
-        outcome["reason"]
-            .as_str()
-            .unwrap()
-            .contains("no approver is running")
-    );
+    assert!(outcome["reason"].as_str().unwrap().contains("no approver is running"));
     assert_eq!(calls[2]["verdict"], "deny");
     assert_eq!(calls[1]["decided_by"], "guard:outside-roots");
     assert_eq!(calls[2]["decided_by"], "guard:sensitive-path");
@@ -220,28 +193,19 @@ fn risky_calls_are_refused_with_reasons_and_everything_is_in_the_history() {
 
     // The chain verifies, and an edit with the sqlite3 CLI is caught.
     let verify = f.mcpfw().args(["log", "--verify"]).output().unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
     drop(shim);
     let seq = calls[1]["seq"].as_i64().unwrap();
     let edit = Command::new("sqlite3")
         .arg(f.db())
-        .arg(format!(
-            "UPDATE events SET verdict = 'allow' WHERE seq = {seq}"
-        ))
+        .arg(format!("UPDATE events SET verdict = 'allow' WHERE seq = {seq}"))
         .status()
         .expect("sqlite3 CLI (scripts/test installs it)");
     assert!(edit.success());
     let verify = f.mcpfw().args(["log", "--verify"]).output().unwrap();
     let said = String::from_utf8_lossy(&verify.stdout);
     assert_eq!(verify.status.code(), Some(1), "{said}");
-    assert!(
-        said.contains("TAMPERED") && said.contains(&seq.to_string()),
-        "{said}"
-    );
+    assert!(said.contains("TAMPERED") && said.contains(&seq.to_string()), "{said}");
 }
 
 #[test]
@@ -308,10 +272,7 @@ when.args.path = "notes"
         "read_text_file",
         json!({"path": path(f.work.path(), "notes.txt")}),
     ));
-    assert!(
-        why.contains("policy file has an error") && why.contains("policy.toml:3:10"),
-        "{why}"
-    );
+    assert!(why.contains("policy file has an error") && why.contains("policy.toml:3:10"), "{why}");
 }
 
 #[test]
@@ -335,17 +296,10 @@ fn a_database_rule_can_allow_what_the_defaults_refuse() {
         .arg(f.outside.path())
         .output()
         .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
     let list = String::from_utf8_lossy(&f.mcpfw().args(["rules", "list"]).output().unwrap().stdout)
         .into_owned();
-    assert!(
-        list.contains("db:1") && list.contains("write_file"),
-        "{list}"
-    );
+    assert!(list.contains("db:1") && list.contains("write_file"), "{list}");
 
     let mut shim = f.files_shim();
     let target = path(f.outside.path(), "allowed.txt");
@@ -380,16 +334,13 @@ fn a_database_rule_can_allow_what_the_defaults_refuse() {
 #[test]
 fn ten_wrappers_writing_at_once_lose_nothing_and_a_killed_one_keeps_its_decisions() {
     let f = Fixture::new();
-    let server = vec![
-        python().display().to_string(),
-        support("fault_server.py").display().to_string(),
-    ];
+    let server =
+        vec![python().display().to_string(), support("fault_server.py").display().to_string()];
     let calls_each = 40;
     let handles: Vec<_> = (0..10)
         .map(|n| {
             let mut cmd = f.mcpfw();
-            cmd.args(["wrap", "--name", &format!("w{n}"), "--"])
-                .args(&server);
+            cmd.args(["wrap", "--name", &format!("w{n}"), "--"]).args(&server);
             std::thread::spawn(move || {
                 let mut shim = Shim::spawn_raw(cmd);
                 shim.initialize();
@@ -397,18 +348,13 @@ fn ten_wrappers_writing_at_once_lose_nothing_and_a_killed_one_keeps_its_decision
                     // `frobnicate` is an unknown tool: refused and committed before the answer.
                     let r = shim.call_tool(
                         100 + i,
-                        if i % 2 == 0 {
-                            "read_notes"
-                        } else {
-                            "frobnicate"
-                        },
+                        if i % 2 == 0 { "read_notes" } else { "frobnicate" },
                         json!({}),
                     );
                     assert!(r.get("result").is_some(), "{r}");
                 }
                 shim.close_stdin();
-                shim.wait_exit(Duration::from_secs(10))
-                    .expect("wrapper exits");
+                shim.wait_exit(Duration::from_secs(10)).expect("wrapper exits");
             })
         })
         .collect();
@@ -427,11 +373,7 @@ fn ten_wrappers_writing_at_once_lose_nothing_and_a_killed_one_keeps_its_decision
         assert_eq!(requests, calls_each as usize, "server {server} lost events");
     }
     let verify = f.mcpfw().args(["log", "--verify"]).output().unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 
     // kill -9 right after a refusal was answered: the refusal is already committed.
     let mut cmd = f.mcpfw();
@@ -443,9 +385,7 @@ fn ten_wrappers_writing_at_once_lose_nothing_and_a_killed_one_keeps_its_decision
     shim.child.wait().unwrap();
     let events = f.log_json(&["--server", "killed"]);
     assert!(
-        events
-            .iter()
-            .any(|e| e["tool"] == "frobnicate" && e["verdict"] == "deny"),
+        events.iter().any(|e| e["tool"] == "frobnicate" && e["verdict"] == "deny"),
         "{events:#?}"
     );
 }

@@ -45,13 +45,8 @@ fn run_scenario(
     }
     chain.extend(server.iter().cloned());
     let mut cmd = Command::new(&py);
-    cmd.arg(support("client.py"))
-        .args(["--scenario", scenario])
-        .args(extra)
-        .arg("--")
-        .args(&chain);
-    cmd.env("MCPFW_HOME", home.path())
-        .env("MCPFW_KEYRING", "off");
+    cmd.arg(support("client.py")).args(["--scenario", scenario]).args(extra).arg("--").args(&chain);
+    cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");
     for (key, value) in env {
         cmd.env(key, value);
     }
@@ -81,10 +76,7 @@ fn assert_same_bytes(what: &str, left: &[u8], right: &[u8]) {
     if left == right {
         return;
     }
-    let (l, r) = (
-        String::from_utf8_lossy(left),
-        String::from_utf8_lossy(right),
-    );
+    let (l, r) = (String::from_utf8_lossy(left), String::from_utf8_lossy(right));
     let at = l
         .lines()
         .zip(r.lines())
@@ -113,15 +105,7 @@ fn check_transparent(
     let direct_env = env_for_run(taps.path());
     let env: Vec<(&str, &Path)> = direct_env.iter().map(|(k, v)| (*k, v.as_path())).collect();
     let direct_taps = taps.path().join("direct");
-    let direct = run_scenario(
-        scenario,
-        server,
-        false,
-        &direct_taps,
-        &direct_home,
-        extra,
-        &env,
-    );
+    let direct = run_scenario(scenario, server, false, &direct_taps, &direct_home, extra, &env);
 
     reset();
     let home = Home::permissive();
@@ -152,10 +136,7 @@ fn check_transparent(
         &read(&direct_dir, "s2c.bin"),
         &read(&outer, "s2c.bin"),
     );
-    assert_eq!(
-        direct, wrapped,
-        "the client observed something different through the firewall"
-    );
+    assert_eq!(direct, wrapped, "the client observed something different through the firewall");
     (wrapped, home)
 }
 
@@ -165,10 +146,7 @@ fn count(events: &[Value], pred: impl Fn(&Value) -> bool) -> usize {
 
 #[test]
 fn everything_server_is_transparent_to_the_python_sdk_client() {
-    let server = vec![
-        npm_server("mcp-server-everything").display().to_string(),
-        "stdio".into(),
-    ];
+    let server = vec![npm_server("mcp-server-everything").display().to_string(), "stdio".into()];
     let (report, home) = check_transparent("everything", &server, &[], |_| vec![], || {});
 
     // What the client did really happened: tools, resources, prompts, progress, a server→client
@@ -177,10 +155,7 @@ fn everything_server_is_transparent_to_the_python_sdk_client() {
     assert_eq!(report["image"]["mime_type"], "image/png");
     assert!(report["resources"]["read_text_len"].as_u64().unwrap() > 0);
     assert!(report["prompts"]["message_count"].as_u64().unwrap() > 0);
-    assert_eq!(
-        report["progress"]["values"],
-        serde_json::json!([1.0, 2.0, 3.0])
-    );
+    assert_eq!(report["progress"]["values"], serde_json::json!([1.0, 2.0, 3.0]));
     assert_eq!(report["sampling"]["callback_invoked"], 1);
     assert_eq!(report["elicitation"]["callback_invoked"], 1);
     assert_eq!(report["cancellation"]["cancelled"], true);
@@ -197,10 +172,7 @@ fn everything_server_is_transparent_to_the_python_sdk_client() {
         .find(|e| e["kind"] == "result" && e["tool"] == "echo")
         .expect("echo result recorded");
     assert_eq!(echo_result["method"], "tools/call");
-    assert!(
-        echo_result["latency_us"].as_u64().is_some(),
-        "{echo_result}"
-    );
+    assert!(echo_result["latency_us"].as_u64().is_some(), "{echo_result}");
     assert_eq!(echo_result["era"], "handshake");
     assert_eq!(echo_result["protocol_version"], "2025-11-25");
     // The server's sampling request and the client's answer to it are matched by id.
@@ -216,11 +188,7 @@ fn everything_server_is_transparent_to_the_python_sdk_client() {
             && e["kind"] == "result"),
         1
     );
-    assert_eq!(
-        count(&events, |e| e["method"] == "elicitation/create"
-            && e["kind"] == "result"),
-        1
-    );
+    assert_eq!(count(&events, |e| e["method"] == "elicitation/create" && e["kind"] == "result"), 1);
     assert!(count(&events, |e| e["method"] == "notifications/progress") >= 3);
     let cancel = events
         .iter()
@@ -241,11 +209,7 @@ fn everything_server_is_transparent_to_the_python_sdk_client() {
     // this test's policy lets them through, and each hold has its recorded outcome.
     let asks = count(&events, |e| e["verdict"] == "ask");
     assert!(asks > 0);
-    assert_eq!(
-        count(&events, |e| e["kind"] == "approval"
-            && e["verdict"] == "allow"),
-        asks
-    );
+    assert_eq!(count(&events, |e| e["kind"] == "approval" && e["verdict"] == "allow"), asks);
     let c2s_lines = count(&events, |e| e["direction"] == "client_to_server");
     assert!(c2s_lines >= 15, "only {c2s_lines} client messages recorded");
 }
@@ -264,26 +228,16 @@ fn filesystem_server_is_transparent_and_still_confines_reads() {
         }
     };
     let root_arg = root_path.display().to_string();
-    let (report, home) = check_transparent(
-        "filesystem",
-        &server,
-        &["--root", &root_arg],
-        |_| vec![],
-        reset,
-    );
+    let (report, home) =
+        check_transparent("filesystem", &server, &["--root", &root_arg], |_| vec![], reset);
     assert_eq!(report["write"]["on_disk_matches"], true);
     assert_eq!(report["read"]["matches"], true);
     assert_eq!(report["outside"]["is_error"], true);
     assert_eq!(report["outside"]["leaked"], false);
     let events = home.wait_events("write_file recorded", |e| {
-        e.iter()
-            .any(|e| e["tool"] == "write_file" && e["kind"] == "result")
+        e.iter().any(|e| e["tool"] == "write_file" && e["kind"] == "result")
     });
-    assert!(
-        events
-            .iter()
-            .any(|e| e["tool"] == "read_text_file" && e["kind"] == "request")
-    );
+    assert!(events.iter().any(|e| e["tool"] == "read_text_file" && e["kind"] == "request"));
 }
 
 #[test]
@@ -301,23 +255,14 @@ fn memory_server_is_transparent() {
         |_| vec![("MEMORY_FILE_PATH", file.clone())],
         reset,
     );
-    assert_eq!(
-        report["search_nodes"]["entities"],
-        serde_json::json!(["Alice"])
-    );
-    assert_eq!(
-        report["read_graph_after_delete"]["entities"],
-        serde_json::json!([])
-    );
+    assert_eq!(report["search_nodes"]["entities"], serde_json::json!(["Alice"]));
+    assert_eq!(report["read_graph_after_delete"]["entities"], serde_json::json!([]));
 }
 
 #[test]
 fn stateless_era_server_is_identified_and_relayed() {
     let py = python();
-    let server = vec![
-        py.display().to_string(),
-        support("modern_server.py").display().to_string(),
-    ];
+    let server = vec![py.display().to_string(), support("modern_server.py").display().to_string()];
     let taps = tempfile::tempdir().unwrap();
     let home = Home::permissive();
     let report = run_scenario("echo", &server, true, taps.path(), &home, &[], &[]);
@@ -334,18 +279,12 @@ fn stateless_era_server_is_identified_and_relayed() {
         &read(&taps.path().join("outer"), "s2c.bin"),
     );
     let events = home.wait_events("echo result", |e| {
-        e.iter()
-            .any(|e| e["tool"] == "echo" && e["kind"] == "result")
+        e.iter().any(|e| e["tool"] == "echo" && e["kind"] == "result")
     });
-    let call = events
-        .iter()
-        .find(|e| e["tool"] == "echo" && e["kind"] == "request")
-        .unwrap();
+    let call = events.iter().find(|e| e["tool"] == "echo" && e["kind"] == "request").unwrap();
     assert_eq!(call["era"], "stateless", "{call}");
     assert_eq!(call["protocol_version"], "2026-07-28");
-    let discover = events
-        .iter()
-        .find(|e| e["method"] == "server/discover" && e["kind"] == "result")
-        .unwrap();
+    let discover =
+        events.iter().find(|e| e["method"] == "server/discover" && e["kind"] == "result").unwrap();
     assert_eq!(discover["era"], "stateless");
 }

@@ -56,10 +56,7 @@ fn the_chain_key_lives_in_the_keyring_when_one_is_available() {
     let home = tempfile::tempdir().unwrap();
     let paths = Paths::under(home.path());
     let service = keyring_service(&paths);
-    assert!(
-        service.starts_with("mcpfw:"),
-        "an isolated instance has its own service: {service}"
-    );
+    assert!(service.starts_with("mcpfw:"), "an isolated instance has its own service: {service}");
     let _cleanup = EntryCleanup(service.clone());
 
     // Created in the keyring, not in a file.
@@ -77,17 +74,14 @@ fn the_chain_key_lives_in_the_keyring_when_one_is_available() {
     // The same key next time, also when asked from inside a tokio runtime (the keyring calls
     // run on a helper thread, so this neither panics nor deadlocks).
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (again, source) = runtime
-        .block_on(async { load_or_create_chain_key(&paths) })
-        .expect("load the key again");
+    let (again, source) =
+        runtime.block_on(async { load_or_create_chain_key(&paths) }).expect("load the key again");
     assert_eq!(source, KeySource::Keyring);
     assert_eq!(again.fingerprint(), key.fingerprint());
 
     // The key works for a history.
     runtime.block_on(async {
-        let store = Store::open(&home.path().join("data/mcpfw.db"), again)
-            .await
-            .unwrap();
+        let store = Store::open(&home.path().join("data/mcpfw.db"), again).await.unwrap();
         let event = mcpfw::record::Event::refused(
             "srv",
             "session",
@@ -105,10 +99,7 @@ fn the_chain_key_lives_in_the_keyring_when_one_is_available() {
     // A key that disappears from the keyring is an error, not a silent new key.
     drop(EntryCleanup(service.clone()));
     let error = load_or_create_chain_key(&paths).unwrap_err();
-    assert!(
-        format!("{error:#}").contains("no longer in the OS keyring"),
-        "{error:#}"
-    );
+    assert!(format!("{error:#}").contains("no longer in the OS keyring"), "{error:#}");
     assert!(!keys::key_file_path(&paths).exists());
 
     // A key kept in a file stays in the file even though the keyring works.

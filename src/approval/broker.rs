@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::{Mutex, broadcast, oneshot};
 
 use super::{Answer, ApprovalRequest, Outcome, Pending, Scope};
 
@@ -24,12 +24,7 @@ struct Held {
 impl Held {
     fn answer_all(self, id: u64, outcome: Outcome, scope: Scope, note: &str) {
         for (_, waiter) in self.waiters {
-            let _ = waiter.send(Answer {
-                id,
-                outcome,
-                scope,
-                note: note.to_owned(),
-            });
+            let _ = waiter.send(Answer { id, outcome, scope, note: note.to_owned() });
         }
     }
 }
@@ -63,6 +58,8 @@ pub struct Ticket {
 pub struct ApprovalBroker {
     timeout: Duration,
     state: Mutex<State>,
+    /// Live events for approvers (the HTTP API's event stream): JSON objects.
+    events: broadcast::Sender<serde_json::Value>,
 }
 
 struct State {
@@ -75,12 +72,20 @@ impl ApprovalBroker {
     pub fn new(timeout: Duration) -> Self {
         Self {
             timeout,
-            state: Mutex::new(State {
-                next_id: 1,
-                next_waiter: 1,
-                held: BTreeMap::new(),
-            }),
+            state: Mutex::new(State { next_id: 1, next_waiter: 1, held: BTreeMap::new() }),
+            events: broadcast::channel(256).0,
         }
+    }
+
+    /// Live events: `{"event":"pending","call":…}` when a call starts waiting, and
+    /// `{"event":"settled","id":…,"outcome":…}` when it is decided, times out or is withdrawn.
+    pub fn subscribe(&self) -> broadcast::Receiver<serde_json::Value> {
+        self.events.subscribe()
+    }
+
+    fn settled(&self, id: u64, outcome: Outcome) {
+        let _ =
+            self.events.send(serde_json::json!({"event": "settled", "id": id, "outcome": outcome}));
     }
 
     /// Queues a call, or joins an identical one already waiting. A timeout answers `TimedOut`.
@@ -97,15 +102,18 @@ impl ApprovalBroker {
         };
         if let Some((id, held)) = state.held.iter_mut().find(|(_, held)| same(held)) {
             held.waiters.push((waiter, tx));
-            return Ticket {
-                id: *id,
-                waiter,
-                answer: rx,
-            };
+            return Ticket { id: *id, waiter, answer: rx };
         }
         let id = state.next_id;
         state.next_id += 1;
         let now = Instant::now();
+        let call = Pending {
+            id,
+            request: request.clone(),
+            waiting_ms: 0,
+            expires_in_ms: self.timeout.as_millis() as u64,
+            callers: 1,
+        };
         state.held.insert(
             id,
             Held {
@@ -116,11 +124,8 @@ impl ApprovalBroker {
                 armed_at: None,
             },
         );
-        Ticket {
-            id,
-            waiter,
-            answer: rx,
-        }
+        let _ = self.events.send(serde_json::json!({"event": "pending", "call": call}));
+        Ticket { id, waiter, answer: rx }
     }
 
     /// Answers a pending call. A call with a `confirm` fact is approved in two steps: the
@@ -142,16 +147,10 @@ impl ApprovalBroker {
                     };
                 }
                 (None, true) => {
-                    return Decided::NotArmed {
-                        fact,
-                        wait: CONFIRM_DELAY,
-                    };
+                    return Decided::NotArmed { fact, wait: CONFIRM_DELAY };
                 }
                 (Some(armed_at), true) if now < armed_at => {
-                    return Decided::NotArmed {
-                        fact,
-                        wait: armed_at - now,
-                    };
+                    return Decided::NotArmed { fact, wait: armed_at - now };
                 }
                 (Some(_), true) => {}
             }
@@ -162,13 +161,10 @@ impl ApprovalBroker {
         drop(state);
         if allow {
             held.answer_all(id, Outcome::Allowed, scope, "");
+            self.settled(id, Outcome::Allowed);
         } else {
-            held.answer_all(
-                id,
-                Outcome::Denied,
-                scope,
-                "you refused this call in MCP Firewall",
-            );
+            held.answer_all(id, Outcome::Denied, scope, "you refused this call in MCP Firewall");
+            self.settled(id, Outcome::Denied);
         }
         Decided::Done
     }
@@ -191,6 +187,7 @@ impl ApprovalBroker {
         }
         if held.waiters.is_empty() {
             state.held.remove(&id);
+            self.settled(id, Outcome::Withdrawn);
         }
     }
 
@@ -216,16 +213,13 @@ impl ApprovalBroker {
     pub async fn expire(&self) {
         let now = Instant::now();
         let mut state = self.state.lock().await;
-        let expired: Vec<u64> = state
-            .held
-            .iter()
-            .filter(|(_, h)| h.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
+        let expired: Vec<u64> =
+            state.held.iter().filter(|(_, h)| h.deadline <= now).map(|(id, _)| *id).collect();
         let note = format!("nobody approved it within {} s", self.timeout.as_secs());
         for id in expired {
             if let Some(held) = state.held.remove(&id) {
                 held.answer_all(id, Outcome::TimedOut, Scope::Once, &note);
+                self.settled(id, Outcome::TimedOut);
             }
         }
     }
@@ -261,14 +255,8 @@ mod tests {
         let broker = ApprovalBroker::new(Duration::from_secs(60));
         let Ticket { id, answer: rx, .. } = broker.ask(request("delete_file")).await;
         assert_eq!(broker.pending().await.len(), 1);
-        assert_eq!(
-            broker.decide(id, true, Scope::Once, false).await,
-            Decided::Done
-        );
-        assert_eq!(
-            broker.decide(id, false, Scope::Once, false).await,
-            Decided::Unknown
-        );
+        assert_eq!(broker.decide(id, true, Scope::Once, false).await, Decided::Done);
+        assert_eq!(broker.decide(id, false, Scope::Once, false).await, Decided::Unknown);
         assert_eq!(rx.await.unwrap().outcome, Outcome::Allowed);
         assert!(broker.pending().await.is_empty());
     }
@@ -278,9 +266,7 @@ mod tests {
         let broker = ApprovalBroker::new(Duration::from_secs(60));
         let mut r = request("delete_file");
         r.confirm = Some("Delete 3 files under /p?".into());
-        let Ticket {
-            id, answer: mut rx, ..
-        } = broker.ask(r).await;
+        let Ticket { id, answer: mut rx, .. } = broker.ask(r).await;
         // Confirming without a first step, or too soon after it, does nothing.
         assert!(matches!(
             broker.decide(id, true, Scope::Once, true).await,
@@ -294,24 +280,15 @@ mod tests {
             broker.decide(id, true, Scope::Once, true).await,
             Decided::NotArmed { .. }
         ));
-        assert!(
-            rx.try_recv().is_err(),
-            "one approve must not pass a two-step call"
-        );
+        assert!(rx.try_recv().is_err(), "one approve must not pass a two-step call");
         tokio::time::sleep(CONFIRM_DELAY).await;
-        assert_eq!(
-            broker.decide(id, true, Scope::Once, true).await,
-            Decided::Done
-        );
+        assert_eq!(broker.decide(id, true, Scope::Once, true).await, Decided::Done);
         assert_eq!(rx.await.unwrap().outcome, Outcome::Allowed);
         // Refusing takes one step.
         let mut r = request("delete_file");
         r.confirm = Some("Delete?".into());
         let Ticket { id, answer: rx, .. } = broker.ask(r).await;
-        assert_eq!(
-            broker.decide(id, false, Scope::Once, false).await,
-            Decided::Done
-        );
+        assert_eq!(broker.decide(id, false, Scope::Once, false).await, Decided::Done);
         assert_eq!(rx.await.unwrap().outcome, Outcome::Denied);
     }
 
@@ -335,11 +312,7 @@ mod tests {
         let first = broker.ask(r.clone()).await;
         let second = broker.ask(r.clone()).await;
         let third = broker.ask(r.clone()).await;
-        assert_eq!(
-            (first.id, second.id),
-            (third.id, third.id),
-            "one pending entry"
-        );
+        assert_eq!((first.id, second.id), (third.id, third.id), "one pending entry");
         let pending = broker.pending().await;
         assert_eq!((pending.len(), pending[0].callers), (1, 3));
         // One caller cancelling leaves the others waiting.
@@ -350,10 +323,7 @@ mod tests {
         let mut other = r.clone();
         other.args_digest = Some("xyz".into());
         assert_ne!(broker.ask(other).await.id, first.id);
-        assert_eq!(
-            broker.decide(first.id, true, Scope::Once, false).await,
-            Decided::Done
-        );
+        assert_eq!(broker.decide(first.id, true, Scope::Once, false).await, Decided::Done);
         assert_eq!(first.answer.await.unwrap().outcome, Outcome::Allowed);
         assert_eq!(second.answer.await.unwrap().outcome, Outcome::Allowed);
     }

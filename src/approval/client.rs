@@ -46,11 +46,8 @@ pub fn ask(
         .set_read_timeout(Some(Duration::from_millis(100)))
         .map_err(|e| Unreachable::Broken(e.to_string()))?;
     send(&mut stream, &ToDaemon::Ask { request }).map_err(|_| Unreachable::Stopped)?;
-    let mut reader = BufReader::new(
-        stream
-            .try_clone()
-            .map_err(|e| Unreachable::Broken(e.to_string()))?,
-    );
+    let mut reader =
+        BufReader::new(stream.try_clone().map_err(|e| Unreachable::Broken(e.to_string()))?);
     let started = Instant::now();
     let give_up = started + deadline;
     let mut next_tick = started + WAITING_TICK;
@@ -116,12 +113,7 @@ fn approver_request(socket: &Path, message: &ToDaemon) -> Result<FromDaemon> {
 
 /// The pending calls.
 pub fn list(socket: &Path, token: &str) -> Result<Vec<Pending>> {
-    match approver_request(
-        socket,
-        &ToDaemon::List {
-            token: token.to_owned(),
-        },
-    )? {
+    match approver_request(socket, &ToDaemon::List { token: token.to_owned() })? {
         FromDaemon::Pending { calls } => Ok(calls),
         FromDaemon::Error { message } => bail!("{message}"),
         other => bail!("unexpected answer from MCP Firewall: {other:?}"),
@@ -151,13 +143,7 @@ pub fn decide(
 ) -> Result<DecideOutcome> {
     match approver_request(
         socket,
-        &ToDaemon::Decide {
-            token: token.to_owned(),
-            id,
-            allow,
-            scope,
-            confirm,
-        },
+        &ToDaemon::Decide { token: token.to_owned(), id, allow, scope, confirm },
     )? {
         FromDaemon::Done => Ok(DecideOutcome::Done),
         FromDaemon::Confirm { fact, armed_in_ms } => {

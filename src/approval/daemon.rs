@@ -11,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use super::broker::{ApprovalBroker, Decided};
-use super::{FromDaemon, ToDaemon, socket_path, token_path};
+use super::{FromDaemon, ToDaemon, api_file, socket_path, token_path};
 use crate::paths::Paths;
 
 /// The longest line the daemon reads from a peer.
@@ -38,17 +38,27 @@ pub fn approver_token(paths: &Paths) -> Result<String> {
     Ok(token)
 }
 
+/// Writes a file readable by the owner only (replacing any old one).
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
 fn same(a: &str, b: &str) -> bool {
     // Constant time in the length of the expected token.
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Runs the daemon until SIGINT/SIGTERM.
-pub fn run(paths: &Paths, timeout: Duration) -> Result<i32> {
+/// `http_port` 0 picks a free port; the address is written to `api.json` in the runtime folder.
+pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
     let token = approver_token(paths)?;
     Paths::ensure(&paths.runtime)?;
     let socket = socket_path(paths);
@@ -56,10 +66,8 @@ pub fn run(paths: &Paths, timeout: Duration) -> Result<i32> {
         bail!("MCP Firewall is already running ({})", socket.display());
     }
     let _ = std::fs::remove_file(&socket); // a stale socket from a daemon that died
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let listener = UnixListener::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
@@ -67,6 +75,20 @@ pub fn run(paths: &Paths, timeout: Duration) -> Result<i32> {
         eprintln!("MCP Firewall is running; approvals on {}", socket.display());
         let broker = Arc::new(ApprovalBroker::new(timeout));
         let token = Arc::new(token);
+        let http = tokio::net::TcpListener::bind(("127.0.0.1", http_port))
+            .await
+            .with_context(|| format!("cannot listen on 127.0.0.1:{http_port}"))?;
+        let url = format!("http://{}", http.local_addr()?);
+        write_private(&api_file(paths), &serde_json::json!({ "url": url }).to_string())?;
+        eprintln!("MCP Firewall's API is at {url}");
+        {
+            let (broker, token) = (broker.clone(), token.clone());
+            tokio::spawn(async move {
+                if let Err(e) = super::http::serve(http, broker, token).await {
+                    tracing::error!("the HTTP API stopped: {e}");
+                }
+            });
+        }
         {
             let broker = broker.clone();
             tokio::spawn(async move {
@@ -93,6 +115,7 @@ pub fn run(paths: &Paths, timeout: Duration) -> Result<i32> {
             }
         }
         let _ = std::fs::remove_file(&socket);
+        let _ = std::fs::remove_file(api_file(paths));
         Ok(0)
     })
 }
@@ -102,10 +125,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
     let peer = stream.peer_cred()?;
     // SAFETY: getuid(2) has no preconditions.
     if peer.uid() != unsafe { libc::getuid() } {
-        bail!(
-            "refused a connection from another user (uid {})",
-            peer.uid()
-        );
+        bail!("refused a connection from another user (uid {})", peer.uid());
     }
     let (read, mut write) = stream.into_split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<FromDaemon>();
@@ -134,9 +154,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
         let message = match serde_json::from_str::<ToDaemon>(line.trim_end()) {
             Ok(message) => message,
             Err(e) => {
-                let _ = out_tx.send(FromDaemon::Error {
-                    message: format!("bad request: {e}"),
-                });
+                let _ = out_tx.send(FromDaemon::Error { message: format!("bad request: {e}") });
                 continue;
             }
         };
@@ -160,34 +178,21 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
             }
             ToDaemon::List { token: given } => {
                 let reply = if same(&given, &token) {
-                    FromDaemon::Pending {
-                        calls: broker.pending().await,
-                    }
+                    FromDaemon::Pending { calls: broker.pending().await }
                 } else {
-                    FromDaemon::Error {
-                        message: "not authorised: wrong approver token".into(),
-                    }
+                    FromDaemon::Error { message: "not authorised: wrong approver token".into() }
                 };
                 let _ = out_tx.send(reply);
             }
-            ToDaemon::Decide {
-                token: given,
-                id,
-                allow,
-                scope,
-                confirm,
-            } => {
+            ToDaemon::Decide { token: given, id, allow, scope, confirm } => {
                 let reply = if !same(&given, &token) {
-                    FromDaemon::Error {
-                        message: "not authorised: wrong approver token".into(),
-                    }
+                    FromDaemon::Error { message: "not authorised: wrong approver token".into() }
                 } else {
                     match broker.decide(id, allow, scope, confirm).await {
                         Decided::Done => FromDaemon::Done,
-                        Decided::NeedsConfirmation { fact, armed_in } => FromDaemon::Confirm {
-                            fact,
-                            armed_in_ms: armed_in.as_millis() as u64,
-                        },
+                        Decided::NeedsConfirmation { fact, armed_in } => {
+                            FromDaemon::Confirm { fact, armed_in_ms: armed_in.as_millis() as u64 }
+                        }
                         Decided::NotArmed { fact, wait } => FromDaemon::Error {
                             message: format!(
                                 "not confirmed: \"{fact}\" needs its first step, then a confirmation at least {} ms later",

@@ -11,6 +11,7 @@
 pub mod broker;
 pub mod client;
 pub mod daemon;
+pub mod http;
 pub mod preview;
 
 use std::path::PathBuf;
@@ -25,6 +26,11 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The daemon's socket.
 pub fn socket_path(paths: &Paths) -> PathBuf {
     paths.runtime.join("mcpfw.sock")
+}
+
+/// Where the daemon writes its HTTP API's address (0600), for the dashboard and CLI.
+pub fn api_file(paths: &Paths) -> PathBuf {
+    paths.runtime.join("api.json")
 }
 
 /// The approver token's file (0600).

@@ -26,10 +26,7 @@ pub struct Preview {
 
 /// Whether a category needs the second step.
 pub fn two_step(category: Category) -> bool {
-    matches!(
-        category,
-        Category::Delete | Category::NetworkSend | Category::ConfigChange
-    )
+    matches!(category, Category::Delete | Category::NetworkSend | Category::ConfigChange)
 }
 
 /// Builds the preview of a call the engine decided to ask about.
@@ -46,10 +43,7 @@ pub fn build(tool: &str, server: &str, decision: &Decision, arguments: Option<&V
                 let (count, capped) = count_files(path);
                 files_total += count;
                 let more = if capped { "at least " } else { "" };
-                lines.push(format!(
-                    "{}: a folder with {more}{count} files",
-                    path.display()
-                ));
+                lines.push(format!("{}: a folder with {more}{count} files", path.display()));
             }
             Ok(meta) => {
                 files_total += 1;
@@ -63,25 +57,15 @@ pub fn build(tool: &str, server: &str, decision: &Decision, arguments: Option<&V
         }
     }
     let classification = decision.classification.as_ref();
-    let hosts: Vec<&str> = classification
-        .map(|c| c.hosts.iter().map(String::as_str).collect())
-        .unwrap_or_default();
+    let hosts: Vec<&str> =
+        classification.map(|c| c.hosts.iter().map(String::as_str).collect()).unwrap_or_default();
     let payload = arguments.map_or(0, |a| a.to_string().len());
     if !hosts.is_empty() {
-        lines.push(format!(
-            "sends {payload} bytes of arguments to {}",
-            hosts.join(", ")
-        ));
+        lines.push(format!("sends {payload} bytes of arguments to {}", hosts.join(", ")));
     }
-    if let Some(commands) = classification
-        .map(|c| &c.commands)
-        .filter(|c| !c.is_empty())
-    {
+    if let Some(commands) = classification.map(|c| &c.commands).filter(|c| !c.is_empty()) {
         for command in commands.iter().take(3) {
-            lines.push(format!(
-                "runs: {}",
-                command.value.chars().take(200).collect::<String>()
-            ));
+            lines.push(format!("runs: {}", command.value.chars().take(200).collect::<String>()));
         }
     }
     if !decision.secrets.is_empty() {
@@ -95,11 +79,7 @@ pub fn build(tool: &str, server: &str, decision: &Decision, arguments: Option<&V
             (None, _) => format!("Let `{tool}` on {server} delete data?"),
         },
         Category::NetworkSend => {
-            let to = if hosts.is_empty() {
-                "the network".to_owned()
-            } else {
-                hosts.join(", ")
-            };
+            let to = if hosts.is_empty() { "the network".to_owned() } else { hosts.join(", ") };
             format!("Send {payload} bytes to {to}?")
         }
         _ => match &first_path {
@@ -134,36 +114,22 @@ fn count_files(dir: &Path) -> (usize, bool) {
 /// The text a write would put in the file, from the usual argument names.
 fn new_content(arguments: Option<&Value>) -> Option<&str> {
     let args = arguments?;
-    ["content", "text", "contents", "data"]
-        .iter()
-        .find_map(|k| args.get(*k)?.as_str())
+    ["content", "text", "contents", "data"].iter().find_map(|k| args.get(*k)?.as_str())
 }
 
 fn diff(path: &Path, new: &str, size: u64) -> Vec<String> {
     if size > MAX_DIFF_BYTES {
-        return vec![format!(
-            "(the file is larger than {MAX_DIFF_BYTES} bytes; no diff shown)"
-        )];
+        return vec![format!("(the file is larger than {MAX_DIFF_BYTES} bytes; no diff shown)")];
     }
     let Ok(old) = std::fs::read_to_string(path) else {
         return vec!["(the file is not text; no diff shown)".to_owned()];
     };
     let diff = similar::TextDiff::from_lines(old.as_str(), new);
-    let text = diff
-        .unified_diff()
-        .context_radius(2)
-        .header("current", "after the call")
-        .to_string();
-    let mut lines: Vec<String> = text
-        .lines()
-        .take(MAX_DIFF_LINES)
-        .map(str::to_owned)
-        .collect();
+    let text =
+        diff.unified_diff().context_radius(2).header("current", "after the call").to_string();
+    let mut lines: Vec<String> = text.lines().take(MAX_DIFF_LINES).map(str::to_owned).collect();
     if text.lines().count() > MAX_DIFF_LINES {
-        lines.push(format!(
-            "… ({} more lines of diff)",
-            text.lines().count() - MAX_DIFF_LINES
-        ));
+        lines.push(format!("… ({} more lines of diff)", text.lines().count() - MAX_DIFF_LINES));
     }
     lines
 }

@@ -10,8 +10,8 @@ use crate::paths::Paths;
 use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
 use crate::store::{self, Store};
 
-pub fn run_daemon(paths: &Paths, timeout: u64) -> Result<i32> {
-    daemon::run(paths, Duration::from_secs(timeout.max(1)))
+pub fn run_daemon(paths: &Paths, timeout: u64, http_port: u16) -> Result<i32> {
+    daemon::run(paths, Duration::from_secs(timeout.max(1)), http_port)
 }
 
 fn token(paths: &Paths) -> Result<String> {
@@ -65,13 +65,7 @@ pub fn approve(paths: &Paths, id: u64, scope: &str, confirm: bool) -> Result<i32
 }
 
 pub fn deny(paths: &Paths, id: u64, always: bool) -> Result<i32> {
-    decide(
-        paths,
-        id,
-        false,
-        if always { Scope::Always } else { Scope::Once },
-        false,
-    )
+    decide(paths, id, false, if always { Scope::Always } else { Scope::Once }, false)
 }
 
 fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> Result<i32> {
@@ -83,10 +77,7 @@ fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> R
         .with_context(|| format!("no call {id} is waiting (see `mcpfw pending`)"))?;
     match client::decide(&socket, &token, id, allow, scope, confirm)? {
         client::DecideOutcome::Confirm { fact, armed_in_ms } => {
-            println!(
-                "{} · {} — {}",
-                call.request.server, call.request.tool, call.request.reason
-            );
+            println!("{} · {} — {}", call.request.server, call.request.tool, call.request.reason);
             for line in &call.request.preview {
                 println!("    {line}");
             }
@@ -114,10 +105,7 @@ fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> R
         Scope::Hour => "identical calls for an hour",
         Scope::Always => "identical calls from now on",
     };
-    println!(
-        "{verb} {how}: {} · {}",
-        call.request.server, call.request.tool
-    );
+    println!("{verb} {how}: {} · {}", call.request.server, call.request.tool);
     Ok(0)
 }
 
@@ -125,10 +113,7 @@ fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> R
 /// since a person has looked at this very call.
 fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<()> {
     let Some(digest) = call.request.args_digest.clone() else {
-        bail!(
-            "call {} has no argument digest; approve it once instead",
-            call.id
-        );
+        bail!("call {} has no argument digest; approve it once instead", call.id);
     };
     let spec = RuleSpec {
         id: None,
@@ -136,14 +121,8 @@ fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<
         tool: glob_escape(&call.request.tool),
         category: Vec::new(),
         action: if allow { Action::Allow } else { Action::Deny },
-        reason: Some(format!(
-            "you {} this call",
-            if allow { "approved" } else { "refused" }
-        )),
-        when: Conditions {
-            args_digest: Some(digest),
-            ..Conditions::default()
-        },
+        reason: Some(format!("you {} this call", if allow { "approved" } else { "refused" })),
+        when: Conditions { args_digest: Some(digest), ..Conditions::default() },
         lift: if allow {
             vec![
                 Guard::OutsideRoots,
@@ -160,14 +139,10 @@ fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<
     let expires = (scope == Scope::Hour).then(|| crate::record::now_ms() + 3_600_000);
     let (key, _) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let id = runtime.block_on(async {
         let store = Store::open(&db, key).await?;
-        store
-            .add_rule(&serde_json::to_string(&spec)?, "approval", expires)
-            .await
+        store.add_rule(&serde_json::to_string(&spec)?, "approval", expires).await
     })?;
     tracing::info!(rule = id, spec = %json!(spec), "rule created by an approval");
     Ok(())

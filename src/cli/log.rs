@@ -17,9 +17,7 @@ pub fn parse_since(text: &str, now_ms: u64) -> Result<u64> {
     let time = humantime::parse_rfc3339_weak(text).with_context(|| {
         format!("`{text}` is neither a duration (15m, 2h, 7d) nor a time (2026-11-24T10:00:00Z)")
     })?;
-    Ok(time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64))
+    Ok(time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
 }
 
 fn rfc3339(ts_ms: u64) -> String {
@@ -99,21 +97,15 @@ pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
             return Ok(0);
         }
         if !args.follow {
-            eprintln!(
-                "no history yet: nothing has been recorded in {}",
-                db.display()
-            );
+            eprintln!("no history yet: nothing has been recorded in {}", db.display());
             return Ok(0);
         }
     }
     let (key, _) = store::load_or_create_chain_key(paths)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let store = Store::open(&db, key)
-            .await
-            .with_context(|| format!("cannot open {}", db.display()))?;
+        let store =
+            Store::open(&db, key).await.with_context(|| format!("cannot open {}", db.display()))?;
         if args.verify {
             let report = store.verify().await?;
             return Ok(if report.ok {
@@ -122,10 +114,7 @@ pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
             } else {
                 println!(
                     "history TAMPERED: {} ({} events checked)",
-                    report
-                        .problem
-                        .as_deref()
-                        .unwrap_or("the hash chain does not verify"),
+                    report.problem.as_deref().unwrap_or("the hash chain does not verify"),
                     report.checked
                 );
                 1
@@ -137,11 +126,7 @@ pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
             tool: args.tool.clone(),
             verdict: args.verdict.clone(),
             category: args.category.clone(),
-            since_ms: args
-                .since
-                .as_deref()
-                .map(|s| parse_since(s, now))
-                .transpose()?,
+            since_ms: args.since.as_deref().map(|s| parse_since(s, now)).transpose()?,
             limit: args.limit,
             ..EventFilter::default()
         };
@@ -179,11 +164,7 @@ pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
 
 fn print_event(e: &StoredEvent, as_json: bool) {
     use std::io::Write;
-    let line = if as_json {
-        event_json(e).to_string()
-    } else {
-        human(e)
-    };
+    let line = if as_json { event_json(e).to_string() } else { human(e) };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

@@ -48,6 +48,10 @@ pub enum Command {
         /// Seconds a call waits for a decision before it is refused.
         #[arg(long, default_value_t = crate::approval::DEFAULT_TIMEOUT_SECS)]
         timeout: u64,
+        /// Port of the loopback HTTP API (0: any free port; the address goes to `api.json` in
+        /// the runtime folder).
+        #[arg(long, default_value_t = 0)]
+        http_port: u16,
     },
     /// List the calls waiting for approval.
     Pending {

@@ -26,10 +26,7 @@ pub fn load_checked(
 pub fn check(paths: &Paths, file: Option<PathBuf>) -> Result<i32> {
     let path = file.unwrap_or_else(|| policy_path(paths));
     if !path.exists() {
-        println!(
-            "{}: no policy file; the built-in defaults apply",
-            path.display()
-        );
+        println!("{}: no policy file; the built-in defaults apply", path.display());
         return Ok(0);
     }
     match load_checked(&path) {

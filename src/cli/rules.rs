@@ -16,9 +16,7 @@ pub fn run(paths: &Paths, command: RulesCommand) -> Result<i32> {
     let (key, _) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
     let policy_path = super::policy::policy_path(paths);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let store = Store::open(&db, key).await.with_context(|| format!("cannot open {}", db.display()))?;
         match command {
@@ -116,9 +114,8 @@ fn rule_from_args(args: &RuleArgs) -> Result<(RuleSpec, Option<std::time::Durati
         .collect::<Result<Vec<_>>>()?;
     let mut arg_map = BTreeMap::new();
     for pair in &args.args {
-        let (name, re) = pair
-            .split_once('=')
-            .with_context(|| format!("`--arg {pair}` must be NAME=REGEX"))?;
+        let (name, re) =
+            pair.split_once('=').with_context(|| format!("`--arg {pair}` must be NAME=REGEX"))?;
         regex::Regex::new(re).with_context(|| format!("bad regex for `{name}`"))?;
         arg_map.insert(name.to_owned(), re.to_owned());
     }

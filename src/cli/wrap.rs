@@ -19,14 +19,9 @@ use crate::transport::stdio::{self, ShimOptions};
 
 pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let resolved = launch::resolve(
-        &args.command,
-        std::env::var_os("PATH").as_deref(),
-        home.as_deref(),
-    )?;
-    let name = args
-        .name
-        .unwrap_or_else(|| launch::default_server_name(&args.command));
+    let resolved =
+        launch::resolve(&args.command, std::env::var_os("PATH").as_deref(), home.as_deref())?;
+    let name = args.name.unwrap_or_else(|| launch::default_server_name(&args.command));
 
     // The policy: a broken file does not stop the server, but every tool call is refused and
     // told why (fail closed), and the problem is reported on stderr at once.
@@ -36,10 +31,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
         );
     }
-    let infer = policy_file
-        .as_ref()
-        .map(|p| p.settings.infer_roots)
-        .unwrap_or(false);
+    let infer = policy_file.as_ref().map(|p| p.settings.infer_roots).unwrap_or(false);
     let mut roots: Vec<PathBuf> = args.roots.iter().map(|r| absolute(r)).collect();
     if infer {
         roots.extend(inferred_roots(&resolved.args));
@@ -49,17 +41,10 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
     let command_line = std::iter::once(resolved.program.display().to_string())
-        .chain(
-            resolved
-                .args
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned()),
-        )
+        .chain(resolved.args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
-    let retention_days = policy_file
-        .as_ref()
-        .map_or(0, |p| p.settings.retention_days);
+    let retention_days = policy_file.as_ref().map_or(0, |p| p.settings.retention_days);
     let (name_for_store, origin) = (name.clone(), command_line);
     let (recorder, db_rules) = StoreRecorder::start_with(&db, key, move |store| async move {
         startup_store_work(&store, &name_for_store, &origin, retention_days).await
@@ -87,15 +72,11 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             name,
             Box::new(FirewallPolicy::new(engine)),
             Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
-            Limits {
-                max_message_bytes: args.max_message_bytes,
-            },
+            Limits { max_message_bytes: args.max_message_bytes },
         )
         .with_approver(approver),
     );
-    let options = ShimOptions {
-        grace: Duration::from_millis(args.shutdown_grace_ms),
-    };
+    let options = ShimOptions { grace: Duration::from_millis(args.shutdown_grace_ms) };
     stdio::run(pipeline, &resolved, &options)
 }
 

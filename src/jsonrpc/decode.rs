@@ -20,9 +20,7 @@ impl Id {
         let raw = raw.trim();
         let valid = match raw.as_bytes().first()? {
             b'"' => raw.len() >= 2 && raw.ends_with('"'),
-            b'-' | b'0'..=b'9' => raw
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b"-+.eE".contains(&b)),
+            b'-' | b'0'..=b'9' => raw.bytes().all(|b| b.is_ascii_digit() || b"-+.eE".contains(&b)),
             _ => false,
         };
         valid.then(|| Self(raw.into()))
@@ -44,22 +42,11 @@ impl fmt::Display for Id {
 #[derive(Debug)]
 pub enum Message<'a> {
     /// A call that expects a response with the same id.
-    Request {
-        id: Id,
-        method: Cow<'a, str>,
-        params: Option<&'a RawValue>,
-    },
+    Request { id: Id, method: Cow<'a, str>, params: Option<&'a RawValue> },
     /// A one-way message.
-    Notification {
-        method: Cow<'a, str>,
-        params: Option<&'a RawValue>,
-    },
+    Notification { method: Cow<'a, str>, params: Option<&'a RawValue> },
     /// The answer to a request. `id` is `None` only for an error about an unreadable request.
-    Response {
-        id: Option<Id>,
-        result: Option<&'a RawValue>,
-        error: Option<&'a RawValue>,
-    },
+    Response { id: Option<Id>, result: Option<&'a RawValue>, error: Option<&'a RawValue> },
 }
 
 impl Message<'_> {
@@ -156,10 +143,7 @@ pub fn decode(line: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             let id = serde_json::from_str::<Envelope>(&lossy)
                 .ok()
                 .and_then(|env| env.id.and_then(|raw| Id::from_raw(raw.get())));
-            return Err(DecodeError::InvalidUtf8 {
-                valid_up_to: e.valid_up_to(),
-                id,
-            });
+            return Err(DecodeError::InvalidUtf8 { valid_up_to: e.valid_up_to(), id });
         }
     };
     match text.trim_start().as_bytes().first() {
@@ -191,9 +175,8 @@ fn nesting_depth_exceeds(line: &[u8], max: usize) -> bool {
     let mut i = 0;
     while i < line.len() {
         // Jump to the next byte that can change the depth or open a string.
-        let Some(offset) = line[i..]
-            .iter()
-            .position(|b| matches!(b, b'"' | b'[' | b'{' | b']' | b'}'))
+        let Some(offset) =
+            line[i..].iter().position(|b| matches!(b, b'"' | b'[' | b'{' | b']' | b'}'))
         else {
             return false;
         };
@@ -228,14 +211,9 @@ fn nesting_depth_exceeds(line: &[u8], max: usize) -> bool {
 
 fn json_error(e: serde_json::Error) -> DecodeError {
     if e.is_data() {
-        DecodeError::Invalid {
-            reason: e.to_string(),
-            id: None,
-        }
+        DecodeError::Invalid { reason: e.to_string(), id: None }
     } else {
-        DecodeError::Parse {
-            detail: e.to_string(),
-        }
+        DecodeError::Parse { detail: e.to_string() }
     }
 }
 
@@ -243,10 +221,7 @@ fn parse_object(text: &str) -> Result<Message<'_>, DecodeError> {
     let env: Envelope = serde_json::from_str(text).map_err(json_error)?;
     let raw_id = env.id.map(RawValue::get);
     let id = raw_id.and_then(Id::from_raw);
-    let invalid = |reason: &str| DecodeError::Invalid {
-        reason: reason.into(),
-        id: id.clone(),
-    };
+    let invalid = |reason: &str| DecodeError::Invalid { reason: reason.into(), id: id.clone() };
     if env.jsonrpc.as_deref() != Some("2.0") {
         return Err(invalid("\"jsonrpc\" must be \"2.0\""));
     }
@@ -262,15 +237,8 @@ fn parse_object(text: &str) -> Result<Message<'_>, DecodeError> {
                 return Err(invalid("\"params\" must be an object or an array"));
             }
             match (raw_id, id.clone()) {
-                (None, _) => Ok(Message::Notification {
-                    method,
-                    params: env.params,
-                }),
-                (Some(_), Some(id)) => Ok(Message::Request {
-                    id,
-                    method,
-                    params: env.params,
-                }),
+                (None, _) => Ok(Message::Notification { method, params: env.params }),
+                (Some(_), Some(id)) => Ok(Message::Request { id, method, params: env.params }),
                 (Some(_), None) => Err(invalid("a request's \"id\" cannot be null")),
             }
         }
@@ -310,14 +278,7 @@ mod tests {
         let resp = single(r#"{"result":{},"jsonrpc":"2.0","id":"s-1"}"#);
         assert_eq!(resp.id().unwrap().as_raw(), "\"s-1\"");
         let err = single(r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}"#);
-        assert!(matches!(
-            err,
-            Message::Response {
-                id: None,
-                error: Some(_),
-                ..
-            }
-        ));
+        assert!(matches!(err, Message::Response { id: None, error: Some(_), .. }));
     }
 
     #[test]
@@ -345,43 +306,15 @@ mod tests {
             (b"\"str\"", "NotAnObject", None),
             (b"null", "NotAnObject", None),
             (br#"{"id":3,"method":"x"}"#, "Invalid", Some("3")),
-            (
-                br#"{"jsonrpc":"1.0","id":3,"method":"x"}"#,
-                "Invalid",
-                Some("3"),
-            ),
-            (
-                br#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#,
-                "Invalid",
-                None,
-            ),
-            (
-                br#"{"jsonrpc":"2.0","id":null,"method":"x"}"#,
-                "Invalid",
-                None,
-            ),
-            (
-                br#"{"jsonrpc":"2.0","id":4,"method":"x","result":1}"#,
-                "Invalid",
-                Some("4"),
-            ),
+            (br#"{"jsonrpc":"1.0","id":3,"method":"x"}"#, "Invalid", Some("3")),
+            (br#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#, "Invalid", None),
+            (br#"{"jsonrpc":"2.0","id":null,"method":"x"}"#, "Invalid", None),
+            (br#"{"jsonrpc":"2.0","id":4,"method":"x","result":1}"#, "Invalid", Some("4")),
             (br#"{"jsonrpc":"2.0","id":4,"method":7}"#, "Invalid", None),
-            (
-                br#"{"jsonrpc":"2.0","id":5,"method":"x","params":3}"#,
-                "Invalid",
-                Some("5"),
-            ),
-            (
-                br#"{"jsonrpc":"2.0","id":1,"id":2,"method":"x"}"#,
-                "Invalid",
-                None,
-            ),
+            (br#"{"jsonrpc":"2.0","id":5,"method":"x","params":3}"#, "Invalid", Some("5")),
+            (br#"{"jsonrpc":"2.0","id":1,"id":2,"method":"x"}"#, "Invalid", None),
             (br#"{"jsonrpc":"2.0"}"#, "Invalid", None),
-            (
-                b"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"a\xff\"}",
-                "InvalidUtf8",
-                Some("9"),
-            ),
+            (b"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"a\xff\"}", "InvalidUtf8", Some("9")),
         ];
         for (line, kind, id) in cases {
             let err = decode(line).expect_err(&String::from_utf8_lossy(line));
@@ -390,12 +323,7 @@ mod tests {
                 "{err:?} for {}",
                 String::from_utf8_lossy(line)
             );
-            assert_eq!(
-                err.id().map(Id::as_raw),
-                *id,
-                "{}",
-                String::from_utf8_lossy(line)
-            );
+            assert_eq!(err.id().map(Id::as_raw), *id, "{}", String::from_utf8_lossy(line));
         }
     }
 
@@ -406,10 +334,7 @@ mod tests {
         line.push_str(&"[".repeat(depth));
         line.push_str(&"]".repeat(depth));
         line.push_str("}}");
-        assert_eq!(
-            decode(line.as_bytes()).unwrap_err(),
-            DecodeError::TooDeep { max: MAX_DEPTH }
-        );
+        assert_eq!(decode(line.as_bytes()).unwrap_err(), DecodeError::TooDeep { max: MAX_DEPTH });
         // Brackets inside strings do not count.
         let text = format!(
             r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":{{"s":"{}\"[{{"}}}}"#,

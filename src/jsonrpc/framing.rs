@@ -37,11 +37,7 @@ pub struct LineReader<R> {
 impl<R: Read> LineReader<R> {
     /// Wraps `reader`; lines longer than `limit` bytes are reported as [`Frame::Oversized`].
     pub fn new(reader: R, limit: usize) -> Self {
-        Self {
-            inner: BufReader::with_capacity(64 * 1024, reader),
-            line: Vec::new(),
-            limit,
-        }
+        Self { inner: BufReader::with_capacity(64 * 1024, reader), line: Vec::new(), limit }
     }
 
     /// True when more input is already buffered, so a writer may delay its flush.
@@ -222,10 +218,7 @@ mod tests {
             }
             other => panic!("expected oversized, got {other:?}"),
         }
-        assert!(
-            reader.line.capacity() <= 64 * 1024,
-            "the big line was not released"
-        );
+        assert!(reader.line.capacity() <= 64 * 1024, "the big line was not released");
         assert_eq!(reader.next_frame().unwrap(), Some(Frame::Line(b"next")));
     }
 
@@ -239,22 +232,14 @@ mod tests {
                 r#"aaa"}},"jsonrpc":"2.0","id":12}"#,
                 Some("12"),
             ),
-            (
-                r#"{"method":"x","params":{"id":5,"#,
-                r#"aaa","id":9}}"#,
-                None,
-            ),
+            (r#"{"method":"x","params":{"id":5,"#, r#"aaa","id":9}}"#, None),
             (r#"{"params":{"id":5}"#, r#"aaaa"}"#, None),
             (r#"[{"id":1}"#, "", None),
             ("", r#"x,"id":"q\"z"}"#, None),
         ];
         for (head, tail, want) in cases {
             let got = recover_id(head.as_bytes(), tail.as_bytes());
-            assert_eq!(
-                got.as_ref().map(Id::as_raw),
-                *want,
-                "head={head} tail={tail}"
-            );
+            assert_eq!(got.as_ref().map(Id::as_raw), *want, "head={head} tail={tail}");
         }
     }
 }

@@ -44,11 +44,7 @@ pub fn error_response(id: Option<&Id>, code: ErrorCode, message: &str) -> Vec<u8
 /// `resultType`.
 pub fn tool_error_result(id: &Id, reason: &str, stateless: bool) -> Vec<u8> {
     let text = serde_json::to_string(reason).unwrap_or_else(|_| "\"refused\"".into());
-    let result_type = if stateless {
-        r#","resultType":"complete""#
-    } else {
-        ""
-    };
+    let result_type = if stateless { r#","resultType":"complete""# } else { "" };
     format!(
         r#"{{"jsonrpc":"2.0","id":{},"result":{{"content":[{{"type":"text","text":{text}}}],"isError":true{result_type},"_meta":{{"mcp-firewall/refused":true}}}}}}"#,
         id.as_raw()

@@ -176,12 +176,7 @@ impl PolicyEngine {
         let home = env.home.clone();
         let mut server_roots = extra_roots;
         if let Some(settings) = policy.servers.get(server) {
-            server_roots.extend(
-                settings
-                    .roots
-                    .iter()
-                    .map(|r| expand_home(r, home.as_deref())),
-            );
+            server_roots.extend(settings.roots.iter().map(|r| expand_home(r, home.as_deref())));
         }
         let mut engine = Self {
             server: server.to_owned(),
@@ -219,16 +214,11 @@ impl PolicyEngine {
     ) -> anyhow::Result<()> {
         let file_rules = policy.rules.iter().enumerate().map(|(i, spec)| {
             (
-                format!(
-                    "file:{}",
-                    spec.id.clone().unwrap_or_else(|| (i + 1).to_string())
-                ),
+                format!("file:{}", spec.id.clone().unwrap_or_else(|| (i + 1).to_string())),
                 spec.clone(),
             )
         });
-        let db = db_rules
-            .into_iter()
-            .map(|(id, spec)| (format!("db:{id}"), spec));
+        let db = db_rules.into_iter().map(|(id, spec)| (format!("db:{id}"), spec));
         let mut tool_globs = GlobSetBuilder::new();
         for (id, spec) in file_rules.chain(db) {
             let server_glob = glob(&spec.server)
@@ -267,13 +257,7 @@ impl PolicyEngine {
                     Some(host_set(hosts).map_err(|e| anyhow::anyhow!("rule {id}: {e}"))?)
                 }
             };
-            self.rules.push(CompiledRule {
-                id,
-                spec,
-                args,
-                paths_within,
-                hosts_in,
-            });
+            self.rules.push(CompiledRule { id, spec, args, paths_within, hosts_in });
         }
         self.tool_globs = tool_globs.build()?;
         let mut hosts = policy.egress.allow_hosts.clone();
@@ -282,10 +266,7 @@ impl PolicyEngine {
         }
         self.egress = host_set(&hosts)?;
         for limit in &policy.limits {
-            if !glob(&limit.server)?
-                .compile_matcher()
-                .is_match(&self.server)
-            {
+            if !glob(&limit.server)?.compile_matcher().is_match(&self.server) {
                 continue;
             }
             self.limits.push(CompiledLimit {
@@ -363,10 +344,7 @@ impl PolicyEngine {
         }
         for arg in classification.paths.iter().take(MAX_PATHS) {
             let a = sandbox.assess(&arg.value, base_dir.as_deref());
-            let shown = a
-                .resolved
-                .as_ref()
-                .map_or(arg.value.clone(), |p| p.display().to_string());
+            let shown = a.resolved.as_ref().map_or(arg.value.clone(), |p| p.display().to_string());
             if let Some(error) = &a.error {
                 guards.push(GuardHit {
                     guard: Guard::UnresolvablePath,
@@ -405,20 +383,13 @@ impl PolicyEngine {
                 None => {}
             }
             if !roots.is_empty() && !a.inside_roots && a.sensitivity.is_none() {
-                let list = roots
-                    .iter()
-                    .map(|r| r.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let list =
+                    roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
                 let mut reason = format!("{shown} is outside this server's roots ({list})");
                 if let Some(note) = a.notes.first() {
                     reason.push_str(&format!("; {note}"));
                 }
-                guards.push(GuardHit {
-                    guard: Guard::OutsideRoots,
-                    action: Action::Ask,
-                    reason,
-                });
+                guards.push(GuardHit { guard: Guard::OutsideRoots, action: Action::Ask, reason });
             }
             resolved.push(a);
         }
@@ -426,14 +397,12 @@ impl PolicyEngine {
         let secrets = call.arguments.map(secrets::scan).unwrap_or_default();
         if !secrets.is_empty() {
             let kinds: Vec<&str> = secrets.iter().map(|s| s.kind).collect();
-            let action = if matches!(
-                category,
-                Category::NetworkSend | Category::Exec | Category::Unknown
-            ) {
-                Action::Deny
-            } else {
-                Action::Ask
-            };
+            let action =
+                if matches!(category, Category::NetworkSend | Category::Exec | Category::Unknown) {
+                    Action::Deny
+                } else {
+                    Action::Ask
+                };
             guards.push(GuardHit {
                 guard: Guard::Secrets,
                 action,
@@ -444,17 +413,10 @@ impl PolicyEngine {
         if category == Category::NetworkSend
             || !classification.urls.is_empty() && category.risk() >= 1
         {
-            let outside: Vec<&String> = classification
-                .hosts
-                .iter()
-                .filter(|h| !self.egress.is_match(h.as_str()))
-                .collect();
+            let outside: Vec<&String> =
+                classification.hosts.iter().filter(|h| !self.egress.is_match(h.as_str())).collect();
             if !outside.is_empty() {
-                let list = outside
-                    .iter()
-                    .map(|h| h.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let list = outside.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ");
                 guards.push(GuardHit {
                     guard: Guard::Egress,
                     action: Action::Ask,
@@ -541,11 +503,7 @@ impl PolicyEngine {
         }
         for (name, re) in &rule.args {
             let value = call.arguments.and_then(|args| {
-                if name.starts_with('/') {
-                    args.pointer(name)
-                } else {
-                    args.get(name)
-                }
+                if name.starts_with('/') { args.pointer(name) } else { args.get(name) }
             });
             let text = match value {
                 Some(Value::String(s)) => s.clone(),
@@ -564,18 +522,13 @@ impl PolicyEngine {
                 })
             };
             if resolved.len() != classification.paths.len().min(MAX_PATHS)
-                || !resolved
-                    .iter()
-                    .all(|a| a.resolved.as_deref().is_some_and(inside))
+                || !resolved.iter().all(|a| a.resolved.as_deref().is_some_and(inside))
             {
                 return false;
             }
         }
         if let Some(hosts) = &rule.hosts_in
-            && !classification
-                .hosts
-                .iter()
-                .all(|h| hosts.is_match(h.as_str()))
+            && !classification.hosts.iter().all(|h| hosts.is_match(h.as_str()))
         {
             return false;
         }
@@ -596,10 +549,7 @@ impl PolicyEngine {
                 continue;
             }
             let window = recent.entry(i).or_default();
-            while window
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
-            {
+            while window.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60)) {
                 window.pop_front();
             }
             window.push_back(now);
@@ -625,11 +575,7 @@ impl PolicyEngine {
 fn within(path: &Path, dir: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let (p, d) = (path.as_os_str().as_bytes(), dir.as_os_str().as_bytes());
-    let d = if d.len() > 1 {
-        d.strip_suffix(b"/").unwrap_or(d)
-    } else {
-        d
-    };
+    let d = if d.len() > 1 { d.strip_suffix(b"/").unwrap_or(d) } else { d };
     p.starts_with(d) && (p.len() == d.len() || p[d.len()] == b'/' || d == b"/")
 }
 
@@ -711,17 +657,10 @@ mod tests {
     fn defaults_follow_the_category() {
         let e = engine_with("", &[]);
         assert_eq!(decide(&e, "read_file", json!({})).action, Action::Allow);
-        assert_eq!(
-            decide(&e, "write_note", json!({"text": "x"})).action,
-            Action::Allow
-        );
-        for tool in [
-            "delete_entities",
-            "run_command",
-            "send_email",
-            "frobnicate",
-            "update_settings",
-        ] {
+        assert_eq!(decide(&e, "write_note", json!({"text": "x"})).action, Action::Allow);
+        for tool in
+            ["delete_entities", "run_command", "send_email", "frobnicate", "update_settings"]
+        {
             let d = decide(&e, tool, json!({}));
             assert_eq!(d.action, Action::Ask, "{tool}: {d:?}");
             assert_eq!(d.decided_by, DecidedBy::Default);
@@ -780,19 +719,13 @@ when.args.name = "secret"
             "[[rules]]\naction = \"allow\"\nlift = [\"outside-roots\"]\n",
             &[root.path()],
         );
-        assert_eq!(
-            decide(&lifted, "write_file", json!({"path": target})).action,
-            Action::Allow
-        );
+        assert_eq!(decide(&lifted, "write_file", json!({"path": target})).action, Action::Allow);
         // Lifting never applies when the rule itself is not an allow.
         let ask = engine_with(
             "[[rules]]\naction = \"ask\"\nlift = [\"outside-roots\"]\n",
             &[root.path()],
         );
-        assert_eq!(
-            decide(&ask, "write_file", json!({"path": target})).action,
-            Action::Ask
-        );
+        assert_eq!(decide(&ask, "write_file", json!({"path": target})).action, Action::Ask);
     }
 
     #[test]
@@ -801,28 +734,13 @@ when.args.name = "secret"
             "[egress]\nallow_hosts = [\"*.example.com\"]\n[defaults]\nnetwork-send = \"allow\"\n",
             &[],
         );
-        let ok = decide(
-            &e,
-            "http_post",
-            json!({"url": "https://api.example.com/x", "body": "hi"}),
-        );
+        let ok = decide(&e, "http_post", json!({"url": "https://api.example.com/x", "body": "hi"}));
         assert_eq!(ok.action, Action::Allow, "{ok:?}");
-        let d = decide(
-            &e,
-            "http_post",
-            json!({"url": "https://evil.test/x", "body": "hi"}),
-        );
-        assert_eq!(
-            (d.action, d.decided_by.label()),
-            (Action::Ask, "guard:egress".to_owned())
-        );
+        let d = decide(&e, "http_post", json!({"url": "https://evil.test/x", "body": "hi"}));
+        assert_eq!((d.action, d.decided_by.label()), (Action::Ask, "guard:egress".to_owned()));
         assert!(d.reason.contains("evil.test"), "{}", d.reason);
         let key = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
-        let d = decide(
-            &e,
-            "http_post",
-            json!({"url": "https://api.example.com/x", "body": key}),
-        );
+        let d = decide(&e, "http_post", json!({"url": "https://api.example.com/x", "body": key}));
         assert_eq!(
             (d.action, d.decided_by.label()),
             (Action::Deny, "guard:secrets".to_owned()),
@@ -837,16 +755,10 @@ when.args.name = "secret"
             &[],
         );
         for _ in 0..3 {
-            assert_eq!(
-                decide(&e, "delete_entities", json!({})).action,
-                Action::Allow
-            );
+            assert_eq!(decide(&e, "delete_entities", json!({})).action, Action::Allow);
         }
         let d = decide(&e, "delete_entities", json!({}));
-        assert_eq!(
-            (d.action, d.decided_by.label()),
-            (Action::Ask, "guard:rate".to_owned())
-        );
+        assert_eq!((d.action, d.decided_by.label()), (Action::Ask, "guard:rate".to_owned()));
         // Other categories are not counted.
         assert_eq!(decide(&e, "read_graph", json!({})).action, Action::Allow);
     }
@@ -854,18 +766,10 @@ when.args.name = "secret"
     #[test]
     fn a_broken_policy_refuses_every_call_with_its_error() {
         let err = PolicyFile::parse("[[rules]]\naction = 1\n", "policy.toml").unwrap_err();
-        let e = PolicyEngine::new(
-            "files",
-            Err(err),
-            Vec::new(),
-            Vec::new(),
-            Environment::default(),
-        );
+        let e =
+            PolicyEngine::new("files", Err(err), Vec::new(), Vec::new(), Environment::default());
         let d = decide(&e, "read_file", json!({}));
-        assert_eq!(
-            (d.action, d.decided_by),
-            (Action::Deny, DecidedBy::Firewall)
-        );
+        assert_eq!((d.action, d.decided_by), (Action::Deny, DecidedBy::Firewall));
         assert!(d.reason.contains("policy.toml:2"), "{}", d.reason);
         // A rule that compiles in toml but not as a regex is caught too.
         let e = engine_with("[[rules]]\naction = \"allow\"\nwhen.args.x = \"(\"\n", &[]);
@@ -874,18 +778,9 @@ when.args.name = "secret"
 
     #[test]
     fn within_is_component_wise() {
-        let yes = [
-            ("/work", "/work"),
-            ("/work/a", "/work"),
-            ("/work/a", "/work/"),
-            ("/x", "/"),
-        ];
-        let no = [
-            ("/work-evil", "/work"),
-            ("/workX/a", "/work"),
-            ("/wor", "/work"),
-            ("/", "/work"),
-        ];
+        let yes = [("/work", "/work"), ("/work/a", "/work"), ("/work/a", "/work/"), ("/x", "/")];
+        let no =
+            [("/work-evil", "/work"), ("/workX/a", "/work"), ("/wor", "/work"), ("/", "/work")];
         for (p, d) in yes {
             assert!(within(Path::new(p), Path::new(d)), "{p} in {d}");
         }

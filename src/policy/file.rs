@@ -343,46 +343,25 @@ impl PolicyFile {
             let header = format!("[[{table}]]");
             let offset = text.match_indices(&header).nth(index).map_or(0, |(o, _)| o);
             let (line, column) = line_column(text, offset);
-            PolicyError {
-                file: file.to_owned(),
-                line,
-                column,
-                message,
-            }
+            PolicyError { file: file.to_owned(), line, column, message }
         };
-        let glob = |p: &str| {
-            globset::GlobBuilder::new(p)
-                .literal_separator(false)
-                .build()
-                .map(|_| ())
-        };
+        let glob =
+            |p: &str| globset::GlobBuilder::new(p).literal_separator(false).build().map(|_| ());
         for (i, rule) in self.rules.iter().enumerate() {
             let name = rule.id.clone().unwrap_or_else(|| format!("#{}", i + 1));
             for (what, pattern) in [("server", &rule.server), ("tool", &rule.tool)] {
                 glob(pattern).map_err(|e| {
-                    at(
-                        "rules",
-                        i,
-                        format!("rule {name}: bad {what} pattern `{pattern}`: {e}"),
-                    )
+                    at("rules", i, format!("rule {name}: bad {what} pattern `{pattern}`: {e}"))
                 })?;
             }
             for (arg, re) in &rule.when.args {
                 regex::Regex::new(re).map_err(|e| {
-                    at(
-                        "rules",
-                        i,
-                        format!("rule {name}: bad regex for argument `{arg}`: {e}"),
-                    )
+                    at("rules", i, format!("rule {name}: bad regex for argument `{arg}`: {e}"))
                 })?;
             }
             for host in rule.when.hosts_in.iter().flatten() {
                 glob(host).map_err(|e| {
-                    at(
-                        "rules",
-                        i,
-                        format!("rule {name}: bad host pattern `{host}`: {e}"),
-                    )
+                    at("rules", i, format!("rule {name}: bad host pattern `{host}`: {e}"))
                 })?;
             }
         }
@@ -440,13 +419,7 @@ mod tests {
             .skip_while(|l| !l.starts_with("//! ```toml"))
             .skip(1)
             .take_while(|l| !l.starts_with("//! ```"))
-            .map(|l| {
-                l.trim_start_matches("//!")
-                    .strip_prefix(' ')
-                    .unwrap_or("")
-                    .to_owned()
-                    + "\n"
-            })
+            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or("").to_owned() + "\n")
             .collect();
         let p = PolicyFile::parse(&example, "example").unwrap();
         assert_eq!(p.rules[0].id.as_deref(), Some("no-git-push"));

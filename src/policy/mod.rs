@@ -28,10 +28,7 @@ pub enum Verdict {
     Deny { reason: String },
     /// Hold the call until a person decides; `reason` says what it would do and why it asks.
     /// `unattended` is what happens when nobody can be asked.
-    Ask {
-        reason: String,
-        unattended: Unattended,
-    },
+    Ask { reason: String, unattended: Unattended },
 }
 
 impl Verdict {
@@ -138,10 +135,7 @@ impl Policy for FirewallPolicy {
             tool_info: inspection.tool_info.as_deref(),
             arguments: arguments.as_ref(),
             args_digest: args_digest.as_deref(),
-            client_roots: inspection
-                .client_roots
-                .as_deref()
-                .map_or(&[], |r| r.as_slice()),
+            client_roots: inspection.client_roots.as_deref().map_or(&[], |r| r.as_slice()),
         };
         let decision = self.engine.decide(&call);
         let (args_redacted, _) = match &arguments {
@@ -168,13 +162,12 @@ impl Policy for FirewallPolicy {
         };
         let verdict = match decision.action {
             Action::Allow => Verdict::Allow,
-            Action::Deny => Verdict::Deny {
-                reason: format!("MCP Firewall refused {}", decision.reason),
-            },
-            Action::Ask => Verdict::Ask {
-                reason: decision.reason,
-                unattended: self.engine.unattended(),
-            },
+            Action::Deny => {
+                Verdict::Deny { reason: format!("MCP Firewall refused {}", decision.reason) }
+            }
+            Action::Ask => {
+                Verdict::Ask { reason: decision.reason, unattended: self.engine.unattended() }
+            }
         };
         Ruling {
             verdict,

@@ -227,10 +227,7 @@ pub(crate) struct Link {
 
 impl Link {
     pub(crate) fn genesis() -> Self {
-        Self {
-            seq: 0,
-            hash: GENESIS.to_vec(),
-        }
+        Self { seq: 0, hash: GENESIS.to_vec() }
     }
 }
 
@@ -244,10 +241,7 @@ pub(crate) struct SignedLink {
 
 impl SignedLink {
     pub(crate) fn link(self) -> Link {
-        Link {
-            seq: self.seq,
-            hash: self.hash,
-        }
+        Link { seq: self.seq, hash: self.hash }
     }
 }
 
@@ -260,9 +254,7 @@ pub(crate) async fn read_anchor(conn: &mut SqliteConnection) -> sqlx::Result<Opt
 
 /// The chain head, or `None` before the first event.
 pub(crate) async fn read_head(conn: &mut SqliteConnection) -> sqlx::Result<Option<SignedLink>> {
-    sqlx::query_as("SELECT seq, hash, mac FROM chain_head WHERE id = 1")
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as("SELECT seq, hash, mac FROM chain_head WHERE id = 1").fetch_optional(conn).await
 }
 
 /// What a walk along the chain found.
@@ -291,11 +283,7 @@ pub(crate) async fn walk(
     start: Link,
     upto: Option<i64>,
 ) -> sqlx::Result<Walk> {
-    let mut walk = Walk {
-        checked: 0,
-        last: start,
-        problems: Vec::new(),
-    };
+    let mut walk = Walk { checked: 0, last: start, problems: Vec::new() };
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
     );
@@ -312,8 +300,7 @@ pub(crate) async fn walk(
         for row in rows {
             let expected_seq = walk.last.seq + 1;
             if row.seq != expected_seq {
-                walk.problems
-                    .push(missing(expected_seq, row.seq - 1, walk.last.seq));
+                walk.problems.push(missing(expected_seq, row.seq - 1, walk.last.seq));
             } else if mac.event(&walk.last.hash, &row)[..] != row.hash[..] {
                 walk.problems.push(format!(
                     "row {} was modified (its contents or position no longer match its hash)",
@@ -321,10 +308,7 @@ pub(crate) async fn walk(
                 ));
             }
             walk.checked += 1;
-            walk.last = Link {
-                seq: row.seq,
-                hash: row.hash,
-            };
+            walk.last = Link { seq: row.seq, hash: row.hash };
         }
         debug_assert_eq!(walk.last.seq, end);
     }
@@ -393,10 +377,7 @@ mod tests {
             "1f5d576f1dcd4af860a0461891f3ea0b8a87e80ac840644195fc8db372271909"
         );
         assert_ne!(base, mac.event(&[1; 32], &row));
-        assert_ne!(
-            base,
-            ChainMac::new(&ChainKey::from_bytes([8; 32])).event(&GENESIS, &row)
-        );
+        assert_ne!(base, ChainMac::new(&ChainKey::from_bytes([8; 32])).event(&GENESIS, &row));
         let mut moved = row.clone();
         moved.seq = 2;
         assert_ne!(base, mac.event(&GENESIS, &moved));

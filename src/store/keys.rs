@@ -131,10 +131,7 @@ pub fn keyring_service(paths: &Paths) -> String {
 /// Whether `MCPFW_KEYRING` turns the keyring off (`off`, `0`, `false` or `no`).
 fn keyring_disabled() -> bool {
     std::env::var(KEYRING_ENV).is_ok_and(|value| {
-        matches!(
-            value.trim().to_ascii_lowercase().as_str(),
-            "off" | "0" | "false" | "no"
-        )
+        matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "false" | "no")
     })
 }
 
@@ -328,10 +325,7 @@ fn read_key_file(file: &Path) -> Result<Option<ChainKey>> {
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(e).with_context(|| {
-                format!(
-                    "cannot read the history's chain key from {}",
-                    file.display()
-                )
+                format!("cannot read the history's chain key from {}", file.display())
             });
         }
     };
@@ -423,10 +417,7 @@ fn read_marker(path: &Path) -> Result<Option<Marker>> {
             .map(|value| value.trim().to_owned())
     };
     match (field("service"), field("fingerprint")) {
-        (Some(service), Some(fingerprint)) => Ok(Some(Marker {
-            service,
-            fingerprint,
-        })),
+        (Some(service), Some(fingerprint)) => Ok(Some(Marker { service, fingerprint })),
         _ => bail!(
             "{} is damaged (it should name the keyring service and the key's fingerprint); \
              it records that the history's chain key is in the OS keyring",

@@ -284,10 +284,7 @@ fn primary_code(error: &sqlx::Error) -> Option<i32> {
 
 /// Whether an INSERT failed because a row with that `seq` exists (SQLITE_CONSTRAINT_PRIMARYKEY).
 fn is_primary_key_conflict(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "1555")
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "1555")
 }
 
 /// The error for a database problem while opening `path`, naming the file and what to do.
@@ -300,10 +297,8 @@ fn open_error(path: &Path, error: sqlx::Error) -> anyhow::Error {
             path.display(),
             path.display()
         ),
-        _ => anyhow::Error::new(error).context(format!(
-            "cannot open the history database {}",
-            path.display()
-        )),
+        _ => anyhow::Error::new(error)
+            .context(format!("cannot open the history database {}", path.display())),
     }
 }
 
@@ -385,11 +380,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| open_error(db, e))?;
-        Ok(Store {
-            pool,
-            mac: Arc::new(mac),
-            path: Arc::new(db.to_owned()),
-        })
+        Ok(Store { pool, mac: Arc::new(mac), path: Arc::new(db.to_owned()) })
     }
 
     /// The database file.
@@ -416,25 +407,16 @@ impl Store {
 
     fn db_error(&self, doing: &str, error: sqlx::Error) -> anyhow::Error {
         let hint = if is_busy(&error) {
-            format!(
-                " (another process held the database longer than {} s)",
-                BUSY_TIMEOUT.as_secs()
-            )
+            format!(" (another process held the database longer than {} s)", BUSY_TIMEOUT.as_secs())
         } else {
             String::new()
         };
-        anyhow::Error::new(error).context(format!(
-            "cannot {doing} the history database {}{hint}",
-            self.path.display()
-        ))
+        anyhow::Error::new(error)
+            .context(format!("cannot {doing} the history database {}{hint}", self.path.display()))
     }
 
     fn broken(&self, problem: impl Into<String>) -> anyhow::Error {
-        ChainBroken {
-            path: self.path.to_path_buf(),
-            problem: problem.into(),
-        }
-        .into()
+        ChainBroken { path: self.path.to_path_buf(), problem: problem.into() }.into()
     }
 
     /// Appends `events` to the chain in one transaction.
@@ -460,10 +442,7 @@ impl Store {
         for event in events {
             let mut row = EventRow::from_event(last.seq + 1, event);
             row.hash = self.mac.event(&last.hash, &row).to_vec();
-            last = Link {
-                seq: row.seq,
-                hash: row.hash.clone(),
-            };
+            last = Link { seq: row.seq, hash: row.hash.clone() };
             rows.push(row);
         }
         for chunk in rows.chunks(INSERT_ROWS) {
@@ -524,9 +503,7 @@ impl Store {
     /// The head to continue from, checked: its MAC must hold, and it may only be absent when
     /// nothing was ever written.
     async fn head_for_write(&self, conn: &mut SqliteConnection) -> Result<Link> {
-        let head = chain::read_head(conn)
-            .await
-            .map_err(|e| self.db_error("read", e))?;
+        let head = chain::read_head(conn).await.map_err(|e| self.db_error("read", e))?;
         match head {
             Some(head) if self.mac.head(head.seq, &head.hash)[..] == head.mac[..] => {
                 Ok(head.link())
@@ -550,9 +527,7 @@ impl Store {
 
     /// The newest prune anchor, checked (genesis when nothing was pruned).
     async fn checked_anchor(&self, conn: &mut SqliteConnection) -> Result<(Link, Option<String>)> {
-        let anchor = chain::read_anchor(conn)
-            .await
-            .map_err(|e| self.db_error("read", e))?;
+        let anchor = chain::read_anchor(conn).await.map_err(|e| self.db_error("read", e))?;
         Ok(match anchor {
             None => (Link::genesis(), None),
             Some(a) => {
@@ -568,11 +543,7 @@ impl Store {
         let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {EVENT_COLUMNS} FROM events"));
         let mut first = true;
         let mut and = |sql: &mut QueryBuilder<Sqlite>| {
-            sql.push(if std::mem::take(&mut first) {
-                " WHERE "
-            } else {
-                " AND "
-            });
+            sql.push(if std::mem::take(&mut first) { " WHERE " } else { " AND " });
         };
         for (column, value) in [
             ("server", &filter.server),
@@ -601,17 +572,12 @@ impl Store {
             let pattern = format!("%{}%", like_escape(text));
             and(&mut sql);
             sql.push("(");
-            for (i, column) in ["method", "tool", "reason", "args_redacted"]
-                .into_iter()
-                .enumerate()
+            for (i, column) in ["method", "tool", "reason", "args_redacted"].into_iter().enumerate()
             {
                 if i > 0 {
                     sql.push(" OR ");
                 }
-                sql.push(column)
-                    .push(" LIKE ")
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\'");
+                sql.push(column).push(" LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
             }
             sql.push(")");
         }
@@ -631,15 +597,8 @@ impl Store {
         }
         // `+seq` orders the same but tells SQLite not to walk the table in seq order: see
         // `few_rows_in_time_range`.
-        let seq = if self.few_rows_in_time_range(filter).await? {
-            "+seq"
-        } else {
-            "seq"
-        };
-        sql.push(format!(
-            " ORDER BY {seq} {}",
-            if filter.ascending { "ASC" } else { "DESC" }
-        ));
+        let seq = if self.few_rows_in_time_range(filter).await? { "+seq" } else { "seq" };
+        sql.push(format!(" ORDER BY {seq} {}", if filter.ascending { "ASC" } else { "DESC" }));
         if filter.limit > 0 {
             sql.push(" LIMIT ").push_bind(i64::from(filter.limit));
         }
@@ -684,16 +643,10 @@ impl Store {
     /// Recomputes the chain from the newest prune anchor to the head, in one consistent snapshot
     /// (writers carry on meanwhile). Reads every remaining row: about a second per million.
     pub async fn verify(&self) -> Result<VerifyReport> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.db_error("read", e))?;
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error("read", e))?;
         let (start, anchor_problem) = self.checked_anchor(&mut tx).await?;
         let anchored = start.seq > 0;
-        let head = chain::read_head(&mut tx)
-            .await
-            .map_err(|e| self.db_error("read", e))?;
+        let head = chain::read_head(&mut tx).await.map_err(|e| self.db_error("read", e))?;
         let walk = chain::walk(&mut tx, &self.mac, start.clone(), None)
             .await
             .map_err(|e| self.db_error("read", e))?;
@@ -735,10 +688,8 @@ impl Store {
                     )
                 })
             }
-            Some(head) if walk.last.hash != head.hash => problems.push(format!(
-                "row {} does not match the chain head (it was replaced)",
-                head.seq
-            )),
+            Some(head) if walk.last.hash != head.hash => problems
+                .push(format!("row {} does not match the chain head (it was replaced)", head.seq)),
             Some(_) => {}
         }
         problems.truncate(100);
@@ -746,12 +697,7 @@ impl Store {
             1 => first.clone(),
             n => format!("{first} (and {} more problems)", n - 1),
         });
-        Ok(VerifyReport {
-            checked: walk.checked,
-            ok: problems.is_empty(),
-            problem,
-            problems,
-        })
+        Ok(VerifyReport { checked: walk.checked, ok: problems.is_empty(), problem, problems })
     }
 
     /// Deletes events older than `before_ms` and returns how many were deleted.
@@ -777,9 +723,8 @@ impl Store {
             if let Some(problem) = anchor_problem {
                 return Err(self.broken(problem));
             }
-            let Some(head) = chain::read_head(&mut tx)
-                .await
-                .map_err(|e| self.db_error("read", e))?
+            let Some(head) =
+                chain::read_head(&mut tx).await.map_err(|e| self.db_error("read", e))?
             else {
                 return Ok(deleted);
             };
@@ -827,16 +772,11 @@ impl Store {
                 .await
                 .map_err(|e| self.db_error("write to", e))?
                 .rows_affected();
-            tx.commit()
-                .await
-                .map_err(|e| self.db_error("commit to", e))?;
+            tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
             deleted += removed;
             // Give the freed pages back to the file system (the database uses incremental
             // auto-vacuum); failing to is harmless.
-            if let Err(e) = sqlx::query("PRAGMA incremental_vacuum")
-                .execute(&self.pool)
-                .await
-            {
+            if let Err(e) = sqlx::query("PRAGMA incremental_vacuum").execute(&self.pool).await {
                 tracing::debug!("incremental vacuum after pruning failed: {e}");
             }
             if last_removed == last_old {
@@ -915,9 +855,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| self.db_error("write to", e))?;
-        tx.commit()
-            .await
-            .map_err(|e| self.db_error("commit to", e))?;
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
         Ok(match previous {
             None => ToolSeen::First,
             Some(previous) if previous == sha256 => ToolSeen::Same,
@@ -958,9 +896,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db_error("write to", e))?;
-        tx.commit()
-            .await
-            .map_err(|e| self.db_error("commit to", e))?;
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
         Ok(id)
     }
 
@@ -988,9 +924,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter(|r| {
-                let expected = self
-                    .mac
-                    .rule(r.id, &r.rule, &r.origin, r.created_ms, r.expires_ms);
+                let expected = self.mac.rule(r.id, &r.rule, &r.origin, r.created_ms, r.expires_ms);
                 let genuine = expected[..] == r.mac[..];
                 if !genuine {
                     tracing::error!(

@@ -108,17 +108,15 @@ impl StoreRecorder {
             .name("mcpfw-store-writer".into())
             .spawn(move || {
                 lower_priority();
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = opened_tx.send(Err(anyhow::Error::new(e)
-                            .context("cannot start the history writer's runtime")));
-                        return;
-                    }
-                };
+                let runtime =
+                    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(runtime) => runtime,
+                        Err(e) => {
+                            let _ = opened_tx.send(Err(anyhow::Error::new(e)
+                                .context("cannot start the history writer's runtime")));
+                            return;
+                        }
+                    };
                 runtime.block_on(async move {
                     let store = match Store::open(&path, key).await {
                         Ok(store) => store,
@@ -241,10 +239,7 @@ impl Recorder for StoreRecorder {
     }
 
     fn tools_listed(&self, server: &str, tools: &[(String, String)]) {
-        if self
-            .send(Message::Tools(server.to_owned(), tools.into()))
-            .is_err()
-        {
+        if self.send(Message::Tools(server.to_owned(), tools.into())).is_err() {
             tracing::error!(
                 server,
                 "tool definitions were not recorded: the history writer has stopped"

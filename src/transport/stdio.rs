@@ -35,9 +35,7 @@ pub struct ShimOptions {
 
 impl Default for ShimOptions {
     fn default() -> Self {
-        Self {
-            grace: Duration::from_secs(2),
-        }
+        Self { grace: Duration::from_secs(2) }
     }
 }
 
@@ -61,27 +59,13 @@ pub fn run(
     command: &ResolvedCommand,
     options: &ShimOptions,
 ) -> Result<i32> {
-    let client_in = File::from(
-        io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .context("cannot use stdin")?,
-    );
-    let client_out = File::from(
-        io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .context("cannot use stdout")?,
-    );
+    let client_in =
+        File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot use stdin")?);
+    let client_out =
+        File::from(io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?);
     let mut child = spawn(command)?;
-    let server_in = child
-        .stdin
-        .take()
-        .context("the server's stdin is not a pipe")?;
-    let server_out = child
-        .stdout
-        .take()
-        .context("the server's stdout is not a pipe")?;
+    let server_in = child.stdin.take().context("the server's stdin is not a pipe")?;
+    let server_out = child.stdout.take().context("the server's stdout is not a pipe")?;
     let pid = child.id() as i32;
     tracing::info!(server = pipeline.server(), pid, program = %command.program.display(), "server started");
 
@@ -92,31 +76,25 @@ pub fn run(
 
     let to_server = {
         let (pipeline, sink, events) = (pipeline.clone(), client_sink.clone(), events.clone());
-        thread::Builder::new()
-            .name("client-to-server".into())
-            .spawn(move || {
-                let reader = LineReader::new(client_in, limit);
-                let outcome = relay_client_to_server(&pipeline, reader, server_in, &sink);
-                let _ = events.send(outcome);
-            })?
+        thread::Builder::new().name("client-to-server".into()).spawn(move || {
+            let reader = LineReader::new(client_in, limit);
+            let outcome = relay_client_to_server(&pipeline, reader, server_in, &sink);
+            let _ = events.send(outcome);
+        })?
     };
     let to_client = {
         let (pipeline, sink, events) = (pipeline.clone(), client_sink.clone(), events.clone());
-        thread::Builder::new()
-            .name("server-to-client".into())
-            .spawn(move || {
-                let reader = LineReader::new(server_out, limit);
-                let outcome = relay_server_to_client(&pipeline, reader, &sink);
-                let _ = events.send(outcome);
-            })?
+        thread::Builder::new().name("server-to-client".into()).spawn(move || {
+            let reader = LineReader::new(server_out, limit);
+            let outcome = relay_server_to_client(&pipeline, reader, &sink);
+            let _ = events.send(outcome);
+        })?
     };
     {
         let events = events.clone();
-        thread::Builder::new()
-            .name("server-wait".into())
-            .spawn(move || {
-                let _ = events.send(Lifecycle::ServerExited(child.wait()));
-            })?;
+        thread::Builder::new().name("server-wait".into()).spawn(move || {
+            let _ = events.send(Lifecycle::ServerExited(child.wait()));
+        })?;
     }
     forward_signals(events)?;
 
@@ -138,10 +116,7 @@ pub fn run(
 
 fn spawn(command: &ResolvedCommand) -> Result<Child> {
     let mut cmd = Command::new(&command.program);
-    cmd.args(&command.args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args(&command.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     // The server gets nothing of the firewall's own configuration or secrets.
     for (key, _) in std::env::vars_os() {
         if key.to_str().is_some_and(|k| k.starts_with("MCPFW_")) {
@@ -150,20 +125,12 @@ fn spawn(command: &ResolvedCommand) -> Result<Child> {
     }
     if let Some(dir) = &command.prepend_path {
         let mut paths = vec![dir.clone()];
-        paths.extend(
-            std::env::var_os("PATH")
-                .iter()
-                .flat_map(std::env::split_paths),
-        );
-        cmd.env(
-            "PATH",
-            std::env::join_paths(paths).context("PATH holds an invalid entry")?,
-        );
+        paths.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
+        cmd.env("PATH", std::env::join_paths(paths).context("PATH holds an invalid entry")?);
     }
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.spawn()
-        .with_context(|| format!("cannot start the server `{}`", command.program.display()))
+    cmd.spawn().with_context(|| format!("cannot start the server `{}`", command.program.display()))
 }
 
 /// The server's stdin, shared with the threads that forward approved calls. `None` once the
@@ -176,10 +143,8 @@ fn relay_client_to_server(
     server_in: std::process::ChildStdin,
     client: &ClientSink,
 ) -> Lifecycle {
-    let server: ServerSink = Arc::new(Mutex::new(Some(BufWriter::with_capacity(
-        64 * 1024,
-        server_in,
-    ))));
+    let server: ServerSink =
+        Arc::new(Mutex::new(Some(BufWriter::with_capacity(64 * 1024, server_in))));
     loop {
         let written = match reader.next_frame() {
             Ok(None) => break,
@@ -363,15 +328,13 @@ fn forward_signals(events: mpsc::Sender<Lifecycle>) -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .context("cannot install signal handlers")?;
-    thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                if events.send(Lifecycle::Signal(signal)).is_err() {
-                    break;
-                }
+    thread::Builder::new().name("signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            if events.send(Lifecycle::Signal(signal)).is_err() {
+                break;
             }
-        })?;
+        }
+    })?;
     Ok(())
 }
 
@@ -445,10 +408,7 @@ fn signal_group(pid: i32, signal: i32) {
 fn exit_code(status: Option<ExitStatus>) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     match status {
-        Some(status) => status
-            .code()
-            .or_else(|| status.signal().map(|s| 128 + s))
-            .unwrap_or(1),
+        Some(status) => status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1),
         None => 1,
     }
 }

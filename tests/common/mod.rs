@@ -43,10 +43,7 @@ pub fn npm_server(bin: &str) -> PathBuf {
 }
 
 pub fn everything() -> Vec<String> {
-    vec![
-        npm_server("mcp-server-everything").display().to_string(),
-        "stdio".into(),
-    ]
+    vec![npm_server("mcp-server-everything").display().to_string(), "stdio".into()]
 }
 
 /// An isolated MCP Firewall home (`MCPFW_HOME`) for one test.
@@ -56,9 +53,7 @@ pub struct Home {
 
 impl Home {
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Self { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     pub fn path(&self) -> &Path {
@@ -92,11 +87,7 @@ impl Home {
             .env("MCPFW_KEYRING", "off")
             .output()
             .expect("run mcpfw log");
-        assert!(
-            out.status.success(),
-            "mcpfw log: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "mcpfw log: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -111,10 +102,7 @@ impl Home {
             if pred(&events) {
                 return events;
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for events: {what}\n{events:#?}"
-            );
+            assert!(Instant::now() < deadline, "timed out waiting for events: {what}\n{events:#?}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -136,16 +124,13 @@ impl Shim {
     }
 
     pub fn spawn(mut cmd: Command, home: &Home) -> Self {
-        cmd.env("MCPFW_HOME", home.path())
-            .env("MCPFW_KEYRING", "off");
+        cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");
         Self::spawn_raw(cmd)
     }
 
     /// Starts `cmd` (an `mcpfw` command line with its environment already set).
     pub fn spawn_raw(mut cmd: Command) -> Self {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start mcpfw");
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
@@ -172,12 +157,7 @@ impl Shim {
                 }
             }
         });
-        Self {
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            stderr: stderr_rx,
-        }
+        Self { stdin: child.stdin.take(), child, lines, stderr: stderr_rx }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -205,10 +185,7 @@ impl Shim {
                 break;
             };
             let v: Value = serde_json::from_slice(&line).unwrap_or_else(|e| {
-                panic!(
-                    "shim wrote non-JSON ({e}): {}",
-                    String::from_utf8_lossy(&line)
-                )
+                panic!("shim wrote non-JSON ({e}): {}", String::from_utf8_lossy(&line))
             });
             if v.get("id") == Some(id) && v.get("method").is_none() {
                 return v;
@@ -235,11 +212,7 @@ impl Shim {
     }
 
     pub fn call_tool(&mut self, id: i64, name: &str, arguments: Value) -> Value {
-        self.request(
-            id,
-            "tools/call",
-            json!({"name": name, "arguments": arguments}),
-        )
+        self.request(id, "tools/call", json!({"name": name, "arguments": arguments}))
     }
 
     /// Closes the shim's stdin, as a client does when it disconnects.
@@ -275,12 +248,7 @@ impl Drop for Shim {
 /// True while a process with this pid exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
         Err(_) => false,
     }
 }
