@@ -360,3 +360,48 @@ fn identical_waiting_calls_are_asked_once_and_a_session_approval_is_not_a_rule()
     assert!(s.pending().is_empty());
     assert!(s.run(&["rules", "list"]).contains("no rules"));
 }
+
+#[test]
+fn fifty_concurrent_pending_calls_are_each_answered_as_decided() {
+    let s = Setup::new(60);
+    let mut shim = s.shim();
+    for n in 0..50 {
+        send_call(
+            &mut shim,
+            100 + n,
+            "write_file",
+            json!({"path": s.outside_file(&format!("f{n}.txt")), "content": format!("{n}")}),
+        );
+    }
+    let pending = s.wait_pending(50);
+    // Approve the calls for even files, refuse the odd ones, in one go each from the CLI.
+    let socket = s.home.path().join("run/mcpfw.sock");
+    let token = std::fs::read_to_string(s.home.path().join("config/approver.token")).unwrap();
+    for call in &pending {
+        let path = call["request"]["arguments"].as_str().unwrap().to_owned();
+        let n: u32 =
+            path.split("/f").nth(1).unwrap().split(".txt").next().unwrap().parse().unwrap();
+        let mut sock = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        use std::io::{BufRead, Write};
+        writeln!(sock, "{}", json!({"op": "decide", "token": token.trim(), "id": call["id"], "allow": n.is_multiple_of(2), "scope": "once"})).unwrap();
+        let mut answer = String::new();
+        std::io::BufReader::new(&sock).read_line(&mut answer).unwrap();
+        assert!(answer.contains("done"), "{answer}");
+    }
+    let mut answered = std::collections::BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while answered.len() < 50 {
+        let line = shim
+            .recv_raw(deadline.saturating_duration_since(Instant::now()))
+            .expect("all 50 answered");
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        if v.get("method").is_none() {
+            answered.insert(v["id"].as_i64().unwrap(), v);
+        }
+    }
+    for n in 0..50 {
+        let refused = is_refusal(&answered[&(100 + n)]);
+        assert_eq!(refused, n % 2 == 1, "call {n}: {}", answered[&(100 + n)]);
+        assert_eq!(s.outside.path().join(format!("f{n}.txt")).exists(), n % 2 == 0, "file {n}");
+    }
+}
