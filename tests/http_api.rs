@@ -218,4 +218,24 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
     let result = shim.response(&json!(1));
     assert_ne!(result["result"]["isError"], true, "{result}");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "ok");
+
+    // The history is readable through the API too, in `mcpfw log --json`'s shape.
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(10)).expect("the shim exits");
+    let (status, _, body) =
+        d.request("GET", "/api/v1/history?tool=write_file&limit=10", &d.good(), "");
+    assert_eq!(status, 200, "{body}");
+    let events: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert!(
+        events.iter().any(|e| e["kind"] == "approval"
+            && e["verdict"] == "allow"
+            && e["decided_by"] == "user"),
+        "{body}"
+    );
+    assert!(events.iter().any(|e| e["kind"] == "request" && e["verdict"] == "ask"), "{body}");
+    let (status, _, body) = d.request("GET", "/api/v1/history/verify", &d.good(), "");
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["ok"], true, "{body}");
+    let (status, _, _) = d.request("GET", "/api/v1/history?bogus=1", &d.good(), "");
+    assert_eq!(status, 400, "unknown filters are refused");
 }

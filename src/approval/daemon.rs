@@ -60,6 +60,9 @@ fn same(a: &str, b: &str) -> bool {
 /// `http_port` 0 picks a free port; the address is written to `api.json` in the runtime folder.
 pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
     let token = approver_token(paths)?;
+    // The keyring is read here, on a plain thread, before the runtime exists.
+    let key = crate::store::load_or_create_chain_key(paths)?.0;
+    let db = crate::store::db_path(paths);
     Paths::ensure(&paths.runtime)?;
     let socket = socket_path(paths);
     if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
@@ -81,10 +84,17 @@ pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
         let url = format!("http://{}", http.local_addr()?);
         write_private(&api_file(paths), &serde_json::json!({ "url": url }).to_string())?;
         eprintln!("MCP Firewall's API is at {url}");
+        let store = match crate::store::Store::open(&db, key).await {
+            Ok(store) => Some(store),
+            Err(e) => {
+                tracing::error!("the history is not available in the API: {e:#}");
+                None
+            }
+        };
         {
             let (broker, token) = (broker.clone(), token.clone());
             tokio::spawn(async move {
-                if let Err(e) = super::http::serve(http, broker, token).await {
+                if let Err(e) = super::http::serve(http, broker, token, store).await {
                     tracing::error!("the HTTP API stopped: {e}");
                 }
             });

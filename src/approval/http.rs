@@ -36,6 +36,8 @@ struct Api {
     broker: Arc<ApprovalBroker>,
     token: Arc<String>,
     port: u16,
+    /// The decision history (absent when it could not be opened; those endpoints then say so).
+    store: Option<crate::store::Store>,
 }
 
 /// Serves the API on `listener` (already bound to 127.0.0.1) until the task is dropped.
@@ -43,10 +45,13 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     broker: Arc<ApprovalBroker>,
     token: Arc<String>,
+    store: Option<crate::store::Store>,
 ) -> std::io::Result<()> {
     let port = listener.local_addr()?.port();
-    let api = Api { broker, token, port };
+    let api = Api { broker, token, port, store };
     let app = Router::new()
+        .route("/api/v1/history", get(history))
+        .route("/api/v1/history/verify", get(verify))
         .route("/api/v1/pending", get(pending))
         .route("/api/v1/pending/{id}/decide", post(decide))
         .route("/api/v1/events", get(events))
@@ -108,6 +113,66 @@ async fn guard(State(api): State<Api>, request: Request, next: Next) -> Response
         }
     }
     next.run(request).await
+}
+
+/// Filters of `GET /api/v1/history` (all optional).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    server: Option<String>,
+    tool: Option<String>,
+    verdict: Option<String>,
+    category: Option<String>,
+    since_ms: Option<u64>,
+    until_ms: Option<u64>,
+    text: Option<String>,
+    before_seq: Option<i64>,
+    limit: Option<u32>,
+    #[serde(default)]
+    all: bool,
+}
+
+/// Events, newest first, in the shape `mcpfw log --json` prints.
+async fn history(
+    State(api): State<Api>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Response {
+    let Some(store) = &api.store else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "the history database is not open");
+    };
+    let filter = crate::store::EventFilter {
+        server: q.server,
+        tool: q.tool,
+        verdict: q.verdict,
+        category: q.category,
+        since_ms: q.since_ms,
+        until_ms: q.until_ms,
+        text: q.text,
+        before_seq: q.before_seq,
+        limit: q.limit.unwrap_or(100).clamp(1, 1000),
+        decisions_only: !q.all,
+        ..crate::store::EventFilter::default()
+    };
+    match store.query(&filter).await {
+        Ok(events) => {
+            Json(events.iter().map(crate::cli::log::event_json).collect::<Vec<_>>()).into_response()
+        }
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    }
+}
+
+/// The hash chain's verification.
+async fn verify(State(api): State<Api>) -> Response {
+    let Some(store) = &api.store else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "the history database is not open");
+    };
+    match store.verify().await {
+        Ok(report) => {
+            Json(json!({"ok": report.ok, "checked": report.checked, "problem": report.problem}))
+                .into_response()
+        }
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    }
 }
 
 async fn pending(State(api): State<Api>) -> Response {
