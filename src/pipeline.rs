@@ -46,6 +46,8 @@ pub struct HeldCall {
     pub progress_token: Option<Id>,
     unattended: Unattended,
     stateless: bool,
+    /// A `tools/call` is refused with an `isError` result; other requests with an error.
+    tool_call: bool,
     event: Event,
 }
 
@@ -255,6 +257,7 @@ impl Pipeline {
                                 inspection.era,
                                 crate::session::Era::Stateless { .. }
                             ),
+                            tool_call: inspection.method.as_deref() == Some("tools/call"),
                             event,
                         }))
                     }
@@ -369,7 +372,7 @@ impl Pipeline {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert((held.request.tool.clone(), digest.clone()), until);
         }
-        let mut event = held.event;
+        let mut event = held.event.clone();
         event.ts_ms = crate::record::now_ms();
         event.kind = "approval";
         event.verdict = if allow { "allow" } else { "deny" };
@@ -382,11 +385,11 @@ impl Pipeline {
                 let reason = format!(
                     "MCP Firewall refused {reason}: the approval could not be recorded ({e})"
                 );
-                return self.settle_refusal(&held.id, &reason, held.stateless);
+                return self.settle_refusal(&held, &reason);
             }
         }
         if allow {
-            return Settled::Forward(held.line);
+            return Settled::Forward(held.line.clone());
         }
         if matches!(answer, Ok(Answer { outcome: Outcome::Withdrawn, .. })) {
             self.session
@@ -395,15 +398,23 @@ impl Pipeline {
                 .abandon(Direction::ClientToServer, &held.id);
             return Settled::Nothing; // a cancelled request gets no answer
         }
-        self.settle_refusal(&held.id, &told, held.stateless)
+        self.settle_refusal(&held, &told)
     }
 
-    fn settle_refusal(&self, id: &Id, reason: &str, stateless: bool) -> Settled {
+    fn settle_refusal(&self, held: &HeldCall, reason: &str) -> Settled {
         self.session
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .abandon(Direction::ClientToServer, id);
-        Settled::AnswerClient(jsonrpc::tool_error_result(id, reason, stateless))
+            .abandon(Direction::ClientToServer, &held.id);
+        if held.tool_call {
+            Settled::AnswerClient(jsonrpc::tool_error_result(&held.id, reason, held.stateless))
+        } else {
+            Settled::AnswerClient(jsonrpc::error_response(
+                Some(&held.id),
+                ErrorCode::Denied,
+                reason,
+            ))
+        }
     }
 
     fn event(&self, inspection: &Inspection, ruling: &Ruling, bytes: usize) -> Event {

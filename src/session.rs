@@ -287,6 +287,12 @@ impl Session {
                         .and_then(|m| m.progress_token)
                         .and_then(|t| Id::from_raw(t.get()));
                 }
+                if method == "resources/read" && direction == Direction::ClientToServer {
+                    // A resource read names what it reads in `params.uri`: the decide stage
+                    // checks `file:` URIs like a tool's path argument.
+                    out.arguments = params.map(RawValue::to_owned);
+                    out.client_roots = Some(self.client_roots.clone());
+                }
                 self.remember(direction, id.clone(), method, out.tool.clone());
             }
             Message::Notification { method, params } => {

@@ -389,3 +389,15 @@ fn ten_wrappers_writing_at_once_lose_nothing_and_a_killed_one_keeps_its_decision
         "{events:#?}"
     );
 }
+
+#[test]
+fn reading_a_credential_as_a_resource_is_refused_too() {
+    let f = Fixture::new();
+    let mut shim = f.files_shim();
+    let uri = format!("file://{}/.ssh/id_rsa", f.user_home.path().display());
+    let answer = shim.request(7, "resources/read", json!({"uri": uri}));
+    assert_eq!(answer["error"]["code"], -32001, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("credential location"), "{message}");
+    assert!(!answer.to_string().contains("PRIVATE KEY"));
+}

@@ -107,13 +107,15 @@ impl FirewallPolicy {
 
 impl Policy for FirewallPolicy {
     fn decide(&self, inspection: &Inspection) -> Ruling {
-        let is_call = inspection.direction == Direction::ClientToServer
-            && inspection.kind == Kind::Request
-            && inspection.method.as_deref() == Some("tools/call");
-        if !is_call {
+        if inspection.direction != Direction::ClientToServer || inspection.kind != Kind::Request {
             return Ruling::allow();
         }
-        let tool = inspection.tool.as_deref().unwrap_or("");
+        let tool = match inspection.method.as_deref() {
+            Some("tools/call") => inspection.tool.as_deref().unwrap_or(""),
+            // Reading a `file:` resource is reading that file: the same paths rules apply.
+            Some("resources/read") if reads_a_file(inspection) => "resources/read",
+            _ => return Ruling::allow(),
+        };
         let raw = inspection.arguments.as_ref().map(|r| r.get());
         let args_digest = raw.map(|r| hex::encode(Sha256::digest(r.as_bytes())));
         let arguments = match raw.map(serde_json::from_str::<Value>) {
@@ -179,6 +181,19 @@ impl Policy for FirewallPolicy {
             preview,
         }
     }
+}
+
+/// Whether a `resources/read` names a `file:` URI.
+fn reads_a_file(inspection: &Inspection) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        uri: String,
+    }
+    inspection
+        .arguments
+        .as_ref()
+        .and_then(|raw| serde_json::from_str::<Params>(raw.get()).ok())
+        .is_some_and(|p| p.uri.get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:")))
 }
 
 fn refused(reason: String, by: DecidedBy, category: Category, digest: Option<String>) -> Ruling {
