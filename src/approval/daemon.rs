@@ -28,13 +28,7 @@ pub fn approver_token(paths: &Paths) -> Result<String> {
     getrandom::fill(&mut bytes)
         .map_err(|e| anyhow::anyhow!("no randomness for the approver token: {e}"))?;
     let token = hex::encode(bytes);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(token.as_bytes())?;
+    write_private(&path, &token)?;
     Ok(token)
 }
 
@@ -49,11 +43,6 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(text.as_bytes())?;
     Ok(())
-}
-
-fn same(a: &str, b: &str) -> bool {
-    // Constant time in the length of the expected token.
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Runs the daemon until SIGINT/SIGTERM.
@@ -187,7 +176,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 }
             }
             ToDaemon::List { token: given } => {
-                let reply = if same(&given, &token) {
+                let reply = if super::same_secret(given.as_bytes(), token.as_bytes()) {
                     FromDaemon::Pending { calls: broker.pending().await }
                 } else {
                     FromDaemon::Error { message: "not authorised: wrong approver token".into() }
@@ -195,7 +184,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 let _ = out_tx.send(reply);
             }
             ToDaemon::Decide { token: given, id, allow, scope, confirm } => {
-                let reply = if !same(&given, &token) {
+                let reply = if !super::same_secret(given.as_bytes(), token.as_bytes()) {
                     FromDaemon::Error { message: "not authorised: wrong approver token".into() }
                 } else {
                     match broker.decide(id, allow, scope, confirm).await {

@@ -65,10 +65,6 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The loopback origins of this port.
 fn own(port: u16) -> [String; 3] {
     [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")]
@@ -96,7 +92,7 @@ async fn guard(State(api): State<Api>, request: Request, next: Next) -> Response
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !constant_time_eq(token.as_bytes(), api.token.as_bytes()) {
+    if !super::same_secret(token.as_bytes(), api.token.as_bytes()) {
         return refuse(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {

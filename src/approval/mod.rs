@@ -20,6 +20,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::paths::Paths;
 
+/// Compares a presented secret with the expected one in time that does not depend on where
+/// they differ.
+pub(crate) fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given.iter().zip(expected).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// How long a call waits for a person by default.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
 

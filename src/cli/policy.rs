@@ -12,16 +12,6 @@ pub fn policy_path(paths: &Paths) -> PathBuf {
     paths.config.join("policy.toml")
 }
 
-/// Reads and validates the policy file (parse errors and bad patterns, with line and column).
-pub fn load_checked(
-    path: &std::path::Path,
-) -> Result<PolicyFile, crate::policy::file::PolicyError> {
-    let policy = PolicyFile::load(path)?;
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    policy.validate(&text, &path.display().to_string())?;
-    Ok(policy)
-}
-
 /// Checks the file; prints what it found. Returns the exit code.
 pub fn check(paths: &Paths, file: Option<PathBuf>) -> Result<i32> {
     let path = file.unwrap_or_else(|| policy_path(paths));
@@ -29,7 +19,7 @@ pub fn check(paths: &Paths, file: Option<PathBuf>) -> Result<i32> {
         println!("{}: no policy file; the built-in defaults apply", path.display());
         return Ok(0);
     }
-    match load_checked(&path) {
+    match PolicyFile::load(&path) {
         Ok(policy) => {
             let unattended = match policy.settings.unattended {
                 Unattended::Deny => "refused",

@@ -21,7 +21,7 @@ pub fn run(paths: &Paths, command: RulesCommand) -> Result<i32> {
         let store = Store::open(&db, key).await.with_context(|| format!("cannot open {}", db.display()))?;
         match command {
             RulesCommand::List { json } => {
-                let file = super::policy::load_checked(&policy_path)?;
+                let file = crate::policy::file::PolicyFile::load(&policy_path)?;
                 let mut rows: Vec<(String, RuleSpec, String)> = file
                     .rules
                     .iter()
@@ -75,16 +75,12 @@ pub fn run(paths: &Paths, command: RulesCommand) -> Result<i32> {
             }
             RulesCommand::Test { server, tool, args, roots } => {
                 let arguments: Value = serde_json::from_str(&args).context("--args must be a JSON object")?;
-                let policy = super::policy::load_checked(&policy_path);
+                let policy = crate::policy::file::PolicyFile::load(&policy_path);
                 let mut db_rules = Vec::new();
                 for stored in store.list_rules().await? {
                     db_rules.push((stored.id, serde_json::from_str::<RuleSpec>(&stored.rule_json)?));
                 }
-                let env = Environment {
-                    home: std::env::var_os("HOME").map(Into::into),
-                    firewall_dirs: vec![paths.config.clone(), paths.data.clone(), paths.logs.clone(), paths.runtime.clone()],
-                    cwd: std::env::current_dir().ok(),
-                };
+                let env = Environment::for_paths(paths);
                 let engine = PolicyEngine::new(&server, policy, db_rules, roots, env);
                 let raw = arguments.to_string();
                 let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw.as_bytes()));

@@ -25,7 +25,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
 
     // The policy: a broken file does not stop the server, but every tool call is refused and
     // told why (fail closed), and the problem is reported on stderr at once.
-    let policy_file = super::policy::load_checked(&super::policy::policy_path(paths));
+    let policy_file = crate::policy::file::PolicyFile::load(&super::policy::policy_path(paths));
     if let Err(e) = &policy_file {
         tracing::error!(
             "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
@@ -51,16 +51,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     })
     .with_context(|| format!("cannot use the history database {}", db.display()))?;
 
-    let env = Environment {
-        home,
-        firewall_dirs: vec![
-            paths.config.clone(),
-            paths.data.clone(),
-            paths.logs.clone(),
-            paths.runtime.clone(),
-        ],
-        cwd: std::env::current_dir().ok(),
-    };
+    let env = Environment::for_paths(paths);
     let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
     tracing::info!(server = %name, roots = ?engine.server_roots(), rules = engine.rule_count(), "policy loaded");
     let approver = crate::pipeline::ApproverConfig {

@@ -152,6 +152,23 @@ pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
     }
 }
 
+impl Environment {
+    /// This process's view: `$HOME`, MCP Firewall's own folders, and the working directory
+    /// (which a wrapped server inherits).
+    pub fn for_paths(paths: &crate::paths::Paths) -> Self {
+        Self {
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            firewall_dirs: vec![
+                paths.config.clone(),
+                paths.data.clone(),
+                paths.logs.clone(),
+                paths.runtime.clone(),
+            ],
+            cwd: std::env::current_dir().ok(),
+        }
+    }
+}
+
 impl PolicyEngine {
     /// Compiles the policy for `server`. `policy` is the parsed `policy.toml` (or its error);
     /// `db_rules` the rules stored in the database, by id; `extra_roots` roots given on the

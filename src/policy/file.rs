@@ -320,10 +320,16 @@ impl PolicyFile {
         })
     }
 
-    /// Reads `path`; a missing file is the built-in defaults.
+    /// Reads `path` once, parses it and compiles its patterns ([`PolicyFile::validate`]); a
+    /// missing file is the built-in defaults.
     pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let file = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, &path.display().to_string()),
+            Ok(text) => {
+                let policy = Self::parse(&text, &file)?;
+                policy.validate(&text, &file)?;
+                Ok(policy)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(PolicyError {
                 file: path.display().to_string(),

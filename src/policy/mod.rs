@@ -140,12 +140,14 @@ impl Policy for FirewallPolicy {
             client_roots: inspection.client_roots.as_deref().map_or(&[], |r| r.as_slice()),
         };
         let decision = self.engine.decide(&call);
-        let (args_redacted, _) = match &arguments {
-            Some(args) => {
-                let (redacted, found) = crate::secrets::redact(args);
-                (Some(cap(redacted.to_string())), found)
-            }
-            None => (None, Vec::new()),
+        // The engine already scanned the arguments for secrets; redact (a second pass) only
+        // when it found some, or when it stopped before scanning (an internal refusal).
+        let scanned_clean =
+            decision.secrets.is_empty() && decision.decided_by != DecidedBy::Firewall;
+        let args_redacted = match (&arguments, raw) {
+            (Some(_), Some(raw)) if scanned_clean => Some(cap(raw.to_owned())),
+            (Some(args), _) => Some(cap(crate::secrets::redact(args).0.to_string())),
+            (None, _) => None,
         };
         let findings = decision
             .secrets
