@@ -96,6 +96,56 @@ pub struct Pipeline {
     approved: Mutex<HashMap<(String, String), Option<Instant>>>,
     /// Held calls by id, to withdraw them when the client cancels.
     held: Mutex<HashMap<Id, Arc<AtomicBool>>>,
+    /// Multi-round-trip calls (2026-07-28) a person approved: see [`Retries`].
+    retries: Mutex<Retries>,
+}
+
+/// How long an approved call's `input_required` answer stays valid for the client's retry.
+const RETRY_WINDOW: Duration = Duration::from_secs(600);
+/// How many approved calls awaiting their result, or retries, are remembered at once.
+const MAX_RETRIES: usize = 1024;
+
+/// A stateless-era server may answer a call with `input_required` (it needs, say, a form filled
+/// in); the client then sends the call again with the answers and the server's `requestState`.
+/// That retry is the call the person already approved, so it is not asked about again: an
+/// approved call's id is remembered until its result, and an `input_required` result turns into
+/// a pass for exactly that `requestState`, tool and argument digest, used once (the retry's own
+/// result can grant the next round).
+#[derive(Default)]
+struct Retries {
+    /// Approved calls forwarded and awaiting their result: id → (tool, argument digest).
+    awaiting: HashMap<Id, (String, String)>,
+    /// `requestState` → (tool, argument digest, valid until).
+    passes: HashMap<String, (String, String, Instant)>,
+}
+
+impl Retries {
+    fn forwarded(&mut self, id: Id, tool: String, digest: String) {
+        if self.awaiting.len() >= MAX_RETRIES {
+            self.awaiting.clear();
+        }
+        self.awaiting.insert(id, (tool, digest));
+    }
+
+    /// A result arrived for `id`; an `input_required` one grants a pass to its retry.
+    fn answered(&mut self, id: &Id, input_required: Option<&String>) {
+        let Some((tool, digest)) = self.awaiting.remove(id) else { return };
+        if let Some(state) = input_required {
+            let now = Instant::now();
+            self.passes.retain(|_, (_, _, until)| *until > now);
+            if self.passes.len() < MAX_RETRIES {
+                self.passes.insert(state.clone(), (tool, digest, now + RETRY_WINDOW));
+            }
+        }
+    }
+
+    /// Whether a call retries an approved one; the pass is used up.
+    fn take(&mut self, state: &str, tool: &str, digest: &str) -> bool {
+        match self.passes.remove(state) {
+            Some((t, d, until)) => t == tool && d == digest && Instant::now() < until,
+            None => false,
+        }
+    }
 }
 
 impl Pipeline {
@@ -126,6 +176,7 @@ impl Pipeline {
             approver: None,
             approved: Mutex::new(HashMap::new()),
             held: Mutex::new(HashMap::new()),
+            retries: Mutex::new(Retries::default()),
         }
     }
 
@@ -195,6 +246,15 @@ impl Pipeline {
                 {
                     flag.store(true, Ordering::Relaxed);
                 }
+                if direction == Direction::ServerToClient
+                    && inspection.kind == Kind::Result
+                    && let Some(id) = &inspection.id
+                {
+                    let mut retries = self.retries.lock().unwrap_or_else(|p| p.into_inner());
+                    if !retries.awaiting.is_empty() {
+                        retries.answered(id, inspection.input_required.as_ref());
+                    }
+                }
                 let ruling = self.policy.decide(&inspection);
                 if let Some(tools) = &inspection.tools_listed {
                     self.recorder.tools_listed(&self.server, tools);
@@ -221,6 +281,24 @@ impl Pipeline {
                                 Some(format!("{reason}; you approved identical calls earlier"));
                             self.recorder.record(event);
                             return Action::Forward;
+                        }
+                        if let (Some(state), Some((tool, digest)), Some(id)) =
+                            (&inspection.request_state, &key, &inspection.id)
+                        {
+                            let mut retries =
+                                self.retries.lock().unwrap_or_else(|p| p.into_inner());
+                            if retries.take(state, tool, digest) {
+                                retries.forwarded(id.clone(), tool.clone(), digest.clone());
+                                drop(retries);
+                                event.verdict = "allow";
+                                event.decided_by = Some(DecidedBy::User.label());
+                                event.reason = Some(format!(
+                                    "{reason}; you approved this call, and the client sent it \
+                                     again with the answers the server asked for"
+                                ));
+                                self.recorder.record(event);
+                                return Action::Forward;
+                            }
                         }
                         event.reason = Some(reason.clone());
                         if let Err(e) = self.recorder.record_durable(event.clone()) {
@@ -389,6 +467,16 @@ impl Pipeline {
             }
         }
         if allow {
+            if held.stateless
+                && held.tool_call
+                && let Some(digest) = &held.request.args_digest
+            {
+                self.retries.lock().unwrap_or_else(|p| p.into_inner()).forwarded(
+                    held.id.clone(),
+                    held.request.tool.clone(),
+                    digest.clone(),
+                );
+            }
             return Settled::Forward(held.line.clone());
         }
         if matches!(answer, Ok(Answer { outcome: Outcome::Withdrawn, .. })) {

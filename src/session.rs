@@ -111,6 +111,12 @@ pub struct Inspection {
     pub client_roots: Option<Arc<Vec<PathBuf>>>,
     /// For a `tools/list` result: the tools it described, as the server sent them.
     pub tools_listed: Option<Arc<Vec<(String, String)>>>,
+    /// For a stateless-era `tools/call` request that retries a call the server answered with
+    /// `input_required`: the `requestState` it echoes back.
+    pub request_state: Option<String>,
+    /// For a `tools/call` result of type `input_required`: the `requestState` the client must
+    /// echo when it retries the call with the answers.
+    pub input_required: Option<String>,
 }
 
 /// The JSON-RPC kind of a message.
@@ -267,6 +273,8 @@ impl Session {
             tool_info: None,
             client_roots: None,
             tools_listed: None,
+            request_state: None,
+            input_required: None,
         };
         match message {
             Message::Request { id, method, params } => {
@@ -286,6 +294,7 @@ impl Session {
                         .meta
                         .and_then(|m| m.progress_token)
                         .and_then(|t| Id::from_raw(t.get()));
+                    out.request_state = call.request_state.map(Cow::into_owned);
                 }
                 if method == "resources/read" && direction == Direction::ClientToServer {
                     // A resource read names what it reads in `params.uri`: the decide stage
@@ -319,8 +328,11 @@ impl Session {
                         {
                             self.client_roots = Arc::new(roots);
                         }
-                        if request.method == "tools/call" && tool_result_is_error(*result) {
-                            out.result_status = Some("tool_error");
+                        if request.method == "tools/call" {
+                            if tool_result_is_error(*result) {
+                                out.result_status = Some("tool_error");
+                            }
+                            out.input_required = input_required_state(*result);
                         }
                         out.method = Some(request.method);
                         out.tool = request.tool;
@@ -471,6 +483,8 @@ struct ToolCallView<'a> {
     arguments: Option<&'a RawValue>,
     #[serde(rename = "_meta", borrow, default)]
     meta: Option<ProgressMeta<'a>>,
+    #[serde(rename = "requestState", borrow, default)]
+    request_state: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -511,6 +525,22 @@ fn tool_result_is_error(result: Option<&RawValue>) -> bool {
         .and_then(|r| serde_json::from_str::<View>(r.get()).ok())
         .and_then(|v| v.is_error)
         .unwrap_or(false)
+}
+
+/// The `requestState` of an `input_required` result (2026-07-28 multi-round-trip requests).
+/// Most results are not, and are answered by one substring search.
+fn input_required_state(result: Option<&RawValue>) -> Option<String> {
+    let raw = result?;
+    memchr::memmem::find(raw.get().as_bytes(), b"\"input_required\"")?;
+    #[derive(Deserialize)]
+    struct View {
+        #[serde(rename = "resultType", default)]
+        result_type: Option<String>,
+        #[serde(rename = "requestState", default)]
+        request_state: Option<String>,
+    }
+    let view = serde_json::from_str::<View>(raw.get()).ok()?;
+    (view.result_type.as_deref() == Some("input_required")).then_some(view.request_state).flatten()
 }
 
 /// The `file://` roots of a `roots/list` result, as paths.

@@ -405,3 +405,58 @@ fn fifty_concurrent_pending_calls_are_each_answered_as_decided() {
         assert_eq!(s.outside.path().join(format!("f{n}.txt")).exists(), n % 2 == 0, "file {n}");
     }
 }
+
+/// A 2026-07-28 server that needs more input answers an approved call with `input_required`;
+/// the client's retry with the answers is the same call and is not asked about again — but the
+/// state is bound to the call: a retry with other arguments, or a second use, asks.
+#[test]
+fn a_multi_round_trip_retry_of_an_approved_call_is_not_asked_twice() {
+    let s = Setup::new(60);
+    s.home.policy(
+        "[settings]\ninfer_roots = false\n\n[[rules]]\nid = \"ask-bookings\"\ntool = \"book_table\"\naction = \"ask\"\nreason = \"bookings are checked\"\n",
+    );
+    let mut cmd = s.cmd();
+    cmd.args(["wrap", "--name", "modern", "--"])
+        .arg(common::python())
+        .arg(common::support("modern_server.py"));
+    let mut shim = Shim::spawn_raw(cmd);
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+        "io.modelcontextprotocol/clientInfo": {"name": "mrtr-test", "version": "1"}
+    });
+    let call = |id: i64, restaurant: &str, retry: Option<(&Value, &Value)>| {
+        let mut params =
+            json!({"name": "book_table", "arguments": {"restaurant": restaurant}, "_meta": meta});
+        if let Some((state, key)) = retry {
+            params["requestState"] = state.clone();
+            params["inputResponses"] =
+                json!({ key.as_str().unwrap(): {"action": "accept", "content": {"seats": 4}} });
+        }
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+    };
+
+    // The first round is asked about and approved once.
+    shim.send(&call(1, "Roma", None));
+    let pending = s.wait_pending(1);
+    let id = pending[0]["id"].to_string();
+    s.run(&["approve", &id]);
+    let first = shim.response(&json!(1));
+    assert_eq!(first["result"]["resultType"], "input_required", "{first}");
+    let state = first["result"]["requestState"].clone();
+    let key = json!(first["result"]["inputRequests"].as_object().unwrap().keys().next().unwrap());
+
+    // The retry with the answers runs without a second question.
+    shim.send(&call(2, "Roma", Some((&state, &key))));
+    let second = shim.response(&json!(2));
+    assert_eq!(text(&second), "Booked 4 seats at Roma", "{second}");
+    assert!(s.pending().is_empty());
+
+    // The same state again, or with other arguments, is a new call: it is asked about.
+    shim.send(&call(3, "Roma", Some((&state, &key))));
+    let pending = s.wait_pending(1);
+    s.run(&["deny", &pending[0]["id"].to_string()]);
+    assert!(is_refusal(&shim.response(&json!(3))));
+    shim.send(&call(4, "Paris", Some((&state, &key))));
+    s.wait_pending(1);
+}
