@@ -7,12 +7,17 @@
 //! dbus-run-session -- sh -c 'eval $(echo -n pw | gnome-keyring-daemon --unlock --components=secrets); MCPFW_TEST_KEYRING=1 cargo test --test store_keyring'
 //! ```
 
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mcpfw::approval::token;
 use mcpfw::paths::Paths;
 use mcpfw::session::Direction;
 use mcpfw::store::keys::{self, KeySource, keyring_service, load_or_create_chain_key};
 use mcpfw::store::{ChainKey, Store};
 
-/// Deletes the test's keyring entry when the test ends, whatever happens.
+/// Deletes the test's keyring entries (chain key and approver token) when the test ends,
+/// whatever happens.
 struct EntryCleanup(String);
 
 impl Drop for EntryCleanup {
@@ -20,8 +25,10 @@ impl Drop for EntryCleanup {
         let service = self.0.clone();
         // keyring's Secret Service backend must not run on a runtime thread: use a plain one.
         let _ = std::thread::spawn(move || {
-            if let Ok(entry) = keyring::Entry::new(&service, keys::KEYRING_USER) {
-                let _ = entry.delete_credential();
+            for user in [keys::KEYRING_USER, token::KEYRING_USER] {
+                if let Ok(entry) = keyring::Entry::new(&service, user) {
+                    let _ = entry.delete_credential();
+                }
             }
         })
         .join();
@@ -29,9 +36,13 @@ impl Drop for EntryCleanup {
 }
 
 fn keyring_entry_value(service: &str) -> Result<String, String> {
+    keyring_value(service, keys::KEYRING_USER)
+}
+
+fn keyring_value(service: &str, user: &'static str) -> Result<String, String> {
     let service = service.to_owned();
     std::thread::spawn(move || {
-        keyring::Entry::new(&service, keys::KEYRING_USER)
+        keyring::Entry::new(&service, user)
             .and_then(|entry| entry.get_password())
             .map_err(|e| e.to_string())
     })
@@ -39,20 +50,65 @@ fn keyring_entry_value(service: &str) -> Result<String, String> {
     .expect("keyring thread")
 }
 
-#[test]
-fn the_chain_key_lives_in_the_keyring_when_one_is_available() {
+/// Whether a real Secret Service is there to test against (see the module docs).
+fn keyring_available() -> bool {
     if std::env::var_os("MCPFW_TEST_KEYRING").is_none() {
         println!(
             "skipped: no secret service (set MCPFW_TEST_KEYRING=1 inside a D-Bus session with an \
              unlocked Secret Service to run this test)"
         );
-        return;
+        return false;
     }
     assert!(
         std::env::var(keys::KEYRING_ENV).is_err(),
         "{} must not be set when testing the keyring",
         keys::KEYRING_ENV
     );
+    true
+}
+
+#[test]
+fn the_approver_token_lives_in_the_keyring_and_the_cli_finds_it() {
+    if !keyring_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let paths = Paths::under(home.path());
+    let _cleanup = EntryCleanup(keyring_service(&paths));
+    let mcpfw = env!("CARGO_BIN_EXE_mcpfw");
+    let mut daemon = Command::new(mcpfw)
+        .args(["daemon", "--timeout", "5"])
+        .env("MCPFW_HOME", home.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = home.path().join("run/mcpfw.sock");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stored = keyring_value(&keyring_service(&paths), token::KEYRING_USER);
+    let pending = Command::new(mcpfw)
+        .args(["pending", "--json"])
+        .env("MCPFW_HOME", home.path())
+        .output()
+        .unwrap();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert_eq!(stored.expect("the token is in the keyring").len(), 64);
+    assert!(!mcpfw::approval::token_path(&paths).exists(), "no token file beside it");
+    assert!(pending.status.success(), "{}", String::from_utf8_lossy(&pending.stderr));
+    assert_eq!(token::read(&paths).unwrap().unwrap().1, token::TokenSource::Keyring);
+}
+
+#[test]
+fn the_chain_key_lives_in_the_keyring_when_one_is_available() {
+    if !keyring_available() {
+        return;
+    }
     let home = tempfile::tempdir().unwrap();
     let paths = Paths::under(home.path());
     let service = keyring_service(&paths);

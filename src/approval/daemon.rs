@@ -1,7 +1,6 @@
 //! `mcpfw daemon`: the approval broker behind a Unix socket.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,44 +10,22 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use super::broker::{ApprovalBroker, Decided};
-use super::{FromDaemon, ToDaemon, api_file, socket_path, token_path};
+use super::{FromDaemon, ToDaemon, api_file, socket_path};
 use crate::paths::Paths;
 
 /// The longest line the daemon reads from a peer.
 const MAX_LINE: usize = 1024 * 1024;
 
-/// Reads the approver token, creating it (32 random bytes, hex, mode 0600) if missing.
-pub fn approver_token(paths: &Paths) -> Result<String> {
-    let path = token_path(paths);
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        return Ok(token.trim().to_owned());
-    }
-    Paths::ensure(&paths.config)?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("no randomness for the approver token: {e}"))?;
-    let token = hex::encode(bytes);
-    write_private(&path, &token)?;
-    Ok(token)
-}
-
 /// Writes a file readable by the owner only (replacing any old one).
 fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
-    let _ = std::fs::remove_file(path);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
+    crate::store::keys::write_private_file(path, text.as_bytes())
+        .with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// Runs the daemon until SIGINT/SIGTERM.
 /// `http_port` 0 picks a free port; the address is written to `api.json` in the runtime folder.
 pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
-    let token = approver_token(paths)?;
+    let token = super::token::load_or_create(paths)?.0;
     // The keyring is read here, on a plain thread, before the runtime exists.
     let key = crate::store::load_or_create_chain_key(paths)?.0;
     let db = crate::store::db_path(paths);

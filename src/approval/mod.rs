@@ -13,6 +13,7 @@ pub mod client;
 pub mod daemon;
 pub mod http;
 pub mod preview;
+pub mod token;
 
 use std::path::PathBuf;
 
@@ -40,7 +41,7 @@ pub fn api_file(paths: &Paths) -> PathBuf {
     paths.runtime.join("api.json")
 }
 
-/// The approver token's file (0600).
+/// The approver token's file (0600), when the OS keyring is not used (see [`token`]).
 pub fn token_path(paths: &Paths) -> PathBuf {
     paths.config.join("approver.token")
 }

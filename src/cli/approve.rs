@@ -15,8 +15,8 @@ pub fn run_daemon(paths: &Paths, timeout: u64, http_port: u16) -> Result<i32> {
 }
 
 fn token(paths: &Paths) -> Result<String> {
-    std::fs::read_to_string(approval::token_path(paths))
-        .map(|t| t.trim().to_owned())
+    approval::token::read(paths)?
+        .map(|(token, _)| token)
         .context("MCP Firewall is not running (it creates the approver token when it starts); start it with `mcpfw daemon`")
 }
 

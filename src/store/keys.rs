@@ -129,7 +129,7 @@ pub fn keyring_service(paths: &Paths) -> String {
 }
 
 /// Whether `MCPFW_KEYRING` turns the keyring off (`off`, `0`, `false` or `no`).
-fn keyring_disabled() -> bool {
+pub(crate) fn keyring_disabled() -> bool {
     std::env::var(KEYRING_ENV).is_ok_and(|value| {
         matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "false" | "no")
     })
@@ -270,38 +270,52 @@ fn on_plain_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) ->
 /// The key stored in the keyring: `Ok(None)` when there is none, `Err(why)` when the keyring
 /// cannot be used.
 fn keyring_get(service: &str) -> Result<Option<ChainKey>, String> {
-    let service = service.to_owned();
+    match keyring_read(service, KEYRING_USER)? {
+        None => Ok(None),
+        Some(text) => ChainKey::from_hex(&text).map(Some).ok_or_else(|| {
+            format!(
+                "the keyring entry (service \"{service}\", user \"{KEYRING_USER}\") does not \
+                 hold a chain key (expected 64 hex digits)"
+            )
+        }),
+    }
+}
+
+fn keyring_store(service: &str, key: &ChainKey) -> Result<(), String> {
+    keyring_write(service, KEYRING_USER, &key.to_hex())
+}
+
+/// The secret stored in the OS keyring under (`service`, `user`): `Ok(None)` when there is
+/// none, `Err(why)` when the keyring cannot be used. Safe to call from any thread (see
+/// [`load_or_create_chain_key`]).
+pub(crate) fn keyring_read(service: &str, user: &str) -> Result<Option<String>, String> {
+    let (service, user) = (service.to_owned(), user.to_owned());
     on_plain_thread(move || {
-        let entry = keyring::Entry::new(&service, KEYRING_USER).map_err(describe)?;
+        let entry = keyring::Entry::new(&service, &user).map_err(describe)?;
         match entry.get_password() {
-            Ok(text) => ChainKey::from_hex(&text).map(Some).ok_or_else(|| {
-                format!(
-                    "the keyring entry (service \"{service}\", user \"{KEYRING_USER}\") does not \
-                     hold a chain key (expected 64 hex digits)"
-                )
-            }),
+            Ok(text) => Ok(Some(text)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(describe(e)),
         }
     })?
 }
 
-/// Stores the key, then reads it back through a new entry: a keyring that does not persist
-/// (keyring's in-memory mock on platforms without a backend) must not be trusted with the key.
-fn keyring_store(service: &str, key: &ChainKey) -> Result<(), String> {
-    let service = service.to_owned();
-    let key = key.clone();
+/// Stores a secret in the OS keyring, then reads it back through a new entry: a keyring that
+/// does not persist (keyring's in-memory mock on platforms without a backend) must not be
+/// trusted with it.
+pub(crate) fn keyring_write(service: &str, user: &str, secret: &str) -> Result<(), String> {
+    let (service, user, secret) = (service.to_owned(), user.to_owned(), secret.to_owned());
     on_plain_thread(move || {
-        keyring::Entry::new(&service, KEYRING_USER)
-            .and_then(|entry| entry.set_password(&key.to_hex()))
+        keyring::Entry::new(&service, &user)
+            .and_then(|entry| entry.set_password(&secret))
             .map_err(describe)?;
-        let stored = keyring::Entry::new(&service, KEYRING_USER)
+        let stored = keyring::Entry::new(&service, &user)
             .and_then(|entry| entry.get_password())
             .map_err(describe)?;
-        if ChainKey::from_hex(&stored).is_some_and(|read| read.0 == key.0) {
+        if stored == secret {
             Ok(())
         } else {
-            Err("the keyring did not keep the key it was given".to_owned())
+            Err("the keyring did not keep the secret it was given".to_owned())
         }
     })?
 }
@@ -379,6 +393,16 @@ fn create_key_file(file: &Path) -> Result<ChainKey> {
             .with_context(|| format!("the chain key file {} vanished", file.display())),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", file.display())),
     }
+}
+
+/// Replaces `path` with a new file of mode 0600 holding `bytes`, synced to disk (a file left
+/// with wider permissions by someone else is removed first, not reused).
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    write_private(path, bytes)
 }
 
 /// Creates (or truncates) `path` with mode 0600, writes `bytes` and syncs them to disk.
