@@ -12,7 +12,7 @@ BUILD_PACKAGES=(
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev
 )
 # A real window under Xvfb for the desktop smoke test, and the CLI tools the tests use.
-TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 imagemagick sqlite3 gnome-keyring)
+TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 imagemagick sqlite3 gnome-keyring dunst)
 
 step() { printf '\n==> %s\n' "$*"; }
 

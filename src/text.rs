@@ -12,6 +12,14 @@ pub fn floor(s: &str, max: usize) -> &str {
     &s[..i]
 }
 
+/// Whether `c` is drawn as nothing though it changes what text means or how it is shown:
+/// zero-width characters, bidirectional controls, the soft hyphen and Unicode tag characters.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

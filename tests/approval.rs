@@ -460,3 +460,50 @@ fn a_multi_round_trip_retry_of_an_approved_call_is_not_asked_twice() {
     shim.send(&call(4, "Paris", Some((&state, &key))));
     s.wait_pending(1);
 }
+
+/// `dunstctl` of the notification server the test session runs (see `notifications_*`).
+fn dunstctl(args: &[&str]) -> String {
+    let out = Command::new("dunstctl").args(args).output().expect("dunstctl");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A waiting call is announced with a real desktop notification (server, tool, kind, how to
+/// answer; no argument values), which is taken down once the call is decided. Needs a session
+/// bus with a notification server, so it is skipped unless `MCPFW_TEST_NOTIFY` is set;
+/// `scripts/test` runs it under Xvfb with dunst.
+#[test]
+fn notifications_announce_a_waiting_call_and_go_when_it_is_decided() {
+    if std::env::var_os("MCPFW_TEST_NOTIFY").is_none() {
+        println!(
+            "skipped: set MCPFW_TEST_NOTIFY=1 in a session with a notification server (dunst)"
+        );
+        return;
+    }
+    let s = Setup::new(60);
+    let before: usize = dunstctl(&["count", "history"]).parse().unwrap_or(0);
+    let mut shim = s.shim();
+    let target = s.outside_file("notified.txt");
+    send_call(&mut shim, 1, "write_file", json!({"path": target, "content": "secret-ish words"}));
+    let id = s.wait_pending(1)[0]["id"].to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dunstctl(&["count", "displayed"]) != "1" {
+        assert!(Instant::now() < deadline, "no notification was shown");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.run(&["approve", &id]);
+    assert!(!is_refusal(&shim.response(&json!(1))));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dunstctl(&["count", "displayed"]) != "0" {
+        assert!(Instant::now() < deadline, "the notification stayed after the call was decided");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let history: Value = serde_json::from_str(&dunstctl(&["history"])).unwrap();
+    let shown = &history["data"][0];
+    assert_eq!(shown.as_array().map(Vec::len), Some(before + 1), "{history}");
+    let newest = &shown[0];
+    assert_eq!(newest["appname"]["data"], "MCP Firewall");
+    assert_eq!(newest["summary"]["data"], "Approve files · write_file (write)?");
+    let body = newest["body"]["data"].as_str().unwrap();
+    assert!(body.contains(&format!("mcpfw approve {id}")), "{body}");
+    assert!(!body.contains("secret-ish"), "argument values are not shown: {body}");
+}

@@ -24,7 +24,19 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
 
 /// Runs the daemon until SIGINT/SIGTERM.
 /// `http_port` 0 picks a free port; the address is written to `api.json` in the runtime folder.
-pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
+/// How `mcpfw daemon` runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a call waits for a decision before it is refused.
+    pub timeout: Duration,
+    /// Port of the loopback HTTP API (0: any free port).
+    pub http_port: u16,
+    /// Whether waiting calls are announced with desktop notifications.
+    pub notify: bool,
+}
+
+pub fn run(paths: &Paths, options: Options) -> Result<i32> {
+    let Options { timeout, http_port, notify } = options;
     let token = super::token::load_or_create(paths)?.0;
     // The keyring is read here, on a plain thread, before the runtime exists.
     let key = crate::store::load_or_create_chain_key(paths)?.0;
@@ -43,6 +55,9 @@ pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
         tracing::info!(socket = %socket.display(), timeout_s = timeout.as_secs(), "approval daemon listening");
         eprintln!("MCP Firewall is running; approvals on {}", socket.display());
         let broker = Arc::new(ApprovalBroker::new(timeout));
+        if notify {
+            super::notify::spawn(broker.subscribe());
+        }
         let token = Arc::new(token);
         let http = tokio::net::TcpListener::bind(("127.0.0.1", http_port))
             .await

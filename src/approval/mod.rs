@@ -12,6 +12,7 @@ pub mod broker;
 pub mod client;
 pub mod daemon;
 pub mod http;
+pub mod notify;
 pub mod preview;
 pub mod token;
 

@@ -10,8 +10,9 @@ use crate::paths::Paths;
 use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
 use crate::store::{self, Store};
 
-pub fn run_daemon(paths: &Paths, timeout: u64, http_port: u16) -> Result<i32> {
-    daemon::run(paths, Duration::from_secs(timeout.max(1)), http_port)
+pub fn run_daemon(paths: &Paths, timeout: u64, http_port: u16, notify: bool) -> Result<i32> {
+    let timeout = Duration::from_secs(timeout.max(1));
+    daemon::run(paths, daemon::Options { timeout, http_port, notify })
 }
 
 fn token(paths: &Paths) -> Result<String> {

@@ -52,6 +52,9 @@ pub enum Command {
         /// the runtime folder).
         #[arg(long, default_value_t = 0)]
         http_port: u16,
+        /// Do not announce waiting calls with desktop notifications.
+        #[arg(long)]
+        no_notify: bool,
     },
     /// List the calls waiting for approval.
     Pending {

@@ -1,0 +1,136 @@
+//! Desktop notifications: each call that starts waiting for a person is announced with a
+//! native notification (freedesktop notifications over D-Bus, through notify-rust), which is
+//! taken down again when the call is decided, times out or is withdrawn.
+//!
+//! A notification says which server and tool, what kind of call, why it is asked (which may
+//! name a path or host) and how to answer it; it never shows the arguments themselves (file
+//! contents, payloads, secrets), since notifications can appear on a locked screen. Without a session bus
+//! or a notification server there is nothing to show: that is said once in the log, and
+//! approvals go on through the other approvers.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+
+use notify_rust::{Notification, NotificationHandle, Timeout, Urgency};
+use serde_json::Value;
+
+use super::Pending;
+
+/// Announces the broker's waiting calls until its event stream ends.
+pub fn spawn(mut events: tokio::sync::broadcast::Receiver<Value>) {
+    // notify-rust blocks on D-Bus: the notifications are shown from a thread of their own.
+    let (tx, rx) = mpsc::channel::<Value>();
+    let shown = std::thread::Builder::new().name("mcpfw-notify".into()).spawn(move || show(rx));
+    if let Err(e) = shown {
+        tracing::warn!("desktop notifications are off: cannot start their thread: {e}");
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if tx.send(event).is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn show(events: mpsc::Receiver<Value>) {
+    let mut open: HashMap<u64, NotificationHandle> = HashMap::new();
+    let mut failed = false;
+    for event in events {
+        match event["event"].as_str() {
+            Some("pending") => {
+                let Ok(call) = serde_json::from_value::<Pending>(event["call"].clone()) else {
+                    continue;
+                };
+                match notification(&call).show() {
+                    Ok(handle) => {
+                        tracing::debug!(call = call.id, "desktop notification shown");
+                        open.insert(call.id, handle);
+                    }
+                    Err(e) if !failed => {
+                        failed = true;
+                        tracing::info!(
+                            "no desktop notification for calls waiting for approval \
+                             (no notification server in this session: {e})"
+                        );
+                    }
+                    Err(_) => {}
+                }
+            }
+            Some("settled") => {
+                if let Some(handle) = event["id"].as_u64().and_then(|id| open.remove(&id)) {
+                    handle.close();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The notification for one waiting call.
+pub fn notification(call: &Pending) -> Notification {
+    let request = &call.request;
+    let steps = if request.confirm.is_some() { " (two steps)" } else { "" };
+    let body = format!(
+        "{reason}\n\nAnswer with `mcpfw approve {id}`{steps} or `mcpfw deny {id}`; \
+         it is refused in {secs} s if nobody answers.",
+        reason = plain(&request.reason, 300),
+        id = call.id,
+        secs = call.expires_in_ms / 1000,
+    );
+    let mut n = Notification::new();
+    n.appname("MCP Firewall")
+        .summary(&format!(
+            "Approve {} · {} ({})?",
+            plain(&request.server, 60),
+            plain(&request.tool, 60),
+            request.category
+        ))
+        .body(&body)
+        .icon("dialog-warning")
+        .urgency(Urgency::Critical)
+        .timeout(Timeout::Never);
+    n
+}
+
+/// Untrusted text (server and tool names come from the server) as one line of plain text:
+/// control and invisible characters dropped, markup characters escaped (notification servers
+/// may render a subset of HTML in the body), at most `max` characters.
+fn plain(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max));
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c if c.is_control() || crate::text::is_invisible(c) => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_names_cannot_inject_markup_or_hidden_lines() {
+        assert_eq!(
+            plain("<a href='x'>evil</a>\nline\u{202e}", 100),
+            "&lt;a href='x'&gt;evil&lt;/a&gt; line "
+        );
+        assert_eq!(plain("abcdef", 3), "abc…");
+    }
+}
