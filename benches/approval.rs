@@ -130,7 +130,7 @@ fn run(home: &std::path::Path, samples: usize) -> io::Result<Vec<Duration>> {
     let mut stdin = child.0.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
-    let mut send = |stdin: &mut ChildStdin, message: Value| -> io::Result<()> {
+    let send = |stdin: &mut ChildStdin, message: Value| -> io::Result<()> {
         writeln!(stdin, "{message}")?;
         stdin.flush()
     };
