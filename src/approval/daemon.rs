@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +48,8 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
 
 /// Runs the daemon until SIGINT/SIGTERM.
 /// `http_port` 0 picks a free port; the address is written to `api.json` in the runtime folder.
-pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
+/// `ui_dir` is the built dashboard served at `/`.
+pub fn run(paths: &Paths, timeout: Duration, http_port: u16, ui_dir: PathBuf) -> Result<i32> {
     let token = approver_token(paths)?;
     // The keyring is read here, on a plain thread, before the runtime exists.
     let key = crate::store::load_or_create_chain_key(paths)?.0;
@@ -81,9 +83,16 @@ pub fn run(paths: &Paths, timeout: Duration, http_port: u16) -> Result<i32> {
             }
         };
         {
-            let (broker, token) = (broker.clone(), token.clone());
+            let config = super::http::HttpApi {
+                broker: broker.clone(),
+                token: token.clone(),
+                store,
+                paths: paths.clone(),
+                ui_dir,
+                timeout,
+            };
             tokio::spawn(async move {
-                if let Err(e) = super::http::serve(http, broker, token, store).await {
+                if let Err(e) = super::http::serve(http, config).await {
                     tracing::error!("the HTTP API stopped: {e}");
                 }
             });

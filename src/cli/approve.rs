@@ -10,8 +10,14 @@ use crate::paths::Paths;
 use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
 use crate::store::{self, Store};
 
-pub fn run_daemon(paths: &Paths, timeout: u64, http_port: u16) -> Result<i32> {
-    daemon::run(paths, Duration::from_secs(timeout.max(1)), http_port)
+pub fn run_daemon(
+    paths: &Paths,
+    timeout: u64,
+    http_port: u16,
+    ui_dir: Option<std::path::PathBuf>,
+) -> Result<i32> {
+    let ui_dir = ui_dir.unwrap_or_else(crate::api::ui::default_ui_dir);
+    daemon::run(paths, Duration::from_secs(timeout.max(1)), http_port, ui_dir)
 }
 
 fn token(paths: &Paths) -> Result<String> {

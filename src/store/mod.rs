@@ -959,6 +959,132 @@ impl Store {
     }
 }
 
+/// A server as the dashboard lists it: when it was seen and every tool it has described.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerSummary {
+    pub name: String,
+    /// The command line (stdio) or URL (HTTP), once known.
+    pub origin: Option<String>,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+    /// Its tools by name, each with every distinct definition seen (newest first).
+    pub tools: Vec<ToolSummary>,
+}
+
+/// One tool of a server, with its definitions over time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolSummary {
+    pub name: String,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+    /// Every distinct definition, the one seen last first.
+    pub definitions: Vec<ToolDefinition>,
+}
+
+/// One distinct definition of a tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolDefinition {
+    /// SHA-256 of the definition as sent (hex).
+    pub sha256: String,
+    /// The definition (JSON text).
+    pub definition: String,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+}
+
+/// How many tool calls got one verdict in one time bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerdictCount {
+    /// The start of the bucket (ms since the epoch).
+    pub bucket_ms: u64,
+    pub verdict: String,
+    pub count: u64,
+}
+
+impl Store {
+    /// Every server seen and the tools it described, servers by name, tools by name.
+    pub async fn servers_overview(&self) -> Result<Vec<ServerSummary>> {
+        let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+        let servers: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT name, origin, first_seen_ms, last_seen_ms FROM servers ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        let tools: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT server, name, definition_sha256, definition, first_seen_ms, last_seen_ms \
+             FROM tools ORDER BY server, name, last_seen_ms DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        let mut out: Vec<ServerSummary> = servers
+            .into_iter()
+            .map(|(name, origin, first, last)| ServerSummary {
+                name,
+                origin,
+                first_seen_ms: unsigned(first),
+                last_seen_ms: unsigned(last),
+                tools: Vec::new(),
+            })
+            .collect();
+        for (server, name, sha256, definition, first, last) in tools {
+            let Some(entry) = out.iter_mut().find(|s| s.name == server) else { continue };
+            let definition = ToolDefinition {
+                sha256,
+                definition,
+                first_seen_ms: unsigned(first),
+                last_seen_ms: unsigned(last),
+            };
+            match entry.tools.last_mut().filter(|t| t.name == name) {
+                Some(tool) => {
+                    tool.first_seen_ms = tool.first_seen_ms.min(definition.first_seen_ms);
+                    tool.last_seen_ms = tool.last_seen_ms.max(definition.last_seen_ms);
+                    tool.definitions.push(definition);
+                }
+                None => entry.tools.push(ToolSummary {
+                    name,
+                    first_seen_ms: definition.first_seen_ms,
+                    last_seen_ms: definition.last_seen_ms,
+                    definitions: vec![definition],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tool calls (requests) in `[since_ms, until_ms)` counted per `bucket_ms`-wide bucket
+    /// (aligned to `since_ms`) and verdict, oldest bucket first. Reads the time index's range.
+    pub async fn call_counts(
+        &self,
+        since_ms: u64,
+        until_ms: u64,
+        bucket_ms: u64,
+    ) -> Result<Vec<VerdictCount>> {
+        let bucket = chain::to_i64(bucket_ms.max(1));
+        let since = chain::to_i64(since_ms);
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT (ts_ms - ?1) / ?3 AS b, verdict, count(*) FROM events \
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND kind = 'request' AND method = 'tools/call' \
+             GROUP BY b, verdict ORDER BY b, verdict",
+        )
+        .bind(since)
+        .bind(chain::to_i64(until_ms))
+        .bind(bucket)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(b, verdict, count)| VerdictCount {
+                bucket_ms: u64::try_from(since + b * bucket).unwrap_or(0),
+                verdict,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+            .collect())
+    }
+}
+
 /// One-time set-up on a dedicated connection: WAL, migrations, the key check. Each step is
 /// retried while another process is doing the same (first start of many `mcpfw wrap` at once).
 async fn prepare(conn: &mut SqliteConnection, db: &Path, key: &ChainKey) -> Result<()> {
