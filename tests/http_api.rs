@@ -168,7 +168,9 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
     sse.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(sse, "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n", d.port, d.token).unwrap();
     let mut events = BufReader::new(sse);
-    let mut next_event = || -> Value {
+    // Recorded calls arrive on the same stream (`"event": "call"`); they are kept aside here.
+    let mut calls: Vec<Value> = Vec::new();
+    let mut next_event = |calls: &mut Vec<Value>| -> Value {
         loop {
             let mut line = String::new();
             assert!(events.read_line(&mut line).unwrap() > 0, "event stream closed");
@@ -176,7 +178,12 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
                 && data.starts_with('{')
                 && data != "{}"
             {
-                return serde_json::from_str(data).unwrap();
+                let event: Value = serde_json::from_str(data).unwrap();
+                if event["event"] == "call" {
+                    calls.push(event);
+                    continue;
+                }
+                return event;
             }
         }
     };
@@ -197,7 +204,7 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
     let sent = Instant::now();
     shim.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "write_file", "arguments": {"path": target, "content": "ok"}}}));
-    let pending = next_event();
+    let pending = next_event(&mut calls);
     let latency = sent.elapsed();
     assert_eq!(pending["event"], "pending", "{pending}");
     assert_eq!(pending["call"]["request"]["tool"], "write_file");
@@ -215,7 +222,7 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
         r#"{"allow":true,"scope":"once"}"#,
     );
     assert_eq!((status, body.contains("done")), (200, true), "{body}");
-    let settled = next_event();
+    let settled = next_event(&mut calls);
     assert_eq!(
         (settled["event"].as_str(), settled["outcome"].as_str()),
         (Some("settled"), Some("allowed")),
@@ -224,10 +231,21 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
     let result = shim.response(&json!(1));
     assert_ne!(result["result"]["isError"], true, "{result}");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "ok");
-
     // The history is readable through the API too, in `mcpfw log --json`'s shape.
     shim.close_stdin();
     shim.wait_exit(Duration::from_secs(10)).expect("the shim exits");
+    // The recorded calls reach the stream too (once the shim has written them), in the
+    // history's shape.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !calls
+        .iter()
+        .any(|c| c["call"]["tool"] == "write_file" && c["call"]["kind"] == "approval")
+    {
+        assert!(Instant::now() < deadline, "no recorded call on the stream: {calls:?}");
+        let other = next_event(&mut calls);
+        assert_eq!(other["event"], "call", "{other}");
+    }
+
     let (status, _, body) =
         d.request("GET", "/api/v1/history?tool=write_file&limit=10", &d.good(), "");
     assert_eq!(status, 200, "{body}");

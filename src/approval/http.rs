@@ -33,7 +33,6 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
 
 use super::Scope;
 use super::broker::{ApprovalBroker, Decided};
@@ -418,15 +417,68 @@ async fn decide(
     }
 }
 
+/// How often the event stream looks for newly recorded calls.
+const TAIL_EVERY: Duration = Duration::from_millis(500);
+
+/// `GET /api/v1/events`: the broker's approval events (`pending`, `settled`) as they happen,
+/// and each tool call or refusal recorded in the history from now on (`{"event": "call",
+/// "call": <event in the history's shape>}`, polled every half second).
 async fn events(
     State(api): State<Api>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
-    let stream = BroadcastStream::new(api.broker.subscribe()).filter_map(|event| {
-        // A subscriber that falls behind misses events (and is told to re-read /pending).
-        Some(Ok(match event {
-            Ok(value) => Event::default().data(value.to_string()),
-            Err(_) => Event::default().event("lagged").data("{}"),
-        }))
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(256);
+    let mut approvals = api.broker.subscribe();
+    let store = api.store.clone();
+    tokio::spawn(async move {
+        let newest = crate::store::EventFilter { limit: 1, ..Default::default() };
+        let mut last_seq = match &store {
+            Some(store) => store.query(&newest).await.ok().and_then(|e| e.first().map(|e| e.seq)),
+            None => None,
+        }
+        .unwrap_or(0);
+        let mut tick = tokio::time::interval(TAIL_EVERY);
+        loop {
+            let event = tokio::select! {
+                _ = tx.closed() => break, // the client went away
+                received = approvals.recv() => match received {
+                    Ok(value) => Event::default().data(value.to_string()),
+                    // A subscriber that falls behind misses events (and is told to re-read
+                    // /pending).
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        Event::default().event("lagged").data("{}")
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tick.tick() => {
+                    let Some(store) = &store else { continue };
+                    let filter = crate::store::EventFilter {
+                        after_seq: Some(last_seq),
+                        ascending: true,
+                        limit: 200,
+                        decisions_only: true,
+                        ..Default::default()
+                    };
+                    let Ok(recorded) = store.query(&filter).await else { continue };
+                    let mut closed = false;
+                    for e in &recorded {
+                        last_seq = last_seq.max(e.seq);
+                        let data = json!({"event": "call", "call": crate::cli::log::event_json(e)});
+                        if tx.send(Event::default().data(data.to_string())).await.is_err() {
+                            closed = true;
+                            break;
+                        }
+                    }
+                    if closed {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if tx.send(event).await.is_err() {
+                break; // the client went away
+            }
+        }
     });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
