@@ -170,7 +170,8 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
     let mut events = BufReader::new(sse);
     // Recorded calls arrive on the same stream (`"event": "call"`); they are kept aside here.
     let mut calls: Vec<Value> = Vec::new();
-    let mut next_event = |calls: &mut Vec<Value>| -> Value {
+    // With `skip_calls`, returns the next approval event; otherwise the next event of any kind.
+    let mut next_event = |calls: &mut Vec<Value>, skip_calls: bool| -> Value {
         loop {
             let mut line = String::new();
             assert!(events.read_line(&mut line).unwrap() > 0, "event stream closed");
@@ -180,8 +181,10 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
             {
                 let event: Value = serde_json::from_str(data).unwrap();
                 if event["event"] == "call" {
-                    calls.push(event);
-                    continue;
+                    calls.push(event.clone());
+                    if skip_calls {
+                        continue;
+                    }
                 }
                 return event;
             }
@@ -204,7 +207,7 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
     let sent = Instant::now();
     shim.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "write_file", "arguments": {"path": target, "content": "ok"}}}));
-    let pending = next_event(&mut calls);
+    let pending = next_event(&mut calls, true);
     let latency = sent.elapsed();
     assert_eq!(pending["event"], "pending", "{pending}");
     assert_eq!(pending["call"]["request"]["tool"], "write_file");
@@ -222,7 +225,7 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
         r#"{"allow":true,"scope":"once"}"#,
     );
     assert_eq!((status, body.contains("done")), (200, true), "{body}");
-    let settled = next_event(&mut calls);
+    let settled = next_event(&mut calls, true);
     assert_eq!(
         (settled["event"].as_str(), settled["outcome"].as_str()),
         (Some("settled"), Some("allowed")),
@@ -242,7 +245,7 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
         .any(|c| c["call"]["tool"] == "write_file" && c["call"]["kind"] == "approval")
     {
         assert!(Instant::now() < deadline, "no recorded call on the stream: {calls:?}");
-        let other = next_event(&mut calls);
+        let other = next_event(&mut calls, false);
         assert_eq!(other["event"], "call", "{other}");
     }
 
