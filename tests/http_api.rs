@@ -531,9 +531,31 @@ fn rules_are_checked_like_the_cli_added_listed_tried_on_the_history_and_removed(
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("db:1") && text.contains("no reading"), "{text}");
 
-    let (status, _, body) = d.request("DELETE", "/api/v1/rules/db:1", &d.good(), "");
+    // Editing replaces the rule under a new number, in one step; a bad edit changes nothing.
+    let edited = json!({"rule": {"action": "ask", "server": "files", "tool": "read_text_file",
+        "reason": "reads are asked"}});
+    let (status, _, body) =
+        d.request("PUT", "/api/v1/rules/db:1", &d.json_headers(), &edited.to_string());
     assert_eq!(status, 200, "{body}");
-    assert_eq!(d.request("DELETE", "/api/v1/rules/1", &d.good(), "").0, 404);
+    assert!(body.contains("\"id\":\"db:2\"") && body.contains("\"replaced\":\"db:1\""), "{body}");
+    let bad = json!({"rule": {"action": "ask", "when": {"args": {"path": "("}}}});
+    let (status, _, _) =
+        d.request("PUT", "/api/v1/rules/db:2", &d.json_headers(), &bad.to_string());
+    assert_eq!(status, 400);
+    let (status, _, _) =
+        d.request("PUT", "/api/v1/rules/db:1", &d.json_headers(), &edited.to_string());
+    assert_eq!(status, 404, "the old number is gone");
+    let (_, listed) = d.get("/api/v1/rules");
+    let rules = listed["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "{listed}");
+    assert_eq!(
+        (rules[0]["id"].as_str(), rules[0]["rule"]["reason"].as_str()),
+        (Some("db:2"), Some("reads are asked"))
+    );
+
+    let (status, _, body) = d.request("DELETE", "/api/v1/rules/db:2", &d.good(), "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(d.request("DELETE", "/api/v1/rules/2", &d.good(), "").0, 404);
     let (status, _, body) = d.request("DELETE", "/api/v1/rules/file:x", &d.good(), "");
     assert_eq!(status, 400);
     assert!(body.contains("policy.toml"), "{body}");

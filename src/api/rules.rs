@@ -101,15 +101,45 @@ pub async fn add(store: &Store, body: &[u8]) -> Response {
     }
 }
 
+/// Replaces a database rule (`PUT /api/v1/rules/{id}`): the old one is removed and the edited
+/// one added under a new number, in one transaction.
+pub async fn replace(store: &Store, id: &str, body: &[u8]) -> Response {
+    let Some(number) = db_number(id) else {
+        return refuse(StatusCode::BAD_REQUEST, &not_a_db_rule(id));
+    };
+    let (spec, expires) = match parse_body(body) {
+        Ok(parsed) => parsed,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+    };
+    let rule_json = match serde_json::to_string(&spec) {
+        Ok(text) => text,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let expires_ms = expires.map(|d| crate::record::now_ms() + d.as_millis() as u64);
+    match store.replace_rule(number, &rule_json, "dashboard", expires_ms).await {
+        Ok(Some(new_id)) => Json(json!({"id": format!("db:{new_id}"), "db_id": new_id,
+            "replaced": format!("db:{number}"), "rule": spec, "expires_ms": expires_ms,
+            "note": "it applies to servers started from now on"}))
+        .into_response(),
+        Ok(None) => refuse(StatusCode::NOT_FOUND, &format!("no database rule db:{number}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    }
+}
+
+fn db_number(id: &str) -> Option<i64> {
+    id.strip_prefix("db:").unwrap_or(id).parse().ok()
+}
+
+fn not_a_db_rule(id: &str) -> String {
+    format!(
+        "`{id}` is not a database rule number; rules from policy.toml are changed by editing the file"
+    )
+}
+
 /// Removes a database rule by number (`3` or `db:3`).
 pub async fn remove(store: &Store, id: &str) -> Response {
-    let Ok(number) = id.strip_prefix("db:").unwrap_or(id).parse::<i64>() else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "`{id}` is not a database rule number; rules from policy.toml are removed by editing the file"
-            ),
-        );
+    let Some(number) = db_number(id) else {
+        return refuse(StatusCode::BAD_REQUEST, &not_a_db_rule(id));
     };
     match store.remove_rule(number).await {
         Ok(true) => Json(json!({"removed": format!("db:{number}")})).into_response(),

@@ -3,7 +3,7 @@
 //! Approvals: `GET /api/v1/pending`, `POST /api/v1/pending/{id}/decide` (`{"allow", "scope",
 //! "confirm"}`), `GET /api/v1/events` (server-sent events: calls starting to wait, and how they
 //! settled). History: `GET /api/v1/history`, `GET /api/v1/history/verify`, `GET /api/v1/stats`.
-//! Rules: `GET|POST /api/v1/rules`, `DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
+//! Rules: `GET|POST /api/v1/rules`, `PUT|DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
 //! `GET /api/v1/servers`, `GET /api/v1/settings`. Browser sign-in: `POST /api/v1/login-codes`
 //! (bearer token only) and `GET /login?code=…`. The dashboard's files at `/` (see
 //! [`crate::api::ui`]).
@@ -91,7 +91,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/rules", get(rules_list).post(rules_add))
         .route("/api/v1/rules/dry-run", post(rules_dry_run))
-        .route("/api/v1/rules/{id}", delete(rules_remove))
+        .route("/api/v1/rules/{id}", delete(rules_remove).put(rules_replace))
         .route("/api/v1/servers", get(servers))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/settings", get(settings))
@@ -279,6 +279,17 @@ async fn rules_add(State(api): State<Api>, body: axum::body::Bytes) -> Response 
 async fn rules_remove(State(api): State<Api>, UrlPath(id): UrlPath<String>) -> Response {
     match store(&api) {
         Ok(store) => rules::remove(store, &id).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn rules_replace(
+    State(api): State<Api>,
+    UrlPath(id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    match store(&api) {
+        Ok(store) => rules::replace(store, &id, &body).await,
         Err(refusal) => *refusal,
     }
 }

@@ -872,13 +872,56 @@ impl Store {
     ) -> Result<i64> {
         serde_json::from_str::<serde::de::IgnoredAny>(rule_json)
             .context("the rule is not valid JSON")?;
-        let created = chain::to_i64(now_ms());
-        let expires = expires_ms.map(chain::to_i64);
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.db_error("write to", e))?;
+        let id = self.insert_rule(&mut tx, rule_json, origin, expires_ms).await?;
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        Ok(id)
+    }
+
+    /// Replaces rule `id` with a new rule in one transaction: the old one is removed and the new
+    /// one gets a new id (ids are never reused, so the history keeps naming what decided).
+    /// `None` if there was no rule `id`.
+    pub async fn replace_rule(
+        &self,
+        id: i64,
+        rule_json: &str,
+        origin: &str,
+        expires_ms: Option<u64>,
+    ) -> Result<Option<i64>> {
+        serde_json::from_str::<serde::de::IgnoredAny>(rule_json)
+            .context("the rule is not valid JSON")?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        let removed = sqlx::query("DELETE FROM rules WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error("write to", e))?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(None); // dropping the transaction rolls it back
+        }
+        let new_id = self.insert_rule(&mut tx, rule_json, origin, expires_ms).await?;
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        Ok(Some(new_id))
+    }
+
+    async fn insert_rule(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Sqlite>,
+        rule_json: &str,
+        origin: &str,
+        expires_ms: Option<u64>,
+    ) -> Result<i64> {
+        let created = chain::to_i64(now_ms());
+        let expires = expires_ms.map(chain::to_i64);
         let id = sqlx::query(
             "INSERT INTO rules (rule, origin, created_ms, expires_ms, mac) VALUES (?, ?, ?, ?, x'')",
         )
@@ -886,17 +929,16 @@ impl Store {
         .bind(origin)
         .bind(created)
         .bind(expires)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| self.db_error("write to", e))?
         .last_insert_rowid();
         sqlx::query("UPDATE rules SET mac = ? WHERE id = ?")
             .bind(&self.mac.rule(id, rule_json, origin, created, expires)[..])
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(|e| self.db_error("write to", e))?;
-        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
         Ok(id)
     }
 
