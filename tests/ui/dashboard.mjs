@@ -249,6 +249,17 @@ try {
     await page.getByText("Saved as db:1").waitFor();
     await page.locator('tr[data-rule="db:1"]').getByText("reads are reviewed").waitFor();
     await shoot("rules");
+    // Editing: the form takes the rule, the dry run runs again, and it is saved under a new number.
+    await page.getByRole("button", { name: "Edit rule db:1" }).click();
+    await page.getByText("Edit rule db:1").waitFor();
+    assert((await page.getByLabel("Tool (glob)").inputValue()) === "read_text_file", "the form holds the rule");
+    await page.getByLabel("Action").selectOption("ask");
+    await page.getByRole("button", { name: "Check against the history" }).click();
+    await page.locator(".dry-run [data-matched]").getByText("deny").first().waitFor();
+    await page.getByRole("button", { name: "Save changes to db:1" }).click();
+    await page.getByText("Saved as db:2 (replacing db:1)").waitFor();
+    await page.locator('tr[data-rule="db:2"]').waitFor();
+    assert((await page.locator('tr[data-rule="db:1"]').count()) === 0, "the old rule is gone");
   });
 
   await check("servers & tools: the wrapped server and the tools it described", async () => {

@@ -11,9 +11,15 @@ export interface ApiConfig {
   baseUrl: string;
   /** Extra headers on every request (e.g. `Authorization: Bearer …` in the desktop app). */
   headers: () => Record<string, string>;
+  /**
+   * How requests are sent. The daemon refuses foreign Origins and sends no CORS headers, so a
+   * host whose pages are not served by the daemon passes a fetch that goes through it (e.g. one
+   * implemented in the host's native side).
+   */
+  fetch: typeof fetch;
 }
 
-let config: ApiConfig = { baseUrl: "", headers: () => ({}) };
+let config: ApiConfig = { baseUrl: "", headers: () => ({}), fetch: (input, init) => fetch(input, init) };
 
 export function configureApi(next: Partial<ApiConfig>): void {
   config = { ...config, ...next };
@@ -39,7 +45,7 @@ export const SIGNED_OUT =
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(config.baseUrl + path, {
+    response = await config.fetch(config.baseUrl + path, {
       method,
       credentials: "same-origin",
       referrerPolicy: "same-origin",
@@ -79,7 +85,7 @@ export function followEvents(
   const run = async () => {
     while (!stopped) {
       try {
-        const response = await fetch(config.baseUrl + "/api/v1/events", {
+        const response = await config.fetch(config.baseUrl + "/api/v1/events", {
           credentials: "same-origin",
           referrerPolicy: "same-origin",
           headers: { Accept: "text/event-stream", ...config.headers() },

@@ -1,7 +1,7 @@
 // The dashboard: a hash router over five pages and one live event stream shared by them.
 
 import "./style.css";
-import { ApiError, followEvents } from "./api";
+import { ApiError, configureApi, followEvents } from "./api";
 import { h } from "./dom";
 import { historyPage } from "./pages/history";
 import { livePage } from "./pages/live";
@@ -54,6 +54,18 @@ function connection(state: "open" | "closed", error?: ApiError): void {
   el.textContent =
     state === "open" ? "live" : error?.kind === "signed-out" ? "not signed in" : "daemon not reachable";
   el.title = error?.message ?? "Connected to MCP Firewall's daemon";
+}
+
+// A host other than the daemon's own page (the desktop app) can set, before this script runs,
+// `window.__MCPFW_API__ = { baseUrl: "http://127.0.0.1:PORT", token: "…", fetch }` (see api.ts).
+const host = (window as unknown as { __MCPFW_API__?: { baseUrl?: string; token?: string; fetch?: typeof fetch } })
+  .__MCPFW_API__;
+if (host) {
+  configureApi({
+    baseUrl: host.baseUrl ?? "",
+    headers: (): Record<string, string> => (host.token ? { Authorization: `Bearer ${host.token}` } : {}),
+    ...(host.fetch ? { fetch: host.fetch } : {}),
+  });
 }
 
 window.addEventListener("hashchange", route);

@@ -17,16 +17,17 @@ export const rulesPage: Page = (root) => {
       const answer = await api<{ rules: RuleRow[]; policy_error: string | null }>("GET", "/api/v1/rules");
       list.replaceChildren(
         answer.policy_error ? h("div", { class: "notice notice-error", role: "alert" }, h("strong", {}, "policy.toml has an error: "), answer.policy_error) : "",
-        answer.rules.length ? ruleTable(answer.rules, refresh) : empty("No rules yet", "The defaults apply: reads and writes inside the roots are allowed; deletes, network sends, configuration changes, commands and unknown tools ask."),
+        answer.rules.length ? ruleTable(answer.rules, refresh, (r) => editor.edit(r)) : empty("No rules yet", "The defaults apply: reads and writes inside the roots are allowed; deletes, network sends, configuration changes, commands and unknown tools ask."),
       );
     } catch (e) {
       list.replaceChildren(errorBox(e, () => void refresh()));
     }
   }
 
+  const editor = ruleForm(refresh);
   root.append(
     h("section", { "aria-labelledby": "rules-title" }, h("h2", { id: "rules-title" }, "Rules in force"), note, list),
-    h("section", { "aria-labelledby": "new-rule-title" }, h("h2", { id: "new-rule-title" }, "New rule"), ruleForm(refresh)),
+    h("section", { "aria-labelledby": "new-rule-title" }, editor.title, editor.form),
   );
   void refresh();
 };
@@ -41,7 +42,7 @@ function describe(rule: RuleSpec): string {
   return parts.join(" · ");
 }
 
-function ruleTable(rules: RuleRow[], changed: () => Promise<void>): HTMLElement {
+function ruleTable(rules: RuleRow[], changed: () => Promise<void>, edit: (r: RuleRow) => void): HTMLElement {
   return h(
     "table",
     { class: "rules" },
@@ -68,7 +69,9 @@ function ruleTable(rules: RuleRow[], changed: () => Promise<void>): HTMLElement 
               }
             });
           });
-          actions.append(remove);
+          const change = h("button", { type: "button", "aria-label": `Edit rule ${r.id}` }, "Edit");
+          change.addEventListener("click", () => edit(r));
+          actions.append(change, " ", remove);
         }
         return h(
           "tr",
@@ -89,7 +92,10 @@ function lines(text: string): string[] {
   return text.split("\n").map((l) => l.trim()).filter(Boolean);
 }
 
-function ruleForm(saved: () => Promise<void>): HTMLElement {
+function ruleForm(saved: () => Promise<void>): { form: HTMLElement; title: HTMLElement; edit: (r: RuleRow) => void } {
+  const title = h("h2", { id: "new-rule-title", tabindex: -1 }, "New rule");
+  // The database rule being edited, if any.
+  let editing: number | undefined;
   const field = (label: string, control: HTMLElement, hint?: string) =>
     h("label", { class: "field" }, h("span", {}, label), control, hint ? h("small", { class: "muted" }, hint) : null);
   const action = h("select", { name: "action" }, ...["deny", "ask", "allow"].map((a) => h("option", { value: a }, a)));
@@ -165,15 +171,42 @@ function ruleForm(saved: () => Promise<void>): HTMLElement {
     const rule = spec();
     if (typeof rule === "string") return;
     try {
-      const added = await api<{ id: string }>("POST", "/api/v1/rules", { rule, expires: expires.value.trim() || null });
-      result.replaceChildren(h("div", { class: "notice notice-ok", role: "status" }, h("strong", {}, `Saved as ${added.id}. `), "It applies to servers started from now on."));
+      const body = { rule, expires: expires.value.trim() || null };
+      const added =
+        editing === undefined
+          ? await api<{ id: string }>("POST", "/api/v1/rules", body)
+          : await api<{ id: string }>("PUT", `/api/v1/rules/${editing}`, body);
+      const what = editing === undefined ? `Saved as ${added.id}. ` : `Saved as ${added.id} (replacing db:${editing}). `;
+      result.replaceChildren(h("div", { class: "notice notice-ok", role: "status" }, h("strong", {}, what), "It applies to servers started from now on."));
       save.hidden = true;
+      editing = undefined;
+      title.textContent = "New rule";
+      save.textContent = "Save rule";
       await saved();
     } catch (err) {
       result.replaceChildren(errorBox(err));
     }
   });
-  return form;
+  function edit(r: RuleRow): void {
+    editing = r.db_id;
+    const rule = r.rule;
+    action.value = rule.action;
+    server.value = rule.server ?? "*";
+    tool.value = rule.tool ?? "*";
+    for (const c of categories) c.checked = rule.category?.includes(c.value) ?? false;
+    args.value = Object.entries(rule.when?.args ?? {}).map(([k, v]) => `${k}=${v}`).join("\n");
+    within.value = (rule.when?.paths_within ?? []).join("\n");
+    hosts.value = (rule.when?.hosts_in ?? []).join("\n");
+    for (const l of lifts) l.checked = rule.lift?.includes(l.value) ?? false;
+    reason.value = rule.reason ?? "";
+    expires.value = "";
+    title.textContent = `Edit rule ${r.id}`;
+    save.textContent = `Save changes to ${r.id}`;
+    save.hidden = true;
+    result.replaceChildren(h("p", { class: "muted" }, "Check the edited rule against the history, then save it. It is saved under a new number."));
+    title.focus();
+  }
+  return { form, title, edit };
 }
 
 function dryRunReport(dry: DryRun): HTMLElement {
