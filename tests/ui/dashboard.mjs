@@ -269,6 +269,12 @@ try {
     await card.getByText("read_text_file", { exact: true }).waitFor();
     await card.getByText("mcp-server-filesystem").waitFor();
     await shoot("servers");
+    // A tool's name leads to its history.
+    await card.getByRole("link", { name: "write_file", exact: true }).click();
+    await waitFor("the history of write_file", async () => {
+      const rows = await page.locator("table.events tbody tr").allInnerTexts();
+      return rows.length > 0 && rows.every((r) => r.includes("write_file"));
+    });
   });
 
   await check("settings: the effective settings", async () => {

@@ -41,7 +41,15 @@ function serverCard(s: ServerRow): HTMLElement {
               h(
                 "tr",
                 {},
-                h("td", {}, h("strong", {}, t.name)),
+                h(
+                  "td",
+                  {},
+                  h(
+                    "a",
+                    { href: `#/history?${new URLSearchParams({ server: s.name, tool: t.name })}`, title: `The history of ${t.name}` },
+                    h("strong", {}, t.name),
+                  ),
+                ),
                 h("td", { class: "muted" }, t.description ?? ""),
                 h(
                   "td",
