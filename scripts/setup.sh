@@ -12,7 +12,9 @@ BUILD_PACKAGES=(
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev
 )
 # A real window under Xvfb for the desktop smoke test, and the CLI tools the tests use.
-TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 imagemagick sqlite3 gnome-keyring dunst)
+# chromium runs the dashboard's browser tests (driven by playwright-core from ui/); dunst shows
+# desktop notifications in their test.
+TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 imagemagick sqlite3 gnome-keyring dunst chromium)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -75,4 +77,21 @@ ensure_test_peers() {
   fi
   run_if_changed tests/peers/requirements.txt .venv/requirements.stamp \
     sh -c 'echo "==> pip install (tests/peers/requirements.txt)"; .venv/bin/pip install -q --disable-pip-version-check -r tests/peers/requirements.txt'
+}
+
+# The dashboard (ui/): its npm packages pinned by ui/package-lock.json (Vite, TypeScript and
+# playwright-core for the browser tests), and the build in ui/dist that `mcpfw daemon` serves
+# and the desktop app embeds. Each step runs again only when its inputs change.
+ensure_ui() {
+  ensure_node
+  if [ ! -d ui/node_modules ]; then rm -f ui/node_modules.stamp; fi
+  run_if_changed ui/package-lock.json ui/node_modules.stamp \
+    sh -c 'echo "==> npm ci (ui)"; npm ci --prefix ui --no-audit --no-fund --loglevel=error'
+  if [ ! -f ui/dist/index.html ]; then rm -f ui/dist.stamp; fi
+  local sources; sources=$(mktemp)
+  find ui/src ui/public ui/index.html ui/package-lock.json ui/tsconfig.json ui/vite.config.ts \
+    -type f -print0 | sort -z | xargs -0 sha256sum > "$sources"
+  run_if_changed "$sources" ui/dist.stamp \
+    sh -c 'echo "==> npm run build (ui)"; npm run build --prefix ui --silent'
+  rm -f "$sources"
 }

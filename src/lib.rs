@@ -4,6 +4,7 @@
 //! record. Each stage is a module with a small typed interface, assembled in [`pipeline`].
 //! See ARCHITECTURE.md for the map and the invariants.
 
+pub mod api;
 pub mod approval;
 pub mod classify;
 pub mod cli;

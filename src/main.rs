@@ -34,10 +34,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Log(args) => mcpfw::cli::log::run(&paths, args),
         Command::Rules(command) => mcpfw::cli::rules::run(&paths, command),
         Command::Policy(PolicyCommand::Check { file }) => mcpfw::cli::policy::check(&paths, file),
-        Command::Daemon { timeout, http_port, no_notify } => {
+        Command::Daemon { timeout, http_port, no_notify, ui_dir } => {
             let _log = mcpfw::logging::init(&paths)?;
-            mcpfw::cli::approve::run_daemon(&paths, timeout, http_port, !no_notify)
+            mcpfw::cli::approve::run_daemon(&paths, timeout, http_port, !no_notify, ui_dir)
         }
+        Command::Dashboard { print } => mcpfw::cli::dashboard::run(&paths, print),
         Command::Pending { json } => mcpfw::cli::approve::pending(&paths, json),
         Command::Approve { id, scope, confirm } => {
             mcpfw::cli::approve::approve(&paths, id, &scope, confirm)

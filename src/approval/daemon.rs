@@ -1,6 +1,7 @@
 //! `mcpfw daemon`: the approval broker behind a Unix socket.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,10 +34,12 @@ pub struct Options {
     pub http_port: u16,
     /// Whether waiting calls are announced with desktop notifications.
     pub notify: bool,
+    /// The built dashboard served at `/`.
+    pub ui_dir: PathBuf,
 }
 
 pub fn run(paths: &Paths, options: Options) -> Result<i32> {
-    let Options { timeout, http_port, notify } = options;
+    let Options { timeout, http_port, notify, ui_dir } = options;
     let token = super::token::load_or_create(paths)?.0;
     // The keyring is read here, on a plain thread, before the runtime exists.
     let key = crate::store::load_or_create_chain_key(paths)?.0;
@@ -73,9 +76,16 @@ pub fn run(paths: &Paths, options: Options) -> Result<i32> {
             }
         };
         {
-            let (broker, token) = (broker.clone(), token.clone());
+            let config = super::http::HttpApi {
+                broker: broker.clone(),
+                token: token.clone(),
+                store,
+                paths: paths.clone(),
+                ui_dir,
+                timeout,
+            };
             tokio::spawn(async move {
-                if let Err(e) = super::http::serve(http, broker, token, store).await {
+                if let Err(e) = super::http::serve(http, config).await {
                     tracing::error!("the HTTP API stopped: {e}");
                 }
             });

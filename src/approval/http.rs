@@ -1,68 +1,107 @@
-//! The daemon's loopback HTTP API, for the dashboard and approval pages.
+//! The daemon's loopback HTTP API and the dashboard it serves.
 //!
-//! `GET /api/v1/pending`, `POST /api/v1/pending/{id}/decide` (`{"allow", "scope", "confirm"}`)
-//! and `GET /api/v1/events` (server-sent events: calls starting to wait, and how they settled).
+//! Approvals: `GET /api/v1/pending`, `POST /api/v1/pending/{id}/decide` (`{"allow", "scope",
+//! "confirm"}`), `GET /api/v1/events` (server-sent events: calls starting to wait, and how they
+//! settled). History: `GET /api/v1/history`, `GET /api/v1/history/verify`, `GET /api/v1/stats`.
+//! Rules: `GET|POST /api/v1/rules`, `PUT|DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
+//! `GET /api/v1/servers`, `GET /api/v1/settings`. Browser sign-in: `POST /api/v1/login-codes`
+//! (bearer token only) and `GET /login?code=…`. The dashboard's files at `/` (see
+//! [`crate::api::ui`]).
 //!
-//! Every request passes, in this order: a **Host** check (a loopback name with our port; this
-//! defeats DNS rebinding before anything else is read), an **Origin** check (absent, or our own
-//! origin), a **bearer token** (the approver token, compared in constant time), and for requests
-//! with a body, **`Content-Type: application/json`** (so a cross-site form or `text/plain` post
-//! cannot be sent). No CORS headers are ever sent. The listener binds 127.0.0.1 only.
+//! Every request passes one guard, in this order: a **Host** check (a loopback name with our
+//! port; this defeats DNS rebinding before anything else is read), an **Origin** check (absent,
+//! or our own origin). Then, for `/api/`: **authentication** — the bearer token (the approver
+//! token, compared in constant time) or a browser session cookie from a one-time login code
+//! (see [`crate::api::auth`]) — and for requests with a body, **`Content-Type:
+//! application/json`** (so a cross-site form or `text/plain` post cannot be sent). No CORS
+//! headers are ever sent; every answer carries a strict Content-Security-Policy, `nosniff`,
+//! `no-referrer` and `X-Frame-Options: DENY`. The listener binds 127.0.0.1 only.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path as UrlPath, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
 
 use super::Scope;
 use super::broker::{ApprovalBroker, Decided};
+use crate::api::auth::{self, Sessions};
+use crate::api::{overview, refuse, rules, ui};
+use crate::paths::Paths;
 
 /// The largest request body read.
 const MAX_BODY: usize = 64 * 1024;
+
+/// What the API serves, handed over by the daemon.
+pub struct HttpApi {
+    pub broker: Arc<ApprovalBroker>,
+    pub token: Arc<String>,
+    /// The decision history (absent when it could not be opened; those endpoints then say so).
+    pub store: Option<crate::store::Store>,
+    pub paths: Paths,
+    /// The built dashboard's folder.
+    pub ui_dir: PathBuf,
+    /// How long a call waits for a decision.
+    pub timeout: Duration,
+}
 
 #[derive(Clone)]
 struct Api {
     broker: Arc<ApprovalBroker>,
     token: Arc<String>,
     port: u16,
-    /// The decision history (absent when it could not be opened; those endpoints then say so).
     store: Option<crate::store::Store>,
+    paths: Arc<Paths>,
+    ui_dir: Arc<PathBuf>,
+    timeout: Duration,
+    sessions: Arc<Sessions>,
 }
 
 /// Serves the API on `listener` (already bound to 127.0.0.1) until the task is dropped.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    broker: Arc<ApprovalBroker>,
-    token: Arc<String>,
-    store: Option<crate::store::Store>,
-) -> std::io::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::io::Result<()> {
     let port = listener.local_addr()?.port();
-    let api = Api { broker, token, port, store };
+    let api = Api {
+        broker: config.broker,
+        token: config.token,
+        port,
+        store: config.store,
+        paths: Arc::new(config.paths),
+        ui_dir: Arc::new(config.ui_dir),
+        timeout: config.timeout,
+        sessions: Arc::new(Sessions::default()),
+    };
     let app = Router::new()
         .route("/api/v1/history", get(history))
         .route("/api/v1/history/verify", get(verify))
         .route("/api/v1/pending", get(pending))
         .route("/api/v1/pending/{id}/decide", post(decide))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/login-codes", post(login_code))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/rules", get(rules_list).post(rules_add))
+        .route("/api/v1/rules/dry-run", post(rules_dry_run))
+        .route("/api/v1/rules/{id}", delete(rules_remove).put(rules_replace))
+        .route("/api/v1/servers", get(servers))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/settings", get(settings))
+        .route("/api/{*rest}", axum::routing::any(no_such_endpoint))
+        .route("/login", get(login))
+        .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(api.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(api);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
-}
-
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"error": message}))).into_response()
 }
 
 /// The loopback origins of this port.
@@ -70,12 +109,31 @@ fn own(port: u16) -> [String; 3] {
     [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")]
 }
 
+/// How a request proved who sent it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    /// The approver token (the CLI, the desktop app).
+    Token,
+    /// A browser session from a one-time login code.
+    Session,
+}
+
 async fn guard(State(api): State<Api>, request: Request, next: Next) -> Response {
+    let mut response = match check(&api, request) {
+        Ok(request) => next.run(request).await,
+        Err((status, message)) => refuse(status, message),
+    };
+    ui::secure_headers(response.headers_mut());
+    response
+}
+
+/// The guard's checks, in order: the request to run, or the refusal.
+fn check(api: &Api, mut request: Request) -> Result<Request, (StatusCode, &'static str)> {
     let headers: &HeaderMap = request.headers();
     let names = own(api.port);
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     if !names.iter().any(|n| n.eq_ignore_ascii_case(host)) {
-        return refuse(StatusCode::FORBIDDEN, "this API answers only to its loopback address");
+        return Err((StatusCode::FORBIDDEN, "this API answers only to its loopback address"));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let ok = origin
@@ -84,31 +142,188 @@ async fn guard(State(api): State<Api>, request: Request, next: Next) -> Response
             .and_then(|o| o.strip_prefix("http://"))
             .is_some_and(|o| names.iter().any(|n| n.eq_ignore_ascii_case(o)));
         if !ok {
-            return refuse(StatusCode::FORBIDDEN, "requests from other origins are refused");
+            return Err((StatusCode::FORBIDDEN, "requests from other origins are refused"));
         }
+    }
+    if !request.uri().path().starts_with("/api/") {
+        // The dashboard's files and the sign-in exchange: no authentication (see `api::ui`).
+        return Ok(request);
     }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !super::same_secret(token.as_bytes(), api.token.as_bytes()) {
-        return refuse(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
-    }
-    if request.method() != Method::GET && request.method() != Method::HEAD {
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let auth = match token {
+        Some(token) if super::same_secret(token.as_bytes(), api.token.as_bytes()) => Auth::Token,
+        Some(_) => {
+            return Err((StatusCode::UNAUTHORIZED, "a valid bearer token is required"));
+        }
+        None if auth::session_cookie(headers).is_some_and(|id| api.sessions.valid(&id)) => {
+            Auth::Session
+        }
+        None => {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "sign in first: run `mcpfw dashboard` to open the dashboard, or send the approver \
+                 token as a bearer token",
+            ));
+        }
+    };
+    // DELETE carries no body, and no page can send one cross-site without a CORS preflight,
+    // which is never answered.
+    if ![Method::GET, Method::HEAD, Method::DELETE].contains(request.method()) {
         let json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|h| h.to_str().ok())
             .and_then(|h| h.split(';').next())
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
         if !json {
-            return refuse(
+            return Err((
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "request bodies must be application/json",
-            );
+            ));
         }
     }
-    next.run(request).await
+    request.extensions_mut().insert(auth);
+    Ok(request)
+}
+
+async fn no_such_endpoint(uri: Uri) -> Response {
+    refuse(StatusCode::NOT_FOUND, &format!("no such endpoint: {}", uri.path()))
+}
+
+async fn static_file(State(api): State<Api>, uri: Uri) -> Response {
+    ui::serve_file(&api.ui_dir, uri.path()).await
+}
+
+/// `POST /api/v1/login-codes`: a one-time code for `/login` (bearer token only: a browser
+/// session cannot mint more sessions).
+async fn login_code(
+    State(api): State<Api>,
+    axum::Extension(auth): axum::Extension<Auth>,
+) -> Response {
+    if auth != Auth::Token {
+        return refuse(StatusCode::FORBIDDEN, "login codes are issued to the approver token only");
+    }
+    match api.sessions.issue_code() {
+        Some(code) => Json(json!({
+            "code": code,
+            "path": format!("/login?code={code}"),
+            "expires_in_ms": auth::CODE_LIFETIME.as_millis() as u64,
+        }))
+        .into_response(),
+        None => refuse(StatusCode::INTERNAL_SERVER_ERROR, "no randomness for a login code"),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    code: Option<String>,
+}
+
+/// `GET /login?code=…`: exchanges a one-time code for a session cookie and goes to the
+/// dashboard.
+async fn login(State(api): State<Api>, Query(q): Query<LoginQuery>) -> Response {
+    let session = q.code.as_deref().and_then(|code| api.sessions.redeem(code));
+    let Some(session) = session else {
+        return ui::message_page(
+            StatusCode::FORBIDDEN,
+            "This sign-in link does not work",
+            "Sign-in links work once, for 60 seconds. Run `mcpfw dashboard` again for a new one.",
+        );
+    };
+    let cookie = format!("{}={session}; HttpOnly; SameSite=Strict; Path=/", auth::COOKIE);
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, HeaderValue::from_static("/"));
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `POST /api/v1/logout`: ends this browser's session.
+async fn logout(State(api): State<Api>, request_headers: HeaderMap) -> Response {
+    if let Some(id) = auth::session_cookie(&request_headers) {
+        api.sessions.end(&id);
+    }
+    let mut response = Json(json!({"status": "signed out"})).into_response();
+    let expired = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", auth::COOKIE);
+    if let Ok(value) = HeaderValue::from_str(&expired) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The history, or why there is none.
+fn store(api: &Api) -> Result<&crate::store::Store, Box<Response>> {
+    api.store.as_ref().ok_or_else(|| {
+        Box::new(refuse(StatusCode::SERVICE_UNAVAILABLE, "the history database is not open"))
+    })
+}
+
+async fn rules_list(State(api): State<Api>) -> Response {
+    match store(&api) {
+        Ok(store) => rules::list(store, &api.paths).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn rules_add(State(api): State<Api>, body: axum::body::Bytes) -> Response {
+    match store(&api) {
+        Ok(store) => rules::add(store, &body).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn rules_remove(State(api): State<Api>, UrlPath(id): UrlPath<String>) -> Response {
+    match store(&api) {
+        Ok(store) => rules::remove(store, &id).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn rules_replace(
+    State(api): State<Api>,
+    UrlPath(id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    match store(&api) {
+        Ok(store) => rules::replace(store, &id, &body).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn rules_dry_run(State(api): State<Api>, body: axum::body::Bytes) -> Response {
+    match store(&api) {
+        Ok(store) => rules::dry_run(store, &api.paths, &body).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn servers(State(api): State<Api>) -> Response {
+    match store(&api) {
+        Ok(store) => overview::servers(store).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn stats(
+    State(api): State<Api>,
+    q: Result<Query<overview::StatsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    match store(&api) {
+        Ok(store) => overview::stats(store, q).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn settings(State(api): State<Api>) -> Response {
+    overview::settings(&api.paths, api.timeout, &api.ui_dir)
 }
 
 /// Filters of `GET /api/v1/history` (all optional).
@@ -131,8 +346,12 @@ struct HistoryQuery {
 /// Events, newest first, in the shape `mcpfw log --json` prints.
 async fn history(
     State(api): State<Api>,
-    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+    q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
     let Some(store) = &api.store else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "the history database is not open");
     };
@@ -209,15 +428,68 @@ async fn decide(
     }
 }
 
+/// How often the event stream looks for newly recorded calls.
+const TAIL_EVERY: Duration = Duration::from_millis(500);
+
+/// `GET /api/v1/events`: the broker's approval events (`pending`, `settled`) as they happen,
+/// and each tool call or refusal recorded in the history from now on (`{"event": "call",
+/// "call": <event in the history's shape>}`, polled every half second).
 async fn events(
     State(api): State<Api>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
-    let stream = BroadcastStream::new(api.broker.subscribe()).filter_map(|event| {
-        // A subscriber that falls behind misses events (and is told to re-read /pending).
-        Some(Ok(match event {
-            Ok(value) => Event::default().data(value.to_string()),
-            Err(_) => Event::default().event("lagged").data("{}"),
-        }))
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(256);
+    let mut approvals = api.broker.subscribe();
+    let store = api.store.clone();
+    tokio::spawn(async move {
+        let newest = crate::store::EventFilter { limit: 1, ..Default::default() };
+        let mut last_seq = match &store {
+            Some(store) => store.query(&newest).await.ok().and_then(|e| e.first().map(|e| e.seq)),
+            None => None,
+        }
+        .unwrap_or(0);
+        let mut tick = tokio::time::interval(TAIL_EVERY);
+        loop {
+            let event = tokio::select! {
+                _ = tx.closed() => break, // the client went away
+                received = approvals.recv() => match received {
+                    Ok(value) => Event::default().data(value.to_string()),
+                    // A subscriber that falls behind misses events (and is told to re-read
+                    // /pending).
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        Event::default().event("lagged").data("{}")
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tick.tick() => {
+                    let Some(store) = &store else { continue };
+                    let filter = crate::store::EventFilter {
+                        after_seq: Some(last_seq),
+                        ascending: true,
+                        limit: 200,
+                        decisions_only: true,
+                        ..Default::default()
+                    };
+                    let Ok(recorded) = store.query(&filter).await else { continue };
+                    let mut closed = false;
+                    for e in &recorded {
+                        last_seq = last_seq.max(e.seq);
+                        let data = json!({"event": "call", "call": crate::cli::log::event_json(e)});
+                        if tx.send(Event::default().data(data.to_string())).await.is_err() {
+                            closed = true;
+                            break;
+                        }
+                    }
+                    if closed {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if tx.send(event).await.is_err() {
+                break; // the client went away
+            }
+        }
     });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

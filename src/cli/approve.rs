@@ -10,9 +10,16 @@ use crate::paths::Paths;
 use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
 use crate::store::{self, Store};
 
-pub fn run_daemon(paths: &Paths, timeout: u64, http_port: u16, notify: bool) -> Result<i32> {
+pub fn run_daemon(
+    paths: &Paths,
+    timeout: u64,
+    http_port: u16,
+    notify: bool,
+    ui_dir: Option<std::path::PathBuf>,
+) -> Result<i32> {
     let timeout = Duration::from_secs(timeout.max(1));
-    daemon::run(paths, daemon::Options { timeout, http_port, notify })
+    let ui_dir = ui_dir.unwrap_or_else(crate::api::ui::default_ui_dir);
+    daemon::run(paths, daemon::Options { timeout, http_port, notify, ui_dir })
 }
 
 fn token(paths: &Paths) -> Result<String> {

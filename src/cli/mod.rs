@@ -4,6 +4,7 @@
 //! library, next to what it drives.
 
 pub mod approve;
+pub mod dashboard;
 pub mod log;
 pub mod policy;
 pub mod rules;
@@ -55,6 +56,16 @@ pub enum Command {
         /// Do not announce waiting calls with desktop notifications.
         #[arg(long)]
         no_notify: bool,
+        /// The built dashboard served at the API's address (default: `ui` next to the program,
+        /// else `ui/dist` in the source tree).
+        #[arg(long, env = "MCPFW_UI_DIR", value_name = "DIR")]
+        ui_dir: Option<PathBuf>,
+    },
+    /// Open the dashboard of the running daemon in the browser (signed in with a one-time link).
+    Dashboard {
+        /// Print the sign-in link (valid once, for 60 s) instead of opening a browser.
+        #[arg(long)]
+        print: bool,
     },
     /// List the calls waiting for approval.
     Pending {

@@ -112,7 +112,6 @@ fn rule_from_args(args: &RuleArgs) -> Result<(RuleSpec, Option<std::time::Durati
     for pair in &args.args {
         let (name, re) =
             pair.split_once('=').with_context(|| format!("`--arg {pair}` must be NAME=REGEX"))?;
-        regex::Regex::new(re).with_context(|| format!("bad regex for `{name}`"))?;
         arg_map.insert(name.to_owned(), re.to_owned());
     }
     let lift = args
@@ -123,9 +122,6 @@ fn rule_from_args(args: &RuleArgs) -> Result<(RuleSpec, Option<std::time::Durati
                 .with_context(|| format!("unknown guard `{g}`"))
         })
         .collect::<Result<Vec<_>>>()?;
-    if !lift.is_empty() && action != Action::Allow {
-        bail!("--lift only makes sense for an allow rule");
-    }
     let spec = RuleSpec {
         id: None,
         server: args.server.clone(),
@@ -141,6 +137,7 @@ fn rule_from_args(args: &RuleArgs) -> Result<(RuleSpec, Option<std::time::Durati
         },
         lift,
     };
+    check_rule(&spec)?;
     let expires = args
         .expires
         .as_deref()
@@ -150,4 +147,28 @@ fn rule_from_args(args: &RuleArgs) -> Result<(RuleSpec, Option<std::time::Durati
         })
         .transpose()?;
     Ok((spec, expires))
+}
+
+/// Checks a rule for the database the way the engine will read it, with errors that name the
+/// problem: the patterns compile, argument conditions are valid regexes, and only an allow rule
+/// lifts guards. `mcpfw rules add` and the HTTP API both use it.
+pub fn check_rule(spec: &RuleSpec) -> Result<()> {
+    if spec.id.is_some() {
+        bail!("a database rule gets its number when it is added; leave `id` out");
+    }
+    for (what, pattern) in [("server", &spec.server), ("tool", &spec.tool)] {
+        globset::Glob::new(pattern)
+            .with_context(|| format!("the {what} pattern `{pattern}` is not a valid glob"))?;
+    }
+    for (name, re) in &spec.when.args {
+        regex::Regex::new(re).with_context(|| format!("bad regex for `{name}`"))?;
+    }
+    for host in spec.when.hosts_in.iter().flatten() {
+        globset::Glob::new(host)
+            .with_context(|| format!("the host pattern `{host}` is not a valid glob"))?;
+    }
+    if !spec.lift.is_empty() && spec.action != Action::Allow {
+        bail!("only an allow rule can lift guards (`lift`, `--lift`)");
+    }
+    Ok(())
 }

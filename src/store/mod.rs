@@ -872,13 +872,56 @@ impl Store {
     ) -> Result<i64> {
         serde_json::from_str::<serde::de::IgnoredAny>(rule_json)
             .context("the rule is not valid JSON")?;
-        let created = chain::to_i64(now_ms());
-        let expires = expires_ms.map(chain::to_i64);
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.db_error("write to", e))?;
+        let id = self.insert_rule(&mut tx, rule_json, origin, expires_ms).await?;
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        Ok(id)
+    }
+
+    /// Replaces rule `id` with a new rule in one transaction: the old one is removed and the new
+    /// one gets a new id (ids are never reused, so the history keeps naming what decided).
+    /// `None` if there was no rule `id`.
+    pub async fn replace_rule(
+        &self,
+        id: i64,
+        rule_json: &str,
+        origin: &str,
+        expires_ms: Option<u64>,
+    ) -> Result<Option<i64>> {
+        serde_json::from_str::<serde::de::IgnoredAny>(rule_json)
+            .context("the rule is not valid JSON")?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        let removed = sqlx::query("DELETE FROM rules WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error("write to", e))?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(None); // dropping the transaction rolls it back
+        }
+        let new_id = self.insert_rule(&mut tx, rule_json, origin, expires_ms).await?;
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        Ok(Some(new_id))
+    }
+
+    async fn insert_rule(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Sqlite>,
+        rule_json: &str,
+        origin: &str,
+        expires_ms: Option<u64>,
+    ) -> Result<i64> {
+        let created = chain::to_i64(now_ms());
+        let expires = expires_ms.map(chain::to_i64);
         let id = sqlx::query(
             "INSERT INTO rules (rule, origin, created_ms, expires_ms, mac) VALUES (?, ?, ?, ?, x'')",
         )
@@ -886,17 +929,16 @@ impl Store {
         .bind(origin)
         .bind(created)
         .bind(expires)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| self.db_error("write to", e))?
         .last_insert_rowid();
         sqlx::query("UPDATE rules SET mac = ? WHERE id = ?")
             .bind(&self.mac.rule(id, rule_json, origin, created, expires)[..])
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(|e| self.db_error("write to", e))?;
-        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
         Ok(id)
     }
 
@@ -956,6 +998,132 @@ impl Store {
             .map_err(|e| self.db_error("write to", e))?
             .rows_affected();
         Ok(removed > 0)
+    }
+}
+
+/// A server as the dashboard lists it: when it was seen and every tool it has described.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerSummary {
+    pub name: String,
+    /// The command line (stdio) or URL (HTTP), once known.
+    pub origin: Option<String>,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+    /// Its tools by name, each with every distinct definition seen (newest first).
+    pub tools: Vec<ToolSummary>,
+}
+
+/// One tool of a server, with its definitions over time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolSummary {
+    pub name: String,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+    /// Every distinct definition, the one seen last first.
+    pub definitions: Vec<ToolDefinition>,
+}
+
+/// One distinct definition of a tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolDefinition {
+    /// SHA-256 of the definition as sent (hex).
+    pub sha256: String,
+    /// The definition (JSON text).
+    pub definition: String,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+}
+
+/// How many tool calls got one verdict in one time bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerdictCount {
+    /// The start of the bucket (ms since the epoch).
+    pub bucket_ms: u64,
+    pub verdict: String,
+    pub count: u64,
+}
+
+impl Store {
+    /// Every server seen and the tools it described, servers by name, tools by name.
+    pub async fn servers_overview(&self) -> Result<Vec<ServerSummary>> {
+        let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+        let servers: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT name, origin, first_seen_ms, last_seen_ms FROM servers ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        let tools: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT server, name, definition_sha256, definition, first_seen_ms, last_seen_ms \
+             FROM tools ORDER BY server, name, last_seen_ms DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        let mut out: Vec<ServerSummary> = servers
+            .into_iter()
+            .map(|(name, origin, first, last)| ServerSummary {
+                name,
+                origin,
+                first_seen_ms: unsigned(first),
+                last_seen_ms: unsigned(last),
+                tools: Vec::new(),
+            })
+            .collect();
+        for (server, name, sha256, definition, first, last) in tools {
+            let Some(entry) = out.iter_mut().find(|s| s.name == server) else { continue };
+            let definition = ToolDefinition {
+                sha256,
+                definition,
+                first_seen_ms: unsigned(first),
+                last_seen_ms: unsigned(last),
+            };
+            match entry.tools.last_mut().filter(|t| t.name == name) {
+                Some(tool) => {
+                    tool.first_seen_ms = tool.first_seen_ms.min(definition.first_seen_ms);
+                    tool.last_seen_ms = tool.last_seen_ms.max(definition.last_seen_ms);
+                    tool.definitions.push(definition);
+                }
+                None => entry.tools.push(ToolSummary {
+                    name,
+                    first_seen_ms: definition.first_seen_ms,
+                    last_seen_ms: definition.last_seen_ms,
+                    definitions: vec![definition],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tool calls (requests) in `[since_ms, until_ms)` counted per `bucket_ms`-wide bucket
+    /// (aligned to `since_ms`) and verdict, oldest bucket first. Reads the time index's range.
+    pub async fn call_counts(
+        &self,
+        since_ms: u64,
+        until_ms: u64,
+        bucket_ms: u64,
+    ) -> Result<Vec<VerdictCount>> {
+        let bucket = chain::to_i64(bucket_ms.max(1));
+        let since = chain::to_i64(since_ms);
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT (ts_ms - ?1) / ?3 AS b, verdict, count(*) FROM events \
+             WHERE ts_ms >= ?1 AND ts_ms < ?2 AND kind = 'request' AND method = 'tools/call' \
+             GROUP BY b, verdict ORDER BY b, verdict",
+        )
+        .bind(since)
+        .bind(chain::to_i64(until_ms))
+        .bind(bucket)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(b, verdict, count)| VerdictCount {
+                bucket_ms: u64::try_from(since + b * bucket).unwrap_or(0),
+                verdict,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+            .collect())
     }
 }
 

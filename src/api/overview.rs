@@ -1,0 +1,135 @@
+//! Servers and their tools, call statistics for the chart, and the effective settings.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::refuse;
+use crate::paths::Paths;
+use crate::policy::file::PolicyFile;
+use crate::store::Store;
+
+/// Every server seen, with its tools. Each tool carries `pin: null`: the slot where a pinned
+/// definition's status (unchanged, changed since approval) will go.
+pub async fn servers(store: &Store) -> Response {
+    let servers = match store.servers_overview().await {
+        Ok(servers) => servers,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    };
+    let out: Vec<Value> = servers
+        .into_iter()
+        .map(|server| {
+            let tools: Vec<Value> = server
+                .tools
+                .into_iter()
+                .map(|tool| {
+                    let latest = tool.definitions.first();
+                    let parsed: Value = latest
+                        .and_then(|d| serde_json::from_str(&d.definition).ok())
+                        .unwrap_or(Value::Null);
+                    json!({
+                        "name": tool.name,
+                        "description": parsed.get("description").cloned().unwrap_or(Value::Null),
+                        "annotations": parsed.get("annotations").cloned().unwrap_or(Value::Null),
+                        "sha256": latest.map(|d| d.sha256.clone()),
+                        "first_seen_ms": tool.first_seen_ms,
+                        "last_seen_ms": tool.last_seen_ms,
+                        "versions": tool.definitions.len(),
+                        "definitions": tool.definitions.iter().map(|d| json!({
+                            "sha256": d.sha256,
+                            "first_seen_ms": d.first_seen_ms,
+                            "last_seen_ms": d.last_seen_ms,
+                            "definition": serde_json::from_str::<Value>(&d.definition).unwrap_or(Value::Null),
+                        })).collect::<Vec<_>>(),
+                        "pin": null,
+                    })
+                })
+                .collect();
+            json!({
+                "name": server.name,
+                "origin": server.origin,
+                "first_seen_ms": server.first_seen_ms,
+                "last_seen_ms": server.last_seen_ms,
+                "tools": tools,
+            })
+        })
+        .collect();
+    Json(out).into_response()
+}
+
+/// Filters of `GET /api/v1/stats`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    pub since_ms: Option<u64>,
+    pub until_ms: Option<u64>,
+    pub bucket_ms: Option<u64>,
+}
+
+/// The most buckets one answer has.
+const MAX_BUCKETS: u64 = 1000;
+
+/// Tool calls per time bucket by verdict: `{"since_ms","until_ms","bucket_ms","buckets":
+/// [{"start_ms", "counts": {"allow": n, "deny": n, "ask": n}}]}`, every bucket present.
+pub async fn stats(store: &Store, q: StatsQuery) -> Response {
+    let now = crate::record::now_ms();
+    let until = q.until_ms.unwrap_or(now);
+    let since = q.since_ms.unwrap_or_else(|| until.saturating_sub(24 * 60 * 60 * 1000));
+    if since >= until {
+        return refuse(StatusCode::BAD_REQUEST, "since_ms must be before until_ms");
+    }
+    let bucket = q.bucket_ms.unwrap_or_else(|| ((until - since) / 24).max(1));
+    if bucket == 0 {
+        return refuse(StatusCode::BAD_REQUEST, "bucket_ms must be at least 1");
+    }
+    let count = (until - since).div_ceil(bucket);
+    if count > MAX_BUCKETS {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("that is {count} buckets; ask for at most {MAX_BUCKETS} (a wider bucket_ms)"),
+        );
+    }
+    let rows = match store.call_counts(since, until, bucket).await {
+        Ok(rows) => rows,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    };
+    let mut buckets: Vec<Value> =
+        (0..count).map(|i| json!({"start_ms": since + i * bucket, "counts": Map::new()})).collect();
+    for row in rows {
+        let index = ((row.bucket_ms - since) / bucket) as usize;
+        if let Some(b) = buckets.get_mut(index) {
+            b["counts"][row.verdict.as_str()] = json!(row.count);
+        }
+    }
+    Json(json!({"since_ms": since, "until_ms": until, "bucket_ms": bucket, "buckets": buckets}))
+        .into_response()
+}
+
+/// The settings in effect (read-only: they are changed in policy.toml and on the command line).
+pub fn settings(paths: &Paths, timeout: Duration, ui_dir: &std::path::Path) -> Response {
+    let policy_path = crate::cli::policy::policy_path(paths);
+    let (policy, error) = match PolicyFile::load(&policy_path) {
+        Ok(policy) => (policy, None),
+        Err(e) => (PolicyFile::default(), Some(e.to_string())),
+    };
+    Json(json!({
+        "approval_timeout_s": timeout.as_secs(),
+        "unattended": policy.settings.unattended,
+        "infer_roots": policy.settings.infer_roots,
+        "retention_days": policy.settings.retention_days,
+        "defaults": policy.defaults,
+        "egress_allow_hosts": policy.egress.allow_hosts,
+        "notifications": null,
+        "autostart": null,
+        "editable": false,
+        "policy_path": policy_path,
+        "policy_error": error,
+        "history_path": crate::store::db_path(paths),
+        "ui_dir": ui_dir,
+        "version": crate::VERSION,
+    }))
+    .into_response()
+}

@@ -1,0 +1,308 @@
+// The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a real
+// `mcpfw daemon`, a real filesystem MCP server behind `mcpfw wrap`, and a real MCP client (the
+// Python SDK). Prints one PASS/FAIL line per check and exits 1 if any failed.
+//
+// Environment: MCPFW_BIN (default $CARGO_TARGET_DIR/debug/mcpfw), CHROMIUM (default
+// /usr/bin/chromium), MCPFW_SCREENSHOTS (default $CARGO_TARGET_DIR/ui-screenshots).
+// Run with `npm run test:browser --prefix ui` after `cargo build` and `npm run build`.
+
+import { spawn, execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const require = createRequire(path.join(repo, "ui/package.json"));
+const { chromium } = require("playwright-core");
+
+const target = process.env.CARGO_TARGET_DIR || path.join(repo, "target");
+const bin = process.env.MCPFW_BIN || path.join(target, "debug/mcpfw");
+const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const shots = process.env.MCPFW_SCREENSHOTS || path.join(target, "ui-screenshots");
+const python = path.join(repo, ".venv/bin/python");
+const fsServer = path.join(repo, "tests/peers/node_modules/.bin/mcp-server-filesystem");
+
+for (const [what, file, hint] of [
+  ["mcpfw", bin, "run `cargo build` (or set MCPFW_BIN)"],
+  ["the dashboard", path.join(repo, "ui/dist/index.html"), "run `npm ci && npm run build` in ui/"],
+  ["chromium", browserPath, "install Debian's `chromium` package (scripts/test does)"],
+  ["the Python MCP client", python, "run scripts/test once (it creates .venv)"],
+  ["the filesystem server", fsServer, "run `npm ci --prefix tests/peers`"],
+]) {
+  if (!fs.existsSync(file)) {
+    console.error(`FAIL setup: ${what} is missing at ${file}: ${hint}`);
+    process.exit(1);
+  }
+}
+
+const started = Date.now();
+let failures = 0;
+const children = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mcpfw-ui-"));
+const home = path.join(tmp, "fw"); // MCPFW_HOME
+const userHome = path.join(tmp, "home"); // HOME of the wrapped server (its .bashrc is a persistence path)
+const work = path.join(userHome, "work");
+fs.mkdirSync(path.join(home, "config"), { recursive: true });
+fs.mkdirSync(work, { recursive: true });
+fs.mkdirSync(shots, { recursive: true });
+fs.writeFileSync(path.join(home, "config/policy.toml"), "[settings]\ninfer_roots = false\n");
+fs.writeFileSync(path.join(work, "notes.txt"), "first line\nsecond line\n");
+const env = { ...process.env, MCPFW_HOME: home, MCPFW_KEYRING: "off", HOME: userHome, MCPFW_UI_DIR: "" };
+delete env.MCPFW_UI_DIR;
+
+async function check(name, body) {
+  const t = Date.now();
+  try {
+    await body();
+    console.log(`PASS ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, fn, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Calls through `mcpfw wrap` made by the Python SDK client; resolves to its results. */
+function mcpCalls(calls, root) {
+  const args = [path.join(repo, "tests/ui/calls.py"), JSON.stringify(calls), "--", bin, "wrap", "--name", "files", "--root", root, "--", fsServer, root];
+  const child = spawn(python, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}: ${err.slice(-2000)}`)))),
+  );
+}
+
+function stopAll() {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+}
+process.on("exit", stopAll);
+
+// The daemon, serving the built dashboard.
+const daemon = spawn(bin, ["daemon", "--timeout", "90", "--ui-dir", path.join(repo, "ui/dist")], { env, stdio: ["ignore", "ignore", "pipe"] });
+children.push(daemon);
+let daemonLog = "";
+daemon.stderr.on("data", (d) => (daemonLog += d));
+const apiFile = path.join(home, "run/api.json");
+const base = await waitFor("the daemon's api.json", () => fs.existsSync(apiFile) && JSON.parse(fs.readFileSync(apiFile, "utf8")).url).catch((e) => {
+  console.error(`FAIL setup: ${e.message}\n${daemonLog}`);
+  process.exit(1);
+});
+
+// A history made by real calls: reads and a listing inside the root (allowed), a write inside
+// the root (allowed), and a read of a credential location (refused).
+let seeded;
+await check("seed the history with real calls through mcpfw wrap", async () => {
+  seeded = await mcpCalls(
+    [
+      ["read_text_file", { path: path.join(work, "notes.txt") }],
+      ["list_directory", { path: work }],
+      ["read_text_file", { path: path.join(work, "notes.txt") }],
+      ["write_file", { path: path.join(work, "draft.txt"), content: "draft" }],
+      ["read_text_file", { path: path.join(work, "notes.txt") }],
+      ["read_text_file", { path: path.join(userHome, ".ssh/id_ed25519") }],
+    ],
+    userHome,
+  );
+  assert(seeded.length === 6 && !seeded[0].is_error, JSON.stringify(seeded));
+  assert(seeded[5].is_error, `the credential read was refused: ${JSON.stringify(seeded[5])}`);
+});
+
+const browser = await chromium.launch({
+  executablePath: browserPath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
+const page = await context.newPage();
+const problems = [];
+page.on("console", (m) => {
+  if (m.type() === "error") problems.push(m.text());
+});
+page.on("pageerror", (e) => problems.push(String(e)));
+
+async function shoot(name) {
+  const t0 = Date.now();
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await sleep(150);
+    await page.screenshot({ path: path.join(shots, `${name}-${scheme}.png`), fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+  if (process.env.MCPFW_UI_TEST_VERBOSE) console.log(`  screenshots of ${name}: ${Date.now() - t0} ms`);
+}
+
+try {
+  await check("without signing in, the page says how to sign in", async () => {
+    await page.goto(`${base}/#/live`);
+    await page.getByText("mcpfw dashboard", { exact: false }).first().waitFor({ timeout: 10000 });
+    await shoot("signed-out");
+    problems.length = 0; // the refused requests were expected
+  });
+
+  await check("sign in with the one-time link from `mcpfw dashboard --print`", async () => {
+    const url = execFileSync(bin, ["dashboard", "--print"], { env, encoding: "utf8" }).trim();
+    assert(url.startsWith(`${base}/login?code=`), url);
+    await page.goto(url);
+    assert(new URL(page.url()).pathname === "/", `redirected to ${page.url()}`);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === "mcpfw_session");
+    assert(session && session.httpOnly && session.sameSite === "Strict", JSON.stringify(cookies));
+    assert(!page.url().includes("code="), "the code is not left in the address");
+    await page.getByText("Nothing is waiting").waitFor();
+    await page.locator("#conn.conn-open").waitFor();
+    await page.locator("#feed li").first().waitFor();
+    // The link was single use.
+    const again = await (await context.newPage()).goto(url);
+    assert(again.status() === 403, `a reused link gives ${again.status()}`);
+  });
+
+  await check("history: filter by verdict, open an event's details, chain verified, chart drawn", async () => {
+    await page.goto(`${base}/#/history`);
+    await page.getByText("History intact").waitFor();
+    await page.locator("table.events tbody tr").first().waitFor();
+    const total = await page.locator("table.events tbody tr").count();
+    assert(total >= 6, `${total} rows`);
+    assert((await page.locator(".chart svg rect").count()) > 0, "the chart has bars");
+    await page.getByLabel("Verdict").selectOption("deny");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await waitFor("one denied row", async () => (await page.locator("table.events tbody tr").count()) === 1);
+    const row = page.locator("table.events tbody tr").first();
+    await row.focus();
+    await page.keyboard.press("Enter"); // keyboard operable
+    const detail = page.locator("#detail");
+    await detail.getByText("guard:sensitive-path").waitFor();
+    await detail.getByText("id_ed25519").first().waitFor();
+    await shoot("history");
+    await page.getByLabel("Verdict").selectOption("");
+    await page.getByLabel("Text", { exact: true }).fill("draft.txt");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await waitFor("the write found by text", async () => {
+      const rows = await page.locator("table.events tbody tr").allInnerTexts();
+      return rows.length === 1 && rows[0].includes("write_file");
+    });
+  });
+
+  let held;
+  await check("live: a real call waits, is approved in two steps, and the client gets the result", async () => {
+    await page.goto(`${base}/#/live`);
+    await page.getByText("Nothing is waiting").waitFor();
+    const bashrc = path.join(userHome, ".bashrc");
+    held = mcpCalls([["write_file", { path: bashrc, content: "export EDITOR=vi\n" }]], userHome);
+    const card = page.locator("article.pending");
+    await card.waitFor({ timeout: 20000 });
+    await card.getByText("config-change", { exact: true }).waitFor();
+    await card.getByText("Two steps:").waitFor();
+    const countdown = await card.locator(".countdown").innerText();
+    assert(/refused in (\d+ min )?\d+ s unless you decide/.test(countdown), countdown);
+    await card.getByRole("button", { name: /Approve/ }).click();
+    await card.getByText("Step 2 of 2:").waitFor();
+    const confirm = card.getByRole("button", { name: "Confirm", exact: true });
+    assert(await confirm.isDisabled(), "Confirm is not armed at once");
+    await shoot("live-two-step");
+    assert(!fs.existsSync(bashrc), "nothing ran after the first step");
+    await waitFor("Confirm armed", () => confirm.isEnabled(), 5000);
+    await confirm.click();
+    const results = await held;
+    assert(!results[0].is_error, JSON.stringify(results));
+    assert(fs.readFileSync(bashrc, "utf8") === "export EDITOR=vi\n", "the file was written");
+    await page.getByText("Nothing is waiting").waitFor();
+    await page.locator("#feed li", { hasText: "your decision" }).first().waitFor({ timeout: 10000 });
+    await shoot("live");
+  });
+
+  await check("rules: the dry run counts matching calls before saving; the rule is listed", async () => {
+    await page.goto(`${base}/#/rules`);
+    await page.getByText("No rules yet").waitFor();
+    await page.getByLabel("Action").selectOption("deny");
+    await page.getByLabel("Server (glob)").fill("files");
+    await page.getByLabel("Tool (glob)").fill("read_text_file");
+    await page.getByLabel("Reason").fill("reads are reviewed");
+    await page.getByRole("button", { name: "Check against the history" }).click();
+    const report = page.locator(".dry-run [data-matched]");
+    await report.waitFor();
+    // Three reads inside the root were allowed; the credential read was already refused.
+    assert((await report.getAttribute("data-matched")) === "4", await report.innerText());
+    await report.getByText("3 calls").waitFor();
+    await shoot("rules-dry-run");
+    await page.getByRole("button", { name: "Save rule" }).click();
+    await page.getByText("Saved as db:1").waitFor();
+    await page.locator('tr[data-rule="db:1"]').getByText("reads are reviewed").waitFor();
+    await shoot("rules");
+    // Editing: the form takes the rule, the dry run runs again, and it is saved under a new number.
+    await page.getByRole("button", { name: "Edit rule db:1" }).click();
+    await page.getByText("Edit rule db:1").waitFor();
+    assert((await page.getByLabel("Tool (glob)").inputValue()) === "read_text_file", "the form holds the rule");
+    await page.getByLabel("Action").selectOption("ask");
+    await page.getByRole("button", { name: "Check against the history" }).click();
+    await page.locator(".dry-run [data-matched]").getByText("deny").first().waitFor();
+    await page.getByRole("button", { name: "Save changes to db:1" }).click();
+    await page.getByText("Saved as db:2 (replacing db:1)").waitFor();
+    await page.locator('tr[data-rule="db:2"]').waitFor();
+    assert((await page.locator('tr[data-rule="db:1"]').count()) === 0, "the old rule is gone");
+  });
+
+  await check("servers & tools: the wrapped server and the tools it described", async () => {
+    await page.goto(`${base}/#/servers`);
+    const card = page.locator('article[data-server="files"]');
+    await card.waitFor();
+    await card.getByText("read_text_file", { exact: true }).waitFor();
+    await card.getByText("mcp-server-filesystem").waitFor();
+    await shoot("servers");
+    // A tool's name leads to its history.
+    await card.getByRole("link", { name: "write_file", exact: true }).click();
+    await waitFor("the history of write_file", async () => {
+      const rows = await page.locator("table.events tbody tr").allInnerTexts();
+      return rows.length > 0 && rows.every((r) => r.includes("write_file"));
+    });
+  });
+
+  await check("settings: the effective settings", async () => {
+    await page.goto(`${base}/#/settings`);
+    await page.getByText("90 s").waitFor();
+    await page.getByText("policy.toml", { exact: true }).first().waitFor();
+    await shoot("settings");
+  });
+
+  await check("the pages raised no script errors or CSP violations", async () => {
+    assert(problems.length === 0, problems.join("\n"));
+  });
+
+  await check("when the daemon stops, the page says how to start it", async () => {
+    await page.goto(`${base}/#/rules`);
+    await page.locator("#conn.conn-open").waitFor();
+    daemon.kill("SIGTERM");
+    await page.locator("#conn.conn-closed").waitFor({ timeout: 10000 });
+    await page.getByRole("button", { name: "Check against the history" }).click();
+    await page.getByText("mcpfw daemon").first().waitFor();
+    await shoot("daemon-stopped");
+  });
+} finally {
+  await browser.close();
+  stopAll();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`\nbrowser tests: ${failures === 0 ? "all passed" : `${failures} FAILED`} in ${seconds} s; screenshots in ${shots}`);
+process.exit(failures === 0 ? 0 : 1);
