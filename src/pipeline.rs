@@ -98,6 +98,8 @@ pub struct Pipeline {
     held: Mutex<HashMap<Id, Arc<AtomicBool>>>,
     /// Multi-round-trip calls (2026-07-28) a person approved: see [`Retries`].
     retries: Mutex<Retries>,
+    /// Tools withheld from the client: name → (definition as listed, why).
+    withheld: Mutex<HashMap<String, (String, String)>>,
 }
 
 /// How long an approved call's `input_required` answer stays valid for the client's retry.
@@ -177,6 +179,7 @@ impl Pipeline {
             approved: Mutex::new(HashMap::new()),
             held: Mutex::new(HashMap::new()),
             retries: Mutex::new(Retries::default()),
+            withheld: Mutex::new(HashMap::new()),
         }
     }
 
@@ -255,13 +258,43 @@ impl Pipeline {
                         retries.answered(id, inspection.input_required.as_ref());
                     }
                 }
+                if let Some(refusal) = self.withheld_call(&inspection) {
+                    let ruling = Ruling {
+                        verdict: Verdict::Deny { reason: refusal.clone() },
+                        decided_by: Some(DecidedBy::Firewall),
+                        ..Ruling::allow()
+                    };
+                    let event = self.event(&inspection, &ruling, line.len());
+                    if let Err(e) = self.recorder.record_durable(event) {
+                        tracing::error!(error = %e, "a refusal could not be recorded");
+                    }
+                    return self.deny(&inspection, &refusal);
+                }
                 let ruling = self.policy.decide(&inspection);
+                let mut rewritten = None;
                 if let Some(tools) = &inspection.tools_listed {
                     self.recorder.tools_listed(&self.server, tools);
+                    let withheld = self.vet_tools(tools);
+                    if !withheld.is_empty() {
+                        rewritten = Some(without_tools(line, &withheld));
+                    }
                 }
                 let mut event = self.event(&inspection, &ruling, line.len());
                 match ruling.verdict {
                     Verdict::Allow => {
+                        if let Some(rewritten) = rewritten {
+                            let names: Vec<&str> =
+                                rewritten.1.iter().map(|(n, _)| n.as_str()).collect();
+                            event.reason = Some(format!("withheld {}", names.join(", ")));
+                            event.findings = serde_json::Value::Array(
+                                rewritten.1.iter().map(|(_, finding)| finding.clone()).collect(),
+                            )
+                            .to_string();
+                            if let Err(e) = self.recorder.record_durable(event) {
+                                tracing::error!(error = %e, "withheld tools could not be recorded");
+                            }
+                            return Action::AnswerClient(rewritten.0);
+                        }
                         self.recorder.record(event);
                         Action::Forward
                     }
@@ -376,6 +409,74 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    /// Checks listed tools against their pins; returns the tools to withhold from the client,
+    /// each with a finding (JSON) that says why. When the pins cannot be checked, every tool
+    /// is withheld: an unchecked tool could be a changed one.
+    fn vet_tools(&self, tools: &[(String, String)]) -> Vec<(String, serde_json::Value)> {
+        use crate::store::pins::Trust;
+        let server = &self.server;
+        let checked = match self.recorder.check_tools(server, tools) {
+            None => return Vec::new(),
+            Some(Ok(trust)) if trust.len() == tools.len() => Ok(trust),
+            Some(Ok(_)) => Err("the pin check answered for the wrong number of tools".to_owned()),
+            Some(Err(e)) => Err(e.to_string()),
+        };
+        let mut withheld = self.withheld.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for (i, (name, definition)) in tools.iter().enumerate() {
+            let (reason, finding) = match &checked {
+                Ok(trust) => match &trust[i] {
+                    Trust::New | Trust::Pinned => {
+                        withheld.remove(name);
+                        continue;
+                    }
+                    Trust::Changed { pinned_digest, digest } => (
+                        format!(
+                            "MCP Firewall withholds tool `{name}`: its definition changed since it was first trusted (pinned {}, now {}). Review the change with `mcpfw tools diff {server} {name}`, then `mcpfw tools trust {server} {name}` or `mcpfw tools block {server} {name}`.",
+                            short(pinned_digest),
+                            short(digest)
+                        ),
+                        serde_json::json!({"kind": "tool-changed", "severity": "block", "tool": name, "pinned": pinned_digest, "digest": digest}),
+                    ),
+                    Trust::Blocked { digest } => (
+                        format!(
+                            "MCP Firewall withholds tool `{name}`: you kept its changed definition ({}) blocked (`mcpfw tools`)",
+                            short(digest)
+                        ),
+                        serde_json::json!({"kind": "tool-blocked", "severity": "block", "tool": name, "digest": digest}),
+                    ),
+                },
+                Err(e) => (
+                    format!(
+                        "MCP Firewall withholds tool `{name}`: its definition could not be checked against the one you trusted ({e})"
+                    ),
+                    serde_json::json!({"kind": "pin-check-failed", "severity": "block", "tool": name}),
+                ),
+            };
+            withheld.insert(name.clone(), (definition.clone(), reason));
+            out.push((name.clone(), finding));
+        }
+        out
+    }
+
+    /// For a call of a withheld tool: why it is refused — unless its definition has been trusted
+    /// since (`mcpfw tools trust`), which is checked again now.
+    fn withheld_call(&self, inspection: &Inspection) -> Option<String> {
+        if inspection.method.as_deref() != Some("tools/call")
+            || inspection.direction != Direction::ClientToServer
+        {
+            return None;
+        }
+        let tool = inspection.tool.as_ref()?;
+        let (definition, reason) =
+            self.withheld.lock().unwrap_or_else(|p| p.into_inner()).get(tool).cloned()?;
+        let listed = [(tool.clone(), definition)];
+        if self.vet_tools(&listed).is_empty() {
+            return None;
+        }
+        Some(reason)
     }
 
     /// Withdraws every held call (the client disconnected).
@@ -594,6 +695,28 @@ impl Pipeline {
         ));
         answer.map_or(Action::Drop, Action::AnswerClient)
     }
+}
+
+/// The first 12 hex digits of a digest, for messages.
+fn short(digest: &str) -> &str {
+    crate::text::floor(digest, 12)
+}
+
+/// A `tools/list` response without the withheld tools (and the findings, passed through).
+/// A response that cannot be re-read is replaced by one with no tools at all: nothing withheld
+/// may slip through.
+fn without_tools(
+    line: &[u8],
+    withheld: &[(String, serde_json::Value)],
+) -> (Vec<u8>, Vec<(String, serde_json::Value)>) {
+    let names: std::collections::HashSet<&str> = withheld.iter().map(|(n, _)| n.as_str()).collect();
+    let mut value: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+    if let Some(tools) = value.pointer_mut("/result/tools").and_then(|t| t.as_array_mut()) {
+        tools.retain(|tool| !tool["name"].as_str().is_some_and(|n| names.contains(n)));
+    } else if let Some(result) = value.get_mut("result") {
+        result["tools"] = serde_json::Value::Array(Vec::new());
+    }
+    (serde_json::to_vec(&value).unwrap_or_default(), withheld.to_vec())
 }
 
 /// A random connection id (128 bits, hex).

@@ -172,6 +172,16 @@ pub trait Recorder: Send + Sync {
 
     /// A server described its tools (`tools/list`): each tool's name and definition (JSON).
     fn tools_listed(&self, _server: &str, _tools: &[(String, String)]) {}
+
+    /// Checks a server's tools (name, definition JSON) against their pins, pinning new ones,
+    /// and waits for the answer (one per tool, in order). `None`: this recorder keeps no pins.
+    fn check_tools(
+        &self,
+        _server: &str,
+        _tools: &[(String, String)],
+    ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
+        None
+    }
 }
 
 /// Emits each event through `tracing`: `debug` for allowed traffic (off by default; the history
@@ -244,5 +254,13 @@ impl Recorder for Fanout {
         for recorder in &self.0 {
             recorder.tools_listed(server, tools);
         }
+    }
+
+    fn check_tools(
+        &self,
+        server: &str,
+        tools: &[(String, String)],
+    ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
+        self.0.iter().find_map(|recorder| recorder.check_tools(server, tools))
     }
 }

@@ -20,6 +20,24 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
 }
 
+/// `text` safe to print on a terminal: control characters (other than newline and tab) and
+/// invisible ones are shown as `\u{…}` escapes instead of acting on the terminal or hiding.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_invisible(c);
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +48,14 @@ mod tests {
         assert_eq!(floor("héllo", 3), "hé");
         assert_eq!(floor("abc", 10), "abc");
         assert_eq!(floor("", 0), "");
+    }
+
+    #[test]
+    fn terminal_controls_and_hidden_characters_are_shown_not_obeyed() {
+        assert_eq!(visible("plain\nline"), "plain\nline");
+        assert_eq!(
+            visible("a\u{1b}[2Jb\u{9b}c\u{202e}d\u{e0041}"),
+            "a\\u{1b}[2Jb\\u{9b}c\\u{202e}d\\u{e0041}"
+        );
     }
 }

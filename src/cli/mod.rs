@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod log;
 pub mod policy;
 pub mod rules;
+pub mod tools;
 pub mod wrap;
 
 use std::ffi::OsString;
@@ -41,6 +42,9 @@ pub enum Command {
     /// List, add, remove and try out rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The tools each server described, their pins, and changed tools waiting for review.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
     /// Check policy.toml.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -172,6 +176,35 @@ pub enum RulesCommand {
         /// Roots of the server for this test (repeatable).
         #[arg(long = "root", value_name = "DIR")]
         roots: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ToolsCommand {
+    /// Every pinned tool and its status (trusted, changed: withheld until reviewed, blocked).
+    List {
+        /// Only this server's tools.
+        #[arg(long)]
+        server: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed in a withheld tool's definition since it was trusted.
+    Diff { server: String, tool: String },
+    /// Trust a changed tool's new definition: it is passed to the client again.
+    Trust {
+        server: String,
+        tool: String,
+        /// The digest `mcpfw tools diff` showed (refused if the tool has changed again since).
+        #[arg(long)]
+        digest: Option<String>,
+    },
+    /// Keep a changed tool withheld.
+    Block {
+        server: String,
+        tool: String,
+        #[arg(long)]
+        digest: Option<String>,
     },
 }
 

@@ -47,6 +47,7 @@
 
 mod chain;
 pub mod keys;
+pub mod pins;
 pub mod recorder;
 
 use std::fs::OpenOptions;

@@ -58,7 +58,11 @@ enum Message {
     Flush(Done),
     /// A server's tool definitions from a `tools/list` result: (server, [(name, definition)]).
     Tools(String, std::sync::Arc<[(String, String)]>),
+    /// Check tools against their pins and answer at once.
+    CheckTools(String, Vec<(String, String)>, PinAnswer),
 }
+
+type PinAnswer = std_mpsc::SyncSender<Result<Vec<super::pins::Trust>, String>>;
 
 /// Writes events to the history from a background thread; see the [module docs](self).
 ///
@@ -171,7 +175,7 @@ impl StoreRecorder {
         let Some(sender) = &self.sender else {
             return Err(Box::new(message));
         };
-        let events = usize::from(!matches!(message, Message::Flush(_)));
+        let events = usize::from(matches!(message, Message::Event(_) | Message::Durable(..)));
         let queued = self.queued.fetch_add(events, Ordering::Relaxed) + events;
         let warn_at = self.warn_at.load(Ordering::Relaxed);
         if queued >= warn_at
@@ -246,6 +250,22 @@ impl Recorder for StoreRecorder {
             );
         }
     }
+
+    fn check_tools(
+        &self,
+        server: &str,
+        tools: &[(String, String)],
+    ) -> Option<Result<Vec<super::pins::Trust>, RecordError>> {
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        let message = Message::CheckTools(server.to_owned(), tools.to_vec(), tx);
+        if self.send(message).is_err() {
+            return Some(Err(RecordError("the history writer has stopped".to_owned())));
+        }
+        Some(match rx.recv() {
+            Ok(answer) => answer.map_err(RecordError),
+            Err(_) => Err(RecordError("the history writer stopped before answering".to_owned())),
+        })
+    }
 }
 
 impl Drop for StoreRecorder {
@@ -280,25 +300,31 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
     // database that stays unwritable does not hold every batch (and `drop`) for the full backoff.
     let mut healthy = true;
     let mut tools = Vec::new();
+    let mut checks = Vec::new();
     while let Some(first) = receiver.recv().await {
         let mut flushes: Vec<Done> = Vec::new();
-        take(first, &mut events, &mut waiters, &mut flushes, &mut tools);
+        let mut q = Queues {
+            events: &mut events,
+            waiters: &mut waiters,
+            flushes: &mut flushes,
+            tools: &mut tools,
+            checks: &mut checks,
+        };
+        q.take(first);
         // Everything already queued, up to a full batch.
-        while events.len() < MAX_BATCH {
+        while q.events.len() < MAX_BATCH {
             match receiver.try_recv() {
-                Ok(message) => take(message, &mut events, &mut waiters, &mut flushes, &mut tools),
+                Ok(message) => q.take(message),
                 Err(_) => break,
             }
         }
         // A small batch nobody waits for: linger briefly for more.
-        if waiters.is_empty() && flushes.is_empty() && events.len() < MAX_BATCH {
+        if q.nobody_waits() && q.events.len() < MAX_BATCH {
             let deadline = Instant::now() + LINGER;
-            while events.len() < MAX_BATCH && flushes.is_empty() && waiters.is_empty() {
+            while q.events.len() < MAX_BATCH && q.nobody_waits() {
                 let left = deadline.saturating_duration_since(Instant::now());
                 match tokio::time::timeout(left, receiver.recv()).await {
-                    Ok(Some(message)) => {
-                        take(message, &mut events, &mut waiters, &mut flushes, &mut tools)
-                    }
+                    Ok(Some(message)) => q.take(message),
                     Ok(None) | Err(_) => break,
                 }
             }
@@ -324,6 +350,10 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
                 }
             }
         }
+        for (server, listed, answer) in checks.drain(..) {
+            let checked = store.check_tools(&server, &listed, now).await;
+            let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+        }
         for flush in flushes {
             let _ = flush.send(Ok(()));
         }
@@ -331,22 +361,35 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
 }
 
 type ToolLists = Vec<(String, std::sync::Arc<[(String, String)]>)>;
+type PinChecks = Vec<(String, Vec<(String, String)>, PinAnswer)>;
 
-fn take(
-    message: Message,
-    events: &mut Vec<Event>,
-    waiters: &mut Vec<Done>,
-    flushes: &mut Vec<Done>,
-    tools: &mut ToolLists,
-) {
-    match message {
-        Message::Event(event) => events.push(event),
-        Message::Durable(event, done) => {
-            events.push(event);
-            waiters.push(done);
+/// What one turn of the writer collected from the queue.
+struct Queues<'a> {
+    events: &'a mut Vec<Event>,
+    waiters: &'a mut Vec<Done>,
+    flushes: &'a mut Vec<Done>,
+    tools: &'a mut ToolLists,
+    checks: &'a mut PinChecks,
+}
+
+impl Queues<'_> {
+    fn take(&mut self, message: Message) {
+        match message {
+            Message::Event(event) => self.events.push(event),
+            Message::Durable(event, done) => {
+                self.events.push(event);
+                self.waiters.push(done);
+            }
+            Message::Flush(done) => self.flushes.push(done),
+            Message::Tools(server, listed) => self.tools.push((server, listed)),
+            Message::CheckTools(server, listed, answer) => {
+                self.checks.push((server, listed, answer))
+            }
         }
-        Message::Flush(done) => flushes.push(done),
-        Message::Tools(server, listed) => tools.push((server, listed)),
+    }
+
+    fn nobody_waits(&self) -> bool {
+        self.waiters.is_empty() && self.flushes.is_empty() && self.checks.is_empty()
     }
 }
 

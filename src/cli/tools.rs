@@ -1,0 +1,144 @@
+//! `mcpfw tools list|diff|trust|block`: tool pins and the changed tools waiting for review.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use super::ToolsCommand;
+use crate::paths::Paths;
+use crate::store::pins::Pin;
+use crate::store::{self, Store};
+
+pub fn run(paths: &Paths, command: ToolsCommand) -> Result<i32> {
+    let (key, _) = store::load_or_create_chain_key(paths)?;
+    let db = store::db_path(paths);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let store =
+            Store::open(&db, key).await.with_context(|| format!("cannot open {}", db.display()))?;
+        let code = match command {
+            ToolsCommand::List { server, json } => list(&store, server.as_deref(), json).await?,
+            ToolsCommand::Diff { server, tool } => {
+                let pin = pin(&store, &server, &tool).await?;
+                match &pin.pending_definition {
+                    None => println!("{server} · {tool} is {} — no change is waiting", pin.status),
+                    Some(_) => print!("{}", crate::text::visible(&describe_change(&pin))),
+                }
+                0
+            }
+            ToolsCommand::Trust { server, tool, digest } => {
+                let digest = pending_digest(&store, &server, &tool, digest).await?;
+                store.trust_pending(&server, &tool, &digest).await?;
+                println!(
+                    "trusted the new definition of {server} · {tool} ({}); it is passed to the \
+                     client again the next time it lists the tools",
+                    &digest[..12]
+                );
+                0
+            }
+            ToolsCommand::Block { server, tool, digest } => {
+                let digest = pending_digest(&store, &server, &tool, digest).await?;
+                store.block_pending(&server, &tool, &digest).await?;
+                println!("{server} · {tool} stays withheld while it has this definition");
+                0
+            }
+        };
+        store.close().await;
+        Ok(code)
+    })
+}
+
+async fn list(store: &Store, server: Option<&str>, as_json: bool) -> Result<i32> {
+    let pins = store.pins(server).await?;
+    if pins.is_empty() && !as_json {
+        println!("no tools pinned yet: a tool is pinned the first time its server lists it");
+    }
+    for pin in &pins {
+        if as_json {
+            println!(
+                "{}",
+                json!({
+                    "server": pin.server, "tool": pin.name, "status": pin.status,
+                    "digest": pin.digest, "pending_digest": pin.pending_digest,
+                    "first_seen_ms": pin.first_seen_ms, "changed_ms": pin.changed_ms,
+                })
+            );
+        } else {
+            let note = match pin.status.as_str() {
+                "changed" => "  ← changed: withheld until you review it (`mcpfw tools diff`)",
+                "blocked" => "  ← changed and blocked by you",
+                _ => "",
+            };
+            println!(
+                "{:<20} {:<28} {:<8} {}{note}",
+                pin.server,
+                pin.name,
+                pin.status,
+                &pin.digest[..12]
+            );
+        }
+    }
+    Ok(0)
+}
+
+async fn pin(store: &Store, server: &str, tool: &str) -> Result<Pin> {
+    store.pins(Some(server)).await?.into_iter().find(|p| p.name == tool).with_context(|| {
+        format!("server {server:?} has no tool {tool:?} pinned (see `mcpfw tools list`)")
+    })
+}
+
+/// The digest of the change to decide: the one given (which must still be the one waiting),
+/// else the one waiting now.
+async fn pending_digest(
+    store: &Store,
+    server: &str,
+    tool: &str,
+    given: Option<String>,
+) -> Result<String> {
+    let pin = pin(store, server, tool).await?;
+    let Some(waiting) = pin.pending_digest.clone() else {
+        bail!("{server} · {tool} has no change waiting (it is {})", pin.status);
+    };
+    match given {
+        Some(given) if !waiting.starts_with(given.trim()) || given.trim().len() < 8 => bail!(
+            "{server} · {tool} changed again since: the change waiting now is {}; review it with \
+             `mcpfw tools diff {server} {tool}`",
+            &waiting[..12]
+        ),
+        _ => Ok(waiting),
+    }
+}
+
+/// A unified diff of the pinned and the waiting definition, pretty-printed JSON.
+pub fn describe_change(pin: &Pin) -> String {
+    let pretty = |text: &str| {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| text.to_owned())
+            + "\n"
+    };
+    let before = pretty(&pin.definition);
+    let after = pretty(pin.pending_definition.as_deref().unwrap_or_default());
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let mut out = format!(
+        "{} · {} changed (status: {}); pinned {} → now {}\n",
+        pin.server,
+        pin.name,
+        pin.status,
+        &pin.digest[..12],
+        pin.pending_digest.as_deref().map_or("", |d| &d[..12])
+    );
+    out.push_str(
+        &diff.unified_diff().context_radius(3).header("trusted", "now offered").to_string(),
+    );
+    out.push_str(&format!(
+        "\nTrust it with `mcpfw tools trust {} {} --digest {}`, or keep it withheld with \
+         `mcpfw tools block {} {}`.\n",
+        pin.server,
+        pin.name,
+        pin.pending_digest.as_deref().map_or("", |d| &d[..12]),
+        pin.server,
+        pin.name
+    ));
+    out
+}

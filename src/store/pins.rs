@@ -1,0 +1,252 @@
+//! Tool pins (trust on first use): see `migrations/20261124200000_pins.sql`.
+//!
+//! The first time a server describes a tool, its definition is pinned. Later lists are checked
+//! against the pins: a tool whose definition changed is *withheld* from the client until the
+//! user trusts the new definition (or keeps it blocked); a tool that changes back to its pin is
+//! trusted again. The digest covers the whole definition in a canonical form (object keys
+//! sorted, no insignificant whitespace), so re-ordered keys are not a change and any changed
+//! word is.
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{Store, chain};
+
+/// A tool's definition in canonical form and its SHA-256 (hex).
+pub fn canonical(definition: &str) -> Option<(String, String)> {
+    // serde_json's maps are ordered by key (no `preserve_order`), so writing a parsed value out
+    // again sorts every object's keys and drops whitespace.
+    let value: Value = serde_json::from_str(definition).ok()?;
+    let text = value.to_string();
+    let digest = hex::encode(Sha256::digest(text.as_bytes()));
+    Some((text, digest))
+}
+
+/// What a tools list means for one tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "trust")]
+pub enum Trust {
+    /// Seen for the first time, and pinned now.
+    New,
+    /// Matches its pin.
+    Pinned,
+    /// Differs from its pin: withheld until the user decides.
+    Changed { pinned_digest: String, digest: String },
+    /// The user refused this tool's new definition: withheld.
+    Blocked { digest: String },
+}
+
+impl Trust {
+    pub fn withheld(&self) -> bool {
+        matches!(self, Trust::Changed { .. } | Trust::Blocked { .. })
+    }
+}
+
+/// One pin, as `mcpfw tools` and the dashboard show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pin {
+    pub server: String,
+    pub name: String,
+    pub status: String,
+    pub digest: String,
+    pub definition: String,
+    pub pending_digest: Option<String>,
+    pub pending_definition: Option<String>,
+    pub first_seen_ms: u64,
+    pub changed_ms: u64,
+}
+
+type PinRow = (String, String, String, String, String, Option<String>, Option<String>, i64, i64);
+
+impl From<PinRow> for Pin {
+    fn from(row: PinRow) -> Self {
+        let (server, name, status, digest, definition, pending_digest, pending_definition, f, c) =
+            row;
+        Pin {
+            server,
+            name,
+            status,
+            digest,
+            definition,
+            pending_digest,
+            pending_definition,
+            first_seen_ms: f.max(0) as u64,
+            changed_ms: c.max(0) as u64,
+        }
+    }
+}
+
+const PIN_COLUMNS: &str = "server, name, status, digest, definition, pending_digest, \
+                           pending_definition, first_seen_ms, changed_ms";
+
+impl Store {
+    /// Checks a server's tools (name, definition JSON) against their pins, pinning new ones,
+    /// in one transaction. A definition that is not JSON is treated as changed.
+    pub async fn check_tools(
+        &self,
+        server: &str,
+        tools: &[(String, String)],
+        now_ms: u64,
+    ) -> Result<Vec<Trust>> {
+        let now = chain::to_i64(now_ms);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        let mut out = Vec::with_capacity(tools.len());
+        for (name, definition) in tools {
+            let (text, digest) = canonical(definition).unwrap_or_else(|| {
+                (definition.clone(), hex::encode(Sha256::digest(definition.as_bytes())))
+            });
+            let pin: Option<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT status, digest, pending_digest FROM tool_pins WHERE server = ? AND name = ?",
+            )
+            .bind(server)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+            let trust = match pin {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO tool_pins (server, name, digest, definition, status, \
+                         first_seen_ms, changed_ms) VALUES (?1, ?2, ?3, ?4, 'trusted', ?5, ?5)",
+                    )
+                    .bind(server)
+                    .bind(name)
+                    .bind(&digest)
+                    .bind(&text)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.db_error("write to", e))?;
+                    Trust::New
+                }
+                Some((status, pinned, pending)) if pinned == digest => {
+                    if status != "trusted" || pending.is_some() {
+                        // The server went back to the definition the user trusted.
+                        sqlx::query(
+                            "UPDATE tool_pins SET status = 'trusted', pending_digest = NULL, \
+                             pending_definition = NULL, changed_ms = ?3 WHERE server = ?1 AND name = ?2",
+                        )
+                        .bind(server)
+                        .bind(name)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| self.db_error("write to", e))?;
+                    }
+                    Trust::Pinned
+                }
+                Some((status, pinned, pending)) => {
+                    let blocked = status == "blocked" && pending.as_deref() == Some(&*digest);
+                    if pending.as_deref() != Some(&*digest) {
+                        sqlx::query(
+                            "UPDATE tool_pins SET status = 'changed', pending_digest = ?3, \
+                             pending_definition = ?4, changed_ms = ?5 WHERE server = ?1 AND name = ?2",
+                        )
+                        .bind(server)
+                        .bind(name)
+                        .bind(&digest)
+                        .bind(&text)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| self.db_error("write to", e))?;
+                    }
+                    if blocked {
+                        Trust::Blocked { digest }
+                    } else {
+                        Trust::Changed { pinned_digest: pinned, digest }
+                    }
+                }
+            };
+            out.push(trust);
+        }
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        Ok(out)
+    }
+
+    /// The pins, of one server or all, ordered by server and name.
+    pub async fn pins(&self, server: Option<&str>) -> Result<Vec<Pin>> {
+        let rows: Vec<PinRow> = sqlx::query_as(&format!(
+            "SELECT {PIN_COLUMNS} FROM tool_pins WHERE ?1 IS NULL OR server = ?1 ORDER BY server, name"
+        ))
+        .bind(server)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        Ok(rows.into_iter().map(Pin::from).collect())
+    }
+
+    /// Trusts the definition waiting for `server`'s tool `name` — only if it is still the one
+    /// with `digest` (what the user reviewed), so a server that changes again in between is
+    /// not trusted blindly. Returns the pin as it is now.
+    pub async fn trust_pending(&self, server: &str, name: &str, digest: &str) -> Result<Pin> {
+        self.decide_pending(server, name, digest, true).await
+    }
+
+    /// Keeps the definition waiting for `server`'s tool `name` withheld for good (until it
+    /// changes again, or back to its pin).
+    pub async fn block_pending(&self, server: &str, name: &str, digest: &str) -> Result<Pin> {
+        self.decide_pending(server, name, digest, false).await
+    }
+
+    async fn decide_pending(
+        &self,
+        server: &str,
+        name: &str,
+        digest: &str,
+        trust: bool,
+    ) -> Result<Pin> {
+        let now = chain::to_i64(crate::record::now_ms());
+        let sql = if trust {
+            "UPDATE tool_pins SET status = 'trusted', digest = pending_digest, \
+             definition = pending_definition, pending_digest = NULL, pending_definition = NULL, \
+             changed_ms = ?4 WHERE server = ?1 AND name = ?2 AND pending_digest = ?3"
+        } else {
+            "UPDATE tool_pins SET status = 'blocked', changed_ms = ?4 \
+             WHERE server = ?1 AND name = ?2 AND pending_digest = ?3"
+        };
+        let done = sqlx::query(sql)
+            .bind(server)
+            .bind(name)
+            .bind(digest)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db_error("write to", e))?
+            .rows_affected();
+        let pin = self.pins(Some(server)).await?.into_iter().find(|p| p.name == name);
+        match (done, pin) {
+            (1, Some(pin)) => Ok(pin),
+            (_, None) => bail!("server {server:?} has no tool {name:?} pinned"),
+            (_, Some(pin)) => match pin.pending_digest {
+                None => bail!("tool {name:?} of server {server:?} has no change waiting"),
+                Some(now) => bail!(
+                    "tool {name:?} of server {server:?} changed again (now {}); review it again",
+                    &now[..12.min(now.len())]
+                ),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_and_spacing_are_not_a_change() {
+        let a = canonical(r#"{"name":"t","description":"d","inputSchema":{"type":"object"}}"#);
+        let b =
+            canonical(r#"{ "inputSchema": {"type": "object"}, "description": "d", "name": "t" }"#);
+        assert_eq!(a, b);
+        let c = canonical(r#"{"name":"t","description":"d!","inputSchema":{"type":"object"}}"#);
+        assert_ne!(a.unwrap().1, c.unwrap().1);
+        assert!(canonical("not json").is_none());
+    }
+}
