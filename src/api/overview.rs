@@ -12,12 +12,32 @@ use crate::paths::Paths;
 use crate::policy::file::PolicyFile;
 use crate::store::Store;
 
-/// Every server seen, with its tools. Each tool carries `pin: null`: the slot where a pinned
-/// definition's status (unchanged, changed since approval) will go.
+/// A tool's pin for the dashboard: its status, and for a changed tool the waiting digest and a
+/// unified diff of the definitions (the text is the server's: the page shows it as text).
+pub fn pin_json(pin: &crate::store::pins::Pin) -> Value {
+    json!({
+        "status": pin.status,
+        "digest": pin.digest,
+        "pending_digest": pin.pending_digest,
+        "changed_ms": pin.changed_ms,
+        "diff": pin.pending_definition.as_ref().map(|_| crate::cli::tools::describe_change(pin)),
+    })
+}
+
+/// Every server seen, with its tools and each tool's pin (`null` for a tool never pinned).
 pub async fn servers(store: &Store) -> Response {
     let servers = match store.servers_overview().await {
         Ok(servers) => servers,
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    };
+    let pins = match store.pins(None).await {
+        Ok(pins) => pins,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    };
+    let pin_of = |server: &str, tool: &str| {
+        pins.iter()
+            .find(|p| p.server == server && p.name == tool)
+            .map_or(Value::Null, pin_json)
     };
     let out: Vec<Value> = servers
         .into_iter()
@@ -44,7 +64,7 @@ pub async fn servers(store: &Store) -> Response {
                             "last_seen_ms": d.last_seen_ms,
                             "definition": serde_json::from_str::<Value>(&d.definition).unwrap_or(Value::Null),
                         })).collect::<Vec<_>>(),
-                        "pin": null,
+                        "pin": pin_of(&server.name, &tool.name),
                     })
                 })
                 .collect();

@@ -93,6 +93,8 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/rules/dry-run", post(rules_dry_run))
         .route("/api/v1/rules/{id}", delete(rules_remove).put(rules_replace))
         .route("/api/v1/servers", get(servers))
+        .route("/api/v1/servers/{server}/tools/{tool}/trust", post(pin_trust))
+        .route("/api/v1/servers/{server}/tools/{tool}/block", post(pin_block))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/settings", get(settings))
         .route("/api/{*rest}", axum::routing::any(no_such_endpoint))
@@ -305,6 +307,51 @@ async fn servers(State(api): State<Api>) -> Response {
     match store(&api) {
         Ok(store) => overview::servers(store).await,
         Err(refusal) => *refusal,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PinDecision {
+    /// The digest of the definition the person reviewed.
+    digest: String,
+}
+
+async fn pin_trust(
+    State(api): State<Api>,
+    UrlPath((server, tool)): UrlPath<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    pin_decide(&api, &server, &tool, &body, true).await
+}
+
+async fn pin_block(
+    State(api): State<Api>,
+    UrlPath((server, tool)): UrlPath<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    pin_decide(&api, &server, &tool, &body, false).await
+}
+
+/// Trusts or blocks a changed tool's waiting definition — only the one with the digest the
+/// person reviewed (409 when the server changed it again since).
+async fn pin_decide(api: &Api, server: &str, tool: &str, body: &[u8], trust: bool) -> Response {
+    let store = match store(api) {
+        Ok(store) => store,
+        Err(refusal) => return *refusal,
+    };
+    let decision: PinDecision = match serde_json::from_slice(body) {
+        Ok(d) => d,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad decision: {e}")),
+    };
+    let done = if trust {
+        store.trust_pending(server, tool, &decision.digest).await
+    } else {
+        store.block_pending(server, tool, &decision.digest).await
+    };
+    match done {
+        Ok(pin) => Json(overview::pin_json(&pin)).into_response(),
+        Err(e) => refuse(StatusCode::CONFLICT, &format!("{e:#}")),
     }
 }
 

@@ -93,6 +93,20 @@ function mcpCalls(calls, root) {
   );
 }
 
+/** The tool names a real client sees through `mcpfw wrap` of the rug-pull test server. */
+function listWeatherTools(changed) {
+  const args = [path.join(repo, "tests/ui/list_tools.py"), "--", bin, "wrap", "--name", "weather", "--", python, path.join(repo, "tests/support/rug_pull_server.py")];
+  const child = spawn(python, args, { env: { ...env, RUG_PULL_CHANGED: changed ? "1" : "0" }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}: ${err.slice(-2000)}`)))),
+  );
+}
+
 function stopAll() {
   for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
 }
@@ -275,6 +289,25 @@ try {
       const rows = await page.locator("table.events tbody tr").allInnerTexts();
       return rows.length > 0 && rows.every((r) => r.includes("write_file"));
     });
+  });
+
+  await check("servers & tools: a tool changed after it was trusted is withheld, reviewed as a diff, and trusted", async () => {
+    assert(JSON.stringify(await listWeatherTools(false)) === JSON.stringify(["add", "change_weather", "get_weather"]), "first listing");
+    const withheld = await listWeatherTools(true);
+    assert(!withheld.includes("get_weather"), `the changed tool reached the client: ${withheld}`);
+    await page.goto(`${base}/#/servers`);
+    const card = page.locator('article[data-server="weather"]');
+    await card.waitFor();
+    const cell = card.locator('td[data-pin="changed"]');
+    await cell.getByText("changed: withheld").waitFor();
+    const diff = await cell.locator("pre.diff").innerText();
+    assert(diff.includes("id_rsa") && diff.includes("-  \"description\": \"Get the current weather for a city.\""), diff);
+    await shoot("servers-changed");
+    await cell.getByRole("button", { name: "Trust the new definition" }).click();
+    await card.locator('td[data-pin="trusted"]').first().waitFor();
+    assert((await card.locator('td[data-pin="changed"]').count()) === 0, "still marked changed");
+    const after = await listWeatherTools(true);
+    assert(after.includes("get_weather"), `the trusted tool is still withheld: ${after}`);
   });
 
   await check("settings: the effective settings", async () => {

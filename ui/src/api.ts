@@ -241,8 +241,17 @@ export interface ServerRow {
     first_seen_ms: number;
     last_seen_ms: number;
     versions: number;
-    pin: unknown;
+    pin: Pin | null;
   }[];
+}
+
+/** A tool's pin: trusted, or changed since it was trusted (withheld until reviewed), or blocked. */
+export interface Pin {
+  status: "trusted" | "changed" | "blocked";
+  digest: string;
+  pending_digest: string | null;
+  changed_ms: number;
+  diff: string | null;
 }
 
 export type Settings = Record<string, unknown>;
