@@ -35,9 +35,7 @@ pub async fn servers(store: &Store) -> Response {
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
     };
     let pin_of = |server: &str, tool: &str| {
-        pins.iter()
-            .find(|p| p.server == server && p.name == tool)
-            .map_or(Value::Null, pin_json)
+        pins.iter().find(|p| p.server == server && p.name == tool).map_or(Value::Null, pin_json)
     };
     let out: Vec<Value> = servers
         .into_iter()

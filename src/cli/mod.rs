@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod log;
 pub mod policy;
 pub mod rules;
+pub mod scan;
 pub mod tools;
 pub mod wrap;
 
@@ -42,6 +43,26 @@ pub enum Command {
     /// List, add, remove and try out rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Audit MCP servers offline: start each, list what it offers, report findings and pins.
+    ///
+    /// Without arguments, every server of every known client's configuration is scanned.
+    /// Exit status: 0 nothing found, 1 something needs your attention, 2 a server could not
+    /// be scanned.
+    Scan {
+        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode);
+        /// repeatable.
+        #[arg(long = "client", value_name = "NAME")]
+        clients: Vec<String>,
+        /// One JSON report per server, one per line.
+        #[arg(long)]
+        json: bool,
+        /// Seconds a server has to answer.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        /// Scan this server command instead.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// The tools each server described, their pins, and changed tools waiting for review.
     #[command(subcommand)]
     Tools(ToolsCommand),
