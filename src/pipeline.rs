@@ -49,6 +49,7 @@ pub struct HeldCall {
     /// A `tools/call` is refused with an `isError` result; other requests with an error.
     tool_call: bool,
     event: Event,
+    flow: crate::policy::Flow,
 }
 
 /// Where and how long held calls wait for a person.
@@ -100,6 +101,16 @@ pub struct Pipeline {
     retries: Mutex<Retries>,
     /// Tools withheld from the client: name → (definition as listed, why).
     withheld: Mutex<HashMap<String, (String, String)>>,
+    /// What this session's calls have read so far (see [`crate::policy::Flow`]).
+    taint: Mutex<Taint>,
+}
+
+/// The first call of a session that read private data, and the first that took in content from
+/// outside.
+#[derive(Debug, Default)]
+struct Taint {
+    private: Option<String>,
+    external: Option<String>,
 }
 
 /// How long an approved call's `input_required` answer stays valid for the client's retry.
@@ -180,6 +191,7 @@ impl Pipeline {
             held: Mutex::new(HashMap::new()),
             retries: Mutex::new(Retries::default()),
             withheld: Mutex::new(HashMap::new()),
+            taint: Mutex::new(Taint::default()),
         }
     }
 
@@ -270,7 +282,8 @@ impl Pipeline {
                     }
                     return self.deny(&inspection, &refusal);
                 }
-                let ruling = self.policy.decide(&inspection);
+                let mut ruling = self.policy.decide(&inspection);
+                self.check_flow(&mut ruling);
                 let mut rewritten = None;
                 if let Some(tools) = &inspection.tools_listed {
                     self.recorder.tools_listed(&self.server, tools);
@@ -296,6 +309,7 @@ impl Pipeline {
                             return Action::AnswerClient(rewritten.0);
                         }
                         self.recorder.record(event);
+                        self.took(&ruling.flow);
                         Action::Forward
                     }
                     Verdict::Deny { reason } => {
@@ -313,6 +327,7 @@ impl Pipeline {
                             event.reason =
                                 Some(format!("{reason}; you approved identical calls earlier"));
                             self.recorder.record(event);
+                            self.took(&ruling.flow);
                             return Action::Forward;
                         }
                         if let (Some(state), Some((tool, digest)), Some(id)) =
@@ -330,6 +345,7 @@ impl Pipeline {
                                      again with the answers the server asked for"
                                 ));
                                 self.recorder.record(event);
+                                self.took(&ruling.flow);
                                 return Action::Forward;
                             }
                         }
@@ -370,6 +386,7 @@ impl Pipeline {
                             ),
                             tool_call: inspection.method.as_deref() == Some("tools/call"),
                             event,
+                            flow: ruling.flow,
                         }))
                     }
                 }
@@ -479,6 +496,54 @@ impl Pipeline {
         Some(reason)
     }
 
+    /// A call that sends data out, in a session that has read private data and taken in
+    /// content from outside, is asked about — even when a rule allows it — naming both.
+    fn check_flow(&self, ruling: &mut Ruling) {
+        if !ruling.flow.sends_out {
+            return;
+        }
+        let taint = self.taint.lock().unwrap_or_else(|p| p.into_inner());
+        let (Some(private), Some(external)) = (&taint.private, &taint.external) else {
+            return;
+        };
+        let context = format!(
+            "this session read private data ({private}) and took in content from outside \
+             ({external}), so a send now could be an injected instruction leaking that data"
+        );
+        match &mut ruling.verdict {
+            Verdict::Allow => {
+                ruling.verdict = Verdict::Ask {
+                    reason: format!("a network send: {context}"),
+                    unattended: ruling.flow.unattended,
+                };
+                ruling.decided_by = Some(DecidedBy::Guard("toxic-flow".to_owned()));
+                ruling
+                    .preview
+                    .lines
+                    .push(format!("Earlier in this session: {private}; {external}."));
+                ruling.preview.confirm.get_or_insert_with(|| {
+                    "Send data out after this session read private data?".to_owned()
+                });
+            }
+            Verdict::Ask { reason, .. } => reason.push_str(&format!("; also, {context}")),
+            Verdict::Deny { .. } => {}
+        }
+    }
+
+    /// Remembers what a call that runs reads (the first of each kind).
+    fn took(&self, flow: &crate::policy::Flow) {
+        if flow.private.is_none() && flow.external.is_none() {
+            return;
+        }
+        let mut taint = self.taint.lock().unwrap_or_else(|p| p.into_inner());
+        if taint.private.is_none() {
+            taint.private.clone_from(&flow.private);
+        }
+        if taint.external.is_none() {
+            taint.external.clone_from(&flow.external);
+        }
+    }
+
     /// Withdraws every held call (the client disconnected).
     pub fn withdraw_held(&self) {
         for flag in self.held.lock().unwrap_or_else(|p| p.into_inner()).values() {
@@ -568,6 +633,7 @@ impl Pipeline {
             }
         }
         if allow {
+            self.took(&held.flow);
             if held.stateless
                 && held.tool_call
                 && let Some(digest) = &held.request.args_digest

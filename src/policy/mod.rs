@@ -54,6 +54,24 @@ pub struct Ruling {
     pub findings: Vec<Value>,
     /// For an ask: the exact effect, for the person deciding.
     pub preview: crate::approval::preview::Preview,
+    /// What the call means for the data flow of its session (see [`Flow`]).
+    pub flow: Flow,
+}
+
+/// What one call contributes to its session's data flow. A session that has read private data
+/// and taken in content from outside is one prompt injection away from sending that data out
+/// (the "toxic flow"); the pipeline remembers both and asks before any later send, even one a
+/// rule allows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flow {
+    /// The call reads private data: what, for the person ("`read_file` read ~/.ssh/id_rsa").
+    pub private: Option<String>,
+    /// The call takes in content from outside ("`fetch` read https://…").
+    pub external: Option<String>,
+    /// The call sends data out (network-send).
+    pub sends_out: bool,
+    /// What an ask of this call becomes when nobody can be asked.
+    pub unattended: crate::policy::file::Unattended,
 }
 
 impl Ruling {
@@ -67,6 +85,7 @@ impl Ruling {
             args_redacted: None,
             findings: Vec::new(),
             preview: Default::default(),
+            flow: Flow::default(),
         }
     }
 }
@@ -164,6 +183,7 @@ impl Policy for FirewallPolicy {
         } else {
             Default::default()
         };
+        let flow = flow_of(tool, &decision, arguments.as_ref(), self.engine.unattended());
         let verdict = match decision.action {
             Action::Allow => Verdict::Allow,
             Action::Deny => {
@@ -181,8 +201,50 @@ impl Policy for FirewallPolicy {
             args_redacted,
             findings,
             preview,
+            flow,
         }
     }
+}
+
+/// What a call means for its session's data flow: private data read (a sensitive location, a
+/// secret in its arguments), outside content read (a network URL given to a read), data sent
+/// out (network-send).
+fn flow_of(
+    tool: &str,
+    decision: &crate::policy::engine::Decision,
+    arguments: Option<&Value>,
+    unattended: crate::policy::file::Unattended,
+) -> Flow {
+    let private = decision
+        .paths
+        .iter()
+        .find(|p| p.sensitivity.is_some() || p.encloses.is_some())
+        .map(|p| format!("`{tool}` read {}", p.raw))
+        .or_else(|| {
+            decision.secrets.first().map(|s| format!("`{tool}` was given a secret ({})", s.kind))
+        });
+    let external = (decision.category == Category::Read)
+        .then(|| arguments.and_then(network_url))
+        .flatten()
+        .map(|url| format!("`{tool}` read {url}"));
+    Flow { private, external, sends_out: decision.category == Category::NetworkSend, unattended }
+}
+
+/// The first `http(s)` URL among the argument strings (bounded walk).
+fn network_url(value: &Value) -> Option<String> {
+    fn walk(value: &Value, depth: usize) -> Option<String> {
+        match value {
+            Value::String(s) => {
+                let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+                (lower.starts_with("http://") || lower.starts_with("https://"))
+                    .then(|| crate::text::floor(s, 200).to_owned())
+            }
+            Value::Array(items) if depth < 16 => items.iter().find_map(|v| walk(v, depth + 1)),
+            Value::Object(map) if depth < 16 => map.values().find_map(|v| walk(v, depth + 1)),
+            _ => None,
+        }
+    }
+    walk(value, 0)
 }
 
 /// Whether a `resources/read` names a `file:` URI.
@@ -207,6 +269,7 @@ fn refused(reason: String, by: DecidedBy, category: Category, digest: Option<Str
         args_redacted: None,
         findings: Vec::new(),
         preview: Default::default(),
+        flow: Flow::default(),
     }
 }
 
