@@ -1,0 +1,792 @@
+//! The phrase rules: instructions addressed to the model, found in what a server says.
+//!
+//! Each rule is a case-insensitive regex with the literals ("triggers") every match contains.
+//! One Aho-Corasick pass over a string finds the triggers; a rule's regex runs only on a window
+//! around each trigger hit, so clean text costs one linear scan however many rules there are.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Captures, Regex};
+
+use super::{Context, Kind, Severity};
+
+/// Bytes on each side of a trigger hit that a rule's regex sees.
+const WINDOW: usize = 320;
+/// Trigger hits examined per rule and string (hostile text cannot make the scan quadratic).
+const MAX_HITS_PER_RULE: usize = 32;
+
+/// One rule.
+pub(super) struct Rule {
+    /// Short stable name, reported with every finding.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Severity in what a server describes (tools, prompts, resources, instructions).
+    pub describe: Option<Severity>,
+    /// Severity in tool results.
+    pub result: Option<Severity>,
+    /// Lowercase literals; every match of `pattern` contains one.
+    pub triggers: &'static [&'static str],
+    /// Case-insensitive regex.
+    pub pattern: &'static str,
+    /// A match for which this returns true is not a finding (e.g. "this tool").
+    pub reject: Option<fn(&Captures<'_>, &str) -> bool>,
+}
+
+/// A rule's match in a string.
+pub(super) struct Hit {
+    pub rule: &'static Rule,
+    pub span: Range<usize>,
+    /// A tool name the match refers to (group `tool`), for sibling checks.
+    pub tool: Option<String>,
+}
+
+/// Words that stand for "this tool" rather than another one.
+fn is_self_word(w: &str) -> bool {
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "this"
+            | "that"
+            | "the"
+            | "same"
+            | "current"
+            | "your"
+            | "any"
+            | "a"
+            | "an"
+            | "it"
+            | "its"
+            | "each"
+            | "every"
+            | "other"
+            | "another"
+            | "previous"
+            | "next"
+            | "first"
+            | "last"
+            | "one"
+            | "tool"
+            | "tools"
+            | "mcp"
+    )
+}
+
+fn reject_self_tool(c: &Captures<'_>, _: &str) -> bool {
+    c.name("tool").is_some_and(|m| is_self_word(m.as_str()))
+}
+
+/// Destinations that are documentation placeholders, not somewhere data goes.
+fn reject_example_destination(c: &Captures<'_>, _: &str) -> bool {
+    c.name("dest").is_some_and(|m| {
+        let d = m.as_str().to_ascii_lowercase();
+        let host = d.split("://").nth(1).unwrap_or(&d).split(['/', '?', ':']).next().unwrap_or("");
+        let host = host.rsplit('@').next().unwrap_or(host);
+        ["example.com", "example.org", "example.net", "localhost", "127.0.0.1"]
+            .iter()
+            .any(|e| host == *e || host.ends_with(&format!(".{e}")))
+    })
+}
+
+/// A fake error is one that says where the secret should go: the next call, a parameter,
+/// the conversation, or a file to read it from.
+fn reject_error_without_destination(c: &Captures<'_>, after: &str) -> bool {
+    static WHERE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)\b(in|with|into|as)\s+(your|the|this)\s+(next\s+)?(call|request|reply|response|message|answer|chat|arguments?|parameters?)\b|\b(parameter|argument|field)\b|\b(again|retry|re-?run|resend)\s+with\b|\bcall\s+(this|the)\s+tool\b|\bfrom\s+(the\s+)?(user|conversation|chat|environment|file|config)|~/|\.env\b|id_rsa|\.ssh|mcp\.json|\breply\b|\brespond\b"#,
+        )
+        .expect("valid regex")
+    });
+    let whole = c.get(0).map_or("", |m| m.as_str());
+    !(WHERE.is_match(whole) || WHERE.is_match(after))
+}
+
+/// Sensitive file locations, as a regex fragment.
+const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
+
+/// Triggers for [`SENSITIVE_PATH`].
+const SENSITIVE_TRIGGERS: &[&str] = &[
+    ".ssh",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    ".aws/",
+    "mcp.json",
+    ".cursor/",
+    "claude_desktop",
+    ".claude",
+    ".config/",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    ".git-credentials",
+    ".docker/",
+    ".kube/",
+    "/etc/",
+    "wallet.dat",
+    "_history",
+    ".gnupg",
+    ".env",
+    "credentials.json",
+    "secret.",
+    "secrets.",
+    "keychain",
+    "cookies.",
+    "login data",
+];
+
+/// Secret nouns, as a regex fragment.
+const SECRET_NOUN: &str = r"(api[\s_-]?keys?|access[\s_-]?tokens?|auth(entication)?[\s_-]?tokens?|bearer\s+tokens?|secret[\s_-]?keys?|private[\s_-]?keys?|ssh[\s_-]?keys?|passwords?|passphrases?|credentials|session\s+(cookies?|tokens?)|seed\s+phrases?|recovery\s+phrases?|mnemonics?|2fa\s+codes?|one-time\s+(codes?|passwords?)|verification\s+codes?|environment\s+variables|env\s+vars?|secrets)";
+
+/// Where an imperative to the model starts: a sentence, or after a modal or connective.
+const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|need\s+to|have\s+to|first|please|also|then|always|and|now|immediately)\s+)";
+
+/// Payload words of an exfiltration (what is being sent).
+const PAYLOAD: &str = r"(conversation|chat|history|context|messages?|contents?|data|credentials?|keys?|tokens?|secrets?|passwords?|files?|results?|outputs?|responses?|everything|environment|summary|prompts?|cookies?|session|ssh|config|information|details)";
+
+/// A URL or e-mail address, named `dest`.
+const DEST: &str = r#"(?P<dest>https?://[^\s"'<>)\]]+|\b[\w.+\-]+@[\w\-]+(\.[\w\-]+)+\b)"#;
+
+pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    use Kind::*;
+    use Severity::{Block, Flag, Info};
+    let mut rules = vec![
+        // ---- addressed to the model ------------------------------------------------------
+        Rule {
+            name: "pseudo-tag",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "important",
+                "instruction",
+                "secret",
+                "hidden",
+                "admin",
+                "critical",
+                "override",
+                "urgent",
+                "mandatory",
+                "ai>",
+                "ai_",
+                "ai-",
+                "llm",
+                "sudo",
+                "system_prompt",
+                "system-prompt",
+                "note_to",
+                "note-to",
+            ],
+            pattern: r"</?\s*(important|instructions?|secret|hidden|admin|critical|override|urgent|mandatory|ai|llm|sudo|system[_-]?(prompt|message|instructions?|override)|note[_-]?to[_-]?(ai|assistant|model|llm)|ai[_-]?(instructions?|note|message))(\s+[^<>]{0,60})?>",
+            reject: None,
+        },
+        Rule {
+            name: "pseudo-tag-role",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["system", "assistant", "context"],
+            pattern: r"</?\s*(system|assistant|context)\s*>",
+            reject: None,
+        },
+        Rule {
+            name: "before-using-must",
+            kind: ModelDirective,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &["before"],
+            pattern: r"\bbefore\s+(using|calling|invoking|running|executing|you\s+(use|call|invoke|run))\s+(this|the|any|these)\s+(tools?|functions?|server)\b[^.\n]{0,40}?\b(must|need\s+to|have\s+to|are\s+required\s+to|should|always|first)\b",
+            reject: None,
+        },
+        Rule {
+            name: "imperative-to-model",
+            kind: ModelDirective,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &["must", "should", "need to", "have to"],
+            pattern: r"\b(you|the\s+(assistant|ai|model|llm))\s+(must|should|need\s+to|have\s+to)\s+(now\s+|immediately\s+|first\s+|also\s+|always\s+)?(call|invoke|run|execute|read|send|fetch|open|visit|email|delete|forward|upload|include|pass)\b",
+            reject: None,
+        },
+        Rule {
+            name: "ignore-previous-instructions",
+            kind: InjectedInstruction,
+            describe: Some(Block),
+            result: Some(Flag),
+            triggers: &["ignore", "disregard", "forget", "bypass", "override"],
+            pattern: r"\b(ignore|disregard|forget|bypass|override)\s+((all|any|the|your|of|every|earlier|these)\s+){0,3}(previous|prior|above|earlier|preceding|former|original|system|existing|safety|security|other)\s+(instructions?|prompts?|rules|directions|guidelines|guidance|commands|constraints|policies|directives)\b",
+            reject: None,
+        },
+        Rule {
+            name: "new-instructions",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["instruction", "directive", "prompt"],
+            pattern: r"\b(new|updated|revised|real|actual|true|secret|hidden|overriding)\s+(system\s+)?(instructions?|directives?|system\s+prompt)\s*:",
+            reject: None,
+        },
+        Rule {
+            name: "addressed-to-ai",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "attention",
+                "note",
+                "message",
+                "instruction",
+                "memo",
+                "notice",
+                "reminder",
+            ],
+            pattern: r"\b(attention|note|message|instructions?|memo|notice|reminder)\s+(to|for)\s+(the\s+|any\s+|all\s+)?(ai|a\.i\.|assistant|llm|language\s+model|ai\s+model|ai\s+agent|ai\s+assistant|claude|chatgpt|gpt|copilot|gemini)s?\b",
+            reject: None,
+        },
+        Rule {
+            name: "if-you-are-an-ai",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "if you are",
+                "if you're",
+                "dear ",
+                "hey ",
+                "hello ",
+                "reading this",
+                "processing this",
+                "summarizing this",
+                "summarising this",
+                "you are now",
+            ],
+            pattern: r"\b(if\s+you\s+(are|'re)\s+(an?\s+)?(ai|llm|language\s+model|ai\s+assistant|ai\s+agent|assistant|claude|chatgpt|gpt|bot)\b|(dear|hey|hello)\s+(ai|assistant|claude|chatgpt|llm|ai\s+model|ai\s+agent)\b|(ai|llm)\s+(assistants?|agents?|models?)\s+(reading|processing|summari[sz]ing)\s+this\b|you\s+are\s+now\s+(in\s+)?(an?\s+|the\s+)?(developer|dan|unrestricted|jailbr(oken|eak)|admin|god|debug|maintenance)(\s+mode)?\b)",
+            reject: None,
+        },
+        // ---- forged turns ------------------------------------------------------------------
+        Rule {
+            name: "forged-human-assistant-turn",
+            kind: ForgedTurn,
+            describe: Some(Block),
+            result: Some(Flag),
+            triggers: &["human:", "assistant:"],
+            pattern: r"(?-i)\n[ \t]*\n[ \t]*(Human|Assistant):",
+            reject: None,
+        },
+        Rule {
+            name: "chat-template-token",
+            kind: ForgedTurn,
+            describe: Some(Block),
+            result: Some(Flag),
+            triggers: &["<|", "[inst]", "<<sys>>", "start_of_turn"],
+            pattern: r"(<\|im_start\|>\s*(system|user|assistant)|<\|(system|user|assistant|start_header_id)\|>|\[INST\]|<<SYS>>|<start_of_turn>\s*(user|model|system))",
+            reject: None,
+        },
+        Rule {
+            name: "forged-protocol-tag",
+            kind: ForgedTurn,
+            describe: Some(Block),
+            result: Some(Flag),
+            triggers: &[
+                "function_result",
+                "function_call",
+                "tool_result",
+                "tool_use",
+                "antml:",
+                "system-reminder",
+                "system_reminder",
+                "user_query",
+            ],
+            pattern: r"</?(function_results?|function_calls|tool_results?|tool_use|antml:[a-z_]+|system[-_]reminder|user_query)\b[^<>]{0,80}>",
+            reject: None,
+        },
+        // ---- concealment -------------------------------------------------------------------
+        Rule {
+            name: "do-not-tell-user",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "mention", "tell", "inform", "notif", "alert", "reveal", "disclos", "show", "let",
+                "warn", "bother",
+            ],
+            pattern: r"\b(do\s+not|don't|dont|never|without)\s+(ever\s+)?(mention(ing)?|tell(ing)?|inform(ing)?|notify(ing)?|notifying|alert(ing)?|reveal(ing)?|disclos(e|ing)|show(ing)?|let(ting)?|warn(ing)?|bother(ing)?)\s+((this|it|anything|any\s+of\s+this|them)\s+)?(to\s+)?(the\s+)?(user|human|person|operator|owner)s?\b",
+            reject: None,
+        },
+        Rule {
+            name: "hide-from-user",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["from the user", "from user", "from the human", "from the person"],
+            pattern: r"\b(hide|hidden|conceal(ed)?|keep|secret|private|invisible)\b[^.\n]{0,40}\bfrom\s+(the\s+)?(user|human|person)s?\b",
+            reject: None,
+        },
+        Rule {
+            name: "user-must-not-know",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "not know",
+                "n't know",
+                "not see",
+                "n't see",
+                "not be told",
+                "not be informed",
+                "not be aware",
+                "not be notified",
+                "not notice",
+                "n't notice",
+            ],
+            pattern: r"\b(user|human|person)s?\s+(must|should|need|will|does|do|can|may)\s*(not|n't)\s+(ever\s+)?(know|see|notice|be\s+(told|informed|aware|notified|shown))\b",
+            reject: None,
+        },
+        Rule {
+            name: "silently-act",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["silently", "quietly", "secretly", "covertly"],
+            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(send|forward|copy|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modify)\b",
+            reject: None,
+        },
+        Rule {
+            name: "keep-instructions-secret",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["instruction", "message", "note", "section", "block", "step"],
+            pattern: r"\b((do\s+not|don't|never)\s+(reveal|mention|disclose|repeat|show|summari[sz]e|output|display|print|acknowledge)\s+(these|this|the)\s+(instructions?|message|note|section|block|steps?)|(these|this|the\s+above)\s+(instructions?|steps?|messages?|notes?)\s+(is|are|must\s+(remain|be\s+kept)|should\s+(remain|be\s+kept))\s+(secret|hidden|confidential|invisible|private))\b",
+            reject: None,
+        },
+        // ---- credentials -------------------------------------------------------------------
+        Rule {
+            name: "read-sensitive-file",
+            kind: CredentialAccess,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: SENSITIVE_TRIGGERS,
+            pattern: "",
+            reject: None,
+        },
+        Rule {
+            name: "sensitive-file-mentioned",
+            kind: CredentialAccess,
+            describe: Some(Info),
+            result: None,
+            triggers: SENSITIVE_TRIGGERS,
+            pattern: SENSITIVE_PATH,
+            reject: None,
+        },
+        Rule {
+            name: "request-credentials",
+            kind: CredentialAccess,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &[
+                "key",
+                "token",
+                "secret",
+                "password",
+                "passphrase",
+                "credential",
+                "cookie",
+                "phrase",
+                "mnemonic",
+                "2fa",
+                "code",
+                "environment variables",
+                "env var",
+            ],
+            pattern: "",
+            reject: None,
+        },
+        Rule {
+            name: "fake-error-asks-secret",
+            kind: FakeError,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &[
+                "error",
+                "fail",
+                "denied",
+                "expired",
+                "invalid",
+                "unauthori",
+                "forbidden",
+                "exception",
+                "cannot",
+                "could not",
+                "unable to",
+            ],
+            pattern: "",
+            reject: Some(reject_error_without_destination),
+        },
+        // ---- other tools -------------------------------------------------------------------
+        Rule {
+            name: "when-tool-is-used",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "tool is",
+                "tool gets",
+                "tool was",
+                "tool has been",
+                "function is",
+                "function gets",
+            ],
+            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)\s+(is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)"#,
+            reject: Some(reject_self_tool),
+        },
+        Rule {
+            name: "when-you-call-tool-always",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["whenever", "when", "every time", "each time", "before", "after"],
+            pattern: r#"\b(whenever|when|every\s+time|each\s+time|before|after)\s+(you|the\s+(assistant|model|ai|agent|llm))\s+(use|call|invoke|run|execute)s?\s+(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?[^.\n]{0,60}?\b(always|must|also|make\s+sure|be\s+sure|you\s+should|set|change|replace|add|include|send|bcc|cc)\b"#,
+            reject: Some(reject_self_tool),
+        },
+        Rule {
+            name: "override-recipient",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "recipient",
+                "bcc",
+                "to address",
+                "to_address",
+                "to-address",
+                "destination",
+                "receiver",
+                "phone number",
+                "webhook",
+                "endpoint",
+                "email address",
+                "to field",
+            ],
+            pattern: r"\b(set|change|replace|redirect|switch|override|update|modify|rewrite)\s+(the\s+|its\s+|their\s+|all\s+)?(\S+\s+)?(recipients?|to[\s_-]?address(es)?|destination|bcc|cc|receiver|phone\s+number|email\s+address|to\s+field|webhook(\s+url)?|endpoint)\s+((field|parameter|argument|address)\s+)?(to|with|into)\b",
+            reject: None,
+        },
+        Rule {
+            name: "do-not-use-tool",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "not use",
+                "n't use",
+                "never use",
+                "not call",
+                "n't call",
+                "never call",
+                "not invoke",
+                "never invoke",
+                "not run",
+                "never run",
+            ],
+            pattern: r#"\b(do\s+not|don't|dont|never)\s+(use|call|invoke|run)\s+(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function|server)\b"#,
+            reject: Some(reject_self_tool),
+        },
+        Rule {
+            name: "side-effect-on-other-tools",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "side effect",
+                "side-effect",
+                "overrides",
+                "override",
+                "replaces",
+                "supersedes",
+                "shadows",
+                "precedence",
+            ],
+            pattern: r"(\b(very\s+)?important\s+side[\s-]effects?\b|\bside[\s-]effects?\s+on\s+(the\s+)?(other|another|existing|also\s+present)\b|\b(this|the\s+following)\s+(tool|function|server)\s+(overrides?|replaces?|supersedes?|shadows?|takes\s+precedence\s+over)\s+(the\s+|all\s+|any\s+)?(other|existing|built-in|default|original)\b)",
+            reject: None,
+        },
+        // ---- exfiltration ------------------------------------------------------------------
+        Rule {
+            name: "send-data-to-address",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["http://", "https://", "@"],
+            pattern: "",
+            reject: Some(reject_example_destination),
+        },
+        Rule {
+            name: "messages-forwarded-to",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "sent to",
+                "forwarded to",
+                "copied to",
+                "bcc",
+                "cc'd",
+                "ccd to",
+                "sent as well",
+            ],
+            pattern: r"\b(all|any|every|each)\s+(outgoing\s+|incoming\s+)?(emails?|messages?|mails?|texts?|replies|conversations?|files?|results?)\s+(must|should|need\s+to|have\s+to|are\s+to)\s+(also\s+)?(be\s+)?(sent|forwarded|copied|bcc'?d|cc'?d)\s+(as\s+well\s+)?to\b",
+            reject: None,
+        },
+        Rule {
+            name: "data-placeholder-in-url",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["http://", "https://"],
+            pattern: r#"https?://[^\s"'<>)]*[?&/=][^\s"'<>)]*(\{\{?\s*|<|\[|%7b)(summary|conversation|chat|history|data|secrets?|api_?key|keys?|tokens?|passwords?|credentials?|context|messages?|memory|env|user_?data|info|ssh|contents?|file_contents?)[a-z_ ]{0,30}(\}\}?|>|\]|%7d)"#,
+            reject: None,
+        },
+        Rule {
+            name: "pass-contents-as-parameter",
+            kind: Exfiltration,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &[
+                "pass", "put", "include", "insert", "embed", "encode", "append", "add", "attach",
+            ],
+            pattern: r#"\b(pass|put|include|insert|embed|encode|append|add|attach)\s+(its|their|the|this|that|those|these|all|them)\s+(full\s+|entire\s+|complete\s+|raw\s+)?(contents?|value|text|data|output)\s+(as|in|into|inside|within|via)\s+(the\s+)?[`'"]?[a-z_][\w\-]*[`'"]?"#,
+            reject: None,
+        },
+        Rule {
+            name: "include-conversation",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "conversation",
+                "chat history",
+                "system prompt",
+                "previous messages",
+                "prior messages",
+                "message history",
+                "context window",
+                "all messages",
+            ],
+            pattern: r"\b(include|add|put|insert|append|send|pass|copy|attach|embed|paste|summari[sz]e\s+and\s+send)\s+(the\s+|a\s+copy\s+of\s+the\s+|your\s+)?(full\s+|entire\s+|complete\s+|whole\s+)?(conversation(\s+history)?|chat\s+history|system\s+prompt|previous\s+messages|prior\s+messages|message\s+history|context\s+window|all\s+messages)\b",
+            reject: None,
+        },
+        // ---- preference manipulation -------------------------------------------------------
+        Rule {
+            name: "best-tool-claim",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[" is the ", " is by far", "is the world"],
+            pattern: r"\b(this|it|our|the\s+present)\s+(tool\s+|function\s+|server\s+)?is\s+(the\s+|by\s+far\s+the\s+)(best|most\s+(reliable|accurate|trusted|trustworthy|secure|powerful|advanced|authoritative)|superior|ultimate|number\s+one|#1|top-rated|world'?s\s+best|only\s+(trusted|reliable|safe|secure|accurate))\s+([\w-]+\s+){0,2}?(tool|function|choice|option|server|way|source|solution)\b",
+            reject: None,
+        },
+        Rule {
+            name: "always-prefer-this",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "prefer", "choose", "select", "pick", "use", "call", "favor", "favour", "prioriti",
+            ],
+            pattern: r"\b(always|must\s+always|should\s+always|must|should)\s+(prefer|choose|select|pick|favou?r|prioriti[sz]e)\s+(this|it|me|our)\b|\b(always|must\s+always|should\s+always)\s+(use|call)\s+(this|me|our)\s+(tool\s+|function\s+|server\s+)?(first|over|instead|rather|before|above|for\s+(all|any|every))\b|\b(prefer|choose|select|pick|use|call|favou?r|prioriti[sz]e)\s+(this|me|our)\s*(tool|function|server)?\s+(over|instead\s+of|rather\s+than|above|ahead\s+of)\s+(all\s+|any\s+)?(the\s+)?(other|competing|alternative|similar)",
+            reject: None,
+        },
+        Rule {
+            name: "better-than-others",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["than"],
+            pattern: r"\b(better|superior|more\s+(reliable|accurate|trusted|secure|capable|efficient|powerful)|faster|safer)\s+than\s+(all\s+|any\s+)?(the\s+)?(other|competing|alternative|similar|built-in|native|rival)\s+(tools?|functions?|servers?|options?)",
+            reject: None,
+        },
+        Rule {
+            name: "disparage-other-tools",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "unreliable",
+                "deprecated",
+                "outdated",
+                "broken",
+                "insecure",
+                "unsafe",
+                "dangerous",
+                "malicious",
+                "inaccurate",
+                "compromised",
+                "untrusted",
+                "buggy",
+                "harmful",
+            ],
+            pattern: r"\b(all\s+|any\s+)?(other|competing|alternative|similar|rival)\s+(tools?|servers?|functions?)\s+(are|is|may\s+be|might\s+be|can\s+be|will\s+be)\s+([\w-]+\s+)?(unreliable|deprecated|outdated|broken|insecure|unsafe|dangerous|malicious|inaccurate|compromised|untrusted|buggy|harmful)",
+            reject: None,
+        },
+        Rule {
+            name: "avoid-other-tools",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "ignore",
+                "disregard",
+                "avoid",
+                "skip",
+                "not use",
+                "n't use",
+                "never use",
+                "not trust",
+                "n't trust",
+                "never trust",
+                "not call",
+                "never call",
+            ],
+            pattern: r"\b(ignore|disregard|avoid|skip|(do\s+not|don't|never)\s+(use|trust|call|invoke))\s+(all\s+|any\s+)?(the\s+)?(other|competing|alternative|similar|rival|external|third[\s-]party)\s+(tools?|servers?|functions?|options?|mcp\s+servers?)",
+            reject: None,
+        },
+        Rule {
+            name: "use-this-instead",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["instead of", "rather than"],
+            pattern: r#"\b(instead\s+of|rather\s+than)\s+(using\s+|calling\s+|invoking\s+)?(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?(\s+tool)?[^.\n]{0,30}?\b(use|call|invoke|prefer|choose)\s+(this|me|our)\b|\b(use|call|invoke|prefer|choose)\s+(this|me|our)(\s+tool)?\s+(instead\s+of|rather\s+than)\s+(using\s+|calling\s+)?(the\s+)?[`'"]?(?P<tool2>[a-z][\w.\-]*)"#,
+            reject: Some(reject_self_tool),
+        },
+        Rule {
+            name: "endorsement-claim",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["by"],
+            pattern: r"\b(trusted|endorsed|certified|recommended|verified|approved|preferred)\s+by\s+(openai|anthropic|google|microsoft|experts|professionals|millions|security\s+experts|the\s+mcp\s+team)\b",
+            reject: None,
+        },
+    ];
+    // Patterns assembled from shared fragments.
+    for rule in &mut rules {
+        match rule.name {
+            "read-sensitive-file" => {
+                rule.pattern = leak(format!(
+                    r"{LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|look\s+at|inspect|list)\s+(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{SENSITIVE_PATH}"
+                ))
+            }
+            "request-credentials" => {
+                rule.pattern = leak(format!(
+                    r"{LEAD}(read|send|provide|include|pass|share|give|paste|enter|reveal|print|output|extract|collect|upload|copy|leak|dump|retrieve|fetch|find|search\s+for|look\s+up|append|attach)\s+(me\s+|us\s+)?(the\s+|your\s+|all\s+|any\s+|their\s+|the\s+user'?s\s+|its\s+)?([\w-]+\s+){{0,2}}?{SECRET_NOUN}\b"
+                ))
+            }
+            "fake-error-asks-secret" => {
+                rule.pattern = leak(format!(
+                    r"\b(error|failed|failure|denied|expired|invalid|unauthori[sz]ed|forbidden|exception|cannot|could\s+not|unable\s+to)\b[^\n]{{0,200}}?\b(provide|enter|send|paste|share|include|give|supply|type|re-?enter|submit|read|cat|attach|pass|with)\s+(me\s+|us\s+)?(the\s+|your\s+|the\s+user'?s\s+|a\s+valid\s+|their\s+)?(full\s+|contents?\s+of\s+(the\s+)?)?([\w-]+\s+)?({SECRET_NOUN}|tokens?|{SENSITIVE_PATH})"
+                ))
+            }
+            "send-data-to-address" => {
+                rule.pattern = leak(format!(
+                    r"\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|embed|encode)\b[^\n]{{0,80}}?\b{PAYLOAD}\b[^\n]{{0,80}}?{DEST}"
+                ))
+            }
+            _ => {}
+        }
+    }
+    rules
+});
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+struct Compiled {
+    /// Trigger automaton; pattern id → rule indices.
+    automaton: AhoCorasick,
+    owners: Vec<Vec<usize>>,
+    regexes: Vec<Regex>,
+}
+
+static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
+    let mut literals: Vec<&'static str> = Vec::new();
+    let mut owners: Vec<Vec<usize>> = Vec::new();
+    for (i, rule) in RULES.iter().enumerate() {
+        for t in rule.triggers {
+            match literals.iter().position(|l| l == t) {
+                Some(p) => owners[p].push(i),
+                None => {
+                    literals.push(t);
+                    owners.push(vec![i]);
+                }
+            }
+        }
+    }
+    let automaton = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(&literals)
+        .expect("trigger automaton builds");
+    let regexes = RULES
+        .iter()
+        .map(|r| Regex::new(&format!("(?i){}", r.pattern)).expect("rule regexes are valid"))
+        .collect();
+    Compiled { automaton, owners, regexes }
+});
+
+/// Every rule match in `s` that applies in `ctx`.
+pub(super) fn hits(s: &str, ctx: Context) -> Vec<Hit> {
+    let c = &*COMPILED;
+    let mut per_rule = vec![0usize; RULES.len()];
+    let mut done_until = vec![0usize; RULES.len()];
+    let mut out: Vec<Hit> = Vec::new();
+    for m in c.automaton.find_overlapping_iter(s) {
+        for &ri in &c.owners[m.pattern().as_usize()] {
+            let rule = &RULES[ri];
+            let applies = match ctx {
+                Context::Result => rule.result.is_some(),
+                _ => rule.describe.is_some(),
+            };
+            if !applies || per_rule[ri] >= MAX_HITS_PER_RULE || m.start() < done_until[ri] {
+                continue;
+            }
+            per_rule[ri] += 1;
+            let lo = floor_boundary(s, m.start().saturating_sub(WINDOW));
+            let hi = ceil_boundary(s, (m.end() + WINDOW).min(s.len()));
+            let window = &s[lo..hi];
+            for caps in c.regexes[ri].captures_iter(window) {
+                let Some(whole) = caps.get(0) else { continue };
+                let span = lo + whole.start()..lo + whole.end();
+                if span.end < m.start() || span.start > m.end() {
+                    continue;
+                }
+                let after = &s[span.end..ceil_boundary(s, (span.end + 200).min(s.len()))];
+                if rule.reject.is_some_and(|reject| reject(&caps, after)) {
+                    continue;
+                }
+                if out.iter().any(|h| std::ptr::eq(h.rule, rule) && h.span == span) {
+                    continue;
+                }
+                let tool =
+                    caps.name("tool").or_else(|| caps.name("tool2")).map(|t| t.as_str().to_owned());
+                done_until[ri] = span.end;
+                out.push(Hit { rule, span, tool });
+            }
+        }
+    }
+    out
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
