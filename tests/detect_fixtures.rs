@@ -1,15 +1,19 @@
 //! The tool lists of real, official MCP servers give no finding at `Flag` or above.
 //!
-//! The lists are those captured in `tests/fixtures/tools/` (see its README); every one of them
-//! is an honest server, so any `Flag` or `Block` here is a false positive.
+//! The lists are those captured in `tests/fixtures/tools/` and `tests/corpus/tools/` (see their
+//! READMEs); every one of them is an honest server, so any `Flag` or `Block` here is a false
+//! positive.
 
 use mcpfw::detect::{Severity, scan_tool, scan_tools};
 use serde_json::Value;
 
 fn fixtures() -> Vec<(String, Vec<Value>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tools");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("fixtures dir").flatten().collect();
+    let mut entries: Vec<_> = ["tests/fixtures/tools", "tests/corpus/tools"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("fixtures dir").flatten())
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
@@ -26,7 +30,7 @@ fn fixtures() -> Vec<(String, Vec<Value>)> {
 #[test]
 fn official_servers_tool_lists_give_no_flag_or_block() {
     let lists = fixtures();
-    assert!(lists.len() >= 3, "expected the captured fixtures");
+    assert!(lists.len() >= 9, "expected the captured fixtures");
     let mut total = 0;
     let mut info = 0;
     for (file, tools) in &lists {
