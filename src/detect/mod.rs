@@ -370,6 +370,11 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
         if hit.tool.as_deref().is_some_and(|t| siblings.iter().any(|s| s.eq_ignore_ascii_case(t))) {
             severity = Severity::Info;
         }
+        // A quoted phrase is mentioned, not said ("reports phrases like 'ignore previous
+        // instructions'").
+        if rule.kind != Kind::ForgedTurn && quoted(text, &hit.span) {
+            severity = Severity::Info;
+        }
         let evidence = excerpt(&text[hit.span.clone()], 160);
         let span = match &mapped {
             Some((_, map)) => hidden::map_back(map, hit.span),
@@ -384,6 +389,14 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
             evidence,
         });
     }
+}
+
+/// True when `span` of `text` sits between quotation marks.
+fn quoted(text: &str, span: &Range<usize>) -> bool {
+    let before = text[..span.start].chars().next_back();
+    let after = text[span.end..].trim_start_matches(['.', ',', '!', '?']).chars().next();
+    matches!(before, Some('"' | '\'' | '`' | '“' | '‘' | '«'))
+        && matches!(after, Some('"' | '\'' | '`' | '”' | '’' | '»'))
 }
 
 /// Escalation, de-duplication and the cap, for the findings of one item.

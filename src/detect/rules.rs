@@ -104,6 +104,37 @@ fn reject_error_without_destination(c: &Captures<'_>, after: &str) -> bool {
 /// Sensitive file locations, as a regex fragment.
 const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
 
+/// Files that hold credentials outright (a subset of [`SENSITIVE_PATH`]).
+const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b)"#;
+
+/// Triggers for [`CREDENTIAL_PATH`].
+const CREDENTIAL_TRIGGERS: &[&str] = &[
+    ".ssh",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    ".aws/credentials",
+    "mcp.json",
+    ".cursor/mcp",
+    "claude_desktop_config",
+    ".netrc",
+    ".git-credentials",
+    ".docker/config",
+    ".kube/config",
+    "/etc/shadow",
+    "wallet.dat",
+    ".gnupg",
+    ".pypirc",
+    ".npmrc",
+];
+
+/// A public key is not a credential.
+fn reject_public_key(c: &Captures<'_>, after: &str) -> bool {
+    let _ = c;
+    after.split(char::is_whitespace).next().is_some_and(|rest| rest.contains(".pub"))
+}
+
 /// Triggers for [`SENSITIVE_PATH`].
 const SENSITIVE_TRIGGERS: &[&str] = &[
     ".ssh",
@@ -137,7 +168,7 @@ const SENSITIVE_TRIGGERS: &[&str] = &[
 ];
 
 /// Secret nouns, as a regex fragment.
-const SECRET_NOUN: &str = r"(api[\s_-]?keys?|access[\s_-]?tokens?|auth(entication)?[\s_-]?tokens?|bearer\s+tokens?|secret[\s_-]?keys?|private[\s_-]?keys?|ssh[\s_-]?keys?|passwords?|passphrases?|credentials|session\s+(cookies?|tokens?)|seed\s+phrases?|recovery\s+phrases?|mnemonics?|2fa\s+codes?|one-time\s+(codes?|passwords?)|verification\s+codes?|environment\s+variables|env\s+vars?|secrets)";
+const SECRET_NOUN: &str = r"([a-z0-9]+[_-])*(api[\s_-]?keys?|access[\s_-]?tokens?|auth(entication)?[\s_-]?tokens?|bearer\s+tokens?|secret[\s_-]?keys?|private[\s_-]?keys?|ssh[\s_-]?keys?|passwords?|passphrases?|credentials|session\s+(cookies?|tokens?)|seed\s+phrases?|recovery\s+phrases?|mnemonics?|2fa\s+codes?|one-time\s+(codes?|passwords?)|verification\s+codes?|environment\s+variables|env\s+vars?|secrets)";
 
 /// Where an imperative to the model starts: a sentence, or after a modal or connective.
 const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|need\s+to|have\s+to|first|please|also|then|always|and|now|immediately)\s+)";
@@ -214,7 +245,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Block),
             result: Some(Flag),
             triggers: &["ignore", "disregard", "forget", "bypass", "override"],
-            pattern: r"\b(ignore|disregard|forget|bypass|override)\s+((all|any|the|your|of|every|earlier|these)\s+){0,3}(previous|prior|above|earlier|preceding|former|original|system|existing|safety|security|other)\s+(instructions?|prompts?|rules|directions|guidelines|guidance|commands|constraints|policies|directives)\b",
+            pattern: r"\b(ignore|disregard|forget|bypass|override)\s+(((all|any|the|your|of|every|earlier|these)\s+){0,3}(previous|prior|above|earlier|preceding|former|original|system|existing|safety|security|other)\s+(instructions?|prompts?|rules|directions|guidelines|guidance|commands|constraints|policies|directives)|(the\s+)?user'?s\s+(request|question|instructions?|wishes|prompt))\b",
             reject: None,
         },
         Rule {
@@ -240,7 +271,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "notice",
                 "reminder",
             ],
-            pattern: r"\b(attention|note|message|instructions?|memo|notice|reminder)\s+(to|for)\s+(the\s+|any\s+|all\s+)?(ai|a\.i\.|assistant|llm|language\s+model|ai\s+model|ai\s+agent|ai\s+assistant|claude|chatgpt|gpt|copilot|gemini)s?\b",
+            pattern: r"\b((attention|note|message|instructions?|memo|notice|reminder)\s+(to|for)\s+(the\s+|any\s+|all\s+)?(ai|a\.i\.|assistant|llm|language\s+model|ai\s+model|ai\s+agent|ai\s+assistant|claude|chatgpt|gpt|copilot|gemini)s?|instructions?\s+(to|for)\s+(the\s+|any\s+)?(agent|model|bot)s?)(\s+(reading|processing|summari[sz]ing|parsing|reviewing|seeing)\s+this(\s+\w+)?)?\s*[:,.!\-—]",
             reject: None,
         },
         Rule {
@@ -261,6 +292,21 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "you are now",
             ],
             pattern: r"\b(if\s+you\s+(are|'re)\s+(an?\s+)?(ai|llm|language\s+model|ai\s+assistant|ai\s+agent|assistant|claude|chatgpt|gpt|bot)\b|(dear|hey|hello)\s+(ai|assistant|claude|chatgpt|llm|ai\s+model|ai\s+agent)\b|(ai|llm)\s+(assistants?|agents?|models?)\s+(reading|processing|summari[sz]ing)\s+this\b|you\s+are\s+now\s+(in\s+)?(an?\s+|the\s+)?(developer|dan|unrestricted|jailbr(oken|eak)|admin|god|debug|maintenance)(\s+mode)?\b)",
+            reject: None,
+        },
+        Rule {
+            name: "from-now-on",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "from now on",
+                "rest of this session",
+                "rest of the session",
+                "rest of this conversation",
+                "rest of the conversation",
+            ],
+            pattern: r"\b(from\s+now\s+on|for\s+the\s+rest\s+of\s+(this|the)\s+(session|conversation|chat))\b[^.\n]{0,40}?\b(you|always|never|whenever|every|all|do\s+not|don't)\b",
             reject: None,
         },
         // ---- forged turns ------------------------------------------------------------------
@@ -348,7 +394,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Flag),
             triggers: &["silently", "quietly", "secretly", "covertly"],
-            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(send|forward|copy|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modify)\b",
+            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(send|forward|cop(y|ie)|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modif(y|ie))(s|es)?\b",
             reject: None,
         },
         Rule {
@@ -369,6 +415,15 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             triggers: SENSITIVE_TRIGGERS,
             pattern: "",
             reject: None,
+        },
+        Rule {
+            name: "read-credential-file",
+            kind: CredentialAccess,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: CREDENTIAL_TRIGGERS,
+            pattern: "",
+            reject: Some(reject_public_key),
         },
         Rule {
             name: "sensitive-file-mentioned",
@@ -396,6 +451,27 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "mnemonic",
                 "2fa",
                 "code",
+                "environment variables",
+                "env var",
+            ],
+            pattern: "",
+            reject: None,
+        },
+        Rule {
+            name: "send-credentials",
+            kind: CredentialAccess,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "key",
+                "token",
+                "secret",
+                "password",
+                "passphrase",
+                "credential",
+                "cookie",
+                "phrase",
+                "mnemonic",
                 "environment variables",
                 "env var",
             ],
@@ -468,7 +544,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "email address",
                 "to field",
             ],
-            pattern: r"\b(set|change|replace|redirect|switch|override|update|modify|rewrite)\s+(the\s+|its\s+|their\s+|all\s+)?(\S+\s+)?(recipients?|to[\s_-]?address(es)?|destination|bcc|cc|receiver|phone\s+number|email\s+address|to\s+field|webhook(\s+url)?|endpoint)\s+((field|parameter|argument|address)\s+)?(to|with|into)\b",
+            pattern: r#"\b(set|change|replace|redirect|switch|override|update|modify|rewrite)\s+(the\s+|its\s+|their\s+|all\s+)?(\S+\s+)?(recipients?|to[\s_-]?address(es)?|destination|bcc|cc|receiver|phone\s+number|email\s+address|to\s+field|webhook(\s+url)?|endpoint)\s+((field|parameter|argument|address)\s+)?(to|with|into)\s+[`'"]?(\S+@\S+|\+?\d[\d\s().-]{6,}\d|https?://\S+|our\b|this\b|the\s+following\b|an?\s+(external|outside|different|new)\b)"#,
             reject: None,
         },
         Rule {
@@ -488,7 +564,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "not run",
                 "never run",
             ],
-            pattern: r#"\b(do\s+not|don't|dont|never)\s+(use|call|invoke|run)\s+(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function|server)\b"#,
+            pattern: r#"\b(do\s+not|don't|dont|never)\s+(use|call|invoke|run)\s+(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?(\s+[`'"]?[\w.\-]+[`'"]?)?\s+(tool|function|server)\b"#,
             reject: Some(reject_self_tool),
         },
         Rule {
@@ -601,7 +677,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Info),
             triggers: &["than"],
-            pattern: r"\b(better|superior|more\s+(reliable|accurate|trusted|secure|capable|efficient|powerful)|faster|safer)\s+than\s+(all\s+|any\s+)?(the\s+)?(other|competing|alternative|similar|built-in|native|rival)\s+(tools?|functions?|servers?|options?)",
+            pattern: r"\b(better|superior|more\s+(reliable|accurate|trusted|secure|capable|efficient|powerful)|faster|safer)\s+than\s+(all\s+|any\s+|every\s+)?(the\s+)?(other|competing|alternative|similar|built-in|native|rival)\s+([\w-]+\s+)?(tools?|functions?|servers?|options?)",
             reject: None,
         },
         Rule {
@@ -624,7 +700,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "buggy",
                 "harmful",
             ],
-            pattern: r"\b(all\s+|any\s+)?(other|competing|alternative|similar|rival)\s+(tools?|servers?|functions?)\s+(are|is|may\s+be|might\s+be|can\s+be|will\s+be)\s+([\w-]+\s+)?(unreliable|deprecated|outdated|broken|insecure|unsafe|dangerous|malicious|inaccurate|compromised|untrusted|buggy|harmful)",
+            pattern: r"\b(all\s+|any\s+)?(other|competing|alternative|similar|rival)\s+([\w-]+\s+)?(tools?|servers?|functions?)\s+(are|is|may\s+be|might\s+be|can\s+be|will\s+be)\s+([\w-]+\s+)?(unreliable|deprecated|outdated|broken|insecure|unsafe|dangerous|malicious|inaccurate|compromised|untrusted|buggy|harmful)",
             reject: None,
         },
         Rule {
@@ -652,7 +728,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         Rule {
             name: "use-this-instead",
             kind: PreferenceManipulation,
-            describe: Some(Flag),
+            describe: Some(Info),
             result: Some(Info),
             triggers: &["instead of", "rather than"],
             pattern: r#"\b(instead\s+of|rather\s+than)\s+(using\s+|calling\s+|invoking\s+)?(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?(\s+tool)?[^.\n]{0,30}?\b(use|call|invoke|prefer|choose)\s+(this|me|our)\b|\b(use|call|invoke|prefer|choose)\s+(this|me|our)(\s+tool)?\s+(instead\s+of|rather\s+than)\s+(using\s+|calling\s+)?(the\s+)?[`'"]?(?P<tool2>[a-z][\w.\-]*)"#,
@@ -673,7 +749,17 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         match rule.name {
             "read-sensitive-file" => {
                 rule.pattern = leak(format!(
-                    r"{LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|look\s+at|inspect|list)\s+(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{SENSITIVE_PATH}"
+                    r"{LEAD}(read|cat|send|include|pass|provide|attach|extract|fetch|upload|copy|collect|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append)\s+(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{SENSITIVE_PATH}"
+                ))
+            }
+            "read-credential-file" => {
+                rule.pattern = leak(format!(
+                    r"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect)\s+|\bcontents?\s+of\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"
+                ))
+            }
+            "send-credentials" => {
+                rule.pattern = leak(format!(
+                    r"{LEAD}(send|upload|leak|exfiltrate|post|forward|dump|collect|transmit|email|harvest)\s+(me\s+|us\s+)?(the\s+|your\s+|all\s+|any\s+|their\s+|the\s+user'?s\s+|its\s+)?([\w-]+\s+){{0,2}}?{SECRET_NOUN}\b"
                 ))
             }
             "request-credentials" => {
@@ -683,7 +769,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             "fake-error-asks-secret" => {
                 rule.pattern = leak(format!(
-                    r"\b(error|failed|failure|denied|expired|invalid|unauthori[sz]ed|forbidden|exception|cannot|could\s+not|unable\s+to)\b[^\n]{{0,200}}?\b(provide|enter|send|paste|share|include|give|supply|type|re-?enter|submit|read|cat|attach|pass|with)\s+(me\s+|us\s+)?(the\s+|your\s+|the\s+user'?s\s+|a\s+valid\s+|their\s+)?(full\s+|contents?\s+of\s+(the\s+)?)?([\w-]+\s+)?({SECRET_NOUN}|tokens?|{SENSITIVE_PATH})"
+                    r"\b(error|failed|failure|denied|expired|invalid|unauthori[sz]ed|forbidden|exception|cannot|could\s+not|unable\s+to)\b[^\n]{{0,200}}?\b(provide|enter|send|paste|share|include|give|supply|type|re-?enter|submit|read|cat|attach|pass|with)\s+(me\s+|us\s+)?(the\s+|your\s+|the\s+user'?s\s+|a\s+valid\s+|their\s+)?(full\s+|contents?\s+of\s+(the\s+)?|value\s+of\s+)?([\w-]+\s+){{0,2}}?({SECRET_NOUN}|tokens?|{SENSITIVE_PATH})"
                 ))
             }
             "send-data-to-address" => {
