@@ -1,4 +1,6 @@
-//! The detector against the labelled corpus in `tests/corpus/detect.jsonl`.
+//! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
+//! rules were developed against, and `detect-holdout.jsonl`, written afterwards and left as
+//! it scored the first time (its misses and false alarms are the honest estimate).
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -21,8 +23,8 @@ struct Item {
     note: String,
 }
 
-fn corpus() -> Vec<Item> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/detect.jsonl");
+fn corpus(file: &str) -> Vec<Item> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(file);
     std::fs::read_to_string(path)
         .expect("corpus readable")
         .lines()
@@ -57,20 +59,25 @@ fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }
 
-#[test]
-fn corpus_precision_and_recall() {
-    let items = corpus();
+struct Score {
+    attacks: usize,
+    tp: usize,
+    fp: usize,
+    blocked_benign: usize,
+    classes_without_detection: Vec<String>,
+}
+
+/// Scores `items`, printing the tables under `title`.
+fn evaluate(title: &str, items: &[&Item]) -> Score {
     let attacks = items.iter().filter(|i| i.attack).count();
     let benign = items.len() - attacks;
-    assert!(attacks >= 60 && benign >= 80, "corpus too small: {attacks} attacks, {benign} benign");
-
     let (mut tp, mut fp, mut blocked_benign, mut info_benign) = (0, 0, 0, 0);
     let mut per_class: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     // kind → (items it flagged that are attacks, items it flagged)
     let mut per_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut false_alarms = Vec::new();
-    for item in &items {
+    for item in items {
         let findings = scan(item);
         let detected = findings.iter().any(|f| f.severity >= Severity::Flag);
         let mut kinds: Vec<String> = findings
@@ -115,14 +122,14 @@ fn corpus_precision_and_recall() {
             }
         }
     }
-    let precision = ratio(tp, tp + fp);
-    let recall = ratio(tp, attacks);
     println!(
-        "\ncorpus: {attacks} attacks, {benign} benign (detected = a finding at Flag or Block)"
+        "\n## {title}: {attacks} attacks, {benign} benign (detected = a finding at Flag or Block)"
     );
     println!(
-        "overall: precision {precision:.3} ({tp}/{}), recall {recall:.3} ({tp}/{attacks})",
-        tp + fp
+        "overall: precision {:.3} ({tp}/{}), recall {:.3} ({tp}/{attacks})",
+        ratio(tp, tp + fp),
+        tp + fp,
+        ratio(tp, attacks)
     );
     println!(
         "benign: {fp} flagged, {blocked_benign} blocked, {info_benign} with Info findings only"
@@ -145,11 +152,30 @@ fn corpus_precision_and_recall() {
     for f in &false_alarms {
         println!("  {f}");
     }
+    let classes_without_detection =
+        per_class.iter().filter(|(_, (hit, _))| *hit == 0).map(|(c, _)| (*c).to_owned()).collect();
+    Score { attacks, tp, fp, blocked_benign, classes_without_detection }
+}
 
-    for (class, (hit, _)) in &per_class {
-        assert!(*hit > 0, "no detection at all in attack class {class}");
-    }
-    assert_eq!(blocked_benign, 0, "a benign item was blocked");
+#[test]
+fn corpus_precision_and_recall() {
+    let development = corpus("detect.jsonl");
+    let holdout = corpus("detect-holdout.jsonl");
+    let all: Vec<&Item> = development.iter().chain(&holdout).collect();
+    let attacks = all.iter().filter(|i| i.attack).count();
+    assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
+
+    evaluate("development set (detect.jsonl)", &development.iter().collect::<Vec<_>>());
+    evaluate("held-out set (detect-holdout.jsonl)", &holdout.iter().collect::<Vec<_>>());
+    let score = evaluate("both", &all);
+    let precision = ratio(score.tp, score.tp + score.fp);
+    let recall = ratio(score.tp, score.attacks);
+    assert!(
+        score.classes_without_detection.is_empty(),
+        "classes never detected: {:?}",
+        score.classes_without_detection
+    );
+    assert_eq!(score.blocked_benign, 0, "a benign item was blocked");
     assert!(recall >= 0.9, "recall {recall:.3} < 0.9");
     assert!(precision >= 0.95, "precision {precision:.3} < 0.95");
 }
