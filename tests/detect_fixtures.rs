@@ -54,3 +54,15 @@ fn official_servers_tool_lists_give_no_flag_or_block() {
     }
     println!("{total} tools from {} servers: no Flag or Block, {info} Info findings", lists.len());
 }
+
+#[test]
+fn ordinary_english_results_give_nothing() {
+    let text = "The function returns the number of bytes written, or an error if the file cannot be opened. \
+                Prices for fresh vegetables rose slightly, while dairy products remained stable. \
+                You should check the tire pressure once a month and before long trips.\n\n"
+        .repeat(200);
+    let findings = mcpfw::detect::scan_result(
+        &serde_json::json!({"content": [{"type": "text", "text": text}]}),
+    );
+    assert!(findings.is_empty(), "{findings:#?}");
+}

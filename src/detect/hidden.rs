@@ -63,14 +63,33 @@ pub(super) struct Found {
 /// True when `s` may hold hidden text; false means [`scan`] finds nothing (the fast path).
 pub(super) fn may_hide(s: &str) -> bool {
     let b = s.as_bytes();
-    b.iter().any(|&c| c >= 0x80 || (c < 0x20 && c != b'\n' && c != b'\t') || c == 0x7f)
-        || may_pad(b)
+    // Branch-free per 64-byte chunk so that the compiler vectorises it.
+    let odd = |c: u8| (c >= 0x7f) | ((c < 0x20) & (c != b'\n') & (c != b'\t'));
+    b.chunks(64).any(|chunk| chunk.iter().fold(false, |acc, &c| acc | odd(c))) || may_pad(b)
 }
 
 /// True when `b` has a run of spaces or line breaks that could reach the padding thresholds.
 fn may_pad(b: &[u8]) -> bool {
-    memchr::memmem::find(b, b"        ").is_some()
-        || memchr::memchr_iter(b'\n', b).nth(PAD_NEWLINES - 1).is_some()
+    use memchr::memmem::find;
+    if find(b, b"        ").is_some()
+        || find(b, b"\t\t\t\t").is_some()
+        || find(b, b" \t").is_some()
+        || find(b, b"\t ").is_some()
+    {
+        return true;
+    }
+    // Line breaks with only whitespace between them, PAD_NEWLINES in a row.
+    let mut run = 0;
+    let mut previous: Option<usize> = None;
+    for at in memchr::memchr_iter(b'\n', b) {
+        let blank = previous.is_some_and(|p| b[p + 1..at].iter().all(u8::is_ascii_whitespace));
+        run = if blank { run + 1 } else { 1 };
+        if run >= PAD_NEWLINES {
+            return true;
+        }
+        previous = Some(at);
+    }
+    false
 }
 
 /// Every piece of hidden text in `s`.

@@ -53,7 +53,11 @@
 //!   characters) together with a payload (credential access, exfiltration, cross-tool
 //!   instruction) raises both to [`Severity::Block`];
 //! - credential access together with exfiltration raises both to [`Severity::Block`];
-//! - an instruction about a tool of the same server ([`scan_tools`]) is only [`Severity::Info`].
+//! - an instruction about a tool of the same server ([`scan_tools`]) is only [`Severity::Info`];
+//! - a phrase between quotation marks is mentioned, not said: only [`Severity::Info`].
+//!
+//! In tool results, rules that can only give [`Severity::Info`] run only on strings where
+//! something else was found (that is when they can escalate it), to keep large results fast.
 //!
 //! # Limits
 //!
@@ -206,15 +210,21 @@ pub fn scan_tool(tool: &Value) -> Vec<Finding> {
 pub fn scan_tools(tools: &[Value]) -> Vec<Vec<Finding>> {
     let names: Vec<&str> =
         tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str)).collect();
+    // One skeleton per name: equal skeletons of different names are confusable (linear, not
+    // a comparison of every pair).
+    let mut by_skeleton: std::collections::HashMap<String, Vec<&str>> =
+        std::collections::HashMap::new();
+    for name in &names {
+        by_skeleton.entry(skeleton(name)).or_default().push(name);
+    }
     tools
         .iter()
         .map(|tool| {
             let own = tool.get("name").and_then(Value::as_str).unwrap_or("");
             let mut findings = scan_item(tool, Context::Describe, &names);
-            if let Some(other) = names
-                .iter()
-                .find(|n| **n != own && compare_names(own, n) == Some(NameRelation::Confusable))
-            {
+            let other =
+                by_skeleton.get(&skeleton(own)).and_then(|same| same.iter().find(|n| **n != own));
+            if let Some(other) = other {
                 findings.push(Finding {
                     kind: Kind::ConfusableName,
                     severity: Severity::Flag,
@@ -355,13 +365,24 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
             evidence: format!("{} bytes, scanned the first {}", s.len(), capped.len()),
         });
     }
+    let before = out.len();
     hidden::scan(capped, location, ctx, out);
     if ctx == Context::Name {
         return;
     }
     let mapped = hidden::sanitize_mapped(capped);
     let text = mapped.as_ref().map_or(capped, |(clean, _)| clean.as_str());
-    for hit in rules::hits(text, ctx) {
+    // In results, rules that can only give Info matter when something else in the string is
+    // suspicious (they may then escalate it); skipping them otherwise keeps large results fast.
+    let mut found = rules::hits(
+        text,
+        ctx,
+        if ctx == Context::Result { Severity::Flag } else { Severity::Info },
+    );
+    if ctx == Context::Result && (!found.is_empty() || out.len() > before) {
+        found = rules::hits(text, ctx, Severity::Info);
+    }
+    for hit in found {
         let rule = hit.rule;
         let Some(mut severity) = (if ctx == Context::Result { rule.result } else { rule.describe })
         else {
