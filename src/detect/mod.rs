@@ -59,6 +59,18 @@
 //! In tool results, rules that can only give [`Severity::Info`] run only on strings where
 //! something else was found (that is when they can escalate it), to keep large results fast.
 //!
+//! # Names, pins and clean copies
+//!
+//! [`skeleton`], [`compare_names`] and [`near_duplicate`] recognise a tool name imitating
+//! another (confusable characters, typos; plural and version variants are only
+//! [`NameRelation::Variant`]); [`references_tools`] finds another server's tool names in a
+//! description (cross-server shadowing); [`slash_command_collision`] says whether a prompt
+//! name passes for one of a client's built-in commands ([`CLIENT_SLASH_COMMANDS`]).
+//! [`tool_digest`] pins a tool definition (key order does not matter) so a later change —
+//! a rug pull — is seen; [`similarity`] and [`renamed_copy`] recognise a tool removed and added
+//! again under another name. [`sanitize`] and [`sanitize_value`] remove or make visible
+//! exactly the hidden text the scanner reports.
+//!
 //! # Limits
 //!
 //! Each string is scanned on its first 1 MiB (a longer one gets a [`Kind::ScanLimit`] finding);

@@ -1034,6 +1034,7 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostLongest)
         .kind(Some(AhoCorasickKind::DFA))
+        .prefilter(false)
         .build(&literals)
         .expect("trigger automaton builds");
     // The search reports the longest trigger at each position; a shorter one there is its
