@@ -9,6 +9,7 @@ pub mod approval;
 pub mod classify;
 pub mod cli;
 pub mod clients;
+pub mod detect;
 pub mod jsonrpc;
 pub mod launch;
 pub mod logging;
