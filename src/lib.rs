@@ -19,6 +19,7 @@ pub mod policy;
 pub mod record;
 pub mod sandbox;
 pub mod scan;
+pub mod screen;
 pub mod secrets;
 pub mod session;
 pub mod store;

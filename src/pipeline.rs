@@ -90,7 +90,7 @@ pub struct Pipeline {
     session_id: String,
     session: Mutex<Session>,
     policy: Box<dyn Policy>,
-    recorder: Box<dyn Recorder>,
+    recorder: Arc<dyn Recorder>,
     limits: Limits,
     approver: Option<ApproverConfig>,
     /// Calls a person approved for longer than once: (tool, argument digest) → until when.
@@ -99,10 +99,37 @@ pub struct Pipeline {
     held: Mutex<HashMap<Id, Arc<AtomicBool>>>,
     /// Multi-round-trip calls (2026-07-28) a person approved: see [`Retries`].
     retries: Mutex<Retries>,
-    /// Tools withheld from the client: name → (definition as listed, why).
-    withheld: Mutex<HashMap<String, (String, String)>>,
+    /// Tools withheld from the client: name → why (see [`Withheld`]).
+    withheld: Mutex<HashMap<String, Withheld>>,
     /// What this session's calls have read so far (see [`crate::policy::Flow`]).
-    taint: Mutex<Taint>,
+    taint: Arc<Mutex<Taint>>,
+    /// Scans tool results for injected text off the relay's critical path.
+    scanner: crate::screen::ResultScanner,
+}
+
+/// A tool kept from the client.
+#[derive(Debug, Clone)]
+struct Withheld {
+    /// Its definition as listed.
+    definition: String,
+    /// Why, as the client is told when it calls the tool anyway.
+    reason: String,
+    /// Withheld because it differs from its pin: trusting it (`mcpfw tools trust`) releases it,
+    /// which a call checks again. Otherwise the detector blocked it: only a new list can.
+    pin: bool,
+}
+
+/// What screening a server's message decided.
+#[derive(Debug, Default)]
+struct Screened {
+    /// The message to send instead (tools withheld, hidden text removed).
+    line: Option<Vec<u8>>,
+    findings: Vec<serde_json::Value>,
+    reason: Option<String>,
+    /// Record before forwarding (something was withheld).
+    durable: bool,
+    /// Queue the message for the background result scan.
+    scan_later: bool,
 }
 
 /// The first call of a session that read private data, and the first that took in content from
@@ -179,6 +206,21 @@ impl Pipeline {
         recorder: Box<dyn Recorder>,
         limits: Limits,
     ) -> Self {
+        let recorder: Arc<dyn Recorder> = Arc::from(recorder);
+        let taint = Arc::new(Mutex::new(Taint::default()));
+        let found_taint = taint.clone();
+        let scanner = crate::screen::ResultScanner::start(
+            recorder.clone(),
+            Arc::new(move |event: &Event, findings: &[serde_json::Value]| {
+                let mut taint = found_taint.lock().unwrap_or_else(|p| p.into_inner());
+                if taint.external.is_none() && findings.iter().any(injected) {
+                    taint.external = Some(format!(
+                        "the result of `{}` carried injected instructions",
+                        event.tool.as_deref().unwrap_or("?")
+                    ));
+                }
+            }),
+        );
         Self {
             server: server.into(),
             session_id: new_session_id(),
@@ -191,7 +233,8 @@ impl Pipeline {
             held: Mutex::new(HashMap::new()),
             retries: Mutex::new(Retries::default()),
             withheld: Mutex::new(HashMap::new()),
-            taint: Mutex::new(Taint::default()),
+            taint,
+            scanner,
         }
     }
 
@@ -209,8 +252,9 @@ impl Pipeline {
         f(&self.session.lock().unwrap_or_else(|poison| poison.into_inner()))
     }
 
-    /// Waits until every recorded event is written.
+    /// Waits until every recorded event is written (and every queued result scanned).
     pub fn flush(&self) {
+        self.scanner.flush();
         self.recorder.flush();
     }
 
@@ -284,33 +328,30 @@ impl Pipeline {
                 }
                 let mut ruling = self.policy.decide(&inspection);
                 self.check_flow(&mut ruling);
-                let mut rewritten = None;
-                if let Some(tools) = &inspection.tools_listed {
-                    self.recorder.tools_listed(&self.server, tools);
-                    let withheld = self.vet_tools(tools);
-                    if !withheld.is_empty() {
-                        rewritten = Some(without_tools(line, &withheld));
-                    }
-                }
+                let screened = self.screen(&inspection, line);
                 let mut event = self.event(&inspection, &ruling, line.len());
                 match ruling.verdict {
                     Verdict::Allow => {
-                        if let Some(rewritten) = rewritten {
-                            let names: Vec<&str> =
-                                rewritten.1.iter().map(|(n, _)| n.as_str()).collect();
-                            event.reason = Some(format!("withheld {}", names.join(", ")));
-                            event.findings = serde_json::Value::Array(
-                                rewritten.1.iter().map(|(_, finding)| finding.clone()).collect(),
-                            )
-                            .to_string();
+                        if !screened.findings.is_empty() {
+                            event.findings =
+                                serde_json::Value::Array(screened.findings).to_string();
+                            event.reason = screened.reason;
+                        }
+                        if screened.scan_later {
+                            self.scanner.submit(event.clone(), line);
+                        }
+                        if screened.durable {
                             if let Err(e) = self.recorder.record_durable(event) {
                                 tracing::error!(error = %e, "withheld tools could not be recorded");
                             }
-                            return Action::AnswerClient(rewritten.0);
+                        } else {
+                            self.recorder.record(event);
                         }
-                        self.recorder.record(event);
                         self.took(&ruling.flow);
-                        Action::Forward
+                        match screened.line {
+                            Some(line) => Action::AnswerClient(line),
+                            None => Action::Forward,
+                        }
                     }
                     Verdict::Deny { reason } => {
                         // The decision is kept before the client hears of it.
@@ -472,7 +513,10 @@ impl Pipeline {
                     serde_json::json!({"kind": "pin-check-failed", "severity": "block", "tool": name}),
                 ),
             };
-            withheld.insert(name.clone(), (definition.clone(), reason));
+            withheld.insert(
+                name.clone(),
+                Withheld { definition: definition.clone(), reason, pin: true },
+            );
             out.push((name.clone(), finding));
         }
         out
@@ -487,13 +531,16 @@ impl Pipeline {
             return None;
         }
         let tool = inspection.tool.as_ref()?;
-        let (definition, reason) =
+        let withheld =
             self.withheld.lock().unwrap_or_else(|p| p.into_inner()).get(tool).cloned()?;
-        let listed = [(tool.clone(), definition)];
+        if !withheld.pin {
+            return Some(withheld.reason);
+        }
+        let listed = [(tool.clone(), withheld.definition)];
         if self.vet_tools(&listed).is_empty() {
             return None;
         }
-        Some(reason)
+        Some(withheld.reason)
     }
 
     /// A call that sends data out, in a session that has read private data and taken in
@@ -542,6 +589,135 @@ impl Pipeline {
         if taint.external.is_none() {
             taint.external.clone_from(&flow.external);
         }
+    }
+
+    /// Screens what a server sends (see [`crate::screen`]): tool lists against their pins and
+    /// the detector, other lists and `initialize` instructions for hidden text and poisoning,
+    /// tool results for hidden text (at once) and injected text (in the background).
+    fn screen(&self, inspection: &Inspection, line: &[u8]) -> Screened {
+        use crate::screen;
+        let mut out = Screened::default();
+        if inspection.direction != Direction::ServerToClient || inspection.kind != Kind::Result {
+            return out;
+        }
+        match inspection.method.as_deref() {
+            Some("tools/list") => {
+                let Some(tools) = &inspection.tools_listed else { return out };
+                self.recorder.tools_listed(&self.server, tools);
+                let pinned = self.vet_tools(tools);
+                let mut names: Vec<String> = pinned.iter().map(|(n, _)| n.clone()).collect();
+                out.findings.extend(pinned.into_iter().map(|(_, f)| f));
+                let mut hidden = false;
+                let verdicts = screen::screen_tools(tools);
+                let mut withheld = self.withheld.lock().unwrap_or_else(|p| p.into_inner());
+                for (verdict, (_, definition)) in verdicts.into_iter().zip(tools.iter()) {
+                    out.findings.extend(verdict.findings);
+                    hidden |= verdict.hidden;
+                    match verdict.blocked {
+                        Some(reason) => {
+                            if !names.contains(&verdict.name) {
+                                names.push(verdict.name.clone());
+                            }
+                            withheld.insert(
+                                verdict.name,
+                                Withheld { definition: definition.clone(), reason, pin: false },
+                            );
+                        }
+                        None => {
+                            if withheld.get(&verdict.name).is_some_and(|w| !w.pin) {
+                                withheld.remove(&verdict.name);
+                            }
+                        }
+                    }
+                }
+                drop(withheld);
+                if !names.is_empty() {
+                    out.reason = Some(format!("withheld {}", names.join(", ")));
+                    out.durable = true;
+                } else if !out.findings.is_empty() {
+                    out.reason = Some("the tool list has findings".to_owned());
+                }
+                if !names.is_empty() || hidden {
+                    out.line = Some(rewrite_list(line, "tools", &names));
+                }
+            }
+            Some("tools/call") => {
+                if !screen::may_hide_text(line) {
+                    out.scan_later = true;
+                    return out;
+                }
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else {
+                    return out;
+                };
+                let findings = value
+                    .get("result")
+                    .map(|r| screen::recorded(&crate::detect::scan_result(r), "result"))
+                    .unwrap_or_default();
+                if let Some((clean, _)) = screen::sanitized_line(line) {
+                    out.line = Some(clean);
+                }
+                if findings.iter().any(injected) {
+                    let mut taint = self.taint.lock().unwrap_or_else(|p| p.into_inner());
+                    taint.external.get_or_insert_with(|| {
+                        format!(
+                            "the result of `{}` carried injected instructions",
+                            inspection.tool.as_deref().unwrap_or("?")
+                        )
+                    });
+                }
+                if !findings.is_empty() {
+                    out.reason = Some("the result carries text aimed at the model".to_owned());
+                }
+                out.findings = findings;
+            }
+            Some(method @ ("prompts/list" | "resources/list" | "initialize")) => {
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else {
+                    return out;
+                };
+                let result = value.get("result").cloned().unwrap_or_default();
+                let (key, scan): (&str, fn(&serde_json::Value) -> Vec<crate::detect::Finding>) =
+                    match method {
+                        "prompts/list" => ("prompts", crate::detect::scan_prompt),
+                        "resources/list" => ("resources", crate::detect::scan_resource),
+                        _ => ("", |_| Vec::new()),
+                    };
+                let mut names = Vec::new();
+                if let Some(items) = result.get(key).and_then(|v| v.as_array()) {
+                    for item in items {
+                        let name = item["name"].as_str().unwrap_or("?");
+                        let mut findings = scan(item);
+                        if key == "prompts"
+                            && let Some(command) = crate::detect::slash_command_collision(name)
+                        {
+                            out.findings.push(serde_json::json!({"kind": "slash-command-collision", "severity": "flag", "where": format!("prompt {name}"), "evidence": command}));
+                        }
+                        if findings.iter().any(|f| f.severity == crate::detect::Severity::Block) {
+                            names.push(name.to_owned());
+                        }
+                        findings.retain(|f| f.severity >= crate::detect::Severity::Flag);
+                        out.findings.extend(screen::recorded(&findings, &format!("{key} {name}")));
+                    }
+                }
+                if let Some(text) = result.get("instructions").and_then(|v| v.as_str()) {
+                    out.findings.extend(screen::recorded(
+                        &crate::detect::scan_instructions(text),
+                        "instructions",
+                    ));
+                }
+                if !names.is_empty() {
+                    out.reason = Some(format!("withheld {}", names.join(", ")));
+                    out.durable = true;
+                    out.line = Some(rewrite_list(line, key, &names));
+                } else if let Some((clean, _)) = screen::sanitized_line(line) {
+                    out.line = Some(clean);
+                }
+                if out.reason.is_none() && !out.findings.is_empty() {
+                    out.reason = Some(format!("the {method} result has findings"));
+                }
+            }
+            _ => {}
+        }
+        out
     }
 
     /// Withdraws every held call (the client disconnected).
@@ -768,21 +944,38 @@ fn short(digest: &str) -> &str {
     crate::text::floor(digest, 12)
 }
 
-/// A `tools/list` response without the withheld tools (and the findings, passed through).
-/// A response that cannot be re-read is replaced by one with no tools at all: nothing withheld
-/// may slip through.
-fn without_tools(
-    line: &[u8],
-    withheld: &[(String, serde_json::Value)],
-) -> (Vec<u8>, Vec<(String, serde_json::Value)>) {
-    let names: std::collections::HashSet<&str> = withheld.iter().map(|(n, _)| n.as_str()).collect();
+/// A list response (`key`: `tools`, `prompts`, `resources`) without the withheld items and
+/// with hidden text removed from every string. A response that cannot be re-read is replaced
+/// by an empty list: nothing withheld may slip through.
+fn rewrite_list(line: &[u8], key: &str, withheld: &[String]) -> Vec<u8> {
     let mut value: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
-    if let Some(tools) = value.pointer_mut("/result/tools").and_then(|t| t.as_array_mut()) {
-        tools.retain(|tool| !tool["name"].as_str().is_some_and(|n| names.contains(n)));
+    let pointer = format!("/result/{key}");
+    if let Some(items) = value.pointer_mut(&pointer).and_then(|t| t.as_array_mut()) {
+        items
+            .retain(|item| !item["name"].as_str().is_some_and(|n| withheld.iter().any(|w| w == n)));
     } else if let Some(result) = value.get_mut("result") {
-        result["tools"] = serde_json::Value::Array(Vec::new());
+        result[key] = serde_json::Value::Array(Vec::new());
     }
-    (serde_json::to_vec(&value).unwrap_or_default(), withheld.to_vec())
+    crate::detect::sanitize_value(&mut value);
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
+/// Whether a recorded finding is an instruction aimed at the model (not merely hidden text or
+/// a secret).
+fn injected(finding: &serde_json::Value) -> bool {
+    matches!(
+        finding["kind"].as_str(),
+        Some(
+            "model-directive"
+                | "injected-instruction"
+                | "forged-turn"
+                | "fake-error"
+                | "concealment"
+                | "exfiltration"
+                | "credential-access"
+                | "cross-tool-instruction"
+        )
+    )
 }
 
 /// A random connection id (128 bits, hex).

@@ -577,7 +577,10 @@ fn servers_stats_and_settings_describe_what_was_seen() {
     assert_eq!(read["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(read["versions"], 1);
     assert!(read["description"].as_str().unwrap().to_lowercase().contains("read"));
-    assert!(read.as_object().unwrap().contains_key("pin") && read["pin"].is_null());
+    // Listed once, so pinned as first seen.
+    assert_eq!(read["pin"]["status"], "trusted", "{read}");
+    assert_eq!(read["pin"]["digest"].as_str().unwrap().len(), 64);
+    assert!(read["pin"]["diff"].is_null());
     assert!(read["first_seen_ms"].as_u64().unwrap() >= before);
 
     let (status, stats) =

@@ -29,6 +29,11 @@ fn a_clean_official_server_scans_clean_and_a_missing_one_is_an_error() {
     let (code, out) = scan(&home, user.path(), &["--", &fs, &dir]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("14 tools") && out.contains("nothing found"), "{out}");
+    // The everything server: tools, prompts, resources and instructions, all clean.
+    let everything = npm_server("mcp-server-everything").display().to_string();
+    let (code, out) = scan(&home, user.path(), &["--", &everything]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("4 prompts") && out.contains("nothing found"), "{out}");
     let (code, out) = scan(&home, user.path(), &["--", "/no/such/server"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("could not be scanned"), "{out}");
@@ -66,7 +71,31 @@ fn a_configured_server_whose_tool_changed_since_it_was_pinned_is_reported() {
     assert_eq!(report["pins"]["get_weather"], "changed");
     assert_eq!(report["pins"]["add"], "pinned");
     assert_eq!(report["server_info"]["name"], "rug-pull");
+    assert_eq!(report["findings"], json!([]));
     // Scanning pinned nothing and changed nothing.
     let (_, out) = scan(&home, user.path(), &["--client", "cursor"]);
     assert!(out.contains("get_weather: changed since it was pinned"), "{out}");
+}
+
+#[test]
+fn a_poisoned_tool_is_reported_with_its_rule_and_evidence() {
+    let home = Home::new();
+    let user = tempfile::tempdir().unwrap();
+    let out = Command::new(mcpfw())
+        .args(["scan", "--json", "--"])
+        .arg(python())
+        .arg(support("rug_pull_server.py"))
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .env("HOME", user.path())
+        .env("RUG_PULL_POISON", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["where"] == "tool send_note"), "{findings:?}");
+    assert!(findings.iter().any(|f| f["kind"] == "credential-access"
+        && f["severity"] == "block"
+        && f["evidence"].as_str().unwrap().contains("~/.cursor/")));
 }

@@ -130,48 +130,34 @@ fn audit(report: &mut Report, pins: &[Pin]) {
     report.findings = findings(report);
 }
 
-/// The detector's findings on everything the server offered.
+/// The detector's findings (Flag and above) on everything the server offered.
 fn findings(report: &Report) -> Vec<Value> {
+    use crate::screen::recorded;
     let mut out = Vec::new();
-    let mut strings = Vec::new();
     if let Some(instructions) = &report.instructions {
-        strings.push(("instructions".to_owned(), instructions.clone()));
+        out.extend(recorded(&crate::detect::scan_instructions(instructions), "instructions"));
     }
-    for (kind, items) in
-        [("tool", &report.tools), ("prompt", &report.prompts), ("resource", &report.resources)]
-    {
-        for item in items {
-            let name = item.get("name").and_then(Value::as_str).unwrap_or("?");
-            collect_strings(item, &format!("{kind} {name}"), &mut strings, 0);
+    let name = |item: &Value| item.get("name").and_then(Value::as_str).unwrap_or("?").to_owned();
+    for (tool, found) in report.tools.iter().zip(crate::detect::scan_tools(&report.tools)) {
+        out.extend(recorded(&found, &format!("tool {}", name(tool))));
+    }
+    for prompt in &report.prompts {
+        out.extend(recorded(
+            &crate::detect::scan_prompt(prompt),
+            &format!("prompt {}", name(prompt)),
+        ));
+        if let Some(command) = crate::detect::slash_command_collision(&name(prompt)) {
+            out.push(json!({"kind": "slash-command-collision", "severity": "flag",
+                "where": format!("prompt {}", name(prompt)), "evidence": command}));
         }
     }
-    for (place, text) in strings {
-        if let Some(c) = text.chars().find(|&c| crate::text::is_invisible(c) || c == '\u{1b}') {
-            out.push(json!({
-                "kind": if c == '\u{1b}' { "ansi-escape" } else { "hidden-unicode" },
-                "severity": "block",
-                "where": place,
-                "evidence": crate::text::visible(crate::text::floor(&text, 200)),
-            }));
-        }
+    for resource in &report.resources {
+        out.extend(recorded(
+            &crate::detect::scan_resource(resource),
+            &format!("resource {}", name(resource)),
+        ));
     }
     out
-}
-
-fn collect_strings(value: &Value, place: &str, out: &mut Vec<(String, String)>, depth: usize) {
-    if depth > 32 {
-        return;
-    }
-    match value {
-        Value::String(s) => out.push((place.to_owned(), s.clone())),
-        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, place, out, depth + 1)),
-        Value::Object(map) => {
-            for (key, v) in map {
-                collect_strings(v, &format!("{place}/{key}"), out, depth + 1);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// A report for a person.

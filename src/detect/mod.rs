@@ -265,6 +265,9 @@ pub fn scan_resource(resource: &Value) -> Vec<Finding> {
 pub fn scan_instructions(text: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     scan_string(text, "", Context::Describe, &[], &mut out);
+    // The `instructions` of `initialize` are addressed to the model by design ("These
+    // instructions are written for an LLM"): saying so is not an injection there.
+    out.retain(|f| f.rule != "addressed-to-ai");
     finish(out)
 }
 

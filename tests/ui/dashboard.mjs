@@ -95,7 +95,7 @@ function mcpCalls(calls, root) {
 
 /** The tool names a real client sees through `mcpfw wrap` of the rug-pull test server. */
 function listWeatherTools(changed) {
-  const args = [path.join(repo, "tests/ui/list_tools.py"), "--", bin, "wrap", "--name", "weather", "--", python, path.join(repo, "tests/support/rug_pull_server.py")];
+  const args = [path.join(repo, "tests/support/list_tools.py"), "--", bin, "wrap", "--name", "weather", "--", python, path.join(repo, "tests/support/rug_pull_server.py")];
   const child = spawn(python, args, { env: { ...env, RUG_PULL_CHANGED: changed ? "1" : "0" }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
@@ -301,7 +301,7 @@ try {
     const cell = card.locator('td[data-pin="changed"]');
     await cell.getByText("changed: withheld").waitFor();
     const diff = await cell.locator("pre.diff").innerText();
-    assert(diff.includes("id_rsa") && diff.includes("-  \"description\": \"Get the current weather for a city.\""), diff);
+    assert(diff.includes("in Celsius") && diff.includes("-  \"description\": \"Get the current weather for a city.\""), diff);
     await shoot("servers-changed");
     await cell.getByRole("button", { name: "Trust the new definition" }).click();
     await card.locator('td[data-pin="trusted"]').first().waitFor();

@@ -1,0 +1,255 @@
+//! Screening what servers send, for the pipeline: the detector ([`crate::detect`]) applied to
+//! tool lists and tool results, and the rewriting that keeps hidden text and blocked tools
+//! from reaching the client.
+//!
+//! - A `tools/list` result is scanned whole in the relay thread (a 100-tool list takes about a
+//!   millisecond): a tool with a [`Severity::Block`] finding is withheld; findings at
+//!   [`Severity::Flag`] are recorded; hidden text in the tools that pass is made visible or
+//!   removed ([`crate::detect::sanitize_value`]) before the list is forwarded.
+//! - A tool result is checked in the relay thread only for hidden text (a byte scan of several
+//!   GB/s; a result that has some is parsed, sanitized and scanned at once). The phrase rules
+//!   run on a background thread ([`ResultScanner`]), off the relay's critical path: their
+//!   findings are recorded as a `detection` event for the call and mark the session as having
+//!   taken in untrusted content. The queue is bounded; when it is full the relay waits.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::detect::{self, Finding, Kind, Severity};
+use crate::record::{Event, Recorder};
+
+/// Results waiting for the background scanner; beyond it the relay waits.
+const QUEUE: usize = 64;
+
+/// Findings as recorded (JSON objects), most severe first; Info findings are not recorded.
+pub fn recorded(findings: &[Finding], place: &str) -> Vec<Value> {
+    findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Flag)
+        .map(|f| {
+            json!({"kind": f.kind, "severity": f.severity, "rule": f.rule, "where": place,
+                   "location": f.location, "evidence": f.evidence})
+        })
+        .collect()
+}
+
+/// What the detector says about a listed tool.
+pub struct ToolVerdict {
+    pub name: String,
+    /// Set when the tool is withheld: why, for the client and the record.
+    pub blocked: Option<String>,
+    /// Findings to record (Flag and above).
+    pub findings: Vec<Value>,
+    /// The tool's description has hidden text to remove before it is passed on.
+    pub hidden: bool,
+}
+
+/// Scans a server's listed tools (name, definition JSON), in order.
+pub fn screen_tools(tools: &[(String, String)]) -> Vec<ToolVerdict> {
+    let values: Vec<Value> =
+        tools.iter().map(|(_, d)| serde_json::from_str(d).unwrap_or(Value::Null)).collect();
+    let scanned = detect::scan_tools(&values);
+    tools
+        .iter()
+        .zip(scanned)
+        .map(|((name, _), findings)| {
+            let blocked = findings.iter().find(|f| f.severity == Severity::Block).map(|f| {
+                format!(
+                    "MCP Firewall withholds tool `{name}`: its definition carries instructions \
+                     aimed at the model ({}, rule `{}`: \"{}\"); see `mcpfw log --json` for \
+                     every finding",
+                    kind_name(f.kind),
+                    f.rule,
+                    crate::text::floor(&f.evidence, 160)
+                )
+            });
+            let hidden = findings.iter().any(|f| is_hidden(f.kind));
+            ToolVerdict {
+                name: name.clone(),
+                blocked,
+                findings: recorded(&findings, &format!("tool {name}")),
+                hidden,
+            }
+        })
+        .collect()
+}
+
+fn kind_name(kind: Kind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn is_hidden(kind: Kind) -> bool {
+    matches!(kind, Kind::HiddenUnicode | Kind::AnsiEscape | Kind::WhitespacePadding)
+}
+
+/// Whether raw JSON text may carry hidden text: an escape character or a C1 control, an
+/// invisible or bidi character, a Unicode tag or variation selector (raw or `\u`-escaped), or
+/// a long run of spaces. False means certainly none; true means look closer.
+pub fn may_hide_text(line: &[u8]) -> bool {
+    let suspicious = |off: usize| {
+        let at = |k: usize| line.get(off + k).copied().unwrap_or(0);
+        match line[off] {
+            0x1b => true,
+            // U+2000–U+206F: zero-width, bidi, invisible operators (not quotes and dashes).
+            0xE2 => {
+                at(1) == 0x80 && matches!(at(2), 0x8B..=0x8F | 0xAA..=0xAE)
+                    || at(1) == 0x81 && matches!(at(2), 0xA0..=0xAF)
+            }
+            // `\u` escapes of controls and format characters.
+            b'\\' => at(1) == b'u' && escaped_hidden(&line[(off + 2).min(line.len())..]),
+            // U+FEFF, variation selectors U+FE00–U+FE0F.
+            0xEF => {
+                at(1) == 0xBB && at(2) == 0xBF || at(1) == 0xB8 && (0x80..=0x8F).contains(&at(2))
+            }
+            // U+E0000–U+E0FFF: tags and supplementary variation selectors.
+            0xF3 => at(1) == 0xA0,
+            // C1 controls and the soft hyphen.
+            0xC2 => matches!(at(1), 0x80..=0x9F | 0xAD),
+            _ => false,
+        }
+    };
+    memchr::memchr3_iter(0x1b, 0xE2, b'\\', line).any(suspicious)
+        || memchr::memchr3_iter(0xEF, 0xF3, 0xC2, line).any(suspicious)
+        || memchr::memmem::find(line, &[b' '; 64]).is_some()
+}
+
+fn escaped_hidden(hex: &[u8]) -> bool {
+    let Some(code) = hex
+        .get(..4)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+    else {
+        return false;
+    };
+    matches!(code, 0x1b | 0x7f..=0x9f | 0xad | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x206f | 0xfeff | 0xfe00..=0xfe0f | 0xd800..=0xdbff)
+}
+
+/// A message with every string sanitized; `None` when nothing changed.
+pub fn sanitized_line(line: &[u8]) -> Option<(Vec<u8>, Value)> {
+    let mut value: Value = serde_json::from_slice(line).ok()?;
+    let changed = detect::sanitize_value(&mut value);
+    changed.then(|| (serde_json::to_vec(&value).unwrap_or_default(), value))
+}
+
+/// One result to scan in the background.
+struct Job {
+    event: Event,
+    line: Vec<u8>,
+}
+
+enum Message {
+    Scan(Box<Job>),
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// Called by the background scanner for a result with findings, after they are recorded.
+pub type OnFound = Arc<dyn Fn(&Event, &[Value]) + Send + Sync>;
+
+/// The background scanner of tool results; see the [module docs](self).
+pub struct ResultScanner {
+    sender: Option<mpsc::SyncSender<Message>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ResultScanner {
+    /// Starts the scanner. `found` is called (on its thread) for a result with findings at
+    /// Flag or above, after they are recorded.
+    pub fn start(
+        recorder: Arc<dyn Recorder>,
+        found: OnFound,
+    ) -> Self {
+        let (sender, receiver) = mpsc::sync_channel::<Message>(QUEUE);
+        let worker = std::thread::Builder::new().name("mcpfw-detect".into()).spawn(move || {
+            for message in receiver {
+                match message {
+                    Message::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                    Message::Scan(job) => {
+                        let Ok(value) = serde_json::from_slice::<Value>(&job.line) else {
+                            continue;
+                        };
+                        let Some(result) = value.get("result") else { continue };
+                        let findings = recorded(&detect::scan_result(result), "result");
+                        if findings.is_empty() {
+                            continue;
+                        }
+                        let mut event = job.event;
+                        event.kind = "detection";
+                        event.ts_ms = crate::record::now_ms();
+                        event.verdict = "allow";
+                        event.reason = Some(format!(
+                            "the result of `{}` carries text aimed at the model ({})",
+                            event.tool.as_deref().unwrap_or("?"),
+                            findings
+                                .iter()
+                                .filter_map(|f| f["rule"].as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        event.findings = Value::Array(findings.clone()).to_string();
+                        found(&event, &findings);
+                        recorder.record(event);
+                    }
+                }
+            }
+        });
+        match worker {
+            Ok(worker) => Self { sender: Some(sender), worker: Some(worker) },
+            Err(e) => {
+                tracing::error!("tool results are not scanned for injected text: {e}");
+                Self { sender: None, worker: None }
+            }
+        }
+    }
+
+    /// Queues a result (the whole response line) with its event; waits when the queue is full.
+    pub fn submit(&self, event: Event, line: &[u8]) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(Message::Scan(Box::new(Job { event, line: line.to_vec() })));
+        }
+    }
+
+    /// Waits until every queued result is scanned.
+    pub fn flush(&self) {
+        if let Some(sender) = &self.sender {
+            let (tx, rx) = mpsc::sync_channel(1);
+            if sender.send(Message::Flush(tx)).is_ok() {
+                let _ = rx.recv();
+            }
+        }
+    }
+}
+
+impl Drop for ResultScanner {
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// Shared state the background scanner may update: whether the session took in content with
+/// injected instructions.
+pub type Injected = Arc<Mutex<Option<String>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_prefilter_sees_hidden_text_and_passes_ordinary_text() {
+        assert!(!may_hide_text(br#"{"text":"It\u2019s fine \u2014 quotes"}"#));
+        assert!(!may_hide_text("plain “typographic” text — with dashes’".as_bytes()));
+        assert!(may_hide_text("a\u{200b}b".as_bytes()));
+        assert!(may_hide_text("a\u{202e}b".as_bytes()));
+        assert!(may_hide_text("tag\u{e0041}".as_bytes()));
+        assert!(may_hide_text(br#"{"t":"\u001b[8m"}"#));
+        assert!(may_hide_text(br#"{"t":"\u200b"}"#));
+        assert!(may_hide_text("\u{1b}[2J".as_bytes()));
+        assert!(may_hide_text(format!("a{}b", " ".repeat(70)).as_bytes()));
+    }
+}

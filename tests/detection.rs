@@ -1,0 +1,109 @@
+//! Detection end to end, with real servers and the real Python SDK client: a poisoned tool
+//! never reaches the client; hidden text in results is removed before the client sees it;
+//! injected instructions in a result are recorded and taint the session.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Home, Shim, mcpfw, python, support, tool_text};
+use serde_json::{Value, json};
+
+/// The tool names the Python SDK client sees through `mcpfw wrap`.
+fn client_tools(home: &Home, env: &[(&str, &str)]) -> Vec<String> {
+    let mut cmd = Command::new(python());
+    cmd.arg(support("list_tools.py"))
+        .arg("--")
+        .arg(mcpfw())
+        .args(["wrap", "--name", "weather", "--"])
+        .arg(python())
+        .arg(support("rug_pull_server.py"))
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_poisoned_tool_never_reaches_a_real_client_and_a_changed_one_waits_for_review() {
+    let home = Home::permissive();
+    let listed = client_tools(&home, &[("RUG_PULL_POISON", "1")]);
+    assert_eq!(listed, ["add", "change_weather", "get_weather"], "send_note is withheld");
+    let events = home.wait_events("the poisoned tool is recorded", |events| {
+        events.iter().any(|e| e["reason"].as_str().is_some_and(|r| r.contains("send_note")))
+    });
+    let listing = events.iter().find(|e| e["reason"] == "withheld send_note").unwrap();
+    let kinds: Vec<&str> =
+        listing["findings"].as_array().unwrap().iter().filter_map(|f| f["kind"].as_str()).collect();
+    assert!(kinds.contains(&"model-directive") || kinds.contains(&"concealment"), "{kinds:?}");
+    assert!(kinds.contains(&"credential-access"), "{kinds:?}");
+
+    // A direct call of the withheld tool is refused too.
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "weather", "--"])
+        .arg(python())
+        .arg(support("rug_pull_server.py"))
+        .env("RUG_PULL_POISON", "1");
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    shim.request(1, "tools/list", json!({}));
+    let refused = shim.call_tool(2, "send_note", json!({"text": "hi"}));
+    assert_eq!(refused["result"]["isError"], true);
+    assert!(tool_text(&refused).contains("instructions aimed at the model"), "{refused}");
+    drop(shim);
+
+    // The clean tool changes (a restart with a new description): withheld until trusted.
+    let changed = client_tools(&home, &[("RUG_PULL_CHANGED", "1")]);
+    assert_eq!(changed, ["add", "change_weather"]);
+    let out = Command::new(mcpfw())
+        .args(["tools", "trust", "weather", "get_weather"])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        client_tools(&home, &[("RUG_PULL_CHANGED", "1")]),
+        ["add", "change_weather", "get_weather"]
+    );
+}
+
+fn has_findings(event: &Value) -> bool {
+    event["findings"].as_array().is_some_and(|f| !f.is_empty())
+}
+
+#[test]
+fn hidden_text_in_a_result_is_removed_and_injected_instructions_are_recorded() {
+    let home = Home::permissive();
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "toxic", "--"]).arg(python()).arg(support("toxic_server.py"));
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    let fortune = shim.call_tool(1, "fortune", json!({}));
+    let text = tool_text(&fortune);
+    assert!(text.starts_with("Good luck today."), "{fortune}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{200b}'), "hidden text passed: {text:?}");
+    let page = shim.call_tool(2, "fetch", json!({"url": "https://example.com/recipes"}));
+    assert!(tool_text(&page).contains("great recipes"), "results are not changed otherwise");
+    let events = home.wait_events("both results are recorded with findings", |events| {
+        events.iter().any(|e| has_findings(e) && e["tool"] == "fortune")
+            && events.iter().any(|e| e["kind"] == "detection" && e["tool"] == "fetch")
+    });
+    let fortune_event = events.iter().find(|e| e["tool"] == "fortune" && has_findings(e)).unwrap();
+    let kinds = |e: &Value| -> Vec<String> {
+        e["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["kind"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(kinds(fortune_event).contains(&"ansi-escape".to_owned()), "{fortune_event}");
+    let fetch_event =
+        events.iter().find(|e| e["kind"] == "detection" && e["tool"] == "fetch").unwrap();
+    assert!(kinds(fetch_event).contains(&"injected-instruction".to_owned()), "{fetch_event}");
+}
