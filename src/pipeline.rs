@@ -337,8 +337,15 @@ impl Pipeline {
                                 serde_json::Value::Array(screened.findings).to_string();
                             event.reason = screened.reason;
                         }
-                        if screened.scan_later {
-                            self.scanner.submit(event.clone(), line);
+                        if screened.scan_later && !self.scanner.submit(event.clone(), line) {
+                            let mut skipped = event.clone();
+                            skipped.kind = "detection";
+                            skipped.reason = Some(format!(
+                                "a result of {} bytes was passed on without scanning it for \
+                                 injected text: the scanner was busy with earlier results",
+                                line.len()
+                            ));
+                            self.recorder.record(skipped);
                         }
                         if screened.durable {
                             if let Err(e) = self.recorder.record_durable(event) {
@@ -671,6 +678,12 @@ impl Pipeline {
                 out.findings = findings;
             }
             Some(method @ ("prompts/list" | "resources/list" | "initialize")) => {
+                if method == "initialize"
+                    && memchr::memmem::find(line, b"\"instructions\"").is_none()
+                    && !screen::may_hide_text(line)
+                {
+                    return out; // nothing in it is read by the model as prose
+                }
                 let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else {
                     return out;
                 };

@@ -20,8 +20,12 @@ use serde_json::{Value, json};
 use crate::detect::{self, Finding, Kind, Severity};
 use crate::record::{Event, Recorder};
 
-/// Results waiting for the background scanner; beyond it the relay waits.
-const QUEUE: usize = 64;
+/// Results waiting for the background scanner. Small, because each is a whole message (memory)
+/// and a long queue only delays findings.
+const QUEUE: usize = 4;
+/// Results up to this size wait for room in the queue; larger ones do not (see
+/// [`ResultScanner::submit`]).
+const WAIT_BELOW: usize = 256 * 1024;
 
 /// Findings as recorded (JSON objects), most severe first; Info findings are not recorded.
 pub fn recorded(findings: &[Finding], place: &str) -> Vec<Value> {
@@ -156,12 +160,11 @@ pub struct ResultScanner {
 impl ResultScanner {
     /// Starts the scanner. `found` is called (on its thread) for a result with findings at
     /// Flag or above, after they are recorded.
-    pub fn start(
-        recorder: Arc<dyn Recorder>,
-        found: OnFound,
-    ) -> Self {
+    pub fn start(recorder: Arc<dyn Recorder>, found: OnFound) -> Self {
         let (sender, receiver) = mpsc::sync_channel::<Message>(QUEUE);
         let worker = std::thread::Builder::new().name("mcpfw-detect".into()).spawn(move || {
+            // The relay threads come first on a busy machine; the queue bounds the lag.
+            crate::store::recorder::lower_priority();
             for message in receiver {
                 match message {
                     Message::Flush(done) => {
@@ -205,10 +208,18 @@ impl ResultScanner {
         }
     }
 
-    /// Queues a result (the whole response line) with its event; waits when the queue is full.
-    pub fn submit(&self, event: Event, line: &[u8]) {
-        if let Some(sender) = &self.sender {
-            let _ = sender.send(Message::Scan(Box::new(Job { event, line: line.to_vec() })));
+    /// Queues a result (the whole response line) with its event. When the queue is full, a
+    /// small result waits for room; a large one is not held up behind the scanner: it passes
+    /// unscanned, and the history says so (a `detection` event with the reason).
+    pub fn submit(&self, event: Event, line: &[u8]) -> bool {
+        let Some(sender) = &self.sender else { return false };
+        let job = Message::Scan(Box::new(Job { event, line: line.to_vec() }));
+        if line.len() <= WAIT_BELOW {
+            return sender.send(job).is_ok();
+        }
+        match sender.try_send(job) {
+            Ok(()) => true,
+            Err(mpsc::TrySendError::Full(_) | mpsc::TrySendError::Disconnected(_)) => false,
         }
     }
 

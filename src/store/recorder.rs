@@ -283,7 +283,7 @@ impl Drop for StoreRecorder {
 /// Lowers this thread's scheduling priority, so that on a busy machine the relay threads run
 /// first and the history catches up in between. Threads started from here (SQLite's workers)
 /// inherit it. Linux only: elsewhere a no-op.
-fn lower_priority() {
+pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority(2) on the calling thread (who = 0) with a valid nice value; it touches
     // no memory. Failure only leaves the default priority.
