@@ -105,6 +105,8 @@ pub struct Pipeline {
     taint: Arc<Mutex<Taint>>,
     /// Scans tool results for injected text off the relay's critical path.
     scanner: crate::screen::ResultScanner,
+    /// Other servers' tools (server, name, definition), for shadowing and squatting.
+    neighbours: Vec<(String, String, String)>,
 }
 
 /// A tool kept from the client.
@@ -196,6 +198,12 @@ impl Pipeline {
         self
     }
 
+    /// Compares listed tools with these tools of other servers (server, name, definition).
+    pub fn with_neighbours(mut self, neighbours: Vec<(String, String, String)>) -> Self {
+        self.neighbours = neighbours;
+        self
+    }
+
     pub fn approver(&self) -> Option<&ApproverConfig> {
         self.approver.as_ref()
     }
@@ -235,6 +243,7 @@ impl Pipeline {
             withheld: Mutex::new(HashMap::new()),
             taint,
             scanner,
+            neighbours: Vec::new(),
         }
     }
 
@@ -479,7 +488,11 @@ impl Pipeline {
     /// Checks listed tools against their pins; returns the tools to withhold from the client,
     /// each with a finding (JSON) that says why. When the pins cannot be checked, every tool
     /// is withheld: an unchecked tool could be a changed one.
-    fn vet_tools(&self, tools: &[(String, String)]) -> Vec<(String, serde_json::Value)> {
+    fn vet_tools(
+        &self,
+        tools: &[(String, String)],
+        flagged: &mut Vec<serde_json::Value>,
+    ) -> Vec<(String, serde_json::Value)> {
         use crate::store::pins::Trust;
         let server = &self.server;
         let checked = match self.recorder.check_tools(server, tools) {
@@ -495,6 +508,14 @@ impl Pipeline {
                 Ok(trust) => match &trust[i] {
                     Trust::New | Trust::Pinned => {
                         withheld.remove(name);
+                        continue;
+                    }
+                    Trust::Renamed { from } => {
+                        withheld.remove(name);
+                        flagged.push(serde_json::json!({
+                            "kind": "renamed-tool", "severity": "flag", "where": format!("tool {name}"),
+                            "evidence": format!("`{name}` is new, but has the definition of `{from}`, a tool you trusted that this server no longer lists"),
+                        }));
                         continue;
                     }
                     Trust::Changed { pinned_digest, digest } => (
@@ -544,7 +565,7 @@ impl Pipeline {
             return Some(withheld.reason);
         }
         let listed = [(tool.clone(), withheld.definition)];
-        if self.vet_tools(&listed).is_empty() {
+        if self.vet_tools(&listed, &mut Vec::new()).is_empty() {
             return None;
         }
         Some(withheld.reason)
@@ -611,10 +632,11 @@ impl Pipeline {
             Some("tools/list") => {
                 let Some(tools) = &inspection.tools_listed else { return out };
                 self.recorder.tools_listed(&self.server, tools);
-                let pinned = self.vet_tools(tools);
+                let pinned = self.vet_tools(tools, &mut out.findings);
                 let mut names: Vec<String> = pinned.iter().map(|(n, _)| n.clone()).collect();
                 out.findings.extend(pinned.into_iter().map(|(_, f)| f));
                 let mut hidden = false;
+                out.findings.extend(screen::shadowing(tools, &self.neighbours));
                 let verdicts = screen::screen_tools(tools);
                 let mut withheld = self.withheld.lock().unwrap_or_else(|p| p.into_inner());
                 for (verdict, (_, definition)) in verdicts.into_iter().zip(tools.iter()) {

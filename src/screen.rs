@@ -80,6 +80,49 @@ pub fn screen_tools(tools: &[(String, String)]) -> Vec<ToolVerdict> {
         .collect()
 }
 
+/// Listed tools that collide with, imitate, or talk about other servers' tools (`neighbours`:
+/// server, name, definition): findings at Flag. Two instances of the same server (the same
+/// definition under the same name) are not a collision.
+pub fn shadowing(
+    tools: &[(String, String)],
+    neighbours: &[(String, String, String)],
+) -> Vec<Value> {
+    if neighbours.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&str> = neighbours.iter().map(|(_, n, _)| n.as_str()).collect();
+    let mut out = Vec::new();
+    for (name, definition) in tools {
+        let value: Value = serde_json::from_str(definition).unwrap_or_default();
+        let canonical = value.to_string();
+        for (server, other, other_definition) in neighbours {
+            if other == name && *other_definition != canonical {
+                out.push(json!({"kind": "shadowing", "severity": "flag", "where": format!("tool {name}"),
+                    "evidence": format!("server `{server}` also has a tool `{other}`, defined differently: the model may call the wrong one")}));
+            } else if detect::near_duplicate(name, other) {
+                out.push(
+                    json!({"kind": "squatting", "severity": "flag", "where": format!("tool {name}"),
+                    "evidence": format!("`{name}` imitates `{other}` of server `{server}`")}),
+                );
+            }
+        }
+        let description = value.get("description").and_then(Value::as_str).unwrap_or("");
+        let own: Vec<&str> = tools.iter().map(|(n, _)| n.as_str()).collect();
+        for reference in detect::references_tools(description, &names) {
+            if own.contains(&reference.name.as_str()) {
+                continue; // its own server's tool of the same name
+            }
+            out.push(json!({"kind": "cross-server-reference", "severity": "flag", "where": format!("tool {name}"),
+                "evidence": format!("the description names `{}`, a tool of another server", reference.name)}));
+        }
+        if out.len() > 64 {
+            break;
+        }
+    }
+    out.truncate(64);
+    out
+}
+
 fn kind_name(kind: Kind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }

@@ -107,3 +107,49 @@ fn hidden_text_in_a_result_is_removed_and_injected_instructions_are_recorded() {
         events.iter().find(|e| e["kind"] == "detection" && e["tool"] == "fetch").unwrap();
     assert!(kinds(fetch_event).contains(&"injected-instruction".to_owned()), "{fetch_event}");
 }
+
+#[test]
+fn a_renamed_copy_and_a_tool_shadowing_another_servers_are_flagged() {
+    let home = Home::permissive();
+    assert_eq!(client_tools(&home, &[]), ["add", "change_weather", "get_weather"]);
+    // The same server offers its trusted tool under a new name.
+    assert_eq!(
+        client_tools(&home, &[("RUG_PULL_RENAMED", "1")]),
+        ["add", "change_weather", "get_forecast"]
+    );
+    let events = home.wait_events("the rename is recorded", |events| {
+        events.iter().any(|e| {
+            e["findings"].as_array().is_some_and(|f| f.iter().any(|f| f["kind"] == "renamed-tool"))
+        })
+    });
+    let finding = events
+        .iter()
+        .flat_map(|e| e["findings"].as_array().cloned().unwrap_or_default())
+        .find(|f| f["kind"] == "renamed-tool")
+        .unwrap();
+    assert!(finding["evidence"].as_str().unwrap().contains("`get_weather`"), "{finding}");
+
+    // Another server with a tool of the same name but another definition shadows it.
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "weather2", "--"])
+        .arg(python())
+        .arg(support("rug_pull_server.py"))
+        .env("RUG_PULL_CHANGED", "1");
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    let listed = shim.request(1, "tools/list", json!({}));
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 3, "flagged, not withheld");
+    shim.close_stdin();
+    shim.wait_exit(std::time::Duration::from_secs(10)).expect("the shim exits");
+    home.wait_events("the shadowing is recorded", |events| {
+        events.iter().any(|e| {
+            e["server"] == "weather2"
+                && e["findings"].as_array().is_some_and(|f| {
+                    f.iter().any(|f| {
+                        f["kind"] == "shadowing"
+                            && f["evidence"].as_str().unwrap().contains("server `weather`")
+                    })
+                })
+        })
+    });
+}

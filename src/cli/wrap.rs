@@ -46,10 +46,13 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         .join(" ");
     let retention_days = policy_file.as_ref().map_or(0, |p| p.settings.retention_days);
     let (name_for_store, origin) = (name.clone(), command_line);
-    let (recorder, db_rules) = StoreRecorder::start_with(&db, key, move |store| async move {
-        startup_store_work(&store, &name_for_store, &origin, retention_days).await
-    })
-    .with_context(|| format!("cannot use the history database {}", db.display()))?;
+    let (recorder, (db_rules, neighbours)) =
+        StoreRecorder::start_with(&db, key, move |store| async move {
+            let rules =
+                startup_store_work(&store, &name_for_store, &origin, retention_days).await?;
+            Ok((rules, store.neighbours(&name_for_store).await?))
+        })
+        .with_context(|| format!("cannot use the history database {}", db.display()))?;
 
     let env = Environment::for_paths(paths);
     let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
@@ -65,7 +68,8 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
             Limits { max_message_bytes: args.max_message_bytes },
         )
-        .with_approver(approver),
+        .with_approver(approver)
+        .with_neighbours(neighbours),
     );
     let options = ShimOptions { grace: Duration::from_millis(args.shutdown_grace_ms) };
     stdio::run(pipeline, &resolved, &options)

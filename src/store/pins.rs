@@ -30,6 +30,10 @@ pub fn canonical(definition: &str) -> Option<(String, String)> {
 pub enum Trust {
     /// Seen for the first time, and pinned now.
     New,
+    /// Seen for the first time under this name, but with the content of `from`, a pinned tool
+    /// of the same server that is no longer listed: a tool renamed to escape its pin. Pinned
+    /// now, and reported.
+    Renamed { from: String },
     /// Matches its pin.
     Pinned,
     /// Differs from its pin: withheld until the user decides.
@@ -97,6 +101,21 @@ impl Store {
             .await
             .map_err(|e| self.db_error("write to", e))?;
         let mut out = Vec::with_capacity(tools.len());
+        // Pinned tools of this server missing from the list: a new tool may be one of them
+        // under another name.
+        let listed: std::collections::HashSet<&str> =
+            tools.iter().map(|(n, _)| n.as_str()).collect();
+        let missing: Vec<(String, Value)> = sqlx::query_as::<_, (String, String)>(
+            "SELECT name, definition FROM tool_pins WHERE server = ?",
+        )
+        .bind(server)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.db_error("read", e))?
+        .into_iter()
+        .filter(|(name, _)| !listed.contains(name.as_str()))
+        .filter_map(|(name, definition)| Some((name, serde_json::from_str(&definition).ok()?)))
+        .collect();
         for (name, definition) in tools {
             let (text, digest) = canonical(definition).unwrap_or_else(|| {
                 (definition.clone(), hex::encode(Sha256::digest(definition.as_bytes())))
@@ -123,7 +142,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| self.db_error("write to", e))?;
-                    Trust::New
+                    let value: Value = serde_json::from_str(&text).unwrap_or_default();
+                    match missing.iter().find(|(_, old)| crate::detect::renamed_copy(old, &value)) {
+                        Some((from, _)) => Trust::Renamed { from: from.clone() },
+                        None => Trust::New,
+                    }
                 }
                 Some((status, pinned, pending)) if pinned == digest => {
                     if status != "trusted" || pending.is_some() {
@@ -168,6 +191,20 @@ impl Store {
         }
         tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
         Ok(out)
+    }
+
+    /// The tools of every other server (server, tool, canonical definition), from their pins:
+    /// what a new tool list is compared with for shadowing and squatting. At most 5,000.
+    pub async fn neighbours(&self, server: &str) -> Result<Vec<(String, String, String)>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT server, name, definition FROM tool_pins WHERE server != ? \
+             ORDER BY changed_ms DESC LIMIT 5000",
+        )
+        .bind(server)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        Ok(rows)
     }
 
     /// The pins, of one server or all, ordered by server and name.
