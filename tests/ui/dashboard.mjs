@@ -79,10 +79,9 @@ async function waitFor(what, fn, timeout = 15000) {
   }
 }
 
-/** Calls through `mcpfw wrap` made by the Python SDK client; resolves to its results. */
-function mcpCalls(calls, root) {
-  const args = [path.join(repo, "tests/ui/calls.py"), JSON.stringify(calls), "--", bin, "wrap", "--name", "files", "--root", root, "--", fsServer, root];
-  const child = spawn(python, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+/** Runs a Python SDK client script; resolves to the JSON it prints. */
+function pythonClient(args, childEnv = env) {
+  const child = spawn(python, args, { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
   let err = "";
@@ -93,18 +92,15 @@ function mcpCalls(calls, root) {
   );
 }
 
+/** Calls through `mcpfw wrap` made by the Python SDK client; resolves to its results. */
+function mcpCalls(calls, root) {
+  return pythonClient([path.join(repo, "tests/ui/calls.py"), JSON.stringify(calls), "--", bin, "wrap", "--name", "files", "--root", root, "--", fsServer, root]);
+}
+
 /** The tool names a real client sees through `mcpfw wrap` of the rug-pull test server. */
 function listWeatherTools(changed) {
   const args = [path.join(repo, "tests/support/list_tools.py"), "--", bin, "wrap", "--name", "weather", "--", python, path.join(repo, "tests/support/rug_pull_server.py")];
-  const child = spawn(python, args, { env: { ...env, RUG_PULL_CHANGED: changed ? "1" : "0" }, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  return new Promise((resolve, reject) =>
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}: ${err.slice(-2000)}`)))),
-  );
+  return pythonClient(args, { ...env, RUG_PULL_CHANGED: changed ? "1" : "0" });
 }
 
 function stopAll() {
