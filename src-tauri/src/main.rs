@@ -135,7 +135,9 @@ fn main() {
     let hidden = std::env::args().any(|a| a == windows::HIDDEN_ARG);
     let app = tauri::Builder::default()
         // First: a second launch only brings this one's window forward, then exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| windows::show_main(app)))
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            windows::show_dashboard(app, "/live")
+        }))
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             Some(vec![windows::HIDDEN_ARG]),

@@ -71,8 +71,8 @@ pub fn build(app: &AppHandle, paths: &Paths) -> Result<()> {
         // The icon's image is written to a file for the tray host: keep it in our own folder.
         .temp_dir_path(&icons)
         .on_menu_event(move |app, event| match event.id().as_ref() {
-            "open" => windows::show_route(app, "/live"),
-            "pending" => windows::show_route(app, "/live"),
+            "open" => windows::show_dashboard(app, "/live"),
+            "pending" => windows::show_dashboard(app, "/live"),
             "pause" => {
                 if let Err(e) = windows::open_notice(app, PAUSE_TITLE, PAUSE_BODY) {
                     tracing::warn!("{e:#}");

@@ -4,14 +4,18 @@
 //! origin `http://127.0.0.1:PORT`. Each window first opens a one-time sign-in link
 //! (`/login?code=…`, minted in this process with the approver token), which the daemon turns into
 //! an `HttpOnly; SameSite=Strict` session cookie and redirects to the page; the redirect keeps
-//! the link's `#/…` route. So the token never enters web content, the pages run exactly as in a
-//! browser signed in with `mcpfw dashboard`, and every webview is private (`incognito`: nothing
-//! is kept on disk). A webview may only ever navigate within that origin. None of these pages is
-//! granted a Tauri IPC command (the app has no capabilities at all).
+//! the link's `#/…` route. So the token never enters web content, and the pages run exactly as in
+//! a browser signed in with `mcpfw dashboard`. The app's windows share one cookie jar (their
+//! own, not a browser's), so each sign-in replaces the one session cookie every window uses; the
+//! cookie has no expiry date and is never written to disk. A webview may only ever navigate
+//! within that origin. None of these pages is granted a Tauri IPC command (the app has no
+//! capabilities at all).
 
 use anyhow::{Context, Result};
 use tauri::webview::WebviewWindowBuilder;
 use tauri::{AppHandle, Manager, Url, WebviewUrl};
+
+use crate::AppState;
 
 /// The dashboard window's label.
 pub const MAIN: &str = "main";
@@ -53,7 +57,6 @@ pub fn open_main(app: &AppHandle, origin: &str, sign_in: &str, visible: bool) ->
             .min_inner_size(640.0, 480.0)
             .center()
             .visible(visible)
-            .incognito(true)
             .on_navigation(move |url| same_origin(url, &own))
             .build()
             .context("cannot open the dashboard's window")?;
@@ -63,29 +66,39 @@ pub fn open_main(app: &AppHandle, origin: &str, sign_in: &str, visible: bool) ->
     Ok(())
 }
 
-/// Brings the dashboard forward (a second launch, the tray); when the daemon could not start,
-/// the notice instead.
-pub fn show_main(app: &AppHandle) {
-    for label in [MAIN, NOTICE] {
-        if let Some(window) = app.get_webview_window(label) {
-            let _ = window.unminimize();
-            let _ = window.show();
-            let _ = window.set_focus();
-            return;
+/// Brings the dashboard forward (a second launch, the tray), signed in afresh (a session ends
+/// after 12 hours) and at `route`; when the daemon could not start, the notice instead.
+pub fn show_dashboard(app: &AppHandle, route: &str) {
+    let hosted = app
+        .state::<AppState>()
+        .hosted
+        .lock()
+        .ok()
+        .and_then(|h| h.as_ref().map(|h| (h.daemon.sign_in(), h.runtime.handle().clone())));
+    let Some((sign_in, runtime)) = hosted else {
+        show(app, NOTICE);
+        return;
+    };
+    let (app, route) = (app.clone(), route.to_owned());
+    runtime.spawn(async move {
+        match sign_in.link().await.and_then(|link| signed_in(&link, &route)) {
+            Ok(url) => {
+                if let Some(window) = app.get_webview_window(MAIN) {
+                    let _ = window.navigate(url);
+                }
+            }
+            Err(e) => tracing::warn!("cannot sign the dashboard in again: {e:#}"),
         }
-    }
+        show(&app, MAIN);
+    });
 }
 
-/// Shows the dashboard at `route` (e.g. `/live`) without reloading it when it is already there.
-pub fn show_route(app: &AppHandle, route: &str) {
-    if let Some(window) = app.get_webview_window(MAIN)
-        && let Ok(mut url) = window.url()
-        && url.fragment() != Some(route)
-    {
-        url.set_fragment(Some(route));
-        let _ = window.navigate(url);
+fn show(app: &AppHandle, label: &str) {
+    if let Some(window) = app.get_webview_window(label) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
     }
-    show_main(app);
 }
 
 /// Opens an approval window for pending call `id`.
@@ -102,7 +115,6 @@ pub fn open_popup(app: &AppHandle, origin: &str, sign_in: &str, id: u64) -> Resu
     .center()
     .always_on_top(true)
     .focused(true)
-    .incognito(true)
     .on_navigation(move |url| same_origin(url, &own))
     .build()
     .with_context(|| format!("cannot open the approval window for call {id}"))?;

@@ -4,6 +4,7 @@
 #
 #   1. the app starts with a fresh MCPFW_HOME, hosts the daemon and shows the dashboard, signed in;
 #   2. a second launch exits at once and leaves the first running (one instance per user);
+#      closing the dashboard's window only hides it, and launching again brings it back;
 #   3. a real MCP client (the Python SDK) calls a real server (server-filesystem) through
 #      `mcpfw wrap`; the call needs approval (writing ~/.bashrc is a config change, two steps);
 #   4. an approval window appears, is the active window and is kept above the others;
@@ -157,6 +158,18 @@ alive "$APP_PID" "the first instance exited when a second was launched"
 count=$(xdotool search --onlyvisible --name '^MCP Firewall$' | wc -l)
 ((count == 1)) || fail "$count dashboard windows after a second launch (expected 1)"
 pass "a second launch exits at once and the first keeps running"
+
+# Closing the dashboard's window keeps protection on (the app stays, in the tray); launching the
+# app again brings the window back.
+xdotool windowactivate --sync "$MAIN" key --clearmodifiers alt+F4
+wait_for 10 "closing the dashboard's window (Alt+F4) did not hide it" window_gone '^MCP Firewall$'
+sleep 0.5
+alive "$APP_PID" "closing the dashboard's window quit the app"
+timeout 20 "$APP" >>"$OUT/app2.log" 2>&1 || fail "a second launch failed after the window was closed"
+wait_for 15 "launching the app again did not bring the dashboard back" window_named '^MCP Firewall$'
+MAIN=$GOT
+wait_for 30 "the dashboard did not render again" painted "$MAIN" "$SHOTS/dashboard-again.png"
+pass "closing the dashboard hides it (the daemon keeps running); launching again shows it"
 
 # ---- a real call that needs approval -----------------------------------------------------------
 BASHRC=$HOME/.bashrc
