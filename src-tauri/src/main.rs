@@ -57,20 +57,26 @@ fn ui_dir(app: &tauri::App) -> PathBuf {
         .unwrap_or_else(mcpfw::api::ui::default_ui_dir)
 }
 
+/// How long a call waits for a decision: `--timeout SECONDS` (as `mcpfw daemon --timeout`).
+fn timeout_arg(args: &[String]) -> Result<Duration, String> {
+    let Some(i) = args.iter().position(|a| a == "--timeout") else {
+        return Ok(Duration::from_secs(mcpfw::approval::DEFAULT_TIMEOUT_SECS));
+    };
+    match args.get(i + 1).and_then(|v| v.parse::<u64>().ok()) {
+        Some(secs) if secs >= 1 => Ok(Duration::from_secs(secs)),
+        _ => Err("--timeout needs a whole number of seconds (1 or more)".into()),
+    }
+}
+
 /// Starts the daemon on a runtime of its own.
-fn host(app: &tauri::App, paths: &Paths) -> Result<Hosted> {
+fn host(app: &tauri::App, paths: &Paths, timeout: Duration) -> Result<Hosted> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("mcpfw-daemon")
         .enable_all()
         .build()
         .context("cannot start the daemon's runtime")?;
-    let options = daemon::Options {
-        timeout: Duration::from_secs(mcpfw::approval::DEFAULT_TIMEOUT_SECS),
-        http_port: 0,
-        notify: true,
-        ui_dir: ui_dir(app),
-    };
+    let options = daemon::Options { timeout, http_port: 0, notify: true, ui_dir: ui_dir(app) };
     let daemon = daemon::start(paths, options, runtime.handle())?;
     Ok(Hosted { daemon, runtime })
 }
@@ -99,8 +105,8 @@ fn start_failure(error: &anyhow::Error) -> (String, String) {
     )
 }
 
-fn setup(app: &mut tauri::App, paths: &Paths, hidden: bool) -> Result<()> {
-    match host(app, paths) {
+fn setup(app: &mut tauri::App, paths: &Paths, hidden: bool, timeout: Duration) -> Result<()> {
+    match host(app, paths, timeout) {
         Ok(hosted) => {
             let url = hosted.daemon.url().to_owned();
             let events = hosted.daemon.broker().subscribe();
@@ -132,7 +138,15 @@ fn main() {
     };
     let _log = mcpfw::logging::init(&paths).ok();
     // Launched at login (see the tray's "Start at login"): stay in the tray.
-    let hidden = std::env::args().any(|a| a == windows::HIDDEN_ARG);
+    let args: Vec<String> = std::env::args().collect();
+    let hidden = args.iter().any(|a| a == windows::HIDDEN_ARG);
+    let timeout = match timeout_arg(&args) {
+        Ok(timeout) => timeout,
+        Err(e) => {
+            eprintln!("mcpfw-desktop: {e}");
+            std::process::exit(2);
+        }
+    };
     let app = tauri::Builder::default()
         // First: a second launch only brings this one's window forward, then exits.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -144,7 +158,8 @@ fn main() {
         ))
         .manage(AppState::default())
         .setup(move |app| {
-            setup(app, &paths, hidden).map_err(|e| -> Box<dyn std::error::Error> { e.into() })
+            setup(app, &paths, hidden, timeout)
+                .map_err(|e| -> Box<dyn std::error::Error> { e.into() })
         })
         .on_window_event(|window, event| {
             // The dashboard's window hides instead of closing: protection goes on in the tray.
@@ -180,4 +195,21 @@ fn main() {
         }
         _ => {}
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeout_is_a_whole_number_of_seconds() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(timeout_arg(&args(&["app"])), Ok(Duration::from_secs(120)));
+        assert_eq!(timeout_arg(&args(&["app", "--timeout", "5"])), Ok(Duration::from_secs(5)));
+        for bad in
+            [&["app", "--timeout"][..], &["app", "--timeout", "0"], &["app", "--timeout", "x"]]
+        {
+            assert!(timeout_arg(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
 }

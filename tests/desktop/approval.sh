@@ -12,7 +12,8 @@
 #      runs before the confirmation; the client receives the real result; the window closes;
 #   6. a call denied elsewhere (`mcpfw deny`) closes its window and the client is refused;
 #   7. with a standalone `mcpfw daemon` already running, the app says so in a window and keeps
-#      running instead of crashing.
+#      running instead of crashing;
+#   8. a call nobody answers times out (`--timeout 4`): its window closes, the client is refused.
 #
 # Usage: tests/desktop/approval.sh [APP_BINARY] [OUTPUT_DIR]
 #   APP_BINARY  default: ${CARGO_TARGET_DIR:-target}/debug/mcpfw-desktop
@@ -108,7 +109,7 @@ for file in "$APP" "$MCPFW" "$PYTHON" "$FS_SERVER" "$REPO/ui/dist/index.html"; d
     [[ -e "$file" ]] || fail "$file is missing (scripts/test builds and installs everything this test needs)"
 done
 mkdir -p -- "$OUT" "$SHOTS"
-rm -f -- "$SHOTS"/*.png
+rm -f -- "$SHOTS"/*.png "$OUT"/*.log "$OUT/dbus.address"
 
 # ---- an X session: Xvfb, a window manager, a D-Bus session, a notification server -----------
 for ((n = 99; n < 160; n++)); do
@@ -127,11 +128,15 @@ done
 [[ -n "${DISPLAY:-}" ]] || fail "could not start Xvfb on any display :99-:159"
 
 TMP=$(mktemp -d -t mcpfw-desktop-home.XXXXXX)
-spawn "$OUT/dbus.log" dbus-daemon --session --nofork --nopidfile --print-address=1
-wait_for 10 "the D-Bus session did not start" head -n 1 "$OUT/dbus.log"
-export DBUS_SESSION_BUS_ADDRESS=$GOT
 spawn "$OUT/openbox.log" openbox
-wait_for 10 "the window manager did not start" xprop -root -notype _NET_SUPPORTING_WM_CHECK
+OPENBOX_PID=$LAST_PID
+wm_ready() { xprop -root -notype _NET_SUPPORTED | grep -q _NET_ACTIVE_WINDOW && echo yes; }
+wait_for 10 "the window manager did not start" wm_ready
+# The bus's address on its own descriptor: its warnings on stderr must not be taken for it.
+spawn "$OUT/dbus.log" sh -c 'exec dbus-daemon --session --nofork --nopidfile --print-address=3 3>"$1"' \
+    sh "$OUT/dbus.address"
+wait_for 10 "the D-Bus session did not start" head -n 1 "$OUT/dbus.address"
+export DBUS_SESSION_BUS_ADDRESS=$GOT
 spawn "$OUT/dunst.log" dunst
 pass "X session on $DISPLAY with openbox, D-Bus and dunst"
 
@@ -161,8 +166,18 @@ pass "a second launch exits at once and the first keeps running"
 
 # Closing the dashboard's window keeps protection on (the app stays, in the tray); launching the
 # app again brings the window back.
-xdotool windowactivate --sync "$MAIN" key --clearmodifiers alt+F4
-wait_for 10 "closing the dashboard's window (Alt+F4) did not hide it" window_gone '^MCP Firewall$'
+alive "$OPENBOX_PID" "the window manager (openbox) died; see $OUT/openbox.log"
+close_main() {
+    xdotool windowactivate --sync "$MAIN" >/dev/null 2>&1 || return 1
+    [[ "$(xdotool getactivewindow)" == "$MAIN" ]] || return 1
+    xdotool key --clearmodifiers alt+F4
+    for _ in $(seq 20); do
+        window_gone '^MCP Firewall$' && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_for 15 "closing the dashboard's window (Alt+F4) did not hide it" close_main
 sleep 0.5
 alive "$APP_PID" "closing the dashboard's window quit the app"
 timeout 20 "$APP" >>"$OUT/app2.log" 2>&1 || fail "a second launch failed after the window was closed"
@@ -224,6 +239,7 @@ pass "a call denied elsewhere (mcpfw deny $ID) closes its window and is refused"
 stop_group "$APP_PID"
 rm -f "$MCPFW_HOME/run/mcpfw.sock" "$MCPFW_HOME/run/api.json"
 spawn "$OUT/daemon.log" "$MCPFW" daemon --no-notify
+DAEMON_PID=$LAST_PID
 wait_for 20 "mcpfw daemon did not start" cat "$MCPFW_HOME/run/api.json"
 spawn "$OUT/app3.log" "$APP"
 APP_PID=$LAST_PID
@@ -234,5 +250,19 @@ sleep 1
 alive "$APP_PID" "the app crashed when a standalone daemon was running"
 import -window "$NOTICE" "$SHOTS/already-running.png"
 pass "with mcpfw daemon running, the app says so ($(xdotool getwindowname "$NOTICE")); screenshot $SHOTS/already-running.png"
+
+# ---- nobody answers: the countdown runs out, the window closes, the call is refused -----------
+stop_group "$APP_PID"
+stop_group "$DAEMON_PID"
+spawn "$OUT/app4.log" "$APP" --timeout 4
+APP_PID=$LAST_PID
+wait_for 60 "the app did not start again" window_named '^MCP Firewall$'
+call "$OUT/client3.log" '[["write_file", {"path": "'"$HOME/.zshrc"'", "content": "x\n"}]]'
+wait_for 30 "no approval window for the third call" window_named '^MCP Firewall approval #'
+wait_for 30 "the approval window did not render" painted "$GOT" "$SHOTS/popup-countdown.png"
+wait_for 20 "the approval window stayed open after the call timed out" window_gone '^MCP Firewall approval #'
+wait_for 30 "the client did not receive the refusal" grep -h '^\[' "$OUT/client3.log"
+grep -q '"is_error": true' <<<"$GOT" || fail "the unanswered call was not refused: $GOT"
+pass "an unanswered call times out (--timeout 4): its window closes and the client is refused"
 
 echo "PASS: desktop approval test in $((SECONDS - started)) s; screenshots in $SHOTS"
