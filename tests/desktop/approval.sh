@@ -109,23 +109,16 @@ for file in "$APP" "$MCPFW" "$PYTHON" "$FS_SERVER" "$REPO/ui/dist/index.html"; d
     [[ -e "$file" ]] || fail "$file is missing (scripts/test builds and installs everything this test needs)"
 done
 mkdir -p -- "$OUT" "$SHOTS"
-rm -f -- "$SHOTS"/*.png "$OUT"/*.log "$OUT/dbus.address"
+rm -f -- "$SHOTS"/*.png "$OUT"/*.log "$OUT/dbus.address" "$OUT/display"
 
 # ---- an X session: Xvfb, a window manager, a D-Bus session, a notification server -----------
-for ((n = 99; n < 160; n++)); do
-    [[ -e /tmp/.X$n-lock || -e /tmp/.X11-unix/X$n ]] && continue
-    spawn "$OUT/xvfb.log" Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp
-    export DISPLAY=":$n"
-    up=""
-    for _ in $(seq 50); do # up to 5 s for the server to accept clients
-        if xdotool getdisplaygeometry >/dev/null 2>&1; then up=1; break; fi
-        sleep 0.1
-    done
-    [[ -n "$up" ]] && break
-    stop_group "$LAST_PID" # lost a race for this display: try the next one
-    unset DISPLAY
-done
-[[ -n "${DISPLAY:-}" ]] || fail "could not start Xvfb on any display :99-:159"
+# Xvfb picks a free display itself (-displayfd), so parallel runs on a shared machine cannot
+# take each other's display; -noreset: no server reset (refusing connections) when a client leaves.
+spawn "$OUT/xvfb.log" sh -c 'exec Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$1"' \
+    sh "$OUT/display"
+wait_for 10 "Xvfb did not start (see $OUT/xvfb.log)" head -n 1 "$OUT/display"
+export DISPLAY=":$GOT"
+wait_for 10 "Xvfb on $DISPLAY does not accept clients" xdotool getdisplaygeometry
 
 TMP=$(mktemp -d -t mcpfw-desktop-home.XXXXXX)
 spawn "$OUT/openbox.log" openbox
