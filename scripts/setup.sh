@@ -11,10 +11,11 @@ BUILD_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev
 )
-# A real window under Xvfb for the desktop smoke test, and the CLI tools the tests use.
+# A real window under Xvfb for the desktop tests (openbox: a window manager, so "active" and
+# "always on top" mean what they do on a desktop), and the CLI tools the tests use.
 # chromium runs the dashboard's browser tests (driven by playwright-core from ui/); dunst shows
 # desktop notifications in their test.
-TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 imagemagick sqlite3 gnome-keyring dunst chromium)
+TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium)
 
 step() { printf '\n==> %s\n' "$*"; }
 

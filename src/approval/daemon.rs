@@ -23,9 +23,7 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))
 }
 
-/// Runs the daemon until SIGINT/SIGTERM.
-/// `http_port` 0 picks a free port; the address is written to `api.json` in the runtime folder.
-/// How `mcpfw daemon` runs.
+/// How `mcpfw daemon` (or the desktop app hosting it) runs.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How long a call waits for a decision before it is refused.
@@ -38,36 +36,66 @@ pub struct Options {
     pub ui_dir: PathBuf,
 }
 
-pub fn run(paths: &Paths, options: Options) -> Result<i32> {
+/// Another daemon (`mcpfw daemon`, or the desktop app) already answers on the socket.
+#[derive(Debug)]
+pub struct AlreadyRunning {
+    pub socket: PathBuf,
+}
+
+impl std::fmt::Display for AlreadyRunning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MCP Firewall is already running ({})", self.socket.display())
+    }
+}
+
+impl std::error::Error for AlreadyRunning {}
+
+/// A running daemon: the broker, the socket and the HTTP API, served by tasks on the runtime it
+/// was started on. [`Daemon::stop`] ends them and removes the socket and `api.json`; dropping
+/// the runtime ends them too (and every waiting call is then refused by its shim).
+pub struct Daemon {
+    broker: Arc<ApprovalBroker>,
+    token: Arc<String>,
+    url: String,
+    socket: PathBuf,
+    api_file: PathBuf,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Starts the daemon's tasks on `runtime` and returns once the socket and the HTTP API listen.
+///
+/// Blocking: it reads the approver token and the history's key (the OS keyring is a D-Bus round
+/// trip) on the calling thread, which must not be one of the runtime's. `http_port` 0 picks a
+/// free port; the address is written to `api.json` in the runtime folder. Fails with
+/// [`AlreadyRunning`] when another daemon answers on the socket.
+pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) -> Result<Daemon> {
     let Options { timeout, http_port, notify, ui_dir } = options;
-    let token = super::token::load_or_create(paths)?.0;
-    // The keyring is read here, on a plain thread, before the runtime exists.
-    let key = crate::store::load_or_create_chain_key(paths)?.0;
-    let db = crate::store::db_path(paths);
     Paths::ensure(&paths.runtime)?;
     let socket = socket_path(paths);
     if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
-        bail!("MCP Firewall is already running ({})", socket.display());
+        return Err(AlreadyRunning { socket }.into());
     }
+    let token = Arc::new(super::token::load_or_create(paths)?.0);
+    // The keyring is read here, on a plain thread, before anything runs on the runtime.
+    let key = crate::store::load_or_create_chain_key(paths)?.0;
+    let db = crate::store::db_path(paths);
     let _ = std::fs::remove_file(&socket); // a stale socket from a daemon that died
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let paths = paths.clone();
     runtime.block_on(async move {
-        let listener = UnixListener::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
+        let listener = UnixListener::bind(&socket)
+            .with_context(|| format!("cannot listen on {}", socket.display()))?;
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
         tracing::info!(socket = %socket.display(), timeout_s = timeout.as_secs(), "approval daemon listening");
-        eprintln!("MCP Firewall is running; approvals on {}", socket.display());
         let broker = Arc::new(ApprovalBroker::new(timeout));
         if notify {
             super::notify::spawn(broker.subscribe());
         }
-        let token = Arc::new(token);
         let http = tokio::net::TcpListener::bind(("127.0.0.1", http_port))
             .await
             .with_context(|| format!("cannot listen on 127.0.0.1:{http_port}"))?;
         let url = format!("http://{}", http.local_addr()?);
-        write_private(&api_file(paths), &serde_json::json!({ "url": url }).to_string())?;
-        eprintln!("MCP Firewall's API is at {url}");
+        let api_file = api_file(&paths);
+        write_private(&api_file, &serde_json::json!({ "url": url }).to_string())?;
         let store = match crate::store::Store::open(&db, key).await {
             Ok(store) => Some(store),
             Err(e) => {
@@ -75,50 +103,152 @@ pub fn run(paths: &Paths, options: Options) -> Result<i32> {
                 None
             }
         };
-        {
-            let config = super::http::HttpApi {
-                broker: broker.clone(),
-                token: token.clone(),
-                store,
-                paths: paths.clone(),
-                ui_dir,
-                timeout,
-            };
-            tokio::spawn(async move {
-                if let Err(e) = super::http::serve(http, config).await {
-                    tracing::error!("the HTTP API stopped: {e}");
-                }
-            });
-        }
+        let mut tasks = Vec::new();
+        let config = super::http::HttpApi {
+            broker: broker.clone(),
+            token: token.clone(),
+            store,
+            paths: paths.clone(),
+            ui_dir,
+            timeout,
+        };
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = super::http::serve(http, config).await {
+                tracing::error!("the HTTP API stopped: {e}");
+            }
+        }));
         {
             let broker = broker.clone();
-            tokio::spawn(async move {
+            tasks.push(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     broker.expire().await;
                 }
-            });
+            }));
         }
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, _) = accepted?;
-                    let (broker, token) = (broker.clone(), token.clone());
-                    tokio::spawn(async move {
-                        if let Err(e) = serve(stream, broker, token).await {
-                            tracing::warn!("approval connection: {e:#}");
+        {
+            let (broker, token) = (broker.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => {
+                            let (broker, token) = (broker.clone(), token.clone());
+                            tokio::spawn(async move {
+                                if let Err(e) = serve(stream, broker, token).await {
+                                    tracing::warn!("approval connection: {e:#}");
+                                }
+                            });
                         }
-                    });
+                        Err(e) => {
+                            // Out of descriptors, say: wait instead of spinning.
+                            tracing::warn!("cannot accept an approval connection: {e}");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
                 }
-                _ = tokio::signal::ctrl_c() => break,
-                _ = terminate.recv() => break,
-            }
+            }));
         }
-        let _ = std::fs::remove_file(&socket);
-        let _ = std::fs::remove_file(api_file(paths));
-        Ok(0)
+        Ok(Daemon { broker, token, url, socket, api_file, tasks })
     })
+}
+
+impl Daemon {
+    /// The pending calls and their live events (`pending`, `settled`).
+    pub fn broker(&self) -> &Arc<ApprovalBroker> {
+        &self.broker
+    }
+
+    /// The HTTP API's base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The approval socket.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+
+    /// What mints one-time sign-in links for this daemon's dashboard (cheap to clone and move
+    /// into tasks).
+    pub fn sign_in(&self) -> SignIn {
+        SignIn { url: self.url.clone(), token: self.token.clone() }
+    }
+
+    /// Stops listening, ends the daemon's tasks and removes the socket and `api.json`.
+    /// Connections already accepted end when the runtime is dropped.
+    pub fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        let _ = std::fs::remove_file(&self.api_file);
+    }
+}
+
+/// Mints one-time sign-in links (`<url>/login?code=…`, valid once for 60 s) by presenting the
+/// approver token to the daemon's API over loopback; the token itself never leaves this process.
+#[derive(Clone)]
+pub struct SignIn {
+    url: String,
+    token: Arc<String>,
+}
+
+impl SignIn {
+    /// The API's base URL, `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> &str {
+        &self.url
+    }
+
+    /// A fresh one-time sign-in link.
+    pub async fn link(&self) -> Result<String> {
+        let address = self.url.trim_start_matches("http://");
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(address).await?;
+            let request = format!(
+                "POST /api/v1/login-codes HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}",
+                self.token
+            );
+            stream.write_all(request.as_bytes()).await?;
+            let mut response = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response).await?;
+            anyhow::Ok(response)
+        };
+        let response = tokio::time::timeout(Duration::from_secs(10), exchange)
+            .await
+            .context("the API did not answer within 10 s")??;
+        let response = String::from_utf8_lossy(&response);
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        if head.split_whitespace().nth(1) != Some("200") {
+            bail!("the API refused to issue a sign-in code: {}", head.lines().next().unwrap_or(""));
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(body).context("the API's answer is not JSON")?;
+        let path = answer["path"].as_str().context("the API's answer has no path")?;
+        Ok(format!("{}{path}", self.url))
+    }
+}
+
+/// Runs `mcpfw daemon` until SIGINT/SIGTERM.
+pub fn run(paths: &Paths, options: Options) -> Result<i32> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let daemon = start(paths, options, runtime.handle())?;
+    eprintln!("MCP Firewall is running; approvals on {}", daemon.socket().display());
+    eprintln!("MCP Firewall's API is at {}", daemon.url());
+    let waited = runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        anyhow::Ok(())
+    });
+    daemon.stop();
+    drop(runtime);
+    waited?;
+    Ok(0)
 }
 
 async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<String>) -> Result<()> {

@@ -90,7 +90,9 @@ echo "Xvfb running on $DISPLAY (pid $XVFB_PID)"
 APP_HOME=$(mktemp -d -t mcpfw-home.XXXXXX)
 # setsid: own process group, so the app, dbus-daemon and the WebKit helper
 # processes can all be stopped together by the group id (= APP_PID).
-MCPFW_HOME="$APP_HOME" setsid dbus-run-session -- "$BIN" >"$OUT/app.log" 2>&1 &
+# MCPFW_KEYRING=off: a private D-Bus session can activate a locked keyring whose unlock prompt
+# nobody answers here (the approver token then lives in a 0600 file in APP_HOME).
+MCPFW_HOME="$APP_HOME" MCPFW_KEYRING=off setsid dbus-run-session -- "$BIN" >"$OUT/app.log" 2>&1 &
 APP_PID=$!
 echo "app started (pid $APP_PID, MCPFW_HOME=$APP_HOME)"
 

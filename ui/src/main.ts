@@ -5,6 +5,7 @@ import { ApiError, configureApi, followEvents } from "./api";
 import { h } from "./dom";
 import { historyPage } from "./pages/history";
 import { livePage } from "./pages/live";
+import { popupId, popupPage } from "./pages/popup";
 import { rulesPage } from "./pages/rules";
 import { serversPage } from "./pages/servers";
 import { settingsPage } from "./pages/settings";
@@ -33,10 +34,21 @@ let leave: (() => void) | void;
 function route(): void {
   const hash = location.hash.replace(/^#\/?/, "");
   const [name, query = ""] = hash.split("?");
-  const key = name && name in pages ? name : "live";
-  const { title, page } = pages[key];
   if (leave) leave();
   listeners.clear();
+  // The desktop app's approval window: one call, no navigation.
+  const popup = popupId(name);
+  document.body.classList.toggle("popup-mode", popup !== null);
+  if (popup !== null) {
+    document.title = `Approve call ${popup} — MCP Firewall`;
+    const main = document.getElementById("main")!;
+    const root = h("div", { class: "page", "data-page": "popup" });
+    main.replaceChildren(h("h1", {}, "A call waits for your approval"), root);
+    leave = popupPage(popup)(root, { onEvent: (l) => listeners.add(l), params: new URLSearchParams(query) });
+    return;
+  }
+  const key = name && name in pages ? name : "live";
+  const { title, page } = pages[key];
   document.title = `${title} — MCP Firewall`;
   for (const link of document.querySelectorAll<HTMLAnchorElement>("#nav a")) {
     if (link.dataset.page === key) link.setAttribute("aria-current", "page");
