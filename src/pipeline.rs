@@ -107,6 +107,10 @@ pub struct Pipeline {
     scanner: crate::screen::ResultScanner,
     /// Other servers' tools (server, name, definition), for shadowing and squatting.
     neighbours: Vec<(String, String, String)>,
+    /// The program that runs the server, and its script when the program is an interpreter:
+    /// part of the server's identity, checked once per connection.
+    identity: Option<(PathBuf, Option<PathBuf>)>,
+    identity_checked: AtomicBool,
 }
 
 /// A tool kept from the client.
@@ -198,6 +202,13 @@ impl Pipeline {
         self
     }
 
+    /// Checks the server's identity — what it calls itself, `program` and `script` (when the
+    /// program runs a script file) with their SHA-256 — against the one it was first seen with.
+    pub fn with_identity(mut self, program: PathBuf, script: Option<PathBuf>) -> Self {
+        self.identity = Some((program, script));
+        self
+    }
+
     /// Compares listed tools with these tools of other servers (server, name, definition).
     pub fn with_neighbours(mut self, neighbours: Vec<(String, String, String)>) -> Self {
         self.neighbours = neighbours;
@@ -244,6 +255,8 @@ impl Pipeline {
             taint,
             scanner,
             neighbours: Vec::new(),
+            identity: None,
+            identity_checked: AtomicBool::new(false),
         }
     }
 
@@ -628,6 +641,9 @@ impl Pipeline {
         if inspection.direction != Direction::ServerToClient || inspection.kind != Kind::Result {
             return out;
         }
+        if matches!(inspection.method.as_deref(), Some("initialize" | "server/discover")) {
+            self.check_identity(line, inspection);
+        }
         match inspection.method.as_deref() {
             Some("tools/list") => {
                 let Some(tools) = &inspection.tools_listed else { return out };
@@ -753,6 +769,58 @@ impl Pipeline {
             _ => {}
         }
         out
+    }
+
+    /// Once per connection, when the server says who it is: compares its identity with the one
+    /// it was first seen with, on a thread of its own (hashing the program takes a moment), and
+    /// records a flagged `detection` event when it changed.
+    fn check_identity(&self, line: &[u8], inspection: &Inspection) {
+        let Some((program, script)) = self.identity.clone() else { return };
+        if self.identity_checked.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let value: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+        let info = value
+            .pointer("/result/serverInfo")
+            .or_else(|| value.pointer("/result/_meta/io.modelcontextprotocol~1serverInfo"))
+            .cloned()
+            .unwrap_or_default();
+        let recorder = self.recorder.clone();
+        let server = self.server.clone();
+        let mut event = Event::inspected(&self.server, &self.session_id, inspection, 0);
+        let spawned = std::thread::Builder::new().name("mcpfw-identity".into()).spawn(move || {
+            crate::store::recorder::lower_priority();
+            let identity = serde_json::json!({
+                "name": info.get("name"),
+                "program": program.display().to_string(),
+                "program_sha256": sha256_file(&program),
+                "script": script.as_ref().map(|s| s.display().to_string()),
+                "script_sha256": script.as_deref().and_then(sha256_file),
+            });
+            let Some(Ok(Some(previous))) = recorder.check_identity(&server, &identity) else {
+                return;
+            };
+            let changed: Vec<String> =
+                ["name", "program", "program_sha256", "script", "script_sha256"]
+                    .iter()
+                    .filter(|k| previous.get(**k) != identity.get(**k))
+                    .map(|k| format!("{k}: {} → {}", previous[*k], identity[*k]))
+                    .collect();
+            event.kind = "detection";
+            event.ts_ms = crate::record::now_ms();
+            event.reason = Some(format!(
+                "server `{server}` is not the one first seen under this name ({}): an update, or \
+                 a different server",
+                changed.join("; ")
+            ));
+            event.findings = serde_json::json!([{"kind": "server-changed", "severity": "flag",
+                "where": format!("server {server}"), "evidence": changed.join("; ")}])
+            .to_string();
+            recorder.record(event);
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("the server's identity is not checked: {e}");
+        }
     }
 
     /// Withdraws every held call (the client disconnected).
@@ -993,6 +1061,24 @@ fn rewrite_list(line: &[u8], key: &str, withheld: &[String]) -> Vec<u8> {
     }
     crate::detect::sanitize_value(&mut value);
     serde_json::to_vec(&value).unwrap_or_default()
+}
+
+/// The SHA-256 (hex) of a file's first 512 MiB; `None` when it cannot be read.
+fn sha256_file(path: &std::path::Path) -> Option<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file.take(512 << 20));
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+    Some(hex::encode(hasher.finalize()))
 }
 
 /// Whether a recorded finding is an instruction aimed at the model (not merely hidden text or

@@ -182,6 +182,17 @@ pub trait Recorder: Send + Sync {
     ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
         None
     }
+
+    /// Compares a server's identity with the one it was first seen with (see
+    /// [`crate::store::Store::check_identity`]) and waits for the answer: the previous identity
+    /// when it changed. `None`: this recorder keeps no identities.
+    fn check_identity(
+        &self,
+        _server: &str,
+        _identity: &serde_json::Value,
+    ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
+        None
+    }
 }
 
 /// Emits each event through `tracing`: `debug` for allowed traffic (off by default; the history
@@ -262,5 +273,13 @@ impl Recorder for Fanout {
         tools: &[(String, String)],
     ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
         self.0.iter().find_map(|recorder| recorder.check_tools(server, tools))
+    }
+
+    fn check_identity(
+        &self,
+        server: &str,
+        identity: &serde_json::Value,
+    ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
+        self.0.iter().find_map(|recorder| recorder.check_identity(server, identity))
     }
 }

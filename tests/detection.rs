@@ -153,3 +153,32 @@ fn a_renamed_copy_and_a_tool_shadowing_another_servers_are_flagged() {
         })
     });
 }
+
+#[test]
+fn a_different_server_under_a_known_name_is_flagged() {
+    let home = Home::permissive();
+    for script in ["rug_pull_server.py", "toxic_server.py"] {
+        let mut cmd = Command::new(mcpfw());
+        cmd.args(["wrap", "--name", "weather", "--"]).arg(python()).arg(support(script));
+        let mut shim = Shim::spawn(cmd, &home);
+        shim.initialize();
+        std::thread::sleep(std::time::Duration::from_millis(500)); // the identity is checked aside
+        shim.close_stdin();
+        shim.wait_exit(std::time::Duration::from_secs(10)).expect("the shim exits");
+    }
+    let events = home.wait_events("the changed identity is recorded", |events| {
+        events.iter().any(|e| {
+            e["kind"] == "detection"
+                && e["reason"].as_str().is_some_and(|r| r.contains("not the one first seen"))
+        })
+    });
+    let event = events.iter().find(|e| e["kind"] == "detection").unwrap();
+    let evidence = event["findings"][0]["evidence"].as_str().unwrap();
+    assert!(evidence.contains("\"rug-pull\" → \"toxic\""), "{evidence}");
+    assert!(evidence.contains("script_sha256"), "{evidence}");
+    assert_eq!(
+        events.iter().filter(|e| e["kind"] == "detection").count(),
+        1,
+        "the first start is trusted"
+    );
+}

@@ -69,7 +69,8 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             Limits { max_message_bytes: args.max_message_bytes },
         )
         .with_approver(approver)
-        .with_neighbours(neighbours),
+        .with_neighbours(neighbours)
+        .with_identity(resolved.program.clone(), script_of(&resolved.args)),
     );
     let options = ShimOptions { grace: Duration::from_millis(args.shutdown_grace_ms) };
     stdio::run(pipeline, &resolved, &options)
@@ -101,6 +102,12 @@ async fn startup_store_work(
         }
     }
     Ok(rules)
+}
+
+/// The script an interpreter runs: its first argument that is an existing file (`python
+/// server.py`, `node dist/index.js`), if any before the first option's value.
+fn script_of(args: &[std::ffi::OsString]) -> Option<PathBuf> {
+    args.iter().take(3).map(Path::new).find(|p| p.is_file()).map(absolute)
 }
 
 fn absolute(path: &Path) -> PathBuf {

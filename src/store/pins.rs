@@ -207,6 +207,34 @@ impl Store {
         Ok(rows)
     }
 
+    /// Compares a server's identity (JSON object) with the one it was first seen with, keeping
+    /// the new one. Returns the previous identity when they differ (`None` the first time and
+    /// when nothing changed).
+    pub async fn check_identity(&self, server: &str, identity: &Value) -> Result<Option<Value>> {
+        let now = chain::to_i64(crate::record::now_ms());
+        let text = identity.to_string();
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT identity FROM server_identity WHERE server = ?")
+                .bind(server)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.db_error("read", e))?;
+        if previous.as_deref() == Some(&*text) {
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO server_identity (server, identity, first_seen_ms, changed_ms) \
+             VALUES (?1, ?2, ?3, ?3) ON CONFLICT (server) DO UPDATE SET identity = ?2, changed_ms = ?3",
+        )
+        .bind(server)
+        .bind(&text)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
+        Ok(previous.and_then(|p| serde_json::from_str(&p).ok()))
+    }
+
     /// The pins, of one server or all, ordered by server and name.
     pub async fn pins(&self, server: Option<&str>) -> Result<Vec<Pin>> {
         let rows: Vec<PinRow> = sqlx::query_as(&format!(

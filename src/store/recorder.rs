@@ -60,7 +60,11 @@ enum Message {
     Tools(String, std::sync::Arc<[(String, String)]>),
     /// Check tools against their pins and answer at once.
     CheckTools(String, Vec<(String, String)>, PinAnswer),
+    /// Check a server's identity and answer at once.
+    CheckIdentity(String, serde_json::Value, IdentityAnswer),
 }
+
+type IdentityAnswer = std_mpsc::SyncSender<Result<Option<serde_json::Value>, String>>;
 
 type PinAnswer = std_mpsc::SyncSender<Result<Vec<super::pins::Trust>, String>>;
 
@@ -266,6 +270,22 @@ impl Recorder for StoreRecorder {
             Err(_) => Err(RecordError("the history writer stopped before answering".to_owned())),
         })
     }
+
+    fn check_identity(
+        &self,
+        server: &str,
+        identity: &serde_json::Value,
+    ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        let message = Message::CheckIdentity(server.to_owned(), identity.clone(), tx);
+        if self.send(message).is_err() {
+            return Some(Err(RecordError("the history writer has stopped".to_owned())));
+        }
+        Some(match rx.recv() {
+            Ok(answer) => answer.map_err(RecordError),
+            Err(_) => Err(RecordError("the history writer stopped before answering".to_owned())),
+        })
+    }
 }
 
 impl Drop for StoreRecorder {
@@ -350,9 +370,17 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
                 }
             }
         }
-        for (server, listed, answer) in checks.drain(..) {
-            let checked = store.check_tools(&server, &listed, now).await;
-            let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+        for check in checks.drain(..) {
+            match check {
+                Check::Tools(server, listed, answer) => {
+                    let checked = store.check_tools(&server, &listed, now).await;
+                    let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+                }
+                Check::Identity(server, identity, answer) => {
+                    let checked = store.check_identity(&server, &identity).await;
+                    let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+                }
+            }
         }
         for flush in flushes {
             let _ = flush.send(Ok(()));
@@ -361,7 +389,13 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
 }
 
 type ToolLists = Vec<(String, std::sync::Arc<[(String, String)]>)>;
-type PinChecks = Vec<(String, Vec<(String, String)>, PinAnswer)>;
+/// A question for the store that someone waits for.
+enum Check {
+    Tools(String, Vec<(String, String)>, PinAnswer),
+    Identity(String, serde_json::Value, IdentityAnswer),
+}
+
+type PinChecks = Vec<Check>;
 
 /// What one turn of the writer collected from the queue.
 struct Queues<'a> {
@@ -383,7 +417,10 @@ impl Queues<'_> {
             Message::Flush(done) => self.flushes.push(done),
             Message::Tools(server, listed) => self.tools.push((server, listed)),
             Message::CheckTools(server, listed, answer) => {
-                self.checks.push((server, listed, answer))
+                self.checks.push(Check::Tools(server, listed, answer))
+            }
+            Message::CheckIdentity(server, identity, answer) => {
+                self.checks.push(Check::Identity(server, identity, answer))
             }
         }
     }
