@@ -111,6 +111,8 @@ pub struct Pipeline {
     /// part of the server's identity, checked once per connection.
     identity: Option<(PathBuf, Option<PathBuf>)>,
     identity_checked: AtomicBool,
+    /// Withheld tools (tool, reason) the person has been told of through the daemon.
+    notified: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 /// A tool kept from the client.
@@ -257,6 +259,7 @@ impl Pipeline {
             neighbours: Vec::new(),
             identity: None,
             identity_checked: AtomicBool::new(false),
+            notified: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -672,6 +675,21 @@ impl Pipeline {
                             if withheld.get(&verdict.name).is_some_and(|w| !w.pin) {
                                 withheld.remove(&verdict.name);
                             }
+                        }
+                    }
+                }
+                if let Some(approver) = &self.approver {
+                    let mut notified = self.notified.lock().unwrap_or_else(|p| p.into_inner());
+                    for name in &names {
+                        if let Some(w) = withheld.get(name)
+                            && notified.insert((name.clone(), w.reason.clone()))
+                        {
+                            crate::approval::client::notice(
+                                &approver.socket,
+                                &self.server,
+                                name,
+                                &w.reason,
+                            );
                         }
                     }
                 }

@@ -507,3 +507,47 @@ fn notifications_announce_a_waiting_call_and_go_when_it_is_decided() {
     assert!(body.contains(&format!("mcpfw approve {id}")), "{body}");
     assert!(!body.contains("secret-ish"), "argument values are not shown: {body}");
 }
+
+/// A tool withheld for poisoning is announced with a desktop notification (through the daemon).
+/// Skipped unless `MCPFW_TEST_NOTIFY` is set, like the test above.
+#[test]
+fn notifications_announce_a_withheld_poisoned_tool() {
+    if std::env::var_os("MCPFW_TEST_NOTIFY").is_none() {
+        println!(
+            "skipped: set MCPFW_TEST_NOTIFY=1 in a session with a notification server (dunst)"
+        );
+        return;
+    }
+    let s = Setup::new(60);
+    let before: usize = dunstctl(&["count", "history"]).parse().unwrap_or(0);
+    let mut cmd = s.cmd();
+    cmd.args(["wrap", "--name", "notes", "--"])
+        .arg(common::python())
+        .arg(common::support("rug_pull_server.py"))
+        .env("RUG_PULL_POISON", "1");
+    let mut shim = Shim::spawn_raw(cmd);
+    shim.initialize();
+    let listed = shim.request(1, "tools/list", json!({}));
+    assert!(!listed.to_string().contains("send_note"), "{listed}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let newest = loop {
+        let history: Value = serde_json::from_str(&dunstctl(&["history"])).unwrap();
+        let shown = history["data"][0].as_array().cloned().unwrap_or_default();
+        let displayed: usize = dunstctl(&["count", "displayed"]).parse().unwrap_or(0);
+        if shown.len() > before || displayed > 0 {
+            // Closed ones are in the history; an open one is read after closing it.
+            if displayed > 0 {
+                dunstctl(&["close-all"]);
+                continue;
+            }
+            break shown[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no notification was shown");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(newest["summary"]["data"], "Withheld notes · send_note", "{newest}");
+    assert!(
+        newest["body"]["data"].as_str().unwrap().contains("instructions aimed at the model"),
+        "{newest}"
+    );
+}

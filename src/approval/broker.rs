@@ -83,6 +83,13 @@ impl ApprovalBroker {
         self.events.subscribe()
     }
 
+    /// Passes a shim's notice (something was withheld) to the live event stream.
+    pub fn notice(&self, server: &str, tool: &str, reason: &str) {
+        let clip = |s: &str, n: usize| crate::text::floor(s, n).to_owned();
+        let _ = self.events.send(serde_json::json!({"event": "withheld",
+            "server": clip(server, 200), "tool": clip(tool, 200), "reason": clip(reason, 1000)}));
+    }
+
     fn settled(&self, id: u64, outcome: Outcome) {
         let _ =
             self.events.send(serde_json::json!({"event": "settled", "id": id, "outcome": outcome}));

@@ -31,6 +31,22 @@ fn send(stream: &mut UnixStream, message: &ToDaemon) -> std::io::Result<()> {
     stream.write_all(&line)
 }
 
+/// Tells the daemon at `socket` that something was withheld from the client, on a thread of
+/// its own (best effort: without a daemon, nobody is told but the history).
+pub fn notice(socket: &Path, server: &str, tool: &str, reason: &str) {
+    let socket = socket.to_owned();
+    let message = ToDaemon::Notice {
+        server: server.to_owned(),
+        tool: tool.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let _ = std::thread::Builder::new().name("mcpfw-notice".into()).spawn(move || {
+        if let Ok(mut stream) = UnixStream::connect(&socket) {
+            let _ = send(&mut stream, &message);
+        }
+    });
+}
+
 /// Puts `request` to the daemon at `socket` and waits for the answer. `withdrawn` is polled
 /// while waiting: once set, the call is withdrawn. Gives up (refusing) at `deadline`.
 pub fn ask(

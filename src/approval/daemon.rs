@@ -302,6 +302,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                     }
                 });
             }
+            ToDaemon::Notice { server, tool, reason } => broker.notice(&server, &tool, &reason),
             ToDaemon::Withdraw { id } => {
                 for (_, waiter) in asked.iter().filter(|(asked_id, _)| *asked_id == id) {
                     broker.withdraw(id, *waiter).await;

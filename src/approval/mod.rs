@@ -125,6 +125,9 @@ pub enum ToDaemon {
     Ask { request: ApprovalRequest },
     /// From a shim: the client cancelled; forget the pending call.
     Withdraw { id: u64 },
+    /// From a shim: something was withheld from the client (a poisoned or changed tool); the
+    /// daemon tells the person (a desktop notification, the dashboard's live feed). No answer.
+    Notice { server: String, tool: String, reason: String },
     /// From an approver: the pending calls.
     List { token: String },
     /// From an approver: decide one.

@@ -64,6 +64,25 @@ fn show(events: mpsc::Receiver<Value>) {
                     Err(_) => {}
                 }
             }
+            Some("withheld") => {
+                let text = |k: &str| plain(event[k].as_str().unwrap_or("?"), 300);
+                let shown = Notification::new()
+                    .appname("MCP Firewall")
+                    .summary(&format!("Withheld {} · {}", text("server"), text("tool")))
+                    .body(&format!(
+                        "{}\n\nSee `mcpfw tools list` or the dashboard's Servers &amp; tools page.",
+                        text("reason")
+                    ))
+                    .icon("security-high")
+                    .urgency(Urgency::Normal)
+                    .show();
+                if let Err(e) = shown
+                    && !failed
+                {
+                    failed = true;
+                    tracing::info!("no desktop notification (no notification server: {e})");
+                }
+            }
             Some("settled") => {
                 if let Some(handle) = event["id"].as_u64().and_then(|id| open.remove(&id)) {
                     handle.close();
