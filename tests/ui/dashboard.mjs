@@ -300,8 +300,8 @@ try {
     assert(diff.includes("in Celsius") && diff.includes("-  \"description\": \"Get the current weather for a city.\""), diff);
     await shoot("servers-changed");
     await cell.getByRole("button", { name: "Trust the new definition" }).click();
-    await card.locator('td[data-pin="trusted"]').first().waitFor();
-    assert((await card.locator('td[data-pin="changed"]').count()) === 0, "still marked changed");
+    await waitFor("the tool to show as trusted", async () => (await card.locator('td[data-pin="changed"]').count()) === 0);
+    assert((await card.locator('td[data-pin="trusted"]').count()) === 3, "every tool is trusted now");
     const after = await listWeatherTools(true);
     assert(after.includes("get_weather"), `the trusted tool is still withheld: ${after}`);
   });
