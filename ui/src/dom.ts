@@ -56,6 +56,22 @@ export function badge(text: string, kind = text): HTMLElement {
   return h("span", { class: `badge badge-${kind.replace(/[^a-z-]/g, "")}` }, text);
 }
 
+/** The second step of a two-step approval: `confirm` is enabled only once `armedAt` (a
+ * `Date.now()` time) has passed, with a countdown in `wait`, and then takes the focus. */
+export function armConfirm(confirm: HTMLButtonElement, wait: HTMLElement, armedAt: number): void {
+  const arm = setInterval(() => {
+    const left = armedAt - Date.now();
+    if (left > 0) {
+      wait.textContent = `Confirm is available in ${seconds(left)}`;
+    } else {
+      clearInterval(arm);
+      wait.textContent = "Check the fact above, then confirm.";
+      confirm.disabled = false;
+      confirm.focus();
+    }
+  }, 100);
+}
+
 /** An error a person can act on. */
 export function errorBox(error: unknown, retry?: () => void): HTMLElement {
   const message = error instanceof Error ? error.message : String(error);

@@ -2,7 +2,7 @@
 // them), and a feed of calls as they are recorded.
 
 import { api, ApiError, type DecideAnswer, type HistoryEvent, type Pending } from "../api";
-import { badge, codeSpans, empty, errorBox, h, loading, seconds, time } from "../dom";
+import { armConfirm, badge, codeSpans, empty, errorBox, h, loading, seconds, time } from "../dom";
 import type { Page } from "../main";
 
 interface Card {
@@ -154,17 +154,7 @@ function pendingCard(call: Pending, deadline: number, changed: () => void): Card
       h("div", { class: "decide" }, confirm, wait),
     );
     controls.replaceWith(step2);
-    const arm = setInterval(() => {
-      const left = armedAt - Date.now();
-      if (left > 0) {
-        wait.textContent = `Confirm is available in ${seconds(left)}`;
-      } else {
-        clearInterval(arm);
-        wait.textContent = "Check the fact above, then confirm.";
-        confirm.disabled = false;
-        confirm.focus();
-      }
-    }, 100);
+    armConfirm(confirm, wait, armedAt);
     confirm.addEventListener("click", async () => {
       confirm.disabled = true;
       const done = await decide(true, scope.value, true);

@@ -8,7 +8,7 @@
 // nothing there) and Approve only works once the window has been visible for a moment.
 
 import { api, ApiError, type DecideAnswer, type Pending } from "../api";
-import { badge, codeSpans, errorBox, h, loading, pretty, seconds } from "../dom";
+import { armConfirm, badge, codeSpans, errorBox, h, loading, pretty, seconds } from "../dom";
 import type { Page } from "../main";
 
 /** How long after the window appears before Approve works. */
@@ -132,17 +132,7 @@ function draw(root: HTMLElement, call: Pending, finished: (text: string) => void
     scopes.disabled = true;
     controls.replaceWith(step2);
     step2.scrollIntoView({ block: "nearest" });
-    const arm = setInterval(() => {
-      const left = armedAt - Date.now();
-      if (left > 0) {
-        wait.textContent = `Confirm is available in ${seconds(left)}`;
-      } else {
-        clearInterval(arm);
-        wait.textContent = "Check the fact above, then confirm.";
-        confirm.disabled = false;
-        confirm.focus();
-      }
-    }, 100);
+    armConfirm(confirm, wait, armedAt);
     confirm.addEventListener("click", async () => {
       confirm.disabled = true;
       const done = await decide(true, scope(), true);
