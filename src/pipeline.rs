@@ -148,6 +148,18 @@ struct Taint {
     external: Option<String>,
 }
 
+impl Taint {
+    /// A result of `tool` carried injected instructions: outside content, if none came before.
+    fn injected(&mut self, tool: &Option<String>) {
+        self.external.get_or_insert_with(|| {
+            format!(
+                "the result of `{}` carried injected instructions",
+                tool.as_deref().unwrap_or("?")
+            )
+        });
+    }
+}
+
 /// How long an approved call's `input_required` answer stays valid for the client's retry.
 const RETRY_WINDOW: Duration = Duration::from_secs(600);
 /// How many approved calls awaiting their result, or retries, are remembered at once.
@@ -233,12 +245,8 @@ impl Pipeline {
         let scanner = crate::screen::ResultScanner::start(
             recorder.clone(),
             Arc::new(move |event: &Event, findings: &[serde_json::Value]| {
-                let mut taint = found_taint.lock().unwrap_or_else(|p| p.into_inner());
-                if taint.external.is_none() && findings.iter().any(injected) {
-                    taint.external = Some(format!(
-                        "the result of `{}` carried injected instructions",
-                        event.tool.as_deref().unwrap_or("?")
-                    ));
+                if findings.iter().any(injected) {
+                    found_taint.lock().unwrap_or_else(|p| p.into_inner()).injected(&event.tool);
                 }
             }),
         );
@@ -716,18 +724,10 @@ impl Pipeline {
                     .get("result")
                     .map(|r| screen::recorded(&crate::detect::scan_result(r), "result"))
                     .unwrap_or_default();
-                if let Some((clean, _)) = screen::sanitized_line(line) {
-                    out.line = Some(clean);
-                }
                 if findings.iter().any(injected) {
-                    let mut taint = self.taint.lock().unwrap_or_else(|p| p.into_inner());
-                    taint.external.get_or_insert_with(|| {
-                        format!(
-                            "the result of `{}` carried injected instructions",
-                            inspection.tool.as_deref().unwrap_or("?")
-                        )
-                    });
+                    self.taint.lock().unwrap_or_else(|p| p.into_inner()).injected(&inspection.tool);
                 }
+                out.line = screen::sanitized_line(value);
                 if !findings.is_empty() {
                     out.reason = Some("the result carries text aimed at the model".to_owned());
                 }
@@ -754,7 +754,7 @@ impl Pipeline {
                 if let Some(items) = result.get(key).and_then(|v| v.as_array()) {
                     for item in items {
                         let name = item["name"].as_str().unwrap_or("?");
-                        let mut findings = scan(item);
+                        let findings = scan(item);
                         if key == "prompts"
                             && let Some(command) = crate::detect::slash_command_collision(name)
                         {
@@ -763,7 +763,6 @@ impl Pipeline {
                         if findings.iter().any(|f| f.severity == crate::detect::Severity::Block) {
                             names.push(name.to_owned());
                         }
-                        findings.retain(|f| f.severity >= crate::detect::Severity::Flag);
                         out.findings.extend(screen::recorded(&findings, &format!("{key} {name}")));
                     }
                 }
@@ -777,8 +776,8 @@ impl Pipeline {
                     out.reason = Some(format!("withheld {}", names.join(", ")));
                     out.durable = true;
                     out.line = Some(rewrite_list(line, key, &names));
-                } else if let Some((clean, _)) = screen::sanitized_line(line) {
-                    out.line = Some(clean);
+                } else {
+                    out.line = screen::sanitized_line(value);
                 }
                 if out.reason.is_none() && !out.findings.is_empty() {
                     out.reason = Some(format!("the {method} result has findings"));

@@ -12,8 +12,8 @@
 //!   findings are recorded as a `detection` event for the call and mark the session as having
 //!   taken in untrusted content. The queue is bounded; when it is full the relay waits.
 
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
@@ -173,11 +173,9 @@ fn escaped_hidden(hex: &[u8]) -> bool {
     matches!(code, 0x1b | 0x7f..=0x9f | 0xad | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x206f | 0xfeff | 0xfe00..=0xfe0f | 0xd800..=0xdbff)
 }
 
-/// A message with every string sanitized; `None` when nothing changed.
-pub fn sanitized_line(line: &[u8]) -> Option<(Vec<u8>, Value)> {
-    let mut value: Value = serde_json::from_slice(line).ok()?;
-    let changed = detect::sanitize_value(&mut value);
-    changed.then(|| (serde_json::to_vec(&value).unwrap_or_default(), value))
+/// A parsed message written out again with every string sanitized; `None` when nothing changed.
+pub fn sanitized_line(mut message: Value) -> Option<Vec<u8>> {
+    detect::sanitize_value(&mut message).then(|| serde_json::to_vec(&message).unwrap_or_default())
 }
 
 /// One result to scan in the background.
@@ -285,10 +283,6 @@ impl Drop for ResultScanner {
         }
     }
 }
-
-/// Shared state the background scanner may update: whether the session took in content with
-/// injected instructions.
-pub type Injected = Arc<Mutex<Option<String>>>;
 
 #[cfg(test)]
 mod tests {
