@@ -416,3 +416,34 @@ fn a_thousand_idle_sessions_are_bounded_and_the_proxy_keeps_serving() {
     ]);
     assert_eq!(value["sum"]["text"], "The sum of 2 and 3 is 5.");
 }
+
+/// Runs the `dns-rebinding-protection` scenario of `@modelcontextprotocol/conformance` (it needs
+/// Node 22, installed from npm next to it) against `url`: (passed, its checks).
+fn conformance(url: &str) -> (bool, Value) {
+    let peers = common::repo().join("tests/peers/node_modules");
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(peers.join(".bin/node"))
+        .arg(peers.join("@modelcontextprotocol/conformance/dist/index.js"))
+        .args(["server", "--url", url, "--scenario", "dns-rebinding-protection", "-o"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    let results = std::fs::read_dir(out_dir.path()).unwrap().next().expect("a results folder");
+    let checks = std::fs::read_to_string(results.unwrap().path().join("checks.json")).unwrap();
+    (out.status.success(), serde_json::from_str(&checks).unwrap())
+}
+
+#[test]
+fn the_conformance_dns_rebinding_scenario_passes_against_the_proxy() {
+    let s = Setup::new();
+    let (passed, checks) =
+        conformance(&format!("http://127.0.0.1:{}/t/{}/s/everything/mcp", s.proxy_port, s.token));
+    assert!(passed, "{checks:#}");
+    let statuses: Vec<&str> =
+        checks.as_array().unwrap().iter().filter_map(|c| c["status"].as_str()).collect();
+    assert_eq!(statuses, ["SUCCESS", "SUCCESS"], "{checks:#}");
+    // The same server without the proxy answers a rebound page (it binds every interface and
+    // checks neither Host nor Origin): the scenario can fail, and does.
+    let (passed, checks) = conformance(&s.direct());
+    assert!(!passed, "{checks:#}");
+}
