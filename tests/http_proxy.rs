@@ -167,7 +167,19 @@ const ALLOW_ALL: &str =
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
 
 /// The client scenario's observations (what a user of the client would see), as JSON.
+///
+/// Over HTTP, server-everything announces the tools it adds for a client's capabilities
+/// (`notifications/tools/list_changed`) on the standalone GET stream, and only if that stream is
+/// already open when it does: a race inside the server, direct or not. That count is left out.
 fn scenario(args: &[String]) -> Value {
+    let mut value = scenario_raw(args);
+    if let Some(notifications) = value["notifications"].as_object_mut() {
+        notifications.remove("notifications/tools/list_changed");
+    }
+    value
+}
+
+fn scenario_raw(args: &[String]) -> Value {
     let out = Command::new(python())
         .arg(support("client.py"))
         .args(["--scenario", "everything", "--timeout", "30"])
