@@ -129,6 +129,30 @@ impl Setup {
         format!("X-MCPFW-Token: {}\r\n", self.token)
     }
 
+    /// A 2026-07-28 (stateless) Python server over HTTP, served by the proxy as `modern`.
+    fn add_modern(&mut self) {
+        let port = free_port();
+        let server = Command::new(python())
+            .arg(support("modern_server.py"))
+            .args(["--http", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        self.children.push(server);
+        wait_listening(port, "the stateless server");
+        self.run(&[
+            "proxy",
+            "add",
+            "modern",
+            &format!("http://127.0.0.1:{port}/mcp"),
+            "--client",
+            "test",
+        ]);
+    }
+
     fn pid(&self, i: usize) -> u32 {
         self.children[i].id()
     }
@@ -180,9 +204,13 @@ fn scenario(args: &[String]) -> Value {
 }
 
 fn scenario_raw(args: &[String]) -> Value {
+    client("everything", args)
+}
+
+fn client(scenario: &str, args: &[String]) -> Value {
     let out = Command::new(python())
         .arg(support("client.py"))
-        .args(["--scenario", "everything", "--timeout", "30"])
+        .args(["--scenario", scenario, "--timeout", "30"])
         .args(args)
         .output()
         .unwrap();
@@ -458,4 +486,41 @@ fn the_conformance_dns_rebinding_scenario_passes_against_the_proxy() {
     // checks neither Host nor Origin): the scenario can fail, and does.
     let (passed, checks) = conformance(&s.direct());
     assert!(!passed, "{checks:#}");
+}
+
+#[test]
+fn the_stateless_era_goes_through_the_proxy_too() {
+    let mut s = Setup::with_policy(&format!(
+        "{ALLOW_ALL}\n[[rules]]\nid = \"no-booking\"\naction = \"deny\"\nserver = \"modern\"\ntool = \"book_table\"\nreason = \"no bookings today\"\n"
+    ));
+    s.add_modern();
+    let token = format!("X-MCPFW-Token: {}", s.token);
+    let route = format!("http://127.0.0.1:{}/s/modern/mcp", s.proxy_port);
+    let value =
+        client("echo", &["--url".into(), route, "--header".into(), token.clone(), "--".into()]);
+    assert_eq!(value["protocol_version"], "2026-07-28", "{value}");
+    assert_eq!(value["echo"]["text"], "Echo: hello firewall");
+    let events = s.home.wait_events("the stateless call", |events| {
+        events.iter().any(|e| e["server"] == "modern" && e["tool"] == "echo")
+    });
+    let call = events.iter().find(|e| e["server"] == "modern" && e["tool"] == "echo").unwrap();
+    assert_eq!(call["era"], "stateless", "{call}");
+    // A refused stateless call: the tool result says why, with the era's resultType.
+    let body = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"book_table","arguments":{"restaurant":"Chez Nous"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let (status, _, answer) = raw(
+        s.proxy_port,
+        format!(
+            "POST /s/modern/mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\n{token}\r\nMcp-Method: tools/call\r\nMcp-Name: book_table\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            s.proxy_port,
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(answer.trim()).unwrap();
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert_eq!(answer["result"]["resultType"], "complete", "{answer}");
+    assert!(answer["result"]["content"][0]["text"].as_str().unwrap().contains("no bookings today"));
 }
