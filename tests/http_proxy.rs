@@ -524,3 +524,104 @@ fn the_stateless_era_goes_through_the_proxy_too() {
     assert_eq!(answer["result"]["resultType"], "complete", "{answer}");
     assert!(answer["result"]["content"][0]["text"].as_str().unwrap().contains("no bookings today"));
 }
+
+/// `mcpfw pending --json` of this setup.
+fn pending(s: &Setup) -> Vec<Value> {
+    s.run(&["pending", "--json"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn wait_pending(s: &Setup, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = pending(s);
+        if now.len() == n {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "expected {n} pending, have {now:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Opens a session through the proxy; returns the extra header lines for later requests.
+fn open_session(s: &Setup) -> String {
+    let (status, head, _) = s.post(INITIALIZE, &s.token_header());
+    assert_eq!(status, 200, "{head}");
+    let session =
+        head.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).unwrap().trim().to_owned();
+    let extra = format!(
+        "{}Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n",
+        s.token_header()
+    );
+    let (status, _, _) =
+        s.post(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &extra);
+    assert_eq!(status, 202);
+    extra
+}
+
+const ASK_ECHO: &str = "\n[[rules]]\nid = \"ask-echo\"\naction = \"ask\"\nserver = \"everything\"\ntool = \"echo\"\nreason = \"echo needs a yes\"\n";
+
+#[test]
+fn a_call_that_asks_streams_progress_until_a_person_approves_it() {
+    use std::io::BufRead;
+    let s = Setup::with_policy(&format!("{ALLOW_ALL}{ASK_ECHO}"));
+    let extra = open_session(&s);
+    let body = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"message":"approved"},"_meta":{"progressToken":"p5"}}}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", s.proxy_port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "POST /s/everything/mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        s.proxy_port,
+        body.len()
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    // Progress arrives while the call waits (one every 5 s).
+    while !lines.iter().any(|l: &String| l.contains("notifications/progress")) {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended early: {lines:?}");
+        lines.push(line.clone());
+    }
+    assert!(lines[0].contains("200"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.to_ascii_lowercase().contains("text/event-stream")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("\"progressToken\":\"p5\"")), "{lines:?}");
+    let waiting = wait_pending(&s, 1);
+    let id = waiting[0]["id"].to_string();
+    s.run(&["approve", &id]);
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    assert!(rest.contains("Echo: approved"), "{rest}");
+    assert!(rest.contains("\"id\":5"), "{rest}");
+}
+
+#[test]
+fn a_client_that_goes_away_withdraws_its_waiting_call() {
+    let s = Setup::with_policy(&format!("{ALLOW_ALL}{ASK_ECHO}"));
+    let extra = open_session(&s);
+    for accept in ["application/json, text/event-stream", "application/json"] {
+        let body = r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"message":"never"},"_meta":{"progressToken":6}}}"#;
+        let mut stream = TcpStream::connect(("127.0.0.1", s.proxy_port)).unwrap();
+        write!(
+            stream,
+            "POST /s/everything/mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Accept: {accept}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            s.proxy_port,
+            body.len()
+        )
+        .unwrap();
+        wait_pending(&s, 1);
+        drop(stream);
+        // Withdrawn within a few seconds (the next progress tick notices at the latest).
+        wait_pending(&s, 0);
+    }
+    let events = s.home.wait_events("the withdrawals", |events| {
+        events.iter().filter(|e| e["tool"] == "echo" && e["decided_by"] == "user").count() >= 2
+    });
+    assert!(!events.iter().any(|e| e["tool"] == "echo" && e["direction"] == "server_to_client"));
+}
