@@ -197,13 +197,12 @@ impl StoreRecorder {
             Ok(()) => Ok(()),
             // Full: wait for room. Never lose, never grow without bound.
             Err(mpsc::error::TrySendError::Full(message)) => {
-                wait_here(|| sender.blocking_send(message)).map_err(|e| e.0)
+                wait_here(|| sender.blocking_send(message).map_err(|e| Box::new(e.0)))
             }
-            Err(mpsc::error::TrySendError::Closed(message)) => Err(message),
+            Err(mpsc::error::TrySendError::Closed(message)) => Err(Box::new(message)),
         };
-        sent.map_err(|message| {
+        sent.inspect_err(|_| {
             self.queued.fetch_sub(events, Ordering::Relaxed);
-            Box::new(message)
         })
     }
 
