@@ -382,6 +382,17 @@ fn the_listener_refuses_what_a_web_page_or_a_stranger_sends() {
         big.len()
     ));
     assert_eq!(status, 413);
+    // Oversized headers, and too many of them.
+    let (status, _, _) = s.raw(&format!(
+        "GET /s/everything/mcp HTTP/1.1\r\nHost: {own}\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(1 << 20)
+    ));
+    assert_eq!(status, 431);
+    let many: String = (0..2000).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let (status, _, _) = s.raw(&format!(
+        "GET /s/everything/mcp HTTP/1.1\r\nHost: {own}\r\n{many}Connection: close\r\n\r\n"
+    ));
+    assert_eq!(status, 431);
     // A session that is not ours, and an unknown route.
     let (status, _, _) = s.post(
         r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
