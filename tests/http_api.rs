@@ -569,7 +569,7 @@ fn servers_stats_and_settings_describe_what_was_seen() {
     let _work = seed_calls(&d);
 
     let (status, servers) = d.get("/api/v1/servers");
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{servers}");
     let files = servers.as_array().unwrap().iter().find(|s| s["name"] == "files").unwrap();
     assert!(files["origin"].as_str().unwrap().contains("mcp-server-filesystem"), "{files}");
     let tools = files["tools"].as_array().unwrap();

@@ -106,11 +106,6 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
-/// The loopback origins of this port.
-fn own(port: u16) -> [String; 3] {
-    [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")]
-}
-
 /// How a request proved who sent it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Auth {
@@ -132,21 +127,7 @@ async fn guard(State(api): State<Api>, request: Request, next: Next) -> Response
 /// The guard's checks, in order: the request to run, or the refusal.
 fn check(api: &Api, mut request: Request) -> Result<Request, (StatusCode, &'static str)> {
     let headers: &HeaderMap = request.headers();
-    let names = own(api.port);
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if !names.iter().any(|n| n.eq_ignore_ascii_case(host)) {
-        return Err((StatusCode::FORBIDDEN, "this API answers only to its loopback address"));
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let ok = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.strip_prefix("http://"))
-            .is_some_and(|o| names.iter().any(|n| n.eq_ignore_ascii_case(o)));
-        if !ok {
-            return Err((StatusCode::FORBIDDEN, "requests from other origins are refused"));
-        }
-    }
+    crate::api::check_local_request(headers, api.port)?;
     if !request.uri().path().starts_with("/api/") {
         // The dashboard's files and the sign-in exchange: no authentication (see `api::ui`).
         return Ok(request);
@@ -173,18 +154,13 @@ fn check(api: &Api, mut request: Request) -> Result<Request, (StatusCode, &'stat
     };
     // DELETE carries no body, and no page can send one cross-site without a CORS preflight,
     // which is never answered.
-    if ![Method::GET, Method::HEAD, Method::DELETE].contains(request.method()) {
-        let json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.split(';').next())
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
-            return Err((
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "request bodies must be application/json",
-            ));
-        }
+    if ![Method::GET, Method::HEAD, Method::DELETE].contains(request.method())
+        && !crate::api::is_json(headers)
+    {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request bodies must be application/json",
+        ));
     }
     request.extensions_mut().insert(auth);
     Ok(request)

@@ -19,13 +19,38 @@ use crate::transport::stdio::{self, ShimOptions};
 
 pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     if let Some(url) = args.url.clone() {
-        return bridge(paths, args, &url);
+        // `--url`: the pipeline in front of an HTTP server, for a stdio client.
+        let checked = crate::proxy::registry::check_upstream(&url)?;
+        let name = args
+            .name
+            .clone()
+            .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
+        let pipeline = assemble(paths, &args, name, url.clone(), Vec::new())?;
+        return crate::proxy::bridge::run(Arc::new(pipeline), &url);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let resolved =
         launch::resolve(&args.command, std::env::var_os("PATH").as_deref(), home.as_deref())?;
-    let name = args.name.unwrap_or_else(|| launch::default_server_name(&args.command));
+    let name = args.name.clone().unwrap_or_else(|| launch::default_server_name(&args.command));
+    let command_line = std::iter::once(resolved.program.display().to_string())
+        .chain(resolved.args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let pipeline = assemble(paths, &args, name, command_line, inferred_roots(&resolved.args))?
+        .with_identity(resolved.program.clone(), script_of(&resolved.args));
+    let options = ShimOptions { grace: Duration::from_millis(args.shutdown_grace_ms) };
+    stdio::run(Arc::new(pipeline), &resolved, &options)
+}
 
+/// The pipeline for server `name` (started as `origin`): the policy file, the database rules,
+/// the roots (`--root`, and `inferred` unless the policy turns inference off), the history.
+fn assemble(
+    paths: &Paths,
+    args: &WrapArgs,
+    name: String,
+    origin: String,
+    inferred: Vec<PathBuf>,
+) -> Result<Pipeline> {
     // The policy: a broken file does not stop the server, but every tool call is refused and
     // told why (fail closed), and the problem is reported on stderr at once.
     let policy_file = crate::policy::file::PolicyFile::load(&super::policy::policy_path(paths));
@@ -37,18 +62,14 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     let infer = policy_file.as_ref().map(|p| p.settings.infer_roots).unwrap_or(false);
     let mut roots: Vec<PathBuf> = args.roots.iter().map(|r| absolute(r)).collect();
     if infer {
-        roots.extend(inferred_roots(&resolved.args));
+        roots.extend(inferred);
     }
 
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
-    let command_line = std::iter::once(resolved.program.display().to_string())
-        .chain(resolved.args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect::<Vec<_>>()
-        .join(" ");
     let retention_days = policy_file.as_ref().map_or(0, |p| p.settings.retention_days);
-    let (name_for_store, origin) = (name.clone(), command_line);
+    let name_for_store = name.clone();
     let (recorder, (db_rules, neighbours)) =
         StoreRecorder::start_with(&db, key, move |store| async move {
             let rules =
@@ -64,63 +85,14 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         socket: crate::approval::socket_path(paths),
         timeout: Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS),
     };
-    let pipeline = Arc::new(
-        Pipeline::new(
-            name,
-            Box::new(FirewallPolicy::new(engine)),
-            Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
-            Limits { max_message_bytes: args.max_message_bytes },
-        )
-        .with_approver(approver)
-        .with_neighbours(neighbours)
-        .with_identity(resolved.program.clone(), script_of(&resolved.args)),
-    );
-    let options = ShimOptions { grace: Duration::from_millis(args.shutdown_grace_ms) };
-    stdio::run(pipeline, &resolved, &options)
-}
-
-/// `mcpfw wrap --url`: the pipeline in front of an HTTP server, for a stdio client.
-fn bridge(paths: &Paths, args: WrapArgs, url: &str) -> Result<i32> {
-    let checked = crate::proxy::registry::check_upstream(url)?;
-    let name = match args.name {
-        Some(name) => name,
-        None => checked.url.host_str().unwrap_or("http").to_owned(),
-    };
-    let policy_file = crate::policy::file::PolicyFile::load(&super::policy::policy_path(paths));
-    if let Err(e) = &policy_file {
-        tracing::error!(
-            "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
-        );
-    }
-    let roots: Vec<PathBuf> = args.roots.iter().map(|r| absolute(r)).collect();
-    let (key, _source) = store::load_or_create_chain_key(paths)?;
-    let db = store::db_path(paths);
-    let retention_days = policy_file.as_ref().map_or(0, |p| p.settings.retention_days);
-    let (name_for_store, origin) = (name.clone(), url.to_owned());
-    let (recorder, (db_rules, neighbours)) =
-        StoreRecorder::start_with(&db, key, move |store| async move {
-            let rules =
-                startup_store_work(&store, &name_for_store, &origin, retention_days).await?;
-            Ok((rules, store.neighbours(&name_for_store).await?))
-        })
-        .with_context(|| format!("cannot use the history database {}", db.display()))?;
-    let env = Environment::for_paths(paths);
-    let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
-    let approver = crate::pipeline::ApproverConfig {
-        socket: crate::approval::socket_path(paths),
-        timeout: Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS),
-    };
-    let pipeline = Arc::new(
-        Pipeline::new(
-            name,
-            Box::new(FirewallPolicy::new(engine)),
-            Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
-            Limits { max_message_bytes: args.max_message_bytes },
-        )
-        .with_approver(approver)
-        .with_neighbours(neighbours),
-    );
-    crate::proxy::bridge::run(pipeline, url)
+    Ok(Pipeline::new(
+        name,
+        Box::new(FirewallPolicy::new(engine)),
+        Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
+        Limits { max_message_bytes: args.max_message_bytes },
+    )
+    .with_approver(approver)
+    .with_neighbours(neighbours))
 }
 
 /// Reads the database rules and registers the server, on a short-lived runtime.

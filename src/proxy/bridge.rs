@@ -128,27 +128,24 @@ fn read_client(
             Action::Hold(held) => {
                 let (bridge, lines) = (bridge.clone(), lines.clone());
                 let _enter = handle.enter();
-                let spawned = std::thread::Builder::new().name("approval".into()).spawn(move || {
-                    let token = held.progress_token.clone();
-                    let progress_bridge = bridge.clone();
-                    let progress = move |waited: Duration| {
-                        if let Some(token) = &token {
-                            let line = format!(
-                                r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{},"progress":{},"message":"waiting for your approval in MCP Firewall"}}}}"#,
-                                token.as_raw(),
-                                waited.as_secs()
-                            );
-                            progress_bridge.write(line.as_bytes());
+                let spawned =
+                    std::thread::Builder::new().name("approval".into()).spawn(move || {
+                        let token = held.progress_token.clone();
+                        let progress_bridge = bridge.clone();
+                        let progress = move |waited: Duration| {
+                            if let Some(token) = &token {
+                                let line = crate::transport::waiting_progress(token, waited);
+                                progress_bridge.write(&line);
+                            }
+                        };
+                        match crate::transport::wait_for_person(&bridge.pipeline, *held, progress) {
+                            Settled::Forward(line) => {
+                                let _ = lines.send(line);
+                            }
+                            Settled::AnswerClient(answer) => bridge.write(&answer),
+                            Settled::Nothing => {}
                         }
-                    };
-                    match crate::transport::wait_for_person(&bridge.pipeline, *held, progress) {
-                        Settled::Forward(line) => {
-                            let _ = lines.send(line);
-                        }
-                        Settled::AnswerClient(answer) => bridge.write(&answer),
-                        Settled::Nothing => {}
-                    }
-                });
+                    });
                 if let Err(e) = spawned {
                     tracing::error!(error = %e, "cannot start an approval thread");
                 }

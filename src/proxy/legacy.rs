@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::server::{ProxyState, refuse};
-use super::sse::Splitter;
+use super::sse::{Splitter, message_event};
 use super::upstream::{self, Screened};
 use crate::jsonrpc::Frame;
 use crate::pipeline::{Action, Pipeline, Settled};
@@ -33,15 +33,6 @@ pub(crate) struct LegacySession {
     pipeline: Arc<Pipeline>,
     /// The client's event stream.
     out: mpsc::Sender<Bytes>,
-}
-
-/// One event carrying a JSON-RPC message.
-fn message_event(message: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(message.len() + 24);
-    out.extend_from_slice(b"event: message\ndata: ");
-    out.extend_from_slice(message);
-    out.extend_from_slice(b"\n\n");
-    Bytes::from(out)
 }
 
 /// Removes the session when the client's stream is dropped.
@@ -255,12 +246,8 @@ pub(crate) async fn post(
                             return;
                         }
                         if let Some(token) = &token {
-                            let line = format!(
-                                r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{},"progress":{},"message":"waiting for your approval in MCP Firewall"}}}}"#,
-                                token.as_raw(),
-                                waited.as_secs()
-                            );
-                            let _ = progress_out.blocking_send(message_event(line.as_bytes()));
+                            let line = crate::transport::waiting_progress(token, waited);
+                            let _ = progress_out.blocking_send(message_event(&line));
                         }
                     };
                     crate::transport::wait_for_person(&waiting, *held, progress)

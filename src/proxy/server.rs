@@ -156,11 +156,11 @@ pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> an
     });
     let app = Router::new()
         .route("/s/{name}/mcp", any(handle))
-        .route("/t/{token}/s/{name}/mcp", any(handle_with_path_token))
+        .route("/t/{token}/s/{name}/mcp", any(handle))
         .route("/s/{name}/sse", axum::routing::get(legacy_open))
-        .route("/t/{token}/s/{name}/sse", axum::routing::get(legacy_open_with_path_token))
+        .route("/t/{token}/s/{name}/sse", axum::routing::get(legacy_open))
         .route("/s/{name}/messages", axum::routing::post(legacy_post))
-        .route("/t/{token}/s/{name}/messages", axum::routing::post(legacy_post_with_path_token))
+        .route("/t/{token}/s/{name}/messages", axum::routing::post(legacy_post))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(proxy.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
@@ -296,25 +296,7 @@ async fn guard(State(proxy): State<Shared>, mut request: Request, next: Next) ->
 
 fn check(proxy: &Proxy, request: &mut Request) -> Result<ClientName, (StatusCode, &'static str)> {
     let headers = request.headers();
-    let port = proxy.port;
-    let own = [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if !own.iter().any(|n| n.eq_ignore_ascii_case(host)) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "MCP Firewall's proxy answers only to its loopback address",
-        ));
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let ok = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.strip_prefix("http://"))
-            .is_some_and(|o| own.iter().any(|n| n.eq_ignore_ascii_case(o)));
-        if !ok {
-            return Err((StatusCode::FORBIDDEN, "requests from web pages are refused"));
-        }
-    }
+    crate::api::check_local_request(headers, proxy.port)?;
     let path_token = request
         .uri()
         .path()
@@ -341,13 +323,8 @@ fn check(proxy: &Proxy, request: &mut Request) -> Result<ClientName, (StatusCode
     let Some(client) = client else {
         return Err((StatusCode::UNAUTHORIZED, "this client token is not known to MCP Firewall"));
     };
-    if request.method() == Method::POST {
-        let json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.split(';').next())
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
+    if request.method() == Method::POST && !crate::api::is_json(headers) {
+        {
             return Err((
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "MCP messages must be application/json",
@@ -361,25 +338,18 @@ async fn not_found() -> Response {
     refuse(StatusCode::NOT_FOUND, "no such route; servers are at /s/NAME/mcp")
 }
 
-async fn handle_with_path_token(
-    State(proxy): State<Shared>,
-    UrlPath((_token, name)): UrlPath<(String, String)>,
-    axum::Extension(client): axum::Extension<ClientName>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    route(proxy, name, client.0, method, headers, body).await
-}
+/// The route's parameters: the server's name, and the token when it came in the path.
+type RouteParams = UrlPath<HashMap<String, String>>;
 
 async fn handle(
     State(proxy): State<Shared>,
-    UrlPath(name): UrlPath<String>,
+    UrlPath(params): RouteParams,
     axum::Extension(client): axum::Extension<ClientName>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let name = params.get("name").cloned().unwrap_or_default();
     route(proxy, name, client.0, method, headers, body).await
 }
 
@@ -400,26 +370,15 @@ fn legacy_upstream(proxy: &Proxy, name: &str) -> Result<String, Box<Response>> {
 
 async fn legacy_open(
     State(proxy): State<Shared>,
-    UrlPath(name): UrlPath<String>,
+    UrlPath(params): RouteParams,
     axum::Extension(client): axum::Extension<ClientName>,
     headers: HeaderMap,
 ) -> Response {
+    let name = params.get("name").cloned().unwrap_or_default();
+    // The endpoint announced to the client keeps the form it came in by.
+    let prefix = params.get("token").map(|t| format!("/t/{t}")).unwrap_or_default();
     match legacy_upstream(&proxy, &name) {
-        Ok(url) => super::legacy::open(proxy, name, url, client.0, headers, String::new()).await,
-        Err(refusal) => *refusal,
-    }
-}
-
-async fn legacy_open_with_path_token(
-    State(proxy): State<Shared>,
-    UrlPath((token, name)): UrlPath<(String, String)>,
-    axum::Extension(client): axum::Extension<ClientName>,
-    headers: HeaderMap,
-) -> Response {
-    match legacy_upstream(&proxy, &name) {
-        Ok(url) => {
-            super::legacy::open(proxy, name, url, client.0, headers, format!("/t/{token}")).await
-        }
+        Ok(url) => super::legacy::open(proxy, name, url, client.0, headers, prefix).await,
         Err(refusal) => *refusal,
     }
 }
@@ -431,23 +390,13 @@ struct LegacyQuery {
 
 async fn legacy_post(
     State(proxy): State<Shared>,
-    UrlPath(name): UrlPath<String>,
+    UrlPath(params): RouteParams,
     axum::extract::Query(query): axum::extract::Query<LegacyQuery>,
     axum::Extension(client): axum::Extension<ClientName>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    super::legacy::post(proxy, name, client.0, query.session, headers, body).await
-}
-
-async fn legacy_post_with_path_token(
-    State(proxy): State<Shared>,
-    UrlPath((_token, name)): UrlPath<(String, String)>,
-    axum::extract::Query(query): axum::extract::Query<LegacyQuery>,
-    axum::Extension(client): axum::Extension<ClientName>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+    let name = params.get("name").cloned().unwrap_or_default();
     super::legacy::post(proxy, name, client.0, query.session, headers, body).await
 }
 
@@ -700,12 +649,8 @@ fn held_as_stream(
                     return;
                 }
                 if let Some(token) = &token {
-                    let line = format!(
-                        r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{},"progress":{},"message":"waiting for your approval in MCP Firewall"}}}}"#,
-                        token.as_raw(),
-                        waited.as_secs()
-                    );
-                    let _ = progress_events.blocking_send(event(line.as_bytes()));
+                    let line = crate::transport::waiting_progress(token, waited);
+                    let _ = progress_events.blocking_send(super::sse::message_event(&line));
                 }
             };
             crate::transport::wait_for_person(&waiting_pipeline, held, progress)
@@ -738,15 +683,6 @@ fn held_as_stream(
     response
 }
 
-/// One server-sent event carrying `message`.
-fn event(message: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(message.len() + 24);
-    out.extend_from_slice(b"event: message\ndata: ");
-    out.extend_from_slice(message);
-    out.extend_from_slice(b"\n\n");
-    Bytes::from(out)
-}
-
 /// Passes an answer on as events: an event stream as it is, a JSON body as one event.
 async fn pipe_as_events(response: Response, events: &tokio::sync::mpsc::Sender<Bytes>) {
     use futures_util::StreamExt;
@@ -770,7 +706,7 @@ async fn pipe_as_events(response: Response, events: &tokio::sync::mpsc::Sender<B
     }
     let whole = whole.trim_ascii();
     if whole.starts_with(b"{") {
-        let _ = events.send(event(whole)).await;
+        let _ = events.send(super::sse::message_event(whole)).await;
     }
 }
 

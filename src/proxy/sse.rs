@@ -47,6 +47,15 @@ impl SseEvent {
     }
 }
 
+/// One `message` event carrying a JSON-RPC message (a line of JSON).
+pub fn message_event(message: &[u8]) -> bytes::Bytes {
+    let mut out = Vec::with_capacity(message.len() + 24);
+    out.extend_from_slice(b"event: message\ndata: ");
+    out.extend_from_slice(message);
+    out.extend_from_slice(b"\n\n");
+    bytes::Bytes::from(out)
+}
+
 /// An event grew beyond the limit before it ended.
 #[derive(Debug, thiserror::Error)]
 #[error("a streamed event exceeds {limit} bytes")]

@@ -305,15 +305,23 @@ fn open_error(path: &Path, error: sqlx::Error) -> anyhow::Error {
 
 /// Creates `path` as an empty private file (0600) if it does not exist; SQLite creates the
 /// `-wal` and `-shm` files with the same permissions as the database.
+///
+/// An existing file is not opened: closing any descriptor of a database file drops every POSIX
+/// lock this process holds on it, including those of SQLite connections already open here (the
+/// daemon opens the history twice: for its API and for the HTTP proxy's writer). Opening and
+/// closing the file beside them corrupted the database under concurrent writes.
 fn create_private_file(path: &Path) -> Result<()> {
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
+    options.read(true).write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map(drop)
-        .with_context(|| format!("cannot create the history database {}", path.display()))
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot create the history database {}", path.display()))
+        }
+    }
 }
 
 /// Escapes `text` for a `LIKE … ESCAPE '\'` pattern.

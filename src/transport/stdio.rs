@@ -211,35 +211,29 @@ fn settle_off_thread(
     server: ServerSink,
     client: ClientSink,
 ) {
-    let spawned = thread::Builder::new()
-        .name("approval".into())
-        .spawn(move || {
-            // While a person decides, progress under the call's token keeps the client waiting
-            // (clients time out after 60 s without it).
-            let token = held.progress_token.clone();
-            let progress_client = client.clone();
-            let progress = move |waited: Duration| {
-                if let Some(token) = &token {
-                    let line = format!(
-                        r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{},"progress":{},"message":"waiting for your approval in MCP Firewall"}}}}"#,
-                        token.as_raw(),
-                        waited.as_secs()
-                    );
-                    let _ = answer_client(&progress_client, line.as_bytes());
-                }
-            };
-            match super::wait_for_person(&pipeline, held, progress) {
-                Settled::Forward(line) => {
-                    if let Err(e) = to_server(&server, &line, false) {
-                        tracing::warn!(error = %e, "an approved call could not be forwarded");
-                    }
-                }
-                Settled::AnswerClient(line) => {
-                    let _ = answer_client(&client, &line);
-                }
-                Settled::Nothing => {}
+    let spawned = thread::Builder::new().name("approval".into()).spawn(move || {
+        // While a person decides, progress under the call's token keeps the client waiting
+        // (clients time out after 60 s without it).
+        let token = held.progress_token.clone();
+        let progress_client = client.clone();
+        let progress = move |waited: Duration| {
+            if let Some(token) = &token {
+                let line = super::waiting_progress(token, waited);
+                let _ = answer_client(&progress_client, &line);
             }
-        });
+        };
+        match super::wait_for_person(&pipeline, held, progress) {
+            Settled::Forward(line) => {
+                if let Err(e) = to_server(&server, &line, false) {
+                    tracing::warn!(error = %e, "an approved call could not be forwarded");
+                }
+            }
+            Settled::AnswerClient(line) => {
+                let _ = answer_client(&client, &line);
+            }
+            Settled::Nothing => {}
+        }
+    });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start an approval thread; the call stays unanswered");
     }
