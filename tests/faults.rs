@@ -494,3 +494,36 @@ fn a_line_torn_inside_an_escape_does_not_stop_the_relay() {
     let ping = shim.request(3, "ping", json!({}));
     assert!(ping.get("result").is_some(), "{ping}");
 }
+
+/// Under a file-size limit (`ulimit -f`) the kernel used to end the shim with SIGXFSZ as soon as
+/// the history grew past it, taking the server's session down with it. Now the write fails
+/// like on a full disk: the shim stays up, the call that needs approval is refused, and the
+/// loss is reported.
+#[test]
+fn a_file_size_limit_is_a_full_disk_not_a_crash() {
+    let home = Home::new();
+    echo_asks(&home, "allow");
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--fsize=1000000").arg(mcpfw()).arg("wrap").arg("--").args(fault_server());
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    assert_eq!(echoed(&shim.call_tool(1, "echo", json!({"n": 1}))), json!({"n": 1}));
+    let mut refused = None;
+    for round in 0..30 {
+        let id = 100 + 2 * round;
+        let flood = shim.call_tool(id, "flood", json!({"count": 2000, "kind": "notification"}));
+        assert!(flood.get("result").is_some(), "{flood}");
+        let reply = shim.call_tool(id + 1, "echo", json!({"n": id + 1}));
+        if is_refusal(&reply) {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("the file-size limit never made a call fail closed");
+    assert!(tool_text(&refused).contains("could not be recorded"), "{refused}");
+    let mut stderr = String::new();
+    assert!(stderr_with(&shim, &mut stderr, "could not be recorded and are lost"), "{stderr}");
+    let ping = shim.request(1000, "ping", json!({}));
+    assert!(ping.get("result").is_some(), "the shim is still up: {ping}");
+    assert!(shim.child.try_wait().unwrap().is_none(), "the shim exited");
+}

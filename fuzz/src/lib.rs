@@ -42,6 +42,17 @@ pub struct Target {
 /// An input slower than this is a failure (a hang or super-linear work).
 pub const SLOW: Duration = Duration::from_secs(5);
 
+/// Runs the target called `name` on `data` (for the libFuzzer harnesses in `fuzz_targets/`:
+/// a failed property panics, which libFuzzer reports as a crash).
+pub fn run_target(name: &str, data: &[u8]) {
+    static TARGETS: std::sync::OnceLock<Vec<Target>> = std::sync::OnceLock::new();
+    let targets = TARGETS.get_or_init(targets::all);
+    let target = targets.iter().find(|t| t.name == name).expect("a known target");
+    if data.len() <= target.max_len {
+        (target.run)(data);
+    }
+}
+
 /// A failure found by [`fuzz`] or [`replay`].
 #[derive(Debug)]
 pub struct Failure {

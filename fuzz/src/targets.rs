@@ -64,6 +64,13 @@ pub fn all() -> Vec<Target> {
             dictionary: DETECT_TOKENS,
         },
         Target {
+            name: "clients",
+            run: clients,
+            seeds: || files_under(&crate_dir().join("corpus/clients")),
+            max_len: 16 * 1024,
+            dictionary: CLIENT_TOKENS,
+        },
+        Target {
             name: "policy",
             run: policy,
             seeds: policy_seeds,
@@ -137,6 +144,17 @@ const DETECT_TOKENS: &[&[u8]] = &[
     "\u{e0020}\u{e0041}".as_bytes(),
     "\u{fe00}\u{fe01}".as_bytes(),
     "\u{200d}".as_bytes(),
+];
+
+const CLIENT_TOKENS: &[&[u8]] = &[
+    b"\"mcpServers\":",
+    b"\"servers\":",
+    b"\"projects\":",
+    b"\"command\":\"mcpfw\"",
+    b"\"args\":[\"wrap\",\"--\"]",
+    b"\"url\":",
+    b"\"env\":{",
+    b"\"--\"",
 ];
 
 const POLICY_TOKENS: &[&[u8]] = &[
@@ -632,6 +650,36 @@ fn policy(data: &[u8]) -> u64 {
                 "\n"
             );
             10_000 + run_pipeline(engine, calls.as_bytes(), 4096)
+        }
+    }
+}
+
+/// The MCP clients' configuration files (which an agent may be able to write): any text, for
+/// any client, gives server entries or an error; an entry seen through `mcpfw wrap` still has a
+/// command to run.
+fn clients(data: &[u8]) -> u64 {
+    use mcpfw::clients::{CLIENTS, Launch, config_files, servers};
+    let (client, text) = match data.split_first() {
+        Some((&b, rest)) => (CLIENTS[usize::from(b) % CLIENTS.len()], rest),
+        None => (CLIENTS[0], data),
+    };
+    let home = tempfile::tempdir().expect("temp dir");
+    let cwd = home.path().join("project");
+    let files = config_files(client, home.path(), &cwd).expect("a known client");
+    for file in &files {
+        std::fs::create_dir_all(file.parent().expect("a folder")).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    match servers(client, home.path(), &cwd) {
+        Err(_) => 1,
+        Ok(entries) => {
+            for entry in &entries {
+                if let Launch::Stdio { command, .. } = &entry.launch {
+                    assert!(!command.is_empty(), "{} has no command", entry.name);
+                }
+            }
+            2 + entries.len().min(8) as u64 * 4
+                + entries.iter().filter(|e| e.wrapped).count().min(3) as u64 * 64
         }
     }
 }

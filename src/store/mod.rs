@@ -308,6 +308,26 @@ fn open_error(path: &Path, error: sqlx::Error) -> anyhow::Error {
     }
 }
 
+/// Under a file-size limit (`ulimit -f`, RLIMIT_FSIZE) the kernel sends SIGXFSZ when the
+/// history grows past it, and that signal ends the process: the shim would die mid-session.
+/// With a handler installed, the write fails with EFBIG instead and is handled like a full
+/// disk. A handler, unlike an ignored signal, is reset when the shim starts its server, so the
+/// server keeps the default behaviour.
+fn survive_file_size_limit() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            if let Err(e) = signal_hook::flag::register(libc::SIGXFSZ, flag) {
+                tracing::warn!(
+                    "cannot handle SIGXFSZ ({e}); a file-size limit would end the process"
+                );
+            }
+        });
+    }
+}
+
 /// Moves a damaged database (and its `-wal` and `-shm` files) to `<name>.corrupt-<UTC time>`,
 /// keeping it for investigation or recovery, and returns where it went.
 fn set_aside(db: &Path) -> Result<PathBuf> {
@@ -391,6 +411,7 @@ impl Store {
     /// with a warning that says where, and a new history is started in its place: the firewall
     /// keeps recording instead of refusing to run.
     pub async fn open(db: &Path, key: ChainKey) -> Result<Store> {
+        survive_file_size_limit();
         match Self::open_once(db, &key).await {
             Err(e) if e.downcast_ref::<Damaged>().is_some() => {
                 let backup = set_aside(db).with_context(|| format!("{e:#}"))?;
