@@ -46,21 +46,24 @@ fn run_mcpfw(home: &Home, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
-}
-
+/// The daemon's open descriptors, by what they point at — except the history database's files:
+/// its connection pool may open its second connection (bounded) only under load.
 fn fd_targets(pid: u32) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .filter_map(|e| std::fs::read_link(e.path()).ok())
                 .map(|p| p.display().to_string())
+                .filter(|p| !p.contains("/data/mcpfw.db"))
                 .collect()
         })
         .unwrap_or_default();
     v.sort();
     v
+}
+
+fn fd_count(pid: u32) -> usize {
+    fd_targets(pid).len()
 }
 
 fn status_kib(pid: u32, field: &str) -> u64 {
