@@ -39,6 +39,9 @@ pub struct Target {
     pub dictionary: &'static [&'static [u8]],
 }
 
+/// The most inputs kept per target (memory stays bounded on long runs).
+pub const MAX_CORPUS: usize = 5_000;
+
 /// An input slower than this is a failure (a hang or super-linear work).
 pub const SLOW: Duration = Duration::from_secs(5);
 
@@ -286,7 +289,7 @@ pub fn fuzz(target: &Target, budget: Duration, seed: u64) -> Result<Stats, Failu
         let input = mutate(base, &corpus, target.dictionary, target.max_len, &mut rng);
         let signal = execute(target, &input)?;
         stats.executions += 1;
-        if signals.insert(signal) && corpus.len() < 20_000 {
+        if signals.insert(signal) && corpus.len() < MAX_CORPUS {
             corpus.push(input);
         }
     }
