@@ -329,8 +329,9 @@ fn survive_file_size_limit() {
 }
 
 /// Moves a damaged database (and its `-wal` and `-shm` files) to `<name>.corrupt-<UTC time>`,
-/// keeping it for investigation or recovery, and returns where it went.
-fn set_aside(db: &Path) -> Result<PathBuf> {
+/// keeping it for investigation or recovery, and returns where it went (`None` when it was gone
+/// already).
+fn set_aside(db: &Path) -> Result<Option<PathBuf>> {
     let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .chars()
@@ -343,9 +344,16 @@ fn set_aside(db: &Path) -> Result<PathBuf> {
         n += 1;
         backup = db.with_file_name(format!("{name}.corrupt-{stamp}-{n}"));
     }
-    std::fs::rename(db, &backup).with_context(|| {
-        format!("cannot move the damaged history database {} aside", db.display())
-    })?;
+    match std::fs::rename(db, &backup) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot move the damaged history database {} aside",
+                db.display()
+            )));
+        }
+    }
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", db.display()));
         if side.exists() {
@@ -355,7 +363,7 @@ fn set_aside(db: &Path) -> Result<PathBuf> {
             })?;
         }
     }
-    Ok(backup)
+    Ok(Some(backup))
 }
 
 /// Creates `path` as an empty private file (0600) if it does not exist; SQLite creates the
@@ -414,13 +422,17 @@ impl Store {
         survive_file_size_limit();
         match Self::open_once(db, &key).await {
             Err(e) if e.downcast_ref::<Damaged>().is_some() => {
-                let backup = set_aside(db).with_context(|| format!("{e:#}"))?;
-                tracing::warn!(
-                    database = %db.display(),
-                    backup = %backup.display(),
-                    "{e:#}; it was moved to {} (kept, not deleted) and a new history was started",
-                    backup.display()
-                );
+                // Another MCP Firewall process that found it damaged at the same moment may
+                // have moved it already (`None`): then its new history is used.
+                if let Some(backup) = set_aside(db).with_context(|| format!("{e:#}"))? {
+                    tracing::warn!(
+                        database = %db.display(),
+                        backup = %backup.display(),
+                        "{e:#}; it was moved to {} (kept, not deleted) and a new history was \
+                         started",
+                        backup.display()
+                    );
+                }
                 Self::open_once(db, &key).await
             }
             other => other,
