@@ -1,8 +1,10 @@
 //! A small mutational fuzzer that runs on stable Rust, and MCP Firewall's fuzz targets.
 //!
-//! Coverage-guided fuzzers (cargo-fuzz/libFuzzer, AFL) need nightly Rust or an instrumented
-//! release build of the whole dependency tree, which is neither available nor affordable on
-//! the machines this project is tested on. This engine runs in-process on stable instead:
+//! Coverage-guided fuzzing (cargo-fuzz/libFuzzer) works on stable Rust only without sanitizers,
+//! and needs the whole dependency tree built with coverage instrumentation (about 15 minutes on
+//! the 2-core machines this project is tested on): good for long runs (`fuzz_targets/`, see
+//! README), too slow for every test run. This engine runs in-process on stable, in the build
+//! `cargo test` already made:
 //!
 //! - each target starts from a corpus of real inputs (the project's test corpus, the official
 //!   servers' tool lists, protocol messages and policy files in `fuzz/corpus/`);
