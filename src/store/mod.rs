@@ -518,11 +518,14 @@ impl Store {
         }
         let mut conn = self.pool.acquire().await.map_err(|e| self.db_error("write to", e))?;
         let appended = self.append_on(&mut conn, events).await;
-        if appended.is_err() {
+        if let Err(e) = &appended
+            && e.downcast_ref::<ChainBroken>().is_none()
+        {
             // After a failed write (a full disk, an I/O error) SQLite may already have rolled
             // the transaction back itself; sqlx then still counts it as open and would refuse
             // every later transaction on this connection, so the history would never recover.
-            // Discard the connection; the pool opens a fresh one.
+            // Discard the connection; the pool opens a fresh one. (A broken chain is refused
+            // before anything is written: that connection is fine.)
             conn.close_on_drop();
         }
         appended
