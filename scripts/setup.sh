@@ -96,3 +96,11 @@ ensure_ui() {
     sh -c 'echo "==> npm run build (ui)"; npm run build --prefix ui --silent'
   rm -f "$sources"
 }
+
+# cargo-deny for the supply-chain checks (scripts/audit), built from crates.io when missing.
+ensure_cargo_deny() {
+  if ! command -v cargo-deny >/dev/null; then
+    step "installing cargo-deny (cargo install --locked cargo-deny)"
+    cargo install --locked cargo-deny
+  fi
+}

@@ -567,7 +567,7 @@ fn record_durable_fails_when_the_decision_cannot_be_kept() {
 }
 
 #[tokio::test]
-async fn the_database_is_private_and_a_damaged_file_is_named_not_deleted() {
+async fn the_database_is_private_and_a_damaged_file_is_set_aside_not_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::under(dir.path());
     let db = db_path(&paths);
@@ -580,16 +580,23 @@ async fn the_database_is_private_and_a_damaged_file_is_named_not_deleted() {
     assert_eq!(mode(&dir.path().join("data/mcpfw.db-wal")), 0o600);
     store.close().await;
 
+    // A file that is not a database: moved aside (content kept), and a new history starts.
     let garbage = dir.path().join("garbage.db");
     let content = b"this is not a database, it is a text file of some length ......".repeat(100);
     std::fs::write(&garbage, &content).unwrap();
-    let error = Store::open(&garbage, key()).await.unwrap_err();
-    let message = format!("{error:#}");
-    assert!(
-        message.contains(&garbage.display().to_string()) && message.contains("damaged"),
-        "{message}"
-    );
-    assert_eq!(std::fs::read(&garbage).unwrap(), content, "left untouched");
+    let store = Store::open(&garbage, key()).await.unwrap();
+    store.append(&events(0..2)).await.unwrap();
+    let report = store.verify().await.unwrap();
+    assert!(report.ok && report.checked == 2, "{report:?}");
+    store.close().await;
+    let backups: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("garbage.db.corrupt-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(std::fs::read(&backups[0]).unwrap(), content, "the damaged file is kept whole");
+    assert_eq!(mode(&garbage), 0o600);
 }
 
 #[tokio::test]

@@ -128,15 +128,15 @@ pub(super) fn pieces(s: &str) -> Vec<Found> {
                     continue;
                 }
                 // A carriage return that is not part of CRLF moves the cursor back over the line.
-                if let Some(cr) = s[i..end].find('\r')
-                    && !s[i + cr + 1..].starts_with('\n')
-                {
+                for (cr, _) in s[i..end].match_indices('\r') {
                     let at = i + cr;
-                    out.push(Found {
-                        piece: Piece::Control { overwrites: true },
-                        span: at..at + 1,
-                        decoded: None,
-                    });
+                    if !s[at + 1..].starts_with('\n') {
+                        out.push(Found {
+                            piece: Piece::Control { overwrites: true },
+                            span: at..at + 1,
+                            decoded: None,
+                        });
+                    }
                 }
                 i = end.max(i + 1);
                 continue;
@@ -340,6 +340,11 @@ fn whitespace_run(s: &str, start: usize) -> (usize, usize, usize) {
     for ch in s[start..].chars() {
         match ch {
             '\n' => {
+                newlines += 1;
+                current = 0;
+            }
+            // A bare carriage return is sanitized into a line break, so it counts as one.
+            '\r' if !s[end + 1..].starts_with('\n') => {
                 newlines += 1;
                 current = 0;
             }

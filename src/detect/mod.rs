@@ -509,10 +509,20 @@ fn hidden_char(c: char) -> bool {
 /// legitimate), padding collapsed to one space or one blank line. Borrowed when there is
 /// nothing to change.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    match hidden::sanitize_mapped(text) {
-        None => Cow::Borrowed(text),
-        Some((clean, _)) => Cow::Owned(clean),
+    let Some((mut clean, _)) = hidden::sanitize_mapped(text) else {
+        return Cow::Borrowed(text);
+    };
+    // Removing hidden characters can join what they kept apart: two short runs of spaces
+    // around a bidi control become one long run (padding) once it is gone. So sanitize again
+    // until nothing changes; removal never creates new hidden characters, so this ends fast
+    // (the bound is only a guard).
+    for _ in 0..8 {
+        match hidden::sanitize_mapped(&clean) {
+            Some((again, _)) => clean = again,
+            None => break,
+        }
     }
+    Cow::Owned(clean)
 }
 
 /// [`sanitize`]s every string of `value` in place (object keys too); true if anything changed.

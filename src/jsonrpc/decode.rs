@@ -188,7 +188,9 @@ fn nesting_depth_exceeds(line: &[u8], max: usize) -> bool {
                 loop {
                     match memchr::memchr2(b'"', b'\\', &line[i..]) {
                         None => return false,
-                        Some(j) if line[i + j] == b'\\' => i += j + 2,
+                        // An escape skips the next byte; a line may end right after the
+                        // backslash (a truncated string), so never step past the end.
+                        Some(j) if line[i + j] == b'\\' => i = (i + j + 2).min(line.len()),
                         Some(j) => {
                             i += j;
                             break;
@@ -264,6 +266,17 @@ mod tests {
         match decode(line.as_bytes()).unwrap() {
             Decoded::Single(m) => m,
             Decoded::Batch(_) => panic!("expected one message"),
+        }
+    }
+
+    /// Found by fuzzing: a line that ends inside a string right after a backslash made the
+    /// depth check step past the end and panic (which ended the relay thread).
+    #[test]
+    fn a_line_ending_in_an_escape_is_a_parse_error_not_a_panic() {
+        let lines: [&[u8]; 4] =
+            [br#"{"a":"\"#, br#"{"jsonrpc":"2.0","id":1,"x":"\\\"#, br#""\"#, br#""\\\"#];
+        for line in lines {
+            assert!(matches!(decode(line), Err(DecodeError::Parse { .. })), "{line:?}");
         }
     }
 

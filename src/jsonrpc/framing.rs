@@ -109,7 +109,12 @@ fn keep_tail(tail: &mut Vec<u8>, chunk: &[u8]) {
 /// placed first) and `...,"id":7}` at the very end (the TypeScript SDK's order). A nested `"id"`
 /// can match neither, so the answer is either right or `None`.
 pub fn recover_id(head: &[u8], tail: &[u8]) -> Option<Id> {
-    from_head(head).or_else(|| from_tail(tail))
+    // The id is echoed in the error the sender gets, so it must be valid JSON itself: the
+    // line was never parsed, and a token such as `"\ud80x"` or `1e+` would make that error
+    // unreadable (found by fuzzing).
+    from_head(head)
+        .or_else(|| from_tail(tail))
+        .filter(|id| serde_json::from_str::<&serde_json::value::RawValue>(id.as_raw()).is_ok())
 }
 
 fn from_head(head: &[u8]) -> Option<Id> {
@@ -190,6 +195,16 @@ mod tests {
             });
         }
         out
+    }
+
+    /// Found by fuzzing: an id with an invalid escape or a malformed number, recovered from an
+    /// oversized line, was echoed as invalid JSON.
+    #[test]
+    fn a_recovered_id_is_valid_json_or_nothing() {
+        assert_eq!(recover_id(br#"{"jsonrpc":"2.0","id":"\ud80progre","#, b""), None);
+        assert_eq!(recover_id(br#"{"id":1e+,"method":"x""#, b""), None);
+        assert_eq!(recover_id(br#"{"id":"ok","#, b"").unwrap().as_raw(), r#""ok""#);
+        assert_eq!(recover_id(b"", br#","id":-12}"#).unwrap().as_raw(), "-12");
     }
 
     #[test]

@@ -288,19 +288,82 @@ fn is_primary_key_conflict(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "1555")
 }
 
+/// The database file is damaged or is not a SQLite database (`SQLITE_CORRUPT`,
+/// `SQLITE_NOTADB`): [`Store::open`] sets it aside and starts a new history.
+#[derive(Debug, thiserror::Error)]
+#[error("the history database {} is damaged or is not an MCP Firewall database ({detail})", path.display())]
+pub struct Damaged {
+    /// The database file.
+    pub path: PathBuf,
+    /// SQLite's words.
+    pub detail: String,
+}
+
 /// The error for a database problem while opening `path`, naming the file and what to do.
 fn open_error(path: &Path, error: sqlx::Error) -> anyhow::Error {
     match primary_code(&error) {
-        Some(11 | 26) => anyhow::anyhow!(
-            "the history database {} is damaged or is not an MCP Firewall database ({error}). \
-             Nothing was changed or deleted. Move it aside (for example to {}.damaged) to start \
-             a new history, and keep the old file if you want to recover from it",
-            path.display(),
-            path.display()
-        ),
+        Some(11 | 26) => Damaged { path: path.to_owned(), detail: error.to_string() }.into(),
         _ => anyhow::Error::new(error)
             .context(format!("cannot open the history database {}", path.display())),
     }
+}
+
+/// Under a file-size limit (`ulimit -f`, RLIMIT_FSIZE) the kernel sends SIGXFSZ when the
+/// history grows past it, and that signal ends the process: the shim would die mid-session.
+/// With a handler installed, the write fails with EFBIG instead and is handled like a full
+/// disk. A handler, unlike an ignored signal, is reset when the shim starts its server, so the
+/// server keeps the default behaviour.
+fn survive_file_size_limit() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            if let Err(e) = signal_hook::flag::register(libc::SIGXFSZ, flag) {
+                tracing::warn!(
+                    "cannot handle SIGXFSZ ({e}); a file-size limit would end the process"
+                );
+            }
+        });
+    }
+}
+
+/// Moves a damaged database (and its `-wal` and `-shm` files) to `<name>.corrupt-<UTC time>`,
+/// keeping it for investigation or recovery, and returns where it went (`None` when it was gone
+/// already).
+fn set_aside(db: &Path) -> Result<Option<PathBuf>> {
+    let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    let name = db.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut backup = db.with_file_name(format!("{name}.corrupt-{stamp}"));
+    let mut n = 1;
+    while backup.exists() {
+        n += 1;
+        backup = db.with_file_name(format!("{name}.corrupt-{stamp}-{n}"));
+    }
+    match std::fs::rename(db, &backup) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot move the damaged history database {} aside",
+                db.display()
+            )));
+        }
+    }
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", db.display()));
+        if side.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", backup.display()));
+            std::fs::rename(&side, &to).with_context(|| {
+                format!("cannot move {} aside to {}", side.display(), to.display())
+            })?;
+        }
+    }
+    Ok(Some(backup))
 }
 
 /// Creates `path` as an empty private file (0600) if it does not exist; SQLite creates the
@@ -359,9 +422,32 @@ impl Store {
     ///
     /// Creates the parent folder (0700) and the file (0600), switches the database to WAL,
     /// applies the migrations, and checks that the history was written with this key (a history
-    /// written with another key is refused: the two chains would mix). A damaged file is an
-    /// error that names it; nothing is ever deleted here.
+    /// written with another key is refused: the two chains would mix). A file that is damaged
+    /// or not a database at all is moved aside to `<name>.corrupt-<UTC time>` (never deleted),
+    /// with a warning that says where, and a new history is started in its place: the firewall
+    /// keeps recording instead of refusing to run.
     pub async fn open(db: &Path, key: ChainKey) -> Result<Store> {
+        survive_file_size_limit();
+        match Self::open_once(db, &key).await {
+            Err(e) if e.downcast_ref::<Damaged>().is_some() => {
+                // Another MCP Firewall process that found it damaged at the same moment may
+                // have moved it already (`None`): then its new history is used.
+                if let Some(backup) = set_aside(db).with_context(|| format!("{e:#}"))? {
+                    tracing::warn!(
+                        database = %db.display(),
+                        backup = %backup.display(),
+                        "{e:#}; it was moved to {} (kept, not deleted) and a new history was \
+                         started",
+                        backup.display()
+                    );
+                }
+                Self::open_once(db, &key).await
+            }
+            other => other,
+        }
+    }
+
+    async fn open_once(db: &Path, key: &ChainKey) -> Result<Store> {
         if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
             Paths::ensure(parent)?;
         }
@@ -377,10 +463,10 @@ impl Store {
             // hot pages (the chain head, the ends of the indexes) are few.
             .pragma("cache_size", "-1024")
             .optimize_on_close(true, 400);
-        let mac = ChainMac::new(&key);
+        let mac = ChainMac::new(key);
 
         let mut setup = options.connect().await.map_err(|e| open_error(db, e))?;
-        let prepared = prepare(&mut setup, db, &key).await;
+        let prepared = prepare(&mut setup, db, key).await;
         let _ = setup.close().await;
         prepared?;
 
@@ -438,11 +524,24 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.db_error("write to", e))?;
+        let mut conn = self.pool.acquire().await.map_err(|e| self.db_error("write to", e))?;
+        let appended = self.append_on(&mut conn, events).await;
+        if let Err(e) = &appended
+            && e.downcast_ref::<ChainBroken>().is_none()
+        {
+            // After a failed write (a full disk, an I/O error) SQLite may already have rolled
+            // the transaction back itself; sqlx then still counts it as open and would refuse
+            // every later transaction on this connection, so the history would never recover.
+            // Discard the connection; the pool opens a fresh one. (A broken chain is refused
+            // before anything is written: that connection is fine.)
+            conn.close_on_drop();
+        }
+        appended
+    }
+
+    async fn append_on(&self, conn: &mut SqliteConnection, events: &[Event]) -> Result<()> {
+        let mut tx =
+            conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.db_error("write to", e))?;
         let mut last = self.head_for_write(&mut tx).await?;
 
         // Hash every row first, then insert them several per statement: each statement is a

@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsFd;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -110,6 +111,16 @@ pub fn run(
     }
     drop(to_server); // may be blocked reading the client's stdin; the process exit ends it
     signal_group(pid, libc::SIGTERM); // leftovers in the server's process group
+    // Calls still waiting for approval can no longer run: withdraw them, and give their
+    // threads a moment to record the outcome before the process ends.
+    pipeline.withdraw_held();
+    let settled = Instant::now() + Duration::from_secs(2);
+    while APPROVALS_IN_FLIGHT.load(Ordering::Acquire) > 0 && Instant::now() < settled {
+        thread::sleep(Duration::from_millis(10));
+    }
+    if APPROVALS_IN_FLIGHT.load(Ordering::Acquire) > 0 {
+        tracing::warn!("calls waiting for approval were not settled before the shim ended");
+    }
     pipeline.flush();
     Ok(exit_code(status))
 }
@@ -203,6 +214,9 @@ fn to_server(server: &ServerSink, line: &[u8], more: bool) -> io::Result<()> {
     if more { Ok(()) } else { sink.flush() }
 }
 
+/// Approval threads that have not finished (settled, recorded and answered) yet.
+static APPROVALS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
 /// Asks the approver on a thread of its own (the relay goes on meanwhile), then forwards the
 /// call or answers the client.
 fn settle_off_thread(
@@ -211,7 +225,15 @@ fn settle_off_thread(
     server: ServerSink,
     client: ClientSink,
 ) {
+    APPROVALS_IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
     let spawned = thread::Builder::new().name("approval".into()).spawn(move || {
+        struct Done;
+        impl Drop for Done {
+            fn drop(&mut self) {
+                APPROVALS_IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _done = Done;
         // While a person decides, progress under the call's token keeps the client waiting
         // (clients time out after 60 s without it).
         let token = held.progress_token.clone();
@@ -235,6 +257,7 @@ fn settle_off_thread(
         }
     });
     if let Err(e) = spawned {
+        APPROVALS_IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
         tracing::error!(error = %e, "cannot start an approval thread; the call stays unanswered");
     }
 }

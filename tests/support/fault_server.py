@@ -2,10 +2,17 @@
 
 No real server can be made to emit broken output on demand, so this one does, on request:
 tools/call of `garbage` prints a non-JSON line before a valid result; `bad-utf8` answers with a
-line that is not valid UTF-8; `no-answer` never answers. Everything else gets a plain result.
+line that is not valid UTF-8; `no-answer` never answers; `die-mid-response` writes half a
+response and kills itself (SIGKILL); `flood` writes `count` lines of `kind` (`garbage`: not
+JSON, `notification`: valid log notifications) before its result; `big` answers with a text of
+`bytes` bytes; `echo` answers with its arguments; `torn-escape` writes a line that ends inside a
+string right after a backslash, then its result. `cancelled` lists the request ids whose
+`notifications/cancelled` arrived. Everything else gets a plain result.
 """
 
 import json
+import os
+import signal
 import sys
 
 out = sys.stdout.buffer
@@ -16,8 +23,13 @@ def send(obj):
     out.flush()
 
 
+cancelled = []
+
 for raw in sys.stdin.buffer:
     msg = json.loads(raw)
+    if msg.get("method") == "notifications/cancelled":
+        cancelled.append(msg.get("params", {}).get("requestId"))
+        continue
     if "id" not in msg or "method" not in msg:
         continue
     mid, method = msg["id"], msg["method"]
@@ -27,6 +39,7 @@ for raw in sys.stdin.buffer:
             "serverInfo": {"name": "fault-server", "version": "1"}}})
         continue
     tool = msg.get("params", {}).get("name")
+    args = msg.get("params", {}).get("arguments") or {}
     if tool == "garbage":
         out.write(b"Server listening... (a log line on stdout)\n")
         send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "after garbage"}]}})
@@ -36,5 +49,29 @@ for raw in sys.stdin.buffer:
         out.flush()
     elif tool == "no-answer":
         pass
+    elif tool == "die-mid-response":
+        line = json.dumps({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "x" * 1000}]}})
+        out.write(line[: len(line) // 2].encode())
+        out.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif tool == "flood":
+        count, kind = int(args.get("count", 1000)), args.get("kind", "garbage")
+        if kind == "garbage":
+            chunk = b"".join(b"garbage line %d that is not JSON\n" % i for i in range(count))
+        else:
+            chunk = b"".join(json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                                         "params": {"level": "info", "data": "line %d" % i}}).encode() + b"\n"
+                             for i in range(count))
+        out.write(chunk)
+        send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "flooded %d" % count}]}})
+    elif tool == "torn-escape":
+        out.write(b'{"jsonrpc":"2.0","id":%s,"result":"\\\n' % json.dumps(mid).encode())
+        send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "after the torn line"}]}})
+    elif tool == "big":
+        send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "b" * int(args.get("bytes", 0))}]}})
+    elif tool == "echo":
+        send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": json.dumps(args)}]}})
+    elif tool == "cancelled":
+        send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": json.dumps(cancelled)}]}})
     else:
         send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "ok"}]}})

@@ -1,0 +1,6 @@
+//! `cargo fuzz run -s none decode`: the `decode` target under libFuzzer (see README, Hardening).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    mcpfw_fuzz::run_target("decode", data);
+});

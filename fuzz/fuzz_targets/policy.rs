@@ -1,0 +1,6 @@
+//! `cargo fuzz run -s none policy`: the `policy` target under libFuzzer (see README, Hardening).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    mcpfw_fuzz::run_target("policy", data);
+});

@@ -1,0 +1,200 @@
+//! Resource bounds: whatever size or number of messages arrives, the shim's memory stays
+//! bounded. Each test measures the shim's peak resident memory (VmHWM in /proc/<pid>/status)
+//! and prints it; README's "Resource bounds" table gives the measured numbers.
+//!
+//! `MCPFW_BOUNDS_MESSAGES` sets how many tiny messages the flood test sends (default 50,000;
+//! README's numbers are for 1,000,000).
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::{Home, Shim, python, support, tool_text};
+use serde_json::{Value, json};
+
+fn fault_server() -> Vec<String> {
+    vec![python().display().to_string(), support("fault_server.py").display().to_string()]
+}
+
+/// The shim's peak resident memory so far, in MiB.
+fn peak_rss_mib(shim: &Shim) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", shim.child.id()))
+        .expect("the shim is running");
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kib / 1024.0
+}
+
+fn report(what: &str, mib: f64, limit: f64, took: Duration) {
+    println!(
+        "bounds: {what}: peak RSS {mib:.1} MiB (limit {limit} MiB), {:.1} s",
+        took.as_secs_f64()
+    );
+    assert!(mib < limit, "{what}: the shim's peak RSS was {mib:.1} MiB (limit {limit} MiB)");
+}
+
+fn error_code(line: &[u8]) -> i64 {
+    let v: Value = serde_json::from_slice(line).unwrap();
+    v["error"]["code"].as_i64().unwrap_or_else(|| panic!("not an error: {v}"))
+}
+
+/// A line of 64 MiB + 1 (one byte over the default limit) in each direction: refused, answered
+/// with an error carrying its id, and the session goes on. A message within the limit has to
+/// be held whole (it is checked before it is forwarded), so the peak is the limit plus the
+/// shim's own few tens of MiB, never more: the line over it is dropped as soon as it passes
+/// the limit, and never grows further.
+#[test]
+fn a_64_mib_line_is_refused_and_memory_stays_within_the_limit() {
+    let limit = 64 * 1024 * 1024;
+    let home = Home::permissive();
+    let mut shim = Shim::start(&home, &[], &fault_server());
+    shim.initialize();
+    let started = Instant::now();
+    shim.send_raw(&long_call(7, limit + 1));
+    let answer = shim.recv_raw(Duration::from_secs(60)).expect("an answer to the long line");
+    assert_eq!(error_code(&answer), -32600);
+    assert_eq!(serde_json::from_slice::<Value>(&answer).unwrap()["id"], 7);
+    // The server answers with 64 MiB + 1 of text: the client gets an error for its call.
+    let reply = shim.call_tool(8, "big", json!({"bytes": limit + 1}));
+    assert_eq!(reply["error"]["code"], -32002, "{}", reply["error"]);
+    let echo = shim.call_tool(9, "echo", json!({"after": true}));
+    assert!(tool_text(&echo).contains("after"), "{echo}");
+    report(
+        "a 64 MiB + 1 byte line each way, default limit",
+        peak_rss_mib(&shim),
+        64.0 + 48.0,
+        started.elapsed(),
+    );
+}
+
+/// With a 1 MiB limit, the same 64 MiB lines never take more than the limit.
+#[test]
+fn a_64_mib_line_over_a_small_limit_is_never_held() {
+    let home = Home::permissive();
+    let mut shim = Shim::start(&home, &["--max-message-bytes", "1048576"], &fault_server());
+    shim.initialize();
+    let started = Instant::now();
+    shim.send_raw(&long_call(7, 64 * 1024 * 1024));
+    let answer = shim.recv_raw(Duration::from_secs(60)).expect("an answer to the long line");
+    assert_eq!(error_code(&answer), -32600);
+    let reply = shim.call_tool(8, "big", json!({"bytes": 64 * 1024 * 1024}));
+    assert_eq!(reply["error"]["code"], -32002, "{}", reply["error"]);
+    report("64 MiB lines each way, 1 MiB limit", peak_rss_mib(&shim), 40.0, started.elapsed());
+}
+
+/// A `tools/call` line of exactly `len` bytes (without its newline).
+fn long_call(id: u64, len: usize) -> Vec<u8> {
+    let head = format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"text":""#
+    );
+    let tail = b"\"}}}\n";
+    let mut line = Vec::with_capacity(len + 1);
+    line.extend_from_slice(head.as_bytes());
+    line.resize(len - (tail.len() - 1), b'a');
+    line.extend_from_slice(tail);
+    assert_eq!(line.len() - 1, len);
+    line
+}
+
+/// 100,000-deep nesting, many times: refused before any parser recurses, memory flat.
+#[test]
+fn deep_nesting_is_refused_with_flat_memory() {
+    let home = Home::permissive();
+    let mut shim = Shim::start(&home, &[], &fault_server());
+    shim.initialize();
+    let started = Instant::now();
+    let depth = 100_000;
+    for id in 0..20 {
+        let line = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"a":{}1{}}}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        shim.send_raw(format!("{line}\n").as_bytes());
+        let answer = shim.recv_raw(Duration::from_secs(20)).expect("an answer");
+        assert_eq!(error_code(&answer), -32600);
+    }
+    let echo = shim.call_tool(100, "echo", json!({"after": true}));
+    assert!(tool_text(&echo).contains("after"), "{echo}");
+    report("20 lines nested 100,000 deep", peak_rss_mib(&shim), 40.0, started.elapsed());
+}
+
+/// A flood of tiny messages: all relayed and recorded, and memory does not grow with their
+/// number (the history's queue is bounded; the relay waits for the disk instead).
+#[test]
+fn a_flood_of_tiny_messages_keeps_memory_flat() {
+    let count: usize =
+        std::env::var("MCPFW_BOUNDS_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let home = Home::permissive();
+    let mut shim = Shim::start(&home, &[], &fault_server());
+    shim.initialize();
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(1 << 20);
+    for i in 0..count {
+        writeln!(
+            batch,
+            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":1,"progress":{i}}}}}"#
+        )
+        .unwrap();
+        if batch.len() >= 1 << 20 {
+            shim.send_raw(&batch);
+            batch.clear();
+        }
+    }
+    shim.send_raw(&batch);
+    // The server answers this only after it has read every message before it.
+    let reply = shim.call_tool(1, "echo", json!({"last": true}));
+    assert!(tool_text(&reply).contains("last"), "{reply}");
+    let took = started.elapsed();
+    let rss = peak_rss_mib(&shim);
+    shim.close_stdin();
+    assert!(shim.wait_exit(Duration::from_secs(120)).is_some_and(|s| s.success()));
+    let db = home.path().join("data/mcpfw.db");
+    let out = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT count(*) FROM events WHERE method = 'notifications/progress'")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        count.to_string(),
+        "every message is recorded"
+    );
+    println!("bounds: {count} tiny messages: {:.0} messages/s", count as f64 / took.as_secs_f64());
+    report(&format!("{count} tiny messages"), rss, 64.0, took);
+}
+
+/// Thousands of requests the server never answers: the correlation table is capped
+/// (`session::MAX_PENDING`, 10,000), memory stays flat, and other calls are still answered.
+#[test]
+fn thousands_of_unanswered_requests_keep_memory_flat() {
+    let home = Home::new();
+    home.policy(
+        "[settings]\nunattended = \"allow\"\n[[rules]]\ntool = \"*\"\naction = \"allow\"\n",
+    );
+    let mut shim = Shim::start(&home, &[], &fault_server());
+    shim.initialize();
+    let started = Instant::now();
+    let count = 12_000;
+    let mut batch = Vec::new();
+    for id in 1..=count {
+        writeln!(
+            batch,
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"no-answer","arguments":{{"n":{id}}}}}}}"#
+        )
+        .unwrap();
+    }
+    shim.send_raw(&batch);
+    let reply = shim.call_tool(count + 1, "echo", json!({"still": "answered"}));
+    assert!(tool_text(&reply).contains("answered"), "{reply}");
+    report(
+        &format!("{count} requests never answered"),
+        peak_rss_mib(&shim),
+        64.0,
+        started.elapsed(),
+    );
+}
