@@ -5,6 +5,7 @@
 
 pub mod approve;
 pub mod dashboard;
+pub mod install;
 pub mod log;
 pub mod policy;
 pub mod rules;
@@ -49,7 +50,7 @@ pub enum Command {
     /// Exit status: 0 nothing found, 1 something needs your attention, 2 a server could not
     /// be scanned.
     Scan {
-        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode);
+        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode, windsurf);
         /// repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
@@ -117,6 +118,35 @@ pub enum Command {
         #[arg(long)]
         always: bool,
     },
+    /// Route every MCP server of the clients on this machine through MCP Firewall.
+    ///
+    /// Each stdio entry of Claude Desktop, Claude Code, Cursor, VS Code and Windsurf becomes
+    /// `mcpfw wrap --name NAME -- <its command>`; nothing else in the files changes. The
+    /// original bytes are backed up first, and `mcpfw uninstall` puts them back.
+    Install(InstallArgs),
+    /// Put back every entry `mcpfw install` rewrote (entries edited since are left alone).
+    Uninstall {
+        /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
+        /// repeatable.
+        #[arg(long = "client", value_name = "NAME")]
+        clients: Vec<String>,
+        /// Print what would change (a unified diff) and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Every MCP server of the clients on this machine and whether it is protected.
+    Status {
+        /// Only this client (repeatable).
+        #[arg(long = "client", value_name = "NAME")]
+        clients: Vec<String>,
+        /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` count
+        /// (default: the current folder).
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// One JSON array of entries.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the folders and files this instance uses (all move under $MCPFW_HOME when it is set).
     Paths,
 }
@@ -140,6 +170,21 @@ pub struct WrapArgs {
     /// The server command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Args)]
+pub struct InstallArgs {
+    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
+    /// repeatable. Default: all.
+    #[arg(long = "client", value_name = "NAME")]
+    pub clients: Vec<String>,
+    /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` are included
+    /// (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Print what would change (a unified diff per file) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args)]

@@ -142,7 +142,8 @@ pub struct EventFilter {
     pub limit: u32,
     /// Oldest first instead of newest first.
     pub ascending: bool,
-    /// Only decisions: tool-call requests and anything that was not allowed.
+    /// Only decisions: tool-call requests, anything that was not allowed, and changes to the
+    /// clients' configuration files.
     pub decisions_only: bool,
 }
 
@@ -585,7 +586,8 @@ impl Store {
         if filter.decisions_only {
             and(&mut sql);
             sql.push(
-                "((method = 'tools/call' AND kind IN ('request', 'approval')) OR verdict <> 'allow')",
+                "((method = 'tools/call' AND kind IN ('request', 'approval')) OR verdict <> 'allow' \
+                 OR kind = 'config_change')",
             );
         }
         if let Some(before) = filter.before_seq {
