@@ -89,29 +89,40 @@ pub fn spawn(paths: Paths, broker: Arc<ApprovalBroker>, store: Option<Store>) {
             return;
         }
     };
-    tokio::spawn(run(watcher, files, rx, broker, store));
-}
-
-async fn run(
-    mut watcher: notify::RecommendedWatcher,
-    files: BTreeMap<PathBuf, &'static str>,
-    mut rx: mpsc::UnboundedReceiver<PathBuf>,
-    broker: Arc<ApprovalBroker>,
-    store: Option<Store>,
-) {
+    // Watching starts before the files are first read, and both before this returns: a change
+    // made once the daemon is up is never missed.
+    let mut watcher = watcher;
+    let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+    watch_folders(&mut watcher, &files, &mut watched);
     let mut snapshots: HashMap<PathBuf, Snapshot> = HashMap::new();
     for (file, client) in &files {
         if let Some(snapshot) = snapshot(client, file) {
             snapshots.insert(file.clone(), snapshot);
         }
     }
-    let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
-    watch_folders(&mut watcher, &files, &mut watched);
     tracing::info!(
         files = files.len(),
         folders = watched.len(),
         "watching the MCP clients' configuration files"
     );
+    tokio::spawn(run(Watching { watcher, watched, files, snapshots }, rx, broker, store));
+}
+
+/// The watcher and what it has seen.
+struct Watching {
+    watcher: notify::RecommendedWatcher,
+    watched: BTreeSet<PathBuf>,
+    files: BTreeMap<PathBuf, &'static str>,
+    snapshots: HashMap<PathBuf, Snapshot>,
+}
+
+async fn run(
+    watching: Watching,
+    mut rx: mpsc::UnboundedReceiver<PathBuf>,
+    broker: Arc<ApprovalBroker>,
+    store: Option<Store>,
+) {
+    let Watching { mut watcher, mut watched, files, mut snapshots } = watching;
     let mut rescan = tokio::time::interval(RESCAN);
     loop {
         let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
