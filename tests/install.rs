@@ -342,6 +342,17 @@ fn status_lists_each_clients_servers_and_their_protection() {
     let postgres = after.iter().find(|e| e["server"] == "postgres").unwrap();
     assert_eq!(postgres["project"], "/home/me/src/app");
     assert_eq!(postgres["client"], "claude-code");
+    // Seen from another project, the files install changed in this one are still listed.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other: Vec<Value> = serde_json::from_str(&m.ok(&[
+        "status",
+        "--json",
+        "--project",
+        elsewhere.path().to_str().unwrap(),
+    ]))
+    .unwrap();
+    let git = other.iter().find(|e| e["server"] == "git").expect("the project's .mcp.json");
+    assert_eq!(git["state"], "wrapped");
     let human = m.ok(&["status", "--client", "vscode"]);
     assert!(human.contains("fetch") && human.contains("wrapped"), "{human}");
     assert!(human.contains("github") && human.contains("UNPROTECTED"), "{human}");

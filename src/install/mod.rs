@@ -328,7 +328,14 @@ pub fn status(
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for client in selected {
-        for file in clients::config_files(client, places)? {
+        // The client's files here, and those install changed elsewhere (another project).
+        let mut files = clients::config_files(client, places)?;
+        for record in manifest.records.iter().filter(|r| r.client == *client) {
+            if !files.contains(&record.file) {
+                files.push(record.file.clone());
+            }
+        }
+        for file in files {
             let text = match clients::read_config(&file) {
                 Ok(Some(text)) => text,
                 Ok(None) => continue,
