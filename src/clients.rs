@@ -80,6 +80,8 @@ pub struct ServerEntry {
     pub launch: Launch,
     /// Whether the entry already runs through `mcpfw wrap`.
     pub wrapped: bool,
+    /// Whether the (remote) entry already goes through MCP Firewall's HTTP proxy.
+    pub bridged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +203,7 @@ fn entry_of(
             .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     };
-    let (launch, wrapped) = if let Some(command) = entry["command"].as_str() {
+    let (launch, wrapped, bridged) = if let Some(command) = entry["command"].as_str() {
         let mut command: Vec<String> =
             std::iter::once(command.to_owned()).chain(strings(&entry["args"])).collect();
         let env = entry["env"]
@@ -211,10 +213,12 @@ fn entry_of(
             })
             .unwrap_or_default();
         let wrapped = unwrap_firewall(&mut command);
-        (Launch::Stdio { command, env }, wrapped)
+        (Launch::Stdio { command, env }, wrapped, false)
     } else {
         let url = entry[url_key(client)].as_str().or_else(|| entry["url"].as_str())?;
-        (Launch::Remote { url: url.to_owned() }, false)
+        let bridged =
+            crate::install::remote::is_bridged(entry, url, crate::install::remote::TOKEN_HEADER);
+        (Launch::Remote { url: url.to_owned() }, false, bridged)
     };
     Some(ServerEntry {
         client: client.to_owned(),
@@ -223,6 +227,7 @@ fn entry_of(
         pointer,
         launch,
         wrapped,
+        bridged,
     })
 }
 

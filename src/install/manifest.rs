@@ -30,6 +30,9 @@ pub struct Record {
     /// The copy of the whole file taken before this change.
     #[serde(default)]
     pub backup: Option<PathBuf>,
+    /// A remote entry pointed at the HTTP proxy (its route is removed on uninstall).
+    #[serde(default)]
+    pub remote: bool,
 }
 
 impl Record {

@@ -16,6 +16,7 @@
 
 pub mod files;
 pub mod manifest;
+pub mod remote;
 pub mod watch;
 
 use std::ops::Range;
@@ -94,6 +95,8 @@ pub struct Install<'a> {
     pub firewall: &'a Path,
     /// Only say what would change.
     pub dry_run: bool,
+    /// The HTTP proxy's routes, for remote entries (`None`: they are left as they are).
+    pub router: Option<&'a dyn remote::Router>,
 }
 
 /// The running program, canonicalized: what installed entries start.
@@ -137,31 +140,38 @@ impl Install<'_> {
             for entry in clients::entries(client, file, &text, &doc) {
                 let Some(node) = doc.at(&entry.pointer) else { continue };
                 let label = label(&entry);
-                match &entry.launch {
-                    Launch::Stdio { .. } if entry.wrapped => {
-                        notes.push(format!("{label}: already protected"));
+                if entry.wrapped || entry.bridged {
+                    notes.push(format!("{label}: already protected"));
+                    continue;
+                }
+                let (rewritten, remote, how) = match &entry.launch {
+                    Launch::Stdio { .. } => (
+                        wrapped_entry(&text, node, &entry.name, self.firewall),
+                        false,
+                        "runs through mcpfw wrap",
+                    ),
+                    Launch::Remote { .. } => (
+                        self.route(client, &entry, &text, node),
+                        true,
+                        "through MCP Firewall's HTTP proxy",
+                    ),
+                };
+                match rewritten {
+                    Ok(installed) => {
+                        notes.push(format!("{label}: protected ({how})"));
+                        records.push(Record {
+                            client: client.to_owned(),
+                            file: file.to_owned(),
+                            pointer: entry.pointer.clone(),
+                            original: text[node.span.clone()].to_owned(),
+                            installed: installed.clone(),
+                            installed_ms: crate::record::now_ms(),
+                            backup: None,
+                            remote,
+                        });
+                        edits.push((node.span.clone(), installed));
                     }
-                    Launch::Stdio { .. } => {
-                        match wrapped_entry(&text, node, &entry.name, self.firewall) {
-                            Ok(installed) => {
-                                notes.push(format!("{label}: protected (runs through mcpfw wrap)"));
-                                records.push(Record {
-                                    client: client.to_owned(),
-                                    file: file.to_owned(),
-                                    pointer: entry.pointer.clone(),
-                                    original: text[node.span.clone()].to_owned(),
-                                    installed: installed.clone(),
-                                    installed_ms: crate::record::now_ms(),
-                                    backup: None,
-                                });
-                                edits.push((node.span.clone(), installed));
-                            }
-                            Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
-                        }
-                    }
-                    Launch::Remote { .. } => notes.push(format!(
-                        "{label}: left unprotected: HTTP entries wait for MCP Firewall's HTTP proxy"
-                    )),
+                    Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
                 }
             }
             let after = apply(&text, edits);
@@ -197,9 +207,40 @@ impl Install<'_> {
     }
 }
 
+impl Install<'_> {
+    /// A remote entry pointed at its route in the HTTP proxy (registered there, except in a
+    /// dry run, which shows a placeholder route).
+    fn route(
+        &self,
+        client: &str,
+        entry: &ServerEntry,
+        text: &str,
+        node: &Node,
+    ) -> Result<String, String> {
+        let router = self.router.ok_or("HTTP entries wait for MCP Firewall's HTTP proxy")?;
+        let upstream = remote::upstream(node, clients::url_key(client))?;
+        let route = if self.dry_run {
+            remote::Route {
+                url: format!("http://127.0.0.1:<port>/s/{}/mcp", entry.name),
+                token: "<token>".to_owned(),
+            }
+        } else {
+            router
+                .register(client, &entry.name, &upstream)
+                .map_err(|e| format!("the HTTP proxy refused the route: {e:#}"))?
+        };
+        remote::routed_entry(text, node, clients::url_key(client), router.token_header(), &route)
+    }
+}
+
 /// Puts back every entry install rewrote in the selected clients' files, where it is still as
 /// install left it.
-pub fn uninstall(paths: &Paths, selected: &[&'static str], dry_run: bool) -> Result<Outcome> {
+pub fn uninstall(
+    paths: &Paths,
+    selected: &[&'static str],
+    dry_run: bool,
+    router: Option<&dyn remote::Router>,
+) -> Result<Outcome> {
     let mut manifest = Manifest::load(paths)?;
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for record in &manifest.records {
@@ -210,7 +251,7 @@ pub fn uninstall(paths: &Paths, selected: &[&'static str], dry_run: bool) -> Res
     }
     let mut outcome = Outcome::default();
     for (client, file) in files {
-        match uninstall_file(paths, &mut manifest, &client, &file, dry_run) {
+        match uninstall_file(paths, &mut manifest, &client, &file, dry_run, router) {
             Ok(done) => outcome.files.push(done),
             Err(e) => outcome.errors.push(format!("{e:#}")),
         }
@@ -224,6 +265,7 @@ fn uninstall_file(
     client: &str,
     file: &Path,
     dry_run: bool,
+    router: Option<&dyn remote::Router>,
 ) -> Result<FileOutcome> {
     for attempt in 1..=ATTEMPTS {
         let records: Vec<Record> =
@@ -282,6 +324,13 @@ fn uninstall_file(
         // The file first: after a crash between the two writes, the records name entries that
         // already hold their original text, which the next uninstall recognises.
         for pointer in &settled {
+            let remote = records.iter().any(|r| &r.pointer == pointer && r.remote);
+            if remote
+                && let (Some(router), Some(name)) = (router, pointer.last())
+                && let Err(e) = router.unregister(client, name)
+            {
+                done.notes.push(format!("{name}: its HTTP proxy route stays: {e:#}"));
+            }
             manifest.remove(file, pointer);
         }
         manifest.save(paths)?;
@@ -386,6 +435,7 @@ pub fn protection(
             (Protection::Wrapped, format!("mcpfw wrap -- {}", command.join(" ")))
         }
         Launch::Stdio { command, .. } => (Protection::Unprotected, command.join(" ")),
+        Launch::Remote { url } if entry.bridged => (Protection::Bridged, url.clone()),
         Launch::Remote { url } => (Protection::Unprotected, format!("{url} (HTTP proxy pending)")),
     }
 }
@@ -408,7 +458,7 @@ fn label_of(pointer: &[String]) -> String {
 }
 
 /// `text` with each span replaced (spans do not overlap).
-fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+pub(crate) fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
     edits.sort_by_key(|(span, _)| span.start);
     let mut out =
         String::with_capacity(text.len() + edits.iter().map(|(_, t)| t.len()).sum::<usize>());
@@ -503,6 +553,74 @@ mod tests {
             wrap("{\"args\": [], \"command\": \"a \\\"b\\\"\"}"),
             "{\"args\": [\"wrap\", \"--name\", \"fs\", \"--\", \"a \\\"b\\\"\"], \"command\": \"/opt/mcpfw\"}"
         );
+    }
+
+    /// A stand-in for the HTTP proxy's registry that remembers its routes.
+    #[derive(Default)]
+    struct Routes(std::sync::Mutex<Vec<(String, String, String)>>);
+
+    impl remote::Router for Routes {
+        fn token_header(&self) -> &str {
+            remote::TOKEN_HEADER
+        }
+        fn register(&self, client: &str, name: &str, upstream: &str) -> Result<remote::Route> {
+            let mut routes = self.0.lock().unwrap();
+            routes.push((client.into(), name.into(), upstream.into()));
+            Ok(remote::Route {
+                url: format!("http://127.0.0.1:4000/s/{name}/mcp"),
+                token: format!("token-{}", routes.len()),
+            })
+        }
+        fn unregister(&self, client: &str, name: &str) -> Result<()> {
+            self.0.lock().unwrap().retain(|(c, n, _)| !(c == client && n == name));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn remote_entries_are_routed_through_the_proxy_and_restored_with_their_routes_removed() {
+        let home = tempfile::tempdir().unwrap();
+        let places = Places::under(home.path(), home.path());
+        let paths = Paths::under(&home.path().join("fw"));
+        std::fs::create_dir_all(home.path().join(".codeium/windsurf")).unwrap();
+        let file = home.path().join(".codeium/windsurf/mcp_config.json");
+        let original = "{\"mcpServers\": {\n  \"docs\": {\"serverUrl\": \"https://docs.example/mcp\", \"headers\": {\"K\": \"v\"}},\n  \"old\": {\"type\": \"sse\", \"url\": \"https://o/sse\"}\n}}\n";
+        std::fs::write(&file, original).unwrap();
+        let routes = Routes::default();
+        let install = Install {
+            paths: &paths,
+            places: &places,
+            clients: &["windsurf"],
+            firewall: Path::new("/opt/mcpfw"),
+            dry_run: false,
+            router: Some(&routes),
+        };
+        let outcome = install.run().unwrap();
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert_eq!(
+            *routes.0.lock().unwrap(),
+            [("windsurf".into(), "docs".into(), "https://docs.example/mcp".into())]
+        );
+        let entries = clients::servers("windsurf", &places).unwrap();
+        assert!(entries[0].bridged, "{entries:?}");
+        assert!(!entries[1].bridged, "SSE is left as it is");
+        let (status, _) = status(&paths, &places, &["windsurf"]).unwrap();
+        assert_eq!(status[0].state, Protection::Bridged);
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(
+            value["mcpServers"]["docs"]["headers"],
+            serde_json::json!({"X-MCPFW-Token": "token-1", "K": "v"})
+        );
+        // Again: nothing changes, nothing more is registered.
+        let again = install.run().unwrap();
+        assert!(again.files.iter().all(|f| !f.changed()));
+        assert_eq!(routes.0.lock().unwrap().len(), 1);
+
+        let outcome = uninstall(&paths, &["windsurf"], false, Some(&routes)).unwrap();
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+        assert!(routes.0.lock().unwrap().is_empty(), "the route is removed");
     }
 
     #[test]

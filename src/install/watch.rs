@@ -203,7 +203,7 @@ fn snapshot(client: &'static str, file: &Path) -> Option<Snapshot> {
         let seen = Seen {
             client,
             text: text[node.span.clone()].to_owned(),
-            protected: entry.wrapped,
+            protected: entry.wrapped || entry.bridged,
             launch,
         };
         out.insert(entry.pointer, seen);

@@ -1,0 +1,164 @@
+//! Remote (HTTP) entries: pointed at MCP Firewall's loopback HTTP proxy, which forwards to the
+//! original address. The entry's address becomes the proxy's route for it, and a header
+//! carries the route's token (so another local program cannot use the route); the entry's own
+//! headers stay, and the client still sends them.
+
+use anyhow::Result;
+
+use crate::jsonc::{Kind, Node};
+
+/// Where the proxy serves one remote server, and the token the client must present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `http://127.0.0.1:PORT/s/NAME/mcp`.
+    pub url: String,
+    pub token: String,
+}
+
+/// The proxy's registry of routes (a trait so that install can be tested without one, and
+/// runs without one when the proxy is not available).
+pub trait Router {
+    /// The header the token goes in.
+    fn token_header(&self) -> &str;
+    /// Registers (or finds) the route of `client`'s entry `name` to `upstream`.
+    fn register(&self, client: &str, name: &str, upstream: &str) -> Result<Route>;
+    /// Forgets the route (after uninstall).
+    fn unregister(&self, client: &str, name: &str) -> Result<()>;
+}
+
+/// The header that carries a route's token (the proxy's `TOKEN_HEADER`).
+pub const TOKEN_HEADER: &str = "X-MCPFW-Token";
+
+/// Whether a remote entry already goes through the proxy: its address is a loopback route and
+/// it sends the token header.
+pub fn is_bridged(entry: &serde_json::Value, url: &str, header: &str) -> bool {
+    let loopback = url.starts_with("http://127.0.0.1:") && url.contains("/s/");
+    let token = entry["headers"]
+        .as_object()
+        .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(header)));
+    loopback && token
+}
+
+/// The address of a remote entry that the proxy can serve, or why not.
+pub fn upstream(entry: &Node, url_key: &str) -> Result<String, String> {
+    let url = entry
+        .get(url_key)
+        .or_else(|| entry.get("url"))
+        .and_then(Node::as_str)
+        .ok_or("its address is not a string")?;
+    if let Some(kind) = entry.get("type").and_then(Node::as_str)
+        && kind.eq_ignore_ascii_case("sse")
+    {
+        return Err("it uses the legacy SSE transport, which the HTTP proxy does not serve".into());
+    }
+    if url.contains("${") {
+        return Err("its address uses variables only the client can expand".into());
+    }
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(format!("its address {url:?} is not an http(s) URL"));
+    }
+    Ok(url.to_owned())
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The text of a remote entry pointed at `route`: the address (`url_key`, else `url`) replaced
+/// and `header: token` added to (or replaced in) `headers`. Everything else stays byte for byte.
+pub fn routed_entry(
+    text: &str,
+    entry: &Node,
+    url_key: &str,
+    header: &str,
+    route: &Route,
+) -> Result<String, String> {
+    let url = entry
+        .member(url_key)
+        .or_else(|| entry.member("url"))
+        .filter(|m| m.value.as_str().is_some())
+        .ok_or("its address is not a string")?;
+    let mut edits = vec![(url.value.span.clone(), json_string(&route.url))];
+    let token = json_string(&route.token);
+    match entry.member("headers") {
+        None => edits.push((
+            url.value.span.end..url.value.span.end,
+            format!(", \"headers\": {{{}: {token}}}", json_string(header)),
+        )),
+        Some(headers) => match &headers.value.kind {
+            Kind::Object(members) => {
+                if let Some(existing) = members.iter().find(|m| m.key.eq_ignore_ascii_case(header))
+                {
+                    edits.push((existing.value.span.clone(), token));
+                } else if members.is_empty() {
+                    edits.push((
+                        headers.value.span.clone(),
+                        format!("{{{}: {token}}}", json_string(header)),
+                    ));
+                } else {
+                    let open = headers.value.span.start + 1;
+                    let space =
+                        if text[open..].starts_with(char::is_whitespace) { "" } else { " " };
+                    edits.push((open..open, format!("{}: {token},{space}", json_string(header))));
+                }
+            }
+            _ => return Err("its headers are not an object".into()),
+        },
+    }
+    let start = entry.span.start;
+    let relative =
+        edits.into_iter().map(|(span, t)| (span.start - start..span.end - start, t)).collect();
+    Ok(super::apply(&text[entry.span.clone()], relative))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route() -> Route {
+        Route { url: "http://127.0.0.1:4000/s/docs/mcp".into(), token: "t0k".into() }
+    }
+
+    fn routed(text: &str, key: &str) -> Result<String, String> {
+        let doc = crate::jsonc::parse(text).unwrap();
+        routed_entry(text, &doc, key, "X-MCPFW-Token", &route())
+    }
+
+    #[test]
+    fn a_remote_entry_points_at_its_route_and_sends_the_token_keeping_its_own_headers() {
+        assert_eq!(
+            routed("{\"type\": \"http\", \"url\": \"https://h/mcp\"}", "url").unwrap(),
+            "{\"type\": \"http\", \"url\": \"http://127.0.0.1:4000/s/docs/mcp\", \"headers\": {\"X-MCPFW-Token\": \"t0k\"}}"
+        );
+        assert_eq!(
+            routed(
+                "{\"serverUrl\": \"https://h/mcp\", \"headers\": {\n  \"K\": \"v\"\n}}",
+                "serverUrl"
+            )
+            .unwrap(),
+            "{\"serverUrl\": \"http://127.0.0.1:4000/s/docs/mcp\", \"headers\": {\"X-MCPFW-Token\": \"t0k\",\n  \"K\": \"v\"\n}}"
+        );
+        assert_eq!(
+            routed("{\"url\": \"https://h\", \"headers\": {}}", "url").unwrap(),
+            "{\"url\": \"http://127.0.0.1:4000/s/docs/mcp\", \"headers\": {\"X-MCPFW-Token\": \"t0k\"}}"
+        );
+        assert_eq!(
+            routed("{\"url\": \"https://h\", \"headers\": {\"x-mcpfw-token\": \"old\"}}", "url")
+                .unwrap(),
+            "{\"url\": \"http://127.0.0.1:4000/s/docs/mcp\", \"headers\": {\"x-mcpfw-token\": \"t0k\"}}"
+        );
+        assert!(routed("{\"url\": \"https://h\", \"headers\": []}", "url").is_err());
+        let routed: serde_json::Value =
+            serde_json::from_str(&routed("{\"url\": \"https://h\"}", "url").unwrap()).unwrap();
+        assert!(is_bridged(&routed, routed["url"].as_str().unwrap(), "X-MCPFW-Token"));
+    }
+
+    #[test]
+    fn only_plain_http_addresses_are_routed() {
+        let up = |text: &str| upstream(&crate::jsonc::parse(text).unwrap(), "url");
+        assert_eq!(up("{\"url\": \"https://h/mcp\"}").unwrap(), "https://h/mcp");
+        assert!(up("{\"type\": \"sse\", \"url\": \"https://h/sse\"}").is_err());
+        assert!(up("{\"url\": \"${env:BASE}/mcp\"}").is_err());
+        assert!(up("{\"url\": \"ws://h\"}").is_err());
+    }
+}
