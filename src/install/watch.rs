@@ -28,6 +28,8 @@ use crate::store::Store;
 
 /// How long a file must be quiet before it is read (a client often writes it in steps).
 const QUIET: Duration = Duration::from_millis(150);
+/// The longest a change waits for the file to become quiet.
+const SETTLE_AT_MOST: Duration = Duration::from_secs(1);
 /// How often folders that did not exist are looked for again.
 const RESCAN: Duration = Duration::from_secs(5);
 
@@ -141,8 +143,13 @@ async fn run(
                 dirty.extend(files.keys().cloned());
             }
         }
-        // Debounce: wait until the files are quiet.
-        while let Ok(Some(path)) = tokio::time::timeout(QUIET, rx.recv()).await {
+        // Debounce: wait until the files are quiet, but not longer than a second (Claude Code
+        // writes `~/.claude.json` often).
+        let settle = tokio::time::Instant::now() + SETTLE_AT_MOST;
+        while let Ok(Some(path)) =
+            tokio::time::timeout_at(settle.min(tokio::time::Instant::now() + QUIET), rx.recv())
+                .await
+        {
             dirty.insert(path);
         }
         for path in dirty {
