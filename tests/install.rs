@@ -265,6 +265,22 @@ fn a_malformed_file_is_refused_untouched_with_its_line_and_column_and_the_others
     let status = m.run(&["status"]);
     assert_eq!(status.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&status.stderr).contains(":7:5:"));
+
+    // A file that breaks between install and uninstall is refused the same way; the others
+    // are restored.
+    let windsurf = m.place("~/.codeium/windsurf/mcp_config.json");
+    let mut text = text(&windsurf);
+    text.insert_str(0, "\n\n  x");
+    std::fs::write(&windsurf, &text).unwrap();
+    let out = m.run(&["uninstall"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:3:3: expected a value", windsurf.display())), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&windsurf).unwrap(), text);
+    assert_eq!(
+        std::fs::read(m.place("~/.claude.json")).unwrap(),
+        std::fs::read(fixture_path("claude.json")).unwrap()
+    );
 }
 
 #[test]
