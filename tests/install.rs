@@ -422,6 +422,92 @@ struct Daemon {
     child: Child,
 }
 
+impl Daemon {
+    /// `mcpfw daemon` on this machine; returns it with its API's port and token.
+    fn start(m: &Machine) -> (Self, u16, String) {
+        let child = m
+            .cmd()
+            .args(["daemon", "--no-notify"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child };
+        let api = m.fw.path().join("run/api.json");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let url = loop {
+            if let Ok(text) = std::fs::read_to_string(&api)
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+            {
+                break v["url"].as_str().unwrap().to_owned();
+            }
+            assert!(Instant::now() < deadline, "the daemon did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+        let token = std::fs::read_to_string(m.fw.path().join("config/approver.token")).unwrap();
+        (daemon, port, token.trim().to_owned())
+    }
+}
+
+/// One request to the daemon's API with its token; returns the status and the JSON body.
+fn api(port: u16, token: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// The dashboard's API does what the commands do: a dry run with its diff, install, status
+/// and uninstall back to the original bytes.
+#[test]
+fn the_daemons_api_installs_shows_status_and_uninstalls() {
+    let m = Machine::new();
+    let original = m.files();
+    let (_daemon, port, token) = Daemon::start(&m);
+    let (status, dry) = api(
+        port,
+        &token,
+        "POST",
+        "/api/v1/install",
+        r#"{"clients": ["windsurf"], "dry_run": true}"#,
+    );
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["files"][0]["changed"], true);
+    assert!(dry["files"][0]["diff"].as_str().unwrap().contains("+++ "), "{dry}");
+    assert_files_equal(&original, &m.files());
+    let (status, done) =
+        api(port, &token, "POST", "/api/v1/install", r#"{"clients": ["windsurf"]}"#);
+    assert_eq!(status, 200, "{done}");
+    assert!(m.servers_of("windsurf")[0].wrapped);
+    let (_, listed) = api(port, &token, "GET", "/api/v1/install", "");
+    let brave = listed["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["server"] == "brave-search")
+        .unwrap();
+    assert_eq!(brave["state"], "wrapped");
+    let (status, _) = api(port, &token, "POST", "/api/v1/install", r#"{"clients": ["emacs"]}"#);
+    assert_eq!(status, 400);
+    let (status, undone) = api(port, &token, "POST", "/api/v1/uninstall", "{}");
+    assert_eq!(status, 200, "{undone}");
+    assert_files_equal(&original, &m.files());
+    let (status, _) = api(port, &"x".repeat(token.len()), "POST", "/api/v1/install", "{}");
+    assert_eq!(status, 401, "not without the token");
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -435,32 +521,10 @@ impl Drop for Daemon {
 fn the_daemon_reports_a_server_added_to_a_watched_file_and_a_changed_protected_entry() {
     let m = Machine::new();
     m.ok(&["install", "--client", "cursor"]);
-    let daemon = Daemon {
-        child: m
-            .cmd()
-            .args(["daemon", "--no-notify"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    };
-    let api = m.fw.path().join("run/api.json");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let url = loop {
-        if let Ok(text) = std::fs::read_to_string(&api)
-            && let Ok(v) = serde_json::from_str::<Value>(&text)
-        {
-            break v["url"].as_str().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "the daemon did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-    let token = std::fs::read_to_string(m.fw.path().join("config/approver.token")).unwrap();
+    let (daemon, port, token) = Daemon::start(&m);
     let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
     sse.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    write!(sse, "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n", token.trim()).unwrap();
+    write!(sse, "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").unwrap();
     let mut events = BufReader::new(sse);
     let mut line = String::new();
     events.read_line(&mut line).unwrap();
