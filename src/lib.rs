@@ -18,6 +18,7 @@ pub mod logging;
 pub mod paths;
 pub mod pipeline;
 pub mod policy;
+pub mod proxy;
 pub mod record;
 pub mod sandbox;
 pub mod scan;

@@ -42,6 +42,7 @@ fn run(cli: Cli) -> Result<i32> {
             let _log = mcpfw::logging::init(&paths)?;
             mcpfw::cli::approve::run_daemon(&paths, timeout, http_port, !no_notify, ui_dir)
         }
+        Command::Proxy(command) => mcpfw::cli::proxy::run(&paths, command),
         Command::Dashboard { print } => mcpfw::cli::dashboard::run(&paths, print),
         Command::Pending { json } => mcpfw::cli::approve::pending(&paths, json),
         Command::Approve { id, scope, confirm } => {

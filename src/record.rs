@@ -195,6 +195,36 @@ pub trait Recorder: Send + Sync {
     }
 }
 
+/// A recorder shared by several pipelines (the HTTP proxy's sessions share one).
+impl<R: Recorder + ?Sized> Recorder for std::sync::Arc<R> {
+    fn record(&self, event: Event) {
+        (**self).record(event)
+    }
+    fn record_durable(&self, event: Event) -> Result<(), RecordError> {
+        (**self).record_durable(event)
+    }
+    fn flush(&self) {
+        (**self).flush()
+    }
+    fn tools_listed(&self, server: &str, tools: &[(String, String)]) {
+        (**self).tools_listed(server, tools)
+    }
+    fn check_tools(
+        &self,
+        server: &str,
+        tools: &[(String, String)],
+    ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
+        (**self).check_tools(server, tools)
+    }
+    fn check_identity(
+        &self,
+        server: &str,
+        identity: &serde_json::Value,
+    ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
+        (**self).check_identity(server, identity)
+    }
+}
+
 /// Emits each event through `tracing`: `debug` for allowed traffic (off by default; the history
 /// database is the record), `warn` for refusals.
 #[derive(Debug, Default, Clone, Copy)]

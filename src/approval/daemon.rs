@@ -79,6 +79,14 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
     // The keyring is read here, on a plain thread, before anything runs on the runtime.
     let key = crate::store::load_or_create_chain_key(paths)?.0;
     let db = crate::store::db_path(paths);
+    // The HTTP proxy records on a writer thread of its own, started here off the runtime.
+    let proxy_recorder = match crate::store::StoreRecorder::start(&db, key.clone()) {
+        Ok(recorder) => Some(Arc::new(recorder)),
+        Err(e) => {
+            tracing::error!("the HTTP proxy is not served: the history cannot be opened: {e:#}");
+            None
+        }
+    };
     let _ = std::fs::remove_file(&socket); // a stale socket from a daemon that died
     let paths = paths.clone();
     runtime.block_on(async move {
@@ -105,6 +113,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
         };
         // Servers added to, or protected entries changed in, the clients' files are reported.
         crate::install::watch::spawn(paths.clone(), broker.clone(), store.clone());
+        let proxy_store = store.clone();
         let mut tasks = Vec::new();
         let config = super::http::HttpApi {
             broker: broker.clone(),
@@ -119,6 +128,11 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
                 tracing::error!("the HTTP API stopped: {e}");
             }
         }));
+        if let (Some(recorder), Some(store)) = (proxy_recorder, proxy_store)
+            && let Some(task) = start_proxy(&paths, recorder, store, timeout).await
+        {
+            tasks.push(task);
+        }
         {
             let broker = broker.clone();
             tasks.push(tokio::spawn(async move {
@@ -152,6 +166,47 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
         }
         Ok(Daemon { broker, token, url, socket, api_file, tasks })
     })
+}
+
+/// Serves the HTTP proxy on its loopback port; `None` (and the reason logged) when it cannot.
+async fn start_proxy(
+    paths: &Paths,
+    recorder: Arc<crate::store::StoreRecorder>,
+    store: crate::store::Store,
+    timeout: Duration,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use crate::proxy::registry;
+    let port = match registry::load(paths).and_then(|r| registry::port(&r)) {
+        Ok(port) => port,
+        Err(e) => {
+            tracing::error!("the HTTP proxy is not served: {e:#}");
+            return None;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!(
+                "the HTTP proxy is not served: cannot listen on 127.0.0.1:{port}: {e} (set \
+                 another port with {})",
+                registry::PORT_ENV
+            );
+            return None;
+        }
+    };
+    tracing::info!(port, "HTTP proxy listening");
+    let config = crate::proxy::ProxyConfig {
+        paths: paths.clone(),
+        store,
+        recorder,
+        approver: crate::pipeline::ApproverConfig { socket: socket_path(paths), timeout },
+        limits: crate::proxy::server::ProxyLimits::default(),
+    };
+    Some(tokio::spawn(async move {
+        if let Err(e) = crate::proxy::serve(listener, config).await {
+            tracing::error!("the HTTP proxy stopped: {e:#}");
+        }
+    }))
 }
 
 impl Daemon {

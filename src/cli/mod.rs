@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod install;
 pub mod log;
 pub mod policy;
+pub mod proxy;
 pub mod rules;
 pub mod scan;
 pub mod tools;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Check policy.toml.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// HTTP MCP servers behind the daemon's loopback proxy (`/s/NAME/mcp`).
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
     /// Run the approval daemon: calls that need approval wait here for `mcpfw approve`/`deny`.
     Daemon {
         /// Seconds a call waits for a decision before it is refused.
@@ -167,9 +171,33 @@ pub struct WrapArgs {
     /// Milliseconds the server gets to exit after its input closes, and again after SIGTERM.
     #[arg(long, default_value_t = 2000)]
     pub shutdown_grace_ms: u64,
+    /// Bridge to an HTTP MCP server at this URL instead of starting a command (for clients that
+    /// speak only stdio); `https://`, or `http://` to this machine.
+    #[arg(long, value_name = "URL", conflicts_with = "command")]
+    pub url: Option<String>,
     /// The server command and its arguments (after `--`).
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Subcommand)]
+pub enum ProxyCommand {
+    /// Put an HTTP MCP server behind the proxy; prints the loopback URL and the token header a
+    /// client uses instead of the server's URL.
+    Add {
+        name: String,
+        url: String,
+        /// The client the token is for (each client gets its own).
+        #[arg(long, default_value = "cli")]
+        client: String,
+    },
+    /// The servers behind the proxy and their loopback URLs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a server off the proxy.
+    Remove { name: String },
 }
 
 #[derive(Args)]

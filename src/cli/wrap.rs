@@ -18,6 +18,9 @@ use crate::store::{self, Store, StoreRecorder};
 use crate::transport::stdio::{self, ShimOptions};
 
 pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
+    if let Some(url) = args.url.clone() {
+        return bridge(paths, args, &url);
+    }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let resolved =
         launch::resolve(&args.command, std::env::var_os("PATH").as_deref(), home.as_deref())?;
@@ -76,6 +79,50 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     stdio::run(pipeline, &resolved, &options)
 }
 
+/// `mcpfw wrap --url`: the pipeline in front of an HTTP server, for a stdio client.
+fn bridge(paths: &Paths, args: WrapArgs, url: &str) -> Result<i32> {
+    let checked = crate::proxy::registry::check_upstream(url)?;
+    let name = match args.name {
+        Some(name) => name,
+        None => checked.url.host_str().unwrap_or("http").to_owned(),
+    };
+    let policy_file = crate::policy::file::PolicyFile::load(&super::policy::policy_path(paths));
+    if let Err(e) = &policy_file {
+        tracing::error!(
+            "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
+        );
+    }
+    let roots: Vec<PathBuf> = args.roots.iter().map(|r| absolute(r)).collect();
+    let (key, _source) = store::load_or_create_chain_key(paths)?;
+    let db = store::db_path(paths);
+    let retention_days = policy_file.as_ref().map_or(0, |p| p.settings.retention_days);
+    let (name_for_store, origin) = (name.clone(), url.to_owned());
+    let (recorder, (db_rules, neighbours)) =
+        StoreRecorder::start_with(&db, key, move |store| async move {
+            let rules =
+                startup_store_work(&store, &name_for_store, &origin, retention_days).await?;
+            Ok((rules, store.neighbours(&name_for_store).await?))
+        })
+        .with_context(|| format!("cannot use the history database {}", db.display()))?;
+    let env = Environment::for_paths(paths);
+    let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
+    let approver = crate::pipeline::ApproverConfig {
+        socket: crate::approval::socket_path(paths),
+        timeout: Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS),
+    };
+    let pipeline = Arc::new(
+        Pipeline::new(
+            name,
+            Box::new(FirewallPolicy::new(engine)),
+            Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
+            Limits { max_message_bytes: args.max_message_bytes },
+        )
+        .with_approver(approver)
+        .with_neighbours(neighbours),
+    );
+    crate::proxy::bridge::run(pipeline, url)
+}
+
 /// Reads the database rules and registers the server, on a short-lived runtime.
 /// Also applies the retention setting: events older than `retention_days` are pruned (the chain
 /// stays verifiable through its anchor); 0 keeps everything.
@@ -94,6 +141,11 @@ async fn startup_store_work(
             tracing::info!(pruned, retention_days, "old history pruned");
         }
     }
+    database_rules(store).await
+}
+
+/// The rules kept in the history database, as the policy engine takes them.
+pub(crate) async fn database_rules(store: &Store) -> Result<Vec<(i64, RuleSpec)>> {
     let mut rules = Vec::new();
     for stored in store.list_rules().await? {
         match serde_json::from_str::<RuleSpec>(&stored.rule_json) {

@@ -15,6 +15,8 @@ pub enum ErrorCode {
     Denied,
     /// -32002: the server's answer could not be passed on (malformed or oversized).
     BadServerResponse,
+    /// -32003: the server could not be reached (HTTP servers).
+    UpstreamUnreachable,
 }
 
 impl ErrorCode {
@@ -24,6 +26,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => -32600,
             ErrorCode::Denied => -32001,
             ErrorCode::BadServerResponse => -32002,
+            ErrorCode::UpstreamUnreachable => -32003,
         }
     }
 }

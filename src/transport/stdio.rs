@@ -228,19 +228,7 @@ fn settle_off_thread(
                     let _ = answer_client(&progress_client, line.as_bytes());
                 }
             };
-            let answer = match pipeline.approver() {
-                Some(config) => crate::approval::client::ask(
-                    &config.socket,
-                    held.request.clone(),
-                    &held.withdrawn,
-                    config.timeout + Duration::from_secs(5),
-                    progress,
-                ),
-                None => Err(crate::approval::client::Unreachable::NotRunning(
-                    "none configured".into(),
-                )),
-            };
-            match pipeline.settle(held, answer) {
+            match super::wait_for_person(&pipeline, held, progress) {
                 Settled::Forward(line) => {
                     if let Err(e) = to_server(&server, &line, false) {
                         tracing::warn!(error = %e, "an approved call could not be forwarded");

@@ -152,7 +152,16 @@ class Recorder:
 
 
 def make_client(cmd: list[str], rec: Recorder, args: argparse.Namespace, *, server_requests: bool) -> Client:
-    params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=dict(os.environ))
+    params: Any
+    if args.url:
+        # Streamable HTTP: the server (or MCP Firewall's proxy) at --url, with --header lines.
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        headers = dict(h.split(": ", 1) for h in args.header)
+        params = streamable_http_client(args.url, http_client=create_mcp_http_client(headers=headers))
+    else:
+        params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=dict(os.environ))
     kwargs: dict[str, Any] = dict(
         mode=args.mode,
         client_info=CLIENT_INFO,
@@ -501,7 +510,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         help="auto (SDK default): probe server/discover, fall back to initialize; legacy: initialize only",
     )
     p.add_argument("--timeout", type=float, default=30.0, help="per-request read timeout (s)")
+    p.add_argument("--url", help="talk Streamable HTTP to this URL instead of starting CMD")
+    p.add_argument("--header", action="append", default=[], help="'Name: value' sent with every HTTP request")
     ns = p.parse_args(own)
+    if ns.url:
+        return ns, cmd
     if not cmd:
         raise ScenarioError("missing server command after '--'")
     return ns, cmd

@@ -1,0 +1,222 @@
+//! The HTTP servers the proxy stands in front of, and the clients allowed to use it.
+//!
+//! Kept in `<data>/proxy.json`, readable by the owner only: each upstream by name with its URL,
+//! and one random token per client (Claude Code, Cursor, …). A client sends its token in
+//! [`TOKEN_HEADER`] on every request; the token is not the approver token, so a client (or the
+//! agent driving it) that knows it can use its servers but never approve its own calls.
+//! `Authorization` is left to the upstream's own OAuth, untouched.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::paths::Paths;
+
+/// The header that carries a client's token to the proxy.
+pub const TOKEN_HEADER: &str = "X-MCPFW-Token";
+/// The proxy's loopback port unless [`PORT_ENV`] or the registry says otherwise: client
+/// configurations name it, so it stays the same from one start to the next.
+pub const DEFAULT_PORT: u16 = 47820;
+/// Overrides the proxy's port (tests and side-by-side instances).
+pub const PORT_ENV: &str = "MCPFW_PROXY_PORT";
+
+/// The registry file's contents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// The proxy's port (absent: [`DEFAULT_PORT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, Upstream>,
+    /// Client name → its token.
+    #[serde(default)]
+    pub clients: BTreeMap<String, String>,
+}
+
+/// One HTTP MCP server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// Its MCP endpoint, e.g. `https://mcp.example.com/mcp`.
+    pub url: String,
+}
+
+/// Where a client reaches an upstream through the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `http://127.0.0.1:PORT/s/NAME/mcp`
+    pub url: String,
+    /// The client's token, sent in [`TOKEN_HEADER`].
+    pub token: String,
+}
+
+pub fn registry_path(paths: &Paths) -> PathBuf {
+    paths.data.join("proxy.json")
+}
+
+/// The registry (empty when there is no file yet).
+pub fn load(paths: &Paths) -> Result<Registry> {
+    let file = registry_path(paths);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registry::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    serde_json::from_str(&text).with_context(|| {
+        format!("{} is not a valid proxy registry; fix or remove it", file.display())
+    })
+}
+
+fn save(paths: &Paths, registry: &Registry) -> Result<()> {
+    Paths::ensure(&paths.data)?;
+    let file = registry_path(paths);
+    let text = serde_json::to_string_pretty(registry)? + "\n";
+    crate::store::keys::write_private_file(&file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// The port the proxy listens on: `$MCPFW_PROXY_PORT`, else the registry's, else
+/// [`DEFAULT_PORT`].
+pub fn port(registry: &Registry) -> Result<u16> {
+    match std::env::var(PORT_ENV) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .with_context(|| format!("{PORT_ENV}={value:?} is not a port number")),
+        Err(_) => Ok(registry.port.unwrap_or(DEFAULT_PORT)),
+    }
+}
+
+/// The loopback URL of upstream `name`.
+pub fn route_url(port: u16, name: &str) -> String {
+    format!("http://127.0.0.1:{port}/s/{name}/mcp")
+}
+
+/// Adds (or updates) upstream `name` at `upstream_url` for `client`, creating the client's token
+/// the first time. Returns where the client reaches it.
+pub fn register(paths: &Paths, client: &str, name: &str, upstream_url: &str) -> Result<Route> {
+    check_name("server", name)?;
+    check_name("client", client)?;
+    let checked = check_upstream(upstream_url)?;
+    if let Some(warning) = checked.warning {
+        tracing::warn!(server = name, "{warning}");
+    }
+    let mut registry = load(paths)?;
+    registry.upstreams.insert(name.to_owned(), Upstream { url: upstream_url.to_owned() });
+    let token = match registry.clients.get(client) {
+        Some(token) => token.clone(),
+        None => {
+            let token = crate::api::random_hex();
+            if token.is_empty() {
+                bail!("no randomness is available to create a client token");
+            }
+            registry.clients.insert(client.to_owned(), token.clone());
+            token
+        }
+    };
+    save(paths, &registry)?;
+    Ok(Route { url: route_url(port(&registry)?, name), token })
+}
+
+/// Removes upstream `name`. The client's token stays: other servers of the client use it.
+pub fn unregister(paths: &Paths, client: &str, name: &str) -> Result<()> {
+    check_name("client", client)?;
+    let mut registry = load(paths)?;
+    if registry.upstreams.remove(name).is_some() {
+        save(paths, &registry)?;
+    }
+    Ok(())
+}
+
+/// Names appear in URLs and logs: letters, digits, `.`, `_` and `-`, at most 64.
+fn check_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && name != "."
+        && name != "..";
+    if !ok {
+        bail!(
+            "the {what} name {name:?} cannot be used: use 1 to 64 letters, digits, `.`, `_` or `-`"
+        );
+    }
+    Ok(())
+}
+
+/// An upstream URL that passed [`check_upstream`].
+#[derive(Debug)]
+pub struct CheckedUrl {
+    pub url: url::Url,
+    /// Set for plaintext HTTP to a host that is not this machine.
+    pub warning: Option<String>,
+}
+
+/// Upstreams are `https://`, or `http://` — flagged unless the host is a loopback address.
+/// Nothing else (no `file:`, no `javascript:`, no credentials in the URL).
+pub fn check_upstream(text: &str) -> Result<CheckedUrl> {
+    let url = url::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!("the URL {text:?} carries credentials; MCP Firewall does not store them in URLs");
+    }
+    let Some(host) = url.host_str() else { bail!("the URL {text:?} has no host") };
+    let warning = match url.scheme() {
+        "https" => None,
+        "http" if is_loopback(host) => None,
+        "http" => Some(format!(
+            "{text} is plain HTTP to another machine: anyone on the network path can read and \
+             change the traffic, including tokens; use https"
+        )),
+        other => bail!("the URL {text:?} uses {other}:, but only https: and http: are allowed"),
+    };
+    Ok(CheckedUrl { url, warning })
+}
+
+/// `localhost`, or an address of the loopback network.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_creates_one_token_per_client_and_keeps_it() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let a = register(&paths, "cursor", "search", "https://mcp.example.com/mcp").unwrap();
+        let b = register(&paths, "cursor", "docs", "http://127.0.0.1:9000/mcp").unwrap();
+        let c = register(&paths, "vscode", "docs", "http://127.0.0.1:9000/mcp").unwrap();
+        assert_eq!(a.token, b.token);
+        assert_ne!(a.token, c.token);
+        assert_eq!(a.token.len(), 64);
+        assert!(b.url.ends_with("/s/docs/mcp"), "{}", b.url);
+        let registry = load(&paths).unwrap();
+        assert_eq!(registry.upstreams.len(), 2);
+        unregister(&paths, "cursor", "search").unwrap();
+        assert_eq!(load(&paths).unwrap().upstreams.len(), 1);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(registry_path(&paths)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn upstream_urls_are_checked() {
+        assert!(check_upstream("https://mcp.example.com/mcp").unwrap().warning.is_none());
+        assert!(check_upstream("http://localhost:3001/mcp").unwrap().warning.is_none());
+        assert!(check_upstream("http://[::1]:3001/mcp").unwrap().warning.is_none());
+        assert!(check_upstream("http://mcp.example.com/mcp").unwrap().warning.is_some());
+        for bad in ["file:///etc/passwd", "javascript:alert(1)", "https://u:p@h/mcp", "nope"] {
+            assert!(check_upstream(bad).is_err(), "{bad}");
+        }
+        for bad in ["", "a/b", "..", "x y", &"n".repeat(65)] {
+            assert!(check_name("server", bad).is_err(), "{bad:?}");
+        }
+    }
+}

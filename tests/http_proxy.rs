@@ -1,0 +1,449 @@
+//! The HTTP proxy and the stdio→HTTP bridge against the real `server-everything` in Streamable
+//! HTTP mode, driven by the real Python `mcp` client; and the attacks a web page or another
+//! local program could try on the proxy's listener.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Home, mcpfw, npm_server, python, support};
+use serde_json::Value;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A real server-everything over Streamable HTTP, a daemon whose proxy serves it as
+/// `everything`, and a client token.
+struct Setup {
+    home: Home,
+    upstream_port: u16,
+    proxy_port: u16,
+    token: String,
+    children: Vec<Child>,
+}
+
+impl Setup {
+    /// Nobody is there to approve: every call of the everything server is allowed by a rule.
+    fn new() -> Self {
+        Self::with_policy(ALLOW_ALL)
+    }
+
+    fn with_policy(policy: &str) -> Self {
+        let home = Home::new();
+        home.policy(policy);
+        let upstream_port = free_port();
+        let server = Command::new(npm_server("mcp-server-everything"))
+            .arg("streamableHttp")
+            .env("PORT", upstream_port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut setup = Self {
+            home,
+            upstream_port,
+            proxy_port: free_port(),
+            token: String::new(),
+            children: vec![server],
+        };
+        let added = setup.run(&[
+            "proxy",
+            "add",
+            "everything",
+            &format!("http://127.0.0.1:{upstream_port}/mcp"),
+            "--client",
+            "test",
+        ]);
+        setup.token = added
+            .split("X-MCPFW-Token: ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("a token in `mcpfw proxy add`'s output")
+            .to_owned();
+        let daemon = setup
+            .cmd()
+            .args(["daemon", "--no-notify"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        setup.children.push(daemon);
+        wait_listening(upstream_port, "server-everything");
+        wait_listening(setup.proxy_port, "the proxy");
+        setup
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new(mcpfw());
+        cmd.env("MCPFW_HOME", self.home.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("MCPFW_PROXY_PORT", self.proxy_port.to_string());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(out.status.success(), "mcpfw {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn route(&self) -> String {
+        format!("http://127.0.0.1:{}/s/everything/mcp", self.proxy_port)
+    }
+
+    fn direct(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.upstream_port)
+    }
+
+    /// One raw HTTP/1.1 exchange with the proxy: (status, headers, body).
+    fn raw(&self, request: &str) -> (u16, String, String) {
+        raw(self.proxy_port, request.as_bytes())
+    }
+
+    /// A well-formed POST of `body` to the route, with `extra` header lines.
+    fn post(&self, body: &str, extra: &str) -> (u16, String, String) {
+        let port = self.proxy_port;
+        self.raw(&format!(
+            "POST /s/everything/mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    fn token_header(&self) -> String {
+        format!("X-MCPFW-Token: {}\r\n", self.token)
+    }
+
+    fn pid(&self, i: usize) -> u32 {
+        self.children[i].id()
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            // SAFETY: kill(2) on the process group the child leads (or the child alone).
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGTERM);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+fn raw(port: u16, request: &[u8]) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+const ALLOW_ALL: &str =
+    "[[rules]]\nid = \"all\"\naction = \"allow\"\nserver = \"*\"\ntool = \"*\"\n";
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+
+/// The client scenario's observations (what a user of the client would see), as JSON.
+fn scenario(args: &[String]) -> Value {
+    let out = Command::new(python())
+        .arg(support("client.py"))
+        .args(["--scenario", "everything", "--timeout", "30"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(value["ok"], true, "{value}\n{}", String::from_utf8_lossy(&out.stderr));
+    value
+}
+
+#[test]
+fn the_python_client_sees_the_same_through_the_proxy_as_direct() {
+    let s = Setup::new();
+    let direct = scenario(&["--url".into(), s.direct(), "--".into()]);
+    let proxied = scenario(&[
+        "--url".into(),
+        s.route(),
+        "--header".into(),
+        format!("X-MCPFW-Token: {}", s.token),
+        "--".into(),
+    ]);
+    assert_eq!(proxied, direct);
+    // Tools, a streamed progress call, sampling and elicitation went through, and were recorded.
+    assert_eq!(proxied["progress"]["values"].as_array().map(Vec::len), Some(3), "{proxied}");
+    let events = s.home.wait_events("the proxied calls", |events| {
+        events.iter().any(|e| {
+            e["tool"] == "trigger-long-running-operation" && e["direction"] == "server_to_client"
+        })
+    });
+    for tool in ["echo", "get-sum", "trigger-long-running-operation", "trigger-sampling-request"] {
+        assert!(
+            events.iter().any(|e| e["server"] == "everything"
+                && e["tool"] == tool
+                && e["kind"] == "request"),
+            "no recorded call of {tool}"
+        );
+    }
+    assert!(events.iter().any(|e| e["method"] == "resources/read"));
+    assert!(events.iter().any(|e| e["method"] == "prompts/get"));
+}
+
+#[test]
+fn the_stdio_bridge_reaches_an_http_server_through_the_pipeline() {
+    let s = Setup::new();
+    let direct = scenario(&["--url".into(), s.direct(), "--".into()]);
+    let mcpfw = mcpfw().display().to_string();
+    let home = s.home.path().display().to_string();
+    let bridged = scenario(&[
+        "--".into(),
+        "env".into(),
+        format!("MCPFW_HOME={home}"),
+        "MCPFW_KEYRING=off".into(),
+        mcpfw,
+        "wrap".into(),
+        "--name".into(),
+        "remote".into(),
+        "--url".into(),
+        s.direct(),
+    ]);
+    assert_eq!(bridged, direct);
+    let events = s.home.wait_events("the bridged calls", |events| {
+        events.iter().any(|e| e["server"] == "remote" && e["tool"] == "echo")
+    });
+    assert!(events.iter().any(|e| e["server"] == "remote" && e["tool"] == "get-sum"));
+}
+
+#[test]
+fn a_refused_call_never_reaches_the_http_server() {
+    let s = Setup::with_policy(&format!(
+        "{ALLOW_ALL}\n[[rules]]\nid = \"no-echo\"\naction = \"deny\"\nserver = \"everything\"\ntool = \"echo\"\nreason = \"echo is off limits\"\n"
+    ));
+    let (status, head, _) = s.post(INITIALIZE, &s.token_header());
+    assert_eq!(status, 200, "{head}");
+    let session = head
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: "))
+        .expect("the proxy gives the client a session")
+        .trim()
+        .to_owned();
+    let extra = format!(
+        "{}Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n",
+        s.token_header()
+    );
+    let (status, _, _) =
+        s.post(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &extra);
+    assert_eq!(status, 202);
+    let (status, head, body) = s.post(
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}"#,
+        &extra,
+    );
+    assert_eq!(status, 200, "{head}");
+    let answer: Value = serde_json::from_str(body.trim()).unwrap();
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(
+        answer["result"]["content"][0]["text"].as_str().unwrap().contains("echo is off limits")
+    );
+    // Another tool of the same session still works, through the server's event stream.
+    let (status, _, body) = s.post(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get-sum","arguments":{"a":1,"b":2}}}"#,
+        &extra,
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("The sum of 1 and 2 is 3"), "{body}");
+    let events = s.home.wait_events("the refusal", |e| e.iter().any(|e| e["verdict"] == "deny"));
+    assert!(events.iter().any(|e| e["tool"] == "echo" && e["verdict"] == "deny"));
+    assert!(!events.iter().any(|e| e["tool"] == "echo" && e["direction"] == "server_to_client"));
+}
+
+#[test]
+fn the_listener_refuses_what_a_web_page_or_a_stranger_sends() {
+    let s = Setup::new();
+    let port = s.proxy_port;
+    let token = s.token_header();
+    let post = |host: &str, extra: &str, content_type: &str| {
+        s.raw(&format!(
+            "POST /s/everything/mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n{extra}\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{INITIALIZE}",
+            INITIALIZE.len()
+        ))
+    };
+    let own = format!("127.0.0.1:{port}");
+    // DNS rebinding: the page's name in Host.
+    assert_eq!(post(&format!("evil.example.com:{port}"), &token, "application/json").0, 403);
+    assert_eq!(post("localhost:1", &token, "application/json").0, 403);
+    // A page on another origin, even with our Host.
+    assert_eq!(
+        post(&own, &format!("{token}Origin: http://evil.example.com\r\n"), "application/json").0,
+        403
+    );
+    assert_eq!(post(&own, &format!("{token}Origin: null\r\n"), "application/json").0, 403);
+    // No token, a wrong one, the approver token.
+    assert_eq!(post(&own, "", "application/json").0, 401);
+    assert_eq!(
+        post(&own, &format!("X-MCPFW-Token: {}\r\n", "0".repeat(64)), "application/json").0,
+        401
+    );
+    let approver = std::fs::read_to_string(s.home.path().join("config/approver.token")).unwrap();
+    assert_eq!(
+        post(&own, &format!("X-MCPFW-Token: {}\r\n", approver.trim()), "application/json").0,
+        401
+    );
+    // A cross-site form or text/plain post (no preflight) is refused even with a token.
+    assert_eq!(post(&own, &token, "text/plain").0, 415);
+    assert_eq!(post(&own, &token, "application/x-www-form-urlencoded").0, 415);
+    // An oversized body.
+    let big = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"x\":\"{}\"}}}}",
+        "a".repeat(17 << 20)
+    );
+    let (status, _, _) = s.raw(&format!(
+        "POST /s/everything/mcp HTTP/1.1\r\nHost: {own}\r\nContent-Type: application/json\r\n{token}Content-Length: {}\r\nConnection: close\r\n\r\n{big}",
+        big.len()
+    ));
+    assert_eq!(status, 413);
+    // A session that is not ours, and an unknown route.
+    let (status, _, _) = s.post(
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+        &format!("{token}Mcp-Session-Id: made-up\r\n"),
+    );
+    assert_eq!(status, 404);
+    let (status, _, _) = s.raw(&format!(
+        "GET /s/nothing/mcp HTTP/1.1\r\nHost: {own}\r\n{token}Connection: close\r\n\r\n"
+    ));
+    assert_eq!(status, 404);
+    // 2026-07-28 routing headers that disagree with the body.
+    let (status, _, body) = s.post(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#,
+        &format!("{token}Mcp-Method: tools/list\r\n"),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("-32020"), "{body}");
+    // The upstream sends `Access-Control-Allow-Origin: *`; the proxy never passes CORS on.
+    let (status, head, _) = s.post(INITIALIZE, &token);
+    assert_eq!(status, 200, "{head}");
+    assert!(!head.contains("access-control-"), "{head}");
+    // After all that, a real client still works.
+    let value = scenario(&[
+        "--url".into(),
+        s.route(),
+        "--header".into(),
+        token.trim().to_owned(),
+        "--".into(),
+    ]);
+    assert_eq!(value["echo"]["text"], "Echo: hello firewall");
+}
+
+#[test]
+fn a_session_belongs_to_the_client_that_opened_it() {
+    let s = Setup::new();
+    let added = s.run(&[
+        "proxy",
+        "add",
+        "everything",
+        &format!("http://127.0.0.1:{}/mcp", s.upstream_port),
+        "--client",
+        "other",
+    ]);
+    let other = added
+        .split("X-MCPFW-Token: ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, head, _) = s.post(INITIALIZE, &s.token_header());
+    assert_eq!(status, 200);
+    let session =
+        head.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).unwrap().trim().to_owned();
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+    let (status, _, _) =
+        s.post(list, &format!("X-MCPFW-Token: {other}\r\nMcp-Session-Id: {session}\r\n"));
+    assert_eq!(status, 404, "another client cannot use this session");
+    let (status, _, body) =
+        s.post(list, &format!("{}Mcp-Session-Id: {session}\r\n", s.token_header()));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"echo\""), "{body}");
+}
+
+#[test]
+fn a_thousand_idle_sessions_are_bounded_and_the_proxy_keeps_serving() {
+    let s = Setup::new();
+    let daemon = s.pid(1);
+    for _ in 0..1000 {
+        let (status, _, _) = s.post(INITIALIZE, &s.token_header());
+        assert_eq!(status, 200);
+    }
+    let rss_kib: u64 = std::fs::read_to_string(format!("/proc/{daemon}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    let threads = std::fs::read_dir(format!("/proc/{daemon}/task")).unwrap().count();
+    assert!(rss_kib < 400 * 1024, "the daemon holds {rss_kib} KiB after 1,000 sessions");
+    assert!(threads < 400, "the daemon runs {threads} threads after 1,000 sessions");
+    let value = scenario(&[
+        "--url".into(),
+        s.route(),
+        "--header".into(),
+        s.token_header().trim().to_owned(),
+        "--".into(),
+    ]);
+    assert_eq!(value["sum"]["text"], "The sum of 2 and 3 is 5.");
+}
+
+/// Runs the `dns-rebinding-protection` scenario of `@modelcontextprotocol/conformance` (it needs
+/// Node 22, installed from npm next to it) against `url`: (passed, its checks).
+fn conformance(url: &str) -> (bool, Value) {
+    let peers = common::repo().join("tests/peers/node_modules");
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(peers.join(".bin/node"))
+        .arg(peers.join("@modelcontextprotocol/conformance/dist/index.js"))
+        .args(["server", "--url", url, "--scenario", "dns-rebinding-protection", "-o"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    let results = std::fs::read_dir(out_dir.path()).unwrap().next().expect("a results folder");
+    let checks = std::fs::read_to_string(results.unwrap().path().join("checks.json")).unwrap();
+    (out.status.success(), serde_json::from_str(&checks).unwrap())
+}
+
+#[test]
+fn the_conformance_dns_rebinding_scenario_passes_against_the_proxy() {
+    let s = Setup::new();
+    let (passed, checks) =
+        conformance(&format!("http://127.0.0.1:{}/t/{}/s/everything/mcp", s.proxy_port, s.token));
+    assert!(passed, "{checks:#}");
+    let statuses: Vec<&str> =
+        checks.as_array().unwrap().iter().filter_map(|c| c["status"].as_str()).collect();
+    assert_eq!(statuses, ["SUCCESS", "SUCCESS"], "{checks:#}");
+    // The same server without the proxy answers a rebound page (it binds every interface and
+    // checks neither Host nor Origin): the scenario can fail, and does.
+    let (passed, checks) = conformance(&s.direct());
+    assert!(!passed, "{checks:#}");
+}
