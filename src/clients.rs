@@ -217,7 +217,7 @@ fn entry_of(
     } else {
         let url = entry[url_key(client)].as_str().or_else(|| entry["url"].as_str())?;
         let bridged =
-            crate::install::remote::is_bridged(entry, url, crate::install::remote::TOKEN_HEADER);
+            crate::install::remote::is_bridged(entry, url, crate::proxy::registry::TOKEN_HEADER);
         (Launch::Remote { url: url.to_owned() }, false, bridged)
     };
     Some(ServerEntry {

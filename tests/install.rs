@@ -31,6 +31,8 @@ struct Machine {
     home: tempfile::TempDir,
     project: tempfile::TempDir,
     fw: Home,
+    /// The daemon's HTTP proxy port for this machine (so that tests never share one).
+    proxy_port: u16,
 }
 
 impl Machine {
@@ -39,6 +41,11 @@ impl Machine {
             home: tempfile::tempdir().unwrap(),
             project: tempfile::tempdir().unwrap(),
             fw: Home::permissive(),
+            proxy_port: std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
         };
         for (_, fixture, place) in FILES {
             let to = m.place(place);
@@ -74,6 +81,7 @@ impl Machine {
             .env_remove("XDG_CONFIG_HOME")
             .env("MCPFW_HOME", self.fw.path())
             .env("MCPFW_KEYRING", "off")
+            .env("MCPFW_PROXY_PORT", self.proxy_port.to_string())
             .current_dir(self.project.path());
         cmd
     }
@@ -145,14 +153,23 @@ fn install_wraps_every_stdio_server_of_every_client_and_uninstall_restores_each_
     let firewall = std::fs::canonicalize(mcpfw()).unwrap();
     let after = m.servers();
     assert_eq!(after.len(), before.len());
+    let registry: Value =
+        serde_json::from_str(&text(&m.fw.path().join("data/proxy.json"))).unwrap();
     for (old, new) in before.iter().zip(&after) {
         assert_eq!((&old.client, &old.pointer), (&new.client, &new.pointer));
-        assert_eq!(
-            old.launch, new.launch,
-            "{} keeps its command and env behind the firewall",
-            old.name
-        );
-        assert_eq!(new.wrapped, matches!(old.launch, Launch::Stdio { .. }), "{}", old.name);
+        match (&old.launch, &new.launch) {
+            (Launch::Stdio { .. }, _) => {
+                assert_eq!(old.launch, new.launch, "{} keeps its command and env", old.name);
+                assert!(new.wrapped, "{}", old.name);
+            }
+            // Remote entries go to the proxy, which knows where they lead; legacy SSE stays.
+            (Launch::Remote { url: was }, Launch::Remote { url: now }) if old.name != "linear" => {
+                assert!(new.bridged, "{}", old.name);
+                let route = now.rsplit("/s/").next().unwrap().trim_end_matches("/mcp");
+                assert_eq!(registry["upstreams"][route]["url"], was.as_str(), "{}", old.name);
+            }
+            _ => assert_eq!(old, new),
+        }
     }
     let code = text(&m.place("~/.claude.json"));
     let doc: Value = serde_json::from_str(&code).unwrap();
@@ -172,7 +189,14 @@ fn install_wraps_every_stdio_server_of_every_client_and_uninstall_restores_each_
     );
     assert_eq!(postgres["env"]["DATABASE_URI"], "${DATABASE_URL:-postgresql://localhost/app}");
     assert_eq!(doc["numStartups"], 42, "unknown keys are kept");
-    assert_eq!(doc["mcpServers"]["sentry"]["url"], "https://mcp.sentry.dev/mcp");
+    // The remote entry keeps its own headers and sends the proxy's token too.
+    let sentry = &doc["mcpServers"]["sentry"];
+    assert!(sentry["url"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{sentry}");
+    assert_eq!(sentry["headers"]["Authorization"], "Bearer ${SENTRY_TOKEN}");
+    assert_eq!(
+        sentry["headers"]["X-MCPFW-Token"], registry["clients"]["claude-code"],
+        "the client's proxy token"
+    );
     // Comments, trailing commas and `inputs` of VS Code's JSONC survive.
     let vscode = text(&m.place("~/.config/Code/User/mcp.json"));
     for kept in [
@@ -196,6 +220,9 @@ fn install_wraps_every_stdio_server_of_every_client_and_uninstall_restores_each_
     let out = m.ok(&["uninstall"]);
     assert!(out.contains("mcpfw uninstall: 8 file(s) changed"), "{out}");
     assert_files_equal(&original, &m.files());
+    let registry: Value =
+        serde_json::from_str(&text(&m.fw.path().join("data/proxy.json"))).unwrap();
+    assert_eq!(registry["upstreams"], serde_json::json!({}), "the routes are gone");
     let out = m.ok(&["uninstall"]);
     assert!(out.contains("nothing to uninstall"), "{out}");
 }
@@ -354,7 +381,8 @@ fn status_lists_each_clients_servers_and_their_protection() {
         |server: &str| after.iter().find(|e| e["server"] == server).unwrap()["state"].clone();
     assert_eq!(state("postgres"), "wrapped");
     assert_eq!(state("brave-search"), "wrapped");
-    assert_eq!(state("sentry"), "unprotected");
+    assert_eq!(state("sentry"), "bridged");
+    assert_eq!(state("linear"), "unprotected", "legacy SSE is not proxied");
     let postgres = after.iter().find(|e| e["server"] == "postgres").unwrap();
     assert_eq!(postgres["project"], "/home/me/src/app");
     assert_eq!(postgres["client"], "claude-code");
@@ -371,7 +399,11 @@ fn status_lists_each_clients_servers_and_their_protection() {
     assert_eq!(git["state"], "wrapped");
     let human = m.ok(&["status", "--client", "vscode"]);
     assert!(human.contains("fetch") && human.contains("wrapped"), "{human}");
-    assert!(human.contains("github") && human.contains("UNPROTECTED"), "{human}");
+    let github = human.lines().find(|l| l.trim_start().starts_with("github")).unwrap();
+    assert!(github.contains("bridged"), "{human}");
+    let code = m.ok(&["status", "--client", "claude-code"]);
+    let linear = code.lines().find(|l| l.trim_start().starts_with("linear")).unwrap();
+    assert!(linear.contains("UNPROTECTED"), "{code}");
 }
 
 /// End to end: an entry install wrote into a Claude Code `~/.claude.json` starts the real
@@ -601,4 +633,97 @@ fn wait_recorded(m: &Machine, server: &str) -> Value {
         assert!(Instant::now() < deadline, "not in the history: {log}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A child in its own process group, ended with that group.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group the child leads.
+        unsafe {
+            libc::kill(-(self.0.id() as i32), libc::SIGTERM);
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// End to end over HTTP: a Cursor entry for a real Streamable HTTP server, once installed,
+/// reaches it through the daemon's proxy with the token install put in the entry (and the
+/// entry's own header); the calls are in the history. Uninstall restores the file byte for
+/// byte and removes the route.
+#[test]
+fn an_installed_http_entry_reaches_the_real_server_through_the_proxy() {
+    use std::os::unix::process::CommandExt;
+    let m = Machine::new();
+    let upstream_port =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Group(
+        Command::new(npm_server("mcp-server-everything"))
+            .arg("streamableHttp")
+            .env("PORT", upstream_port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    let cursor = m.place("~/.cursor/mcp.json");
+    let original = format!(
+        "{{\n  \"mcpServers\": {{\n    \"everything\": {{\n      \"url\": \"http://127.0.0.1:{upstream_port}/mcp\",\n      \"headers\": {{ \"X-Note\": \"kept\" }}\n    }}\n  }}\n}}\n"
+    );
+    std::fs::write(&cursor, &original).unwrap();
+    m.ok(&["install", "--client", "cursor"]);
+    let (_daemon, _, _) = Daemon::start(&m);
+    wait_listening(upstream_port, "server-everything");
+    wait_listening(m.proxy_port, "the proxy");
+
+    let doc: Value = serde_json::from_str(&text(&cursor)).unwrap();
+    let entry = &doc["mcpServers"]["everything"];
+    let url = entry["url"].as_str().unwrap();
+    assert_eq!(url, format!("http://127.0.0.1:{}/s/everything/mcp", m.proxy_port));
+    let mut client = Command::new(python());
+    client.arg(support("client.py")).args(["--scenario", "echo", "--url", url]);
+    for (name, value) in entry["headers"].as_object().unwrap() {
+        client.arg("--header").arg(format!("{name}: {}", value.as_str().unwrap()));
+    }
+    let out = client.arg("--").output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["ok"], true, "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["echo"]["text"], "Echo: hello firewall");
+    let events = m.fw.wait_events("the proxied call", |events| {
+        events.iter().any(|e| e["server"] == "everything" && e["tool"] == "echo")
+    });
+    assert!(events.iter().any(|e| e["method"] == "tools/call" && e["verdict"] == "allow"));
+
+    // Without the token, the route is closed.
+    let mut bare = Command::new(python());
+    bare.arg(support("client.py")).args([
+        "--scenario",
+        "echo",
+        "--timeout",
+        "5",
+        "--url",
+        url,
+        "--",
+    ]);
+    let refused: Value = serde_json::from_slice(&bare.output().unwrap().stdout).unwrap();
+    assert_eq!(refused["ok"], false, "{refused}");
+
+    m.ok(&["uninstall", "--client", "cursor"]);
+    assert_eq!(text(&cursor), original);
+    let registry: Value =
+        serde_json::from_str(&text(&m.fw.path().join("data/proxy.json"))).unwrap();
+    assert_eq!(registry["upstreams"], serde_json::json!({}));
 }

@@ -55,7 +55,12 @@ pub async fn run(paths: Arc<Paths>, body: &[u8], uninstall: bool) -> Response {
     let dry_run = request.dry_run;
     let answer = tokio::task::spawn_blocking(move || -> Result<install::Outcome> {
         if uninstall {
-            return install::uninstall(&paths, &selected, dry_run, None);
+            return install::uninstall(
+                &paths,
+                &selected,
+                dry_run,
+                Some(&install::remote::ProxyRegistry(&paths)),
+            );
         }
         let places = Places::from_env(None)?;
         let firewall = firewall_program()?;
@@ -65,7 +70,7 @@ pub async fn run(paths: Arc<Paths>, body: &[u8], uninstall: bool) -> Response {
             clients: &selected,
             firewall: &firewall,
             dry_run,
-            router: None,
+            router: Some(&install::remote::ProxyRegistry(&paths)),
         }
         .run()
     })

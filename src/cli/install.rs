@@ -19,7 +19,7 @@ pub fn install(paths: &Paths, args: InstallArgs) -> Result<i32> {
         clients: &selected,
         firewall: &firewall,
         dry_run: args.dry_run,
-        router: None,
+        router: Some(&install::remote::ProxyRegistry(paths)),
     }
     .run()?;
     Ok(print(&outcome, args.dry_run, "mcpfw install"))
@@ -27,7 +27,12 @@ pub fn install(paths: &Paths, args: InstallArgs) -> Result<i32> {
 
 pub fn uninstall(paths: &Paths, clients: &[String], dry_run: bool) -> Result<i32> {
     let selected = install::select_clients(clients)?;
-    let outcome = install::uninstall(paths, &selected, dry_run, None)?;
+    let outcome = install::uninstall(
+        paths,
+        &selected,
+        dry_run,
+        Some(&install::remote::ProxyRegistry(paths)),
+    )?;
     if outcome.files.is_empty() && outcome.errors.is_empty() {
         println!("nothing to uninstall: mcpfw install has not changed any file of these clients");
     }

@@ -30,9 +30,10 @@ pub struct Record {
     /// The copy of the whole file taken before this change.
     #[serde(default)]
     pub backup: Option<PathBuf>,
-    /// A remote entry pointed at the HTTP proxy (its route is removed on uninstall).
+    /// For a remote entry pointed at the HTTP proxy: the route's name (removed on uninstall
+    /// when no other entry uses it).
     #[serde(default)]
-    pub remote: bool,
+    pub route: Option<String>,
 }
 
 impl Record {

@@ -144,20 +144,20 @@ impl Install<'_> {
                     notes.push(format!("{label}: already protected"));
                     continue;
                 }
-                let (rewritten, remote, how) = match &entry.launch {
+                let (rewritten, how) = match &entry.launch {
                     Launch::Stdio { .. } => (
-                        wrapped_entry(&text, node, &entry.name, self.firewall),
-                        false,
+                        wrapped_entry(&text, node, &entry.name, self.firewall)
+                            .map(|text| (text, None)),
                         "runs through mcpfw wrap",
                     ),
                     Launch::Remote { .. } => (
-                        self.route(client, &entry, &text, node),
-                        true,
-                        "through MCP Firewall's HTTP proxy",
+                        self.route(client, &entry, &text, node)
+                            .map(|(text, route)| (text, Some(route))),
+                        "through MCP Firewall's HTTP proxy, served by the daemon",
                     ),
                 };
                 match rewritten {
-                    Ok(installed) => {
+                    Ok((installed, route)) => {
                         notes.push(format!("{label}: protected ({how})"));
                         records.push(Record {
                             client: client.to_owned(),
@@ -167,7 +167,7 @@ impl Install<'_> {
                             installed: installed.clone(),
                             installed_ms: crate::record::now_ms(),
                             backup: None,
-                            remote,
+                            route,
                         });
                         edits.push((node.span.clone(), installed));
                     }
@@ -216,12 +216,14 @@ impl Install<'_> {
         entry: &ServerEntry,
         text: &str,
         node: &Node,
-    ) -> Result<String, String> {
+    ) -> Result<(String, String), String> {
         let router = self.router.ok_or("HTTP entries wait for MCP Firewall's HTTP proxy")?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
+            let name = remote::route_name(&entry.name);
             remote::Route {
-                url: format!("http://127.0.0.1:<port>/s/{}/mcp", entry.name),
+                url: format!("http://127.0.0.1:<port>/s/{name}/mcp"),
+                name,
                 token: "<token>".to_owned(),
             }
         } else {
@@ -229,7 +231,14 @@ impl Install<'_> {
                 .register(client, &entry.name, &upstream)
                 .map_err(|e| format!("the HTTP proxy refused the route: {e:#}"))?
         };
-        remote::routed_entry(text, node, clients::url_key(client), router.token_header(), &route)
+        let text = remote::routed_entry(
+            text,
+            node,
+            clients::url_key(client),
+            router.token_header(),
+            &route,
+        )?;
+        Ok((text, route.name))
     }
 }
 
@@ -324,14 +333,16 @@ fn uninstall_file(
         // The file first: after a crash between the two writes, the records name entries that
         // already hold their original text, which the next uninstall recognises.
         for pointer in &settled {
-            let remote = records.iter().any(|r| &r.pointer == pointer && r.remote);
-            if remote
-                && let (Some(router), Some(name)) = (router, pointer.last())
-                && let Err(e) = router.unregister(client, name)
-            {
-                done.notes.push(format!("{name}: its HTTP proxy route stays: {e:#}"));
-            }
             manifest.remove(file, pointer);
+            // A route is removed from the proxy once no installed entry uses it.
+            let route =
+                records.iter().find(|r| &r.pointer == pointer).and_then(|r| r.route.clone());
+            if let (Some(router), Some(route)) = (router, route)
+                && !manifest.records.iter().any(|r| r.route.as_ref() == Some(&route))
+                && let Err(e) = router.unregister(client, &route)
+            {
+                done.notes.push(format!("the HTTP proxy's route {route} stays: {e:#}"));
+            }
         }
         manifest.save(paths)?;
         return Ok(done);
@@ -436,7 +447,7 @@ pub fn protection(
         }
         Launch::Stdio { command, .. } => (Protection::Unprotected, command.join(" ")),
         Launch::Remote { url } if entry.bridged => (Protection::Bridged, url.clone()),
-        Launch::Remote { url } => (Protection::Unprotected, format!("{url} (HTTP proxy pending)")),
+        Launch::Remote { url } => (Protection::Unprotected, url.clone()),
     }
 }
 
@@ -567,6 +578,7 @@ mod tests {
             let mut routes = self.0.lock().unwrap();
             routes.push((client.into(), name.into(), upstream.into()));
             Ok(remote::Route {
+                name: name.into(),
                 url: format!("http://127.0.0.1:4000/s/{name}/mcp"),
                 token: format!("token-{}", routes.len()),
             })

@@ -7,9 +7,16 @@ use anyhow::Result;
 
 use crate::jsonc::{Kind, Node};
 
+use crate::paths::Paths;
+use crate::proxy::registry;
+pub use crate::proxy::registry::TOKEN_HEADER;
+
 /// Where the proxy serves one remote server, and the token the client must present.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// The route's name in the proxy (`NAME` in the URL): the entry's name, made safe for a URL,
+    /// with the client's name added when another client's entry of that name goes elsewhere.
+    pub name: String,
     /// `http://127.0.0.1:PORT/s/NAME/mcp`.
     pub url: String,
     pub token: String,
@@ -22,12 +29,53 @@ pub trait Router {
     fn token_header(&self) -> &str;
     /// Registers (or finds) the route of `client`'s entry `name` to `upstream`.
     fn register(&self, client: &str, name: &str, upstream: &str) -> Result<Route>;
-    /// Forgets the route (after uninstall).
-    fn unregister(&self, client: &str, name: &str) -> Result<()>;
+    /// Forgets the route named `route` (after uninstall).
+    fn unregister(&self, client: &str, route: &str) -> Result<()>;
 }
 
-/// The header that carries a route's token (the proxy's `TOKEN_HEADER`).
-pub const TOKEN_HEADER: &str = "X-MCPFW-Token";
+/// The HTTP proxy's registry (`<data>/proxy.json`), which the daemon's proxy reads.
+pub struct ProxyRegistry<'a>(pub &'a Paths);
+
+impl Router for ProxyRegistry<'_> {
+    fn token_header(&self) -> &str {
+        TOKEN_HEADER
+    }
+
+    fn register(&self, client: &str, name: &str, upstream: &str) -> Result<Route> {
+        let current = registry::load(self.0)?;
+        let elsewhere =
+            |route: &str| current.upstreams.get(route).is_some_and(|u| u.url != upstream);
+        let mut route = route_name(name);
+        if elsewhere(&route) {
+            route = route_name(&format!("{name}-{client}"));
+            if elsewhere(&route) {
+                anyhow::bail!(
+                    "the proxy's routes `{}` and `{route}` lead to other servers",
+                    route_name(name)
+                );
+            }
+        }
+        let registered = registry::register(self.0, client, &route, upstream)?;
+        Ok(Route { name: route, url: registered.url, token: registered.token })
+    }
+
+    fn unregister(&self, client: &str, route: &str) -> Result<()> {
+        registry::unregister(self.0, client, route)
+    }
+}
+
+/// An entry's name as a route name: letters, digits, `.`, `_` and `-`, at most 64.
+pub fn route_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' })
+        .take(64)
+        .collect();
+    if out.is_empty() || out == "." || out == ".." {
+        out = "server".to_owned();
+    }
+    out
+}
 
 /// Whether a remote entry already goes through the proxy: its address is a loopback route and
 /// it sends the token header.
@@ -116,7 +164,11 @@ mod tests {
     use super::*;
 
     fn route() -> Route {
-        Route { url: "http://127.0.0.1:4000/s/docs/mcp".into(), token: "t0k".into() }
+        Route {
+            name: "docs".into(),
+            url: "http://127.0.0.1:4000/s/docs/mcp".into(),
+            token: "t0k".into(),
+        }
     }
 
     fn routed(text: &str, key: &str) -> Result<String, String> {
@@ -151,6 +203,24 @@ mod tests {
         let routed: serde_json::Value =
             serde_json::from_str(&routed("{\"url\": \"https://h\"}", "url").unwrap()).unwrap();
         assert!(is_bridged(&routed, routed["url"].as_str().unwrap(), "X-MCPFW-Token"));
+    }
+
+    #[test]
+    fn routes_get_safe_names_and_a_name_taken_by_another_server_gets_the_clients() {
+        assert_eq!(route_name("my server/v2"), "my-server-v2");
+        assert_eq!(route_name(".."), "server");
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let proxy = ProxyRegistry(&paths);
+        let a = proxy.register("cursor", "docs", "https://a.example/mcp").unwrap();
+        let same = proxy.register("vscode", "docs", "https://a.example/mcp").unwrap();
+        let b = proxy.register("windsurf", "docs", "https://b.example/mcp").unwrap();
+        assert_eq!(
+            (a.name.as_str(), same.name.as_str(), b.name.as_str()),
+            ("docs", "docs", "docs-windsurf")
+        );
+        assert!(b.url.ends_with("/s/docs-windsurf/mcp"), "{}", b.url);
+        assert_ne!(a.token, same.token, "one token per client");
     }
 
     #[test]
