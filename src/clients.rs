@@ -212,8 +212,13 @@ fn entry_of(
                 m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect()
             })
             .unwrap_or_default();
-        let wrapped = unwrap_firewall(&mut command);
-        (Launch::Stdio { command, env }, wrapped, false)
+        if let Some(url) = bridge_url(&command) {
+            // `mcpfw wrap --url URL`: the stdio bridge to an HTTP server, through the pipeline.
+            (Launch::Remote { url }, false, true)
+        } else {
+            let wrapped = unwrap_firewall(&mut command);
+            (Launch::Stdio { command, env }, wrapped, false)
+        }
     } else {
         let url = entry[url_key(client)].as_str().or_else(|| entry["url"].as_str())?;
         let bridged =
@@ -229,6 +234,18 @@ fn entry_of(
         wrapped,
         bridged,
     })
+}
+
+/// For `mcpfw wrap [options] --url URL` (no `--`): the URL.
+fn bridge_url(command: &[String]) -> Option<String> {
+    if !command.first().is_some_and(|c| is_firewall(c))
+        || command.get(1).map(String::as_str) != Some("wrap")
+        || command.iter().any(|a| a == "--")
+    {
+        return None;
+    }
+    let at = command.iter().position(|a| a == "--url")?;
+    command.get(at + 1).cloned()
 }
 
 /// Whether `program` is MCP Firewall's command line (`mcpfw`, `mcpfw.exe`).
@@ -265,7 +282,8 @@ mod tests {
             home.path().join(".cursor/mcp.json"),
             r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "server-filesystem", "/tmp"], "env": {"A": "1"}},
                 "remote": {"url": "https://example.com/mcp"},
-                "guarded": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "g", "--", "uvx", "mcp-server-git"]}}}"#,
+                "guarded": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "g", "--", "uvx", "mcp-server-git"]},
+                "bridge": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "b", "--url", "https://b/mcp"]}}}"#,
         )
         .unwrap();
         std::fs::create_dir_all(cwd.path().join(".vscode")).unwrap();
@@ -276,7 +294,9 @@ mod tests {
         .unwrap();
         let places = Places::under(home.path(), cwd.path());
         let cursor = servers("cursor", &places).unwrap();
-        assert_eq!(cursor.len(), 3);
+        assert_eq!(cursor.len(), 4);
+        let bridge = cursor.iter().find(|s| s.name == "bridge").unwrap();
+        assert!(bridge.bridged && bridge.launch == Launch::Remote { url: "https://b/mcp".into() });
         let fs = cursor.iter().find(|s| s.name == "fs").unwrap();
         assert!(
             matches!(&fs.launch, Launch::Stdio { command, env } if command[0] == "npx" && env["A"] == "1")

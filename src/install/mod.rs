@@ -217,7 +217,12 @@ impl Install<'_> {
         text: &str,
         node: &Node,
     ) -> Result<(String, String), String> {
-        let router = self.router.ok_or("HTTP entries wait for MCP Firewall's HTTP proxy")?;
+        if client == "claude-desktop" {
+            return Err("Claude Desktop does not start remote entries from this file (use \
+                        `mcpfw wrap --name NAME --url URL` as a stdio entry)"
+                .into());
+        }
+        let router = self.router.ok_or("no HTTP proxy to route it through")?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
             let name = remote::route_name(&entry.name);
