@@ -98,10 +98,11 @@ pub struct MalformedConfig {
     pub error: jsonc::SyntaxError,
 }
 
-/// The configuration files of `client`, existing or not: user scope first, then project scope.
+/// The configuration files of `client`, existing or not: user scope first, then project scope
+/// (once each: in the home folder, `~/.cursor/mcp.json` is both).
 pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
     let Places { home, config_dir, project } = places;
-    Ok(match client {
+    let mut files = match client {
         "claude-desktop" => vec![config_dir.join("Claude/claude_desktop_config.json")],
         "claude-code" => vec![home.join(".claude.json"), project.join(".mcp.json")],
         "cursor" => vec![home.join(".cursor/mcp.json"), project.join(".cursor/mcp.json")],
@@ -112,7 +113,10 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
         ],
         "windsurf" => vec![home.join(".codeium/windsurf/mcp_config.json")],
         other => bail!("unknown client {other:?}; known clients: {}", CLIENTS.join(", ")),
-    })
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    files.retain(|f| seen.insert(f.clone()));
+    Ok(files)
 }
 
 /// The object key holding a client's servers.
@@ -314,6 +318,10 @@ mod tests {
         assert_eq!(vscode[0].name, "mem");
         assert!(servers("claude-code", &places).unwrap().is_empty());
         assert!(servers("emacs", &places).is_err());
+        // Working in the home folder, its files are read once.
+        let at_home = Places::under(home.path(), home.path());
+        assert_eq!(config_files("cursor", &at_home).unwrap().len(), 1);
+        assert_eq!(servers("cursor", &at_home).unwrap().len(), 4);
     }
 
     #[test]

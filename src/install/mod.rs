@@ -205,9 +205,7 @@ impl Install<'_> {
         }
         bail!("{} keeps changing; close its program and try again", file.display())
     }
-}
 
-impl Install<'_> {
     /// A remote entry pointed at its route in the HTTP proxy (registered there, except in a
     /// dry run, which shows a placeholder route).
     fn route(
