@@ -125,8 +125,9 @@ pub enum Command {
     /// Route every MCP server of the clients on this machine through MCP Firewall.
     ///
     /// Each stdio entry of Claude Desktop, Claude Code, Cursor, VS Code and Windsurf becomes
-    /// `mcpfw wrap --name NAME -- <its command>`; nothing else in the files changes. The
-    /// original bytes are backed up first, and `mcpfw uninstall` puts them back.
+    /// `mcpfw wrap --name NAME -- <its command>`; each HTTP entry is pointed at its route in the
+    /// daemon's HTTP proxy, with the client's token header. Nothing else in the files changes.
+    /// The original bytes are backed up first, and `mcpfw uninstall` puts them back.
     Install(InstallArgs),
     /// Put back every entry `mcpfw install` rewrote (entries edited since are left alone).
     Uninstall {
