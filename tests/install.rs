@@ -467,7 +467,7 @@ impl Daemon {
             .unwrap();
         let daemon = Daemon { child };
         let api = m.fw.path().join("run/api.json");
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         let url = loop {
             if let Ok(text) = std::fs::read_to_string(&api)
                 && let Ok(v) = serde_json::from_str::<Value>(&text)
@@ -596,6 +596,41 @@ fn the_daemon_reports_a_server_added_to_a_watched_file_and_a_changed_protected_e
     assert_eq!(event["server"], "time", "{event}");
     assert!(event["reason"].as_str().unwrap().contains("was changed"), "{event}");
     drop(daemon);
+}
+
+/// A project installed while the daemon runs is watched from then on (within its rescan
+/// period, 5 s), and what it reports stays in the history while other processes read it.
+#[test]
+fn a_project_installed_while_the_daemon_runs_is_watched_too() {
+    let m = Machine::new();
+    let (_daemon, _, _) = Daemon::start(&m);
+    let project = tempfile::tempdir().unwrap();
+    let file = project.path().join(".mcp.json");
+    std::fs::copy(fixture_path("project-mcp.json"), &file).unwrap();
+    m.ok(&["install", "--client", "claude-code", "--project", project.path().to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut n = 0;
+    loop {
+        // Added again and again until the watch has picked the file up.
+        n += 1;
+        let name = format!("late{n}");
+        let added = text(&file).replacen(
+            "\"mcpServers\": {",
+            &format!("\"mcpServers\": {{\n    \"{name}\": {{\"command\": \"x\"}},"),
+            1,
+        );
+        std::fs::write(&file, added).unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        let log = m.ok(&["log", "--json", "--category", "config-change"]);
+        if log.contains(&format!("new MCP server `{name}` in {}", file.display())) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never reported: {log}\n{}",
+            std::fs::read_to_string(m.fw.path().join("logs/mcpfw.jsonl")).unwrap_or_default()
+        );
+    }
 }
 
 /// The next `config_change` event on the daemon's stream (within 2 s).

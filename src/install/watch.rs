@@ -69,13 +69,7 @@ pub fn spawn(paths: Paths, broker: Arc<ApprovalBroker>, store: Option<Store>) {
             files.insert(file, client);
         }
     }
-    if let Ok(manifest) = super::manifest::Manifest::load(&paths) {
-        for record in manifest.records {
-            if let Some(client) = clients::CLIENTS.iter().find(|c| **c == record.client) {
-                files.insert(record.file, client);
-            }
-        }
-    }
+    files.extend(installed_files(&paths));
     let (tx, rx) = mpsc::unbounded_channel::<PathBuf>();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
@@ -107,11 +101,13 @@ pub fn spawn(paths: Paths, broker: Arc<ApprovalBroker>, store: Option<Store>) {
         folders = watched.len(),
         "watching the MCP clients' configuration files"
     );
-    tokio::spawn(run(Watching { watcher, watched, files, snapshots }, rx, broker, store));
+    let watching = Watching { paths, watcher, watched, files, snapshots };
+    tokio::spawn(run(watching, rx, broker, store));
 }
 
 /// The watcher and what it has seen.
 struct Watching {
+    paths: Paths,
     watcher: notify::RecommendedWatcher,
     watched: BTreeSet<PathBuf>,
     files: BTreeMap<PathBuf, &'static str>,
@@ -124,7 +120,7 @@ async fn run(
     broker: Arc<ApprovalBroker>,
     store: Option<Store>,
 ) {
-    let Watching { mut watcher, mut watched, files, mut snapshots } = watching;
+    let Watching { paths, mut watcher, mut watched, mut files, mut snapshots } = watching;
     let mut rescan = tokio::time::interval(RESCAN);
     loop {
         let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
@@ -134,6 +130,16 @@ async fn run(
                 None => break,
             },
             _ = rescan.tick() => {
+                // Files `mcpfw install` changed since (in another project) are watched too,
+                // from what they hold now.
+                for (file, client) in installed_files(&paths) {
+                    if let std::collections::btree_map::Entry::Vacant(new) = files.entry(file) {
+                        if let Some(now) = snapshot(client, new.key()) {
+                            snapshots.insert(new.key().clone(), now);
+                        }
+                        new.insert(client);
+                    }
+                }
                 let before = watched.len();
                 watch_folders(&mut watcher, &files, &mut watched);
                 if watched.len() == before {
@@ -161,6 +167,16 @@ async fn run(
             }
         }
     }
+}
+
+/// The files `mcpfw install` changed (in any project), with their client.
+fn installed_files(paths: &Paths) -> Vec<(PathBuf, &'static str)> {
+    let Ok(manifest) = super::manifest::Manifest::load(paths) else { return Vec::new() };
+    manifest
+        .records
+        .into_iter()
+        .filter_map(|r| Some((r.file, *clients::CLIENTS.iter().find(|c| **c == r.client)?)))
+        .collect()
 }
 
 /// Watches the folder of each file that exists and is not watched yet.

@@ -307,6 +307,14 @@ fn open_error(path: &Path, error: sqlx::Error) -> anyhow::Error {
 /// Creates `path` as an empty private file (0600) if it does not exist; SQLite creates the
 /// `-wal` and `-shm` files with the same permissions as the database.
 fn create_private_file(path: &Path) -> Result<()> {
+    // Only when it does not exist yet. Opening and closing the file outside SQLite would drop
+    // every POSIX lock this process holds on it (closing any descriptor of a file does that),
+    // including those of another open `Store` — the daemon has two — and another process
+    // closing its connection would then take itself for the last user and delete the live WAL,
+    // losing what this process writes next.
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Ok(());
+    }
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
