@@ -129,6 +129,30 @@ impl Setup {
         format!("X-MCPFW-Token: {}\r\n", self.token)
     }
 
+    /// A 2026-07-28 (stateless) Python server over HTTP, served by the proxy as `modern`.
+    fn add_modern(&mut self) {
+        let port = free_port();
+        let server = Command::new(python())
+            .arg(support("modern_server.py"))
+            .args(["--http", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        self.children.push(server);
+        wait_listening(port, "the stateless server");
+        self.run(&[
+            "proxy",
+            "add",
+            "modern",
+            &format!("http://127.0.0.1:{port}/mcp"),
+            "--client",
+            "test",
+        ]);
+    }
+
     fn pid(&self, i: usize) -> u32 {
         self.children[i].id()
     }
@@ -167,10 +191,26 @@ const ALLOW_ALL: &str =
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
 
 /// The client scenario's observations (what a user of the client would see), as JSON.
+///
+/// Over HTTP, server-everything announces the tools it adds for a client's capabilities
+/// (`notifications/tools/list_changed`) on the standalone GET stream, and only if that stream is
+/// already open when it does: a race inside the server, direct or not. That count is left out.
 fn scenario(args: &[String]) -> Value {
+    let mut value = scenario_raw(args);
+    if let Some(notifications) = value["notifications"].as_object_mut() {
+        notifications.remove("notifications/tools/list_changed");
+    }
+    value
+}
+
+fn scenario_raw(args: &[String]) -> Value {
+    client("everything", args)
+}
+
+fn client(scenario: &str, args: &[String]) -> Value {
     let out = Command::new(python())
         .arg(support("client.py"))
-        .args(["--scenario", "everything", "--timeout", "30"])
+        .args(["--scenario", scenario, "--timeout", "30"])
         .args(args)
         .output()
         .unwrap();
@@ -446,4 +486,142 @@ fn the_conformance_dns_rebinding_scenario_passes_against_the_proxy() {
     // checks neither Host nor Origin): the scenario can fail, and does.
     let (passed, checks) = conformance(&s.direct());
     assert!(!passed, "{checks:#}");
+}
+
+#[test]
+fn the_stateless_era_goes_through_the_proxy_too() {
+    let mut s = Setup::with_policy(&format!(
+        "{ALLOW_ALL}\n[[rules]]\nid = \"no-booking\"\naction = \"deny\"\nserver = \"modern\"\ntool = \"book_table\"\nreason = \"no bookings today\"\n"
+    ));
+    s.add_modern();
+    let token = format!("X-MCPFW-Token: {}", s.token);
+    let route = format!("http://127.0.0.1:{}/s/modern/mcp", s.proxy_port);
+    let value =
+        client("echo", &["--url".into(), route, "--header".into(), token.clone(), "--".into()]);
+    assert_eq!(value["protocol_version"], "2026-07-28", "{value}");
+    assert_eq!(value["echo"]["text"], "Echo: hello firewall");
+    let events = s.home.wait_events("the stateless call", |events| {
+        events.iter().any(|e| e["server"] == "modern" && e["tool"] == "echo")
+    });
+    let call = events.iter().find(|e| e["server"] == "modern" && e["tool"] == "echo").unwrap();
+    assert_eq!(call["era"], "stateless", "{call}");
+    // A refused stateless call: the tool result says why, with the era's resultType.
+    let body = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"book_table","arguments":{"restaurant":"Chez Nous"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let (status, _, answer) = raw(
+        s.proxy_port,
+        format!(
+            "POST /s/modern/mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\n{token}\r\nMcp-Method: tools/call\r\nMcp-Name: book_table\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            s.proxy_port,
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(answer.trim()).unwrap();
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert_eq!(answer["result"]["resultType"], "complete", "{answer}");
+    assert!(answer["result"]["content"][0]["text"].as_str().unwrap().contains("no bookings today"));
+}
+
+/// `mcpfw pending --json` of this setup.
+fn pending(s: &Setup) -> Vec<Value> {
+    s.run(&["pending", "--json"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn wait_pending(s: &Setup, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = pending(s);
+        if now.len() == n {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "expected {n} pending, have {now:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Opens a session through the proxy; returns the extra header lines for later requests.
+fn open_session(s: &Setup) -> String {
+    let (status, head, _) = s.post(INITIALIZE, &s.token_header());
+    assert_eq!(status, 200, "{head}");
+    let session =
+        head.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).unwrap().trim().to_owned();
+    let extra = format!(
+        "{}Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n",
+        s.token_header()
+    );
+    let (status, _, _) =
+        s.post(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &extra);
+    assert_eq!(status, 202);
+    extra
+}
+
+const ASK_ECHO: &str = "\n[[rules]]\nid = \"ask-echo\"\naction = \"ask\"\nserver = \"everything\"\ntool = \"echo\"\nreason = \"echo needs a yes\"\n";
+
+#[test]
+fn a_call_that_asks_streams_progress_until_a_person_approves_it() {
+    use std::io::BufRead;
+    let s = Setup::with_policy(&format!("{ALLOW_ALL}{ASK_ECHO}"));
+    let extra = open_session(&s);
+    let body = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"message":"approved"},"_meta":{"progressToken":"p5"}}}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", s.proxy_port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "POST /s/everything/mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        s.proxy_port,
+        body.len()
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    // Progress arrives while the call waits (one every 5 s).
+    while !lines.iter().any(|l: &String| l.contains("notifications/progress")) {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended early: {lines:?}");
+        lines.push(line.clone());
+    }
+    assert!(lines[0].contains("200"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.to_ascii_lowercase().contains("text/event-stream")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("\"progressToken\":\"p5\"")), "{lines:?}");
+    let waiting = wait_pending(&s, 1);
+    let id = waiting[0]["id"].to_string();
+    s.run(&["approve", &id]);
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    assert!(rest.contains("Echo: approved"), "{rest}");
+    assert!(rest.contains("\"id\":5"), "{rest}");
+}
+
+#[test]
+fn a_client_that_goes_away_withdraws_its_waiting_call() {
+    let s = Setup::with_policy(&format!("{ALLOW_ALL}{ASK_ECHO}"));
+    let extra = open_session(&s);
+    for accept in ["application/json, text/event-stream", "application/json"] {
+        let body = r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"message":"never"},"_meta":{"progressToken":6}}}"#;
+        let mut stream = TcpStream::connect(("127.0.0.1", s.proxy_port)).unwrap();
+        write!(
+            stream,
+            "POST /s/everything/mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Accept: {accept}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            s.proxy_port,
+            body.len()
+        )
+        .unwrap();
+        wait_pending(&s, 1);
+        drop(stream);
+        // Withdrawn within a few seconds (the next progress tick notices at the latest).
+        wait_pending(&s, 0);
+    }
+    let events = s.home.wait_events("the withdrawals", |events| {
+        events.iter().filter(|e| e["tool"] == "echo" && e["decided_by"] == "user").count() >= 2
+    });
+    assert!(!events.iter().any(|e| e["tool"] == "echo" && e["direction"] == "server_to_client"));
 }

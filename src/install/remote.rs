@@ -78,12 +78,14 @@ pub fn route_name(name: &str) -> String {
 }
 
 /// Whether a remote entry already goes through the proxy: its address is a loopback route and
-/// it sends the token header.
+/// it sends the token (in the header or the path).
 pub fn is_bridged(entry: &serde_json::Value, url: &str, header: &str) -> bool {
     let loopback = url.starts_with("http://127.0.0.1:") && url.contains("/s/");
-    let token = entry["headers"]
-        .as_object()
-        .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(header)));
+    // The token in the header, or in the path (`/t/TOKEN/s/NAME/mcp`).
+    let token = url.contains("/t/")
+        || entry["headers"]
+            .as_object()
+            .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(header)));
     loopback && token
 }
 

@@ -20,8 +20,11 @@ pub mod upstream;
 
 pub use server::{ProxyConfig, serve};
 
-/// Runs a short synchronous pipeline step from async code without stalling the runtime's other
-/// tasks: on a multi-threaded runtime the worker hands its other tasks over while it blocks.
+/// Runs a synchronous pipeline step from async code. A step usually takes microseconds, but it
+/// may wait: a refusal is committed before it is told, a tool list is checked against its pins,
+/// and a full history queue slows the sender down (`blocking_send`, which must not run on a
+/// runtime worker). So on a multi-threaded runtime the worker hands its other tasks over while
+/// the step runs.
 pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {

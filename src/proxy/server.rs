@@ -525,6 +525,9 @@ async fn post(
         Action::Forward => body,
         Action::AnswerClient(answer) => return json_answer(StatusCode::OK, answer, None),
         Action::Drop => return StatusCode::ACCEPTED.into_response(),
+        Action::Hold(held) if held.progress_token.is_some() && accepts_events(&headers) => {
+            return held_as_stream(proxy, name, url, headers, session, pipeline, *held);
+        }
         Action::Hold(held) => {
             // If the client goes away while a person decides, the call is withdrawn.
             let withdraw = WithdrawOnDrop(held.withdrawn.clone());
@@ -552,6 +555,131 @@ async fn post(
         }
     };
 
+    forward(proxy, name, url, headers, session, pipeline, line, initialize).await
+}
+
+/// Whether the client takes an event stream as the answer to its POST.
+fn accepts_events(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/event-stream"))
+}
+
+/// A call waiting for a person, answered as an event stream: progress notifications under the
+/// call's token while the person decides (clients time out after 60 s without them), then the
+/// server's answer (or the refusal). If the client goes away, the call is withdrawn.
+#[allow(clippy::too_many_arguments)]
+fn held_as_stream(
+    proxy: Shared,
+    name: String,
+    url: String,
+    headers: HeaderMap,
+    session: Option<Arc<HttpSession>>,
+    pipeline: Arc<Pipeline>,
+    held: crate::pipeline::HeldCall,
+) -> Response {
+    let (events, receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let withdrawn = held.withdrawn.clone();
+    tokio::spawn(async move {
+        let token = held.progress_token.clone();
+        let progress_events = events.clone();
+        let gone = held.withdrawn.clone();
+        let waiting_pipeline = pipeline.clone();
+        let settled = tokio::task::spawn_blocking(move || {
+            let progress = |waited: Duration| {
+                if progress_events.is_closed() {
+                    gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
+                if let Some(token) = &token {
+                    let line = format!(
+                        r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{},"progress":{},"message":"waiting for your approval in MCP Firewall"}}}}"#,
+                        token.as_raw(),
+                        waited.as_secs()
+                    );
+                    let _ = progress_events.blocking_send(event(line.as_bytes()));
+                }
+            };
+            crate::transport::wait_for_person(&waiting_pipeline, held, progress)
+        })
+        .await;
+        let response = match settled {
+            Ok(Settled::Forward(line)) => {
+                forward(proxy, name, url, headers, session, pipeline, Bytes::from(line), false)
+                    .await
+            }
+            Ok(Settled::AnswerClient(answer)) => json_answer(StatusCode::OK, answer, None),
+            Ok(Settled::Nothing) | Err(_) => return,
+        };
+        pipe_as_events(response, &events).await;
+    });
+    let body = futures_util::StreamExt::map(
+        tokio_stream::wrappers::ReceiverStream::new(receiver),
+        Ok::<_, std::io::Error>,
+    );
+    let guard = WithdrawOnDrop(withdrawn);
+    let body = futures_util::StreamExt::map(body, move |item| {
+        let _guard = &guard; // dropped with the stream: the client went away
+        item
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// One server-sent event carrying `message`.
+fn event(message: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(message.len() + 24);
+    out.extend_from_slice(b"event: message\ndata: ");
+    out.extend_from_slice(message);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
+/// Passes an answer on as events: an event stream as it is, a JSON body as one event.
+async fn pipe_as_events(response: Response, events: &tokio::sync::mpsc::Sender<Bytes>) {
+    use futures_util::StreamExt;
+    let streamed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let mut body = response.into_body().into_data_stream();
+    if streamed {
+        while let Some(Ok(chunk)) = body.next().await {
+            if events.send(chunk).await.is_err() {
+                return;
+            }
+        }
+        return;
+    }
+    let mut whole = Vec::new();
+    while let Some(Ok(chunk)) = body.next().await {
+        whole.extend_from_slice(&chunk);
+    }
+    let whole = whole.trim_ascii();
+    if whole.starts_with(b"{") {
+        let _ = events.send(event(whole)).await;
+    }
+}
+
+/// Sends an allowed message to the server and answers the client with what comes back.
+#[allow(clippy::too_many_arguments)]
+async fn forward(
+    proxy: Shared,
+    name: String,
+    url: String,
+    headers: HeaderMap,
+    session: Option<Arc<HttpSession>>,
+    pipeline: Arc<Pipeline>,
+    line: Bytes,
+    initialize: bool,
+) -> Response {
     let upstream_id = session
         .as_ref()
         .and_then(|s| s.upstream_id.lock().unwrap_or_else(|p| p.into_inner()).clone());

@@ -37,4 +37,10 @@ def book_table(restaurant: str, seats: Annotated[Seats, Resolve(ask_seats)]) -> 
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        # Streamable HTTP on 127.0.0.1:PORT/mcp (the stateless era over HTTP).
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")
