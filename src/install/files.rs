@@ -14,6 +14,35 @@ pub fn install_dir(paths: &Paths) -> PathBuf {
     paths.data.join("install")
 }
 
+/// Held while install or uninstall runs, so that two of them (the command line and the
+/// dashboard, say) never interleave their edits of the manifest.
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+/// Waits for and takes the install lock (`<data>/install/lock`).
+pub fn lock(paths: &Paths) -> Result<Lock> {
+    let dir = install_dir(paths);
+    Paths::ensure(&dir)?;
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock(2) on a descriptor this function owns; released when it is closed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    Ok(Lock { _file: file })
+}
+
 /// Keeps a copy of `bytes` (a file's content before a change) below `<data>/install/backups`,
 /// readable by the user only, and returns where.
 pub fn backup(paths: &Paths, client: &str, file: &Path, bytes: &[u8]) -> Result<PathBuf> {

@@ -111,6 +111,7 @@ const ATTEMPTS: usize = 3;
 impl Install<'_> {
     /// Protects every entry of every selected client's files.
     pub fn run(&self) -> Result<Outcome> {
+        let _lock = if self.dry_run { None } else { Some(files::lock(self.paths)?) };
         let mut manifest = Manifest::load(self.paths)?;
         let mut outcome = Outcome::default();
         for client in self.clients {
@@ -253,6 +254,7 @@ pub fn uninstall(
     dry_run: bool,
     router: Option<&dyn remote::Router>,
 ) -> Result<Outcome> {
+    let _lock = if dry_run { None } else { Some(files::lock(paths)?) };
     let mut manifest = Manifest::load(paths)?;
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for record in &manifest.records {
