@@ -6,8 +6,8 @@
 //! Rules: `GET|POST /api/v1/rules`, `PUT|DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
 //! `GET /api/v1/servers`, `GET /api/v1/settings`. The MCP clients' configurations:
 //! `GET|POST /api/v1/install`, `POST /api/v1/uninstall`. Browser sign-in:
-//! `POST /api/v1/login-codes` (bearer token only) and `GET /login?code=…`. The dashboard's files at `/` (see
-//! [`crate::api::ui`]).
+//! `POST /api/v1/login-codes` (bearer token only) and `GET /login?code=…`. The dashboard's
+//! files at `/` (see [`crate::api::ui`]).
 //!
 //! Every request passes one guard, in this order: a **Host** check (a loopback name with our
 //! port; this defeats DNS rebinding before anything else is read), an **Origin** check (absent,
