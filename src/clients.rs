@@ -183,7 +183,12 @@ pub fn tables<'a>(client: &str, doc: &'a Node) -> Vec<(Vec<String>, &'a Node)> {
 pub fn entries(client: &str, file: &Path, text: &str, doc: &Node) -> Vec<ServerEntry> {
     let mut out = Vec::new();
     for (at, table) in tables(client, doc) {
-        for member in table.members() {
+        let members = table.members();
+        for (i, member) in members.iter().enumerate() {
+            // A name given twice: the last one counts, as for every JSON reader.
+            if members[i + 1..].iter().any(|later| later.key == member.key) {
+                continue;
+            }
             let mut pointer = at.clone();
             pointer.push(member.key.clone());
             let entry = member.value.to_value(text);

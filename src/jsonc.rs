@@ -438,6 +438,23 @@ mod tests {
     }
 
     #[test]
+    fn no_cut_or_damaged_document_makes_it_panic() {
+        let text = "\u{feff}// c\n{\"a\": [1, -2.5e+3, true, false, null, \"\\u00e9\\ud83d\\ude00\\n\"],\n /* b */ \"é\": {\"x\": {},},}";
+        assert!(parse(text).is_ok());
+        let boundaries = (0..=text.len()).filter(|i| text.is_char_boundary(*i));
+        for cut in boundaries {
+            let _ = parse(&text[..cut]);
+            for junk in ["\"", "\\", "/", "*", "{", "]", ",", "\u{1}", "é"] {
+                let mut damaged = text.to_owned();
+                damaged.insert_str(cut, junk);
+                if let Err(e) = parse(&damaged) {
+                    assert!(e.line >= 1 && e.column >= 1);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn strings_decode_escapes_and_surrogate_pairs() {
         let doc = parse(r#"["\ud83d\ude00 \u00e9\n", "\ud800"]"#).unwrap();
         let Kind::Array(items) = &doc.kind else { panic!() };

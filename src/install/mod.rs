@@ -480,6 +480,9 @@ pub(crate) fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> Strin
         String::with_capacity(text.len() + edits.iter().map(|(_, t)| t.len()).sum::<usize>());
     let mut at = 0;
     for (span, replacement) in edits {
+        if span.start < at || span.end > text.len() {
+            continue; // overlapping: never produced by the callers, never a panic
+        }
         out.push_str(&text[at..span.start]);
         out.push_str(&replacement);
         at = span.end;
@@ -638,6 +641,33 @@ mod tests {
         assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
         assert!(routes.0.lock().unwrap().is_empty(), "the route is removed");
+    }
+
+    #[test]
+    fn a_server_named_twice_is_wrapped_once_where_json_readers_see_it() {
+        let home = tempfile::tempdir().unwrap();
+        let places = Places::under(home.path(), home.path());
+        let paths = Paths::under(&home.path().join("fw"));
+        std::fs::create_dir_all(home.path().join(".cursor")).unwrap();
+        let file = home.path().join(".cursor/mcp.json");
+        let text = r#"{"mcpServers": {"a": {"command": "one"}, "a": {"command": "two"}}}"#;
+        std::fs::write(&file, text).unwrap();
+        let install = Install {
+            paths: &paths,
+            places: &places,
+            clients: &["cursor"],
+            firewall: Path::new("/m/mcpfw"),
+            dry_run: false,
+            router: None,
+        };
+        install.run().unwrap();
+        let after = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            after,
+            r#"{"mcpServers": {"a": {"command": "one"}, "a": {"command": "/m/mcpfw", "args": ["wrap", "--name", "a", "--", "two"]}}}"#
+        );
+        uninstall(&paths, &["cursor"], false, None).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
     }
 
     #[test]
