@@ -397,6 +397,9 @@ fn status_lists_each_clients_servers_and_their_protection() {
     .unwrap();
     let git = other.iter().find(|e| e["server"] == "git").expect("the project's .mcp.json");
     assert_eq!(git["state"], "wrapped");
+    // Bridged servers need the daemon's proxy: status says so while it is not running.
+    let out = m.run(&["status", "--client", "vscode"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("daemon is not running"));
     let human = m.ok(&["status", "--client", "vscode"]);
     assert!(human.contains("fetch") && human.contains("wrapped"), "{human}");
     let github = human.lines().find(|l| l.trim_start().starts_with("github")).unwrap();
@@ -531,6 +534,10 @@ fn the_daemons_api_installs_shows_status_and_uninstalls() {
         .find(|e| e["server"] == "brave-search")
         .unwrap();
     assert_eq!(brave["state"], "wrapped");
+    let remote = listed["entries"].as_array().unwrap().iter().find(|e| e["server"] == "remote");
+    assert_eq!(remote.unwrap()["state"], "bridged");
+    let out = m.run(&["status", "--client", "windsurf"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not running"), "the daemon runs");
     let (status, _) = api(port, &token, "POST", "/api/v1/install", r#"{"clients": ["emacs"]}"#);
     assert_eq!(status, 400);
     let (status, undone) = api(port, &token, "POST", "/api/v1/uninstall", "{}");

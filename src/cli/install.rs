@@ -107,5 +107,14 @@ pub fn status(
     for error in &errors {
         eprintln!("mcpfw: {error}");
     }
+    let bridged = entries.iter().any(|e| e.state == Protection::Bridged);
+    if bridged
+        && std::os::unix::net::UnixStream::connect(crate::approval::socket_path(paths)).is_err()
+    {
+        eprintln!(
+            "mcpfw: MCP Firewall's daemon is not running, so the HTTP servers routed through its \
+             proxy cannot be reached: start `mcpfw daemon` or the desktop app"
+        );
+    }
     Ok(if errors.is_empty() { 0 } else { 1 })
 }
