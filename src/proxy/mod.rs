@@ -20,16 +20,10 @@ pub mod upstream;
 
 pub use server::{ProxyConfig, serve};
 
-/// Runs a synchronous pipeline step from async code. A step usually takes microseconds, but it
-/// may wait: a refusal is committed before it is told, a tool list is checked against its pins,
-/// and a full history queue slows the sender down (`blocking_send`, which must not run on a
-/// runtime worker). So on a multi-threaded runtime the worker hands its other tasks over while
-/// the step runs.
+/// Runs a synchronous pipeline step from async code, in place. A step takes microseconds; the
+/// waits it may contain (a refusal committed before it is told, a tool list checked against its
+/// pins, a full history queue) hand the runtime worker over themselves (see
+/// `store::recorder::wait_here`), so the common case pays no hand-over.
 pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
-    }
+    f()
 }

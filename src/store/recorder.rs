@@ -197,13 +197,12 @@ impl StoreRecorder {
             Ok(()) => Ok(()),
             // Full: wait for room. Never lose, never grow without bound.
             Err(mpsc::error::TrySendError::Full(message)) => {
-                sender.blocking_send(message).map_err(|e| e.0)
+                wait_here(|| sender.blocking_send(message).map_err(|e| Box::new(e.0)))
             }
-            Err(mpsc::error::TrySendError::Closed(message)) => Err(message),
+            Err(mpsc::error::TrySendError::Closed(message)) => Err(Box::new(message)),
         };
-        sent.map_err(|message| {
+        sent.inspect_err(|_| {
             self.queued.fetch_sub(events, Ordering::Relaxed);
-            Box::new(message)
         })
     }
 
@@ -214,9 +213,20 @@ impl StoreRecorder {
     ) -> Result<Result<(), String>, Box<Message>> {
         let (done_tx, done_rx) = std_mpsc::sync_channel(1);
         self.send(make(done_tx))?;
-        Ok(done_rx
-            .recv()
+        Ok(wait_here(|| done_rx.recv())
             .unwrap_or_else(|_| Err("the history writer stopped before answering".to_owned())))
+    }
+}
+
+/// Waits for the writer. Recorders are called from the relay's plain threads, and from the HTTP
+/// proxy's async tasks: there a wait (a full queue, a refusal being committed) must hand the
+/// runtime worker's other tasks over first — and `blocking_send` would panic on a worker.
+fn wait_here<T>(wait: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
     }
 }
 
@@ -265,7 +275,7 @@ impl Recorder for StoreRecorder {
         if self.send(message).is_err() {
             return Some(Err(RecordError("the history writer has stopped".to_owned())));
         }
-        Some(match rx.recv() {
+        Some(match wait_here(|| rx.recv()) {
             Ok(answer) => answer.map_err(RecordError),
             Err(_) => Err(RecordError("the history writer stopped before answering".to_owned())),
         })
@@ -281,7 +291,7 @@ impl Recorder for StoreRecorder {
         if self.send(message).is_err() {
             return Some(Err(RecordError("the history writer has stopped".to_owned())));
         }
-        Some(match rx.recv() {
+        Some(match wait_here(|| rx.recv()) {
             Ok(answer) => answer.map_err(RecordError),
             Err(_) => Err(RecordError("the history writer stopped before answering".to_owned())),
         })
