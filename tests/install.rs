@@ -725,7 +725,12 @@ fn an_installed_http_entry_reaches_the_real_server_through_the_proxy() {
         "{{\n  \"mcpServers\": {{\n    \"everything\": {{\n      \"url\": \"http://127.0.0.1:{upstream_port}/mcp\",\n      \"headers\": {{ \"X-Note\": \"kept\" }}\n    }}\n  }}\n}}\n"
     );
     std::fs::write(&cursor, &original).unwrap();
-    m.ok(&["install", "--client", "cursor"]);
+    let out = m.run(&["install", "--client", "cursor"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("daemon is not running"),
+        "told that the proxy needs the daemon"
+    );
     let (_daemon, _, _) = Daemon::start(&m);
     wait_listening(upstream_port, "server-everything");
     wait_listening(m.proxy_port, "the proxy");

@@ -22,7 +22,18 @@ pub fn install(paths: &Paths, args: InstallArgs) -> Result<i32> {
         router: Some(&install::remote::ProxyRegistry(paths)),
     }
     .run()?;
-    Ok(print(&outcome, args.dry_run, "mcpfw install"))
+    let code = print(&outcome, args.dry_run, "mcpfw install");
+    if outcome.files.iter().any(|f| f.routed) && !args.dry_run && !daemon_running(paths) {
+        eprintln!("mcpfw: {PROXY_NEEDS_DAEMON}");
+    }
+    Ok(code)
+}
+
+const PROXY_NEEDS_DAEMON: &str = "MCP Firewall's daemon is not running, so the HTTP servers \
+     routed through its proxy cannot be reached: start `mcpfw daemon` or the desktop app";
+
+fn daemon_running(paths: &Paths) -> bool {
+    std::os::unix::net::UnixStream::connect(crate::approval::socket_path(paths)).is_ok()
 }
 
 pub fn uninstall(paths: &Paths, clients: &[String], dry_run: bool) -> Result<i32> {
@@ -108,13 +119,8 @@ pub fn status(
         eprintln!("mcpfw: {error}");
     }
     let bridged = entries.iter().any(|e| e.state == Protection::Bridged);
-    if bridged
-        && std::os::unix::net::UnixStream::connect(crate::approval::socket_path(paths)).is_err()
-    {
-        eprintln!(
-            "mcpfw: MCP Firewall's daemon is not running, so the HTTP servers routed through its \
-             proxy cannot be reached: start `mcpfw daemon` or the desktop app"
-        );
+    if bridged && !daemon_running(paths) {
+        eprintln!("mcpfw: {PROXY_NEEDS_DAEMON}");
     }
     Ok(if errors.is_empty() { 0 } else { 1 })
 }

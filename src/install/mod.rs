@@ -60,6 +60,8 @@ pub struct FileOutcome {
     pub after: String,
     /// The copy of the file taken before it was changed (none in a dry run or without change).
     pub backup: Option<PathBuf>,
+    /// Whether remote entries of this file were (or would be) pointed at the HTTP proxy.
+    pub routed: bool,
 }
 
 impl FileOutcome {
@@ -175,6 +177,7 @@ impl Install<'_> {
                     Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
                 }
             }
+            let routed = records.iter().any(|r| r.route.is_some());
             let after = apply(&text, edits);
             let mut done = FileOutcome {
                 client: client.to_owned(),
@@ -183,6 +186,7 @@ impl Install<'_> {
                 before: text,
                 after,
                 backup: None,
+                routed,
             };
             if !done.changed() || self.dry_run {
                 return Ok(Some(done));
