@@ -561,13 +561,7 @@ fn the_daemon_reports_a_server_added_to_a_watched_file_and_a_changed_protected_e
     let m = Machine::new();
     m.ok(&["install", "--client", "cursor"]);
     let (daemon, port, token) = Daemon::start(&m);
-    let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    sse.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    write!(sse, "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").unwrap();
-    let mut events = BufReader::new(sse);
-    let mut line = String::new();
-    events.read_line(&mut line).unwrap();
-    assert!(line.contains("200"), "{line}");
+    let mut events = subscribe(port, &token);
 
     // Someone appends a server to Cursor's file, the way a script would.
     let cursor = m.place("~/.cursor/mcp.json");
@@ -638,6 +632,42 @@ fn a_project_installed_while_the_daemon_runs_is_watched_too() {
             std::fs::read_to_string(m.fw.path().join("logs/mcpfw.jsonl")).unwrap_or_default()
         );
     }
+}
+
+/// The daemon's live event stream (once it answers, the watch is in place).
+fn subscribe(port: u16, token: &str) -> BufReader<TcpStream> {
+    let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sse.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    write!(sse, "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let mut events = BufReader::new(sse);
+    let mut line = String::new();
+    events.read_line(&mut line).unwrap();
+    assert!(line.contains("200"), "{line}");
+    events
+}
+
+/// A configuration file kept in a dotfiles folder and linked into place is watched where it
+/// really changes.
+#[test]
+fn a_symlinked_configuration_file_is_watched_at_its_target() {
+    let m = Machine::new();
+    let dotfiles = m.home.path().join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let real = dotfiles.join("cursor-mcp.json");
+    let link = m.place("~/.cursor/mcp.json");
+    std::fs::rename(&link, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (_daemon, port, token) = Daemon::start(&m);
+    let mut events = subscribe(port, &token);
+    let added = text(&real).replacen(
+        "\"mcpServers\": {",
+        "\"mcpServers\": {\"dot\": {\"command\": \"x\"},",
+        1,
+    );
+    std::fs::write(&real, added).unwrap();
+    let event = next_config_change(&mut events);
+    assert_eq!(event["server"], "dot", "{event}");
+    assert_eq!(event["file"], link.display().to_string(), "named by the path the client reads");
 }
 
 /// The next `config_change` event on the daemon's stream (within 2 s).

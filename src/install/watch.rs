@@ -89,7 +89,8 @@ pub fn spawn(paths: Paths, broker: Arc<ApprovalBroker>, store: Option<Store>) {
     // made once the daemon is up is never missed.
     let mut watcher = watcher;
     let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
-    watch_folders(&mut watcher, &files, &mut watched);
+    let mut aliases: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    watch_folders(&mut watcher, &files, &mut watched, &mut aliases);
     let mut snapshots: HashMap<PathBuf, Snapshot> = HashMap::new();
     for (file, client) in &files {
         if let Some(snapshot) = snapshot(client, file) {
@@ -101,7 +102,7 @@ pub fn spawn(paths: Paths, broker: Arc<ApprovalBroker>, store: Option<Store>) {
         folders = watched.len(),
         "watching the MCP clients' configuration files"
     );
-    let watching = Watching { paths, watcher, watched, files, snapshots };
+    let watching = Watching { paths, watcher, watched, aliases, files, snapshots };
     tokio::spawn(run(watching, rx, broker, store));
 }
 
@@ -110,6 +111,8 @@ struct Watching {
     paths: Paths,
     watcher: notify::RecommendedWatcher,
     watched: BTreeSet<PathBuf>,
+    /// Symlink targets → the configuration file that links to them.
+    aliases: BTreeMap<PathBuf, PathBuf>,
     files: BTreeMap<PathBuf, &'static str>,
     snapshots: HashMap<PathBuf, Snapshot>,
 }
@@ -120,7 +123,8 @@ async fn run(
     broker: Arc<ApprovalBroker>,
     store: Option<Store>,
 ) {
-    let Watching { paths, mut watcher, mut watched, mut files, mut snapshots } = watching;
+    let Watching { paths, mut watcher, mut watched, mut aliases, mut files, mut snapshots } =
+        watching;
     let mut rescan = tokio::time::interval(RESCAN);
     loop {
         let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
@@ -141,7 +145,7 @@ async fn run(
                     }
                 }
                 let before = watched.len();
-                watch_folders(&mut watcher, &files, &mut watched);
+                watch_folders(&mut watcher, &files, &mut watched, &mut aliases);
                 if watched.len() == before {
                     continue;
                 }
@@ -159,6 +163,7 @@ async fn run(
             dirty.insert(path);
         }
         for path in dirty {
+            let path = aliases.get(&path).cloned().unwrap_or(path);
             let Some((file, client)) = files.get_key_value(&path) else { continue };
             let Some(now) = snapshot(client, file) else { continue };
             let before = snapshots.insert(file.clone(), now.clone()).unwrap_or_default();
@@ -180,21 +185,34 @@ fn installed_files(paths: &Paths) -> Vec<(PathBuf, &'static str)> {
 }
 
 /// Watches the folder of each file that exists and is not watched yet.
+///
+/// A file that is a symlink (dotfile managers) is changed at its target, so the target's
+/// folder is watched too, and `aliases` maps the target back to the file.
 fn watch_folders(
     watcher: &mut notify::RecommendedWatcher,
     files: &BTreeMap<PathBuf, &'static str>,
     watched: &mut BTreeSet<PathBuf>,
+    aliases: &mut BTreeMap<PathBuf, PathBuf>,
 ) {
     for file in files.keys() {
-        let Some(dir) = file.parent() else { continue };
-        if watched.contains(dir) || !dir.is_dir() {
-            continue;
+        let mut places = vec![file.clone()];
+        if let Ok(target) = std::fs::canonicalize(file)
+            && &target != file
+        {
+            aliases.insert(target.clone(), file.clone());
+            places.push(target);
         }
-        match watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
-            Ok(()) => {
-                watched.insert(dir.to_owned());
+        for place in places {
+            let Some(dir) = place.parent() else { continue };
+            if watched.contains(dir) || !dir.is_dir() {
+                continue;
             }
-            Err(e) => tracing::warn!("cannot watch {}: {e}", dir.display()),
+            match watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    watched.insert(dir.to_owned());
+                }
+                Err(e) => tracing::warn!("cannot watch {}: {e}", dir.display()),
+            }
         }
     }
 }
