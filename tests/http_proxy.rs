@@ -153,6 +153,23 @@ impl Setup {
         ]);
     }
 
+    /// A Python server of the legacy HTTP+SSE transport; returns its event stream's URL.
+    fn start_legacy(&mut self) -> String {
+        let port = free_port();
+        let server = Command::new(python())
+            .arg(support("modern_server.py"))
+            .args(["--sse", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        self.children.push(server);
+        wait_listening(port, "the legacy server");
+        format!("http://127.0.0.1:{port}/sse")
+    }
+
     fn pid(&self, i: usize) -> u32 {
         self.children[i].id()
     }
@@ -365,6 +382,17 @@ fn the_listener_refuses_what_a_web_page_or_a_stranger_sends() {
         big.len()
     ));
     assert_eq!(status, 413);
+    // Oversized headers, and too many of them.
+    let (status, _, _) = s.raw(&format!(
+        "GET /s/everything/mcp HTTP/1.1\r\nHost: {own}\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(1 << 20)
+    ));
+    assert_eq!(status, 431);
+    let many: String = (0..2000).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let (status, _, _) = s.raw(&format!(
+        "GET /s/everything/mcp HTTP/1.1\r\nHost: {own}\r\n{many}Connection: close\r\n\r\n"
+    ));
+    assert_eq!(status, 431);
     // A session that is not ours, and an unknown route.
     let (status, _, _) = s.post(
         r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
@@ -624,4 +652,62 @@ fn a_client_that_goes_away_withdraws_its_waiting_call() {
         events.iter().filter(|e| e["tool"] == "echo" && e["decided_by"] == "user").count() >= 2
     });
     assert!(!events.iter().any(|e| e["tool"] == "echo" && e["direction"] == "server_to_client"));
+}
+
+#[test]
+fn an_older_server_of_the_legacy_sse_transport_is_served_too() {
+    let mut s = Setup::with_policy(&format!(
+        "{ALLOW_ALL}\n[[rules]]\nid = \"no-echo\"\naction = \"deny\"\nserver = \"old-denied\"\ntool = \"echo\"\nreason = \"not from this one\"\n"
+    ));
+    let upstream = s.start_legacy();
+    s.run(&["proxy", "add", "old", &upstream, "--sse", "--client", "test"]);
+    s.run(&["proxy", "add", "old-denied", &upstream, "--sse", "--client", "test"]);
+    let token = format!("X-MCPFW-Token: {}", s.token);
+    let route = |name: &str| format!("http://127.0.0.1:{}/s/{name}/sse", s.proxy_port);
+    for mode in ["legacy", "auto"] {
+        let direct = client(
+            "echo",
+            &["--mode".into(), mode.into(), "--sse".into(), upstream.clone(), "--".into()],
+        );
+        let proxied = client(
+            "echo",
+            &[
+                "--mode".into(),
+                mode.into(),
+                "--sse".into(),
+                route("old"),
+                "--header".into(),
+                token.clone(),
+                "--".into(),
+            ],
+        );
+        assert_eq!(proxied, direct, "{mode}");
+    }
+    let events = s.home.wait_events("the legacy calls", |events| {
+        events
+            .iter()
+            .filter(|e| e["server"] == "old" && e["tool"] == "echo" && e["kind"] == "request")
+            .count()
+            >= 2
+    });
+    assert!(events.iter().any(|e| e["server"] == "old" && e["era"] == "handshake"));
+    // A refusal travels on the event stream, where this transport carries answers.
+    let refused = client(
+        "echo",
+        &["--sse".into(), route("old-denied"), "--header".into(), token.clone(), "--".into()],
+    );
+    assert_eq!(refused["echo"]["is_error"], true, "{refused}");
+    assert!(refused["echo"]["text"].as_str().unwrap().contains("not from this one"), "{refused}");
+    // Without a token, or with a session that is not ours, nothing is posted.
+    let (status, _, _) = s.raw(&format!(
+        "GET /s/old/sse HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+        s.proxy_port
+    ));
+    assert_eq!(status, 401);
+    let (status, _, _) = s.raw(&format!(
+        "POST /s/old/messages?session=made-up HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n{}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}",
+        s.proxy_port,
+        s.token_header()
+    ));
+    assert_eq!(status, 404);
 }

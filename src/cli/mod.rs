@@ -191,6 +191,10 @@ pub enum ProxyCommand {
         /// The client the token is for (each client gets its own).
         #[arg(long, default_value = "cli")]
         client: String,
+        /// The server speaks the legacy HTTP+SSE transport (2024-11-05); URL is its event
+        /// stream (e.g. `…/sse`).
+        #[arg(long)]
+        sse: bool,
     },
     /// The servers behind the proxy and their loopback URLs.
     List {

@@ -8,12 +8,16 @@ use crate::proxy::registry::{self, TOKEN_HEADER};
 
 pub fn run(paths: &Paths, command: ProxyCommand) -> Result<i32> {
     match command {
-        ProxyCommand::Add { name, url, client } => {
+        ProxyCommand::Add { name, url, client, sse } => {
             let checked = registry::check_upstream(&url)?;
             if let Some(warning) = checked.warning {
                 eprintln!("warning: {warning}");
             }
-            let route = registry::register(paths, &client, &name, &url)?;
+            let route = if sse {
+                registry::register_legacy(paths, &client, &name, &url)?
+            } else {
+                registry::register(paths, &client, &name, &url)?
+            };
             println!("{name} is served at {}", route.url);
             println!("send the header  {TOKEN_HEADER}: {}", route.token);
             println!(
@@ -39,7 +43,10 @@ pub fn run(paths: &Paths, command: ProxyCommand) -> Result<i32> {
                 );
             } else {
                 for (name, upstream) in &registry.upstreams {
-                    println!("{name}\t{}\t→ {}", registry::route_url(port, name), upstream.url);
+                    let route = registry::route_url(port, name);
+                    let route =
+                        if upstream.legacy_sse { route.replace("/mcp", "/sse") } else { route };
+                    println!("{name}\t{route}\t→ {}", upstream.url);
                 }
             }
             Ok(0)

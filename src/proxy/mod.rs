@@ -13,6 +13,7 @@
 //! [`Pipeline`]: crate::pipeline::Pipeline
 
 pub mod bridge;
+pub mod legacy;
 pub mod registry;
 pub mod server;
 pub mod sse;

@@ -41,8 +41,13 @@ pub struct Registry {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Upstream {
-    /// Its MCP endpoint, e.g. `https://mcp.example.com/mcp`.
+    /// Its MCP endpoint, e.g. `https://mcp.example.com/mcp` (for the legacy transport, its
+    /// event stream, e.g. `…/sse`).
     pub url: String,
+    /// The server speaks the legacy HTTP+SSE transport (2024-11-05): clients open
+    /// `/s/NAME/sse` and post to the endpoint it announces.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legacy_sse: bool,
 }
 
 /// Where a client reaches an upstream through the proxy.
@@ -99,14 +104,31 @@ pub fn route_url(port: u16, name: &str) -> String {
 /// Adds (or updates) upstream `name` at `upstream_url` for `client`, creating the client's token
 /// the first time. Returns where the client reaches it.
 pub fn register(paths: &Paths, client: &str, name: &str, upstream_url: &str) -> Result<Route> {
+    insert(paths, client, name, Upstream { url: upstream_url.to_owned(), legacy_sse: false })
+}
+
+/// Like [`register`], for a server of the legacy HTTP+SSE transport; the route is
+/// `http://127.0.0.1:PORT/s/NAME/sse`.
+pub fn register_legacy(
+    paths: &Paths,
+    client: &str,
+    name: &str,
+    upstream_url: &str,
+) -> Result<Route> {
+    insert(paths, client, name, Upstream { url: upstream_url.to_owned(), legacy_sse: true })
+}
+
+fn insert(paths: &Paths, client: &str, name: &str, upstream: Upstream) -> Result<Route> {
+    let upstream_url = upstream.url.clone();
+    let legacy = upstream.legacy_sse;
     check_name("server", name)?;
     check_name("client", client)?;
-    let checked = check_upstream(upstream_url)?;
+    let checked = check_upstream(&upstream_url)?;
     if let Some(warning) = checked.warning {
         tracing::warn!(server = name, "{warning}");
     }
     let mut registry = load(paths)?;
-    registry.upstreams.insert(name.to_owned(), Upstream { url: upstream_url.to_owned() });
+    registry.upstreams.insert(name.to_owned(), upstream);
     let token = match registry.clients.get(client) {
         Some(token) => token.clone(),
         None => {
@@ -119,7 +141,11 @@ pub fn register(paths: &Paths, client: &str, name: &str, upstream_url: &str) -> 
         }
     };
     save(paths, &registry)?;
-    Ok(Route { url: route_url(port(&registry)?, name), token })
+    let mut url = route_url(port(&registry)?, name);
+    if legacy {
+        url = url.replace("/mcp", "/sse");
+    }
+    Ok(Route { url, token })
 }
 
 /// Removes upstream `name`. The client's token stays: other servers of the client use it.

@@ -71,7 +71,7 @@ pub struct ProxyConfig {
     pub limits: ProxyLimits,
 }
 
-struct Proxy {
+pub(crate) struct Proxy {
     port: u16,
     paths: Paths,
     store: crate::store::Store,
@@ -85,6 +85,39 @@ struct Proxy {
     /// Stateless traffic: (upstream, client) → pipeline.
     stateless: Mutex<HashMap<(String, String), Arc<Pipeline>>>,
     streams: Arc<Semaphore>,
+    /// Legacy HTTP+SSE connections by the proxy's session id.
+    legacy: Mutex<HashMap<String, Arc<super::legacy::LegacySession>>>,
+}
+
+/// The proxy, as the legacy transport's handlers see it.
+pub(crate) type ProxyState = Arc<Proxy>;
+
+impl Proxy {
+    pub(crate) fn legacy_sessions(
+        &self,
+    ) -> &Mutex<HashMap<String, Arc<super::legacy::LegacySession>>> {
+        &self.legacy
+    }
+
+    pub(crate) fn streams(&self) -> &Arc<Semaphore> {
+        &self.streams
+    }
+
+    pub(crate) fn limits(&self) -> ProxyLimits {
+        self.limits
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) async fn new_pipeline(
+        &self,
+        name: &str,
+        url: &str,
+    ) -> anyhow::Result<Arc<Pipeline>> {
+        self.pipeline(name, url).await
+    }
 }
 
 /// One client's session with one upstream.
@@ -119,10 +152,15 @@ pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> an
         limits: config.limits,
         sessions: Mutex::new(HashMap::new()),
         stateless: Mutex::new(HashMap::new()),
+        legacy: Mutex::new(HashMap::new()),
     });
     let app = Router::new()
         .route("/s/{name}/mcp", any(handle))
         .route("/t/{token}/s/{name}/mcp", any(handle_with_path_token))
+        .route("/s/{name}/sse", axum::routing::get(legacy_open))
+        .route("/t/{token}/s/{name}/sse", axum::routing::get(legacy_open_with_path_token))
+        .route("/s/{name}/messages", axum::routing::post(legacy_post))
+        .route("/t/{token}/s/{name}/messages", axum::routing::post(legacy_post_with_path_token))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(proxy.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
@@ -131,7 +169,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> an
     Ok(())
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"error": message}))).into_response()
 }
 
@@ -343,6 +381,74 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     route(proxy, name, client.0, method, headers, body).await
+}
+
+/// The legacy upstream `name`, or why not.
+fn legacy_upstream(proxy: &Proxy, name: &str) -> Result<String, Box<Response>> {
+    match proxy.registry().upstreams.get(name) {
+        Some(upstream) if upstream.legacy_sse => Ok(upstream.url.clone()),
+        Some(_) => Err(Box::new(refuse(
+            StatusCode::NOT_FOUND,
+            "this server speaks Streamable HTTP: use /s/NAME/mcp",
+        ))),
+        None => Err(Box::new(refuse(
+            StatusCode::NOT_FOUND,
+            "no server of that name is registered with MCP Firewall's proxy (`mcpfw proxy list`)",
+        ))),
+    }
+}
+
+async fn legacy_open(
+    State(proxy): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+    axum::Extension(client): axum::Extension<ClientName>,
+    headers: HeaderMap,
+) -> Response {
+    match legacy_upstream(&proxy, &name) {
+        Ok(url) => super::legacy::open(proxy, name, url, client.0, headers, String::new()).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+async fn legacy_open_with_path_token(
+    State(proxy): State<Shared>,
+    UrlPath((token, name)): UrlPath<(String, String)>,
+    axum::Extension(client): axum::Extension<ClientName>,
+    headers: HeaderMap,
+) -> Response {
+    match legacy_upstream(&proxy, &name) {
+        Ok(url) => {
+            super::legacy::open(proxy, name, url, client.0, headers, format!("/t/{token}")).await
+        }
+        Err(refusal) => *refusal,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LegacyQuery {
+    session: Option<String>,
+}
+
+async fn legacy_post(
+    State(proxy): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+    axum::extract::Query(query): axum::extract::Query<LegacyQuery>,
+    axum::Extension(client): axum::Extension<ClientName>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    super::legacy::post(proxy, name, client.0, query.session, headers, body).await
+}
+
+async fn legacy_post_with_path_token(
+    State(proxy): State<Shared>,
+    UrlPath((_token, name)): UrlPath<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<LegacyQuery>,
+    axum::Extension(client): axum::Extension<ClientName>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    super::legacy::post(proxy, name, client.0, query.session, headers, body).await
 }
 
 async fn route(

@@ -153,7 +153,12 @@ class Recorder:
 
 def make_client(cmd: list[str], rec: Recorder, args: argparse.Namespace, *, server_requests: bool) -> Client:
     params: Any
-    if args.url:
+    if args.sse:
+        # The legacy HTTP+SSE transport (2024-11-05): the event stream at --sse.
+        from mcp.client.sse import sse_client
+
+        params = sse_client(args.sse, headers=dict(h.split(": ", 1) for h in args.header))
+    elif args.url:
         # Streamable HTTP: the server (or MCP Firewall's proxy) at --url, with --header lines.
         from mcp.client.streamable_http import streamable_http_client
         from mcp.shared._httpx_utils import create_mcp_http_client
@@ -512,8 +517,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--timeout", type=float, default=30.0, help="per-request read timeout (s)")
     p.add_argument("--url", help="talk Streamable HTTP to this URL instead of starting CMD")
     p.add_argument("--header", action="append", default=[], help="'Name: value' sent with every HTTP request")
+    p.add_argument("--sse", help="talk the legacy HTTP+SSE transport to this event stream URL")
     ns = p.parse_args(own)
-    if ns.url:
+    if ns.url or ns.sse:
         return ns, cmd
     if not cmd:
         raise ScenarioError("missing server command after '--'")

@@ -42,5 +42,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--http":
         # Streamable HTTP on 127.0.0.1:PORT/mcp (the stateless era over HTTP).
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--sse":
+        # The legacy HTTP+SSE transport on 127.0.0.1:PORT/sse (an older server's way).
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run("stdio")
