@@ -162,11 +162,18 @@ fn install_wraps_every_stdio_server_of_every_client_and_uninstall_restores_each_
                 assert_eq!(old.launch, new.launch, "{} keeps its command and env", old.name);
                 assert!(new.wrapped, "{}", old.name);
             }
-            // Remote entries go to the proxy, which knows where they lead; legacy SSE stays.
-            (Launch::Remote { url: was }, Launch::Remote { url: now }) if old.name != "linear" => {
+            // Remote entries go to the proxy, which knows where they lead (legacy SSE ones
+            // too); an address only the client can expand stays.
+            (Launch::Remote { url: was }, Launch::Remote { url: now }) if !was.contains("${") => {
                 assert!(new.bridged, "{}", old.name);
-                let route = now.rsplit("/s/").next().unwrap().trim_end_matches("/mcp");
+                let route = now.rsplit("/s/").next().unwrap();
+                let (route, end) = route.split_once('/').unwrap();
                 assert_eq!(registry["upstreams"][route]["url"], was.as_str(), "{}", old.name);
+                let legacy = registry["upstreams"][route]["legacy_sse"] == true;
+                assert_eq!(
+                    (end, legacy),
+                    if old.name == "linear" { ("sse", true) } else { ("mcp", false) }
+                );
             }
             _ => assert_eq!(old, new),
         }
@@ -373,7 +380,7 @@ fn status_lists_each_clients_servers_and_their_protection() {
     let entries =
         |m: &Machine| -> Vec<Value> { serde_json::from_str(&m.ok(&["status", "--json"])).unwrap() };
     let before = entries(&m);
-    assert_eq!(before.len(), 17);
+    assert_eq!(before.len(), 18);
     assert!(before.iter().all(|e| e["state"] == "unprotected"), "{before:?}");
     m.ok(&["install"]);
     let after = entries(&m);
@@ -382,7 +389,8 @@ fn status_lists_each_clients_servers_and_their_protection() {
     assert_eq!(state("postgres"), "wrapped");
     assert_eq!(state("brave-search"), "wrapped");
     assert_eq!(state("sentry"), "bridged");
-    assert_eq!(state("linear"), "unprotected", "legacy SSE is not proxied");
+    assert_eq!(state("linear"), "bridged", "legacy SSE too");
+    assert_eq!(state("internal"), "unprotected", "an address with variables");
     let postgres = after.iter().find(|e| e["server"] == "postgres").unwrap();
     assert_eq!(postgres["project"], "/home/me/src/app");
     assert_eq!(postgres["client"], "claude-code");
@@ -404,9 +412,9 @@ fn status_lists_each_clients_servers_and_their_protection() {
     assert!(human.contains("fetch") && human.contains("wrapped"), "{human}");
     let github = human.lines().find(|l| l.trim_start().starts_with("github")).unwrap();
     assert!(github.contains("bridged"), "{human}");
-    let code = m.ok(&["status", "--client", "claude-code"]);
-    let linear = code.lines().find(|l| l.trim_start().starts_with("linear")).unwrap();
-    assert!(linear.contains("UNPROTECTED"), "{code}");
+    let cursor = m.ok(&["status", "--client", "cursor"]);
+    let internal = cursor.lines().find(|l| l.trim_start().starts_with("internal")).unwrap();
+    assert!(internal.contains("UNPROTECTED"), "{cursor}");
 }
 
 /// End to end: an entry install wrote into a Claude Code `~/.claude.json` starts the real

@@ -229,8 +229,9 @@ impl Install<'_> {
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
             let name = remote::route_name(&entry.name);
+            let end = if upstream.legacy_sse { "sse" } else { "mcp" };
             remote::Route {
-                url: format!("http://127.0.0.1:<port>/s/{name}/mcp"),
+                url: format!("http://127.0.0.1:<port>/s/{name}/{end}"),
                 name,
                 token: "<token>".to_owned(),
             }
@@ -586,9 +587,14 @@ mod tests {
         fn token_header(&self) -> &str {
             remote::TOKEN_HEADER
         }
-        fn register(&self, client: &str, name: &str, upstream: &str) -> Result<remote::Route> {
+        fn register(
+            &self,
+            client: &str,
+            name: &str,
+            upstream: &remote::Upstream,
+        ) -> Result<remote::Route> {
             let mut routes = self.0.lock().unwrap();
-            routes.push((client.into(), name.into(), upstream.into()));
+            routes.push((client.into(), name.into(), upstream.url.clone()));
             Ok(remote::Route {
                 name: name.into(),
                 url: format!("http://127.0.0.1:4000/s/{name}/mcp"),
@@ -608,7 +614,7 @@ mod tests {
         let paths = Paths::under(&home.path().join("fw"));
         std::fs::create_dir_all(home.path().join(".codeium/windsurf")).unwrap();
         let file = home.path().join(".codeium/windsurf/mcp_config.json");
-        let original = "{\"mcpServers\": {\n  \"docs\": {\"serverUrl\": \"https://docs.example/mcp\", \"headers\": {\"K\": \"v\"}},\n  \"old\": {\"type\": \"sse\", \"url\": \"https://o/sse\"}\n}}\n";
+        let original = "{\"mcpServers\": {\n  \"docs\": {\"serverUrl\": \"https://docs.example/mcp\", \"headers\": {\"K\": \"v\"}},\n  \"old\": {\"type\": \"sse\", \"url\": \"https://o/sse\"},\n  \"var\": {\"url\": \"${env:BASE}/mcp\"}\n}}\n";
         std::fs::write(&file, original).unwrap();
         let routes = Routes::default();
         let install = Install {
@@ -623,11 +629,15 @@ mod tests {
         assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
         assert_eq!(
             *routes.0.lock().unwrap(),
-            [("windsurf".into(), "docs".into(), "https://docs.example/mcp".into())]
+            [
+                ("windsurf".into(), "docs".into(), "https://docs.example/mcp".into()),
+                ("windsurf".into(), "old".into(), "https://o/sse".into())
+            ]
         );
         let entries = clients::servers("windsurf", &places).unwrap();
         assert!(entries[0].bridged, "{entries:?}");
-        assert!(!entries[1].bridged, "SSE is left as it is");
+        assert!(entries[1].bridged, "legacy SSE too");
+        assert!(!entries[2].bridged, "an address with variables is left as it is");
         let (status, _) = status(&paths, &places, &["windsurf"]).unwrap();
         assert_eq!(status[0].state, Protection::Bridged);
         let value: serde_json::Value =
@@ -639,12 +649,12 @@ mod tests {
         // Again: nothing changes, nothing more is registered.
         let again = install.run().unwrap();
         assert!(again.files.iter().all(|f| !f.changed()));
-        assert_eq!(routes.0.lock().unwrap().len(), 1);
+        assert_eq!(routes.0.lock().unwrap().len(), 2);
 
         let outcome = uninstall(&paths, &["windsurf"], false, Some(&routes)).unwrap();
         assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
-        assert!(routes.0.lock().unwrap().is_empty(), "the route is removed");
+        assert!(routes.0.lock().unwrap().is_empty(), "the routes are removed");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub trait Router {
     /// The header the token goes in.
     fn token_header(&self) -> &str;
     /// Registers (or finds) the route of `client`'s entry `name` to `upstream`.
-    fn register(&self, client: &str, name: &str, upstream: &str) -> Result<Route>;
+    fn register(&self, client: &str, name: &str, upstream: &Upstream) -> Result<Route>;
     /// Forgets the route named `route` (after uninstall).
     fn unregister(&self, client: &str, route: &str) -> Result<()>;
 }
@@ -41,10 +41,14 @@ impl Router for ProxyRegistry<'_> {
         TOKEN_HEADER
     }
 
-    fn register(&self, client: &str, name: &str, upstream: &str) -> Result<Route> {
+    fn register(&self, client: &str, name: &str, upstream: &Upstream) -> Result<Route> {
         let current = registry::load(self.0)?;
-        let elsewhere =
-            |route: &str| current.upstreams.get(route).is_some_and(|u| u.url != upstream);
+        let elsewhere = |route: &str| {
+            current
+                .upstreams
+                .get(route)
+                .is_some_and(|u| u.url != upstream.url || u.legacy_sse != upstream.legacy_sse)
+        };
         let mut route = route_name(name);
         if elsewhere(&route) {
             route = route_name(&format!("{name}-{client}"));
@@ -55,7 +59,11 @@ impl Router for ProxyRegistry<'_> {
                 );
             }
         }
-        let registered = registry::register(self.0, client, &route, upstream)?;
+        let registered = if upstream.legacy_sse {
+            registry::register_legacy(self.0, client, &route, &upstream.url)?
+        } else {
+            registry::register(self.0, client, &route, &upstream.url)?
+        };
         Ok(Route { name: route, url: registered.url, token: registered.token })
     }
 
@@ -89,25 +97,33 @@ pub fn is_bridged(entry: &serde_json::Value, url: &str, header: &str) -> bool {
     loopback && token
 }
 
+/// A remote server as the proxy is told of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub url: String,
+    /// The legacy HTTP+SSE transport (2024-11-05; `"type": "sse"` in the entry): the client
+    /// opens `/s/NAME/sse`.
+    pub legacy_sse: bool,
+}
+
 /// The address of a remote entry that the proxy can serve, or why not.
-pub fn upstream(entry: &Node, url_key: &str) -> Result<String, String> {
+pub fn upstream(entry: &Node, url_key: &str) -> Result<Upstream, String> {
     let url = entry
         .get(url_key)
         .or_else(|| entry.get("url"))
         .and_then(Node::as_str)
         .ok_or("its address is not a string")?;
-    if let Some(kind) = entry.get("type").and_then(Node::as_str)
-        && kind.eq_ignore_ascii_case("sse")
-    {
-        return Err("it uses the legacy SSE transport, which the HTTP proxy does not serve".into());
-    }
+    let legacy_sse = entry
+        .get("type")
+        .and_then(Node::as_str)
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("sse"));
     if url.contains("${") {
         return Err("its address uses variables only the client can expand".into());
     }
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(format!("its address {url:?} is not an http(s) URL"));
     }
-    Ok(url.to_owned())
+    Ok(Upstream { url: url.to_owned(), legacy_sse })
 }
 
 fn json_string(s: &str) -> String {
@@ -214,9 +230,12 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::under(home.path());
         let proxy = ProxyRegistry(&paths);
-        let a = proxy.register("cursor", "docs", "https://a.example/mcp").unwrap();
-        let same = proxy.register("vscode", "docs", "https://a.example/mcp").unwrap();
-        let b = proxy.register("windsurf", "docs", "https://b.example/mcp").unwrap();
+        let up = |url: &str| Upstream { url: url.into(), legacy_sse: false };
+        let a = proxy.register("cursor", "docs", &up("https://a.example/mcp")).unwrap();
+        let same = proxy.register("vscode", "docs", &up("https://a.example/mcp")).unwrap();
+        let b = proxy.register("windsurf", "docs", &up("https://b.example/mcp")).unwrap();
+        let old = Upstream { url: "https://o.example/sse".into(), legacy_sse: true };
+        assert!(proxy.register("cursor", "old", &old).unwrap().url.ends_with("/s/old/sse"));
         assert_eq!(
             (a.name.as_str(), same.name.as_str(), b.name.as_str()),
             ("docs", "docs", "docs-windsurf")
@@ -226,10 +245,13 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_addresses_are_routed() {
+    fn http_addresses_are_routed_and_legacy_sse_ones_say_so() {
         let up = |text: &str| upstream(&crate::jsonc::parse(text).unwrap(), "url");
-        assert_eq!(up("{\"url\": \"https://h/mcp\"}").unwrap(), "https://h/mcp");
-        assert!(up("{\"type\": \"sse\", \"url\": \"https://h/sse\"}").is_err());
+        assert_eq!(
+            up("{\"url\": \"https://h/mcp\"}").unwrap(),
+            Upstream { url: "https://h/mcp".into(), legacy_sse: false }
+        );
+        assert!(up("{\"type\": \"sse\", \"url\": \"https://h/sse\"}").unwrap().legacy_sse);
         assert!(up("{\"url\": \"${env:BASE}/mcp\"}").is_err());
         assert!(up("{\"url\": \"ws://h\"}").is_err());
     }
