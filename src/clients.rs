@@ -1,26 +1,70 @@
-//! The MCP clients on this machine and the servers their configuration files start.
+//! The MCP clients on this machine, their configuration files and the servers those start.
 //!
-//! Read-only here: `mcpfw scan --client NAME` audits what a client would start. Each client keeps
-//! its servers in a JSON file in a shape of its own:
+//! `mcpfw scan` audits what a client would start; `mcpfw install` rewrites the entries (see
+//! [`crate::install`]). Each client keeps its servers in a JSON file in a shape of its own:
 //!
-//! | client | file (Linux) | key |
+//! | client | files | servers at |
 //! |---|---|---|
-//! | `claude-desktop` | `~/.config/Claude/claude_desktop_config.json` | `mcpServers` |
-//! | `claude-code` | `~/.claude.json` (also `projects.*.mcpServers`), `./.mcp.json` | `mcpServers` |
-//! | `cursor` | `~/.cursor/mcp.json`, `./.cursor/mcp.json` | `mcpServers` |
-//! | `vscode` | `~/.config/Code/User/mcp.json`, `./.vscode/mcp.json` | `servers` |
+//! | `claude-desktop` | `<config>/Claude/claude_desktop_config.json` | `mcpServers` |
+//! | `claude-code` | `~/.claude.json`, `<project>/.mcp.json` | `mcpServers`, and in `~/.claude.json` also `projects.<dir>.mcpServers` |
+//! | `cursor` | `~/.cursor/mcp.json`, `<project>/.cursor/mcp.json` | `mcpServers` |
+//! | `vscode` | `<config>/Code/User/mcp.json` (also `Code - Insiders`), `<project>/.vscode/mcp.json` | `servers` (JSON with comments) |
+//! | `windsurf` | `~/.codeium/windsurf/mcp_config.json` | `mcpServers` |
 //!
-//! An entry is a stdio server (`command`, `args`, `env`) or a remote one (`url`). An entry that
-//! already runs through `mcpfw wrap` is reported with the command it wraps.
+//! `<config>` is the platform's configuration folder (`directories::BaseDirs::config_dir`:
+//! `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).
+//! An entry is a stdio server (`command`, `args`, `env`) or a remote one (`url`; Windsurf's
+//! `serverUrl`). An entry that already runs through `mcpfw wrap` is reported with the command
+//! it wraps.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
+
+use crate::jsonc::{self, Node};
 
 /// The clients MCP Firewall knows.
-pub const CLIENTS: [&str; 4] = ["claude-desktop", "claude-code", "cursor", "vscode"];
+pub const CLIENTS: [&str; 5] = ["claude-desktop", "claude-code", "cursor", "vscode", "windsurf"];
+
+/// Where to look for configuration files: the user's home and configuration folders, and the
+/// project whose project-scope files count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Places {
+    pub home: PathBuf,
+    /// The platform's configuration folder (`~/.config` on Linux).
+    pub config_dir: PathBuf,
+    /// The project folder (`.mcp.json`, `.cursor/mcp.json`, `.vscode/mcp.json`).
+    pub project: PathBuf,
+}
+
+impl Places {
+    /// This user's folders (from `directories`) and `project`, or the current folder.
+    pub fn from_env(project: Option<&Path>) -> Result<Self> {
+        let base =
+            directories::BaseDirs::new().context("cannot tell your home folder (is HOME set?)")?;
+        let project = match project {
+            Some(p) => std::path::absolute(p)
+                .with_context(|| format!("cannot use the project folder {}", p.display()))?,
+            None => std::env::current_dir().context("cannot tell the current folder")?,
+        };
+        Ok(Self {
+            home: base.home_dir().to_owned(),
+            config_dir: base.config_dir().to_owned(),
+            project,
+        })
+    }
+
+    /// The same places with the platform layout of a home folder (for tests and for a home
+    /// given explicitly): `<home>/.config` as the configuration folder.
+    pub fn under(home: &Path, project: &Path) -> Self {
+        Self {
+            home: home.to_owned(),
+            config_dir: home.join(".config"),
+            project: project.to_owned(),
+        }
+    }
+}
 
 /// One server entry of a client's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +74,14 @@ pub struct ServerEntry {
     pub name: String,
     /// The file it is in.
     pub file: PathBuf,
+    /// The object keys leading to the entry, e.g. `["mcpServers", "fs"]` or
+    /// `["projects", "/home/me/app", "mcpServers", "fs"]`.
+    pub pointer: Vec<String>,
     pub launch: Launch,
     /// Whether the entry already runs through `mcpfw wrap`.
     pub wrapped: bool,
+    /// Whether the (remote) entry already goes through MCP Firewall's HTTP proxy.
+    pub bridged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,54 +90,129 @@ pub enum Launch {
     Remote { url: String },
 }
 
-/// The configuration files of `client`, for a user whose home is `home`, working in `cwd`.
-pub fn config_files(client: &str, home: &Path, cwd: &Path) -> Result<Vec<PathBuf>> {
-    Ok(match client {
-        "claude-desktop" => vec![home.join(".config/Claude/claude_desktop_config.json")],
-        "claude-code" => vec![home.join(".claude.json"), cwd.join(".mcp.json")],
-        "cursor" => vec![home.join(".cursor/mcp.json"), cwd.join(".cursor/mcp.json")],
-        "vscode" => vec![home.join(".config/Code/User/mcp.json"), cwd.join(".vscode/mcp.json")],
+/// A configuration file's text is not JSON: the file, line and column say where.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}; the file was left untouched, fix it and try again", file = .file.display(), line = .error.line, column = .error.column, message = .error.message)]
+pub struct MalformedConfig {
+    pub file: PathBuf,
+    pub error: jsonc::SyntaxError,
+}
+
+/// The configuration files of `client`, existing or not: user scope first, then project scope
+/// (once each: in the home folder, `~/.cursor/mcp.json` is both).
+pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
+    let Places { home, config_dir, project } = places;
+    let mut files = match client {
+        "claude-desktop" => vec![config_dir.join("Claude/claude_desktop_config.json")],
+        "claude-code" => vec![home.join(".claude.json"), project.join(".mcp.json")],
+        "cursor" => vec![home.join(".cursor/mcp.json"), project.join(".cursor/mcp.json")],
+        "vscode" => vec![
+            config_dir.join("Code/User/mcp.json"),
+            config_dir.join("Code - Insiders/User/mcp.json"),
+            project.join(".vscode/mcp.json"),
+        ],
+        "windsurf" => vec![home.join(".codeium/windsurf/mcp_config.json")],
         other => bail!("unknown client {other:?}; known clients: {}", CLIENTS.join(", ")),
-    })
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    files.retain(|f| seen.insert(f.clone()));
+    Ok(files)
+}
+
+/// The object key holding a client's servers.
+pub fn servers_key(client: &str) -> &'static str {
+    if client == "vscode" { "servers" } else { "mcpServers" }
+}
+
+/// The key of a remote entry's address in a client's files.
+pub fn url_key(client: &str) -> &'static str {
+    if client == "windsurf" { "serverUrl" } else { "url" }
 }
 
 /// Every server entry of `client` (files that do not exist are skipped).
-pub fn servers(client: &str, home: &Path, cwd: &Path) -> Result<Vec<ServerEntry>> {
+pub fn servers(client: &str, places: &Places) -> Result<Vec<ServerEntry>> {
     let mut out = Vec::new();
-    for file in config_files(client, home, cwd)? {
-        let text = match std::fs::read_to_string(&file) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
-        };
-        let config: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", file.display()))?;
-        let key = if client == "vscode" { "servers" } else { "mcpServers" };
-        let mut tables = vec![&config[key]];
-        if client == "claude-code"
-            && let Some(projects) = config["projects"].as_object()
-        {
-            tables.extend(projects.values().map(|p| &p["mcpServers"]));
-        }
-        for table in tables {
-            let Some(entries) = table.as_object() else { continue };
-            for (name, entry) in entries {
-                if let Some(server) = entry_of(client, name, &file, entry) {
-                    out.push(server);
-                }
-            }
-        }
+    for file in config_files(client, places)? {
+        let Some(text) = read_config(&file)? else { continue };
+        let doc = parse_config(&file, &text)?;
+        out.extend(entries(client, &file, &text, &doc));
     }
     Ok(out)
 }
 
-fn entry_of(client: &str, name: &str, file: &Path, entry: &Value) -> Option<ServerEntry> {
-    let strings = |v: &Value| -> Vec<String> {
+/// A configuration file's text, or `None` when it does not exist.
+pub fn read_config(file: &Path) -> Result<Option<String>> {
+    match std::fs::read(file) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not UTF-8 text (byte {}); the file was left untouched",
+                file.display(),
+                e.utf8_error().valid_up_to()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+    }
+}
+
+/// Parses a configuration file's text; a syntax error is a [`MalformedConfig`].
+pub fn parse_config(file: &Path, text: &str) -> Result<Node> {
+    jsonc::parse(text).map_err(|error| MalformedConfig { file: file.to_owned(), error }.into())
+}
+
+/// The server tables of a parsed file: where they are (object keys) and their nodes.
+pub fn tables<'a>(client: &str, doc: &'a Node) -> Vec<(Vec<String>, &'a Node)> {
+    let key = servers_key(client);
+    let mut out = Vec::new();
+    if let Some(table) = doc.get(key) {
+        out.push((vec![key.to_owned()], table));
+    }
+    if client == "claude-code"
+        && let Some(projects) = doc.get("projects")
+    {
+        for project in projects.members() {
+            if let Some(table) = project.value.get(key) {
+                out.push((vec!["projects".to_owned(), project.key.clone(), key.to_owned()], table));
+            }
+        }
+    }
+    out
+}
+
+/// The server entries of one parsed file.
+pub fn entries(client: &str, file: &Path, text: &str, doc: &Node) -> Vec<ServerEntry> {
+    let mut out = Vec::new();
+    for (at, table) in tables(client, doc) {
+        let members = table.members();
+        for (i, member) in members.iter().enumerate() {
+            // A name given twice: the last one counts, as for every JSON reader.
+            if members[i + 1..].iter().any(|later| later.key == member.key) {
+                continue;
+            }
+            let mut pointer = at.clone();
+            pointer.push(member.key.clone());
+            let entry = member.value.to_value(text);
+            if let Some(server) = entry_of(client, &member.key, file, pointer, &entry) {
+                out.push(server);
+            }
+        }
+    }
+    out
+}
+
+fn entry_of(
+    client: &str,
+    name: &str,
+    file: &Path,
+    pointer: Vec<String>,
+    entry: &serde_json::Value,
+) -> Option<ServerEntry> {
+    let strings = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
             .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     };
-    let launch = if let Some(command) = entry["command"].as_str() {
+    let (launch, wrapped, bridged) = if let Some(command) = entry["command"].as_str() {
         let mut command: Vec<String> =
             std::iter::once(command.to_owned()).chain(strings(&entry["args"])).collect();
         let env = entry["env"]
@@ -97,30 +221,52 @@ fn entry_of(client: &str, name: &str, file: &Path, entry: &Value) -> Option<Serv
                 m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect()
             })
             .unwrap_or_default();
-        let wrapped = unwrap_firewall(&mut command);
-        return Some(ServerEntry {
-            client: client.to_owned(),
-            name: name.to_owned(),
-            file: file.to_owned(),
-            launch: Launch::Stdio { command, env },
-            wrapped,
-        });
+        if let Some(url) = bridge_url(&command) {
+            // `mcpfw wrap --url URL`: the stdio bridge to an HTTP server, through the pipeline.
+            (Launch::Remote { url }, false, true)
+        } else {
+            let wrapped = unwrap_firewall(&mut command);
+            (Launch::Stdio { command, env }, wrapped, false)
+        }
     } else {
-        Launch::Remote { url: entry["url"].as_str()?.to_owned() }
+        let url = entry[url_key(client)].as_str().or_else(|| entry["url"].as_str())?;
+        let bridged =
+            crate::install::remote::is_bridged(entry, url, crate::proxy::registry::TOKEN_HEADER);
+        (Launch::Remote { url: url.to_owned() }, false, bridged)
     };
     Some(ServerEntry {
         client: client.to_owned(),
         name: name.to_owned(),
         file: file.to_owned(),
+        pointer,
         launch,
-        wrapped: false,
+        wrapped,
+        bridged,
     })
+}
+
+/// For `mcpfw wrap [options] --url URL` (no `--`): the URL.
+fn bridge_url(command: &[String]) -> Option<String> {
+    if !command.first().is_some_and(|c| is_firewall(c))
+        || command.get(1).map(String::as_str) != Some("wrap")
+        || command.iter().any(|a| a == "--")
+    {
+        return None;
+    }
+    let at = command.iter().position(|a| a == "--url")?;
+    command.get(at + 1).cloned()
+}
+
+/// Whether `program` is MCP Firewall's command line (`mcpfw`, `mcpfw.exe`).
+pub fn is_firewall(program: &str) -> bool {
+    Path::new(program).file_stem().is_some_and(|f| f == "mcpfw")
 }
 
 /// `mcpfw wrap [options] -- CMD…` becomes `CMD…`; says whether it was wrapped.
 fn unwrap_firewall(command: &mut Vec<String>) -> bool {
-    let is_firewall = Path::new(&command[0]).file_name().is_some_and(|f| f == "mcpfw");
-    if !is_firewall || command.get(1).map(String::as_str) != Some("wrap") {
+    if !command.first().is_some_and(|c| is_firewall(c))
+        || command.get(1).map(String::as_str) != Some("wrap")
+    {
         return false;
     }
     match command.iter().position(|a| a == "--") {
@@ -145,7 +291,8 @@ mod tests {
             home.path().join(".cursor/mcp.json"),
             r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "server-filesystem", "/tmp"], "env": {"A": "1"}},
                 "remote": {"url": "https://example.com/mcp"},
-                "guarded": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "g", "--", "uvx", "mcp-server-git"]}}}"#,
+                "guarded": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "g", "--", "uvx", "mcp-server-git"]},
+                "bridge": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "b", "--url", "https://b/mcp"]}}}"#,
         )
         .unwrap();
         std::fs::create_dir_all(cwd.path().join(".vscode")).unwrap();
@@ -154,8 +301,11 @@ mod tests {
             r#"{"servers": {"mem": {"type": "stdio", "command": "node", "args": ["mem.js"]}}, "inputs": []}"#,
         )
         .unwrap();
-        let cursor = servers("cursor", home.path(), cwd.path()).unwrap();
-        assert_eq!(cursor.len(), 3);
+        let places = Places::under(home.path(), cwd.path());
+        let cursor = servers("cursor", &places).unwrap();
+        assert_eq!(cursor.len(), 4);
+        let bridge = cursor.iter().find(|s| s.name == "bridge").unwrap();
+        assert!(bridge.bridged && bridge.launch == Launch::Remote { url: "https://b/mcp".into() });
         let fs = cursor.iter().find(|s| s.name == "fs").unwrap();
         assert!(
             matches!(&fs.launch, Launch::Stdio { command, env } if command[0] == "npx" && env["A"] == "1")
@@ -169,9 +319,56 @@ mod tests {
             &cursor.iter().find(|s| s.name == "remote").unwrap().launch,
             Launch::Remote { .. }
         ));
-        let vscode = servers("vscode", home.path(), cwd.path()).unwrap();
+        let vscode = servers("vscode", &places).unwrap();
         assert_eq!(vscode[0].name, "mem");
-        assert!(servers("claude-code", home.path(), cwd.path()).unwrap().is_empty());
-        assert!(servers("emacs", home.path(), cwd.path()).is_err());
+        assert!(servers("claude-code", &places).unwrap().is_empty());
+        assert!(servers("emacs", &places).is_err());
+        // Working in the home folder, its files are read once.
+        let at_home = Places::under(home.path(), home.path());
+        assert_eq!(config_files("cursor", &at_home).unwrap().len(), 1);
+        assert_eq!(servers("cursor", &at_home).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn reads_claude_codes_project_entries_windsurfs_server_url_and_vscode_comments() {
+        let home = tempfile::tempdir().unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join(".claude.json"),
+            r#"{"numStartups": 3, "mcpServers": {"a": {"command": "x"}},
+                "projects": {"/p": {"mcpServers": {"b": {"type": "http", "url": "https://h/mcp"}}}, "/q": {}}}"#,
+        )
+        .unwrap();
+        std::fs::create_dir_all(home.path().join(".codeium/windsurf")).unwrap();
+        std::fs::write(
+            home.path().join(".codeium/windsurf/mcp_config.json"),
+            r#"{"mcpServers": {"w": {"serverUrl": "https://w/mcp"}}}"#,
+        )
+        .unwrap();
+        std::fs::create_dir_all(home.path().join(".config/Code/User")).unwrap();
+        std::fs::write(
+            home.path().join(".config/Code/User/mcp.json"),
+            "// mine\n{\"servers\": {\"m\": {\"command\": \"node\", /* why */ \"args\": [\"m.js\",],},},}",
+        )
+        .unwrap();
+        let places = Places::under(home.path(), cwd.path());
+        let code = servers("claude-code", &places).unwrap();
+        let pointers: Vec<_> = code.iter().map(|s| s.pointer.join("/")).collect();
+        assert_eq!(pointers, ["mcpServers/a", "projects//p/mcpServers/b"]);
+        assert_eq!(code[1].launch, Launch::Remote { url: "https://h/mcp".into() });
+        let windsurf = servers("windsurf", &places).unwrap();
+        assert_eq!(windsurf[0].launch, Launch::Remote { url: "https://w/mcp".into() });
+        let vscode = servers("vscode", &places).unwrap();
+        assert!(
+            matches!(&vscode[0].launch, Launch::Stdio { command, .. } if command == &["node", "m.js"])
+        );
+        std::fs::create_dir_all(home.path().join(".cursor")).unwrap();
+        std::fs::write(
+            home.path().join(".cursor/mcp.json"),
+            "{\n  \"mcpServers\": {\n    \"a\": {}\n    \"b\": {}\n}}",
+        )
+        .unwrap();
+        let error = servers("cursor", &places).unwrap_err().to_string();
+        assert!(error.contains(".cursor/mcp.json:4:5: expected `,` or `}`"), "{error}");
     }
 }

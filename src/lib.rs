@@ -10,6 +10,8 @@ pub mod classify;
 pub mod cli;
 pub mod clients;
 pub mod detect;
+pub mod install;
+pub mod jsonc;
 pub mod jsonrpc;
 pub mod launch;
 pub mod logging;

@@ -49,6 +49,13 @@ fn run(cli: Cli) -> Result<i32> {
             mcpfw::cli::approve::approve(&paths, id, &scope, confirm)
         }
         Command::Deny { id, always } => mcpfw::cli::approve::deny(&paths, id, always),
+        Command::Install(args) => mcpfw::cli::install::install(&paths, args),
+        Command::Uninstall { clients, dry_run } => {
+            mcpfw::cli::install::uninstall(&paths, &clients, dry_run)
+        }
+        Command::Status { clients, project, json } => {
+            mcpfw::cli::install::status(&paths, &clients, project.as_deref(), json)
+        }
         Command::Paths => {
             println!("config   {}", paths.config.display());
             println!("policy   {}", mcpfw::cli::policy::policy_path(&paths).display());

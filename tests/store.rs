@@ -822,3 +822,20 @@ fn helper_process() {
         other => panic!("unknown helper role {other}"),
     }
 }
+
+/// Two stores on one file in one process (the daemon has two): opening the second must not
+/// drop the first's locks, or another process closing its connection deletes the live WAL and
+/// what the first writes next is lost.
+#[tokio::test]
+async fn a_second_store_in_the_same_process_keeps_the_first_ones_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mcpfw.db");
+    let first = open(dir.path()).await;
+    first.append(&events(0..1)).await.unwrap();
+    let _second = open(dir.path()).await;
+    // Another process reads and closes (the real sqlite3 CLI).
+    assert_eq!(sqlite(&db, "SELECT count(*) FROM events"), "1");
+    first.append(&events(1..2)).await.unwrap();
+    assert!(dir.path().join("mcpfw.db-wal").exists(), "the live WAL was deleted");
+    assert_eq!(sqlite(&db, "SELECT count(*) FROM events"), "2");
+}

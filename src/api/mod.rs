@@ -5,9 +5,11 @@
 //! here receive requests only after that guard has checked Host, Origin, authentication and the
 //! content type. Each module is one concern: [`auth`] (one-time codes and session cookies),
 //! [`ui`] (the built dashboard, with its security headers), [`rules`] (database rules and the
-//! dry run), [`overview`] (servers and tools, call statistics, settings).
+//! dry run), [`overview`] (servers and tools, call statistics, settings), [`install`] (protecting
+//! the MCP clients' configurations).
 
 pub mod auth;
+pub mod install;
 pub mod overview;
 pub mod rules;
 pub mod ui;

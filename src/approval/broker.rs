@@ -90,6 +90,12 @@ impl ApprovalBroker {
             "server": clip(server, 200), "tool": clip(tool, 200), "reason": clip(reason, 1000)}));
     }
 
+    /// Puts an event of another part of the daemon (e.g. a configuration change) on the live
+    /// event stream.
+    pub fn announce(&self, event: serde_json::Value) {
+        let _ = self.events.send(event);
+    }
+
     fn settled(&self, id: u64, outcome: Outcome) {
         let _ =
             self.events.send(serde_json::json!({"event": "settled", "id": id, "outcome": outcome}));

@@ -111,6 +111,8 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
                 None
             }
         };
+        // Servers added to, or protected entries changed in, the clients' files are reported.
+        crate::install::watch::spawn(paths.clone(), broker.clone(), store.clone());
         let proxy_store = store.clone();
         let mut tasks = Vec::new();
         let config = super::http::HttpApi {

@@ -4,9 +4,10 @@
 //! "confirm"}`), `GET /api/v1/events` (server-sent events: calls starting to wait, and how they
 //! settled). History: `GET /api/v1/history`, `GET /api/v1/history/verify`, `GET /api/v1/stats`.
 //! Rules: `GET|POST /api/v1/rules`, `PUT|DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
-//! `GET /api/v1/servers`, `GET /api/v1/settings`. Browser sign-in: `POST /api/v1/login-codes`
-//! (bearer token only) and `GET /login?code=…`. The dashboard's files at `/` (see
-//! [`crate::api::ui`]).
+//! `GET /api/v1/servers`, `GET /api/v1/settings`. The MCP clients' configurations:
+//! `GET|POST /api/v1/install`, `POST /api/v1/uninstall`. Browser sign-in:
+//! `POST /api/v1/login-codes` (bearer token only) and `GET /login?code=…`. The dashboard's
+//! files at `/` (see [`crate::api::ui`]).
 //!
 //! Every request passes one guard, in this order: a **Host** check (a loopback name with our
 //! port; this defeats DNS rebinding before anything else is read), an **Origin** check (absent,
@@ -97,6 +98,8 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/servers/{server}/tools/{tool}/block", post(pin_block))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/settings", get(settings))
+        .route("/api/v1/install", get(install_status).post(install_run))
+        .route("/api/v1/uninstall", post(uninstall_run))
         .route("/api/{*rest}", axum::routing::any(no_such_endpoint))
         .route("/login", get(login))
         .fallback(get(static_file))
@@ -347,6 +350,18 @@ async fn stats(
 
 async fn settings(State(api): State<Api>) -> Response {
     overview::settings(&api.paths, api.timeout, &api.ui_dir)
+}
+
+async fn install_status(State(api): State<Api>) -> Response {
+    crate::api::install::status(api.paths.clone()).await
+}
+
+async fn install_run(State(api): State<Api>, body: axum::body::Bytes) -> Response {
+    crate::api::install::run(api.paths.clone(), &body, false).await
+}
+
+async fn uninstall_run(State(api): State<Api>, body: axum::body::Bytes) -> Response {
+    crate::api::install::run(api.paths.clone(), &body, true).await
 }
 
 /// Filters of `GET /api/v1/history` (all optional).

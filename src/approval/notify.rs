@@ -83,6 +83,22 @@ fn show(events: mpsc::Receiver<Value>) {
                     tracing::info!("no desktop notification (no notification server: {e})");
                 }
             }
+            Some("config_change") => {
+                let text = |k: &str| plain(event[k].as_str().unwrap_or("?"), 300);
+                let shown = Notification::new()
+                    .appname("MCP Firewall")
+                    .summary(&format!("MCP configuration changed · {}", text("server")))
+                    .body(&format!("{}\n\nSee `mcpfw status`.", text("reason")))
+                    .icon("security-medium")
+                    .urgency(Urgency::Normal)
+                    .show();
+                if let Err(e) = shown
+                    && !failed
+                {
+                    failed = true;
+                    tracing::info!("no desktop notification (no notification server: {e})");
+                }
+            }
             Some("settled") => {
                 if let Some(handle) = event["id"].as_u64().and_then(|id| open.remove(&id)) {
                     handle.close();

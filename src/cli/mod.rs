@@ -5,6 +5,7 @@
 
 pub mod approve;
 pub mod dashboard;
+pub mod install;
 pub mod log;
 pub mod policy;
 pub mod proxy;
@@ -50,7 +51,7 @@ pub enum Command {
     /// Exit status: 0 nothing found, 1 something needs your attention, 2 a server could not
     /// be scanned.
     Scan {
-        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode);
+        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode, windsurf);
         /// repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
@@ -121,6 +122,36 @@ pub enum Command {
         #[arg(long)]
         always: bool,
     },
+    /// Route every MCP server of the clients on this machine through MCP Firewall.
+    ///
+    /// Each stdio entry of Claude Desktop, Claude Code, Cursor, VS Code and Windsurf becomes
+    /// `mcpfw wrap --name NAME -- <its command>`; each HTTP entry is pointed at its route in the
+    /// daemon's HTTP proxy, with the client's token header. Nothing else in the files changes.
+    /// The original bytes are backed up first, and `mcpfw uninstall` puts them back.
+    Install(InstallArgs),
+    /// Put back every entry `mcpfw install` rewrote (entries edited since are left alone).
+    Uninstall {
+        /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
+        /// repeatable.
+        #[arg(long = "client", value_name = "NAME")]
+        clients: Vec<String>,
+        /// Print what would change (a unified diff) and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Every MCP server of the clients on this machine and whether it is protected.
+    Status {
+        /// Only this client (repeatable).
+        #[arg(long = "client", value_name = "NAME")]
+        clients: Vec<String>,
+        /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` count
+        /// (default: the current folder).
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// One JSON array of entries.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the folders and files this instance uses (all move under $MCPFW_HOME when it is set).
     Paths,
 }
@@ -172,6 +203,21 @@ pub enum ProxyCommand {
     },
     /// Take a server off the proxy.
     Remove { name: String },
+}
+
+#[derive(Args)]
+pub struct InstallArgs {
+    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
+    /// repeatable. Default: all.
+    #[arg(long = "client", value_name = "NAME")]
+    pub clients: Vec<String>,
+    /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` are included
+    /// (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Print what would change (a unified diff per file) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args)]

@@ -20,17 +20,14 @@ pub fn run(
     let mut targets = Vec::new();
     let mut skipped = Vec::new();
     if command.is_empty() {
-        let home = directories::BaseDirs::new()
-            .map(|b| b.home_dir().to_owned())
-            .ok_or_else(|| anyhow::anyhow!("cannot tell your home folder"))?;
-        let cwd = std::env::current_dir()?;
+        let places = clients::Places::from_env(None)?;
         let names: Vec<String> = if client_names.is_empty() {
             clients::CLIENTS.iter().map(|c| (*c).to_owned()).collect()
         } else {
             client_names.to_vec()
         };
         for client in &names {
-            for entry in clients::servers(client, &home, &cwd)? {
+            for entry in clients::servers(client, &places)? {
                 let source = format!("{client}: {}", entry.file.display());
                 match entry.launch {
                     Launch::Stdio { command, env } => {

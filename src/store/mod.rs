@@ -142,7 +142,8 @@ pub struct EventFilter {
     pub limit: u32,
     /// Oldest first instead of newest first.
     pub ascending: bool,
-    /// Only decisions: tool-call requests and anything that was not allowed.
+    /// Only decisions: tool-call requests, anything that was not allowed, and changes to the
+    /// clients' configuration files.
     pub decisions_only: bool,
 }
 
@@ -374,6 +375,14 @@ fn set_aside(db: &Path) -> Result<Option<PathBuf>> {
 /// daemon opens the history twice: for its API and for the HTTP proxy's writer). Opening and
 /// closing the file beside them corrupted the database under concurrent writes.
 fn create_private_file(path: &Path) -> Result<()> {
+    // Only when it does not exist yet. Opening and closing the file outside SQLite would drop
+    // every POSIX lock this process holds on it (closing any descriptor of a file does that),
+    // including those of another open `Store` — the daemon has two — and another process
+    // closing its connection would then take itself for the last user and delete the live WAL,
+    // losing what this process writes next.
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Ok(());
+    }
     let mut options = OpenOptions::new();
     options.read(true).write(true).create_new(true);
     #[cfg(unix)]
@@ -692,7 +701,8 @@ impl Store {
         if filter.decisions_only {
             and(&mut sql);
             sql.push(
-                "((method = 'tools/call' AND kind IN ('request', 'approval')) OR verdict <> 'allow')",
+                "((method = 'tools/call' AND kind IN ('request', 'approval')) OR verdict <> 'allow' \
+                 OR kind = 'config_change')",
             );
         }
         if let Some(before) = filter.before_seq {

@@ -1,0 +1,126 @@
+//! `mcpfw install`, `mcpfw uninstall` and `mcpfw status` (see [`crate::install`]).
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::InstallArgs;
+use crate::clients::Places;
+use crate::install::{self, Outcome, Protection};
+use crate::paths::Paths;
+
+pub fn install(paths: &Paths, args: InstallArgs) -> Result<i32> {
+    let selected = install::select_clients(&args.clients)?;
+    let places = Places::from_env(args.project.as_deref())?;
+    let firewall = install::current_firewall()?;
+    let outcome = install::Install {
+        paths,
+        places: &places,
+        clients: &selected,
+        firewall: &firewall,
+        dry_run: args.dry_run,
+        router: Some(&install::remote::ProxyRegistry(paths)),
+    }
+    .run()?;
+    let code = print(&outcome, args.dry_run, "mcpfw install");
+    if outcome.files.iter().any(|f| f.routed) && !args.dry_run && !daemon_running(paths) {
+        eprintln!("mcpfw: {PROXY_NEEDS_DAEMON}");
+    }
+    Ok(code)
+}
+
+const PROXY_NEEDS_DAEMON: &str = "MCP Firewall's daemon is not running, so the HTTP servers \
+     routed through its proxy cannot be reached: start `mcpfw daemon` or the desktop app";
+
+fn daemon_running(paths: &Paths) -> bool {
+    std::os::unix::net::UnixStream::connect(crate::approval::socket_path(paths)).is_ok()
+}
+
+pub fn uninstall(paths: &Paths, clients: &[String], dry_run: bool) -> Result<i32> {
+    let selected = install::select_clients(clients)?;
+    let outcome = install::uninstall(
+        paths,
+        &selected,
+        dry_run,
+        Some(&install::remote::ProxyRegistry(paths)),
+    )?;
+    if outcome.files.is_empty() && outcome.errors.is_empty() {
+        println!("nothing to uninstall: mcpfw install has not changed any file of these clients");
+    }
+    Ok(print(&outcome, dry_run, "mcpfw uninstall"))
+}
+
+/// Prints what was done per file (and the diffs in a dry run); 1 when a file was refused.
+fn print(outcome: &Outcome, dry_run: bool, what: &str) -> i32 {
+    let mut changed = 0;
+    for file in &outcome.files {
+        println!("{}: {}", file.client, file.file.display());
+        for note in &file.notes {
+            println!("  {note}");
+        }
+        if file.changed() {
+            changed += 1;
+            if dry_run {
+                print!("{}", file.diff());
+            } else if let Some(backup) = &file.backup {
+                println!("  (the previous file is kept in {})", backup.display());
+            }
+        }
+    }
+    for error in &outcome.errors {
+        eprintln!("mcpfw: {error}");
+    }
+    match (dry_run, changed) {
+        (true, 0) => println!("{what} --dry-run: nothing would change"),
+        (true, n) => println!("{what} --dry-run: {n} file(s) would change; nothing was written"),
+        (false, 0) => println!("{what}: nothing to change"),
+        (false, n) => println!("{what}: {n} file(s) changed"),
+    }
+    if outcome.errors.is_empty() { 0 } else { 1 }
+}
+
+pub fn status(
+    paths: &Paths,
+    clients: &[String],
+    project: Option<&Path>,
+    json: bool,
+) -> Result<i32> {
+    let selected = install::select_clients(clients)?;
+    let places = Places::from_env(project)?;
+    let (entries, errors) = install::status(paths, &places, &selected)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    } else if entries.is_empty() {
+        println!("no MCP servers are configured for {}", selected.join(", "));
+    } else {
+        let mut file = None;
+        for entry in &entries {
+            if file != Some((&entry.client, &entry.file)) {
+                file = Some((&entry.client, &entry.file));
+                println!("{}: {}", entry.client, entry.file.display());
+            }
+            let state = match entry.state {
+                Protection::Wrapped => "wrapped",
+                Protection::Bridged => "bridged",
+                Protection::Unprotected => "UNPROTECTED",
+                Protection::Changed => "CHANGED since install",
+            };
+            let project =
+                entry.project.as_ref().map_or(String::new(), |p| format!(" (project {p})"));
+            println!(
+                "  {:<24} {:<22} {}",
+                format!("{}{project}", entry.server),
+                state,
+                entry.detail
+            );
+        }
+    }
+    for error in &errors {
+        eprintln!("mcpfw: {error}");
+    }
+    let bridged = entries.iter().any(|e| e.state == Protection::Bridged);
+    if bridged && !daemon_running(paths) {
+        eprintln!("mcpfw: {PROXY_NEEDS_DAEMON}");
+    }
+    Ok(if errors.is_empty() { 0 } else { 1 })
+}

@@ -1,0 +1,154 @@
+//! Writing the clients' files safely: atomic replacement that keeps the file's permissions
+//! (and writes through a symlink to its target), backups of the original bytes, and the check
+//! that nobody changed the file between reading and replacing it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::paths::Paths;
+
+/// The folder of MCP Firewall's install state (manifest, backups): `<data>/install`.
+pub fn install_dir(paths: &Paths) -> PathBuf {
+    paths.data.join("install")
+}
+
+/// Held while install or uninstall runs, so that two of them (the command line and the
+/// dashboard, say) never interleave their edits of the manifest.
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+/// Waits for and takes the install lock (`<data>/install/lock`).
+pub fn lock(paths: &Paths) -> Result<Lock> {
+    let dir = install_dir(paths);
+    Paths::ensure(&dir)?;
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock(2) on a descriptor this function owns; released when it is closed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    Ok(Lock { _file: file })
+}
+
+/// Keeps a copy of `bytes` (a file's content before a change) below `<data>/install/backups`,
+/// readable by the user only, and returns where.
+pub fn backup(paths: &Paths, client: &str, file: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let dir = install_dir(paths).join("backups");
+    Paths::ensure(&dir)?;
+    let name = file.file_name().map_or_else(|| "config".into(), |n| n.to_string_lossy());
+    let stamp = crate::record::now_ms();
+    let mut n = 0u32;
+    loop {
+        let path = dir.join(format!("{stamp}-{client}-{n}-{name}"));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut out) => {
+                out.write_all(bytes)
+                    .and_then(|()| out.sync_all())
+                    .with_context(|| format!("cannot write the backup {}", path.display()))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot write the backup {}", path.display()));
+            }
+        }
+    }
+}
+
+/// Replaces the content of `file` with `after`, provided it still holds `before` (else the
+/// client changed it meanwhile, and the caller should read it again).
+///
+/// The new content goes to a temporary file in the same folder, synced, given the old file's
+/// permissions, then renamed over it: a reader sees the old or the new file, never half of one.
+/// A symlinked file (dotfile managers) is replaced at its target, so the link stays.
+pub fn replace(file: &Path, before: &[u8], after: &[u8]) -> Result<()> {
+    let target = std::fs::canonicalize(file)
+        .with_context(|| format!("cannot resolve {}", file.display()))?;
+    let permissions = std::fs::metadata(&target)
+        .with_context(|| format!("cannot read {}", target.display()))?
+        .permissions();
+    let dir = target.parent().context("a configuration file has no folder")?;
+    let name = target.file_name().map_or_else(|| "config".into(), |n| n.to_string_lossy());
+    let temp = dir.join(format!(".{name}.mcpfw-{}.tmp", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut out = std::fs::File::create(&temp)?;
+        out.write_all(after)?;
+        out.set_permissions(permissions)?;
+        out.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot write next to {}", target.display()));
+    }
+    let current = std::fs::read(&target).unwrap_or_default();
+    if current != before {
+        let _ = std::fs::remove_file(&temp);
+        bail!(Changed(file.to_owned()));
+    }
+    if let Err(e) = std::fs::rename(&temp, &target) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot replace {}", target.display()));
+    }
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// A file changed between reading and replacing it.
+#[derive(Debug, thiserror::Error)]
+#[error("{} changed while it was being edited (its program wrote it meanwhile)", .0.display())]
+pub struct Changed(pub PathBuf);
+
+/// Writes a file of MCP Firewall's own atomically, readable by the user only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().context("a file without a folder")?;
+    Paths::ensure(dir)?;
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    crate::store::keys::write_private_file(&temp, bytes)
+        .and_then(|()| std::fs::rename(&temp, path))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn replacing_keeps_permissions_and_symlinks_and_refuses_a_file_changed_meanwhile() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "{}").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        replace(&link, b"{}", b"{\"a\": 1}").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"{\"a\": 1}");
+        assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
+        let error = replace(&real, b"{}", b"[]").unwrap_err();
+        assert!(error.downcast_ref::<Changed>().is_some(), "{error}");
+        assert_eq!(std::fs::read(&real).unwrap(), b"{\"a\": 1}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
+    }
+}

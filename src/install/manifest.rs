@@ -1,0 +1,93 @@
+//! What `mcpfw install` changed, so that `mcpfw uninstall` can put it back: for each entry, its
+//! exact text before and after. Kept in `<data>/install/manifest.json` (mode 0600).
+//!
+//! Uninstalling replaces an entry only while its text is still exactly what install wrote; an
+//! entry the user edited since is left alone (and reported), and everything outside the
+//! recorded entries is never touched, so the user's other edits survive.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::files;
+use crate::paths::Paths;
+
+/// One entry rewritten by install.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub client: String,
+    /// The configuration file, as found (not resolved through symlinks).
+    pub file: PathBuf,
+    /// The object keys leading to the entry (see [`crate::clients::ServerEntry::pointer`]).
+    pub pointer: Vec<String>,
+    /// The entry's text before install (byte-exact).
+    pub original: String,
+    /// The entry's text as install wrote it.
+    pub installed: String,
+    /// When (ms since the epoch).
+    pub installed_ms: u64,
+    /// The copy of the whole file taken before this change.
+    #[serde(default)]
+    pub backup: Option<PathBuf>,
+    /// For a remote entry pointed at the HTTP proxy: the route's name (removed on uninstall
+    /// when no other entry uses it).
+    #[serde(default)]
+    pub route: Option<String>,
+}
+
+impl Record {
+    pub fn name(&self) -> &str {
+        self.pointer.last().map_or("", String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub records: Vec<Record>,
+}
+
+/// `<data>/install/manifest.json`.
+pub fn manifest_path(paths: &Paths) -> PathBuf {
+    files::install_dir(paths).join("manifest.json")
+}
+
+impl Manifest {
+    /// The manifest, or an empty one when nothing was installed yet.
+    pub fn load(paths: &Paths) -> Result<Self> {
+        let path = manifest_path(paths);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{} cannot be read; restore the configuration files from the backups next to it",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    pub fn save(&self, paths: &Paths) -> Result<()> {
+        let mut text = serde_json::to_vec_pretty(&Manifest { version: 1, ..self.clone() })?;
+        text.push(b'\n');
+        files::write_private(&manifest_path(paths), &text)
+    }
+
+    /// The record of the entry at `pointer` in `file`.
+    pub fn find(&self, file: &Path, pointer: &[String]) -> Option<&Record> {
+        self.records.iter().find(|r| r.file == file && r.pointer == pointer)
+    }
+
+    /// Adds `record`, replacing any older record of the same entry.
+    pub fn put(&mut self, record: Record) {
+        self.records.retain(|r| !(r.file == record.file && r.pointer == record.pointer));
+        self.records.push(record);
+    }
+
+    /// Drops the record of the entry at `pointer` in `file`.
+    pub fn remove(&mut self, file: &Path, pointer: &[String]) {
+        self.records.retain(|r| !(r.file == file && r.pointer == pointer));
+    }
+}

@@ -1,0 +1,699 @@
+//! `mcpfw install`, `uninstall` and `status`: routing every MCP server of every client on the
+//! machine through MCP Firewall, and putting the files back exactly as they were.
+//!
+//! Install rewrites each stdio entry so that the client starts
+//! `mcpfw wrap --name <entry> -- <original command and args>`: the entry's `command` becomes the
+//! absolute path of this `mcpfw`, and the wrap arguments are put in front of the original
+//! `args`. Nothing else in the file changes — the edit replaces only the bytes of the entries it
+//! wraps ([`crate::jsonc`] gives their spans), so comments, formatting, `env`, `inputs` and keys
+//! MCP Firewall does not know stay as they were. The original and installed text of each entry
+//! go to the manifest ([`manifest`]) and the whole file to a backup before anything is written;
+//! writes are atomic ([`files::replace`]). Uninstall puts back each entry whose text is still
+//! what install wrote, so a file nobody else edited is byte-identical to before.
+//!
+//! The daemon watches the same files ([`watch`]) and reports servers added or protected
+//! entries changed behind the user's back.
+
+pub mod files;
+pub mod manifest;
+pub mod remote;
+pub mod watch;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::clients::{self, Launch, Places, ServerEntry};
+use crate::jsonc::{Kind, Node};
+use crate::paths::Paths;
+use manifest::{Manifest, Record};
+
+/// The clients named on the command line (`all`, or none, is every client).
+pub fn select_clients(names: &[String]) -> Result<Vec<&'static str>> {
+    if names.is_empty() || names.iter().any(|n| n == "all") {
+        return Ok(clients::CLIENTS.to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            clients::CLIENTS.iter().copied().find(|c| c == name).with_context(|| {
+                format!(
+                    "unknown client {name:?}; known clients: all, {}",
+                    clients::CLIENTS.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// What install or uninstall did (or, in a dry run, would do) to one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileOutcome {
+    pub client: String,
+    pub file: PathBuf,
+    /// One line per entry: what happened to it.
+    pub notes: Vec<String>,
+    /// The file's content before and after.
+    pub before: String,
+    pub after: String,
+    /// The copy of the file taken before it was changed (none in a dry run or without change).
+    pub backup: Option<PathBuf>,
+    /// Whether remote entries of this file were (or would be) pointed at the HTTP proxy.
+    pub routed: bool,
+}
+
+impl FileOutcome {
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+
+    /// A unified diff of the change (empty when nothing changes).
+    pub fn diff(&self) -> String {
+        let name = self.file.display().to_string();
+        similar::TextDiff::from_lines(&self.before, &self.after)
+            .unified_diff()
+            .context_radius(3)
+            .header(&name, &name)
+            .to_string()
+    }
+}
+
+/// The result over every file: what was done, and the files that could not be handled (each
+/// message names the file; those files are untouched).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub files: Vec<FileOutcome>,
+    pub errors: Vec<String>,
+}
+
+/// What install needs: where the files are, which clients, and the `mcpfw` to run.
+pub struct Install<'a> {
+    pub paths: &'a Paths,
+    pub places: &'a Places,
+    pub clients: &'a [&'static str],
+    /// The absolute path of the `mcpfw` program the clients will start.
+    pub firewall: &'a Path,
+    /// Only say what would change.
+    pub dry_run: bool,
+    /// The HTTP proxy's routes, for remote entries (`None`: they are left as they are).
+    pub router: Option<&'a dyn remote::Router>,
+}
+
+/// The running program, canonicalized: what installed entries start.
+pub fn current_firewall() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot tell where this mcpfw program is")?;
+    std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))
+}
+
+/// How often a file is read again when its program wrote it while it was being edited.
+const ATTEMPTS: usize = 3;
+
+impl Install<'_> {
+    /// Protects every entry of every selected client's files.
+    pub fn run(&self) -> Result<Outcome> {
+        let _lock = if self.dry_run { None } else { Some(files::lock(self.paths)?) };
+        let mut manifest = Manifest::load(self.paths)?;
+        let mut outcome = Outcome::default();
+        for client in self.clients {
+            for file in clients::config_files(client, self.places)? {
+                match self.file(&mut manifest, client, &file) {
+                    Ok(Some(done)) => outcome.files.push(done),
+                    Ok(None) => {}
+                    Err(e) => outcome.errors.push(format!("{e:#}")),
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn file(
+        &self,
+        manifest: &mut Manifest,
+        client: &str,
+        file: &Path,
+    ) -> Result<Option<FileOutcome>> {
+        for attempt in 1..=ATTEMPTS {
+            let Some(text) = clients::read_config(file)? else { return Ok(None) };
+            let doc = clients::parse_config(file, &text)?;
+            let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+            let mut records = Vec::new();
+            let mut notes = Vec::new();
+            for entry in clients::entries(client, file, &text, &doc) {
+                let Some(node) = doc.at(&entry.pointer) else { continue };
+                let label = label(&entry);
+                if entry.wrapped || entry.bridged {
+                    notes.push(format!("{label}: already protected"));
+                    continue;
+                }
+                let (rewritten, how) = match &entry.launch {
+                    Launch::Stdio { .. } => (
+                        wrapped_entry(&text, node, &entry.name, self.firewall)
+                            .map(|text| (text, None)),
+                        "runs through mcpfw wrap",
+                    ),
+                    Launch::Remote { .. } => (
+                        self.route(client, &entry, &text, node)
+                            .map(|(text, route)| (text, Some(route))),
+                        "through MCP Firewall's HTTP proxy, served by the daemon",
+                    ),
+                };
+                match rewritten {
+                    Ok((installed, route)) => {
+                        notes.push(format!("{label}: protected ({how})"));
+                        records.push(Record {
+                            client: client.to_owned(),
+                            file: file.to_owned(),
+                            pointer: entry.pointer.clone(),
+                            original: text[node.span.clone()].to_owned(),
+                            installed: installed.clone(),
+                            installed_ms: crate::record::now_ms(),
+                            backup: None,
+                            route,
+                        });
+                        edits.push((node.span.clone(), installed));
+                    }
+                    Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
+                }
+            }
+            let routed = records.iter().any(|r| r.route.is_some());
+            let after = apply(&text, edits);
+            let mut done = FileOutcome {
+                client: client.to_owned(),
+                file: file.to_owned(),
+                notes,
+                before: text,
+                after,
+                backup: None,
+                routed,
+            };
+            if !done.changed() || self.dry_run {
+                return Ok(Some(done));
+            }
+            let backup = files::backup(self.paths, client, file, done.before.as_bytes())?;
+            for mut record in records {
+                record.backup = Some(backup.clone());
+                manifest.put(record);
+            }
+            // The manifest first: after a crash between the two writes, its records name
+            // entries that still hold their original text, which uninstall recognises.
+            manifest.save(self.paths)?;
+            match files::replace(file, done.before.as_bytes(), done.after.as_bytes()) {
+                Ok(()) => {
+                    done.backup = Some(backup);
+                    return Ok(Some(done));
+                }
+                Err(e) if e.is::<files::Changed>() && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        bail!("{} keeps changing; close its program and try again", file.display())
+    }
+
+    /// A remote entry pointed at its route in the HTTP proxy (registered there, except in a
+    /// dry run, which shows a placeholder route).
+    fn route(
+        &self,
+        client: &str,
+        entry: &ServerEntry,
+        text: &str,
+        node: &Node,
+    ) -> Result<(String, String), String> {
+        if client == "claude-desktop" {
+            return Err("Claude Desktop does not start remote entries from this file (use \
+                        `mcpfw wrap --name NAME --url URL` as a stdio entry)"
+                .into());
+        }
+        let router = self.router.ok_or("no HTTP proxy to route it through")?;
+        let upstream = remote::upstream(node, clients::url_key(client))?;
+        let route = if self.dry_run {
+            let name = remote::route_name(&entry.name);
+            let end = if upstream.legacy_sse { "sse" } else { "mcp" };
+            remote::Route {
+                url: format!("http://127.0.0.1:<port>/s/{name}/{end}"),
+                name,
+                token: "<token>".to_owned(),
+            }
+        } else {
+            router
+                .register(client, &entry.name, &upstream)
+                .map_err(|e| format!("the HTTP proxy refused the route: {e:#}"))?
+        };
+        let text = remote::routed_entry(
+            text,
+            node,
+            clients::url_key(client),
+            router.token_header(),
+            &route,
+        )?;
+        Ok((text, route.name))
+    }
+}
+
+/// Puts back every entry install rewrote in the selected clients' files, where it is still as
+/// install left it.
+pub fn uninstall(
+    paths: &Paths,
+    selected: &[&'static str],
+    dry_run: bool,
+    router: Option<&dyn remote::Router>,
+) -> Result<Outcome> {
+    let _lock = if dry_run { None } else { Some(files::lock(paths)?) };
+    let mut manifest = Manifest::load(paths)?;
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    for record in &manifest.records {
+        let key = (record.client.clone(), record.file.clone());
+        if selected.contains(&record.client.as_str()) && !files.contains(&key) {
+            files.push(key);
+        }
+    }
+    let mut outcome = Outcome::default();
+    for (client, file) in files {
+        match uninstall_file(paths, &mut manifest, &client, &file, dry_run, router) {
+            Ok(done) => outcome.files.push(done),
+            Err(e) => outcome.errors.push(format!("{e:#}")),
+        }
+    }
+    Ok(outcome)
+}
+
+fn uninstall_file(
+    paths: &Paths,
+    manifest: &mut Manifest,
+    client: &str,
+    file: &Path,
+    dry_run: bool,
+    router: Option<&dyn remote::Router>,
+) -> Result<FileOutcome> {
+    for attempt in 1..=ATTEMPTS {
+        let records: Vec<Record> =
+            manifest.records.iter().filter(|r| r.file == file).cloned().collect();
+        let mut done =
+            FileOutcome { client: client.to_owned(), file: file.to_owned(), ..Default::default() };
+        let Some(text) = clients::read_config(file)? else {
+            done.notes.push("the file is gone; nothing to restore".to_owned());
+            if !dry_run {
+                manifest.records.retain(|r| r.file != file);
+                manifest.save(paths)?;
+            }
+            return Ok(done);
+        };
+        let doc = clients::parse_config(file, &text)?;
+        let mut edits = Vec::new();
+        let mut settled = Vec::new();
+        for record in &records {
+            let label = label_of(&record.pointer);
+            let Some(node) = doc.at(&record.pointer) else {
+                done.notes.push(format!("{label}: no longer in the file; nothing to restore"));
+                settled.push(record.pointer.clone());
+                continue;
+            };
+            let current = &text[node.span.clone()];
+            if current == record.installed {
+                done.notes.push(format!("{label}: restored"));
+                edits.push((node.span.clone(), record.original.clone()));
+                settled.push(record.pointer.clone());
+            } else if current == record.original {
+                done.notes.push(format!("{label}: already as it was before install"));
+                settled.push(record.pointer.clone());
+            } else {
+                let backup = record
+                    .backup
+                    .as_ref()
+                    .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
+                done.notes.push(format!(
+                    "{label}: changed since install, left as it is (edit it by hand{backup})"
+                ));
+            }
+        }
+        done.after = apply(&text, edits);
+        done.before = text;
+        if dry_run {
+            return Ok(done);
+        }
+        if done.changed() {
+            let backup = files::backup(paths, client, file, done.before.as_bytes())?;
+            match files::replace(file, done.before.as_bytes(), done.after.as_bytes()) {
+                Ok(()) => done.backup = Some(backup),
+                Err(e) if e.is::<files::Changed>() && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        // The file first: after a crash between the two writes, the records name entries that
+        // already hold their original text, which the next uninstall recognises.
+        for pointer in &settled {
+            manifest.remove(file, pointer);
+            // A route is removed from the proxy once no installed entry uses it.
+            let route =
+                records.iter().find(|r| &r.pointer == pointer).and_then(|r| r.route.clone());
+            if let (Some(router), Some(route)) = (router, route)
+                && !manifest.records.iter().any(|r| r.route.as_ref() == Some(&route))
+                && let Err(e) = router.unregister(client, &route)
+            {
+                done.notes.push(format!("the HTTP proxy's route {route} stays: {e:#}"));
+            }
+        }
+        manifest.save(paths)?;
+        return Ok(done);
+    }
+    bail!("{} keeps changing; close its program and try again", file.display())
+}
+
+/// How well one entry is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// A stdio entry that runs through `mcpfw wrap`.
+    Wrapped,
+    /// A remote entry routed through MCP Firewall's HTTP proxy.
+    Bridged,
+    /// Not routed through MCP Firewall.
+    Unprotected,
+    /// Install rewrote it, and it was edited since.
+    Changed,
+}
+
+/// One entry's protection, as `mcpfw status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryStatus {
+    pub client: String,
+    pub file: PathBuf,
+    pub server: String,
+    /// `projects.<dir>` entries of Claude Code: the project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub state: Protection,
+    pub detail: String,
+}
+
+/// The protection of every entry of the selected clients; files that cannot be read are
+/// reported as errors.
+pub fn status(
+    paths: &Paths,
+    places: &Places,
+    selected: &[&'static str],
+) -> Result<(Vec<EntryStatus>, Vec<String>)> {
+    let manifest = Manifest::load(paths)?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for client in selected {
+        // The client's files here, and those install changed elsewhere (another project).
+        let mut files = clients::config_files(client, places)?;
+        for record in manifest.records.iter().filter(|r| r.client == *client) {
+            if !files.contains(&record.file) {
+                files.push(record.file.clone());
+            }
+        }
+        for file in files {
+            let text = match clients::read_config(&file) {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
+                Err(e) => {
+                    errors.push(format!("{e:#}"));
+                    continue;
+                }
+            };
+            let doc = match clients::parse_config(&file, &text) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    errors.push(format!("{e:#}"));
+                    continue;
+                }
+            };
+            for entry in clients::entries(client, &file, &text, &doc) {
+                let current = doc.at(&entry.pointer).map(|n| &text[n.span.clone()]);
+                let (state, detail) =
+                    protection(&entry, current, manifest.find(&file, &entry.pointer));
+                out.push(EntryStatus {
+                    client: client.to_string(),
+                    file: file.clone(),
+                    server: entry.name.clone(),
+                    project: project_of(&entry.pointer),
+                    state,
+                    detail,
+                });
+            }
+        }
+    }
+    Ok((out, errors))
+}
+
+/// An entry's protection, given its current text and its install record.
+pub fn protection(
+    entry: &ServerEntry,
+    current: Option<&str>,
+    record: Option<&Record>,
+) -> (Protection, String) {
+    if let (Some(record), Some(current)) = (record, current)
+        && current != record.installed
+        && current != record.original
+    {
+        return (Protection::Changed, "edited since mcpfw install rewrote it".to_owned());
+    }
+    match &entry.launch {
+        Launch::Stdio { command, .. } if entry.wrapped => {
+            (Protection::Wrapped, format!("mcpfw wrap -- {}", command.join(" ")))
+        }
+        Launch::Stdio { command, .. } => (Protection::Unprotected, command.join(" ")),
+        Launch::Remote { url } if entry.bridged => (Protection::Bridged, url.clone()),
+        Launch::Remote { url } => (Protection::Unprotected, url.clone()),
+    }
+}
+
+/// `projects.<dir>.mcpServers.<name>`: the project folder.
+fn project_of(pointer: &[String]) -> Option<String> {
+    (pointer.len() == 4 && pointer[0] == "projects").then(|| pointer[1].clone())
+}
+
+fn label(entry: &ServerEntry) -> String {
+    label_of(&entry.pointer)
+}
+
+fn label_of(pointer: &[String]) -> String {
+    let name = pointer.last().map_or("?", String::as_str);
+    match project_of(pointer) {
+        Some(project) => format!("{name} (project {project})"),
+        None => name.to_owned(),
+    }
+}
+
+/// `text` with each span replaced (spans do not overlap).
+pub(crate) fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(span, _)| span.start);
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|(_, t)| t.len()).sum::<usize>());
+    let mut at = 0;
+    for (span, replacement) in edits {
+        if span.start < at || span.end > text.len() {
+            continue; // overlapping: never produced by the callers, never a panic
+        }
+        out.push_str(&text[at..span.start]);
+        out.push_str(&replacement);
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The text of a stdio entry rewritten to run through `mcpfw wrap`: `command` becomes
+/// `firewall`, and `wrap --name NAME -- <command>` goes in front of the original arguments
+/// (inserted after the array's `[`, so the arguments keep their layout and comments).
+/// Everything else in the entry stays byte-for-byte. Refused (with the reason) when the entry
+/// is not one this can rewrite faithfully.
+pub fn wrapped_entry(
+    text: &str,
+    entry: &Node,
+    name: &str,
+    firewall: &Path,
+) -> Result<String, String> {
+    let command = entry.member("command").ok_or("it has no command")?;
+    let program = command.value.as_str().ok_or("its command is not a string")?;
+    if program.trim().is_empty() {
+        return Err("its command is empty".into());
+    }
+    let firewall = firewall.to_str().ok_or("the path of mcpfw is not UTF-8")?;
+    let prefix = ["wrap", "--name", name, "--", program]
+        .iter()
+        .map(|s| json_string(s))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut edits = vec![(command.value.span.clone(), json_string(firewall))];
+    match entry.member("args") {
+        None => edits.push((
+            command.value.span.end..command.value.span.end,
+            format!(", \"args\": [{prefix}]"),
+        )),
+        Some(args) => match &args.value.kind {
+            Kind::Array(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                let open = args.value.span.start + 1;
+                if items.is_empty() {
+                    edits.push((args.value.span.clone(), format!("[{prefix}]")));
+                } else {
+                    let space =
+                        if text[open..].starts_with(char::is_whitespace) { "" } else { " " };
+                    edits.push((open..open, format!("{prefix},{space}")));
+                }
+            }
+            _ => return Err("its args are not a list of strings".into()),
+        },
+    }
+    let start = entry.span.start;
+    let relative =
+        edits.into_iter().map(|(span, t)| (span.start - start..span.end - start, t)).collect();
+    Ok(apply(&text[entry.span.clone()], relative))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wrap(text: &str) -> String {
+        let doc = crate::jsonc::parse(text).unwrap();
+        wrapped_entry(text, &doc, "fs", Path::new("/opt/mcpfw")).unwrap()
+    }
+
+    #[test]
+    fn a_stdio_entry_is_wrapped_keeping_its_other_keys_and_layout() {
+        assert_eq!(
+            wrap("{\"command\": \"npx\", \"args\": [\"-y\", \"srv\"], \"env\": {\"K\": \"v\"}}"),
+            "{\"command\": \"/opt/mcpfw\", \"args\": [\"wrap\", \"--name\", \"fs\", \"--\", \"npx\", \"-y\", \"srv\"], \"env\": {\"K\": \"v\"}}"
+        );
+        assert_eq!(
+            wrap(
+                "{\n  \"command\": \"uvx\", // git\n  \"args\": [\n    \"mcp-server-git\"\n  ]\n}"
+            ),
+            "{\n  \"command\": \"/opt/mcpfw\", // git\n  \"args\": [\"wrap\", \"--name\", \"fs\", \"--\", \"uvx\",\n    \"mcp-server-git\"\n  ]\n}"
+        );
+        assert_eq!(
+            wrap("{\"command\": \"srv\"}"),
+            "{\"command\": \"/opt/mcpfw\", \"args\": [\"wrap\", \"--name\", \"fs\", \"--\", \"srv\"]}"
+        );
+        assert_eq!(
+            wrap("{\"args\": [], \"command\": \"a \\\"b\\\"\"}"),
+            "{\"args\": [\"wrap\", \"--name\", \"fs\", \"--\", \"a \\\"b\\\"\"], \"command\": \"/opt/mcpfw\"}"
+        );
+    }
+
+    /// A stand-in for the HTTP proxy's registry that remembers its routes.
+    #[derive(Default)]
+    struct Routes(std::sync::Mutex<Vec<(String, String, String)>>);
+
+    impl remote::Router for Routes {
+        fn token_header(&self) -> &str {
+            remote::TOKEN_HEADER
+        }
+        fn register(
+            &self,
+            client: &str,
+            name: &str,
+            upstream: &remote::Upstream,
+        ) -> Result<remote::Route> {
+            let mut routes = self.0.lock().unwrap();
+            routes.push((client.into(), name.into(), upstream.url.clone()));
+            Ok(remote::Route {
+                name: name.into(),
+                url: format!("http://127.0.0.1:4000/s/{name}/mcp"),
+                token: format!("token-{}", routes.len()),
+            })
+        }
+        fn unregister(&self, client: &str, name: &str) -> Result<()> {
+            self.0.lock().unwrap().retain(|(c, n, _)| !(c == client && n == name));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn remote_entries_are_routed_through_the_proxy_and_restored_with_their_routes_removed() {
+        let home = tempfile::tempdir().unwrap();
+        let places = Places::under(home.path(), home.path());
+        let paths = Paths::under(&home.path().join("fw"));
+        std::fs::create_dir_all(home.path().join(".codeium/windsurf")).unwrap();
+        let file = home.path().join(".codeium/windsurf/mcp_config.json");
+        let original = "{\"mcpServers\": {\n  \"docs\": {\"serverUrl\": \"https://docs.example/mcp\", \"headers\": {\"K\": \"v\"}},\n  \"old\": {\"type\": \"sse\", \"url\": \"https://o/sse\"},\n  \"var\": {\"url\": \"${env:BASE}/mcp\"}\n}}\n";
+        std::fs::write(&file, original).unwrap();
+        let routes = Routes::default();
+        let install = Install {
+            paths: &paths,
+            places: &places,
+            clients: &["windsurf"],
+            firewall: Path::new("/opt/mcpfw"),
+            dry_run: false,
+            router: Some(&routes),
+        };
+        let outcome = install.run().unwrap();
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert_eq!(
+            *routes.0.lock().unwrap(),
+            [
+                ("windsurf".into(), "docs".into(), "https://docs.example/mcp".into()),
+                ("windsurf".into(), "old".into(), "https://o/sse".into())
+            ]
+        );
+        let entries = clients::servers("windsurf", &places).unwrap();
+        assert!(entries[0].bridged, "{entries:?}");
+        assert!(entries[1].bridged, "legacy SSE too");
+        assert!(!entries[2].bridged, "an address with variables is left as it is");
+        let (status, _) = status(&paths, &places, &["windsurf"]).unwrap();
+        assert_eq!(status[0].state, Protection::Bridged);
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(
+            value["mcpServers"]["docs"]["headers"],
+            serde_json::json!({"X-MCPFW-Token": "token-1", "K": "v"})
+        );
+        // Again: nothing changes, nothing more is registered.
+        let again = install.run().unwrap();
+        assert!(again.files.iter().all(|f| !f.changed()));
+        assert_eq!(routes.0.lock().unwrap().len(), 2);
+
+        let outcome = uninstall(&paths, &["windsurf"], false, Some(&routes)).unwrap();
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+        assert!(routes.0.lock().unwrap().is_empty(), "the routes are removed");
+    }
+
+    #[test]
+    fn a_server_named_twice_is_wrapped_once_where_json_readers_see_it() {
+        let home = tempfile::tempdir().unwrap();
+        let places = Places::under(home.path(), home.path());
+        let paths = Paths::under(&home.path().join("fw"));
+        std::fs::create_dir_all(home.path().join(".cursor")).unwrap();
+        let file = home.path().join(".cursor/mcp.json");
+        let text = r#"{"mcpServers": {"a": {"command": "one"}, "a": {"command": "two"}}}"#;
+        std::fs::write(&file, text).unwrap();
+        let install = Install {
+            paths: &paths,
+            places: &places,
+            clients: &["cursor"],
+            firewall: Path::new("/m/mcpfw"),
+            dry_run: false,
+            router: None,
+        };
+        install.run().unwrap();
+        let after = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            after,
+            r#"{"mcpServers": {"a": {"command": "one"}, "a": {"command": "/m/mcpfw", "args": ["wrap", "--name", "a", "--", "two"]}}}"#
+        );
+        uninstall(&paths, &["cursor"], false, None).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    }
+
+    #[test]
+    fn entries_that_cannot_be_rewritten_faithfully_are_refused() {
+        for text in [
+            "{\"command\": 3}",
+            "{\"command\": \"x\", \"args\": \"-y\"}",
+            "{\"command\": \"x\", \"args\": [1]}",
+            "{\"command\": \" \"}",
+        ] {
+            let doc = crate::jsonc::parse(text).unwrap();
+            assert!(wrapped_entry(text, &doc, "n", Path::new("/m")).is_err(), "{text}");
+        }
+    }
+}
