@@ -665,12 +665,13 @@ fn clients(data: &[u8]) -> u64 {
     };
     let home = tempfile::tempdir().expect("temp dir");
     let cwd = home.path().join("project");
-    let files = config_files(client, home.path(), &cwd).expect("a known client");
+    let places = mcpfw::clients::Places::under(home.path(), &cwd);
+    let files = config_files(client, &places).expect("a known client");
     for file in &files {
         std::fs::create_dir_all(file.parent().expect("a folder")).unwrap();
         std::fs::write(file, text).unwrap();
     }
-    match servers(client, home.path(), &cwd) {
+    match servers(client, &places) {
         Err(_) => 1,
         Ok(entries) => {
             for entry in &entries {

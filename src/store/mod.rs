@@ -375,11 +375,8 @@ fn set_aside(db: &Path) -> Result<Option<PathBuf>> {
 /// daemon opens the history twice: for its API and for the HTTP proxy's writer). Opening and
 /// closing the file beside them corrupted the database under concurrent writes.
 fn create_private_file(path: &Path) -> Result<()> {
-    // Only when it does not exist yet. Opening and closing the file outside SQLite would drop
-    // every POSIX lock this process holds on it (closing any descriptor of a file does that),
-    // including those of another open `Store` — the daemon has two — and another process
-    // closing its connection would then take itself for the last user and delete the live WAL,
-    // losing what this process writes next.
+    // (Another process closing its connection would also take itself for the last user and
+    // delete the live WAL, losing what this process writes next.)
     if std::fs::symlink_metadata(path).is_ok() {
         return Ok(());
     }
