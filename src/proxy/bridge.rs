@@ -84,11 +84,18 @@ pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32> {
     runtime.block_on(async {
         let mut posts = tokio::task::JoinSet::new();
         while let Some(line) = queue.recv().await {
-            // The request leaves now, in order; its answer is awaited on a task of its own so a
-            // long call does not hold up the next message.
             let sent = bridge.post(line.clone());
-            let bridge = bridge.clone();
-            posts.spawn(async move { bridge.answer(line, sent.await).await });
+            if is_request(&line) {
+                // A request's answer is awaited on a task of its own, so a long call does not
+                // hold up the next message.
+                let bridge = bridge.clone();
+                posts.spawn(async move { bridge.answer(line, sent.await).await });
+            } else {
+                // A notification or a response is accepted at once (202); waiting for that keeps
+                // the order the server must see (`notifications/initialized` before the first
+                // `tools/list`).
+                bridge.clone().answer(line, sent.await).await;
+            }
         }
         while posts.join_next().await.is_some() {}
         bridge.end_session().await;
@@ -100,6 +107,18 @@ pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32> {
 }
 
 use std::fs::File;
+
+/// Whether a line is a JSON-RPC request (it has both a method and an id).
+fn is_request(line: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Peek<'a> {
+        #[serde(borrow)]
+        method: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow)]
+        id: Option<&'a serde_json::value::RawValue>,
+    }
+    serde_json::from_slice::<Peek<'_>>(line).is_ok_and(|p| p.method.is_some() && p.id.is_some())
+}
 
 fn read_client(
     bridge: &Arc<Bridge>,
