@@ -75,9 +75,9 @@ pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32> {
     // Allowed lines go to one task that posts them in the order they arrived.
     let (lines, mut queue) = mpsc::unbounded_channel::<Vec<u8>>();
     let reader = {
-        let (bridge, lines, handle) = (bridge.clone(), lines.clone(), runtime.handle().clone());
+        let (bridge, lines) = (bridge.clone(), lines.clone());
         std::thread::Builder::new().name("client-to-server".into()).spawn(move || {
-            read_client(&bridge, stdin, &lines, &handle);
+            read_client(&bridge, stdin, &lines);
         })?
     };
     drop(lines);
@@ -120,12 +120,7 @@ fn is_request(line: &[u8]) -> bool {
     serde_json::from_slice::<Peek<'_>>(line).is_ok_and(|p| p.method.is_some() && p.id.is_some())
 }
 
-fn read_client(
-    bridge: &Arc<Bridge>,
-    stdin: File,
-    lines: &mpsc::UnboundedSender<Vec<u8>>,
-    handle: &tokio::runtime::Handle,
-) {
+fn read_client(bridge: &Arc<Bridge>, stdin: File, lines: &mpsc::UnboundedSender<Vec<u8>>) {
     let mut reader = LineReader::new(stdin, bridge.limit);
     loop {
         let frame = match reader.next_frame() {
@@ -146,7 +141,6 @@ fn read_client(
             Action::Drop => {}
             Action::Hold(held) => {
                 let (bridge, lines) = (bridge.clone(), lines.clone());
-                let _enter = handle.enter();
                 let spawned =
                     std::thread::Builder::new().name("approval".into()).spawn(move || {
                         let token = held.progress_token.clone();

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::server::{ProxyState, refuse};
 use super::sse::{Splitter, message_event};
-use super::upstream::{self, Screened};
+use super::upstream;
 use crate::jsonrpc::Frame;
 use crate::pipeline::{Action, Pipeline, Settled};
 use crate::session::Direction;
@@ -68,7 +68,7 @@ pub(crate) async fn open(
     {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many open sessions");
     }
-    let pipeline = match proxy.new_pipeline(&name, &url).await {
+    let pipeline = match proxy.pipeline(&name, &url).await {
         Ok(pipeline) => pipeline,
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &format!("{e:#}")),
     };
@@ -150,18 +150,9 @@ pub(crate) async fn open(
     tokio::spawn(async move {
         let relay = |events: Vec<super::sse::SseEvent>| {
             let mut bytes = Vec::new();
-            for event in events {
-                match event.data.as_deref() {
-                    Some(data) if !data.iter().all(u8::is_ascii_whitespace) => {
-                        match upstream::screen(&pipeline, data) {
-                            Screened::Same => bytes.extend_from_slice(&event.raw),
-                            Screened::Replaced(line) => {
-                                bytes.extend_from_slice(&event.with_data(&line))
-                            }
-                            Screened::Dropped => {}
-                        }
-                    }
-                    _ => bytes.extend_from_slice(&event.raw),
+            for event in &events {
+                if let Some(out) = upstream::screen_event(&pipeline, event) {
+                    bytes.extend_from_slice(&out);
                 }
             }
             bytes
@@ -235,32 +226,20 @@ pub(crate) async fn post(
         Action::Drop => StatusCode::ACCEPTED.into_response(),
         Action::Hold(held) => {
             tokio::spawn(async move {
-                let token = held.progress_token.clone();
-                let progress_out = session.out.clone();
-                let gone = held.withdrawn.clone();
-                let waiting = session.pipeline.clone();
-                let settled = tokio::task::spawn_blocking(move || {
-                    let progress = |waited: Duration| {
-                        if progress_out.is_closed() {
-                            gone.store(true, std::sync::atomic::Ordering::SeqCst);
-                            return;
-                        }
-                        if let Some(token) = &token {
-                            let line = crate::transport::waiting_progress(token, waited);
-                            let _ = progress_out.blocking_send(message_event(&line));
-                        }
-                    };
-                    crate::transport::wait_for_person(&waiting, *held, progress)
-                })
+                let settled = super::wait_for_person_streaming(
+                    session.pipeline.clone(),
+                    *held,
+                    session.out.clone(),
+                )
                 .await;
                 match settled {
-                    Ok(Settled::Forward(line)) => {
+                    Some(Settled::Forward(line)) => {
                         let _ = send(&proxy, &session, &headers, Bytes::from(line)).await;
                     }
-                    Ok(Settled::AnswerClient(answer)) => {
+                    Some(Settled::AnswerClient(answer)) => {
                         let _ = session.out.send(message_event(&answer)).await;
                     }
-                    Ok(Settled::Nothing) | Err(_) => {}
+                    Some(Settled::Nothing) | None => {}
                 }
             });
             StatusCode::ACCEPTED.into_response()

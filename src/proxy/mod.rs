@@ -21,6 +21,33 @@ pub mod upstream;
 
 pub use server::{ProxyConfig, serve};
 
+/// Waits for a person to decide a held call, off the runtime, sending progress notifications
+/// under the call's token to `events` (the client's event stream) meanwhile. A closed stream
+/// means the client went away: the call is withdrawn. `None` if the wait itself failed.
+pub(crate) async fn wait_for_person_streaming(
+    pipeline: std::sync::Arc<crate::pipeline::Pipeline>,
+    held: crate::pipeline::HeldCall,
+    events: tokio::sync::mpsc::Sender<bytes::Bytes>,
+) -> Option<crate::pipeline::Settled> {
+    tokio::task::spawn_blocking(move || {
+        let token = held.progress_token.clone();
+        let gone = held.withdrawn.clone();
+        let progress = |waited: std::time::Duration| {
+            if events.is_closed() {
+                gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                return;
+            }
+            if let Some(token) = &token {
+                let line = crate::transport::waiting_progress(token, waited);
+                let _ = events.blocking_send(sse::message_event(&line));
+            }
+        };
+        crate::transport::wait_for_person(&pipeline, held, progress)
+    })
+    .await
+    .ok()
+}
+
 /// Runs a synchronous pipeline step from async code, in place. A step takes microseconds; the
 /// waits it may contain (a refusal committed before it is told, a tool list checked against its
 /// pins, a full history queue) hand the runtime worker over themselves (see

@@ -110,14 +110,6 @@ impl Proxy {
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
-
-    pub(crate) async fn new_pipeline(
-        &self,
-        name: &str,
-        url: &str,
-    ) -> anyhow::Result<Arc<Pipeline>> {
-        self.pipeline(name, url).await
-    }
 }
 
 /// One client's session with one upstream.
@@ -195,7 +187,7 @@ impl Proxy {
     }
 
     /// A new pipeline for upstream `name`, with the rules in force now.
-    async fn pipeline(&self, name: &str, url: &str) -> anyhow::Result<Arc<Pipeline>> {
+    pub(crate) async fn pipeline(&self, name: &str, url: &str) -> anyhow::Result<Arc<Pipeline>> {
         self.store.upsert_server(name, url, crate::record::now_ms()).await?;
         let rules = crate::cli::wrap::database_rules(&self.store).await?;
         let neighbours = self.store.neighbours(name).await?;
@@ -578,7 +570,7 @@ async fn post(
         super::blocking(|| pipeline.process(Direction::ClientToServer, &Frame::Line(&body)));
     let line = match action {
         Action::Forward => body,
-        Action::AnswerClient(answer) => return json_answer(StatusCode::OK, answer, None),
+        Action::AnswerClient(answer) => return json_answer(StatusCode::OK, answer),
         Action::Drop => return StatusCode::ACCEPTED.into_response(),
         Action::Hold(held) if held.progress_token.is_some() && accepts_events(&headers) => {
             return held_as_stream(proxy, name, url, headers, session, pipeline, *held);
@@ -595,7 +587,7 @@ async fn post(
             match settled {
                 Ok(Settled::Forward(line)) => Bytes::from(line),
                 Ok(Settled::AnswerClient(answer)) => {
-                    return json_answer(StatusCode::OK, answer, None);
+                    return json_answer(StatusCode::OK, answer);
                 }
                 Ok(Settled::Nothing) => return StatusCode::ACCEPTED.into_response(),
                 Err(_) => {
@@ -638,31 +630,15 @@ fn held_as_stream(
     let (events, receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
     let withdrawn = held.withdrawn.clone();
     tokio::spawn(async move {
-        let token = held.progress_token.clone();
-        let progress_events = events.clone();
-        let gone = held.withdrawn.clone();
-        let waiting_pipeline = pipeline.clone();
-        let settled = tokio::task::spawn_blocking(move || {
-            let progress = |waited: Duration| {
-                if progress_events.is_closed() {
-                    gone.store(true, std::sync::atomic::Ordering::SeqCst);
-                    return;
-                }
-                if let Some(token) = &token {
-                    let line = crate::transport::waiting_progress(token, waited);
-                    let _ = progress_events.blocking_send(super::sse::message_event(&line));
-                }
-            };
-            crate::transport::wait_for_person(&waiting_pipeline, held, progress)
-        })
-        .await;
+        let settled =
+            super::wait_for_person_streaming(pipeline.clone(), held, events.clone()).await;
         let response = match settled {
-            Ok(Settled::Forward(line)) => {
+            Some(Settled::Forward(line)) => {
                 forward(proxy, name, url, headers, session, pipeline, Bytes::from(line), false)
                     .await
             }
-            Ok(Settled::AnswerClient(answer)) => json_answer(StatusCode::OK, answer, None),
-            Ok(Settled::Nothing) | Err(_) => return,
+            Some(Settled::AnswerClient(answer)) => json_answer(StatusCode::OK, answer),
+            Some(Settled::Nothing) | None => return,
         };
         pipe_as_events(response, &events).await;
     });
@@ -861,14 +837,8 @@ async fn get_stream(
     }
 }
 
-fn json_answer(status: StatusCode, body: Vec<u8>, session: Option<String>) -> Response {
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if let Some(id) = session
-        && let Ok(value) = HeaderValue::from_str(&id)
-    {
-        response.headers_mut().insert(SESSION_HEADER, value);
-    }
-    response
+fn json_answer(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The server could not be reached: a request gets a JSON-RPC error naming it.
