@@ -143,7 +143,8 @@ fn from_tail(tail: &[u8]) -> Option<Id> {
     let value_start = if let Some(unquoted) = body.strip_suffix('"') {
         unquoted.rfind('"')?
     } else {
-        body.rfind(|c: char| !(c.is_ascii_digit() || c == '-'))? + 1
+        // Where the trailing digits begin: always a character boundary, whatever precedes them.
+        body.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-').len()
     };
     let value = &body[value_start..];
     let before = body[..value_start].trim_end().strip_suffix(':')?.trim_end();
@@ -183,6 +184,17 @@ fn scan_scalar(s: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tail_ending_in_a_wide_character_recovers_no_id_and_does_not_panic() {
+        // Found by the fuzzer: a multi-byte character right before the final `}`.
+        assert_eq!(super::from_tail("x\u{e0041}}".as_bytes()), None);
+        assert_eq!(super::from_tail(",\"id\":\u{e0041}7}".as_bytes()), None);
+        assert_eq!(
+            super::from_tail(b",\"id\": 42}").map(|id| id.as_raw().to_owned()),
+            Some("42".to_owned())
+        );
+    }
+
     use super::*;
 
     fn frames(input: &[u8], limit: usize) -> Vec<String> {
