@@ -49,6 +49,10 @@ fn run(cli: Cli) -> Result<i32> {
             mcpfw::cli::approve::approve(&paths, id, &scope, confirm)
         }
         Command::Deny { id, always } => mcpfw::cli::approve::deny(&paths, id, always),
+        Command::Pause { duration, json } => {
+            mcpfw::cli::approve::pause(&paths, duration.as_deref(), json)
+        }
+        Command::Resume => mcpfw::cli::approve::resume(&paths),
         Command::Install(args) => mcpfw::cli::install::install(&paths, args),
         Command::Uninstall { clients, dry_run } => {
             mcpfw::cli::install::uninstall(&paths, &clients, dry_run)

@@ -873,6 +873,13 @@ impl Pipeline {
             Ok(a) if a.outcome == Outcome::Allowed => {
                 (true, DecidedBy::User, format!("{reason}; you approved it"))
             }
+            Ok(a) if a.outcome == Outcome::Paused => (
+                true,
+                DecidedBy::Paused,
+                format!(
+                    "{reason}; it ran without asking because protection was paused in MCP Firewall"
+                ),
+            ),
             Ok(a) if a.outcome == Outcome::Withdrawn => (
                 false,
                 DecidedBy::User,

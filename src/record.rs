@@ -27,11 +27,13 @@ pub enum DecidedBy {
     Guard(String),
     /// The firewall itself: malformed input, limits, internal errors (always a refusal).
     Firewall,
+    /// Nobody: a person had paused protection, so a call that would have asked ran.
+    Paused,
 }
 
 impl DecidedBy {
     /// The stored form: `rule:<id>`, `default`, `user`, `detector:<name>`, `guard:<name>`,
-    /// `firewall`.
+    /// `firewall`, `paused`.
     pub fn label(&self) -> String {
         match self {
             DecidedBy::Rule(id) => format!("rule:{id}"),
@@ -40,6 +42,7 @@ impl DecidedBy {
             DecidedBy::Detector(name) => format!("detector:{name}"),
             DecidedBy::Guard(name) => format!("guard:{name}"),
             DecidedBy::Firewall => "firewall".into(),
+            DecidedBy::Paused => "paused".into(),
         }
     }
 }

@@ -160,6 +160,76 @@ fn an_approved_call_runs_and_a_refused_one_does_not() {
 }
 
 #[test]
+fn a_pause_lets_asking_calls_run_without_asking_until_resumed_and_denials_stay() {
+    let s = Setup::new(60);
+    s.home.policy(
+        "[settings]\ninfer_roots = false\n\n[[rules]]\nid = \"no-dirs\"\ntool = \"create_directory\"\naction = \"deny\"\nreason = \"no new folders\"\n",
+    );
+    let mut shim = s.shim();
+    // A call waiting before the pause keeps waiting through it.
+    send_call(
+        &mut shim,
+        1,
+        "write_file",
+        json!({"path": s.outside_file("before.txt"), "content": "b"}),
+    );
+    let before = s.wait_pending(1);
+    assert!(s.run(&["pause"]).contains("protection is on"));
+    let paused = s.run(&["pause", "15m", "--json"]);
+    let paused: Value = serde_json::from_str(paused.trim()).unwrap();
+    assert_eq!(paused["paused"], true);
+    let length = paused["pause"]["until_ms"].as_u64().unwrap()
+        - paused["pause"]["since_ms"].as_u64().unwrap();
+    assert_eq!(length, 15 * 60_000);
+    assert!(s.run(&["pause"]).contains("PROTECTION IS PAUSED for 15 more minutes"));
+
+    // While paused, a call that would ask runs at once, and is recorded as such.
+    let during = s.outside_file("during.txt");
+    let ran = shim.call_tool(2, "write_file", json!({"path": during, "content": "d"}));
+    assert!(!is_refusal(&ran), "{ran}");
+    assert_eq!(std::fs::read_to_string(&during).unwrap(), "d");
+    assert_eq!(s.pending().len(), 1, "only the call from before the pause waits");
+    // A rule's refusal stays in force.
+    let dir = s.outside_file("newdir");
+    let refused = shim.call_tool(3, "create_directory", json!({"path": dir}));
+    assert!(is_refusal(&refused) && text(&refused).contains("no new folders"), "{refused}");
+    assert!(!Path::new(&dir).exists());
+
+    // Bad lengths are refused with a reason, and nothing changes.
+    for bad in ["0", "2d", "25h"] {
+        let out = s.cmd().args(["pause", bad]).output().unwrap();
+        assert!(!out.status.success(), "pause {bad} was accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pause"), "pause {bad}");
+    }
+
+    assert!(s.run(&["resume"]).contains("protection is on"));
+    send_call(
+        &mut shim,
+        4,
+        "write_file",
+        json!({"path": s.outside_file("after.txt"), "content": "a"}),
+    );
+    let after = s.wait_pending(2);
+    assert_eq!(before[0]["id"], after[0]["id"]);
+    s.run(&["deny", &after[0]["id"].to_string()]);
+    assert!(is_refusal(&shim.response(&json!(1))));
+    s.run(&["deny", &after[1]["id"].to_string()]);
+    assert!(is_refusal(&shim.response(&json!(4))));
+
+    let history = s.run(&["log", "--json", "--tool", "write_file", "--limit", "0"]);
+    let by: Vec<(String, String)> = history
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["kind"] == "approval")
+        .map(|e| (e["verdict"].as_str().unwrap().into(), e["decided_by"].as_str().unwrap().into()))
+        .collect();
+    assert!(by.contains(&("allow".into(), "paused".into())), "{history}");
+    assert_eq!(by.iter().filter(|(_, d)| d == "paused").count(), 1, "{history}");
+    let paused_row = history.lines().find(|l| l.contains("\"decided_by\":\"paused\"")).unwrap();
+    assert!(paused_row.contains("protection was paused"), "{paused_row}");
+}
+
+#[test]
 fn an_hour_approval_covers_identical_calls_only() {
     let s = Setup::new(60);
     let mut shim = s.shim();

@@ -50,7 +50,7 @@ pub fn spawn(app: AppHandle, hosted: &Hosted, mut events: broadcast::Receiver<Va
 /// Makes the windows and the tray match the pending calls.
 async fn sync(app: &AppHandle, broker: &Arc<ApprovalBroker>, sign_in: &SignIn, shown: &mut Shown) {
     let pending = broker.pending().await;
-    tray::set_pending(app, pending.len());
+    tray::show(app, pending.len(), broker.pause_state().await.as_ref());
     let waiting: BTreeSet<u64> = pending.iter().map(|call| call.id).collect();
     for id in shown.open.clone() {
         let window = app.get_webview_window(&windows::popup_label(id));

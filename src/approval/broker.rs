@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, broadcast, oneshot};
 
-use super::{Answer, ApprovalRequest, Outcome, Pending, Scope};
+use super::{Answer, ApprovalRequest, MAX_PAUSE_MINUTES, Outcome, PauseState, Pending, Scope};
 
 struct Held {
     request: ApprovalRequest,
@@ -66,13 +66,41 @@ struct State {
     next_id: u64,
     next_waiter: u64,
     held: BTreeMap<u64, Held>,
+    pause: Option<Pause>,
+}
+
+/// A pause in effect: what approvers see, and its end on the monotonic clock.
+struct Pause {
+    state: PauseState,
+    until: Option<Instant>,
+}
+
+impl Pause {
+    fn over(&self, now: Instant) -> bool {
+        self.until.is_some_and(|until| until <= now)
+    }
+}
+
+/// Why a pause was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPause(pub String);
+
+impl std::fmt::Display for BadPause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl ApprovalBroker {
     pub fn new(timeout: Duration) -> Self {
         Self {
             timeout,
-            state: Mutex::new(State { next_id: 1, next_waiter: 1, held: BTreeMap::new() }),
+            state: Mutex::new(State {
+                next_id: 1,
+                next_waiter: 1,
+                held: BTreeMap::new(),
+                pause: None,
+            }),
             events: broadcast::channel(256).0,
         }
     }
@@ -101,12 +129,83 @@ impl ApprovalBroker {
             self.events.send(serde_json::json!({"event": "settled", "id": id, "outcome": outcome}));
     }
 
+    /// Pauses protection for `minutes` (1..=[`MAX_PAUSE_MINUTES`]), or until resumed when
+    /// `None`; a new pause replaces one in effect. Calls already waiting keep waiting.
+    pub async fn pause(&self, minutes: Option<u64>) -> Result<PauseState, BadPause> {
+        if let Some(m) = minutes
+            && !(1..=MAX_PAUSE_MINUTES).contains(&m)
+        {
+            return Err(BadPause(format!(
+                "a pause lasts 1 to {MAX_PAUSE_MINUTES} minutes (or until you resume), not {m}"
+            )));
+        }
+        let now_ms = crate::record::now_ms();
+        let length = minutes.map(|m| Duration::from_secs(m * 60));
+        let pause = Pause {
+            state: PauseState {
+                since_ms: now_ms,
+                until_ms: length.map(|d| now_ms + d.as_millis() as u64),
+            },
+            until: length.map(|d| Instant::now() + d),
+        };
+        let state = pause.state;
+        self.state.lock().await.pause = Some(pause);
+        tracing::warn!(minutes = ?minutes, "protection paused: calls that would ask run without asking");
+        self.pause_changed(Some(state), "paused");
+        Ok(state)
+    }
+
+    /// Ends a pause; says whether one was in effect.
+    pub async fn resume(&self) -> bool {
+        let was = self.state.lock().await.pause.take().is_some();
+        if was {
+            tracing::info!("protection resumed");
+            self.pause_changed(None, "resumed");
+        }
+        was
+    }
+
+    /// The pause in effect, if any (one whose time is up is ended here).
+    pub async fn pause_state(&self) -> Option<PauseState> {
+        let mut state = self.state.lock().await;
+        self.end_pause_if_over(&mut state, Instant::now());
+        state.pause.as_ref().map(|p| p.state)
+    }
+
+    fn end_pause_if_over(&self, state: &mut State, now: Instant) {
+        if state.pause.as_ref().is_some_and(|p| p.over(now)) {
+            state.pause = None;
+            tracing::info!("the pause is over: protection resumed");
+            self.pause_changed(None, "expired");
+        }
+    }
+
+    fn pause_changed(&self, pause: Option<PauseState>, how: &str) {
+        let _ = self.events.send(serde_json::json!({"event": "pause", "pause": pause, "how": how}));
+    }
+
     /// Queues a call, or joins an identical one already waiting. A timeout answers `TimedOut`.
+    /// While protection is paused, the call is answered `Paused` at once and not queued.
     pub async fn ask(&self, request: ApprovalRequest) -> Ticket {
         let (tx, rx) = oneshot::channel();
         let mut state = self.state.lock().await;
         let waiter = state.next_waiter;
         state.next_waiter += 1;
+        self.end_pause_if_over(&mut state, Instant::now());
+        if state.pause.is_some() {
+            let id = state.next_id;
+            state.next_id += 1;
+            drop(state);
+            let _ = tx.send(Answer {
+                id,
+                outcome: Outcome::Paused,
+                scope: Scope::Once,
+                note: String::new(),
+            });
+            let _ = self.events.send(serde_json::json!({"event": "passed_paused", "id": id,
+                "server": request.server, "tool": request.tool, "category": request.category}));
+            return Ticket { id, waiter, answer: rx };
+        }
         let same = |held: &&mut Held| {
             request.args_digest.is_some()
                 && held.request.args_digest == request.args_digest
@@ -226,6 +325,7 @@ impl ApprovalBroker {
     pub async fn expire(&self) {
         let now = Instant::now();
         let mut state = self.state.lock().await;
+        self.end_pause_if_over(&mut state, now);
         let expired: Vec<u64> =
             state.held.iter().filter(|(_, h)| h.deadline <= now).map(|(id, _)| *id).collect();
         let note = format!("nobody approved it within {} s", self.timeout.as_secs());
@@ -315,6 +415,50 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         broker.expire().await;
         assert_eq!(late.answer.await.unwrap().outcome, Outcome::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn a_pause_lets_new_asks_through_until_it_ends() {
+        let broker = ApprovalBroker::new(Duration::from_secs(60));
+        let mut events = broker.subscribe();
+        let waiting = broker.ask(request("before")).await;
+        assert!(broker.pause(Some(0)).await.is_err(), "a zero-minute pause is refused");
+        assert!(broker.pause(Some(MAX_PAUSE_MINUTES + 1)).await.is_err());
+        let state = broker.pause(Some(5)).await.unwrap();
+        assert_eq!(state.until_ms.unwrap() - state.since_ms, 5 * 60_000);
+        assert_eq!(broker.pause_state().await, Some(state));
+        // A new ask passes at once and is not listed as pending …
+        let passed = broker.ask(request("during")).await;
+        let answer = passed.answer.await.unwrap();
+        assert_eq!((answer.outcome, answer.scope), (Outcome::Paused, Scope::Once));
+        // … while the call that waited before the pause still waits.
+        let pending = broker.pending().await;
+        assert_eq!((pending.len(), pending[0].id), (1, waiting.id));
+        assert!(broker.resume().await);
+        assert!(!broker.resume().await, "nothing to resume twice");
+        assert_eq!(broker.pause_state().await, None);
+        let after = broker.ask(request("after")).await;
+        assert_eq!(broker.pending().await.len(), 2, "asks wait again after resuming");
+        drop(after);
+        let mut seen = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            seen.push(event["event"].as_str().unwrap_or_default().to_owned());
+        }
+        assert_eq!(seen, ["pending", "pause", "passed_paused", "pause", "pending"]);
+    }
+
+    #[tokio::test]
+    async fn a_pause_ends_by_itself() {
+        let broker = ApprovalBroker::new(Duration::from_secs(60));
+        broker.pause(Some(1)).await.unwrap();
+        // Move the end into the past rather than waiting a minute.
+        broker.state.lock().await.pause.as_mut().unwrap().until = Some(Instant::now());
+        let mut events = broker.subscribe();
+        broker.expire().await;
+        assert_eq!(broker.pause_state().await, None);
+        assert_eq!(events.try_recv().unwrap()["how"], "expired");
+        let ticket = broker.ask(request("x")).await;
+        assert_eq!(broker.pending().await[0].id, ticket.id, "asks wait again");
     }
 
     #[tokio::test]

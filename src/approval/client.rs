@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::{Answer, ApprovalRequest, FromDaemon, Outcome, Pending, Scope, ToDaemon};
+use super::{Answer, ApprovalRequest, FromDaemon, Outcome, PauseState, Pending, Scope, ToDaemon};
 
 /// How often a waiting shim reports that it is still waiting.
 pub const WAITING_TICK: Duration = Duration::from_secs(5);
@@ -165,6 +165,16 @@ pub fn decide(
         FromDaemon::Confirm { fact, armed_in_ms } => {
             Ok(DecideOutcome::Confirm { fact, armed_in_ms })
         }
+        FromDaemon::Error { message } => bail!("{message}"),
+        other => bail!("unexpected answer from MCP Firewall: {other:?}"),
+    }
+}
+
+/// Pauses protection (`Some(minutes)`, or until resumed), resumes it (`Resume`), or asks
+/// whether it is paused (`PauseStatus`); the answer is the pause in effect afterwards.
+pub fn pause_request(socket: &Path, message: &ToDaemon) -> Result<Option<PauseState>> {
+    match approver_request(socket, message)? {
+        FromDaemon::Paused { pause } => Ok(pause),
         FromDaemon::Error { message } => bail!("{message}"),
         other => bail!("unexpected answer from MCP Firewall: {other:?}"),
     }

@@ -397,6 +397,29 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 };
                 let _ = out_tx.send(reply);
             }
+            ToDaemon::Pause { token: given, .. }
+            | ToDaemon::Resume { token: given }
+            | ToDaemon::PauseStatus { token: given }
+                if !super::same_secret(given.as_bytes(), token.as_bytes()) =>
+            {
+                let _ = out_tx.send(FromDaemon::Error {
+                    message: "not authorised: wrong approver token".into(),
+                });
+            }
+            ToDaemon::Pause { minutes, .. } => {
+                let reply = match broker.pause(minutes).await {
+                    Ok(pause) => FromDaemon::Paused { pause: Some(pause) },
+                    Err(e) => FromDaemon::Error { message: e.to_string() },
+                };
+                let _ = out_tx.send(reply);
+            }
+            ToDaemon::Resume { .. } => {
+                broker.resume().await;
+                let _ = out_tx.send(FromDaemon::Paused { pause: None });
+            }
+            ToDaemon::PauseStatus { .. } => {
+                let _ = out_tx.send(FromDaemon::Paused { pause: broker.pause_state().await });
+            }
         }
     }
     // The shim went away: its pending calls are withdrawn.

@@ -87,6 +87,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/history/verify", get(verify))
         .route("/api/v1/pending", get(pending))
         .route("/api/v1/pending/{id}/decide", post(decide))
+        .route("/api/v1/pause", get(pause_get).post(pause_set).delete(pause_end))
         .route("/api/v1/events", get(events))
         .route("/api/v1/login-codes", post(login_code))
         .route("/api/v1/logout", post(logout))
@@ -466,10 +467,56 @@ async fn decide(
     }
 }
 
+/// `POST /api/v1/pause`: `{"minutes": 15}`, or `{"until_resumed": true}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PauseBody {
+    #[serde(default)]
+    minutes: Option<u64>,
+    #[serde(default)]
+    until_resumed: bool,
+}
+
+fn pause_json(pause: Option<crate::approval::PauseState>) -> Response {
+    Json(json!({"paused": pause.is_some(), "pause": pause})).into_response()
+}
+
+/// `GET /api/v1/pause`: `{"paused": bool, "pause": {"since_ms", "until_ms"} | null}`.
+async fn pause_get(State(api): State<Api>) -> Response {
+    pause_json(api.broker.pause_state().await)
+}
+
+async fn pause_set(State(api): State<Api>, body: axum::body::Bytes) -> Response {
+    let body: PauseBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad pause: {e}")),
+    };
+    let minutes = match (body.minutes, body.until_resumed) {
+        (Some(m), false) => Some(m),
+        (None, true) => None,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "bad pause: give either \"minutes\" or \"until_resumed\": true",
+            );
+        }
+    };
+    match api.broker.pause(minutes).await {
+        Ok(pause) => pause_json(Some(pause)),
+        Err(e) => refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    }
+}
+
+/// `DELETE /api/v1/pause`: protection resumes (nothing happens when it was not paused).
+async fn pause_end(State(api): State<Api>) -> Response {
+    api.broker.resume().await;
+    pause_json(None)
+}
+
 /// How often the event stream looks for newly recorded calls.
 const TAIL_EVERY: Duration = Duration::from_millis(500);
 
-/// `GET /api/v1/events`: the broker's approval events (`pending`, `settled`) as they happen,
+/// `GET /api/v1/events`: the broker's events (`pending`, `settled`, `withheld`, `pause`, `passed_paused`) as they happen,
 /// and each tool call or refusal recorded in the history from now on (`{"event": "call",
 /// "call": <event in the history's shape>}`, polled every half second).
 async fn events(

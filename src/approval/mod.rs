@@ -76,7 +76,26 @@ pub enum Outcome {
     Denied,
     TimedOut,
     Withdrawn,
+    /// Allowed without asking: a person had paused protection (see [`PauseState`]).
+    Paused,
 }
+
+/// Protection paused by a person: while it lasts, calls that would wait for approval run
+/// without asking (each is still recorded, as `decided_by: paused`). Refusals by rules, guards
+/// and detectors stay in force, and calls already waiting keep waiting. A pause lives in the
+/// daemon's memory only: it ends when its time is up, when someone resumes, or when the daemon
+/// stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseState {
+    /// When it began (ms since the Unix epoch).
+    pub since_ms: u64,
+    /// When it ends by itself (ms since the Unix epoch); `None`: when someone resumes or the
+    /// daemon stops.
+    pub until_ms: Option<u64>,
+}
+
+/// The longest pause with an end time, in minutes (a day).
+pub const MAX_PAUSE_MINUTES: u64 = 24 * 60;
 
 /// How long an approval holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -141,6 +160,13 @@ pub enum ToDaemon {
         #[serde(default)]
         confirm: bool,
     },
+    /// From an approver: pause protection for `minutes` (1..=[`MAX_PAUSE_MINUTES`]), or until
+    /// resumed when `None`. Answered with `Paused`.
+    Pause { token: String, minutes: Option<u64> },
+    /// From an approver: end a pause. Answered with `Paused`.
+    Resume { token: String },
+    /// From an approver: is protection paused? Answered with `Paused`.
+    PauseStatus { token: String },
 }
 
 /// Messages from the daemon.
@@ -164,5 +190,9 @@ pub enum FromDaemon {
     },
     Error {
         message: String,
+    },
+    /// Whether protection is paused now.
+    Paused {
+        pause: Option<PauseState>,
     },
 }

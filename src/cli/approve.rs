@@ -164,3 +164,87 @@ fn glob_escape(name: &str) -> String {
         })
         .collect()
 }
+
+/// A pause's length from the command line: `15`, `15m`, `90min`, `2h`, or `until-resume`
+/// (`None`).
+pub fn pause_minutes(text: &str) -> Result<Option<u64>> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "until-resume" {
+        return Ok(None);
+    }
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "cannot read the pause length {text:?}: give minutes (15m), hours (1h) or until-resume"
+        )
+    })?;
+    let minutes = match unit.trim() {
+        "" | "m" | "min" | "mins" | "minute" | "minutes" => n,
+        "h" | "hour" | "hours" => n.saturating_mul(60),
+        other => bail!(
+            "cannot read the pause length {text:?}: unknown unit {other:?}; use m (minutes) or h (hours)"
+        ),
+    };
+    if !(1..=approval::MAX_PAUSE_MINUTES).contains(&minutes) {
+        bail!("a pause lasts 1 minute to 24 hours (or until-resume), not {text}");
+    }
+    Ok(Some(minutes))
+}
+
+/// How a pause reads on the command line.
+fn describe_pause(pause: Option<approval::PauseState>) -> String {
+    match pause {
+        None => "protection is on: calls that need approval wait for it".into(),
+        Some(approval::PauseState { until_ms: None, .. }) => {
+            "PROTECTION IS PAUSED until you resume it (`mcpfw resume`): calls that would ask run without asking".into()
+        }
+        Some(approval::PauseState { until_ms: Some(until), .. }) => {
+            let left = until.saturating_sub(crate::record::now_ms()).div_ceil(60_000);
+            format!(
+                "PROTECTION IS PAUSED for {left} more minute{}: calls that would ask run without asking (`mcpfw resume` ends it)",
+                if left == 1 { "" } else { "s" }
+            )
+        }
+    }
+}
+
+pub fn pause(paths: &Paths, duration: Option<&str>, as_json: bool) -> Result<i32> {
+    let token = token(paths)?;
+    let message = match duration {
+        None => approval::ToDaemon::PauseStatus { token },
+        Some(text) => approval::ToDaemon::Pause { token, minutes: pause_minutes(text)? },
+    };
+    let pause = client::pause_request(&approval::socket_path(paths), &message)?;
+    if as_json {
+        println!("{}", json!({ "paused": pause.is_some(), "pause": pause }));
+    } else {
+        println!("{}", describe_pause(pause));
+    }
+    Ok(0)
+}
+
+pub fn resume(paths: &Paths) -> Result<i32> {
+    let pause = client::pause_request(
+        &approval::socket_path(paths),
+        &approval::ToDaemon::Resume { token: token(paths)? },
+    )?;
+    println!("{}", describe_pause(pause));
+    Ok(0)
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::pause_minutes;
+
+    #[test]
+    fn pause_lengths_read_as_a_person_writes_them() {
+        assert_eq!(pause_minutes("15").unwrap(), Some(15));
+        assert_eq!(pause_minutes("15m").unwrap(), Some(15));
+        assert_eq!(pause_minutes("90 min").unwrap(), Some(90));
+        assert_eq!(pause_minutes("2h").unwrap(), Some(120));
+        assert_eq!(pause_minutes("until-resume").unwrap(), None);
+        for bad in ["", "0", "25h", "1d", "soon", "-5m"] {
+            assert!(pause_minutes(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+}

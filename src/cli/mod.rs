@@ -122,6 +122,21 @@ pub enum Command {
         #[arg(long)]
         always: bool,
     },
+    /// Pause protection, or say whether it is paused.
+    ///
+    /// While paused, calls that would wait for your approval run without asking; each is still
+    /// recorded (decided by `paused`). Refusals by rules, guards and detectors stay in force,
+    /// and calls already waiting keep waiting. A pause ends when its time is up, with `mcpfw
+    /// resume`, or when MCP Firewall stops.
+    Pause {
+        /// How long: minutes (`15`, `15m`) or hours (`1h`), at most a day; or `until-resume`.
+        /// Without it, says whether protection is paused.
+        duration: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a pause: calls that need approval wait for it again.
+    Resume,
     /// Route every MCP server of the clients on this machine through MCP Firewall.
     ///
     /// Each stdio entry of Claude Desktop, Claude Code, Cursor, VS Code and Windsurf becomes

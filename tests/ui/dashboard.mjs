@@ -241,6 +241,27 @@ try {
     await shoot("live");
   });
 
+  await check("live: pausing protection lets a call run without asking, every page says so, and resuming ends it", async () => {
+    await page.goto(`${base}/#/live`);
+    const banner = page.locator("#pause-banner");
+    assert(await banner.isHidden(), "no banner while protection is on");
+    await page.getByLabel("How long to pause").selectOption("15");
+    await page.getByRole("button", { name: "Pause protection" }).click();
+    await banner.getByText("Protection is paused for 15 more minutes.").waitFor();
+    const profile = path.join(userHome, ".profile");
+    const results = await mcpCalls([["write_file", { path: profile, content: "umask 022\n" }]], userHome);
+    assert(!results[0].is_error, JSON.stringify(results));
+    assert(fs.readFileSync(profile, "utf8") === "umask 022\n", "the call ran without asking");
+    await page.locator("#feed li", { hasText: "ran while paused" }).first().waitFor({ timeout: 10000 });
+    await shoot("live-paused");
+    await page.goto(`${base}/#/history`);
+    await banner.getByText("Protection is paused").waitFor();
+    await banner.getByRole("button", { name: "Resume protection" }).click();
+    await waitFor("the banner to go", () => banner.isHidden(), 5000);
+    const state = JSON.parse(execFileSync(bin, ["pause", "--json"], { env, encoding: "utf8" }));
+    assert(state.paused === false, JSON.stringify(state));
+  });
+
   await check("rules: the dry run counts matching calls before saving; the rule is listed", async () => {
     await page.goto(`${base}/#/rules`);
     await page.getByText("No rules yet").waitFor();

@@ -255,3 +255,14 @@ export interface Pin {
 }
 
 export type Settings = Record<string, unknown>;
+
+/** A pause of protection (see `GET /api/v1/pause`). */
+export interface PauseState {
+  since_ms: number;
+  until_ms: number | null;
+}
+
+export interface PauseAnswer {
+  paused: boolean;
+  pause: PauseState | null;
+}

@@ -3,6 +3,7 @@
 import "./style.css";
 import { ApiError, configureApi, followEvents } from "./api";
 import { h } from "./dom";
+import { followPause } from "./pause";
 import { historyPage } from "./pages/history";
 import { livePage } from "./pages/live";
 import { popupId, popupPage } from "./pages/popup";
@@ -82,4 +83,8 @@ if (host) {
 
 window.addEventListener("hashchange", route);
 route();
-followEvents((event) => listeners.forEach((l) => l(event)), connection);
+const onPauseEvent = followPause(document.getElementById("pause-banner")!);
+followEvents((event) => {
+  onPauseEvent(event);
+  listeners.forEach((l) => l(event));
+}, connection);

@@ -4,6 +4,7 @@
 import { api, ApiError, type DecideAnswer, type HistoryEvent, type Pending } from "../api";
 import { armConfirm, badge, codeSpans, empty, errorBox, h, loading, seconds, time } from "../dom";
 import type { Page } from "../main";
+import { pauseCard } from "../pause";
 
 interface Card {
   el: HTMLElement;
@@ -22,9 +23,11 @@ export const livePage: Page = (root, ctx) => {
   const pendingList = h("div", { class: "stack", id: "pending", "aria-live": "polite" }, loading("pending calls"));
   const feed = h("ol", { class: "feed", id: "feed", "aria-live": "off" });
   const feedEmpty = empty("No calls yet", "Calls through `mcpfw wrap` appear here as they are decided.");
+  const protection = pauseCard();
   root.append(
     h("section", { "aria-labelledby": "pending-title" }, h("h2", { id: "pending-title" }, "Waiting for you"), pendingList),
     h("section", { "aria-labelledby": "feed-title" }, h("h2", { id: "feed-title" }, "Recent calls"), feedEmpty, feed),
+    protection.el,
   );
 
   const cards = new Map<number, Card>();
@@ -82,7 +85,8 @@ export const livePage: Page = (root, ctx) => {
       h("time", { datetime: event.ts }, time(event.ts)),
       badge(event.verdict),
       h("span", { class: "feed-what" }, `${event.server} · ${event.tool ?? event.method ?? event.kind}`),
-      event.kind === "approval" ? badge("your decision", "user") : null,
+      event.kind === "approval" && event.decided_by === "paused" ? badge("ran while paused", "ask") : null,
+      event.kind === "approval" && event.decided_by !== "paused" ? badge("your decision", "user") : null,
       h("span", { class: "feed-reason muted" }, ...codeSpans(event.reason ?? "")),
     );
     if (prepend) feed.prepend(item);
@@ -99,7 +103,10 @@ export const livePage: Page = (root, ctx) => {
     else void refresh();
   });
   const timer = setInterval(tick, 500);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    protection.leave();
+  };
 };
 
 function pendingCard(call: Pending, deadline: number, changed: () => void): Card {
