@@ -15,7 +15,7 @@ BUILD_PACKAGES=(
 # "always on top" mean what they do on a desktop), and the CLI tools the tests use.
 # chromium runs the dashboard's browser tests (driven by playwright-core from ui/); dunst shows
 # desktop notifications in their test.
-TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium)
+TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin)
 
 step() { printf '\n==> %s\n' "$*"; }
 

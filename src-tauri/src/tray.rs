@@ -182,6 +182,9 @@ fn change_pause(app: &AppHandle, pause: Option<Option<u64>>) {
 fn toggle_autostart(app: &AppHandle) {
     let autolaunch = app.autolaunch();
     let on = autolaunch.is_enabled().unwrap_or(false);
+    if !on {
+        ensure_autostart_dir();
+    }
     let result = if on { autolaunch.disable() } else { autolaunch.enable() };
     if let Err(e) = result {
         tracing::warn!("cannot change starting at login: {e}");
@@ -192,6 +195,21 @@ fn toggle_autostart(app: &AppHandle) {
         let _ = items.autostart.set_checked(now);
     }
 }
+
+/// The login launcher writes `~/.config/autostart/` but creates only the last folder of it, so
+/// on a system where `~/.config` does not exist yet, it is made here first.
+#[cfg(target_os = "linux")]
+fn ensure_autostart_dir() {
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        let dir = std::path::Path::new(&home).join(".config").join("autostart");
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::warn!(dir = %dir.display(), "cannot create the autostart folder: {e}");
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn ensure_autostart_dir() {}
 
 /// Shows `n` waiting calls and a pause in effect on the tray (the title next to the icon where
 /// the tray host shows one, the tooltip, the icon while paused) and in the menu.

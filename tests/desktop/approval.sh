@@ -15,6 +15,11 @@
 #      running instead of crashing;
 #   8. a call nobody answers times out (`--timeout 4`): its window closes, the client is refused.
 #
+# The tray is checked through a tray host of our own (tests/desktop/tray.py: the
+# StatusNotifierWatcher and dbusmenu protocols Linux trays speak): the waiting count, pausing and
+# resuming protection from its menu (a call that would ask then runs without asking, and the icon
+# and label say PAUSED), and "Start at login" writing and removing the autostart entry.
+#
 # Usage: tests/desktop/approval.sh [APP_BINARY] [OUTPUT_DIR]
 #   APP_BINARY  default: ${CARGO_TARGET_DIR:-target}/debug/mcpfw-desktop
 #   OUTPUT_DIR  logs; default: a new temp dir. Screenshots go to $MCPFW_SCREENSHOTS
@@ -131,7 +136,15 @@ spawn "$OUT/dbus.log" sh -c 'exec dbus-daemon --session --nofork --nopidfile --p
 wait_for 10 "the D-Bus session did not start" head -n 1 "$OUT/dbus.address"
 export DBUS_SESSION_BUS_ADDRESS=$GOT
 spawn "$OUT/dunst.log" dunst
-pass "X session on $DISPLAY with openbox, D-Bus and dunst"
+# A tray host, so the app's tray item registers and its menu can be read and clicked.
+TRAY_ITEMS=$OUT/tray-items
+: >"$TRAY_ITEMS"
+spawn "$OUT/tray-host.log" "$PYTHON" "$REPO/tests/desktop/tray.py" watch "$TRAY_ITEMS"
+tray() { "$PYTHON" "$REPO/tests/desktop/tray.py" "$1" "$TRAY_ITEMS" "${@:2}"; }
+host_ready() { gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+    --method org.freedesktop.DBus.NameHasOwner org.kde.StatusNotifierWatcher | grep -q true && echo yes; }
+wait_for 10 "the test's tray host did not start (see $OUT/tray-host.log)" host_ready
+pass "X session on $DISPLAY with openbox, D-Bus, dunst and a tray host"
 
 # ---- the app, with a fresh home --------------------------------------------------------------
 export MCPFW_HOME=$TMP/fw MCPFW_KEYRING=off HOME=$TMP/home
@@ -145,6 +158,21 @@ alive "$APP_PID" "the app exited after opening its window"
 [[ -s "$MCPFW_HOME/run/api.json" ]] || fail "the hosted daemon wrote no api.json"
 wait_for 30 "the dashboard did not render" painted "$MAIN" "$SHOTS/dashboard.png"
 pass "the app hosts the daemon ($(cat "$MCPFW_HOME/run/api.json")) and shows the dashboard"
+# jq-free reading of the tray's JSON.
+# tray_get EXPR: a Python expression over the tray's JSON `t`, printed; fails when it is None.
+tray_get() {
+    tray show | "$PYTHON" -c 'import json,sys; t=json.load(sys.stdin); v=eval(sys.argv[1]); print(v); sys.exit(v is None)' "$1"
+}
+entry() { printf 'next((e for e in t["menu"] if e["label"].startswith("%s")), None)' "$1"; }
+wait_for 30 "the app registered no tray item (see $OUT/tray-host.log)" grep -m1 . "$TRAY_ITEMS"
+wait_for 10 "the tray menu has no 'Pending approvals'" tray_get "$(entry 'Pending approvals')"
+menu=$(tray_get '[e["label"] for e in t["menu"]]')
+for want in "Open dashboard" "Pause protection" "Resume protection" "Start at login" "Quit MCP Firewall"; do
+    grep -q "$want" <<<"$menu" || fail "the tray menu lacks '$want': $menu"
+done
+[[ "$(tray_get "$(entry 'Resume protection')[\"enabled\"]")" == False ]] || fail "Resume is enabled while protection is on"
+NORMAL_ICON=$(tray_get 't["icon"]')
+pass "the tray item is registered with its menu: $menu"
 
 # ---- one instance per user ---------------------------------------------------------------------
 set +e
@@ -197,6 +225,9 @@ xprop -id "$POPUP" _NET_WM_STATE | grep -q _NET_WM_STATE_ABOVE ||
 top=$(xprop -root -notype _NET_CLIENT_LIST_STACKING | sed 's/.*, //; s/.*# //')
 ((top == POPUP)) || fail "the approval window is not the topmost window (stacking top: $top)"
 wait_for 30 "the approval window did not render" painted "$POPUP" "$SHOTS/popup.png"
+waiting_shown() { [[ "$(tray_get 't["label"]')" == 1 ]] && tray_get "$(entry 'Pending approvals (1)')"; }
+wait_for 10 "the tray does not show the waiting call: $(tray show 2>&1)" waiting_shown
+pass "the tray shows 1 waiting call (label and menu)"
 sleep 1.5 # the page has loaded the call; Approve works 0.75 s after it is shown
 import -window "$POPUP" "$SHOTS/popup.png"
 import -window root "$SHOTS/screen-with-popup.png"
@@ -227,6 +258,44 @@ wait_for 30 "the client did not receive the refusal" grep -h '^\[' "$OUT/client2
 grep -q '"is_error": true' <<<"$GOT" || fail "the denied call was not refused: $GOT"
 [[ ! -e "$HOME/.profile" ]] || fail "the denied write happened"
 pass "a call denied elsewhere (mcpfw deny $ID) closes its window and is refused"
+
+# ---- pausing protection from the tray -----------------------------------------------------------
+tray click "For 15 minutes" >/dev/null || fail "cannot click Pause protection > For 15 minutes"
+paused_shown() { [[ "$(tray_get 't["label"]')" == PAUSED ]] && tray_get "$(entry 'Resume protection (paused, 15 min left)')[\"enabled\"]" | grep -x True; }
+wait_for 10 "the tray does not show the pause: $(tray show 2>&1)" paused_shown
+PAUSED_ICON=$(tray_get 't["icon"]')
+[[ -f "$PAUSED_ICON" ]] && ! cmp -s "$PAUSED_ICON" "$NORMAL_ICON" || fail "the tray icon did not change while paused ($PAUSED_ICON)"
+cp "$PAUSED_ICON" "$SHOTS/tray-icon-paused.png"
+MCPFW_HOME=$MCPFW_HOME "$MCPFW" pause --json | grep -q '"paused":true' || fail "mcpfw pause does not report the tray's pause"
+call "$OUT/client-paused.log" '[["write_file", {"path": "'"$HOME/.zshenv"'", "content": "paused\n"}]]'
+wait_for 30 "the client's call did not run while protection was paused" grep -h '^\[' "$OUT/client-paused.log"
+grep -q '"is_error": false' <<<"$GOT" || fail "the call was refused while paused: $GOT"
+[[ "$(cat "$HOME/.zshenv")" == paused ]] || fail "the call did not run while paused"
+window_gone '^MCP Firewall approval #' >/dev/null || fail "an approval window opened while protection was paused"
+MCPFW_HOME=$MCPFW_HOME "$MCPFW" log --json --tool write_file --limit 0 | grep -q '"decided_by":"paused"' ||
+    fail "the call that ran while paused is not recorded as decided_by paused"
+pass "Pause protection > For 15 minutes in the tray: label PAUSED, a paused icon ($SHOTS/tray-icon-paused.png); a call that would ask ran without asking and is recorded so"
+tray click "Resume protection" >/dev/null || fail "cannot click Resume protection"
+resumed_shown() { [[ -z "$(tray_get 't["label"]')" ]] && tray_get "$(entry 'Resume protection')[\"enabled\"]" | grep -x False; }
+wait_for 10 "the tray still shows a pause after Resume: $(tray show 2>&1)" resumed_shown
+[[ "$(tray_get 't["icon"]')" != "$PAUSED_ICON" ]] || fail "the paused icon stayed after resuming"
+MCPFW_HOME=$MCPFW_HOME "$MCPFW" pause --json | grep -q '"paused":false' || fail "protection is still paused after Resume"
+pass "Resume protection in the tray ends the pause"
+
+# ---- start at login from the tray ----------------------------------------------------------------
+AUTOSTART_DIR=$HOME/.config/autostart
+[[ ! -e "$HOME/.config" ]] || fail "the test expects a home without ~/.config (a fresh account)"
+tray click "Start at login" >/dev/null || fail "cannot click Start at login"
+entry_written() { grep -l -- "--hidden" "$AUTOSTART_DIR"/*.desktop 2>/dev/null; }
+wait_for 10 "Start at login wrote no autostart entry with --hidden in $AUTOSTART_DIR (see $OUT/app.log)" entry_written
+DESKTOP_FILE=$GOT
+grep -q "^Exec=.*mcpfw-desktop" "$DESKTOP_FILE" || fail "the autostart entry does not start the app: $(cat "$DESKTOP_FILE")"
+autostart_checked() { tray_get "$(entry 'Start at login')[\"checked\"]" | grep -x True; }
+wait_for 10 "the Start at login item is not checked" autostart_checked
+tray click "Start at login" >/dev/null || fail "cannot click Start at login again"
+entry_removed() { [[ ! -e "$DESKTOP_FILE" ]] && echo removed; }
+wait_for 10 "turning Start at login off left $DESKTOP_FILE" entry_removed
+pass "Start at login in the tray writes $(basename "$DESKTOP_FILE") (Exec with --hidden) and removes it again"
 
 # ---- a standalone daemon already running -------------------------------------------------------
 stop_group "$APP_PID"
