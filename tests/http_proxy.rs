@@ -485,6 +485,54 @@ fn a_thousand_idle_sessions_are_bounded_and_the_proxy_keeps_serving() {
     assert_eq!(value["sum"]["text"], "The sum of 2 and 3 is 5.");
 }
 
+#[test]
+fn connections_that_never_finish_their_headers_are_cut_off_and_clients_are_still_served() {
+    let s = Setup::new();
+    let api: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.home.path().join("run/api.json")).unwrap())
+            .unwrap();
+    let api_port: u16 = api["url"].as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+    // Hundreds of connections that start a request and never finish its headers (a
+    // "slowloris"), on both listeners.
+    let started = Instant::now();
+    let mut slow = Vec::new();
+    for (port, n) in [(s.proxy_port, 300), (api_port, 200)] {
+        for _ in 0..n {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.write_all(
+                format!("POST /s/everything/mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n").as_bytes(),
+            )
+            .unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            slow.push(c);
+        }
+    }
+    // Meanwhile a real client is served by the proxy.
+    let value = scenario(&[
+        "--url".into(),
+        s.route(),
+        "--header".into(),
+        s.token_header().trim().to_owned(),
+        "--".into(),
+    ]);
+    assert_eq!(value["sum"]["text"], "The sum of 2 and 3 is 5.");
+    // Every one of them is closed by the firewall once the header deadline passes.
+    for c in &mut slow {
+        let mut rest = Vec::new();
+        let read = c.read_to_end(&mut rest);
+        assert!(read.is_ok(), "a slow connection was not closed: {read:?}");
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(20), "closing the slow connections took {took:?}");
+    // And the API answers again (401: no token here, but it is served).
+    let (status, _, _) = raw(
+        api_port,
+        format!("GET /api/v1/pending HTTP/1.1\r\nHost: 127.0.0.1:{api_port}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(status, 401);
+}
+
 /// Runs the `dns-rebinding-protection` scenario of `@modelcontextprotocol/conformance` (it needs
 /// Node 22, installed from npm next to it) against `url`: (passed, its checks).
 fn conformance(url: &str) -> (bool, Value) {

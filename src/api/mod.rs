@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod install;
+pub mod listen;
 pub mod overview;
 pub mod rules;
 pub mod ui;

@@ -19,7 +19,6 @@
 //! `no-referrer` and `X-Frame-Options: DENY`. The listener binds 127.0.0.1 only.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,7 +106,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .layer(middleware::from_fn_with_state(api.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(api);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    crate::api::listen::serve(listener, app, crate::api::listen::DEFAULT_LIMITS).await
 }
 
 /// How a request proved who sent it.

@@ -14,7 +14,6 @@
 //! (no session) shares one pipeline per upstream and client.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -157,7 +156,10 @@ pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> an
         .layer(middleware::from_fn_with_state(proxy.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(proxy);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+    // More connections than the API: each client keeps a pool, and event streams hold theirs.
+    let limits =
+        crate::api::listen::Limits { max_connections: 1024, ..crate::api::listen::DEFAULT_LIMITS };
+    crate::api::listen::serve(listener, app, limits).await?;
     Ok(())
 }
 

@@ -1,0 +1,71 @@
+//! Serving the daemon's loopback HTTP listeners (the API and the proxy) with limits that
+//! axum's own `serve` leaves out: a deadline for a request's headers, so a connection that
+//! trickles its headers (or opens and says nothing) is closed rather than held forever, and a
+//! cap on open connections, so idle or slow clients cannot use up the daemon's file
+//! descriptors (which would also stop shims reaching the approval socket).
+
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
+
+/// How a listener is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request's headers must have arrived this long after its first byte (or after the
+    /// connection opened, for the first request).
+    pub header_timeout: Duration,
+    /// Connections open at once; beyond it, new ones wait in the kernel's queue.
+    pub max_connections: usize,
+}
+
+/// Headers within 10 s; 256 connections.
+pub const DEFAULT_LIMITS: Limits =
+    Limits { header_timeout: Duration::from_secs(10), max_connections: 256 };
+
+/// Serves `app` on `listener` (bound to 127.0.0.1 by the caller) until the task is dropped.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let slots = std::sync::Arc::new(Semaphore::new(limits.max_connections));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) if is_per_connection(&e) => continue,
+            Err(e) => {
+                // Out of descriptors or similar: wait a moment rather than spin.
+                tracing::warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        tokio::spawn(async move {
+            // Errors here are one client's (reset, timed out, malformed): nothing to report.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+}
+
+/// Accept errors that concern only the connection being accepted.
+fn is_per_connection(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
