@@ -759,3 +759,39 @@ fn an_older_server_of_the_legacy_sse_transport_is_served_too() {
     ));
     assert_eq!(status, 404);
 }
+
+#[test]
+fn a_legacy_sse_call_that_asks_waits_for_a_person_and_gets_their_answer() {
+    let mut s = Setup::with_policy(
+        "[[rules]]\nid = \"ask-echo\"\naction = \"ask\"\nserver = \"old\"\ntool = \"echo\"\nreason = \"echoes are checked\"\n",
+    );
+    let upstream = s.start_legacy();
+    s.run(&["proxy", "add", "old", &upstream, "--sse", "--client", "test"]);
+    let args = vec![
+        "--sse".to_owned(),
+        format!("http://127.0.0.1:{}/s/old/sse", s.proxy_port),
+        "--header".into(),
+        format!("X-MCPFW-Token: {}", s.token),
+        "--".into(),
+    ];
+    for approve in [true, false] {
+        let call = {
+            let args = args.clone();
+            std::thread::spawn(move || client("echo", &args))
+        };
+        let waiting = wait_pending(&s, 1);
+        assert_eq!(waiting[0]["request"]["server"], "old");
+        assert_eq!(waiting[0]["request"]["tool"], "echo");
+        assert!(!call.is_finished(), "the call did not wait for a person");
+        let id = waiting[0]["id"].to_string();
+        s.run(&if approve { vec!["approve", &id] } else { vec!["deny", &id] });
+        let answer = call.join().unwrap();
+        if approve {
+            assert_eq!(answer["echo"]["is_error"], false, "{answer}");
+        } else {
+            assert_eq!(answer["echo"]["is_error"], true, "{answer}");
+            let text = answer["echo"]["text"].as_str().unwrap();
+            assert!(text.contains("you refused this call"), "{answer}");
+        }
+    }
+}
