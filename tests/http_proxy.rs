@@ -125,6 +125,18 @@ impl Setup {
         ))
     }
 
+    /// The real Python client adds two numbers through the proxy.
+    fn assert_a_client_is_served(&self) {
+        let value = scenario(&[
+            "--url".into(),
+            self.route(),
+            "--header".into(),
+            self.token_header().trim().to_owned(),
+            "--".into(),
+        ]);
+        assert_eq!(value["sum"]["text"], "The sum of 2 and 3 is 5.");
+    }
+
     fn token_header(&self) -> String {
         format!("X-MCPFW-Token: {}\r\n", self.token)
     }
@@ -475,14 +487,7 @@ fn a_thousand_idle_sessions_are_bounded_and_the_proxy_keeps_serving() {
     let threads = std::fs::read_dir(format!("/proc/{daemon}/task")).unwrap().count();
     assert!(rss_kib < 400 * 1024, "the daemon holds {rss_kib} KiB after 1,000 sessions");
     assert!(threads < 400, "the daemon runs {threads} threads after 1,000 sessions");
-    let value = scenario(&[
-        "--url".into(),
-        s.route(),
-        "--header".into(),
-        s.token_header().trim().to_owned(),
-        "--".into(),
-    ]);
-    assert_eq!(value["sum"]["text"], "The sum of 2 and 3 is 5.");
+    s.assert_a_client_is_served();
 }
 
 #[test]
@@ -508,14 +513,7 @@ fn connections_that_never_finish_their_headers_are_cut_off_and_clients_are_still
         }
     }
     // Meanwhile a real client is served by the proxy.
-    let value = scenario(&[
-        "--url".into(),
-        s.route(),
-        "--header".into(),
-        s.token_header().trim().to_owned(),
-        "--".into(),
-    ]);
-    assert_eq!(value["sum"]["text"], "The sum of 2 and 3 is 5.");
+    s.assert_a_client_is_served();
     // Every one of them is closed by the firewall once the header deadline passes.
     for c in &mut slow {
         let mut rest = Vec::new();
