@@ -23,6 +23,7 @@ use anyhow::{Context, Result};
 use mcpfw::approval::daemon::{self, AlreadyRunning, Daemon};
 use mcpfw::paths::Paths;
 use tauri::{Manager, RunEvent, WindowEvent};
+use tauri_plugin_autostart::ManagerExt;
 
 /// The daemon hosted by this app, and the runtime its tasks run on.
 pub struct Hosted {
@@ -57,26 +58,60 @@ fn ui_dir(app: &tauri::App) -> PathBuf {
         .unwrap_or_else(mcpfw::api::ui::default_ui_dir)
 }
 
-/// How long a call waits for a decision: `--timeout SECONDS` (as `mcpfw daemon --timeout`).
-fn timeout_arg(args: &[String]) -> Result<Duration, String> {
+/// How long a call waits for a decision: `--timeout SECONDS` (as `mcpfw daemon --timeout`; none:
+/// policy.toml's `approval_timeout_s`, else the default).
+fn timeout_arg(args: &[String]) -> Result<Option<Duration>, String> {
     let Some(i) = args.iter().position(|a| a == "--timeout") else {
-        return Ok(Duration::from_secs(mcpfw::approval::DEFAULT_TIMEOUT_SECS));
+        return Ok(None);
     };
     match args.get(i + 1).and_then(|v| v.parse::<u64>().ok()) {
-        Some(secs) if secs >= 1 => Ok(Duration::from_secs(secs)),
+        Some(secs) if secs >= 1 => Ok(Some(Duration::from_secs(secs))),
         _ => Err("--timeout needs a whole number of seconds (1 or more)".into()),
     }
 }
 
+/// The app's "Start at login" (the tray's check item), which the dashboard's Settings page
+/// shows and changes through the daemon.
+struct AppAutostart(tauri::AppHandle);
+
+impl std::fmt::Debug for AppAutostart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppAutostart")
+    }
+}
+
+impl mcpfw::api::settings::Autostart for AppAutostart {
+    fn enabled(&self) -> Result<bool, String> {
+        self.0.autolaunch().is_enabled().map_err(|e| e.to_string())
+    }
+
+    fn set(&self, on: bool) -> Result<bool, String> {
+        let autolaunch = self.0.autolaunch();
+        let changed = if on { autolaunch.enable() } else { autolaunch.disable() };
+        let now = autolaunch.is_enabled().map_err(|e| e.to_string())?;
+        // The tray's check mark follows what really happened.
+        tray::show_autostart(&self.0, now);
+        changed.map_err(|e| e.to_string())?;
+        tracing::info!(enabled = now, "start at login (from the dashboard)");
+        Ok(now)
+    }
+}
+
 /// Starts the daemon on a runtime of its own.
-fn host(app: &tauri::App, paths: &Paths, timeout: Duration) -> Result<Hosted> {
+fn host(app: &tauri::App, paths: &Paths, timeout: Option<Duration>) -> Result<Hosted> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("mcpfw-daemon")
         .enable_all()
         .build()
         .context("cannot start the daemon's runtime")?;
-    let options = daemon::Options { timeout, http_port: 0, notify: true, ui_dir: ui_dir(app) };
+    let options = daemon::Options {
+        timeout,
+        http_port: 0,
+        notify: true,
+        ui_dir: ui_dir(app),
+        autostart: Some(std::sync::Arc::new(AppAutostart(app.handle().clone()))),
+    };
     let daemon = daemon::start(paths, options, runtime.handle())?;
     Ok(Hosted { daemon, runtime })
 }
@@ -105,7 +140,12 @@ fn start_failure(error: &anyhow::Error) -> (String, String) {
     )
 }
 
-fn setup(app: &mut tauri::App, paths: &Paths, hidden: bool, timeout: Duration) -> Result<()> {
+fn setup(
+    app: &mut tauri::App,
+    paths: &Paths,
+    hidden: bool,
+    timeout: Option<Duration>,
+) -> Result<()> {
     match host(app, paths, timeout) {
         Ok(hosted) => {
             let url = hosted.daemon.url().to_owned();
@@ -204,8 +244,11 @@ mod tests {
     #[test]
     fn the_timeout_is_a_whole_number_of_seconds() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(timeout_arg(&args(&["app"])), Ok(Duration::from_secs(120)));
-        assert_eq!(timeout_arg(&args(&["app", "--timeout", "5"])), Ok(Duration::from_secs(5)));
+        assert_eq!(timeout_arg(&args(&["app"])), Ok(None));
+        assert_eq!(
+            timeout_arg(&args(&["app", "--timeout", "5"])),
+            Ok(Some(Duration::from_secs(5)))
+        );
         for bad in
             [&["app", "--timeout"][..], &["app", "--timeout", "0"], &["app", "--timeout", "x"]]
         {

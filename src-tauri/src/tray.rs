@@ -191,8 +191,13 @@ fn toggle_autostart(app: &AppHandle) {
     }
     let now = autolaunch.is_enabled().unwrap_or(false);
     tracing::info!(enabled = now, "start at login");
+    show_autostart(app, now);
+}
+
+/// Shows whether the app starts at login in the tray's menu (also when the dashboard changed it).
+pub fn show_autostart(app: &AppHandle, on: bool) {
     if let Some(items) = app.try_state::<TrayItems>() {
-        let _ = items.autostart.set_checked(now);
+        let _ = items.autostart.set_checked(on);
     }
 }
 

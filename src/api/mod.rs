@@ -5,14 +5,16 @@
 //! here receive requests only after that guard has checked Host, Origin, authentication and the
 //! content type. Each module is one concern: [`auth`] (one-time codes and session cookies),
 //! [`ui`] (the built dashboard, with its security headers), [`rules`] (database rules and the
-//! dry run), [`overview`] (servers and tools, call statistics, settings), [`install`] (protecting
-//! the MCP clients' configurations).
+//! dry run), [`overview`] (servers and tools, call statistics), [`settings`] (the settings in
+//! effect, changed from the dashboard), [`install`] (protecting the MCP clients'
+//! configurations).
 
 pub mod auth;
 pub mod install;
 pub mod listen;
 pub mod overview;
 pub mod rules;
+pub mod settings;
 pub mod ui;
 
 use axum::Json;

@@ -1,6 +1,4 @@
-//! Servers and their tools, call statistics for the chart, and the effective settings.
-
-use std::time::Duration;
+//! Servers and their tools, and call statistics for the chart.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
@@ -8,8 +6,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::refuse;
-use crate::paths::Paths;
-use crate::policy::file::PolicyFile;
 use crate::store::Store;
 
 /// A tool's pin for the dashboard: its status, and for a changed tool the waiting digest and a
@@ -124,30 +120,4 @@ pub async fn stats(store: &Store, q: StatsQuery) -> Response {
     }
     Json(json!({"since_ms": since, "until_ms": until, "bucket_ms": bucket, "buckets": buckets}))
         .into_response()
-}
-
-/// The settings in effect (read-only: they are changed in policy.toml and on the command line).
-pub fn settings(paths: &Paths, timeout: Duration, ui_dir: &std::path::Path) -> Response {
-    let policy_path = crate::cli::policy::policy_path(paths);
-    let (policy, error) = match PolicyFile::load(&policy_path) {
-        Ok(policy) => (policy, None),
-        Err(e) => (PolicyFile::default(), Some(e.to_string())),
-    };
-    Json(json!({
-        "approval_timeout_s": timeout.as_secs(),
-        "unattended": policy.settings.unattended,
-        "infer_roots": policy.settings.infer_roots,
-        "retention_days": policy.settings.retention_days,
-        "defaults": policy.defaults,
-        "egress_allow_hosts": policy.egress.allow_hosts,
-        "notifications": null,
-        "autostart": null,
-        "editable": false,
-        "policy_path": policy_path,
-        "policy_error": error,
-        "history_path": crate::store::db_path(paths),
-        "ui_dir": ui_dir,
-        "version": crate::VERSION,
-    }))
-    .into_response()
 }

@@ -5,6 +5,7 @@
 //! answer. A waiter that withdraws (its client cancelled) leaves the others waiting.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, broadcast, oneshot};
@@ -56,7 +57,8 @@ pub struct Ticket {
 
 /// Pending approvals, shared by every connection of the daemon.
 pub struct ApprovalBroker {
-    timeout: Duration,
+    /// How long a new call waits, in milliseconds (changed live by [`ApprovalBroker::set_timeout`]).
+    timeout_ms: AtomicU64,
     state: Mutex<State>,
     /// Live events for approvers (the HTTP API's event stream): JSON objects.
     events: broadcast::Sender<serde_json::Value>,
@@ -94,7 +96,7 @@ impl std::fmt::Display for BadPause {
 impl ApprovalBroker {
     pub fn new(timeout: Duration) -> Self {
         Self {
-            timeout,
+            timeout_ms: AtomicU64::new(timeout.as_millis() as u64),
             state: Mutex::new(State {
                 next_id: 1,
                 next_waiter: 1,
@@ -103,6 +105,16 @@ impl ApprovalBroker {
             }),
             events: broadcast::channel(256).0,
         }
+    }
+
+    /// How long a call that starts waiting now waits for a decision.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Changes how long calls wait from now on (calls already waiting keep their deadline).
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.timeout_ms.store(timeout.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Live events: `{"event":"pending","call":…}` when a call starts waiting, and
@@ -219,11 +231,12 @@ impl ApprovalBroker {
         let id = state.next_id;
         state.next_id += 1;
         let now = Instant::now();
+        let timeout = self.timeout();
         let call = Pending {
             id,
             request: request.clone(),
             waiting_ms: 0,
-            expires_in_ms: self.timeout.as_millis() as u64,
+            expires_in_ms: timeout.as_millis() as u64,
             callers: 1,
         };
         state.held.insert(
@@ -231,7 +244,7 @@ impl ApprovalBroker {
             Held {
                 request,
                 since: now,
-                deadline: now + self.timeout,
+                deadline: now + timeout,
                 waiters: vec![(waiter, tx)],
                 armed_at: None,
             },
@@ -328,9 +341,10 @@ impl ApprovalBroker {
         self.end_pause_if_over(&mut state, now);
         let expired: Vec<u64> =
             state.held.iter().filter(|(_, h)| h.deadline <= now).map(|(id, _)| *id).collect();
-        let note = format!("nobody approved it within {} s", self.timeout.as_secs());
         for id in expired {
             if let Some(held) = state.held.remove(&id) {
+                let waited = held.deadline.saturating_duration_since(held.since);
+                let note = format!("nobody approved it within {} s", waited.as_secs());
                 held.answer_all(id, Outcome::TimedOut, Scope::Once, &note);
                 self.settled(id, Outcome::TimedOut);
             }

@@ -14,6 +14,9 @@ use super::{Answer, ApprovalRequest, FromDaemon, Outcome, PauseState, Pending, S
 /// How often a waiting shim reports that it is still waiting.
 pub const WAITING_TICK: Duration = Duration::from_secs(5);
 
+/// How long past the daemon's deadline a shim still waits for the daemon's own answer.
+const ANSWER_MARGIN: Duration = Duration::from_secs(5);
+
 /// Why a held call could not be put to a person.
 #[derive(Debug, thiserror::Error)]
 pub enum Unreachable {
@@ -65,7 +68,7 @@ pub fn ask(
     let mut reader =
         BufReader::new(stream.try_clone().map_err(|e| Unreachable::Broken(e.to_string()))?);
     let started = Instant::now();
-    let give_up = started + deadline;
+    let mut give_up = started + deadline;
     let mut next_tick = started + WAITING_TICK;
     let mut id = None;
     let mut sent_withdraw = false;
@@ -84,7 +87,10 @@ pub fn ask(
                 id: id.unwrap_or(0),
                 outcome: Outcome::TimedOut,
                 scope: Scope::Once,
-                note: format!("nobody approved it within {} s", deadline.as_secs()),
+                note: format!(
+                    "nobody approved it within {} s",
+                    give_up.saturating_duration_since(started).as_secs()
+                ),
             });
         }
         match reader.read_line(&mut line) {
@@ -94,7 +100,14 @@ pub fn ask(
                     .map_err(|e| Unreachable::Broken(e.to_string()))?;
                 line.clear();
                 match message {
-                    FromDaemon::Queued { id: queued } => id = Some(queued),
+                    FromDaemon::Queued { id: queued, expires_in_ms } => {
+                        id = Some(queued);
+                        // The daemon's own deadline (its timeout may have been changed since
+                        // this shim started), with a margin for its answer to arrive.
+                        if let Some(ms) = expires_in_ms {
+                            give_up = Instant::now() + Duration::from_millis(ms) + ANSWER_MARGIN;
+                        }
+                    }
                     FromDaemon::Decided { answer } => return Ok(answer),
                     FromDaemon::Error { message } => return Err(Unreachable::Broken(message)),
                     _ => {}

@@ -26,14 +26,19 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
 /// How `mcpfw daemon` (or the desktop app hosting it) runs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// How long a call waits for a decision before it is refused.
-    pub timeout: Duration,
+    /// `--timeout`: how long a call waits for a decision before it is refused, for this run
+    /// (`None`: `approval_timeout_s` in policy.toml, else the default). Changing the timeout on
+    /// the dashboard replaces it.
+    pub timeout: Option<Duration>,
     /// Port of the loopback HTTP API (0: any free port).
     pub http_port: u16,
-    /// Whether waiting calls are announced with desktop notifications.
+    /// `false` (`--no-notify`): no desktop notifications until they are turned on on the
+    /// dashboard; `true`: as `notifications` in policy.toml says.
     pub notify: bool,
     /// The built dashboard served at `/`.
     pub ui_dir: PathBuf,
+    /// The host's start-at-login switch (the desktop app's; `None` for `mcpfw daemon`).
+    pub autostart: Option<Arc<dyn crate::api::settings::Autostart>>,
 }
 
 /// Another daemon (`mcpfw daemon`, or the desktop app) already answers on the socket.
@@ -69,7 +74,9 @@ pub struct Daemon {
 /// free port; the address is written to `api.json` in the runtime folder. Fails with
 /// [`AlreadyRunning`] when another daemon answers on the socket.
 pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) -> Result<Daemon> {
-    let Options { timeout, http_port, notify, ui_dir } = options;
+    let Options { timeout, http_port, notify, ui_dir, autostart } = options;
+    let startup = crate::api::settings::startup(paths, timeout, notify);
+    let timeout = startup.timeout;
     Paths::ensure(&paths.runtime)?;
     let socket = socket_path(paths);
     if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
@@ -95,9 +102,10 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
         tracing::info!(socket = %socket.display(), timeout_s = timeout.as_secs(), "approval daemon listening");
         let broker = Arc::new(ApprovalBroker::new(timeout));
-        if notify {
-            super::notify::spawn(broker.subscribe());
-        }
+        let settings =
+            Arc::new(crate::api::settings::Live::new(broker.clone(), &startup, autostart));
+        // Always following the broker: notifications can be turned on from the dashboard.
+        super::notify::spawn(broker.subscribe(), settings.notifications());
         let http = tokio::net::TcpListener::bind(("127.0.0.1", http_port))
             .await
             .with_context(|| format!("cannot listen on 127.0.0.1:{http_port}"))?;
@@ -115,13 +123,17 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
         crate::install::watch::spawn(paths.clone(), broker.clone(), store.clone());
         let proxy_store = store.clone();
         let mut tasks = Vec::new();
+        if let Some(store) = store.clone() {
+            // The retention setting, applied once a day (each `mcpfw wrap` applies it at start).
+            tasks.push(tokio::spawn(crate::api::settings::keep_pruning(paths.clone(), store)));
+        }
         let config = super::http::HttpApi {
             broker: broker.clone(),
             token: token.clone(),
             store,
             paths: paths.clone(),
             ui_dir,
-            timeout,
+            settings,
         };
         tasks.push(tokio::spawn(async move {
             if let Err(e) = super::http::serve(http, config).await {
@@ -351,7 +363,9 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 tracing::warn!(server = %request.server, tool = %request.tool, "approval needed: {}", request.reason);
                 let super::broker::Ticket { id, waiter, answer } = broker.ask(request).await;
                 asked.push((id, waiter));
-                let _ = out_tx.send(FromDaemon::Queued { id });
+                let expires_in_ms =
+                    broker.pending().await.iter().find(|p| p.id == id).map(|p| p.expires_in_ms);
+                let _ = out_tx.send(FromDaemon::Queued { id, expires_in_ms });
                 let out = out_tx.clone();
                 tokio::spawn(async move {
                     if let Ok(answer) = answer.await {

@@ -4,7 +4,7 @@
 //! "confirm"}`), `GET /api/v1/events` (server-sent events: calls starting to wait, and how they
 //! settled). History: `GET /api/v1/history`, `GET /api/v1/history/verify`, `GET /api/v1/stats`.
 //! Rules: `GET|POST /api/v1/rules`, `PUT|DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
-//! `GET /api/v1/servers`, `GET /api/v1/settings`. The MCP clients' configurations:
+//! `GET /api/v1/servers`, `GET|PUT /api/v1/settings`. The MCP clients' configurations:
 //! `GET|POST /api/v1/install`, `POST /api/v1/uninstall`. Browser sign-in:
 //! `POST /api/v1/login-codes` (bearer token only) and `GET /login?code=…`. The dashboard's
 //! files at `/` (see [`crate::api::ui`]).
@@ -52,8 +52,8 @@ pub struct HttpApi {
     pub paths: Paths,
     /// The built dashboard's folder.
     pub ui_dir: PathBuf,
-    /// How long a call waits for a decision.
-    pub timeout: Duration,
+    /// The settings that change while the daemon runs.
+    pub settings: Arc<crate::api::settings::Live>,
 }
 
 #[derive(Clone)]
@@ -64,7 +64,7 @@ struct Api {
     store: Option<crate::store::Store>,
     paths: Arc<Paths>,
     ui_dir: Arc<PathBuf>,
-    timeout: Duration,
+    settings: Arc<crate::api::settings::Live>,
     sessions: Arc<Sessions>,
 }
 
@@ -78,7 +78,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         store: config.store,
         paths: Arc::new(config.paths),
         ui_dir: Arc::new(config.ui_dir),
-        timeout: config.timeout,
+        settings: config.settings,
         sessions: Arc::new(Sessions::default()),
     };
     let app = Router::new()
@@ -97,7 +97,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/servers/{server}/tools/{tool}/trust", post(pin_trust))
         .route("/api/v1/servers/{server}/tools/{tool}/block", post(pin_block))
         .route("/api/v1/stats", get(stats))
-        .route("/api/v1/settings", get(settings))
+        .route("/api/v1/settings", get(settings).put(settings_change))
         .route("/api/v1/install", get(install_status).post(install_run))
         .route("/api/v1/uninstall", post(uninstall_run))
         .route("/api/{*rest}", axum::routing::any(no_such_endpoint))
@@ -349,7 +349,14 @@ async fn stats(
 }
 
 async fn settings(State(api): State<Api>) -> Response {
-    overview::settings(&api.paths, api.timeout, &api.ui_dir)
+    crate::api::settings::get(&api.settings, &api.paths, &api.ui_dir).await
+}
+
+/// `PUT /api/v1/settings`: like deciding a call, it needs the approver token or a browser
+/// session (the guard's authentication); the proxy's client tokens are never accepted here.
+async fn settings_change(State(api): State<Api>, body: axum::body::Bytes) -> Response {
+    crate::api::settings::put(&api.settings, &api.paths, api.store.as_ref(), &api.ui_dir, &body)
+        .await
 }
 
 async fn install_status(State(api): State<Api>) -> Response {

@@ -175,6 +175,10 @@ pub enum ToDaemon {
 pub enum FromDaemon {
     Queued {
         id: u64,
+        /// How long the daemon lets the call wait (its timeout can change while it runs); the
+        /// shim waits that long, plus a little, instead of its own guess.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_in_ms: Option<u64>,
     },
     Decided {
         answer: Answer,

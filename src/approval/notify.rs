@@ -9,6 +9,8 @@
 //! approvals go on through the other approvers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use notify_rust::{Notification, NotificationHandle, Timeout, Urgency};
@@ -16,11 +18,13 @@ use serde_json::Value;
 
 use super::Pending;
 
-/// Announces the broker's waiting calls until its event stream ends.
-pub fn spawn(mut events: tokio::sync::broadcast::Receiver<Value>) {
+/// Announces the broker's waiting calls until its event stream ends, while `enabled` is set
+/// (the dashboard's Settings change it live; notifications already shown are still taken down).
+pub fn spawn(mut events: tokio::sync::broadcast::Receiver<Value>, enabled: Arc<AtomicBool>) {
     // notify-rust blocks on D-Bus: the notifications are shown from a thread of their own.
     let (tx, rx) = mpsc::channel::<Value>();
-    let shown = std::thread::Builder::new().name("mcpfw-notify".into()).spawn(move || show(rx));
+    let shown =
+        std::thread::Builder::new().name("mcpfw-notify".into()).spawn(move || show(rx, &enabled));
     if let Err(e) = shown {
         tracing::warn!("desktop notifications are off: cannot start their thread: {e}");
         return;
@@ -40,11 +44,15 @@ pub fn spawn(mut events: tokio::sync::broadcast::Receiver<Value>) {
     });
 }
 
-fn show(events: mpsc::Receiver<Value>) {
+fn show(events: mpsc::Receiver<Value>, enabled: &AtomicBool) {
     let mut open: HashMap<u64, NotificationHandle> = HashMap::new();
     let mut failed = false;
     for event in events {
-        match event["event"].as_str() {
+        let kind = event["event"].as_str();
+        if kind != Some("settled") && !enabled.load(Ordering::Relaxed) {
+            continue;
+        }
+        match kind {
             Some("pending") => {
                 let Ok(call) = serde_json::from_value::<Pending>(event["call"].clone()) else {
                     continue;

@@ -12,14 +12,14 @@ use crate::store::{self, Store};
 
 pub fn run_daemon(
     paths: &Paths,
-    timeout: u64,
+    timeout: Option<u64>,
     http_port: u16,
     notify: bool,
     ui_dir: Option<std::path::PathBuf>,
 ) -> Result<i32> {
-    let timeout = Duration::from_secs(timeout.max(1));
+    let timeout = timeout.map(|secs| Duration::from_secs(secs.max(1)));
     let ui_dir = ui_dir.unwrap_or_else(crate::api::ui::default_ui_dir);
-    daemon::run(paths, daemon::Options { timeout, http_port, notify, ui_dir })
+    daemon::run(paths, daemon::Options { timeout, http_port, notify, ui_dir, autostart: None })
 }
 
 fn token(paths: &Paths) -> Result<String> {

@@ -76,14 +76,17 @@ pub enum Command {
     Proxy(ProxyCommand),
     /// Run the approval daemon: calls that need approval wait here for `mcpfw approve`/`deny`.
     Daemon {
-        /// Seconds a call waits for a decision before it is refused.
-        #[arg(long, default_value_t = crate::approval::DEFAULT_TIMEOUT_SECS)]
-        timeout: u64,
+        /// Seconds a call waits for a decision before it is refused, for this run (default:
+        /// `approval_timeout_s` in policy.toml, else 120); changing the timeout on the
+        /// dashboard replaces it.
+        #[arg(long)]
+        timeout: Option<u64>,
         /// Port of the loopback HTTP API (0: any free port; the address goes to `api.json` in
         /// the runtime folder).
         #[arg(long, default_value_t = 0)]
         http_port: u16,
-        /// Do not announce waiting calls with desktop notifications.
+        /// Do not announce waiting calls with desktop notifications (until they are turned on
+        /// on the dashboard).
         #[arg(long)]
         no_notify: bool,
         /// The built dashboard served at the API's address (default: `ui` next to the program,

@@ -3,6 +3,9 @@
 //! ```toml
 //! [settings]
 //! unattended = "deny"            # what an `ask` becomes when nobody can be asked
+//! approval_timeout_s = 120       # how long a call waits for a person (10 to 3600)
+//! retention_days = 90            # days of history kept (0: forever)
+//! notifications = true           # desktop notifications for waiting calls
 //!
 //! [defaults]                     # per category; these are the built-in values
 //! read = "allow"
@@ -181,10 +184,24 @@ pub struct Settings {
     /// Infer a stdio server's roots from the existing folders among its arguments.
     #[serde(default = "yes")]
     pub infer_roots: bool,
-    /// Days of history kept; 0 keeps everything.
+    /// Days of history kept; 0 keeps everything (at most [`MAX_RETENTION_DAYS`]).
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// Seconds a call waits for a person before it is refused (within [`TIMEOUT_RANGE`];
+    /// `mcpfw daemon --timeout` overrides it; absent: [`crate::approval::DEFAULT_TIMEOUT_SECS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout_s: Option<u64>,
+    /// Whether the daemon announces waiting calls with desktop notifications
+    /// (`mcpfw daemon --no-notify` turns them off until changed on the dashboard).
+    #[serde(default = "yes")]
+    pub notifications: bool,
 }
+
+/// The approval timeouts `[settings] approval_timeout_s` accepts, in seconds.
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 10..=3600;
+
+/// The longest `[settings] retention_days` (about a hundred years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 fn yes() -> bool {
     true
@@ -200,8 +217,42 @@ impl Default for Settings {
             unattended: Unattended::Deny,
             infer_roots: true,
             retention_days: default_retention(),
+            approval_timeout_s: None,
+            notifications: true,
         }
     }
+}
+
+impl Settings {
+    /// The bounds of each setting: the first one out of range, as (key, message).
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if let Some(secs) = self.approval_timeout_s
+            && !TIMEOUT_RANGE.contains(&secs)
+        {
+            return Err(("approval_timeout_s", timeout_message(secs)));
+        }
+        if self.retention_days > MAX_RETENTION_DAYS {
+            return Err(("retention_days", retention_message(self.retention_days)));
+        }
+        Ok(())
+    }
+}
+
+/// Why an approval timeout of `secs` is refused.
+pub fn timeout_message(secs: impl std::fmt::Display) -> String {
+    format!(
+        "approval_timeout_s must be a whole number of seconds from {} to {} (not {secs})",
+        TIMEOUT_RANGE.start(),
+        TIMEOUT_RANGE.end()
+    )
+}
+
+/// Why a retention of `days` is refused.
+pub fn retention_message(days: impl std::fmt::Display) -> String {
+    format!(
+        "retention_days must be a whole number of days from 0 (keep everything) to \
+         {MAX_RETENTION_DAYS} (not {days})"
+    )
 }
 
 /// Per-category default actions.
@@ -380,6 +431,15 @@ impl PolicyFile {
         for host in &self.egress.allow_hosts {
             glob(host).map_err(|e| at("egress", 0, format!("bad host pattern `{host}`: {e}")))?;
         }
+        self.settings.check().map_err(|(key, message)| {
+            // The key where a line starts with it (a comment may mention it too).
+            let offset = text
+                .match_indices(key)
+                .find(|(o, _)| text[..*o].rsplit('\n').next().is_some_and(|l| l.trim().is_empty()))
+                .map_or(0, |(o, _)| o);
+            let (line, column) = line_column(text, offset);
+            PolicyError { file: file.to_owned(), line, column, message }
+        })?;
         Ok(())
     }
 }
@@ -432,6 +492,23 @@ mod tests {
         assert_eq!(p.rules[0].when.args["command"], "^git push");
         assert_eq!(p.limits[0].per_minute, 10);
         assert_eq!(p.servers["files"].roots, ["~/work"]);
+    }
+
+    #[test]
+    fn settings_out_of_bounds_are_errors_at_their_line() {
+        let check = |text: &str| {
+            let p = PolicyFile::parse(text, "policy.toml")?;
+            p.validate(text, "policy.toml").map(|()| p)
+        };
+        let p = check("[settings]\napproval_timeout_s = 60\nnotifications = false\n").unwrap();
+        assert_eq!((p.settings.approval_timeout_s, p.settings.notifications), (Some(60), false));
+        let e = check("[settings]\n# approval_timeout_s is short\napproval_timeout_s = 5\n")
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (3, 1), "{e}");
+        assert!(e.message.contains("from 10 to 3600"), "{e}");
+        let e = check("[settings]\nretention_days = 99999\n").unwrap_err();
+        assert!(e.message.contains("retention_days"), "{e}");
+        assert!(check("[settings]\nretention_days = 0\n").is_ok());
     }
 
     #[test]

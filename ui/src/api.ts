@@ -254,7 +254,70 @@ export interface Pin {
   diff: string | null;
 }
 
-export type Settings = Record<string, unknown>;
+/** Where a setting's value comes from: a command-line option for this run, policy.toml, or built in. */
+export type SettingSource = "flag" | "policy" | "default";
+
+/** `GET /api/v1/settings`: the settings in effect. */
+export interface Settings {
+  approval_timeout_s: number;
+  approval_timeout_source: SettingSource;
+  unattended: "deny" | "allow";
+  infer_roots: boolean;
+  retention_days: number;
+  notifications: boolean;
+  notifications_source: SettingSource;
+  /** `null` when this daemon cannot start at login (only the desktop app can). */
+  autostart: boolean | null;
+  autostart_available: boolean;
+  autostart_error: string | null;
+  limits: { approval_timeout_s: [number, number]; retention_days: [number, number] };
+  defaults: Record<string, string>;
+  egress_allow_hosts: string[];
+  editable: boolean;
+  policy_path: string;
+  policy_error: string | null;
+  history_path: string;
+  ui_dir: string;
+  version: string;
+}
+
+/** What `PUT /api/v1/settings` takes: any of these. */
+export interface SettingsChange {
+  approval_timeout_s?: number | string;
+  unattended?: string;
+  retention_days?: number | string;
+  notifications?: boolean;
+  autostart?: boolean;
+}
+
+/** `PUT /api/v1/settings`'s answer: the settings now in effect. */
+export interface SettingsSaved extends Settings {
+  saved: string[];
+  /** Events pruned at once by a new retention (null when it did not change). */
+  pruned: number | null;
+}
+
+/** One MCP server entry of a client's configuration and its protection (`GET /api/v1/install`). */
+export interface ClientEntry {
+  client: string;
+  file: string;
+  server: string;
+  project?: string;
+  state: "wrapped" | "bridged" | "unprotected" | "changed";
+  detail: string;
+}
+
+export interface InstallStatus {
+  entries: ClientEntry[];
+  errors: string[];
+}
+
+/** What `POST /api/v1/install` or `/uninstall` did (or, with `dry_run`, would do) per file. */
+export interface InstallOutcome {
+  dry_run: boolean;
+  files: { client: string; file: string; notes: string[]; changed: boolean; diff: string; backup: string | null }[];
+  errors: string[];
+}
 
 /** A pause of protection (see `GET /api/v1/pause`). */
 export interface PauseState {

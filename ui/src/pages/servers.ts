@@ -1,12 +1,16 @@
-// Servers & tools: every server MCP Firewall has relayed for, and the tools each described.
+// Servers & tools: the MCP clients' configured servers and their protection (with Protect and
+// Revert), every server MCP Firewall has relayed for, and the tools each described.
 
-import { api, type Pin, type ServerRow } from "../api";
-import { ago, badge, empty, errorBox, h, loading, time } from "../dom";
+import { api, type ClientEntry, type InstallOutcome, type InstallStatus, type Pin, type ServerRow } from "../api";
+import { ago, badge, codeSpans, empty, errorBox, h, loading, time } from "../dom";
 import type { Page } from "../main";
 
 export const serversPage: Page = (root) => {
   const body = h("div", { class: "stack" }, loading("the servers"));
-  root.append(body);
+  root.append(
+    clientsSection(),
+    h("section", { "aria-labelledby": "servers-title" }, h("h2", { id: "servers-title" }, "Servers seen"), body),
+  );
   async function load(): Promise<void> {
     try {
       const servers = await api<ServerRow[]>("GET", "/api/v1/servers");
@@ -103,5 +107,184 @@ function serverCard(s: ServerRow, reload: () => void): HTMLElement {
           ),
         )
       : null,
+  );
+}
+
+const CLIENT_NAMES: Record<string, string> = {
+  "claude-desktop": "Claude Desktop",
+  "claude-code": "Claude Code",
+  cursor: "Cursor",
+  vscode: "VS Code",
+  windsurf: "Windsurf",
+};
+
+const STATES: Record<ClientEntry["state"], string> = {
+  wrapped: "protected (mcpfw wrap)",
+  bridged: "protected (HTTP proxy)",
+  unprotected: "unprotected",
+  changed: "changed since protected",
+};
+
+/** The MCP clients on this machine: each one's servers, their protection, Protect and Revert. */
+function clientsSection(): HTMLElement {
+  const body = h("div", { class: "stack" }, loading("the MCP clients"));
+  async function load(after?: { client: string; message: HTMLElement }): Promise<void> {
+    try {
+      const status = await api<InstallStatus>("GET", "/api/v1/install");
+      const byClient = new Map<string, ClientEntry[]>();
+      for (const entry of status.entries) byClient.set(entry.client, [...(byClient.get(entry.client) ?? []), entry]);
+      // A client whose last entry was just reverted away stays visible with its result.
+      if (after && !byClient.has(after.client)) byClient.set(after.client, []);
+      body.replaceChildren(
+        ...status.errors.map((e) => h("div", { class: "notice notice-error", role: "alert" }, h("strong", {}, "A client's file cannot be read: "), ...codeSpans(e))),
+        ...(byClient.size
+          ? [...byClient].map(([client, entries]) => clientCard(client, entries, load, after?.client === client ? after.message : undefined))
+          : [empty("No MCP client configuration found", "Claude Desktop, Claude Code, Cursor, VS Code and Windsurf keep their servers in files MCP Firewall looks for; none has any here.")]),
+      );
+    } catch (e) {
+      body.replaceChildren(errorBox(e, () => void load()));
+    }
+  }
+  void load();
+  return h(
+    "section",
+    { "aria-labelledby": "clients-title", id: "clients" },
+    h("h2", { id: "clients-title" }, "MCP clients"),
+    h("p", { class: "muted" }, ...codeSpans("Each client's servers and whether they run through MCP Firewall. Protect puts them behind it (as `mcpfw install`), Revert puts them back (as `mcpfw uninstall`); you see the change to each file before anything is written, and a backup is kept.")),
+    body,
+  );
+}
+
+function clientCard(
+  client: string,
+  entries: ClientEntry[],
+  reload: (after?: { client: string; message: HTMLElement }) => Promise<void>,
+  message?: HTMLElement,
+): HTMLElement {
+  const name = CLIENT_NAMES[client] ?? client;
+  const isProtected = (e: ClientEntry) => e.state === "wrapped" || e.state === "bridged";
+  const protectedCount = entries.filter(isProtected).length;
+  const panel = h("div", { class: "install-panel", "aria-live": "polite" }, message ?? null);
+  const protect = h("button", { type: "button", class: "primary" }, "Protect…");
+  const revert = h("button", { type: "button" }, "Revert…");
+  protect.setAttribute("aria-label", `Protect ${name}…`);
+  revert.setAttribute("aria-label", `Revert ${name}…`);
+  protect.disabled = entries.length > 0 && protectedCount === entries.length;
+  revert.disabled = protectedCount === 0 && !entries.some((e) => e.state === "changed");
+
+  async function preview(uninstall: boolean): Promise<void> {
+    const verb = uninstall ? "Revert" : "Protect";
+    const path = uninstall ? "/api/v1/uninstall" : "/api/v1/install";
+    protect.disabled = revert.disabled = true;
+    panel.replaceChildren(loading(`what ${verb.toLowerCase()} would change`));
+    const restore = () => {
+      protect.disabled = entries.length > 0 && protectedCount === entries.length;
+      revert.disabled = protectedCount === 0 && !entries.some((e) => e.state === "changed");
+    };
+    try {
+      const dry = await api<InstallOutcome>("POST", path, { clients: [client], dry_run: true });
+      const changed = dry.files.filter((f) => f.changed);
+      const cancel = h("button", { type: "button" }, "Cancel");
+      cancel.addEventListener("click", () => {
+        panel.replaceChildren();
+        restore();
+      });
+      if (changed.length === 0) {
+        panel.replaceChildren(
+          h(
+            "div",
+            { class: "notice install-preview" },
+            h("p", {}, h("strong", {}, `Nothing to ${verb.toLowerCase()} in ${name}.`)),
+            ...dry.files.flatMap((f) => f.notes.map((n) => h("p", { class: "muted" }, ...codeSpans(n)))),
+            ...dry.errors.map((e) => h("p", { class: "field-error" }, ...codeSpans(e))),
+            h("div", { class: "decide" }, cancel),
+          ),
+        );
+        return;
+      }
+      const apply = h("button", { type: "button", class: uninstall ? "danger" : "primary" }, uninstall ? "Revert these files" : "Protect these files");
+      apply.addEventListener("click", async () => {
+        apply.disabled = cancel.disabled = true;
+        apply.setAttribute("aria-busy", "true");
+        apply.textContent = uninstall ? "Reverting…" : "Protecting…";
+        try {
+          const done = await api<InstallOutcome>("POST", path, { clients: [client], dry_run: false });
+          await reload({ client, message: resultNotice(name, uninstall, done) });
+        } catch (err) {
+          panel.replaceChildren(errorBox(err));
+          restore();
+        }
+      });
+      panel.replaceChildren(
+        h(
+          "div",
+          { class: "notice install-preview", "data-preview": uninstall ? "uninstall" : "install" },
+          h("p", {}, h("strong", {}, `${verb} ${name}: ${changed.length} file${changed.length === 1 ? "" : "s"} would change.`), " Nothing has been written yet."),
+          ...changed.flatMap((f) => [
+            h("p", { class: "file-head" }, h("code", { class: "wrap" }, f.file)),
+            f.notes.length ? h("ul", {}, ...f.notes.map((n) => h("li", {}, ...codeSpans(n)))) : null,
+            h("pre", { class: "diff" }, f.diff),
+          ]),
+          ...dry.errors.map((e) => h("p", { class: "field-error" }, ...codeSpans(e))),
+          h("div", { class: "decide" }, apply, cancel),
+        ),
+      );
+      apply.focus();
+    } catch (err) {
+      panel.replaceChildren(errorBox(err));
+      restore();
+    }
+  }
+  protect.addEventListener("click", () => void preview(false));
+  revert.addEventListener("click", () => void preview(true));
+
+  return h(
+    "article",
+    { class: "card client-card", "data-client": client },
+    h(
+      "header",
+      { class: "card-head" },
+      h("h3", {}, name),
+      h("span", { class: "muted" }, `${protectedCount} of ${entries.length} server${entries.length === 1 ? "" : "s"} protected`),
+    ),
+    entries.length
+      ? h(
+          "table",
+          { class: "entries" },
+          h("thead", {}, h("tr", {}, ...["Server", "Protection", "Detail", "File"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            entries.map((e) =>
+              h(
+                "tr",
+                { "data-entry": e.server, "data-state": e.state },
+                h("td", {}, e.server),
+                h("td", {}, badge(STATES[e.state], e.state)),
+                h("td", { class: "muted" }, ...codeSpans(e.detail)),
+                h("td", { class: "file" }, h("code", { class: "wrap" }, e.file), e.project ? h("span", { class: "muted" }, ` (project ${e.project})`) : null),
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "No servers configured."),
+    h("div", { class: "decide" }, protect, revert),
+    panel,
+  );
+}
+
+function resultNotice(name: string, uninstall: boolean, done: InstallOutcome): HTMLElement {
+  const changed = done.files.filter((f) => f.changed);
+  const ok = done.errors.length === 0;
+  return h(
+    "div",
+    { class: `notice ${ok ? "notice-ok" : "notice-error"}`, role: "status", "data-result": uninstall ? "uninstall" : "install" },
+    h("strong", {}, `${uninstall ? "Reverted" : "Protected"} ${name}: ${changed.length} file${changed.length === 1 ? "" : "s"} changed.`),
+    ...changed.map((f) =>
+      h("p", {}, h("code", { class: "wrap" }, f.file), f.backup ? h("span", { class: "muted" }, " — the original is kept at ", h("code", { class: "wrap" }, f.backup)) : null),
+    ),
+    ...changed.flatMap((f) => f.notes.map((n) => h("p", { class: "muted" }, ...codeSpans(n)))),
+    ...done.errors.map((e) => h("p", { class: "field-error" }, ...codeSpans(e))),
+    h("p", { class: "muted" }, "Restart the client (or reload its MCP servers) for the change to take effect."),
   );
 }

@@ -1,0 +1,586 @@
+//! The settings a person changes on the dashboard: `GET /api/v1/settings` (what is in effect)
+//! and `PUT /api/v1/settings` (a partial object of `approval_timeout_s`, `unattended`,
+//! `retention_days`, `notifications`, `autostart`).
+//!
+//! The first four are kept under `[settings]` in `policy.toml`, edited in place (toml_edit):
+//! the person's comments, order and layout stay, only the values change. A file that does not
+//! pass `mcpfw policy check` is never written (the person may be in the middle of editing it);
+//! the write is atomic and keeps the file's permissions and symlink (see
+//! [`crate::install::files::replace`]).
+//!
+//! What a change does at once: the approval timeout applies to calls that start waiting from
+//! now on ([`ApprovalBroker::set_timeout`]); notifications stop or resume; a shorter retention
+//! prunes the history now (and the daemon prunes once a day). `unattended` is read by each
+//! `mcpfw wrap` when it starts, so it applies to servers started afterwards. `autostart` is
+//! the desktop app's own switch ([`Autostart`]); `mcpfw daemon` has none.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::refuse;
+use crate::approval::broker::ApprovalBroker;
+use crate::paths::Paths;
+use crate::policy::file::{
+    MAX_RETENTION_DAYS, PolicyFile, TIMEOUT_RANGE, Unattended, retention_message, timeout_message,
+};
+use crate::store::Store;
+
+/// The host's "start at login" switch: the desktop app gives one to the daemon it hosts.
+pub trait Autostart: Send + Sync + std::fmt::Debug {
+    /// Whether the app starts at login.
+    fn enabled(&self) -> Result<bool, String>;
+    /// Turns starting at login on or off; the state afterwards.
+    fn set(&self, on: bool) -> Result<bool, String>;
+}
+
+/// Why a setting has the value it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A command-line option of `mcpfw daemon` (or the desktop app), for this run.
+    Flag,
+    /// `policy.toml` (or a change on the dashboard, which is saved there).
+    Policy,
+    /// Neither: the built-in value.
+    Default,
+}
+
+/// The settings the daemon starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Startup {
+    pub timeout: Duration,
+    pub timeout_source: Source,
+    pub notifications: bool,
+    pub notifications_source: Source,
+}
+
+/// The daemon's starting settings: `--timeout` over `approval_timeout_s` over the default, and
+/// `--no-notify` (`notify_flag` false) over `notifications`. A policy.toml with an error gives
+/// the defaults (and says so in the log; every tool call is refused until it is fixed anyway).
+pub fn startup(paths: &Paths, timeout_flag: Option<Duration>, notify_flag: bool) -> Startup {
+    let settings = match PolicyFile::load(&crate::cli::policy::policy_path(paths)) {
+        Ok(policy) => policy.settings,
+        Err(e) => {
+            tracing::warn!("the daemon uses the default settings: {e}");
+            Default::default()
+        }
+    };
+    let (timeout, timeout_source) = match (timeout_flag, settings.approval_timeout_s) {
+        (Some(flag), _) => (flag, Source::Flag),
+        (None, Some(secs)) => (Duration::from_secs(secs), Source::Policy),
+        (None, None) => {
+            (Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS), Source::Default)
+        }
+    };
+    let (notifications, notifications_source) =
+        if !notify_flag { (false, Source::Flag) } else { (settings.notifications, Source::Policy) };
+    Startup { timeout, timeout_source, notifications, notifications_source }
+}
+
+/// The settings of a running daemon that change without a restart.
+pub struct Live {
+    broker: Arc<ApprovalBroker>,
+    notifications: Arc<AtomicBool>,
+    /// Where the timeout and the notifications setting come from.
+    sources: std::sync::Mutex<(Source, Source)>,
+    autostart: Option<Arc<dyn Autostart>>,
+    /// One change of policy.toml at a time.
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Live {
+    pub fn new(
+        broker: Arc<ApprovalBroker>,
+        startup: &Startup,
+        autostart: Option<Arc<dyn Autostart>>,
+    ) -> Self {
+        Self {
+            broker,
+            notifications: Arc::new(AtomicBool::new(startup.notifications)),
+            sources: std::sync::Mutex::new((startup.timeout_source, startup.notifications_source)),
+            autostart,
+            writing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether desktop notifications are on (shared with [`crate::approval::notify::spawn`]).
+    pub fn notifications(&self) -> Arc<AtomicBool> {
+        self.notifications.clone()
+    }
+
+    fn sources(&self) -> (Source, Source) {
+        *self.sources.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The host's start-at-login state: `None` without a host, else its answer.
+    async fn autostart_state(&self) -> Option<Result<bool, String>> {
+        let host = self.autostart.clone()?;
+        Some(
+            tokio::task::spawn_blocking(move || host.enabled())
+                .await
+                .unwrap_or_else(|e| Err(e.to_string())),
+        )
+    }
+
+    /// The settings in effect, as `GET /api/v1/settings` answers.
+    pub async fn describe(&self, paths: &Paths, ui_dir: &Path) -> Value {
+        let policy_path = crate::cli::policy::policy_path(paths);
+        let (policy, error) = match PolicyFile::load(&policy_path) {
+            Ok(policy) => (policy, None),
+            Err(e) => (PolicyFile::default(), Some(e.to_string())),
+        };
+        let (timeout_source, notifications_source) = self.sources();
+        let (autostart, autostart_error) = match self.autostart_state().await {
+            None => (Value::Null, None),
+            Some(Ok(on)) => (json!(on), None),
+            Some(Err(e)) => (Value::Null, Some(e)),
+        };
+        json!({
+            "approval_timeout_s": self.broker.timeout().as_secs(),
+            "approval_timeout_source": timeout_source,
+            "unattended": policy.settings.unattended,
+            "infer_roots": policy.settings.infer_roots,
+            "retention_days": policy.settings.retention_days,
+            "notifications": self.notifications.load(Ordering::Relaxed),
+            "notifications_source": notifications_source,
+            "autostart": autostart,
+            "autostart_available": self.autostart.is_some(),
+            "autostart_error": autostart_error,
+            "limits": {
+                "approval_timeout_s": [TIMEOUT_RANGE.start(), TIMEOUT_RANGE.end()],
+                "retention_days": [0, MAX_RETENTION_DAYS],
+            },
+            "defaults": policy.defaults,
+            "egress_allow_hosts": policy.egress.allow_hosts,
+            "editable": true,
+            "policy_path": policy_path,
+            "policy_error": error,
+            "history_path": crate::store::db_path(paths),
+            "ui_dir": ui_dir,
+            "version": crate::VERSION,
+        })
+    }
+}
+
+/// `GET /api/v1/settings`.
+pub async fn get(live: &Live, paths: &Paths, ui_dir: &Path) -> Response {
+    Json(live.describe(paths, ui_dir).await).into_response()
+}
+
+/// A change asked for, every field checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Change {
+    pub approval_timeout_s: Option<u64>,
+    pub unattended: Option<Unattended>,
+    pub retention_days: Option<u32>,
+    pub notifications: Option<bool>,
+    pub autostart: Option<bool>,
+}
+
+/// The settings `PUT /api/v1/settings` takes.
+pub const EDITABLE: [&str; 5] =
+    ["approval_timeout_s", "unattended", "retention_days", "notifications", "autostart"];
+
+impl Change {
+    /// Reads a partial settings object; the errors by field (each message names its field).
+    pub fn parse(
+        body: &Map<String, Value>,
+        autostart_available: bool,
+    ) -> Result<Self, BTreeMap<String, String>> {
+        let mut change = Change::default();
+        let mut errors = BTreeMap::new();
+        for (key, value) in body {
+            let problem = match key.as_str() {
+                "approval_timeout_s" => {
+                    match value.as_u64().filter(|s| TIMEOUT_RANGE.contains(s)) {
+                        Some(secs) => {
+                            change.approval_timeout_s = Some(secs);
+                            None
+                        }
+                        None => Some(timeout_message(value)),
+                    }
+                }
+                "unattended" => match value.as_str() {
+                    Some("deny") => {
+                        change.unattended = Some(Unattended::Deny);
+                        None
+                    }
+                    Some("allow") => {
+                        change.unattended = Some(Unattended::Allow);
+                        None
+                    }
+                    _ => Some(format!("unattended must be \"deny\" or \"allow\" (not {value})")),
+                },
+                "retention_days" => {
+                    match value.as_u64().filter(|d| *d <= u64::from(MAX_RETENTION_DAYS)) {
+                        Some(days) => {
+                            change.retention_days = Some(days as u32);
+                            None
+                        }
+                        None => Some(retention_message(value)),
+                    }
+                }
+                "notifications" => match value.as_bool() {
+                    Some(on) => {
+                        change.notifications = Some(on);
+                        None
+                    }
+                    None => Some(format!("notifications must be true or false (not {value})")),
+                },
+                "autostart" => match value.as_bool() {
+                    Some(_) if !autostart_available => Some(
+                        "autostart: only the desktop app can start at login; `mcpfw daemon` is \
+                         started by you (or by your own service manager)"
+                            .to_owned(),
+                    ),
+                    Some(on) => {
+                        change.autostart = Some(on);
+                        None
+                    }
+                    None => Some(format!("autostart must be true or false (not {value})")),
+                },
+                other => Some(format!(
+                    "{other} is not a setting that can be changed here (these can: {}); other \
+                     settings are edited in policy.toml",
+                    EDITABLE.join(", ")
+                )),
+            };
+            if let Some(problem) = problem {
+                errors.insert(key.clone(), problem);
+            }
+        }
+        if errors.is_empty() { Ok(change) } else { Err(errors) }
+    }
+
+    /// Whether anything goes to policy.toml.
+    fn touches_file(&self) -> bool {
+        self.approval_timeout_s.is_some()
+            || self.unattended.is_some()
+            || self.retention_days.is_some()
+            || self.notifications.is_some()
+    }
+}
+
+/// Why policy.toml was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The file as it is does not pass `mcpfw policy check`.
+    #[error(
+        "policy.toml has an error, so nothing was saved: {0}. Fix the file (`mcpfw policy \
+         check` checks it), then save again."
+    )]
+    Broken(crate::policy::file::PolicyError),
+    /// It changed between reading and replacing it.
+    #[error("{0} changed while the settings were being saved; reload the page and try again")]
+    Changed(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// `text` (a policy.toml) with the change's values under `[settings]`, everything else as it
+/// was. Refuses text that does not pass the policy check.
+pub fn edit_policy(text: &str, file: &str, change: &Change) -> Result<String, SaveError> {
+    PolicyFile::parse(text, file)
+        .and_then(|policy| policy.validate(text, file))
+        .map_err(SaveError::Broken)?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e: toml_edit::TomlError| SaveError::Io(e.to_string()))?;
+    let settings = doc.entry("settings").or_insert_with(toml_edit::table);
+    let Some(table) = settings.as_table_like_mut() else {
+        // The policy check above accepts only a table here.
+        return Err(SaveError::Io("[settings] is not a table".into()));
+    };
+    if let Some(secs) = change.approval_timeout_s {
+        set(table, "approval_timeout_s", toml_edit::Value::from(secs as i64));
+    }
+    if let Some(unattended) = change.unattended {
+        let word = match unattended {
+            Unattended::Deny => "deny",
+            Unattended::Allow => "allow",
+        };
+        set(table, "unattended", toml_edit::Value::from(word));
+    }
+    if let Some(days) = change.retention_days {
+        set(table, "retention_days", toml_edit::Value::from(i64::from(days)));
+    }
+    if let Some(on) = change.notifications {
+        set(table, "notifications", toml_edit::Value::from(on));
+    }
+    let edited = doc.to_string();
+    // What is written must read back as a valid policy with the new values.
+    PolicyFile::parse(&edited, file)
+        .and_then(|policy| policy.validate(&edited, file))
+        .map_err(|e| SaveError::Io(format!("the edited policy would not be valid: {e}")))?;
+    Ok(edited)
+}
+
+/// Sets `key` to `value`, keeping the spacing and comment around an old value.
+fn set(table: &mut dyn toml_edit::TableLike, key: &str, mut value: toml_edit::Value) {
+    if let Some(old) = table.get_mut(key).and_then(|item| item.as_value_mut()) {
+        *value.decor_mut() = old.decor().clone();
+        *old = value;
+    } else {
+        table.insert(key, toml_edit::Item::Value(value));
+    }
+}
+
+/// Writes the change to policy.toml (read, edited in place, replaced atomically).
+fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
+    let path = crate::cli::policy::policy_path(paths);
+    let file = path.display().to_string();
+    let before = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(SaveError::Io(format!("cannot read {file}: {e}"))),
+    };
+    let text = match &before {
+        Some(bytes) => std::str::from_utf8(bytes).map_err(|_| {
+            SaveError::Broken(crate::policy::file::PolicyError {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: "the file is not UTF-8 text".into(),
+            })
+        })?,
+        None => "",
+    };
+    let after = edit_policy(text, &file, change)?;
+    match &before {
+        Some(before) => {
+            crate::install::files::replace(&path, before, after.as_bytes()).map_err(|e| {
+                match e.downcast_ref::<crate::install::files::Changed>() {
+                    Some(_) => SaveError::Changed(file.clone()),
+                    None => SaveError::Io(format!("{e:#}")),
+                }
+            })
+        }
+        None => crate::install::files::write_private(&path, after.as_bytes())
+            .map_err(|e| SaveError::Io(format!("{e:#}"))),
+    }
+}
+
+/// Deletes history older than `retention_days` (0 keeps everything); how many events went.
+pub async fn prune(store: &Store, retention_days: u32) -> anyhow::Result<u64> {
+    if retention_days == 0 {
+        return Ok(0);
+    }
+    let cutoff =
+        crate::record::now_ms().saturating_sub(u64::from(retention_days) * 24 * 60 * 60 * 1000);
+    let pruned = store.prune(cutoff).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, retention_days, "old history pruned");
+    }
+    Ok(pruned)
+}
+
+/// How often the daemon applies the retention setting (each `mcpfw wrap` does too, at start).
+const PRUNE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Prunes the history by policy.toml's `retention_days` once a day, for as long as it runs.
+pub async fn keep_pruning(paths: Paths, store: Store) {
+    loop {
+        tokio::time::sleep(PRUNE_EVERY).await;
+        let policy = PolicyFile::load(&crate::cli::policy::policy_path(&paths));
+        let Ok(policy) = policy else { continue };
+        if let Err(e) = prune(&store, policy.settings.retention_days).await {
+            tracing::warn!("cannot prune the history: {e:#}");
+        }
+    }
+}
+
+/// `PUT /api/v1/settings`: checks every field (422 with `fields`, each message naming its
+/// field), saves to policy.toml (409 when the file has an error or changed meanwhile), then
+/// applies the change; answers with the settings now in effect, `saved` and `pruned`.
+pub async fn put(
+    live: &Live,
+    paths: &Paths,
+    store: Option<&Store>,
+    ui_dir: &Path,
+    body: &[u8],
+) -> Response {
+    let body = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(body)) => body,
+        Ok(_) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the settings are a JSON object, e.g. {\"approval_timeout_s\": 300}",
+            );
+        }
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+    };
+    let change = match Change::parse(&body, live.autostart.is_some()) {
+        Ok(change) => change,
+        Err(fields) => {
+            let error = fields.values().cloned().collect::<Vec<_>>().join("; ");
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": error, "fields": fields})),
+            )
+                .into_response();
+        }
+    };
+    let mut pruned = None;
+    if change.touches_file() {
+        let _one_at_a_time = live.writing.lock().await;
+        let saved = {
+            let (paths, change) = (paths.clone(), Change { autostart: None, ..change });
+            tokio::task::spawn_blocking(move || save(&paths, &change))
+                .await
+                .unwrap_or_else(|e| Err(SaveError::Io(e.to_string())))
+        };
+        if let Err(e) = saved {
+            let status = match e {
+                SaveError::Broken(_) | SaveError::Changed(_) => StatusCode::CONFLICT,
+                SaveError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let policy_error = match &e {
+                SaveError::Broken(e) => Some(e.to_string()),
+                _ => None,
+            };
+            return (
+                status,
+                Json(json!({
+                    "error": e.to_string(),
+                    "policy_error": policy_error,
+                    "policy_path": crate::cli::policy::policy_path(paths),
+                })),
+            )
+                .into_response();
+        }
+        {
+            let mut sources = live.sources.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(secs) = change.approval_timeout_s {
+                live.broker.set_timeout(Duration::from_secs(secs));
+                sources.0 = Source::Policy;
+            }
+            if let Some(on) = change.notifications {
+                live.notifications.store(on, Ordering::Relaxed);
+                sources.1 = Source::Policy;
+            }
+        }
+        tracing::info!(?change, "settings changed on the dashboard");
+        if let (Some(days), Some(store)) = (change.retention_days, store) {
+            match prune(store, days).await {
+                Ok(n) => pruned = Some(n),
+                Err(e) => tracing::warn!("cannot prune the history: {e:#}"),
+            }
+        }
+    }
+    if let (Some(on), Some(host)) = (change.autostart, live.autostart.clone()) {
+        let set = tokio::task::spawn_blocking(move || host.set(on))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        if let Err(e) = set {
+            let saved = if change.touches_file() { " (the other settings were saved)" } else { "" };
+            let message = format!("autostart: cannot change starting at login: {e}{saved}");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": message, "fields": {"autostart": message}})),
+            )
+                .into_response();
+        }
+    }
+    let mut answer = live.describe(paths, ui_dir).await;
+    answer["saved"] = json!(body.keys().collect::<Vec<_>>());
+    answer["pruned"] = json!(pruned);
+    Json(answer).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(body: Value, autostart: bool) -> Result<Change, BTreeMap<String, String>> {
+        Change::parse(body.as_object().unwrap(), autostart)
+    }
+
+    #[test]
+    fn every_field_is_checked_and_each_error_names_its_field() {
+        let ok = change(
+            json!({"approval_timeout_s": 300, "unattended": "allow", "retention_days": 0,
+                "notifications": false, "autostart": true}),
+            true,
+        )
+        .unwrap();
+        assert_eq!(ok.approval_timeout_s, Some(300));
+        assert_eq!(ok.unattended, Some(Unattended::Allow));
+        assert_eq!(
+            (ok.retention_days, ok.notifications, ok.autostart),
+            (Some(0), Some(false), Some(true))
+        );
+        let errors = change(
+            json!({"approval_timeout_s": 5, "unattended": "maybe", "retention_days": -1,
+                "notifications": "yes", "autostart": true, "colour": "red"}),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 6, "{errors:?}");
+        for (field, message) in &errors {
+            assert!(message.contains(field.as_str()), "{field}: {message}");
+        }
+        assert!(errors["autostart"].contains("only the desktop app"), "{errors:?}");
+        assert!(errors["approval_timeout_s"].contains("from 10 to 3600"), "{errors:?}");
+        assert!(change(json!({"approval_timeout_s": 3601}), false).is_err());
+        assert!(change(json!({"approval_timeout_s": 12.5}), false).is_err());
+    }
+
+    #[test]
+    fn the_file_is_edited_in_place_and_keeps_its_comments() {
+        let text = "# My policy.\n\n[settings]\nunattended = \"deny\"   # nobody around: refuse\n\
+                    infer_roots = false\n\n[defaults]\nexec = \"deny\" # never\n";
+        let edited = edit_policy(
+            text,
+            "policy.toml",
+            &Change {
+                unattended: Some(Unattended::Allow),
+                approval_timeout_s: Some(300),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            edited,
+            "# My policy.\n\n[settings]\nunattended = \"allow\"   # nobody around: refuse\n\
+             infer_roots = false\napproval_timeout_s = 300\n\n[defaults]\nexec = \"deny\" # never\n"
+        );
+        // No [settings] yet, or no file at all: the table is added.
+        let added = edit_policy(
+            "[defaults]\nexec = \"deny\"\n",
+            "p",
+            &Change { retention_days: Some(7), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(added, "[defaults]\nexec = \"deny\"\n\n[settings]\nretention_days = 7\n");
+        let new =
+            edit_policy("", "p", &Change { notifications: Some(false), ..Default::default() })
+                .unwrap();
+        assert_eq!(PolicyFile::parse(&new, "p").unwrap().settings.notifications, false);
+        // Inline and dotted tables are edited where they are.
+        let dotted = edit_policy(
+            "settings.unattended = \"deny\"\n",
+            "p",
+            &Change { unattended: Some(Unattended::Allow), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(dotted, "settings.unattended = \"allow\"\n");
+    }
+
+    #[test]
+    fn a_file_with_an_error_is_never_rewritten() {
+        let change = Change { retention_days: Some(7), ..Default::default() };
+        for broken in ["[settings\nunattended = 1\n", "[[rules]]\naction = \"maybe\"\n"] {
+            match edit_policy(broken, "policy.toml", &change) {
+                Err(SaveError::Broken(e)) => assert!(e.to_string().starts_with("policy.toml:")),
+                other => panic!("{broken}: {other:?}"),
+            }
+        }
+    }
+}
