@@ -678,3 +678,200 @@ fn time_first_page(d: &Daemon, what: &str, path: &str) {
     eprintln!("{what}: {took:?}");
     assert!(took < Duration::from_millis(200), "{what} took {took:?}");
 }
+
+impl Daemon {
+    /// A JSON PUT with the token; (status, parsed body).
+    fn put(&self, path: &str, body: &str) -> (u16, Value) {
+        let (status, _, text) = self.request("PUT", path, &self.json_headers(), body);
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    }
+
+    fn policy_path(&self) -> std::path::PathBuf {
+        self.home.path().join("config/policy.toml")
+    }
+}
+
+/// A policy.toml as a person writes it: comments, blank lines, their own order.
+const COMMENTED_POLICY: &str = "# My firewall.\n\n[settings]\n# Nobody at the desk: refuse.\nunattended = \"deny\"   # the safe choice\ninfer_roots = false\n\n[defaults]\nexec = \"deny\" # never run commands\n";
+
+#[test]
+fn settings_are_checked_saved_in_place_with_comments_and_reported() {
+    let d = Daemon::start();
+    std::fs::write(d.policy_path(), COMMENTED_POLICY).unwrap();
+    let (status, s) = d.get("/api/v1/settings");
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["editable"], true);
+    assert_eq!(
+        (s["approval_timeout_s"].as_u64(), s["approval_timeout_source"].as_str()),
+        (Some(30), Some("flag"))
+    );
+    assert_eq!(
+        (s["notifications"].as_bool(), s["notifications_source"].as_str()),
+        (Some(true), Some("policy"))
+    );
+    assert_eq!(s["retention_days"], 90);
+    // `mcpfw daemon` cannot start at login; only the desktop app can.
+    assert_eq!((s["autostart"].is_null(), s["autostart_available"].as_bool()), (true, Some(false)));
+    assert_eq!(s["limits"]["approval_timeout_s"], json!([10, 3600]));
+
+    // Every bad value is refused with a message naming its field, and nothing is written.
+    for (body, field, expected) in [
+        (r#"{"approval_timeout_s": 5}"#, "approval_timeout_s", "from 10 to 3600"),
+        (r#"{"approval_timeout_s": 3601}"#, "approval_timeout_s", "from 10 to 3600"),
+        (r#"{"approval_timeout_s": "60"}"#, "approval_timeout_s", "whole number"),
+        (r#"{"unattended": "maybe"}"#, "unattended", "\"deny\" or \"allow\""),
+        (r#"{"retention_days": -1}"#, "retention_days", "from 0"),
+        (r#"{"retention_days": 100000}"#, "retention_days", "36500"),
+        (r#"{"notifications": "yes"}"#, "notifications", "true or false"),
+        (r#"{"autostart": true}"#, "autostart", "only the desktop app can start at login"),
+        (r#"{"infer_roots": true}"#, "infer_roots", "policy.toml"),
+    ] {
+        let (status, answer) = d.put("/api/v1/settings", body);
+        assert_eq!(status, 422, "{body} -> {answer}");
+        let message = answer["fields"][field].as_str().unwrap_or_else(|| panic!("{answer}"));
+        assert!(message.contains(field) && message.contains(expected), "{body}: {message}");
+        assert!(answer["error"].as_str().unwrap().contains(expected), "{answer}");
+    }
+    // One bad field refuses the whole change.
+    let (status, _) = d.put("/api/v1/settings", r#"{"retention_days": 7, "unattended": "x"}"#);
+    assert_eq!(status, 422);
+    for body in ["[]", "7", "{"] {
+        assert_eq!(d.put("/api/v1/settings", body).0, 400, "{body}");
+    }
+    assert_eq!(std::fs::read_to_string(d.policy_path()).unwrap(), COMMENTED_POLICY);
+
+    // A change is saved in place: the values change, the comments and layout stay.
+    let (status, answer) = d.put(
+        "/api/v1/settings",
+        r#"{"approval_timeout_s": 300, "unattended": "allow", "retention_days": 0, "notifications": false}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        std::fs::read_to_string(d.policy_path()).unwrap(),
+        "# My firewall.\n\n[settings]\n# Nobody at the desk: refuse.\nunattended = \"allow\"   # the safe choice\ninfer_roots = false\napproval_timeout_s = 300\nretention_days = 0\nnotifications = false\n\n[defaults]\nexec = \"deny\" # never run commands\n"
+    );
+    assert_eq!(answer["approval_timeout_s"], 300);
+    let (_, s) = d.get("/api/v1/settings");
+    assert_eq!(
+        (s["approval_timeout_s"].as_u64(), s["approval_timeout_source"].as_str()),
+        (Some(300), Some("policy"))
+    );
+    assert_eq!((s["unattended"].as_str(), s["retention_days"].as_u64()), (Some("allow"), Some(0)));
+    assert_eq!(s["notifications"], false);
+    assert_eq!(s["infer_roots"], false);
+    assert!(s["policy_error"].is_null(), "{s}");
+    // The CLI reads the same file.
+    let out = Command::new(mcpfw())
+        .args(["policy", "check"])
+        .env("MCPFW_HOME", d.home.path())
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("allowed when nobody can approve"));
+
+    // A file the person is in the middle of editing is never written.
+    let broken = "[settings]\nunattended = \"deny\"\n[[rules]]\naction = \"maybe\"\n";
+    std::fs::write(d.policy_path(), broken).unwrap();
+    let (status, answer) = d.put("/api/v1/settings", r#"{"retention_days": 7}"#);
+    assert_eq!(status, 409, "{answer}");
+    let error = answer["policy_error"].as_str().unwrap();
+    assert!(error.contains("policy.toml:4:10:") && error.contains("maybe"), "{error}");
+    assert!(answer["error"].as_str().unwrap().contains("nothing was saved"), "{answer}");
+    assert_eq!(std::fs::read_to_string(d.policy_path()).unwrap(), broken);
+    let (_, s) = d.get("/api/v1/settings");
+    assert!(s["policy_error"].as_str().unwrap().contains("policy.toml:4:10:"), "{s}");
+
+    // Without a policy.toml, one is made with just the setting.
+    std::fs::remove_file(d.policy_path()).unwrap();
+    assert_eq!(d.put("/api/v1/settings", r#"{"retention_days": 7}"#).0, 200);
+    assert_eq!(
+        std::fs::read_to_string(d.policy_path()).unwrap(),
+        "[settings]\nretention_days = 7\n"
+    );
+}
+
+#[test]
+fn changing_settings_takes_the_approvers_authority() {
+    let d = Daemon::start();
+    let body = r#"{"retention_days": 30}"#;
+    let no_token: Vec<_> =
+        d.json_headers().into_iter().filter(|(n, _)| *n != "Authorization").collect();
+    assert_eq!(d.request("PUT", "/api/v1/settings", &no_token, body).0, 401);
+    let wrong = with(d.json_headers(), "Authorization", "Bearer 0000");
+    assert_eq!(d.request("PUT", "/api/v1/settings", &wrong, body).0, 401);
+    // A client's proxy token uses servers; it never changes the firewall's settings.
+    let paths = mcpfw::paths::Paths::under(d.home.path());
+    let route =
+        mcpfw::proxy::registry::register(&paths, "cursor", "docs", "https://example.com/mcp")
+            .unwrap();
+    let client = with(d.json_headers(), "Authorization", &format!("Bearer {}", route.token));
+    assert_eq!(d.request("PUT", "/api/v1/settings", &client, body).0, 401);
+    let client = with(d.json_headers(), mcpfw::proxy::registry::TOKEN_HEADER, &route.token);
+    let client: Vec<_> = client.into_iter().filter(|(n, _)| *n != "Authorization").collect();
+    assert_eq!(d.request("PUT", "/api/v1/settings", &client, body).0, 401);
+    // Cross-site: another Origin, or a form's content type, is refused before anything is read.
+    let evil = with(d.json_headers(), "Origin", "http://evil.example");
+    assert_eq!(d.request("PUT", "/api/v1/settings", &evil, body).0, 403);
+    let form = with(d.good(), "Content-Type", "text/plain");
+    assert_eq!(d.request("PUT", "/api/v1/settings", &form, body).0, 415);
+    assert_eq!(
+        std::fs::read_to_string(d.policy_path()).unwrap(),
+        "[settings]\ninfer_roots = false\n",
+        "nothing was written"
+    );
+    // A signed-in browser on the dashboard's own page can.
+    let cookie = d.sign_in();
+    let browser = with(browser(&d, &cookie), "Content-Type", "application/json");
+    let (status, _, answer) = d.request("PUT", "/api/v1/settings", &browser, body);
+    assert_eq!(status, 200, "{answer}");
+    assert!(std::fs::read_to_string(d.policy_path()).unwrap().contains("retention_days = 30"));
+}
+
+#[test]
+fn a_new_approval_timeout_applies_to_the_next_call_at_once() {
+    let d = Daemon::start();
+    let (status, answer) = d.put("/api/v1/settings", r#"{"approval_timeout_s": 10}"#);
+    assert_eq!(status, 200, "{answer}");
+    // The daemon tells a shim how long it will wait (so a shim started earlier, with another
+    // idea of the timeout, waits as long as the daemon does).
+    {
+        use std::os::unix::net::UnixStream;
+        let mut socket = UnixStream::connect(d.home.path().join("run/mcpfw.sock")).unwrap();
+        let ask = json!({"op": "ask", "request": {"server": "s", "session": "x", "tool": "t",
+            "category": "exec", "reason": "r", "arguments": null, "args_digest": null}});
+        writeln!(socket, "{ask}").unwrap();
+        let mut line = String::new();
+        BufReader::new(&socket).read_line(&mut line).unwrap();
+        let queued: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(queued["op"], "queued", "{queued}");
+        let ms = queued["expires_in_ms"].as_u64().unwrap();
+        assert!((9_000..=10_000).contains(&ms), "{queued}");
+    }
+
+    // A real call that asks is refused by the new timeout.
+    let work = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(mcpfw());
+    cmd.env("MCPFW_HOME", d.home.path())
+        .env("MCPFW_KEYRING", "off")
+        .args(["wrap", "--name", "files", "--root"])
+        .arg(work.path())
+        .arg("--")
+        .arg(npm_server("mcp-server-filesystem"))
+        .arg(work.path().parent().unwrap());
+    let mut shim = Shim::spawn_raw(cmd);
+    shim.initialize();
+    let target = outside.path().join("late.txt");
+    let sent = Instant::now();
+    let answer = shim.call_tool(2, "write_file", json!({"path": target, "content": "too late"}));
+    let waited = sent.elapsed();
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(answer.to_string().contains("within 10 s"), "{answer}");
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(25),
+        "refused after {waited:?}"
+    );
+    assert!(!target.exists());
+    assert_eq!(d.get("/api/v1/pending").1, json!([]), "nothing waits any more");
+}
