@@ -44,13 +44,24 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mcpfw-ui-"));
 const home = path.join(tmp, "fw"); // MCPFW_HOME
 const userHome = path.join(tmp, "home"); // HOME of the wrapped server (its .bashrc is a persistence path)
 const work = path.join(userHome, "work");
+const project = path.join(tmp, "project"); // the daemon's folder (project-scope client files)
+const policyFile = path.join(home, "config/policy.toml");
+const policyText = "# Written by the browser test.\n[settings]\ninfer_roots = false   # roots come from --root\n";
 fs.mkdirSync(path.join(home, "config"), { recursive: true });
 fs.mkdirSync(work, { recursive: true });
+fs.mkdirSync(project, { recursive: true });
 fs.mkdirSync(shots, { recursive: true });
-fs.writeFileSync(path.join(home, "config/policy.toml"), "[settings]\ninfer_roots = false\n");
+fs.writeFileSync(policyFile, policyText);
 fs.writeFileSync(path.join(work, "notes.txt"), "first line\nsecond line\n");
+// A Cursor configuration (a real-world fixture) for Protect and Revert on the Servers page.
+const cursorFile = path.join(userHome, ".cursor/mcp.json");
+fs.mkdirSync(path.dirname(cursorFile), { recursive: true });
+fs.copyFileSync(path.join(repo, "tests/fixtures/clients/cursor-mcp.json"), cursorFile);
+const cursorBytes = fs.readFileSync(cursorFile);
 const env = { ...process.env, MCPFW_HOME: home, MCPFW_KEYRING: "off", HOME: userHome, MCPFW_UI_DIR: "" };
 delete env.MCPFW_UI_DIR;
+// The clients' files are looked for below HOME only, never in the real user's folders.
+delete env.XDG_CONFIG_HOME;
 
 async function check(name, body) {
   const t = Date.now();
@@ -109,7 +120,7 @@ function stopAll() {
 process.on("exit", stopAll);
 
 // The daemon, serving the built dashboard.
-const daemon = spawn(bin, ["daemon", "--timeout", "90", "--ui-dir", path.join(repo, "ui/dist")], { env, stdio: ["ignore", "ignore", "pipe"] });
+const daemon = spawn(bin, ["daemon", "--timeout", "90", "--ui-dir", path.join(repo, "ui/dist")], { env, cwd: project, stdio: ["ignore", "ignore", "pipe"] });
 children.push(daemon);
 let daemonLog = "";
 daemon.stderr.on("data", (d) => (daemonLog += d));
@@ -327,11 +338,95 @@ try {
     assert(after.includes("get_weather"), `the trusted tool is still withheld: ${after}`);
   });
 
-  await check("settings: the effective settings", async () => {
+  await check("settings: the effective settings, the timeout shown as set by --timeout", async () => {
     await page.goto(`${base}/#/settings`);
-    await page.getByText("90 s").waitFor();
+    const timeout = page.getByLabel("Approval timeout");
+    await timeout.waitFor();
+    assert((await timeout.inputValue()) === "90", await timeout.inputValue());
+    await page.getByText("Set to 90 s for this run by").waitFor();
     await page.getByText("policy.toml", { exact: true }).first().waitFor();
+    // `mcpfw daemon` cannot start at login: the switch is off and says why.
+    assert(await page.getByLabel("Start MCP Firewall when I log in").isDisabled(), "autostart is disabled");
+    await page.getByText("Only the desktop app can start at login").waitFor();
     await shoot("settings");
+  });
+
+  await check("settings: changed in the form, saved to policy.toml with its comments, still there after a reload", async () => {
+    await page.getByLabel("Approval timeout").fill("45");
+    await page.getByLabel("When nobody can be asked").selectOption("allow");
+    await page.getByLabel("History kept").fill("30");
+    await page.getByLabel("Announce calls waiting for approval").uncheck();
+    const save = page.getByRole("button", { name: "Save settings" });
+    await save.click();
+    await page.getByText("Settings saved.").waitFor();
+    await page.getByText("Calls that start waiting now wait up to 45 s.").waitFor();
+    await shoot("settings-saved");
+    const text = fs.readFileSync(policyFile, "utf8");
+    for (const line of ["# Written by the browser test.", "infer_roots = false   # roots come from --root", "approval_timeout_s = 45", 'unattended = "allow"', "retention_days = 30", "notifications = false"]) {
+      assert(text.includes(line), `policy.toml lacks ${line}:\n${text}`);
+    }
+    await page.reload();
+    await page.getByLabel("Approval timeout").waitFor();
+    assert((await page.getByLabel("Approval timeout").inputValue()) === "45", "timeout after reload");
+    assert((await page.getByLabel("When nobody can be asked").inputValue()) === "allow", "unattended after reload");
+    assert((await page.getByLabel("History kept").inputValue()) === "30", "retention after reload");
+    assert(!(await page.getByLabel("Announce calls waiting for approval").isChecked()), "notifications after reload");
+    const live = await page.evaluate(async () => (await fetch("/api/v1/settings", { referrerPolicy: "same-origin" })).json());
+    assert(live.approval_timeout_s === 45 && live.approval_timeout_source === "policy" && live.notifications === false, JSON.stringify(live));
+  });
+
+  await check("settings: a bad value is shown at its field; a broken policy.toml is refused with its path", async () => {
+    const before = fs.readFileSync(policyFile, "utf8");
+    await page.getByLabel("Approval timeout").fill("5");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    const error = page.locator('[data-setting="approval_timeout_s"] .field-error');
+    await error.getByText("from 10 to 3600").waitFor();
+    assert((await page.getByLabel("Approval timeout").getAttribute("aria-invalid")) === "true", "the field is marked");
+    await shoot("settings-field-error");
+    assert(fs.readFileSync(policyFile, "utf8") === before, "nothing was written");
+    // The person is editing policy.toml by hand and left it broken: nothing is written.
+    const broken = before + "\n[[rules]]\naction = \"maybe\"\n";
+    fs.writeFileSync(policyFile, broken);
+    await page.getByLabel("Approval timeout").fill("60");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    const alert = page.locator("[data-policy-error]");
+    await alert.getByText("policy.toml has an error").waitFor();
+    await alert.getByText(policyFile).first().waitFor();
+    await alert.getByText("maybe").waitFor();
+    await shoot("settings-policy-error");
+    assert(fs.readFileSync(policyFile, "utf8") === broken, "the broken file was left as it was");
+    fs.writeFileSync(policyFile, before);
+    // The refused requests (422, 409) were expected.
+    for (let i = problems.length - 1; i >= 0; i--) if (/status of (409|422)/.test(problems[i])) problems.splice(i, 1);
+  });
+
+  await check("servers: a client's servers protected from the dashboard after a preview, then reverted byte for byte", async () => {
+    await page.goto(`${base}/#/servers`);
+    const card = page.locator('article[data-client="cursor"]');
+    await card.waitFor();
+    await card.locator('tr[data-entry="puppeteer"][data-state="unprotected"]').waitFor();
+    await card.getByRole("button", { name: "Protect Cursor…" }).click();
+    const preview = card.locator('[data-preview="install"]');
+    await preview.waitFor();
+    const diff = await preview.locator("pre.diff").first().innerText();
+    assert(diff.includes("wrap") && diff.includes("puppeteer"), diff);
+    assert(fs.readFileSync(cursorFile).equals(cursorBytes), "nothing is written by the preview");
+    await shoot("clients-protect-preview");
+    await preview.getByRole("button", { name: "Protect these files" }).click();
+    await card.locator('[data-result="install"]').getByText("Protected Cursor").waitFor();
+    await card.locator('tr[data-entry="puppeteer"][data-state="wrapped"]').waitFor();
+    await card.locator('tr[data-entry="context7"][data-state="bridged"]').waitFor();
+    const protectedText = fs.readFileSync(cursorFile, "utf8");
+    assert(protectedText.includes(bin) && protectedText.includes('"wrap"'), protectedText);
+    await shoot("clients-protected");
+    await card.getByRole("button", { name: "Revert Cursor…" }).click();
+    const undo = card.locator('[data-preview="uninstall"]');
+    await undo.waitFor();
+    await undo.getByRole("button", { name: "Revert these files" }).click();
+    await card.locator('[data-result="uninstall"]').getByText("Reverted Cursor").waitFor();
+    await card.locator('tr[data-entry="puppeteer"][data-state="unprotected"]').waitFor();
+    assert(fs.readFileSync(cursorFile).equals(cursorBytes), `not put back byte for byte:\n${fs.readFileSync(cursorFile, "utf8")}`);
+    await shoot("clients-reverted");
   });
 
   await check("the pages raised no script errors or CSP violations", async () => {
