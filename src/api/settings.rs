@@ -562,7 +562,7 @@ mod tests {
         let new =
             edit_policy("", "p", &Change { notifications: Some(false), ..Default::default() })
                 .unwrap();
-        assert_eq!(PolicyFile::parse(&new, "p").unwrap().settings.notifications, false);
+        assert!(!PolicyFile::parse(&new, "p").unwrap().settings.notifications);
         // Inline and dotted tables are edited where they are.
         let dotted = edit_policy(
             "settings.unattended = \"deny\"\n",
