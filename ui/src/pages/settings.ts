@@ -54,7 +54,7 @@ function policyNotice(error: string, path: string): HTMLElement {
     { class: "notice notice-error", role: "alert", "data-policy-error": "" },
     h("strong", {}, "policy.toml has an error"),
     h("p", {}, h("code", { class: "wrap" }, error)),
-    h("p", {}, "Settings cannot be saved until it is fixed (nothing is written to a file you may be editing). Fix ", h("code", { class: "wrap" }, path), ", then reload this page; ", h("code", {}, "mcpfw policy check"), " checks it."),
+    h("p", {}, "Settings cannot be saved until it is fixed (nothing is written to a file you may be editing). Fix ", h("code", { class: "wrap" }, path), " (", h("code", {}, "mcpfw policy check"), " checks it), then save again. Servers started while it is broken refuse every tool call."),
   );
 }
 
@@ -197,7 +197,8 @@ function settingsForm(s: Settings, policyError: HTMLElement, saved: (s: Settings
         first?.focus();
       } else if (err instanceof ApiError && typeof err.body.policy_error === "string") {
         policyError.replaceChildren(policyNotice(err.body.policy_error, String(err.body.policy_path ?? s.policy_path)));
-        status.replaceChildren(errorBox(err));
+        status.replaceChildren(h("p", { class: "field-error" }, "Nothing was saved: policy.toml has an error (shown at the top of the page)."));
+        policyError.scrollIntoView({ block: "nearest" });
       } else {
         status.replaceChildren(errorBox(err));
       }
