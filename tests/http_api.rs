@@ -26,11 +26,19 @@ impl Daemon {
 
     /// A daemon with extra command-line arguments (e.g. `--ui-dir`).
     fn start_with(extra: &[&str]) -> Self {
+        Self::start_exactly(
+            "[settings]\ninfer_roots = false\n",
+            &[&["--timeout", "30"], extra].concat(),
+        )
+    }
+
+    /// A daemon with this policy.toml and these arguments only.
+    fn start_exactly(policy: &str, args: &[&str]) -> Self {
         let home = Home::new();
-        home.policy("[settings]\ninfer_roots = false\n");
+        home.policy(policy);
         let child = Command::new(mcpfw())
-            .args(["daemon", "--timeout", "30"])
-            .args(extra)
+            .arg("daemon")
+            .args(args)
             .env("MCPFW_HOME", home.path())
             .env("MCPFW_KEYRING", "off")
             .stdin(Stdio::null())
@@ -874,4 +882,27 @@ fn a_new_approval_timeout_applies_to_the_next_call_at_once() {
     );
     assert!(!target.exists());
     assert_eq!(d.get("/api/v1/pending").1, json!([]), "nothing waits any more");
+}
+
+#[test]
+fn the_daemon_starts_with_policy_tomls_timeout_unless_told_otherwise() {
+    let d = Daemon::start_exactly("[settings]\napproval_timeout_s = 45\n", &["--no-notify"]);
+    let (_, s) = d.get("/api/v1/settings");
+    assert_eq!(
+        (s["approval_timeout_s"].as_u64(), s["approval_timeout_source"].as_str()),
+        (Some(45), Some("policy"))
+    );
+    assert_eq!(
+        (s["notifications"].as_bool(), s["notifications_source"].as_str()),
+        (Some(false), Some("flag"))
+    );
+    drop(d);
+    // A broken file: the defaults, and the error said.
+    let d = Daemon::start_exactly("[settings]\napproval_timeout_s = 5\n", &[]);
+    let (_, s) = d.get("/api/v1/settings");
+    assert_eq!(
+        (s["approval_timeout_s"].as_u64(), s["approval_timeout_source"].as_str()),
+        (Some(120), Some("default"))
+    );
+    assert!(s["policy_error"].as_str().unwrap().contains("policy.toml:2:1:"), "{s}");
 }
