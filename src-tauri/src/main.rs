@@ -87,6 +87,9 @@ impl mcpfw::api::settings::Autostart for AppAutostart {
 
     fn set(&self, on: bool) -> Result<bool, String> {
         let autolaunch = self.0.autolaunch();
+        if on {
+            tray::ensure_autostart_dir();
+        }
         let changed = if on { autolaunch.enable() } else { autolaunch.disable() };
         let now = autolaunch.is_enabled().map_err(|e| e.to_string())?;
         // The tray's check mark follows what really happened.

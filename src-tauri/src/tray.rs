@@ -204,7 +204,7 @@ pub fn show_autostart(app: &AppHandle, on: bool) {
 /// The login launcher writes `~/.config/autostart/` but creates only the last folder of it, so
 /// on a system where `~/.config` does not exist yet, it is made here first.
 #[cfg(target_os = "linux")]
-fn ensure_autostart_dir() {
+pub fn ensure_autostart_dir() {
     if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
         let dir = std::path::Path::new(&home).join(".config").join("autostart");
         if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -214,7 +214,7 @@ fn ensure_autostart_dir() {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn ensure_autostart_dir() {}
+pub fn ensure_autostart_dir() {}
 
 /// Shows `n` waiting calls and a pause in effect on the tray (the title next to the icon where
 /// the tray host shows one, the tooltip, the icon while paused) and in the menu.
