@@ -18,7 +18,8 @@
 # The tray is checked through a tray host of our own (tests/desktop/tray.py: the
 # StatusNotifierWatcher and dbusmenu protocols Linux trays speak): the waiting count, pausing and
 # resuming protection from its menu (a call that would ask then runs without asking, and the icon
-# and label say PAUSED), and "Start at login" writing and removing the autostart entry.
+# and label say PAUSED), and "Start at login" writing and removing the autostart entry, from the
+# tray and from the dashboard's settings (the tray's check mark following).
 #
 # Usage: tests/desktop/approval.sh [APP_BINARY] [OUTPUT_DIR]
 #   APP_BINARY  default: ${CARGO_TARGET_DIR:-target}/debug/mcpfw-desktop
@@ -296,6 +297,28 @@ tray click "Start at login" >/dev/null || fail "cannot click Start at login agai
 entry_removed() { [[ ! -e "$DESKTOP_FILE" ]] && echo removed; }
 wait_for 10 "turning Start at login off left $DESKTOP_FILE" entry_removed
 pass "Start at login in the tray writes $(basename "$DESKTOP_FILE") (Exec with --hidden) and removes it again"
+# The dashboard's Settings page changes the same switch through the hosted daemon's API, and the
+# tray's check mark follows.
+put_autostart() {
+    "$PYTHON" - "$1" <<'PY'
+import json, os, sys, urllib.request
+home = os.environ["MCPFW_HOME"]
+url = json.load(open(f"{home}/run/api.json"))["url"]
+token = open(f"{home}/config/approver.token").read().strip()
+body = json.dumps({"autostart": sys.argv[1] == "on"}).encode()
+request = urllib.request.Request(f"{url}/api/v1/settings", data=body, method="PUT", headers={
+    "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request, timeout=10)).get("autostart"))
+PY
+}
+[[ "$(put_autostart on)" == True ]] || fail "PUT /api/v1/settings {autostart: true} did not report it on"
+wait_for 10 "turning start at login on from the API wrote no autostart entry" entry_written
+wait_for 10 "the tray's Start at login is not checked after the dashboard turned it on" autostart_checked
+[[ "$(put_autostart off)" == False ]] || fail "PUT /api/v1/settings {autostart: false} did not report it off"
+wait_for 10 "turning start at login off from the API left $DESKTOP_FILE" entry_removed
+autostart_unchecked() { tray_get "$(entry 'Start at login')[\"checked\"]" | grep -x False; }
+wait_for 10 "the tray's Start at login is still checked after the dashboard turned it off" autostart_unchecked
+pass "Start at login from the dashboard's settings (PUT /api/v1/settings) writes and removes the same entry, and the tray's check mark follows"
 
 # ---- a standalone daemon already running -------------------------------------------------------
 stop_group "$APP_PID"
