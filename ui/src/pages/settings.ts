@@ -137,7 +137,7 @@ function settingsForm(s: Settings, policyError: HTMLElement, saved: (s: Settings
     field("retention_days", "History kept", retention, "days", codeSpans("0 keeps everything. Shortening it deletes older history when you save (the chain stays verifiable).")),
     check("notifications", "Desktop notifications", notifications, "Announce calls waiting for approval", notifyHint),
     check("autostart", "Start at login", autostart, "Start MCP Firewall when I log in", autostartHint),
-    h("div", { class: "decide" }, save, h("span", { class: "muted" }, ...codeSpans(`Saved under \`[settings]\` in ${s.policy_path}; comments in the file are kept.`))),
+    h("div", { class: "decide" }, save, h("span", { class: "muted" }, ...codeSpans(`Saving writes \`[settings]\` in ${s.policy_path}; its comments are kept.`))),
     status,
   );
 
