@@ -578,6 +578,47 @@ fn notifications_announce_a_waiting_call_and_go_when_it_is_decided() {
     assert!(!body.contains("secret-ish"), "argument values are not shown: {body}");
 }
 
+/// Pausing and resuming protection are announced with desktop notifications, and the pause's
+/// notice is taken down when it ends. Skipped unless `MCPFW_TEST_NOTIFY` is set.
+#[test]
+fn notifications_announce_a_pause_and_its_end() {
+    if std::env::var_os("MCPFW_TEST_NOTIFY").is_none() {
+        println!(
+            "skipped: set MCPFW_TEST_NOTIFY=1 in a session with a notification server (dunst)"
+        );
+        return;
+    }
+    let s = Setup::new(60);
+    let summaries = || -> Vec<String> {
+        let history: Value = serde_json::from_str(&dunstctl(&["history"])).unwrap();
+        history["data"][0]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n["summary"]["data"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let seen = |summary: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // Shown ones are read once closed (closing keeps them in the history).
+            if summaries().iter().any(|s| s == summary) {
+                return;
+            }
+            if dunstctl(&["count", "displayed"]) != "0" {
+                dunstctl(&["close-all"]);
+            }
+            assert!(Instant::now() < deadline, "no notification {summary:?}: {:?}", summaries());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    s.run(&["pause", "20m"]);
+    seen("Protection paused for 20 minutes");
+    s.run(&["resume"]);
+    seen("Protection resumed");
+}
+
 /// A tool withheld for poisoning is announced with a desktop notification (through the daemon).
 /// Skipped unless `MCPFW_TEST_NOTIFY` is set, like the test above.
 #[test]

@@ -44,8 +44,62 @@ pub fn spawn(mut events: tokio::sync::broadcast::Receiver<Value>, enabled: Arc<A
     });
 }
 
+/// Shows a one-off notice; says once in the log when there is no notification server.
+fn notice(summary: &str, body: &str, icon: &str, failed: &mut bool) -> Option<NotificationHandle> {
+    let shown = Notification::new()
+        .appname("MCP Firewall")
+        .summary(summary)
+        .body(body)
+        .icon(icon)
+        .urgency(Urgency::Normal)
+        .show();
+    match shown {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            if !*failed {
+                *failed = true;
+                tracing::info!("no desktop notification (no notification server: {e})");
+            }
+            None
+        }
+    }
+}
+
+/// The summary and body of the notice for a pause that began (`Some`) or ended.
+pub fn pause_notice(pause: Option<&super::PauseState>, how: &str) -> (String, String) {
+    match pause {
+        Some(p) => {
+            let length = match p.until_ms {
+                Some(until) => {
+                    let minutes = until.saturating_sub(p.since_ms).div_ceil(60_000);
+                    format!("for {minutes} minute{}", if minutes == 1 { "" } else { "s" })
+                }
+                None => "until you resume it".to_owned(),
+            };
+            (
+                format!("Protection paused {length}"),
+                "Calls that would ask for your approval run without asking until then; each is \
+                 recorded. Refusals by rules, guards and detectors still apply. Resume with \
+                 `mcpfw resume`, the tray or the dashboard."
+                    .to_owned(),
+            )
+        }
+        None => (
+            "Protection resumed".to_owned(),
+            if how == "expired" {
+                "The pause is over: calls that need your approval wait for you again."
+            } else {
+                "Calls that need your approval wait for you again."
+            }
+            .to_owned(),
+        ),
+    }
+}
+
 fn show(events: mpsc::Receiver<Value>, enabled: &AtomicBool) {
     let mut open: HashMap<u64, NotificationHandle> = HashMap::new();
+    // The notice of a pause in effect, taken down when it ends.
+    let mut paused: Option<NotificationHandle> = None;
     let mut failed = false;
     for event in events {
         let kind = event["event"].as_str();
@@ -74,37 +128,37 @@ fn show(events: mpsc::Receiver<Value>, enabled: &AtomicBool) {
             }
             Some("withheld") => {
                 let text = |k: &str| plain(event[k].as_str().unwrap_or("?"), 300);
-                let shown = Notification::new()
-                    .appname("MCP Firewall")
-                    .summary(&format!("Withheld {} · {}", text("server"), text("tool")))
-                    .body(&format!(
+                notice(
+                    &format!("Withheld {} · {}", text("server"), text("tool")),
+                    &format!(
                         "{}\n\nSee `mcpfw tools list` or the dashboard's Servers &amp; tools page.",
                         text("reason")
-                    ))
-                    .icon("security-high")
-                    .urgency(Urgency::Normal)
-                    .show();
-                if let Err(e) = shown
-                    && !failed
-                {
-                    failed = true;
-                    tracing::info!("no desktop notification (no notification server: {e})");
-                }
+                    ),
+                    "security-high",
+                    &mut failed,
+                );
             }
             Some("config_change") => {
                 let text = |k: &str| plain(event[k].as_str().unwrap_or("?"), 300);
-                let shown = Notification::new()
-                    .appname("MCP Firewall")
-                    .summary(&format!("MCP configuration changed · {}", text("server")))
-                    .body(&format!("{}\n\nSee `mcpfw status`.", text("reason")))
-                    .icon("security-medium")
-                    .urgency(Urgency::Normal)
-                    .show();
-                if let Err(e) = shown
-                    && !failed
-                {
-                    failed = true;
-                    tracing::info!("no desktop notification (no notification server: {e})");
+                notice(
+                    &format!("MCP configuration changed · {}", text("server")),
+                    &format!("{}\n\nSee `mcpfw status`.", text("reason")),
+                    "security-medium",
+                    &mut failed,
+                );
+            }
+            Some("pause") => {
+                if let Some(old) = paused.take() {
+                    old.close();
+                }
+                let pause =
+                    serde_json::from_value::<super::PauseState>(event["pause"].clone()).ok();
+                let (summary, body) =
+                    pause_notice(pause.as_ref(), event["how"].as_str().unwrap_or_default());
+                let icon = if pause.is_some() { "security-low" } else { "security-high" };
+                let handle = notice(&summary, &body, icon, &mut failed);
+                if pause.is_some() {
+                    paused = handle;
                 }
             }
             Some("settled") => {
@@ -175,5 +229,25 @@ mod tests {
             "&lt;a href='x'&gt;evil&lt;/a&gt; line "
         );
         assert_eq!(plain("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn a_pause_and_its_end_are_announced_plainly() {
+        let p = |until_ms| super::super::PauseState { since_ms: 1_000, until_ms };
+        assert_eq!(
+            pause_notice(Some(&p(Some(901_000))), "paused").0,
+            "Protection paused for 15 minutes"
+        );
+        assert_eq!(
+            pause_notice(Some(&p(Some(61_000))), "paused").0,
+            "Protection paused for 1 minute"
+        );
+        assert_eq!(
+            pause_notice(Some(&p(None)), "paused").0,
+            "Protection paused until you resume it"
+        );
+        let (summary, body) = pause_notice(None, "expired");
+        assert_eq!(summary, "Protection resumed");
+        assert!(body.starts_with("The pause is over"), "{body}");
     }
 }
