@@ -34,8 +34,10 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Log(args) => mcpfw::cli::log::run(&paths, args),
         Command::Rules(command) => mcpfw::cli::rules::run(&paths, command),
         Command::Tools(command) => mcpfw::cli::tools::run(&paths, command),
-        Command::Scan { clients, json, timeout, command } => {
-            mcpfw::cli::scan::run(&paths, &clients, json, timeout, command)
+        Command::Scan { clients, json, timeout, url, headers, name, command } => {
+            let args =
+                mcpfw::cli::scan::Args { clients, json, timeout, url, headers, name, command };
+            mcpfw::cli::scan::run(&paths, args)
         }
         Command::Policy(PolicyCommand::Check { file }) => mcpfw::cli::policy::check(&paths, file),
         Command::Daemon { timeout, http_port, no_notify, ui_dir } => {

@@ -1,6 +1,12 @@
-//! `mcpfw scan`: starts a server the way a client would, asks it what it offers (tools,
-//! prompts, resources, its `instructions`) and audits that, offline — nothing is sent anywhere
-//! but to the server's own stdin, and no tool is ever called.
+//! `mcpfw scan`: asks a server what it offers (tools, prompts, resources, its
+//! `instructions`) the way a client would, and audits that, offline — nothing is sent anywhere
+//! but to the server itself, and no tool is ever called.
+//!
+//! A local server is started and spoken to over its stdio; a remote one is spoken to over
+//! Streamable HTTP (`POST` of JSON-RPC, answers as JSON or as an event stream, the server's
+//! `Mcp-Session-Id` kept and the session ended with `DELETE` afterwards), with the headers its
+//! client configuration gives, under the proxy's URL rules (`https://`, or `http://` to this
+//! machine), without following redirects.
 //!
 //! The findings are the detector's (the same checks `mcpfw wrap` applies to every list), and
 //! each tool is compared with its pin in the history (read-only: scanning pins nothing).
@@ -26,8 +32,18 @@ pub struct Target {
     pub name: String,
     /// Where it came from: a client's config file, or the command line.
     pub source: String,
-    pub command: Vec<String>,
-    pub env: BTreeMap<String, String>,
+    pub endpoint: Endpoint,
+}
+
+/// How a server is reached.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// Started as a child process, spoken to over its stdio.
+    Command { command: Vec<String>, env: BTreeMap<String, String> },
+    /// A Streamable HTTP endpoint, with the headers to send (e.g. `Authorization`).
+    Remote { url: String, headers: Vec<(String, String)> },
+    /// Known but not scanned, and why (e.g. the legacy HTTP+SSE transport).
+    Unsupported { url: String, reason: String },
 }
 
 /// What a server offered, and what was found in it.
@@ -35,6 +51,9 @@ pub struct Target {
 pub struct Report {
     pub server: String,
     pub source: String,
+    /// The address scanned, for a remote server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     pub server_info: Option<Value>,
     pub instructions: Option<String>,
     pub tools: Vec<Value>,
@@ -53,6 +72,12 @@ impl Report {
         Report {
             server: target.name.clone(),
             source: target.source.clone(),
+            url: match &target.endpoint {
+                Endpoint::Command { .. } => None,
+                Endpoint::Remote { url, .. } | Endpoint::Unsupported { url, .. } => {
+                    Some(url.clone())
+                }
+            },
             server_info: None,
             instructions: None,
             tools: Vec::new(),
@@ -70,18 +95,33 @@ impl Report {
     }
 }
 
-/// Starts `target`, lists what it offers, and stops it. Never fails: a server that cannot be
-/// scanned gets a report with `error` set.
+/// Starts `target` (or connects to it), lists what it offers, and stops it. Never fails: a
+/// server that cannot be scanned gets a report with `error` set.
 pub fn scan(target: &Target, timeout: Duration) -> Report {
     let mut report = Report::new(target);
-    if let Err(e) = list_everything(target, timeout, &mut report) {
+    let deadline = Instant::now() + timeout;
+    let listed = match &target.endpoint {
+        Endpoint::Command { command, env } => scan_command(command, env, deadline, &mut report),
+        Endpoint::Remote { url, headers } => Http::connect(url, headers).and_then(|mut http| {
+            let listed = list_everything(&mut http, deadline, &mut report);
+            http.close();
+            listed
+        }),
+        Endpoint::Unsupported { reason, .. } => Err(anyhow!("{reason}")),
+    };
+    if let Err(e) = listed {
         report.error = Some(format!("{e:#}"));
     }
     report
 }
 
-fn list_everything(target: &Target, timeout: Duration, report: &mut Report) -> Result<()> {
-    let Some((program, args)) = target.command.split_first() else {
+fn scan_command(
+    command: &[String],
+    env: &BTreeMap<String, String>,
+    deadline: Instant,
+    report: &mut Report,
+) -> Result<()> {
+    let Some((program, args)) = command.split_first() else {
         bail!("the server has no command");
     };
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
@@ -93,7 +133,7 @@ fn list_everything(target: &Target, timeout: Duration, report: &mut Report) -> R
     let mut command = Command::new(&resolved.program);
     command
         .args(&resolved.args)
-        .envs(&target.env)
+        .envs(env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -107,25 +147,76 @@ fn list_everything(target: &Target, timeout: Duration, report: &mut Report) -> R
         command.spawn().with_context(|| format!("cannot start {}", resolved.program.display()))?,
     );
     let mut client = Client::new(&mut child.0)?;
-    let deadline = Instant::now() + timeout;
+    list_everything(&mut client, deadline, report)
+}
+
+/// One request at a time to a server, whatever carries it.
+trait Rpc {
+    /// Sends a request and waits for its result (an error answer is an `Err`).
+    fn request(&mut self, method: &str, params: Value, deadline: Instant) -> Result<Value>;
+    fn notify(&mut self, method: &str, params: Value, deadline: Instant) -> Result<()>;
+}
+
+/// The handshake, then every list the server's capabilities announce.
+fn list_everything(client: &mut dyn Rpc, deadline: Instant, report: &mut Report) -> Result<()> {
     let init = client.request(
         "initialize",
         json!({"protocolVersion": PROTOCOL_VERSION, "capabilities": {},
                "clientInfo": {"name": "mcpfw-scan", "version": crate::VERSION}}),
         deadline,
     )?;
-    client.notify("notifications/initialized", json!({}))?;
+    client.notify("notifications/initialized", json!({}), deadline)?;
     report.server_info = init.get("serverInfo").cloned();
     report.instructions = init.get("instructions").and_then(Value::as_str).map(str::to_owned);
     let capabilities = init.get("capabilities").cloned().unwrap_or(Value::Null);
-    report.tools = client.list("tools/list", "tools", deadline)?;
+    report.tools = list(client, "tools/list", "tools", deadline)?;
     if capabilities.get("prompts").is_some() {
-        report.prompts = client.list("prompts/list", "prompts", deadline).unwrap_or_default();
+        report.prompts = list(client, "prompts/list", "prompts", deadline).unwrap_or_default();
     }
     if capabilities.get("resources").is_some() {
-        report.resources = client.list("resources/list", "resources", deadline).unwrap_or_default();
+        report.resources =
+            list(client, "resources/list", "resources", deadline).unwrap_or_default();
     }
     Ok(())
+}
+
+/// Every item of a paginated list.
+fn list(client: &mut dyn Rpc, method: &str, key: &str, deadline: Instant) -> Result<Vec<Value>> {
+    let mut items = Vec::new();
+    let mut cursor: Option<Value> = None;
+    for _ in 0..MAX_PAGES {
+        let params = cursor.take().map_or_else(|| json!({}), |c| json!({"cursor": c}));
+        let result = client.request(method, params, deadline)?;
+        if let Some(page) = result.get(key).and_then(Value::as_array) {
+            items.extend(page.iter().cloned());
+        }
+        match result.get("nextCursor") {
+            Some(next) if !next.is_null() => cursor = Some(next.clone()),
+            _ => break,
+        }
+    }
+    Ok(items)
+}
+
+/// The answer to a request the server sends us: `ping` and `roots/list` (no roots) are
+/// answered, anything else refused, so that the server never waits on us.
+fn answer_server(message: &Value) -> Option<Value> {
+    let method = message.get("method").and_then(Value::as_str)?;
+    let id = message.get("id")?;
+    Some(match method {
+        "ping" => json!({"jsonrpc": "2.0", "id": id, "result": {}}),
+        "roots/list" => json!({"jsonrpc": "2.0", "id": id, "result": {"roots": []}}),
+        _ => json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601,
+                    "message": "mcpfw scan answers no requests"}}),
+    })
+}
+
+/// The result of the answer `message` to `method`.
+fn result_of(message: &Value, method: &str) -> Result<Value> {
+    if let Some(error) = message.get("error") {
+        return Err(anyhow!("the server refused {method}: {error}"));
+    }
+    Ok(message.get("result").cloned().unwrap_or(Value::Null))
 }
 
 /// A child process that is killed when dropped (after its stdin is closed).
@@ -182,8 +273,10 @@ impl Client {
         self.stdin.write_all(&line).context("the server closed its input")?;
         self.stdin.flush().context("the server closed its input")
     }
+}
 
-    fn notify(&mut self, method: &str, params: Value) -> Result<()> {
+impl Rpc for Client {
+    fn notify(&mut self, method: &str, params: Value, _: Instant) -> Result<()> {
         self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
     }
 
@@ -205,17 +298,8 @@ impl Client {
             let Ok(message) = serde_json::from_slice::<Value>(&line) else {
                 continue; // not a message (servers sometimes log to stdout)
             };
-            if let Some(request_method) = message.get("method").and_then(Value::as_str) {
-                if let Some(their_id) = message.get("id") {
-                    let answer = match request_method {
-                        "ping" => json!({"jsonrpc": "2.0", "id": their_id, "result": {}}),
-                        "roots/list" => {
-                            json!({"jsonrpc": "2.0", "id": their_id, "result": {"roots": []}})
-                        }
-                        _ => {
-                            json!({"jsonrpc": "2.0", "id": their_id, "error": {"code": -32601, "message": "mcpfw scan answers no requests"}})
-                        }
-                    };
+            if message.get("method").is_some() {
+                if let Some(answer) = answer_server(&message) {
                     self.send(&answer)?;
                 }
                 continue;
@@ -223,28 +307,230 @@ impl Client {
             if message.get("id") != Some(&json!(id)) {
                 continue;
             }
-            if let Some(error) = message.get("error") {
-                return Err(anyhow!("the server refused {method}: {error}"));
+            return result_of(&message, method);
+        }
+    }
+}
+
+/// The largest answer read from a remote server.
+const MAX_ANSWER: usize = 16 << 20;
+
+/// A minimal Streamable HTTP client: one `POST` per message, on a runtime of its own.
+struct Http {
+    runtime: tokio::runtime::Runtime,
+    conn: Connection,
+}
+
+/// What the requests of one scan share.
+struct Connection {
+    http: reqwest::Client,
+    url: String,
+    headers: reqwest::header::HeaderMap,
+    /// The server's `Mcp-Session-Id`, once it gave one.
+    session: Option<String>,
+    /// `MCP-Protocol-Version` after the handshake.
+    protocol: Option<String>,
+    next_id: i64,
+}
+
+impl Http {
+    /// Checks `url` as the proxy checks an upstream and prepares the headers.
+    fn connect(url: &str, headers: &[(String, String)]) -> Result<Self> {
+        let checked = crate::proxy::registry::check_upstream(url)?;
+        if let Some(warning) = checked.warning {
+            bail!("not scanned: {warning}");
+        }
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+                .with_context(|| format!("{name:?} is not a header name"))?;
+            // Set by the scanner itself.
+            if matches!(
+                name.as_str(),
+                "host"
+                    | "content-type"
+                    | "content-length"
+                    | "accept"
+                    | "mcp-session-id"
+                    | "mcp-protocol-version"
+            ) {
+                continue;
             }
-            return Ok(message.get("result").cloned().unwrap_or(Value::Null));
+            let value = reqwest::header::HeaderValue::from_str(value.trim())
+                .with_context(|| format!("the value of header {name} is not valid"))?;
+            map.append(name, value);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let http = crate::proxy::upstream::client()?;
+        Ok(Http {
+            runtime,
+            conn: Connection {
+                http,
+                url: checked.url.to_string(),
+                headers: map,
+                session: None,
+                protocol: None,
+                next_id: 1,
+            },
+        })
+    }
+
+    /// Ends the server's session, if it gave one (best effort, briefly).
+    fn close(&mut self) {
+        let Some(session) = self.conn.session.clone() else { return };
+        let request = self
+            .conn
+            .http
+            .delete(&self.conn.url)
+            .headers(self.conn.headers.clone())
+            .header(crate::proxy::upstream::SESSION_HEADER, session);
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(2), request.send()).await });
+    }
+
+    fn exchange(
+        &mut self,
+        message: Value,
+        method: &str,
+        deadline: Instant,
+    ) -> Result<Option<Value>> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let conn = &mut self.conn;
+        // The timer is made inside the runtime, which it needs.
+        let answer = async { tokio::time::timeout(left, conn.post(message, method)).await };
+        match self.runtime.block_on(answer) {
+            Ok(answer) => answer,
+            Err(_) => bail!("the server did not answer {method} in time"),
+        }
+    }
+}
+
+impl Rpc for Http {
+    fn request(&mut self, method: &str, params: Value, deadline: Instant) -> Result<Value> {
+        let id = self.conn.next_id;
+        self.conn.next_id += 1;
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let answer = self
+            .exchange(message, method, deadline)?
+            .with_context(|| format!("the server sent no answer to {method}"))?;
+        let result = result_of(&answer, method)?;
+        if method == "initialize" {
+            self.conn.protocol = result
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| Some(PROTOCOL_VERSION.to_owned()));
+        }
+        Ok(result)
+    }
+
+    fn notify(&mut self, method: &str, params: Value, deadline: Instant) -> Result<()> {
+        let message = json!({"jsonrpc": "2.0", "method": method, "params": params});
+        self.exchange(message, method, deadline).map(|_| ())
+    }
+}
+
+impl Connection {
+    fn request(&self, body: Vec<u8>) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .headers(self.headers.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json, text/event-stream");
+        if let Some(session) = &self.session {
+            request = request.header(crate::proxy::upstream::SESSION_HEADER, session);
+        }
+        if let Some(version) = &self.protocol {
+            request = request.header("mcp-protocol-version", version);
+        }
+        request.body(body)
+    }
+
+    /// Posts one message; for a request, returns the answer with its id (read from a JSON
+    /// body or from the event stream, answering what the server asks meanwhile).
+    async fn post(&mut self, message: Value, method: &str) -> Result<Option<Value>> {
+        use crate::proxy::upstream::{BodyKind, SESSION_HEADER, body_kind, read_limited};
+        let id = message.get("id").cloned();
+        let response = self
+            .request(serde_json::to_vec(&message)?)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.url))?;
+        if let Some(session) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
+        {
+            self.session = Some(session.to_owned());
+        }
+        let status = response.status();
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                401 | 403 => {
+                    " (it wants authorization: give the header in the client's configuration, or with --header)"
+                }
+                301 | 302 | 303 | 307 | 308 => " (a redirect, which is not followed)",
+                _ => "",
+            };
+            let body = read_limited(response, 64 << 10).await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&body);
+            bail!(
+                "the server answered {method} with HTTP {status}{hint}: {}",
+                crate::text::floor(body.trim(), 200)
+            );
+        }
+        let Some(id) = id else { return Ok(None) };
+        match body_kind(response.headers()) {
+            BodyKind::Json => {
+                let body = read_limited(response, MAX_ANSWER).await?;
+                let value: Value = serde_json::from_slice(&body)
+                    .with_context(|| format!("the server's answer to {method} is not JSON"))?;
+                let answers = match value {
+                    Value::Array(batch) => batch,
+                    one => vec![one],
+                };
+                Ok(answers
+                    .into_iter()
+                    .find(|m| m.get("id") == Some(&id) && m.get("method").is_none()))
+            }
+            BodyKind::EventStream => self.read_stream(response, &id, method).await.map(Some),
+            BodyKind::Other => bail!(
+                "the server answered {method} with {:?}, neither JSON nor an event stream",
+                response.headers().get(reqwest::header::CONTENT_TYPE)
+            ),
         }
     }
 
-    /// Every item of a paginated list.
-    fn list(&mut self, method: &str, key: &str, deadline: Instant) -> Result<Vec<Value>> {
-        let mut items = Vec::new();
-        let mut cursor: Option<Value> = None;
-        for _ in 0..MAX_PAGES {
-            let params = cursor.take().map_or_else(|| json!({}), |c| json!({"cursor": c}));
-            let result = self.request(method, params, deadline)?;
-            if let Some(page) = result.get(key).and_then(Value::as_array) {
-                items.extend(page.iter().cloned());
-            }
-            match result.get("nextCursor") {
-                Some(next) if !next.is_null() => cursor = Some(next.clone()),
-                _ => break,
+    /// Reads events until the answer with `id`.
+    async fn read_stream(
+        &self,
+        response: reqwest::Response,
+        id: &Value,
+        method: &str,
+    ) -> Result<Value> {
+        use futures_util::StreamExt;
+        let mut splitter = crate::proxy::sse::Splitter::new(MAX_ANSWER);
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.with_context(|| format!("the server's answer to {method} broke off"))?;
+            for event in splitter.push(&chunk)? {
+                let Some(data) = event.data else { continue };
+                let Ok(message) = serde_json::from_slice::<Value>(&data) else { continue };
+                if message.get("method").is_some() {
+                    // The server asks something while it answers: reply at once, on the side.
+                    if let Some(answer) = answer_server(&message) {
+                        let reply = self.request(serde_json::to_vec(&answer)?);
+                        tokio::spawn(async move {
+                            let _ = reply.send().await;
+                        });
+                    }
+                    continue;
+                }
+                if message.get("id") == Some(id) {
+                    return Ok(message);
+                }
             }
         }
-        Ok(items)
+        bail!("the server's event stream ended without an answer to {method}")
     }
 }

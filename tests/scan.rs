@@ -1,9 +1,13 @@
 //! `mcpfw scan`: audits real servers offline — from the command line or from a client's
-//! configuration — reporting findings and tools that changed since they were pinned.
+//! configuration, local (stdio) or remote (Streamable HTTP) — reporting findings and tools that
+//! changed since they were pinned.
 
 mod common;
 
-use std::process::Command;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{Home, Shim, mcpfw, npm_server, python, support};
 use serde_json::{Value, json};
@@ -98,4 +102,181 @@ fn a_poisoned_tool_is_reported_with_its_rule_and_evidence() {
     assert!(findings.iter().any(|f| f["kind"] == "credential-access"
         && f["severity"] == "block"
         && f["evidence"].as_str().unwrap().contains("~/.cursor/")));
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A real server listening on 127.0.0.1, stopped (its process group) when dropped.
+struct Listening {
+    child: Child,
+    port: u16,
+}
+
+impl Listening {
+    fn start(mut command: Command, port: u16) -> Self {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let server = Listening { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// server-everything in its Streamable HTTP mode.
+    fn everything() -> Self {
+        let port = free_port();
+        let mut command = Command::new(npm_server("mcp-server-everything"));
+        command.arg("streamableHttp").env("PORT", port.to_string());
+        Self::start(command, port)
+    }
+
+    /// The Python SDK server with a poisoned tool (`send_note`), over Streamable HTTP.
+    fn poisoned() -> Self {
+        let port = free_port();
+        let mut command = Command::new(python());
+        command
+            .arg(support("rug_pull_server.py"))
+            .args(["--http", &port.to_string()])
+            .env("RUG_PULL_POISON", "1");
+        Self::start(command, port)
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group the child leads.
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGTERM);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_remote_server_is_scanned_over_streamable_http() {
+    let home = Home::new();
+    let user = tempfile::tempdir().unwrap();
+    // The real everything server, by its address: listed over HTTP, clean.
+    let everything = Listening::everything();
+    let (code, out) = scan(&home, user.path(), &["--url", &everything.url()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("prompts") && out.contains("nothing found"), "{out}");
+    assert!(out.contains(&format!("at {}", everything.url())), "{out}");
+    let (code, out) = scan(&home, user.path(), &["--url", &everything.url(), "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(report["tools"].as_array().unwrap().len() >= 5, "{report}");
+    assert!(report["pins"].as_object().unwrap().values().all(|s| s == "new"), "{report}");
+
+    // A poisoned remote server in the user's Cursor configuration, with a header from the
+    // environment: its poisoned tool is reported with the rule's evidence, exit status 1.
+    let poisoned = Listening::poisoned();
+    std::fs::create_dir_all(user.path().join(".cursor")).unwrap();
+    let config = json!({"mcpServers": {"notes": {
+        "url": poisoned.url(),
+        "headers": {"Authorization": "Bearer ${SCAN_TEST_TOKEN}"}
+    }}});
+    std::fs::write(user.path().join(".cursor/mcp.json"), config.to_string()).unwrap();
+    let out = Command::new(mcpfw())
+        .args(["scan", "--client", "cursor", "--json"])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .env("HOME", user.path())
+        .env("SCAN_TEST_TOKEN", "t0ken")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["server"], "notes");
+    assert_eq!(report["server_info"]["name"], "rug-pull");
+    assert_eq!(report["url"], poisoned.url());
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["where"] == "tool send_note"
+            && f["kind"] == "credential-access"
+            && f["severity"] == "block"
+            && f["evidence"].as_str().unwrap().contains("~/.cursor/")),
+        "{findings:?}"
+    );
+
+    // A server that is gone is an error (exit status 2), said as such.
+    drop(everything);
+    let gone = format!("http://127.0.0.1:{}/mcp", free_port());
+    let (code, out) = scan(&home, user.path(), &["--url", &gone, "--timeout", "5"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("could not be scanned") && out.contains("cannot reach"), "{out}");
+}
+
+#[test]
+fn an_entry_routed_through_the_proxy_is_scanned_at_its_real_server() {
+    let home = Home::new();
+    let user = tempfile::tempdir().unwrap();
+    let poisoned = Listening::poisoned();
+    // `mcpfw install` would have done this: the server behind the proxy as `notes`, and the
+    // client's entry pointed at the proxy's route with the client's token. No proxy runs: the
+    // scan must go to the server itself, not through the route.
+    let proxy_port = free_port().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(mcpfw())
+            .args(args)
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("MCPFW_PROXY_PORT", &proxy_port)
+            .env("HOME", user.path())
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = run(&["proxy", "add", "notes", &poisoned.url(), "--client", "cursor"]);
+    assert_eq!(code, 0, "{out}");
+    let registry: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("data/proxy.json")).unwrap(),
+    )
+    .unwrap();
+    let token = registry["clients"]["cursor"].as_str().unwrap().to_owned();
+    let route = format!("http://127.0.0.1:{proxy_port}/s/notes/mcp");
+    std::fs::create_dir_all(user.path().join(".cursor")).unwrap();
+    let config =
+        json!({"mcpServers": {"my-notes": {"url": route, "headers": {"X-MCPFW-Token": token}}}});
+    std::fs::write(user.path().join(".cursor/mcp.json"), config.to_string()).unwrap();
+    let (code, out) = run(&["scan", "--client", "cursor"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("notes (cursor:") && out.contains("through MCP Firewall's proxy"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("at {}", poisoned.url())), "{out}");
+    assert!(out.contains("credential-access [block] in tool send_note"), "{out}");
+    // The proxy's address given by hand is scanned at the server behind it too.
+    let (code, out) = run(&["scan", "--url", &route]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("at {}", poisoned.url())), "{out}");
+}
+
+#[test]
+fn plain_http_to_another_machine_is_not_scanned() {
+    let home = Home::new();
+    let user = tempfile::tempdir().unwrap();
+    let (code, out) = scan(&home, user.path(), &["--url", "http://mcp.invalid/mcp"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("plain HTTP"), "{out}");
+    let (code, out) = scan(&home, user.path(), &["--url", "ftp://mcp.example.com/mcp"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("only https: and http: are allowed"), "{out}");
 }

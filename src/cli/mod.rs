@@ -61,6 +61,17 @@ pub enum Command {
         /// Seconds a server has to answer.
         #[arg(long, default_value_t = 30)]
         timeout: u64,
+        /// Scan this remote server (Streamable HTTP) instead; `https://`, or `http://` to this
+        /// machine. An address of MCP Firewall's proxy is scanned at the server behind it.
+        #[arg(long, value_name = "URL", conflicts_with = "command")]
+        url: Option<String>,
+        /// A header sent to the server given with --url, as `Name: value` (e.g.
+        /// `Authorization: Bearer …`); repeatable.
+        #[arg(long = "header", value_name = "HEADER", requires = "url")]
+        headers: Vec<String>,
+        /// The name a server given with --url or after `--` is known by (its pins).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
         /// Scan this server command instead.
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,

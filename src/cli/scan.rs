@@ -1,25 +1,47 @@
-//! `mcpfw scan [--json] [--client NAME]... [-- COMMAND...]`.
+//! `mcpfw scan [--json] [--client NAME]... [--url URL [--header H]...] [-- COMMAND...]`.
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
-use crate::clients::{self, Launch};
+use crate::clients::{self, Launch, ServerEntry};
 use crate::paths::Paths;
-use crate::scan::{self, Report, Target};
+use crate::proxy::registry::{self, Registry};
+use crate::scan::{self, Endpoint, Report, Target};
 use crate::store::{self, Store, pins::Pin};
 
-pub fn run(
-    paths: &Paths,
-    client_names: &[String],
-    as_json: bool,
-    timeout: u64,
-    command: Vec<String>,
-) -> Result<i32> {
+/// What to scan, from the command line.
+pub struct Args {
+    pub clients: Vec<String>,
+    pub json: bool,
+    pub timeout: u64,
+    /// One remote server (Streamable HTTP) instead of the clients' servers.
+    pub url: Option<String>,
+    /// `Name: value` headers for `url`.
+    pub headers: Vec<String>,
+    /// The name a server given on the command line is known by (its pins).
+    pub name: Option<String>,
+    /// One server command instead of the clients' servers.
+    pub command: Vec<String>,
+}
+
+pub fn run(paths: &Paths, args: Args) -> Result<i32> {
+    let Args { clients: client_names, json: as_json, timeout, url, headers, name, command } = args;
+    let proxy = registry::load(paths).unwrap_or_else(|e| {
+        tracing::warn!("{e:#}; servers behind the proxy are scanned at the proxy's address");
+        Registry::default()
+    });
     let mut targets = Vec::new();
-    let mut skipped = Vec::new();
-    if command.is_empty() {
+    if let Some(url) = url {
+        let headers = headers.iter().map(|h| split_header(h)).collect::<Result<Vec<_>>>()?;
+        let mut target =
+            remote_target(host_name(&url), "command line".into(), &url, headers, &proxy);
+        if let Some(name) = name {
+            target.name = name; // a name given wins over the proxy route's
+        }
+        targets.push(target);
+    } else if command.is_empty() {
         let places = clients::Places::from_env(None)?;
         let names: Vec<String> = if client_names.is_empty() {
             clients::CLIENTS.iter().map(|c| (*c).to_owned()).collect()
@@ -29,29 +51,38 @@ pub fn run(
         for client in &names {
             for entry in clients::servers(client, &places)? {
                 let source = format!("{client}: {}", entry.file.display());
-                match entry.launch {
-                    Launch::Stdio { command, env } => {
-                        targets.push(Target { name: entry.name, source, command, env })
+                match &entry.launch {
+                    Launch::Stdio { command, env } => targets.push(Target {
+                        name: entry.name.clone(),
+                        source,
+                        endpoint: Endpoint::Command { command: command.clone(), env: env.clone() },
+                    }),
+                    Launch::Remote { url } => {
+                        let headers = configured_headers(&entry);
+                        targets.push(remote_target(
+                            entry.name.clone(),
+                            source,
+                            url,
+                            headers,
+                            &proxy,
+                        ))
                     }
-                    Launch::Remote { url } => skipped.push((entry.name, source, url)),
                 }
             }
         }
     } else {
         let os: Vec<std::ffi::OsString> = command.iter().map(Into::into).collect();
-        let name = crate::launch::default_server_name(&os);
         targets.push(Target {
-            name,
+            name: name.unwrap_or_else(|| crate::launch::default_server_name(&os)),
             source: "command line".to_owned(),
-            command,
-            env: Default::default(),
+            endpoint: Endpoint::Command { command, env: Default::default() },
         });
     }
 
     let pins = read_pins(paths);
     let timeout = Duration::from_secs(timeout.max(1));
     let mut code = 0;
-    if targets.is_empty() && skipped.is_empty() && !as_json {
+    if targets.is_empty() && !as_json {
         println!("no MCP servers are configured in {}", clients::CLIENTS.join(", "));
     }
     for target in &targets {
@@ -68,17 +99,104 @@ pub fn run(
             print!("{}", crate::text::visible(&describe(&report)));
         }
     }
-    for (name, source, url) in &skipped {
-        if as_json {
-            println!(
-                "{}",
-                json!({"server": name, "source": source, "url": url, "error": "remote servers are not scanned yet"})
-            );
-        } else {
-            println!("{name} ({source}): {url} — remote servers are not scanned yet\n");
+    Ok(code)
+}
+
+/// A remote server to scan. An address of MCP Firewall's own proxy
+/// (`http://127.0.0.1:PORT/s/NAME/mcp`) is scanned at the upstream it stands for, under the
+/// route's name (the name its pins have), and without the proxy's client token.
+fn remote_target(
+    name: String,
+    source: String,
+    url: &str,
+    headers: Vec<(String, String)>,
+    proxy: &Registry,
+) -> Target {
+    let headers: Vec<(String, String)> = headers
+        .into_iter()
+        .filter(|(k, _)| !k.trim().eq_ignore_ascii_case(registry::TOKEN_HEADER))
+        .collect();
+    match behind_proxy(url, proxy) {
+        Some((route, upstream)) if upstream.legacy_sse => Target {
+            name: route,
+            source: format!("{source}, through MCP Firewall's proxy"),
+            endpoint: Endpoint::Unsupported {
+                url: upstream.url.clone(),
+                reason: "a server of the legacy HTTP+SSE transport is not scanned yet".into(),
+            },
+        },
+        Some((route, upstream)) => Target {
+            name: route,
+            source: format!("{source}, through MCP Firewall's proxy"),
+            endpoint: Endpoint::Remote { url: upstream.url.clone(), headers },
+        },
+        None => {
+            Target { name, source, endpoint: Endpoint::Remote { url: url.to_owned(), headers } }
         }
     }
-    Ok(code)
+}
+
+/// The route name and upstream when `url` is one of the proxy's routes.
+fn behind_proxy<'a>(url: &str, proxy: &'a Registry) -> Option<(String, &'a registry::Upstream)> {
+    let url = url::Url::parse(url).ok()?;
+    if !registry::is_loopback(url.host_str()?) {
+        return None;
+    }
+    let port = registry::port(proxy).ok()?;
+    if url.port_or_known_default()? != port {
+        return None;
+    }
+    let segments: Vec<&str> = url.path_segments()?.collect();
+    let ["s", name, "mcp" | "sse"] = segments.as_slice() else { return None };
+    proxy.upstreams.get(*name).map(|upstream| ((*name).to_owned(), upstream))
+}
+
+/// The `headers` of a remote entry in its client's file, with `${VAR}` and `${env:VAR}`
+/// taken from the environment.
+fn configured_headers(entry: &ServerEntry) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(&entry.file) else { return Vec::new() };
+    let Ok(root) = crate::jsonc::parse(&text) else { return Vec::new() };
+    let Some(node) = root.at(&entry.pointer) else { return Vec::new() };
+    let value = node.to_value(&text);
+    let Some(headers) = value.get("headers").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    headers.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), expand_env(v)))).collect()
+}
+
+/// `${VAR}` and `${env:VAR}` replaced by the variable's value (unchanged when it is unset).
+fn expand_env(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else { break };
+        let inner = &rest[start + 2..start + len];
+        let var = inner.strip_prefix("env:").unwrap_or(inner);
+        match std::env::var(var) {
+            Ok(value) if !var.is_empty() => out.push_str(&value),
+            _ => out.push_str(&rest[start..=start + len]),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `Name: value`.
+fn split_header(header: &str) -> Result<(String, String)> {
+    let Some((name, value)) = header.split_once(':') else {
+        bail!("--header {header:?} is not `Name: value`");
+    };
+    Ok((name.trim().to_owned(), value.trim().to_owned()))
+}
+
+/// The host of `url`, as the default name of a server given by its address.
+fn host_name(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "remote".to_owned())
 }
 
 /// The history's pins, read-only; none when there is no history yet.
@@ -172,6 +290,9 @@ fn describe(report: &Report) -> String {
         })
         .unwrap_or_default();
     out.push_str(&format!("{} ({}){info}\n", report.server, report.source));
+    if let Some(url) = &report.url {
+        out.push_str(&format!("  at {url}\n"));
+    }
     if let Some(error) = &report.error {
         out.push_str(&format!("  could not be scanned: {error}\n\n"));
         return out;

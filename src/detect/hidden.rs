@@ -101,7 +101,12 @@ pub(super) fn pieces(s: &str) -> Vec<Found> {
     let b = s.as_bytes();
     let mut i = 0;
     while i < s.len() {
-        let c = b[i];
+        while let Some(chunk) = b.get(i..i + 16)
+            && plain_ascii(chunk)
+        {
+            i += 16;
+        }
+        let Some(&c) = b.get(i) else { break };
         if c < 0x80 {
             if (0x21..0x7f).contains(&c)
                 || (c == b' ' && b.get(i + 1).is_none_or(|n| !n.is_ascii_whitespace()))
@@ -151,6 +156,10 @@ pub(super) fn pieces(s: &str) -> Vec<Found> {
             i += 1;
             continue;
         }
+        if let Some(len) = plain_multibyte(b, i) {
+            i += len;
+            continue;
+        }
         let ch = s[i..].chars().next().unwrap_or('\u{fffd}');
         let len = ch.len_utf8();
         let cp = ch as u32;
@@ -198,6 +207,36 @@ pub(super) fn pieces(s: &str) -> Vec<Found> {
         }
     }
     out
+}
+
+/// True when every byte of `chunk` takes the first branch of [`pieces`]: printable ASCII, or a
+/// space followed by a printable character (checked 16 bytes at a time, without branches per
+/// byte; a space at the end is left to the careful path, which sees what follows it).
+fn plain_ascii(chunk: &[u8]) -> bool {
+    let printable = chunk.iter().fold(true, |ok, &c| ok & (0x20..0x7f).contains(&c));
+    let doubled = chunk.windows(2).fold(false, |any, w| any | ((w[0] == b' ') & (w[1] == b' ')));
+    printable && !doubled && chunk.last() != Some(&b' ')
+}
+
+/// The length of the character starting at `b[i]` (a UTF-8 lead byte) when its first bytes
+/// show that it is none of the characters [`pieces`] looks at (C1 controls, invisible, format
+/// and bidi characters, variation selectors, tags, Unicode spaces), so that text in other
+/// scripts is skipped without decoding it. Those characters all start with one of the lead
+/// bytes below (U+3000–U+3FFF only for U+3000 and U+3164).
+fn plain_multibyte(b: &[u8], i: usize) -> Option<usize> {
+    let lead = b[i];
+    let len = match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => return None,
+    };
+    let maybe = match lead {
+        0xC2 | 0xCD | 0xE1 | 0xE2 | 0xEF | 0xF0 | 0xF3 => true,
+        0xE3 => matches!(b.get(i + 1), Some(0x80 | 0x85)),
+        _ => false,
+    };
+    (!maybe).then_some(len)
 }
 
 /// Classes of invisible characters; a run is consecutive characters of one class.
@@ -437,9 +476,9 @@ fn string_end(b: &[u8], i: usize) -> (usize, usize) {
 }
 
 /// Findings for the hidden text in `s`, appended to `out`.
-pub(super) fn scan(s: &str, location: &str, ctx: Context, out: &mut Vec<Finding>) {
-    for f in pieces(s) {
-        let Some((kind, severity, rule)) = rate(&f, ctx) else { continue };
+pub(super) fn scan(s: &str, found: &[Found], location: &str, ctx: Context, out: &mut Vec<Finding>) {
+    for f in found {
+        let Some((kind, severity, rule)) = rate(f, ctx) else { continue };
         let evidence = match &f.decoded {
             Some(d) => format!("[hidden: {}]", excerpt(d, 120)),
             None => excerpt(&s[f.span.clone()], 60),
@@ -449,7 +488,7 @@ pub(super) fn scan(s: &str, location: &str, ctx: Context, out: &mut Vec<Finding>
             severity,
             rule,
             location: location.to_owned(),
-            span: f.span,
+            span: f.span.clone(),
             evidence,
         });
     }
@@ -516,7 +555,11 @@ pub(super) struct Segment {
 /// `s` with hidden text removed or made visible, and the map from output to input offsets;
 /// `None` when nothing changes.
 pub(super) fn sanitize_mapped(s: &str) -> Option<(String, Vec<Segment>)> {
-    let found = pieces(s);
+    sanitize_found(s, pieces(s))
+}
+
+/// [`sanitize_mapped`] with the [`pieces`] of `s` already found.
+pub(super) fn sanitize_found(s: &str, found: Vec<Found>) -> Option<(String, Vec<Segment>)> {
     if found.is_empty() {
         return None;
     }

@@ -381,11 +381,14 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
         });
     }
     let before = out.len();
-    hidden::scan(capped, location, ctx, out);
+    // One pass finds the hidden text, for the findings and for the sanitized copy the phrase
+    // rules read.
+    let found = hidden::pieces(capped);
+    hidden::scan(capped, &found, location, ctx, out);
     if ctx == Context::Name {
         return;
     }
-    let mapped = hidden::sanitize_mapped(capped);
+    let mapped = hidden::sanitize_found(capped, found);
     let text = mapped.as_ref().map_or(capped, |(clean, _)| clean.as_str());
     // In results, rules that can only give Info matter when something else in the string is
     // suspicious (they may then escalate it); skipping them otherwise keeps large results fast.

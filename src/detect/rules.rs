@@ -7,7 +7,9 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::Regex as TextRegex;
 use regex::bytes::{Captures, Regex, RegexBuilder};
 
@@ -494,9 +496,22 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             triggers: &[
                 "if you are",
                 "if you're",
-                "dear ",
-                "hey ",
-                "hello ",
+                // Not "hey " alone: it is in every "they ".
+                "dear ai",
+                "dear assistant",
+                "dear claude",
+                "dear chatgpt",
+                "dear llm",
+                "hey ai",
+                "hey assistant",
+                "hey claude",
+                "hey chatgpt",
+                "hey llm",
+                "hello ai",
+                "hello assistant",
+                "hello claude",
+                "hello chatgpt",
+                "hello llm",
                 "reading this",
                 "processing this",
                 "summarizing this",
@@ -621,6 +636,76 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "invisible",
             ],
             pattern: r"\b((do\s+not|don't|never)\s+(reveal|mention|disclose|repeat|show|summari[sz]e|output|display|print|acknowledge)\s+(these|this|the)\s+(instructions?|message|note|section|block|steps?)|(these|this|the\s+above)\s+(instructions?|steps?|messages?|notes?)\s+(is|are|must\s+(remain|be\s+kept)|should\s+(remain|be\s+kept))\s+(secret|hidden|confidential|invisible))\b",
+            check: None,
+        },
+        // ---- other languages ---------------------------------------------------------------
+        // The two most common injected instructions in German, French, Spanish, Italian,
+        // Portuguese, Chinese and Russian. Letters outside ASCII are matched as written (the
+        // rules fold ASCII case only), so Cyrillic comes in its usual capitalisations.
+        Rule {
+            name: "ignore-previous-instructions-intl",
+            kind: InjectedInstruction,
+            describe: Some(Block),
+            result: Some(Flag),
+            triggers: &[
+                "ignor",
+                "vergiss",
+                "vergessen sie",
+                "missachte",
+                "oublie",
+                "tiens pas compte",
+                "olvid",
+                "omite",
+                "descarta",
+                "dimentica",
+                "esqueça",
+                "esqueca",
+                "忽略",
+                "忽视",
+                "无视",
+                "不要理会",
+                "忘记",
+                "忘掉",
+                "игнорируй",
+                "Игнорируй",
+                "ИГНОРИРУЙ",
+                "проигнорируй",
+                "Проигнорируй",
+                "забудь",
+                "Забудь",
+                "ЗАБУДЬ",
+                "не обращай",
+                "Не обращай",
+            ],
+            pattern: r"(\b(ignorieren|ignoriere|vergiss|vergessen|missachte|missachten)\s+(sie\s+)?(alle\s+|sämtliche\s+|die\s+|deine\s+|ihre\s+)?(vorherigen|vorigen|bisherigen|obigen|früheren|vorangegangenen|ursprünglichen)\s+(anweisungen|instruktionen|befehle|regeln|vorgaben)|\b(ignore[zr]?|oublie[zr]?|ne\s+tiens\s+pas\s+compte\s+des|ignora|ignoren|olvida|olvide|olviden|omite|descarta|dimentica|esqueça|esqueca)\s+(toutes\s+|todas\s+|tutte\s+)?(les\s+|tes\s+|vos\s+|las\s+|tus\s+|sus\s+|le\s+|as\s+)?(instructions|consignes|directives|instrucciones|indicaciones|istruzioni|indicazioni|instruções|instrucoes)\s+(précédentes|precedentes|antérieures|ci-dessus|initiales|anteriores|previas|precedenti|anteriori)|(忽略|忽视|无视|不要理会|忘记|忘掉)你?(之前|以前|先前|前面|上面|上述|以上|此前|所有|全部|一切)的?(所有|全部|一切)?的?(指令|指示|说明|规则|提示|命令)|(игнорируй|Игнорируй|ИГНОРИРУЙ|проигнорируй|Проигнорируй|забудь|Забудь|ЗАБУДЬ|не\s+обращай|Не\s+обращай)(те|ТЕ)?(\s+внимания\s+на)?\s+(все\s+|ВСЕ\s+)?(предыдущие|прошлые|прежние|вышеуказанные|предшествующие|изначальные|ПРЕДЫДУЩИЕ)\s+(инструкции|указания|команды|правила|ИНСТРУКЦИИ))",
+            check: None,
+        },
+        Rule {
+            name: "do-not-tell-user-intl",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "dem benutzer",
+                "den benutzer",
+                "dem nutzer",
+                "den nutzer",
+                "dem anwender",
+                "den anwender",
+                "l'utilisateur",
+                "l’utilisateur",
+                "al usuario",
+                "a los usuarios",
+                "all'utente",
+                "all’utente",
+                "l'utente",
+                "l’utente",
+                "ao usu",
+                "用户",
+                "пользовател",
+                "Пользовател",
+            ],
+            pattern: r"(\b(sag|sage|erzähl|erzähle|erwähne|verrate|zeige)\s+(es\s+|das\s+|dies\s+|davon\s+)?(dem|den)\s+(benutzer|nutzer|anwender)n?\s+(nichts|nicht)\b|\b(ohne|nicht)\s+(den|dem)\s+(benutzer|nutzer|anwender)n?\s+(zu\s+)?(informieren|benachrichtigen|warnen|fragen)\b|\bne\s+(le\s+|l'|l’|rien\s+|pas\s+)?(dis|dites|mentionne[zr]?|révèle[zr]?|signale[zr]?|informe[zr]?|préviens|prévenez)\s+(rien\s+|pas\s+|jamais\s+)?(de\s+ceci\s+|de\s+cela\s+|cela\s+)?(à\s+)?l('|’)utilisateur|\bsans\s+(le\s+dire\s+à|en\s+informer|informer|prévenir|avertir)\s+l('|’)utilisateur|\bno\s+(le\s+|les\s+)?(digas|diga|menciones|mencione|informes|informe|reveles|revele|cuentes|cuente|avises|avise)\s+(nada\s+)?(de\s+esto\s+|esto\s+)?(al\s+usuario|a\s+los\s+usuarios)|\bsin\s+(decírselo|decirle|decirlo|informar|avisar|notificar)(le)?\s+(al\s+usuario|a\s+los\s+usuarios)|\bnon\s+(dirlo|dire|menzionare|rivelare|informare|avvisare)\s+(nulla\s+|niente\s+)?(all('|’)utente|l('|’)utente)|\bn(ã|a)o\s+(diga|conte|mencione|informe|revele|avise)\s+(nada\s+)?ao\s+usu(á|a)rio|(不要|别|不得|切勿|不可|千万不要)(告诉|告知|通知|提醒|透露给|让)用户|(对|向)用户(隐瞒|保密)|(не|Не|НЕ)\s+(говори|сообщай|рассказывай|упоминай|сообщи|говорите|сообщайте|рассказывайте)(те)?\s+(об\s+этом\s+|ничего\s+)?(пользовател|Пользовател)(ю|ям))",
             check: None,
         },
         // ---- credentials -------------------------------------------------------------------
@@ -1009,17 +1094,29 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-struct Compiled {
-    /// Trigger automaton; pattern id → rule indices.
-    automaton: AhoCorasick,
+/// The literals of a set of rules, found in one pass.
+struct Triggers {
+    /// Case-insensitive, every occurrence of every literal (overlapping), no prefilter: with
+    /// hundreds of literals no prefilter applies, and [`each_trigger`] walks it directly.
+    dfa: DFA,
+    /// Pattern id → indices in [`RULES`] of the rules that own the literal.
     owners: Vec<Vec<usize>>,
+}
+
+struct Compiled {
+    /// The triggers of every rule.
+    all: Triggers,
+    /// The triggers of the rules that can give at least [`Severity::Flag`] in tool results:
+    /// the first pass over a result needs no others, and a smaller automaton reports fewer
+    /// hits (half the literals; "add", "put", "prefer" and the like are not among them).
+    result_flag: Triggers,
     regexes: Vec<Regex>,
 }
 
-static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
+fn triggers(wanted: impl Fn(&Rule) -> bool) -> Triggers {
     let mut literals: Vec<&'static str> = Vec::new();
     let mut owners: Vec<Vec<usize>> = Vec::new();
-    for (i, rule) in RULES.iter().enumerate() {
+    for (i, rule) in RULES.iter().enumerate().filter(|(_, r)| wanted(r)) {
         for t in rule.triggers {
             match literals.iter().position(|l| l == t) {
                 Some(p) => owners[p].push(i),
@@ -1030,28 +1127,105 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
             }
         }
     }
-    let automaton = AhoCorasickBuilder::new()
+    let dfa = DFA::builder()
         .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .kind(Some(AhoCorasickKind::DFA))
+        .match_kind(MatchKind::Standard)
+        .start_kind(StartKind::Unanchored)
         .prefilter(false)
         .build(&literals)
         .expect("trigger automaton builds");
-    // The search reports the longest trigger at each position; a shorter one there is its
-    // prefix, so the longest one's owners include the prefixes' owners.
-    let owners = (0..literals.len())
-        .map(|i| {
-            let mut all: Vec<usize> = literals
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| literals[i].starts_with(**l))
-                .flat_map(|(j, _)| owners[j].iter().copied())
-                .collect();
-            all.sort_unstable();
-            all.dedup();
-            all
-        })
-        .collect();
+    Triggers { dfa, owners }
+}
+
+/// Below this many bytes a string is walked in one lane.
+const LANE_MIN: usize = 4096;
+
+/// Every occurrence of every trigger in `s`, as (pattern, start), ordered by where it ends.
+///
+/// The DFA is walked over four slices of `s` side by side. One walk is a chain of dependent
+/// table loads (each state is needed to find the next), so the processor mostly waits on
+/// memory; four independent chains interleaved keep it busy (measured: about 2.5× the speed
+/// of one walk). Each slice starts `longest - 1` bytes early and reports only matches that
+/// end inside it, so an occurrence across a boundary is found exactly once.
+fn each_trigger(t: &Triggers, s: &[u8]) -> Vec<(usize, usize)> {
+    const LANES: usize = 4;
+    let dfa = &t.dfa;
+    let Ok(start) = dfa.start_state(Anchored::No) else { return Vec::new() };
+    let n = s.len();
+    let mut found = Vec::new();
+    if n < LANE_MIN {
+        walk(dfa, s, 0..n, 0, start, &mut found);
+        return found;
+    }
+    let back = dfa.max_pattern_len().saturating_sub(1);
+    // Lane i reports the matches whose last byte is in own[i]..own[i + 1].
+    let own: [usize; LANES + 1] = std::array::from_fn(|i| n * i / LANES);
+    let from: [usize; LANES] = std::array::from_fn(|i| own[i].saturating_sub(back));
+    let common = (0..LANES).map(|i| own[i + 1] - from[i]).min().unwrap_or(0);
+    let mut lanes: [Vec<(usize, usize)>; LANES] = Default::default();
+    let (mut a, mut b, mut c, mut d) = (start, start, start, start);
+    let lane = |i: usize| &s[from[i]..from[i] + common];
+    let bytes = lane(0).iter().zip(lane(1)).zip(lane(2)).zip(lane(3));
+    for (k, (((&x, &y), &z), &w)) in bytes.enumerate() {
+        a = dfa.next_state(Anchored::No, a, x);
+        b = dfa.next_state(Anchored::No, b, y);
+        c = dfa.next_state(Anchored::No, c, z);
+        d = dfa.next_state(Anchored::No, d, w);
+        if dfa.is_special(a) | dfa.is_special(b) | dfa.is_special(c) | dfa.is_special(d) {
+            for (lane, sid) in [a, b, c, d].into_iter().enumerate() {
+                if from[lane] + k >= own[lane] {
+                    report(dfa, sid, from[lane] + k, &mut lanes[lane]);
+                }
+            }
+        }
+    }
+    for (lane, sid) in [a, b, c, d].into_iter().enumerate() {
+        walk(dfa, s, from[lane] + common..own[lane + 1], own[lane], sid, &mut lanes[lane]);
+        found.append(&mut lanes[lane]);
+    }
+    found
+}
+
+/// Walks `dfa` from state `sid` over `s[range]`, reporting the matches that end at or after
+/// `report_from`.
+fn walk(
+    dfa: &DFA,
+    s: &[u8],
+    range: Range<usize>,
+    report_from: usize,
+    mut sid: aho_corasick::automaton::StateID,
+    out: &mut Vec<(usize, usize)>,
+) {
+    let offset = range.start;
+    for (k, &byte) in s[range].iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        if dfa.is_special(sid) && offset + k >= report_from {
+            report(dfa, sid, offset + k, out);
+        }
+    }
+}
+
+/// The matches of state `sid`, entered at byte `at`, as (pattern, start).
+#[cold]
+#[inline(never)]
+fn report(
+    dfa: &DFA,
+    sid: aho_corasick::automaton::StateID,
+    at: usize,
+    out: &mut Vec<(usize, usize)>,
+) {
+    if !dfa.is_match(sid) {
+        return;
+    }
+    for k in 0..dfa.match_len(sid) {
+        let pattern = dfa.match_pattern(sid, k);
+        out.push((pattern.as_usize(), at + 1 - dfa.pattern_len(pattern)));
+    }
+}
+
+static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
+    let all = triggers(|_| true);
+    let result_flag = triggers(|r| r.result.is_some_and(|s| s >= Severity::Flag));
     let regexes = RULES
         .iter()
         .map(|r| {
@@ -1063,7 +1237,7 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
                 .expect("rule regexes are valid")
         })
         .collect();
-    Compiled { automaton, owners, regexes }
+    Compiled { all, result_flag, regexes }
 });
 
 /// Every match in `s` of the rules whose severity in `ctx` is at least `min`.
@@ -1074,13 +1248,11 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 /// window, so the work stays linear and no trigger is ever skipped.
 pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
     let c = &*COMPILED;
+    let t = if ctx == Context::Result && min >= Severity::Flag { &c.result_flag } else { &c.all };
     let mut ranges: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
-    // Every position where a trigger starts: restart one byte after each match.
-    let mut at = 0;
-    while at < s.len() {
-        let Some(m) = c.automaton.find(Input::new(s).range(at..)) else { break };
-        at = m.start() + 1;
-        for &ri in &c.owners[m.pattern().as_usize()] {
+    for (pattern, start) in each_trigger(t, s.as_bytes()) {
+        let end = start + t.dfa.pattern_len(aho_corasick::PatternID::new_unchecked(pattern));
+        for &ri in &t.owners[pattern] {
             let rule = &RULES[ri];
             let severity = match ctx {
                 Context::Result => rule.result,
@@ -1089,8 +1261,8 @@ pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
             if severity.is_none_or(|s| s < min) {
                 continue;
             }
-            let lo = m.start().saturating_sub(WINDOW);
-            let hi = (m.end() + WINDOW).min(s.len());
+            let lo = start.saturating_sub(WINDOW);
+            let hi = (end + WINDOW).min(s.len());
             match ranges[ri].last_mut() {
                 Some(last) if lo <= last.end => {
                     last.start = last.start.min(lo);

@@ -8,6 +8,7 @@
 - With RUG_PULL_RENAMED=1, `get_weather` is offered as `get_forecast` instead.
 - With RUG_PULL_POISON=1, also `send_note(text)`, whose description smuggles instructions to the
   model (the tool-poisoning attack).
+- With `--http PORT`, it serves Streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio.
 """
 
 import os
@@ -60,4 +61,10 @@ if os.environ.get("RUG_PULL_POISON") == "1":
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        # Streamable HTTP on 127.0.0.1:PORT/mcp (a remote server).
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")
