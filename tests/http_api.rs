@@ -90,6 +90,21 @@ impl Daemon {
         (status, head.to_ascii_lowercase(), body.to_owned())
     }
 
+    /// The real filesystem server behind `mcpfw wrap`, rooted at `work`, initialized.
+    fn filesystem_shim(&self, work: &std::path::Path) -> Shim {
+        let mut cmd = Command::new(mcpfw());
+        cmd.env("MCPFW_HOME", self.home.path())
+            .env("MCPFW_KEYRING", "off")
+            .args(["wrap", "--name", "files", "--root"])
+            .arg(work)
+            .arg("--")
+            .arg(npm_server("mcp-server-filesystem"))
+            .arg(work.parent().unwrap());
+        let mut shim = Shim::spawn_raw(cmd);
+        shim.initialize();
+        shim
+    }
+
     fn good(&self) -> Vec<(&'static str, String)> {
         vec![
             ("Host", format!("127.0.0.1:{}", self.port)),
@@ -201,16 +216,7 @@ fn a_call_is_approved_through_the_api_and_its_events_stream_live() {
 
     let work = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(mcpfw());
-    cmd.env("MCPFW_HOME", d.home.path())
-        .env("MCPFW_KEYRING", "off")
-        .args(["wrap", "--name", "files", "--root"])
-        .arg(work.path())
-        .arg("--")
-        .arg(npm_server("mcp-server-filesystem"))
-        .arg(work.path().parent().unwrap());
-    let mut shim = Shim::spawn_raw(cmd);
-    shim.initialize();
+    let mut shim = d.filesystem_shim(work.path());
     let target = outside.path().join("via-api.txt");
     let sent = Instant::now();
     shim.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -860,16 +866,7 @@ fn a_new_approval_timeout_applies_to_the_next_call_at_once() {
     // A real call that asks is refused by the new timeout.
     let work = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(mcpfw());
-    cmd.env("MCPFW_HOME", d.home.path())
-        .env("MCPFW_KEYRING", "off")
-        .args(["wrap", "--name", "files", "--root"])
-        .arg(work.path())
-        .arg("--")
-        .arg(npm_server("mcp-server-filesystem"))
-        .arg(work.path().parent().unwrap());
-    let mut shim = Shim::spawn_raw(cmd);
-    shim.initialize();
+    let mut shim = d.filesystem_shim(work.path());
     let target = outside.path().join("late.txt");
     let sent = Instant::now();
     let answer = shim.call_tool(2, "write_file", json!({"path": target, "content": "too late"}));

@@ -5,24 +5,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Home, mcpfw, npm_server, python, support};
+use common::{Background, Home, free_port, mcpfw, npm_server, python, support, wait_listening};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_listening(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
 
 /// A real server-everything over Streamable HTTP, a daemon whose proxy serves it as
 /// `everything`, and a client token.
@@ -31,7 +19,8 @@ struct Setup {
     upstream_port: u16,
     proxy_port: u16,
     token: String,
-    children: Vec<Child>,
+    /// The servers and the daemon, stopped when the setup is dropped.
+    children: Vec<Background>,
 }
 
 impl Setup {
@@ -44,15 +33,9 @@ impl Setup {
         let home = Home::new();
         home.policy(policy);
         let upstream_port = free_port();
-        let server = Command::new(npm_server("mcp-server-everything"))
-            .arg("streamableHttp")
-            .env("PORT", upstream_port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
+        let mut server = Command::new(npm_server("mcp-server-everything"));
+        server.arg("streamableHttp").env("PORT", upstream_port.to_string());
+        let server = Background::start(server);
         let mut setup = Self {
             home,
             upstream_port,
@@ -74,15 +57,9 @@ impl Setup {
             .and_then(|rest| rest.split_whitespace().next())
             .expect("a token in `mcpfw proxy add`'s output")
             .to_owned();
-        let daemon = setup
-            .cmd()
-            .args(["daemon", "--no-notify"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        setup.children.push(daemon);
+        let mut daemon = setup.cmd();
+        daemon.args(["daemon", "--no-notify"]);
+        setup.children.push(Background::start(daemon));
         wait_listening(upstream_port, "server-everything");
         wait_listening(setup.proxy_port, "the proxy");
         setup
@@ -144,16 +121,9 @@ impl Setup {
     /// A 2026-07-28 (stateless) Python server over HTTP, served by the proxy as `modern`.
     fn add_modern(&mut self) {
         let port = free_port();
-        let server = Command::new(python())
-            .arg(support("modern_server.py"))
-            .args(["--http", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        self.children.push(server);
+        let mut server = Command::new(python());
+        server.arg(support("modern_server.py")).args(["--http", &port.to_string()]);
+        self.children.push(Background::start(server));
         wait_listening(port, "the stateless server");
         self.run(&[
             "proxy",
@@ -168,16 +138,9 @@ impl Setup {
     /// A Python server of the legacy HTTP+SSE transport; returns its event stream's URL.
     fn start_legacy(&mut self) -> String {
         let port = free_port();
-        let server = Command::new(python())
-            .arg(support("modern_server.py"))
-            .args(["--sse", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        self.children.push(server);
+        let mut server = Command::new(python());
+        server.arg(support("modern_server.py")).args(["--sse", &port.to_string()]);
+        self.children.push(Background::start(server));
         wait_listening(port, "the legacy server");
         format!("http://127.0.0.1:{port}/sse")
     }
@@ -186,21 +149,6 @@ impl Setup {
         self.children[i].id()
     }
 }
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            // SAFETY: kill(2) on the process group the child leads (or the child alone).
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGTERM);
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-use std::os::unix::process::CommandExt;
 
 fn raw(port: u16, request: &[u8]) -> (u16, String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();

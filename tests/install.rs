@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Home, mcpfw, npm_server, python, support};
+use common::{Background, Home, free_port, mcpfw, npm_server, python, support, wait_listening};
 use mcpfw::clients::{self, Launch, Places, ServerEntry};
 use serde_json::Value;
 
@@ -715,49 +715,17 @@ fn wait_recorded(m: &Machine, server: &str) -> Value {
     }
 }
 
-/// A child in its own process group, ended with that group.
-struct Group(Child);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on the process group the child leads.
-        unsafe {
-            libc::kill(-(self.0.id() as i32), libc::SIGTERM);
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_listening(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
 /// End to end over HTTP: a Cursor entry for a real Streamable HTTP server, once installed,
 /// reaches it through the daemon's proxy with the token install put in the entry (and the
 /// entry's own header); the calls are in the history. Uninstall restores the file byte for
 /// byte and removes the route.
 #[test]
 fn an_installed_http_entry_reaches_the_real_server_through_the_proxy() {
-    use std::os::unix::process::CommandExt;
     let m = Machine::new();
-    let upstream_port =
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _server = Group(
-        Command::new(npm_server("mcp-server-everything"))
-            .arg("streamableHttp")
-            .env("PORT", upstream_port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap(),
-    );
+    let upstream_port = free_port();
+    let mut command = Command::new(npm_server("mcp-server-everything"));
+    command.arg("streamableHttp").env("PORT", upstream_port.to_string());
+    let _server = Background::start(command);
     let cursor = m.place("~/.cursor/mcp.json");
     let original = format!(
         "{{\n  \"mcpServers\": {{\n    \"everything\": {{\n      \"url\": \"http://127.0.0.1:{upstream_port}/mcp\",\n      \"headers\": {{ \"X-Note\": \"kept\" }}\n    }}\n  }}\n}}\n"

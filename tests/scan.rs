@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use common::{Home, Shim, mcpfw, npm_server, python, support};
+use common::{
+    Background, Home, Shim, free_port, mcpfw, npm_server, python, support, wait_listening,
+};
 use serde_json::{Value, json};
 
 fn scan(home: &Home, user_home: &std::path::Path, args: &[&str]) -> (i32, String) {
@@ -104,32 +103,17 @@ fn a_poisoned_tool_is_reported_with_its_rule_and_evidence() {
         && f["evidence"].as_str().unwrap().contains("~/.cursor/")));
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A real server listening on 127.0.0.1, stopped (its process group) when dropped.
 struct Listening {
-    child: Child,
+    _server: Background,
     port: u16,
 }
 
 impl Listening {
-    fn start(mut command: Command, port: u16) -> Self {
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let server = Listening { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the server did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
+    fn start(command: Command, port: u16) -> Self {
+        let server = Background::start(command);
+        wait_listening(port, "the server");
+        Listening { _server: server, port }
     }
 
     /// server-everything in its Streamable HTTP mode.
@@ -153,17 +137,6 @@ impl Listening {
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/mcp", self.port)
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on the process group the child leads.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGTERM);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

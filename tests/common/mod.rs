@@ -259,3 +259,50 @@ pub fn tool_text(response: &Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("no text in {response}"))
 }
+
+/// A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits (up to 20 s) until something accepts connections on 127.0.0.1:`port`.
+pub fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A background process (a server, a daemon) with its output discarded, in a process group of
+/// its own; the whole group is stopped when this is dropped.
+pub struct Background(pub Child);
+
+impl Background {
+    pub fn start(mut command: Command) -> Self {
+        use std::os::unix::process::CommandExt;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}; {SETUP_HINT}"));
+        Self(child)
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group the child leads.
+        unsafe {
+            libc::kill(-(self.0.id() as i32), libc::SIGTERM);
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
