@@ -531,6 +531,18 @@ fn a_multi_round_trip_retry_of_an_approved_call_is_not_asked_twice() {
     s.wait_pending(1);
 }
 
+/// Whether the notification tests run here (`MCPFW_TEST_NOTIFY`, set by `scripts/test` in a
+/// session with dunst); says so when they are skipped.
+fn notification_server() -> bool {
+    let on = std::env::var_os("MCPFW_TEST_NOTIFY").is_some();
+    if !on {
+        println!(
+            "skipped: set MCPFW_TEST_NOTIFY=1 in a session with a notification server (dunst)"
+        );
+    }
+    on
+}
+
 /// `dunstctl` of the notification server the test session runs (see `notifications_*`).
 fn dunstctl(args: &[&str]) -> String {
     let out = Command::new("dunstctl").args(args).output().expect("dunstctl");
@@ -543,10 +555,7 @@ fn dunstctl(args: &[&str]) -> String {
 /// `scripts/test` runs it under Xvfb with dunst.
 #[test]
 fn notifications_announce_a_waiting_call_and_go_when_it_is_decided() {
-    if std::env::var_os("MCPFW_TEST_NOTIFY").is_none() {
-        println!(
-            "skipped: set MCPFW_TEST_NOTIFY=1 in a session with a notification server (dunst)"
-        );
+    if !notification_server() {
         return;
     }
     let s = Setup::new(60);
@@ -582,10 +591,7 @@ fn notifications_announce_a_waiting_call_and_go_when_it_is_decided() {
 /// notice is taken down when it ends. Skipped unless `MCPFW_TEST_NOTIFY` is set.
 #[test]
 fn notifications_announce_a_pause_and_its_end() {
-    if std::env::var_os("MCPFW_TEST_NOTIFY").is_none() {
-        println!(
-            "skipped: set MCPFW_TEST_NOTIFY=1 in a session with a notification server (dunst)"
-        );
+    if !notification_server() {
         return;
     }
     let s = Setup::new(60);
@@ -623,10 +629,7 @@ fn notifications_announce_a_pause_and_its_end() {
 /// Skipped unless `MCPFW_TEST_NOTIFY` is set, like the test above.
 #[test]
 fn notifications_announce_a_withheld_poisoned_tool() {
-    if std::env::var_os("MCPFW_TEST_NOTIFY").is_none() {
-        println!(
-            "skipped: set MCPFW_TEST_NOTIFY=1 in a session with a notification server (dunst)"
-        );
+    if !notification_server() {
         return;
     }
     let s = Setup::new(60);
