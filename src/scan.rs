@@ -21,8 +21,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// The protocol version `mcpfw scan` speaks.
+/// The protocol version `mcpfw scan` speaks to a server with the `initialize` handshake.
 const PROTOCOL_VERSION: &str = "2025-11-25";
+/// The stateless era, tried first with `server/discover`.
+const STATELESS_VERSION: &str = "2026-07-28";
+/// How long the `server/discover` probe waits before the handshake is tried instead.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How many pages of one list are read at most.
 const MAX_PAGES: usize = 50;
 
@@ -55,6 +59,8 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub server_info: Option<Value>,
+    /// The protocol version spoken (`2026-07-28` for a stateless server).
+    pub protocol: Option<String>,
     pub instructions: Option<String>,
     pub tools: Vec<Value>,
     pub prompts: Vec<Value>,
@@ -79,6 +85,7 @@ impl Report {
                 }
             },
             server_info: None,
+            protocol: None,
             instructions: None,
             tools: Vec::new(),
             prompts: Vec::new(),
@@ -155,37 +162,88 @@ trait Rpc {
     /// Sends a request and waits for its result (an error answer is an `Err`).
     fn request(&mut self, method: &str, params: Value, deadline: Instant) -> Result<Value>;
     fn notify(&mut self, method: &str, params: Value, deadline: Instant) -> Result<()>;
+    /// Speak the stateless era `version` (HTTP requests then carry its headers).
+    fn stateless(&mut self, _version: &str) {}
+    /// Speak the handshake era after all (forgetting what the probe may have set).
+    fn handshake(&mut self) {}
 }
 
-/// The handshake, then every list the server's capabilities announce.
+/// What a stateless-era request carries in `_meta` instead of a handshake.
+fn stateless_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": STATELESS_VERSION,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "mcpfw-scan", "version": crate::VERSION},
+    })
+}
+
+/// The era first (a 2026-07-28 server answers `server/discover`; an older one refuses it or
+/// stays silent, and gets the `initialize` handshake), then every list the server's
+/// capabilities announce.
 fn list_everything(client: &mut dyn Rpc, deadline: Instant, report: &mut Report) -> Result<()> {
-    let init = client.request(
-        "initialize",
-        json!({"protocolVersion": PROTOCOL_VERSION, "capabilities": {},
-               "clientInfo": {"name": "mcpfw-scan", "version": crate::VERSION}}),
-        deadline,
-    )?;
-    client.notify("notifications/initialized", json!({}), deadline)?;
-    report.server_info = init.get("serverInfo").cloned();
-    report.instructions = init.get("instructions").and_then(Value::as_str).map(str::to_owned);
-    let capabilities = init.get("capabilities").cloned().unwrap_or(Value::Null);
-    report.tools = list(client, "tools/list", "tools", deadline)?;
+    let probe_deadline = deadline.min(Instant::now() + PROBE_TIMEOUT);
+    client.stateless(STATELESS_VERSION);
+    let discovered = client
+        .request("server/discover", json!({"_meta": stateless_meta()}), probe_deadline)
+        .ok()
+        .filter(|found| {
+            found["supportedVersions"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v == STATELESS_VERSION))
+        });
+    let (capabilities, meta) = match discovered {
+        Some(found) => {
+            report.protocol = Some(STATELESS_VERSION.to_owned());
+            report.server_info = found["_meta"].get("io.modelcontextprotocol/serverInfo").cloned();
+            report.instructions =
+                found.get("instructions").and_then(Value::as_str).map(str::to_owned);
+            (found.get("capabilities").cloned().unwrap_or(Value::Null), Some(stateless_meta()))
+        }
+        None => {
+            client.handshake();
+            let init = client.request(
+                "initialize",
+                json!({"protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+                       "clientInfo": {"name": "mcpfw-scan", "version": crate::VERSION}}),
+                deadline,
+            )?;
+            client.notify("notifications/initialized", json!({}), deadline)?;
+            report.protocol =
+                init.get("protocolVersion").and_then(Value::as_str).map(str::to_owned);
+            report.server_info = init.get("serverInfo").cloned();
+            report.instructions =
+                init.get("instructions").and_then(Value::as_str).map(str::to_owned);
+            (init.get("capabilities").cloned().unwrap_or(Value::Null), None)
+        }
+    };
+    let meta = meta.as_ref();
+    report.tools = list(client, "tools/list", "tools", meta, deadline)?;
     if capabilities.get("prompts").is_some() {
-        report.prompts = list(client, "prompts/list", "prompts", deadline).unwrap_or_default();
+        report.prompts =
+            list(client, "prompts/list", "prompts", meta, deadline).unwrap_or_default();
     }
     if capabilities.get("resources").is_some() {
         report.resources =
-            list(client, "resources/list", "resources", deadline).unwrap_or_default();
+            list(client, "resources/list", "resources", meta, deadline).unwrap_or_default();
     }
     Ok(())
 }
 
-/// Every item of a paginated list.
-fn list(client: &mut dyn Rpc, method: &str, key: &str, deadline: Instant) -> Result<Vec<Value>> {
+/// Every item of a paginated list (each request with `meta` as its `_meta`, if given).
+fn list(
+    client: &mut dyn Rpc,
+    method: &str,
+    key: &str,
+    meta: Option<&Value>,
+    deadline: Instant,
+) -> Result<Vec<Value>> {
     let mut items = Vec::new();
     let mut cursor: Option<Value> = None;
     for _ in 0..MAX_PAGES {
-        let params = cursor.take().map_or_else(|| json!({}), |c| json!({"cursor": c}));
+        let mut params = cursor.take().map_or_else(|| json!({}), |c| json!({"cursor": c}));
+        if let Some(meta) = meta {
+            params["_meta"] = meta.clone();
+        }
         let result = client.request(method, params, deadline)?;
         if let Some(page) = result.get(key).and_then(Value::as_array) {
             items.extend(page.iter().cloned());
@@ -328,8 +386,10 @@ struct Connection {
     headers: reqwest::header::HeaderMap,
     /// The server's `Mcp-Session-Id`, once it gave one.
     session: Option<String>,
-    /// `MCP-Protocol-Version` after the handshake.
+    /// `MCP-Protocol-Version` after the handshake (or the era's probe).
     protocol: Option<String>,
+    /// A 2026-07-28 server: each POST names its method in `Mcp-Method`.
+    stateless: bool,
     next_id: i64,
 }
 
@@ -370,6 +430,7 @@ impl Http {
                 headers: map,
                 session: None,
                 protocol: None,
+                stateless: false,
                 next_id: 1,
             },
         })
@@ -429,10 +490,22 @@ impl Rpc for Http {
         let message = json!({"jsonrpc": "2.0", "method": method, "params": params});
         self.exchange(message, method, deadline).map(|_| ())
     }
+
+    fn stateless(&mut self, version: &str) {
+        self.conn.protocol = Some(version.to_owned());
+        self.conn.stateless = true;
+    }
+
+    fn handshake(&mut self) {
+        self.conn.protocol = None;
+        self.conn.stateless = false;
+        // A session the server opened for the probe is not the handshake's.
+        self.conn.session = None;
+    }
 }
 
 impl Connection {
-    fn request(&self, body: Vec<u8>) -> reqwest::RequestBuilder {
+    fn request(&self, body: Vec<u8>, method: &str) -> reqwest::RequestBuilder {
         let mut request = self
             .http
             .post(&self.url)
@@ -445,6 +518,10 @@ impl Connection {
         if let Some(version) = &self.protocol {
             request = request.header("mcp-protocol-version", version);
         }
+        if self.stateless {
+            // Lists name nothing, so `Mcp-Name` is not sent.
+            request = request.header("mcp-method", method);
+        }
         request.body(body)
     }
 
@@ -454,7 +531,7 @@ impl Connection {
         use crate::proxy::upstream::{BodyKind, SESSION_HEADER, body_kind, read_limited};
         let id = message.get("id").cloned();
         let response = self
-            .request(serde_json::to_vec(&message)?)
+            .request(serde_json::to_vec(&message)?, method)
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.url))?;
@@ -519,7 +596,8 @@ impl Connection {
                 if message.get("method").is_some() {
                     // The server asks something while it answers: reply at once, on the side.
                     if let Some(answer) = answer_server(&message) {
-                        let reply = self.request(serde_json::to_vec(&answer)?);
+                        let asked = message["method"].as_str().unwrap_or_default();
+                        let reply = self.request(serde_json::to_vec(&answer)?, asked);
                         tokio::spawn(async move {
                             let _ = reply.send().await;
                         });

@@ -140,6 +140,44 @@ impl Listening {
     }
 }
 
+/// A 2026-07-28 server (the Python SDK's, stateless: no `initialize`) is found by its
+/// `server/discover` answer and listed with the era's `_meta`, over stdio and over HTTP; the
+/// everything server (2025-11-25) refuses the probe and is listed after the handshake.
+#[test]
+fn a_stateless_era_server_is_scanned_after_server_discover() {
+    let home = Home::new();
+    let user = tempfile::tempdir().unwrap();
+    let modern =
+        [python().display().to_string(), support("modern_server.py").display().to_string()];
+    let (code, out) = scan(&home, user.path(), &["--json", "--", &modern[0], &modern[1]]);
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["protocol"], "2026-07-28", "{report}");
+    assert_eq!(report["server_info"]["name"], "modern-echo", "{report}");
+    let tools: Vec<&str> =
+        report["tools"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    assert!(tools.contains(&"echo") && tools.contains(&"book_table"), "{report}");
+    assert!(report["findings"].as_array().unwrap().is_empty(), "{report}");
+
+    let port = free_port();
+    let mut server = Command::new(python());
+    server.arg(support("modern_server.py")).args(["--http", &port.to_string()]);
+    let _server = Background::start(server);
+    wait_listening(port, "the stateless server");
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let (code, out) = scan(&home, user.path(), &["--json", "--url", &url]);
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["protocol"], "2026-07-28", "{report}");
+    assert!(report["tools"].as_array().unwrap().iter().any(|t| t["name"] == "echo"), "{report}");
+
+    let everything = npm_server("mcp-server-everything").display().to_string();
+    let (code, out) = scan(&home, user.path(), &["--json", "--", &everything]);
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["protocol"], "2025-11-25", "{report}");
+}
+
 #[test]
 fn a_remote_server_is_scanned_over_streamable_http() {
     let home = Home::new();
