@@ -70,8 +70,11 @@ async fn open(dir: &Path) -> Store {
 }
 
 /// Runs SQL through the real `sqlite3` command-line program (another process, another library).
+/// It waits up to 5 s for a lock the store may briefly hold (e.g. while it discards the
+/// connection of a write it refused), as any other program editing the file would.
 fn sqlite(db: &Path, sql: &str) -> String {
     let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
         .arg(db)
         .arg(sql)
         .output()
