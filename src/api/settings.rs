@@ -367,20 +367,6 @@ fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
     }
 }
 
-/// Deletes history older than `retention_days` (0 keeps everything); how many events went.
-pub async fn prune(store: &Store, retention_days: u32) -> anyhow::Result<u64> {
-    if retention_days == 0 {
-        return Ok(0);
-    }
-    let cutoff =
-        crate::record::now_ms().saturating_sub(u64::from(retention_days) * 24 * 60 * 60 * 1000);
-    let pruned = store.prune(cutoff).await?;
-    if pruned > 0 {
-        tracing::info!(pruned, retention_days, "old history pruned");
-    }
-    Ok(pruned)
-}
-
 /// How often the daemon applies the retention setting (each `mcpfw wrap` does too, at start).
 const PRUNE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -390,7 +376,7 @@ pub async fn keep_pruning(paths: Paths, store: Store) {
         tokio::time::sleep(PRUNE_EVERY).await;
         let policy = PolicyFile::load(&crate::cli::policy::policy_path(&paths));
         let Ok(policy) = policy else { continue };
-        if let Err(e) = prune(&store, policy.settings.retention_days).await {
+        if let Err(e) = store.apply_retention(policy.settings.retention_days).await {
             tracing::warn!("cannot prune the history: {e:#}");
         }
     }
@@ -468,7 +454,7 @@ pub async fn put(
         }
         tracing::info!(?change, "settings changed on the dashboard");
         if let (Some(days), Some(store)) = (change.retention_days, store) {
-            match prune(store, days).await {
+            match store.apply_retention(days).await {
                 Ok(n) => pruned = Some(n),
                 Err(e) => tracing::warn!("cannot prune the history: {e:#}"),
             }

@@ -53,6 +53,9 @@ pub struct Ticket {
     pub id: u64,
     pub waiter: u64,
     pub answer: oneshot::Receiver<Answer>,
+    /// How long until the call is refused unless someone decides (`None`: already answered,
+    /// as while protection is paused).
+    pub expires_in: Option<Duration>,
 }
 
 /// Pending approvals, shared by every connection of the daemon.
@@ -216,7 +219,7 @@ impl ApprovalBroker {
             });
             let _ = self.events.send(serde_json::json!({"event": "passed_paused", "id": id,
                 "server": request.server, "tool": request.tool, "category": request.category}));
-            return Ticket { id, waiter, answer: rx };
+            return Ticket { id, waiter, answer: rx, expires_in: None };
         }
         let same = |held: &&mut Held| {
             request.args_digest.is_some()
@@ -226,7 +229,8 @@ impl ApprovalBroker {
         };
         if let Some((id, held)) = state.held.iter_mut().find(|(_, held)| same(held)) {
             held.waiters.push((waiter, tx));
-            return Ticket { id: *id, waiter, answer: rx };
+            let expires_in = held.deadline.saturating_duration_since(Instant::now());
+            return Ticket { id: *id, waiter, answer: rx, expires_in: Some(expires_in) };
         }
         let id = state.next_id;
         state.next_id += 1;
@@ -250,7 +254,7 @@ impl ApprovalBroker {
             },
         );
         let _ = self.events.send(serde_json::json!({"event": "pending", "call": call}));
-        Ticket { id, waiter, answer: rx }
+        Ticket { id, waiter, answer: rx, expires_in: Some(timeout) }
     }
 
     /// Answers a pending call. A call with a `confirm` fact is approved in two steps: the

@@ -361,10 +361,10 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
         match message {
             ToDaemon::Ask { request } => {
                 tracing::warn!(server = %request.server, tool = %request.tool, "approval needed: {}", request.reason);
-                let super::broker::Ticket { id, waiter, answer } = broker.ask(request).await;
+                let super::broker::Ticket { id, waiter, answer, expires_in } =
+                    broker.ask(request).await;
                 asked.push((id, waiter));
-                let expires_in_ms =
-                    broker.pending().await.iter().find(|p| p.id == id).map(|p| p.expires_in_ms);
+                let expires_in_ms = expires_in.map(|d| d.as_millis() as u64);
                 let _ = out_tx.send(FromDaemon::Queued { id, expires_in_ms });
                 let out = out_tx.clone();
                 tokio::spawn(async move {

@@ -106,13 +106,7 @@ async fn startup_store_work(
 ) -> Result<Vec<(i64, RuleSpec)>> {
     let now = crate::record::now_ms();
     store.upsert_server(name, origin, now).await?;
-    if retention_days > 0 {
-        let cutoff = now.saturating_sub(u64::from(retention_days) * 86_400_000);
-        let pruned = store.prune(cutoff).await?;
-        if pruned > 0 {
-            tracing::info!(pruned, retention_days, "old history pruned");
-        }
-    }
+    store.apply_retention(retention_days).await?;
     database_rules(store).await
 }
 

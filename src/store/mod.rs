@@ -815,6 +815,20 @@ impl Store {
         Ok(VerifyReport { checked: walk.checked, ok: problems.is_empty(), problem, problems })
     }
 
+    /// The retention setting: deletes history older than `retention_days` (0 keeps
+    /// everything) with [`Store::prune`]; how many events went.
+    pub async fn apply_retention(&self, retention_days: u32) -> Result<u64> {
+        if retention_days == 0 {
+            return Ok(0);
+        }
+        let cutoff = crate::record::now_ms().saturating_sub(u64::from(retention_days) * 86_400_000);
+        let pruned = self.prune(cutoff).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, retention_days, "old history pruned");
+        }
+        Ok(pruned)
+    }
+
     /// Deletes events older than `before_ms` and returns how many were deleted.
     ///
     /// Only a contiguous run from the start of the chain is deleted: the rows before the first
