@@ -1,33 +1,20 @@
-//! MCP Firewall's core: everything that inspects, decides and records MCP traffic.
+//! `mcpfw`, the MCP Firewall program: the command line ([`cli`]), the stdio shim
+//! ([`transport::stdio`]), finding and starting servers ([`launch`]) and `mcpfw scan` ([`scan`]).
 //!
-//! One message flows through one pipeline: transport → decode → inspect → decide → forward →
-//! record. Each stage is a module with a small typed interface, assembled in [`pipeline`].
-//! See ARCHITECTURE.md for the map and the invariants.
+//! The layers below are re-exported under their module names, so that the program, the
+//! integration tests, the benches and the fuzzer name every part as `mcpfw::…`:
+//! `mcpfw-core` (inspection and decisions), `mcpfw-store` (the history) and `mcpfw-daemon`
+//! (broker, API, proxy, install). See ARCHITECTURE.md for the layer rule.
 
-pub mod api;
-pub mod approval;
-pub mod classify;
+pub use mcpfw_core::VERSION;
+pub use mcpfw_core::{
+    classify, detect, jsonrpc, paths, pipeline, policy, record, sandbox, screen, secrets, session,
+    sys, text,
+};
+pub use mcpfw_daemon::{api, approval, clients, install, jsonc, logging, proxy};
+pub use mcpfw_store as store;
+
 pub mod cli;
-pub mod clients;
-pub mod detect;
-pub mod install;
-pub mod jsonc;
-pub mod jsonrpc;
 pub mod launch;
-pub mod logging;
-pub mod paths;
-pub mod pipeline;
-pub mod policy;
-pub mod proxy;
-pub mod record;
-pub mod sandbox;
 pub mod scan;
-pub mod screen;
-pub mod secrets;
-pub mod session;
-pub mod store;
-pub mod text;
 pub mod transport;
-
-/// The version of MCP Firewall.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");

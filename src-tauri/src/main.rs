@@ -20,8 +20,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use mcpfw::approval::daemon::{self, AlreadyRunning, Daemon};
-use mcpfw::paths::Paths;
+use mcpfw_core::paths::Paths;
+use mcpfw_daemon::approval::daemon::{self, AlreadyRunning, Daemon};
 use tauri::{Manager, RunEvent, WindowEvent};
 use tauri_plugin_autostart::ManagerExt;
 
@@ -55,7 +55,7 @@ fn ui_dir(app: &tauri::App) -> PathBuf {
         .ok()
         .map(|dir| dir.join("ui"))
         .filter(|dir| dir.join("index.html").is_file())
-        .unwrap_or_else(mcpfw::api::ui::default_ui_dir)
+        .unwrap_or_else(mcpfw_daemon::api::ui::default_ui_dir)
 }
 
 /// How long a call waits for a decision: `--timeout SECONDS` (as `mcpfw daemon --timeout`; none:
@@ -80,7 +80,7 @@ impl std::fmt::Debug for AppAutostart {
     }
 }
 
-impl mcpfw::api::settings::Autostart for AppAutostart {
+impl mcpfw_daemon::api::settings::Autostart for AppAutostart {
     fn enabled(&self) -> Result<bool, String> {
         self.0.autolaunch().is_enabled().map_err(|e| e.to_string())
     }
@@ -179,7 +179,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let _log = mcpfw::logging::init(&paths).ok();
+    let _log = mcpfw_daemon::logging::init(&paths).ok();
     // Launched at login (see the tray's "Start at login"): stay in the tray.
     let args: Vec<String> = std::env::args().collect();
     let hidden = args.iter().any(|a| a == windows::HIDDEN_ARG);

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use mcpfw::approval::broker::ApprovalBroker;
-use mcpfw::approval::daemon::SignIn;
+use mcpfw_daemon::approval::broker::ApprovalBroker;
+use mcpfw_daemon::approval::daemon::SignIn;
 use serde_json::Value;
 use std::sync::Arc;
 use tauri::{AppHandle, Manager};

@@ -3,8 +3,8 @@
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use mcpfw::approval::PauseState;
-use mcpfw::paths::Paths;
+use mcpfw_core::paths::Paths;
+use mcpfw_daemon::approval::PauseState;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
@@ -222,7 +222,7 @@ pub fn show(app: &AppHandle, n: usize, pause: Option<&PauseState>) {
     let Some(items) = app.try_state::<TrayItems>() else { return };
     let now = Shown {
         pending: n,
-        paused: pause.map(|p| minutes_left(p, mcpfw::record::now_ms())),
+        paused: pause.map(|p| minutes_left(p, mcpfw_core::record::now_ms())),
         set: true,
     };
     {

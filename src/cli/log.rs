@@ -3,7 +3,6 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
 
 use super::LogArgs;
 use crate::paths::Paths;
@@ -20,44 +19,6 @@ pub fn parse_since(text: &str, now_ms: u64) -> Result<u64> {
     Ok(time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
 }
 
-fn rfc3339(ts_ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ts_ms)).to_string()
-}
-
-/// One event as `mcpfw log --json` prints it (the schema README documents).
-pub fn event_json(e: &StoredEvent) -> Value {
-    let findings: Value = serde_json::from_str(&e.findings).unwrap_or_else(|_| json!([]));
-    let args: Value = e
-        .args_redacted
-        .as_deref()
-        .map(|a| serde_json::from_str(a).unwrap_or_else(|_| Value::String(a.to_owned())))
-        .unwrap_or(Value::Null);
-    json!({
-        "seq": e.seq,
-        "ts": rfc3339(e.ts_ms),
-        "server": e.server,
-        "session": e.session,
-        "direction": e.direction,
-        "kind": e.kind,
-        "method": e.method,
-        "id": e.rpc_id,
-        "tool": e.tool,
-        "category": e.category,
-        "verdict": e.verdict,
-        "decided_by": e.decided_by,
-        "reason": e.reason,
-        "findings": findings,
-        "arguments": args,
-        "args_digest": e.args_digest,
-        "result_status": e.result_status,
-        "latency_us": e.latency_us,
-        "cancels": e.cancels,
-        "era": e.era,
-        "protocol_version": e.protocol_version,
-        "bytes": e.bytes,
-    })
-}
-
 fn human(e: &StoredEvent) -> String {
     let what = match (&e.method, &e.tool) {
         (Some(m), Some(t)) if m == "tools/call" => t.clone(),
@@ -66,7 +27,7 @@ fn human(e: &StoredEvent) -> String {
     };
     let mut line = format!(
         "{}  {:<14} {:<28} {:<13} {:<6}",
-        rfc3339(e.ts_ms),
+        mcpfw_store::wire::rfc3339(e.ts_ms),
         truncate(&e.server, 14),
         truncate(&what, 28),
         e.category.as_deref().unwrap_or("-"),
@@ -164,7 +125,7 @@ pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
 
 fn print_event(e: &StoredEvent, as_json: bool) {
     use std::io::Write;
-    let line = if as_json { event_json(e).to_string() } else { human(e) };
+    let line = if as_json { mcpfw_store::wire::event_json(e).to_string() } else { human(e) };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

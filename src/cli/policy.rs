@@ -7,10 +7,7 @@ use anyhow::Result;
 use crate::paths::Paths;
 use crate::policy::file::{PolicyFile, Unattended};
 
-/// Where `policy.toml` lives.
-pub fn policy_path(paths: &Paths) -> PathBuf {
-    paths.config.join("policy.toml")
-}
+pub use crate::policy::file::policy_path;
 
 /// Checks the file; prints what it found. Returns the exit code.
 pub fn check(paths: &Paths, file: Option<PathBuf>) -> Result<i32> {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{RuleArgs, RulesCommand};
 use crate::classify::Category;
 use crate::paths::Paths;
-use crate::policy::engine::{Call, Environment, PolicyEngine};
+use crate::policy::engine::Call;
 use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
 use crate::store::{self, Store};
 
@@ -75,13 +75,9 @@ pub fn run(paths: &Paths, command: RulesCommand) -> Result<i32> {
             }
             RulesCommand::Test { server, tool, args, roots } => {
                 let arguments: Value = serde_json::from_str(&args).context("--args must be a JSON object")?;
-                let policy = crate::policy::file::PolicyFile::load(&policy_path);
-                let mut db_rules = Vec::new();
-                for stored in store.list_rules().await? {
-                    db_rules.push((stored.id, serde_json::from_str::<RuleSpec>(&stored.rule_json)?));
-                }
-                let env = Environment::for_paths(paths);
-                let engine = PolicyEngine::new(&server, policy, db_rules, roots, env);
+                // The same engine `mcpfw wrap` would build for this server (the composition root).
+                let inputs = mcpfw_daemon::compose::PolicyInputs::load(paths, &store).await?;
+                let engine = inputs.engine(&server, inputs.roots(&roots, Vec::new()));
                 let raw = arguments.to_string();
                 let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw.as_bytes()));
                 let decision = engine.decide(&Call { tool: &tool, tool_info: None, arguments: Some(&arguments), args_digest: Some(&digest), client_roots: &[] });
@@ -137,7 +133,7 @@ fn rule_from_args(args: &RuleArgs) -> Result<(RuleSpec, Option<std::time::Durati
         },
         lift,
     };
-    check_rule(&spec)?;
+    spec.check_for_database()?;
     let expires = args
         .expires
         .as_deref()
@@ -147,28 +143,4 @@ fn rule_from_args(args: &RuleArgs) -> Result<(RuleSpec, Option<std::time::Durati
         })
         .transpose()?;
     Ok((spec, expires))
-}
-
-/// Checks a rule for the database the way the engine will read it, with errors that name the
-/// problem: the patterns compile, argument conditions are valid regexes, and only an allow rule
-/// lifts guards. `mcpfw rules add` and the HTTP API both use it.
-pub fn check_rule(spec: &RuleSpec) -> Result<()> {
-    if spec.id.is_some() {
-        bail!("a database rule gets its number when it is added; leave `id` out");
-    }
-    for (what, pattern) in [("server", &spec.server), ("tool", &spec.tool)] {
-        globset::Glob::new(pattern)
-            .with_context(|| format!("the {what} pattern `{pattern}` is not a valid glob"))?;
-    }
-    for (name, re) in &spec.when.args {
-        regex::Regex::new(re).with_context(|| format!("bad regex for `{name}`"))?;
-    }
-    for host in spec.when.hosts_in.iter().flatten() {
-        globset::Glob::new(host)
-            .with_context(|| format!("the host pattern `{host}` is not a valid glob"))?;
-    }
-    if !spec.lift.is_empty() && spec.action != Action::Allow {
-        bail!("only an allow rule can lift guards (`lift`, `--lift`)");
-    }
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! `mcpfw tools list|diff|trust|block`: tool pins and the changed tools waiting for review.
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::ToolsCommand;
 use crate::paths::Paths;
@@ -21,7 +21,7 @@ pub fn run(paths: &Paths, command: ToolsCommand) -> Result<i32> {
                 let pin = pin(&store, &server, &tool).await?;
                 match &pin.pending_definition {
                     None => println!("{server} · {tool} is {} — no change is waiting", pin.status),
-                    Some(_) => print!("{}", crate::text::visible(&describe_change(&pin))),
+                    Some(_) => print!("{}", crate::text::visible(&pin.describe_change())),
                 }
                 0
             }
@@ -106,39 +106,4 @@ async fn pending_digest(
         ),
         _ => Ok(waiting),
     }
-}
-
-/// A unified diff of the pinned and the waiting definition, pretty-printed JSON.
-pub fn describe_change(pin: &Pin) -> String {
-    let pretty = |text: &str| {
-        serde_json::from_str::<Value>(text)
-            .ok()
-            .and_then(|v| serde_json::to_string_pretty(&v).ok())
-            .unwrap_or_else(|| text.to_owned())
-            + "\n"
-    };
-    let before = pretty(&pin.definition);
-    let after = pretty(pin.pending_definition.as_deref().unwrap_or_default());
-    let diff = similar::TextDiff::from_lines(&before, &after);
-    let mut out = format!(
-        "{} · {} changed (status: {}); pinned {} → now {}\n",
-        pin.server,
-        pin.name,
-        pin.status,
-        &pin.digest[..12],
-        pin.pending_digest.as_deref().map_or("", |d| &d[..12])
-    );
-    out.push_str(
-        &diff.unified_diff().context_radius(3).header("trusted", "now offered").to_string(),
-    );
-    out.push_str(&format!(
-        "\nTrust it with `mcpfw tools trust {} {} --digest {}`, or keep it withheld with \
-         `mcpfw tools block {} {}`.\n",
-        pin.server,
-        pin.name,
-        pin.pending_digest.as_deref().map_or("", |d| &d[..12]),
-        pin.server,
-        pin.name
-    ));
-    out
 }

@@ -10,12 +10,10 @@ use super::WrapArgs;
 use crate::launch;
 use crate::paths::Paths;
 use crate::pipeline::{Limits, Pipeline};
-use crate::policy::FirewallPolicy;
-use crate::policy::engine::{Environment, PolicyEngine};
-use crate::policy::file::RuleSpec;
 use crate::record::{Fanout, TracingRecorder};
-use crate::store::{self, Store, StoreRecorder};
+use crate::store::{self, StoreRecorder};
 use crate::transport::stdio::{self, ShimOptions};
+use mcpfw_daemon::compose;
 
 pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     if let Some(url) = args.url.clone() {
@@ -42,8 +40,9 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     stdio::run(Arc::new(pipeline), &resolved, &options)
 }
 
-/// The pipeline for server `name` (started as `origin`): the policy file, the database rules,
-/// the roots (`--root`, and `inferred` unless the policy turns inference off), the history.
+/// The pipeline for server `name` (started as `origin`), built by the composition root: the
+/// policy file, the database rules, the roots (`--root`, and `inferred` unless the policy turns
+/// inference off), the history.
 fn assemble(
     paths: &Paths,
     args: &WrapArgs,
@@ -51,75 +50,28 @@ fn assemble(
     origin: String,
     inferred: Vec<PathBuf>,
 ) -> Result<Pipeline> {
-    // The policy: a broken file does not stop the server, but every tool call is refused and
-    // told why (fail closed), and the problem is reported on stderr at once.
-    let policy_file = crate::policy::file::PolicyFile::load(&super::policy::policy_path(paths));
-    if let Err(e) = &policy_file {
-        tracing::error!(
-            "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
-        );
-    }
-    let infer = policy_file.as_ref().map(|p| p.settings.infer_roots).unwrap_or(false);
-    let mut roots: Vec<PathBuf> = args.roots.iter().map(|r| absolute(r)).collect();
-    if infer {
-        roots.extend(inferred);
-    }
-
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
-    let retention_days = policy_file.as_ref().map_or(0, |p| p.settings.retention_days);
-    let name_for_store = name.clone();
-    let (recorder, (db_rules, neighbours)) =
+    let (name_for_store, paths_for_store) = (name.clone(), paths.clone());
+    let (recorder, (inputs, neighbours)) =
         StoreRecorder::start_with(&db, key, move |store| async move {
-            let rules =
-                startup_store_work(&store, &name_for_store, &origin, retention_days).await?;
-            Ok((rules, store.neighbours(&name_for_store).await?))
+            // A broken policy.toml does not stop the server: every tool call is refused and
+            // told why (fail closed), and the problem is reported on stderr at once.
+            let inputs = compose::PolicyInputs::load(&paths_for_store, &store).await?;
+            compose::register_server(&store, &name_for_store, &origin).await?;
+            store.apply_retention(inputs.retention_days()).await?;
+            Ok((inputs, store.neighbours(&name_for_store).await?))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
-
-    let env = Environment::for_paths(paths);
-    let engine = PolicyEngine::new(&name, policy_file, db_rules, roots, env);
-    tracing::info!(server = %name, roots = ?engine.server_roots(), rules = engine.rule_count(), "policy loaded");
-    let approver = crate::pipeline::ApproverConfig {
-        socket: crate::approval::socket_path(paths),
-        timeout: Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS),
-    };
-    Ok(Pipeline::new(
-        name,
-        Box::new(FirewallPolicy::new(engine)),
+    let engine = inputs.engine(&name, inputs.roots(&args.roots, inferred));
+    Ok(compose::pipeline(
+        engine,
         Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
         Limits { max_message_bytes: args.max_message_bytes },
-    )
-    .with_approver(approver)
-    .with_neighbours(neighbours))
-}
-
-/// Reads the database rules and registers the server, on a short-lived runtime.
-/// Also applies the retention setting: events older than `retention_days` are pruned (the chain
-/// stays verifiable through its anchor); 0 keeps everything.
-async fn startup_store_work(
-    store: &Store,
-    name: &str,
-    origin: &str,
-    retention_days: u32,
-) -> Result<Vec<(i64, RuleSpec)>> {
-    let now = crate::record::now_ms();
-    store.upsert_server(name, origin, now).await?;
-    store.apply_retention(retention_days).await?;
-    database_rules(store).await
-}
-
-/// The rules kept in the history database, as the policy engine takes them.
-pub(crate) async fn database_rules(store: &Store) -> Result<Vec<(i64, RuleSpec)>> {
-    let mut rules = Vec::new();
-    for stored in store.list_rules().await? {
-        match serde_json::from_str::<RuleSpec>(&stored.rule_json) {
-            Ok(spec) => rules.push((stored.id, spec)),
-            Err(e) => anyhow::bail!("database rule {} cannot be read: {e}", stored.id),
-        }
-    }
-    Ok(rules)
+        compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),
+        neighbours,
+    ))
 }
 
 /// The script an interpreter runs: its first argument that is an existing file (`python

@@ -517,7 +517,7 @@ impl Pipeline {
         tools: &[(String, String)],
         flagged: &mut Vec<serde_json::Value>,
     ) -> Vec<(String, serde_json::Value)> {
-        use crate::store::pins::Trust;
+        use crate::record::Trust;
         let server = &self.server;
         let checked = match self.recorder.check_tools(server, tools) {
             None => return Vec::new(),
@@ -806,7 +806,7 @@ impl Pipeline {
         let server = self.server.clone();
         let mut event = Event::inspected(&self.server, &self.session_id, inspection, 0);
         let spawned = std::thread::Builder::new().name("mcpfw-identity".into()).spawn(move || {
-            crate::store::recorder::lower_priority();
+            crate::sys::lower_priority();
             let identity = serde_json::json!({
                 "name": info.get("name"),
                 "program": program.display().to_string(),

@@ -11,7 +11,7 @@
 //!
 //! Each event gets the next sequence number `seq` and
 //! `hash = HMAC-SHA256(key, previous hash || canonical encoding of the row)`. The encoding,
-//! documented in `src/store/chain.rs`, is a compact JSON array in a fixed order: a format tag,
+//! documented in `chain.rs`, is a compact JSON array in a fixed order: a format tag,
 //! `seq`, then every field (`null` when absent); row 1's previous hash is 32 zero bytes. The key ([`ChainKey`]) lives outside the database (OS keyring or a private file; see
 //! [`keys`]), so someone who can write the database but not read the key cannot produce valid
 //! hashes. [`Store::verify`] recomputes the chain and names what it finds:
@@ -49,6 +49,7 @@ mod chain;
 pub mod keys;
 pub mod pins;
 pub mod recorder;
+pub mod wire;
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -63,9 +64,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
 
-use crate::paths::Paths;
-use crate::record::{Event, now_ms};
 use chain::{ChainMac, EVENT_COLUMNS, EventRow, Link};
+use mcpfw_core::paths::Paths;
+use mcpfw_core::record::{Event, now_ms};
 
 pub use keys::{ChainKey, KeySource, load_or_create_chain_key};
 pub use recorder::StoreRecorder;
@@ -821,7 +822,8 @@ impl Store {
         if retention_days == 0 {
             return Ok(0);
         }
-        let cutoff = crate::record::now_ms().saturating_sub(u64::from(retention_days) * 86_400_000);
+        let cutoff =
+            mcpfw_core::record::now_ms().saturating_sub(u64::from(retention_days) * 86_400_000);
         let pruned = self.prune(cutoff).await?;
         if pruned > 0 {
             tracing::info!(pruned, retention_days, "old history pruned");
@@ -1069,6 +1071,19 @@ impl Store {
             .await
             .map_err(|e| self.db_error("write to", e))?;
         Ok(id)
+    }
+
+    /// The rules kept in the database, as the policy engine takes them. A rule that cannot be
+    /// read is an error (the caller refuses rather than dropping a rule).
+    pub async fn policy_rules(&self) -> Result<Vec<(i64, mcpfw_core::policy::file::RuleSpec)>> {
+        let mut rules = Vec::new();
+        for stored in self.list_rules().await? {
+            match serde_json::from_str(&stored.rule_json) {
+                Ok(spec) => rules.push((stored.id, spec)),
+                Err(e) => anyhow::bail!("database rule {} cannot be read: {e}", stored.id),
+            }
+        }
+        Ok(rules)
     }
 
     /// The rules in force (not expired), oldest first. A rule whose MAC does not match (added

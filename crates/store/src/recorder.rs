@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 use super::{ChainBroken, ChainKey, Store};
-use crate::record::{Event, RecordError, Recorder};
+use mcpfw_core::record::{Event, RecordError, Recorder};
 
 /// The most events written in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -66,7 +66,7 @@ enum Message {
 
 type IdentityAnswer = std_mpsc::SyncSender<Result<Option<serde_json::Value>, String>>;
 
-type PinAnswer = std_mpsc::SyncSender<Result<Vec<super::pins::Trust>, String>>;
+type PinAnswer = std_mpsc::SyncSender<Result<Vec<mcpfw_core::record::Trust>, String>>;
 
 /// Writes events to the history from a background thread; see the [module docs](self).
 ///
@@ -115,7 +115,7 @@ impl StoreRecorder {
         let writer = std::thread::Builder::new()
             .name("mcpfw-store-writer".into())
             .spawn(move || {
-                lower_priority();
+                mcpfw_core::sys::lower_priority();
                 let runtime =
                     match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                         Ok(runtime) => runtime,
@@ -269,7 +269,7 @@ impl Recorder for StoreRecorder {
         &self,
         server: &str,
         tools: &[(String, String)],
-    ) -> Option<Result<Vec<super::pins::Trust>, RecordError>> {
+    ) -> Option<Result<Vec<mcpfw_core::record::Trust>, RecordError>> {
         let (tx, rx) = std_mpsc::sync_channel(1);
         let message = Message::CheckTools(server.to_owned(), tools.to_vec(), tx);
         if self.send(message).is_err() {
@@ -307,18 +307,6 @@ impl Drop for StoreRecorder {
         {
             tracing::error!("the history writer thread panicked; recent events may be missing");
         }
-    }
-}
-
-/// Lowers this thread's scheduling priority, so that on a busy machine the relay threads run
-/// first and the history catches up in between. Threads started from here (SQLite's workers)
-/// inherit it. Linux only: elsewhere a no-op.
-pub(crate) fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority(2) on the calling thread (who = 0) with a valid nice value; it touches
-    // no memory. Failure only leaves the default priority.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 
@@ -372,7 +360,7 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
         for waiter in waiters.drain(..) {
             let _ = waiter.send(outcome.clone());
         }
-        let now = crate::record::now_ms();
+        let now = mcpfw_core::record::now_ms();
         for (server, listed) in tools.drain(..) {
             for (name, definition) in listed.iter() {
                 if let Err(e) = store.record_tool(&server, name, definition, now).await {

@@ -414,9 +414,8 @@ async fn history(
         ..crate::store::EventFilter::default()
     };
     match store.query(&filter).await {
-        Ok(events) => {
-            Json(events.iter().map(crate::cli::log::event_json).collect::<Vec<_>>()).into_response()
-        }
+        Ok(events) => Json(events.iter().map(crate::store::wire::event_json).collect::<Vec<_>>())
+            .into_response(),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
     }
 }
@@ -564,7 +563,7 @@ async fn events(
                     let mut closed = false;
                     for e in &recorded {
                         last_seq = last_seq.max(e.seq);
-                        let data = json!({"event": "call", "call": crate::cli::log::event_json(e)});
+                        let data = json!({"event": "call", "call": crate::store::wire::event_json(e)});
                         if tx.send(Event::default().data(data.to_string())).await.is_err() {
                             closed = true;
                             break;

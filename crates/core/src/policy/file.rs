@@ -46,6 +46,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::Category;
+use crate::paths::Paths;
+
+/// Where `policy.toml` lives.
+pub fn policy_path(paths: &Paths) -> std::path::PathBuf {
+    paths.config.join("policy.toml")
+}
 
 /// An action a rule or default takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -130,6 +136,34 @@ pub struct RuleSpec {
     pub when: Conditions,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lift: Vec<Guard>,
+}
+
+impl RuleSpec {
+    /// Checks a rule for the database the way the engine will read it, with errors that name the
+    /// problem: the patterns compile, argument conditions are valid regexes, and only an allow rule
+    /// lifts guards. `mcpfw rules add` and the HTTP API both use it.
+    pub fn check_for_database(&self) -> anyhow::Result<()> {
+        use anyhow::{Context, bail};
+        let spec = self;
+        if spec.id.is_some() {
+            bail!("a database rule gets its number when it is added; leave `id` out");
+        }
+        for (what, pattern) in [("server", &spec.server), ("tool", &spec.tool)] {
+            globset::Glob::new(pattern)
+                .with_context(|| format!("the {what} pattern `{pattern}` is not a valid glob"))?;
+        }
+        for (name, re) in &spec.when.args {
+            regex::Regex::new(re).with_context(|| format!("bad regex for `{name}`"))?;
+        }
+        for host in spec.when.hosts_in.iter().flatten() {
+            globset::Glob::new(host)
+                .with_context(|| format!("the host pattern `{host}` is not a valid glob"))?;
+        }
+        if !spec.lift.is_empty() && spec.action != Action::Allow {
+            bail!("only an allow rule can lift guards (`lift`, `--lift`)");
+        }
+        Ok(())
+    }
 }
 
 fn any() -> String {

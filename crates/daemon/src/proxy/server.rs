@@ -190,26 +190,19 @@ impl Proxy {
 
     /// A new pipeline for upstream `name`, with the rules in force now.
     pub(crate) async fn pipeline(&self, name: &str, url: &str) -> anyhow::Result<Arc<Pipeline>> {
-        self.store.upsert_server(name, url, crate::record::now_ms()).await?;
-        let rules = crate::cli::wrap::database_rules(&self.store).await?;
+        let inputs = crate::compose::PolicyInputs::load(&self.paths, &self.store).await?;
+        crate::compose::register_server(&self.store, name, url).await?;
         let neighbours = self.store.neighbours(name).await?;
-        let policy_file =
-            crate::policy::file::PolicyFile::load(&crate::cli::policy::policy_path(&self.paths));
-        if let Err(e) = &policy_file {
-            tracing::error!("{e}; every tool call will be refused until it is fixed");
-        }
-        let env = crate::policy::engine::Environment::for_paths(&self.paths);
-        let engine =
-            crate::policy::engine::PolicyEngine::new(name, policy_file, rules, Vec::new(), env);
+        // An HTTP server has no arguments to infer roots from: its roots are policy.toml's.
+        let engine = inputs.engine(name, Vec::new());
         let limits = Limits { max_message_bytes: self.limits.max_message_bytes };
-        let pipeline = Pipeline::new(
-            name,
-            Box::new(crate::policy::FirewallPolicy::new(engine)),
+        let pipeline = crate::compose::pipeline(
+            engine,
             Box::new(self.recorder.clone()),
             limits,
-        )
-        .with_approver(self.approver.clone())
-        .with_neighbours(neighbours);
+            self.approver.clone(),
+            neighbours,
+        );
         Ok(Arc::new(pipeline))
     }
 

@@ -16,7 +16,7 @@ pub fn pin_json(pin: &crate::store::pins::Pin) -> Value {
         "digest": pin.digest,
         "pending_digest": pin.pending_digest,
         "changed_ms": pin.changed_ms,
-        "diff": pin.pending_definition.as_ref().map(|_| crate::cli::tools::describe_change(pin)),
+        "diff": pin.pending_definition.as_ref().map(|_| pin.describe_change()),
     })
 }
 

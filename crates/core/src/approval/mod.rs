@@ -1,6 +1,6 @@
 //! Stage 4, *approve*: a person decides the calls the policy says to ask about.
 //!
-//! `mcpfw daemon` owns an [`broker::ApprovalBroker`] and listens on a Unix socket (mode 0600,
+//! `mcpfw daemon` owns an approval broker (in the `mcpfw-daemon` crate) and listens on a Unix socket (mode 0600,
 //! same-user peers only) in the runtime folder. A shim that holds a call sends it there as an
 //! [`ApprovalRequest`] and waits; approvers (`mcpfw pending`, `mcpfw approve`, `mcpfw deny`)
 //! list and decide pending calls on the same socket, but only with the approver token — which
@@ -8,13 +8,12 @@
 //! shim's connection cannot decide anything. When the daemon cannot be reached, or stops, or
 //! nobody answers in time, the call is refused: approval fails closed.
 
-pub mod broker;
+//!
+//! This module holds what both sides share: the wire messages ([`ToDaemon`], [`FromDaemon`]),
+//! the preview a person sees ([`preview`]) and the shims' and approvers' client ([`client`]).
+
 pub mod client;
-pub mod daemon;
-pub mod http;
-pub mod notify;
 pub mod preview;
-pub mod token;
 
 use std::path::PathBuf;
 
@@ -24,7 +23,7 @@ use crate::paths::Paths;
 
 /// Compares a presented secret with the expected one in time that does not depend on where
 /// they differ.
-pub(crate) fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len()
         && given.iter().zip(expected).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

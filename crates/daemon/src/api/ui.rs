@@ -24,7 +24,7 @@ pub fn default_ui_dir() -> PathBuf {
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("ui")))
         .filter(|dir| dir.join("index.html").is_file());
-    beside.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist"))
+    beside.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist"))
 }
 
 /// Adds the headers every response of this server carries.

@@ -24,29 +24,7 @@ pub fn canonical(definition: &str) -> Option<(String, String)> {
     Some((text, digest))
 }
 
-/// What a tools list means for one tool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "trust")]
-pub enum Trust {
-    /// Seen for the first time, and pinned now.
-    New,
-    /// Seen for the first time under this name, but with the content of `from`, a pinned tool
-    /// of the same server that is no longer listed: a tool renamed to escape its pin. Pinned
-    /// now, and reported.
-    Renamed { from: String },
-    /// Matches its pin.
-    Pinned,
-    /// Differs from its pin: withheld until the user decides.
-    Changed { pinned_digest: String, digest: String },
-    /// The user refused this tool's new definition: withheld.
-    Blocked { digest: String },
-}
-
-impl Trust {
-    pub fn withheld(&self) -> bool {
-        matches!(self, Trust::Changed { .. } | Trust::Blocked { .. })
-    }
-}
+pub use mcpfw_core::record::Trust;
 
 /// One pin, as `mcpfw tools` and the dashboard show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,6 +38,44 @@ pub struct Pin {
     pub pending_definition: Option<String>,
     pub first_seen_ms: u64,
     pub changed_ms: u64,
+}
+
+impl Pin {
+    /// A unified diff of the pinned and the waiting definition, pretty-printed JSON.
+    pub fn describe_change(&self) -> String {
+        let pin = self;
+        let pretty = |text: &str| {
+            serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_else(|| text.to_owned())
+                + "\n"
+        };
+        let before = pretty(&pin.definition);
+        let after = pretty(pin.pending_definition.as_deref().unwrap_or_default());
+        let diff = similar::TextDiff::from_lines(&before, &after);
+        let mut out = format!(
+            "{} · {} changed (status: {}); pinned {} → now {}\n",
+            pin.server,
+            pin.name,
+            pin.status,
+            &pin.digest[..12],
+            pin.pending_digest.as_deref().map_or("", |d| &d[..12])
+        );
+        out.push_str(
+            &diff.unified_diff().context_radius(3).header("trusted", "now offered").to_string(),
+        );
+        out.push_str(&format!(
+            "\nTrust it with `mcpfw tools trust {} {} --digest {}`, or keep it withheld with \
+             `mcpfw tools block {} {}`.\n",
+            pin.server,
+            pin.name,
+            pin.pending_digest.as_deref().map_or("", |d| &d[..12]),
+            pin.server,
+            pin.name
+        ));
+        out
+    }
 }
 
 type PinRow = (String, String, String, String, String, Option<String>, Option<String>, i64, i64);
@@ -143,7 +159,10 @@ impl Store {
                     .await
                     .map_err(|e| self.db_error("write to", e))?;
                     let value: Value = serde_json::from_str(&text).unwrap_or_default();
-                    match missing.iter().find(|(_, old)| crate::detect::renamed_copy(old, &value)) {
+                    match missing
+                        .iter()
+                        .find(|(_, old)| mcpfw_core::detect::renamed_copy(old, &value))
+                    {
                         Some((from, _)) => Trust::Renamed { from: from.clone() },
                         None => Trust::New,
                     }
@@ -211,7 +230,7 @@ impl Store {
     /// the new one. Returns the previous identity when they differ (`None` the first time and
     /// when nothing changed).
     pub async fn check_identity(&self, server: &str, identity: &Value) -> Result<Option<Value>> {
-        let now = chain::to_i64(crate::record::now_ms());
+        let now = chain::to_i64(mcpfw_core::record::now_ms());
         let text = identity.to_string();
         let previous: Option<String> =
             sqlx::query_scalar("SELECT identity FROM server_identity WHERE server = ?")
@@ -267,7 +286,7 @@ impl Store {
         digest: &str,
         trust: bool,
     ) -> Result<Pin> {
-        let now = chain::to_i64(crate::record::now_ms());
+        let now = chain::to_i64(mcpfw_core::record::now_ms());
         let sql = if trust {
             "UPDATE tool_pins SET status = 'trusted', digest = pending_digest, \
              definition = pending_definition, pending_digest = NULL, pending_definition = NULL, \

@@ -66,7 +66,7 @@ pub struct Startup {
 /// `--no-notify` (`notify_flag` false) over `notifications`. A policy.toml with an error gives
 /// the defaults (and says so in the log; every tool call is refused until it is fixed anyway).
 pub fn startup(paths: &Paths, timeout_flag: Option<Duration>, notify_flag: bool) -> Startup {
-    let settings = match PolicyFile::load(&crate::cli::policy::policy_path(paths)) {
+    let settings = match PolicyFile::load(&crate::policy::file::policy_path(paths)) {
         Ok(policy) => policy.settings,
         Err(e) => {
             tracing::warn!("the daemon uses the default settings: {e}");
@@ -132,7 +132,7 @@ impl Live {
 
     /// The settings in effect, as `GET /api/v1/settings` answers.
     pub async fn describe(&self, paths: &Paths, ui_dir: &Path) -> Value {
-        let policy_path = crate::cli::policy::policy_path(paths);
+        let policy_path = crate::policy::file::policy_path(paths);
         let (policy, error) = match PolicyFile::load(&policy_path) {
             Ok(policy) => (policy, None),
             Err(e) => (PolicyFile::default(), Some(e.to_string())),
@@ -334,7 +334,7 @@ fn set(table: &mut dyn toml_edit::TableLike, key: &str, mut value: toml_edit::Va
 
 /// Writes the change to policy.toml (read, edited in place, replaced atomically).
 fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
-    let path = crate::cli::policy::policy_path(paths);
+    let path = crate::policy::file::policy_path(paths);
     let file = path.display().to_string();
     let before = match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
@@ -374,7 +374,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 pub async fn keep_pruning(paths: Paths, store: Store) {
     loop {
         tokio::time::sleep(PRUNE_EVERY).await;
-        let policy = PolicyFile::load(&crate::cli::policy::policy_path(&paths));
+        let policy = PolicyFile::load(&crate::policy::file::policy_path(&paths));
         let Ok(policy) = policy else { continue };
         if let Err(e) = store.apply_retention(policy.settings.retention_days).await {
             tracing::warn!("cannot prune the history: {e:#}");
@@ -436,7 +436,7 @@ pub async fn put(
                 Json(json!({
                     "error": e.to_string(),
                     "policy_error": policy_error,
-                    "policy_path": crate::cli::policy::policy_path(paths),
+                    "policy_path": crate::policy::file::policy_path(paths),
                 })),
             )
                 .into_response();

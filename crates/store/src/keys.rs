@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
-use crate::paths::Paths;
+use mcpfw_core::paths::Paths;
 
 /// The environment variable that keeps the chain key out of the OS keyring when set to `off`
 /// (for tests and headless machines).
@@ -119,7 +119,7 @@ fn keyring_marker_path(paths: &Paths) -> PathBuf {
 /// else `mcpfw:<12 hex digits of a hash of the config folder>`, so that instances isolated with
 /// `MCPFW_HOME` (tests, side-by-side installs) never share or overwrite each other's key.
 pub fn keyring_service(paths: &Paths) -> String {
-    let default = std::env::var_os(crate::paths::HOME_ENV).is_none_or(|home| home.is_empty())
+    let default = std::env::var_os(mcpfw_core::paths::HOME_ENV).is_none_or(|home| home.is_empty())
         && Paths::platform().is_ok_and(|platform| platform == *paths);
     if default {
         return "mcpfw".to_owned();
@@ -129,7 +129,7 @@ pub fn keyring_service(paths: &Paths) -> String {
 }
 
 /// Whether `MCPFW_KEYRING` turns the keyring off (`off`, `0`, `false` or `no`).
-pub(crate) fn keyring_disabled() -> bool {
+pub fn keyring_disabled() -> bool {
     std::env::var(KEYRING_ENV).is_ok_and(|value| {
         matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "false" | "no")
     })
@@ -288,7 +288,7 @@ fn keyring_store(service: &str, key: &ChainKey) -> Result<(), String> {
 /// The secret stored in the OS keyring under (`service`, `user`): `Ok(None)` when there is
 /// none, `Err(why)` when the keyring cannot be used. Safe to call from any thread (see
 /// [`load_or_create_chain_key`]).
-pub(crate) fn keyring_read(service: &str, user: &str) -> Result<Option<String>, String> {
+pub fn keyring_read(service: &str, user: &str) -> Result<Option<String>, String> {
     let (service, user) = (service.to_owned(), user.to_owned());
     on_plain_thread(move || {
         let entry = keyring::Entry::new(&service, &user).map_err(describe)?;
@@ -303,7 +303,7 @@ pub(crate) fn keyring_read(service: &str, user: &str) -> Result<Option<String>, 
 /// Stores a secret in the OS keyring, then reads it back through a new entry: a keyring that
 /// does not persist (keyring's in-memory mock on platforms without a backend) must not be
 /// trusted with it.
-pub(crate) fn keyring_write(service: &str, user: &str, secret: &str) -> Result<(), String> {
+pub fn keyring_write(service: &str, user: &str, secret: &str) -> Result<(), String> {
     let (service, user, secret) = (service.to_owned(), user.to_owned(), secret.to_owned());
     on_plain_thread(move || {
         keyring::Entry::new(&service, &user)
@@ -397,7 +397,7 @@ fn create_key_file(file: &Path) -> Result<ChainKey> {
 
 /// Replaces `path` with a new file of mode 0600 holding `bytes`, synced to disk (a file left
 /// with wider permissions by someone else is removed first, not reused).
-pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
         _ => {}

@@ -29,7 +29,7 @@ use sha2::Sha256;
 use sqlx::SqliteConnection;
 
 use super::ChainKey;
-use crate::record::Event;
+use mcpfw_core::record::Event;
 
 /// The `hash` that precedes row 1.
 pub(crate) const GENESIS: [u8; 32] = [0; 32];
@@ -327,7 +327,7 @@ pub(crate) fn missing(first: i64, last: i64, after: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Direction;
+    use mcpfw_core::session::Direction;
 
     fn event() -> Event {
         Event {

@@ -182,12 +182,12 @@ pub trait Recorder: Send + Sync {
         &self,
         _server: &str,
         _tools: &[(String, String)],
-    ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
+    ) -> Option<Result<Vec<Trust>, RecordError>> {
         None
     }
 
     /// Compares a server's identity with the one it was first seen with (see
-    /// [`crate::store::Store::check_identity`]) and waits for the answer: the previous identity
+    /// the store's `check_identity`) and waits for the answer: the previous identity
     /// when it changed. `None`: this recorder keeps no identities.
     fn check_identity(
         &self,
@@ -216,7 +216,7 @@ impl<R: Recorder + ?Sized> Recorder for std::sync::Arc<R> {
         &self,
         server: &str,
         tools: &[(String, String)],
-    ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
+    ) -> Option<Result<Vec<Trust>, RecordError>> {
         (**self).check_tools(server, tools)
     }
     fn check_identity(
@@ -304,7 +304,7 @@ impl Recorder for Fanout {
         &self,
         server: &str,
         tools: &[(String, String)],
-    ) -> Option<Result<Vec<crate::store::pins::Trust>, RecordError>> {
+    ) -> Option<Result<Vec<Trust>, RecordError>> {
         self.0.iter().find_map(|recorder| recorder.check_tools(server, tools))
     }
 
@@ -314,5 +314,29 @@ impl Recorder for Fanout {
         identity: &serde_json::Value,
     ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
         self.0.iter().find_map(|recorder| recorder.check_identity(server, identity))
+    }
+}
+
+/// What a tools list means for one tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "trust")]
+pub enum Trust {
+    /// Seen for the first time, and pinned now.
+    New,
+    /// Seen for the first time under this name, but with the content of `from`, a pinned tool
+    /// of the same server that is no longer listed: a tool renamed to escape its pin. Pinned
+    /// now, and reported.
+    Renamed { from: String },
+    /// Matches its pin.
+    Pinned,
+    /// Differs from its pin: withheld until the user decides.
+    Changed { pinned_digest: String, digest: String },
+    /// The user refused this tool's new definition: withheld.
+    Blocked { digest: String },
+}
+
+impl Trust {
+    pub fn withheld(&self) -> bool {
+        matches!(self, Trust::Changed { .. } | Trust::Blocked { .. })
     }
 }

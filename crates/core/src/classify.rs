@@ -1321,15 +1321,15 @@ mod tests {
     }
 
     fn filesystem() -> Vec<ToolInfo> {
-        tools(include_str!("../tests/fixtures/tools/filesystem.json"))
+        tools(include_str!("../../../tests/fixtures/tools/filesystem.json"))
     }
 
     fn everything() -> Vec<ToolInfo> {
-        tools(include_str!("../tests/fixtures/tools/everything.json"))
+        tools(include_str!("../../../tests/fixtures/tools/everything.json"))
     }
 
     fn memory() -> Vec<ToolInfo> {
-        tools(include_str!("../tests/fixtures/tools/memory.json"))
+        tools(include_str!("../../../tests/fixtures/tools/memory.json"))
     }
 
     fn info(json: Value) -> ToolInfo {

@@ -2,7 +2,7 @@
 //! the calls already in the history.
 //!
 //! A rule arrives as the JSON of a `policy.toml` `[[rules]]` entry (`RuleSpec`) and is checked
-//! by the same function as `mcpfw rules add` ([`crate::cli::rules::check_rule`]).
+//! by the same function as `mcpfw rules add` ([`RuleSpec::check_for_database`](crate::policy::file::RuleSpec::check_for_database)).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::refuse;
+use crate::compose::PolicyInputs;
 use crate::paths::Paths;
 use crate::policy::engine::{Call, Environment, PolicyEngine};
 use crate::policy::file::{Action, PolicyFile, RuleSpec};
@@ -38,7 +39,7 @@ pub struct RuleBody {
 /// Parses and checks a request body; the error is the message for a 400.
 pub fn parse_body(body: &[u8]) -> Result<(RuleSpec, Option<Duration>), String> {
     let parsed: RuleBody = serde_json::from_slice(body).map_err(|e| format!("bad rule: {e}"))?;
-    crate::cli::rules::check_rule(&parsed.rule).map_err(|e| format!("bad rule: {e:#}"))?;
+    parsed.rule.check_for_database().map_err(|e| format!("bad rule: {e:#}"))?;
     let expires = parsed
         .expires
         .as_deref()
@@ -53,7 +54,7 @@ pub fn parse_body(body: &[u8]) -> Result<(RuleSpec, Option<Duration>), String> {
 
 /// Every rule in force: `policy.toml`'s (read-only here) and the database's.
 pub async fn list(store: &Store, paths: &Paths) -> Response {
-    let policy = PolicyFile::load(&crate::cli::policy::policy_path(paths));
+    let policy = PolicyFile::load(&crate::policy::file::policy_path(paths));
     let mut rules: Vec<Value> = Vec::new();
     let policy_error = match &policy {
         Ok(file) => {
@@ -201,7 +202,7 @@ fn replay(
     db_rules: Vec<(i64, RuleSpec)>,
     events: Vec<crate::store::StoredEvent>,
 ) -> Value {
-    let policy = PolicyFile::load(&crate::cli::policy::policy_path(paths));
+    let policy = PolicyFile::load(&crate::policy::file::policy_path(paths));
     // Rate limits depend on timing, which a replay does not have.
     let mut base = policy.clone().unwrap_or_default();
     base.limits.clear();
@@ -218,7 +219,14 @@ fn replay(
     };
     let mut rules = db_rules;
     rules.push((TRIED, spec));
+    // Built as every server's engine is (the composition root), from the policies above.
     let env = Environment::for_paths(paths);
+    let probe = PolicyInputs {
+        file: Ok(probe_policy),
+        db_rules: vec![(TRIED, probe_rule)],
+        env: env.clone(),
+    };
+    let live = PolicyInputs { file: live_policy, db_rules: rules, env };
     let mut engines: HashMap<String, (PolicyEngine, PolicyEngine)> = HashMap::new();
     let tried = DecidedBy::Rule(format!("db:{TRIED}"));
     let (mut scanned, mut matched) = (0u64, 0u64);
@@ -230,24 +238,10 @@ fn replay(
         }
         let Some(tool) = event.tool.as_deref() else { continue };
         scanned += 1;
-        let (probe, live) = engines.entry(event.server.clone()).or_insert_with(|| {
-            (
-                PolicyEngine::new(
-                    &event.server,
-                    Ok(probe_policy.clone()),
-                    vec![(TRIED, probe_rule.clone())],
-                    Vec::new(),
-                    env.clone(),
-                ),
-                PolicyEngine::new(
-                    &event.server,
-                    live_policy.clone(),
-                    rules.clone(),
-                    Vec::new(),
-                    env.clone(),
-                ),
-            )
-        });
+        let (probe_engine, live_engine) =
+            engines.entry(event.server.clone()).or_insert_with(|| {
+                (probe.engine(&event.server, Vec::new()), live.engine(&event.server, Vec::new()))
+            });
         let arguments: Option<Value> =
             event.args_redacted.as_deref().and_then(|a| serde_json::from_str(a).ok());
         let call = Call {
@@ -257,11 +251,11 @@ fn replay(
             args_digest: event.args_digest.as_deref(),
             client_roots: &[],
         };
-        if probe.decide(&call).decided_by != tried {
+        if probe_engine.decide(&call).decided_by != tried {
             continue;
         }
         matched += 1;
-        let decision = live.decide(&call);
+        let decision = live_engine.decide(&call);
         let to = decision.action.as_str().to_owned();
         *changes.entry((event.verdict.clone(), to.clone())).or_default() += 1;
         if examples.len() < EXAMPLES {

@@ -1,0 +1,13 @@
+//! The few operating-system calls the core makes, each wrapped once with why it is sound.
+
+/// Lowers this thread's scheduling priority, so that on a busy machine the relay threads run
+/// first and the history catches up in between. Threads started from here (SQLite's workers)
+/// inherit it. Linux only: elsewhere a no-op.
+pub fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority(2) on the calling thread (who = 0) with a valid nice value; it touches
+    // no memory. Failure only leaves the default priority.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}

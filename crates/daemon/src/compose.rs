@@ -1,0 +1,106 @@
+//! The composition root: the one place where a server's policy and pipeline are built.
+//!
+//! Every way a server is reached — `mcpfw wrap` (stdio), `mcpfw wrap --url` (the bridge), the
+//! HTTP proxy — and every dry run that replays decisions (`mcpfw rules test`, the API's rule
+//! trial) builds its policy engine from [`PolicyInputs`], so each gets the same policy file,
+//! database rules, roots and settings; and each connection's pipeline comes from [`pipeline`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::paths::Paths;
+use crate::pipeline::{ApproverConfig, Limits, Pipeline};
+use crate::policy::FirewallPolicy;
+use crate::policy::engine::{Environment, PolicyEngine};
+use crate::policy::file::{PolicyError, PolicyFile, RuleSpec, policy_path};
+use crate::record::Recorder;
+use crate::store::Store;
+
+/// What a server's policy is built from, read once: `policy.toml` (or its error), the rules
+/// kept in the database, and the user's environment (home, MCP Firewall's own folders).
+#[derive(Debug, Clone)]
+pub struct PolicyInputs {
+    /// The parsed policy file. An error is kept, not dropped: an engine built from it refuses
+    /// every tool call and says why (fail closed).
+    pub file: Result<PolicyFile, PolicyError>,
+    pub db_rules: Vec<(i64, RuleSpec)>,
+    pub env: Environment,
+}
+
+impl PolicyInputs {
+    /// Reads `policy.toml` and the database rules. A broken policy file is reported once, here.
+    pub async fn load(paths: &Paths, store: &Store) -> anyhow::Result<Self> {
+        let db_rules = store.policy_rules().await?;
+        Ok(Self::with_rules(paths, db_rules))
+    }
+
+    /// Reads `policy.toml`, with database rules the caller already holds.
+    pub fn with_rules(paths: &Paths, db_rules: Vec<(i64, RuleSpec)>) -> Self {
+        let file = PolicyFile::load(&policy_path(paths));
+        if let Err(e) = &file {
+            tracing::error!(
+                "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
+            );
+        }
+        Self { file, db_rules, env: Environment::for_paths(paths) }
+    }
+
+    /// A server's roots: those given for it (`--root`), then the existing folders among its
+    /// arguments (`inferred`) unless `[settings] infer_roots = false`. The roots of
+    /// `[servers.NAME]` in policy.toml are added by the engine itself.
+    pub fn roots(&self, given: &[PathBuf], inferred: Vec<PathBuf>) -> Vec<PathBuf> {
+        let mut roots: Vec<PathBuf> = given.iter().map(|r| absolute(r)).collect();
+        if self.file.as_ref().is_ok_and(|p| p.settings.infer_roots) {
+            roots.extend(inferred);
+        }
+        roots
+    }
+
+    /// Days of history to keep (0: forever), from the settings.
+    pub fn retention_days(&self) -> u32 {
+        self.file.as_ref().map_or(0, |p| p.settings.retention_days)
+    }
+
+    /// The policy engine for `server` with these roots.
+    pub fn engine(&self, server: &str, roots: Vec<PathBuf>) -> PolicyEngine {
+        PolicyEngine::new(server, self.file.clone(), self.db_rules.clone(), roots, self.env.clone())
+    }
+}
+
+/// How a shim or the proxy reaches the daemon for approvals.
+pub fn approver(paths: &Paths, timeout: Duration) -> ApproverConfig {
+    ApproverConfig { socket: crate::approval::socket_path(paths), timeout }
+}
+
+/// The pipeline for one connection to a server: the engine's decisions, the recorder, the
+/// limits, the approver, and the other servers' tools (for shadowing and squatting checks).
+pub fn pipeline(
+    engine: PolicyEngine,
+    recorder: Box<dyn Recorder>,
+    limits: Limits,
+    approver: ApproverConfig,
+    neighbours: Vec<(String, String, String)>,
+) -> Pipeline {
+    tracing::info!(
+        server = %engine.server(),
+        roots = ?engine.server_roots(),
+        rules = engine.rule_count(),
+        "policy loaded"
+    );
+    let server = engine.server().to_owned();
+    Pipeline::new(server, Box::new(FirewallPolicy::new(engine)), recorder, limits)
+        .with_approver(approver)
+        .with_neighbours(neighbours)
+}
+
+/// Registers the server in the history (`origin`: its command line or URL). A shim also prunes
+/// the history to the retention setting as it starts ([`PolicyInputs::retention_days`]); the
+/// daemon, which hosts the proxy, prunes daily.
+pub async fn register_server(store: &Store, name: &str, origin: &str) -> anyhow::Result<()> {
+    store.upsert_server(name, origin, crate::record::now_ms()).await?;
+    Ok(())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
