@@ -10,6 +10,7 @@ pub mod classify;
 pub mod cli;
 pub mod clients;
 pub mod detect;
+pub mod egress;
 pub mod install;
 pub mod jsonc;
 pub mod jsonrpc;
