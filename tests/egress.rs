@@ -781,6 +781,30 @@ fn a_denied_host_never_reaches_the_listener() {
     assert_eq!(echo.accepted(), 0);
     let refusal = proxy.events().into_iter().find(|e| e.verdict == "deny").expect("recorded");
     assert_eq!(refusal.decided_by.as_deref(), Some("user"));
+    // A client retrying at once is not asked again (a refusal holds for a minute).
+    let retry = proxy.connect(&format!("127.0.0.1:{}", echo.port));
+    assert_eq!(retry.status, 403);
+    assert!(retry.body().contains("you refused connections to"));
+    assert!(daemon.pending().is_empty());
+    assert_eq!(echo.accepted(), 0);
+}
+
+#[test]
+fn a_server_that_gives_up_waiting_withdraws_the_question() {
+    let daemon = Daemon::start();
+    let approver = daemon.approver();
+    let proxy = Proxy::start(|s| s.approver = Some(approver));
+    let mut client = UnixStream::connect(proxy.socket()).unwrap();
+    client.write_all(b"CONNECT api.example.test:443 HTTP/1.1\r\n\r\n").unwrap();
+    daemon.wait_pending();
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !daemon.pending().is_empty() {
+        assert!(Instant::now() < deadline, "the question stayed after the server left");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let event = proxy.wait_event("the withdrawal", |e| e.verdict == "deny");
+    assert!(event.reason.as_deref().unwrap().contains("gave up the connection"), "{event:?}");
 }
 
 #[test]

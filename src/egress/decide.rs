@@ -50,6 +50,9 @@ pub enum Hint {
     Policy,
 }
 
+/// How long a refusal given for one connection also refuses the same host and port.
+const ONCE_REFUSAL: Duration = Duration::from_secs(60);
+
 /// What a session remembers about a host and port after a person decided.
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
@@ -127,6 +130,9 @@ impl Decider {
 
     fn remember(&self, key: (String, u16), allow: bool, scope: Scope) {
         let until = match scope {
+            // A refusal given once still holds for a minute, so that a client retrying at once
+            // (npm and pip retry) does not put the same question again and again.
+            Scope::Once if !allow => Some(Instant::now() + ONCE_REFUSAL),
             Scope::Once => return,
             Scope::Hour => Some(Instant::now() + Duration::from_secs(3600)),
             Scope::Session | Scope::Always => None,
@@ -139,10 +145,14 @@ impl Decider {
 
     /// Decides a connection to `host:port`. `args` is the pseudo-call's raw arguments and
     /// `digest` their SHA-256; `request` is a line for the person ("CONNECT tunnel", "GET
-    /// http://…"). Asking blocks until a person decides or the approval times out.
+    /// http://…"). Asking blocks until a person decides or the approval times out; `watch` is
+    /// called just before asking and returns a flag that is set when the server gives up the
+    /// connection (the question is then withdrawn).
+    #[allow(clippy::too_many_arguments)]
     pub fn decide(
         &self,
         settings: &EgressSettings,
+        watch: &dyn Fn() -> std::sync::Arc<AtomicBool>,
         host: &Host,
         port: u16,
         args: &str,
@@ -273,7 +283,7 @@ impl Decider {
             Some(approver) => crate::approval::client::ask(
                 &approver.socket,
                 ask,
-                &AtomicBool::new(false),
+                &watch(),
                 approver.timeout + Duration::from_secs(5),
                 |_| {},
             ),
@@ -292,6 +302,11 @@ impl Decider {
                 by: DecidedBy::Paused,
                 reason: format!("{reason}; allowed without asking because protection was paused"),
                 basis: Basis::Broad,
+            },
+            Ok(a) if a.outcome == Outcome::Withdrawn => Decided::Deny {
+                by: DecidedBy::Firewall,
+                reason: format!("{reason}; the server gave up the connection while it waited"),
+                hint: Hint::AllowOrAsk,
             },
             Ok(a) if a.outcome == Outcome::TimedOut => Decided::Deny {
                 by: DecidedBy::Firewall,

@@ -407,7 +407,11 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
         Request::Http { method, .. } => format!("{method} http://{authority}/… (plain HTTP)"),
     };
 
-    let decided = shared.decider.decide(settings, &host, port, &args, &digest, &shown);
+    let deciding = Arc::new(AtomicBool::new(true));
+    let tunnel = matches!(request, Request::Connect { .. });
+    let watch = || watch_hang_up(&stream, tunnel, &deciding);
+    let decided = shared.decider.decide(settings, &watch, &host, port, &args, &digest, &shown);
+    deciding.store(false, Ordering::Relaxed);
     let (by, reason, basis) = match decided {
         Decided::Deny { by, reason, hint } => {
             let body = decide::refusal_text(&settings.server, &name, &authority, &reason, hint);
@@ -430,7 +434,6 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
 
     // Resolve here (the server has no DNS of its own), and check every address: a name that
     // leads to a local address is refused unless named exactly (DNS rebinding).
-    let tunnel = matches!(request, Request::Connect { .. });
     let addrs: io::Result<Vec<SocketAddr>> = match &host {
         Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
         Host::Name(n) => (n.as_str(), port).to_socket_addrs().map(|a| a.collect()),
@@ -533,6 +536,37 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
     done.bytes = counts.up + counts.down;
     done.latency_us = Some(started.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
     settings.recorder.record(done);
+}
+
+/// While a connection waits for its decision, watches whether the server hangs up (for a tunnel,
+/// also a half-close: nothing can be sent before the tunnel opens), and sets `withdrawn` so a
+/// question put to a person is withdrawn.
+fn watch_hang_up(stream: &UnixStream, tunnel: bool, deciding: &Arc<AtomicBool>) -> Arc<AtomicBool> {
+    use std::os::fd::AsRawFd;
+    let withdrawn = Arc::new(AtomicBool::new(false));
+    let Ok(watched) = stream.try_clone() else { return withdrawn };
+    let flag = withdrawn.clone();
+    let deciding = deciding.clone();
+    let events = if tunnel { libc::POLLRDHUP } else { 0 };
+    let _ = std::thread::Builder::new().name("egress-watch".into()).spawn(move || {
+        while deciding.load(Ordering::Relaxed) {
+            let mut fd = libc::pollfd {
+                fd: watched.as_raw_fd(),
+                events: events | libc::POLLHUP,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, owned by this frame; `watched` keeps the descriptor open.
+            let n = unsafe { libc::poll(&mut fd, 1, 200) };
+            if n > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLRDHUP) != 0 {
+                flag.store(true, Ordering::Relaxed);
+                return;
+            }
+            if n < 0 && std::io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    });
+    withdrawn
 }
 
 /// Records an allowed connection that never carried anything.
