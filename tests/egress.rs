@@ -340,6 +340,26 @@ fn an_allowed_host_passes_bytes_exactly_both_ways_and_is_recorded_with_its_count
 }
 
 #[test]
+fn connections_still_open_when_the_shim_exits_are_ended_and_recorded() {
+    let echo = Echo::start();
+    let mut proxy = Proxy::start(|s| s.allow_hosts = vec!["127.0.0.1".into()]);
+    let mut tunnel = proxy.connect(&format!("127.0.0.1:{}", echo.port));
+    assert_eq!(tunnel.status, 200);
+    tunnel.stream.write_all(b"0123456789").unwrap();
+    let mut back = [0u8; 10];
+    tunnel.stream.read_exact(&mut back).unwrap();
+    let started = Instant::now();
+    proxy.handle.take().unwrap().shutdown(Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(4), "the open connection was ended");
+    let event = proxy.wait_event("the ended connection", |e| e.verdict == "allow");
+    assert_eq!(
+        (args_of(&event)["bytes_up"].as_u64(), args_of(&event)["bytes_down"].as_u64()),
+        (Some(10), Some(10))
+    );
+    assert!(!proxy.socket().exists(), "the socket is removed");
+}
+
+#[test]
 fn plain_http_through_the_forwarder_with_real_curl_is_byte_exact() {
     let site = tempfile::tempdir().unwrap();
     let file = pattern(3 << 20);

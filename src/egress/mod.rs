@@ -125,6 +125,9 @@ struct Shared {
     settings: EgressSettings,
     decider: Decider,
     active: AtomicUsize,
+    /// The destinations of the connections relaying now, to end them when the proxy stops.
+    relaying: std::sync::Mutex<std::collections::HashMap<u64, (UnixStream, TcpStream)>>,
+    next_id: std::sync::atomic::AtomicU64,
     stopping: AtomicBool,
 }
 
@@ -148,6 +151,23 @@ impl EgressHandle {
     /// Stops accepting and removes the socket; connections already open finish on their own.
     pub fn stop(mut self) {
         self.stop_accepting();
+    }
+
+    /// Stops accepting, ends the connections still relaying (the server is going away), and
+    /// waits up to `grace` for each to be recorded with its byte counts. For the shim's exit:
+    /// call it before the history is flushed.
+    pub fn shutdown(mut self, grace: Duration) {
+        self.stop_accepting();
+        for (client, remote) in
+            self.shared.relaying.lock().unwrap_or_else(|p| p.into_inner()).values()
+        {
+            let _ = client.shutdown(std::net::Shutdown::Both);
+            let _ = remote.shutdown(std::net::Shutdown::Both);
+        }
+        let deadline = Instant::now() + grace;
+        while self.shared.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Blocks until the proxy stops (it stops only through [`EgressHandle::stop`] from
@@ -195,6 +215,8 @@ pub fn start(socket: &Path, settings: EgressSettings) -> io::Result<EgressHandle
         settings,
         decider,
         active: AtomicUsize::new(0),
+        relaying: std::sync::Mutex::new(std::collections::HashMap::new()),
+        next_id: std::sync::atomic::AtomicU64::new(0),
         stopping: AtomicBool::new(false),
     });
     let accept = {
@@ -530,7 +552,16 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
             [h.as_slice(), &rest].concat()
         }
     };
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    if let (Ok(client), Ok(remote)) = (stream.try_clone(), remote.try_clone()) {
+        shared.relaying.lock().unwrap_or_else(|p| p.into_inner()).insert(id, (client, remote));
+    }
+    if shared.stopping.load(Ordering::SeqCst) {
+        // The proxy stopped while this connection was being decided: it carries nothing.
+        let _ = remote.shutdown(std::net::Shutdown::Both);
+    }
     let counts = relay::relay(stream, remote, &first_up);
+    shared.relaying.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     let mut done = event(shared, Some(&request), "allow", &by, reason);
     done.args_redacted = Some(recorded_args(&request, counts.up, counts.down));
     done.bytes = counts.up + counts.down;
