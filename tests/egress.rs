@@ -885,6 +885,80 @@ fn always_writes_the_rule_rules_list_shows_and_the_next_session_follows_it() {
     assert_eq!(next.connect(&format!("127.0.0.1:{}", free_port())).status, 403);
 }
 
+/// One JSON POST to the daemon's HTTP API (as the dashboard and the desktop popups make),
+/// with the approver token; (status, body).
+fn api_post(daemon: &Daemon, path: &str, body: &Value) -> (u16, Value) {
+    let home = daemon.home.path();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let url = loop {
+        if let Ok(text) = std::fs::read_to_string(home.join("run/api.json"))
+            && let Ok(v) = serde_json::from_str::<Value>(&text)
+        {
+            break v["url"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no api.json");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let port: u16 = url.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
+    let token = std::fs::read_to_string(home.join("config/approver.token")).unwrap();
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        token.trim(),
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn always_from_the_dashboard_writes_the_same_rule_as_the_cli() {
+    let daemon = Daemon::start();
+    let echo = Echo::start();
+    let approver = daemon.approver();
+    let proxy = Proxy::start(|s| s.approver = Some(approver));
+    let socket = proxy.socket();
+    let target = format!("127.0.0.1:{}", echo.port);
+    let waiting = std::thread::spawn(move || Tunnel::open(&socket, &target));
+    let pending = daemon.wait_pending();
+    let path = format!("/api/v1/pending/{}/decide", pending["id"]);
+    let (status, first) = api_post(&daemon, &path, &json!({"allow": true, "scope": "always"}));
+    assert_eq!((status, first["status"].as_str()), (200, Some("confirm")), "{first}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        let (status, answer) =
+            api_post(&daemon, &path, &json!({"allow": true, "scope": "always", "confirm": true}));
+        if status == 200 {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "not confirmed: {status} {answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(done["status"], "done", "{done}");
+    assert!(done["rule"].as_str().is_some_and(|r| r.starts_with("db:")), "{done}");
+    assert_eq!(waiting.join().unwrap().status, 200);
+    let rules: Vec<Value> = daemon
+        .run(&["rules", "list", "--json"])
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(rules[0]["origin"], "approval");
+    assert_eq!(rules[0]["rule"]["tool"], "egress.connect");
+    assert_eq!(rules[0]["rule"]["server"], "files");
+    assert_eq!(rules[0]["rule"]["action"], "allow");
+    let approval = proxy.wait_event("the approval", |e| e.kind == "approval");
+    assert_eq!(rules[0]["rule"]["when"]["args_digest"].as_str(), approval.args_digest.as_deref());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Throughput
 
