@@ -774,6 +774,8 @@ fn a_new_host_is_asked_approved_for_the_session_and_not_asked_again() {
         (approval.verdict.as_str(), approval.decided_by.as_deref()),
         ("allow", Some("user"))
     );
+    let approvals = proxy.events().into_iter().filter(|e| e.kind == "approval").count();
+    assert_eq!(approvals, 1, "one approval, however many connections it covers");
     let remembered = proxy.wait_event("the remembered one", |e| {
         e.kind == "request" && e.reason.as_deref().unwrap_or("").contains("earlier in this session")
     });

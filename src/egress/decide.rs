@@ -24,8 +24,10 @@ pub enum Basis {
     Broad,
     /// An allow-list entry or a rule that names this host exactly.
     Named,
-    /// A person approved this host and port (now, earlier in this session, or "always").
+    /// A person approved this host and port earlier in this session, or "always".
     Person,
+    /// A person approved this connection just now (the approval is recorded on its own).
+    Asked,
 }
 
 /// The decision on one connection.
@@ -295,7 +297,7 @@ impl Decider {
                 Decided::Allow {
                     by: DecidedBy::User,
                     reason: format!("{reason}; you approved it"),
-                    basis: Basis::Person,
+                    basis: Basis::Asked,
                 }
             }
             Ok(a) if a.outcome == Outcome::Paused => Decided::Allow {

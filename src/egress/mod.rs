@@ -441,7 +441,7 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
         }
         Decided::Allow { by, reason, basis } => (by, reason, basis),
     };
-    if by == DecidedBy::User {
+    if basis == Basis::Asked {
         // A person's decision is kept before it takes effect (fail closed).
         let mut approval = event(shared, Some(&request), "allow", &by, reason.clone());
         approval.kind = "approval";
@@ -481,7 +481,7 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
             matches!(host, Host::Ip(_)) || name == "localhost" || name.ends_with(".localhost");
         let permitted = match basis {
             Basis::Named => true,
-            Basis::Person => literal,
+            Basis::Person | Basis::Asked => literal,
             Basis::Broad => false,
         };
         if !permitted {
