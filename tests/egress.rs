@@ -394,6 +394,55 @@ fn plain_http_through_the_forwarder_with_real_curl_is_byte_exact() {
     proxy.wait_event("the tunnel", |e| e.verdict == "allow" && args_of(e)["request"] == "CONNECT");
 }
 
+/// A Python program that fetches URLs the way a server does: with urllib, which takes its proxy
+/// from `HTTP_PROXY` / `HTTPS_PROXY` as the box sets them. Prints `status length` or `error code`.
+const FETCH_PY: &str = r#"
+import sys, urllib.request, urllib.error
+for url in sys.argv[1:]:
+    try:
+        with urllib.request.urlopen(url, timeout=20) as r:
+            print(r.status, len(r.read()))
+    except urllib.error.HTTPError as e:
+        print("error", e.code, e.read().decode()[:300].replace("\n", " "))
+"#;
+
+#[test]
+fn a_python_client_using_the_proxy_variables_fetches_what_is_allowed_only() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("ok.txt"), "allowed content").unwrap();
+    let (_allowed, port) = http_server(site.path());
+    let (_other, other_port) = http_server(site.path());
+    // 127.0.0.1 is allowed by name; a rule refuses the second server's port.
+    let file = PolicyFile::parse(
+        &format!("[egress]\nallow_hosts = [\"127.0.0.1\"]\n[[rules]]\ntool = \"egress.connect\"\naction = \"deny\"\nwhen.args.port = \"^{other_port}$\"\n"),
+        "policy.toml",
+    )
+    .unwrap();
+    let engine =
+        PolicyEngine::new("files", Ok(file), Vec::new(), Vec::new(), Environment::default());
+    let proxy = Proxy::start(|s| s.engine = Some(Arc::new(engine)));
+    let entry = forwarder(proxy.socket());
+    let out = Command::new("python3")
+        .args(["-c", FETCH_PY])
+        .arg(format!("http://127.0.0.1:{port}/ok.txt"))
+        .arg(format!("http://127.0.0.1:{other_port}/ok.txt"))
+        .env("HTTP_PROXY", format!("http://127.0.0.1:{entry}"))
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{entry}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"200 15"), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        lines.get(1).is_some_and(
+            |l| l.starts_with("error 403 MCP Firewall refused the connection from files")
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_host_not_allowed_with_no_daemon_is_refused_with_how_to_allow_it_and_recorded_first() {
     let proxy = Proxy::start(|s| {

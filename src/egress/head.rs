@@ -376,6 +376,45 @@ mod tests {
     }
 
     #[test]
+    fn no_input_makes_the_parser_panic() {
+        // A small xorshift generator: varied, repeatable inputs built from request-like pieces.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let pieces: [&[u8]; 16] = [
+            b"CONNECT ",
+            b"GET ",
+            b"http://",
+            b"[",
+            b"]",
+            b":",
+            b"443",
+            b"a.test",
+            b" HTTP/1.1",
+            b"\r\n",
+            b"\n",
+            b"Host: x",
+            b"@",
+            b"\xff",
+            b"\x00",
+            b"%",
+        ];
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..(next() % 12) {
+                input.extend_from_slice(pieces[(next() % 16) as usize]);
+            }
+            let _ = parse(&input);
+            let mut reader: &[u8] = &input;
+            let _ = read_head(&mut reader, &|_| Ok(()));
+        }
+    }
+
+    #[test]
     fn heads_are_bounded_and_split_from_what_follows() {
         let mut input: &[u8] = b"CONNECT a.test:1 HTTP/1.1\r\n\r\nhello";
         let (head, rest) = read_head(&mut input, &|_| Ok(())).unwrap().unwrap();

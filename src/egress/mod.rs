@@ -251,6 +251,19 @@ fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
         let active = shared.active.fetch_add(1, Ordering::SeqCst);
         if active >= shared.settings.max_connections {
             shared.active.fetch_sub(1, Ordering::SeqCst);
+            let mut event = event(
+                &shared,
+                None,
+                "deny",
+                &DecidedBy::Firewall,
+                format!(
+                    "too many connections at once (more than {})",
+                    shared.settings.max_connections
+                ),
+            );
+            event.kind = "invalid";
+            event.tool = None;
+            shared.settings.recorder.record(event);
             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
             let _ = answer(
                 &mut stream,
