@@ -642,6 +642,21 @@ fn garbage_and_oversized_heads_get_400_and_the_proxy_keeps_serving() {
     assert!(rejected >= 7, "each bad request is recorded ({rejected})");
 }
 
+#[test]
+fn a_head_that_never_finishes_is_answered_408_after_the_deadline() {
+    let proxy = Proxy::start(|s| s.allow_hosts = vec!["127.0.0.1".into()]);
+    let started = Instant::now();
+    let mut slow = UnixStream::connect(proxy.socket()).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    slow.write_all(b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nX-Slow: ").unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    let waited = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("did not arrive within 10 s"), "{answer}");
+    assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(20), "{waited:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Package managers and the user's own proxy
 
