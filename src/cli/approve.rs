@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::approval::{self, Pending, Scope, client, daemon};
 use crate::paths::Paths;
-use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
 use crate::store::{self, Store};
 
 pub fn run_daemon(
@@ -117,34 +116,11 @@ fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> R
     Ok(0)
 }
 
-/// A rule for exactly this call (server, tool and argument digest). An allow lifts the guards,
-/// since a person has looked at this very call.
+/// The rule for exactly this call ([`approval::decision_rule`]), in the history database.
 fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<()> {
-    let Some(digest) = call.request.args_digest.clone() else {
+    let Some((spec, expires)) = approval::decision_rule(&call.request, allow, scope) else {
         bail!("call {} has no argument digest; approve it once instead", call.id);
     };
-    let spec = RuleSpec {
-        id: None,
-        server: glob_escape(&call.request.server),
-        tool: glob_escape(&call.request.tool),
-        category: Vec::new(),
-        action: if allow { Action::Allow } else { Action::Deny },
-        reason: Some(format!("you {} this call", if allow { "approved" } else { "refused" })),
-        when: Conditions { args_digest: Some(digest), ..Conditions::default() },
-        lift: if allow {
-            vec![
-                Guard::OutsideRoots,
-                Guard::SensitivePath,
-                Guard::PersistencePath,
-                Guard::Secrets,
-                Guard::Egress,
-                Guard::Rate,
-            ]
-        } else {
-            Vec::new()
-        },
-    };
-    let expires = (scope == Scope::Hour).then(|| crate::record::now_ms() + 3_600_000);
     let (key, _) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -154,15 +130,6 @@ fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<
     })?;
     tracing::info!(rule = id, spec = %json!(spec), "rule created by an approval");
     Ok(())
-}
-
-fn glob_escape(name: &str) -> String {
-    name.chars()
-        .flat_map(|c| match c {
-            '*' | '?' | '[' | ']' | '{' | '}' => vec!['[', c, ']'],
-            c => vec![c],
-        })
-        .collect()
 }
 
 /// A pause's length from the command line: `15`, `15m`, `90min`, `2h`, or `until-resume`

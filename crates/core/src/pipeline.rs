@@ -276,6 +276,12 @@ impl Pipeline {
         &self.server
     }
 
+    /// This connection's session id (as recorded): what the egress proxy records its
+    /// connections under, so they sit with the session's calls in the history.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
     pub fn limits(&self) -> Limits {
         self.limits
     }

@@ -112,6 +112,57 @@ pub enum Scope {
     Always,
 }
 
+/// The database rule a person's "hour" or "always" decision on `request` makes, and when it
+/// expires (ms since the epoch): exactly this call (server, tool and argument digest). An allow
+/// lifts the guards, since a person has looked at this very call. `None` for the other scopes,
+/// or for a call without an argument digest. Both approvers write it: `mcpfw approve` and the
+/// HTTP API (the dashboard and the desktop popups).
+pub fn decision_rule(
+    request: &ApprovalRequest,
+    allow: bool,
+    scope: Scope,
+) -> Option<(crate::policy::file::RuleSpec, Option<u64>)> {
+    use crate::policy::file::{Action, Conditions, Guard, RuleSpec};
+    let expires = match scope {
+        Scope::Once | Scope::Session => return None,
+        Scope::Hour => Some(crate::record::now_ms() + 3_600_000),
+        Scope::Always => None,
+    };
+    let digest = request.args_digest.clone()?;
+    let spec = RuleSpec {
+        id: None,
+        server: glob_escape(&request.server),
+        tool: glob_escape(&request.tool),
+        category: Vec::new(),
+        action: if allow { Action::Allow } else { Action::Deny },
+        reason: Some(format!("you {} this call", if allow { "approved" } else { "refused" })),
+        when: Conditions { args_digest: Some(digest), ..Conditions::default() },
+        lift: if allow {
+            vec![
+                Guard::OutsideRoots,
+                Guard::SensitivePath,
+                Guard::PersistencePath,
+                Guard::Secrets,
+                Guard::Egress,
+                Guard::Rate,
+            ]
+        } else {
+            Vec::new()
+        },
+    };
+    Some((spec, expires))
+}
+
+/// A name matched literally by a rule's glob.
+fn glob_escape(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| match c {
+            '*' | '?' | '[' | ']' | '{' | '}' => vec!['[', c, ']'],
+            c => vec![c],
+        })
+        .collect()
+}
+
 /// The daemon's answer to a shim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {

@@ -24,6 +24,9 @@ use crate::record::DecidedBy;
 use crate::sandbox::{PathSandbox, Sensitivity};
 use crate::secrets;
 
+mod connect;
+pub use connect::ConnectionRules;
+
 /// At most this many path arguments are resolved per call; more make the call ask.
 const MAX_PATHS: usize = 64;
 
@@ -121,6 +124,8 @@ pub struct PolicyEngine {
     /// All rules' tool patterns, in rule order, to find candidates in one pass.
     tool_globs: GlobSet,
     egress: GlobSet,
+    /// The egress allow-list as written (for the egress proxy: which hosts are named exactly).
+    egress_patterns: Vec<String>,
     limits: Vec<CompiledLimit>,
     recent: Mutex<HashMap<usize, VecDeque<Instant>>>,
     server_roots: Vec<PathBuf>,
@@ -203,6 +208,7 @@ impl PolicyEngine {
             rules: Vec::new(),
             tool_globs: GlobSet::empty(),
             egress: GlobSet::empty(),
+            egress_patterns: Vec::new(),
             limits: Vec::new(),
             recent: Mutex::new(HashMap::new()),
             sandbox: Mutex::new((
@@ -282,6 +288,7 @@ impl PolicyEngine {
             hosts.extend(settings.allow_hosts.iter().cloned());
         }
         self.egress = host_set(&hosts)?;
+        self.egress_patterns = hosts;
         for limit in &policy.limits {
             if !glob(&limit.server)?.compile_matcher().is_match(&self.server) {
                 continue;

@@ -457,8 +457,34 @@ async fn decide(
         Ok(body) => body,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad decision: {e}")),
     };
+    // An "hour" or "always" decision becomes the same database rule `mcpfw approve` writes.
+    let request = match body.scope {
+        Scope::Hour | Scope::Always => {
+            api.broker.pending().await.into_iter().find(|p| p.id == id).map(|p| p.request)
+        }
+        Scope::Once | Scope::Session => None,
+    };
     match api.broker.decide(id, body.allow, body.scope, body.confirm).await {
-        Decided::Done => Json(json!({"status": "done"})).into_response(),
+        Decided::Done => {
+            let rule = request
+                .and_then(|r| super::decision_rule(&r, body.allow, body.scope))
+                .zip(api.store.as_ref());
+            let Some(((spec, expires), store)) = rule else {
+                return Json(json!({"status": "done"})).into_response();
+            };
+            let added = match serde_json::to_string(&spec) {
+                Ok(text) => store.add_rule(&text, "approval", expires).await,
+                Err(e) => Err(e.into()),
+            };
+            match added {
+                Ok(rule) => Json(json!({"status": "done", "rule": format!("db:{rule}")})).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "the rule of an approval could not be saved");
+                    Json(json!({"status": "done", "rule_error": format!("the decision was taken, but its rule could not be saved: {e:#}")}))
+                        .into_response()
+                }
+            }
+        }
         Decided::NeedsConfirmation { fact, armed_in } => Json(json!({
             "status": "confirm", "fact": fact, "armed_in_ms": armed_in.as_millis() as u64
         }))
