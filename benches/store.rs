@@ -23,7 +23,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mcpfw::record::{Event, Recorder};
+use mcpfw::classify::Category;
+use mcpfw::record::{DecidedBy, Event, EventKind, Recorder, ResultStatus, Verdict};
 use mcpfw::session::Direction;
 use mcpfw::store::{ChainKey, EventFilter, Store, StoreRecorder};
 
@@ -85,8 +86,9 @@ struct Row {
 }
 
 fn event(i: u64, ts_ms: u64) -> Event {
-    const VERDICTS: [&str; 10] =
-        ["allow", "allow", "allow", "allow", "allow", "allow", "allow", "deny", "ask", "reject"];
+    use Verdict::{Allow, Ask, Deny, Reject};
+    const VERDICTS: [Verdict; 10] =
+        [Allow, Allow, Allow, Allow, Allow, Allow, Allow, Deny, Ask, Reject];
     Event {
         ts_ms,
         server: format!("server-{}", i % 10),
@@ -96,21 +98,21 @@ fn event(i: u64, ts_ms: u64) -> Event {
         } else {
             Direction::ServerToClient
         },
-        kind: if i.is_multiple_of(2) { "request" } else { "result" },
+        kind: if i.is_multiple_of(2) { EventKind::Request } else { EventKind::Result },
         method: Some("tools/call".into()),
         id: Some(i.to_string()),
         tool: Some(format!("tool-{}", i % 37)),
-        category: Some("read".into()),
+        category: Some(Category::Read),
         era: "handshake",
         protocol_version: Some("2025-06-18".into()),
         verdict: VERDICTS[(i * 7 % 10) as usize],
-        decided_by: Some("default".into()),
+        decided_by: Some(DecidedBy::Default),
         reason: None,
         latency_us: (i % 2 == 1).then_some(850),
         cancels: None,
         args_digest: Some(format!("{i:064x}")),
         args_redacted: Some(format!("{{\"path\":\"/home/user/project/src/file_{i}.rs\"}}")),
-        result_status: (i % 2 == 1).then_some("ok"),
+        result_status: (i % 2 == 1).then_some(ResultStatus::Ok),
         findings: "[]".into(),
         bytes: 200 + i % 5000,
     }

@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Background, Home, free_port, mcpfw, wait_listening};
+use mcpfw::classify::Category;
 use mcpfw::egress::{self, EgressHandle, EgressSettings, RegistryHost, Upstream};
 use mcpfw::pipeline::ApproverConfig;
 use mcpfw::policy::engine::{Environment, PolicyEngine};
 use mcpfw::policy::file::{PolicyFile, RuleSpec};
+use mcpfw::record::DecidedBy;
 use mcpfw::store::{ChainKey, EventFilter, Store, StoreRecorder, StoredEvent};
 use serde_json::{Value, json};
 
@@ -328,8 +330,8 @@ fn an_allowed_host_passes_bytes_exactly_both_ways_and_is_recorded_with_its_count
     let event = proxy.wait_event("the closed connection", |e| e.verdict == "allow");
     assert_eq!(event.tool.as_deref(), Some("egress.connect"));
     assert_eq!(event.method.as_deref(), Some("egress/connect"));
-    assert_eq!(event.category.as_deref(), Some("network-send"));
-    assert_eq!(event.decided_by.as_deref(), Some("guard:egress"));
+    assert_eq!(event.category.map(Category::as_str), Some("network-send"));
+    assert_eq!(event.decided_by.as_ref().map(DecidedBy::label).as_deref(), Some("guard:egress"));
     assert_eq!(event.server, "files");
     let args = args_of(&event);
     assert_eq!(args["host"], "127.0.0.1");
@@ -465,7 +467,7 @@ fn a_host_not_allowed_with_no_daemon_is_refused_with_how_to_allow_it_and_recorde
     // Recorded durably before the answer: it is in the history already, without waiting.
     let events = proxy.events();
     let refusal = events.iter().find(|e| e.verdict == "deny").expect("the refusal is recorded");
-    assert_eq!(refusal.decided_by.as_deref(), Some("firewall"));
+    assert_eq!(refusal.decided_by.as_ref().map(DecidedBy::label).as_deref(), Some("firewall"));
     assert_eq!(args_of(refusal), json!({"host": "api.example.test", "port": 443}));
     assert!(
         refusal
@@ -518,7 +520,10 @@ when.args.port = "^{bad}$"
     assert!(body.contains("mcpfw rules list"), "{body}");
     assert_eq!(other.accepted(), 0, "a refused connection never reaches the listener");
     let event = proxy.wait_event("the refusal", |e| e.verdict == "deny");
-    assert_eq!(event.decided_by.as_deref(), Some(&*format!("rule:file:no-port-{}", other.port)));
+    assert_eq!(
+        event.decided_by.as_ref().map(DecidedBy::label).as_deref(),
+        Some(&*format!("rule:file:no-port-{}", other.port))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,7 +549,10 @@ fn loopback_and_local_addresses_are_refused_unless_named_exactly() {
     }
     assert_eq!(echo.accepted(), 0, "no local destination was reached");
     let refusal = wide.wait_event("a local refusal", |e| e.verdict == "deny");
-    assert_eq!(refusal.decided_by.as_deref(), Some("guard:local-destination"));
+    assert_eq!(
+        refusal.decided_by.as_ref().map(DecidedBy::label).as_deref(),
+        Some("guard:local-destination")
+    );
     assert!(
         wide.events().iter().any(|e| e
             .reason
@@ -835,7 +843,7 @@ fn a_new_host_is_asked_approved_for_the_session_and_not_asked_again() {
     assert_eq!(again.exchange(b"again".to_vec()), b"again");
     let approval = proxy.wait_event("the approval", |e| e.kind == "approval");
     assert_eq!(
-        (approval.verdict.as_str(), approval.decided_by.as_deref()),
+        (approval.verdict.as_str(), approval.decided_by.as_ref().map(DecidedBy::label).as_deref()),
         ("allow", Some("user"))
     );
     let approvals = proxy.events().into_iter().filter(|e| e.kind == "approval").count();
@@ -866,7 +874,7 @@ fn a_denied_host_never_reaches_the_listener() {
     assert!(tunnel.body().contains("you refused"));
     assert_eq!(echo.accepted(), 0);
     let refusal = proxy.events().into_iter().find(|e| e.verdict == "deny").expect("recorded");
-    assert_eq!(refusal.decided_by.as_deref(), Some("user"));
+    assert_eq!(refusal.decided_by.as_ref().map(DecidedBy::label).as_deref(), Some("user"));
     // A client retrying at once is not asked again (a refusal holds for a minute).
     let retry = proxy.connect(&format!("127.0.0.1:{}", echo.port));
     assert_eq!(retry.status, 403);
@@ -946,7 +954,7 @@ fn always_writes_the_rule_rules_list_shows_and_the_next_session_follows_it() {
     assert_eq!(tunnel.status, 200, "{}", tunnel.head);
     assert_eq!(tunnel.exchange(b"always".to_vec()), b"always");
     let event = next.wait_event("the ruled connection", |e| e.verdict == "allow");
-    assert_eq!(event.decided_by.as_deref(), Some(rule_id.as_str()));
+    assert_eq!(event.decided_by.as_ref().map(DecidedBy::label).as_deref(), Some(rule_id.as_str()));
     // Another port of the same host is another question.
     assert_eq!(next.connect(&format!("127.0.0.1:{}", free_port())).status, 403);
 }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use mcpfw::classify::Category;
 use mcpfw::paths::Paths;
-use mcpfw::record::{Event, Recorder};
+use mcpfw::record::{DecidedBy, Event, EventKind, Recorder, ResultStatus, Verdict};
 use mcpfw::session::Direction;
 use mcpfw::store::{
     ChainBroken, ChainKey, EventFilter, Store, StoreRecorder, ToolSeen, db_path, keys,
@@ -24,9 +25,9 @@ fn key() -> ChainKey {
 
 /// Event `i` of a varied, predictable stream.
 fn event(i: u64) -> Event {
-    const VERDICTS: [&str; 4] = ["allow", "allow", "deny", "ask"];
+    const VERDICTS: [Verdict; 4] = [Verdict::Allow, Verdict::Allow, Verdict::Deny, Verdict::Ask];
     const TOOLS: [&str; 3] = ["read_file", "write_file", "fetch"];
-    const CATEGORIES: [&str; 3] = ["read", "write", "network-send"];
+    const CATEGORIES: [Category; 3] = [Category::Read, Category::Write, Category::NetworkSend];
     let n = i as usize;
     Event {
         ts_ms: 1_000_000 + i * 10,
@@ -37,25 +38,25 @@ fn event(i: u64) -> Event {
         } else {
             Direction::ServerToClient
         },
-        kind: if i.is_multiple_of(2) { "request" } else { "result" },
+        kind: if i.is_multiple_of(2) { EventKind::Request } else { EventKind::Result },
         method: Some("tools/call".into()),
         id: Some(i.to_string()),
         tool: Some(TOOLS[n % 3].into()),
-        category: Some(CATEGORIES[n % 3].into()),
+        category: Some(CATEGORIES[n % 3]),
         era: "handshake",
         protocol_version: Some("2025-06-18".into()),
         verdict: VERDICTS[n % 4],
         decided_by: Some(match n % 4 {
-            2 => "rule:file:no-secrets".into(),
-            3 => "guard:egress".into(),
-            _ => "default".into(),
+            2 => DecidedBy::Rule("file:no-secrets".into()),
+            3 => DecidedBy::Guard("egress".into()),
+            _ => DecidedBy::Default,
         }),
         reason: (n % 4 == 2).then(|| format!("Secret in arguments #{i} (100% sure)")),
         latency_us: (i % 2 == 1).then_some(i * 3),
         cancels: None,
         args_digest: Some(format!("{i:064x}")),
         args_redacted: Some(format!("{{\"path\":\"/home/u/file_{i}.txt\"}}")),
-        result_status: (i % 2 == 1).then_some("ok"),
+        result_status: (i % 2 == 1).then_some(ResultStatus::Ok),
         findings: "[]".into(),
         bytes: 100 + i,
     }
@@ -117,7 +118,7 @@ async fn append_then_query_with_each_filter() {
     assert_eq!(e7.rpc_id.as_deref(), Some("7"));
     assert_eq!(e7.verdict, "ask");
     assert_eq!(e7.latency_us, Some(21));
-    assert_eq!(e7.result_status.as_deref(), Some("ok"));
+    assert_eq!(e7.result_status.map(ResultStatus::as_str), Some("ok"));
     assert_eq!(e7.args_redacted, original.args_redacted);
     assert_eq!(e7.findings, "[]");
     assert_eq!(e7.bytes, 107);
@@ -505,7 +506,8 @@ fn record_durable_returns_once_another_connection_sees_the_row() {
     for i in 0..100 {
         recorder.record(event(i));
     }
-    let durable = Event { reason: Some("durable decision".into()), verdict: "deny", ..event(100) };
+    let durable =
+        Event { reason: Some("durable decision".into()), verdict: Verdict::Deny, ..event(100) };
     recorder.record_durable(durable).unwrap();
     // Another process, another SQLite library: the row (and everything before it) is there.
     assert_eq!(

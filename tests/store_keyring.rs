@@ -142,7 +142,7 @@ fn the_chain_key_lives_in_the_keyring_when_one_is_available() {
             "srv",
             "session",
             Direction::ClientToServer,
-            "reject",
+            mcpfw::record::Verdict::Reject,
             None,
             "test".into(),
             1,

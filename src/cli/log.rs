@@ -23,15 +23,15 @@ fn human(e: &StoredEvent) -> String {
     let what = match (&e.method, &e.tool) {
         (Some(m), Some(t)) if m == "tools/call" => t.clone(),
         (Some(m), _) => m.clone(),
-        (None, _) => e.kind.clone(),
+        (None, _) => e.kind.as_str().to_owned(),
     };
     let mut line = format!(
         "{}  {:<14} {:<28} {:<13} {:<6}",
         mcpfw_store::wire::rfc3339(e.ts_ms),
         truncate(&e.server, 14),
         truncate(&what, 28),
-        e.category.as_deref().unwrap_or("-"),
-        e.verdict
+        e.category.map_or("-", |c| c.as_str()),
+        e.verdict.as_str()
     );
     if let Some(by) = &e.decided_by {
         line.push_str(&format!(" {by}"));

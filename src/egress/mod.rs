@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use crate::pipeline::ApproverConfig;
 use crate::policy::engine::PolicyEngine;
 use crate::policy::file::Unattended;
-use crate::record::{DecidedBy, Event, Recorder};
+use crate::record::{DecidedBy, Event, EventKind, Recorder, Verdict};
 use crate::session::Direction;
 use decide::{Basis, Decided, Decider, Hint};
 use head::{Host, Request};
@@ -254,14 +254,14 @@ fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
             let mut event = event(
                 &shared,
                 None,
-                "deny",
+                Verdict::Deny,
                 &DecidedBy::Firewall,
                 format!(
                     "too many connections at once (more than {})",
                     shared.settings.max_connections
                 ),
             );
-            event.kind = "invalid";
+            event.kind = EventKind::Invalid;
             event.tool = None;
             shared.settings.recorder.record(event);
             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
@@ -317,7 +317,7 @@ fn answer(stream: &mut UnixStream, status: u16, body: &str) -> io::Result<()> {
 fn event(
     shared: &Shared,
     request: Option<&Request>,
-    verdict: &'static str,
+    verdict: Verdict,
     by: &DecidedBy,
     reason: String,
 ) -> Event {
@@ -334,15 +334,15 @@ fn event(
         server: shared.settings.server.clone(),
         session: shared.settings.session.clone(),
         direction: Direction::ServerToClient,
-        kind: "request",
+        kind: EventKind::Request,
         method: Some(METHOD.to_owned()),
         id: None,
         tool: Some(TOOL.to_owned()),
-        category: Some(crate::classify::Category::NetworkSend.as_str().to_owned()),
+        category: Some(crate::classify::Category::NetworkSend),
         era: "unknown",
         protocol_version: None,
         verdict,
-        decided_by: Some(by.label()),
+        decided_by: Some(by.clone()),
         reason: Some(reason),
         latency_us: None,
         cancels: None,
@@ -386,9 +386,9 @@ fn refuse(
     by: DecidedBy,
     body: String,
 ) {
-    let mut event = event(shared, request, "deny", &by, body.trim_end().to_owned());
+    let mut event = event(shared, request, Verdict::Deny, &by, body.trim_end().to_owned());
     if request.is_none() {
-        event.kind = "invalid";
+        event.kind = EventKind::Invalid;
         event.tool = None;
     }
     let mut body = body;
@@ -456,8 +456,8 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
     };
     if basis == Basis::Asked {
         // A person's decision is kept before it takes effect (fail closed).
-        let mut approval = event(shared, Some(&request), "allow", &by, reason.clone());
-        approval.kind = "approval";
+        let mut approval = event(shared, Some(&request), Verdict::Allow, &by, reason.clone());
+        approval.kind = EventKind::Approval;
         if let Err(e) = settings.recorder.record_durable(approval) {
             let body = format!(
                 "MCP Firewall refused the connection from {} to {authority}: the approval could not be recorded ({e}).\n",
@@ -575,7 +575,7 @@ fn handle(shared: &Shared, mut stream: UnixStream) {
     }
     let counts = relay::relay(stream, remote, &first_up);
     shared.relaying.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-    let mut done = event(shared, Some(&request), "allow", &by, reason);
+    let mut done = event(shared, Some(&request), Verdict::Allow, &by, reason);
     done.args_redacted = Some(recorded_args(&request, counts.up, counts.down));
     done.bytes = counts.up + counts.down;
     done.latency_us = Some(started.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
@@ -615,7 +615,7 @@ fn watch_hang_up(stream: &UnixStream, tunnel: bool, deciding: &Arc<AtomicBool>) 
 
 /// Records an allowed connection that never carried anything.
 fn finish_failed(shared: &Shared, request: &Request, by: &DecidedBy, reason: &str, what: &str) {
-    let mut event = event(shared, Some(request), "allow", by, format!("{reason}; {what}"));
+    let mut event = event(shared, Some(request), Verdict::Allow, by, format!("{reason}; {what}"));
     event.args_redacted = Some(recorded_args(request, 0, 0));
     shared.settings.recorder.record(event);
 }

@@ -162,30 +162,13 @@ export type DecideAnswer =
   | { status: "done" }
   | { status: "confirm"; fact: string; armed_in_ms: number };
 
-export interface HistoryEvent {
-  seq: number;
-  ts: string;
-  server: string;
-  session: string;
-  direction: string;
-  kind: string;
-  method: string | null;
-  id: string | null;
-  tool: string | null;
-  category: string | null;
-  verdict: string;
-  decided_by: string | null;
-  reason: string | null;
-  findings: { kind: string; detail: string; pointer?: string }[];
-  arguments: unknown;
-  args_digest: string | null;
-  result_status: string | null;
-  latency_us: number | null;
-  cancels: string | null;
-  era: string;
-  protocol_version: string | null;
-  bytes: number;
-}
+// Generated from the Rust types the API serves (crates/store/src/wire.rs, crates/core's
+// record and classify); `cargo test` fails when ui/src/generated/ is stale.
+export type { HistoryEvent } from "./generated/HistoryEvent";
+export type { Verdict } from "./generated/Verdict";
+export type { EventKind } from "./generated/EventKind";
+export type { Category } from "./generated/Category";
+export type { ResultStatus } from "./generated/ResultStatus";
 
 export interface Verify {
   ok: boolean;

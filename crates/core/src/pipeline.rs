@@ -15,7 +15,7 @@ use crate::policy::file::Unattended;
 
 use crate::jsonrpc::{self, DecodeError, Decoded, ErrorCode, Frame, Id, Message};
 use crate::policy::{Policy, Ruling, Verdict};
-use crate::record::{DecidedBy, Event, Recorder};
+use crate::record::{self, DecidedBy, Event, EventKind, Recorder};
 use crate::session::{Direction, Inspection, Kind, Session};
 
 /// What the transport must do with a frame.
@@ -378,7 +378,7 @@ impl Pipeline {
                         }
                         if screened.scan_later && !self.scanner.submit(event.clone(), line) {
                             let mut skipped = event.clone();
-                            skipped.kind = "detection";
+                            skipped.kind = EventKind::Detection;
                             skipped.reason = Some(format!(
                                 "a result of {} bytes was passed on without scanning it for \
                                  injected text: the scanner was busy with earlier results",
@@ -409,8 +409,8 @@ impl Pipeline {
                     Verdict::Ask { reason, unattended } => {
                         let key = inspection.tool.clone().zip(ruling.args_digest.clone());
                         if key.as_ref().is_some_and(|k| self.already_approved(k)) {
-                            event.verdict = "allow";
-                            event.decided_by = Some(DecidedBy::User.label());
+                            event.verdict = record::Verdict::Allow;
+                            event.decided_by = Some(DecidedBy::User);
                             event.reason =
                                 Some(format!("{reason}; you approved identical calls earlier"));
                             self.recorder.record(event);
@@ -425,8 +425,8 @@ impl Pipeline {
                             if retries.take(state, tool, digest) {
                                 retries.forwarded(id.clone(), tool.clone(), digest.clone());
                                 drop(retries);
-                                event.verdict = "allow";
-                                event.decided_by = Some(DecidedBy::User.label());
+                                event.verdict = record::Verdict::Allow;
+                                event.decided_by = Some(DecidedBy::User);
                                 event.reason = Some(format!(
                                     "{reason}; you approved this call, and the client sent it \
                                      again with the answers the server asked for"
@@ -453,7 +453,11 @@ impl Pipeline {
                             server: self.server.clone(),
                             session: self.session_id.clone(),
                             tool: inspection.tool.clone().unwrap_or_default(),
-                            category: event.category.clone().unwrap_or_else(|| "unknown".into()),
+                            category: event
+                                .category
+                                .unwrap_or(crate::classify::Category::Unknown)
+                                .as_str()
+                                .to_owned(),
                             reason,
                             arguments: event.args_redacted.clone(),
                             args_digest: event.args_digest.clone(),
@@ -829,7 +833,7 @@ impl Pipeline {
                     .filter(|k| previous.get(**k) != identity.get(**k))
                     .map(|k| format!("{k}: {} → {}", previous[*k], identity[*k]))
                     .collect();
-            event.kind = "detection";
+            event.kind = EventKind::Detection;
             event.ts_ms = crate::record::now_ms();
             event.reason = Some(format!(
                 "server `{server}` is not the one first seen under this name ({}): an update, or \
@@ -927,9 +931,9 @@ impl Pipeline {
         }
         let mut event = held.event.clone();
         event.ts_ms = crate::record::now_ms();
-        event.kind = "approval";
-        event.verdict = if allow { "allow" } else { "deny" };
-        event.decided_by = Some(by.label());
+        event.kind = EventKind::Approval;
+        event.verdict = if allow { record::Verdict::Allow } else { record::Verdict::Deny };
+        event.decided_by = Some(by);
         event.reason = Some(told.clone());
         if let Err(e) = self.recorder.record_durable(event) {
             tracing::error!(error = %e, "an approval could not be recorded");
@@ -983,12 +987,12 @@ impl Pipeline {
 
     fn event(&self, inspection: &Inspection, ruling: &Ruling, bytes: usize) -> Event {
         let mut event = Event::inspected(&self.server, &self.session_id, inspection, bytes);
-        event.verdict = ruling.verdict.as_str();
+        event.verdict = ruling.verdict.recorded();
         if let Verdict::Deny { reason } | Verdict::Ask { reason, .. } = &ruling.verdict {
             event.reason = Some(reason.clone());
         }
-        event.decided_by = ruling.decided_by.as_ref().map(DecidedBy::label);
-        event.category = ruling.category.map(|c| c.as_str().to_owned());
+        event.decided_by = ruling.decided_by.clone();
+        event.category = ruling.category;
         event.args_digest = ruling.args_digest.clone();
         event.args_redacted = ruling.args_redacted.clone();
         if !ruling.findings.is_empty() {
@@ -1058,7 +1062,8 @@ impl Pipeline {
                 })
             }
         };
-        let verdict = if answer.is_some() { "reject" } else { "drop" };
+        let verdict =
+            if answer.is_some() { record::Verdict::Reject } else { record::Verdict::Drop };
         self.recorder.record(Event::refused(
             &self.server,
             &self.session_id,

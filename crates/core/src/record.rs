@@ -5,15 +5,140 @@
 //! refuses or holds a call is recorded with [`Recorder::record_durable`], which returns only once
 //! the event is committed, so the client never learns of a decision that was not kept.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::classify::Category;
 use crate::session::{Direction, Inspection};
 
-/// Who (or what) made a decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A recorded value was not one of the names its type knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a known {what}")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// Declares a fieldless enum whose stored and wire form is a fixed snake_case name: `as_str`,
+/// `FromStr`, `Display`, serde, and comparison with the name (`verdict == "deny"`).
+macro_rules! named_enum {
+    ($(#[$meta:meta])* pub enum $name:ident as $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            ts_rs::TS,
+        )]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored and wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(text: &str) -> Result<Self, UnknownName> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownName { what: $what, value: text.to_owned() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// What was done with a message.
+    pub enum Verdict as "verdict" {
+        /// Forwarded.
+        Allow = "allow",
+        /// Refused by a rule, a guard, a detector or a person.
+        Deny = "deny",
+        /// Held for a person (the outcome is a later `approval` event).
+        Ask = "ask",
+        /// Malformed input answered with an error.
+        Reject = "reject",
+        /// Dropped without an answer (nobody to answer).
+        Drop = "drop",
+    }
+}
+
+named_enum! {
+    /// What an event records.
+    pub enum EventKind as "event kind" {
+        Request = "request",
+        Notification = "notification",
+        Result = "result",
+        Error = "error",
+        /// A response whose id matches no request that was relayed.
+        UnmatchedResponse = "unmatched_response",
+        /// Input that never became a message (malformed, oversized).
+        Invalid = "invalid",
+        /// A finding of the background result scan, or a withheld part of a message.
+        Detection = "detection",
+        /// A person's (or the timeout's) answer to a held call.
+        Approval = "approval",
+        /// A client's configuration changed (the daemon's watch).
+        ConfigChange = "config_change",
+    }
+}
+
+named_enum! {
+    /// How a response ended.
+    pub enum ResultStatus as "result status" {
+        Ok = "ok",
+        /// A tool result with `isError: true`.
+        ToolError = "tool_error",
+        /// A JSON-RPC error.
+        Error = "error",
+    }
+}
+
+impl From<crate::session::Kind> for EventKind {
+    fn from(kind: crate::session::Kind) -> Self {
+        use crate::session::Kind;
+        match kind {
+            Kind::Request => EventKind::Request,
+            Kind::Notification => EventKind::Notification,
+            Kind::Result => EventKind::Result,
+            Kind::Error => EventKind::Error,
+            Kind::UnmatchedResponse => EventKind::UnmatchedResponse,
+        }
+    }
+}
+
+/// Who (or what) made a decision. Stored and sent as its label (`rule:db:3`, `user`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DecidedBy {
     /// A rule, by its id (`policy.toml` rules are `file:<name>`, database rules `db:<n>`).
     Rule(String),
@@ -47,6 +172,55 @@ impl DecidedBy {
     }
 }
 
+impl FromStr for DecidedBy {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Self, UnknownName> {
+        let named = |prefix: &str| text.strip_prefix(prefix).filter(|rest| !rest.is_empty());
+        match text {
+            "default" => Ok(DecidedBy::Default),
+            "user" => Ok(DecidedBy::User),
+            "firewall" => Ok(DecidedBy::Firewall),
+            "paused" => Ok(DecidedBy::Paused),
+            _ => {
+                if let Some(id) = named("rule:") {
+                    Ok(DecidedBy::Rule(id.to_owned()))
+                } else if let Some(name) = named("detector:") {
+                    Ok(DecidedBy::Detector(name.to_owned()))
+                } else if let Some(name) = named("guard:") {
+                    Ok(DecidedBy::Guard(name.to_owned()))
+                } else {
+                    Err(UnknownName { what: "decider", value: text.to_owned() })
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for DecidedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl Serialize for DecidedBy {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.label())
+    }
+}
+
+impl<'de> Deserialize<'de> for DecidedBy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl PartialEq<&str> for DecidedBy {
+    fn eq(&self, other: &&str) -> bool {
+        self.label() == *other
+    }
+}
+
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -56,19 +230,16 @@ pub struct Event {
     /// The connection this message belongs to (one `mcpfw wrap` process, or one HTTP session).
     pub session: String,
     pub direction: Direction,
-    /// `request`, `notification`, `result`, `error`, `unmatched_response` or `invalid`.
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub method: Option<String>,
     pub id: Option<String>,
     pub tool: Option<String>,
-    /// For tool calls: `read`, `write`, `delete`, `network-send`, `config-change`, `exec`,
-    /// `unknown`.
-    pub category: Option<String>,
+    /// For tool calls: what the call does.
+    pub category: Option<Category>,
     pub era: &'static str,
     pub protocol_version: Option<String>,
-    /// `allow`, `deny`, `ask`, `reject` (malformed input answered with an error) or `drop`.
-    pub verdict: &'static str,
-    pub decided_by: Option<String>,
+    pub verdict: Verdict,
+    pub decided_by: Option<DecidedBy>,
     pub reason: Option<String>,
     /// For a response, microseconds since its request.
     pub latency_us: Option<u64>,
@@ -77,8 +248,8 @@ pub struct Event {
     pub args_digest: Option<String>,
     /// The arguments as JSON with secrets replaced by `[REDACTED:<kind>]`.
     pub args_redacted: Option<String>,
-    /// For responses: `ok`, `tool_error` (a result with `isError: true`) or `error`.
-    pub result_status: Option<&'static str>,
+    /// For responses: how they ended.
+    pub result_status: Option<ResultStatus>,
     /// Detector findings as a JSON array (empty when there are none).
     pub findings: String,
     pub bytes: u64,
@@ -92,14 +263,14 @@ impl Event {
             server: server.to_owned(),
             session: session.to_owned(),
             direction: inspection.direction,
-            kind: inspection.kind.as_str(),
+            kind: inspection.kind.into(),
             method: inspection.method.clone(),
             id: inspection.id.as_ref().map(ToString::to_string),
             tool: inspection.tool.clone(),
             category: None,
             era: inspection.era.name(),
             protocol_version: inspection.era.version().map(str::to_owned),
-            verdict: "allow",
+            verdict: Verdict::Allow,
             decided_by: None,
             reason: None,
             latency_us: inspection.latency.map(|d| d.as_micros().try_into().unwrap_or(u64::MAX)),
@@ -117,7 +288,7 @@ impl Event {
         server: &str,
         session: &str,
         direction: Direction,
-        verdict: &'static str,
+        verdict: Verdict,
         id: Option<String>,
         reason: String,
         bytes: u64,
@@ -127,7 +298,7 @@ impl Event {
             server: server.to_owned(),
             session: session.to_owned(),
             direction,
-            kind: "invalid",
+            kind: EventKind::Invalid,
             method: None,
             id,
             tool: None,
@@ -135,7 +306,7 @@ impl Event {
             era: "unknown",
             protocol_version: None,
             verdict,
-            decided_by: Some(DecidedBy::Firewall.label()),
+            decided_by: Some(DecidedBy::Firewall),
             reason: Some(reason),
             latency_us: None,
             cancels: None,
@@ -243,25 +414,25 @@ impl Recorder for TracingRecorder {
                     server = %e.server,
                     session = %e.session,
                     direction = e.direction.as_str(),
-                    kind = e.kind,
+                    kind = e.kind.as_str(),
                     method = e.method.as_deref(),
                     id = e.id.as_deref(),
                     tool = e.tool.as_deref(),
-                    category = e.category.as_deref(),
+                    category = e.category.map(Category::as_str),
                     era = e.era,
                     protocol_version = e.protocol_version.as_deref(),
-                    verdict = e.verdict,
-                    decided_by = e.decided_by.as_deref(),
+                    verdict = e.verdict.as_str(),
+                    decided_by = e.decided_by.as_ref().map(DecidedBy::label),
                     reason = e.reason.as_deref(),
                     latency_us = e.latency_us,
                     cancels = e.cancels.as_deref(),
-                    result_status = e.result_status,
+                    result_status = e.result_status.map(ResultStatus::as_str),
                     bytes = e.bytes,
                     "message"
                 )
             };
         }
-        if e.verdict == "allow" { emit!(debug) } else { emit!(warn) }
+        if e.verdict == Verdict::Allow { emit!(debug) } else { emit!(warn) }
     }
 }
 

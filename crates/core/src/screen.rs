@@ -221,9 +221,9 @@ impl ResultScanner {
                             continue;
                         }
                         let mut event = job.event;
-                        event.kind = "detection";
+                        event.kind = crate::record::EventKind::Detection;
                         event.ts_ms = crate::record::now_ms();
-                        event.verdict = "allow";
+                        event.verdict = crate::record::Verdict::Allow;
                         event.reason = Some(format!(
                             "the result of `{}` carries text aimed at the model ({})",
                             event.tool.as_deref().unwrap_or("?"),

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 use crate::classify::ToolInfo;
 use crate::jsonrpc::{Id, Message};
+use crate::record::ResultStatus;
 
 /// Which way a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -100,7 +101,7 @@ pub struct Inspection {
     pub era: Era,
     /// For a response: `ok`, `tool_error` (a `tools/call` result with `isError: true`) or
     /// `error`.
-    pub result_status: Option<&'static str>,
+    pub result_status: Option<crate::record::ResultStatus>,
     /// For a `tools/call` request: its arguments, raw.
     pub arguments: Option<Box<RawValue>>,
     /// For a `tools/call` request: the progress token the client asked updates under.
@@ -311,7 +312,8 @@ impl Session {
             }
             Message::Response { id, result, error } => {
                 out.kind = if error.is_some() { Kind::Error } else { Kind::Result };
-                out.result_status = Some(if error.is_some() { "error" } else { "ok" });
+                out.result_status =
+                    Some(if error.is_some() { ResultStatus::Error } else { ResultStatus::Ok });
                 let answered = id
                     .as_ref()
                     .and_then(|id| self.pending.remove(&(direction.reverse(), id.clone())));
@@ -330,7 +332,7 @@ impl Session {
                         }
                         if request.method == "tools/call" {
                             if tool_result_is_error(*result) {
-                                out.result_status = Some("tool_error");
+                                out.result_status = Some(ResultStatus::ToolError);
                             }
                             out.input_required = input_required_state(*result);
                         }

@@ -65,8 +65,9 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
 
 use chain::{ChainMac, EVENT_COLUMNS, EventRow, Link};
+use mcpfw_core::classify::Category;
 use mcpfw_core::paths::Paths;
-use mcpfw_core::record::{Event, now_ms};
+use mcpfw_core::record::{DecidedBy, Event, EventKind, ResultStatus, UnknownName, Verdict, now_ms};
 
 pub use keys::{ChainKey, KeySource, load_or_create_chain_key};
 pub use recorder::StoreRecorder;
@@ -177,22 +178,22 @@ pub struct StoredEvent {
     pub server: String,
     pub session: String,
     pub direction: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub method: Option<String>,
     /// The JSON-RPC id, as its raw JSON text.
     pub rpc_id: Option<String>,
     pub tool: Option<String>,
-    pub category: Option<String>,
+    pub category: Option<Category>,
     pub era: String,
     pub protocol_version: Option<String>,
-    pub verdict: String,
-    pub decided_by: Option<String>,
+    pub verdict: Verdict,
+    pub decided_by: Option<DecidedBy>,
     pub reason: Option<String>,
     pub latency_us: Option<u64>,
     pub cancels: Option<String>,
     pub args_digest: Option<String>,
     pub args_redacted: Option<String>,
-    pub result_status: Option<String>,
+    pub result_status: Option<ResultStatus>,
     /// Detector findings: a JSON array, as text.
     pub findings: String,
     pub bytes: u64,
@@ -200,34 +201,51 @@ pub struct StoredEvent {
     pub hash: String,
 }
 
-impl From<EventRow> for StoredEvent {
-    fn from(row: EventRow) -> Self {
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = anyhow::Error;
+
+    /// A stored row as typed values. A name this version does not know (a row written by a newer
+    /// version, or edited by hand) is an error naming the row; `mcpfw log --verify` says more.
+    fn try_from(row: EventRow) -> Result<Self> {
         let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
-        Self {
-            seq: row.seq,
+        let seq = row.seq;
+        let named = |e: UnknownName| anyhow::anyhow!("history row {seq}: {e}");
+        let category = match row.category.as_deref() {
+            None => None,
+            Some(text) => Some(Category::parse(text).ok_or_else(|| {
+                anyhow::anyhow!("history row {seq}: `{text}` is not a known category")
+            })?),
+        };
+        Ok(Self {
+            seq,
             ts_ms: unsigned(row.ts_ms),
             server: row.server,
             session: row.session,
             direction: row.direction,
-            kind: row.kind,
+            kind: row.kind.parse().map_err(named)?,
             method: row.method,
             rpc_id: row.rpc_id,
             tool: row.tool,
-            category: row.category,
+            category,
             era: row.era,
             protocol_version: row.protocol_version,
-            verdict: row.verdict,
-            decided_by: row.decided_by,
+            verdict: row.verdict.parse().map_err(named)?,
+            decided_by: row.decided_by.as_deref().map(str::parse).transpose().map_err(named)?,
             reason: row.reason,
             latency_us: row.latency_us.map(unsigned),
             cancels: row.cancels,
             args_digest: row.args_digest,
             args_redacted: row.args_redacted,
-            result_status: row.result_status,
+            result_status: row
+                .result_status
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(named)?,
             findings: row.findings,
             bytes: unsigned(row.bytes),
             hash: hex::encode(&row.hash),
-        }
+        })
     }
 }
 
@@ -723,7 +741,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db_error("read", e))?;
-        Ok(rows.into_iter().map(StoredEvent::from).collect())
+        rows.into_iter().map(StoredEvent::try_from).collect()
     }
 
     /// Whether `filter` is only a time range (with perhaps text and seq bounds) that holds few

@@ -238,7 +238,7 @@ impl Recorder for StoreRecorder {
             tracing::error!(
                 server = %event.server,
                 ts_ms = event.ts_ms,
-                verdict = event.verdict,
+                verdict = event.verdict.as_str(),
                 "an event was not recorded: the history writer has stopped"
             );
         }

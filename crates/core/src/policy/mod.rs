@@ -32,6 +32,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict as the record keeps it.
+    pub fn recorded(&self) -> crate::record::Verdict {
+        match self {
+            Verdict::Allow => crate::record::Verdict::Allow,
+            Verdict::Deny { .. } => crate::record::Verdict::Deny,
+            Verdict::Ask { .. } => crate::record::Verdict::Ask,
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Verdict::Allow => "allow",

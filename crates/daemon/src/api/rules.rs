@@ -257,7 +257,7 @@ fn replay(
         matched += 1;
         let decision = live_engine.decide(&call);
         let to = decision.action.as_str().to_owned();
-        *changes.entry((event.verdict.clone(), to.clone())).or_default() += 1;
+        *changes.entry((event.verdict.as_str().to_owned(), to.clone())).or_default() += 1;
         if examples.len() < EXAMPLES {
             examples.push(json!({
                 "seq": event.seq, "ts_ms": event.ts_ms, "server": event.server, "tool": tool,
