@@ -129,9 +129,12 @@ ensure_ui() {
 }
 
 # cargo-deny for the supply-chain checks (scripts/audit), built from crates.io when missing.
+# A debug build: cargo-deny's own release profile (fat LTO, one codegen unit) costs more than
+# twice the CPU time to build, and the checks it runs here take seconds either way
+# (CONTRIBUTING.md, "Where the time goes").
 ensure_cargo_deny() {
   if ! command -v cargo-deny >/dev/null; then
-    step "installing cargo-deny (cargo install --locked cargo-deny)"
-    cargo install --locked cargo-deny
+    step "installing cargo-deny (cargo install --locked --debug cargo-deny)"
+    cargo install --locked --debug cargo-deny
   fi
 }
