@@ -17,7 +17,38 @@ BUILD_PACKAGES=(
 # desktop notifications in their test.
 TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin)
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step is announced with `==>` and, when the next one starts (or `step_end` is called),
+# closed with how long it took; `step_summary` prints every step's seconds, as plain lines, for
+# finding where a run's time goes.
+STEP_NAMES=()
+STEP_SECONDS=()
+STEP_CURRENT=""
+STEP_STARTED=0
+step_end() {
+  if [ -n "$STEP_CURRENT" ]; then
+    local took=$((SECONDS - STEP_STARTED))
+    printf '<== %s: %d s\n' "$STEP_CURRENT" "$took"
+    STEP_NAMES+=("$STEP_CURRENT")
+    STEP_SECONDS+=("$took")
+    STEP_CURRENT=""
+  fi
+}
+step() {
+  step_end
+  STEP_CURRENT="$*"
+  STEP_STARTED=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+step_summary() {
+  step_end
+  local i total=0
+  printf '\ntime per step (seconds):\n'
+  for i in "${!STEP_NAMES[@]}"; do
+    printf '%6d  %s\n' "${STEP_SECONDS[i]}" "${STEP_NAMES[i]}"
+    total=$((total + STEP_SECONDS[i]))
+  done
+  printf '%6d  total (%d min %02d s)\n' "$total" $((total / 60)) $((total % 60))
+}
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -98,9 +129,12 @@ ensure_ui() {
 }
 
 # cargo-deny for the supply-chain checks (scripts/audit), built from crates.io when missing.
+# A debug build: cargo-deny's own release profile (fat LTO, one codegen unit) costs more than
+# twice the CPU time to build, and the checks it runs here take seconds either way
+# (CONTRIBUTING.md, "Where the time goes").
 ensure_cargo_deny() {
   if ! command -v cargo-deny >/dev/null; then
-    step "installing cargo-deny (cargo install --locked cargo-deny)"
-    cargo install --locked cargo-deny
+    step "installing cargo-deny (cargo install --locked --debug cargo-deny)"
+    cargo install --locked --debug cargo-deny
   fi
 }

@@ -30,6 +30,47 @@ fn reached_server(taps: &tempfile::TempDir) -> Vec<u8> {
     std::fs::read(taps.path().join("c2s.bin")).unwrap_or_default()
 }
 
+/// Every byte the server wrote to its stdout (the tap logs a chunk before it forwards it, so
+/// whatever the client has received is already here).
+fn server_sent(taps: &tempfile::TempDir) -> Vec<u8> {
+    std::fs::read(taps.path().join("s2c.bin")).unwrap_or_default()
+}
+
+/// The fault server (`tests/support/fault_server.py`): it writes JSON with Python's spacing and
+/// `\u` escapes, which any re-serialisation on the way would change.
+fn fault_server() -> Vec<String> {
+    vec![python().display().to_string(), support("fault_server.py").display().to_string()]
+}
+
+/// The raw line (with its newline) that answers this id, as the client received it.
+fn raw_response(shim: &mut Shim, id: &Value) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Some(line) = shim.recv_raw(left) else { break };
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        let answers = match &v {
+            Value::Array(members) => members.iter().any(|m| m.get("id") == Some(id)),
+            _ => v.get("id") == Some(id) && v.get("method").is_none(),
+        };
+        if answers {
+            return line;
+        }
+    }
+    panic!("no response with id {id} reached the client; stderr: {}", shim.stderr_text());
+}
+
+/// The line the client received is, byte for byte, a whole line the server wrote.
+fn assert_server_line(taps: &tempfile::TempDir, received: &[u8]) {
+    let sent = server_sent(taps);
+    let whole_line = sent.split_inclusive(|&b| b == b'\n').any(|line| line == received);
+    assert!(
+        whole_line,
+        "the client received a line the server never wrote:\n{}\nthe server wrote:\n{}",
+        String::from_utf8_lossy(received),
+        String::from_utf8_lossy(&sent)
+    );
+}
+
 /// The next line that is not the server's own notification or request.
 fn next_answer(shim: &mut Shim) -> Value {
     loop {
@@ -126,14 +167,35 @@ fn each_malformed_client_message_gets_its_error_and_is_not_forwarded() {
 
 #[test]
 fn allowed_messages_pass_byte_exact_in_both_directions() {
+    // Unusual but valid formatting: spaces, key order, escapes, non-ASCII, CRLF.
+    let odd: &[u8] = "{ \"params\" : { \"arguments\" : { \"message\" : \"caf\\u00e9 ☕ \\\"q\\\" \\/ \" } , \"name\" : \"echo\" } , \"id\" : \"odd-1\" , \"method\" : \"tools\\/call\" , \"jsonrpc\" : \"2.0\" }\r\n".as_bytes();
+
+    // A real server: client → server, the odd line reaches it as sent; server → client, its
+    // answer reaches the client as the server wrote it.
     let home = Home::permissive();
     let (mut shim, taps) = shim_with_tap(&home, &[], everything());
     shim.initialize();
-    // Unusual but valid formatting: spaces, key order, escapes, non-ASCII, CRLF.
-    let odd: &[u8] = "{ \"params\" : { \"arguments\" : { \"message\" : \"caf\\u00e9 ☕ \\\"q\\\" \\/ \" } , \"name\" : \"echo\" } , \"id\" : \"odd-1\" , \"method\" : \"tools\\/call\" , \"jsonrpc\" : \"2.0\" }\r\n".as_bytes();
     shim.send_raw(odd);
-    let reply = shim.response(&json!("odd-1"));
+    let received = raw_response(&mut shim, &json!("odd-1"));
+    let reply: Value = serde_json::from_slice(&received).unwrap();
     assert_eq!(tool_text(&reply), "Echo: café ☕ \"q\" / ");
+    assert_server_line(&taps, &received);
+    wait_reached(&taps, odd);
+
+    // A server with odd formatting of its own (a space after every separator, `\u` escapes):
+    // server → client keeps every byte of it too.
+    let home = Home::permissive();
+    let (mut shim, taps) = shim_with_tap(&home, &[], fault_server());
+    shim.initialize();
+    shim.send_raw(odd);
+    let received = raw_response(&mut shim, &json!("odd-1"));
+    let text = String::from_utf8_lossy(&received).into_owned();
+    assert!(
+        text.starts_with(r#"{"jsonrpc": "2.0", "id": "odd-1", "result": {"#)
+            && text.contains(r"caf\\u00e9 \\u2615"),
+        "the client received the fault server's answer with its spacing and escapes: {text}"
+    );
+    assert_server_line(&taps, &received);
     wait_reached(&taps, odd);
 }
 
@@ -144,17 +206,32 @@ fn batches_are_relayed_whole_and_byte_exact() {
     shim.initialize();
     let batch = b"[{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"ping\"}, {\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}]\n";
     shim.send_raw(batch);
-    // Whatever the 2025-11-25 server makes of a batch, the firewall relayed it unchanged.
+    // Whatever the 2025-11-25 server makes of a batch (this one answers nothing), the firewall
+    // relayed it unchanged and recorded each member.
     wait_reached(&taps, batch);
-    let answer = shim.recv_raw(Duration::from_secs(5));
     let events = home.wait_events("batch members", |e| {
         e.iter().any(|e| e["id"] == "20" && e["method"] == "ping")
     });
     assert!(events.iter().any(|e| e["method"] == "notifications/roots/list_changed"));
-    if let Some(answer) = answer {
-        let server_sent = std::fs::read(taps.path().join("s2c.bin")).unwrap();
-        assert!(server_sent.ends_with(&answer), "the answer was altered on the way");
-    }
+
+    // A server that answers the batch with a batch: the answer reaches the client whole and
+    // byte-exact (Python's spacing kept), and is recorded as the answer to the ping.
+    let home = Home::permissive();
+    let (mut shim, taps) = shim_with_tap(&home, &[], fault_server());
+    shim.initialize();
+    shim.send_raw(batch);
+    wait_reached(&taps, batch);
+    let received = raw_response(&mut shim, &json!(20));
+    assert_eq!(
+        String::from_utf8_lossy(&received),
+        "[{\"jsonrpc\": \"2.0\", \"id\": 20, \"result\": {}}]\n"
+    );
+    assert_server_line(&taps, &received);
+    home.wait_events("the batch's answer", |e| {
+        e.iter().any(|e| {
+            e["id"] == "20" && e["direction"] == "server_to_client" && e["method"] == "ping"
+        })
+    });
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Resource bounds: whatever size or number of messages arrives, the shim's memory stays
 //! bounded. Each test measures the shim's peak resident memory (VmHWM in /proc/<pid>/status)
-//! and prints it; README's "Resource bounds" table gives the measured numbers.
+//! and prints it; docs/hardening.md's "Resource bounds" table gives the measured numbers.
 //!
 //! `MCPFW_BOUNDS_MESSAGES` sets how many tiny messages the flood test sends (default 50,000;
-//! README's numbers are for 1,000,000).
+//! docs/hardening.md gives the numbers for both).
 
 mod common;
 

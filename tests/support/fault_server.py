@@ -7,7 +7,9 @@ response and kills itself (SIGKILL); `flood` writes `count` lines of `kind` (`ga
 JSON, `notification`: valid log notifications) before its result; `big` answers with a text of
 `bytes` bytes; `echo` answers with its arguments; `torn-escape` writes a line that ends inside a
 string right after a backslash, then its result. `cancelled` lists the request ids whose
-`notifications/cancelled` arrived. Everything else gets a plain result.
+`notifications/cancelled` arrived. Everything else gets a plain result. A JSON-RPC batch is
+answered with one batch (an empty result for each request in it), in Python's own spacing,
+which no re-serialisation on the way keeps.
 """
 
 import json
@@ -27,6 +29,12 @@ cancelled = []
 
 for raw in sys.stdin.buffer:
     msg = json.loads(raw)
+    if isinstance(msg, list):
+        answers = [{"jsonrpc": "2.0", "id": m["id"], "result": {}}
+                   for m in msg if isinstance(m, dict) and "id" in m and "method" in m]
+        if answers:
+            send(answers)
+        continue
     if msg.get("method") == "notifications/cancelled":
         cancelled.append(msg.get("params", {}).get("requestId"))
         continue

@@ -204,7 +204,35 @@ try {
     await page.locator("table.events tbody tr").first().waitFor();
     const total = await page.locator("table.events tbody tr").count();
     assert(total >= 6, `${total} rows`);
-    assert((await page.locator(".chart svg rect").count()) > 0, "the chart has bars");
+    // The chart shows the calls the test made: as many allowed and refused as were seeded, one
+    // bar per verdict and time bucket, each bar as tall as its count says.
+    await page.locator(".chart svg").waitFor();
+    const want = { allow: seeded.filter((r) => !r.is_error).length, deny: seeded.filter((r) => r.is_error).length };
+    const bars = await page.locator(".chart svg rect").evaluateAll((rects) =>
+      rects.map((r) => ({ x: r.getAttribute("x"), height: Number(r.getAttribute("height")), verdictClass: r.getAttribute("class"), title: r.querySelector("title")?.textContent ?? "" })),
+    );
+    const counted = {};
+    const perBucket = {};
+    for (const bar of bars) {
+      const m = /: (\d+) ([a-z]+)$/.exec(bar.title);
+      assert(m, `a bar's title gives its count and verdict: ${JSON.stringify(bar)}`);
+      bar.n = Number(m[1]);
+      assert(bar.verdictClass === `v-${m[2]}`, `a ${m[2]} bar is coloured as one: ${JSON.stringify(bar)}`);
+      counted[m[2]] = (counted[m[2]] ?? 0) + bar.n;
+      perBucket[bar.x] = (perBucket[bar.x] ?? 0) + bar.n;
+    }
+    assert(
+      Object.keys(counted).length === 2 && counted.allow === want.allow && counted.deny === want.deny,
+      `the bars count ${JSON.stringify(counted)}, the test made ${JSON.stringify(want)}`,
+    );
+    const unit = bars[0].height / bars[0].n; // pixels per call
+    assert(bars.every((b) => Math.abs(b.height / b.n - unit) < 0.01), `bar heights in proportion to their counts: ${JSON.stringify(bars)}`);
+    const tallest = Math.max(...Object.values(perBucket));
+    assert(Math.abs(unit * tallest - 130) < 0.5, `the busiest bucket (${tallest} calls) fills the chart's 140 units but the 10 kept free above it: ${unit * tallest}`);
+    const label = await page.locator(".chart svg").getAttribute("aria-label");
+    assert(label === `Tool calls over time: ${want.allow + want.deny} in this range`, label);
+    const legend = await page.locator(".chart figcaption").innerText();
+    assert(legend.includes(`allow ${want.allow}`) && legend.includes(`deny ${want.deny}`), legend);
     await page.getByLabel("Verdict").selectOption("deny");
     await page.getByRole("button", { name: "Apply" }).click();
     await waitFor("one denied row", async () => (await page.locator("table.events tbody tr").count()) === 1);
