@@ -656,7 +656,7 @@ struct Check {
     /// The value compared with the limit (added µs, added %, MiB …).
     value: f64,
     limit: f64,
-    /// For a target known to be missed (see README, Performance): the regression bound that
+    /// For a target known to be missed (see docs/performance.md): the regression bound that
     /// `MCPFW_BENCH_ENFORCE` holds the value to instead.
     known_miss_bound: Option<f64>,
 }

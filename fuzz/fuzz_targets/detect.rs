@@ -1,4 +1,4 @@
-//! `cargo fuzz run -s none detect`: the `detect` target under libFuzzer (see README, Hardening).
+//! `cargo fuzz run -s none detect`: the `detect` target under libFuzzer (see docs/hardening.md).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! Coverage-guided fuzzing (cargo-fuzz/libFuzzer) works on stable Rust only without sanitizers,
 //! and needs the whole dependency tree built with coverage instrumentation (about 15 minutes on
 //! the 2-core machines this project is tested on): good for long runs (`fuzz_targets/`, see
-//! README), too slow for every test run. This engine runs in-process on stable, in the build
+//! docs/hardening.md), too slow for every test run. This engine runs in-process on stable, in the build
 //! `cargo test` already made:
 //!
 //! - each target starts from a corpus of real inputs (the project's test corpus, the official

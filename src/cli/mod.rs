@@ -251,7 +251,7 @@ pub struct InstallArgs {
 
 #[derive(Args)]
 pub struct LogArgs {
-    /// One JSON object per line (schema in README).
+    /// One JSON object per line (schema in docs/history.md).
     #[arg(long)]
     pub json: bool,
     /// Keep printing new events as they are recorded.

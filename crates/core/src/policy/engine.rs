@@ -1,6 +1,6 @@
 //! The policy engine: classification, guards, rules and defaults combined into one decision.
 //!
-//! The semantics, in one paragraph (README repeats it): a tool call is classified into a
+//! The semantics, in one paragraph (docs/policy.md repeats it): a tool call is classified into a
 //! category. Every user rule (from `policy.toml` and from the database) whose server, tool,
 //! categories and argument conditions match is collected; the most restrictive action among
 //! them wins (deny > ask > allow), and if none matches, the category's default applies. Then
