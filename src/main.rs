@@ -9,6 +9,12 @@ use mcpfw::cli::{Cli, Command, PolicyCommand};
 use mcpfw::paths::Paths;
 
 fn main() -> ExitCode {
+    // The box's launcher (started by `mcpfw wrap`) runs before anything can start a thread.
+    #[cfg(target_os = "linux")]
+    if std::env::args_os().nth(1).is_some_and(|a| a == mcpfw::contain::LAUNCHER_COMMAND) {
+        let code = mcpfw::contain::launcher::main(std::env::args_os().skip(2).collect());
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

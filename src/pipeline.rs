@@ -285,6 +285,24 @@ impl Pipeline {
         f(&self.session.lock().unwrap_or_else(|poison| poison.into_inner()))
     }
 
+    /// Records a fact about the server's box (`firewall/containment`) durably.
+    pub fn record_containment(&self, verdict: &'static str, reason: String) {
+        let mut event = Event::refused(
+            &self.server,
+            &self.session_id,
+            Direction::ServerToClient,
+            verdict,
+            None,
+            reason,
+            0,
+        );
+        event.kind = "notification";
+        event.method = Some(crate::contain::HISTORY_METHOD.to_owned());
+        if let Err(e) = self.recorder.record_durable(event) {
+            tracing::warn!(error = %e, "the server's box could not be recorded");
+        }
+    }
+
     /// Waits until every recorded event is written (and every queued result scanned).
     pub fn flush(&self) {
         self.scanner.flush();

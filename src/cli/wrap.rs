@@ -36,9 +36,27 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         .chain(resolved.args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
+    let script = script_of(&resolved.args);
+    #[cfg(target_os = "linux")]
+    let prepared = crate::contain::shim::prepare(
+        paths,
+        &name,
+        &resolved.program,
+        script.as_deref(),
+        &args.roots,
+        &inferred_roots(&resolved.args),
+    )?;
     let pipeline = assemble(paths, &args, name, command_line, inferred_roots(&resolved.args))?
-        .with_identity(resolved.program.clone(), script_of(&resolved.args));
-    let options = ShimOptions { grace: Duration::from_millis(args.shutdown_grace_ms) };
+        .with_identity(resolved.program.clone(), script);
+    #[cfg(target_os = "linux")]
+    if let Some(profile) = &prepared.off {
+        crate::contain::shim::announce_off(&pipeline, paths, profile);
+    }
+    let options = ShimOptions {
+        grace: Duration::from_millis(args.shutdown_grace_ms),
+        #[cfg(target_os = "linux")]
+        containment: prepared.boxing.clone(),
+    };
     stdio::run(Arc::new(pipeline), &resolved, &options)
 }
 

@@ -32,11 +32,18 @@ use crate::session::Direction;
 pub struct ShimOptions {
     /// Time the server gets after stdin EOF before SIGTERM, and after SIGTERM before SIGKILL.
     pub grace: Duration,
+    /// The box the server runs in (`None`: unconfined).
+    #[cfg(target_os = "linux")]
+    pub containment: Option<crate::contain::shim::Boxing>,
 }
 
 impl Default for ShimOptions {
     fn default() -> Self {
-        Self { grace: Duration::from_secs(2) }
+        Self {
+            grace: Duration::from_secs(2),
+            #[cfg(target_os = "linux")]
+            containment: None,
+        }
     }
 }
 
@@ -64,7 +71,20 @@ pub fn run(
         File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot use stdin")?);
     let client_out =
         File::from(io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?);
-    let mut child = spawn(command)?;
+    let (mut child, started) = spawn(command, options)?;
+    #[cfg(target_os = "linux")]
+    if let (Some(boxing), Some(started)) = (&options.containment, started) {
+        use crate::contain::shim;
+        let report = shim::read_report(started, Duration::from_secs(10));
+        shim::announce(&pipeline, boxing, &report);
+        if report.refused {
+            let _ = child.wait();
+            pipeline.flush();
+            return Ok(shim::refuse_client(&pipeline, &report));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = started;
     let server_in = child.stdin.take().context("the server's stdin is not a pipe")?;
     let server_out = child.stdout.take().context("the server's stdout is not a pipe")?;
     let pid = child.id() as i32;
@@ -125,9 +145,27 @@ pub fn run(
     Ok(exit_code(status))
 }
 
-fn spawn(command: &ResolvedCommand) -> Result<Child> {
-    let mut cmd = Command::new(&command.program);
-    cmd.args(&command.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+#[cfg(target_os = "linux")]
+type Started = Option<crate::contain::shim::Started>;
+#[cfg(not(target_os = "linux"))]
+type Started = Option<()>;
+
+fn spawn(command: &ResolvedCommand, options: &ShimOptions) -> Result<(Child, Started)> {
+    #[cfg(target_os = "linux")]
+    let (mut cmd, started) = match &options.containment {
+        Some(boxing) => {
+            let (cmd, started) = boxing.command(&command.program, &command.args)?;
+            (cmd, Some(started))
+        }
+        None => (Command::new(&command.program), None),
+    };
+    #[cfg(not(target_os = "linux"))]
+    let (mut cmd, started) = (Command::new(&command.program), None);
+    let _ = options;
+    if started.is_none() {
+        cmd.args(&command.args);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     // The server gets nothing of the firewall's own configuration or secrets.
     for (key, _) in std::env::vars_os() {
         if key.to_str().is_some_and(|k| k.starts_with("MCPFW_")) {
@@ -139,9 +177,17 @@ fn spawn(command: &ResolvedCommand) -> Result<Child> {
         paths.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
         cmd.env("PATH", std::env::join_paths(paths).context("PATH holds an invalid entry")?);
     }
+    #[cfg(target_os = "linux")]
+    if let Some(started) = &started {
+        // Removed with the rest of MCPFW_* above; the launcher needs it (and removes it).
+        cmd.env(crate::contain::PLAN_ENV, started.plan());
+    }
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.spawn().with_context(|| format!("cannot start the server `{}`", command.program.display()))
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start the server `{}`", command.program.display()))?;
+    Ok((child, started))
 }
 
 /// The server's stdin, shared with the threads that forward approved calls. `None` once the

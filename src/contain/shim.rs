@@ -1,0 +1,318 @@
+//! The shim's side of the box: starting the launcher, reading its report, and telling the
+//! person (stderr, the history, `mcpfw sandbox show`) and the client (when `require` refuses).
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::{Effective, Knobs, LAUNCHER_COMMAND, Mode, Plan, Profile, REFUSED_CODE, Report, sys};
+use crate::paths::Paths;
+use crate::pipeline::Pipeline;
+
+/// How `mcpfw wrap` boxes its server.
+#[derive(Debug, Clone)]
+pub struct Boxing {
+    pub profile: Profile,
+    pub egress_socket: Option<PathBuf>,
+    pub knobs: Knobs,
+    pub paths: Paths,
+}
+
+/// The launcher started; its report is on the way.
+pub struct Started {
+    read: OwnedFd,
+    write: Option<OwnedFd>,
+    plan: String,
+}
+
+impl Started {
+    /// The plan, for [`PLAN_ENV`] in the launcher's environment.
+    pub fn plan(&self) -> &str {
+        &self.plan
+    }
+}
+
+impl Boxing {
+    /// The command that runs `program args` in the box: this binary as the launcher.
+    pub fn command(
+        &self,
+        program: &Path,
+        args: &[std::ffi::OsString],
+    ) -> Result<(Command, Started)> {
+        let exe =
+            std::env::current_exe().context("cannot find the mcpfw program to build the box")?;
+        let (read, write) = sys::pipe().context("cannot create the box's report pipe")?;
+        let plan = Plan {
+            profile: self.profile.clone(),
+            egress_socket: self.egress_socket.clone(),
+            report_fd: write.as_raw_fd(),
+            knobs: self.knobs.clone(),
+        };
+        let mut cmd = Command::new(exe);
+        cmd.arg(LAUNCHER_COMMAND).arg("--").arg(program).args(args);
+        let plan = serde_json::to_string(&plan)?;
+        sys::keep_on_exec(&mut cmd, write.as_raw_fd());
+        Ok((cmd, Started { read, write: Some(write), plan }))
+    }
+}
+
+/// Reads the launcher's report (it comes right after the server is started).
+pub fn read_report(mut started: Started, timeout: Duration) -> Report {
+    drop(started.write.take()); // only the launcher holds the write end now
+    let mut file = std::fs::File::from(started.read);
+    let deadline = Instant::now() + timeout;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let mut poll = libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // A poll on our own pipe: no unsafe needed beyond the libc call's contract.
+        if poll_one(&mut poll, left) == 0 {
+            break;
+        }
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                bytes.extend_from_slice(&chunk[..n]);
+                if bytes.contains(&b'\n') || bytes.len() > 1 << 20 {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice(line).unwrap_or_else(|_| Report {
+        refused: true,
+        error: Some(if bytes.is_empty() {
+            "the box's launcher ended without a report".into()
+        } else {
+            "the box's launcher sent an unreadable report".into()
+        }),
+        ..Report::default()
+    })
+}
+
+fn poll_one(poll: &mut libc::pollfd, timeout: Duration) -> i32 {
+    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    sys::poll(poll, ms)
+}
+
+/// Names what the box lacks (stderr, once per start), records the box in the history and keeps
+/// the effective profile for `mcpfw sandbox show`.
+pub fn announce(pipeline: &Pipeline, boxing: &Boxing, report: &Report) {
+    let server = pipeline.server();
+    for missing in &report.missing {
+        tracing::warn!(server, "the server's box lacks {missing}");
+    }
+    if let Some(error) = &report.error {
+        tracing::error!(server, "the server's box: {error}");
+    }
+    for note in &report.notes {
+        tracing::info!(server, "the server's box: {note}");
+    }
+    warn_if_root();
+    let mode = boxing.profile.mode.as_str();
+    let verdict = if report.refused { "deny" } else { "allow" };
+    let what = if report.refused { "refused to start the server" } else { "started the server" };
+    pipeline.record_containment(verdict, format!("sandbox {mode}: {what}; {}", report.summary()));
+    super::save_effective(
+        &boxing.paths,
+        &Effective {
+            profile: boxing.profile.clone(),
+            report: report.clone(),
+            started_ms: crate::record::now_ms(),
+        },
+    );
+}
+
+/// Records a server started without a box because its policy says `mode = "off"`.
+pub fn announce_off(pipeline: &Pipeline, paths: &Paths, profile: &Profile) {
+    tracing::warn!(
+        server = pipeline.server(),
+        "sandbox off for this server (policy.toml): it runs with all of your user's power"
+    );
+    warn_if_root();
+    pipeline.record_containment(
+        "allow",
+        format!("sandbox {}: the server runs unconfined", Mode::Off.as_str()),
+    );
+    let report = Report {
+        missing: vec!["every protection (sandbox mode = \"off\")".into()],
+        ..Report::default()
+    };
+    super::save_effective(
+        paths,
+        &Effective { profile: profile.clone(), report, started_ms: crate::record::now_ms() },
+    );
+}
+
+fn warn_if_root() {
+    if sys::is_root() {
+        tracing::warn!(
+            "MCP Firewall runs as root: a server that escapes its box would have the whole \
+             machine; run it as your own user"
+        );
+    }
+}
+
+/// `require` refused to start the server: answers the client's first request with an error
+/// naming what is missing, then returns the shim's exit code.
+pub fn refuse_client(pipeline: &Pipeline, report: &Report) -> i32 {
+    let mut reasons = report.missing.clone();
+    if let Some(error) = &report.error {
+        reasons.push(error.clone());
+    }
+    let message = format!(
+        "MCP Firewall did not start the server `{}`: its sandbox requires protections this \
+         machine cannot give: {}. Set `mode = \"enforce\"` under [servers.{}.sandbox] in \
+         policy.toml to run it with what is available.",
+        pipeline.server(),
+        reasons.join("; "),
+        pipeline.server()
+    );
+    let stdin = std::io::stdin();
+    let mut reader =
+        crate::jsonrpc::LineReader::new(stdin.lock(), pipeline.limits().max_message_bytes);
+    let id = loop {
+        match reader.next_frame() {
+            Ok(Some(crate::jsonrpc::Frame::Line(line))) => {
+                if let Ok(crate::jsonrpc::Decoded::Single(message)) = crate::jsonrpc::decode(line)
+                    && let Some(id) = message.id()
+                    && message.method().is_some()
+                {
+                    break Some(id.as_raw().to_owned());
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break None,
+        }
+    };
+    if let Some(id) = id {
+        let answer = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": serde_json::from_str::<serde_json::Value>(&id).unwrap_or(serde_json::Value::Null),
+            "error": {
+                "code": REFUSED_CODE,
+                "message": message,
+                "data": {"source": "mcp-firewall", "missing": reasons},
+            },
+        });
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{answer}");
+        let _ = out.flush();
+    }
+    eprintln!("mcpfw: {message}");
+    1
+}
+
+/// The box `mcpfw wrap` prepared for one server. Dropping it removes the private temp folder.
+pub struct Prepared {
+    /// The box, unless the policy turns it off.
+    pub boxing: Option<Boxing>,
+    /// The profile the server would have had, when the policy turns the box off.
+    pub off: Option<Profile>,
+    temp: Option<PathBuf>,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if let Some(temp) = &self.temp {
+            let _ = std::fs::remove_dir_all(temp);
+        }
+    }
+}
+
+/// Draws the box of server `server`: its roots (`--root`, the inferred ones unless
+/// `infer_roots = false`, policy.toml's), its program, `[servers.NAME.sandbox]`; creates its
+/// private temp folder and, unless the box is off, its egress socket.
+pub fn prepare(
+    paths: &Paths,
+    server: &str,
+    program: &Path,
+    script: Option<&Path>,
+    cli_roots: &[PathBuf],
+    inferred: &[PathBuf],
+) -> Result<Prepared> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    // A broken policy.toml gives the defaults here: the box stays on (fail closed).
+    let policy =
+        crate::policy::file::PolicyFile::load(&crate::cli::policy::policy_path(paths)).ok();
+    let server_settings = policy.as_ref().and_then(|p| p.servers.get(server));
+    let settings = server_settings.map(|s| s.sandbox.clone()).unwrap_or_default();
+    let mut roots: Vec<PathBuf> =
+        cli_roots.iter().map(|r| std::path::absolute(r).unwrap_or_else(|_| r.clone())).collect();
+    if policy.as_ref().is_none_or(|p| p.settings.infer_roots) {
+        roots.extend(inferred.iter().cloned());
+    }
+    if let Some(s) = server_settings {
+        roots
+            .extend(s.roots.iter().map(|r| crate::policy::engine::expand_home(r, home.as_deref())));
+    }
+    let temp = if settings.mode == Mode::Off { None } else { Some(private_temp(server)?) };
+    let profile = super::infer(&super::Inputs {
+        server,
+        program,
+        script,
+        roots: &roots,
+        settings: &settings,
+        home: home.as_deref(),
+        paths,
+        temp: temp.clone(),
+    });
+    if settings.mode == Mode::Off {
+        return Ok(Prepared { boxing: None, off: Some(profile), temp });
+    }
+    let egress_socket = match std::env::var_os(super::TEST_EGRESS_SOCKET) {
+        Some(socket) if !socket.is_empty() => Some(PathBuf::from(socket)),
+        _ => Some(start_egress(paths, server, &settings.allow_hosts)?),
+    };
+    let boxing = Boxing { profile, egress_socket, knobs: Knobs::from_env(), paths: paths.clone() };
+    Ok(Prepared { boxing: Some(boxing), off: None, temp })
+}
+
+/// A fresh 0700 folder for the server's temporary files.
+fn private_temp(server: &str) -> Result<PathBuf> {
+    let name: String = server
+        .chars()
+        .take(40)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("mcpfw-box-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir); // a leftover of an earlier process with this pid
+    let mut builder = std::fs::DirBuilder::new();
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&dir)
+        .with_context(|| format!("cannot create the server's temp folder {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The egress proxy of this shim on a socket in a private folder of the runtime folder.
+fn start_egress(paths: &Paths, server: &str, allow_hosts: &[String]) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = paths.runtime.join("egress");
+    Paths::ensure(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} private", dir.display()))?;
+    let socket = dir.join(format!("{}.sock", std::process::id()));
+    let settings = crate::egress::EgressSettings {
+        server: server.to_owned(),
+        allow_hosts: allow_hosts.to_vec(),
+    };
+    let path = socket.clone();
+    std::thread::Builder::new().name("egress".into()).spawn(move || {
+        if let Err(e) = crate::egress::serve(&path, settings) {
+            tracing::warn!(error = %e, socket = %path.display(), "the egress proxy stopped");
+        }
+    })?;
+    Ok(socket)
+}
