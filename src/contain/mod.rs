@@ -344,8 +344,11 @@ fn existing(paths: Vec<PathBuf>) -> Vec<PathBuf> {
     out
 }
 
-/// What is hidden: MCP Firewall's folders and the sensitive locations that exist inside a
-/// granted tree (nothing else is reachable anyway).
+/// How many of [`denied`]'s candidates are MCP Firewall's own folders (they come first).
+const FIREWALL_FOLDERS: usize = 4;
+
+/// What is hidden: MCP Firewall's folders, and the sensitive locations that exist inside a
+/// granted tree (nothing else is readable anyway).
 fn denied(read: &[PathBuf], write: &[PathBuf], home: Option<&Path>, paths: &Paths) -> Vec<PathBuf> {
     let mut candidates: Vec<PathBuf> =
         vec![paths.config.clone(), paths.data.clone(), paths.logs.clone(), paths.runtime.clone()];
@@ -362,9 +365,11 @@ fn denied(read: &[PathBuf], write: &[PathBuf], home: Option<&Path>, paths: &Path
     }
     let granted = |p: &Path| read.iter().chain(write).any(|g| p.starts_with(g));
     let mut out = Vec::new();
-    for candidate in candidates {
+    for (i, candidate) in candidates.into_iter().enumerate() {
         let Ok(real) = std::fs::canonicalize(&candidate) else { continue };
-        if granted(&real) && !out.contains(&real) {
+        // MCP Firewall's own folders are hidden even where nothing grants them: Landlock
+        // (before ABI 9) does not stop a connect() to the daemon's socket in the runtime one.
+        if (i < FIREWALL_FOLDERS || granted(&real)) && !out.contains(&real) {
             out.push(real);
         }
     }
