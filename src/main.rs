@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use mcpfw::cli::{Cli, Command, PolicyCommand};
+use mcpfw::cli::{Cli, Command, PolicyCommand, SandboxCommand};
 use mcpfw::paths::Paths;
 
 fn main() -> ExitCode {
@@ -67,6 +67,9 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Status { clients, project, json } => {
             mcpfw::cli::install::status(&paths, &clients, project.as_deref(), json)
+        }
+        Command::Sandbox(SandboxCommand::Show { name, json }) => {
+            mcpfw::cli::sandbox::show(&paths, name.as_deref(), json)
         }
         Command::Paths => {
             println!("config   {}", paths.config.display());

@@ -92,6 +92,23 @@ fn filesystem_server_works_in_its_root_through_the_python_client() {
     assert_eq!(report["write"]["on_disk_matches"], true, "{report}");
     assert_eq!(report["read"]["matches"], true, "{report}");
     assert_full_box(&wait_containment(&home));
+    // The person can see the box: its root writable, MCP Firewall's folders hidden.
+    let out = Command::new(mcpfw())
+        .args(["sandbox", "show", "files"])
+        .env("MCPFW_HOME", home.path())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    let real_root = std::fs::canonicalize(root.path()).unwrap();
+    let real_home = std::fs::canonicalize(home.path()).unwrap();
+    assert!(shown.contains(&format!("write       {}", real_root.display())), "{shown}");
+    assert!(
+        shown.contains(&format!("hidden      {}", real_home.join("config").display())),
+        "{shown}"
+    );
+    assert!(shown.contains("namespaces on, Landlock ABI"), "{shown}");
+    assert!(!shown.contains("MISSING"), "{shown}");
 }
 
 #[test]
@@ -578,4 +595,56 @@ fn the_box_costs_little_at_start() {
     );
     // The target is +15 ms; the bound here is loose because the machine is shared.
     assert!(w < wo + Duration::from_millis(150), "boxed {w:?} vs unboxed {wo:?}");
+}
+
+/// The daemon answers a peer of the host, and refuses one in other namespaces (as a process in
+/// a box would be) even with the right uid and the socket in reach.
+#[test]
+fn the_daemon_refuses_a_peer_from_inside_a_box() {
+    if !full_box_available() {
+        return;
+    }
+    let home = Home::new();
+    let socket = home.path().join("run/mcpfw.sock");
+    let mut daemon = Command::new(mcpfw())
+        .args(["daemon", "--timeout", "60", "--no-notify"])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pending = |boxed: bool| {
+        let mut cmd = if boxed {
+            let mut cmd = Command::new("unshare");
+            cmd.args(["--user", "--map-root-user", "--net", "--"]).arg(mcpfw());
+            cmd
+        } else {
+            Command::new(mcpfw())
+        };
+        cmd.args(["pending", "--json"])
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .output()
+            .unwrap()
+    };
+    let host = pending(false);
+    assert!(host.status.success(), "{}", String::from_utf8_lossy(&host.stderr));
+    let boxed = pending(true);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let mut daemon_log = String::new();
+    daemon.stderr.take().unwrap().read_to_string(&mut daemon_log).unwrap();
+    assert!(!boxed.status.success(), "a peer in other namespaces was answered");
+    let log = std::fs::read_to_string(home.path().join("logs/mcpfw.jsonl")).unwrap_or_default();
+    assert!(
+        (log + &daemon_log).contains("refused a connection from inside a server's box"),
+        "the refusal is not in the daemon's log"
+    );
 }

@@ -253,8 +253,8 @@ pub fn infer(inputs: &Inputs<'_>) -> Profile {
     write.extend(settings.write.iter().map(|p| expand(p)));
 
     let devices = DEVICES.iter().map(PathBuf::from).collect();
-    let read = existing(read);
-    let write = existing(write);
+    let read = outermost(existing(read));
+    let write = outermost(existing(write));
     let deny = denied(&read, &write, *home, paths);
     Profile {
         server: server.to_string(),
@@ -347,6 +347,11 @@ fn existing(paths: Vec<PathBuf>) -> Vec<PathBuf> {
 /// How many of [`denied`]'s candidates are MCP Firewall's own folders (they come first).
 const FIREWALL_FOLDERS: usize = 4;
 
+/// The paths not inside another of the list (a grant covers everything below it).
+fn outermost(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    paths.iter().filter(|p| !paths.iter().any(|q| q != *p && p.starts_with(q))).cloned().collect()
+}
+
 /// What is hidden: MCP Firewall's folders, and the sensitive locations that exist inside a
 /// granted tree (nothing else is readable anyway).
 fn denied(read: &[PathBuf], write: &[PathBuf], home: Option<&Path>, paths: &Paths) -> Vec<PathBuf> {
@@ -402,6 +407,31 @@ fn expand_pattern(base: &Path, pattern: &str) -> Vec<PathBuf> {
 /// Whether a tree granted to the server contains a path it must not see.
 pub fn contains_denied(granted: &Path, deny: &[PathBuf]) -> bool {
     deny.iter().any(|d| d.starts_with(granted))
+}
+
+/// Whether a socket peer runs outside every box: in the same user, PID and network namespaces
+/// as this process. The daemon refuses a peer that does not (a boxed server that somehow
+/// reached its socket); a peer whose namespaces cannot be read is refused too.
+pub fn peer_outside_box(pid: Option<i32>) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        let pid = pid.ok_or("the peer's process is unknown")?;
+        for kind in ["user", "pid", "net"] {
+            let ours =
+                sys::namespace_of(None, kind).map_err(|e| format!("own {kind} namespace: {e}"))?;
+            let theirs = sys::namespace_of(Some(pid), kind).map_err(|e| {
+                format!("the {kind} namespace of process {pid} cannot be read: {e}")
+            })?;
+            if ours != theirs {
+                return Err(format!(
+                    "process {pid} runs in another {kind} namespace (a server's box)"
+                ));
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = pid;
+    Ok(())
 }
 
 /// Where the last start of each server wrote its effective profile and report.

@@ -171,14 +171,22 @@ pub fn refuse_client(pipeline: &Pipeline, report: &Report) -> i32 {
     if let Some(error) = &report.error {
         reasons.push(error.clone());
     }
-    let message = format!(
-        "MCP Firewall did not start the server `{}`: its sandbox requires protections this \
-         machine cannot give: {}. Set `mode = \"enforce\"` under [servers.{}.sandbox] in \
-         policy.toml to run it with what is available.",
-        pipeline.server(),
-        reasons.join("; "),
-        pipeline.server()
-    );
+    let message = if report.missing.is_empty() {
+        format!(
+            "MCP Firewall could not start the server `{}` in its sandbox: {}",
+            pipeline.server(),
+            reasons.join("; ")
+        )
+    } else {
+        format!(
+            "MCP Firewall did not start the server `{}`: its sandbox requires protections this \
+             machine cannot give: {}. Set `mode = \"enforce\"` under [servers.{}.sandbox] in \
+             policy.toml to run it with what is available.",
+            pipeline.server(),
+            reasons.join("; "),
+            pipeline.server()
+        )
+    };
     let stdin = std::io::stdin();
     let mut reader =
         crate::jsonrpc::LineReader::new(stdin.lock(), pipeline.limits().max_message_bytes);
@@ -256,6 +264,11 @@ pub fn prepare(
     if let Some(s) = server_settings {
         roots
             .extend(s.roots.iter().map(|r| crate::policy::engine::expand_home(r, home.as_deref())));
+    }
+    // MCP Firewall's folders exist before the box is drawn, so that each is hidden (one made
+    // later inside a root would be visible to the server).
+    for dir in [&paths.config, &paths.data, &paths.logs, &paths.runtime] {
+        Paths::ensure(dir)?;
     }
     let temp = if settings.mode == Mode::Off { None } else { Some(private_temp(server)?) };
     let profile = super::infer(&super::Inputs {
