@@ -43,6 +43,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         &name,
         &resolved.program,
         script.as_deref(),
+        &resolved.args,
         &args.roots,
         &inferred_roots(&resolved.args),
     )?;

@@ -184,6 +184,8 @@ pub struct Inputs<'a> {
     pub server: &'a str,
     pub program: &'a Path,
     pub script: Option<&'a Path>,
+    /// The server's arguments.
+    pub args: &'a [std::ffi::OsString],
     pub roots: &'a [PathBuf],
     pub settings: &'a SandboxSettings,
     pub home: Option<&'a Path>,
@@ -231,7 +233,7 @@ const RUNTIMES: &[&str] = &[".nvm", ".volta", ".fnm", ".pyenv", ".local/bin", ".
 
 /// The profile of one server: what it already needs, plus what policy.toml adds.
 pub fn infer(inputs: &Inputs<'_>) -> Profile {
-    let Inputs { server, program, script, roots, settings, home, paths, temp } = inputs;
+    let Inputs { server, program, script, args, roots, settings, home, paths, temp } = inputs;
     let expand = |p: &str| crate::policy::engine::expand_home(p, *home);
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
     read.extend(runtime_of(program));
@@ -239,6 +241,14 @@ pub fn infer(inputs: &Inputs<'_>) -> Profile {
         read.extend(runtime_of(script));
         if let Some(dir) = script.parent() {
             read.push(dir.to_path_buf());
+        }
+    }
+    // Files named among the arguments are meant for the server: each is readable, and one
+    // that is a program (a wrapper's `-- node_modules/.bin/server`) brings its runtime.
+    for arg in args.iter().map(Path::new).filter(|a| a.is_absolute() && a.is_file()) {
+        read.push(arg.to_path_buf());
+        if is_program(arg) {
+            read.extend(runtime_of(arg));
         }
     }
     if let Some(home) = home {
@@ -302,6 +312,13 @@ fn runtime_of(program: &Path) -> Vec<PathBuf> {
         add_install(&interpreter, &mut found);
     }
     found
+}
+
+/// Whether a file is a program: executable, or a script with a `#!` line.
+fn is_program(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        || shebang_interpreter(path).is_some()
 }
 
 /// The interpreter a script's `#!` line runs (`#!/usr/bin/env node` → `node` on PATH).
@@ -495,6 +512,7 @@ mod tests {
             server: "s",
             program: Path::new("/bin/sh"),
             script: None,
+            args: &[],
             roots: std::slice::from_ref(&root),
             settings: &settings,
             home: None,
@@ -522,6 +540,7 @@ mod tests {
             server: "s",
             program: Path::new("/bin/sh"),
             script: None,
+            args: &[],
             roots: &[],
             settings: &settings,
             home: Some(&home),

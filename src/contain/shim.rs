@@ -247,6 +247,7 @@ pub fn prepare(
     server: &str,
     program: &Path,
     script: Option<&Path>,
+    args: &[std::ffi::OsString],
     cli_roots: &[PathBuf],
     inferred: &[PathBuf],
 ) -> Result<Prepared> {
@@ -275,6 +276,7 @@ pub fn prepare(
         server,
         program,
         script,
+        args,
         roots: &roots,
         settings: &settings,
         home: home.as_deref(),
