@@ -45,6 +45,9 @@ fn print_one(effective: &Effective) {
         if report.seccomp { "on" } else { "off" },
         if report.refused { " — REFUSED TO START" } else { "" }
     );
+    if let Some(us) = report.setup_us {
+        println!("  start-up    the box was ready in {:.1} ms", us as f64 / 1000.0);
+    }
     for missing in &report.missing {
         println!("  MISSING     {missing}");
     }

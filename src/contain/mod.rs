@@ -158,6 +158,10 @@ pub struct Report {
     pub refused: bool,
     /// The launcher failed before it could report anything else.
     pub error: Option<String>,
+    /// Microseconds from the launcher's start to the server's start in the box, as the shim
+    /// measured them (what the box adds before the server runs).
+    #[serde(default)]
+    pub setup_us: Option<u64>,
 }
 
 impl Report {

@@ -71,11 +71,14 @@ pub fn run(
         File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot use stdin")?);
     let client_out =
         File::from(io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?);
+    #[cfg(target_os = "linux")]
+    let spawned = Instant::now();
     let (mut child, started) = spawn(command, options)?;
     #[cfg(target_os = "linux")]
     if let (Some(boxing), Some(started)) = (&options.containment, started) {
         use crate::contain::shim;
-        let report = shim::read_report(started, Duration::from_secs(10));
+        let mut report = shim::read_report(started, Duration::from_secs(10));
+        report.setup_us = u64::try_from(spawned.elapsed().as_micros()).ok();
         shim::announce(&pipeline, boxing, &report);
         if report.refused {
             let _ = child.wait();
