@@ -271,6 +271,9 @@ pub fn prepare(
     for dir in [&paths.config, &paths.data, &paths.logs, &paths.runtime] {
         Paths::ensure(dir)?;
     }
+    if let Some(home) = &home {
+        create_caches(program, home);
+    }
     let temp = if settings.mode == Mode::Off { None } else { Some(private_temp(server)?) };
     let profile = super::infer(&super::Inputs {
         server,
@@ -292,6 +295,26 @@ pub fn prepare(
     };
     let boxing = Boxing { profile, egress_socket, knobs: Knobs::from_env(), paths: paths.clone() };
     Ok(Prepared { boxing: Some(boxing), off: None, temp })
+}
+
+/// A package manager's cache is writable in the box only if it exists when the box is drawn:
+/// the one the program needs is created first (`npx` → `~/.npm`, `uvx` → `~/.cache/uv`…).
+fn create_caches(program: &Path, home: &Path) {
+    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let caches: &[&str] = match name.as_str() {
+        "npx" | "npm" | "node" | "pnpm" | "pnpx" => &[".npm"],
+        "uv" | "uvx" => &[".cache/uv", ".local/share/uv"],
+        "pip" | "pip3" | "pipx" => &[".cache/pip"],
+        _ => &[],
+    };
+    for cache in caches {
+        let dir = home.join(cache);
+        if !dir.exists()
+            && let Err(e) = Paths::ensure(&dir)
+        {
+            tracing::warn!(error = %e, "cannot create {} for the server's box", dir.display());
+        }
+    }
 }
 
 /// A fresh 0700 folder for the server's temporary files.
