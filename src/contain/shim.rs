@@ -317,6 +317,28 @@ fn create_caches(program: &Path, home: &Path) {
     }
 }
 
+/// Removes the temp folders of shims that ended without removing theirs (killed): those
+/// whose process is gone, owned by this user.
+fn remove_stale_temps() {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let own = sys::uid();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("mcpfw-box-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ours = entry.metadata().is_ok_and(|m| m.uid() == own && m.is_dir());
+        if ours && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A fresh 0700 folder for the server's temporary files.
 fn private_temp(server: &str) -> Result<PathBuf> {
     let name: String = server
@@ -324,6 +346,7 @@ fn private_temp(server: &str) -> Result<PathBuf> {
         .take(40)
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
         .collect();
+    remove_stale_temps();
     let dir = std::env::temp_dir().join(format!("mcpfw-box-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir); // a leftover of an earlier process with this pid
     let mut builder = std::fs::DirBuilder::new();

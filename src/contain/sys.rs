@@ -363,3 +363,9 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid(2) has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// This process's user id.
+pub fn uid() -> u32 {
+    // SAFETY: getuid(2) has no preconditions.
+    unsafe { libc::getuid() }
+}
