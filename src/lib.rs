@@ -15,6 +15,7 @@ pub use mcpfw_daemon::{api, approval, clients, install, jsonc, logging, proxy};
 pub use mcpfw_store as store;
 
 pub mod cli;
+pub mod contain;
 pub mod egress;
 pub mod launch;
 pub mod scan;

@@ -5,10 +5,16 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use mcpfw::cli::{Cli, Command, PolicyCommand};
+use mcpfw::cli::{Cli, Command, PolicyCommand, SandboxCommand};
 use mcpfw::paths::Paths;
 
 fn main() -> ExitCode {
+    // The box's launcher (started by `mcpfw wrap`) runs before anything can start a thread.
+    #[cfg(target_os = "linux")]
+    if std::env::args_os().nth(1).is_some_and(|a| a == mcpfw::contain::LAUNCHER_COMMAND) {
+        let code = mcpfw::contain::launcher::main(std::env::args_os().skip(2).collect());
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -61,6 +67,9 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Status { clients, project, json } => {
             mcpfw::cli::install::status(&paths, &clients, project.as_deref(), json)
+        }
+        Command::Sandbox(SandboxCommand::Show { name, json }) => {
+            mcpfw::cli::sandbox::show(&paths, name.as_deref(), json)
         }
         Command::Paths => {
             println!("config   {}", paths.config.display());

@@ -20,13 +20,13 @@ struct Setup {
 impl Setup {
     fn new(timeout_secs: u64) -> Self {
         let home = Home::new();
-        home.policy("[settings]\ninfer_roots = false\n");
         let mut s = Self {
             home,
             work: tempfile::tempdir().unwrap(),
             outside: tempfile::tempdir().unwrap(),
             daemon: None,
         };
+        s.home.policy(&format!("[settings]\ninfer_roots = false\n{}", s.boxes()));
         let daemon = s
             .cmd()
             .args(["daemon", "--timeout", &timeout_secs.to_string()])
@@ -43,6 +43,17 @@ impl Setup {
             std::thread::sleep(Duration::from_millis(20));
         }
         s
+    }
+
+    /// The servers' boxes widened to what they were given (the whole temp area for the
+    /// filesystem server), so that only approvals stand between a call and the files; the box
+    /// itself is tested in tests/containment.rs.
+    fn boxes(&self) -> String {
+        let tmp = self.work.path().parent().unwrap().display().to_string();
+        let work = self.work.path().display().to_string();
+        format!(
+            "\n[servers.files.sandbox]\nwrite = [{tmp:?}]\n\n[servers.memory.sandbox]\nwrite = [{work:?}]\n"
+        )
     }
 
     fn cmd(&self) -> Command {
@@ -162,9 +173,10 @@ fn an_approved_call_runs_and_a_refused_one_does_not() {
 #[test]
 fn a_pause_lets_asking_calls_run_without_asking_until_resumed_and_denials_stay() {
     let s = Setup::new(60);
-    s.home.policy(
-        "[settings]\ninfer_roots = false\n\n[[rules]]\nid = \"no-dirs\"\ntool = \"create_directory\"\naction = \"deny\"\nreason = \"no new folders\"\n",
-    );
+    s.home.policy(&format!(
+        "[settings]\ninfer_roots = false\n\n[[rules]]\nid = \"no-dirs\"\ntool = \"create_directory\"\naction = \"deny\"\nreason = \"no new folders\"\n{}",
+        s.boxes()
+    ));
     let mut shim = s.shim();
     // A call waiting before the pause keeps waiting through it.
     send_call(

@@ -92,6 +92,16 @@ impl Daemon {
 
     /// The real filesystem server behind `mcpfw wrap`, rooted at `work`, initialized.
     fn filesystem_shim(&self, work: &std::path::Path) -> Shim {
+        // The server's box widened to the temp area it is given, so that only approvals stand
+        // between a call and the files (the box is tested in tests/containment.rs).
+        let policy = self.home.path().join("config/policy.toml");
+        let mut text = std::fs::read_to_string(&policy).unwrap_or_default();
+        if !text.contains("[servers.files.sandbox]") {
+            let tmp = work.parent().unwrap().display().to_string();
+            text.push_str(&format!("\n[servers.files.sandbox]\nwrite = [{tmp:?}]\n"));
+            std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+            std::fs::write(&policy, text).unwrap();
+        }
         let mut cmd = Command::new(mcpfw());
         cmd.env("MCPFW_HOME", self.home.path())
             .env("MCPFW_KEYRING", "off")

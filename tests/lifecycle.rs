@@ -73,12 +73,16 @@ fn client_disconnect_gives_the_server_eof_and_leaves_no_process() {
 #[test]
 fn a_server_that_ignores_eof_and_sigterm_is_killed_after_the_grace_periods() {
     let home = Home::permissive();
-    let marker = tempfile::NamedTempFile::new().unwrap();
+    // The marker is in a folder the server has as its root (the box lets it write only there).
+    let dir = tempfile::tempdir().unwrap();
+    let marker = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+    let root = dir.path().display().to_string();
     let script = format!(
         "trap 'echo term >> {m}' TERM; echo ready >> {m}; while true; do sleep 0.05; done",
         m = marker.path().display()
     );
-    let mut shim = Shim::start(&home, &["--shutdown-grace-ms", "300"], &sh(&script));
+    let mut shim =
+        Shim::start(&home, &["--shutdown-grace-ms", "300", "--root", &root], &sh(&script));
     let pid = server_pid(&home);
     let deadline = Instant::now() + Duration::from_secs(5);
     while !std::fs::read_to_string(marker.path()).unwrap().contains("ready") {
@@ -98,12 +102,15 @@ fn a_server_that_ignores_eof_and_sigterm_is_killed_after_the_grace_periods() {
 #[test]
 fn sigterm_to_the_shim_is_forwarded_to_the_server() {
     let home = Home::permissive();
-    let marker = tempfile::NamedTempFile::new().unwrap();
+    // The marker is in a folder the server has as its root (the box lets it write only there).
+    let dir = tempfile::tempdir().unwrap();
+    let marker = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+    let root = dir.path().display().to_string();
     let script = format!(
         "trap 'echo got-term > {m}; exit 0' TERM; echo ready > {m}; while true; do sleep 0.05; done",
         m = marker.path().display()
     );
-    let mut shim = Shim::start(&home, &[], &sh(&script));
+    let mut shim = Shim::start(&home, &["--root", &root], &sh(&script));
     let deadline = Instant::now() + Duration::from_secs(5);
     while !std::fs::read_to_string(marker.path()).unwrap().contains("ready") {
         assert!(Instant::now() < deadline);

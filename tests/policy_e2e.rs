@@ -300,6 +300,15 @@ fn a_database_rule_can_allow_what_the_defaults_refuse() {
     let list = String::from_utf8_lossy(&f.mcpfw().args(["rules", "list"]).output().unwrap().stdout)
         .into_owned();
     assert!(list.contains("db:1") && list.contains("write_file"), "{list}");
+    // The server's box lets it read and write its roots only: the person widens the box for
+    // that folder too, and lets it read the temp area it was given (where the filesystem
+    // server lists its allowed folder). tests/containment.rs proves the box refuses otherwise.
+    let tmp = f.work.path().parent().unwrap().display().to_string();
+    f.policy(&format!(
+        "[settings]\ninfer_roots = false\n\n[servers.files.sandbox]\nread = [{tmp:?}]\n\
+         write = [{:?}]\n",
+        f.outside.path().display().to_string()
+    ));
 
     let mut shim = f.files_shim();
     let target = path(f.outside.path(), "allowed.txt");

@@ -39,8 +39,17 @@ fn run_scenario(
             "wrap".into(),
             "--name".into(),
             scenario.into(),
-            "--".into(),
         ]);
+        // The server runs in its box: the inner tap's folder and the folders of the files
+        // the test points it at are its roots.
+        std::fs::create_dir_all(taps.join("inner")).unwrap();
+        chain.extend(["--root".into(), taps.join("inner").display().to_string()]);
+        for (_, value) in env {
+            if let Some(parent) = value.parent() {
+                chain.extend(["--root".into(), parent.display().to_string()]);
+            }
+        }
+        chain.push("--".into());
         chain.extend(tap("inner"));
     }
     chain.extend(server.iter().cloned());

@@ -12,6 +12,11 @@ const POLICY: &str = r#"
 [settings]
 infer_roots = false
 
+# This test is about the flow guard when a server can read private data; the box would stop
+# the read itself (tests/containment.rs), so it is off for this server.
+[servers.toxic.sandbox]
+mode = "off"
+
 [[rules]]
 id = "files"
 tool = "read_file"

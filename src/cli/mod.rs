@@ -10,6 +10,7 @@ pub mod log;
 pub mod policy;
 pub mod proxy;
 pub mod rules;
+pub mod sandbox;
 pub mod scan;
 pub mod tools;
 pub mod wrap;
@@ -183,6 +184,21 @@ pub enum Command {
     },
     /// Print the folders and files this instance uses (all move under $MCPFW_HOME when it is set).
     Paths,
+    /// The box each wrapped server runs in (Linux): what it may read and write, what is hidden,
+    /// its network, and which protections this machine could not give.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SandboxCommand {
+    /// Each server's effective box at its last start (one server with NAME).
+    Show {
+        name: Option<String>,
+        /// One JSON object per server.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]

@@ -10,6 +10,7 @@ use super::WrapArgs;
 use crate::launch;
 use crate::paths::Paths;
 use crate::pipeline::{Limits, Pipeline};
+use crate::policy::engine::PolicyEngine;
 use crate::record::{Fanout, TracingRecorder};
 use crate::store::{self, StoreRecorder};
 use crate::transport::stdio::{self, ShimOptions};
@@ -23,7 +24,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let pipeline = assemble(paths, &args, name, url.clone(), Vec::new())?;
+        let (pipeline, _) = assemble(paths, &args, name, url.clone(), Vec::new())?;
         return crate::proxy::bridge::run(Arc::new(pipeline), &url);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -34,9 +35,41 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         .chain(resolved.args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
-    let pipeline = assemble(paths, &args, name, command_line, inferred_roots(&resolved.args))?
-        .with_identity(resolved.program.clone(), script_of(&resolved.args));
-    let options = ShimOptions { grace: Duration::from_millis(args.shutdown_grace_ms) };
+    let script = script_of(&resolved.args);
+    let (pipeline, engine) =
+        assemble(paths, &args, name.clone(), command_line, inferred_roots(&resolved.args))?;
+    let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
+    // The box gets the same roots the policy engine checks paths against.
+    #[cfg(target_os = "linux")]
+    let roots = engine.server_roots().to_vec();
+    #[cfg(target_os = "linux")]
+    let prepared = crate::contain::shim::prepare(
+        paths,
+        &name,
+        &resolved.program,
+        script.as_deref(),
+        &resolved.args,
+        &roots,
+        crate::contain::shim::EgressWiring {
+            recorder: pipeline.recorder(),
+            approver: pipeline.approver().cloned().unwrap_or_else(|| {
+                compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS))
+            }),
+            session: pipeline.session_id().to_owned(),
+            engine,
+        },
+    )?;
+    #[cfg(not(target_os = "linux"))]
+    let _ = engine;
+    #[cfg(target_os = "linux")]
+    if let Some(profile) = &prepared.off {
+        crate::contain::shim::announce_off(&pipeline, paths, profile);
+    }
+    let options = ShimOptions {
+        grace: Duration::from_millis(args.shutdown_grace_ms),
+        #[cfg(target_os = "linux")]
+        containment: prepared.boxing.clone(),
+    };
     stdio::run(Arc::new(pipeline), &resolved, &options)
 }
 
@@ -49,7 +82,7 @@ fn assemble(
     name: String,
     origin: String,
     inferred: Vec<PathBuf>,
-) -> Result<Pipeline> {
+) -> Result<(Pipeline, Arc<PolicyEngine>)> {
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
@@ -64,14 +97,18 @@ fn assemble(
             Ok((inputs, store.neighbours(&name_for_store).await?))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
-    let engine = inputs.engine(&name, inputs.roots(&args.roots, inferred));
-    Ok(compose::pipeline(
-        engine,
+    let roots = inputs.roots(&args.roots, inferred);
+    // A second engine from the same inputs, for what decides beside the pipeline (the egress
+    // proxy's connections).
+    let engine = Arc::new(inputs.engine(&name, roots.clone()));
+    let pipeline = compose::pipeline(
+        inputs.engine(&name, roots),
         Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
         Limits { max_message_bytes: args.max_message_bytes },
         compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),
         neighbours,
-    ))
+    );
+    Ok((pipeline, engine))
 }
 
 /// The script an interpreter runs: its first argument that is an existing file (`python

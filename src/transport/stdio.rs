@@ -32,11 +32,18 @@ use crate::session::Direction;
 pub struct ShimOptions {
     /// Time the server gets after stdin EOF before SIGTERM, and after SIGTERM before SIGKILL.
     pub grace: Duration,
+    /// The box the server runs in (`None`: unconfined).
+    #[cfg(target_os = "linux")]
+    pub containment: Option<crate::contain::shim::Boxing>,
 }
 
 impl Default for ShimOptions {
     fn default() -> Self {
-        Self { grace: Duration::from_secs(2) }
+        Self {
+            grace: Duration::from_secs(2),
+            #[cfg(target_os = "linux")]
+            containment: None,
+        }
     }
 }
 
@@ -64,7 +71,23 @@ pub fn run(
         File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot use stdin")?);
     let client_out =
         File::from(io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?);
-    let mut child = spawn(command)?;
+    #[cfg(target_os = "linux")]
+    let spawned = Instant::now();
+    let (mut child, started) = spawn(command, options)?;
+    #[cfg(target_os = "linux")]
+    if let (Some(boxing), Some(started)) = (&options.containment, started) {
+        use crate::contain::shim;
+        let mut report = shim::read_report(started, Duration::from_secs(10));
+        report.setup_us = u64::try_from(spawned.elapsed().as_micros()).ok();
+        shim::announce(&pipeline, boxing, &report);
+        if report.refused {
+            let _ = child.wait();
+            pipeline.flush();
+            return Ok(shim::refuse_client(&pipeline, &report));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = started;
     let server_in = child.stdin.take().context("the server's stdin is not a pipe")?;
     let server_out = child.stdout.take().context("the server's stdout is not a pipe")?;
     let pid = child.id() as i32;
@@ -83,11 +106,20 @@ pub fn run(
             let _ = events.send(outcome);
         })?
     };
+    // The server's first message ends its package manager's phase: the registries the egress
+    // proxy allowed while the package was fetched are no longer allowed by default.
+    #[cfg(target_os = "linux")]
+    let egress = options.containment.as_ref().and_then(|boxing| boxing.egress.clone());
+    #[cfg(target_os = "linux")]
+    let first_message: Option<Box<dyn FnOnce() + Send>> =
+        egress.clone().map(|e| Box::new(move || e.end_launch_phase()) as Box<dyn FnOnce() + Send>);
+    #[cfg(not(target_os = "linux"))]
+    let first_message: Option<Box<dyn FnOnce() + Send>> = None;
     let to_client = {
         let (pipeline, sink, events) = (pipeline.clone(), client_sink.clone(), events.clone());
         thread::Builder::new().name("server-to-client".into()).spawn(move || {
             let reader = LineReader::new(server_out, limit);
-            let outcome = relay_server_to_client(&pipeline, reader, &sink);
+            let outcome = relay_server_to_client(&pipeline, reader, &sink, first_message);
             let _ = events.send(outcome);
         })?
     };
@@ -121,13 +153,36 @@ pub fn run(
     if APPROVALS_IN_FLIGHT.load(Ordering::Acquire) > 0 {
         tracing::warn!("calls waiting for approval were not settled before the shim ended");
     }
+    // The server's connections end with it, and are recorded before the history is flushed.
+    #[cfg(target_os = "linux")]
+    if let Some(egress) = egress {
+        egress.shutdown();
+    }
     pipeline.flush();
     Ok(exit_code(status))
 }
 
-fn spawn(command: &ResolvedCommand) -> Result<Child> {
-    let mut cmd = Command::new(&command.program);
-    cmd.args(&command.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+#[cfg(target_os = "linux")]
+type Started = Option<crate::contain::shim::Started>;
+#[cfg(not(target_os = "linux"))]
+type Started = Option<()>;
+
+fn spawn(command: &ResolvedCommand, options: &ShimOptions) -> Result<(Child, Started)> {
+    #[cfg(target_os = "linux")]
+    let (mut cmd, started) = match &options.containment {
+        Some(boxing) => {
+            let (cmd, started) = boxing.command(&command.program, &command.args)?;
+            (cmd, Some(started))
+        }
+        None => (Command::new(&command.program), None),
+    };
+    #[cfg(not(target_os = "linux"))]
+    let (mut cmd, started) = (Command::new(&command.program), None);
+    let _ = options;
+    if started.is_none() {
+        cmd.args(&command.args);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     // The server gets nothing of the firewall's own configuration or secrets.
     for (key, _) in std::env::vars_os() {
         if key.to_str().is_some_and(|k| k.starts_with("MCPFW_")) {
@@ -139,9 +194,17 @@ fn spawn(command: &ResolvedCommand) -> Result<Child> {
         paths.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
         cmd.env("PATH", std::env::join_paths(paths).context("PATH holds an invalid entry")?);
     }
+    #[cfg(target_os = "linux")]
+    if let Some(started) = &started {
+        // Removed with the rest of MCPFW_* above; the launcher needs it (and removes it).
+        cmd.env(crate::contain::PLAN_ENV, started.plan());
+    }
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.spawn().with_context(|| format!("cannot start the server `{}`", command.program.display()))
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start the server `{}`", command.program.display()))?;
+    Ok((child, started))
 }
 
 /// The server's stdin, shared with the threads that forward approved calls. `None` once the
@@ -266,9 +329,14 @@ fn relay_server_to_client(
     pipeline: &Pipeline,
     mut reader: LineReader<std::process::ChildStdout>,
     client: &ClientSink,
+    mut first_message: Option<Box<dyn FnOnce() + Send>>,
 ) -> Lifecycle {
     loop {
-        let written = match reader.next_frame() {
+        let frame = reader.next_frame();
+        if let (Ok(Some(_)), Some(first)) = (&frame, first_message.take()) {
+            first();
+        }
+        let written = match frame {
             Ok(None) => break,
             Err(e) => {
                 tracing::warn!(error = %e, "reading from the server failed");

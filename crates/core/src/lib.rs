@@ -14,6 +14,7 @@
 
 pub mod approval;
 pub mod classify;
+pub mod containment;
 pub mod detect;
 pub mod jsonrpc;
 pub mod paths;

@@ -282,6 +282,11 @@ impl Pipeline {
         &self.session_id
     }
 
+    /// Where this connection's events go (shared with what records beside it: the egress proxy).
+    pub fn recorder(&self) -> Arc<dyn Recorder> {
+        self.recorder.clone()
+    }
+
     pub fn limits(&self) -> Limits {
         self.limits
     }
@@ -289,6 +294,24 @@ impl Pipeline {
     /// Runs a read-only closure over the session state (for tests and status).
     pub fn with_session<T>(&self, f: impl FnOnce(&Session) -> T) -> T {
         f(&self.session.lock().unwrap_or_else(|poison| poison.into_inner()))
+    }
+
+    /// Records a fact about the server's box (`firewall/containment`) durably.
+    pub fn record_containment(&self, verdict: record::Verdict, reason: String) {
+        let mut event = Event::refused(
+            &self.server,
+            &self.session_id,
+            Direction::ServerToClient,
+            verdict,
+            None,
+            reason,
+            0,
+        );
+        event.kind = EventKind::Notification;
+        event.method = Some(crate::containment::HISTORY_METHOD.to_owned());
+        if let Err(e) = self.recorder.record_durable(event) {
+            tracing::warn!(error = %e, "the server's box could not be recorded");
+        }
     }
 
     /// Waits until every recorded event is written (and every queued result scanned).

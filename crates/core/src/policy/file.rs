@@ -360,6 +360,9 @@ pub struct ServerSettings {
     pub roots: Vec<String>,
     #[serde(default)]
     pub allow_hosts: Vec<String>,
+    /// The server's box (see `src/contain`): extra read and write paths, hosts, mode.
+    #[serde(default)]
+    pub sandbox: crate::containment::SandboxSettings,
 }
 
 /// The whole of `policy.toml`.
@@ -432,7 +435,12 @@ impl PolicyFile {
     pub fn validate(&self, text: &str, file: &str) -> Result<(), PolicyError> {
         let at = |table: &str, index: usize, message: String| {
             let header = format!("[[{table}]]");
-            let offset = text.match_indices(&header).nth(index).map_or(0, |(o, _)| o);
+            let offset = text
+                .match_indices(&header)
+                .nth(index)
+                .map(|(o, _)| o)
+                .or_else(|| text.find(&format!("[{table}]")))
+                .unwrap_or(0);
             let (line, column) = line_column(text, offset);
             PolicyError { file: file.to_owned(), line, column, message }
         };
@@ -464,6 +472,21 @@ impl PolicyFile {
         }
         for host in &self.egress.allow_hosts {
             glob(host).map_err(|e| at("egress", 0, format!("bad host pattern `{host}`: {e}")))?;
+        }
+        for (name, server) in &self.servers {
+            let table = format!("servers.{name}.sandbox");
+            for host in &server.sandbox.allow_hosts {
+                glob(host).map_err(|e| at(&table, 0, format!("bad host pattern `{host}`: {e}")))?;
+            }
+            for path in server.sandbox.read.iter().chain(&server.sandbox.write) {
+                if !(path.starts_with('/') || path == "~" || path.starts_with("~/")) {
+                    return Err(at(
+                        &table,
+                        0,
+                        format!("sandbox path `{path}` must be absolute or start with `~/`"),
+                    ));
+                }
+            }
         }
         self.settings.check().map_err(|(key, message)| {
             // The key where a line starts with it (a comment may mention it too).

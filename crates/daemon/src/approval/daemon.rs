@@ -327,6 +327,10 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
     if peer.uid() != unsafe { libc::getuid() } {
         bail!("refused a connection from another user (uid {})", peer.uid());
     }
+    // Not from inside a server's box, whatever it managed to reach.
+    if let Err(why) = mcpfw_core::containment::peer_outside_box(peer.pid()) {
+        bail!("refused a connection from inside a server's box: {why}");
+    }
     let (read, mut write) = stream.into_split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<FromDaemon>();
     let writer = tokio::spawn(async move {
