@@ -374,6 +374,90 @@ fn uninstall_keeps_what_the_user_changed_after_install_and_leaves_an_edited_entr
     assert!(out.contains("github: changed since install"), "{out}");
 }
 
+/// Re-serializes a JSON file as its client would, adding a server on the way: Claude Code
+/// (`JSON.stringify(config, null, 2)`, as it writes `~/.claude.json` on every `claude mcp add`
+/// and at start: each `args` element on its own line), or Python's `json.dump(indent=2)` (which
+/// also escapes every non-ASCII character).
+fn reserialize(how: &str, file: &Path) {
+    let add = r#"{"type": "stdio", "command": "notes-mcp", "args": ["--dir", "/n"], "env": {}}"#;
+    let status = match how {
+        "claude-code" => Command::new("node")
+            .args([
+                "-e",
+                "const fs = require('fs'); const [file, add] = process.argv.slice(1); \
+                 const c = JSON.parse(fs.readFileSync(file, 'utf8')); \
+                 c.mcpServers.notes = JSON.parse(add); \
+                 fs.writeFileSync(file, JSON.stringify(c, null, 2));",
+            ])
+            .arg(file)
+            .arg(add)
+            .status(),
+        "python" => Command::new(python())
+            .args([
+                "-c",
+                "import json, sys; f, add = sys.argv[1:]; c = json.load(open(f)); \
+                 c['mcpServers']['notes'] = json.loads(add); json.dump(c, open(f, 'w'), indent=2)",
+            ])
+            .arg(file)
+            .arg(add)
+            .status(),
+        _ => unreachable!(),
+    };
+    assert!(status.unwrap().success(), "{how} could not rewrite {}", file.display());
+}
+
+#[test]
+fn a_file_its_client_re_serialized_is_still_protected_and_uninstall_restores_each_original_value() {
+    for how in ["claude-code", "python"] {
+        let m = Machine::new();
+        let file = m.place("~/.claude.json");
+        let project = m.place("@/.mcp.json");
+        let project_original = std::fs::read(&project).unwrap();
+        // What the client would have written without MCP Firewall: the original entries, in its
+        // layout, with the server it added.
+        let expected = {
+            let dir = tempfile::tempdir().unwrap();
+            let copy = dir.path().join("claude.json");
+            std::fs::copy(fixture_path("claude.json"), &copy).unwrap();
+            reserialize(how, &copy);
+            text(&copy)
+        };
+        m.ok(&["install", "--client", "claude-code"]);
+        let installed = text(&file);
+        reserialize(how, &file);
+        assert_ne!(text(&file), installed, "{how}: the layout changed");
+        assert!(
+            text(&file).contains("\"args\": [\n        \"wrap\",\n        \"--name\","),
+            "{how}: each element on its own line:\n{}",
+            text(&file)
+        );
+
+        let status: Vec<Value> =
+            serde_json::from_str(&m.ok(&["status", "--json", "--client", "claude-code"])).unwrap();
+        let state = |server: &str| {
+            status.iter().find(|e| e["server"] == server).unwrap()["state"].as_str().unwrap()
+        };
+        assert_eq!(state("memory"), "wrapped", "{how}: {status:?}");
+        assert_eq!(state("postgres"), "wrapped", "{how}");
+        assert_eq!(state("sentry"), "bridged", "{how}");
+        assert_eq!(state("notes"), "unprotected", "{how}");
+        let human = m.ok(&["status", "--client", "claude-code"]);
+        assert!(!human.contains("CHANGED"), "{how}: {human}");
+
+        let out = m.ok(&["uninstall", "--client", "claude-code"]);
+        for server in ["memory", "postgres (project /home/me/src/app)", "sentry", "git"] {
+            assert!(out.contains(&format!("{server}: restored")), "{how}: {out}");
+        }
+        // Every entry holds its original value again, the added server stays, and the file
+        // keeps the client's layout: it is what the client would have written.
+        assert_eq!(text(&file), expected, "{how}");
+        // The file the client did not touch is back byte for byte.
+        assert_eq!(std::fs::read(&project).unwrap(), project_original, "{how}");
+        let out = m.ok(&["uninstall"]);
+        assert!(out.contains("nothing to uninstall"), "{how}: {out}");
+    }
+}
+
 #[test]
 fn status_lists_each_clients_servers_and_their_protection() {
     let m = Machine::new();
