@@ -9,6 +9,11 @@ use mcpfw::cli::{Cli, Command, PolicyCommand};
 use mcpfw::paths::Paths;
 
 fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(problem) = mcpfw::cli::wrap::misplaced_words(&argv) {
+        eprintln!("mcpfw wrap: {problem}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -172,3 +172,72 @@ impl SignalOrNone for std::process::ExitStatus {
         std::os::unix::process::ExitStatusExt::signal(self)
     }
 }
+
+/// Clients' argument parsers drop the `--` (the MCP Inspector's `--cli`, Gemini CLI's
+/// `mcp add`, which also eats `--name x`): the server command then starts at the first word
+/// that is not one of wrap's options, and every word after it is the server's.
+#[test]
+fn the_server_command_may_come_without_its_double_dash() {
+    let home = Home::permissive();
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "ev"]).args(everything());
+    let mut shim = Shim::spawn(cmd, &home);
+    let init = shim.initialize();
+    assert!(init["result"]["serverInfo"]["name"].is_string(), "{init}");
+    let echo = shim.call_tool(2, "echo", json!({"message": "hi"}));
+    assert!(tool_text(&echo).contains("hi"), "{echo}");
+    home.wait_events("the call, under the name given", |events| {
+        events.iter().any(|e| e["server"] == "ev" && e["tool"] == "echo")
+    });
+
+    // The server's own options, even ones named like wrap's, stay the server's, with or
+    // without `--`.
+    let script = "echo \"args: $*\" >&2; exit 5";
+    for with_dash in [false, true] {
+        let mut cmd = Command::new(mcpfw());
+        cmd.args(["wrap", "--name", "probe"]);
+        if with_dash {
+            cmd.arg("--");
+        }
+        let out = cmd
+            .args(["/bin/sh", "-c", script, "sh", "--name", "z", "--root", "-y"])
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "with `--`: {with_dash}: {stderr}");
+        assert!(stderr.contains("args: --name z --root -y"), "{stderr}");
+    }
+}
+
+#[test]
+fn wrap_words_that_cannot_be_read_either_way_are_refused_with_the_fix() {
+    let home = Home::new();
+    let run = |args: &[&str]| {
+        let out = Command::new(mcpfw())
+            .arg("wrap")
+            .args(args)
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // An option wrap does not know, before the server's program.
+    let (code, stderr) = run(&["--name", "x", "-y", "@modelcontextprotocol/server-memory"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`-y` is not an option of mcpfw wrap"), "{stderr}");
+    assert!(stderr.contains("put `--` right before the server's program"), "{stderr}");
+    // Wrap's options after `--`, where the server's program should be.
+    let (code, stderr) = run(&["--", "--name", "x", "srv"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`--name` is an option of mcpfw wrap: put it before `--`"), "{stderr}");
+    // No server command at all.
+    let (code, stderr) = run(&["--name", "x"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("<COMMAND>"), "{stderr}");
+    assert!(!home.path().join("data/mcpfw.db").exists(), "nothing ran");
+}

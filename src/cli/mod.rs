@@ -38,6 +38,8 @@ pub enum Command {
     /// Run an MCP server over stdio behind the firewall.
     ///
     /// Put `mcpfw wrap --name NAME --` in front of the server command in your MCP client's config.
+    /// The `--` may be left out (or dropped by a client's argument parser): the server command
+    /// starts at the first word that is not one of wrap's options.
     #[command(arg_required_else_help = true)]
     Wrap(WrapArgs),
     /// Show the history of decisions (newest first), or verify that it was not tampered with.
@@ -205,8 +207,15 @@ pub struct WrapArgs {
     /// speak only stdio); `https://`, or `http://` to this machine.
     #[arg(long, value_name = "URL", conflicts_with = "command")]
     pub url: Option<String>,
-    /// The server command and its arguments (after `--`).
-    #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
+    /// The server command and its arguments. The first word that is not one of the options
+    /// above starts it, and every word after it is the server's, options included; `--` before
+    /// it is optional (some clients' argument parsers drop it).
+    #[arg(
+        trailing_var_arg = true,
+        num_args = 1..,
+        required_unless_present = "url",
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 
