@@ -42,7 +42,8 @@ pub enum Command {
     /// starts at the first word that is not one of wrap's options.
     #[command(arg_required_else_help = true)]
     Wrap(WrapArgs),
-    /// Show the history of decisions (newest first), or verify that it was not tampered with.
+    /// Show the history of decisions (newest first; with --follow oldest first, then new events
+    /// as they come), or verify that it was not tampered with.
     Log(LogArgs),
     /// List, add, remove and try out rules.
     #[command(subcommand)]
@@ -279,7 +280,7 @@ pub struct LogArgs {
     /// Only events since this long ago (`90s`, `15m`, `2h`, `7d`) or since a time (`2026-11-24T10:00:00Z`).
     #[arg(long)]
     pub since: Option<String>,
-    /// At most this many events (0: all).
+    /// At most this many events, the newest (0: all).
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
     /// Include every message, not only tool calls and refusals.
