@@ -56,6 +56,10 @@ pub struct HeldCall {
 #[derive(Debug, Clone)]
 pub struct ApproverConfig {
     pub socket: PathBuf,
+    /// Tried in order when nothing listens at `socket`, and used only when owned by this user:
+    /// the default places of a daemon the user started, for a shim whose client dropped its
+    /// environment ([`crate::paths::Paths::default_sockets`]).
+    pub fallbacks: Vec<PathBuf>,
     pub timeout: Duration,
 }
 
