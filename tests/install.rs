@@ -458,6 +458,69 @@ fn a_file_its_client_re_serialized_is_still_protected_and_uninstall_restores_eac
     }
 }
 
+/// Gemini CLI (`~/.gemini/settings.json`, `mcpServers` as Claude's; the fixture is its
+/// documented example): install, status and uninstall, byte for byte, and again after the
+/// file was re-serialized as Gemini CLI writes it.
+#[test]
+fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let file = m.place("~/.gemini/settings.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(fixture_path("gemini-settings.json"), &file).unwrap();
+    let original = text(&file);
+    let others = m.files();
+
+    let out = m.ok(&["install", "--client", "gemini"]);
+    assert!(out.contains("pythonTools: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(out.contains("nodeServer: protected"), "{out}");
+    assert!(out.contains("httpServerWithAuth: left unprotected: Gemini CLI's remote"), "{out}");
+    let entries = m.servers_of("gemini");
+    let python = entries.iter().find(|e| e.name == "pythonTools").unwrap();
+    assert!(python.wrapped, "{python:?}");
+    assert!(
+        matches!(&python.launch, Launch::Stdio { command, env } if command[..2] == ["python", "-m"] && env["API_KEY"] == "${EXTERNAL_API_KEY}")
+    );
+    let doc: Value = serde_json::from_str(&text(&file)).unwrap();
+    assert_eq!(doc["mcpServers"]["pythonTools"]["cwd"], "./mcp-servers/python");
+    assert_eq!(doc["mcpServers"]["pythonTools"]["timeout"], 15000);
+    assert_eq!(doc["mcpServers"]["nodeServer"]["trust"], true);
+    assert_eq!(doc["ui"]["theme"], "GitHub", "other settings are kept");
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "gemini"])).unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("pythonTools", "wrapped"),
+            ("nodeServer", "wrapped"),
+            ("httpServerWithAuth", "unprotected"),
+            ("sseServer", "unprotected")
+        ]
+    );
+    let out = m.ok(&["uninstall", "--client", "gemini"]);
+    assert!(out.contains("pythonTools: restored"), "{out}");
+    assert_eq!(text(&file), original, "byte for byte");
+    assert_files_equal(&others, &m.files());
+
+    // Re-serialized as Gemini CLI writes it (and a server added), then uninstalled.
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("settings.json");
+        std::fs::copy(fixture_path("gemini-settings.json"), &copy).unwrap();
+        reserialize("claude-code", &copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "gemini"]);
+    reserialize("claude-code", &file);
+    let human = m.ok(&["status", "--client", "gemini"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    m.ok(&["uninstall", "--client", "gemini"]);
+    assert_eq!(text(&file), expected);
+}
+
 #[test]
 fn status_lists_each_clients_servers_and_their_protection() {
     let m = Machine::new();

@@ -54,8 +54,8 @@ pub enum Command {
     /// Exit status: 0 nothing found, 1 something needs your attention, 2 a server could not
     /// be scanned.
     Scan {
-        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode, windsurf);
-        /// repeatable.
+        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode, windsurf,
+        /// gemini); repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
         /// One JSON report per server, one per line.
@@ -163,8 +163,8 @@ pub enum Command {
     Install(InstallArgs),
     /// Put back every entry `mcpfw install` rewrote (entries edited since are left alone).
     Uninstall {
-        /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
-        /// repeatable.
+        /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf,
+        /// gemini); repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
         /// Print what would change (a unified diff) and write nothing.
@@ -246,8 +246,8 @@ pub enum ProxyCommand {
 
 #[derive(Args)]
 pub struct InstallArgs {
-    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
-    /// repeatable. Default: all.
+    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf,
+    /// gemini); repeatable. Default: all.
     #[arg(long = "client", value_name = "NAME")]
     pub clients: Vec<String>,
     /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` are included

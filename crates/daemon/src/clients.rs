@@ -10,11 +10,12 @@
 //! | `cursor` | `~/.cursor/mcp.json`, `<project>/.cursor/mcp.json` | `mcpServers` |
 //! | `vscode` | `<config>/Code/User/mcp.json` (also `Code - Insiders`), `<project>/.vscode/mcp.json` | `servers` (JSON with comments) |
 //! | `windsurf` | `~/.codeium/windsurf/mcp_config.json` | `mcpServers` |
+//! | `gemini` | `~/.gemini/settings.json`, `<project>/.gemini/settings.json` (Gemini CLI) | `mcpServers` |
 //!
 //! `<config>` is the platform's configuration folder (`directories::BaseDirs::config_dir`:
 //! `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).
 //! An entry is a stdio server (`command`, `args`, `env`) or a remote one (`url`; Windsurf's
-//! `serverUrl`). An entry that already runs through `mcpfw wrap` is reported with the command
+//! `serverUrl`; Gemini CLI's `httpUrl`, or `url` for its SSE servers). An entry that already runs through `mcpfw wrap` is reported with the command
 //! it wraps.
 
 use std::collections::BTreeMap;
@@ -25,7 +26,8 @@ use anyhow::{Context, Result, bail};
 use crate::jsonc::{self, Node};
 
 /// The clients MCP Firewall knows.
-pub const CLIENTS: [&str; 5] = ["claude-desktop", "claude-code", "cursor", "vscode", "windsurf"];
+pub const CLIENTS: [&str; 6] =
+    ["claude-desktop", "claude-code", "cursor", "vscode", "windsurf", "gemini"];
 
 /// Where to look for configuration files: the user's home and configuration folders, and the
 /// project whose project-scope files count.
@@ -112,6 +114,7 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
             project.join(".vscode/mcp.json"),
         ],
         "windsurf" => vec![home.join(".codeium/windsurf/mcp_config.json")],
+        "gemini" => vec![home.join(".gemini/settings.json"), project.join(".gemini/settings.json")],
         other => bail!("unknown client {other:?}; known clients: {}", CLIENTS.join(", ")),
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -126,7 +129,11 @@ pub fn servers_key(client: &str) -> &'static str {
 
 /// The key of a remote entry's address in a client's files.
 pub fn url_key(client: &str) -> &'static str {
-    if client == "windsurf" { "serverUrl" } else { "url" }
+    match client {
+        "windsurf" => "serverUrl",
+        "gemini" => "httpUrl",
+        _ => "url",
+    }
 }
 
 /// Every server entry of `client` (files that do not exist are skipped).

@@ -228,6 +228,11 @@ impl Install<'_> {
                         `mcpfw wrap --name NAME --url URL` as a stdio entry)"
                 .into());
         }
+        if client == "gemini" {
+            return Err("Gemini CLI's remote entries are not routed through MCP Firewall's HTTP \
+                        proxy yet"
+                .into());
+        }
         let router = self.router.ok_or("no HTTP proxy to route it through")?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
