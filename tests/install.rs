@@ -458,6 +458,92 @@ fn a_file_its_client_re_serialized_is_still_protected_and_uninstall_restores_eac
     }
 }
 
+/// The real Claude Code CLI (`@anthropic-ai/claude-code`, pinned in tests/peers; `claude mcp`
+/// works offline without signing in): it re-serializes `~/.claude.json` on every `claude mcp
+/// add`. Its servers run through the shim (`claude mcp list` connects to them), stay protected
+/// after it rewrote the file, and uninstall puts each entry's original value back while keeping
+/// the server added since and everything else Claude Code wrote.
+#[test]
+fn the_real_claude_code_cli_rewrites_its_file_and_uninstall_still_restores_every_entry() {
+    let m = Machine::new();
+    let file = m.place("~/.claude.json");
+    std::fs::remove_file(&file).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let claude = |args: &[&str]| {
+        let out = Command::new(npm_server("claude"))
+            .args(args)
+            .env("HOME", m.home.path())
+            .env("MCPFW_HOME", m.fw.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("DISABLE_AUTOUPDATER", "1")
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .current_dir(elsewhere.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "claude {args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let everything = npm_server("mcp-server-everything").display().to_string();
+    let memory = npm_server("mcp-server-memory").display().to_string();
+    claude(&[
+        "mcp",
+        "add",
+        "-s",
+        "user",
+        "everything",
+        "-e",
+        "EVERYTHING_NOTE=kept",
+        "--",
+        &everything,
+        "stdio",
+    ]);
+    claude(&["mcp", "add", "-s", "user", "memory", "--", &memory]);
+    let before: Value = serde_json::from_str(&text(&file)).unwrap();
+
+    m.ok(&["install", "--client", "claude-code"]);
+    let listed = claude(&["mcp", "list"]);
+    for server in ["everything", "memory"] {
+        let line = listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{server}:")))
+            .unwrap_or_else(|| panic!("{listed}"));
+        assert!(line.contains(&format!("mcpfw wrap --name {server} -- ")), "{listed}");
+        assert!(line.contains("Connected"), "{listed}");
+    }
+
+    // Claude Code rewrites the file: each wrapped argument on its own line.
+    claude(&["mcp", "add", "-s", "user", "notes", "--", "notes-mcp", "--dir", "/n"]);
+    let rewritten = text(&file);
+    assert!(rewritten.contains("\"args\": [\n        \"wrap\",\n"), "{rewritten}");
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "claude-code"])).unwrap();
+    let state = |server: &str| {
+        status.iter().find(|e| e["server"] == server).unwrap()["state"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(state("everything"), "wrapped", "{status:?}");
+    assert_eq!(state("memory"), "wrapped");
+    assert_eq!(state("notes"), "unprotected");
+
+    let out = m.ok(&["uninstall", "--client", "claude-code"]);
+    assert!(out.contains("everything: restored") && out.contains("memory: restored"), "{out}");
+    // What Claude Code wrote stays; the entries install changed hold their original values.
+    let mut expected: Value = serde_json::from_str(&rewritten).unwrap();
+    for server in ["everything", "memory"] {
+        expected["mcpServers"][server] = before["mcpServers"][server].clone();
+    }
+    let now = text(&file);
+    assert_eq!(serde_json::from_str::<Value>(&now).unwrap(), expected, "{now}");
+    assert!(now.contains("\"args\": [\n        \"stdio\"\n      ]"), "Claude Code's layout: {now}");
+    let got = claude(&["mcp", "get", "everything"]);
+    assert!(got.contains(&format!("Command: {everything}")), "{got}");
+}
+
 /// Gemini CLI (`~/.gemini/settings.json`, `mcpServers` as Claude's; the fixture is its
 /// documented example): install, status and uninstall, byte for byte, and again after the
 /// file was re-serialized as Gemini CLI writes it.
