@@ -607,6 +607,98 @@ fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
     assert_eq!(text(&file), expected);
 }
 
+/// The real Gemini CLI (`@google/gemini-cli`, pinned in tests/peers; `gemini mcp` works
+/// offline once the folder is trusted). Its `mcp add` drops the `--` and eats `--name x`, so
+/// the entry it writes runs `mcpfw wrap SERVER…`, which connects; `mcpfw install` sees that
+/// entry as protected and wraps the others; after Gemini CLI rewrites its file, status and
+/// uninstall still recognise what install wrote.
+#[test]
+fn the_real_gemini_cli_runs_servers_through_a_wrap_it_mangled_and_uninstall_restores_its_entries() {
+    let m = Machine::new();
+    let project = tempfile::tempdir().unwrap();
+    let dir = m.place("~/.gemini");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("trustedFolders.json"),
+        serde_json::json!({project.path().display().to_string(): "TRUST_FOLDER"}).to_string(),
+    )
+    .unwrap();
+    let file = dir.join("settings.json");
+    let gemini = |args: &[&str]| {
+        let out = Command::new(npm_server("gemini"))
+            .args(args)
+            .env("HOME", m.home.path())
+            .env("MCPFW_HOME", m.fw.path())
+            .env("MCPFW_KEYRING", "off")
+            .current_dir(project.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        // It prints its lists to stderr.
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "gemini {args:?}: {text}");
+        text
+    };
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let everything = npm_server("mcp-server-everything").display().to_string();
+    let memory = npm_server("mcp-server-memory").display().to_string();
+    gemini(&[
+        "mcp",
+        "add",
+        "-s",
+        "user",
+        "ev",
+        &firewall,
+        "wrap",
+        "--name",
+        "evw",
+        "--",
+        &everything,
+        "stdio",
+    ]);
+    let written: Value = serde_json::from_str(&text(&file)).unwrap();
+    assert_eq!(
+        written["mcpServers"]["ev"]["args"],
+        serde_json::json!(["wrap", &everything, "stdio"]),
+        "Gemini CLI drops `--name evw` and `--`"
+    );
+    gemini(&["mcp", "add", "-s", "user", "memory", &memory]);
+    let before: Value = serde_json::from_str(&text(&file)).unwrap();
+
+    let out = m.ok(&["install", "--client", "gemini"]);
+    assert!(out.contains("ev: already protected"), "{out}");
+    assert!(out.contains("memory: protected"), "{out}");
+    let listed = gemini(&["mcp", "list"]);
+    for server in ["ev", "memory"] {
+        let line = listed
+            .lines()
+            .find(|l| l.contains(&format!(" {server}: ")))
+            .unwrap_or_else(|| panic!("{listed}"));
+        assert!(line.contains("Connected"), "{listed}");
+    }
+
+    gemini(&["mcp", "add", "-s", "user", "notes", "notes-mcp", "--dir", "/n"]);
+    let rewritten = text(&file);
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "gemini"])).unwrap();
+    let state = |server: &str| {
+        status.iter().find(|e| e["server"] == server).unwrap()["state"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        (state("ev"), state("memory"), state("notes")),
+        ("wrapped".into(), "wrapped".into(), "unprotected".into())
+    );
+    let out = m.ok(&["uninstall", "--client", "gemini"]);
+    assert!(out.contains("memory: restored"), "{out}");
+    let mut expected: Value = serde_json::from_str(&rewritten).unwrap();
+    expected["mcpServers"]["memory"] = before["mcpServers"]["memory"].clone();
+    assert_eq!(serde_json::from_str::<Value>(&text(&file)).unwrap(), expected, "{}", text(&file));
+}
+
 #[test]
 fn status_lists_each_clients_servers_and_their_protection() {
     let m = Machine::new();
