@@ -241,3 +241,62 @@ fn wrap_words_that_cannot_be_read_either_way_are_refused_with_the_fix() {
     assert!(stderr.contains("<COMMAND>"), "{stderr}");
     assert!(!home.path().join("data/mcpfw.db").exists(), "nothing ran");
 }
+
+/// The real MCP Inspector in CLI mode (`@modelcontextprotocol/inspector`, pinned in
+/// tests/peers) drops the first `--` of `--cli mcpfw wrap --name x -- server …` and starts the
+/// server with a minimal environment (no `MCPFW_HOME`): the tools are listed and called through
+/// the firewall all the same, and recorded under the name given.
+#[test]
+fn the_mcp_inspectors_cli_mode_lists_and_calls_tools_through_wrap() {
+    let home = tempfile::tempdir().unwrap();
+    let inspector = |method: &[&str]| {
+        let out = Command::new(common::npm_server("mcp-inspector"))
+            .arg("--cli")
+            .arg(mcpfw())
+            .args(["wrap", "--name", "inspected", "--"])
+            .args(everything())
+            .args(method)
+            .env("HOME", home.path())
+            .env_remove("MCPFW_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env("MCPFW_KEYRING", "off")
+            .current_dir(home.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "inspector {method:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json = &stdout[stdout.find('{').unwrap_or_else(|| panic!("{stdout}"))..];
+        serde_json::from_str::<Value>(json).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    };
+    let tools = inspector(&["--method", "tools/list"]);
+    assert!(tools["tools"].as_array().unwrap().iter().any(|t| t["name"] == "echo"), "{tools}");
+    let echoed = inspector(&[
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "echo",
+        "--tool-arg",
+        "message=through the firewall",
+    ]);
+    assert_eq!(echoed["content"][0]["text"], "Echo: through the firewall", "{echoed}");
+    // The history is where a shim without MCPFW_HOME keeps it (below this HOME).
+    let log = Command::new(mcpfw())
+        .args(["log", "--json", "--tool", "echo"])
+        .env("HOME", home.path())
+        .env_remove("MCPFW_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("\"server\":\"inspected\""), "{log}");
+}
