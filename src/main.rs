@@ -15,6 +15,11 @@ fn main() -> ExitCode {
         let code = mcpfw::contain::launcher::main(std::env::args_os().skip(2).collect());
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(problem) = mcpfw::cli::wrap::misplaced_words(&argv) {
+        eprintln!("mcpfw wrap: {problem}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

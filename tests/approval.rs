@@ -677,3 +677,97 @@ fn notifications_announce_a_withheld_poisoned_tool() {
         "{newest}"
     );
 }
+
+/// A client that starts servers with a minimal environment (MCP's Python SDK, and so fastmcp,
+/// passes on only HOME, PATH, USER and a few more: no `XDG_RUNTIME_DIR`, no `MCPFW_HOME`) makes
+/// the shim compute another runtime folder than the daemon's. The shim then also looks where a
+/// daemon with the default paths listens, and when there is none, says where it looked.
+#[test]
+fn a_shim_whose_client_dropped_its_environment_finds_the_users_daemon_or_says_where_it_looked() {
+    let user = tempfile::tempdir().unwrap();
+    let config = user.path().join(".config/mcpfw");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("policy.toml"),
+        "[[rules]]\nid = \"ask-echo\"\ntool = \"echo\"\naction = \"ask\"\n",
+    )
+    .unwrap();
+    let runtime = user.path().join("xdg-run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let proxy_port = common::free_port().to_string();
+    let cmd = |runtime: Option<&Path>| {
+        let mut cmd = Command::new(mcpfw());
+        cmd.env("HOME", user.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("MCPFW_PROXY_PORT", &proxy_port)
+            .env_remove("MCPFW_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("XDG_RUNTIME_DIR");
+        if let Some(runtime) = runtime {
+            cmd.env("XDG_RUNTIME_DIR", runtime);
+        }
+        cmd
+    };
+    let shim = || {
+        let mut cmd = cmd(Some(&runtime));
+        cmd.args(["wrap", "--name", "ev"]).args(common::everything());
+        let mut shim = Shim::spawn_raw(cmd);
+        shim.initialize();
+        shim
+    };
+    let primary = runtime.join("mcpfw/mcpfw.sock");
+    let default = user.path().join(".local/share/mcpfw/run/mcpfw.sock");
+
+    // No daemon anywhere: refused, naming each socket looked at.
+    let mut lonely = shim();
+    let refused = lonely.call_tool(1, "echo", json!({"message": "hi"}));
+    assert!(is_refusal(&refused), "{refused}");
+    for socket in [&primary, &default] {
+        assert!(text(&refused).contains(&socket.display().to_string()), "{refused}");
+    }
+    drop(lonely);
+
+    // The user's daemon, started without XDG_RUNTIME_DIR, listens below the data folder; the
+    // shim, started with it, finds the daemon there.
+    let _daemon = Setup {
+        home: Home::new(),
+        work: tempfile::tempdir().unwrap(),
+        outside: tempfile::tempdir().unwrap(),
+        // Stopped when this ends, whatever happens.
+        daemon: Some(
+            cmd(None)
+                .args(["daemon", "--no-notify"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&default).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut found = shim();
+    send_call(&mut found, 2, "echo", json!({"message": "found you"}));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pending: Vec<Value> = loop {
+        let out = cmd(None).args(["pending", "--json"]).output().unwrap();
+        let pending: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if !pending.is_empty() {
+            break pending;
+        }
+        assert!(Instant::now() < deadline, "the call never reached the daemon");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    let approved = cmd(None).args(["approve", &pending[0]["id"].to_string()]).output().unwrap();
+    assert!(approved.status.success(), "{}", String::from_utf8_lossy(&approved.stderr));
+    let answer = found.response(&json!(2));
+    assert!(text(&answer).contains("found you"), "{answer}");
+}

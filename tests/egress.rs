@@ -450,6 +450,7 @@ fn a_host_not_allowed_with_no_daemon_is_refused_with_how_to_allow_it_and_recorde
     let proxy = Proxy::start(|s| {
         s.approver = Some(ApproverConfig {
             socket: PathBuf::from("/nonexistent/mcpfw.sock"),
+            fallbacks: Vec::new(),
             timeout: Duration::from_secs(5),
         })
     });
@@ -754,6 +755,7 @@ impl Daemon {
     fn approver(&self) -> ApproverConfig {
         ApproverConfig {
             socket: self.home.path().join("run/mcpfw.sock"),
+            fallbacks: Vec::new(),
             timeout: Duration::from_secs(60),
         }
     }

@@ -374,6 +374,331 @@ fn uninstall_keeps_what_the_user_changed_after_install_and_leaves_an_edited_entr
     assert!(out.contains("github: changed since install"), "{out}");
 }
 
+/// Re-serializes a JSON file as its client would, adding a server on the way: Claude Code
+/// (`JSON.stringify(config, null, 2)`, as it writes `~/.claude.json` on every `claude mcp add`
+/// and at start: each `args` element on its own line), or Python's `json.dump(indent=2)` (which
+/// also escapes every non-ASCII character).
+fn reserialize(how: &str, file: &Path) {
+    let add = r#"{"type": "stdio", "command": "notes-mcp", "args": ["--dir", "/n"], "env": {}}"#;
+    let status = match how {
+        "claude-code" => Command::new("node")
+            .args([
+                "-e",
+                "const fs = require('fs'); const [file, add] = process.argv.slice(1); \
+                 const c = JSON.parse(fs.readFileSync(file, 'utf8')); \
+                 c.mcpServers.notes = JSON.parse(add); \
+                 fs.writeFileSync(file, JSON.stringify(c, null, 2));",
+            ])
+            .arg(file)
+            .arg(add)
+            .status(),
+        "python" => Command::new(python())
+            .args([
+                "-c",
+                "import json, sys; f, add = sys.argv[1:]; c = json.load(open(f)); \
+                 c['mcpServers']['notes'] = json.loads(add); json.dump(c, open(f, 'w'), indent=2)",
+            ])
+            .arg(file)
+            .arg(add)
+            .status(),
+        _ => unreachable!(),
+    };
+    assert!(status.unwrap().success(), "{how} could not rewrite {}", file.display());
+}
+
+#[test]
+fn a_file_its_client_re_serialized_is_still_protected_and_uninstall_restores_each_original_value() {
+    for how in ["claude-code", "python"] {
+        let m = Machine::new();
+        let file = m.place("~/.claude.json");
+        let project = m.place("@/.mcp.json");
+        let project_original = std::fs::read(&project).unwrap();
+        // What the client would have written without MCP Firewall: the original entries, in its
+        // layout, with the server it added.
+        let expected = {
+            let dir = tempfile::tempdir().unwrap();
+            let copy = dir.path().join("claude.json");
+            std::fs::copy(fixture_path("claude.json"), &copy).unwrap();
+            reserialize(how, &copy);
+            text(&copy)
+        };
+        m.ok(&["install", "--client", "claude-code"]);
+        let installed = text(&file);
+        reserialize(how, &file);
+        assert_ne!(text(&file), installed, "{how}: the layout changed");
+        assert!(
+            text(&file).contains("\"args\": [\n        \"wrap\",\n        \"--name\","),
+            "{how}: each element on its own line:\n{}",
+            text(&file)
+        );
+
+        let status: Vec<Value> =
+            serde_json::from_str(&m.ok(&["status", "--json", "--client", "claude-code"])).unwrap();
+        let state = |server: &str| {
+            status.iter().find(|e| e["server"] == server).unwrap()["state"].as_str().unwrap()
+        };
+        assert_eq!(state("memory"), "wrapped", "{how}: {status:?}");
+        assert_eq!(state("postgres"), "wrapped", "{how}");
+        assert_eq!(state("sentry"), "bridged", "{how}");
+        assert_eq!(state("notes"), "unprotected", "{how}");
+        let human = m.ok(&["status", "--client", "claude-code"]);
+        assert!(!human.contains("CHANGED"), "{how}: {human}");
+
+        let out = m.ok(&["uninstall", "--client", "claude-code"]);
+        for server in ["memory", "postgres (project /home/me/src/app)", "sentry", "git"] {
+            assert!(out.contains(&format!("{server}: restored")), "{how}: {out}");
+        }
+        // Every entry holds its original value again, the added server stays, and the file
+        // keeps the client's layout: it is what the client would have written.
+        assert_eq!(text(&file), expected, "{how}");
+        // The file the client did not touch is back byte for byte.
+        assert_eq!(std::fs::read(&project).unwrap(), project_original, "{how}");
+        let out = m.ok(&["uninstall"]);
+        assert!(out.contains("nothing to uninstall"), "{how}: {out}");
+    }
+}
+
+/// The real Claude Code CLI (`@anthropic-ai/claude-code`, pinned in tests/peers; `claude mcp`
+/// works offline without signing in): it re-serializes `~/.claude.json` on every `claude mcp
+/// add`. Its servers run through the shim (`claude mcp list` connects to them), stay protected
+/// after it rewrote the file, and uninstall puts each entry's original value back while keeping
+/// the server added since and everything else Claude Code wrote.
+#[test]
+fn the_real_claude_code_cli_rewrites_its_file_and_uninstall_still_restores_every_entry() {
+    let m = Machine::new();
+    let file = m.place("~/.claude.json");
+    std::fs::remove_file(&file).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let claude = |args: &[&str]| {
+        let out = Command::new(npm_server("claude"))
+            .args(args)
+            .env("HOME", m.home.path())
+            .env("MCPFW_HOME", m.fw.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("DISABLE_AUTOUPDATER", "1")
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .current_dir(elsewhere.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "claude {args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let everything = npm_server("mcp-server-everything").display().to_string();
+    let memory = npm_server("mcp-server-memory").display().to_string();
+    claude(&[
+        "mcp",
+        "add",
+        "-s",
+        "user",
+        "everything",
+        "-e",
+        "EVERYTHING_NOTE=kept",
+        "--",
+        &everything,
+        "stdio",
+    ]);
+    claude(&["mcp", "add", "-s", "user", "memory", "--", &memory]);
+    let before: Value = serde_json::from_str(&text(&file)).unwrap();
+
+    m.ok(&["install", "--client", "claude-code"]);
+    let listed = claude(&["mcp", "list"]);
+    for server in ["everything", "memory"] {
+        let line = listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{server}:")))
+            .unwrap_or_else(|| panic!("{listed}"));
+        assert!(line.contains(&format!("mcpfw wrap --name {server} -- ")), "{listed}");
+        assert!(line.contains("Connected"), "{listed}");
+    }
+
+    // Claude Code rewrites the file: each wrapped argument on its own line.
+    claude(&["mcp", "add", "-s", "user", "notes", "--", "notes-mcp", "--dir", "/n"]);
+    let rewritten = text(&file);
+    assert!(rewritten.contains("\"args\": [\n        \"wrap\",\n"), "{rewritten}");
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "claude-code"])).unwrap();
+    let state = |server: &str| {
+        status.iter().find(|e| e["server"] == server).unwrap()["state"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(state("everything"), "wrapped", "{status:?}");
+    assert_eq!(state("memory"), "wrapped");
+    assert_eq!(state("notes"), "unprotected");
+
+    let out = m.ok(&["uninstall", "--client", "claude-code"]);
+    assert!(out.contains("everything: restored") && out.contains("memory: restored"), "{out}");
+    // What Claude Code wrote stays; the entries install changed hold their original values.
+    let mut expected: Value = serde_json::from_str(&rewritten).unwrap();
+    for server in ["everything", "memory"] {
+        expected["mcpServers"][server] = before["mcpServers"][server].clone();
+    }
+    let now = text(&file);
+    assert_eq!(serde_json::from_str::<Value>(&now).unwrap(), expected, "{now}");
+    assert!(now.contains("\"args\": [\n        \"stdio\"\n      ]"), "Claude Code's layout: {now}");
+    let got = claude(&["mcp", "get", "everything"]);
+    assert!(got.contains(&format!("Command: {everything}")), "{got}");
+}
+
+/// Gemini CLI (`~/.gemini/settings.json`, `mcpServers` as Claude's; the fixture is its
+/// documented example): install, status and uninstall, byte for byte, and again after the
+/// file was re-serialized as Gemini CLI writes it.
+#[test]
+fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let file = m.place("~/.gemini/settings.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(fixture_path("gemini-settings.json"), &file).unwrap();
+    let original = text(&file);
+    let others = m.files();
+
+    let out = m.ok(&["install", "--client", "gemini"]);
+    assert!(out.contains("pythonTools: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(out.contains("nodeServer: protected"), "{out}");
+    assert!(out.contains("httpServerWithAuth: left unprotected: Gemini CLI's remote"), "{out}");
+    let entries = m.servers_of("gemini");
+    let python = entries.iter().find(|e| e.name == "pythonTools").unwrap();
+    assert!(python.wrapped, "{python:?}");
+    assert!(
+        matches!(&python.launch, Launch::Stdio { command, env } if command[..2] == ["python", "-m"] && env["API_KEY"] == "${EXTERNAL_API_KEY}")
+    );
+    let doc: Value = serde_json::from_str(&text(&file)).unwrap();
+    assert_eq!(doc["mcpServers"]["pythonTools"]["cwd"], "./mcp-servers/python");
+    assert_eq!(doc["mcpServers"]["pythonTools"]["timeout"], 15000);
+    assert_eq!(doc["mcpServers"]["nodeServer"]["trust"], true);
+    assert_eq!(doc["ui"]["theme"], "GitHub", "other settings are kept");
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "gemini"])).unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("pythonTools", "wrapped"),
+            ("nodeServer", "wrapped"),
+            ("httpServerWithAuth", "unprotected"),
+            ("sseServer", "unprotected")
+        ]
+    );
+    let out = m.ok(&["uninstall", "--client", "gemini"]);
+    assert!(out.contains("pythonTools: restored"), "{out}");
+    assert_eq!(text(&file), original, "byte for byte");
+    assert_files_equal(&others, &m.files());
+
+    // Re-serialized as Gemini CLI writes it (and a server added), then uninstalled.
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("settings.json");
+        std::fs::copy(fixture_path("gemini-settings.json"), &copy).unwrap();
+        reserialize("claude-code", &copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "gemini"]);
+    reserialize("claude-code", &file);
+    let human = m.ok(&["status", "--client", "gemini"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    m.ok(&["uninstall", "--client", "gemini"]);
+    assert_eq!(text(&file), expected);
+}
+
+/// The real Gemini CLI (`@google/gemini-cli`, pinned in tests/peers; `gemini mcp` works
+/// offline once the folder is trusted). Its `mcp add` drops the `--` and eats `--name x`, so
+/// the entry it writes runs `mcpfw wrap SERVER…`, which connects; `mcpfw install` sees that
+/// entry as protected and wraps the others; after Gemini CLI rewrites its file, status and
+/// uninstall still recognise what install wrote.
+#[test]
+fn the_real_gemini_cli_runs_servers_through_a_wrap_it_mangled_and_uninstall_restores_its_entries() {
+    let m = Machine::new();
+    let project = tempfile::tempdir().unwrap();
+    let dir = m.place("~/.gemini");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("trustedFolders.json"),
+        serde_json::json!({project.path().display().to_string(): "TRUST_FOLDER"}).to_string(),
+    )
+    .unwrap();
+    let file = dir.join("settings.json");
+    let gemini = |args: &[&str]| {
+        let out = Command::new(npm_server("gemini"))
+            .args(args)
+            .env("HOME", m.home.path())
+            .env("MCPFW_HOME", m.fw.path())
+            .env("MCPFW_KEYRING", "off")
+            .current_dir(project.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        // It prints its lists to stderr.
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "gemini {args:?}: {text}");
+        text
+    };
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let everything = npm_server("mcp-server-everything").display().to_string();
+    let memory = npm_server("mcp-server-memory").display().to_string();
+    gemini(&[
+        "mcp",
+        "add",
+        "-s",
+        "user",
+        "ev",
+        &firewall,
+        "wrap",
+        "--name",
+        "evw",
+        "--",
+        &everything,
+        "stdio",
+    ]);
+    let written: Value = serde_json::from_str(&text(&file)).unwrap();
+    assert_eq!(
+        written["mcpServers"]["ev"]["args"],
+        serde_json::json!(["wrap", &everything, "stdio"]),
+        "Gemini CLI drops `--name evw` and `--`"
+    );
+    gemini(&["mcp", "add", "-s", "user", "memory", &memory]);
+    let before: Value = serde_json::from_str(&text(&file)).unwrap();
+
+    let out = m.ok(&["install", "--client", "gemini"]);
+    assert!(out.contains("ev: already protected"), "{out}");
+    assert!(out.contains("memory: protected"), "{out}");
+    let listed = gemini(&["mcp", "list"]);
+    for server in ["ev", "memory"] {
+        let line = listed
+            .lines()
+            .find(|l| l.contains(&format!(" {server}: ")))
+            .unwrap_or_else(|| panic!("{listed}"));
+        assert!(line.contains("Connected"), "{listed}");
+    }
+
+    gemini(&["mcp", "add", "-s", "user", "notes", "notes-mcp", "--dir", "/n"]);
+    let rewritten = text(&file);
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "gemini"])).unwrap();
+    let state = |server: &str| {
+        status.iter().find(|e| e["server"] == server).unwrap()["state"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        (state("ev"), state("memory"), state("notes")),
+        ("wrapped".into(), "wrapped".into(), "unprotected".into())
+    );
+    let out = m.ok(&["uninstall", "--client", "gemini"]);
+    assert!(out.contains("memory: restored"), "{out}");
+    let mut expected: Value = serde_json::from_str(&rewritten).unwrap();
+    expected["mcpServers"]["memory"] = before["mcpServers"]["memory"].clone();
+    assert_eq!(serde_json::from_str::<Value>(&text(&file)).unwrap(), expected, "{}", text(&file));
+}
+
 #[test]
 fn status_lists_each_clients_servers_and_their_protection() {
     let m = Machine::new();

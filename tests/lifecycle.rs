@@ -179,3 +179,131 @@ impl SignalOrNone for std::process::ExitStatus {
         std::os::unix::process::ExitStatusExt::signal(self)
     }
 }
+
+/// Clients' argument parsers drop the `--` (the MCP Inspector's `--cli`, Gemini CLI's
+/// `mcp add`, which also eats `--name x`): the server command then starts at the first word
+/// that is not one of wrap's options, and every word after it is the server's.
+#[test]
+fn the_server_command_may_come_without_its_double_dash() {
+    let home = Home::permissive();
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "ev"]).args(everything());
+    let mut shim = Shim::spawn(cmd, &home);
+    let init = shim.initialize();
+    assert!(init["result"]["serverInfo"]["name"].is_string(), "{init}");
+    let echo = shim.call_tool(2, "echo", json!({"message": "hi"}));
+    assert!(tool_text(&echo).contains("hi"), "{echo}");
+    home.wait_events("the call, under the name given", |events| {
+        events.iter().any(|e| e["server"] == "ev" && e["tool"] == "echo")
+    });
+
+    // The server's own options, even ones named like wrap's, stay the server's, with or
+    // without `--`.
+    let script = "echo \"args: $*\" >&2; exit 5";
+    for with_dash in [false, true] {
+        let mut cmd = Command::new(mcpfw());
+        cmd.args(["wrap", "--name", "probe"]);
+        if with_dash {
+            cmd.arg("--");
+        }
+        let out = cmd
+            .args(["/bin/sh", "-c", script, "sh", "--name", "z", "--root", "-y"])
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "with `--`: {with_dash}: {stderr}");
+        assert!(stderr.contains("args: --name z --root -y"), "{stderr}");
+    }
+}
+
+#[test]
+fn wrap_words_that_cannot_be_read_either_way_are_refused_with_the_fix() {
+    let home = Home::new();
+    let run = |args: &[&str]| {
+        let out = Command::new(mcpfw())
+            .arg("wrap")
+            .args(args)
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // An option wrap does not know, before the server's program.
+    let (code, stderr) = run(&["--name", "x", "-y", "@modelcontextprotocol/server-memory"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`-y` is not an option of mcpfw wrap"), "{stderr}");
+    assert!(stderr.contains("put `--` right before the server's program"), "{stderr}");
+    // Wrap's options after `--`, where the server's program should be.
+    let (code, stderr) = run(&["--", "--name", "x", "srv"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`--name` is an option of mcpfw wrap: put it before `--`"), "{stderr}");
+    // No server command at all.
+    let (code, stderr) = run(&["--name", "x"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("<COMMAND>"), "{stderr}");
+    assert!(!home.path().join("data/mcpfw.db").exists(), "nothing ran");
+}
+
+/// The real MCP Inspector in CLI mode (`@modelcontextprotocol/inspector`, pinned in
+/// tests/peers) drops the first `--` of `--cli mcpfw wrap --name x -- server …` and starts the
+/// server with a minimal environment (no `MCPFW_HOME`): the tools are listed and called through
+/// the firewall all the same, and recorded under the name given.
+#[test]
+fn the_mcp_inspectors_cli_mode_lists_and_calls_tools_through_wrap() {
+    let home = tempfile::tempdir().unwrap();
+    let inspector = |method: &[&str]| {
+        let out = Command::new(common::npm_server("mcp-inspector"))
+            .arg("--cli")
+            .arg(mcpfw())
+            .args(["wrap", "--name", "inspected", "--"])
+            .args(everything())
+            .args(method)
+            .env("HOME", home.path())
+            .env_remove("MCPFW_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env("MCPFW_KEYRING", "off")
+            .current_dir(home.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "inspector {method:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json = &stdout[stdout.find('{').unwrap_or_else(|| panic!("{stdout}"))..];
+        serde_json::from_str::<Value>(json).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    };
+    let tools = inspector(&["--method", "tools/list"]);
+    assert!(tools["tools"].as_array().unwrap().iter().any(|t| t["name"] == "echo"), "{tools}");
+    let echoed = inspector(&[
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "echo",
+        "--tool-arg",
+        "message=through the firewall",
+    ]);
+    assert_eq!(echoed["content"][0]["text"], "Echo: through the firewall", "{echoed}");
+    // The history is where a shim without MCPFW_HOME keeps it (below this HOME).
+    let log = Command::new(mcpfw())
+        .args(["log", "--json", "--tool", "echo"])
+        .env("HOME", home.path())
+        .env_remove("MCPFW_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("\"server\":\"inspected\""), "{log}");
+}

@@ -81,6 +81,7 @@ impl Fixture {
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line ({e}): {l}")))
+            .rev() // oldest first here; `mcpfw log` prints the newest first
             .collect()
     }
 
@@ -409,4 +410,36 @@ fn reading_a_credential_as_a_resource_is_refused_too() {
     let message = answer["error"]["message"].as_str().unwrap();
     assert!(message.contains("credential location"), "{message}");
     assert!(!answer.to_string().contains("PRIVATE KEY"));
+}
+
+/// A call of a tool the server never listed is refused as the server would (there is no such
+/// tool), not asked about as an unknown tool; and `mcpfw log --limit N` shows the newest N,
+/// newest first.
+#[test]
+fn a_tool_the_server_never_listed_is_refused_as_such_and_the_log_shows_the_newest_first() {
+    let f = Fixture::new();
+    let mut shim = f.files_shim();
+    let listed = shim.request(2, "tools/list", json!({}));
+    assert!(listed["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{listed}");
+    let why = refusal(&shim.call_tool(3, "read_fiel", json!({"path": "notes.txt"})));
+    assert!(why.contains("this server did not offer a tool named `read_fiel`"), "{why}");
+    assert!(!why.contains("approval"), "{why}");
+    let notes = path(f.work.path(), "notes.txt");
+    assert_eq!(text(&shim.call_tool(4, "read_text_file", json!({"path": notes}))), "in the root");
+    let again = refusal(&shim.call_tool(5, "no_such_tool", json!({})));
+    assert!(again.contains("`no_such_tool`"), "{again}");
+
+    // Newest first, the newest N only; the human view too.
+    let newest = f.log_json(&["--limit", "2"]);
+    let tools: Vec<&str> = newest.iter().rev().map(|e| e["tool"].as_str().unwrap()).collect();
+    assert_eq!(tools, ["no_such_tool", "read_text_file"], "{newest:#?}");
+    let refused = newest.iter().find(|e| e["tool"] == "no_such_tool").unwrap();
+    assert_eq!((&refused["verdict"], &refused["decided_by"]), (&json!("deny"), &json!("firewall")));
+    let out = f.mcpfw().args(["log", "--limit", "3"]).output().unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    let order: Vec<usize> = ["no_such_tool", "read_text_file", "read_fiel"]
+        .iter()
+        .map(|tool| human.find(tool).unwrap_or_else(|| panic!("{tool} missing:\n{human}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first:\n{human}");
 }

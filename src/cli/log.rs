@@ -99,9 +99,13 @@ pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
         {
             bail!("unknown verdict `{verdict}`: use allow, deny, ask, reject or drop");
         }
+        // Newest first, like the history a person scrolls; with --follow, a tail: oldest first,
+        // so that new events continue below.
         let mut events = store.query(&filter).await?;
-        events.reverse(); // oldest first on screen
-        let mut last_seq = events.last().map(|e| e.seq);
+        let mut last_seq = events.iter().map(|e| e.seq).max();
+        if args.follow {
+            events.reverse();
+        }
         for e in &events {
             print_event(e, args.json);
         }

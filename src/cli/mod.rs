@@ -39,9 +39,12 @@ pub enum Command {
     /// Run an MCP server over stdio behind the firewall.
     ///
     /// Put `mcpfw wrap --name NAME --` in front of the server command in your MCP client's config.
+    /// The `--` may be left out (or dropped by a client's argument parser): the server command
+    /// starts at the first word that is not one of wrap's options.
     #[command(arg_required_else_help = true)]
     Wrap(WrapArgs),
-    /// Show the history of decisions (newest first), or verify that it was not tampered with.
+    /// Show the history of decisions (newest first; with --follow oldest first, then new events
+    /// as they come), or verify that it was not tampered with.
     Log(LogArgs),
     /// List, add, remove and try out rules.
     #[command(subcommand)]
@@ -52,8 +55,8 @@ pub enum Command {
     /// Exit status: 0 nothing found, 1 something needs your attention, 2 a server could not
     /// be scanned.
     Scan {
-        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode, windsurf);
-        /// repeatable.
+        /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode, windsurf,
+        /// gemini); repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
         /// One JSON report per server, one per line.
@@ -161,8 +164,8 @@ pub enum Command {
     Install(InstallArgs),
     /// Put back every entry `mcpfw install` rewrote (entries edited since are left alone).
     Uninstall {
-        /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
-        /// repeatable.
+        /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf,
+        /// gemini); repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
         /// Print what would change (a unified diff) and write nothing.
@@ -221,8 +224,15 @@ pub struct WrapArgs {
     /// speak only stdio); `https://`, or `http://` to this machine.
     #[arg(long, value_name = "URL", conflicts_with = "command")]
     pub url: Option<String>,
-    /// The server command and its arguments (after `--`).
-    #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
+    /// The server command and its arguments. The first word that is not one of the options
+    /// above starts it, and every word after it is the server's, options included; `--` before
+    /// it is optional (some clients' argument parsers drop it).
+    #[arg(
+        trailing_var_arg = true,
+        num_args = 1..,
+        required_unless_present = "url",
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -252,8 +262,8 @@ pub enum ProxyCommand {
 
 #[derive(Args)]
 pub struct InstallArgs {
-    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf);
-    /// repeatable. Default: all.
+    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf,
+    /// gemini); repeatable. Default: all.
     #[arg(long = "client", value_name = "NAME")]
     pub clients: Vec<String>,
     /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` are included
@@ -286,7 +296,7 @@ pub struct LogArgs {
     /// Only events since this long ago (`90s`, `15m`, `2h`, `7d`) or since a time (`2026-11-24T10:00:00Z`).
     #[arg(long)]
     pub since: Option<String>,
-    /// At most this many events (0: all).
+    /// At most this many events, the newest (0: all).
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
     /// Include every message, not only tool calls and refusals.

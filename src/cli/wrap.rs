@@ -73,6 +73,66 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     stdio::run(Arc::new(pipeline), &resolved, &options)
 }
 
+/// `mcpfw wrap`'s options that take a value, and those that do not.
+const VALUE_OPTIONS: [&str; 5] =
+    ["--name", "--root", "--max-message-bytes", "--shutdown-grace-ms", "--url"];
+const FLAG_OPTIONS: [&str; 2] = ["--help", "-h"];
+
+/// The mistake in `mcpfw wrap`'s words (`argv` without the program, starting at `wrap`) that
+/// the argument parser would answer less helpfully, or `None`.
+///
+/// The server command starts at the first word that is not one of wrap's options (or after
+/// `--`, which clients' argument parsers often drop). Two things cannot be read either way and
+/// are refused with the fix: an option wrap does not know before the command has started
+/// (`mcpfw wrap --name x -y pkg`: is `-y` the server's?), and an option right after `--`
+/// (`mcpfw wrap -- --name x srv`: a server command starts with its program).
+pub fn misplaced_words(argv: &[std::ffi::OsString]) -> Option<String> {
+    if argv.first().is_none_or(|w| w != "wrap") {
+        return None;
+    }
+    let words: Vec<String> = argv[1..].iter().map(|w| w.to_string_lossy().into_owned()).collect();
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_str();
+        if word == "--" {
+            let next = words.get(i + 1)?;
+            if !next.starts_with('-') || next == "-" {
+                return None;
+            }
+            let option = next.split('=').next().unwrap_or(next);
+            let fix = if VALUE_OPTIONS.contains(&option) || FLAG_OPTIONS.contains(&option) {
+                format!(
+                    "`{option}` is an option of mcpfw wrap: put it before `--`, as in \
+                     `mcpfw wrap --name NAME -- PROGRAM ARGS…`"
+                )
+            } else {
+                "a server command starts with its program: `mcpfw wrap --name NAME -- PROGRAM \
+                 ARGS…`"
+                    .to_owned()
+            };
+            return Some(format!("the server command after `--` starts with `{next}`; {fix}"));
+        }
+        if !word.starts_with('-') || word == "-" {
+            return None; // the server command starts here
+        }
+        let option = word.split('=').next().unwrap_or(word);
+        if FLAG_OPTIONS.contains(&option) {
+            return None;
+        }
+        if !VALUE_OPTIONS.contains(&option) {
+            return Some(format!(
+                "`{word}` is not an option of mcpfw wrap, and comes before the server command \
+                 (which starts at the first word that is not an option). If it is the server's, \
+                 put `--` right before the server's program: `mcpfw wrap --name NAME -- PROGRAM \
+                 {word} …`. mcpfw wrap's options: {}",
+                VALUE_OPTIONS.join(", ")
+            ));
+        }
+        i += if word.contains('=') { 1 } else { 2 };
+    }
+    None
+}
+
 /// The pipeline for server `name` (started as `origin`), built by the composition root: the
 /// policy file, the database rules, the roots (`--root`, and `inferred` unless the policy turns
 /// inference off), the history.

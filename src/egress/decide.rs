@@ -282,13 +282,9 @@ impl Decider {
             confirm: Some(format!("Let {server} send data to {authority}?")),
         };
         let answer = match &settings.approver {
-            Some(approver) => crate::approval::client::ask(
-                &approver.socket,
-                ask,
-                &watch(),
-                approver.timeout + Duration::from_secs(5),
-                |_| {},
-            ),
+            Some(approver) => {
+                crate::approval::client::ask_approver(approver, ask, &watch(), |_| {})
+            }
             None => Err(crate::approval::client::Unreachable::NotRunning("none configured".into())),
         };
         match answer {

@@ -91,6 +91,7 @@ impl Home {
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .rev() // `mcpfw log` prints the newest first
             .collect()
     }
 

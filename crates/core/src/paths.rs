@@ -11,6 +11,9 @@ use anyhow::{Context, Result};
 /// The environment variable that moves every path below one folder.
 pub const HOME_ENV: &str = "MCPFW_HOME";
 
+/// The name of the daemon's socket in the runtime folder.
+pub const SOCKET_NAME: &str = "mcpfw.sock";
+
 /// The folders of one MCP Firewall instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
@@ -53,6 +56,30 @@ impl Paths {
             dirs.state_dir().map(|state| state.join("logs")).unwrap_or_else(|| data.join("logs"));
         let runtime = dirs.runtime_dir().map(Path::to_path_buf).unwrap_or_else(|| data.join("run"));
         Ok(Self { config: dirs.config_dir().to_path_buf(), data, logs, runtime })
+    }
+
+    /// Where else a daemon the user started with the default paths may have its socket, for a
+    /// process whose client dropped part of its environment (MCP's Python SDK starts servers
+    /// with only HOME, PATH, USER and a few more, so `XDG_RUNTIME_DIR` and `MCPFW_HOME` are
+    /// gone): the runtime folder without `XDG_RUNTIME_DIR` (below the data folder) and with the
+    /// usual one (`/run/user/<uid>`, Linux). Empty when `MCPFW_HOME` is set: an instance moved
+    /// there never talks to another. The caller uses only sockets owned by this user.
+    pub fn default_sockets(&self) -> Vec<PathBuf> {
+        if std::env::var_os(HOME_ENV).is_some_and(|h| !h.is_empty()) {
+            return Vec::new();
+        }
+        let Ok(platform) = Self::platform() else { return Vec::new() };
+        #[allow(unused_mut)]
+        let mut out = vec![platform.data.join("run").join(SOCKET_NAME)];
+        #[cfg(target_os = "linux")]
+        out.push(
+            PathBuf::from(format!("/run/user/{}", crate::sys::euid()))
+                .join("mcpfw")
+                .join(SOCKET_NAME),
+        );
+        out.retain(|p| *p != self.runtime.join(SOCKET_NAME));
+        out.dedup();
+        out
     }
 
     /// Creates a folder (and its parents) readable by the current user only.

@@ -56,6 +56,10 @@ pub struct HeldCall {
 #[derive(Debug, Clone)]
 pub struct ApproverConfig {
     pub socket: PathBuf,
+    /// Tried in order when nothing listens at `socket`, and used only when owned by this user:
+    /// the default places of a daemon the user started, for a shim whose client dropped its
+    /// environment ([`crate::paths::Paths::default_sockets`]).
+    pub fallbacks: Vec<PathBuf>,
     pub timeout: Duration,
 }
 
@@ -376,7 +380,9 @@ impl Pipeline {
                         retries.answered(id, inspection.input_required.as_ref());
                     }
                 }
-                if let Some(refusal) = self.withheld_call(&inspection) {
+                if let Some(refusal) =
+                    self.withheld_call(&inspection).or_else(|| unoffered_call(&inspection))
+                {
                     let ruling = Ruling {
                         verdict: Verdict::Deny { reason: refusal.clone() },
                         decided_by: Some(DecidedBy::Firewall),
@@ -1166,4 +1172,22 @@ fn new_session_id() -> String {
         bytes = (pid << 64 | u128::from(crate::record::now_ms())).to_be_bytes();
     }
     hex::encode(bytes)
+}
+
+/// The refusal of a call to a tool the server never listed (its whole list is known), which
+/// the server itself would answer "tool not found": said precisely rather than asked about as
+/// an unknown tool, so a typo reads as one.
+fn unoffered_call(inspection: &Inspection) -> Option<String> {
+    if !inspection.unoffered
+        || inspection.method.as_deref() != Some("tools/call")
+        || inspection.direction != Direction::ClientToServer
+    {
+        return None;
+    }
+    let tool = inspection.tool.as_ref()?;
+    Some(format!(
+        "this server did not offer a tool named `{}` (it is not in the server's tools/list); \
+         check the tool's name",
+        crate::text::visible(crate::text::floor(tool, 200))
+    ))
 }

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,6 +108,9 @@ pub struct Inspection {
     pub progress_token: Option<Id>,
     /// For a `tools/call` request: the tool as the server last described it in `tools/list`.
     pub tool_info: Option<Arc<ToolInfo>>,
+    /// For a `tools/call` request: the server's whole tool list is known (a `tools/list` result
+    /// without a next page was seen) and does not name this tool.
+    pub unoffered: bool,
     /// For a `tools/call` request: the roots the client announced (`roots/list`), as paths.
     pub client_roots: Option<Arc<Vec<PathBuf>>>,
     /// For a `tools/list` result: the tools it described, as the server sent them.
@@ -168,6 +171,10 @@ pub struct Session {
     seq: u64,
     /// The server's tools by name, from its latest `tools/list` results.
     tools: HashMap<String, Arc<ToolInfo>>,
+    /// Every tool name the server listed (also those whose definition did not read as a tool).
+    tool_names: HashSet<String>,
+    /// Whether the last `tools/list` result had no next page: the list is whole.
+    tools_complete: bool,
     /// The client's roots from its latest `roots/list` answer.
     client_roots: Arc<Vec<PathBuf>>,
 }
@@ -234,6 +241,8 @@ impl Session {
             order: VecDeque::new(),
             seq: 0,
             tools: HashMap::new(),
+            tool_names: HashSet::new(),
+            tools_complete: false,
             client_roots: Arc::new(Vec::new()),
         }
     }
@@ -272,6 +281,7 @@ impl Session {
             arguments: None,
             progress_token: None,
             tool_info: None,
+            unoffered: false,
             client_roots: None,
             tools_listed: None,
             request_state: None,
@@ -288,6 +298,8 @@ impl Session {
                     .flatten();
                 if let Some(call) = call {
                     out.tool_info = self.tools.get(call.name.as_ref()).cloned();
+                    out.unoffered =
+                        self.tools_complete && !self.tool_names.contains(call.name.as_ref());
                     out.client_roots = Some(self.client_roots.clone());
                     out.tool = Some(call.name.into_owned());
                     out.arguments = call.arguments.map(RawValue::to_owned);
@@ -358,10 +370,21 @@ impl Session {
         struct ToolsView<'a> {
             #[serde(borrow)]
             tools: Vec<&'a RawValue>,
+            #[serde(default, rename = "nextCursor")]
+            next_cursor: Option<&'a RawValue>,
+        }
+        #[derive(Deserialize)]
+        struct NameView<'a> {
+            #[serde(borrow)]
+            name: Cow<'a, str>,
         }
         let view = serde_json::from_str::<ToolsView>(result.get()).ok()?;
+        self.tools_complete = view.next_cursor.is_none_or(|c| c.get() == "null");
         let mut listed = Vec::with_capacity(view.tools.len());
         for raw in view.tools {
+            if let Ok(named) = serde_json::from_str::<NameView>(raw.get()) {
+                self.tool_names.insert(named.name.into_owned());
+            }
             if let Ok(info) = serde_json::from_str::<ToolInfo>(raw.get()) {
                 listed.push((info.name.clone(), raw.get().to_owned()));
                 self.tools.insert(info.name.clone(), Arc::new(info));
@@ -610,6 +633,40 @@ mod tests {
         assert_eq!(r.era, Era::Handshake { version: "2025-06-18".into() });
         assert_eq!(s.client_info().unwrap().name, "agent");
         assert_eq!(s.server_info().unwrap().name, "fs");
+    }
+
+    #[test]
+    fn a_call_of_a_tool_missing_from_the_whole_list_is_unoffered_and_only_then() {
+        let mut s = Session::new();
+        let call = |s: &mut Session, id: u32, tool: &str| {
+            feed(
+                s,
+                C2S,
+                &format!(
+                    r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}"}}}}"#
+                ),
+            )
+        };
+        assert!(!call(&mut s, 1, "ehco").unoffered, "no list seen yet: nothing is known");
+        let list = |s: &mut Session, id: u32, result: &str| {
+            feed(s, C2S, &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#));
+            feed(s, S2C, &format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{result}}}"#));
+        };
+        list(
+            &mut s,
+            2,
+            r#"{"tools":[{"name":"echo","inputSchema":{"type":"object"}}],"nextCursor":"p2"}"#,
+        );
+        assert!(!call(&mut s, 3, "add").unoffered, "a next page may name it");
+        list(
+            &mut s,
+            4,
+            r#"{"tools":[{"name":"add","inputSchema":{"type":"object"}},{"name":"odd","inputSchema":3}]}"#,
+        );
+        assert!(!call(&mut s, 5, "echo").unoffered, "listed on the first page");
+        assert!(!call(&mut s, 6, "add").unoffered);
+        assert!(!call(&mut s, 7, "odd").unoffered, "listed, though its schema is odd");
+        assert!(call(&mut s, 8, "ehco").unoffered);
     }
 
     #[test]

@@ -1,5 +1,12 @@
 //! The few operating-system calls the core makes, each wrapped once with why it is sound.
 
+/// The effective user id of this process.
+#[cfg(unix)]
+pub fn euid() -> u32 {
+    // SAFETY: geteuid(2) takes no arguments, touches no memory and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// Lowers this thread's scheduling priority, so that on a busy machine the relay threads run
 /// first and the history catches up in between. Threads started from here (SQLite's workers)
 /// inherit it. Linux only: elsewhere a no-op.

@@ -10,11 +10,12 @@
 //! | `cursor` | `~/.cursor/mcp.json`, `<project>/.cursor/mcp.json` | `mcpServers` |
 //! | `vscode` | `<config>/Code/User/mcp.json` (also `Code - Insiders`), `<project>/.vscode/mcp.json` | `servers` (JSON with comments) |
 //! | `windsurf` | `~/.codeium/windsurf/mcp_config.json` | `mcpServers` |
+//! | `gemini` | `~/.gemini/settings.json`, `<project>/.gemini/settings.json` (Gemini CLI) | `mcpServers` |
 //!
 //! `<config>` is the platform's configuration folder (`directories::BaseDirs::config_dir`:
 //! `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).
 //! An entry is a stdio server (`command`, `args`, `env`) or a remote one (`url`; Windsurf's
-//! `serverUrl`). An entry that already runs through `mcpfw wrap` is reported with the command
+//! `serverUrl`; Gemini CLI's `httpUrl`, or `url` for its SSE servers). An entry that already runs through `mcpfw wrap` is reported with the command
 //! it wraps.
 
 use std::collections::BTreeMap;
@@ -25,7 +26,8 @@ use anyhow::{Context, Result, bail};
 use crate::jsonc::{self, Node};
 
 /// The clients MCP Firewall knows.
-pub const CLIENTS: [&str; 5] = ["claude-desktop", "claude-code", "cursor", "vscode", "windsurf"];
+pub const CLIENTS: [&str; 6] =
+    ["claude-desktop", "claude-code", "cursor", "vscode", "windsurf", "gemini"];
 
 /// Where to look for configuration files: the user's home and configuration folders, and the
 /// project whose project-scope files count.
@@ -112,6 +114,7 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
             project.join(".vscode/mcp.json"),
         ],
         "windsurf" => vec![home.join(".codeium/windsurf/mcp_config.json")],
+        "gemini" => vec![home.join(".gemini/settings.json"), project.join(".gemini/settings.json")],
         other => bail!("unknown client {other:?}; known clients: {}", CLIENTS.join(", ")),
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -126,7 +129,11 @@ pub fn servers_key(client: &str) -> &'static str {
 
 /// The key of a remote entry's address in a client's files.
 pub fn url_key(client: &str) -> &'static str {
-    if client == "windsurf" { "serverUrl" } else { "url" }
+    match client {
+        "windsurf" => "serverUrl",
+        "gemini" => "httpUrl",
+        _ => "url",
+    }
 }
 
 /// Every server entry of `client` (files that do not exist are skipped).
@@ -245,16 +252,57 @@ fn entry_of(
     })
 }
 
-/// For `mcpfw wrap [options] --url URL` (no `--`): the URL.
+/// For `mcpfw wrap [options] --url URL` (no server command): the URL.
 fn bridge_url(command: &[String]) -> Option<String> {
+    match read_wrap(command)? {
+        (Some(url), start) if start == command.len() => Some(url),
+        _ => None,
+    }
+}
+
+/// `mcpfw wrap`'s options that take a value (see `mcpfw wrap --help`).
+const WRAP_VALUE_OPTIONS: [&str; 5] =
+    ["--name", "--root", "--max-message-bytes", "--shutdown-grace-ms", "--url"];
+
+/// For `mcpfw wrap [options] [--] CMD…`: the `--url` given, and where the server command starts
+/// (as `mcpfw wrap` reads it: after `--`, or at the first word that is not one of its options,
+/// since clients' argument parsers may drop the `--`). `None` for anything else.
+fn read_wrap(command: &[String]) -> Option<(Option<String>, usize)> {
     if !command.first().is_some_and(|c| is_firewall(c))
         || command.get(1).map(String::as_str) != Some("wrap")
-        || command.iter().any(|a| a == "--")
     {
         return None;
     }
-    let at = command.iter().position(|a| a == "--url")?;
-    command.get(at + 1).cloned()
+    let mut url = None;
+    let mut i = 2;
+    while i < command.len() {
+        let word = command[i].as_str();
+        if word == "--" {
+            return Some((url, i + 1));
+        }
+        if !word.starts_with('-') {
+            return Some((url, i));
+        }
+        let (option, inline) = match word.split_once('=') {
+            Some((option, value)) => (option, Some(value.to_owned())),
+            None => (word, None),
+        };
+        if !WRAP_VALUE_OPTIONS.contains(&option) {
+            return None;
+        }
+        let value = match inline {
+            Some(value) => value,
+            None => {
+                i += 1;
+                command.get(i)?.clone()
+            }
+        };
+        if option == "--url" {
+            url = Some(value);
+        }
+        i += 1;
+    }
+    Some((url, command.len()))
 }
 
 /// Whether `program` is MCP Firewall's command line (`mcpfw`, `mcpfw.exe`).
@@ -262,16 +310,11 @@ pub fn is_firewall(program: &str) -> bool {
     Path::new(program).file_stem().is_some_and(|f| f == "mcpfw")
 }
 
-/// `mcpfw wrap [options] -- CMD…` becomes `CMD…`; says whether it was wrapped.
+/// `mcpfw wrap [options] [--] CMD…` becomes `CMD…`; says whether it was wrapped.
 fn unwrap_firewall(command: &mut Vec<String>) -> bool {
-    if !command.first().is_some_and(|c| is_firewall(c))
-        || command.get(1).map(String::as_str) != Some("wrap")
-    {
-        return false;
-    }
-    match command.iter().position(|a| a == "--") {
-        Some(dash) if dash + 1 < command.len() => {
-            command.drain(..=dash);
+    match read_wrap(command) {
+        Some((None, start)) if start < command.len() => {
+            command.drain(..start);
             true
         }
         _ => false,
@@ -292,7 +335,9 @@ mod tests {
             r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "server-filesystem", "/tmp"], "env": {"A": "1"}},
                 "remote": {"url": "https://example.com/mcp"},
                 "guarded": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "g", "--", "uvx", "mcp-server-git"]},
-                "bridge": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "b", "--url", "https://b/mcp"]}}}"#,
+                "bridge": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name", "b", "--url", "https://b/mcp"]},
+                "nodash": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--name=n", "uvx", "mcp-server-time", "--local-timezone", "UTC"]},
+                "odd": {"command": "/usr/bin/mcpfw", "args": ["wrap", "--bogus", "srv"]}}}"#,
         )
         .unwrap();
         std::fs::create_dir_all(cwd.path().join(".vscode")).unwrap();
@@ -303,7 +348,14 @@ mod tests {
         .unwrap();
         let places = Places::under(home.path(), cwd.path());
         let cursor = servers("cursor", &places).unwrap();
-        assert_eq!(cursor.len(), 4);
+        assert_eq!(cursor.len(), 6);
+        // Without `--` (as Gemini CLI's `mcp add` writes it), as `mcpfw wrap` reads it.
+        let nodash = cursor.iter().find(|s| s.name == "nodash").unwrap();
+        assert!(nodash.wrapped);
+        assert!(
+            matches!(&nodash.launch, Launch::Stdio { command, .. } if command == &["uvx", "mcp-server-time", "--local-timezone", "UTC"])
+        );
+        assert!(!cursor.iter().find(|s| s.name == "odd").unwrap().wrapped, "not what wrap runs");
         let bridge = cursor.iter().find(|s| s.name == "bridge").unwrap();
         assert!(bridge.bridged && bridge.launch == Launch::Remote { url: "https://b/mcp".into() });
         let fs = cursor.iter().find(|s| s.name == "fs").unwrap();
@@ -326,7 +378,7 @@ mod tests {
         // Working in the home folder, its files are read once.
         let at_home = Places::under(home.path(), home.path());
         assert_eq!(config_files("cursor", &at_home).unwrap().len(), 1);
-        assert_eq!(servers("cursor", &at_home).unwrap().len(), 4);
+        assert_eq!(servers("cursor", &at_home).unwrap().len(), 6);
     }
 
     #[test]

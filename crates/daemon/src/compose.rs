@@ -69,7 +69,11 @@ impl PolicyInputs {
 
 /// How a shim or the proxy reaches the daemon for approvals.
 pub fn approver(paths: &Paths, timeout: Duration) -> ApproverConfig {
-    ApproverConfig { socket: crate::approval::socket_path(paths), timeout }
+    ApproverConfig {
+        socket: crate::approval::socket_path(paths),
+        fallbacks: paths.default_sockets(),
+        timeout,
+    }
 }
 
 /// The pipeline for one connection to a server: the engine's decisions, the recorder, the

@@ -103,6 +103,32 @@ impl Node {
     }
 }
 
+/// Whether two JSON values are the same value: objects compared by their members whatever
+/// their order, numbers by what they mean (`1`, `1.0` and `1e0` are the same number), so that a
+/// file re-serialized by its program (re-indented, keys reordered, escapes changed) still holds
+/// the same entries.
+pub fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(v, w)| same_value(v, w))
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            a == b || (a.as_f64().is_some() && a.as_f64() == b.as_f64())
+        }
+        _ => a == b,
+    }
+}
+
+/// The value of a text that holds one JSON (with comments) value, or `None` when it does not
+/// parse.
+pub fn value_of(text: &str) -> Option<serde_json::Value> {
+    parse(text).ok().map(|node| node.to_value(text))
+}
+
 /// Line and column (1-based; the column counts characters) of byte `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());

@@ -116,6 +116,7 @@ const CLIENT_NAMES: Record<string, string> = {
   cursor: "Cursor",
   vscode: "VS Code",
   windsurf: "Windsurf",
+  gemini: "Gemini CLI",
 };
 
 const STATES: Record<ClientEntry["state"], string> = {

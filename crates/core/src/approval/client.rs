@@ -50,6 +50,48 @@ pub fn notice(socket: &Path, server: &str, tool: &str, reason: &str) {
     });
 }
 
+/// [`ask`] at the approver's socket, else at the first of its fallbacks where a daemon of this
+/// user listens. When none answers, the error names every socket looked at.
+pub fn ask_approver(
+    approver: &crate::pipeline::ApproverConfig,
+    request: ApprovalRequest,
+    withdrawn: &AtomicBool,
+    mut waiting: impl FnMut(Duration),
+) -> Result<Answer, Unreachable> {
+    let deadline = approver.timeout + ANSWER_MARGIN;
+    let mut looked: Vec<String> = Vec::new();
+    for (i, socket) in std::iter::once(&approver.socket).chain(&approver.fallbacks).enumerate() {
+        let shown = socket.display().to_string();
+        if looked.contains(&shown) {
+            continue;
+        }
+        if i > 0 && !owned_socket(socket) {
+            looked.push(shown);
+            continue;
+        }
+        match ask(socket, request.clone(), withdrawn, deadline, &mut waiting) {
+            Err(Unreachable::NotRunning(_)) => looked.push(shown),
+            other => return other,
+        }
+    }
+    Err(Unreachable::NotRunning(looked.join(" or ")))
+}
+
+/// Whether `socket` is a socket owned by this user (a fallback is never someone else's).
+fn owned_socket(socket: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        std::fs::symlink_metadata(socket)
+            .is_ok_and(|m| m.file_type().is_socket() && m.uid() == crate::sys::euid())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = socket;
+        false
+    }
+}
+
 /// Puts `request` to the daemon at `socket` and waits for the answer. `withdrawn` is polled
 /// while waiting: once set, the call is withdrawn. Gives up (refusing) at `deadline`.
 pub fn ask(

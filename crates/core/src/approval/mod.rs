@@ -33,7 +33,7 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
 
 /// The daemon's socket.
 pub fn socket_path(paths: &Paths) -> PathBuf {
-    paths.runtime.join("mcpfw.sock")
+    paths.runtime.join(crate::paths::SOCKET_NAME)
 }
 
 /// Where the daemon writes its HTTP API's address (0600), for the dashboard and CLI.

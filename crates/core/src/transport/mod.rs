@@ -26,11 +26,10 @@ pub fn wait_for_person(
     waiting: impl FnMut(Duration),
 ) -> Settled {
     let answer = match pipeline.approver() {
-        Some(config) => crate::approval::client::ask(
-            &config.socket,
+        Some(config) => crate::approval::client::ask_approver(
+            config,
             held.request.clone(),
             &held.withdrawn,
-            config.timeout + Duration::from_secs(5),
             waiting,
         ),
         None => Err(crate::approval::client::Unreachable::NotRunning("none configured".into())),

@@ -211,7 +211,11 @@ async fn start_proxy(
         paths: paths.clone(),
         store,
         recorder,
-        approver: crate::pipeline::ApproverConfig { socket: socket_path(paths), timeout },
+        approver: crate::pipeline::ApproverConfig {
+            socket: socket_path(paths),
+            fallbacks: Vec::new(),
+            timeout,
+        },
         limits: crate::proxy::server::ProxyLimits::default(),
     };
     Some(tokio::spawn(async move {

@@ -1,9 +1,12 @@
 //! What `mcpfw install` changed, so that `mcpfw uninstall` can put it back: for each entry, its
 //! exact text before and after. Kept in `<data>/install/manifest.json` (mode 0600).
 //!
-//! Uninstalling replaces an entry only while its text is still exactly what install wrote; an
-//! entry the user edited since is left alone (and reported), and everything outside the
-//! recorded entries is never touched, so the user's other edits survive.
+//! An entry is recognised by its value, not its text: a client that re-serializes its file
+//! (Claude Code rewrites `~/.claude.json` with each `args` element on its own line) or a person
+//! who re-indents it or reorders keys leaves the entry as install wrote it. Uninstalling
+//! replaces an entry only while its value is still what install wrote; an entry the user
+//! edited since is left alone (and reported), and everything outside the recorded entries is
+//! never touched, so the user's other edits survive.
 
 use std::path::{Path, PathBuf};
 
@@ -36,9 +39,41 @@ pub struct Record {
     pub route: Option<String>,
 }
 
+/// What an entry holds now, compared with its install record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Exactly the text install wrote.
+    InstalledText,
+    /// The value install wrote, in other words (re-indented, keys reordered, …).
+    Installed,
+    /// The value it had before install.
+    Original,
+    /// Something else: edited since install.
+    Other,
+}
+
 impl Record {
     pub fn name(&self) -> &str {
         self.pointer.last().map_or("", String::as_str)
+    }
+
+    /// What `current`, the entry's text in the file now, holds.
+    pub fn holds(&self, current: &str) -> Holds {
+        use crate::jsonc::{same_value, value_of};
+        if current == self.installed {
+            return Holds::InstalledText;
+        }
+        if current == self.original {
+            return Holds::Original;
+        }
+        let Some(now) = value_of(current) else { return Holds::Other };
+        if value_of(&self.installed).is_some_and(|v| same_value(&v, &now)) {
+            Holds::Installed
+        } else if value_of(&self.original).is_some_and(|v| same_value(&v, &now)) {
+            Holds::Original
+        } else {
+            Holds::Other
+        }
     }
 }
 

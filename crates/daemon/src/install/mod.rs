@@ -8,8 +8,10 @@
 //! wraps ([`crate::jsonc`] gives their spans), so comments, formatting, `env`, `inputs` and keys
 //! MCP Firewall does not know stay as they were. The original and installed text of each entry
 //! go to the manifest ([`manifest`]) and the whole file to a backup before anything is written;
-//! writes are atomic ([`files::replace`]). Uninstall puts back each entry whose text is still
-//! what install wrote, so a file nobody else edited is byte-identical to before.
+//! writes are atomic ([`files::replace`]). Uninstall puts back each entry whose value is still
+//! what install wrote: its original text when its text is unchanged, so a file nobody else
+//! edited is byte-identical to before; its original value in the file's layout now when the
+//! client re-serialized the file ([`restore`]).
 //!
 //! The daemon watches the same files ([`watch`]) and reports servers added or protected
 //! entries changed behind the user's back.
@@ -17,6 +19,7 @@
 pub mod files;
 pub mod manifest;
 pub mod remote;
+pub mod restore;
 pub mod watch;
 
 use std::ops::Range;
@@ -28,7 +31,7 @@ use serde::Serialize;
 use crate::clients::{self, Launch, Places, ServerEntry};
 use crate::jsonc::{Kind, Node};
 use crate::paths::Paths;
-use manifest::{Manifest, Record};
+use manifest::{Holds, Manifest, Record};
 
 /// The clients named on the command line (`all`, or none, is every client).
 pub fn select_clients(names: &[String]) -> Result<Vec<&'static str>> {
@@ -225,6 +228,11 @@ impl Install<'_> {
                         `mcpfw wrap --name NAME --url URL` as a stdio entry)"
                 .into());
         }
+        if client == "gemini" {
+            return Err("Gemini CLI's remote entries are not routed through MCP Firewall's HTTP \
+                        proxy yet"
+                .into());
+        }
         let router = self.router.ok_or("no HTTP proxy to route it through")?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
@@ -310,11 +318,20 @@ fn uninstall_file(
                 continue;
             };
             let current = &text[node.span.clone()];
-            if current == record.installed {
+            let holds = record.holds(current);
+            let original = (holds == Holds::Installed)
+                .then(|| crate::jsonc::parse(&record.original).ok())
+                .flatten();
+            if holds == Holds::InstalledText {
                 done.notes.push(format!("{label}: restored"));
                 edits.push((node.span.clone(), record.original.clone()));
                 settled.push(record.pointer.clone());
-            } else if current == record.original {
+            } else if let Some(original) = original {
+                // Re-serialized since install: the original value, in the file's layout now.
+                done.notes.push(format!("{label}: restored"));
+                edits.extend(restore::revert(&text, node, &record.original, &original));
+                settled.push(record.pointer.clone());
+            } else if holds == Holds::Original {
                 done.notes.push(format!("{label}: already as it was before install"));
                 settled.push(record.pointer.clone());
             } else {
@@ -446,8 +463,7 @@ pub fn protection(
     record: Option<&Record>,
 ) -> (Protection, String) {
     if let (Some(record), Some(current)) = (record, current)
-        && current != record.installed
-        && current != record.original
+        && record.holds(current) == Holds::Other
     {
         return (Protection::Changed, "edited since mcpfw install rewrote it".to_owned());
     }

@@ -37,7 +37,8 @@ const RESCAN: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Seen {
     client: &'static str,
-    text: String,
+    /// The entry's value: a client re-serializing its file changes its text, not this.
+    value: serde_json::Value,
     protected: bool,
     launch: String,
 }
@@ -243,7 +244,7 @@ fn snapshot(client: &'static str, file: &Path) -> Option<Snapshot> {
         };
         let seen = Seen {
             client,
-            text: text[node.span.clone()].to_owned(),
+            value: node.to_value(&text),
             protected: entry.wrapped || entry.bridged,
             launch,
         };
@@ -264,7 +265,7 @@ fn compare(file: &Path, before: &Snapshot, now: &Snapshot) -> Vec<Change> {
                 file.display(),
                 crate::text::floor(&seen.launch, 300)
             ),
-            Some(old) if old.protected && old.text != seen.text => {
+            Some(old) if old.protected && !crate::jsonc::same_value(&old.value, &seen.value) => {
                 let state = if seen.protected {
                     "it still runs through MCP Firewall"
                 } else {
@@ -372,6 +373,14 @@ mod tests {
         );
         assert!(changes[1].reason.contains("runs `curl`"), "{}", changes[1].reason);
         assert!(compare(&file, &now, &now).is_empty());
+        // The same entries re-serialized by the client (one element per line, keys reordered)
+        // are not a change.
+        let reformatted = snap(
+            "cursor",
+            dir.path(),
+            "{\n  \"mcpServers\": {\n    \"a\": {\n      \"args\": [\n        \"wrap\",\n        \"--\",\n        \"srv\"\n      ],\n      \"command\": \"/x/mcpfw\"\n    },\n    \"b\": {\"command\": \"old\"}\n  }\n}",
+        );
+        assert!(compare(&file, &before, &reformatted).is_empty());
         // A file that does not parse keeps no snapshot (compared again once fixed).
         std::fs::write(&file, "{").unwrap();
         assert!(snapshot("cursor", &file).is_none());
