@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Home, Shim, mcpfw, npm_server, python, support};
+use common::{Home, Shim, client_scenario, mcpfw, npm_server, python, support};
 use serde_json::{Value, json};
 
 /// Whether this machine has every mechanism (user namespaces, Landlock, seccomp); the tests of
@@ -48,23 +48,13 @@ fn scenario(
     server: &[String],
     env: &[(&str, &str)],
 ) -> Value {
-    let mut cmd = Command::new(python());
-    cmd.arg(support("client.py")).args(["--scenario", name]).args(extra).arg("--");
-    cmd.arg(mcpfw()).arg("wrap").args(wrap).arg("--").args(server);
-    cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run client.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "client.py printed no report ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert_eq!(report["ok"], true, "{report}\n{}", String::from_utf8_lossy(&out.stderr));
-    report
+    let mut chain = vec![mcpfw().display().to_string(), "wrap".into()];
+    chain.extend(wrap.iter().map(|w| w.to_string()));
+    chain.push("--".into());
+    chain.extend(server.iter().cloned());
+    let env: Vec<(&str, &std::ffi::OsStr)> =
+        env.iter().map(|(k, v)| (*k, std::ffi::OsStr::new(v))).collect();
+    client_scenario(home, name, extra, &chain, &env)
 }
 
 fn assert_full_box(record: &Value) {
@@ -109,6 +99,20 @@ fn filesystem_server_works_in_its_root_through_the_python_client() {
     );
     assert!(shown.contains("namespaces on, Landlock ABI"), "{shown}");
     assert!(!shown.contains("MISSING"), "{shown}");
+    // `mcpfw status` names each wrapped server's box too.
+    let no_clients = tempfile::tempdir().unwrap();
+    let out = Command::new(mcpfw())
+        .arg("status")
+        .env("MCPFW_HOME", home.path())
+        .env("HOME", no_clients.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    let line = status.lines().find(|l| l.trim_start().starts_with("files ")).unwrap_or_default();
+    assert!(status.contains("sandbox (each wrapped server's last start"), "{status}");
+    assert!(line.contains("enforce") && line.contains("namespaces on"), "{status}");
+    assert!(!line.contains("MISSING"), "{status}");
 }
 
 #[test]
@@ -732,4 +736,52 @@ fn a_boxed_server_reaches_an_allowed_host_through_the_egress_proxy_and_no_other(
     assert_eq!(verdict_of("127.0.0.1").as_deref(), Some("allow"), "{connects:?}");
     assert_eq!(verdict_of("127.0.0.2").as_deref(), Some("deny"), "{connects:?}");
     assert!(connects.iter().all(|e| e["server"] == "fetcher"), "{connects:?}");
+}
+
+/// A server started through a container runtime's CLI runs in a container that the runtime
+/// starts outside MCP Firewall's process tree: the box cannot reach into it, and boxing the CLI
+/// would only cut it off from the runtime. It starts without the box, with the reason named on
+/// stderr and in the history; `require` refuses it. (No container engine runs on these machines:
+/// the `docker` here is a stand-in program that serves MCP itself.)
+#[test]
+fn a_server_in_a_container_runs_without_the_box_and_says_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let docker = bin.path().join("docker");
+    let script = format!(
+        "#!/bin/sh\nexec '{}' '{}' --serve-only\n",
+        python().display(),
+        support("attack_server.py").display()
+    );
+    std::fs::write(&docker, script).unwrap();
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let start = |home: &Home| {
+        let mut cmd = Command::new(mcpfw());
+        cmd.args(["wrap", "--name", "contained", "--"]).arg(&docker);
+        cmd.args(["run", "-i", "--rm", "example/mcp-server"]);
+        let mut shim = Shim::spawn(cmd, home);
+        let init = shim.initialize();
+        shim.close_stdin();
+        let status = shim.wait_exit(Duration::from_secs(10));
+        (init, shim.stderr_text(), status)
+    };
+
+    let home = Home::new();
+    let (init, stderr, _) = start(&home);
+    assert!(init.get("result").is_some(), "{init}\n{stderr}");
+    assert!(stderr.contains("runs in a container that docker starts"), "{stderr}");
+    let record = wait_containment(&home);
+    let reason = record["reason"].as_str().unwrap();
+    assert!(reason.contains("container that docker starts"), "{reason}");
+    assert_eq!(record["verdict"], "allow", "{record}");
+
+    let strict = Home::new();
+    strict.policy("[servers.contained.sandbox]\nmode = \"require\"\n");
+    let (init, stderr, status) = start(&strict);
+    assert_eq!(init["error"]["code"], -32010, "{init}\n{stderr}");
+    let message = init["error"]["message"].as_str().unwrap();
+    assert!(message.contains("container that docker starts"), "{message}");
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+    let record = wait_containment(&strict);
+    assert_eq!(record["verdict"], "deny", "{record}");
 }

@@ -6,9 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{Home, mcpfw, npm_server, python, support};
+use common::{Home, client_scenario, mcpfw, npm_server, python, support};
 use serde_json::Value;
 
 /// Runs one client scenario against `server`, optionally through `mcpfw wrap`, with byte taps
@@ -53,27 +52,8 @@ fn run_scenario(
         chain.extend(tap("inner"));
     }
     chain.extend(server.iter().cloned());
-    let mut cmd = Command::new(&py);
-    cmd.arg(support("client.py")).args(["--scenario", scenario]).args(extra).arg("--").args(&chain);
-    cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let out = cmd.output().expect("run client.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "client.py printed no report ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert_eq!(
-        report["ok"],
-        true,
-        "scenario failed: {report}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    report
+    let env: Vec<(&str, &std::ffi::OsStr)> = env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    client_scenario(home, scenario, extra, &chain, &env)
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {

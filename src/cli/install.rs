@@ -115,6 +115,10 @@ pub fn status(
             );
         }
     }
+    #[cfg(target_os = "linux")]
+    if !json {
+        print_boxes(paths);
+    }
     for error in &errors {
         eprintln!("mcpfw: {error}");
     }
@@ -123,4 +127,24 @@ pub fn status(
         eprintln!("mcpfw: {PROXY_NEEDS_DAEMON}");
     }
     Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+/// Each wrapped server's box as it last started (what `mcpfw sandbox show NAME` details).
+#[cfg(target_os = "linux")]
+fn print_boxes(paths: &Paths) {
+    let boxes = crate::contain::load_effective(paths);
+    if boxes.is_empty() {
+        return;
+    }
+    println!("sandbox (each wrapped server's last start; details: mcpfw sandbox show NAME):");
+    for effective in &boxes {
+        let mode = effective.profile.mode.as_str();
+        let gaps = if effective.report.missing.is_empty() { "" } else { "  MISSING protections" };
+        println!(
+            "  {:<24} {:<8} {}{gaps}",
+            effective.profile.server,
+            mode,
+            effective.report.summary()
+        );
+    }
 }

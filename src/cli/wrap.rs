@@ -63,7 +63,11 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     let _ = engine;
     #[cfg(target_os = "linux")]
     if let Some(profile) = &prepared.off {
-        crate::contain::shim::announce_off(&pipeline, paths, profile);
+        let why = crate::contain::shim::off_reason(&prepared);
+        if prepared.refuse {
+            return Ok(crate::contain::shim::refuse_unboxable(&pipeline, &why));
+        }
+        crate::contain::shim::announce_off(&pipeline, paths, profile, &why);
     }
     let options = ShimOptions {
         grace: Duration::from_millis(args.shutdown_grace_ms),

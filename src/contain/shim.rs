@@ -179,25 +179,37 @@ pub fn announce(pipeline: &Pipeline, boxing: &Boxing, report: &Report) {
     );
 }
 
-/// Records a server started without a box because its policy says `mode = "off"`.
-pub fn announce_off(pipeline: &Pipeline, paths: &Paths, profile: &Profile) {
-    tracing::warn!(
-        server = pipeline.server(),
-        "sandbox off for this server (policy.toml): it runs with all of your user's power"
-    );
+/// Records a server started without a box: its policy says `mode = "off"`, or it runs in a
+/// container the box cannot reach (`why`, from [`off_reason`]).
+pub fn announce_off(pipeline: &Pipeline, paths: &Paths, profile: &Profile, why: &str) {
+    tracing::warn!(server = pipeline.server(), "the server runs without MCP Firewall's box: {why}");
     warn_if_root();
     pipeline.record_containment(
         Verdict::Allow,
-        format!("sandbox {}: the server runs unconfined", Mode::Off.as_str()),
+        format!("sandbox {}: the server runs unconfined: {why}", Mode::Off.as_str()),
     );
-    let report = Report {
-        missing: vec!["every protection (sandbox mode = \"off\")".into()],
-        ..Report::default()
-    };
+    let report = Report { missing: vec![format!("every protection ({why})")], ..Report::default() };
     super::save_effective(
         paths,
         &Effective { profile: profile.clone(), report, started_ms: crate::record::now_ms() },
     );
+}
+
+/// `mode = "require"` for a server the box cannot hold (it runs in a container): recorded,
+/// and the client's first request is answered with the reason.
+pub fn refuse_unboxable(pipeline: &Pipeline, why: &str) -> i32 {
+    tracing::error!(server = pipeline.server(), "{why}; `mode = \"require\"` refuses to start it");
+    pipeline.record_containment(
+        Verdict::Deny,
+        format!("sandbox {}: refused to start the server: {why}", Mode::Require.as_str()),
+    );
+    pipeline.flush();
+    let report = Report {
+        refused: true,
+        missing: vec![format!("confinement by the box ({why})")],
+        ..Report::default()
+    };
+    refuse_client(pipeline, &report)
 }
 
 fn warn_if_root() {
@@ -269,11 +281,38 @@ pub fn refuse_client(pipeline: &Pipeline, report: &Report) -> i32 {
 
 /// The box `mcpfw wrap` prepared for one server. Dropping it removes the private temp folder.
 pub struct Prepared {
-    /// The box, unless the policy turns it off.
+    /// The box, unless the policy turns it off or the server runs in a container.
     pub boxing: Option<Boxing>,
-    /// The profile the server would have had, when the policy turns the box off.
+    /// The profile the server would have had, when it runs without the box.
     pub off: Option<Profile>,
+    /// Why it runs without the box when the policy did not say so: the container runtime
+    /// (`docker`, `podman`, …) that starts it outside this process tree.
+    pub container: Option<String>,
+    /// `mode = "require"` for a server the box cannot hold: refuse to start it.
+    pub refuse: bool,
     temp: Option<PathBuf>,
+}
+
+/// The container runtimes whose CLI starts the server in a container that their daemon (or a
+/// runtime outside this process tree) runs. The box cannot reach into it, and boxing the CLI
+/// would only cut it off from the runtime's socket.
+const CONTAINER_RUNTIMES: [&str; 4] = ["docker", "podman", "nerdctl", "finch"];
+
+/// The container runtime `program` is, if it is one.
+pub fn container_runtime(program: &Path) -> Option<String> {
+    let name = program.file_name()?.to_string_lossy().into_owned();
+    CONTAINER_RUNTIMES.contains(&name.as_str()).then_some(name)
+}
+
+/// What the history and stderr say about a server that runs without the box.
+pub fn off_reason(prepared: &Prepared) -> String {
+    match &prepared.container {
+        Some(runtime) => format!(
+            "the server runs in a container that {runtime} starts outside MCP Firewall's \
+             process tree, so the box cannot confine it (the container's own isolation applies)"
+        ),
+        None => "sandbox off for this server (policy.toml)".to_owned(),
+    }
 }
 
 impl Drop for Prepared {
@@ -325,7 +364,23 @@ pub fn prepare(
         temp: temp.clone(),
     });
     if settings.mode == Mode::Off {
-        return Ok(Prepared { boxing: None, off: Some(profile), temp });
+        return Ok(Prepared {
+            boxing: None,
+            off: Some(profile),
+            container: None,
+            refuse: false,
+            temp,
+        });
+    }
+    if let Some(runtime) = container_runtime(program) {
+        let refuse = settings.mode == Mode::Require;
+        return Ok(Prepared {
+            boxing: None,
+            off: Some(profile),
+            container: Some(runtime),
+            refuse,
+            temp,
+        });
     }
     let (egress_socket, egress) = match super::test_switch(super::TEST_EGRESS_SOCKET) {
         Some(socket) if !socket.is_empty() => (Some(PathBuf::from(socket)), None),
@@ -337,7 +392,7 @@ pub fn prepare(
     };
     let boxing =
         Boxing { profile, egress_socket, knobs: Knobs::from_env(), paths: paths.clone(), egress };
-    Ok(Prepared { boxing: Some(boxing), off: None, temp })
+    Ok(Prepared { boxing: Some(boxing), off: None, container: None, refuse: false, temp })
 }
 
 /// A package manager's cache is writable in the box only if it exists when the box is drawn:

@@ -246,6 +246,40 @@ impl Drop for Shim {
     }
 }
 
+/// Runs the Python SDK client (`tests/support/client.py`) with `scenario` against the server
+/// command `chain` (which may start with `mcpfw wrap …`) and returns its report, failing the
+/// test with the client's stderr when the scenario did not pass.
+#[allow(dead_code)]
+pub fn client_scenario(
+    home: &Home,
+    scenario: &str,
+    extra: &[&str],
+    chain: &[String],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Value {
+    let mut cmd = Command::new(python());
+    cmd.arg(support("client.py")).args(["--scenario", scenario]).args(extra).arg("--").args(chain);
+    cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let out = cmd.output().expect("run client.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "client.py printed no report ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(
+        report["ok"],
+        true,
+        "scenario failed: {report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report
+}
+
 /// True while a process with this pid exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
