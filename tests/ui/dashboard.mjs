@@ -338,6 +338,11 @@ try {
     await card.waitFor();
     await card.getByText("read_text_file", { exact: true }).waitFor();
     await card.getByText("mcp-server-filesystem").waitFor();
+    // Its box as it last started: enforced, every mechanism on, nothing missing.
+    const sandbox = (await card.locator("p.sandbox").innerText()).replace(/\s+/g, " ");
+    assert(sandbox.includes("sandbox enforce"), `the box's mode is shown: ${sandbox}`);
+    assert(sandbox.includes("namespaces on") && sandbox.includes("seccomp on"), `the mechanisms are shown: ${sandbox}`);
+    assert(!sandbox.includes("missing:"), `nothing is missing on this machine: ${sandbox}`);
     await shoot("servers");
     // A tool's name leads to its history.
     await card.getByRole("link", { name: "write_file", exact: true }).click();

@@ -212,11 +212,27 @@ export interface DryRun {
   examples: { seq: number; ts_ms: number; server: string; tool: string; from: string; to: string; reason: string }[];
 }
 
+/** A server's box (containment) as it last started: what `mcpfw sandbox show` prints. */
+export interface SandboxState {
+  profile: { server: string; mode: "enforce" | "require" | "off"; write: string[]; deny: string[] };
+  report: {
+    namespaces: boolean;
+    landlock_abi: number;
+    seccomp: boolean;
+    missing: string[];
+    error?: string | null;
+    refused?: boolean;
+  };
+  started_ms: number;
+}
+
 export interface ServerRow {
   name: string;
   origin: string | null;
   first_seen_ms: number;
   last_seen_ms: number;
+  /** Null for servers never started by `mcpfw wrap` on this machine (HTTP servers). */
+  sandbox: SandboxState | null;
   tools: {
     name: string;
     description: string | null;

@@ -65,6 +65,21 @@ function pinCell(server: string, tool: string, pin: Pin | null, reload: () => vo
   ];
 }
 
+/** The server's box as it last started: its mode, the mechanisms in effect, anything missing. */
+function sandboxLine(s: ServerRow): HTMLElement | null {
+  const box = s.sandbox;
+  if (!box) return null;
+  const r = box.report;
+  const mechanisms = `namespaces ${r.namespaces ? "on" : "off"}, Landlock ABI ${r.landlock_abi}, seccomp ${r.seccomp ? "on" : "off"}`;
+  const missing = r.missing.length ? ` · missing: ${r.missing.join("; ")}` : "";
+  return h(
+    "p",
+    { class: "sandbox", title: `writable: ${box.profile.write.join(", ")}\nhidden: ${box.profile.deny.join(", ")}` },
+    badge(`sandbox ${box.profile.mode}`, r.missing.length || box.profile.mode === "off" ? "deny" : "allow"),
+    ` ${mechanisms}${missing} (since ${time(box.started_ms)}; details: mcpfw sandbox show ${s.name})`,
+  );
+}
+
 function serverCard(s: ServerRow, reload: () => void): HTMLElement {
   return h(
     "article",
@@ -72,6 +87,7 @@ function serverCard(s: ServerRow, reload: () => void): HTMLElement {
     h("header", { class: "card-head" }, h("h2", {}, s.name), h("span", { class: "muted" }, `last seen ${ago(s.last_seen_ms)}`)),
     s.origin ? h("p", {}, h("code", { class: "wrap" }, s.origin)) : null,
     h("p", { class: "muted" }, `first seen ${time(s.first_seen_ms)} · ${s.tools.length} tools`),
+    sandboxLine(s),
     s.tools.length
       ? h(
           "table",

@@ -21,7 +21,22 @@ pub fn pin_json(pin: &crate::store::pins::Pin) -> Value {
 }
 
 /// Every server seen, with its tools and each tool's pin (`null` for a tool never pinned).
-pub async fn servers(store: &Store) -> Response {
+/// Each server's box as it last started (`<data>/sandbox/*.json`, written by the shim; the same
+/// `mcpfw sandbox show` reads), by server name. A file that cannot be read is skipped.
+fn boxes(paths: &crate::paths::Paths) -> std::collections::HashMap<String, Value> {
+    let Ok(entries) = std::fs::read_dir(paths.data.join("sandbox")) else {
+        return Default::default();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .filter_map(|v| Some((v["profile"]["server"].as_str()?.to_owned(), v)))
+        .collect()
+}
+
+pub async fn servers(store: &Store, paths: &crate::paths::Paths) -> Response {
+    let boxes = boxes(paths);
     let servers = match store.servers_overview().await {
         Ok(servers) => servers,
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
@@ -67,6 +82,7 @@ pub async fn servers(store: &Store) -> Response {
                 "origin": server.origin,
                 "first_seen_ms": server.first_seen_ms,
                 "last_seen_ms": server.last_seen_ms,
+                "sandbox": boxes.get(&server.name).cloned().unwrap_or(Value::Null),
                 "tools": tools,
             })
         })

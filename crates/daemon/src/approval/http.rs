@@ -284,7 +284,7 @@ async fn rules_dry_run(State(api): State<Api>, body: axum::body::Bytes) -> Respo
 
 async fn servers(State(api): State<Api>) -> Response {
     match store(&api) {
-        Ok(store) => overview::servers(store).await,
+        Ok(store) => overview::servers(store, &api.paths).await,
         Err(refusal) => *refusal,
     }
 }
