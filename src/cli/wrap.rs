@@ -14,6 +14,7 @@ use crate::policy::engine::PolicyEngine;
 use crate::record::{Fanout, TracingRecorder};
 use crate::store::{self, StoreRecorder};
 use crate::transport::stdio::{self, ShimOptions};
+use mcpfw_core::containment::SandboxSettings;
 use mcpfw_daemon::compose;
 
 pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
@@ -24,7 +25,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let (pipeline, _) = assemble(paths, &args, name, url.clone(), Vec::new())?;
+        let (pipeline, _, _) = assemble(paths, &args, name, url.clone(), Vec::new())?;
         return crate::proxy::bridge::run(Arc::new(pipeline), &url);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -36,7 +37,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         .collect::<Vec<_>>()
         .join(" ");
     let script = script_of(&resolved.args);
-    let (pipeline, engine) =
+    let (pipeline, engine, sandbox) =
         assemble(paths, &args, name.clone(), command_line, inferred_roots(&resolved.args))?;
     let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
     // The box gets the same roots the policy engine checks paths against.
@@ -50,6 +51,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         script.as_deref(),
         &resolved.args,
         &roots,
+        &sandbox,
         crate::contain::shim::EgressWiring {
             recorder: pipeline.recorder(),
             approver: pipeline.approver().cloned().unwrap_or_else(|| {
@@ -60,7 +62,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         },
     )?;
     #[cfg(not(target_os = "linux"))]
-    let _ = engine;
+    let _ = (engine, sandbox);
     #[cfg(target_os = "linux")]
     if let Some(profile) = &prepared.off {
         let why = crate::contain::shim::off_reason(&prepared);
@@ -146,7 +148,7 @@ fn assemble(
     name: String,
     origin: String,
     inferred: Vec<PathBuf>,
-) -> Result<(Pipeline, Arc<PolicyEngine>)> {
+) -> Result<(Pipeline, Arc<PolicyEngine>, SandboxSettings)> {
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
@@ -172,7 +174,16 @@ fn assemble(
         compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),
         neighbours,
     );
-    Ok((pipeline, engine))
+    // The box's settings from the same policy.toml (a broken file gives the defaults: the box
+    // stays on, fail closed).
+    let sandbox = inputs
+        .file
+        .as_ref()
+        .ok()
+        .and_then(|p| p.servers.get(&name))
+        .map(|s| s.sandbox.clone())
+        .unwrap_or_default();
+    Ok((pipeline, engine, sandbox))
 }
 
 /// The script an interpreter runs: its first argument that is an existing file (`python

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{Effective, Knobs, LAUNCHER_COMMAND, Mode, Plan, Profile, REFUSED_CODE, Report, sys};
+use super::{
+    Effective, Knobs, LAUNCHER_COMMAND, Mode, Plan, Profile, REFUSED_CODE, Report, SandboxSettings,
+    sys,
+};
 use crate::paths::Paths;
 use crate::pipeline::Pipeline;
 use crate::record::Verdict;
@@ -325,8 +328,9 @@ impl Drop for Prepared {
 
 /// Draws the box of server `server`: its roots (the same the policy engine checks paths
 /// against: `--root`, the inferred ones unless `infer_roots = false`, policy.toml's), its
-/// program, `[servers.NAME.sandbox]`; creates its private temp folder and, unless the box is
-/// off, starts its egress proxy.
+/// program, `[servers.NAME.sandbox]` (`settings`, from the policy.toml the pipeline was built
+/// from); creates its private temp folder and, unless the box is off, starts its egress proxy.
+#[allow(clippy::too_many_arguments)]
 pub fn prepare(
     paths: &Paths,
     server: &str,
@@ -334,14 +338,11 @@ pub fn prepare(
     script: Option<&Path>,
     args: &[std::ffi::OsString],
     roots: &[PathBuf],
+    settings: &SandboxSettings,
     wiring: EgressWiring,
 ) -> Result<Prepared> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    // A broken policy.toml gives the defaults here: the box stays on (fail closed).
-    let policy =
-        crate::policy::file::PolicyFile::load(&crate::policy::file::policy_path(paths)).ok();
-    let server_settings = policy.as_ref().and_then(|p| p.servers.get(server));
-    let settings = server_settings.map(|s| s.sandbox.clone()).unwrap_or_default();
+    let settings = settings.clone();
     let roots = roots.to_vec();
     // MCP Firewall's folders exist before the box is drawn, so that each is hidden (one made
     // later inside a root would be visible to the server).
