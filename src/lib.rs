@@ -18,5 +18,6 @@ pub mod cli;
 pub mod contain;
 pub mod egress;
 pub mod launch;
+pub mod package;
 pub mod scan;
 pub mod transport;

@@ -69,6 +69,10 @@ pub struct Report {
     pub findings: Vec<Value>,
     /// Each tool's pin status: `new` (never pinned), `pinned` (matches), `changed`, `blocked`.
     pub pins: BTreeMap<String, String>,
+    /// What a stdio server's command runs (`mcpfw_core::package::Identity`, with `pin`: the
+    /// package pin's status), for a command only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<Value>,
     /// Why the server could not be scanned.
     pub error: Option<String>,
 }
@@ -92,13 +96,15 @@ impl Report {
             resources: Vec::new(),
             findings: Vec::new(),
             pins: BTreeMap::new(),
+            package: None,
             error: None,
         }
     }
 
     /// Whether anything needs the user's attention.
     pub fn flagged(&self) -> bool {
-        !self.findings.is_empty() || self.pins.values().any(|s| s == "changed" || s == "blocked")
+        self.findings.iter().any(|f| f["severity"] != "info")
+            || self.pins.values().any(|s| s == "changed" || s == "blocked")
     }
 }
 

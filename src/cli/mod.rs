@@ -345,20 +345,38 @@ pub enum ToolsCommand {
     },
     /// What changed in a withheld tool's definition since it was trusted.
     Diff { server: String, tool: String },
-    /// Trust a changed tool's new definition: it is passed to the client again.
+    /// Trust a changed tool's new definition (or, with --package, the server's changed
+    /// package): it is passed to the client again.
     Trust {
         server: String,
-        tool: String,
-        /// The digest `mcpfw tools diff` showed (refused if the tool has changed again since).
+        /// The tool (not with --package).
+        #[arg(required_unless_present = "package", conflicts_with = "package")]
+        tool: Option<String>,
+        /// Trust the package the server runs now (`mcpfw tools package` shows the change).
+        #[arg(long)]
+        package: bool,
+        /// The digest `mcpfw tools diff` (or `tools package`) showed (refused if it has changed
+        /// again since).
         #[arg(long)]
         digest: Option<String>,
     },
-    /// Keep a changed tool withheld.
+    /// Keep a changed tool (or, with --package, every tool of a server whose package changed)
+    /// withheld.
     Block {
         server: String,
-        tool: String,
+        #[arg(required_unless_present = "package", conflicts_with = "package")]
+        tool: Option<String>,
+        #[arg(long)]
+        package: bool,
         #[arg(long)]
         digest: Option<String>,
+    },
+    /// The package each server runs, as pinned, and any change waiting for review.
+    Package {
+        /// Only this server.
+        server: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 

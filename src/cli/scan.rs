@@ -9,7 +9,8 @@ use crate::clients::{self, Launch, ServerEntry};
 use crate::paths::Paths;
 use crate::proxy::registry::{self, Registry};
 use crate::scan::{self, Endpoint, Report, Target};
-use crate::store::{self, Store, pins::Pin};
+use crate::store::{self, Store, packages::PackagePin, pins::Pin};
+use mcpfw_core::package;
 
 /// What to scan, from the command line.
 pub struct Args {
@@ -79,7 +80,7 @@ pub fn run(paths: &Paths, args: Args) -> Result<i32> {
         });
     }
 
-    let pins = read_pins(paths);
+    let (pins, packages) = read_pins(paths);
     let timeout = Duration::from_secs(timeout.max(1));
     let mut code = 0;
     if targets.is_empty() && !as_json {
@@ -88,6 +89,10 @@ pub fn run(paths: &Paths, args: Args) -> Result<i32> {
     for target in &targets {
         let mut report = scan::scan(target, timeout);
         audit(&mut report, &pins);
+        // After the scan: the launcher has installed what the command runs by now.
+        if let Endpoint::Command { command, env } = &target.endpoint {
+            package_audit(&mut report, command, env, &packages);
+        }
         if report.error.is_some() {
             code = 2;
         } else if report.flagged() && code == 0 {
@@ -199,26 +204,80 @@ fn host_name(url: &str) -> String {
         .unwrap_or_else(|| "remote".to_owned())
 }
 
-/// The history's pins, read-only; none when there is no history yet.
-fn read_pins(paths: &Paths) -> Vec<Pin> {
+/// The history's tool and package pins, read-only; none when there is no history yet.
+fn read_pins(paths: &Paths) -> (Vec<Pin>, Vec<PackagePin>) {
     let db = store::db_path(paths);
     if !db.exists() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let read = || -> Result<Vec<Pin>> {
+    let read = || -> Result<(Vec<Pin>, Vec<PackagePin>)> {
         let (key, _) = store::load_or_create_chain_key(paths)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async {
             let store = Store::open(&db, key).await?;
             let pins = store.pins(None).await;
+            let packages = store.package_pins(None).await;
             store.close().await;
-            pins
+            Ok((pins?, packages?))
         })
     };
     read().unwrap_or_else(|e| {
         tracing::warn!("pins could not be read, so they are not compared: {e:#}");
-        Vec::new()
+        (Vec::new(), Vec::new())
     })
+}
+
+/// Adds what a stdio server's command runs, and the findings about it: unpinned, a likely
+/// typosquat, a change from the package pinned for the server.
+fn package_audit(
+    report: &mut Report,
+    command: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    pins: &[PackagePin],
+) {
+    let context = crate::package::Context::with_env(env);
+    let words: Vec<std::ffi::OsString> = command.iter().map(Into::into).collect();
+    let path = context.env.get("PATH").map(std::ffi::OsString::from);
+    let Ok(resolved) = crate::launch::resolve(&words, path.as_deref(), context.home.as_deref())
+    else {
+        return;
+    };
+    let args: Vec<String> =
+        resolved.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let script = crate::package::script_of(&args);
+    let identity = crate::package::identify(&resolved.program, &args, script.as_deref(), &context);
+    let pin = pins.iter().find(|p| p.server == report.server);
+    let status = match pin {
+        None => "new",
+        Some(_) if !identity.is_resolved() => "unresolved",
+        Some(pin) if pin.digest == identity.digest() => "pinned",
+        Some(pin)
+            if pin.status == "blocked"
+                && pin.pending_digest.as_deref() == Some(&*identity.digest()) =>
+        {
+            "blocked"
+        }
+        Some(_) => "changed",
+    };
+    if let Some(finding) = package::unpinned_finding(&identity) {
+        report.findings.push(finding);
+    }
+    if let Some(finding) = package::squat::finding(identity.ecosystem, &identity.name) {
+        report.findings.push(finding);
+    }
+    if let Some(pin) = pin.filter(|_| matches!(status, "changed" | "blocked")) {
+        report.findings.push(json!({
+            "kind": "package-changed", "severity": "block",
+            "where": format!("package {}", identity.name),
+            "evidence": format!(
+                "runs {} now, not {} as pinned: `mcpfw wrap` withholds its tools until you trust it (`mcpfw tools package {}`)",
+                identity.label(), pin.identity.label(), report.server
+            ),
+        }));
+    }
+    let mut value = serde_json::to_value(&identity).unwrap_or_default();
+    value["pin"] = json!(status);
+    report.package = Some(value);
 }
 
 /// Adds the findings and each tool's pin status to a report.
@@ -312,9 +371,23 @@ fn describe(report: &Report) -> String {
             _ => {}
         }
     }
-    for finding in &report.findings {
+    if let Some(p) = &report.package {
+        let pinned = if p["pinned"] == true { "pinned" } else { "not pinned" };
         out.push_str(&format!(
-            "  ✗ {} [{}] in {}: {}\n",
+            "  package: {} {} {} ({pinned}; {})\n",
+            p["ecosystem"].as_str().unwrap_or("?"),
+            p["name"].as_str().unwrap_or("?"),
+            p["resolved"].as_str().unwrap_or("(version unknown)"),
+            p["source"].as_str().unwrap_or(""),
+        ));
+        if let Some(integrity) = p["integrity"].as_str() {
+            out.push_str(&format!("  integrity: {integrity}\n"));
+        }
+    }
+    for finding in &report.findings {
+        let mark = if finding["severity"] == "info" { "·" } else { "✗" };
+        out.push_str(&format!(
+            "  {mark} {} [{}] in {}: {}\n",
             finding["kind"].as_str().unwrap_or("?"),
             finding["severity"].as_str().unwrap_or("?"),
             finding["where"].as_str().unwrap_or("?"),

@@ -25,7 +25,25 @@ pub fn run(paths: &Paths, command: ToolsCommand) -> Result<i32> {
                 }
                 0
             }
-            ToolsCommand::Trust { server, tool, digest } => {
+            ToolsCommand::Trust { server, package: true, digest, .. } => {
+                let digest = package_digest(&store, &server, digest).await?;
+                let pin = store.trust_package(&server, &digest).await?;
+                println!(
+                    "trusted {} for {server}; its tools are passed to the client again the next \
+                     time it lists them",
+                    pin.identity.label()
+                );
+                0
+            }
+            ToolsCommand::Block { server, package: true, digest, .. } => {
+                let digest = package_digest(&store, &server, digest).await?;
+                let pin = store.block_package(&server, &digest).await?;
+                let now = pin.pending_identity.as_ref().map_or_else(String::new, |i| i.label());
+                println!("{server}'s tools stay withheld while it runs {now}");
+                0
+            }
+            ToolsCommand::Trust { server, tool, digest, .. } => {
+                let tool = tool.unwrap_or_default();
                 let digest = pending_digest(&store, &server, &tool, digest).await?;
                 store.trust_pending(&server, &tool, &digest).await?;
                 println!(
@@ -35,10 +53,28 @@ pub fn run(paths: &Paths, command: ToolsCommand) -> Result<i32> {
                 );
                 0
             }
-            ToolsCommand::Block { server, tool, digest } => {
+            ToolsCommand::Block { server, tool, digest, .. } => {
+                let tool = tool.unwrap_or_default();
                 let digest = pending_digest(&store, &server, &tool, digest).await?;
                 store.block_pending(&server, &tool, &digest).await?;
                 println!("{server} · {tool} stays withheld while it has this definition");
+                0
+            }
+            ToolsCommand::Package { server, json } => {
+                let pins = store.package_pins(server.as_deref()).await?;
+                if pins.is_empty() && !json {
+                    println!(
+                        "no package pinned yet: a server's package is pinned the first time it \
+                         lists its tools through `mcpfw wrap`"
+                    );
+                }
+                for pin in &pins {
+                    if json {
+                        println!("{}", serde_json::to_string(pin)?);
+                    } else {
+                        print!("{}", crate::text::visible(&pin.describe_change()));
+                    }
+                }
                 0
             }
         };
@@ -83,6 +119,23 @@ async fn list(store: &Store, server: Option<&str>, as_json: bool) -> Result<i32>
 async fn pin(store: &Store, server: &str, tool: &str) -> Result<Pin> {
     store.pins(Some(server)).await?.into_iter().find(|p| p.name == tool).with_context(|| {
         format!("server {server:?} has no tool {tool:?} pinned (see `mcpfw tools list`)")
+    })
+}
+
+/// The digest of the package change to decide for `server`: the one given, else the one
+/// waiting now (the store refuses one that is no longer waiting).
+async fn package_digest(store: &Store, server: &str, given: Option<String>) -> Result<String> {
+    if let Some(given) = given {
+        if given.trim().len() < 8 {
+            bail!("--digest needs at least 8 characters of the digest `mcpfw tools package` shows");
+        }
+        return Ok(given.trim().to_owned());
+    }
+    let pin = store.package_pins(Some(server)).await?.into_iter().next().with_context(|| {
+        format!("server {server:?} has no package pinned (see `mcpfw tools package`)")
+    })?;
+    pin.pending_digest.with_context(|| {
+        format!("the package of {server} has no change waiting (it is {})", pin.status)
     })
 }
 

@@ -25,7 +25,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let (pipeline, _, _) = assemble(paths, &args, name, url.clone(), Vec::new())?;
+        let (pipeline, _, _) = assemble(paths, &args, name, url.clone(), Vec::new(), None)?;
         return crate::proxy::bridge::run(Arc::new(pipeline), &url);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -36,9 +36,25 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         .chain(resolved.args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
-    let script = script_of(&resolved.args);
-    let (pipeline, engine, sandbox) =
-        assemble(paths, &args, name.clone(), command_line, inferred_roots(&resolved.args))?;
+    let script = crate::package::script_of(&resolved.args);
+    // What the command runs (the package behind `npx -y pkg`, or the file), resolved when the
+    // server lists its tools: by then its launcher has installed it.
+    let identify: Identify = {
+        let program = resolved.program.clone();
+        let words: Vec<String> =
+            resolved.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let script = script.clone();
+        let context = crate::package::Context::current();
+        Box::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
+    };
+    let (pipeline, engine, sandbox) = assemble(
+        paths,
+        &args,
+        name.clone(),
+        command_line,
+        inferred_roots(&resolved.args),
+        Some(identify),
+    )?;
     let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
     // The box gets the same roots the policy engine checks paths against.
     #[cfg(target_os = "linux")]
@@ -78,6 +94,9 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     };
     stdio::run(Arc::new(pipeline), &resolved, &options)
 }
+
+/// Resolves what a server command runs (see `crate::package`).
+type Identify = Box<dyn Fn() -> mcpfw_core::package::Identity + Send + Sync>;
 
 /// `mcpfw wrap`'s options that take a value, and those that do not.
 const VALUE_OPTIONS: [&str; 5] =
@@ -148,6 +167,7 @@ fn assemble(
     name: String,
     origin: String,
     inferred: Vec<PathBuf>,
+    identify: Option<Identify>,
 ) -> Result<(Pipeline, Arc<PolicyEngine>, SandboxSettings)> {
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
@@ -167,9 +187,14 @@ fn assemble(
     // A second engine from the same inputs, for what decides beside the pipeline (the egress
     // proxy's connections).
     let engine = Arc::new(inputs.engine(&name, roots.clone()));
+    let history = Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)]);
+    let history: Box<dyn crate::record::Recorder> = match identify {
+        Some(identify) => Box::new(crate::package::PackageGate::new(history, &name, identify)),
+        None => Box::new(history),
+    };
     let pipeline = compose::pipeline(
         inputs.engine(&name, roots),
-        Box::new(Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)])),
+        history,
         Limits { max_message_bytes: args.max_message_bytes },
         compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),
         neighbours,
@@ -184,16 +209,6 @@ fn assemble(
         .map(|s| s.sandbox.clone())
         .unwrap_or_default();
     Ok((pipeline, engine, sandbox))
-}
-
-/// The script an interpreter runs: its first argument that is an existing file (`python
-/// server.py`, `node dist/index.js`), if any before the first option's value.
-fn script_of(args: &[std::ffi::OsString]) -> Option<PathBuf> {
-    args.iter().take(3).map(Path::new).find(|p| p.is_file()).map(absolute)
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Existing folders named by absolute path among the server's arguments: where a filesystem

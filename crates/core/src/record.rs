@@ -367,6 +367,17 @@ pub trait Recorder: Send + Sync {
     ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
         None
     }
+
+    /// Compares the package behind a server with the one pinned for it, pinning it the first
+    /// time (see the store's `check_package`), and waits for the answer. `None`: this recorder
+    /// keeps no pins.
+    fn check_package(
+        &self,
+        _server: &str,
+        _package: &crate::package::Identity,
+    ) -> Option<Result<crate::package::PackageTrust, RecordError>> {
+        None
+    }
 }
 
 /// A recorder shared by several pipelines (the HTTP proxy's sessions share one).
@@ -396,6 +407,13 @@ impl<R: Recorder + ?Sized> Recorder for std::sync::Arc<R> {
         identity: &serde_json::Value,
     ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
         (**self).check_identity(server, identity)
+    }
+    fn check_package(
+        &self,
+        server: &str,
+        package: &crate::package::Identity,
+    ) -> Option<Result<crate::package::PackageTrust, RecordError>> {
+        (**self).check_package(server, package)
     }
 }
 
@@ -486,6 +504,14 @@ impl Recorder for Fanout {
     ) -> Option<Result<Option<serde_json::Value>, RecordError>> {
         self.0.iter().find_map(|recorder| recorder.check_identity(server, identity))
     }
+
+    fn check_package(
+        &self,
+        server: &str,
+        package: &crate::package::Identity,
+    ) -> Option<Result<crate::package::PackageTrust, RecordError>> {
+        self.0.iter().find_map(|recorder| recorder.check_package(server, package))
+    }
 }
 
 /// What a tools list means for one tool.
@@ -504,10 +530,14 @@ pub enum Trust {
     Changed { pinned_digest: String, digest: String },
     /// The user refused this tool's new definition: withheld.
     Blocked { digest: String },
+    /// The package behind the server is not the one first trusted (another version or
+    /// content; `pinned` and `now` name both): every tool of the server is withheld until the
+    /// user trusts the package (`blocked`: the user chose to keep it withheld).
+    PackageChanged { pinned: String, now: String, blocked: bool },
 }
 
 impl Trust {
     pub fn withheld(&self) -> bool {
-        matches!(self, Trust::Changed { .. } | Trust::Blocked { .. })
+        matches!(self, Trust::Changed { .. } | Trust::Blocked { .. } | Trust::PackageChanged { .. })
     }
 }

@@ -47,6 +47,7 @@
 
 mod chain;
 pub mod keys;
+pub mod packages;
 pub mod pins;
 pub mod recorder;
 pub mod wire;

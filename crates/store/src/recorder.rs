@@ -26,6 +26,7 @@ use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 use super::{ChainBroken, ChainKey, Store};
+use mcpfw_core::package::{Identity, PackageTrust};
 use mcpfw_core::record::{Event, RecordError, Recorder};
 
 /// The most events written in one transaction.
@@ -62,7 +63,11 @@ enum Message {
     CheckTools(String, Vec<(String, String)>, PinAnswer),
     /// Check a server's identity and answer at once.
     CheckIdentity(String, serde_json::Value, IdentityAnswer),
+    /// Check a server's package against its pin and answer at once.
+    CheckPackage(String, Box<Identity>, PackageAnswer),
 }
+
+type PackageAnswer = std_mpsc::SyncSender<Result<PackageTrust, String>>;
 
 type IdentityAnswer = std_mpsc::SyncSender<Result<Option<serde_json::Value>, String>>;
 
@@ -296,6 +301,22 @@ impl Recorder for StoreRecorder {
             Err(_) => Err(RecordError("the history writer stopped before answering".to_owned())),
         })
     }
+
+    fn check_package(
+        &self,
+        server: &str,
+        package: &Identity,
+    ) -> Option<Result<PackageTrust, RecordError>> {
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        let message = Message::CheckPackage(server.to_owned(), Box::new(package.clone()), tx);
+        if self.send(message).is_err() {
+            return Some(Err(RecordError("the history writer has stopped".to_owned())));
+        }
+        Some(match wait_here(|| rx.recv()) {
+            Ok(answer) => answer.map_err(RecordError),
+            Err(_) => Err(RecordError("the history writer stopped before answering".to_owned())),
+        })
+    }
 }
 
 impl Drop for StoreRecorder {
@@ -378,6 +399,10 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
                     let checked = store.check_identity(&server, &identity).await;
                     let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
                 }
+                Check::Package(server, package, answer) => {
+                    let checked = store.check_package(&server, &package, now).await;
+                    let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+                }
             }
         }
         for flush in flushes {
@@ -391,6 +416,7 @@ type ToolLists = Vec<(String, std::sync::Arc<[(String, String)]>)>;
 enum Check {
     Tools(String, Vec<(String, String)>, PinAnswer),
     Identity(String, serde_json::Value, IdentityAnswer),
+    Package(String, Box<Identity>, PackageAnswer),
 }
 
 type PinChecks = Vec<Check>;
@@ -419,6 +445,9 @@ impl Queues<'_> {
             }
             Message::CheckIdentity(server, identity, answer) => {
                 self.checks.push(Check::Identity(server, identity, answer))
+            }
+            Message::CheckPackage(server, package, answer) => {
+                self.checks.push(Check::Package(server, package, answer))
             }
         }
     }

@@ -1,0 +1,223 @@
+//! Package identity and pinning against real npm packages installed from the registry into a
+//! test npm cache (`npm exec`, as a client's `npx -y` would): what `npx` runs is resolved from
+//! npm's own cache, pinned the first time, and a server whose package changes has its tools
+//! withheld until the user trusts the new package.
+//!
+//! The packages come from the npm registry the first time (a few MB, kept in the test target's
+//! tmp folder for later runs).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Home, Shim, mcpfw};
+use serde_json::{Value, json};
+
+const MEMORY: &str = "@modelcontextprotocol/server-memory";
+const OLD: &str = "2026.7.4";
+const NEW: &str = "2026.8.31";
+
+/// The npm cache the tests install into, shared by the tests of a run and kept between runs.
+fn cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("npm-cache")
+}
+
+/// A folder with no `node_modules` around it, so `npx` uses its own cache, not a local tree.
+fn workdir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("npx-workdir");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn npm_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("npm_config_cache", cache())
+        .env("npm_config_update_notifier", "false")
+        .env("npm_config_fund", "false")
+        .env("npm_config_audit", "false")
+        .current_dir(workdir())
+}
+
+/// Installs `spec` where `npx -y SPEC` looks for it (npm's `_npx` folder for that spec), from
+/// the registry, without running the package.
+fn npx_install(spec: &str) {
+    let out = npm_env(Command::new("npm").args([
+        "exec",
+        "--yes",
+        "--package",
+        spec,
+        "--",
+        "node",
+        "-e",
+        "0",
+    ]))
+    .output()
+    .expect("npm is installed (scripts/setup.sh)");
+    assert!(out.status.success(), "npm exec {spec}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// What npm itself wrote for `name` in the `_npx` folder of `spec`: (version, integrity).
+fn npm_lock_entry(spec: &str, name: &str) -> (String, String) {
+    let key = mcpfw_core::package::npx_cache_key(&[spec.to_owned()]);
+    let lock: Value = serde_json::from_slice(
+        &std::fs::read(cache().join("_npx").join(key).join("package-lock.json")).unwrap(),
+    )
+    .unwrap();
+    let node = &lock["packages"][format!("node_modules/{name}")];
+    (node["version"].as_str().unwrap().to_owned(), node["integrity"].as_str().unwrap().to_owned())
+}
+
+fn home() -> Home {
+    let home = Home::new();
+    // The server runs unboxed here: the test's npm cache is outside the places the box opens
+    // to a launcher (the user's own ~/.npm).
+    home.policy("[settings]\nunattended = \"allow\"\n[servers.memory.sandbox]\nmode = \"off\"\n");
+    home
+}
+
+fn wrap(home: &Home, spec: &str) -> Shim {
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "memory", "--", "npx", "-y", spec]);
+    npm_env(&mut cmd).env("npm_config_prefer_offline", "true");
+    let mut shim = Shim::spawn(cmd, home);
+    shim.initialize();
+    shim
+}
+
+fn tool_names(list: &Value) -> Vec<String> {
+    list["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a tools list: {list}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn mcpfw_cli(home: &Home, args: &[&str]) -> (bool, String) {
+    let out = npm_env(&mut Command::new(mcpfw()))
+        .args(args)
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn npx_packages_resolve_from_npms_own_cache_pinned_or_not() {
+    let pinned = format!("{MEMORY}@{NEW}");
+    npx_install(&pinned);
+    npx_install("is-number");
+    let context = mcpfw::package::Context {
+        env: [("npm_config_cache".to_owned(), cache().display().to_string())].into(),
+        home: None,
+    };
+    let identity = mcpfw::package::identify(
+        Path::new("/usr/bin/npx"),
+        &["-y".into(), pinned.clone(), "--ignored".into()],
+        None,
+        &context,
+    );
+    let (version, integrity) = npm_lock_entry(&pinned, MEMORY);
+    assert_eq!(version, NEW);
+    assert_eq!(identity.name, MEMORY);
+    assert_eq!(identity.resolved.as_deref(), Some(NEW), "{identity:?}");
+    assert_eq!(identity.integrity.as_deref(), Some(integrity.as_str()));
+    assert!(integrity.starts_with("sha512-"), "{integrity}");
+    assert!(identity.pinned);
+
+    // Unpinned: whatever npx installed for the bare name.
+    let identity = mcpfw::package::identify(
+        Path::new("npx"),
+        &["-y".into(), "is-number".into()],
+        None,
+        &context,
+    );
+    let (version, integrity) = npm_lock_entry("is-number", "is-number");
+    assert_eq!(identity.resolved.as_deref(), Some(version.as_str()), "{identity:?}");
+    assert_eq!(identity.integrity.as_deref(), Some(integrity.as_str()));
+    assert!(!identity.pinned);
+    let finding = mcpfw_core::package::unpinned_finding(&identity).expect("unpinned");
+    assert!(
+        finding["evidence"].as_str().unwrap().contains(&format!("is-number@{version}")),
+        "{finding}"
+    );
+
+    // Never installed: said, not guessed.
+    let missing = mcpfw::package::identify(
+        Path::new("npx"),
+        &["-y".into(), "is-number@1.0.0".into()],
+        None,
+        &context,
+    );
+    assert_eq!(missing.integrity, None);
+    assert!(missing.source.contains("not in npx's cache yet"), "{missing:?}");
+}
+
+#[test]
+fn a_server_whose_package_changes_has_its_tools_withheld_until_the_user_trusts_it() {
+    let (old, new) = (format!("{MEMORY}@{OLD}"), format!("{MEMORY}@{NEW}"));
+    npx_install(&old);
+    npx_install(&new);
+    let home = home();
+
+    // First start: the package is pinned, its tools pass.
+    let mut shim = wrap(&home, &old);
+    let first = tool_names(&shim.request(1, "tools/list", json!({})));
+    assert!(first.contains(&"read_graph".to_owned()), "{first:?}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
+    let (ok, listed) = mcpfw_cli(&home, &["tools", "package", "memory", "--json"]);
+    assert!(ok, "{listed}");
+    let pin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    let (_, integrity) = npm_lock_entry(&old, MEMORY);
+    assert_eq!(pin["status"], "trusted");
+    assert_eq!(pin["identity"]["resolved"], OLD);
+    assert_eq!(pin["identity"]["integrity"], integrity.as_str());
+
+    // The same server, now another version: every tool is withheld and a call says why.
+    let mut shim = wrap(&home, &new);
+    assert_eq!(tool_names(&shim.request(1, "tools/list", json!({}))), Vec::<String>::new());
+    let refused = shim.call_tool(2, "read_graph", json!({}));
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    let reason = common::tool_text(&refused);
+    assert!(reason.contains("the package behind server `memory` changed"), "{reason}");
+    assert!(
+        reason.contains(&format!("{MEMORY}@{OLD}")) && reason.contains(&format!("{MEMORY}@{NEW}")),
+        "{reason}"
+    );
+    assert!(reason.contains("mcpfw tools trust memory --package"), "{reason}");
+    let (ok, shown) = mcpfw_cli(&home, &["tools", "package", "memory"]);
+    assert!(ok && shown.contains(&format!("{OLD} → {NEW}")), "{shown}");
+
+    // `mcpfw scan` says the same.
+    let (_, scanned) =
+        mcpfw_cli(&home, &["scan", "--json", "--name", "memory", "--", "npx", "-y", &new]);
+    let report: Value = serde_json::from_str(scanned.lines().next().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {scanned}"));
+    assert_eq!(report["package"]["resolved"], NEW, "{report}");
+    assert_eq!(report["package"]["pinned"], true, "{report}");
+    assert_eq!(report["package"]["pin"], "changed", "{report}");
+    assert!(
+        report["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "package-changed"),
+        "{report}"
+    );
+
+    // Trusted: the running session gets its tools back.
+    let (ok, trusted) = mcpfw_cli(&home, &["tools", "trust", "memory", "--package"]);
+    assert!(ok, "{trusted}");
+    let answered = shim.call_tool(3, "read_graph", json!({}));
+    assert_ne!(answered["result"]["isError"], true, "{answered}");
+    assert_eq!(tool_names(&shim.request(4, "tools/list", json!({}))), first);
+    let events = home.wait_events("the withheld list is recorded", |events| {
+        events.iter().any(|e| {
+            e["findings"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["kind"] == "package-changed"))
+        })
+    });
+    assert!(!events.is_empty());
+}
