@@ -45,6 +45,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Log(args) => mcpfw::cli::log::run(&paths, args),
         Command::Rules(command) => mcpfw::cli::rules::run(&paths, command),
         Command::Tools(command) => mcpfw::cli::tools::run(&paths, command),
+        Command::Advisories(command) => mcpfw::cli::advisories::run(&paths, command),
         Command::Scan { clients, json, timeout, url, headers, name, command } => {
             let args =
                 mcpfw::cli::scan::Args { clients, json, timeout, url, headers, name, command };

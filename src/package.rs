@@ -11,14 +11,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use mcpfw_core::package::{Ecosystem, Identity, PackageRef, PackageTrust, parse_command};
+use mcpfw_core::package::{Ecosystem, Identity, PackageRef, PackageTrust, osv, parse_command};
 use mcpfw_core::record::{Event, RecordError, Recorder, Trust};
+
+/// The JSON-RPC error code the shim answers with when it refuses to start a known-malicious
+/// package.
+pub const MALICIOUS_CODE: i32 = -32011;
 
 /// Where a command runs: its environment (the client's entry's, over the process's) and home.
 #[derive(Debug, Clone, Default)]
@@ -255,9 +259,15 @@ pub struct PackageGate<R> {
     inner: R,
     server: String,
     identify: Box<dyn Fn() -> Identity + Send + Sync>,
+    /// The stored advisories for the package's name.
+    advisories: Vec<osv::Record>,
+    /// The connection's session, for the history events the gate records (set once the
+    /// pipeline exists).
+    session: Arc<OnceLock<String>>,
     /// The identity once it resolved (a launcher's records do not change under a running
-    /// server).
-    resolved: Mutex<Option<Identity>>,
+    /// server), and why its tools are refused when a malicious-package record names its
+    /// version.
+    resolved: Mutex<Option<(Identity, Option<String>)>>,
 }
 
 impl<R: Recorder> PackageGate<R> {
@@ -265,33 +275,96 @@ impl<R: Recorder> PackageGate<R> {
         inner: R,
         server: &str,
         identify: impl Fn() -> Identity + Send + Sync + 'static,
+        advisories: Vec<osv::Record>,
+        session: Arc<OnceLock<String>>,
     ) -> Self {
         PackageGate {
             inner,
             server: server.to_owned(),
             identify: Box::new(identify),
+            advisories,
+            session,
             resolved: Mutex::new(None),
         }
     }
 
-    fn identity(&self) -> Identity {
+    /// The package's identity (resolved once), and the reason to refuse it if it is malicious.
+    fn identity(&self) -> (Identity, Option<String>) {
         let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(identity) = resolved.as_ref() {
-            return identity.clone();
+        if let Some(known) = resolved.as_ref() {
+            return known.clone();
         }
         let identity = (self.identify)();
-        if identity.is_resolved() {
-            *resolved = Some(identity.clone());
-        } else {
+        if !identity.is_resolved() {
             tracing::warn!(
                 server = %self.server,
                 "the package {} could not be resolved, so it is not pinned: {}",
                 identity.name,
                 identity.source
             );
+            return (identity, None);
         }
-        identity
+        let hits = check_advisories(&self.advisories, &identity);
+        let malicious =
+            hits.iter().find(|h| h.malicious).map(|h| malicious_reason(&self.server, &identity, h));
+        if !hits.is_empty() {
+            let findings: Vec<Value> = hits
+                .iter()
+                .map(|h| h.finding(&identity.name, identity.resolved.as_deref()))
+                .collect();
+            for finding in &findings {
+                tracing::warn!(server = %self.server, "{}", finding["evidence"].as_str().unwrap_or_default());
+            }
+            self.inner.record(package_event(
+                &self.server,
+                self.session.get().map_or("", String::as_str),
+                &findings,
+            ));
+        }
+        *resolved = Some((identity.clone(), malicious.clone()));
+        (identity, malicious)
     }
+}
+
+/// The advisories among `records` that affect `identity`'s resolved version (or its name,
+/// for a malicious-package record, when no version is known).
+pub fn check_advisories(records: &[osv::Record], identity: &Identity) -> Vec<osv::Hit> {
+    records
+        .iter()
+        .filter_map(|r| r.affects(identity.ecosystem, &identity.name, identity.resolved.as_deref()))
+        .collect()
+}
+
+/// What the client is told when a known-malicious package is refused.
+pub fn malicious_reason(server: &str, identity: &Identity, hit: &osv::Hit) -> String {
+    let at = identity
+        .resolved
+        .as_deref()
+        .map_or_else(|| identity.name.clone(), |v| format!("{}@{v}", identity.name));
+    format!(
+        "MCP Firewall refused to run server `{server}`: its package `{at}` is known to be \
+         malicious ({}: {}). Remove it from your client's configuration.",
+        hit.id, hit.summary
+    )
+}
+
+/// A `detection` event in the history for findings about a server's package.
+pub fn package_event(server: &str, session: &str, findings: &[Value]) -> Event {
+    let reason =
+        findings.iter().filter_map(|f| f["evidence"].as_str()).collect::<Vec<_>>().join("; ");
+    let mut event = Event::refused(
+        server,
+        session,
+        mcpfw_core::session::Direction::ServerToClient,
+        mcpfw_core::record::Verdict::Allow,
+        None,
+        reason,
+        0,
+    );
+    event.kind = mcpfw_core::record::EventKind::Detection;
+    event.method = Some("firewall/package".to_owned());
+    event.findings = Value::Array(findings.to_vec()).to_string();
+    event
 }
 
 impl<R: Recorder> Recorder for PackageGate<R> {
@@ -322,8 +395,10 @@ impl<R: Recorder> Recorder for PackageGate<R> {
         self.inner.check_package(server, package)
     }
 
-    /// The tools' own pins, then the package's: while the package differs from its pin, every
-    /// tool is withheld. A package check that fails withholds them too (fail closed).
+    /// The package first, then the tools' own pins: while the package differs from its pin (or
+    /// is known to be malicious) every tool is withheld, and the tools' pins are left as they
+    /// are, so trusting the package is the one review its change needs. A package check that
+    /// fails withholds them too (fail closed).
     fn check_tools(
         &self,
         server: &str,
@@ -332,9 +407,19 @@ impl<R: Recorder> Recorder for PackageGate<R> {
         if server != self.server {
             return self.inner.check_tools(server, tools);
         }
-        // The package first: while it is in doubt, the tools' own pins are left as they are, so
-        // trusting the package is the one review its change needs.
-        let identity = self.identity();
+        let (identity, malicious) = self.identity();
+        let withhold = |reason: &dyn Fn(&str) -> String, finding: &dyn Fn(&str) -> Value| {
+            Some(Ok(tools
+                .iter()
+                .map(|(name, _)| Trust::Withheld { reason: reason(name), finding: finding(name) })
+                .collect()))
+        };
+        if let Some(why) = malicious {
+            return withhold(
+                &|_| why.clone(),
+                &|tool| json!({"kind": "package-malicious", "severity": "block", "tool": tool, "package": identity.name}),
+            );
+        }
         let (pinned, now, blocked) = match self.inner.check_package(server, &identity) {
             None
             | Some(Ok(PackageTrust::New | PackageTrust::Pinned | PackageTrust::Unresolved)) => {
@@ -350,9 +435,9 @@ impl<R: Recorder> Recorder for PackageGate<R> {
             }
         };
         let (pinned, now) = (pinned.label(), now.label());
-        Some(Ok(tools
-            .iter()
-            .map(|_| Trust::PackageChanged { pinned: pinned.clone(), now: now.clone(), blocked })
-            .collect()))
+        withhold(
+            &|tool| mcpfw_core::package::withheld_reason(server, tool, &pinned, &now, blocked),
+            &|tool| json!({"kind": "package-changed", "severity": "block", "tool": tool, "pinned": pinned, "now": now}),
+        )
     }
 }

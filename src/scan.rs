@@ -78,7 +78,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(target: &Target) -> Self {
+    pub fn new(target: &Target) -> Self {
         Report {
             server: target.name.clone(),
             source: target.source.clone(),

@@ -221,3 +221,121 @@ fn a_server_whose_package_changes_has_its_tools_withheld_until_the_user_trusts_i
     });
     assert!(!events.is_empty());
 }
+
+/// The OSV fixtures zipped as OSV's ecosystem exports are (`all.zip`: one record per file).
+fn osv_zip(dir: &Path) -> PathBuf {
+    let path = dir.join("all.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let fixtures = common::repo().join("tests/fixtures/osv");
+    for name in ["GHSA-xvch-5gv4-984h.json", "MAL-0000-0001.json"] {
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut zip, &std::fs::read(fixtures.join(name)).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+    path
+}
+
+fn scan_json(home: &Home, spec: &str) -> Value {
+    let (_, out) = mcpfw_cli(home, &["scan", "--json", "--timeout", "20", "--", "npx", "-y", spec]);
+    serde_json::from_str(out.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn advisories_imported_offline_flag_a_vulnerable_version_and_refuse_a_malicious_package() {
+    let home = home();
+    let dir = tempfile::tempdir().unwrap();
+
+    // Before any import, scan says that nothing was checked.
+    npx_install("minimist@1.2.5");
+    npx_install("minimist@1.2.6");
+    let report = scan_json(&home, "minimist@1.2.5");
+    assert_eq!(report["package"]["resolved"], "1.2.5", "{report}");
+    assert!(
+        report["package"]["advisories"]["note"].as_str().unwrap().contains("no advisory data"),
+        "{report}"
+    );
+
+    // Bad input is refused with what is wrong.
+    let not_osv = dir.path().join("x.json");
+    std::fs::write(&not_osv, r#"{"hello": 1}"#).unwrap();
+    let (ok, out) =
+        mcpfw_cli(&home, &["advisories", "update", "--from", &not_osv.display().to_string()]);
+    assert!(!ok && out.contains("holds no OSV record"), "{out}");
+
+    let zip = osv_zip(dir.path());
+    let (ok, out) =
+        mcpfw_cli(&home, &["advisories", "update", "--from", &zip.display().to_string()]);
+    assert!(ok && out.contains("imported 2 OSV records"), "{out}");
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "status", "--json"]);
+    let status: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(ok && status["stale"] == false && status["import"]["stored"] == 2, "{status}");
+
+    // The affected version gets the advisory, with its severity and fixed version.
+    let report = scan_json(&home, "minimist@1.2.5");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "package-vulnerable")
+        .unwrap_or_else(|| panic!("no advisory: {report}"))
+        .clone();
+    assert_eq!(finding["id"], "GHSA-xvch-5gv4-984h");
+    assert_eq!(finding["advisory_severity"], "critical");
+    assert_eq!(finding["fixed"], "1.2.6");
+    assert!(finding["evidence"].as_str().unwrap().contains("CVE-2021-44906"), "{finding}");
+    assert!(
+        report["package"]["advisories"]["note"].as_str().unwrap().contains("imported today"),
+        "{report}"
+    );
+    // The fixed version is outside the range: nothing.
+    let report = scan_json(&home, "minimist@1.2.6");
+    assert_eq!(report["package"]["resolved"], "1.2.6", "{report}");
+    assert!(
+        !report["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "package-vulnerable"),
+        "{report}"
+    );
+
+    // A known-malicious package never starts: the client's first request gets the reason.
+    let squat = "@modelcontextprotocl/server-memory";
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "memory-squat", "--", "npx", "-y", squat]);
+    npm_env(&mut cmd);
+    let mut shim = Shim::spawn(cmd, &home);
+    let answer = shim.request(
+        0,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {},
+               "clientInfo": {"name": "mcpfw-tests", "version": "1"}}),
+    );
+    let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{answer}"));
+    assert!(
+        message.contains("known to be malicious") && message.contains("MAL-0000-0001"),
+        "{message}"
+    );
+    assert_eq!(answer["error"]["code"], -32011);
+    assert_eq!(shim.wait_exit(Duration::from_secs(10)).map(|s| s.code()), Some(Some(1)));
+    let events = home.wait_events("the refusal is recorded", |events| {
+        events.iter().any(|e| e["server"] == "memory-squat" && e["verdict"] == "deny")
+    });
+    let refusal = events.iter().find(|e| e["server"] == "memory-squat").unwrap();
+    assert!(refusal["reason"].as_str().unwrap().contains("MAL-0000-0001"), "{refusal}");
+
+    // Scan does not start it either, and says why, and that the name imitates the official
+    // server.
+    let report = scan_json(&home, squat);
+    assert!(report["error"].as_str().unwrap().contains("known to be malicious"), "{report}");
+    let kinds: Vec<&str> =
+        report["findings"].as_array().unwrap().iter().filter_map(|f| f["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"package-malicious") && kinds.contains(&"package-typosquat"),
+        "{report}"
+    );
+    assert!(
+        !cache()
+            .join("_npx")
+            .join(mcpfw_core::package::npx_cache_key(&[squat.to_owned()]))
+            .exists(),
+        "npx never ran for it"
+    );
+}

@@ -3,6 +3,7 @@
 //! `src/main.rs` only parses and dispatches; each command lives here so its behaviour is in the
 //! library, next to what it drives.
 
+pub mod advisories;
 pub mod approve;
 pub mod dashboard;
 pub mod install;
@@ -83,6 +84,9 @@ pub enum Command {
     /// The tools each server described, their pins, and changed tools waiting for review.
     #[command(subcommand)]
     Tools(ToolsCommand),
+    /// Known advisories for npm and PyPI packages, kept offline (OSV records).
+    #[command(subcommand)]
+    Advisories(AdvisoriesCommand),
     /// Check policy.toml.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -330,6 +334,21 @@ pub enum RulesCommand {
         /// Roots of the server for this test (repeatable).
         #[arg(long = "root", value_name = "DIR")]
         roots: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdvisoriesCommand {
+    /// Import OSV records: a zip of OSV JSON (OSV's per-ecosystem `all.zip` exports), a folder
+    /// of `.json` records, or one JSON file (a record or an array of records).
+    Update {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+    /// How many records are kept, from where, and how old they are.
+    Status {
+        #[arg(long)]
+        json: bool,
     },
 }
 

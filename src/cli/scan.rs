@@ -9,7 +9,7 @@ use crate::clients::{self, Launch, ServerEntry};
 use crate::paths::Paths;
 use crate::proxy::registry::{self, Registry};
 use crate::scan::{self, Endpoint, Report, Target};
-use crate::store::{self, Store, packages::PackagePin, pins::Pin};
+use crate::store::{self, Store, advisories::AdvisoryImport, packages::PackagePin, pins::Pin};
 use mcpfw_core::package;
 
 /// What to scan, from the command line.
@@ -80,18 +80,41 @@ pub fn run(paths: &Paths, args: Args) -> Result<i32> {
         });
     }
 
-    let (pins, packages) = read_pins(paths);
+    // The packages the commands name, whose advisories are read with the pins.
+    let lookups: Vec<(package::Ecosystem, String)> = targets
+        .iter()
+        .filter_map(|t| match &t.endpoint {
+            Endpoint::Command { command, .. } => package_ref(command),
+            _ => None,
+        })
+        .filter(|p| p.ecosystem.osv_name().is_some())
+        .map(|p| (p.ecosystem, p.name))
+        .collect();
+    let history = read_history(paths, &lookups);
     let timeout = Duration::from_secs(timeout.max(1));
     let mut code = 0;
     if targets.is_empty() && !as_json {
         println!("no MCP servers are configured in {}", clients::CLIENTS.join(", "));
     }
     for target in &targets {
-        let mut report = scan::scan(target, timeout);
-        audit(&mut report, &pins);
+        // A known-malicious package is not started, not even to list its tools.
+        let malicious = match &target.endpoint {
+            Endpoint::Command { command, .. } => known_malicious(command, &history),
+            _ => None,
+        };
+        let mut report = match malicious {
+            Some(id) => {
+                let mut report = Report::new(target);
+                report.error =
+                    Some(format!("not started: its package is known to be malicious ({id})"));
+                report
+            }
+            None => scan::scan(target, timeout),
+        };
+        audit(&mut report, &history.pins);
         // After the scan: the launcher has installed what the command runs by now.
         if let Endpoint::Command { command, env } = &target.endpoint {
-            package_audit(&mut report, command, env, &packages);
+            package_audit(&mut report, command, env, &history);
         }
         if report.error.is_some() {
             code = 2;
@@ -204,26 +227,77 @@ fn host_name(url: &str) -> String {
         .unwrap_or_else(|| "remote".to_owned())
 }
 
-/// The history's tool and package pins, read-only; none when there is no history yet.
-fn read_pins(paths: &Paths) -> (Vec<Pin>, Vec<PackagePin>) {
+/// What scan compares with, from the history (read-only; nothing when there is none yet).
+#[derive(Default)]
+struct History {
+    pins: Vec<Pin>,
+    packages: Vec<PackagePin>,
+    advisories: Vec<package::osv::Record>,
+    import: Option<AdvisoryImport>,
+}
+
+/// The package a command names, from its words alone.
+fn package_ref(command: &[String]) -> Option<package::PackageRef> {
+    let words: Vec<std::ffi::OsString> = command.iter().map(Into::into).collect();
+    let words: Vec<String> = crate::launch::split_joined(&words)
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    package::parse_command(words.first()?, &words[1..])
+}
+
+/// The id of a malicious-package record naming what `command` would run, by name (and
+/// version, when the command pins one).
+fn known_malicious(command: &[String], history: &History) -> Option<String> {
+    let package = package_ref(command)?;
+    let identity = package::Identity {
+        ecosystem: package.ecosystem,
+        name: package.name.clone(),
+        requested: None,
+        resolved: package.requested.clone().filter(|_| package.pinned),
+        integrity: None,
+        pinned: package.pinned,
+        source: String::new(),
+    };
+    crate::package::check_advisories(&history.advisories, &identity)
+        .into_iter()
+        .find(|h| h.malicious)
+        .map(|h| h.id)
+}
+
+/// The history's tool and package pins, and the advisories of `lookups`.
+fn read_history(paths: &Paths, lookups: &[(package::Ecosystem, String)]) -> History {
     let db = store::db_path(paths);
     if !db.exists() {
-        return (Vec::new(), Vec::new());
+        return History::default();
     }
-    let read = || -> Result<(Vec<Pin>, Vec<PackagePin>)> {
+    let read = || -> Result<History> {
         let (key, _) = store::load_or_create_chain_key(paths)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async {
             let store = Store::open(&db, key).await?;
-            let pins = store.pins(None).await;
-            let packages = store.package_pins(None).await;
+            let read = async {
+                let mut history = History {
+                    pins: store.pins(None).await?,
+                    packages: store.package_pins(None).await?,
+                    import: store.advisory_import().await?,
+                    advisories: Vec::new(),
+                };
+                for (ecosystem, name) in lookups {
+                    history.advisories.extend(store.advisories_for(*ecosystem, name).await?);
+                }
+                anyhow::Ok(history)
+            }
+            .await;
             store.close().await;
-            Ok((pins?, packages?))
+            read
         })
     };
     read().unwrap_or_else(|e| {
-        tracing::warn!("pins could not be read, so they are not compared: {e:#}");
-        (Vec::new(), Vec::new())
+        tracing::warn!(
+            "the history could not be read, so pins and advisories are not compared: {e:#}"
+        );
+        History::default()
     })
 }
 
@@ -233,7 +307,7 @@ fn package_audit(
     report: &mut Report,
     command: &[String],
     env: &std::collections::BTreeMap<String, String>,
-    pins: &[PackagePin],
+    history: &History,
 ) {
     let context = crate::package::Context::with_env(env);
     let words: Vec<std::ffi::OsString> = command.iter().map(Into::into).collect();
@@ -246,7 +320,7 @@ fn package_audit(
         resolved.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let script = crate::package::script_of(&args);
     let identity = crate::package::identify(&resolved.program, &args, script.as_deref(), &context);
-    let pin = pins.iter().find(|p| p.server == report.server);
+    let pin = history.packages.iter().find(|p| p.server == report.server);
     let status = match pin {
         None => "new",
         Some(_) if !identity.is_resolved() => "unresolved",
@@ -275,8 +349,18 @@ fn package_audit(
             ),
         }));
     }
+    let mut advisories = json!(null);
+    if identity.ecosystem.osv_name().is_some() {
+        for hit in crate::package::check_advisories(&history.advisories, &identity) {
+            report.findings.push(hit.finding(&identity.name, identity.resolved.as_deref()));
+        }
+        let imported = history.import.as_ref().map(|i| i.imported_ms);
+        let (note, stale) = package::osv::age_note(imported, crate::record::now_ms());
+        advisories = json!({"imported_ms": imported, "stale": stale, "note": note});
+    }
     let mut value = serde_json::to_value(&identity).unwrap_or_default();
     value["pin"] = json!(status);
+    value["advisories"] = advisories;
     report.package = Some(value);
 }
 
@@ -353,7 +437,17 @@ fn describe(report: &Report) -> String {
         out.push_str(&format!("  at {url}\n"));
     }
     if let Some(error) = &report.error {
-        out.push_str(&format!("  could not be scanned: {error}\n\n"));
+        out.push_str(&format!("  could not be scanned: {error}\n"));
+        for finding in report.findings.iter().filter(|f| f["severity"] != "info") {
+            out.push_str(&format!(
+                "  ✗ {} [{}] in {}: {}\n",
+                finding["kind"].as_str().unwrap_or("?"),
+                finding["severity"].as_str().unwrap_or("?"),
+                finding["where"].as_str().unwrap_or("?"),
+                finding["evidence"].as_str().unwrap_or("")
+            ));
+        }
+        out.push('\n');
         return out;
     }
     out.push_str(&format!(
@@ -382,6 +476,10 @@ fn describe(report: &Report) -> String {
         ));
         if let Some(integrity) = p["integrity"].as_str() {
             out.push_str(&format!("  integrity: {integrity}\n"));
+        }
+        if let Some(note) = p["advisories"]["note"].as_str() {
+            let mark = if p["advisories"]["stale"] == true { "!" } else { "·" };
+            out.push_str(&format!("  {mark} {note}\n"));
         }
     }
     for finding in &report.findings {

@@ -1,7 +1,7 @@
 //! `mcpfw wrap`: assembles the pipeline for one stdio server and runs the shim.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -15,6 +15,7 @@ use crate::record::{Fanout, TracingRecorder};
 use crate::store::{self, StoreRecorder};
 use crate::transport::stdio::{self, ShimOptions};
 use mcpfw_core::containment::SandboxSettings;
+use mcpfw_core::package::{Identity, osv};
 use mcpfw_daemon::compose;
 
 pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
@@ -25,7 +26,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let (pipeline, _, _) = assemble(paths, &args, name, url.clone(), Vec::new(), None)?;
+        let (pipeline, _, _, _) = assemble(paths, &args, name, url.clone(), Vec::new(), None)?;
         return crate::proxy::bridge::run(Arc::new(pipeline), &url);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -37,24 +38,45 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         .collect::<Vec<_>>()
         .join(" ");
     let script = crate::package::script_of(&resolved.args);
-    // What the command runs (the package behind `npx -y pkg`, or the file), resolved when the
-    // server lists its tools: by then its launcher has installed it.
+    // What the command runs (the package behind `npx -y pkg`, or the file): looked at now (a
+    // known-malicious package never starts), and resolved again when the server lists its
+    // tools, by when its launcher has installed it.
     let identify: Identify = {
         let program = resolved.program.clone();
         let words: Vec<String> =
             resolved.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         let script = script.clone();
         let context = crate::package::Context::current();
-        Box::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
+        Arc::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
     };
-    let (pipeline, engine, sandbox) = assemble(
+    let before = identify();
+    let (pipeline, engine, sandbox, refusal) = assemble(
         paths,
         &args,
         name.clone(),
         command_line,
         inferred_roots(&resolved.args),
-        Some(identify),
+        Some((identify, before)),
     )?;
+    if let Some(why) = refusal {
+        tracing::error!(server = %name, "{why}");
+        let event = crate::package::package_event(&name, pipeline.session_id(), &[]);
+        let event = crate::record::Event {
+            verdict: crate::record::Verdict::Deny,
+            reason: Some(why.clone()),
+            ..event
+        };
+        if let Err(e) = pipeline.recorder().record_durable(event) {
+            tracing::warn!("the refusal could not be recorded: {e}");
+        }
+        pipeline.flush();
+        return Ok(crate::transport::stdio::refuse_before_start(
+            &pipeline,
+            crate::package::MALICIOUS_CODE,
+            &why,
+            serde_json::json!({"source": "mcp-firewall", "package": "malicious"}),
+        ));
+    }
     let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
     // The box gets the same roots the policy engine checks paths against.
     #[cfg(target_os = "linux")]
@@ -96,7 +118,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
 }
 
 /// Resolves what a server command runs (see `crate::package`).
-type Identify = Box<dyn Fn() -> mcpfw_core::package::Identity + Send + Sync>;
+type Identify = Arc<dyn Fn() -> Identity + Send + Sync>;
 
 /// `mcpfw wrap`'s options that take a value, and those that do not.
 const VALUE_OPTIONS: [&str; 5] =
@@ -167,20 +189,34 @@ fn assemble(
     name: String,
     origin: String,
     inferred: Vec<PathBuf>,
-    identify: Option<Identify>,
-) -> Result<(Pipeline, Arc<PolicyEngine>, SandboxSettings)> {
+    package: Option<(Identify, Identity)>,
+) -> Result<(Pipeline, Arc<PolicyEngine>, SandboxSettings, Option<String>)> {
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
     let (name_for_store, paths_for_store) = (name.clone(), paths.clone());
-    let (recorder, (inputs, neighbours)) =
+    let lookup = package
+        .as_ref()
+        .map(|(_, before)| before)
+        .filter(|p| p.ecosystem.osv_name().is_some())
+        .map(|p| (p.ecosystem, p.name.clone()));
+    let lookup_in_store = lookup.clone();
+    let (recorder, (inputs, neighbours, advisories)) =
         StoreRecorder::start_with(&db, key, move |store| async move {
             // A broken policy.toml does not stop the server: every tool call is refused and
             // told why (fail closed), and the problem is reported on stderr at once.
             let inputs = compose::PolicyInputs::load(&paths_for_store, &store).await?;
             compose::register_server(&store, &name_for_store, &origin).await?;
             store.apply_retention(inputs.retention_days()).await?;
-            Ok((inputs, store.neighbours(&name_for_store).await?))
+            // The package's known advisories, and how old they are.
+            let advisories = match lookup_in_store {
+                Some((ecosystem, package)) => Some((
+                    store.advisories_for(ecosystem, &package).await?,
+                    store.advisory_import().await?,
+                )),
+                None => None,
+            };
+            Ok((inputs, store.neighbours(&name_for_store).await?, advisories))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
     let roots = inputs.roots(&args.roots, inferred);
@@ -188,8 +224,31 @@ fn assemble(
     // proxy's connections).
     let engine = Arc::new(inputs.engine(&name, roots.clone()));
     let history = Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)]);
-    let history: Box<dyn crate::record::Recorder> = match identify {
-        Some(identify) => Box::new(crate::package::PackageGate::new(history, &name, identify)),
+    let session = Arc::new(OnceLock::new());
+    let (records, import) = advisories.unwrap_or_default();
+    if lookup.is_some() && import.is_some() {
+        let (note, stale) =
+            osv::age_note(import.as_ref().map(|i| i.imported_ms), crate::record::now_ms());
+        if stale {
+            tracing::warn!(server = %name, "{note}");
+        }
+    }
+    // A known-malicious package never starts: the name (with the version, when it is already
+    // known) is checked before anything runs.
+    let refusal = package.as_ref().and_then(|(_, before)| {
+        crate::package::check_advisories(&records, before)
+            .iter()
+            .find(|h| h.malicious)
+            .map(|h| crate::package::malicious_reason(&name, before, h))
+    });
+    let history: Box<dyn crate::record::Recorder> = match package {
+        Some((identify, _)) => Box::new(crate::package::PackageGate::new(
+            history,
+            &name,
+            move || identify(),
+            records,
+            session.clone(),
+        )),
         None => Box::new(history),
     };
     let pipeline = compose::pipeline(
@@ -208,7 +267,8 @@ fn assemble(
         .and_then(|p| p.servers.get(&name))
         .map(|s| s.sandbox.clone())
         .unwrap_or_default();
-    Ok((pipeline, engine, sandbox))
+    let _ = session.set(pipeline.session_id().to_owned());
+    Ok((pipeline, engine, sandbox, refusal))
 }
 
 /// Existing folders named by absolute path among the server's arguments: where a filesystem

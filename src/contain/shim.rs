@@ -1,7 +1,7 @@
 //! The shim's side of the box: starting the launcher, reading its report, and telling the
 //! person (stderr, the history, `mcpfw sandbox show`) and the client (when `require` refuses).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -247,39 +247,12 @@ pub fn refuse_client(pipeline: &Pipeline, report: &Report) -> i32 {
             pipeline.server()
         )
     };
-    let stdin = std::io::stdin();
-    let mut reader =
-        crate::jsonrpc::LineReader::new(stdin.lock(), pipeline.limits().max_message_bytes);
-    let id = loop {
-        match reader.next_frame() {
-            Ok(Some(crate::jsonrpc::Frame::Line(line))) => {
-                if let Ok(crate::jsonrpc::Decoded::Single(message)) = crate::jsonrpc::decode(line)
-                    && let Some(id) = message.id()
-                    && message.method().is_some()
-                {
-                    break Some(id.as_raw().to_owned());
-                }
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => break None,
-        }
-    };
-    if let Some(id) = id {
-        let answer = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": serde_json::from_str::<serde_json::Value>(&id).unwrap_or(serde_json::Value::Null),
-            "error": {
-                "code": REFUSED_CODE,
-                "message": message,
-                "data": {"source": "mcp-firewall", "missing": reasons},
-            },
-        });
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{answer}");
-        let _ = out.flush();
-    }
-    eprintln!("mcpfw: {message}");
-    1
+    crate::transport::stdio::refuse_before_start(
+        pipeline,
+        REFUSED_CODE,
+        &message,
+        serde_json::json!({"source": "mcp-firewall", "missing": reasons}),
+    )
 }
 
 /// The box `mcpfw wrap` prepared for one server. Dropping it removes the private temp folder.

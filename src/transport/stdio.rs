@@ -485,3 +485,41 @@ fn exit_code(status: Option<ExitStatus>) -> i32 {
         None => 1,
     }
 }
+
+/// The server is not started: answers the client's first request with the error `code` and
+/// `message` (and `data`), says it on stderr, and returns the shim's exit code.
+pub fn refuse_before_start(
+    pipeline: &Pipeline,
+    code: i32,
+    message: &str,
+    data: serde_json::Value,
+) -> i32 {
+    let stdin = std::io::stdin();
+    let mut reader = LineReader::new(stdin.lock(), pipeline.limits().max_message_bytes);
+    let id = loop {
+        match reader.next_frame() {
+            Ok(Some(Frame::Line(line))) => {
+                if let Ok(crate::jsonrpc::Decoded::Single(message)) = crate::jsonrpc::decode(line)
+                    && let Some(id) = message.id()
+                    && message.method().is_some()
+                {
+                    break Some(id.as_raw().to_owned());
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break None,
+        }
+    };
+    if let Some(id) = id {
+        let answer = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": serde_json::from_str::<serde_json::Value>(&id).unwrap_or(serde_json::Value::Null),
+            "error": {"code": code, "message": message, "data": data},
+        });
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{answer}");
+        let _ = out.flush();
+    }
+    eprintln!("mcpfw: {message}");
+    1
+}

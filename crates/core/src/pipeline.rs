@@ -596,10 +596,7 @@ impl Pipeline {
                         ),
                         serde_json::json!({"kind": "tool-blocked", "severity": "block", "tool": name, "digest": digest}),
                     ),
-                    Trust::PackageChanged { pinned, now, blocked } => (
-                        crate::package::withheld_reason(server, name, pinned, now, *blocked),
-                        serde_json::json!({"kind": "package-changed", "severity": "block", "tool": name, "pinned": pinned, "now": now}),
-                    ),
+                    Trust::Withheld { reason, finding } => (reason.clone(), finding.clone()),
                 },
                 Err(e) => (
                     format!(

@@ -530,14 +530,14 @@ pub enum Trust {
     Changed { pinned_digest: String, digest: String },
     /// The user refused this tool's new definition: withheld.
     Blocked { digest: String },
-    /// The package behind the server is not the one first trusted (another version or
-    /// content; `pinned` and `now` name both): every tool of the server is withheld until the
-    /// user trusts the package (`blocked`: the user chose to keep it withheld).
-    PackageChanged { pinned: String, now: String, blocked: bool },
+    /// Withheld for a reason beside the tool's own definition — the package behind the server
+    /// changed since it was trusted, or is known to be malicious (`crate::package`): `reason`
+    /// is what a call of the tool is told, `finding` what the history keeps.
+    Withheld { reason: String, finding: serde_json::Value },
 }
 
 impl Trust {
     pub fn withheld(&self) -> bool {
-        matches!(self, Trust::Changed { .. } | Trust::Blocked { .. } | Trust::PackageChanged { .. })
+        matches!(self, Trust::Changed { .. } | Trust::Blocked { .. } | Trust::Withheld { .. })
     }
 }

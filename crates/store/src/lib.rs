@@ -45,6 +45,7 @@
 //! the head, so concurrent writers queue behind each other (up to the busy timeout, 10 s)
 //! instead of failing with `SQLITE_BUSY` halfway; readers are never blocked in WAL mode.
 
+pub mod advisories;
 mod chain;
 pub mod keys;
 pub mod packages;

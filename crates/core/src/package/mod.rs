@@ -6,6 +6,7 @@
 //! `Identity` is what is pinned (trust on first use, like a tool's definition): a later start
 //! whose package resolves to another version or integrity is a change the user reviews.
 
+pub mod osv;
 pub mod squat;
 
 use serde::{Deserialize, Serialize};
