@@ -253,6 +253,27 @@ fn image_digest(launcher: &str, image: &str) -> Resolution {
     ))
 }
 
+/// `mcpfw install --pin`'s versions: what the entry's package resolves to on this machine now.
+pub struct CachePinner;
+
+impl mcpfw_daemon::install::Pinner for CachePinner {
+    fn version(
+        &self,
+        command: &[String],
+        env: &BTreeMap<String, String>,
+    ) -> Result<String, String> {
+        let (program, args) = command.split_first().ok_or("the command is empty")?;
+        let identity = identify(Path::new(program), args, None, &Context::with_env(env));
+        match identity.resolved {
+            Some(version) if identity.ecosystem != Ecosystem::Image => Ok(version),
+            _ => Err(format!(
+                "the version in use is not known ({}); start the server once, then pin it",
+                identity.source
+            )),
+        }
+    }
+}
+
 /// The history in front of which `mcpfw wrap` checks the server's package: see the
 /// [module docs](self).
 pub struct PackageGate<R> {

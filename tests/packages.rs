@@ -339,3 +339,75 @@ fn advisories_imported_offline_flag_a_vulnerable_version_and_refuse_a_malicious_
         "npx never ran for it"
     );
 }
+
+#[test]
+fn install_pin_pins_unpinned_specs_to_the_version_in_use_and_uninstall_puts_the_bytes_back() {
+    npx_install(MEMORY);
+    let (version, _) = npm_lock_entry(MEMORY, MEMORY);
+    let home = home();
+    let user = tempfile::tempdir().unwrap();
+    let config = user.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let original = format!(
+        r#"{{
+  // my servers
+  "mcpServers": {{
+    "memory": {{ "command": "npx", "args": ["-y",  "{MEMORY}"], "env": {{"X": "1"}} }},
+    "pinned": {{"command": "npx", "args": ["-y", "{MEMORY}@{OLD}"]}},
+    "never-run": {{"command": "npx", "args": ["-y", "is-odd"]}}
+  }}
+}}
+"#
+    );
+    std::fs::write(&config, &original).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = |args: &[&str]| {
+        let out = npm_env(&mut Command::new(mcpfw()))
+            .args(args)
+            .env("HOME", user.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("MCPFW_PROXY_PORT", port.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "mcpfw {args:?}: {text}");
+        text
+    };
+
+    let shown = run(&["install", "--pin", "--dry-run", "--client", "cursor"]);
+    assert!(
+        shown.contains("+    \"memory\"") && shown.contains(&format!("{MEMORY}@{version}")),
+        "{shown}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "a dry run writes nothing");
+
+    let out = run(&["install", "--pin", "--client", "cursor"]);
+    assert!(
+        out.contains(&format!(
+            "memory: protected (runs through mcpfw wrap); pinned to {MEMORY}@{version}"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("never-run: protected (runs through mcpfw wrap); not pinned: the version in use is not known"), "{out}");
+    let installed = std::fs::read_to_string(&config).unwrap();
+    let memory_line = installed.lines().find(|l| l.contains("\"memory\"")).unwrap();
+    assert!(
+        memory_line.contains(&format!(
+            "\"--\", \"npx\", \"-y\",  \"{MEMORY}@{version}\"], \"env\": {{\"X\": \"1\"}} }},"
+        )),
+        "only the spec changed inside the wrapped entry: {memory_line}"
+    );
+    assert!(
+        installed.contains(&format!("\"-y\", \"{MEMORY}@{OLD}\"]")),
+        "a pinned spec stays: {installed}"
+    );
+    assert!(installed.contains("  // my servers\n"), "{installed}");
+    let parsed: Vec<&str> = installed.lines().collect();
+    assert_eq!(parsed.len(), original.lines().count(), "no line added or removed");
+
+    run(&["uninstall", "--client", "cursor"]);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
+}

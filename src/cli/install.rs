@@ -20,6 +20,7 @@ pub fn install(paths: &Paths, args: InstallArgs) -> Result<i32> {
         firewall: &firewall,
         dry_run: args.dry_run,
         router: Some(&install::remote::ProxyRegistry(paths)),
+        pin: args.pin.then_some(&crate::package::CachePinner as &dyn install::Pinner),
     }
     .run()?;
     let code = print(&outcome, args.dry_run, "mcpfw install");

@@ -277,6 +277,11 @@ pub struct InstallArgs {
     /// Print what would change (a unified diff per file) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also pin each unpinned package spec to the version in use (`npx -y pkg` →
+    /// `npx -y pkg@1.2.3`, `uvx pkg` → `uvx pkg@1.2.3`), as npm's and uv's records on this
+    /// machine say; undone by `mcpfw uninstall`.
+    #[arg(long)]
+    pub pin: bool,
 }
 
 #[derive(Args)]

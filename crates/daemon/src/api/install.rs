@@ -71,6 +71,7 @@ pub async fn run(paths: Arc<Paths>, body: &[u8], uninstall: bool) -> Response {
             firewall: &firewall,
             dry_run,
             router: Some(&install::remote::ProxyRegistry(&paths)),
+            pin: None,
         }
         .run()
     })

@@ -102,6 +102,22 @@ pub struct Install<'a> {
     pub dry_run: bool,
     /// The HTTP proxy's routes, for remote entries (`None`: they are left as they are).
     pub router: Option<&'a dyn remote::Router>,
+    /// `--pin`: rewrite an unpinned package spec (`npx -y pkg`) to the version in use
+    /// (`pkg@1.2.3`) in the same edit (`None`: specs are left as they are).
+    pub pin: Option<&'a dyn Pinner>,
+}
+
+/// What `mcpfw install --pin` asks of the program: the exact version a stdio entry's package
+/// runs now. The program reads the package managers' records (`src/package.rs`); the daemon
+/// does not resolve packages itself.
+pub trait Pinner {
+    /// The version `command` (program, then arguments) with the entry's `env` runs now, or why
+    /// it cannot be told.
+    fn version(
+        &self,
+        command: &[String],
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Result<String, String>;
 }
 
 /// The running program, canonicalized: what installed entries start.
@@ -150,12 +166,26 @@ impl Install<'_> {
                     notes.push(format!("{label}: already protected"));
                     continue;
                 }
+                let mut pinned = None;
                 let (rewritten, how) = match &entry.launch {
-                    Launch::Stdio { .. } => (
-                        wrapped_entry(&text, node, &entry.name, self.firewall)
-                            .map(|text| (text, None)),
-                        "runs through mcpfw wrap",
-                    ),
+                    Launch::Stdio { command, env } => {
+                        let extra = match self.pin.map(|p| pin_edit(node, command, env, p)) {
+                            Some(Ok(Some((span, spec)))) => {
+                                pinned = Some(format!("pinned to {spec}"));
+                                vec![(span, json_string(&spec))]
+                            }
+                            Some(Err(why)) => {
+                                pinned = Some(format!("not pinned: {why}"));
+                                Vec::new()
+                            }
+                            Some(Ok(None)) | None => Vec::new(),
+                        };
+                        (
+                            wrapped_entry_with(&text, node, &entry.name, self.firewall, extra)
+                                .map(|text| (text, None)),
+                            "runs through mcpfw wrap",
+                        )
+                    }
                     Launch::Remote { .. } => (
                         self.route(client, &entry, &text, node)
                             .map(|(text, route)| (text, Some(route))),
@@ -164,7 +194,8 @@ impl Install<'_> {
                 };
                 match rewritten {
                     Ok((installed, route)) => {
-                        notes.push(format!("{label}: protected ({how})"));
+                        let pinned = pinned.map(|p| format!("; {p}")).unwrap_or_default();
+                        notes.push(format!("{label}: protected ({how}){pinned}"));
                         records.push(Record {
                             client: client.to_owned(),
                             file: file.to_owned(),
@@ -527,6 +558,18 @@ pub fn wrapped_entry(
     name: &str,
     firewall: &Path,
 ) -> Result<String, String> {
+    wrapped_entry_with(text, entry, name, firewall, Vec::new())
+}
+
+/// [`wrapped_entry`] with `extra` edits inside the entry (spans in `text`), such as a pinned
+/// package spec.
+fn wrapped_entry_with(
+    text: &str,
+    entry: &Node,
+    name: &str,
+    firewall: &Path,
+    extra: Vec<(Range<usize>, String)>,
+) -> Result<String, String> {
     let command = entry.member("command").ok_or("it has no command")?;
     let program = command.value.as_str().ok_or("its command is not a string")?;
     if program.trim().is_empty() {
@@ -558,10 +601,66 @@ pub fn wrapped_entry(
             _ => return Err("its args are not a list of strings".into()),
         },
     }
+    edits.extend(
+        extra
+            .into_iter()
+            .filter(|(span, _)| span.start >= entry.span.start && span.end <= entry.span.end),
+    );
     let start = entry.span.start;
     let relative =
         edits.into_iter().map(|(span, t)| (span.start - start..span.end - start, t)).collect();
     Ok(apply(&text[entry.span.clone()], relative))
+}
+
+/// For `--pin`: the span of the `args` item that holds an unpinned package spec, and the spec
+/// pinned to the version in use. `Ok(None)`: nothing to pin (not a package launcher, or
+/// already one exact version).
+fn pin_edit(
+    entry: &Node,
+    command: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    pinner: &dyn Pinner,
+) -> Result<Option<(Range<usize>, String)>, String> {
+    use mcpfw_core::package::{Ecosystem, parse_command};
+    let Some((program, args)) = command.split_first() else { return Ok(None) };
+    let Some(package) = parse_command(program, args) else { return Ok(None) };
+    if package.pinned {
+        return Ok(None);
+    }
+    let plain = |spec: &str| match package.ecosystem {
+        Ecosystem::Npm => matches!(package.launcher.as_str(), "npx" | "npm exec"),
+        // `uvx pkg@1.2.3`; a spec with extras or an operator is left as written.
+        Ecosystem::PyPi => {
+            matches!(package.launcher.as_str(), "uvx" | "uv tool run")
+                && spec.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+        }
+        _ => false,
+    };
+    if !plain(&package.spec) {
+        return Err(format!("{} specs are not pinned by install", package.launcher));
+    }
+    let items = match entry.member("args").map(|a| &a.value.kind) {
+        Some(Kind::Array(items)) => items,
+        _ => return Err("the package is not in the entry's args".into()),
+    };
+    let item = items
+        .iter()
+        .find(|i| {
+            i.as_str().is_some_and(|s| {
+                s == package.spec
+                    || s.strip_prefix("--package=").or_else(|| s.strip_prefix("--from="))
+                        == Some(package.spec.as_str())
+            })
+        })
+        .ok_or("the package is not an item of the entry's args of its own")?;
+    let version = pinner.version(command, env)?;
+    let pinned = format!("{}@{version}", package.name);
+    let word = item.as_str().unwrap_or_default();
+    let replacement = match word.split_once('=') {
+        Some((option, _)) if word.starts_with("--") => format!("{option}={pinned}"),
+        _ => pinned,
+    };
+    Ok(Some((item.span.clone(), replacement)))
 }
 
 #[cfg(test)]
@@ -571,6 +670,59 @@ mod tests {
     fn wrap(text: &str) -> String {
         let doc = crate::jsonc::parse(text).unwrap();
         wrapped_entry(text, &doc, "fs", Path::new("/opt/mcpfw")).unwrap()
+    }
+
+    /// The version a pin would use, given here (the program's resolver reads npm's cache).
+    struct Fixed(Result<String, String>);
+    impl Pinner for Fixed {
+        fn version(
+            &self,
+            _: &[String],
+            _: &std::collections::BTreeMap<String, String>,
+        ) -> Result<String, String> {
+            self.0.clone()
+        }
+    }
+
+    fn pin(text: &str, version: Result<&str, &str>) -> Result<String, String> {
+        let doc = crate::jsonc::parse(text).unwrap();
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let command: Vec<String> = std::iter::once(value["command"].as_str().unwrap().to_owned())
+            .chain(value["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()))
+            .collect();
+        let pinner = Fixed(version.map(str::to_owned).map_err(str::to_owned));
+        let extra = pin_edit(&doc, &command, &Default::default(), &pinner)?
+            .map(|(span, spec)| vec![(span, json_string(&spec))])
+            .unwrap_or_default();
+        wrapped_entry_with(text, &doc, "s", Path::new("/m"), extra)
+    }
+
+    #[test]
+    fn pin_rewrites_only_an_unpinned_spec_in_its_own_args_item() {
+        assert_eq!(
+            pin(r#"{"command": "npx", "args": ["-y", "@a/srv"]}"#, Ok("1.2.3")).unwrap(),
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@a/srv@1.2.3"]}"#
+        );
+        assert_eq!(
+            pin(r#"{"command":"npm","args":["exec","--package=srv@^1","--","srv"]}"#, Ok("1.4.0"))
+                .unwrap(),
+            r#"{"command":"/m","args":["wrap", "--name", "s", "--", "npm", "exec","--package=srv@1.4.0","--","srv"]}"#
+        );
+        assert_eq!(
+            pin(r#"{"command": "uvx", "args": ["mcp-server-time"]}"#, Ok("0.6.2")).unwrap(),
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "uvx", "mcp-server-time@0.6.2"]}"#
+        );
+        let exact = r#"{"command": "npx", "args": ["-y", "srv@1.0.0"]}"#;
+        assert_eq!(pin(exact, Ok("9.9.9")).unwrap(), pin(exact, Err("unused")).unwrap());
+        assert_eq!(
+            pin(r#"{"command": "npx", "args": ["-y", "srv"]}"#, Err("not known")),
+            Err("not known".to_owned())
+        );
+        assert!(
+            pin(r#"{"command": "pnpm", "args": ["dlx", "srv"]}"#, Ok("1.0.0"))
+                .unwrap_err()
+                .contains("pnpm dlx")
+        );
     }
 
     #[test]
@@ -640,6 +792,7 @@ mod tests {
             firewall: Path::new("/opt/mcpfw"),
             dry_run: false,
             router: Some(&routes),
+            pin: None,
         };
         let outcome = install.run().unwrap();
         assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
@@ -689,6 +842,7 @@ mod tests {
             firewall: Path::new("/m/mcpfw"),
             dry_run: false,
             router: None,
+            pin: None,
         };
         install.run().unwrap();
         let after = std::fs::read_to_string(&file).unwrap();
