@@ -411,3 +411,48 @@ fn install_pin_pins_unpinned_specs_to_the_version_in_use_and_uninstall_puts_the_
     run(&["uninstall", "--client", "cursor"]);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
 }
+
+#[test]
+fn wrap_records_an_advisory_for_the_version_that_runs_and_still_runs_it() {
+    let old = format!("{MEMORY}@{OLD}");
+    npx_install(&old);
+    let home = home();
+    // A record in OSV's schema for a version of a real server (not a real advisory), given as
+    // one JSON file holding an array of records.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("records.json");
+    let record = json!([{
+        "schema_version": "1.6.0", "id": "TEST-2026-0001", "modified": "2026-12-01T00:00:00Z",
+        "summary": "Test record: not a real advisory",
+        "affected": [{"package": {"ecosystem": "npm", "name": MEMORY},
+                      "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": NEW}]}]}],
+        "database_specific": {"severity": "MODERATE"}
+    }]);
+    std::fs::write(&file, record.to_string()).unwrap();
+    let (ok, out) =
+        mcpfw_cli(&home, &["advisories", "update", "--from", &file.display().to_string()]);
+    assert!(ok && out.contains("imported 1 OSV records"), "{out}");
+
+    let mut shim = wrap(&home, &old);
+    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
+    assert!(tools.contains(&"read_graph".to_owned()), "a vulnerable version still runs: {tools:?}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
+    let events = home.wait_events("the advisory is recorded", |events| {
+        events.iter().any(|e| {
+            e["kind"] == "detection"
+                && e["findings"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f["kind"] == "package-vulnerable"))
+        })
+    });
+    let event =
+        events.iter().find(|e| e["kind"] == "detection" && e["server"] == "memory").unwrap();
+    let finding = &event["findings"][0];
+    assert_eq!(
+        (finding["id"].as_str(), finding["fixed"].as_str()),
+        (Some("TEST-2026-0001"), Some(NEW)),
+        "{event}"
+    );
+    assert_eq!(finding["advisory_severity"], "moderate");
+}
