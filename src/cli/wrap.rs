@@ -25,8 +25,10 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let (pipeline, _, _) = assemble(paths, &args, name, url.clone(), Vec::new())?;
-        return crate::proxy::bridge::run(Arc::new(pipeline), &url);
+        let (pipeline, _, _, replicator) = assemble(paths, &args, name, url.clone(), Vec::new())?;
+        let code = crate::proxy::bridge::run(Arc::new(pipeline), &url);
+        finish_replication(replicator);
+        return code;
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let resolved =
@@ -37,7 +39,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         .collect::<Vec<_>>()
         .join(" ");
     let script = script_of(&resolved.args);
-    let (pipeline, engine, sandbox) =
+    let (pipeline, engine, sandbox, replicator) =
         assemble(paths, &args, name.clone(), command_line, inferred_roots(&resolved.args))?;
     let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
     // The box gets the same roots the policy engine checks paths against.
@@ -76,7 +78,17 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         #[cfg(target_os = "linux")]
         containment: prepared.boxing.clone(),
     };
-    stdio::run(Arc::new(pipeline), &resolved, &options)
+    let code = stdio::run(Arc::new(pipeline), &resolved, &options);
+    finish_replication(replicator);
+    code
+}
+
+/// The history is flushed once the pipeline is gone: one last, bounded replication pass sends
+/// this session's events (what it cannot send, the next process that replicates sends).
+fn finish_replication(replicator: Option<store::postgres::Replicator>) {
+    if let Some(replicator) = replicator {
+        replicator.finish(Duration::from_secs(5));
+    }
 }
 
 /// `mcpfw wrap`'s options that take a value, and those that do not.
@@ -148,10 +160,11 @@ fn assemble(
     name: String,
     origin: String,
     inferred: Vec<PathBuf>,
-) -> Result<(Pipeline, Arc<PolicyEngine>, SandboxSettings)> {
+) -> Result<(Pipeline, Arc<PolicyEngine>, SandboxSettings, Option<store::postgres::Replicator>)> {
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
+    let replication_key = key.clone();
     let (name_for_store, paths_for_store) = (name.clone(), paths.clone());
     let (recorder, (inputs, neighbours)) =
         StoreRecorder::start_with(&db, key, move |store| async move {
@@ -163,6 +176,8 @@ fn assemble(
             Ok((inputs, store.neighbours(&name_for_store).await?))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
+    // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
+    let replicator = compose::replicator(paths, inputs.postgres_url(), replication_key);
     let roots = inputs.roots(&args.roots, inferred);
     // A second engine from the same inputs, for what decides beside the pipeline (the egress
     // proxy's connections).
@@ -183,7 +198,7 @@ fn assemble(
         .and_then(|p| p.servers.get(&name))
         .map(|s| s.sandbox.clone())
         .unwrap_or_default();
-    Ok((pipeline, engine, sandbox))
+    Ok((pipeline, engine, sandbox, replicator))
 }
 
 /// The script an interpreter runs: its first argument that is an existing file (`python

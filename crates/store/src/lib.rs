@@ -47,7 +47,9 @@
 
 mod chain;
 pub mod keys;
+pub mod machine;
 pub mod pins;
+pub mod postgres;
 pub mod recorder;
 pub mod wire;
 
