@@ -14,8 +14,9 @@ BUILD_PACKAGES=(
 # A real window under Xvfb for the desktop tests (openbox: a window manager, so "active" and
 # "always on top" mean what they do on a desktop), and the CLI tools the tests use.
 # chromium runs the dashboard's browser tests (driven by playwright-core from ui/); dunst shows
-# desktop notifications in their test.
-TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin)
+# desktop notifications in their test. postgresql: tests/postgres.rs starts a scratch cluster of
+# its own (initdb/pg_ctl from /usr/lib/postgresql/*/bin, as the `postgres` user when run as root).
+TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin postgresql)
 
 # Each step is announced with `==>` and, when the next one starts (or `step_end` is called),
 # closed with how long it took; `step_summary` prints every step's seconds, as plain lines, for

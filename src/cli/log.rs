@@ -51,6 +51,9 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 pub fn run(paths: &Paths, args: LogArgs) -> Result<i32> {
+    if let Some(url) = &args.postgres {
+        return verify_postgres(url);
+    }
     let db = store::db_path(paths);
     if !db.exists() {
         if args.verify {
@@ -133,4 +136,34 @@ fn print_event(e: &StoredEvent, as_json: bool) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// `mcpfw log --verify --postgres URL`: every machine's chain in PostgreSQL.
+fn verify_postgres(url: &str) -> Result<i32> {
+    use mcpfw_store::postgres::{Target, verify};
+    let target = Target::parse(url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let report = runtime.block_on(verify(&target))?;
+    if report.chains.is_empty() && report.orphans.is_empty() {
+        println!("{}: no replicated history", target.label());
+        return Ok(0);
+    }
+    for chain in &report.chains {
+        let who = format!(
+            "{} (machine {}, key {}, history {})",
+            chain.hostname, chain.machine_id, chain.key_fingerprint, chain.history
+        );
+        if chain.problems.is_empty() {
+            println!("{who}: intact, {} events verified", chain.checked);
+        } else {
+            println!("{who}: TAMPERED ({} events checked)", chain.checked);
+            for problem in &chain.problems {
+                println!("  {problem}");
+            }
+        }
+    }
+    for orphan in &report.orphans {
+        println!("TAMPERED: {orphan}");
+    }
+    Ok(if report.ok() { 0 } else { 1 })
 }

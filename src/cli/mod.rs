@@ -314,6 +314,10 @@ pub struct LogArgs {
     /// Verify the history's hash chain instead of printing it.
     #[arg(long, conflicts_with_all = ["follow", "json"])]
     pub verify: bool,
+    /// With --verify: check every machine's chain in this PostgreSQL database instead of the
+    /// local history (see docs/teams.md).
+    #[arg(long, requires = "verify", value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -26,8 +26,11 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let (pipeline, _, _, _) = assemble(paths, &args, name, url.clone(), Vec::new(), None)?;
-        return crate::proxy::bridge::run(Arc::new(pipeline), &url);
+        let Assembled { pipeline, replicator, .. } =
+            assemble(paths, &args, name, url.clone(), Vec::new(), None)?;
+        let code = crate::proxy::bridge::run(Arc::new(pipeline), &url);
+        finish_replication(replicator);
+        return code;
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let resolved =
@@ -50,7 +53,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         Arc::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
     };
     let before = identify();
-    let (pipeline, engine, sandbox, refusal) = assemble(
+    let Assembled { pipeline, engine, sandbox, refusal, replicator } = assemble(
         paths,
         &args,
         name.clone(),
@@ -70,6 +73,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             tracing::warn!("the refusal could not be recorded: {e}");
         }
         pipeline.flush();
+        finish_replication(replicator);
         return Ok(crate::transport::stdio::refuse_before_start(
             &pipeline,
             crate::package::MALICIOUS_CODE,
@@ -114,7 +118,17 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         #[cfg(target_os = "linux")]
         containment: prepared.boxing.clone(),
     };
-    stdio::run(Arc::new(pipeline), &resolved, &options)
+    let code = stdio::run(Arc::new(pipeline), &resolved, &options);
+    finish_replication(replicator);
+    code
+}
+
+/// The history is flushed once the pipeline is gone: one last, bounded replication pass sends
+/// this session's events (what it cannot send, the next process that replicates sends).
+fn finish_replication(replicator: Option<store::postgres::Replicator>) {
+    if let Some(replicator) = replicator {
+        replicator.finish(Duration::from_secs(5));
+    }
 }
 
 /// Resolves what a server command runs (see `crate::package`).
@@ -180,6 +194,19 @@ pub fn misplaced_words(argv: &[std::ffi::OsString]) -> Option<String> {
     None
 }
 
+/// What `assemble` builds for one wrapped server.
+struct Assembled {
+    pipeline: Pipeline,
+    /// A second engine from the same inputs, for the egress proxy's connections.
+    engine: Arc<PolicyEngine>,
+    /// The box's settings from the same policy.toml.
+    sandbox: SandboxSettings,
+    /// Why the server must not start at all (a known-malicious package).
+    refusal: Option<String>,
+    /// Replication of the history to PostgreSQL, when configured.
+    replicator: Option<store::postgres::Replicator>,
+}
+
 /// The pipeline for server `name` (started as `origin`), built by the composition root: the
 /// policy file, the database rules, the roots (`--root`, and `inferred` unless the policy turns
 /// inference off), the history.
@@ -190,10 +217,11 @@ fn assemble(
     origin: String,
     inferred: Vec<PathBuf>,
     package: Option<(Identify, Identity)>,
-) -> Result<(Pipeline, Arc<PolicyEngine>, SandboxSettings, Option<String>)> {
+) -> Result<Assembled> {
     // The history. Keyring access happens here, on a plain thread, before any runtime exists.
     let (key, _source) = store::load_or_create_chain_key(paths)?;
     let db = store::db_path(paths);
+    let replication_key = key.clone();
     let (name_for_store, paths_for_store) = (name.clone(), paths.clone());
     let lookup = package
         .as_ref()
@@ -219,6 +247,8 @@ fn assemble(
             Ok((inputs, store.neighbours(&name_for_store).await?, advisories))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
+    // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
+    let replicator = compose::replicator(paths, inputs.postgres_url(), replication_key);
     let roots = inputs.roots(&args.roots, inferred);
     // A second engine from the same inputs, for what decides beside the pipeline (the egress
     // proxy's connections).
@@ -268,7 +298,7 @@ fn assemble(
         .map(|s| s.sandbox.clone())
         .unwrap_or_default();
     let _ = session.set(pipeline.session_id().to_owned());
-    Ok((pipeline, engine, sandbox, refusal))
+    Ok(Assembled { pipeline, engine, sandbox, refusal, replicator })
 }
 
 /// Existing folders named by absolute path among the server's arguments: where a filesystem

@@ -61,6 +61,14 @@ impl PolicyInputs {
         self.file.as_ref().map_or(0, |p| p.settings.retention_days)
     }
 
+    /// Where the history is replicated: `MCPFW_HISTORY_POSTGRES`, else `[history] postgres`.
+    pub fn postgres_url(&self) -> Option<String> {
+        std::env::var("MCPFW_HISTORY_POSTGRES")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .or_else(|| self.file.as_ref().ok().and_then(|p| p.history.postgres.clone()))
+    }
+
     /// The policy engine for `server` with these roots.
     pub fn engine(&self, server: &str, roots: Vec<PathBuf>) -> PolicyEngine {
         PolicyEngine::new(server, self.file.clone(), self.db_rules.clone(), roots, self.env.clone())
@@ -107,4 +115,30 @@ pub async fn register_server(store: &Store, name: &str, origin: &str) -> anyhow:
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Starts replicating the history to PostgreSQL when `url` names a database (see
+/// `mcpfw_store::postgres`); `None` when not configured, or (logged) when it cannot start.
+pub fn replicator(
+    paths: &Paths,
+    url: Option<String>,
+    key: crate::store::ChainKey,
+) -> Option<crate::store::postgres::Replicator> {
+    use crate::store::postgres::{Replicator, ReplicatorConfig, Target};
+    let url = url?;
+    let started = Target::parse(&url).and_then(|target| {
+        Replicator::start(ReplicatorConfig {
+            target,
+            data: paths.data.clone(),
+            db: crate::store::db_path(paths),
+            key,
+        })
+    });
+    match started {
+        Ok(replicator) => Some(replicator),
+        Err(e) => {
+            tracing::error!("the history is not replicated to PostgreSQL: {e}");
+            None
+        }
+    }
 }

@@ -48,8 +48,10 @@
 pub mod advisories;
 mod chain;
 pub mod keys;
+pub mod machine;
 pub mod packages;
 pub mod pins;
+pub mod postgres;
 pub mod recorder;
 pub mod wire;
 

@@ -365,6 +365,16 @@ pub struct ServerSettings {
     pub sandbox: crate::containment::SandboxSettings,
 }
 
+/// `[history]`: where the history is replicated besides the local file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySettings {
+    /// A PostgreSQL address (`postgres://USER@HOST:PORT/DATABASE`) every event is replicated
+    /// to; `MCPFW_HISTORY_POSTGRES` overrides it. See docs/teams.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<String>,
+}
+
 /// The whole of `policy.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -375,6 +385,8 @@ pub struct PolicyFile {
     pub defaults: Defaults,
     #[serde(default)]
     pub egress: Egress,
+    #[serde(default)]
+    pub history: HistorySettings,
     #[serde(default)]
     pub servers: BTreeMap<String, ServerSettings>,
     #[serde(default)]

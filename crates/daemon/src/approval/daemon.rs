@@ -65,6 +65,8 @@ pub struct Daemon {
     socket: PathBuf,
     api_file: PathBuf,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Stopped (after a last bounded pass) when the daemon is dropped.
+    _replicator: Option<crate::store::postgres::Replicator>,
 }
 
 /// Starts the daemon's tasks on `runtime` and returns once the socket and the HTTP API listen.
@@ -86,6 +88,10 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
     // The keyring is read here, on a plain thread, before anything runs on the runtime.
     let key = crate::store::load_or_create_chain_key(paths)?.0;
     let db = crate::store::db_path(paths);
+    // Replication to PostgreSQL on a thread of its own (one process per machine replicates at a
+    // time; the daemon, being long-lived, usually holds the lock). Lives as long as the process.
+    let inputs = crate::compose::PolicyInputs::with_rules(paths, Vec::new());
+    let replicator = crate::compose::replicator(paths, inputs.postgres_url(), key.clone());
     // The HTTP proxy records on a writer thread of its own, started here off the runtime.
     let proxy_recorder = match crate::store::StoreRecorder::start(&db, key.clone()) {
         Ok(recorder) => Some(Arc::new(recorder)),
@@ -176,7 +182,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
                 }
             }));
         }
-        Ok(Daemon { broker, token, url, socket, api_file, tasks })
+        Ok(Daemon { broker, token, url, socket, api_file, tasks, _replicator: replicator })
     })
 }
 
