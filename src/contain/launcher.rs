@@ -28,6 +28,8 @@ pub const REFUSED_EXIT: i32 = 70;
 /// Runs the launcher; `argv` is everything after `__box`. Returns the exit code.
 /// Must be called before the process starts any thread.
 pub fn main(argv: Vec<OsString>) -> i32 {
+    // Signals wait until a forwarder is in place (see `forward_signals`).
+    sys::hold_signals(true, &FORWARDED);
     let command: Vec<OsString> =
         argv.into_iter().skip_while(|a| a != "--").skip(1).collect::<Vec<_>>();
     let plan: Plan = match std::env::var(PLAN_ENV)
@@ -139,16 +141,20 @@ fn outer(init: libc::pid_t) -> i32 {
     }
 }
 
+/// The signals passed on to the box: the shim's own forwarding of a client's SIGTERM & co.
+const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Passes the signals in [`FORWARDED`] on to `to`, then releases those held since start-up: one
+/// that arrived while the box was being built reaches the server as soon as it exists.
 fn forward_signals(to: libc::pid_t) {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-    {
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new(FORWARDED) {
         let _ = std::thread::Builder::new().name("box-signals".into()).spawn(move || {
             for signal in signals.forever() {
                 sys::kill(to, signal);
             }
         });
     }
+    sys::hold_signals(false, &FORWARDED);
 }
 
 /// Inside the box (init, or the launcher itself without namespaces): everything else.

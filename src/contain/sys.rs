@@ -185,6 +185,24 @@ pub fn wait_any() -> io::Result<(libc::pid_t, i32)> {
     }
 }
 
+/// Holds (`true`) or releases (`false`) the signals a launcher forwards, for this thread and the
+/// threads it starts next. A signal that arrives while held stays pending and is delivered on
+/// release, so none is lost before its forwarder knows where to send it (the box's init, as
+/// PID 1 of its namespace, would otherwise drop a signal it has no handler for yet). A child
+/// started by `Command` begins with an empty mask (the standard library resets it).
+pub fn hold_signals(hold: bool, signals: &[i32]) {
+    // SAFETY: sigset_t is plain data initialised by sigemptyset; pthread_sigmask reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        let how = if hold { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
+}
+
 /// Sends `signal` to a process (or a process group, with a negative pid).
 pub fn kill(pid: libc::pid_t, signal: i32) {
     // SAFETY: kill(2) has no memory-safety preconditions.

@@ -71,6 +71,11 @@ pub fn run(
         File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot use stdin")?);
     let client_out =
         File::from(io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?);
+    // Signals are caught before the server exists: a client's SIGTERM that arrives while the
+    // server starts waits in the channel and is passed on, instead of ending the shim outright
+    // and leaving the server without the shutdown it was asked for.
+    let (events, lifecycle) = mpsc::channel();
+    forward_signals(events.clone())?;
     #[cfg(target_os = "linux")]
     let spawned = Instant::now();
     let (mut child, started) = spawn(command, options)?;
@@ -93,7 +98,6 @@ pub fn run(
     let pid = child.id() as i32;
     tracing::info!(server = pipeline.server(), pid, program = %command.program.display(), "server started");
 
-    let (events, lifecycle) = mpsc::channel();
     let client_sink: ClientSink =
         Arc::new(Mutex::new(BufWriter::with_capacity(64 * 1024, client_out)));
     let limit = pipeline.limits().max_message_bytes;
@@ -129,7 +133,7 @@ pub fn run(
             let _ = events.send(Lifecycle::ServerExited(child.wait()));
         })?;
     }
-    forward_signals(events)?;
+    drop(events);
 
     let status = supervise(pid, &lifecycle, options.grace);
     // Let the server's last words reach the client, but never wait on a grandchild that keeps
