@@ -234,7 +234,7 @@ impl PolicyEngine {
         &mut self,
         policy: &PolicyFile,
         db_rules: Vec<(i64, RuleSpec)>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), CompileError> {
         let file_rules = policy.rules.iter().enumerate().map(|(i, spec)| {
             (
                 format!("file:{}", spec.id.clone().unwrap_or_else(|| (i + 1).to_string())),
@@ -244,25 +244,29 @@ impl PolicyEngine {
         let db = db_rules.into_iter().map(|(id, spec)| (format!("db:{id}"), spec));
         let mut tool_globs = GlobSetBuilder::new();
         for (id, spec) in file_rules.chain(db) {
-            let server_glob = glob(&spec.server)
-                .map_err(|e| anyhow::anyhow!("rule {id}: bad server pattern: {e}"))?;
+            let server_glob = glob(&spec.server).map_err(|error| CompileError::Pattern {
+                rule: id.clone(),
+                what: "server",
+                error,
+            })?;
             if !server_glob.compile_matcher().is_match(&self.server) {
                 continue; // this process serves one server; other servers' rules never apply
             }
-            tool_globs.add(
-                glob(&spec.tool)
-                    .map_err(|e| anyhow::anyhow!("rule {id}: bad tool pattern: {e}"))?,
-            );
+            tool_globs.add(glob(&spec.tool).map_err(|error| CompileError::Pattern {
+                rule: id.clone(),
+                what: "tool",
+                error,
+            })?);
             let args = spec
                 .when
                 .args
                 .iter()
                 .map(|(name, re)| {
-                    Regex::new(re).map(|re| (name.clone(), re)).map_err(|e| {
-                        anyhow::anyhow!("rule {id}: bad regex for argument `{name}`: {e}")
+                    Regex::new(re).map(|re| (name.clone(), re)).map_err(|error| {
+                        CompileError::Regex { rule: id.clone(), name: name.clone(), error }
                     })
                 })
-                .collect::<anyhow::Result<_>>()?;
+                .collect::<Result<_, _>>()?;
             let paths_within = spec.when.paths_within.as_ref().map(|dirs| {
                 dirs.iter()
                     .map(|d| match d.as_str() {
@@ -274,15 +278,17 @@ impl PolicyEngine {
                     })
                     .collect()
             });
-            let hosts_in = match &spec.when.hosts_in {
-                None => None,
-                Some(hosts) => {
-                    Some(host_set(hosts).map_err(|e| anyhow::anyhow!("rule {id}: {e}"))?)
-                }
-            };
+            let hosts_in =
+                match &spec.when.hosts_in {
+                    None => None,
+                    Some(hosts) => Some(host_set(hosts).map_err(|e| CompileError::InRule {
+                        rule: id.clone(),
+                        error: Box::new(e),
+                    })?),
+                };
             self.rules.push(CompiledRule { id, spec, args, paths_within, hosts_in });
         }
-        self.tool_globs = tool_globs.build()?;
+        self.tool_globs = tool_globs.build().map_err(CompileError::Set)?;
         let mut hosts = policy.egress.allow_hosts.clone();
         if let Some(settings) = policy.servers.get(&self.server) {
             hosts.extend(settings.allow_hosts.iter().cloned());
@@ -290,11 +296,18 @@ impl PolicyEngine {
         self.egress = host_set(&hosts)?;
         self.egress_patterns = hosts;
         for limit in &policy.limits {
-            if !glob(&limit.server)?.compile_matcher().is_match(&self.server) {
+            let pattern = |what: &'static str, text: &str| {
+                glob(text).map_err(|error| CompileError::Pattern {
+                    rule: format!("limits ({})", limit.tool),
+                    what,
+                    error,
+                })
+            };
+            if !pattern("server", &limit.server)?.compile_matcher().is_match(&self.server) {
                 continue;
             }
             self.limits.push(CompiledLimit {
-                tool: glob(&limit.tool)?.compile_matcher(),
+                tool: pattern("tool", &limit.tool)?.compile_matcher(),
                 category: limit.category.clone(),
                 per_minute: limit.per_minute,
             });
@@ -603,17 +616,32 @@ fn within(path: &Path, dir: &Path) -> bool {
     p.starts_with(d) && (p.len() == d.len() || p[d.len()] == b'/' || d == b"/")
 }
 
-fn host_set(hosts: &[String]) -> anyhow::Result<GlobSet> {
+fn host_set(hosts: &[String]) -> Result<GlobSet, CompileError> {
     let mut set = GlobSetBuilder::new();
     for host in hosts {
         set.add(
             GlobBuilder::new(&host.to_ascii_lowercase())
                 .case_insensitive(true)
                 .build()
-                .map_err(|e| anyhow::anyhow!("bad host pattern `{host}`: {e}"))?,
+                .map_err(|error| CompileError::Host { host: host.clone(), error })?,
         );
     }
-    Ok(set.build()?)
+    set.build().map_err(CompileError::Set)
+}
+
+/// Why a policy's rules cannot be compiled (the engine then refuses every call, saying this).
+#[derive(Debug, thiserror::Error)]
+enum CompileError {
+    #[error("rule {rule}: bad {what} pattern: {error}")]
+    Pattern { rule: String, what: &'static str, error: globset::Error },
+    #[error("rule {rule}: bad regex for argument `{name}`: {error}")]
+    Regex { rule: String, name: String, error: regex::Error },
+    #[error("bad host pattern `{host}`: {error}")]
+    Host { host: String, error: globset::Error },
+    #[error("rule {rule}: {error}")]
+    InRule { rule: String, error: Box<CompileError> },
+    #[error("the patterns cannot be combined: {0}")]
+    Set(globset::Error),
 }
 
 fn dedup(mut kinds: Vec<&str>) -> Vec<&str> {

@@ -142,28 +142,47 @@ impl RuleSpec {
     /// Checks a rule for the database the way the engine will read it, with errors that name the
     /// problem: the patterns compile, argument conditions are valid regexes, and only an allow rule
     /// lifts guards. `mcpfw rules add` and the HTTP API both use it.
-    pub fn check_for_database(&self) -> anyhow::Result<()> {
-        use anyhow::{Context, bail};
+    pub fn check_for_database(&self) -> Result<(), RuleError> {
         let spec = self;
         if spec.id.is_some() {
-            bail!("a database rule gets its number when it is added; leave `id` out");
+            return Err(RuleError::HasId);
         }
         for (what, pattern) in [("server", &spec.server), ("tool", &spec.tool)] {
-            globset::Glob::new(pattern)
-                .with_context(|| format!("the {what} pattern `{pattern}` is not a valid glob"))?;
+            globset::Glob::new(pattern).map_err(|error| RuleError::Glob {
+                what,
+                pattern: pattern.clone(),
+                error,
+            })?;
         }
         for (name, re) in &spec.when.args {
-            regex::Regex::new(re).with_context(|| format!("bad regex for `{name}`"))?;
+            regex::Regex::new(re)
+                .map_err(|error| RuleError::Regex { name: name.clone(), error })?;
         }
         for host in spec.when.hosts_in.iter().flatten() {
-            globset::Glob::new(host)
-                .with_context(|| format!("the host pattern `{host}` is not a valid glob"))?;
+            globset::Glob::new(host).map_err(|error| RuleError::Glob {
+                what: "host",
+                pattern: host.clone(),
+                error,
+            })?;
         }
         if !spec.lift.is_empty() && spec.action != Action::Allow {
-            bail!("only an allow rule can lift guards (`lift`, `--lift`)");
+            return Err(RuleError::LiftNeedsAllow);
         }
         Ok(())
     }
+}
+
+/// Why a rule cannot be added to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("a database rule gets its number when it is added; leave `id` out")]
+    HasId,
+    #[error("the {what} pattern `{pattern}` is not a valid glob: {error}")]
+    Glob { what: &'static str, pattern: String, error: globset::Error },
+    #[error("bad regex for `{name}`: {error}")]
+    Regex { name: String, error: regex::Error },
+    #[error("only an allow rule can lift guards (`lift`, `--lift`)")]
+    LiftNeedsAllow,
 }
 
 fn any() -> String {
