@@ -206,9 +206,43 @@ fn a_server_whose_package_changes_has_its_tools_withheld_until_the_user_trusts_i
         "{report}"
     );
 
+    // `mcpfw status` shows the package behind the client's wrapped entry, and the change.
+    let user = tempfile::tempdir().unwrap();
+    let config = user.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let entry = json!({"mcpServers": {"memory": {"command": mcpfw(), "args":
+        ["wrap", "--name", "memory", "--", "npx", "-y", &new]}}});
+    std::fs::write(&config, entry.to_string()).unwrap();
+    let (ok, status) = status_of(&home, user.path(), true);
+    let status: Value = serde_json::from_str(&status).unwrap_or_else(|e| panic!("{e}: {status}"));
+    let package = &status[0]["package"];
+    assert!(ok, "{status}");
+    assert_eq!(
+        (&package["ecosystem"], &package["name"], &package["resolved"], &package["status"]),
+        (&json!("npm"), &json!(MEMORY), &json!(OLD), &json!("changed")),
+        "{status}"
+    );
+    assert_eq!(package["integrity"], integrity.as_str(), "{status}");
+    assert_eq!(package["change"]["resolved"], NEW, "{status}");
+    assert_eq!(package["change"]["pinned"], true, "{status}");
+    let (_, text) = status_of(&home, user.path(), false);
+    assert!(
+        text.contains(&format!("package npm {MEMORY} {OLD} (asked for {old}, pinned;"))
+            && text.contains(&format!("package CHANGED — review: now {MEMORY} {NEW}"))
+            && text.contains("mcpfw tools trust memory --package"),
+        "{text}"
+    );
+
     // Trusted: the running session gets its tools back.
     let (ok, trusted) = mcpfw_cli(&home, &["tools", "trust", "memory", "--package"]);
     assert!(ok, "{trusted}");
+    let (_, text) = status_of(&home, user.path(), false);
+    assert!(
+        text.contains(&format!("package npm {MEMORY} {NEW} (asked for {new}, pinned;"))
+            && text.contains("· trusted")
+            && !text.contains("CHANGED"),
+        "{text}"
+    );
     let answered = shim.call_tool(3, "read_graph", json!({}));
     assert_ne!(answered["result"]["isError"], true, "{answered}");
     assert_eq!(tool_names(&shim.request(4, "tools/list", json!({}))), first);
@@ -220,6 +254,26 @@ fn a_server_whose_package_changes_has_its_tools_withheld_until_the_user_trusts_i
         })
     });
     assert!(!events.is_empty());
+}
+
+/// `mcpfw status [--json] --client cursor` for the clients' files below `user`.
+fn status_of(home: &Home, user: &Path, json: bool) -> (bool, String) {
+    let mut args = vec!["status", "--client", "cursor"];
+    if json {
+        args.push("--json");
+    }
+    let out = Command::new(mcpfw())
+        .args(&args)
+        .env("HOME", user)
+        .env_remove("XDG_CONFIG_HOME")
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    let (text, errors) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mcpfw {args:?}: {text}{errors}");
+    (out.status.success(), if json { text.into_owned() } else { format!("{text}{errors}") })
 }
 
 /// The OSV fixtures zipped as OSV's ecosystem exports are (`all.zip`: one record per file).
@@ -410,6 +464,7 @@ fn install_pin_pins_unpinned_specs_to_the_version_in_use_and_uninstall_puts_the_
 
     run(&["uninstall", "--client", "cursor"]);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
+
 }
 
 #[test]

@@ -433,6 +433,18 @@ pub struct EntryStatus {
     pub project: Option<String>,
     pub state: Protection,
     pub detail: String,
+    /// A wrapped entry's package pin (what it ran when trusted, and any change waiting), when
+    /// the caller looked it up in the history (see [`with_packages`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::store::wire::ServerPackage>,
+}
+
+/// Gives each wrapped entry the package pinned under its name (`mcpfw wrap --name` is the
+/// entry's name when `mcpfw install` wrapped it).
+pub fn with_packages(entries: &mut [EntryStatus], pins: &[crate::store::packages::PackagePin]) {
+    for entry in entries.iter_mut().filter(|e| e.state == Protection::Wrapped) {
+        entry.package = pins.iter().find(|p| p.server == entry.server).map(Into::into);
+    }
 }
 
 /// The protection of every entry of the selected clients; files that cannot be read are
@@ -480,6 +492,7 @@ pub fn status(
                     project: project_of(&entry.pointer),
                     state,
                     detail,
+                    package: None,
                 });
             }
         }
