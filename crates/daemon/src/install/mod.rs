@@ -162,6 +162,11 @@ impl Install<'_> {
             for entry in clients::entries(client, file, &text, &doc) {
                 let Some(node) = doc.at(&entry.pointer) else { continue };
                 let label = label(&entry);
+                if let Launch::Stdio { command, .. } = &entry.launch
+                    && let Some(warning) = squat_warning(command)
+                {
+                    notes.push(format!("{label}: WARNING: {warning}"));
+                }
                 if entry.wrapped || entry.bridged {
                     notes.push(format!("{label}: already protected"));
                     continue;
@@ -628,6 +633,20 @@ fn wrapped_entry_with(
 /// For `--pin`: the span of the `args` item that holds an unpinned package spec, and the spec
 /// pinned to the version in use. `Ok(None)`: nothing to pin (not a package launcher, or
 /// already one exact version).
+/// The warning for a stdio entry whose package name imitates a well-known one.
+fn squat_warning(command: &[String]) -> Option<String> {
+    let (program, args) = command.split_first()?;
+    let package = mcpfw_core::package::parse_command(program, args)?;
+    let squat = mcpfw_core::package::squat::check(package.ecosystem, &package.name)?;
+    Some(format!(
+        "its package `{}` looks like the well-known `{}` ({}); check the name. MCP Firewall \
+         asks you before its first start",
+        package.name,
+        squat.imitates,
+        squat.trick.as_str()
+    ))
+}
+
 fn pin_edit(
     entry: &Node,
     command: &[String],
