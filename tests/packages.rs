@@ -474,6 +474,30 @@ fn install_pin_pins_unpinned_specs_to_the_version_in_use_and_uninstall_puts_the_
     run(&["uninstall", "--client", "cursor"]);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
 
+    // Entries protected earlier: `--pin` pins the spec inside the wrapped entry, and
+    // uninstall still puts back the bytes from before the first install.
+    let out = run(&["install", "--client", "cursor"]);
+    assert!(!out.contains("pinned to"), "{out}");
+    let wrapped = std::fs::read_to_string(&config).unwrap();
+    let out = run(&["install", "--pin", "--client", "cursor"]);
+    assert!(
+        out.contains(&format!("memory: already protected; pinned to {MEMORY}@{version}")),
+        "{out}"
+    );
+    let pinned = std::fs::read_to_string(&config).unwrap();
+    let memory_line = pinned.lines().find(|l| l.contains("\"memory\"")).unwrap();
+    assert!(
+        memory_line.contains(&format!("\"--\", \"npx\", \"-y\",  \"{MEMORY}@{version}\"]")),
+        "{memory_line}"
+    );
+    fn unchanged(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.contains("\"memory\"")).collect()
+    }
+    assert_eq!(unchanged(&pinned), unchanged(&wrapped), "only the memory entry changed");
+    let out = run(&["install", "--pin", "--client", "cursor"]);
+    assert!(out.contains("mcpfw install: nothing to change"), "pinned once: {out}");
+    run(&["uninstall", "--client", "cursor"]);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
 }
 
 #[test]

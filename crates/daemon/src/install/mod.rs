@@ -168,7 +168,28 @@ impl Install<'_> {
                     notes.push(format!("{label}: WARNING: {warning}"));
                 }
                 if entry.wrapped || entry.bridged {
-                    notes.push(format!("{label}: already protected"));
+                    let pinned = match (&entry.launch, self.pin) {
+                        (Launch::Stdio { command, env }, Some(pinner)) if entry.wrapped => {
+                            let current = &text[node.span.clone()];
+                            let record = manifest.find(file, &entry.pointer).cloned();
+                            match pin_wrapped(node, current, command, env, pinner, record) {
+                                Ok(Some((record, spec))) => {
+                                    edits.push((node.span.clone(), record.installed.clone()));
+                                    records.push(Record {
+                                        client: client.to_owned(),
+                                        file: file.to_owned(),
+                                        pointer: entry.pointer.clone(),
+                                        ..record
+                                    });
+                                    format!("; pinned to {spec}")
+                                }
+                                Ok(None) => String::new(),
+                                Err(why) => format!("; not pinned: {why}"),
+                            }
+                        }
+                        _ => String::new(),
+                    };
+                    notes.push(format!("{label}: already protected{pinned}"));
                     continue;
                 }
                 let mut pinned = None;
@@ -633,6 +654,44 @@ fn wrapped_entry_with(
 /// For `--pin`: the span of the `args` item that holds an unpinned package spec, and the spec
 /// pinned to the version in use. `Ok(None)`: nothing to pin (not a package launcher, or
 /// already one exact version).
+/// `--pin` for an entry protected earlier: its install record with the spec pinned inside the
+/// wrapped entry, and the spec. Uninstall still puts back the text from before the first
+/// install (the record keeps it); an entry wrapped by hand gets a record whose original is
+/// its wrapped text now. An entry edited since install wrote it is left alone.
+fn pin_wrapped(
+    node: &Node,
+    current: &str,
+    command: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    pinner: &dyn Pinner,
+    record: Option<Record>,
+) -> Result<Option<(Record, String)>, String> {
+    let Some((span, spec)) = pin_edit(node, command, env, pinner)? else { return Ok(None) };
+    let start = node.span.start;
+    let mut installed = current.to_owned();
+    installed.replace_range(span.start - start..span.end - start, &json_string(&spec));
+    let shown = spec.rsplit('=').next().unwrap_or(&spec).to_owned();
+    let record = match record {
+        Some(record) => match record.holds(current) {
+            Holds::InstalledText | Holds::Installed => Record { installed, ..record },
+            Holds::Original | Holds::Other => {
+                return Err("it was edited since mcpfw install wrote it".into());
+            }
+        },
+        None => Record {
+            client: String::new(),
+            file: PathBuf::new(),
+            pointer: Vec::new(),
+            original: current.to_owned(),
+            installed,
+            installed_ms: 0,
+            backup: None,
+            route: None,
+        },
+    };
+    Ok(Some((Record { installed_ms: crate::record::now_ms(), ..record }, shown)))
+}
+
 /// The warning for a stdio entry whose package name imitates a well-known one.
 fn squat_warning(command: &[String]) -> Option<String> {
     let (program, args) = command.split_first()?;
