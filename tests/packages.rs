@@ -741,3 +741,47 @@ fn a_likely_typosquat_asks_before_its_first_start_and_runs_once_allowed() {
         .unwrap_or_else(|| panic!("the approval is recorded: {events:?}"));
     assert_eq!(allowed["findings"][0]["imitates"], MEMORY);
 }
+
+#[test]
+fn advisories_are_downloaded_from_an_address_over_https_or_from_this_computer_only() {
+    let home = home();
+    let dir = tempfile::tempdir().unwrap();
+    osv_zip(dir.path());
+    std::fs::write(dir.path().join("junk.zip"), b"PK\x03\x04 but not a zip").unwrap();
+    let port = common::free_port();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+        .arg(dir.path());
+    let _server = common::Background::start(cmd);
+    common::wait_listening(port, "python http.server");
+
+    let url = format!("http://127.0.0.1:{port}/all.zip");
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &url]);
+    assert!(ok && out.contains(&format!("imported 2 OSV records from {url}")), "{out}");
+    let (_, out) = mcpfw_cli(&home, &["advisories", "status", "--json"]);
+    let status: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(status["import"]["source"], url.as_str(), "{status}");
+    assert_eq!(status["import"]["stored"], 2, "{status}");
+
+    // Clear refusals: a missing file, a file that is not what it claims, plain http to
+    // another computer, another scheme.
+    let missing = format!("http://127.0.0.1:{port}/missing.zip");
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &missing]);
+    assert!(!ok && out.contains("the server answered 404"), "{out}");
+    let junk = format!("http://127.0.0.1:{port}/junk.zip");
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &junk]);
+    assert!(!ok && out.contains("is not a readable zip file"), "{out}");
+    let (ok, out) =
+        mcpfw_cli(&home, &["advisories", "update", "--from", "http://example.com/all.zip"]);
+    assert!(!ok && out.contains("https only"), "{out}");
+    let (ok, out) =
+        mcpfw_cli(&home, &["advisories", "update", "--from", "ftp://127.0.0.1/all.zip"]);
+    assert!(!ok && out.contains("is not supported"), "{out}");
+    let closed = format!("http://127.0.0.1:{}/all.zip", common::free_port());
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &closed]);
+    assert!(!ok && out.contains("cannot download"), "{out}");
+    // The failed attempts left the imported data as it was.
+    let (_, out) = mcpfw_cli(&home, &["advisories", "status", "--json"]);
+    let status: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(status["import"]["source"], url.as_str(), "{status}");
+}
