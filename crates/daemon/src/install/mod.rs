@@ -789,6 +789,45 @@ mod tests {
     }
 
     #[test]
+    fn pin_inside_a_wrapped_entry_keeps_the_first_original_and_leaves_an_edited_entry_alone() {
+        let original = r#"{"command": "npx", "args": ["-y", "@a/srv"]}"#;
+        let wrapped =
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@a/srv"]}"#;
+        let doc = crate::jsonc::parse(wrapped).unwrap();
+        let command: Vec<String> = ["npx", "-y", "@a/srv"].map(String::from).to_vec();
+        let pinner = Fixed(Ok("1.2.3".to_owned()));
+        let record = Record {
+            client: "cursor".into(),
+            file: "/f.json".into(),
+            pointer: vec!["mcpServers".into(), "s".into()],
+            original: original.into(),
+            installed: wrapped.into(),
+            installed_ms: 1,
+            backup: None,
+            route: None,
+        };
+        let pin = |record: Option<Record>| {
+            pin_wrapped(&doc, wrapped, &command, &Default::default(), &pinner, record)
+        };
+        let (pinned, spec) = pin(Some(record.clone())).unwrap().unwrap();
+        assert_eq!(spec, "@a/srv@1.2.3");
+        assert_eq!(
+            pinned.installed,
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@a/srv@1.2.3"]}"#
+        );
+        assert_eq!((pinned.original.as_str(), &pinned.pointer), (original, &record.pointer));
+        // Wrapped by hand: uninstall would put back the wrapped, unpinned text.
+        let (pinned, _) = pin(None).unwrap().unwrap();
+        assert_eq!(pinned.original, wrapped);
+        // Edited since install wrote it: left alone.
+        let installed =
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@b/x"]}"#;
+        let edited = Record { installed: installed.into(), ..record };
+        let why = pin(Some(edited)).unwrap_err();
+        assert!(why.contains("edited since"), "{why}");
+    }
+
+    #[test]
     fn pin_rewrites_only_an_unpinned_spec_in_its_own_args_item() {
         assert_eq!(
             pin(r#"{"command": "npx", "args": ["-y", "@a/srv"]}"#, Ok("1.2.3")).unwrap(),
