@@ -53,7 +53,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         Arc::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
     };
     let before = identify();
-    let Assembled { pipeline, engine, sandbox, refusal, replicator } = assemble(
+    let Assembled { pipeline, engine, sandbox, refusal, squat, replicator } = assemble(
         paths,
         &args,
         name.clone(),
@@ -80,6 +80,49 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             &why,
             serde_json::json!({"source": "mcp-firewall", "package": "malicious"}),
         ));
+    }
+    if let Some((identity, squat)) = squat {
+        let finding = mcpfw_core::package::squat::finding(identity.ecosystem, &identity.name)
+            .unwrap_or_default();
+        let decision = crate::package::ask_before_squat(
+            pipeline.approver(),
+            &name,
+            pipeline.session_id(),
+            &identity,
+            &squat,
+        );
+        let (verdict, by, reason, refuse) = match decision {
+            crate::package::SquatDecision::Start { by, reason } => {
+                (crate::record::Verdict::Allow, by, reason, false)
+            }
+            crate::package::SquatDecision::Refuse { by, reason } => {
+                (crate::record::Verdict::Deny, by, reason, true)
+            }
+        };
+        let event = crate::package::package_event(&name, pipeline.session_id(), &[finding]);
+        let event = crate::record::Event {
+            verdict,
+            decided_by: Some(by),
+            reason: Some(reason.clone()),
+            ..event
+        };
+        if refuse {
+            tracing::error!(server = %name, "{reason}");
+            if let Err(e) = pipeline.recorder().record_durable(event) {
+                tracing::warn!("the refusal could not be recorded: {e}");
+            }
+            pipeline.flush();
+            finish_replication(replicator);
+            return Ok(crate::transport::stdio::refuse_before_start(
+                &pipeline,
+                crate::package::SQUAT_CODE,
+                &reason,
+                serde_json::json!({"source": "mcp-firewall", "package": "typosquat",
+                                   "imitates": squat.imitates}),
+            ));
+        }
+        tracing::warn!(server = %name, "{reason}");
+        pipeline.recorder().record(event);
     }
     let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
     // The box gets the same roots the policy engine checks paths against.
@@ -203,6 +246,9 @@ struct Assembled {
     sandbox: SandboxSettings,
     /// Why the server must not start at all (a known-malicious package).
     refusal: Option<String>,
+    /// The package, when its name imitates a well-known one and it never ran under this
+    /// server's name: a person is asked before it starts.
+    squat: Option<(Identity, mcpfw_core::package::squat::Squat)>,
     /// Replication of the history to PostgreSQL, when configured.
     replicator: Option<store::postgres::Replicator>,
 }
@@ -229,7 +275,7 @@ fn assemble(
         .filter(|p| p.ecosystem.osv_name().is_some())
         .map(|p| (p.ecosystem, p.name.clone()));
     let lookup_in_store = lookup.clone();
-    let (recorder, (inputs, neighbours, advisories)) =
+    let (recorder, (inputs, neighbours, advisories, has_pin)) =
         StoreRecorder::start_with(&db, key, move |store| async move {
             // A broken policy.toml does not stop the server: every tool call is refused and
             // told why (fail closed), and the problem is reported on stderr at once.
@@ -244,7 +290,10 @@ fn assemble(
                 )),
                 None => None,
             };
-            Ok((inputs, store.neighbours(&name_for_store).await?, advisories))
+            // Whether this server ever ran a package (a likely typosquat asks before its first
+            // start only).
+            let has_pin = !store.package_pins(Some(&name_for_store)).await?.is_empty();
+            Ok((inputs, store.neighbours(&name_for_store).await?, advisories, has_pin))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
     // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
@@ -271,6 +320,12 @@ fn assemble(
             .find(|h| h.malicious)
             .map(|h| crate::package::malicious_reason(&name, before, h))
     });
+    // A name that imitates a well-known package asks before its first start under this name.
+    let squat =
+        package.as_ref().filter(|_| !has_pin && refusal.is_none()).and_then(|(_, before)| {
+            mcpfw_core::package::squat::check(before.ecosystem, &before.name)
+                .map(|squat| (before.clone(), squat))
+        });
     let history: Box<dyn crate::record::Recorder> = match package {
         Some((identify, _)) => Box::new(crate::package::PackageGate::new(
             history,
@@ -298,7 +353,7 @@ fn assemble(
         .map(|s| s.sandbox.clone())
         .unwrap_or_default();
     let _ = session.set(pipeline.session_id().to_owned());
-    Ok(Assembled { pipeline, engine, sandbox, refusal, replicator })
+    Ok(Assembled { pipeline, engine, sandbox, refusal, squat, replicator })
 }
 
 /// Existing folders named by absolute path among the server's arguments: where a filesystem
