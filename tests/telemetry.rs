@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Home, Shim, everything, mcpfw, python, support};
+use common::{
+    Background, Home, Shim, everything, free_port, mcpfw, npm_server, python, support,
+    wait_listening,
+};
 use serde_json::{Value, json};
 
 /// The receiver, listening; killed when dropped.
@@ -314,6 +317,72 @@ fn grpc_export_reaches_a_real_grpc_collector() {
     assert_eq!(attr(sum, "error.type"), "tool_error");
     assert_eq!(attr(guardrail(&spans, sum), "gen_ai.security.decision.type"), "deny");
     assert_eq!(logs.len(), recorded);
+}
+
+#[test]
+fn the_http_proxy_exports_its_sessions_as_tcp_spans() {
+    let receiver = Receiver::start();
+    let home = Home::new();
+    home.policy("[[rules]]\nid = \"all\"\naction = \"allow\"\n");
+    let (upstream, proxy) = (free_port(), free_port());
+    let mut server = Command::new(npm_server("mcp-server-everything"));
+    server.arg("streamableHttp").env("PORT", upstream.to_string());
+    let _server = Background::start(server);
+    let mcpfw_cmd = || {
+        let mut cmd = Command::new(mcpfw());
+        cmd.env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("MCPFW_PROXY_PORT", proxy.to_string());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("OTEL_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd
+    };
+    let added = mcpfw_cmd()
+        .args(["proxy", "add", "everything", &format!("http://127.0.0.1:{upstream}/mcp")])
+        .args(["--client", "test"])
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let added = String::from_utf8_lossy(&added.stdout).into_owned();
+    let token = added
+        .split("X-MCPFW-Token: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a token in `mcpfw proxy add`'s output");
+    let mut daemon = mcpfw_cmd();
+    daemon
+        .args(["daemon", "--no-notify"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{}", receiver.port));
+    let _daemon = Background::start(daemon);
+    wait_listening(upstream, "server-everything");
+    wait_listening(proxy, "the proxy");
+    let out = Command::new(python())
+        .arg(support("client.py"))
+        .args(["--scenario", "everything", "--timeout", "30", "--url"])
+        .arg(format!("http://127.0.0.1:{proxy}/s/everything/mcp"))
+        .args(["--header", &format!("X-MCPFW-Token: {token}"), "--"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("\"ok\": true") || report.contains("\"ok\":true"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (spans, logs) =
+        receiver.wait("the proxied sum", |s, _| !named(s, "tools/call get-sum").is_empty());
+    let sum = named(&spans, "tools/call get-sum")[0];
+    assert_eq!(attr(sum, "network.transport"), "tcp");
+    assert_eq!(attr(sum, "mcpfw.server"), "everything");
+    assert_eq!(attr(sum, "gen_ai.operation.name"), "execute_tool");
+    assert!(attr(sum, "error.type").is_null(), "{sum:#}");
+    let allow = guardrail(&spans, sum);
+    assert_eq!(attr(allow, "gen_ai.security.decision.type"), "allow");
+    assert_eq!(attr(allow, "gen_ai.security.policy.id"), "rule:file:all");
+    assert!(logs.iter().any(|l| attr(l, "gen_ai.tool.name") == "get-sum"), "{logs:#?}");
 }
 
 #[test]
