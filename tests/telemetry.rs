@@ -320,6 +320,66 @@ fn grpc_export_reaches_a_real_grpc_collector() {
 }
 
 #[test]
+fn a_call_a_person_approves_has_its_guardrail_span_over_the_wait() {
+    let receiver = Receiver::start();
+    let home = Home::new();
+    home.policy(&format!(
+        "[[rules]]\nid = \"sums-are-asked\"\ntool = \"get-sum\"\naction = \"ask\"\n\n\
+         [telemetry]\nendpoint = \"http://127.0.0.1:{}\"\n",
+        receiver.port
+    ));
+    let cmd = |args: &[&str]| {
+        let mut cmd = Command::new(mcpfw());
+        cmd.args(args).env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");
+        cmd
+    };
+    let _daemon = Background::start(cmd(&["daemon", "--no-notify"]));
+    let socket = home.path().join("run/mcpfw.sock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut shim = shim(&home, &[]);
+    shim.send(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                      "params": {"name": "get-sum", "arguments": {"a": 2, "b": 3}}}));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pending = loop {
+        let out = cmd(&["pending", "--json"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if let Some(line) = text.lines().next() {
+            break serde_json::from_str::<Value>(line).unwrap();
+        }
+        assert!(Instant::now() < deadline, "the call never waited for a person");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    std::thread::sleep(Duration::from_millis(50)); // a wait the span must cover
+    let approved = cmd(&["approve", &pending["id"].to_string()]).output().unwrap();
+    assert!(approved.status.success(), "{}", String::from_utf8_lossy(&approved.stderr));
+    let answer = shim.response(&json!(5));
+    assert!(answer["result"]["isError"] != true, "the approved call did not run: {answer}");
+    shim.close_stdin();
+    assert!(shim.wait_exit(Duration::from_secs(15)).is_some(), "the shim did not exit");
+    let (spans, logs) =
+        receiver.wait("the approved call", |s, _| !named(s, "tools/call get-sum").is_empty());
+    let sum = named(&spans, "tools/call get-sum")[0];
+    assert!(attr(sum, "error.type").is_null(), "{sum:#}");
+    assert_eq!(attr(sum, "mcpfw.decided_by"), "user");
+    let decision = guardrail(&spans, sum);
+    assert_eq!(attr(decision, "gen_ai.security.decision.type"), "allow");
+    assert_eq!(attr(decision, "gen_ai.security.policy.id"), "user");
+    let waited = decision["end_ns"].as_u64().unwrap() - decision["start_ns"].as_u64().unwrap();
+    assert!(waited >= 50_000_000, "the guardrail span covers the person's wait: {decision:#}");
+    // The request (ask) and the approval are both in the logs, tied to the call's trace.
+    let verdicts: Vec<&Value> = logs
+        .iter()
+        .filter(|l| attr(l, "gen_ai.tool.name") == "get-sum" && l["trace_id"] == sum["trace_id"])
+        .map(|l| attr(l, "mcpfw.verdict"))
+        .collect();
+    assert!(verdicts.contains(&&json!("ask")) && verdicts.contains(&&json!("allow")), "{logs:#?}");
+}
+
+#[test]
 fn the_http_proxy_exports_its_sessions_as_tcp_spans() {
     let receiver = Receiver::start();
     let home = Home::new();
