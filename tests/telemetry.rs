@@ -380,6 +380,77 @@ fn a_call_a_person_approves_has_its_guardrail_span_over_the_wait() {
 }
 
 #[test]
+fn findings_become_security_finding_events_on_their_guardrail_spans() {
+    let receiver = Receiver::start();
+    let home = Home::new();
+    home.policy(&format!(
+        "[settings]\nunattended = \"allow\"\n\n[telemetry]\nendpoint = \"http://127.0.0.1:{}\"\n",
+        receiver.port
+    ));
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "toxic", "--"]).arg(python()).arg(support("toxic_server.py"));
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    // Hidden text in the result: removed in the relay.
+    let fortune = shim.call_tool(1, "fortune", json!({}));
+    assert!(!fortune.to_string().contains("\\u001b"), "hidden text passed: {fortune}");
+    // An injected instruction: found by the background scan, the result passed on.
+    let page = shim.call_tool(2, "fetch", json!({"url": "https://example.com/recipes"}));
+    assert!(page.get("result").is_some(), "{page}");
+    home.wait_events("the background scan's finding", |events| {
+        events.iter().any(|e| e["kind"] == "detection" && e["tool"] == "fetch")
+    });
+    shim.close_stdin();
+    assert!(shim.wait_exit(Duration::from_secs(15)).is_some(), "the shim did not exit");
+    let (spans, logs) = receiver.wait("both findings", |s, _| {
+        !named(s, "tools/call fortune").is_empty()
+            && s.iter().any(|g| {
+                attr(g, "gen_ai.tool.name") == "fetch"
+                    && attr(g, "gen_ai.security.target.type") == "tool_result"
+            })
+    });
+    let fortune = named(&spans, "tools/call fortune")[0];
+    let removed = spans
+        .iter()
+        .find(|g| {
+            g["parent_span_id"] == fortune["span_id"]
+                && attr(g, "gen_ai.security.target.type") == "tool_result"
+        })
+        .unwrap_or_else(|| panic!("no guardrail on the fortune's result: {spans:#?}"));
+    assert_eq!(attr(removed, "gen_ai.security.decision.type"), "modify");
+    assert_eq!(attr(removed, "gen_ai.security.content.redacted"), true);
+    let events = removed["events"].as_array().unwrap();
+    assert!(!events.is_empty(), "{removed:#}");
+    for event in events {
+        assert_eq!(event["name"], "gen_ai.security.finding");
+        assert!(
+            event["attributes"]["gen_ai.security.risk.category"]
+                .as_str()
+                .is_some_and(|c| !c.is_empty())
+        );
+        assert!(event["attributes"]["gen_ai.security.risk.severity"].is_string(), "{event:#}");
+    }
+    let scanned = spans
+        .iter()
+        .find(|g| {
+            attr(g, "gen_ai.tool.name") == "fetch"
+                && attr(g, "gen_ai.security.target.type") == "tool_result"
+        })
+        .unwrap();
+    assert_eq!(scanned["name"], "apply_guardrail mcpfw");
+    assert_eq!(attr(scanned, "gen_ai.security.decision.type"), "warn");
+    let finding = &scanned["events"][0];
+    assert_eq!(finding["name"], "gen_ai.security.finding");
+    let exported = serde_json::to_string(&spans).unwrap() + &serde_json::to_string(&logs).unwrap();
+    assert!(!exported.contains("Ignore all previous instructions"), "evidence is not exported");
+    assert!(
+        logs.iter()
+            .any(|l| attr(l, "mcpfw.findings").as_str().is_some_and(|f| f.contains("\"kind\""))),
+        "the log records carry the findings (without evidence): {logs:#?}"
+    );
+}
+
+#[test]
 fn the_http_proxy_exports_its_sessions_as_tcp_spans() {
     let receiver = Receiver::start();
     let home = Home::new();

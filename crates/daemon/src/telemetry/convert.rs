@@ -489,8 +489,18 @@ impl Converter {
         {
             a.push(KeyValue::new("gen_ai.tool.call.arguments", args.clone()));
         }
-        if e.findings != "[]" && !e.findings.is_empty() {
-            a.push(KeyValue::new("mcpfw.findings", e.findings.clone()));
+        let mut found = findings(e);
+        if !found.is_empty() {
+            // A finding's evidence is a piece of what the server sent: content.
+            if !self.include_content {
+                for finding in &mut found {
+                    if let Some(finding) = finding.as_object_mut() {
+                        finding.remove("evidence");
+                    }
+                }
+            }
+            let text = serde_json::Value::Array(found).to_string();
+            a.push(KeyValue::new("mcpfw.findings", text));
         }
         a.push(KeyValue::new("mcpfw.bytes", i64::try_from(e.bytes).unwrap_or(i64::MAX)));
         let what = [e.method.as_deref(), e.tool.as_deref()]
@@ -532,14 +542,20 @@ fn target_type(method: Option<&str>, response: bool) -> &'static str {
     }
 }
 
-/// The guardrail decision on a response: refused, rewritten (tools withheld, hidden text
-/// removed), flagged, or let through.
+/// The guardrail decision on a response: refused, rewritten, flagged, or let through.
+///
+/// Rewritten (`modify`): a tool list with tools withheld, and a tool result with findings in
+/// the relay — that scan runs only on results that may hide text, and hidden text is removed
+/// before the result is passed on. Findings of the background scan (`detection` events) and
+/// flagged tool definitions came with content passed on unchanged (`warn`).
 fn response_decision(event: &Event) -> &'static str {
     let found = findings(event);
+    let in_relay_result =
+        event.kind != EventKind::Detection && event.method.as_deref() == Some("tools/call");
     if matches!(event.verdict, Verdict::Deny | Verdict::Drop | Verdict::Reject) {
         "deny"
     } else if event.reason.as_deref().is_some_and(|r| r.starts_with("withheld"))
-        || found.iter().any(|f| f.get("severity").and_then(|s| s.as_str()) == Some("block"))
+        || (in_relay_result && !found.is_empty())
     {
         "modify"
     } else if !found.is_empty() {
