@@ -637,3 +637,87 @@ fn new_trace_id() -> TraceId {
 fn new_span_id() -> SpanId {
     SpanId::from_bytes(random::<8>())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcpfw_core::classify::Category;
+
+    fn call(id: u64, verdict: Verdict) -> Event {
+        let mut e = Event::refused(
+            "files",
+            "session-1",
+            Direction::ClientToServer,
+            verdict,
+            Some(id.to_string()),
+            String::new(),
+            10,
+        );
+        e.kind = EventKind::Request;
+        e.method = Some("tools/call".into());
+        e.tool = Some("read_file".into());
+        e.category = Some(Category::Read);
+        e.reason = None;
+        e.decided_by = Some(DecidedBy::Default);
+        e
+    }
+
+    fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+        span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
+    }
+
+    #[test]
+    fn waiting_requests_are_bounded_and_the_oldest_ends_unfinished() {
+        let mut converter = Converter::new(Transport::Pipe, false);
+        let mut spans = Vec::new();
+        for id in 0..(MAX_OPEN as u64 + 10) {
+            converter.event(&call(id, Verdict::Allow), &mut spans);
+        }
+        assert_eq!(converter.open.len(), MAX_OPEN);
+        let unfinished: Vec<_> =
+            spans.iter().filter(|s| attribute(s, "mcpfw.unfinished").is_some()).collect();
+        assert_eq!(unfinished.len(), 10);
+        assert_eq!(attribute(unfinished[0], "jsonrpc.request.id"), Some(&Value::from("0")));
+        spans.clear();
+        converter.finish(&mut spans);
+        assert_eq!(spans.len(), MAX_OPEN);
+        assert!(converter.open.is_empty() && converter.order.is_empty());
+    }
+
+    #[test]
+    fn a_response_ends_its_request_span_and_one_without_a_request_starts_at_its_latency() {
+        let mut converter = Converter::new(Transport::Tcp, false);
+        let mut spans = Vec::new();
+        let request = call(7, Verdict::Allow);
+        converter.event(&request, &mut spans);
+        assert_eq!(spans.len(), 1, "only the guardrail span ends with the request");
+        let mut response = request.clone();
+        response.kind = EventKind::Result;
+        response.direction = Direction::ServerToClient;
+        response.ts_ms += 40;
+        response.result_status = Some(ResultStatus::ToolError);
+        spans.clear();
+        let log = converter.event(&response, &mut spans);
+        let span = &spans[0];
+        assert_eq!(span.name, "tools/call read_file");
+        assert_eq!(
+            span.end_time.duration_since(span.start_time).unwrap(),
+            Duration::from_millis(40)
+        );
+        assert_eq!(attribute(span, "error.type"), Some(&Value::from("tool_error")));
+        assert_eq!(log.trace, Some((span.span_context.trace_id(), span.span_context.span_id())));
+        // Its request was never seen: the latency gives the start.
+        let mut orphan = response.clone();
+        orphan.id = Some("\"abc\"".into());
+        orphan.latency_us = Some(25_000);
+        orphan.result_status = Some(ResultStatus::Ok);
+        spans.clear();
+        converter.event(&orphan, &mut spans);
+        assert_eq!(
+            spans[0].end_time.duration_since(spans[0].start_time).unwrap(),
+            Duration::from_millis(25)
+        );
+        assert_eq!(attribute(&spans[0], "jsonrpc.request.id"), Some(&Value::from("abc")));
+        assert_eq!(attribute(&spans[0], "network.transport"), Some(&Value::from("tcp")));
+    }
+}
