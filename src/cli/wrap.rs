@@ -26,10 +26,11 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let Assembled { pipeline, replicator, .. } =
+        let Assembled { pipeline, replicator, telemetry, .. } =
             assemble(paths, &args, name, url.clone(), Vec::new(), None)?;
         let code = crate::proxy::bridge::run(Arc::new(pipeline), &url);
         finish_replication(replicator);
+        finish_telemetry(telemetry);
         return code;
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -53,7 +54,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         Arc::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
     };
     let before = identify();
-    let Assembled { pipeline, engine, sandbox, refusal, squat, replicator } = assemble(
+    let Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry } = assemble(
         paths,
         &args,
         name.clone(),
@@ -74,12 +75,14 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         }
         pipeline.flush();
         finish_replication(replicator);
-        return Ok(crate::transport::stdio::refuse_before_start(
+        let code = crate::transport::stdio::refuse_before_start(
             &pipeline,
             crate::package::MALICIOUS_CODE,
             &why,
             serde_json::json!({"source": "mcp-firewall", "package": "malicious"}),
-        ));
+        );
+        finish_telemetry(telemetry);
+        return Ok(code);
     }
     if let Some((identity, squat)) = squat {
         let finding = mcpfw_core::package::squat::finding(identity.ecosystem, &identity.name)
@@ -113,13 +116,15 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             }
             pipeline.flush();
             finish_replication(replicator);
-            return Ok(crate::transport::stdio::refuse_before_start(
+            let code = crate::transport::stdio::refuse_before_start(
                 &pipeline,
                 crate::package::SQUAT_CODE,
                 &reason,
                 serde_json::json!({"source": "mcp-firewall", "package": "typosquat",
                                    "imitates": squat.imitates}),
-            ));
+            );
+            finish_telemetry(telemetry);
+            return Ok(code);
         }
         tracing::warn!(server = %name, "{reason}");
         pipeline.recorder().record(event);
@@ -152,7 +157,9 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     if let Some(profile) = &prepared.off {
         let why = crate::contain::shim::off_reason(&prepared);
         if prepared.refuse {
-            return Ok(crate::contain::shim::refuse_unboxable(&pipeline, &why));
+            let code = crate::contain::shim::refuse_unboxable(&pipeline, &why);
+            finish_telemetry(telemetry);
+            return Ok(code);
         }
         crate::contain::shim::announce_off(&pipeline, paths, profile, &why);
     }
@@ -163,7 +170,16 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     };
     let code = stdio::run(Arc::new(pipeline), &resolved, &options);
     finish_replication(replicator);
+    finish_telemetry(telemetry);
     code
+}
+
+/// The shim's last events are sent to the OpenTelemetry collector, for a short while; what
+/// could not be sent is counted in a warning.
+fn finish_telemetry(telemetry: Option<Arc<mcpfw_daemon::telemetry::OtlpRecorder>>) {
+    if let Some(telemetry) = telemetry {
+        telemetry.finish(compose::TELEMETRY_FINISH);
+    }
 }
 
 /// The history is flushed once the pipeline is gone: one last, bounded replication pass sends
@@ -251,6 +267,8 @@ struct Assembled {
     squat: Option<(Identity, mcpfw_core::package::squat::Squat)>,
     /// Replication of the history to PostgreSQL, when configured.
     replicator: Option<store::postgres::Replicator>,
+    /// OpenTelemetry export, when configured (also in the pipeline's recorders).
+    telemetry: Option<Arc<mcpfw_daemon::telemetry::OtlpRecorder>>,
 }
 
 /// The pipeline for server `name` (started as `origin`), built by the composition root: the
@@ -302,7 +320,15 @@ fn assemble(
     // A second engine from the same inputs, for what decides beside the pipeline (the egress
     // proxy's connections).
     let engine = Arc::new(inputs.engine(&name, roots.clone()));
-    let history = Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)]);
+    // OpenTelemetry export, if configured: a bounded queue to a thread of its own, never in
+    // the relay's way. Both wrap and the bridge face their client through a pipe.
+    let telemetry = compose::telemetry(&inputs, mcpfw_daemon::telemetry::Transport::Pipe);
+    let mut recorders: Vec<Box<dyn crate::record::Recorder>> =
+        vec![Box::new(recorder), Box::new(TracingRecorder)];
+    if let Some(telemetry) = &telemetry {
+        recorders.push(Box::new(telemetry.clone()));
+    }
+    let history = Fanout(recorders);
     let session = Arc::new(OnceLock::new());
     let (records, import) = advisories.unwrap_or_default();
     if lookup.is_some() && import.is_some() {
@@ -353,7 +379,7 @@ fn assemble(
         .map(|s| s.sandbox.clone())
         .unwrap_or_default();
     let _ = session.set(pipeline.session_id().to_owned());
-    Ok(Assembled { pipeline, engine, sandbox, refusal, squat, replicator })
+    Ok(Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry })
 }
 
 /// Existing folders named by absolute path among the server's arguments: where a filesystem

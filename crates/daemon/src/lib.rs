@@ -18,3 +18,4 @@ pub mod install;
 pub mod jsonc;
 pub mod logging;
 pub mod proxy;
+pub mod telemetry;

@@ -16,6 +16,11 @@
 //! exec = "ask"
 //! unknown = "ask"
 //!
+//! [telemetry]                    # OpenTelemetry export (docs/teams.md); off unless set
+//! endpoint = "http://collector:4318"
+//! protocol = "http/protobuf"     # or "grpc"
+//! include_content = false        # arguments (redacted) in spans and logs
+//!
 //! [egress]
 //! allow_hosts = ["api.github.com", "*.example.com"]
 //!
@@ -394,6 +399,45 @@ pub struct HistorySettings {
     pub postgres: Option<String>,
 }
 
+/// `[telemetry]`: OpenTelemetry (OTLP) export of every call, decision and finding. Nothing is
+/// exported unless an endpoint is set here or in `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
+/// signal-specific `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`/`…_LOGS_ENDPOINT`). See docs/teams.md.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The collector's base address, e.g. `http://collector:4318` (HTTP) or
+    /// `http://collector:4317` (gRPC). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// How spans and logs are sent; `OTEL_EXPORTER_OTLP_PROTOCOL` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<OtlpProtocol>,
+    /// Whether a call's arguments (with secrets redacted) are exported. Off by default: the
+    /// hash of the arguments is always sent, their text only when this is on.
+    #[serde(default)]
+    pub include_content: bool,
+}
+
+/// The OTLP wire protocols, named as `OTEL_EXPORTER_OTLP_PROTOCOL` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OtlpProtocol {
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[serde(rename = "grpc")]
+    Grpc,
+}
+
+impl OtlpProtocol {
+    /// The protocol named by `OTEL_EXPORTER_OTLP_PROTOCOL`'s value, or `None` (unsupported).
+    pub fn from_env_value(value: &str) -> Option<Self> {
+        match value.trim() {
+            "http/protobuf" => Some(Self::HttpProtobuf),
+            "grpc" => Some(Self::Grpc),
+            _ => None,
+        }
+    }
+}
+
 /// The whole of `policy.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -406,6 +450,8 @@ pub struct PolicyFile {
     pub egress: Egress,
     #[serde(default)]
     pub history: HistorySettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub servers: BTreeMap<String, ServerSettings>,
     #[serde(default)]
