@@ -1,8 +1,9 @@
 //! What a server command actually runs, resolved from the package managers' own records on
 //! this machine — never by running the package: npm's `npx` cache (the folder `npx` installs a
-//! spec into, and its `package-lock.json`'s `version` and `integrity`), uv's installed tools,
-//! `docker`/`podman image inspect`, or a file's SHA-256. The parsing and comparing is the
-//! core's (`mcpfw_core::package`).
+//! spec into, and its `package-lock.json`'s `version` and `integrity`), `pnpm dlx`'s cache
+//! (its `pnpm-lock.yaml`), uv's installed tools and `pipx run`'s cached environments (the
+//! `.dist-info` folder and its `RECORD`), `docker`/`podman image inspect`, or a file's
+//! SHA-256. The parsing and comparing is the core's (`mcpfw_core::package`).
 //!
 //! [`PackageGate`] is the [`Recorder`] wrapper `mcpfw wrap` puts in front of the history: when
 //! the server lists its tools (by then the launcher has installed what it runs), it resolves
@@ -17,7 +18,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use mcpfw_core::package::{Ecosystem, Identity, PackageRef, PackageTrust, osv, parse_command};
+use mcpfw_core::package::{
+    Ecosystem, Identity, PackageRef, PackageTrust, osv, parse_command, split_python_spec,
+};
 use mcpfw_core::record::{Event, RecordError, Recorder, Trust};
 
 /// The JSON-RPC error code the shim answers with when it refuses to start a known-malicious
@@ -232,7 +235,9 @@ pub fn resolve(package: &PackageRef, context: &Context) -> Identity {
     };
     let found = match (package.ecosystem, package.launcher.as_str()) {
         (Ecosystem::Npm, "npx" | "npm exec") => npx_cache(package, context),
+        (Ecosystem::Npm, "pnpm dlx") => pnpm_dlx(package, context),
         (Ecosystem::PyPi, "uvx" | "uv tool run") => uv_tool(package, context),
+        (Ecosystem::PyPi, "pipx run") => pipx_run(package, context),
         (Ecosystem::Image, launcher) => image_digest(launcher, &package.spec),
         _ => Err(format!("{} keeps no record MCP Firewall reads", package.launcher)),
     };
@@ -304,29 +309,186 @@ fn uv_tool(package: &PackageRef, context: &Context) -> Resolution {
         .or_else(|| context.var("XDG_DATA_HOME").map(|d| Path::new(d).join("uv/tools")))
         .or_else(|| context.home.as_ref().map(|h| h.join(".local/share/uv/tools")))
         .ok_or("uv's tool folder is unknown (no HOME)")?;
-    let lib = tools.join(&package.name).join("lib");
-    let prefix = format!("{}-", package.name.replace('-', "_"));
-    let dist_info = std::fs::read_dir(&lib)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|python| std::fs::read_dir(python.path().join("site-packages")).into_iter())
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.to_ascii_lowercase().starts_with(&prefix) && n.ends_with(".dist-info")
-            })
-        })
+    let (dist_info, version) = dist_info(&tools.join(&package.name), &package.name)
         .ok_or_else(|| format!("not installed as a uv tool ({})", tools.display()))?;
-    let file = dist_info.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let version = file[prefix.len()..file.len() - ".dist-info".len()].to_owned();
     if package.pinned && package.requested.as_deref() != Some(version.as_str()) {
         return Err(format!("the installed tool is {version}, not the version asked for"));
     }
-    let record = sha256_file(&dist_info.join("RECORD")).ok().map(|h| format!("record-sha256:{h}"));
+    let record = record_sha256(&dist_info);
     Ok((version, record, dist_info.display().to_string()))
+}
+
+/// The `.dist-info` folder of project `name` (normalised) in the Python environment at `env`,
+/// and the version its name carries.
+fn dist_info(env: &Path, name: &str) -> Option<(PathBuf, String)> {
+    let unix = std::fs::read_dir(env.join("lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|python| python.path().join("site-packages"));
+    let windows = std::iter::once(env.join("Lib").join("site-packages"));
+    unix.chain(windows)
+        .flat_map(|site| std::fs::read_dir(site).into_iter().flatten().flatten())
+        .find_map(|entry| {
+            let file = entry.file_name();
+            let (project, version) = file.to_str()?.strip_suffix(".dist-info")?.rsplit_once('-')?;
+            (mcpfw_core::package::normalize_python_name(project) == name && !version.is_empty())
+                .then(|| (entry.path(), version.to_owned()))
+        })
+}
+
+/// The SHA-256 of a `.dist-info` folder's `RECORD`: every installed file's hash, so the
+/// content as installed.
+fn record_sha256(dist_info: &Path) -> Option<String> {
+    sha256_file(&dist_info.join("RECORD")).ok().map(|h| format!("record-sha256:{h}"))
+}
+
+/// How long pipx reuses a `pipx run` environment before it builds a new one.
+const PIPX_RUN_DAYS: u64 = 14;
+
+/// pipx's folder of `pipx run` environments: `$PIPX_HOME/.cache`, else `pipx` in the
+/// platform's cache folder (as pipx ≥ 1.3 places it).
+fn pipx_cache(context: &Context) -> Option<PathBuf> {
+    if let Some(home) = context.var("PIPX_HOME") {
+        return Some(Path::new(home).join(".cache"));
+    }
+    if cfg!(windows) {
+        return context.var("LOCALAPPDATA").map(|d| Path::new(d).join("pipx/pipx/Cache"));
+    }
+    if cfg!(target_os = "macos") {
+        return context.home.as_ref().map(|h| h.join("Library/Caches/pipx"));
+    }
+    context
+        .var("XDG_CACHE_HOME")
+        .filter(|d| Path::new(d).is_absolute())
+        .map(|d| Path::new(d).join("pipx"))
+        .or_else(|| context.home.as_ref().map(|h| h.join(".cache/pipx")))
+}
+
+/// The environment `pipx run SPEC` made and reuses: a folder of pipx's cache whose
+/// `pipx_metadata.json` names the spec. pipx names the folder after the spec, the Python and
+/// pip's arguments; several folders for the same spec that hold different versions are
+/// ambiguous, and reported so. An environment pipx marked expired, or older than pipx keeps
+/// one, is rebuilt at the next run: what that runs is not known yet.
+fn pipx_run(package: &PackageRef, context: &Context) -> Resolution {
+    let cache = pipx_cache(context).ok_or("pipx's cache folder is unknown (no HOME)")?;
+    let not_yet = || format!("not in pipx's cache yet ({})", cache.display());
+    let venvs = std::fs::read_dir(&cache).map_err(|_| not_yet())?;
+    let mut found: Vec<(String, Option<String>, PathBuf)> = Vec::new();
+    for venv in venvs.flatten().map(|e| e.path()) {
+        let Ok(text) = std::fs::read_to_string(venv.join("pipx_metadata.json")) else {
+            continue;
+        };
+        let Ok(metadata) = serde_json::from_str::<Value>(&text) else { continue };
+        // pipx writes the spec down normalised (`PyCowSay` → `pycowsay`).
+        let spec = metadata.pointer("/main_package/package_or_url").and_then(Value::as_str);
+        if spec.and_then(split_python_spec) != split_python_spec(&package.spec) {
+            continue;
+        }
+        if venv.join("pipx_expired_venv").exists() || older_than_days(&venv, PIPX_RUN_DAYS) {
+            continue;
+        }
+        let (dist_info, version) = dist_info(&venv, &package.name).ok_or_else(|| {
+            format!("pipx's environment {} does not hold {}", venv.display(), package.name)
+        })?;
+        found.push((version, record_sha256(&dist_info), dist_info));
+    }
+    let (version, record, dist_info) = found.first().cloned().ok_or_else(not_yet)?;
+    if found.iter().any(|(v, r, _)| (v, r) != (&version, &record)) {
+        return Err(format!(
+            "pipx keeps {} environments for {} holding different versions",
+            found.len(),
+            package.spec
+        ));
+    }
+    if package.pinned && package.requested.as_deref() != Some(version.as_str()) {
+        return Err(format!("pipx's environment holds {version}, not the version asked for"));
+    }
+    Ok((version, record, dist_info.display().to_string()))
+}
+
+/// Whether `path`'s status last changed more than `days` ago (pipx's measure: `st_ctime`).
+fn older_than_days(path: &Path, days: u64) -> bool {
+    let Ok(metadata) = std::fs::metadata(path) else { return true };
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        std::time::UNIX_EPOCH
+            + Duration::from_secs(u64::try_from(metadata.ctime()).unwrap_or_default())
+    };
+    #[cfg(not(unix))]
+    let Ok(changed) = metadata.modified() else { return true };
+    changed.elapsed().is_ok_and(|age| age > Duration::from_secs(days * 24 * 3600))
+}
+
+/// pnpm's cache folder: `--cache-dir`, `pnpm_config_cache_dir`, else `pnpm` in the platform's
+/// cache folder.
+fn pnpm_cache(package: &PackageRef, context: &Context) -> Option<PathBuf> {
+    if let Some(dir) = package.cache.as_deref().or_else(|| context.var("pnpm_config_cache_dir")) {
+        return Some(PathBuf::from(dir));
+    }
+    if cfg!(windows) {
+        return context.var("LOCALAPPDATA").map(|d| Path::new(d).join("pnpm-cache"));
+    }
+    if cfg!(target_os = "macos") {
+        return context.home.as_ref().map(|h| h.join("Library/Caches/pnpm"));
+    }
+    context
+        .var("XDG_CACHE_HOME")
+        .map(|d| Path::new(d).join("pnpm"))
+        .or_else(|| context.home.as_ref().map(|h| h.join(".cache/pnpm")))
+}
+
+/// What `pnpm dlx` installed for the package: pnpm resolves the spec at the registry first and
+/// names a folder of `<cache>/dlx/` after the result; its `pkg` link points at the install,
+/// whose `pnpm-lock.yaml` holds the version and `integrity`. Among the installs of the package
+/// that fit the spec, the one linked last is what ran last.
+fn pnpm_dlx(package: &PackageRef, context: &Context) -> Resolution {
+    let cache = pnpm_cache(package, context).ok_or("pnpm's cache folder is unknown (no HOME)")?;
+    let dlx = cache.join("dlx");
+    let not_yet = || format!("not in pnpm dlx's cache yet ({})", dlx.display());
+    let wanted = |version: &str| match package.requested.as_deref() {
+        None => true,
+        Some(exact) if package.pinned => version == exact,
+        Some(range) => match (semver::VersionReq::parse(range), semver::Version::parse(version)) {
+            (Ok(range), Ok(version)) => range.matches(&version),
+            // A dist-tag (`latest`, `next`): any version may be it.
+            (Err(_), _) => true,
+            (Ok(_), Err(_)) => false,
+        },
+    };
+    let mut best: Option<(std::time::SystemTime, String, Option<String>, PathBuf)> = None;
+    for key in std::fs::read_dir(&dlx).map_err(|_| not_yet())?.flatten() {
+        let link = key.path().join("pkg");
+        let Ok(meta) = std::fs::symlink_metadata(&link) else { continue };
+        let (Ok(linked), Ok(install)) = (meta.modified(), std::fs::canonicalize(&link)) else {
+            continue;
+        };
+        let lock_path = install.join("pnpm-lock.yaml");
+        let Ok(text) = std::fs::read_to_string(&lock_path) else { continue };
+        let Some((version, integrity)) = pnpm_lock_entry(&text, &package.name) else { continue };
+        if wanted(&version) && best.as_ref().is_none_or(|(at, ..)| linked > *at) {
+            best = Some((linked, version, integrity, lock_path));
+        }
+    }
+    let (_, version, integrity, lock_path) = best.ok_or_else(not_yet)?;
+    Ok((version, integrity, lock_path.display().to_string()))
+}
+
+/// The version and `integrity` a `pnpm-lock.yaml` holds for the project's dependency `name`.
+fn pnpm_lock_entry(text: &str, name: &str) -> Option<(String, Option<String>)> {
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).ok()?;
+    let lock = docs.first()?;
+    let version = lock["importers"]["."]["dependencies"][name]["version"].as_str()?;
+    // `1.2.3(peer@4.5.6)`: the peers a version was resolved with are not part of it.
+    let version = version.split('(').next().unwrap_or(version);
+    semver::Version::parse(version).ok()?;
+    let packages = &lock["packages"];
+    let integrity = [format!("{name}@{version}"), format!("/{name}@{version}")]
+        .iter()
+        .find_map(|key| packages[key.as_str()]["resolution"]["integrity"].as_str())
+        .map(str::to_owned);
+    Some((version.to_owned(), integrity))
 }
 
 /// The image's repository digest and ID, from `docker`/`podman image inspect` (a local query:

@@ -3,8 +3,11 @@
 //! npm's own cache, pinned the first time, and a server whose package changes has its tools
 //! withheld until the user trusts the new package.
 //!
-//! The packages come from the npm registry the first time (a few MB, kept in the test target's
-//! tmp folder for later runs).
+//! `pnpm dlx` (pnpm from tests/peers) and `pipx run` (pipx from the test venv) are resolved
+//! the same way, from the installs those launchers made themselves into test caches.
+//!
+//! The packages come from the npm registry and PyPI the first time (a few MB, kept in the test
+//! target's tmp folder for later runs).
 
 mod common;
 
@@ -784,4 +787,219 @@ fn advisories_are_downloaded_from_an_address_over_https_or_from_this_computer_on
     let (_, out) = mcpfw_cli(&home, &["advisories", "status", "--json"]);
     let status: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(status["import"]["source"], url.as_str(), "{status}");
+}
+
+/// The tests' pipx home: `pipx run` keeps its environments in its `.cache` folder.
+fn pipx_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("pipx-home")
+}
+
+fn pipx_env(cmd: &mut Command) -> &mut Command {
+    let home = pipx_home();
+    cmd.env("PIPX_HOME", &home)
+        .env("PIPX_BIN_DIR", home.join("bin"))
+        .env("PIPX_MAN_DIR", home.join("man"))
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .current_dir(workdir())
+}
+
+/// Runs `pipx run ARGS…` (the real pipx, from the test venv): it installs the package from
+/// PyPI into an environment of its cache, or reuses the one it has.
+fn pipx_run(args: &[&str]) {
+    let pipx = common::repo().join(".venv/bin/pipx");
+    assert!(pipx.is_file(), "pipx is installed in .venv (tests/peers/requirements.txt)");
+    let out = pipx_env(Command::new(pipx).arg("run").args(args)).output().unwrap();
+    assert!(out.status.success(), "pipx run {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The `RECORD` pip wrote for `dist` (`name-version`) in the pipx environment(s) holding it.
+fn pipx_records(dist: &str) -> Vec<PathBuf> {
+    let mut records = Vec::new();
+    for venv in std::fs::read_dir(pipx_home().join(".cache")).unwrap().flatten() {
+        for python in std::fs::read_dir(venv.path().join("lib")).into_iter().flatten().flatten() {
+            let record = python.path().join(format!("site-packages/{dist}.dist-info/RECORD"));
+            if record.is_file() {
+                records.push(record);
+            }
+        }
+    }
+    records
+}
+
+fn sha256_of(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn words(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+#[test]
+fn pipx_run_resolves_from_the_environment_pipx_keeps_for_the_spec() {
+    // A tiny package from PyPI, pinned and not.
+    pipx_run(&["pycowsay==0.0.0.2", "hi"]);
+    pipx_run(&["--spec", "PyCowSay", "pycowsay", "hi"]);
+    let context = mcpfw::package::Context {
+        env: [("PIPX_HOME".to_owned(), pipx_home().display().to_string())].into(),
+        home: None,
+    };
+    let identity = mcpfw::package::identify(
+        Path::new("pipx"),
+        &words("run pycowsay==0.0.0.2 hi"),
+        None,
+        &context,
+    );
+    let records = pipx_records("pycowsay-0.0.0.2");
+    assert!(!records.is_empty(), "pipx installed pycowsay 0.0.0.2 in its cache");
+    let record = format!("record-sha256:{}", sha256_of(&records[0]));
+    assert_eq!(
+        (identity.ecosystem.as_str(), identity.name.as_str(), identity.resolved.as_deref()),
+        ("pypi", "pycowsay", Some("0.0.0.2")),
+        "{identity:?}"
+    );
+    assert_eq!(identity.integrity.as_deref(), Some(record.as_str()), "{identity:?}");
+    assert!(identity.pinned, "{identity:?}");
+    assert!(identity.source.contains("pycowsay-0.0.0.2.dist-info"), "{identity:?}");
+
+    // A uv tool is read the same way: its folder holds such an environment.
+    let tools = tempfile::tempdir().unwrap();
+    let venv = records[0].ancestors().nth(5).unwrap();
+    std::os::unix::fs::symlink(venv, tools.path().join("pycowsay")).unwrap();
+    let uv = mcpfw::package::Context {
+        env: [("UV_TOOL_DIR".to_owned(), tools.path().display().to_string())].into(),
+        home: None,
+    };
+    let tool = mcpfw::package::identify(Path::new("uvx"), &words("PyCowSay"), None, &uv);
+    assert_eq!(tool.resolved.as_deref(), Some("0.0.0.2"), "{tool:?}");
+    assert_eq!(tool.integrity.as_deref(), Some(record.as_str()), "{tool:?}");
+
+    // Unpinned (`--spec` names it, in another spelling): the version in pipx's environment
+    // for that spec.
+    let unpinned = mcpfw::package::identify(
+        Path::new("/usr/bin/pipx"),
+        &words("run --spec PyCowSay pycowsay"),
+        None,
+        &context,
+    );
+    let version = unpinned.resolved.clone().expect("resolved");
+    assert!(!unpinned.pinned);
+    assert!(
+        pipx_records(&format!("pycowsay-{version}"))
+            .iter()
+            .any(|r| unpinned.integrity == Some(format!("record-sha256:{}", sha256_of(r)))),
+        "{unpinned:?}"
+    );
+
+    // Never run: said, not guessed.
+    let missing =
+        mcpfw::package::identify(Path::new("pipx"), &words("run pycowsay<1"), None, &context);
+    assert_eq!((missing.resolved, missing.integrity), (None, None));
+    assert!(missing.source.contains("not in pipx's cache yet"), "{}", missing.source);
+
+    // `mcpfw scan --json` reports it (pycowsay is no MCP server: the package is still read).
+    let home = home();
+    let out = pipx_env(&mut Command::new(mcpfw()))
+        .args(["scan", "--json", "--timeout", "10", "--", "pipx", "run", "pycowsay==0.0.0.2"])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .env("PATH", format!("{}:/usr/bin:/bin", common::repo().join(".venv/bin").display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value =
+        serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
+            .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["package"]["resolved"], "0.0.0.2", "{report}");
+    assert_eq!(report["package"]["integrity"], record.as_str(), "{report}");
+}
+
+/// The tests' pnpm cache (its `dlx` folder) and store, kept between runs.
+fn pnpm_env(cmd: &mut Command) -> &mut Command {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    cmd.env("pnpm_config_cache_dir", tmp.join("pnpm-cache"))
+        .env("pnpm_config_store_dir", tmp.join("pnpm-store"))
+        .env("pnpm_config_update_notifier", "false")
+        .env("XDG_DATA_HOME", tmp.join("pnpm-data"))
+        .current_dir(workdir())
+}
+
+fn pnpm() -> PathBuf {
+    let pnpm = common::repo().join("tests/peers/node_modules/.bin/pnpm");
+    assert!(pnpm.exists(), "pnpm is installed in tests/peers (npm ci --prefix tests/peers)");
+    pnpm
+}
+
+/// Runs `pnpm dlx ARGS…` (the real pnpm): it installs the package from the registry into a
+/// folder of its cache, or reuses the one it has.
+fn pnpm_dlx(args: &[&str]) {
+    let out = pnpm_env(Command::new(pnpm()).arg("dlx").args(args)).output().unwrap();
+    assert!(out.status.success(), "pnpm dlx {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn pnpm_dlx_resolves_from_pnpms_own_lockfile_and_a_server_run_through_it_is_pinned() {
+    pnpm_dlx(&["semver@7.6.2", "1.2.3"]);
+    pnpm_dlx(&["semver@7.6.3", "1.2.3"]);
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pnpm-cache");
+    let context = mcpfw::package::Context {
+        env: [("pnpm_config_cache_dir".to_owned(), cache.display().to_string())].into(),
+        home: None,
+    };
+    let dlx = |line: &str| mcpfw::package::identify(&pnpm(), &words(line), None, &context);
+
+    // Pinned: that version, though another was installed since, with its registry integrity.
+    let older = dlx("dlx semver@7.6.2 1.2.3");
+    assert_eq!(older.resolved.as_deref(), Some("7.6.2"), "{older:?}");
+    let integrity = older.integrity.clone().expect("integrity");
+    assert!(integrity.starts_with("sha512-"), "{integrity}");
+    let lock = std::fs::read_to_string(&older.source).unwrap();
+    assert!(lock.contains(&format!("integrity: {integrity}")), "{lock}");
+    let newer = dlx("dlx semver@7.6.3");
+    assert_eq!(newer.resolved.as_deref(), Some("7.6.3"), "{newer:?}");
+    assert_ne!(newer.integrity, older.integrity);
+    // A range: the install that fits it and ran last; one that fits none is not in the cache.
+    assert_eq!(dlx("dlx semver@~7.6.0").resolved.as_deref(), Some("7.6.3"));
+    assert_eq!(dlx("dlx --cache-dir /nonexistent semver@7.6.3").integrity, None);
+    let missing = dlx("dlx semver@^5");
+    assert_eq!((missing.resolved, missing.integrity), (None, None));
+    assert!(missing.source.contains("not in pnpm dlx's cache yet"), "{}", missing.source);
+
+    // A real server through `pnpm dlx`: its package is pinned when it lists its tools, with
+    // the integrity npm's registry gives.
+    let spec = format!("{MEMORY}@{NEW}");
+    npx_install(&spec);
+    let (_, registry_integrity) = npm_lock_entry(&spec, MEMORY);
+    let home = home();
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "memory", "--"]).arg(pnpm()).args(["dlx", &spec]);
+    pnpm_env(&mut cmd);
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
+    assert!(tools.contains(&"read_graph".to_owned()), "{tools:?}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
+    let (ok, listed) = mcpfw_cli(&home, &["tools", "package", "memory", "--json"]);
+    assert!(ok, "{listed}");
+    let pin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(pin["status"], "trusted", "{pin}");
+    assert_eq!(pin["identity"]["resolved"], NEW, "{pin}");
+    assert_eq!(pin["identity"]["integrity"], registry_integrity.as_str(), "{pin}");
+
+    // `mcpfw scan --json` reads the same, and finds it pinned.
+    let pnpm = pnpm().display().to_string();
+    let mut cmd = Command::new(mcpfw());
+    pnpm_env(&mut cmd)
+        .args(["scan", "--json", "--timeout", "20", "--name", "memory", "--", &pnpm, "dlx", &spec])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off");
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value =
+        serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
+            .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["package"]["resolved"], NEW, "{report}");
+    assert_eq!(report["package"]["integrity"], registry_integrity.as_str(), "{report}");
+    assert_eq!(report["package"]["pin"], "pinned", "{report}");
 }

@@ -66,7 +66,8 @@ pub struct PackageRef {
     pub pinned: bool,
     /// For npm: every `--package` given (what the launcher's cache folder is named after).
     pub specs: Vec<String>,
-    /// The cache folder named on the command line (`npx --cache DIR`), if any.
+    /// The cache folder named on the command line (`npx --cache DIR`, `pnpm dlx --cache-dir
+    /// DIR`), if any.
     pub cache: Option<String>,
 }
 
@@ -190,6 +191,7 @@ fn npm_exec(launcher: &str, args: &[String]) -> Option<PackageRef> {
         "--package",
         "-p",
         "--cache",
+        "--cache-dir",
         "--registry",
         "--userconfig",
         "--call",
@@ -218,7 +220,8 @@ fn npm_exec(launcher: &str, args: &[String]) -> Option<PackageRef> {
                 let value = take_value(args, &mut i, word);
                 match option {
                     "--package" | "-p" => packages.extend(value),
-                    "--cache" => cache = value,
+                    // npm's `--cache`, pnpm's `--cache-dir`.
+                    "--cache" | "--cache-dir" => cache = value,
                     "--call" | "-c" if packages.is_empty() => return None, // a shell line
                     _ => {}
                 }
@@ -635,6 +638,8 @@ mod tests {
             (Some("/tmp/c"), false, "pkg@latest")
         );
         assert_eq!(parse("pnpm dlx srv@1.0.0").unwrap().launcher, "pnpm dlx");
+        let p = parse("pnpm dlx --cache-dir /tmp/p srv@1.0.0").unwrap();
+        assert_eq!((p.cache.as_deref(), p.name.as_str()), (Some("/tmp/p"), "srv"));
         assert_eq!(parse("bunx srv").unwrap().name, "srv");
         assert_eq!(parse("npx.cmd -y srv").unwrap().name, "srv");
         assert!(parse("npx -y ./local").is_none());
