@@ -897,6 +897,40 @@ fn pipx_run_resolves_from_the_environment_pipx_keeps_for_the_spec() {
     assert_eq!((missing.resolved, missing.integrity), (None, None));
     assert!(missing.source.contains("not in pipx's cache yet"), "{}", missing.source);
 
+    // `mcpfw install --pin` pins the unpinned spec to that version; uninstall puts it back.
+    let user = tempfile::tempdir().unwrap();
+    let config = user.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let original = r#"{"mcpServers": {"cow": {"command": "pipx", "args": ["run", "--spec", "PyCowSay", "pycowsay"]}}}"#;
+    std::fs::write(&config, original).unwrap();
+    let mcpfw_home = home();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = |args: &[&str]| {
+        let out = pipx_env(&mut Command::new(mcpfw()))
+            .args(args)
+            .env("HOME", user.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env("MCPFW_HOME", mcpfw_home.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("MCPFW_PROXY_PORT", port.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "mcpfw {args:?}: {text}");
+        text
+    };
+    let out = run(&["install", "--pin", "--client", "cursor"]);
+    assert!(out.contains(&format!("pinned to pycowsay=={version}")), "{out}");
+    let installed = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        installed
+            .contains(&format!(r#""pipx", "run", "--spec", "pycowsay=={version}", "pycowsay"]"#)),
+        "{installed}"
+    );
+    run(&["uninstall", "--client", "cursor"]);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+
     // `mcpfw scan --json` reports it (pycowsay is no MCP server: the package is still read).
     let home = home();
     let out = pipx_env(&mut Command::new(mcpfw()))

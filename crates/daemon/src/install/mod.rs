@@ -719,10 +719,11 @@ fn pin_edit(
         return Ok(None);
     }
     let plain = |spec: &str| match package.ecosystem {
-        Ecosystem::Npm => matches!(package.launcher.as_str(), "npx" | "npm exec"),
-        // `uvx pkg@1.2.3`; a spec with extras or an operator is left as written.
+        Ecosystem::Npm => matches!(package.launcher.as_str(), "npx" | "npm exec" | "pnpm dlx"),
+        // `uvx pkg@1.2.3`, `pipx run pkg==1.2.3`; a spec with extras or an operator is left as
+        // written.
         Ecosystem::PyPi => {
-            matches!(package.launcher.as_str(), "uvx" | "uv tool run")
+            matches!(package.launcher.as_str(), "uvx" | "uv tool run" | "pipx run")
                 && spec.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
         }
         _ => false,
@@ -739,13 +740,17 @@ fn pin_edit(
         .find(|i| {
             i.as_str().is_some_and(|s| {
                 s == package.spec
-                    || s.strip_prefix("--package=").or_else(|| s.strip_prefix("--from="))
+                    || s.strip_prefix("--package=")
+                        .or_else(|| s.strip_prefix("--from="))
+                        .or_else(|| s.strip_prefix("--spec="))
                         == Some(package.spec.as_str())
             })
         })
         .ok_or("the package is not an item of the entry's args of its own")?;
     let version = pinner.version(command, env)?;
-    let pinned = format!("{}@{version}", package.name);
+    // pipx takes a requirement (`pkg==1.2.3`), the others `pkg@1.2.3`.
+    let at = if package.launcher == "pipx run" { "==" } else { "@" };
+    let pinned = format!("{}{at}{version}", package.name);
     let word = item.as_str().unwrap_or_default();
     let replacement = match word.split_once('=') {
         Some((option, _)) if word.starts_with("--") => format!("{option}={pinned}"),
@@ -848,10 +853,23 @@ mod tests {
             pin(r#"{"command": "npx", "args": ["-y", "srv"]}"#, Err("not known")),
             Err("not known".to_owned())
         );
+        assert_eq!(
+            pin(r#"{"command": "pnpm", "args": ["dlx", "srv"]}"#, Ok("1.0.0")).unwrap(),
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "pnpm", "dlx", "srv@1.0.0"]}"#
+        );
+        assert_eq!(
+            pin(r#"{"command": "pipx", "args": ["run", "--spec=Srv", "srv"]}"#, Ok("0.2")).unwrap(),
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "pipx", "run", "--spec=srv==0.2", "srv"]}"#
+        );
         assert!(
-            pin(r#"{"command": "pnpm", "args": ["dlx", "srv"]}"#, Ok("1.0.0"))
+            pin(r#"{"command": "bunx", "args": ["srv"]}"#, Ok("1.0.0"))
                 .unwrap_err()
-                .contains("pnpm dlx")
+                .contains("bunx")
+        );
+        assert!(
+            pin(r#"{"command": "pipx", "args": ["run", "srv>=1"]}"#, Ok("1.0.0"))
+                .unwrap_err()
+                .contains("pipx run")
         );
     }
 
