@@ -437,7 +437,10 @@ impl Pipeline {
                     }
                     Verdict::Ask { reason, unattended } => {
                         let key = inspection.tool.clone().zip(ruling.args_digest.clone());
-                        if key.as_ref().is_some_and(|k| self.already_approved(k)) {
+                        // An organisation ask is asked every time (docs/teams.md).
+                        let floor =
+                            matches!(ruling.decided_by, Some(DecidedBy::Organisation { .. }));
+                        if !floor && key.as_ref().is_some_and(|k| self.already_approved(k)) {
                             event.verdict = record::Verdict::Allow;
                             event.decided_by = Some(DecidedBy::User);
                             event.reason =
