@@ -17,4 +17,5 @@ pub mod compose;
 pub mod install;
 pub mod jsonc;
 pub mod logging;
+pub mod org;
 pub mod proxy;

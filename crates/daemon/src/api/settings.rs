@@ -80,6 +80,18 @@ pub fn startup(paths: &Paths, timeout_flag: Option<Duration>, notify_flag: bool)
             (Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS), Source::Default)
         }
     };
+    // The organisation policy bounds how long any call waits (docs/teams.md).
+    let policy = PolicyFile::load(&crate::policy::file::policy_path(paths)).ok();
+    let timeout = match crate::org::cached(paths, policy.as_ref()) {
+        Some(org) => {
+            let (secs, refused) = org.approval_timeout(timeout.as_secs());
+            if let Some(message) = refused {
+                tracing::warn!("{message}");
+            }
+            Duration::from_secs(secs)
+        }
+        None => timeout,
+    };
     let (notifications, notifications_source) =
         if !notify_flag { (false, Source::Flag) } else { (settings.notifications, Source::Policy) };
     Startup { timeout, timeout_source, notifications, notifications_source }
