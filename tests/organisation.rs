@@ -9,9 +9,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::{Home, Shim, everything, mcpfw};
 use serde_json::{Value, json};
@@ -67,6 +68,70 @@ impl Files {
     }
 }
 
+/// `mcpfw daemon` on this home, stopped when dropped.
+struct Daemon {
+    child: Child,
+    port: u16,
+    token: String,
+}
+
+impl Daemon {
+    fn start(home: &Home) -> Self {
+        let _ = std::fs::remove_file(home.path().join("run/api.json"));
+        let child = Command::new(mcpfw())
+            .args(["daemon", "--no-notify"])
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let url = loop {
+            if let Ok(text) = std::fs::read_to_string(home.path().join("run/api.json"))
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+            {
+                break v["url"].as_str().unwrap().to_owned();
+            }
+            assert!(Instant::now() < deadline, "the daemon wrote no api.json");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let port = url.rsplit(':').next().unwrap().parse().unwrap();
+        let token = std::fs::read_to_string(home.path().join("config/approver.token")).unwrap();
+        Self { child, port, token: token.trim().to_owned() }
+    }
+
+    /// One request; `authorized` adds the approver token. Returns (status, body).
+    fn request(&self, method: &str, path: &str, authorized: bool, body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut text = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n",
+            self.port,
+            body.len()
+        );
+        if authorized {
+            text.push_str(&format!("Authorization: Bearer {}\r\n", self.token));
+        }
+        text.push_str("\r\n");
+        text.push_str(body);
+        stream.write_all(text.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        (head.split_whitespace().nth(1).unwrap().parse().unwrap(), body.to_owned())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 struct Signer {
     keys: minisign::KeyPair,
 }
@@ -90,6 +155,7 @@ impl Signer {
 fn bundle(version: u64, expires: &str) -> String {
     format!(
         "version = {version}\nissued = \"2026-01-01T00:00:00Z\"\nexpires = \"{expires}\"\n\n\
+         [settings]\napproval_timeout_max_s = 300\n\n\
          [sandbox]\nmode = \"enforce\"\n\n\
          [[rules]]\nid = \"no-echo\"\ntool = \"echo\"\naction = \"deny\"\n\
          reason = \"echo is not approved by the security team\"\n"
@@ -107,7 +173,7 @@ fn run(home: &Home, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn status(home: &Home) -> Value {
+fn org_status(home: &Home) -> Value {
     let out = run(home, &["org", "status", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -122,7 +188,7 @@ fn refresh_fails(home: &Home, why: &str) {
         stderr.contains("the last good organisation policy (version 1) stays in force"),
         "{stderr}"
     );
-    let s = status(home);
+    let s = org_status(home);
     assert_eq!(s["version"], 1, "{s}");
     assert!(s["last_error"].as_str().unwrap().contains(why), "{s}");
 }
@@ -133,7 +199,7 @@ fn echo(home: &Home) -> (Value, String) {
     shim.initialize();
     let response = shim.call_tool(2, "echo", json!({"message": "hello"}));
     shim.close_stdin();
-    shim.wait_exit(std::time::Duration::from_secs(10));
+    shim.wait_exit(Duration::from_secs(10));
     (response, shim.stderr_text())
 }
 
@@ -154,7 +220,7 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     // Before any bundle, the local allow rule decides.
     let (response, _) = echo(&home);
     assert_eq!(common::tool_text(&response), "Echo: hello", "{response}");
-    let s = status(&home);
+    let s = org_status(&home);
     assert_eq!((s["configured"].clone(), s["version"].clone()), (json!(true), Value::Null), "{s}");
 
     // Version 1, signed: fetched over loopback HTTP and in force.
@@ -164,7 +230,7 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     let out = run(&home, &["org", "refresh"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("version 1 is in force"));
-    let s = status(&home);
+    let s = org_status(&home);
     assert_eq!(s["version"], 1, "{s}");
     assert_eq!(s["expires"], "2099-01-01T00:00:00Z");
     assert_eq!(s["last_error"], Value::Null, "{s}");
@@ -214,11 +280,45 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     let (response, _) = echo(&home);
     assert!(common::tool_text(&response).contains("the organisation policy (version 1)"));
 
+    // The daemon fetches a new version when it starts, and its API shows it behind the guard.
+    let v2 = bundle(2, "2099-01-01T00:00:00Z");
+    files.put("/org/policy.toml", v2.as_bytes());
+    files.put("/org/policy.toml.minisig", signer.sign(&v2).as_bytes());
+    let daemon = Daemon::start(&home);
+    let (status, body) = daemon.request("GET", "/api/v1/organisation", false, "");
+    assert_eq!(status, 401, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let shown = loop {
+        let (status, body) = daemon.request("GET", "/api/v1/organisation", true, "");
+        assert_eq!(status, 200, "{body}");
+        let shown: Value = serde_json::from_str(&body).unwrap();
+        if shown["version"] == 2 || Instant::now() > deadline {
+            break shown;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(shown["version"], 2, "the daemon did not fetch version 2: {shown}");
+    assert_eq!(shown["source"], files.url("/org/policy.toml"), "{shown}");
+    // A setting beyond the organisation's bound is refused, naming it.
+    let (status, body) =
+        daemon.request("PUT", "/api/v1/settings", true, r#"{"approval_timeout_s": 600}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("the organisation policy (version 2) allows at most 300 s"), "{body}");
+    drop(daemon);
+
+    // An older version than the one in force is refused (no rollback).
+    files.put("/org/policy.toml", v1.as_bytes());
+    files.put("/org/policy.toml.minisig", signer.sign(&v1).as_bytes());
+    let out = run(&home, &["org", "refresh"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has version 1, older than version 2"), "{stderr}");
+
     // An edited cache is not trusted (the signature is checked again at every start).
     let cache = home.path().join("data/organisation/cache.json");
     let text = std::fs::read_to_string(&cache).unwrap();
     std::fs::write(&cache, text.replace("action = \\\"deny\\\"", "action = \\\"ask\\\"")).unwrap();
-    let s = status(&home);
+    let s = org_status(&home);
     assert_eq!(s["version"], Value::Null, "{s}");
 }
 

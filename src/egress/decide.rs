@@ -173,6 +173,16 @@ impl Decider {
             ConnectionRules::Broken(reason) => {
                 return Decided::Deny { by: DecidedBy::Firewall, reason, hint: Hint::Policy };
             }
+            ConnectionRules::Matched {
+                action: Action::Deny,
+                rule,
+                reason,
+                organisation: Some(version),
+                ..
+            } => {
+                let by = DecidedBy::Organisation { version, rule };
+                return Decided::Deny { by, reason, hint: Hint::Rule };
+            }
             ConnectionRules::Matched { action: Action::Deny, rule, reason, .. } => {
                 return Decided::Deny { by: DecidedBy::Rule(rule), reason, hint: Hint::Rule };
             }
@@ -182,6 +192,7 @@ impl Decider {
                 reason,
                 names_host,
                 from_approval,
+                ..
             } => {
                 let basis = if from_approval {
                     Basis::Person
