@@ -169,6 +169,7 @@ impl Decider {
             e.connection_rules(TOOL, &name, &arguments, digest)
         });
         let mut why_ask = None;
+        let mut organisation_ask = false;
         match rules {
             ConnectionRules::Broken(reason) => {
                 return Decided::Deny { by: DecidedBy::Firewall, reason, hint: Hint::Policy };
@@ -202,6 +203,14 @@ impl Decider {
                     Basis::Broad
                 };
                 return Decided::Allow { by: DecidedBy::Rule(rule), reason, basis };
+            }
+            ConnectionRules::Matched {
+                action: Action::Ask, organisation: Some(_), reason, ..
+            } => {
+                // An organisation ask is asked every time and refused when nobody can be asked
+                // (docs/teams.md).
+                organisation_ask = true;
+                why_ask = Some(reason);
             }
             ConnectionRules::Matched { action: Action::Ask, rule, reason, .. } => {
                 why_ask = Some(format!("rule {rule}: {reason}"));
@@ -242,7 +251,7 @@ impl Decider {
 
         let key = (name.clone(), port);
         match self.remembered(&key) {
-            Some(true) => {
+            Some(true) if !organisation_ask => {
                 return Decided::Allow {
                     by: DecidedBy::User,
                     reason: format!(
@@ -260,7 +269,7 @@ impl Decider {
                     hint: Hint::Person,
                 };
             }
-            None => {}
+            Some(true) | None => {}
         }
 
         let mut reason = format!("{server} wants to connect to {authority}");
@@ -330,22 +339,26 @@ impl Decider {
                     hint: Hint::Person,
                 }
             }
-            Err(unreachable) => match settings.unattended {
-                Unattended::Allow => Decided::Allow {
-                    by: DecidedBy::Firewall,
-                    reason: format!(
-                        "{reason}; nobody could be asked ({unreachable}), and unattended calls are allowed"
-                    ),
-                    basis: Basis::Broad,
-                },
-                Unattended::Deny => Decided::Deny {
-                    by: DecidedBy::Firewall,
-                    reason: format!(
-                        "{reason}, which needs your approval, and nobody could be asked ({unreachable})"
-                    ),
-                    hint: Hint::AllowOrAsk,
-                },
-            },
+            Err(unreachable) => {
+                let unattended =
+                    if organisation_ask { Unattended::Deny } else { settings.unattended };
+                match unattended {
+                    Unattended::Allow => Decided::Allow {
+                        by: DecidedBy::Firewall,
+                        reason: format!(
+                            "{reason}; nobody could be asked ({unreachable}), and unattended calls are allowed"
+                        ),
+                        basis: Basis::Broad,
+                    },
+                    Unattended::Deny => Decided::Deny {
+                        by: DecidedBy::Firewall,
+                        reason: format!(
+                            "{reason}, which needs your approval, and nobody could be asked ({unreachable})"
+                        ),
+                        hint: Hint::AllowOrAsk,
+                    },
+                }
+            }
         }
     }
 }
