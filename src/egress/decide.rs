@@ -169,7 +169,8 @@ impl Decider {
             e.connection_rules(TOOL, &name, &arguments, digest)
         });
         let mut why_ask = None;
-        let mut organisation_ask = false;
+        // The organisation policy's version when it is what asks.
+        let mut organisation_ask: Option<u64> = None;
         match rules {
             ConnectionRules::Broken(reason) => {
                 return Decided::Deny { by: DecidedBy::Firewall, reason, hint: Hint::Policy };
@@ -205,11 +206,14 @@ impl Decider {
                 return Decided::Allow { by: DecidedBy::Rule(rule), reason, basis };
             }
             ConnectionRules::Matched {
-                action: Action::Ask, organisation: Some(_), reason, ..
+                action: Action::Ask,
+                organisation: Some(version),
+                reason,
+                ..
             } => {
-                // An organisation ask is asked every time and refused when nobody can be asked
-                // (docs/teams.md).
-                organisation_ask = true;
+                // An organisation ask is asked every time (even during a pause) and refused
+                // when nobody can be asked (docs/teams.md).
+                organisation_ask = Some(version);
                 why_ask = Some(reason);
             }
             ConnectionRules::Matched { action: Action::Ask, rule, reason, .. } => {
@@ -251,7 +255,7 @@ impl Decider {
 
         let key = (name.clone(), port);
         match self.remembered(&key) {
-            Some(true) if !organisation_ask => {
+            Some(true) if organisation_ask.is_none() => {
                 return Decided::Allow {
                     by: DecidedBy::User,
                     reason: format!(
@@ -300,6 +304,7 @@ impl Decider {
             args_digest: Some(digest.to_owned()),
             preview,
             confirm: Some(format!("Let {server} send data to {authority}?")),
+            organisation: organisation_ask,
         };
         let answer = match &settings.approver {
             Some(approver) => {
@@ -341,7 +346,7 @@ impl Decider {
             }
             Err(unreachable) => {
                 let unattended =
-                    if organisation_ask { Unattended::Deny } else { settings.unattended };
+                    if organisation_ask.is_some() { Unattended::Deny } else { settings.unattended };
                 match unattended {
                     Unattended::Allow => Decided::Allow {
                         by: DecidedBy::Firewall,

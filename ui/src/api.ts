@@ -148,6 +148,8 @@ export interface ApprovalRequest {
   args_digest: string | null;
   preview: string[];
   confirm: string | null;
+  /** The organisation policy's version when it is what asks (asked even during a pause). */
+  organisation?: number;
 }
 
 export interface Pending {

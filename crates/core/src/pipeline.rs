@@ -495,6 +495,10 @@ impl Pipeline {
                             args_digest: event.args_digest.clone(),
                             preview: ruling.preview.lines.clone(),
                             confirm: ruling.preview.confirm.clone(),
+                            organisation: match &ruling.decided_by {
+                                Some(DecidedBy::Organisation { version, .. }) => Some(*version),
+                                _ => None,
+                            },
                         };
                         Action::Hold(Box::new(HeldCall {
                             id,
