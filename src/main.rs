@@ -80,6 +80,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Org(OrgCommand::Status { json }) => mcpfw::cli::org::status(&paths, json),
         Command::Org(OrgCommand::Refresh) => mcpfw::cli::org::refresh(&paths),
+        Command::Org(OrgCommand::Check { file, key }) => mcpfw::cli::org::check(&file, key),
         Command::Paths => {
             println!("config   {}", paths.config.display());
             println!("policy   {}", mcpfw::cli::policy::policy_path(&paths).display());

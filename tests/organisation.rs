@@ -227,6 +227,21 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     let v1 = bundle(1, "2099-01-01T00:00:00Z");
     files.put("/org/policy.toml", v1.as_bytes());
     files.put("/org/policy.toml.minisig", signer.sign(&v1).as_bytes());
+    // A publisher checks it first.
+    let draft = tempfile::tempdir().unwrap();
+    let draft_file = draft.path().join("policy.toml");
+    std::fs::write(&draft_file, &v1).unwrap();
+    std::fs::write(draft.path().join("policy.toml.minisig"), signer.sign(&v1)).unwrap();
+    let key = signer.public_key();
+    let draft_path = draft_file.display().to_string();
+    let out = run(&home, &["org", "check", &draft_path, "--key", &key]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("OK, version 1"), "{stdout}");
+    std::fs::write(&draft_file, v1.replace("deny", "ask")).unwrap();
+    let out = run(&home, &["org", "check", &draft_path, "--key", &key]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature does not match"));
+
     let out = run(&home, &["org", "refresh"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("version 1 is in force"));

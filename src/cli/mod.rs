@@ -365,6 +365,14 @@ pub enum OrgCommand {
     },
     /// Fetch the organisation policy now (the last good one stays if this fails).
     Refresh,
+    /// Check a bundle before publishing it: its syntax and rules, and with `--key` its
+    /// signature (FILE.minisig).
+    Check {
+        file: PathBuf,
+        /// The organisation's minisign public key (`RW…`).
+        #[arg(long)]
+        key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -77,3 +77,47 @@ pub fn refresh(paths: &Paths) -> Result<i32> {
         }
     }
 }
+
+/// `mcpfw org check FILE [--key RW…]`: what a machine would say about this bundle.
+pub fn check(file: &std::path::Path, key: Option<String>) -> Result<i32> {
+    use crate::policy::org::Organisation;
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+    let outcome = match &key {
+        Some(key) => {
+            let sig_path = format!("{name}.minisig");
+            let signature = std::fs::read_to_string(&sig_path).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the signature {sig_path}: {e} (sign with `minisign -Sm {name}`)"
+                )
+            })?;
+            Organisation::verify(&bytes, &signature, key, &name).map(|o| {
+                let signed = format!(", signed by key {}", o.key_id);
+                let expired = o.expired(crate::record::now_ms());
+                (o.bundle, signed, expired)
+            })
+        }
+        None => std::str::from_utf8(&bytes)
+            .map_err(|_| {
+                crate::policy::org::OrgError::Invalid("the bundle is not UTF-8 text".into())
+            })
+            .and_then(|text| Organisation::parse(text, &name))
+            .map(|b| (b, " (signature not checked: give --key)".to_owned(), false)),
+    };
+    match outcome {
+        Ok((bundle, signed, expired)) => {
+            println!(
+                "{name}: OK, version {}, expires {}{}, {} rules{signed}",
+                bundle.version,
+                bundle.expires,
+                if expired { " (EXPIRED: machines will refuse it)" } else { "" },
+                bundle.rules.len()
+            );
+            Ok(if expired { 1 } else { 0 })
+        }
+        Err(e) => {
+            eprintln!("mcpfw org check: {e}");
+            Ok(1)
+        }
+    }
+}
