@@ -128,6 +128,8 @@ impl Config {
 enum Route {
     Direct,
     Firewall,
+    /// The firewall with the server's box turned off (`mode = "off"`): the box's own cost.
+    Unboxed,
 }
 
 /// What every spawn needs: the two executables and a private `MCPFW_HOME`.
@@ -135,14 +137,21 @@ struct Bench {
     server: PathBuf,
     mcpfw: PathBuf,
     home: tempfile::TempDir,
+    /// A home whose policy turns the bench server's box off.
+    unboxed_home: tempfile::TempDir,
 }
 
 impl Bench {
     fn new() -> io::Result<Self> {
+        let unboxed_home = tempfile::Builder::new().prefix("mcpfw-bench-unboxed-").tempdir()?;
+        let config = mcpfw::paths::Paths::under(unboxed_home.path()).config;
+        std::fs::create_dir_all(&config)?;
+        std::fs::write(config.join("policy.toml"), "[servers.bench.sandbox]\nmode = \"off\"\n")?;
         Ok(Self {
             server: std::env::current_exe()?,
             mcpfw: PathBuf::from(env!("CARGO_BIN_EXE_mcpfw")),
             home: tempfile::Builder::new().prefix("mcpfw-bench-").tempdir()?,
+            unboxed_home,
         })
     }
 
@@ -154,11 +163,12 @@ impl Bench {
     fn command(&self, route: Route) -> io::Result<Command> {
         let mut cmd = match route {
             Route::Direct => Command::new(&self.server),
-            Route::Firewall => {
+            Route::Firewall | Route::Unboxed => {
+                let home = if route == Route::Unboxed { &self.unboxed_home } else { &self.home };
                 let mut cmd = Command::new(&self.mcpfw);
                 cmd.args(["wrap", "--name", "bench", "--"])
                     .arg(&self.server)
-                    .env("MCPFW_HOME", self.home.path());
+                    .env("MCPFW_HOME", home.path());
                 cmd
             }
         };
@@ -360,6 +370,8 @@ struct Results {
     relayed: u64,
     /// Median time from spawn to the answer to `initialize`.
     startup: Pair<Duration>,
+    /// The same for the firewall with the box off.
+    startup_unboxed: Duration,
     round_trips: usize,
     messages: usize,
     blob_count: usize,
@@ -417,7 +429,7 @@ fn run_all(config: &Config, bench: &Bench) -> io::Result<Results> {
     let log_bytes = bench.log_bytes();
 
     eprintln!("relay bench: start-up ({} spawns per route)", config.startups);
-    let startup = measure_startup(bench, config.startups)?;
+    let (startup, startup_unboxed) = measure_startup(bench, config.startups)?;
     Ok(Results {
         latency,
         throughput,
@@ -427,6 +439,7 @@ fn run_all(config: &Config, bench: &Bench) -> io::Result<Results> {
         log_bytes,
         relayed,
         startup,
+        startup_unboxed,
         round_trips: config.round_trips,
         messages: config.messages,
         blob_count: config.blobs,
@@ -570,10 +583,11 @@ fn measure_blobs(
 
 /// Start-up: from spawning the command to having read the answer to `initialize` (the first
 /// byte the firewall forwards comes back then). Fresh processes each time, routes alternating;
-/// the median per route.
-fn measure_startup(bench: &Bench, spawns: usize) -> io::Result<Pair<Duration>> {
+/// the median per route; then the firewall with the box off (its median).
+fn measure_startup(bench: &Bench, spawns: usize) -> io::Result<(Pair<Duration>, Duration)> {
     let mut times =
         Pair { direct: Vec::with_capacity(spawns), firewall: Vec::with_capacity(spawns) };
+    let mut unboxed = Vec::with_capacity(spawns);
     let once = |route| -> io::Result<Duration> {
         let start = Instant::now();
         let mut peer = Peer::spawn(bench, route)?;
@@ -585,23 +599,29 @@ fn measure_startup(bench: &Bench, spawns: usize) -> io::Result<Pair<Duration>> {
     // One unmeasured spawn each loads the executables into the page cache.
     once(Route::Direct)?;
     once(Route::Firewall)?;
+    once(Route::Unboxed)?;
     for i in 0..spawns {
         let order = if direct_first(i) {
-            [Route::Direct, Route::Firewall]
+            [Route::Direct, Route::Firewall, Route::Unboxed]
         } else {
-            [Route::Firewall, Route::Direct]
+            [Route::Unboxed, Route::Firewall, Route::Direct]
         };
         for route in order {
             let elapsed = once(route)?;
             match route {
                 Route::Direct => times.direct.push(elapsed),
                 Route::Firewall => times.firewall.push(elapsed),
+                Route::Unboxed => unboxed.push(elapsed),
             }
         }
     }
     times.direct.sort_unstable();
     times.firewall.sort_unstable();
-    Ok(Pair { direct: times.direct[spawns / 2], firewall: times.firewall[spawns / 2] })
+    unboxed.sort_unstable();
+    Ok((
+        Pair { direct: times.direct[spawns / 2], firewall: times.firewall[spawns / 2] },
+        unboxed[spawns / 2],
+    ))
 }
 
 fn expect_success(what: &str, status: ExitStatus) -> io::Result<()> {
@@ -696,6 +716,7 @@ impl Results {
         let blob_total_pct = 100.0 * (ms(blob_f.total) / ms(blob_d.total) - 1.0);
         let blob_median_pct = 100.0 * (ms(blob_f.median) / ms(blob_d.median) - 1.0);
         let startup_added = ms(self.startup.firewall) - ms(self.startup.direct);
+        let box_added = ms(self.startup.firewall) - ms(self.startup_unboxed);
         let peak_mib = self.shim_peak_kib.map(|k| k as f64 / 1024.0);
         vec![
             Row {
@@ -752,6 +773,14 @@ impl Results {
                 delta: format!("{startup_added:+.2} ms"),
                 target: "≤ 10 ms added",
                 check: Some(Check::new(startup_added, 10.0)),
+            },
+            Row {
+                metric: format!("the box's part of start-up (median of {})", self.startups),
+                direct: format!("{:.2} ms (box off)", ms(self.startup_unboxed)),
+                firewall: format!("{:.2} ms", ms(self.startup.firewall)),
+                delta: format!("{box_added:+.2} ms"),
+                target: "≤ 15 ms added",
+                check: Some(Check::new(box_added, 15.0)),
             },
         ]
     }

@@ -98,7 +98,8 @@ run_if_changed() {
 }
 
 # The real MCP peers the tests run: npm servers pinned by package-lock.json, and the Python
-# `mcp` SDK client pinned in requirements.txt, in .venv.
+# `mcp` SDK client (and the OTLP receiver's opentelemetry-proto and grpcio) pinned in
+# requirements.txt, in .venv.
 ensure_test_peers() {
   ensure_node
   if [ ! -d tests/peers/node_modules ]; then rm -f tests/peers/node_modules.stamp; fi

@@ -24,6 +24,126 @@ use mcpfw_core::record::{Event, RecordError, Recorder, Trust};
 /// package.
 pub const MALICIOUS_CODE: i32 = -32011;
 
+/// The JSON-RPC error code the shim answers with when a likely typosquat was not allowed to
+/// start (refused, or nobody answered).
+pub const SQUAT_CODE: i32 = -32012;
+
+/// The approval request's tool name for starting a package whose name imitates a well-known
+/// one (as `egress.connect` is for a connection).
+pub const SQUAT_TOOL: &str = "package.start";
+
+/// What the person decided about a likely typosquat's first start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SquatDecision {
+    /// It may start (the person allowed it, or protection was paused).
+    Start { by: mcpfw_core::record::DecidedBy, reason: String },
+    /// It must not start: the reason, for the client and the history, says how to fix it.
+    Refuse { by: mcpfw_core::record::DecidedBy, reason: String },
+}
+
+/// Asks the person (through the daemon, as for any other ask) whether server `server` may
+/// start `identity`, whose name imitates a well-known package. Nobody to ask, no answer in
+/// time, or a refusal: it does not start (whatever `unattended` says: an imitation of a
+/// well-known server is not run on nobody's word).
+pub fn ask_before_squat(
+    approver: Option<&mcpfw_core::pipeline::ApproverConfig>,
+    server: &str,
+    session: &str,
+    identity: &Identity,
+    squat: &mcpfw_core::package::squat::Squat,
+) -> SquatDecision {
+    use mcpfw_core::approval::{ApprovalRequest, Outcome};
+    use mcpfw_core::record::DecidedBy;
+    let name = &identity.name;
+    let imitates = &squat.imitates;
+    let edits = match squat.distance {
+        0 => String::new(),
+        1 => ", 1 edit".to_owned(),
+        n => format!(", {n} edits"),
+    };
+    let evidence = format!(
+        "its package `{name}` looks like the well-known `{imitates}` ({}{edits})",
+        squat.trick.as_str()
+    );
+    let arguments = json!({
+        "ecosystem": identity.ecosystem.as_str(),
+        "package": name,
+        "requested": identity.requested,
+        "imitates": imitates,
+        "trick": squat.trick,
+    })
+    .to_string();
+    let request = ApprovalRequest {
+        server: server.to_owned(),
+        session: session.to_owned(),
+        tool: SQUAT_TOOL.to_owned(),
+        category: mcpfw_core::classify::Category::Exec.as_str().to_owned(),
+        reason: format!(
+            "{server} is about to start for the first time, and {evidence}: check the name \
+             letter by letter"
+        ),
+        args_digest: Some(hex::encode(Sha256::digest(arguments.as_bytes()))),
+        arguments: Some(arguments),
+        preview: vec![
+            format!(
+                "package: {} {name}{}",
+                identity.ecosystem.as_str(),
+                identity
+                    .requested
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" (asked for {r})"))
+            ),
+            format!("imitates: {imitates} ({}{edits})", squat.trick.as_str()),
+            "allowing starts it now, and pins the package it runs for this server: it is not \
+             asked again"
+                .to_owned(),
+        ],
+        confirm: Some(format!("Start `{name}` for {server}, though it looks like `{imitates}`?")),
+        organisation: None,
+    };
+    let fix = format!(
+        "If `{name}` is the package you meant, start the server again while MCP Firewall's \
+         daemon or desktop app runs and allow it when asked (it is then pinned and not asked \
+         again); otherwise correct the name in your client's configuration (`{imitates}`)."
+    );
+    let refused = |why: String, by: DecidedBy| SquatDecision::Refuse {
+        by,
+        reason: format!(
+            "MCP Firewall did not start server `{server}`: {evidence}, and {why}. {fix}"
+        ),
+    };
+    let answer = match approver {
+        Some(approver) => mcpfw_core::approval::client::ask_approver(
+            approver,
+            request,
+            &std::sync::atomic::AtomicBool::new(false),
+            |_| {},
+        ),
+        None => {
+            Err(mcpfw_core::approval::client::Unreachable::NotRunning("none configured".into()))
+        }
+    };
+    match answer {
+        Ok(a) if a.outcome == Outcome::Allowed => SquatDecision::Start {
+            by: DecidedBy::User,
+            reason: format!("{server}: {evidence}; you allowed it to start"),
+        },
+        Ok(a) if a.outcome == Outcome::Paused => SquatDecision::Start {
+            by: DecidedBy::Paused,
+            reason: format!(
+                "{server}: {evidence}; started without asking because protection was paused"
+            ),
+        },
+        Ok(a) if a.outcome == Outcome::Denied => {
+            refused("you refused to start it".to_owned(), DecidedBy::User)
+        }
+        Ok(a) => refused(format!("nobody allowed it ({})", a.note), DecidedBy::Firewall),
+        Err(unreachable) => {
+            refused(format!("nobody could be asked ({unreachable})"), DecidedBy::Firewall)
+        }
+    }
+}
+
 /// Where a command runs: its environment (the client's entry's, over the process's) and home.
 #[derive(Debug, Clone, Default)]
 pub struct Context {

@@ -188,39 +188,18 @@ fn stateless_meta() -> Value {
 /// capabilities announce.
 fn list_everything(client: &mut dyn Rpc, deadline: Instant, report: &mut Report) -> Result<()> {
     let probe_deadline = deadline.min(Instant::now() + PROBE_TIMEOUT);
-    client.stateless(STATELESS_VERSION);
-    let discovered = client
-        .request("server/discover", json!({"_meta": stateless_meta()}), probe_deadline)
-        .ok()
-        .filter(|found| {
-            found["supportedVersions"]
-                .as_array()
-                .is_some_and(|v| v.iter().any(|v| v == STATELESS_VERSION))
-        });
-    let (capabilities, meta) = match discovered {
-        Some(found) => {
-            report.protocol = Some(STATELESS_VERSION.to_owned());
-            report.server_info = found["_meta"].get("io.modelcontextprotocol/serverInfo").cloned();
-            report.instructions =
-                found.get("instructions").and_then(Value::as_str).map(str::to_owned);
-            (found.get("capabilities").cloned().unwrap_or(Value::Null), Some(stateless_meta()))
-        }
-        None => {
-            client.handshake();
-            let init = client.request(
-                "initialize",
-                json!({"protocolVersion": PROTOCOL_VERSION, "capabilities": {},
-                       "clientInfo": {"name": "mcpfw-scan", "version": crate::VERSION}}),
-                deadline,
-            )?;
-            client.notify("notifications/initialized", json!({}), deadline)?;
-            report.protocol =
-                init.get("protocolVersion").and_then(Value::as_str).map(str::to_owned);
-            report.server_info = init.get("serverInfo").cloned();
-            report.instructions =
-                init.get("instructions").and_then(Value::as_str).map(str::to_owned);
-            (init.get("capabilities").cloned().unwrap_or(Value::Null), None)
-        }
+    let (capabilities, meta) = match discover(client, probe_deadline, report) {
+        Some(capabilities) => (capabilities, Some(stateless_meta())),
+        None => match handshake(client, deadline, report) {
+            Ok(capabilities) => (capabilities, None),
+            // A server slow to start (a launcher fetching its package, a loaded machine) may
+            // have missed the probe's window and then refuse the handshake for being of the
+            // stateless era: it is asked again, with the whole time left.
+            Err(refused) => match discover(client, deadline, report) {
+                Some(capabilities) => (capabilities, Some(stateless_meta())),
+                None => return Err(refused),
+            },
+        },
     };
     let meta = meta.as_ref();
     report.tools = list(client, "tools/list", "tools", meta, deadline)?;
@@ -233,6 +212,39 @@ fn list_everything(client: &mut dyn Rpc, deadline: Instant, report: &mut Report)
             list(client, "resources/list", "resources", meta, deadline).unwrap_or_default();
     }
     Ok(())
+}
+
+/// `server/discover` in the stateless era: the server's capabilities, when it speaks it.
+fn discover(client: &mut dyn Rpc, deadline: Instant, report: &mut Report) -> Option<Value> {
+    client.stateless(STATELESS_VERSION);
+    let found = client
+        .request("server/discover", json!({"_meta": stateless_meta()}), deadline)
+        .ok()
+        .filter(|found| {
+            found["supportedVersions"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v == STATELESS_VERSION))
+        })?;
+    report.protocol = Some(STATELESS_VERSION.to_owned());
+    report.server_info = found["_meta"].get("io.modelcontextprotocol/serverInfo").cloned();
+    report.instructions = found.get("instructions").and_then(Value::as_str).map(str::to_owned);
+    Some(found.get("capabilities").cloned().unwrap_or(Value::Null))
+}
+
+/// The `initialize` handshake of the earlier eras: the server's capabilities.
+fn handshake(client: &mut dyn Rpc, deadline: Instant, report: &mut Report) -> Result<Value> {
+    client.handshake();
+    let init = client.request(
+        "initialize",
+        json!({"protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+               "clientInfo": {"name": "mcpfw-scan", "version": crate::VERSION}}),
+        deadline,
+    )?;
+    client.notify("notifications/initialized", json!({}), deadline)?;
+    report.protocol = init.get("protocolVersion").and_then(Value::as_str).map(str::to_owned);
+    report.server_info = init.get("serverInfo").cloned();
+    report.instructions = init.get("instructions").and_then(Value::as_str).map(str::to_owned);
+    Ok(init.get("capabilities").cloned().unwrap_or(Value::Null))
 }
 
 /// Every item of a paginated list (each request with `meta` as its `_meta`, if given).

@@ -606,6 +606,24 @@ fn servers_stats_and_settings_describe_what_was_seen() {
     assert_eq!(read["pin"]["digest"].as_str().unwrap().len(), 64);
     assert!(read["pin"]["diff"].is_null());
     assert!(read["first_seen_ms"].as_u64().unwrap() >= before);
+    // Its package (the program's file, pinned by its hash when it listed its tools), with no
+    // change waiting: deciding about a change is refused, and says why.
+    let package = &files["package"];
+    assert_eq!((&package["ecosystem"], &package["status"]), (&json!("file"), &json!("trusted")));
+    assert!(package["name"].as_str().unwrap().contains("server-filesystem"), "{package}");
+    assert!(package["integrity"].as_str().unwrap().starts_with("sha256:"), "{package}");
+    assert!(package["change"].is_null(), "{package}");
+    let (status, body) =
+        d.post("/api/v1/servers/files/package/trust", &json!({"digest": "0123456789ab"}));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("no change waiting"), "{body}");
+    let (status, body) =
+        d.post("/api/v1/servers/nobody/package/block", &json!({"digest": "0123456789ab"}));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = d.post("/api/v1/servers/files/package/trust", &json!({"digest": "01"}));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = d.post("/api/v1/servers/files/package/trust", &json!({"sha": "x"}));
+    assert_eq!(status, 400, "{body}");
 
     let (status, stats) =
         d.get(&format!("/api/v1/stats?since_ms={}&bucket_ms=60000", before - 60_000));

@@ -206,9 +206,43 @@ fn a_server_whose_package_changes_has_its_tools_withheld_until_the_user_trusts_i
         "{report}"
     );
 
+    // `mcpfw status` shows the package behind the client's wrapped entry, and the change.
+    let user = tempfile::tempdir().unwrap();
+    let config = user.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let entry = json!({"mcpServers": {"memory": {"command": mcpfw(), "args":
+        ["wrap", "--name", "memory", "--", "npx", "-y", &new]}}});
+    std::fs::write(&config, entry.to_string()).unwrap();
+    let (ok, status) = status_of(&home, user.path(), true);
+    let status: Value = serde_json::from_str(&status).unwrap_or_else(|e| panic!("{e}: {status}"));
+    let package = &status[0]["package"];
+    assert!(ok, "{status}");
+    assert_eq!(
+        (&package["ecosystem"], &package["name"], &package["resolved"], &package["status"]),
+        (&json!("npm"), &json!(MEMORY), &json!(OLD), &json!("changed")),
+        "{status}"
+    );
+    assert_eq!(package["integrity"], integrity.as_str(), "{status}");
+    assert_eq!(package["change"]["resolved"], NEW, "{status}");
+    assert_eq!(package["change"]["pinned"], true, "{status}");
+    let (_, text) = status_of(&home, user.path(), false);
+    assert!(
+        text.contains(&format!("package npm {MEMORY} {OLD} (asked for {old}, pinned;"))
+            && text.contains(&format!("package CHANGED — review: now {MEMORY} {NEW}"))
+            && text.contains("mcpfw tools trust memory --package"),
+        "{text}"
+    );
+
     // Trusted: the running session gets its tools back.
     let (ok, trusted) = mcpfw_cli(&home, &["tools", "trust", "memory", "--package"]);
     assert!(ok, "{trusted}");
+    let (_, text) = status_of(&home, user.path(), false);
+    assert!(
+        text.contains(&format!("package npm {MEMORY} {NEW} (asked for {new}, pinned;"))
+            && text.contains("· trusted")
+            && !text.contains("CHANGED"),
+        "{text}"
+    );
     let answered = shim.call_tool(3, "read_graph", json!({}));
     assert_ne!(answered["result"]["isError"], true, "{answered}");
     assert_eq!(tool_names(&shim.request(4, "tools/list", json!({}))), first);
@@ -220,6 +254,26 @@ fn a_server_whose_package_changes_has_its_tools_withheld_until_the_user_trusts_i
         })
     });
     assert!(!events.is_empty());
+}
+
+/// `mcpfw status [--json] --client cursor` for the clients' files below `user`.
+fn status_of(home: &Home, user: &Path, json: bool) -> (bool, String) {
+    let mut args = vec!["status", "--client", "cursor"];
+    if json {
+        args.push("--json");
+    }
+    let out = Command::new(mcpfw())
+        .args(&args)
+        .env("HOME", user)
+        .env_remove("XDG_CONFIG_HOME")
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    let (text, errors) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mcpfw {args:?}: {text}{errors}");
+    (out.status.success(), if json { text.into_owned() } else { format!("{text}{errors}") })
 }
 
 /// The OSV fixtures zipped as OSV's ecosystem exports are (`all.zip`: one record per file).
@@ -354,7 +408,8 @@ fn install_pin_pins_unpinned_specs_to_the_version_in_use_and_uninstall_puts_the_
   "mcpServers": {{
     "memory": {{ "command": "npx", "args": ["-y",  "{MEMORY}"], "env": {{"X": "1"}} }},
     "pinned": {{"command": "npx", "args": ["-y", "{MEMORY}@{OLD}"]}},
-    "never-run": {{"command": "npx", "args": ["-y", "is-odd"]}}
+    "never-run": {{"command": "npx", "args": ["-y", "is-odd"]}},
+    "squat": {{"command": "npx", "args": ["-y", "@modelcontextprotocl/server-memory"]}}
   }}
 }}
 "#
@@ -408,6 +463,39 @@ fn install_pin_pins_unpinned_specs_to_the_version_in_use_and_uninstall_puts_the_
     let parsed: Vec<&str> = installed.lines().collect();
     assert_eq!(parsed.len(), original.lines().count(), "no line added or removed");
 
+    assert!(
+        out.contains(&format!(
+            "squat: WARNING: its package `@modelcontextprotocl/server-memory` looks like the \
+             well-known `{MEMORY}` (edit distance)"
+        )),
+        "{out}"
+    );
+
+    run(&["uninstall", "--client", "cursor"]);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
+
+    // Entries protected earlier: `--pin` pins the spec inside the wrapped entry, and
+    // uninstall still puts back the bytes from before the first install.
+    let out = run(&["install", "--client", "cursor"]);
+    assert!(!out.contains("pinned to"), "{out}");
+    let wrapped = std::fs::read_to_string(&config).unwrap();
+    let out = run(&["install", "--pin", "--client", "cursor"]);
+    assert!(
+        out.contains(&format!("memory: already protected; pinned to {MEMORY}@{version}")),
+        "{out}"
+    );
+    let pinned = std::fs::read_to_string(&config).unwrap();
+    let memory_line = pinned.lines().find(|l| l.contains("\"memory\"")).unwrap();
+    assert!(
+        memory_line.contains(&format!("\"--\", \"npx\", \"-y\",  \"{MEMORY}@{version}\"]")),
+        "{memory_line}"
+    );
+    fn unchanged(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.contains("\"memory\"")).collect()
+    }
+    assert_eq!(unchanged(&pinned), unchanged(&wrapped), "only the memory entry changed");
+    let out = run(&["install", "--pin", "--client", "cursor"]);
+    assert!(out.contains("mcpfw install: nothing to change"), "pinned once: {out}");
     run(&["uninstall", "--client", "cursor"]);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
 }
@@ -455,4 +543,245 @@ fn wrap_records_an_advisory_for_the_version_that_runs_and_still_runs_it() {
         "{event}"
     );
     assert_eq!(finding["advisory_severity"], "moderate");
+}
+
+/// A likely typosquat of the official memory server (`1` for `l` in the scope).
+const SQUAT: &str = "@modelcontextprotoco1/server-memory";
+
+/// An npm registry for the squat's scope only (python's http.server over a folder): the real
+/// server-memory@OLD from npm's cache, renamed `SQUAT`, so that a real `npx` installs and runs
+/// it under that name. Every other package comes from npm's own registry. Returns the server
+/// and the npm user config that points the scope at it.
+fn squat_registry(dir: &Path) -> (common::Background, PathBuf) {
+    let old = format!("{MEMORY}@{OLD}");
+    npx_install(&old);
+    let key = mcpfw_core::package::npx_cache_key(std::slice::from_ref(&old));
+    let real = cache().join("_npx").join(key).join("node_modules").join(MEMORY);
+    let build = dir.join("build/package");
+    std::fs::create_dir_all(&build).unwrap();
+    let copied = Command::new("cp").arg("-r").arg(real.join(".")).arg(&build).status().unwrap();
+    assert!(copied.success());
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(build.join("package.json")).unwrap()).unwrap();
+    manifest["name"] = json!(SQUAT);
+    std::fs::write(build.join("package.json"), manifest.to_string()).unwrap();
+    let served = dir.join("registry");
+    std::fs::create_dir_all(served.join("@modelcontextprotoco1")).unwrap();
+    let tarball = served.join("server-memory.tgz");
+    let packed = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir.join("build"))
+        .arg("package")
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    let integrity = Command::new("python3")
+        .args([
+            "-c",
+            "import base64, hashlib, sys; print('sha512-' + base64.b64encode(hashlib.sha512(\
+             open(sys.argv[1], 'rb').read()).digest()).decode())",
+        ])
+        .arg(&tarball)
+        .output()
+        .unwrap();
+    let integrity = String::from_utf8(integrity.stdout).unwrap().trim().to_owned();
+    let port = common::free_port();
+    let mut version = manifest.clone();
+    version["dist"] = json!({"tarball": format!("http://127.0.0.1:{port}/server-memory.tgz"),
+                             "integrity": integrity});
+    let packument =
+        json!({"name": SQUAT, "dist-tags": {"latest": OLD}, "versions": {OLD: version}});
+    std::fs::write(served.join(SQUAT), packument.to_string()).unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+        .arg(&served);
+    let server = common::Background::start(cmd);
+    common::wait_listening(port, "the test registry");
+    let npmrc = dir.join("npmrc");
+    std::fs::write(&npmrc, format!("@modelcontextprotoco1:registry=http://127.0.0.1:{port}/\n"))
+        .unwrap();
+    (server, npmrc)
+}
+
+/// `mcpfw daemon` on `home`, with its approval socket answering.
+fn daemon(home: &Home) -> common::Background {
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["daemon", "--timeout", "60", "--no-notify"])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off");
+    let daemon = common::Background::start(cmd);
+    let socket = home.path().join("run/mcpfw.sock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon
+}
+
+fn pending(home: &Home) -> Vec<Value> {
+    let (ok, out) = mcpfw_cli(home, &["pending", "--json"]);
+    assert!(ok, "{out}");
+    out.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn wait_pending(home: &Home) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(p) = pending(home).into_iter().next() {
+            return p;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing was asked");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wrap_squat(home: &Home, npmrc: Option<&Path>) -> Shim {
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "squat", "--", "npx", "-y", &format!("{SQUAT}@{OLD}")]);
+    npm_env(&mut cmd).env("npm_config_prefer_offline", "true");
+    if let Some(npmrc) = npmrc {
+        cmd.env("npm_config_userconfig", npmrc);
+    }
+    let mut shim = Shim::spawn(cmd, home);
+    shim.send(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params":
+        {"protocolVersion": "2025-11-25", "capabilities": {},
+         "clientInfo": {"name": "mcpfw-tests", "version": "1"}}}));
+    shim
+}
+
+#[test]
+fn a_likely_typosquat_asks_before_its_first_start_and_runs_once_allowed() {
+    let home = Home::new();
+    // `unattended = "allow"` does not let a squat start when nobody can be asked.
+    home.policy("[settings]\nunattended = \"allow\"\n[servers.squat.sandbox]\nmode = \"off\"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let squat_folder =
+        cache().join("_npx").join(mcpfw_core::package::npx_cache_key(&[format!("{SQUAT}@{OLD}")]));
+    let _ = std::fs::remove_dir_all(&squat_folder);
+
+    // Nobody to ask: refused before anything runs, with the evidence and the fix.
+    let mut shim = wrap_squat(&home, None);
+    let answer = shim.response(&json!(0));
+    let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(answer["error"]["code"], -32012, "{answer}");
+    assert!(
+        message.contains(&format!("its package `{SQUAT}` looks like the well-known `{MEMORY}`"))
+            && message.contains("confusable characters")
+            && message.contains("nobody could be asked")
+            && message.contains("allow it when asked"),
+        "{message}"
+    );
+    assert_eq!(answer["error"]["data"]["imitates"], MEMORY);
+    assert_eq!(shim.wait_exit(Duration::from_secs(10)).map(|s| s.code()), Some(Some(1)));
+    assert!(!squat_folder.exists(), "npx never ran");
+    let events = home.wait_events("the refusal is recorded", |events| {
+        events.iter().any(|e| e["server"] == "squat" && e["verdict"] == "deny")
+    });
+    let refusal = events.iter().find(|e| e["server"] == "squat").unwrap();
+    assert_eq!(refusal["decided_by"], "firewall", "{refusal}");
+    assert_eq!(refusal["findings"][0]["kind"], "package-typosquat", "{refusal}");
+
+    // With the daemon running, the person is asked; a refusal is told to the client.
+    let _daemon = daemon(&home);
+    let (_registry, npmrc) = squat_registry(dir.path());
+    let mut shim = wrap_squat(&home, Some(&npmrc));
+    let asked = wait_pending(&home);
+    let request = &asked["request"];
+    assert_eq!((&request["tool"], &request["server"]), (&json!("package.start"), &json!("squat")));
+    let reason = request["reason"].as_str().unwrap();
+    assert!(reason.contains(SQUAT) && reason.contains(MEMORY), "{reason}");
+    let (ok, out) = mcpfw_cli(&home, &["deny", &asked["id"].to_string()]);
+    assert!(ok, "{out}");
+    let answer = shim.response(&json!(0));
+    assert_eq!(answer["error"]["code"], -32012, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("you refused"), "{answer}");
+    shim.wait_exit(Duration::from_secs(10)).expect("the shim exits");
+    assert!(!squat_folder.exists(), "npx never ran");
+
+    // Allowed (in two steps): it starts, and its package is pinned for the server.
+    let mut shim = wrap_squat(&home, Some(&npmrc));
+    let asked = wait_pending(&home);
+    let id = asked["id"].to_string();
+    let (ok, first) = mcpfw_cli(&home, &["approve", &id]);
+    assert!(ok, "{first}");
+    if first.contains("Step 2 of 2") {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !mcpfw_cli(&home, &["approve", &id, "--confirm"]).0 {
+            assert!(std::time::Instant::now() < deadline, "the confirmation was not accepted");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let answer = shim.response(&json!(0));
+    assert!(answer["result"].is_object(), "{answer}");
+    shim.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
+    assert!(tools.contains(&"read_graph".to_owned()), "{tools:?}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
+    let (ok, listed) = mcpfw_cli(&home, &["tools", "package", "squat", "--json"]);
+    let pin: Value = serde_json::from_str(listed.lines().next().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {listed}"));
+    assert!(ok && pin["identity"]["name"] == SQUAT && pin["status"] == "trusted", "{pin}");
+    assert_eq!(pin["identity"]["resolved"], OLD, "{pin}");
+
+    // Not asked again.
+    let mut shim = wrap_squat(&home, Some(&npmrc));
+    let answer = shim.response(&json!(0));
+    assert!(answer["result"].is_object(), "{answer}");
+    assert!(pending(&home).is_empty(), "asked again");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
+    let events = home.events();
+    let allowed = events
+        .iter()
+        .find(|e| e["server"] == "squat" && e["verdict"] == "allow" && e["decided_by"] == "user")
+        .unwrap_or_else(|| panic!("the approval is recorded: {events:?}"));
+    assert_eq!(allowed["findings"][0]["imitates"], MEMORY);
+}
+
+#[test]
+fn advisories_are_downloaded_from_an_address_over_https_or_from_this_computer_only() {
+    let home = home();
+    let dir = tempfile::tempdir().unwrap();
+    osv_zip(dir.path());
+    std::fs::write(dir.path().join("junk.zip"), b"PK\x03\x04 but not a zip").unwrap();
+    let port = common::free_port();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+        .arg(dir.path());
+    let _server = common::Background::start(cmd);
+    common::wait_listening(port, "python http.server");
+
+    let url = format!("http://127.0.0.1:{port}/all.zip");
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &url]);
+    assert!(ok && out.contains(&format!("imported 2 OSV records from {url}")), "{out}");
+    let (_, out) = mcpfw_cli(&home, &["advisories", "status", "--json"]);
+    let status: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(status["import"]["source"], url.as_str(), "{status}");
+    assert_eq!(status["import"]["stored"], 2, "{status}");
+
+    // Clear refusals: a missing file, a file that is not what it claims, plain http to
+    // another computer, another scheme.
+    let missing = format!("http://127.0.0.1:{port}/missing.zip");
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &missing]);
+    assert!(!ok && out.contains("the server answered 404"), "{out}");
+    let junk = format!("http://127.0.0.1:{port}/junk.zip");
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &junk]);
+    assert!(!ok && out.contains("is not a readable zip file"), "{out}");
+    let (ok, out) =
+        mcpfw_cli(&home, &["advisories", "update", "--from", "http://example.com/all.zip"]);
+    assert!(!ok && out.contains("https only"), "{out}");
+    let (ok, out) =
+        mcpfw_cli(&home, &["advisories", "update", "--from", "ftp://127.0.0.1/all.zip"]);
+    assert!(!ok && out.contains("is not supported"), "{out}");
+    let closed = format!("http://127.0.0.1:{}/all.zip", common::free_port());
+    let (ok, out) = mcpfw_cli(&home, &["advisories", "update", "--from", &closed]);
+    assert!(!ok && out.contains("cannot download"), "{out}");
+    // The failed attempts left the imported data as it was.
+    let (_, out) = mcpfw_cli(&home, &["advisories", "status", "--json"]);
+    let status: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(status["import"]["source"], url.as_str(), "{status}");
 }

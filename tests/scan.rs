@@ -140,6 +140,25 @@ impl Listening {
     }
 }
 
+/// A stateless-era server that takes longer to start than the `server/discover` probe waits
+/// (a launcher fetching its package, a loaded machine) refuses the handshake tried next: it is
+/// asked again and scanned in its era, instead of "could not be scanned".
+#[test]
+fn a_stateless_era_server_slow_to_start_is_still_scanned() {
+    let home = Home::new();
+    let user = tempfile::tempdir().unwrap();
+    let slow = format!(
+        "sleep 3.5; exec '{}' '{}'",
+        python().display(),
+        support("modern_server.py").display()
+    );
+    let (code, out) = scan(&home, user.path(), &["--json", "--", "sh", "-c", &slow]);
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["protocol"], "2026-07-28", "{report}");
+    assert!(report["tools"].as_array().unwrap().iter().any(|t| t["name"] == "echo"), "{report}");
+}
+
 /// A 2026-07-28 server (the Python SDK's, stateless: no `initialize`) is found by its
 /// `server/discover` answer and listed with the era's `_meta`, over stdio and over HTTP; the
 /// everything server (2025-11-25) refuses the probe and is listed after the handshake.

@@ -1,5 +1,7 @@
-//! `mcpfw advisories update --from FILE` and `mcpfw advisories status`: OSV records for npm
-//! and PyPI, kept in the history database and matched offline (docs/packages.md).
+//! `mcpfw advisories update --from FILE|URL` and `mcpfw advisories status`: OSV records for
+//! npm and PyPI, kept in the history database and matched offline (docs/packages.md). A URL
+//! is downloaded to a temporary file first (https only, or http to this computer; no
+//! redirects; at most [`MAX_DOWNLOAD_BYTES`]), then imported like a file.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,10 @@ use mcpfw_core::package::osv::{self, Record};
 const BATCH: usize = 2_000;
 /// The largest single record file read (OSV records are a few KB).
 const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest download `--from URL` accepts (OSV's npm `all.zip` is a few hundred MB).
+pub const MAX_DOWNLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+/// How long a download may go without receiving anything.
+const DOWNLOAD_STALL: std::time::Duration = std::time::Duration::from_secs(60);
 /// How deep a folder of records is walked (OSV's git layouts nest by ecosystem and package).
 const MAX_DEPTH: usize = 8;
 
@@ -27,7 +33,13 @@ pub fn run(paths: &Paths, command: AdvisoriesCommand) -> Result<i32> {
         let store =
             Store::open(&db, key).await.with_context(|| format!("cannot open {}", db.display()))?;
         let code = match command {
-            AdvisoriesCommand::Update { from } => update(&store, &from).await?,
+            AdvisoriesCommand::Update { from } => match download_url(&from)? {
+                Some(url) => {
+                    let file = download(&url).await?;
+                    update(&store, file.path(), url.as_str()).await?
+                }
+                None => update(&store, Path::new(&from), &from).await?,
+            },
             AdvisoriesCommand::Status { json } => status(&store, json).await?,
         };
         store.close().await;
@@ -54,7 +66,103 @@ impl Tally {
     }
 }
 
-async fn update(store: &Store, from: &Path) -> Result<i32> {
+/// `--from`'s value as an address to download, when it is one: https, or http to this
+/// computer (a local mirror). Other schemes, and plain http elsewhere, are refused.
+fn download_url(from: &str) -> Result<Option<reqwest::Url>> {
+    let Some((scheme, _)) = from.split_once("://") else { return Ok(None) };
+    if !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+        return Ok(None);
+    }
+    let url = reqwest::Url::parse(from).with_context(|| format!("{from} is not a valid URL"))?;
+    match url.scheme() {
+        "https" => Ok(Some(url)),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(Some(url))
+            } else {
+                bail!(
+                    "{from}: advisories are downloaded over https only (plain http only from \
+                     this computer); use the https:// address"
+                )
+            }
+        }
+        other => bail!(
+            "{from}: `{other}://` is not supported; give a file, a folder or an https:// address"
+        ),
+    }
+}
+
+/// Downloads `url` into a temporary file: a 2xx answer only (no redirects followed), at most
+/// [`MAX_DOWNLOAD_BYTES`], never stalled longer than [`DOWNLOAD_STALL`].
+async fn download(url: &reqwest::Url) -> Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let client = crate::proxy::upstream::client()?;
+    let mut response = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot download {url}: {}", error_chain(&e)))?;
+    let status = response.status();
+    if status.is_redirection() {
+        let to = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("(no location)");
+        bail!("{url} answered {status}, a redirect to {to}; give that address if you trust it");
+    }
+    if !status.is_success() {
+        bail!("cannot download {url}: the server answered {status}");
+    }
+    if let Some(length) = response.content_length()
+        && length > MAX_DOWNLOAD_BYTES
+    {
+        bail!("{url} is {length} bytes, more than the {MAX_DOWNLOAD_BYTES} bytes accepted");
+    }
+    let mut file = tempfile::NamedTempFile::new().context("cannot create a temporary file")?;
+    let mut total: u64 = 0;
+    loop {
+        let chunk = tokio::time::timeout(DOWNLOAD_STALL, response.chunk())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "downloading {url} stalled: nothing arrived for {} s",
+                    DOWNLOAD_STALL.as_secs()
+                )
+            })?
+            .map_err(|e| anyhow::anyhow!("downloading {url} failed: {}", error_chain(&e)))?;
+        let Some(chunk) = chunk else { break };
+        total += chunk.len() as u64;
+        if total > MAX_DOWNLOAD_BYTES {
+            bail!(
+                "{url} is larger than the {MAX_DOWNLOAD_BYTES} bytes accepted; nothing was imported"
+            );
+        }
+        file.write_all(&chunk).context("cannot write the download to a temporary file")?;
+    }
+    file.flush()?;
+    Ok(file)
+}
+
+/// An error with its causes (reqwest's own message rarely says why).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+async fn update(store: &Store, from: &Path, shown: &str) -> Result<i32> {
     let mut tally = Tally::default();
     let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
     let flush = async |batch: &mut Vec<Record>, tally: &mut Tally| -> Result<()> {
@@ -62,8 +170,7 @@ async fn update(store: &Store, from: &Path) -> Result<i32> {
         batch.clear();
         Ok(())
     };
-    let meta =
-        std::fs::metadata(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let meta = std::fs::metadata(from).with_context(|| format!("cannot read {shown}"))?;
     let take = |name: &str, bytes: &[u8], batch: &mut Vec<Record>, tally: &mut Tally| {
         for record in parse_records(name, bytes, tally) {
             tally.read += 1;
@@ -97,7 +204,7 @@ async fn update(store: &Store, from: &Path) -> Result<i32> {
         if is_zip {
             let file = std::fs::File::open(from)?;
             let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
-                .with_context(|| format!("{} is not a readable zip file", from.display()))?;
+                .with_context(|| format!("{shown} is not a readable zip file"))?;
             for i in 0..archive.len() {
                 let mut entry = match archive.by_index(i) {
                     Ok(entry) => entry,
@@ -126,31 +233,33 @@ async fn update(store: &Store, from: &Path) -> Result<i32> {
             }
         } else {
             let bytes = std::fs::read(from)?;
-            take(&from.display().to_string(), &bytes, &mut batch, &mut tally);
+            take(shown, &bytes, &mut batch, &mut tally);
         }
     }
     flush(&mut batch, &mut tally).await?;
     if tally.read == 0 {
         let problems = tally.problems.join("; ");
         bail!(
-            "{} holds no OSV record{}",
-            from.display(),
+            "{shown} holds no OSV record{}",
             if problems.is_empty() { String::new() } else { format!(" ({problems})") }
         );
     }
-    let source = std::path::absolute(from).unwrap_or_else(|_| from.to_path_buf());
+    let source = if shown.contains("://") {
+        shown.to_owned()
+    } else {
+        std::path::absolute(from).unwrap_or_else(|_| from.to_path_buf()).display().to_string()
+    };
     store
         .note_advisory_import(
-            &source.display().to_string(),
+            &source,
             crate::record::now_ms(),
             tally.written,
             tally.newest.as_deref(),
         )
         .await?;
     println!(
-        "imported {} OSV records from {} ({} for npm or PyPI packages kept){}",
+        "imported {} OSV records from {shown} ({} for npm or PyPI packages kept){}",
         tally.read,
-        from.display(),
         tally.written,
         tally.newest.as_deref().map_or_else(String::new, |n| format!("; newest modified {n}"))
     );

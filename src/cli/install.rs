@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::InstallArgs;
 use crate::clients::Places;
 use crate::install::{self, Outcome, Protection};
 use crate::paths::Paths;
+use crate::store::wire::ServerPackage;
 
 pub fn install(paths: &Paths, args: InstallArgs) -> Result<i32> {
     let selected = install::select_clients(&args.clients)?;
@@ -88,7 +89,11 @@ pub fn status(
 ) -> Result<i32> {
     let selected = install::select_clients(clients)?;
     let places = Places::from_env(project)?;
-    let (entries, errors) = install::status(paths, &places, &selected)?;
+    let (mut entries, mut errors) = install::status(paths, &places, &selected)?;
+    match package_pins(paths) {
+        Ok(pins) => install::with_packages(&mut entries, &pins),
+        Err(e) => errors.push(format!("the servers' packages cannot be shown: {e:#}")),
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
     } else if entries.is_empty() {
@@ -114,6 +119,11 @@ pub fn status(
                 state,
                 entry.detail
             );
+            if let Some(package) = &entry.package {
+                for line in package_lines(&entry.server, package) {
+                    println!("      {}", crate::text::visible(&line));
+                }
+            }
         }
     }
     #[cfg(target_os = "linux")]
@@ -128,6 +138,73 @@ pub fn status(
         eprintln!("mcpfw: {PROXY_NEEDS_DAEMON}");
     }
     Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+/// Every server's package pin in the history (none when there is no history yet).
+fn package_pins(paths: &Paths) -> Result<Vec<crate::store::packages::PackagePin>> {
+    let db = crate::store::db_path(paths);
+    if !db.exists() {
+        return Ok(Vec::new());
+    }
+    let (key, _) = crate::store::load_or_create_chain_key(paths)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let store = crate::store::Store::open(&db, key)
+            .await
+            .with_context(|| format!("cannot open {}", db.display()))?;
+        let pins = store.package_pins(None).await;
+        store.close().await;
+        Ok(pins?)
+    })
+}
+
+/// A wrapped entry's package for `mcpfw status`: what it runs, and a change waiting.
+fn package_lines(server: &str, p: &ServerPackage) -> Vec<String> {
+    let version =
+        |resolved: &Option<String>| resolved.as_deref().unwrap_or("(no version)").to_owned();
+    let integrity = |i: &Option<String>| {
+        i.as_deref().map_or_else(
+            || "no integrity".to_owned(),
+            |i| i.chars().take(23).collect::<String>() + "…",
+        )
+    };
+    let asked = |requested: &Option<String>, pinned: bool| {
+        let spec = requested.as_deref().unwrap_or("no version");
+        if pinned {
+            format!("asked for {spec}, pinned")
+        } else {
+            format!("asked for {spec}, NOT pinned")
+        }
+    };
+    // A file (a script, a program) has no version or spec: its hash is what is pinned.
+    let file = p.ecosystem == "file";
+    let mut lines = vec![if file {
+        format!("package file {} ({}) · {}", p.name, integrity(&p.integrity), p.status)
+    } else {
+        format!(
+            "package {} {} {} ({}; {}) · {}",
+            p.ecosystem,
+            p.name,
+            version(&p.resolved),
+            asked(&p.requested, p.pinned),
+            integrity(&p.integrity),
+            p.status
+        )
+    }];
+    if let Some(change) = &p.change {
+        let what = if p.status == "blocked" { "BLOCKED" } else { "CHANGED — review" };
+        let now = if file {
+            change.name.clone()
+        } else {
+            format!("{} {}", change.name, version(&change.resolved))
+        };
+        lines.push(format!(
+            "package {what}: now {now} ({}); its tools are withheld: `mcpfw tools package {server}`, \
+             then `mcpfw tools trust {server} --package` or `mcpfw tools block {server} --package`",
+            integrity(&change.integrity),
+        ));
+    }
+    lines
 }
 
 /// Each wrapped server's box as it last started (what `mcpfw sandbox show NAME` details).

@@ -378,10 +378,11 @@ pub enum OrgCommand {
 #[derive(Subcommand)]
 pub enum AdvisoriesCommand {
     /// Import OSV records: a zip of OSV JSON (OSV's per-ecosystem `all.zip` exports), a folder
-    /// of `.json` records, or one JSON file (a record or an array of records).
+    /// of `.json` records, or one JSON file (a record or an array of records); from a path or
+    /// an https:// address (downloaded first, at most 1 GiB).
     Update {
-        #[arg(long, value_name = "FILE")]
-        from: PathBuf,
+        #[arg(long, value_name = "FILE|URL")]
+        from: String,
     },
     /// How many records are kept, from where, and how old they are.
     Status {

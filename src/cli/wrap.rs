@@ -26,10 +26,11 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             .name
             .clone()
             .unwrap_or_else(|| checked.url.host_str().unwrap_or("http").to_owned());
-        let Assembled { pipeline, replicator, .. } =
+        let Assembled { pipeline, replicator, telemetry, .. } =
             assemble(paths, &args, name, url.clone(), Vec::new(), None)?;
         let code = crate::proxy::bridge::run(Arc::new(pipeline), &url);
         finish_replication(replicator);
+        finish_telemetry(telemetry);
         return code;
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -53,7 +54,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         Arc::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
     };
     let before = identify();
-    let Assembled { pipeline, engine, sandbox, refusal, replicator } = assemble(
+    let Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry } = assemble(
         paths,
         &args,
         name.clone(),
@@ -74,12 +75,59 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         }
         pipeline.flush();
         finish_replication(replicator);
-        return Ok(crate::transport::stdio::refuse_before_start(
+        let code = crate::transport::stdio::refuse_before_start(
             &pipeline,
             crate::package::MALICIOUS_CODE,
             &why,
             serde_json::json!({"source": "mcp-firewall", "package": "malicious"}),
-        ));
+        );
+        finish_telemetry(telemetry);
+        return Ok(code);
+    }
+    if let Some((identity, squat)) = squat {
+        let finding = mcpfw_core::package::squat::finding(identity.ecosystem, &identity.name)
+            .unwrap_or_default();
+        let decision = crate::package::ask_before_squat(
+            pipeline.approver(),
+            &name,
+            pipeline.session_id(),
+            &identity,
+            &squat,
+        );
+        let (verdict, by, reason, refuse) = match decision {
+            crate::package::SquatDecision::Start { by, reason } => {
+                (crate::record::Verdict::Allow, by, reason, false)
+            }
+            crate::package::SquatDecision::Refuse { by, reason } => {
+                (crate::record::Verdict::Deny, by, reason, true)
+            }
+        };
+        let event = crate::package::package_event(&name, pipeline.session_id(), &[finding]);
+        let event = crate::record::Event {
+            verdict,
+            decided_by: Some(by),
+            reason: Some(reason.clone()),
+            ..event
+        };
+        if refuse {
+            tracing::error!(server = %name, "{reason}");
+            if let Err(e) = pipeline.recorder().record_durable(event) {
+                tracing::warn!("the refusal could not be recorded: {e}");
+            }
+            pipeline.flush();
+            finish_replication(replicator);
+            let code = crate::transport::stdio::refuse_before_start(
+                &pipeline,
+                crate::package::SQUAT_CODE,
+                &reason,
+                serde_json::json!({"source": "mcp-firewall", "package": "typosquat",
+                                   "imitates": squat.imitates}),
+            );
+            finish_telemetry(telemetry);
+            return Ok(code);
+        }
+        tracing::warn!(server = %name, "{reason}");
+        pipeline.recorder().record(event);
     }
     let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
     // The box gets the same roots the policy engine checks paths against.
@@ -109,7 +157,9 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     if let Some(profile) = &prepared.off {
         let why = crate::contain::shim::off_reason(&prepared);
         if prepared.refuse {
-            return Ok(crate::contain::shim::refuse_unboxable(&pipeline, &why));
+            let code = crate::contain::shim::refuse_unboxable(&pipeline, &why);
+            finish_telemetry(telemetry);
+            return Ok(code);
         }
         crate::contain::shim::announce_off(&pipeline, paths, profile, &why);
     }
@@ -120,7 +170,16 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     };
     let code = stdio::run(Arc::new(pipeline), &resolved, &options);
     finish_replication(replicator);
+    finish_telemetry(telemetry);
     code
+}
+
+/// The shim's last events are sent to the OpenTelemetry collector, for a short while; what
+/// could not be sent is counted in a warning.
+fn finish_telemetry(telemetry: Option<Arc<mcpfw_daemon::telemetry::OtlpRecorder>>) {
+    if let Some(telemetry) = telemetry {
+        telemetry.finish(compose::TELEMETRY_FINISH);
+    }
 }
 
 /// The history is flushed once the pipeline is gone: one last, bounded replication pass sends
@@ -203,8 +262,13 @@ struct Assembled {
     sandbox: SandboxSettings,
     /// Why the server must not start at all (a known-malicious package).
     refusal: Option<String>,
+    /// The package, when its name imitates a well-known one and it never ran under this
+    /// server's name: a person is asked before it starts.
+    squat: Option<(Identity, mcpfw_core::package::squat::Squat)>,
     /// Replication of the history to PostgreSQL, when configured.
     replicator: Option<store::postgres::Replicator>,
+    /// OpenTelemetry export, when configured (also in the pipeline's recorders).
+    telemetry: Option<Arc<mcpfw_daemon::telemetry::OtlpRecorder>>,
 }
 
 /// The pipeline for server `name` (started as `origin`), built by the composition root: the
@@ -229,7 +293,7 @@ fn assemble(
         .filter(|p| p.ecosystem.osv_name().is_some())
         .map(|p| (p.ecosystem, p.name.clone()));
     let lookup_in_store = lookup.clone();
-    let (recorder, (inputs, neighbours, advisories)) =
+    let (recorder, (inputs, neighbours, advisories, has_pin)) =
         StoreRecorder::start_with(&db, key, move |store| async move {
             // A broken policy.toml does not stop the server: every tool call is refused and
             // told why (fail closed), and the problem is reported on stderr at once.
@@ -244,7 +308,10 @@ fn assemble(
                 )),
                 None => None,
             };
-            Ok((inputs, store.neighbours(&name_for_store).await?, advisories))
+            // Whether this server ever ran a package (a likely typosquat asks before its first
+            // start only).
+            let has_pin = !store.package_pins(Some(&name_for_store)).await?.is_empty();
+            Ok((inputs, store.neighbours(&name_for_store).await?, advisories, has_pin))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
     // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
@@ -253,7 +320,15 @@ fn assemble(
     // A second engine from the same inputs, for what decides beside the pipeline (the egress
     // proxy's connections).
     let engine = Arc::new(inputs.engine(&name, roots.clone()));
-    let history = Fanout(vec![Box::new(recorder), Box::new(TracingRecorder)]);
+    // OpenTelemetry export, if configured: a bounded queue to a thread of its own, never in
+    // the relay's way. Both wrap and the bridge face their client through a pipe.
+    let telemetry = compose::telemetry(&inputs, mcpfw_daemon::telemetry::Transport::Pipe);
+    let mut recorders: Vec<Box<dyn crate::record::Recorder>> =
+        vec![Box::new(recorder), Box::new(TracingRecorder)];
+    if let Some(telemetry) = &telemetry {
+        recorders.push(Box::new(telemetry.clone()));
+    }
+    let history = Fanout(recorders);
     let session = Arc::new(OnceLock::new());
     let (records, import) = advisories.unwrap_or_default();
     if lookup.is_some() && import.is_some() {
@@ -271,6 +346,12 @@ fn assemble(
             .find(|h| h.malicious)
             .map(|h| crate::package::malicious_reason(&name, before, h))
     });
+    // A name that imitates a well-known package asks before its first start under this name.
+    let squat =
+        package.as_ref().filter(|_| !has_pin && refusal.is_none()).and_then(|(_, before)| {
+            mcpfw_core::package::squat::check(before.ecosystem, &before.name)
+                .map(|squat| (before.clone(), squat))
+        });
     let history: Box<dyn crate::record::Recorder> = match package {
         Some((identify, _)) => Box::new(crate::package::PackageGate::new(
             history,
@@ -292,7 +373,7 @@ fn assemble(
     // (a broken file gives the defaults: the box stays on, fail closed).
     let sandbox = inputs.sandbox(&name);
     let _ = session.set(pipeline.session_id().to_owned());
-    Ok(Assembled { pipeline, engine, sandbox, refusal, replicator })
+    Ok(Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry })
 }
 
 /// Existing folders named by absolute path among the server's arguments: where a filesystem

@@ -418,7 +418,7 @@ pub fn save_effective(paths: &Paths, effective: &Effective) {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || "-_.@".contains(c) { c } else { '_' })
         .collect();
-    let saved = Paths::ensure(&dir).and_then(|()| {
+    let saved = Paths::ensure(&dir).map_err(anyhow::Error::from).and_then(|()| {
         let text = serde_json::to_vec_pretty(effective)?;
         std::fs::write(dir.join(format!("{name}.json")), text)?;
         Ok(())

@@ -337,7 +337,7 @@ try {
     const card = page.locator('article[data-server="files"]');
     await card.waitFor();
     await card.getByText("read_text_file", { exact: true }).waitFor();
-    await card.getByText("mcp-server-filesystem").waitFor();
+    await card.locator("code.wrap").getByText("mcp-server-filesystem").waitFor();
     // Its box as it last started: enforced, every mechanism on, nothing missing.
     const sandbox = (await card.locator("p.sandbox").innerText()).replace(/\s+/g, " ");
     assert(sandbox.includes("sandbox enforce"), `the box's mode is shown: ${sandbox}`);
@@ -369,6 +369,38 @@ try {
     assert((await card.locator('td[data-pin="trusted"]').count()) === 3, "every tool is trusted now");
     const after = await listWeatherTools(true);
     assert(after.includes("get_weather"), `the trusted tool is still withheld: ${after}`);
+  });
+
+  await check("servers & tools: each server's package on its card; a changed package is reviewed and trusted", async () => {
+    // A server started from a script of its own: its package is the file, pinned by its hash.
+    const script = path.join(tmp, "pkgdemo_server.py");
+    fs.copyFileSync(path.join(repo, "tests/support/rug_pull_server.py"), script);
+    const list = () => pythonClient([path.join(repo, "tests/support/list_tools.py"), "--", bin, "wrap", "--name", "pkgdemo", "--", python, script], { ...env, RUG_PULL_CHANGED: "0" });
+    const first = await list();
+    assert(first.includes("get_weather"), `first listing: ${first}`);
+    await page.goto(`${base}/#/servers`);
+    await page.reload(); // the same address does not load the page again
+    const files = page.locator('article[data-server="files"] div.package[data-package="trusted"]');
+    await files.waitFor();
+    const shown = (await files.innerText()).replace(/\s+/g, " ");
+    assert(shown.includes("file") && shown.includes("server-filesystem") && shown.includes("sha256:") && shown.includes("package trusted"), `the files server's package: ${shown}`);
+    // The script is edited: the package changed, every tool is withheld until it is trusted.
+    fs.appendFileSync(script, "\n# edited after it was trusted\n");
+    const withheld = await list();
+    assert(withheld.length === 0, `the changed package's tools reached the client: ${withheld}`);
+    await page.goto(`${base}/#/servers`);
+    await page.reload(); // the same address does not load the page again
+    const card = page.locator('article[data-server="pkgdemo"]');
+    const change = card.locator("div.package-change");
+    await change.getByText("Package changed — review").waitFor();
+    const diff = await change.locator("pre.diff").innerText();
+    assert(diff.includes("pkgdemo_server.py") && diff.includes("integrity") && diff.includes("→"), diff);
+    await shoot("servers-package-changed");
+    await change.getByRole("button", { name: "Trust this package" }).click();
+    await card.locator('div.package[data-package="trusted"]').waitFor();
+    assert((await card.locator("div.package-change").count()) === 0, "the change is gone once trusted");
+    const after = await list();
+    assert(after.includes("get_weather"), `the trusted package's tools are still withheld: ${after}`);
   });
 
   await check("settings: the effective settings, the timeout shown as set by --timeout", async () => {

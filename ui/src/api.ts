@@ -171,6 +171,9 @@ export type { Verdict } from "./generated/Verdict";
 export type { EventKind } from "./generated/EventKind";
 export type { Category } from "./generated/Category";
 export type { ResultStatus } from "./generated/ResultStatus";
+export type { ServerPackage } from "./generated/ServerPackage";
+export type { PackageChange } from "./generated/PackageChange";
+import type { ServerPackage } from "./generated/ServerPackage";
 
 export interface Verify {
   ok: boolean;
@@ -235,6 +238,8 @@ export interface ServerRow {
   last_seen_ms: number;
   /** Null for servers never started by `mcpfw wrap` on this machine (HTTP servers). */
   sandbox: SandboxState | null;
+  /** The package it runs, pinned when it first listed its tools (null: none pinned, e.g. HTTP). */
+  package: ServerPackage | null;
   tools: {
     name: string;
     description: string | null;

@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-
 /// The environment variable that moves every path below one folder.
 pub const HOME_ENV: &str = "MCPFW_HOME";
 
@@ -29,7 +27,7 @@ pub struct Paths {
 
 impl Paths {
     /// The paths for this process: below `$MCPFW_HOME` when set, else the platform's defaults.
-    pub fn from_env() -> Result<Self> {
+    pub fn from_env() -> Result<Self, PathsError> {
         match std::env::var_os(HOME_ENV) {
             Some(home) if !home.is_empty() => Ok(Self::under(Path::new(&home))),
             _ => Self::platform(),
@@ -47,10 +45,9 @@ impl Paths {
     }
 
     /// The platform's conventional locations, from `directories`.
-    pub fn platform() -> Result<Self> {
-        let dirs = directories::ProjectDirs::from("dev", "mcpfw", "mcpfw").context(
-            "cannot find your home directory to place MCP Firewall's files; set MCPFW_HOME to a folder",
-        )?;
+    pub fn platform() -> Result<Self, PathsError> {
+        let dirs =
+            directories::ProjectDirs::from("dev", "mcpfw", "mcpfw").ok_or(PathsError::NoHome)?;
         let data = dirs.data_local_dir().to_path_buf();
         let logs =
             dirs.state_dir().map(|state| state.join("logs")).unwrap_or_else(|| data.join("logs"));
@@ -83,13 +80,24 @@ impl Paths {
     }
 
     /// Creates a folder (and its parents) readable by the current user only.
-    pub fn ensure(dir: &Path) -> Result<()> {
+    pub fn ensure(dir: &Path) -> Result<(), PathsError> {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).with_context(|| format!("cannot create the folder {}", dir.display()))
+        builder.create(dir).map_err(|source| PathsError::Create { dir: dir.to_path_buf(), source })
     }
+}
+
+/// Why MCP Firewall's folders cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PathsError {
+    #[error(
+        "cannot find your home directory to place MCP Firewall's files; set MCPFW_HOME to a folder"
+    )]
+    NoHome,
+    #[error("cannot create the folder {}: {source}", dir.display())]
+    Create { dir: PathBuf, source: std::io::Error },
 }
 
 #[cfg(test)]

@@ -74,6 +74,11 @@ impl PolicyInputs {
             .or_else(|| self.file.as_ref().ok().and_then(|p| p.history.postgres.clone()))
     }
 
+    /// `[telemetry]` from policy.toml (the defaults when the file has an error).
+    pub fn telemetry_settings(&self) -> crate::telemetry::TelemetrySettings {
+        self.file.as_ref().map(|p| p.telemetry.clone()).unwrap_or_default()
+    }
+
     /// The policy engine for `server` with these roots, under the organisation's floor.
     pub fn engine(&self, server: &str, roots: Vec<PathBuf>) -> PolicyEngine {
         PolicyEngine::new(server, self.file.clone(), self.db_rules.clone(), roots, self.env.clone())
@@ -169,3 +174,29 @@ pub fn replicator(
         }
     }
 }
+
+/// Starts OpenTelemetry export when `[telemetry]` or the `OTEL_EXPORTER_OTLP_*` environment
+/// names a collector (see `crate::telemetry`); `None` when not configured, or (logged) when it
+/// cannot start. `transport`: how this entry's clients reach it (`pipe` for `mcpfw wrap`,
+/// `tcp` for the HTTP proxy).
+pub fn telemetry(
+    inputs: &PolicyInputs,
+    transport: crate::telemetry::Transport,
+) -> Option<std::sync::Arc<crate::telemetry::OtlpRecorder>> {
+    use crate::telemetry::{ExportConfig, OtlpRecorder};
+    let config = ExportConfig::resolve(
+        &inputs.telemetry_settings(),
+        |name| std::env::var(name).ok(),
+        transport,
+    );
+    match config.and_then(|c| c.map(OtlpRecorder::start).transpose()) {
+        Ok(recorder) => recorder.map(std::sync::Arc::new),
+        Err(e) => {
+            tracing::error!("nothing is exported to OpenTelemetry: {e}");
+            None
+        }
+    }
+}
+
+/// How long a shim waits, as it exits, for its last events to reach the collector.
+pub const TELEMETRY_FINISH: Duration = Duration::from_secs(2);

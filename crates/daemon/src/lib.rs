@@ -19,3 +19,4 @@ pub mod jsonc;
 pub mod logging;
 pub mod org;
 pub mod proxy;
+pub mod telemetry;

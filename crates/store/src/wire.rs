@@ -99,13 +99,85 @@ pub fn event_json(e: &StoredEvent) -> Value {
     serde_json::to_value(HistoryEvent::from(e)).unwrap_or(Value::Null)
 }
 
+/// The package a server runs and its pin, as `mcpfw status` and the dashboard's Servers page
+/// show it (`GET /api/v1/servers`' `package`): what was trusted, and any change waiting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ServerPackage {
+    /// `npm`, `pypi`, `image` or `file`.
+    pub ecosystem: String,
+    pub name: String,
+    /// The spec as written in the command (`pkg@^1.2`), if any.
+    pub requested: Option<String>,
+    /// The version that ran when it was trusted (an image's digest; `null` for a file).
+    pub resolved: Option<String>,
+    /// npm's `integrity`, a record's or image's or file's `sha256:…`.
+    pub integrity: Option<String>,
+    /// Whether the command names one version for good (an exact version or an image digest).
+    pub pinned: bool,
+    /// `trusted`, `changed` (its tools are withheld until reviewed) or `blocked`.
+    pub status: String,
+    /// The trusted identity's digest.
+    pub digest: String,
+    #[ts(type = "number")]
+    pub first_seen_ms: u64,
+    #[ts(type = "number")]
+    pub changed_ms: u64,
+    /// What runs now instead, while a change waits for review (or was blocked).
+    pub change: Option<PackageChange>,
+}
+
+/// A package change waiting for review: what runs now, and the review's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PackageChange {
+    pub name: String,
+    pub requested: Option<String>,
+    pub resolved: Option<String>,
+    pub integrity: Option<String>,
+    pub pinned: bool,
+    /// The digest to send back when trusting or blocking it (what the person reviewed).
+    pub digest: String,
+    /// Before and after, as `mcpfw tools package` prints it.
+    pub description: String,
+}
+
+impl From<&crate::packages::PackagePin> for ServerPackage {
+    fn from(pin: &crate::packages::PackagePin) -> Self {
+        let id = &pin.identity;
+        let change = match (&pin.pending_identity, &pin.pending_digest) {
+            (Some(now), Some(digest)) => Some(PackageChange {
+                name: now.name.clone(),
+                requested: now.requested.clone(),
+                resolved: now.resolved.clone(),
+                integrity: now.integrity.clone(),
+                pinned: now.pinned,
+                digest: digest.clone(),
+                description: pin.describe_change(),
+            }),
+            _ => None,
+        };
+        Self {
+            ecosystem: id.ecosystem.as_str().to_owned(),
+            name: id.name.clone(),
+            requested: id.requested.clone(),
+            resolved: id.resolved.clone(),
+            integrity: id.integrity.clone(),
+            pinned: id.pinned,
+            status: pin.status.clone(),
+            digest: pin.digest.clone(),
+            first_seen_ms: pin.first_seen_ms,
+            changed_ms: pin.changed_ms,
+            change,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
     use ts_rs::TS;
 
-    use super::HistoryEvent;
+    use super::{HistoryEvent, ServerPackage};
 
     /// The dashboard's types are generated from this crate's and the core's Rust types. This
     /// fails when `ui/src/generated/` is stale; `MCPFW_WRITE_TYPES=1 cargo test -p mcpfw-store
@@ -115,6 +187,7 @@ mod tests {
         let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/generated");
         let fresh = tempfile::tempdir().unwrap();
         HistoryEvent::export_all_to(fresh.path()).unwrap();
+        ServerPackage::export_all_to(fresh.path()).unwrap();
         let mut stale = Vec::new();
         for entry in std::fs::read_dir(fresh.path()).unwrap() {
             let path = entry.unwrap().path();

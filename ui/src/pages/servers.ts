@@ -1,7 +1,7 @@
 // Servers & tools: the MCP clients' configured servers and their protection (with Protect and
 // Revert), every server MCP Firewall has relayed for, and the tools each described.
 
-import { api, type ClientEntry, type InstallOutcome, type InstallStatus, type Pin, type ServerRow } from "../api";
+import { api, type ClientEntry, type InstallOutcome, type InstallStatus, type Pin, type ServerPackage, type ServerRow } from "../api";
 import { ago, badge, codeSpans, empty, errorBox, h, loading, time } from "../dom";
 import type { Page } from "../main";
 
@@ -65,6 +65,63 @@ function pinCell(server: string, tool: string, pin: Pin | null, reload: () => vo
   ];
 }
 
+/** The package the server runs: ecosystem, name, the spec asked for, the version that ran, whether
+ * the spec pins it, its integrity; and a change waiting for review, with Trust and Keep blocked
+ * (what `mcpfw tools trust|block SERVER --package` do). */
+function packageBlock(server: string, p: ServerPackage | null, reload: () => void): HTMLElement | null {
+  if (!p) return null;
+  const short = (i: string | null) => (i ? `${i.slice(0, 23)}…` : "no integrity");
+  // A file (a script, a program) has no version or spec: its hash is what is pinned.
+  const file = p.ecosystem === "file";
+  const line = h(
+    "p",
+    { class: "package-line" },
+    file ? null : badge(p.pinned ? "pinned spec" : "unpinned spec", p.pinned ? "allow" : "ask"),
+    file ? null : " ",
+    badge(`package ${p.status}`, p.status === "trusted" ? "allow" : "deny"),
+    " ",
+    h("span", { class: "muted" }, `${p.ecosystem} `),
+    h("code", {}, p.name),
+    file ? "" : ` ${p.resolved ?? "(no version)"}`,
+    h("span", { class: "muted" }, file ? " · " : ` · asked for ${p.requested ?? "no version"} · `),
+    h("code", { title: p.integrity ?? "" }, short(p.integrity)),
+  );
+  const change = p.change;
+  if (!change) return h("div", { class: "package", "data-package": p.status }, line);
+  const note = h("p", { class: "muted", role: "status" });
+  const decide = async (verb: "trust" | "block"): Promise<void> => {
+    try {
+      await api("POST", `/api/v1/servers/${encodeURIComponent(server)}/package/${verb}`, { digest: change.digest });
+      reload();
+    } catch (e) {
+      note.replaceChildren(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return h(
+    "div",
+    { class: "package", "data-package": p.status },
+    line,
+    h(
+      "div",
+      { class: "notice notice-error package-change", role: "alert" },
+      h(
+        "p",
+        {},
+        h("strong", {}, p.status === "blocked" ? "Package changed — blocked. " : "Package changed — review. "),
+        `It now runs ${change.name}${file ? "" : ` ${change.resolved ?? "(no version)"}`} (${short(change.integrity)}); its tools are withheld until you trust it.`,
+      ),
+      h("pre", { class: "diff" }, change.description),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { class: "primary", type: "button", onclick: () => void decide("trust") }, "Trust this package"),
+        p.status === "changed" ? h("button", { class: "danger subtle", type: "button", onclick: () => void decide("block") }, "Keep it blocked") : null,
+      ),
+      note,
+    ),
+  );
+}
+
 /** The server's box as it last started: its mode, the mechanisms in effect, anything missing. */
 function sandboxLine(s: ServerRow): HTMLElement | null {
   const box = s.sandbox;
@@ -87,6 +144,7 @@ function serverCard(s: ServerRow, reload: () => void): HTMLElement {
     h("header", { class: "card-head" }, h("h2", {}, s.name), h("span", { class: "muted" }, `last seen ${ago(s.last_seen_ms)}`)),
     s.origin ? h("p", {}, h("code", { class: "wrap" }, s.origin)) : null,
     h("p", { class: "muted" }, `first seen ${time(s.first_seen_ms)} · ${s.tools.length} tools`),
+    packageBlock(s.name, s.package, reload),
     sandboxLine(s),
     s.tools.length
       ? h(

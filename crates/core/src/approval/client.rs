@@ -3,11 +3,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-use anyhow::{Context, Result, bail};
 
 use super::{Answer, ApprovalRequest, FromDaemon, Outcome, PauseState, Pending, Scope, ToDaemon};
 
@@ -165,29 +163,54 @@ pub fn ask(
     }
 }
 
-fn approver_request(socket: &Path, message: &ToDaemon) -> Result<FromDaemon> {
-    let mut stream = UnixStream::connect(socket).with_context(|| {
-        format!(
-            "MCP Firewall is not running (nothing listens at {}); start it with `mcpfw daemon`",
-            socket.display()
-        )
-    })?;
+/// Why a request to the approval daemon failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(
+        "MCP Firewall is not running (nothing listens at {}); start it with `mcpfw daemon`",
+        socket.display()
+    )]
+    NotRunning { socket: PathBuf, source: std::io::Error },
+    #[error("cannot talk to MCP Firewall: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("MCP Firewall closed the connection without answering")]
+    Closed,
+    #[error("MCP Firewall's answer cannot be read: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    /// The daemon refused the request and said why.
+    #[error("{0}")]
+    Refused(String),
+    #[error("unexpected answer from MCP Firewall: {0}")]
+    Unexpected(String),
+}
+
+impl RequestError {
+    fn from_answer(answer: FromDaemon) -> Self {
+        match answer {
+            FromDaemon::Error { message } => Self::Refused(message),
+            other => Self::Unexpected(format!("{other:?}")),
+        }
+    }
+}
+
+fn approver_request(socket: &Path, message: &ToDaemon) -> Result<FromDaemon, RequestError> {
+    let mut stream = UnixStream::connect(socket)
+        .map_err(|source| RequestError::NotRunning { socket: socket.to_path_buf(), source })?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     send(&mut stream, message)?;
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line)?;
     if line.is_empty() {
-        bail!("MCP Firewall closed the connection without answering");
+        return Err(RequestError::Closed);
     }
     Ok(serde_json::from_str(line.trim_end())?)
 }
 
 /// The pending calls.
-pub fn list(socket: &Path, token: &str) -> Result<Vec<Pending>> {
+pub fn list(socket: &Path, token: &str) -> Result<Vec<Pending>, RequestError> {
     match approver_request(socket, &ToDaemon::List { token: token.to_owned() })? {
         FromDaemon::Pending { calls } => Ok(calls),
-        FromDaemon::Error { message } => bail!("{message}"),
-        other => bail!("unexpected answer from MCP Firewall: {other:?}"),
+        other => Err(RequestError::from_answer(other)),
     }
 }
 
@@ -211,7 +234,7 @@ pub fn decide(
     allow: bool,
     scope: Scope,
     confirm: bool,
-) -> Result<DecideOutcome> {
+) -> Result<DecideOutcome, RequestError> {
     match approver_request(
         socket,
         &ToDaemon::Decide { token: token.to_owned(), id, allow, scope, confirm },
@@ -220,17 +243,18 @@ pub fn decide(
         FromDaemon::Confirm { fact, armed_in_ms } => {
             Ok(DecideOutcome::Confirm { fact, armed_in_ms })
         }
-        FromDaemon::Error { message } => bail!("{message}"),
-        other => bail!("unexpected answer from MCP Firewall: {other:?}"),
+        other => Err(RequestError::from_answer(other)),
     }
 }
 
 /// Pauses protection (`Some(minutes)`, or until resumed), resumes it (`Resume`), or asks
 /// whether it is paused (`PauseStatus`); the answer is the pause in effect afterwards.
-pub fn pause_request(socket: &Path, message: &ToDaemon) -> Result<Option<PauseState>> {
+pub fn pause_request(
+    socket: &Path,
+    message: &ToDaemon,
+) -> Result<Option<PauseState>, RequestError> {
     match approver_request(socket, message)? {
         FromDaemon::Paused { pause } => Ok(pause),
-        FromDaemon::Error { message } => bail!("{message}"),
-        other => bail!("unexpected answer from MCP Firewall: {other:?}"),
+        other => Err(RequestError::from_answer(other)),
     }
 }

@@ -247,7 +247,7 @@ impl PolicyEngine {
         &mut self,
         policy: &PolicyFile,
         db_rules: Vec<(i64, RuleSpec)>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), CompileError> {
         let file_rules = policy.rules.iter().enumerate().map(|(i, spec)| {
             (
                 format!("file:{}", spec.id.clone().unwrap_or_else(|| (i + 1).to_string())),
@@ -258,11 +258,16 @@ impl PolicyEngine {
         let mut tool_globs = GlobSetBuilder::new();
         for (id, spec) in file_rules.chain(db) {
             if let Some(rule) = self.compile_rule(id, spec)? {
-                tool_globs.add(glob(&rule.spec.tool)?);
+                let tool = glob(&rule.spec.tool).map_err(|error| CompileError::Pattern {
+                    rule: rule.id.clone(),
+                    what: "tool",
+                    error,
+                })?;
+                tool_globs.add(tool);
                 self.rules.push(rule);
             }
         }
-        self.tool_globs = tool_globs.build()?;
+        self.tool_globs = tool_globs.build().map_err(CompileError::Set)?;
         let mut hosts = policy.egress.allow_hosts.clone();
         if let Some(settings) = policy.servers.get(&self.server) {
             hosts.extend(settings.allow_hosts.iter().cloned());
@@ -270,11 +275,18 @@ impl PolicyEngine {
         self.egress = host_set(&hosts)?;
         self.egress_patterns = hosts;
         for limit in &policy.limits {
-            if !glob(&limit.server)?.compile_matcher().is_match(&self.server) {
+            let pattern = |what: &'static str, text: &str| {
+                glob(text).map_err(|error| CompileError::Pattern {
+                    rule: format!("limits ({})", limit.tool),
+                    what,
+                    error,
+                })
+            };
+            if !pattern("server", &limit.server)?.compile_matcher().is_match(&self.server) {
                 continue;
             }
             self.limits.push(CompiledLimit {
-                tool: glob(&limit.tool)?.compile_matcher(),
+                tool: pattern("tool", &limit.tool)?.compile_matcher(),
                 category: limit.category.clone(),
                 per_minute: limit.per_minute,
             });
@@ -284,23 +296,34 @@ impl PolicyEngine {
 
     /// One rule ready to match, or `None` when it is for other servers (this process serves
     /// one server; other servers' rules never apply).
-    fn compile_rule(&self, id: String, spec: RuleSpec) -> anyhow::Result<Option<CompiledRule>> {
-        let server_glob = glob(&spec.server)
-            .map_err(|e| anyhow::anyhow!("rule {id}: bad server pattern: {e}"))?;
+    fn compile_rule(
+        &self,
+        id: String,
+        spec: RuleSpec,
+    ) -> Result<Option<CompiledRule>, CompileError> {
+        let server_glob = glob(&spec.server).map_err(|error| CompileError::Pattern {
+            rule: id.clone(),
+            what: "server",
+            error,
+        })?;
         if !server_glob.compile_matcher().is_match(&self.server) {
             return Ok(None);
         }
-        glob(&spec.tool).map_err(|e| anyhow::anyhow!("rule {id}: bad tool pattern: {e}"))?;
-        let args = spec
-            .when
-            .args
-            .iter()
-            .map(|(name, re)| {
-                Regex::new(re)
-                    .map(|re| (name.clone(), re))
-                    .map_err(|e| anyhow::anyhow!("rule {id}: bad regex for argument `{name}`: {e}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        glob(&spec.tool).map_err(|error| CompileError::Pattern {
+            rule: id.clone(),
+            what: "tool",
+            error,
+        })?;
+        let args =
+            spec.when
+                .args
+                .iter()
+                .map(|(name, re)| {
+                    Regex::new(re).map(|re| (name.clone(), re)).map_err(|error| {
+                        CompileError::Regex { rule: id.clone(), name: name.clone(), error }
+                    })
+                })
+                .collect::<Result<_, _>>()?;
         let paths_within = spec.when.paths_within.as_ref().map(|dirs| {
             dirs.iter()
                 .map(|d| match d.as_str() {
@@ -314,7 +337,10 @@ impl PolicyEngine {
         });
         let hosts_in = match &spec.when.hosts_in {
             None => None,
-            Some(hosts) => Some(host_set(hosts).map_err(|e| anyhow::anyhow!("rule {id}: {e}"))?),
+            Some(hosts) => Some(
+                host_set(hosts)
+                    .map_err(|e| CompileError::InRule { rule: id.clone(), error: Box::new(e) })?,
+            ),
         };
         Ok(Some(CompiledRule { id, spec, args, paths_within, hosts_in }))
     }
@@ -330,18 +356,23 @@ impl PolicyEngine {
         if bundle.settings.unattended == Some(Unattended::Deny) {
             self.unattended = Unattended::Deny;
         }
-        let compiled = (|| -> anyhow::Result<OrgFloor> {
-            let mut rules = Vec::new();
-            let mut tools = GlobSetBuilder::new();
-            for (i, spec) in bundle.rules.iter().enumerate() {
-                let id = spec.id.clone().unwrap_or_else(|| (i + 1).to_string());
-                if let Some(rule) = self.compile_rule(id, spec.clone())? {
-                    tools.add(glob(&rule.spec.tool)?);
-                    rules.push(rule);
+        let compiled =
+            (|| -> Result<OrgFloor, CompileError> {
+                let mut rules = Vec::new();
+                let mut tools = GlobSetBuilder::new();
+                for (i, spec) in bundle.rules.iter().enumerate() {
+                    let id = spec.id.clone().unwrap_or_else(|| (i + 1).to_string());
+                    if let Some(rule) = self.compile_rule(id, spec.clone())? {
+                        let tool = glob(&rule.spec.tool).map_err(|error| {
+                            CompileError::Pattern { rule: rule.id.clone(), what: "tool", error }
+                        })?;
+                        tools.add(tool);
+                        rules.push(rule);
+                    }
                 }
-            }
-            Ok(OrgFloor { version: bundle.version, name: org.name(), rules, tools: tools.build()? })
-        })();
+                let tools = tools.build().map_err(CompileError::Set)?;
+                Ok(OrgFloor { version: bundle.version, name: org.name(), rules, tools })
+            })();
         let hosts = bundle.egress.allow_hosts.iter().filter(|h| !self.egress_patterns.contains(h));
         let mut patterns = self.egress_patterns.clone();
         patterns.extend(hosts.cloned());
@@ -698,17 +729,32 @@ fn within(path: &Path, dir: &Path) -> bool {
     p.starts_with(d) && (p.len() == d.len() || p[d.len()] == b'/' || d == b"/")
 }
 
-fn host_set(hosts: &[String]) -> anyhow::Result<GlobSet> {
+fn host_set(hosts: &[String]) -> Result<GlobSet, CompileError> {
     let mut set = GlobSetBuilder::new();
     for host in hosts {
         set.add(
             GlobBuilder::new(&host.to_ascii_lowercase())
                 .case_insensitive(true)
                 .build()
-                .map_err(|e| anyhow::anyhow!("bad host pattern `{host}`: {e}"))?,
+                .map_err(|error| CompileError::Host { host: host.clone(), error })?,
         );
     }
-    Ok(set.build()?)
+    set.build().map_err(CompileError::Set)
+}
+
+/// Why a policy's rules cannot be compiled (the engine then refuses every call, saying this).
+#[derive(Debug, thiserror::Error)]
+enum CompileError {
+    #[error("rule {rule}: bad {what} pattern: {error}")]
+    Pattern { rule: String, what: &'static str, error: globset::Error },
+    #[error("rule {rule}: bad regex for argument `{name}`: {error}")]
+    Regex { rule: String, name: String, error: regex::Error },
+    #[error("bad host pattern `{host}`: {error}")]
+    Host { host: String, error: globset::Error },
+    #[error("rule {rule}: {error}")]
+    InRule { rule: String, error: Box<CompileError> },
+    #[error("the patterns cannot be combined: {0}")]
+    Set(globset::Error),
 }
 
 fn dedup(mut kinds: Vec<&str>) -> Vec<&str> {

@@ -16,6 +16,11 @@
 //! exec = "ask"
 //! unknown = "ask"
 //!
+//! [telemetry]                    # OpenTelemetry export (docs/teams.md); off unless set
+//! endpoint = "http://collector:4318"
+//! protocol = "http/protobuf"     # or "grpc"
+//! include_content = false        # arguments (redacted) in spans and logs
+//!
 //! [egress]
 //! allow_hosts = ["api.github.com", "*.example.com"]
 //!
@@ -142,28 +147,47 @@ impl RuleSpec {
     /// Checks a rule for the database the way the engine will read it, with errors that name the
     /// problem: the patterns compile, argument conditions are valid regexes, and only an allow rule
     /// lifts guards. `mcpfw rules add` and the HTTP API both use it.
-    pub fn check_for_database(&self) -> anyhow::Result<()> {
-        use anyhow::{Context, bail};
+    pub fn check_for_database(&self) -> Result<(), RuleError> {
         let spec = self;
         if spec.id.is_some() {
-            bail!("a database rule gets its number when it is added; leave `id` out");
+            return Err(RuleError::HasId);
         }
         for (what, pattern) in [("server", &spec.server), ("tool", &spec.tool)] {
-            globset::Glob::new(pattern)
-                .with_context(|| format!("the {what} pattern `{pattern}` is not a valid glob"))?;
+            globset::Glob::new(pattern).map_err(|error| RuleError::Glob {
+                what,
+                pattern: pattern.clone(),
+                error,
+            })?;
         }
         for (name, re) in &spec.when.args {
-            regex::Regex::new(re).with_context(|| format!("bad regex for `{name}`"))?;
+            regex::Regex::new(re)
+                .map_err(|error| RuleError::Regex { name: name.clone(), error })?;
         }
         for host in spec.when.hosts_in.iter().flatten() {
-            globset::Glob::new(host)
-                .with_context(|| format!("the host pattern `{host}` is not a valid glob"))?;
+            globset::Glob::new(host).map_err(|error| RuleError::Glob {
+                what: "host",
+                pattern: host.clone(),
+                error,
+            })?;
         }
         if !spec.lift.is_empty() && spec.action != Action::Allow {
-            bail!("only an allow rule can lift guards (`lift`, `--lift`)");
+            return Err(RuleError::LiftNeedsAllow);
         }
         Ok(())
     }
+}
+
+/// Why a rule cannot be added to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("a database rule gets its number when it is added; leave `id` out")]
+    HasId,
+    #[error("the {what} pattern `{pattern}` is not a valid glob: {error}")]
+    Glob { what: &'static str, pattern: String, error: globset::Error },
+    #[error("bad regex for `{name}`: {error}")]
+    Regex { name: String, error: regex::Error },
+    #[error("only an allow rule can lift guards (`lift`, `--lift`)")]
+    LiftNeedsAllow,
 }
 
 fn any() -> String {
@@ -403,6 +427,45 @@ pub fn refresh_interval(text: Option<&str>) -> Result<std::time::Duration, Strin
     Ok(interval)
 }
 
+/// `[telemetry]`: OpenTelemetry (OTLP) export of every call, decision and finding. Nothing is
+/// exported unless an endpoint is set here or in `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
+/// signal-specific `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`/`…_LOGS_ENDPOINT`). See docs/teams.md.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The collector's base address, e.g. `http://collector:4318` (HTTP) or
+    /// `http://collector:4317` (gRPC). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// How spans and logs are sent; `OTEL_EXPORTER_OTLP_PROTOCOL` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<OtlpProtocol>,
+    /// Whether a call's arguments (with secrets redacted) are exported. Off by default: the
+    /// hash of the arguments is always sent, their text only when this is on.
+    #[serde(default)]
+    pub include_content: bool,
+}
+
+/// The OTLP wire protocols, named as `OTEL_EXPORTER_OTLP_PROTOCOL` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OtlpProtocol {
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[serde(rename = "grpc")]
+    Grpc,
+}
+
+impl OtlpProtocol {
+    /// The protocol named by `OTEL_EXPORTER_OTLP_PROTOCOL`'s value, or `None` (unsupported).
+    pub fn from_env_value(value: &str) -> Option<Self> {
+        match value.trim() {
+            "http/protobuf" => Some(Self::HttpProtobuf),
+            "grpc" => Some(Self::Grpc),
+            _ => None,
+        }
+    }
+}
+
 /// The whole of `policy.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -417,6 +480,8 @@ pub struct PolicyFile {
     pub history: HistorySettings,
     #[serde(default)]
     pub organisation: OrganisationSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub servers: BTreeMap<String, ServerSettings>,
     #[serde(default)]

@@ -20,7 +20,6 @@ pub fn pin_json(pin: &crate::store::pins::Pin) -> Value {
     })
 }
 
-/// Every server seen, with its tools and each tool's pin (`null` for a tool never pinned).
 /// Each server's box as it last started (`<data>/sandbox/*.json`, written by the shim; the same
 /// `mcpfw sandbox show` reads), by server name. A file that cannot be read is skipped.
 fn boxes(paths: &crate::paths::Paths) -> std::collections::HashMap<String, Value> {
@@ -35,6 +34,8 @@ fn boxes(paths: &crate::paths::Paths) -> std::collections::HashMap<String, Value
         .collect()
 }
 
+/// Every server seen, with its tools and each tool's pin (`null` for a tool never pinned), its
+/// box, and its package pin (`null` when none was pinned).
 pub async fn servers(store: &Store, paths: &crate::paths::Paths) -> Response {
     let boxes = boxes(paths);
     let servers = match store.servers_overview().await {
@@ -44,6 +45,16 @@ pub async fn servers(store: &Store, paths: &crate::paths::Paths) -> Response {
     let pins = match store.pins(None).await {
         Ok(pins) => pins,
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    };
+    let packages = match store.package_pins(None).await {
+        Ok(packages) => packages,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    };
+    let package_of = |server: &str| {
+        packages
+            .iter()
+            .find(|p| p.server == server)
+            .map_or(Value::Null, |p| json!(crate::store::wire::ServerPackage::from(p)))
     };
     let pin_of = |server: &str, tool: &str| {
         pins.iter().find(|p| p.server == server && p.name == tool).map_or(Value::Null, pin_json)
@@ -83,6 +94,7 @@ pub async fn servers(store: &Store, paths: &crate::paths::Paths) -> Response {
                 "first_seen_ms": server.first_seen_ms,
                 "last_seen_ms": server.last_seen_ms,
                 "sandbox": boxes.get(&server.name).cloned().unwrap_or(Value::Null),
+                "package": package_of(&server.name),
                 "tools": tools,
             })
         })

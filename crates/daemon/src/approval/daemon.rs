@@ -67,6 +67,8 @@ pub struct Daemon {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Stopped (after a last bounded pass) when the daemon is dropped.
     _replicator: Option<crate::store::postgres::Replicator>,
+    /// OpenTelemetry export of the HTTP proxy's events, when configured.
+    telemetry: Option<Arc<crate::telemetry::OtlpRecorder>>,
 }
 
 /// Starts the daemon's tasks on `runtime` and returns once the socket and the HTTP API listen.
@@ -92,9 +94,17 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
     // time; the daemon, being long-lived, usually holds the lock). Lives as long as the process.
     let inputs = crate::compose::PolicyInputs::with_rules(paths, Vec::new());
     let replicator = crate::compose::replicator(paths, inputs.postgres_url(), key.clone());
+    // OpenTelemetry export of the proxy's traffic, if configured (a thread of its own).
+    let telemetry = crate::compose::telemetry(&inputs, crate::telemetry::Transport::Tcp);
     // The HTTP proxy records on a writer thread of its own, started here off the runtime.
     let proxy_recorder = match crate::store::StoreRecorder::start(&db, key.clone()) {
-        Ok(recorder) => Some(Arc::new(recorder)),
+        Ok(recorder) => {
+            let mut recorders: Vec<Box<dyn crate::record::Recorder>> = vec![Box::new(recorder)];
+            if let Some(telemetry) = &telemetry {
+                recorders.push(Box::new(telemetry.clone()));
+            }
+            Some(Arc::new(crate::record::Fanout(recorders)) as Arc<dyn crate::record::Recorder>)
+        }
         Err(e) => {
             tracing::error!("the HTTP proxy is not served: the history cannot be opened: {e:#}");
             None
@@ -185,14 +195,23 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
                 }
             }));
         }
-        Ok(Daemon { broker, token, url, socket, api_file, tasks, _replicator: replicator })
+        Ok(Daemon {
+            broker,
+            token,
+            url,
+            socket,
+            api_file,
+            tasks,
+            _replicator: replicator,
+            telemetry,
+        })
     })
 }
 
 /// Serves the HTTP proxy on its loopback port; `None` (and the reason logged) when it cannot.
 async fn start_proxy(
     paths: &Paths,
-    recorder: Arc<crate::store::StoreRecorder>,
+    recorder: Arc<dyn crate::record::Recorder>,
     store: crate::store::Store,
     timeout: Duration,
 ) -> Option<tokio::task::JoinHandle<()>> {
@@ -264,6 +283,10 @@ impl Daemon {
         }
         let _ = std::fs::remove_file(&self.socket);
         let _ = std::fs::remove_file(&self.api_file);
+        // The proxy's last events go to the collector, for a short while.
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.finish(crate::compose::TELEMETRY_FINISH);
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 //! "confirm"}`), `GET /api/v1/events` (server-sent events: calls starting to wait, and how they
 //! settled). History: `GET /api/v1/history`, `GET /api/v1/history/verify`, `GET /api/v1/stats`.
 //! Rules: `GET|POST /api/v1/rules`, `PUT|DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
-//! `GET /api/v1/servers`, `GET|PUT /api/v1/settings`. The MCP clients' configurations:
+//! `GET /api/v1/servers`, `POST /api/v1/servers/{server}/tools/{tool}/trust|block` and
+//! `POST /api/v1/servers/{server}/package/trust|block` (`{"digest"}`: the change reviewed),
+//! `GET|PUT /api/v1/settings`. The MCP clients' configurations:
 //! `GET|POST /api/v1/install`, `POST /api/v1/uninstall`. Browser sign-in:
 //! `POST /api/v1/login-codes` (bearer token only) and `GET /login?code=…`. The dashboard's
 //! files at `/` (see [`crate::api::ui`]).
@@ -96,6 +98,8 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/servers", get(servers))
         .route("/api/v1/servers/{server}/tools/{tool}/trust", post(pin_trust))
         .route("/api/v1/servers/{server}/tools/{tool}/block", post(pin_block))
+        .route("/api/v1/servers/{server}/package/trust", post(package_trust))
+        .route("/api/v1/servers/{server}/package/block", post(package_block))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/settings", get(settings).put(settings_change))
         .route("/api/v1/organisation", get(organisation))
@@ -332,6 +336,58 @@ async fn pin_decide(api: &Api, server: &str, tool: &str, body: &[u8], trust: boo
     match done {
         Ok(pin) => Json(overview::pin_json(&pin)).into_response(),
         Err(e) => refuse(StatusCode::CONFLICT, &format!("{e:#}")),
+    }
+}
+
+async fn package_trust(
+    State(api): State<Api>,
+    UrlPath(server): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    package_decide(&api, &server, &body, true).await
+}
+
+async fn package_block(
+    State(api): State<Api>,
+    UrlPath(server): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    package_decide(&api, &server, &body, false).await
+}
+
+/// Trusts or blocks the package change waiting for a server (what `mcpfw tools trust|block
+/// SERVER --package` do) — only the one whose digest the person reviewed (409 otherwise).
+async fn package_decide(api: &Api, server: &str, body: &[u8], trust: bool) -> Response {
+    let store = match store(api) {
+        Ok(store) => store,
+        Err(refusal) => return *refusal,
+    };
+    let decision: PinDecision = match serde_json::from_slice(body) {
+        Ok(d) => d,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad decision: {e}")),
+    };
+    if decision.digest.trim().len() < 8 {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "digest needs at least 8 characters of the change's digest",
+        );
+    }
+    let done = if trust {
+        store.trust_package(server, decision.digest.trim()).await
+    } else {
+        store.block_package(server, decision.digest.trim()).await
+    };
+    match done {
+        Ok(pin) => Json(crate::store::wire::ServerPackage::from(&pin)).into_response(),
+        Err(e) => {
+            use crate::store::packages::PackagePinError as E;
+            let status = match e {
+                E::NotPinned { .. } => StatusCode::NOT_FOUND,
+                E::NoChange { .. } | E::ChangedAgain { .. } => StatusCode::CONFLICT,
+                E::Corrupt(_) | E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            refuse(status, &format!("{e:#}"))
+        }
     }
 }
 

@@ -162,8 +162,34 @@ impl Install<'_> {
             for entry in clients::entries(client, file, &text, &doc) {
                 let Some(node) = doc.at(&entry.pointer) else { continue };
                 let label = label(&entry);
+                if let Launch::Stdio { command, .. } = &entry.launch
+                    && let Some(warning) = squat_warning(command)
+                {
+                    notes.push(format!("{label}: WARNING: {warning}"));
+                }
                 if entry.wrapped || entry.bridged {
-                    notes.push(format!("{label}: already protected"));
+                    let pinned = match (&entry.launch, self.pin) {
+                        (Launch::Stdio { command, env }, Some(pinner)) if entry.wrapped => {
+                            let current = &text[node.span.clone()];
+                            let record = manifest.find(file, &entry.pointer).cloned();
+                            match pin_wrapped(node, current, command, env, pinner, record) {
+                                Ok(Some((record, spec))) => {
+                                    edits.push((node.span.clone(), record.installed.clone()));
+                                    records.push(Record {
+                                        client: client.to_owned(),
+                                        file: file.to_owned(),
+                                        pointer: entry.pointer.clone(),
+                                        ..record
+                                    });
+                                    format!("; pinned to {spec}")
+                                }
+                                Ok(None) => String::new(),
+                                Err(why) => format!("; not pinned: {why}"),
+                            }
+                        }
+                        _ => String::new(),
+                    };
+                    notes.push(format!("{label}: already protected{pinned}"));
                     continue;
                 }
                 let mut pinned = None;
@@ -433,6 +459,18 @@ pub struct EntryStatus {
     pub project: Option<String>,
     pub state: Protection,
     pub detail: String,
+    /// A wrapped entry's package pin (what it ran when trusted, and any change waiting), when
+    /// the caller looked it up in the history (see [`with_packages`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::store::wire::ServerPackage>,
+}
+
+/// Gives each wrapped entry the package pinned under its name (`mcpfw wrap --name` is the
+/// entry's name when `mcpfw install` wrapped it).
+pub fn with_packages(entries: &mut [EntryStatus], pins: &[crate::store::packages::PackagePin]) {
+    for entry in entries.iter_mut().filter(|e| e.state == Protection::Wrapped) {
+        entry.package = pins.iter().find(|p| p.server == entry.server).map(Into::into);
+    }
 }
 
 /// The protection of every entry of the selected clients; files that cannot be read are
@@ -480,6 +518,7 @@ pub fn status(
                     project: project_of(&entry.pointer),
                     state,
                     detail,
+                    package: None,
                 });
             }
         }
@@ -615,6 +654,58 @@ fn wrapped_entry_with(
 /// For `--pin`: the span of the `args` item that holds an unpinned package spec, and the spec
 /// pinned to the version in use. `Ok(None)`: nothing to pin (not a package launcher, or
 /// already one exact version).
+/// `--pin` for an entry protected earlier: its install record with the spec pinned inside the
+/// wrapped entry, and the spec. Uninstall still puts back the text from before the first
+/// install (the record keeps it); an entry wrapped by hand gets a record whose original is
+/// its wrapped text now. An entry edited since install wrote it is left alone.
+fn pin_wrapped(
+    node: &Node,
+    current: &str,
+    command: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    pinner: &dyn Pinner,
+    record: Option<Record>,
+) -> Result<Option<(Record, String)>, String> {
+    let Some((span, spec)) = pin_edit(node, command, env, pinner)? else { return Ok(None) };
+    let start = node.span.start;
+    let mut installed = current.to_owned();
+    installed.replace_range(span.start - start..span.end - start, &json_string(&spec));
+    let shown = spec.rsplit('=').next().unwrap_or(&spec).to_owned();
+    let record = match record {
+        Some(record) => match record.holds(current) {
+            Holds::InstalledText | Holds::Installed => Record { installed, ..record },
+            Holds::Original | Holds::Other => {
+                return Err("it was edited since mcpfw install wrote it".into());
+            }
+        },
+        None => Record {
+            client: String::new(),
+            file: PathBuf::new(),
+            pointer: Vec::new(),
+            original: current.to_owned(),
+            installed,
+            installed_ms: 0,
+            backup: None,
+            route: None,
+        },
+    };
+    Ok(Some((Record { installed_ms: crate::record::now_ms(), ..record }, shown)))
+}
+
+/// The warning for a stdio entry whose package name imitates a well-known one.
+fn squat_warning(command: &[String]) -> Option<String> {
+    let (program, args) = command.split_first()?;
+    let package = mcpfw_core::package::parse_command(program, args)?;
+    let squat = mcpfw_core::package::squat::check(package.ecosystem, &package.name)?;
+    Some(format!(
+        "its package `{}` looks like the well-known `{}` ({}); check the name. MCP Firewall \
+         asks you before its first start",
+        package.name,
+        squat.imitates,
+        squat.trick.as_str()
+    ))
+}
+
 fn pin_edit(
     entry: &Node,
     command: &[String],
@@ -695,6 +786,45 @@ mod tests {
             .map(|(span, spec)| vec![(span, json_string(&spec))])
             .unwrap_or_default();
         wrapped_entry_with(text, &doc, "s", Path::new("/m"), extra)
+    }
+
+    #[test]
+    fn pin_inside_a_wrapped_entry_keeps_the_first_original_and_leaves_an_edited_entry_alone() {
+        let original = r#"{"command": "npx", "args": ["-y", "@a/srv"]}"#;
+        let wrapped =
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@a/srv"]}"#;
+        let doc = crate::jsonc::parse(wrapped).unwrap();
+        let command: Vec<String> = ["npx", "-y", "@a/srv"].map(String::from).to_vec();
+        let pinner = Fixed(Ok("1.2.3".to_owned()));
+        let record = Record {
+            client: "cursor".into(),
+            file: "/f.json".into(),
+            pointer: vec!["mcpServers".into(), "s".into()],
+            original: original.into(),
+            installed: wrapped.into(),
+            installed_ms: 1,
+            backup: None,
+            route: None,
+        };
+        let pin = |record: Option<Record>| {
+            pin_wrapped(&doc, wrapped, &command, &Default::default(), &pinner, record)
+        };
+        let (pinned, spec) = pin(Some(record.clone())).unwrap().unwrap();
+        assert_eq!(spec, "@a/srv@1.2.3");
+        assert_eq!(
+            pinned.installed,
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@a/srv@1.2.3"]}"#
+        );
+        assert_eq!((pinned.original.as_str(), &pinned.pointer), (original, &record.pointer));
+        // Wrapped by hand: uninstall would put back the wrapped, unpinned text.
+        let (pinned, _) = pin(None).unwrap().unwrap();
+        assert_eq!(pinned.original, wrapped);
+        // Edited since install wrote it: left alone.
+        let installed =
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@b/x"]}"#;
+        let edited = Record { installed: installed.into(), ..record };
+        let why = pin(Some(edited)).unwrap_err();
+        assert!(why.contains("edited since"), "{why}");
     }
 
     #[test]

@@ -1,0 +1,201 @@
+//! Screening what servers send (see [`crate::screen`]): tool lists against their pins, the
+//! detector and the other servers' tools; other lists and `initialize` instructions for hidden
+//! text and poisoning; tool results for hidden text (at once) and injected text (in the
+//! background). It runs after the policy has ruled, on server messages only: what it finds is
+//! recorded with the decision, and what it withholds never reaches the client.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::Value;
+
+use crate::record::Event;
+use crate::session::{Direction, Inspection, Kind};
+
+use super::Pipeline;
+use super::effects::{Effect, IdentityCheck};
+use super::flow::is_injection;
+
+/// The screening stage's own state.
+pub(super) struct Screening {
+    /// Scans tool results for injected text off the relay's critical path.
+    pub scanner: crate::screen::ResultScanner,
+    /// Other servers' tools (server, name, definition), for shadowing and squatting.
+    pub neighbours: Vec<(String, String, String)>,
+    /// The program that runs the server, and its script when the program is an interpreter:
+    /// part of the server's identity, checked once per connection.
+    pub identity: Option<(PathBuf, Option<PathBuf>)>,
+    pub identity_checked: AtomicBool,
+}
+
+/// What screening a server's message decided.
+#[derive(Debug, Default)]
+pub(super) struct Screened {
+    /// The message to send instead (tools withheld, hidden text removed).
+    pub line: Option<Vec<u8>>,
+    pub findings: Vec<Value>,
+    pub reason: Option<String>,
+    /// Record before forwarding (something was withheld).
+    pub durable: bool,
+    /// Queue the message for the background result scan.
+    pub scan_later: bool,
+}
+
+impl Pipeline {
+    pub(super) fn screen(
+        &self,
+        inspection: &Inspection,
+        line: &[u8],
+        effects: &mut Vec<Effect>,
+    ) -> Screened {
+        use crate::screen;
+        let mut out = Screened::default();
+        if inspection.direction != Direction::ServerToClient || inspection.kind != Kind::Result {
+            return out;
+        }
+        if matches!(inspection.method.as_deref(), Some("initialize" | "server/discover")) {
+            effects.extend(self.identity_check(line, inspection));
+        }
+        match inspection.method.as_deref() {
+            Some("tools/list") => {
+                let Some(tools) = &inspection.tools_listed else { return out };
+                self.recorder.tools_listed(&self.server, tools);
+                let pinned =
+                    self.gate.vet(&self.server, self.recorder.as_ref(), tools, &mut out.findings);
+                let mut names: Vec<String> = pinned.iter().map(|(n, _)| n.clone()).collect();
+                out.findings.extend(pinned.into_iter().map(|(_, f)| f));
+                let mut hidden = false;
+                out.findings.extend(screen::shadowing(tools, &self.screening.neighbours));
+                let verdicts = screen::screen_tools(tools);
+                for (verdict, (_, definition)) in verdicts.into_iter().zip(tools.iter()) {
+                    self.gate.detected(&verdict, definition, &mut names);
+                    out.findings.extend(verdict.findings);
+                    hidden |= verdict.hidden;
+                }
+                if let Some(approver) = &self.approver {
+                    self.gate.notices(&approver.socket, &self.server, &names, effects);
+                }
+                if !names.is_empty() {
+                    out.reason = Some(format!("withheld {}", names.join(", ")));
+                    out.durable = true;
+                } else if !out.findings.is_empty() {
+                    out.reason = Some("the tool list has findings".to_owned());
+                }
+                if !names.is_empty() || hidden {
+                    out.line = Some(rewrite_list(line, "tools", &names));
+                }
+            }
+            Some("tools/call") => {
+                if !screen::may_hide_text(line) {
+                    out.scan_later = true;
+                    return out;
+                }
+                let Ok(value) = serde_json::from_slice::<Value>(line) else {
+                    return out;
+                };
+                let findings = value
+                    .get("result")
+                    .map(|r| screen::recorded(&crate::detect::scan_result(r), "result"))
+                    .unwrap_or_default();
+                if findings.iter().any(is_injection) {
+                    self.flow.injected(&inspection.tool);
+                }
+                out.line = screen::sanitized_line(value);
+                if !findings.is_empty() {
+                    out.reason = Some("the result carries text aimed at the model".to_owned());
+                }
+                out.findings = findings;
+            }
+            Some(method @ ("prompts/list" | "resources/list" | "initialize")) => {
+                if method == "initialize"
+                    && memchr::memmem::find(line, b"\"instructions\"").is_none()
+                    && !screen::may_hide_text(line)
+                {
+                    return out; // nothing in it is read by the model as prose
+                }
+                let Ok(value) = serde_json::from_slice::<Value>(line) else {
+                    return out;
+                };
+                let result = value.get("result").cloned().unwrap_or_default();
+                let (key, scan): (&str, fn(&Value) -> Vec<crate::detect::Finding>) = match method {
+                    "prompts/list" => ("prompts", crate::detect::scan_prompt),
+                    "resources/list" => ("resources", crate::detect::scan_resource),
+                    _ => ("", |_| Vec::new()),
+                };
+                let mut names = Vec::new();
+                if let Some(items) = result.get(key).and_then(|v| v.as_array()) {
+                    for item in items {
+                        let name = item["name"].as_str().unwrap_or("?");
+                        let findings = scan(item);
+                        if key == "prompts"
+                            && let Some(command) = crate::detect::slash_command_collision(name)
+                        {
+                            out.findings.push(serde_json::json!({"kind": "slash-command-collision", "severity": "flag", "where": format!("prompt {name}"), "evidence": command}));
+                        }
+                        if findings.iter().any(|f| f.severity == crate::detect::Severity::Block) {
+                            names.push(name.to_owned());
+                        }
+                        out.findings.extend(screen::recorded(&findings, &format!("{key} {name}")));
+                    }
+                }
+                if let Some(text) = result.get("instructions").and_then(|v| v.as_str()) {
+                    out.findings.extend(screen::recorded(
+                        &crate::detect::scan_instructions(text),
+                        "instructions",
+                    ));
+                }
+                if !names.is_empty() {
+                    out.reason = Some(format!("withheld {}", names.join(", ")));
+                    out.durable = true;
+                    out.line = Some(rewrite_list(line, key, &names));
+                } else {
+                    out.line = screen::sanitized_line(value);
+                }
+                if out.reason.is_none() && !out.findings.is_empty() {
+                    out.reason = Some(format!("the {method} result has findings"));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Once per connection, when the server says who it is: the check of its identity against
+    /// the one it was first seen with (carried out off the relay thread: hashing takes a moment).
+    fn identity_check(&self, line: &[u8], inspection: &Inspection) -> Option<Effect> {
+        let (program, script) = self.screening.identity.clone()?;
+        if self.screening.identity_checked.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        let value: Value = serde_json::from_slice(line).unwrap_or_default();
+        let info = value
+            .pointer("/result/serverInfo")
+            .or_else(|| value.pointer("/result/_meta/io.modelcontextprotocol~1serverInfo"))
+            .cloned()
+            .unwrap_or_default();
+        Some(Effect::CheckIdentity(Box::new(IdentityCheck {
+            server: self.server.clone(),
+            info,
+            program,
+            script,
+            event: Event::inspected(&self.server, &self.session_id, inspection, 0),
+            recorder: self.recorder.clone(),
+        })))
+    }
+}
+
+/// A list response (`key`: `tools`, `prompts`, `resources`) without the withheld items and
+/// with hidden text removed from every string. A response that cannot be re-read is replaced
+/// by an empty list: nothing withheld may slip through.
+fn rewrite_list(line: &[u8], key: &str, withheld: &[String]) -> Vec<u8> {
+    let mut value: Value = serde_json::from_slice(line).unwrap_or_default();
+    let pointer = format!("/result/{key}");
+    if let Some(items) = value.pointer_mut(&pointer).and_then(|t| t.as_array_mut()) {
+        items
+            .retain(|item| !item["name"].as_str().is_some_and(|n| withheld.iter().any(|w| w == n)));
+    } else if let Some(result) = value.get_mut("result") {
+        result[key] = Value::Array(Vec::new());
+    }
+    crate::detect::sanitize_value(&mut value);
+    serde_json::to_vec(&value).unwrap_or_default()
+}
