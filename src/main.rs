@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use mcpfw::cli::{Cli, Command, PolicyCommand, SandboxCommand};
+use mcpfw::cli::{Cli, Command, OrgCommand, PolicyCommand, SandboxCommand};
 use mcpfw::paths::Paths;
 
 fn main() -> ExitCode {
@@ -52,7 +52,8 @@ fn run(cli: Cli) -> Result<i32> {
             mcpfw::cli::scan::run(&paths, args)
         }
         Command::Policy(PolicyCommand::Check { file }) => mcpfw::cli::policy::check(&paths, file),
-        Command::Daemon { timeout, http_port, no_notify, ui_dir } => {
+        Command::Daemon { install_unit: true, .. } => mcpfw::cli::unit::install_unit(),
+        Command::Daemon { timeout, http_port, no_notify, ui_dir, install_unit: false } => {
             let _log = mcpfw::logging::init(&paths)?;
             mcpfw::cli::approve::run_daemon(&paths, timeout, http_port, !no_notify, ui_dir)
         }
@@ -77,6 +78,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Sandbox(SandboxCommand::Show { name, json }) => {
             mcpfw::cli::sandbox::show(&paths, name.as_deref(), json)
         }
+        Command::Org(OrgCommand::Status { json }) => mcpfw::cli::org::status(&paths, json),
+        Command::Org(OrgCommand::Refresh) => mcpfw::cli::org::refresh(&paths),
+        Command::Org(OrgCommand::Check { file, key }) => mcpfw::cli::org::check(&file, key),
         Command::Paths => {
             println!("config   {}", paths.config.display());
             println!("policy   {}", mcpfw::cli::policy::policy_path(&paths).display());

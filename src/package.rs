@@ -102,6 +102,7 @@ pub fn ask_before_squat(
                 .to_owned(),
         ],
         confirm: Some(format!("Start `{name}` for {server}, though it looks like `{imitates}`?")),
+        organisation: None,
     };
     let fix = format!(
         "If `{name}` is the package you meant, start the server again while MCP Firewall's \

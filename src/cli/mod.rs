@@ -8,12 +8,14 @@ pub mod approve;
 pub mod dashboard;
 pub mod install;
 pub mod log;
+pub mod org;
 pub mod policy;
 pub mod proxy;
 pub mod rules;
 pub mod sandbox;
 pub mod scan;
 pub mod tools;
+pub mod unit;
 pub mod wrap;
 
 use std::ffi::OsString;
@@ -112,6 +114,10 @@ pub enum Command {
         /// else `ui/dist` in the source tree).
         #[arg(long, env = "MCPFW_UI_DIR", value_name = "DIR")]
         ui_dir: Option<PathBuf>,
+        /// Write a systemd user unit that runs `mcpfw daemon` at login
+        /// (`~/.config/systemd/user/mcpfw.service`) and exit.
+        #[arg(long)]
+        install_unit: bool,
     },
     /// Open the dashboard of the running daemon in the browser (signed in with a one-time link).
     Dashboard {
@@ -189,6 +195,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The organisation policy: a signed bundle every machine enforces as a floor under its own
+    /// policy (docs/teams.md).
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Print the folders and files this instance uses (all move under $MCPFW_HOME when it is set).
     Paths,
     /// The box each wrapped server runs in (Linux): what it may read and write, what is hidden,
@@ -343,6 +353,25 @@ pub enum RulesCommand {
         /// Roots of the server for this test (repeatable).
         #[arg(long = "root", value_name = "DIR")]
         roots: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// The version in force, its source, key, validity, when it was fetched and the last error.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch the organisation policy now (the last good one stays if this fails).
+    Refresh,
+    /// Check a bundle before publishing it: its syntax and rules, and with `--key` its
+    /// signature (FILE.minisig).
+    Check {
+        file: PathBuf,
+        /// The organisation's minisign public key (`RW…`).
+        #[arg(long)]
+        key: Option<String>,
     },
 }
 

@@ -369,15 +369,9 @@ fn assemble(
         compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),
         neighbours,
     );
-    // The box's settings from the same policy.toml (a broken file gives the defaults: the box
-    // stays on, fail closed).
-    let sandbox = inputs
-        .file
-        .as_ref()
-        .ok()
-        .and_then(|p| p.servers.get(&name))
-        .map(|s| s.sandbox.clone())
-        .unwrap_or_default();
+    // The box's settings from the same policy.toml, under the organisation's containment floor
+    // (a broken file gives the defaults: the box stays on, fail closed).
+    let sandbox = inputs.sandbox(&name);
     let _ = session.set(pipeline.session_id().to_owned());
     Ok(Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry })
 }

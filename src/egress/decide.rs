@@ -169,9 +169,21 @@ impl Decider {
             e.connection_rules(TOOL, &name, &arguments, digest)
         });
         let mut why_ask = None;
+        // The organisation policy's version when it is what asks.
+        let mut organisation_ask: Option<u64> = None;
         match rules {
             ConnectionRules::Broken(reason) => {
                 return Decided::Deny { by: DecidedBy::Firewall, reason, hint: Hint::Policy };
+            }
+            ConnectionRules::Matched {
+                action: Action::Deny,
+                rule,
+                reason,
+                organisation: Some(version),
+                ..
+            } => {
+                let by = DecidedBy::Organisation { version, rule };
+                return Decided::Deny { by, reason, hint: Hint::Rule };
             }
             ConnectionRules::Matched { action: Action::Deny, rule, reason, .. } => {
                 return Decided::Deny { by: DecidedBy::Rule(rule), reason, hint: Hint::Rule };
@@ -182,6 +194,7 @@ impl Decider {
                 reason,
                 names_host,
                 from_approval,
+                ..
             } => {
                 let basis = if from_approval {
                     Basis::Person
@@ -191,6 +204,17 @@ impl Decider {
                     Basis::Broad
                 };
                 return Decided::Allow { by: DecidedBy::Rule(rule), reason, basis };
+            }
+            ConnectionRules::Matched {
+                action: Action::Ask,
+                organisation: Some(version),
+                reason,
+                ..
+            } => {
+                // An organisation ask is asked every time (even during a pause) and refused
+                // when nobody can be asked (docs/teams.md).
+                organisation_ask = Some(version);
+                why_ask = Some(reason);
             }
             ConnectionRules::Matched { action: Action::Ask, rule, reason, .. } => {
                 why_ask = Some(format!("rule {rule}: {reason}"));
@@ -231,7 +255,7 @@ impl Decider {
 
         let key = (name.clone(), port);
         match self.remembered(&key) {
-            Some(true) => {
+            Some(true) if organisation_ask.is_none() => {
                 return Decided::Allow {
                     by: DecidedBy::User,
                     reason: format!(
@@ -249,7 +273,7 @@ impl Decider {
                     hint: Hint::Person,
                 };
             }
-            None => {}
+            Some(true) | None => {}
         }
 
         let mut reason = format!("{server} wants to connect to {authority}");
@@ -280,6 +304,7 @@ impl Decider {
             args_digest: Some(digest.to_owned()),
             preview,
             confirm: Some(format!("Let {server} send data to {authority}?")),
+            organisation: organisation_ask,
         };
         let answer = match &settings.approver {
             Some(approver) => {
@@ -319,22 +344,26 @@ impl Decider {
                     hint: Hint::Person,
                 }
             }
-            Err(unreachable) => match settings.unattended {
-                Unattended::Allow => Decided::Allow {
-                    by: DecidedBy::Firewall,
-                    reason: format!(
-                        "{reason}; nobody could be asked ({unreachable}), and unattended calls are allowed"
-                    ),
-                    basis: Basis::Broad,
-                },
-                Unattended::Deny => Decided::Deny {
-                    by: DecidedBy::Firewall,
-                    reason: format!(
-                        "{reason}, which needs your approval, and nobody could be asked ({unreachable})"
-                    ),
-                    hint: Hint::AllowOrAsk,
-                },
-            },
+            Err(unreachable) => {
+                let unattended =
+                    if organisation_ask.is_some() { Unattended::Deny } else { settings.unattended };
+                match unattended {
+                    Unattended::Allow => Decided::Allow {
+                        by: DecidedBy::Firewall,
+                        reason: format!(
+                            "{reason}; nobody could be asked ({unreachable}), and unattended calls are allowed"
+                        ),
+                        basis: Basis::Broad,
+                    },
+                    Unattended::Deny => Decided::Deny {
+                        by: DecidedBy::Firewall,
+                        reason: format!(
+                            "{reason}, which needs your approval, and nobody could be asked ({unreachable})"
+                        ),
+                        hint: Hint::AllowOrAsk,
+                    },
+                }
+            }
         }
     }
 }

@@ -413,6 +413,8 @@ try {
     // `mcpfw daemon` cannot start at login: the switch is off and says why.
     assert(await page.getByLabel("Start MCP Firewall when I log in").isDisabled(), "autostart is disabled");
     await page.getByText("Only the desktop app can start at login").waitFor();
+    // No organisation policy is configured here, and the page says so.
+    await page.locator("[data-organisation]").getByText("None configured").waitFor();
     await shoot("settings");
   });
 

@@ -148,6 +148,8 @@ export interface ApprovalRequest {
   args_digest: string | null;
   preview: string[];
   confirm: string | null;
+  /** The organisation policy's version when it is what asks (asked even during a pause). */
+  organisation?: number;
 }
 
 export interface Pending {
@@ -262,6 +264,22 @@ export interface Pin {
 export type SettingSource = "flag" | "policy" | "default";
 
 /** `GET /api/v1/settings`: the settings in effect. */
+/** `GET /api/v1/organisation`: the organisation policy in force (docs/teams.md). */
+export interface Organisation {
+  configured: boolean;
+  source: string | null;
+  key_id: string | null;
+  version: number | null;
+  issued: string | null;
+  expires: string | null;
+  expired: boolean;
+  fetched_from: string | null;
+  fetched_at: string | null;
+  last_attempt: string | null;
+  last_error: string | null;
+  refresh_s: number | null;
+}
+
 export interface Settings {
   approval_timeout_s: number;
   approval_timeout_source: SettingSource;

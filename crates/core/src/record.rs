@@ -154,11 +154,14 @@ pub enum DecidedBy {
     Firewall,
     /// Nobody: a person had paused protection, so a call that would have asked ran.
     Paused,
+    /// A rule of the organisation policy (docs/teams.md), by the bundle's version and the
+    /// rule's id: a floor no local rule, database rule or approval loosens.
+    Organisation { version: u64, rule: String },
 }
 
 impl DecidedBy {
     /// The stored form: `rule:<id>`, `default`, `user`, `detector:<name>`, `guard:<name>`,
-    /// `firewall`, `paused`.
+    /// `firewall`, `paused`, `org:<version>:<rule id>`.
     pub fn label(&self) -> String {
         match self {
             DecidedBy::Rule(id) => format!("rule:{id}"),
@@ -168,6 +171,7 @@ impl DecidedBy {
             DecidedBy::Guard(name) => format!("guard:{name}"),
             DecidedBy::Firewall => "firewall".into(),
             DecidedBy::Paused => "paused".into(),
+            DecidedBy::Organisation { version, rule } => format!("org:{version}:{rule}"),
         }
     }
 }
@@ -188,6 +192,12 @@ impl FromStr for DecidedBy {
                     Ok(DecidedBy::Detector(name.to_owned()))
                 } else if let Some(name) = named("guard:") {
                     Ok(DecidedBy::Guard(name.to_owned()))
+                } else if let Some((version, rule)) = named("org:")
+                    .and_then(|rest| rest.split_once(':'))
+                    .and_then(|(v, r)| Some((v.parse().ok()?, r)))
+                    .filter(|(_, r)| !r.is_empty())
+                {
+                    Ok(DecidedBy::Organisation { version, rule: rule.to_owned() })
                 } else {
                     Err(UnknownName { what: "decider", value: text.to_owned() })
                 }
@@ -539,5 +549,27 @@ pub enum Trust {
 impl Trust {
     pub fn withheld(&self) -> bool {
         matches!(self, Trust::Changed { .. } | Trust::Blocked { .. } | Trust::Withheld { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DecidedBy;
+
+    #[test]
+    fn deciders_round_trip_through_their_labels() {
+        for by in [
+            DecidedBy::Rule("db:3".into()),
+            DecidedBy::Guard("egress".into()),
+            DecidedBy::Organisation { version: 12, rule: "no-shell".into() },
+            DecidedBy::Organisation { version: 1, rule: "a:b".into() },
+            DecidedBy::Paused,
+        ] {
+            assert_eq!(by.label().parse::<DecidedBy>().unwrap(), by);
+        }
+        assert_eq!(DecidedBy::Organisation { version: 7, rule: "x".into() }.label(), "org:7:x");
+        for bad in ["org:", "org:x:y", "org:3:", "org:3"] {
+            assert!(bad.parse::<DecidedBy>().is_err(), "{bad}");
+        }
     }
 }

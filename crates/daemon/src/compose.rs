@@ -13,8 +13,10 @@ use crate::pipeline::{ApproverConfig, Limits, Pipeline};
 use crate::policy::FirewallPolicy;
 use crate::policy::engine::{Environment, PolicyEngine};
 use crate::policy::file::{PolicyError, PolicyFile, RuleSpec, policy_path};
+use crate::policy::org::Organisation;
 use crate::record::Recorder;
 use crate::store::Store;
+use mcpfw_core::containment::SandboxSettings;
 
 /// What a server's policy is built from, read once: `policy.toml` (or its error), the rules
 /// kept in the database, and the user's environment (home, MCP Firewall's own folders).
@@ -25,6 +27,8 @@ pub struct PolicyInputs {
     pub file: Result<PolicyFile, PolicyError>,
     pub db_rules: Vec<(i64, RuleSpec)>,
     pub env: Environment,
+    /// The organisation policy in force (the cached last good bundle), a floor under the rest.
+    pub org: Option<Organisation>,
 }
 
 impl PolicyInputs {
@@ -42,7 +46,8 @@ impl PolicyInputs {
                 "{e}; every tool call will be refused until it is fixed (`mcpfw policy check`)"
             );
         }
-        Self { file, db_rules, env: Environment::for_paths(paths) }
+        let org = crate::org::cached(paths, file.as_ref().ok());
+        Self { file, db_rules, env: Environment::for_paths(paths), org }
     }
 
     /// A server's roots: those given for it (`--root`), then the existing folders among its
@@ -74,9 +79,31 @@ impl PolicyInputs {
         self.file.as_ref().map(|p| p.telemetry.clone()).unwrap_or_default()
     }
 
-    /// The policy engine for `server` with these roots.
+    /// The policy engine for `server` with these roots, under the organisation's floor.
     pub fn engine(&self, server: &str, roots: Vec<PathBuf>) -> PolicyEngine {
         PolicyEngine::new(server, self.file.clone(), self.db_rules.clone(), roots, self.env.clone())
+            .with_organisation(self.org.as_ref())
+    }
+
+    /// `[servers.NAME.sandbox]` for `server`, with the organisation's containment floor: a
+    /// weaker local `mode` is refused (and said so on stderr and in the log). A broken policy
+    /// file gives the defaults (the box stays on, fail closed).
+    pub fn sandbox(&self, server: &str) -> SandboxSettings {
+        let mut sandbox = self
+            .file
+            .as_ref()
+            .ok()
+            .and_then(|p| p.servers.get(server))
+            .map(|s| s.sandbox.clone())
+            .unwrap_or_default();
+        if let Some(org) = &self.org {
+            let (mode, refused) = org.sandbox_mode(server, sandbox.mode);
+            if let Some(message) = refused {
+                tracing::warn!("{message}");
+            }
+            sandbox.mode = mode;
+        }
+        sandbox
     }
 }
 

@@ -17,5 +17,6 @@ pub mod compose;
 pub mod install;
 pub mod jsonc;
 pub mod logging;
+pub mod org;
 pub mod proxy;
 pub mod telemetry;

@@ -36,7 +36,8 @@ pub struct HistoryEvent {
     pub tool: Option<String>,
     pub category: Option<Category>,
     pub verdict: Verdict,
-    /// `rule:<id>`, `default`, `user`, `detector:<name>`, `guard:<name>`, `firewall`, `paused`.
+    /// `rule:<id>`, `default`, `user`, `detector:<name>`, `guard:<name>`, `firewall`, `paused`,
+    /// `org:<version>:<rule id>` (the organisation policy).
     #[ts(type = "string | null")]
     pub decided_by: Option<DecidedBy>,
     pub reason: Option<String>,

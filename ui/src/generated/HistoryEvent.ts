@@ -25,7 +25,8 @@ direction: string, kind: EventKind, method: string | null,
  */
 id: string | null, tool: string | null, category: Category | null, verdict: Verdict, 
 /**
- * `rule:<id>`, `default`, `user`, `detector:<name>`, `guard:<name>`, `firewall`, `paused`.
+ * `rule:<id>`, `default`, `user`, `detector:<name>`, `guard:<name>`, `firewall`, `paused`,
+ * `org:<version>:<rule id>` (the organisation policy).
  */
 decided_by: string | null, reason: string | null, 
 /**

@@ -2,7 +2,7 @@
 // is kept, desktop notifications and starting at login — changed here and saved to policy.toml
 // (the file's comments and layout are kept). The rest is shown as it is in effect.
 
-import { ApiError, api, type Settings, type SettingsChange, type SettingsSaved } from "../api";
+import { ApiError, api, type Organisation, type Settings, type SettingsChange, type SettingsSaved } from "../api";
 import { codeSpans, errorBox, h, loading } from "../dom";
 import type { Page } from "../main";
 
@@ -12,9 +12,15 @@ type Key = "approval_timeout_s" | "unattended" | "retention_days" | "notificatio
 export const settingsPage: Page = (root) => {
   const body = h("div", { class: "stack" }, loading("the settings"));
   root.append(body);
+  let organisation: Organisation | null = null;
   async function load(): Promise<void> {
     try {
-      render(await api<Settings>("GET", "/api/v1/settings"));
+      const [settings, org] = await Promise.all([
+        api<Settings>("GET", "/api/v1/settings"),
+        api<Organisation>("GET", "/api/v1/organisation").catch(() => null),
+      ]);
+      organisation = org;
+      render(settings);
     } catch (e) {
       body.replaceChildren(errorBox(e, () => void load()));
     }
@@ -42,10 +48,30 @@ export const settingsPage: Page = (root) => {
         h("h2", {}, "Files"),
         h("dl", {}, ...row("policy.toml", s.policy_path), ...row("History", s.history_path), ...row("Dashboard files", s.ui_dir), ...row("Version", s.version)),
       ),
+      organisation ? organisationCard(organisation, row) : "",
     );
   }
   void load();
 };
+
+/** The organisation policy in force: its version, source, key and validity, and the last error. */
+function organisationCard(o: Organisation, row: (label: string, value: unknown) => HTMLElement[]): HTMLElement {
+  const summary = !o.configured
+    ? codeSpans("None configured (`[organisation]` in policy.toml).")
+    : o.version === null
+      ? ["Configured, but none is in force yet."]
+      : [`Version ${o.version} is in force${o.expired ? " (expired: kept until a newer one is fetched)" : ""}.`];
+  return h(
+    "section",
+    { class: "card", "data-organisation": "" },
+    h("h2", {}, "Organisation policy"),
+    h("p", {}, ...summary),
+    o.configured
+      ? h("dl", {}, ...row("Source", o.source), ...row("Key", o.key_id), ...row("Expires", o.expires), ...row("Fetched", o.fetched_at), ...row("Last error", o.last_error ?? "none"))
+      : "",
+    h("p", { class: "muted" }, ...codeSpans("A floor under your own rules: `mcpfw org status` shows the same, `mcpfw org refresh` fetches it now.")),
+  );
+}
 
 /** policy.toml cannot be used (or written): the error with its file, line and column. */
 function policyNotice(error: string, path: string): HTMLElement {

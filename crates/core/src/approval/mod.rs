@@ -65,6 +65,10 @@ pub struct ApprovalRequest {
     /// confirmation restates. Approving such a call takes two steps.
     #[serde(default)]
     pub confirm: Option<String>,
+    /// The organisation policy's version when it is what asks (docs/teams.md): a pause does
+    /// not skip such a call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<u64>,
 }
 
 /// What happened to a held call.

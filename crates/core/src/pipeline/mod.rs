@@ -375,7 +375,12 @@ impl Pipeline {
         unattended: Unattended,
     ) -> Action {
         let key = inspection.tool.clone().zip(ruling.args_digest.clone());
-        if key.as_ref().is_some_and(|k| self.memory.recall(k)) {
+        // An organisation ask is asked every time (docs/teams.md).
+        let organisation = match &ruling.decided_by {
+            Some(DecidedBy::Organisation { version, .. }) => Some(*version),
+            _ => None,
+        };
+        if organisation.is_none() && key.as_ref().is_some_and(|k| self.memory.recall(k)) {
             event.verdict = record::Verdict::Allow;
             event.decided_by = Some(DecidedBy::User);
             event.reason = Some(format!("{reason}; you approved identical calls earlier"));
@@ -423,6 +428,7 @@ impl Pipeline {
             args_digest: event.args_digest.clone(),
             preview: ruling.preview.lines,
             confirm: ruling.preview.confirm,
+            organisation,
         };
         Action::Hold(Box::new(HeldCall {
             id,

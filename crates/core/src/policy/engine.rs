@@ -132,6 +132,18 @@ pub struct PolicyEngine {
     env: Environment,
     /// The sandbox for the current client roots (rebuilt when they change).
     sandbox: Mutex<(Vec<PathBuf>, std::sync::Arc<PathSandbox>)>,
+    /// The organisation policy's rules, a floor under everything local.
+    org: Option<OrgFloor>,
+}
+
+/// The organisation policy's rules, compiled for this server.
+#[derive(Debug)]
+struct OrgFloor {
+    version: u64,
+    /// `the organisation policy (version N)`.
+    name: String,
+    rules: Vec<CompiledRule>,
+    tools: GlobSet,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -221,6 +233,7 @@ impl PolicyEngine {
             )),
             server_roots,
             env,
+            org: None,
         };
         if let Err(e) = engine.compile(&policy, db_rules) {
             engine.broken = Some(format!(
@@ -244,49 +257,15 @@ impl PolicyEngine {
         let db = db_rules.into_iter().map(|(id, spec)| (format!("db:{id}"), spec));
         let mut tool_globs = GlobSetBuilder::new();
         for (id, spec) in file_rules.chain(db) {
-            let server_glob = glob(&spec.server).map_err(|error| CompileError::Pattern {
-                rule: id.clone(),
-                what: "server",
-                error,
-            })?;
-            if !server_glob.compile_matcher().is_match(&self.server) {
-                continue; // this process serves one server; other servers' rules never apply
+            if let Some(rule) = self.compile_rule(id, spec)? {
+                let tool = glob(&rule.spec.tool).map_err(|error| CompileError::Pattern {
+                    rule: rule.id.clone(),
+                    what: "tool",
+                    error,
+                })?;
+                tool_globs.add(tool);
+                self.rules.push(rule);
             }
-            tool_globs.add(glob(&spec.tool).map_err(|error| CompileError::Pattern {
-                rule: id.clone(),
-                what: "tool",
-                error,
-            })?);
-            let args = spec
-                .when
-                .args
-                .iter()
-                .map(|(name, re)| {
-                    Regex::new(re).map(|re| (name.clone(), re)).map_err(|error| {
-                        CompileError::Regex { rule: id.clone(), name: name.clone(), error }
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-            let paths_within = spec.when.paths_within.as_ref().map(|dirs| {
-                dirs.iter()
-                    .map(|d| match d.as_str() {
-                        "@roots" => PathSpec::Roots,
-                        other => {
-                            let p = expand_home(other, self.env.home.as_deref());
-                            PathSpec::Dir(std::fs::canonicalize(&p).unwrap_or(p))
-                        }
-                    })
-                    .collect()
-            });
-            let hosts_in =
-                match &spec.when.hosts_in {
-                    None => None,
-                    Some(hosts) => Some(host_set(hosts).map_err(|e| CompileError::InRule {
-                        rule: id.clone(),
-                        error: Box::new(e),
-                    })?),
-                };
-            self.rules.push(CompiledRule { id, spec, args, paths_within, hosts_in });
         }
         self.tool_globs = tool_globs.build().map_err(CompileError::Set)?;
         let mut hosts = policy.egress.allow_hosts.clone();
@@ -315,6 +294,109 @@ impl PolicyEngine {
         Ok(())
     }
 
+    /// One rule ready to match, or `None` when it is for other servers (this process serves
+    /// one server; other servers' rules never apply).
+    fn compile_rule(
+        &self,
+        id: String,
+        spec: RuleSpec,
+    ) -> Result<Option<CompiledRule>, CompileError> {
+        let server_glob = glob(&spec.server).map_err(|error| CompileError::Pattern {
+            rule: id.clone(),
+            what: "server",
+            error,
+        })?;
+        if !server_glob.compile_matcher().is_match(&self.server) {
+            return Ok(None);
+        }
+        glob(&spec.tool).map_err(|error| CompileError::Pattern {
+            rule: id.clone(),
+            what: "tool",
+            error,
+        })?;
+        let args =
+            spec.when
+                .args
+                .iter()
+                .map(|(name, re)| {
+                    Regex::new(re).map(|re| (name.clone(), re)).map_err(|error| {
+                        CompileError::Regex { rule: id.clone(), name: name.clone(), error }
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        let paths_within = spec.when.paths_within.as_ref().map(|dirs| {
+            dirs.iter()
+                .map(|d| match d.as_str() {
+                    "@roots" => PathSpec::Roots,
+                    other => {
+                        let p = expand_home(other, self.env.home.as_deref());
+                        PathSpec::Dir(std::fs::canonicalize(&p).unwrap_or(p))
+                    }
+                })
+                .collect()
+        });
+        let hosts_in = match &spec.when.hosts_in {
+            None => None,
+            Some(hosts) => Some(
+                host_set(hosts)
+                    .map_err(|e| CompileError::InRule { rule: id.clone(), error: Box::new(e) })?,
+            ),
+        };
+        Ok(Some(CompiledRule { id, spec, args, paths_within, hosts_in }))
+    }
+
+    /// Adds the organisation policy as a floor (docs/teams.md): its rules are matched after
+    /// everything local and win whenever they are at least as strict (so an organisation deny
+    /// or ask is never loosened by a local rule, a database rule or a remembered approval), its
+    /// egress allow-list adds to this one, and its `unattended = "deny"` overrides a local
+    /// `allow`. A bundle that does not compile refuses every call (fail closed).
+    pub fn with_organisation(mut self, org: Option<&super::org::Organisation>) -> Self {
+        let Some(org) = org else { return self };
+        let bundle = &org.bundle;
+        if bundle.settings.unattended == Some(Unattended::Deny) {
+            self.unattended = Unattended::Deny;
+        }
+        let compiled =
+            (|| -> Result<OrgFloor, CompileError> {
+                let mut rules = Vec::new();
+                let mut tools = GlobSetBuilder::new();
+                for (i, spec) in bundle.rules.iter().enumerate() {
+                    let id = spec.id.clone().unwrap_or_else(|| (i + 1).to_string());
+                    if let Some(rule) = self.compile_rule(id, spec.clone())? {
+                        let tool = glob(&rule.spec.tool).map_err(|error| {
+                            CompileError::Pattern { rule: rule.id.clone(), what: "tool", error }
+                        })?;
+                        tools.add(tool);
+                        rules.push(rule);
+                    }
+                }
+                let tools = tools.build().map_err(CompileError::Set)?;
+                Ok(OrgFloor { version: bundle.version, name: org.name(), rules, tools })
+            })();
+        let hosts = bundle.egress.allow_hosts.iter().filter(|h| !self.egress_patterns.contains(h));
+        let mut patterns = self.egress_patterns.clone();
+        patterns.extend(hosts.cloned());
+        match (compiled, host_set(&patterns)) {
+            (Ok(floor), Ok(egress)) => {
+                self.org = Some(floor);
+                self.egress = egress;
+                self.egress_patterns = patterns;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                self.broken = Some(format!(
+                    "{} could not be compiled, so every tool call is refused: {e}",
+                    org.name()
+                ));
+            }
+        }
+        self
+    }
+
+    /// The organisation policy's version, when one is enforced.
+    pub fn organisation_version(&self) -> Option<u64> {
+        self.org.as_ref().map(|o| o.version)
+    }
+
     /// The server these rules are compiled for.
     pub fn server(&self) -> &str {
         &self.server
@@ -328,6 +410,15 @@ impl PolicyEngine {
     /// What `ask` becomes when nobody can be asked.
     pub fn unattended(&self) -> Unattended {
         self.unattended
+    }
+
+    /// What an ask of `decision` becomes when nobody can be asked: the organisation's asks are
+    /// refused then, whatever the local setting says.
+    pub fn unattended_for(&self, decision: &Decision) -> Unattended {
+        match decision.decided_by {
+            DecidedBy::Organisation { .. } => Unattended::Deny,
+            _ => self.unattended,
+        }
     }
 
     /// How many rules apply to this server.
@@ -506,6 +597,28 @@ impl PolicyEngine {
                 action = hit.action;
                 decided_by = DecidedBy::Guard(hit.guard.as_str().to_owned());
                 reason = hit.reason.clone();
+            }
+        }
+        // The organisation's floor: its strictest matching rule wins when it is at least as
+        // strict as everything local (so the decision names the organisation).
+        if let Some(org) = &self.org {
+            let mut strictest: Option<&CompiledRule> = None;
+            for index in org.tools.matches(call.tool) {
+                let rule = &org.rules[index];
+                if self.rule_matches(rule, category, call, &classification, &resolved, &roots)
+                    && strictest.is_none_or(|m| rule.spec.action > m.spec.action)
+                {
+                    strictest = Some(rule);
+                }
+            }
+            if let Some(rule) = strictest.filter(|r| r.spec.action >= action) {
+                action = rule.spec.action;
+                decided_by =
+                    DecidedBy::Organisation { version: org.version, rule: rule.id.clone() };
+                let why = rule.spec.reason.clone().unwrap_or_else(|| {
+                    format!("its rule {} says {}", rule.id, rule.spec.action.as_str())
+                });
+                reason = format!("{} (rule {}): {why}", org.name, rule.id);
             }
         }
         let what = describe(call.tool, category, &resolved, &classification);
@@ -826,6 +939,82 @@ when.args.name = "secret"
         // A rule that compiles in toml but not as a regex is caught too.
         let e = engine_with("[[rules]]\naction = \"allow\"\nwhen.args.x = \"(\"\n", &[]);
         assert_eq!(decide(&e, "read_file", json!({})).action, Action::Deny);
+    }
+
+    fn organisation(text: &str) -> crate::policy::org::Organisation {
+        let head =
+            "version = 4\nissued = \"2026-01-01T00:00:00Z\"\nexpires = \"2027-01-01T00:00:00Z\"\n";
+        crate::policy::org::Organisation {
+            bundle: crate::policy::org::Organisation::parse(&format!("{head}{text}"), "org")
+                .expect("test bundle parses"),
+            issued_ms: 0,
+            expires_ms: u64::MAX,
+            key_id: "K".into(),
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn the_organisation_floor_is_never_loosened_locally() {
+        let org = organisation(
+            "[[rules]]\nid = \"no-delete\"\ntool = \"delete_*\"\naction = \"deny\"\n\
+             [[rules]]\nid = \"ask-exec\"\ncategory = [\"exec\"]\naction = \"ask\"\n\
+             [egress]\nallow_hosts = [\"*.corp.example\"]\n",
+        );
+        let file = PolicyFile::parse(
+            "[settings]\nunattended = \"allow\"\n[defaults]\nnetwork-send = \"allow\"\n\
+             [[rules]]\nid = \"yes\"\naction = \"allow\"\nlift = [\"outside-roots\"]\n\
+             [[rules]]\nid = \"no-run\"\ntool = \"run_*\"\naction = \"deny\"\n",
+            "policy.toml",
+        )
+        .unwrap();
+        // A database "always" rule for this very call, as an approval writes it.
+        let always = RuleSpec {
+            id: None,
+            server: "*".into(),
+            tool: "delete_file".into(),
+            category: Vec::new(),
+            action: Action::Allow,
+            reason: Some("you approved this call".into()),
+            when: Default::default(),
+            lift: Vec::new(),
+        };
+        let e = PolicyEngine::new(
+            "files",
+            Ok(file),
+            vec![(1, always)],
+            Vec::new(),
+            Environment::default(),
+        )
+        .with_organisation(Some(&org));
+        assert_eq!(e.organisation_version(), Some(4));
+        let d = decide(&e, "delete_file", json!({"path": "/tmp/x"}));
+        assert_eq!(
+            (d.action, d.decided_by.label()),
+            (Action::Deny, "org:4:no-delete".to_owned()),
+            "{d:?}"
+        );
+        assert!(
+            d.reason.contains("the organisation policy (version 4) (rule no-delete)"),
+            "{}",
+            d.reason
+        );
+        let d = decide(&e, "execute_command", json!({"command": "ls"}));
+        assert_eq!((d.action, d.decided_by.label()), (Action::Ask, "org:4:ask-exec".to_owned()));
+        // An organisation ask is refused when nobody can be asked, whatever `unattended` says.
+        assert_eq!(e.unattended_for(&d), Unattended::Deny);
+        assert_eq!(e.unattended(), Unattended::Allow);
+        // A stricter local rule still wins, and is named.
+        let d = decide(&e, "run_command", json!({"command": "ls"}));
+        assert_eq!((d.action, d.decided_by.label()), (Action::Deny, "rule:file:no-run".to_owned()));
+        // The organisation's egress allow-list adds to the local one.
+        let d = decide(&e, "http_post", json!({"url": "https://api.corp.example/x", "body": "hi"}));
+        assert_eq!(d.action, Action::Allow, "{d:?}");
+        let d = decide(&e, "http_post", json!({"url": "https://evil.test/x", "body": "hi"}));
+        assert_eq!(d.decided_by.label(), "guard:egress");
+        // Without the organisation the local allow stands.
+        let plain = engine_with("[[rules]]\naction = \"allow\"\n", &[]);
+        assert_eq!(decide(&plain, "delete_file", json!({"path": "/tmp/x"})).action, Action::Allow);
     }
 
     #[test]

@@ -399,6 +399,34 @@ pub struct HistorySettings {
     pub postgres: Option<String>,
 }
 
+/// `[organisation]`: where this machine's organisation policy comes from (docs/teams.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationSettings {
+    /// An `https://` URL or a path of the bundle; its signature is the same plus `.minisig`.
+    /// `MCPFW_ORG_POLICY` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The organisation's minisign public key (`RW…`), pinned. `MCPFW_ORG_KEY` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// How often the daemon fetches it (`1h`, `30m`; at least a minute; default an hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+}
+
+/// The refresh interval `[organisation] refresh` gives, checked.
+pub fn refresh_interval(text: Option<&str>) -> Result<std::time::Duration, String> {
+    let Some(text) = text else { return Ok(std::time::Duration::from_secs(3600)) };
+    let interval = humantime::parse_duration(text).map_err(|e| {
+        format!("refresh = \"{text}\" is not a duration such as \"1h\" or \"30m\" ({e})")
+    })?;
+    if interval < std::time::Duration::from_secs(60) {
+        return Err(format!("refresh = \"{text}\" is too often: at least \"1m\""));
+    }
+    Ok(interval)
+}
+
 /// `[telemetry]`: OpenTelemetry (OTLP) export of every call, decision and finding. Nothing is
 /// exported unless an endpoint is set here or in `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
 /// signal-specific `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`/`…_LOGS_ENDPOINT`). See docs/teams.md.
@@ -450,6 +478,8 @@ pub struct PolicyFile {
     pub egress: Egress,
     #[serde(default)]
     pub history: HistorySettings,
+    #[serde(default)]
+    pub organisation: OrganisationSettings,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
     #[serde(default)]
@@ -564,6 +594,14 @@ impl PolicyFile {
                     ));
                 }
             }
+        }
+        if let Err(message) = refresh_interval(self.organisation.refresh.as_deref()) {
+            return Err(at("organisation", 0, message));
+        }
+        if let Some(key) = &self.organisation.public_key
+            && let Err(e) = super::org::key_id(key)
+        {
+            return Err(at("organisation", 0, e.to_string()));
         }
         self.settings.check().map_err(|(key, message)| {
             // The key where a line starts with it (a comment may mention it too).

@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod file;
+pub mod org;
 
 use std::fmt::Write as _;
 
@@ -192,15 +193,14 @@ impl Policy for FirewallPolicy {
         } else {
             Default::default()
         };
-        let flow = flow_of(tool, &decision, arguments.as_ref(), self.engine.unattended());
+        let unattended = self.engine.unattended_for(&decision);
+        let flow = flow_of(tool, &decision, arguments.as_ref(), unattended);
         let verdict = match decision.action {
             Action::Allow => Verdict::Allow,
             Action::Deny => {
                 Verdict::Deny { reason: format!("MCP Firewall refused {}", decision.reason) }
             }
-            Action::Ask => {
-                Verdict::Ask { reason: decision.reason, unattended: self.engine.unattended() }
-            }
+            Action::Ask => Verdict::Ask { reason: decision.reason, unattended },
         };
         Ruling {
             verdict,

@@ -225,8 +225,11 @@ fn replay(
         file: Ok(probe_policy),
         db_rules: vec![(TRIED, probe_rule)],
         env: env.clone(),
+        org: None,
     };
-    let live = PolicyInputs { file: live_policy, db_rules: rules, env };
+    // What the calls would meet now includes the organisation's floor.
+    let org = crate::org::cached(paths, live_policy.as_ref().ok());
+    let live = PolicyInputs { file: live_policy, db_rules: rules, env, org };
     let mut engines: HashMap<String, (PolicyEngine, PolicyEngine)> = HashMap::new();
     let tried = DecidedBy::Rule(format!("db:{TRIED}"));
     let (mut scanned, mut matched) = (0u64, 0u64);

@@ -80,6 +80,18 @@ pub fn startup(paths: &Paths, timeout_flag: Option<Duration>, notify_flag: bool)
             (Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS), Source::Default)
         }
     };
+    // The organisation policy bounds how long any call waits (docs/teams.md).
+    let policy = PolicyFile::load(&crate::policy::file::policy_path(paths)).ok();
+    let timeout = match crate::org::cached(paths, policy.as_ref()) {
+        Some(org) => {
+            let (secs, refused) = org.approval_timeout(timeout.as_secs());
+            if let Some(message) = refused {
+                tracing::warn!("{message}");
+            }
+            Duration::from_secs(secs)
+        }
+        None => timeout,
+    };
     let (notifications, notifications_source) =
         if !notify_flag { (false, Source::Flag) } else { (settings.notifications, Source::Policy) };
     Startup { timeout, timeout_source, notifications, notifications_source }
@@ -413,6 +425,42 @@ pub async fn put(
                 .into_response();
         }
     };
+    // The organisation policy's bounds (docs/teams.md) are refused, not cut, here: the person
+    // sees why.
+    let floor = {
+        let paths = paths.clone();
+        tokio::task::spawn_blocking(move || {
+            let policy = PolicyFile::load(&crate::policy::file::policy_path(&paths)).ok();
+            crate::org::cached(&paths, policy.as_ref())
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    if let Some(org) = floor {
+        let mut fields = BTreeMap::new();
+        if let Some(secs) = change.approval_timeout_s
+            && let (_, Some(why)) = org.approval_timeout(secs)
+        {
+            fields.insert("approval_timeout_s".to_owned(), why);
+        }
+        if change.unattended == Some(Unattended::Allow)
+            && org.bundle.settings.unattended == Some(Unattended::Deny)
+        {
+            fields.insert(
+                "unattended".to_owned(),
+                format!("unattended = \"allow\" is refused: {} says \"deny\"", org.name()),
+            );
+        }
+        if !fields.is_empty() {
+            let error = fields.values().cloned().collect::<Vec<_>>().join("; ");
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": error, "fields": fields})),
+            )
+                .into_response();
+        }
+    }
     let mut pruned = None;
     if change.touches_file() {
         let _one_at_a_time = live.writing.lock().await;

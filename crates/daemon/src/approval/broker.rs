@@ -200,14 +200,15 @@ impl ApprovalBroker {
     }
 
     /// Queues a call, or joins an identical one already waiting. A timeout answers `TimedOut`.
-    /// While protection is paused, the call is answered `Paused` at once and not queued.
+    /// While protection is paused, the call is answered `Paused` at once and not queued, unless
+    /// the organisation policy is what asks (it is asked even then).
     pub async fn ask(&self, request: ApprovalRequest) -> Ticket {
         let (tx, rx) = oneshot::channel();
         let mut state = self.state.lock().await;
         let waiter = state.next_waiter;
         state.next_waiter += 1;
         self.end_pause_if_over(&mut state, Instant::now());
-        if state.pause.is_some() {
+        if state.pause.is_some() && request.organisation.is_none() {
             let id = state.next_id;
             state.next_id += 1;
             drop(state);
@@ -378,6 +379,7 @@ mod tests {
             args_digest: None,
             preview: Vec::new(),
             confirm: None,
+            organisation: None,
         }
     }
 
@@ -463,6 +465,17 @@ mod tests {
             seen.push(event["event"].as_str().unwrap_or_default().to_owned());
         }
         assert_eq!(seen, ["pending", "pause", "passed_paused", "pause", "pending"]);
+    }
+
+    #[tokio::test]
+    async fn the_organisation_policys_asks_are_asked_during_a_pause() {
+        let broker = ApprovalBroker::new(Duration::from_secs(60));
+        broker.pause(None).await.unwrap();
+        let floor = broker.ask(ApprovalRequest { organisation: Some(3), ..request("org") }).await;
+        let pending = broker.pending().await;
+        assert_eq!((pending.len(), pending[0].id), (1, floor.id));
+        assert_eq!(broker.decide(floor.id, true, Scope::Once, false).await, Decided::Done);
+        assert_eq!(floor.answer.await.unwrap().outcome, Outcome::Allowed);
     }
 
     #[tokio::test]

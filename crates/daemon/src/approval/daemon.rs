@@ -139,6 +139,9 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
         crate::install::watch::spawn(paths.clone(), broker.clone(), store.clone());
         let proxy_store = store.clone();
         let mut tasks = Vec::new();
+        // The organisation policy, fetched now and on its schedule; shims and the proxy read
+        // the last good one from the cache, so nothing waits for this.
+        tasks.push(crate::org::spawn_refresh(paths.clone()));
         if let Some(store) = store.clone() {
             // The retention setting, applied once a day (each `mcpfw wrap` applies it at start).
             tasks.push(tokio::spawn(crate::api::settings::keep_pruning(paths.clone(), store)));

@@ -102,6 +102,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/servers/{server}/package/block", post(package_block))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/settings", get(settings).put(settings_change))
+        .route("/api/v1/organisation", get(organisation))
         .route("/api/v1/install", get(install_status).post(install_run))
         .route("/api/v1/uninstall", post(uninstall_run))
         .route("/api/{*rest}", axum::routing::any(no_such_endpoint))
@@ -413,6 +414,19 @@ async fn settings(State(api): State<Api>) -> Response {
 async fn settings_change(State(api): State<Api>, body: axum::body::Bytes) -> Response {
     crate::api::settings::put(&api.settings, &api.paths, api.store.as_ref(), &api.ui_dir, &body)
         .await
+}
+
+/// `GET /api/v1/organisation`: the organisation policy's status (`mcpfw org status`).
+async fn organisation(State(api): State<Api>) -> Response {
+    let paths = api.paths.clone();
+    match tokio::task::spawn_blocking(move || crate::org::status(&paths)).await {
+        Ok(status) => axum::Json(status).into_response(),
+        Err(e) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({ "error": format!("cannot read the status: {e}") })),
+        )
+            .into_response(),
+    }
 }
 
 async fn install_status(State(api): State<Api>) -> Response {

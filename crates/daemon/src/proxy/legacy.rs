@@ -8,21 +8,50 @@
 //! through the pipeline event by event. The firewall's own answers (refusals, progress while a
 //! person decides) are sent on the client's stream, where this transport carries responses.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
-use super::server::{ProxyState, refuse};
+use super::reply::refuse;
 use super::sse::{Splitter, message_event};
 use super::upstream;
 use crate::jsonrpc::Frame;
 use crate::pipeline::{Action, Pipeline, Settled};
 use crate::session::Direction;
+
+/// What the legacy transport shares with the proxy: its own table of sessions, the proxy's
+/// budget of open streams, its HTTP client and its limits. The proxy's listener hands it over
+/// with each request (and the pipeline for a new session), so this module never names the
+/// listener's (no cycle between the two).
+#[derive(Clone)]
+pub(crate) struct Legacy {
+    sessions: Arc<Mutex<HashMap<String, Arc<LegacySession>>>>,
+    streams: Arc<Semaphore>,
+    http: reqwest::Client,
+    max_sessions: usize,
+    max_message_bytes: usize,
+}
+
+impl Legacy {
+    pub(crate) fn new(
+        streams: Arc<Semaphore>,
+        http: reqwest::Client,
+        max_sessions: usize,
+        max_message_bytes: usize,
+    ) -> Self {
+        Self { sessions: Arc::default(), streams, http, max_sessions, max_message_bytes }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<LegacySession>>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// One client's connection to a legacy server.
 pub(crate) struct LegacySession {
@@ -37,14 +66,13 @@ pub(crate) struct LegacySession {
 
 /// Removes the session when the client's stream is dropped.
 struct Forget {
-    proxy: ProxyState,
+    legacy: Legacy,
     id: String,
 }
 
 impl Drop for Forget {
     fn drop(&mut self) {
-        let removed =
-            self.proxy.legacy_sessions().lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+        let removed = self.legacy.sessions().remove(&self.id);
         if let Some(session) = removed {
             session.pipeline.withdraw_held();
         }
@@ -52,29 +80,29 @@ impl Drop for Forget {
 }
 
 /// `GET /s/NAME/sse`: opens the server's stream and hands the client its own.
+/// `pipeline` makes the session's pipeline; it is awaited only once the limits allow one more.
 pub(crate) async fn open(
-    proxy: ProxyState,
+    legacy: Legacy,
+    pipeline: impl std::future::Future<Output = anyhow::Result<Arc<Pipeline>>>,
     name: String,
     url: String,
     client: String,
     headers: HeaderMap,
     prefix: String,
 ) -> Response {
-    let Ok(permit) = proxy.streams().clone().try_acquire_owned() else {
+    let Ok(permit) = legacy.streams.clone().try_acquire_owned() else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many open event streams");
     };
-    if proxy.legacy_sessions().lock().unwrap_or_else(|p| p.into_inner()).len()
-        >= proxy.limits().max_sessions
-    {
+    if legacy.sessions().len() >= legacy.max_sessions {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many open sessions");
     }
-    let pipeline = match proxy.pipeline(&name, &url).await {
+    let pipeline = match pipeline.await {
         Ok(pipeline) => pipeline,
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &format!("{e:#}")),
     };
     let mut request_headers = headers.clone();
     request_headers.insert(header::ACCEPT, HeaderValue::from_static("text/event-stream"));
-    let answer = match upstream::send(proxy.http(), Method::GET, &url, &request_headers, None, None)
+    let answer = match upstream::send(&legacy.http, Method::GET, &url, &request_headers, None, None)
         .await
     {
         Ok(answer) => answer,
@@ -93,7 +121,7 @@ pub(crate) async fn open(
         response.headers_mut().extend(upstream::response_headers(answer.headers()));
         return response;
     }
-    let limit = proxy.limits().max_message_bytes;
+    let limit = legacy.max_message_bytes;
     let mut splitter = Splitter::new(limit);
     let mut stream = answer.bytes_stream();
     // The first thing a legacy server says is where to post.
@@ -143,7 +171,7 @@ pub(crate) async fn open(
         pipeline: pipeline.clone(),
         out: out.clone(),
     });
-    proxy.legacy_sessions().lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), session);
+    legacy.sessions().insert(id.clone(), session);
     let announce = format!("event: endpoint\ndata: {prefix}/s/{name}/messages?session={id}\n\n");
     let _ = out.send(Bytes::from(announce)).await;
     // The server's stream, screened event by event, onto the client's.
@@ -172,7 +200,7 @@ pub(crate) async fn open(
             }
         }
     });
-    let forget = Forget { proxy: proxy.clone(), id };
+    let forget = Forget { legacy, id };
     let body = tokio_stream::wrappers::ReceiverStream::new(receiver).map(move |chunk| {
         let _held = (&permit, &forget); // both live as long as the client's stream
         Ok::<_, std::io::Error>(chunk)
@@ -203,22 +231,20 @@ fn same_origin_endpoint(stream_url: &str, announced: &str) -> Result<String, Str
 
 /// `POST /s/NAME/messages?session=ID`: a client message for a legacy server.
 pub(crate) async fn post(
-    proxy: ProxyState,
+    legacy: Legacy,
     name: String,
     client: String,
     session_id: Option<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let session = session_id.and_then(|id| {
-        proxy.legacy_sessions().lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
-    });
+    let session = session_id.and_then(|id| legacy.sessions().get(&id).cloned());
     let Some(session) = session.filter(|s| s.upstream == name && s.client == client) else {
         return refuse(StatusCode::NOT_FOUND, "session not found; open /s/NAME/sse first");
     };
     let pipeline = session.pipeline.clone();
     match pipeline.process(Direction::ClientToServer, &Frame::Line(&body)) {
-        Action::Forward => send(&proxy, &session, &headers, body).await,
+        Action::Forward => send(&legacy.http, &session, &headers, body).await,
         Action::AnswerClient(answer) => {
             let _ = session.out.send(message_event(&answer)).await;
             StatusCode::ACCEPTED.into_response()
@@ -234,7 +260,7 @@ pub(crate) async fn post(
                 .await;
                 match settled {
                     Some(Settled::Forward(line)) => {
-                        let _ = send(&proxy, &session, &headers, Bytes::from(line)).await;
+                        let _ = send(&legacy.http, &session, &headers, Bytes::from(line)).await;
                     }
                     Some(Settled::AnswerClient(answer)) => {
                         let _ = session.out.send(message_event(&answer)).await;
@@ -249,14 +275,12 @@ pub(crate) async fn post(
 
 /// Posts an allowed message to the server's endpoint; its answer comes on the stream.
 async fn send(
-    proxy: &ProxyState,
+    http: &reqwest::Client,
     session: &LegacySession,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    match upstream::send(proxy.http(), Method::POST, &session.endpoint, headers, None, Some(body))
-        .await
-    {
+    match upstream::send(http, Method::POST, &session.endpoint, headers, None, Some(body)).await {
         Ok(answer) => {
             let status = answer.status();
             let text = upstream::read_limited(answer, 64 * 1024).await.unwrap_or_default();

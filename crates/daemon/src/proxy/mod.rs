@@ -15,6 +15,7 @@
 pub mod bridge;
 pub mod legacy;
 pub mod registry;
+mod reply;
 pub mod server;
 pub mod sse;
 pub mod upstream;

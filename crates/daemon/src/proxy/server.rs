@@ -24,10 +24,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use serde_json::json;
 use tokio::sync::Semaphore;
 
+use super::legacy::Legacy;
 use super::registry::{self, Registry, TOKEN_HEADER};
+use super::reply::refuse;
 use super::upstream::{self, BodyKind, SESSION_HEADER, Screened};
 use crate::jsonrpc::{ErrorCode, Frame, Id, error_response};
 use crate::paths::Paths;
@@ -84,31 +85,8 @@ pub(crate) struct Proxy {
     /// Stateless traffic: (upstream, client) → pipeline.
     stateless: Mutex<HashMap<(String, String), Arc<Pipeline>>>,
     streams: Arc<Semaphore>,
-    /// Legacy HTTP+SSE connections by the proxy's session id.
-    legacy: Mutex<HashMap<String, Arc<super::legacy::LegacySession>>>,
-}
-
-/// The proxy, as the legacy transport's handlers see it.
-pub(crate) type ProxyState = Arc<Proxy>;
-
-impl Proxy {
-    pub(crate) fn legacy_sessions(
-        &self,
-    ) -> &Mutex<HashMap<String, Arc<super::legacy::LegacySession>>> {
-        &self.legacy
-    }
-
-    pub(crate) fn streams(&self) -> &Arc<Semaphore> {
-        &self.streams
-    }
-
-    pub(crate) fn limits(&self) -> ProxyLimits {
-        self.limits
-    }
-
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
+    /// The legacy HTTP+SSE transport's sessions (sharing the budget of open streams).
+    legacy: Legacy,
 }
 
 /// One client's session with one upstream.
@@ -131,19 +109,27 @@ type Shared = Arc<Proxy>;
 pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
     let limit = config.limits.max_message_bytes;
+    let http = upstream::client()?;
+    let streams = Arc::new(Semaphore::new(config.limits.max_streams));
+    let legacy = Legacy::new(
+        streams.clone(),
+        http.clone(),
+        config.limits.max_sessions,
+        config.limits.max_message_bytes,
+    );
     let proxy = Arc::new(Proxy {
         port,
-        http: upstream::client()?,
+        http,
         registry: Mutex::new((None, Arc::new(registry::load(&config.paths)?))),
         paths: config.paths,
         store: config.store,
         recorder: config.recorder,
         approver: config.approver,
-        streams: Arc::new(Semaphore::new(config.limits.max_streams)),
+        streams,
         limits: config.limits,
         sessions: Mutex::new(HashMap::new()),
         stateless: Mutex::new(HashMap::new()),
-        legacy: Mutex::new(HashMap::new()),
+        legacy,
     });
     let app = Router::new()
         .route("/s/{name}/mcp", any(handle))
@@ -161,10 +147,6 @@ pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> an
         crate::api::listen::Limits { max_connections: 1024, ..crate::api::listen::DEFAULT_LIMITS };
     crate::api::listen::serve(listener, app, limits).await?;
     Ok(())
-}
-
-pub(crate) fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({"error": message}))).into_response()
 }
 
 /// A JSON-RPC error as the answer to a posted message.
@@ -189,7 +171,7 @@ impl Proxy {
     }
 
     /// A new pipeline for upstream `name`, with the rules in force now.
-    pub(crate) async fn pipeline(&self, name: &str, url: &str) -> anyhow::Result<Arc<Pipeline>> {
+    async fn pipeline(&self, name: &str, url: &str) -> anyhow::Result<Arc<Pipeline>> {
         let inputs = crate::compose::PolicyInputs::load(&self.paths, &self.store).await?;
         crate::compose::register_server(&self.store, name, url).await?;
         let neighbours = self.store.neighbours(name).await?;
@@ -365,7 +347,20 @@ async fn legacy_open(
     // The endpoint announced to the client keeps the form it came in by.
     let prefix = params.get("token").map(|t| format!("/t/{t}")).unwrap_or_default();
     match legacy_upstream(&proxy, &name) {
-        Ok(url) => super::legacy::open(proxy, name, url, client.0, headers, prefix).await,
+        Ok(url) => {
+            let (upstream, address) = (name.clone(), url.clone());
+            let pipeline = proxy.pipeline(&upstream, &address);
+            super::legacy::open(
+                proxy.legacy.clone(),
+                pipeline,
+                name,
+                url,
+                client.0,
+                headers,
+                prefix,
+            )
+            .await
+        }
         Err(refusal) => *refusal,
     }
 }
@@ -384,7 +379,7 @@ async fn legacy_post(
     body: Bytes,
 ) -> Response {
     let name = params.get("name").cloned().unwrap_or_default();
-    super::legacy::post(proxy, name, client.0, query.session, headers, body).await
+    super::legacy::post(proxy.legacy.clone(), name, client.0, query.session, headers, body).await
 }
 
 async fn route(

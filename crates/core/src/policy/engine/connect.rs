@@ -37,6 +37,9 @@ pub enum ConnectionRules {
         /// The rule was made from a person's approval of exactly this host and port
         /// (`args_digest`, what "always" writes).
         from_approval: bool,
+        /// The rule is the organisation policy's (of this version): a deny or ask no local rule
+        /// loosens.
+        organisation: Option<u64>,
     },
 }
 
@@ -75,6 +78,42 @@ impl PolicyEngine {
                 matched = Some(rule);
             }
         }
+        // The organisation's floor, as for tool calls: its strictest matching rule wins when it
+        // is at least as strict as the local one.
+        if let Some(org) = &self.org {
+            let mut strictest: Option<&super::CompiledRule> = None;
+            for index in org.tools.matches(tool) {
+                let rule = &org.rules[index];
+                if rule.paths_within.is_none()
+                    && self.rule_matches(
+                        rule,
+                        Category::NetworkSend,
+                        &call,
+                        &classification,
+                        &[],
+                        &[],
+                    )
+                    && strictest.is_none_or(|m| rule.spec.action > m.spec.action)
+                {
+                    strictest = Some(rule);
+                }
+            }
+            if let Some(rule) =
+                strictest.filter(|r| matched.is_none_or(|m| r.spec.action >= m.spec.action))
+            {
+                let why = rule.spec.reason.clone().unwrap_or_else(|| {
+                    format!("its rule {} says {}", rule.id, rule.spec.action.as_str())
+                });
+                return ConnectionRules::Matched {
+                    action: rule.spec.action,
+                    rule: rule.id.clone(),
+                    reason: format!("{} (rule {}): {why}", org.name, rule.id),
+                    names_host: false,
+                    from_approval: false,
+                    organisation: Some(org.version),
+                };
+            }
+        }
         let Some(rule) = matched else {
             return ConnectionRules::NoRule;
         };
@@ -95,6 +134,7 @@ impl PolicyEngine {
                 .unwrap_or_else(|| format!("rule {} says {}", rule.id, rule.spec.action.as_str())),
             names_host,
             from_approval: rule.spec.when.args_digest.is_some(),
+            organisation: None,
         }
     }
 
@@ -193,8 +233,42 @@ when.hosts_in = ["gist.github.com"]
                 reason: "rule db:7 says allow".into(),
                 names_host: false,
                 from_approval: true,
+                organisation: None,
             }
         );
+    }
+
+    #[test]
+    fn an_organisation_deny_beats_a_local_allow_of_the_host() {
+        let org = crate::policy::org::Organisation {
+            bundle: crate::policy::org::Organisation::parse(
+                "version = 9\nissued = \"2026-01-01T00:00:00Z\"\nexpires = \"2027-01-01T00:00:00Z\"\n\
+                 [[rules]]\nid = \"no-paste\"\ntool = \"egress.connect\"\naction = \"deny\"\n\
+                 when.hosts_in = [\"*.paste.example\"]\n",
+                "org",
+            )
+            .unwrap(),
+            issued_ms: 0,
+            expires_ms: u64::MAX,
+            key_id: "K".into(),
+            source: "test".into(),
+        };
+        let e = engine(
+            "[[rules]]\ntool = \"egress.connect\"\naction = \"allow\"\nwhen.hosts_in = [\"*.example\"]\n",
+            Vec::new(),
+        )
+        .with_organisation(Some(&org));
+        match say(&e, "x.paste.example", 443) {
+            ConnectionRules::Matched { action, organisation, reason, .. } => {
+                assert_eq!((action, organisation), (Action::Deny, Some(9)));
+                assert!(reason.contains("the organisation policy (version 9)"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            say(&e, "other.example", 443),
+            ConnectionRules::Matched { action: Action::Allow, organisation: None, .. }
+        ));
     }
 
     #[test]
