@@ -422,10 +422,15 @@ fn older_than_days(path: &Path, days: u64) -> bool {
     changed.elapsed().is_ok_and(|age| age > Duration::from_secs(days * 24 * 3600))
 }
 
-/// pnpm's cache folder: `--cache-dir`, `pnpm_config_cache_dir`, else `pnpm` in the platform's
-/// cache folder.
+/// pnpm's cache folder: `--cache-dir`, `pnpm_config_cache_dir` (pnpm 11 and later) or
+/// `npm_config_cache_dir` (pnpm 10 and earlier), else `pnpm` in the platform's cache folder.
 fn pnpm_cache(package: &PackageRef, context: &Context) -> Option<PathBuf> {
-    if let Some(dir) = package.cache.as_deref().or_else(|| context.var("pnpm_config_cache_dir")) {
+    if let Some(dir) = package
+        .cache
+        .as_deref()
+        .or_else(|| context.var("pnpm_config_cache_dir"))
+        .or_else(|| context.var("npm_config_cache_dir"))
+    {
         return Some(PathBuf::from(dir));
     }
     if cfg!(windows) {

@@ -951,8 +951,11 @@ fn pipx_run_resolves_from_the_environment_pipx_keeps_for_the_spec() {
 /// The tests' pnpm cache (its `dlx` folder) and store, kept between runs.
 fn pnpm_env(cmd: &mut Command) -> &mut Command {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    // pnpm 10 reads its settings from `npm_config_*`, pnpm 11 on from `pnpm_config_*`.
     cmd.env("pnpm_config_cache_dir", tmp.join("pnpm-cache"))
+        .env("npm_config_cache_dir", tmp.join("pnpm-cache"))
         .env("pnpm_config_store_dir", tmp.join("pnpm-store"))
+        .env("npm_config_store_dir", tmp.join("pnpm-store"))
         .env("pnpm_config_update_notifier", "false")
         .env("XDG_DATA_HOME", tmp.join("pnpm-data"))
         .current_dir(workdir())
