@@ -70,19 +70,9 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             reason: Some(why.clone()),
             ..event
         };
-        if let Err(e) = pipeline.recorder().record_durable(event) {
-            tracing::warn!("the refusal could not be recorded: {e}");
-        }
-        pipeline.flush();
-        finish_replication(replicator);
-        let code = crate::transport::stdio::refuse_before_start(
-            &pipeline,
-            crate::package::MALICIOUS_CODE,
-            &why,
-            serde_json::json!({"source": "mcp-firewall", "package": "malicious"}),
-        );
-        finish_telemetry(telemetry);
-        return Ok(code);
+        let data = serde_json::json!({"source": "mcp-firewall", "package": "malicious"});
+        let refusal = Refusal { code: crate::package::MALICIOUS_CODE, reason: &why, data };
+        return Ok(refuse_start(&pipeline, event, refusal, replicator, telemetry));
     }
     if let Some((identity, squat)) = squat {
         let finding = mcpfw_core::package::squat::finding(identity.ecosystem, &identity.name)
@@ -111,20 +101,10 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         };
         if refuse {
             tracing::error!(server = %name, "{reason}");
-            if let Err(e) = pipeline.recorder().record_durable(event) {
-                tracing::warn!("the refusal could not be recorded: {e}");
-            }
-            pipeline.flush();
-            finish_replication(replicator);
-            let code = crate::transport::stdio::refuse_before_start(
-                &pipeline,
-                crate::package::SQUAT_CODE,
-                &reason,
-                serde_json::json!({"source": "mcp-firewall", "package": "typosquat",
-                                   "imitates": squat.imitates}),
-            );
-            finish_telemetry(telemetry);
-            return Ok(code);
+            let data = serde_json::json!({"source": "mcp-firewall", "package": "typosquat",
+                                          "imitates": squat.imitates});
+            let refusal = Refusal { code: crate::package::SQUAT_CODE, reason: &reason, data };
+            return Ok(refuse_start(&pipeline, event, refusal, replicator, telemetry));
         }
         tracing::warn!(server = %name, "{reason}");
         pipeline.recorder().record(event);
@@ -170,6 +150,37 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     };
     let code = stdio::run(Arc::new(pipeline), &resolved, &options);
     finish_replication(replicator);
+    finish_telemetry(telemetry);
+    code
+}
+
+/// Why a server is not started: the JSON-RPC error the client gets.
+struct Refusal<'a> {
+    code: i32,
+    reason: &'a str,
+    data: serde_json::Value,
+}
+
+/// Refuses to start the server: the decision is recorded (durably, before the client hears of
+/// it), the history flushed and handed to replication and export, and the client answered.
+fn refuse_start(
+    pipeline: &Pipeline,
+    event: crate::record::Event,
+    refusal: Refusal<'_>,
+    replicator: Option<store::postgres::Replicator>,
+    telemetry: Option<Arc<mcpfw_daemon::telemetry::OtlpRecorder>>,
+) -> i32 {
+    if let Err(e) = pipeline.recorder().record_durable(event) {
+        tracing::warn!("the refusal could not be recorded: {e}");
+    }
+    pipeline.flush();
+    finish_replication(replicator);
+    let code = crate::transport::stdio::refuse_before_start(
+        pipeline,
+        refusal.code,
+        refusal.reason,
+        refusal.data,
+    );
     finish_telemetry(telemetry);
     code
 }
