@@ -420,19 +420,7 @@ fn install_pin_pins_unpinned_specs_to_the_version_in_use_and_uninstall_puts_the_
     std::fs::write(&config, &original).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let run = |args: &[&str]| {
-        let out = npm_env(&mut Command::new(mcpfw()))
-            .args(args)
-            .env("HOME", user.path())
-            .env_remove("XDG_CONFIG_HOME")
-            .env("MCPFW_HOME", home.path())
-            .env("MCPFW_KEYRING", "off")
-            .env("MCPFW_PROXY_PORT", port.to_string())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "mcpfw {args:?}: {text}");
-        text
+        cli_as_user(npm_env(&mut Command::new(mcpfw())), user.path(), home.path(), port, args)
     };
 
     let shown = run(&["install", "--pin", "--dry-run", "--client", "cursor"]);
@@ -906,19 +894,8 @@ fn pipx_run_resolves_from_the_environment_pipx_keeps_for_the_spec() {
     let mcpfw_home = home();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let run = |args: &[&str]| {
-        let out = pipx_env(&mut Command::new(mcpfw()))
-            .args(args)
-            .env("HOME", user.path())
-            .env_remove("XDG_CONFIG_HOME")
-            .env("MCPFW_HOME", mcpfw_home.path())
-            .env("MCPFW_KEYRING", "off")
-            .env("MCPFW_PROXY_PORT", port.to_string())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "mcpfw {args:?}: {text}");
-        text
+        let home = mcpfw_home.path();
+        cli_as_user(pipx_env(&mut Command::new(mcpfw())), user.path(), home, port, args)
     };
     let out = run(&["install", "--pin", "--client", "cursor"]);
     assert!(out.contains(&format!("pinned to pycowsay=={version}")), "{out}");
@@ -1039,4 +1016,23 @@ fn pnpm_dlx_resolves_from_pnpms_own_lockfile_and_a_server_run_through_it_is_pinn
     assert_eq!(report["package"]["resolved"], NEW, "{report}");
     assert_eq!(report["package"]["integrity"], registry_integrity.as_str(), "{report}");
     assert_eq!(report["package"]["pin"], "pinned", "{report}");
+}
+
+/// Runs `mcpfw ARGS` as the user whose home is `user` (their clients' files), with MCP
+/// Firewall's files in `home` and the proxy's port `port`; returns what it printed, and fails
+/// the test when it fails.
+fn cli_as_user(cmd: &mut Command, user: &Path, home: &Path, port: u16, args: &[&str]) -> String {
+    let out = cmd
+        .args(args)
+        .env("HOME", user)
+        .env_remove("XDG_CONFIG_HOME")
+        .env("MCPFW_HOME", home)
+        .env("MCPFW_KEYRING", "off")
+        .env("MCPFW_PROXY_PORT", port.to_string())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "mcpfw {args:?}: {text}");
+    text
 }

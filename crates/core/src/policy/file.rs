@@ -629,7 +629,7 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -649,16 +649,19 @@ mod tests {
         assert_eq!(p.settings.unattended, Unattended::Deny);
     }
 
-    #[test]
-    fn the_documented_example_parses() {
-        let doc = include_str!("file.rs");
-        let example: String = doc
-            .lines()
+    /// The first TOML example in a module's documentation (`doc`: its source).
+    pub(crate) fn doc_example(doc: &str) -> String {
+        doc.lines()
             .skip_while(|l| !l.starts_with("//! ```toml"))
             .skip(1)
             .take_while(|l| !l.starts_with("//! ```"))
             .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or("").to_owned() + "\n")
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let example = doc_example(include_str!("file.rs"));
         let p = PolicyFile::parse(&example, "example").unwrap();
         assert_eq!(p.rules[0].id.as_deref(), Some("no-git-push"));
         assert_eq!(p.rules[0].when.args["command"], "^git push");

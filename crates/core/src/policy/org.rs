@@ -273,14 +273,7 @@ mod tests {
 
     #[test]
     fn the_documented_bundle_parses_and_allow_rules_are_refused() {
-        let doc = include_str!("org.rs");
-        let example: String = doc
-            .lines()
-            .skip_while(|l| !l.starts_with("//! ```toml"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("//! ```"))
-            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or("").to_owned() + "\n")
-            .collect();
+        let example = crate::policy::file::tests::doc_example(include_str!("org.rs"));
         let b = Organisation::parse(&example, "example").unwrap();
         assert_eq!((b.version, b.rules.len()), (7, 1));
         assert_eq!(b.sandbox.mode, Some(Mode::Enforce));
