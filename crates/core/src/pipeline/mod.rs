@@ -320,7 +320,8 @@ impl Pipeline {
         // What the server sends is screened (client messages pass through untouched).
         let screened = self.screen(&inspection, line, effects);
         let event = self.event(&inspection, &ruling, line.len());
-        match ruling.verdict.clone() {
+        // The verdict is taken out (the event already carries it); the rest of the ruling goes on.
+        match std::mem::replace(&mut ruling.verdict, Verdict::Allow) {
             Verdict::Allow => self.allow(line, event, screened, &ruling),
             Verdict::Deny { reason } => {
                 // The decision is kept before the client hears of it.
