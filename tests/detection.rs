@@ -106,6 +106,26 @@ fn hidden_text_in_a_result_is_removed_and_injected_instructions_are_recorded() {
     let fetch_event =
         events.iter().find(|e| e["kind"] == "detection" && e["tool"] == "fetch").unwrap();
     assert!(kinds(fetch_event).contains(&"injected-instruction".to_owned()), "{fetch_event}");
+
+    // `mcpfw log` shows them without `--all`: a finding is what a person reviewing the history
+    // wants to see, although the results themselves were let through.
+    let out = Command::new(mcpfw())
+        .args(["log", "--json", "--limit", "0"])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for tool in ["fortune", "fetch"] {
+        assert!(
+            shown.iter().any(|e| e["tool"] == tool && e["kind"] != "request" && has_findings(e)),
+            "`mcpfw log` hides the finding on {tool}'s result: {shown:?}"
+        );
+    }
 }
 
 #[test]

@@ -148,8 +148,10 @@ pub struct EventFilter {
     pub limit: u32,
     /// Oldest first instead of newest first.
     pub ascending: bool,
-    /// Only decisions: tool-call requests, anything that was not allowed, and changes to the
-    /// clients' configuration files.
+    /// Only what a person reviewing the history wants to see: tool-call requests and
+    /// approvals, anything that was not allowed, every event with a detector finding (a
+    /// poisoned tool list, an injection in a result), and changes to the clients'
+    /// configuration files.
     pub decisions_only: bool,
 }
 
@@ -722,7 +724,7 @@ impl Store {
             and(&mut sql);
             sql.push(
                 "((method = 'tools/call' AND kind IN ('request', 'approval')) OR verdict <> 'allow' \
-                 OR kind = 'config_change')",
+                 OR kind = 'config_change' OR findings <> '[]')",
             );
         }
         if let Some(before) = filter.before_seq {
