@@ -138,8 +138,9 @@ fn risky_calls_are_refused_with_reasons_and_everything_is_in_the_history() {
         json!({"path": path(f.work.path(), "link/secret.txt")}),
     ));
     assert!(why.contains("outside this server's roots"), "{why}");
+    // A `..` that climbs out of the roots is an attack, not a risk: refused without asking.
     let why = refusal(&shim.call_tool(6, "read_text_file", json!({"path": format!("{}/../{}/secret.txt", f.work.path().display(), f.outside.path().file_name().unwrap().to_string_lossy())})));
-    assert!(why.contains("outside this server's roots"), "{why}");
+    assert!(why.contains("to climb out of") && why.contains("guard `traversal`"), "{why}");
 
     // Every decision is in the history, with who decided and why.
     let events = f.log_json(&[]);

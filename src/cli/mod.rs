@@ -146,8 +146,13 @@ pub enum Command {
     /// Refuse a waiting call.
     Deny {
         id: u64,
-        /// Also refuse identical calls from now on (a rule in the database).
-        #[arg(long)]
+        /// once: this call; session: identical calls until this server's session ends, refused
+        /// without asking; hour: the same for an hour; always: from now on (a rule in the
+        /// database).
+        #[arg(long, default_value = "once")]
+        scope: String,
+        /// The same as `--scope always`.
+        #[arg(long, conflicts_with = "scope")]
         always: bool,
     },
     /// Pause protection, or say whether it is paused.
@@ -318,7 +323,7 @@ pub struct LogArgs {
     /// At most this many events, the newest (0: all).
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
-    /// Include every message, not only tool calls and refusals.
+    /// Include every message, not only tool calls, refusals and findings.
     #[arg(long, short)]
     pub all: bool,
     /// Verify the history's hash chain instead of printing it.
@@ -462,7 +467,8 @@ pub struct RuleArgs {
     #[arg(long = "host")]
     pub hosts: Vec<String>,
     /// Built-in guards this allow rule lifts (repeatable): outside-roots, sensitive-path,
-    /// persistence-path, secrets, egress, rate, unresolvable-path.
+    /// persistence-path, secrets, egress, rate, unresolvable-path, traversal,
+    /// smuggled-credential, persistence-payload, shell-injection.
     #[arg(long = "lift")]
     pub lift: Vec<String>,
     /// Shown to the user when the rule decides.

@@ -161,6 +161,10 @@ pub struct PathAssessment {
     pub encloses: Option<Sensitivity>,
     /// e.g. "the path leaves /work through a symlink", "the path uses %2e%2e to climb out".
     pub notes: Vec<String>,
+    /// The path starts inside a root and climbs out of every root with `..` (in any spelling:
+    /// plain, percent-encoded, with backslashes). A path that was outside to begin with is not
+    /// climbing out; it is only outside.
+    pub climbs_out: bool,
     /// Why the path was refused or could not be resolved.
     pub error: Option<String>,
 }
@@ -181,6 +185,7 @@ impl PathAssessment {
             sensitivity: None,
             encloses: None,
             notes: Vec::new(),
+            climbs_out: false,
             error: Some(error.into()),
         }
     }
@@ -461,6 +466,7 @@ impl PathSandbox {
             sensitivity: None,
             encloses: None,
             notes,
+            climbs_out: false,
             error: None,
         };
 
@@ -496,6 +502,10 @@ impl PathSandbox {
         if has_dotdot {
             if !self.in_any_root_form(&primary_lexical) {
                 result.notes.push(dotdot_note(raw, backslashes, &self.describe_roots()));
+                // Where the path stood before its first `..`.
+                let before: PathBuf =
+                    primary.components().take_while(|c| *c != Component::ParentDir).collect();
+                result.climbs_out = self.in_any_root_form(&lexical(&before));
             }
             match resolve(&primary_lexical) {
                 Ok(other) if other.path != physical.path => {
@@ -1026,7 +1036,15 @@ mod tests {
         assert_outside(&a);
         assert_eq!(a.resolved.as_deref(), Some(Path::new("/etc/passwd")));
         assert!(has_note(&a, "uses `..` to climb out"), "{:?}", a.notes);
+        assert!(a.climbs_out, "{a:#?}");
         assert_outside(&t.assess(&t.at("../allowed-evil/f")));
+        assert!(t.assess("../../etc/passwd").climbs_out, "relative to the root");
+        // Outside to begin with: outside, but not climbing out of anything.
+        let a = t.assess("/etc/../etc/passwd");
+        assert_outside(&a);
+        assert!(!a.climbs_out, "{a:#?}");
+        // Climbing within the root is no escape.
+        assert!(!t.assess(&t.at("sub/../file.txt")).climbs_out);
     }
 
     #[test]
@@ -1035,6 +1053,7 @@ mod tests {
         for raw in ["%2e%2e/x", "%2E%2E/x", "..%2fx", "..%2Fx", "%2e%2e%2fx", "%252e%252e/x"] {
             let a = t.assess(&t.at(raw));
             assert_outside(&a);
+            assert!(a.climbs_out, "{raw}");
             assert_eq!(a.resolved.as_deref(), Some(t.t.join("x").as_path()), "{raw}");
         }
         let a = t.assess(&t.at("%2e%2e/x"));

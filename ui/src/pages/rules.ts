@@ -6,7 +6,10 @@ import { badge, codeSpans, empty, errorBox, h, loading, time } from "../dom";
 import type { Page } from "../main";
 
 const CATEGORIES = ["read", "write", "delete", "network-send", "config-change", "exec", "unknown"];
-const GUARDS = ["outside-roots", "sensitive-path", "persistence-path", "secrets", "egress", "rate", "unresolvable-path"];
+const GUARDS = [
+  "outside-roots", "sensitive-path", "persistence-path", "secrets", "egress", "rate", "unresolvable-path",
+  "traversal", "smuggled-credential", "persistence-payload", "shell-injection",
+];
 
 export const rulesPage: Page = (root) => {
   const list = h("div", { id: "rule-list" }, loading("the rules"));

@@ -525,12 +525,15 @@ impl PolicyEngine {
         let secrets = call.arguments.map(secrets::scan).unwrap_or_default();
         if !secrets.is_empty() {
             let kinds: Vec<&str> = secrets.iter().map(|s| s.kind).collect();
-            let action =
-                if matches!(category, Category::NetworkSend | Category::Exec | Category::Unknown) {
-                    Action::Deny
-                } else {
-                    Action::Ask
-                };
+            // Sent, run or given to an unknown tool, a secret is refused, unless it sits where
+            // credentials belong (an Authorization header, a tool about tokens): then it asks.
+            let risky =
+                matches!(category, Category::NetworkSend | Category::Exec | Category::Unknown);
+            let action = if risky && !secrets.iter().all(|s| super::attacks::belongs(call, s)) {
+                Action::Deny
+            } else {
+                Action::Ask
+            };
             guards.push(GuardHit {
                 guard: Guard::Secrets,
                 action,
@@ -556,6 +559,15 @@ impl PolicyEngine {
         if let Some(hit) = self.rate(call.tool, category) {
             guards.push(hit);
         }
+        // Blatant attacks go first, so that their evidence is the reason given.
+        let attacks = super::attacks::refusals(&super::attacks::Evidence {
+            call,
+            category,
+            classification: &classification,
+            paths: &resolved,
+            secrets: &secrets,
+        });
+        guards.splice(0..0, attacks);
 
         // User rules: the most restrictive matching rule wins; otherwise the default.
         let mut matched: Option<&CompiledRule> = None;

@@ -106,6 +106,14 @@ pub enum Guard {
     Rate,
     /// A path that could not be resolved safely.
     UnresolvablePath,
+    /// A path that climbs out of the roots with `..` (refused: an attack, not a risk).
+    Traversal,
+    /// A credential in an argument the tool does not declare or has no business with.
+    SmuggledCredential,
+    /// A reverse shell or download-and-run written to a file that runs code later.
+    PersistencePayload,
+    /// Command separators or substitution in a host, a file name or a command fragment.
+    ShellInjection,
 }
 
 impl Guard {
@@ -118,6 +126,10 @@ impl Guard {
             Guard::Egress => "egress",
             Guard::Rate => "rate",
             Guard::UnresolvablePath => "unresolvable-path",
+            Guard::Traversal => "traversal",
+            Guard::SmuggledCredential => "smuggled-credential",
+            Guard::PersistencePayload => "persistence-payload",
+            Guard::ShellInjection => "shell-injection",
         }
     }
 }

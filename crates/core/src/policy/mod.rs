@@ -5,6 +5,7 @@
 //! conclusion refuses. [`FirewallPolicy`] is the real one: it hands tool calls to the
 //! [`engine::PolicyEngine`] and lets everything else through.
 
+pub mod attacks;
 pub mod engine;
 pub mod file;
 pub mod org;
