@@ -63,7 +63,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Approve { id, scope, confirm } => {
             mcpfw::cli::approve::approve(&paths, id, &scope, confirm)
         }
-        Command::Deny { id, always } => mcpfw::cli::approve::deny(&paths, id, always),
+        Command::Deny { id, scope, always } => {
+            mcpfw::cli::approve::deny(&paths, id, if always { "always" } else { &scope })
+        }
         Command::Pause { duration, json } => {
             mcpfw::cli::approve::pause(&paths, duration.as_deref(), json)
         }

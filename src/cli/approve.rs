@@ -60,19 +60,24 @@ pub fn pending(paths: &Paths, as_json: bool) -> Result<i32> {
     Ok(0)
 }
 
-pub fn approve(paths: &Paths, id: u64, scope: &str, confirm: bool) -> Result<i32> {
-    let scope = match scope {
+fn parse_scope(scope: &str) -> Result<Scope> {
+    Ok(match scope {
         "once" => Scope::Once,
         "hour" => Scope::Hour,
         "always" => Scope::Always,
         "session" => Scope::Session,
         other => bail!("unknown scope `{other}`: use once, session, hour or always"),
-    };
-    decide(paths, id, true, scope, confirm)
+    })
 }
 
-pub fn deny(paths: &Paths, id: u64, always: bool) -> Result<i32> {
-    decide(paths, id, false, if always { Scope::Always } else { Scope::Once }, false)
+pub fn approve(paths: &Paths, id: u64, scope: &str, confirm: bool) -> Result<i32> {
+    decide(paths, id, true, parse_scope(scope)?, confirm)
+}
+
+/// Refuses call `id`; for a scope longer than once, identical calls are refused without
+/// asking for as long.
+pub fn deny(paths: &Paths, id: u64, scope: &str) -> Result<i32> {
+    decide(paths, id, false, parse_scope(scope)?, false)
 }
 
 fn decide(paths: &Paths, id: u64, allow: bool, scope: Scope, confirm: bool) -> Result<i32> {

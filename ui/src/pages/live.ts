@@ -115,7 +115,7 @@ function pendingCard(call: Pending, deadline: number, changed: () => void): Card
   const status = h("div", { class: "decide-status", role: "status", "aria-live": "assertive" });
   const scope = h(
     "select",
-    { "aria-label": "How long this approval holds", name: "scope" },
+    { "aria-label": "How long this decision (approve or deny) holds", name: "scope" },
     ...SCOPES.map(([value, label]) => h("option", { value }, label)),
   );
   const approve = h("button", { type: "button", class: "primary", "data-action": "approve" }, r.confirm ? "Approve (step 1 of 2)" : "Approve");
@@ -174,7 +174,7 @@ function pendingCard(call: Pending, deadline: number, changed: () => void): Card
     });
   });
   deny.addEventListener("click", async () => {
-    if (await decide(false, "once", false)) changed();
+    if (await decide(false, scope.value, false)) changed();
   });
   denyAlways.addEventListener("click", async () => {
     if (await decide(false, "always", false)) changed();

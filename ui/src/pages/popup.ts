@@ -85,7 +85,7 @@ function draw(root: HTMLElement, call: Pending, finished: (text: string) => void
       ` ${label}`,
     ),
   );
-  const scopes = h("fieldset", { class: "scopes" }, h("legend", {}, "If you approve, the approval holds for"), ...radios);
+  const scopes = h("fieldset", { class: "scopes" }, h("legend", {}, "Your decision (approve or deny) holds for"), ...radios);
   const scope = () => root.querySelector<HTMLInputElement>("input[name=scope]:checked")?.value ?? "once";
   const approve = h("button", { type: "button", class: "primary", "data-action": "approve" }, r.confirm ? "Approve (step 1 of 2)" : "Approve");
   const deny = h("button", { type: "button", class: "danger", "data-action": "deny" }, "Deny");
@@ -141,7 +141,9 @@ function draw(root: HTMLElement, call: Pending, finished: (text: string) => void
     });
   });
   deny.addEventListener("click", async () => {
-    if (await decide(false, "once", false)) status.replaceChildren(h("p", {}, "Denied."));
+    const chosen = scope();
+    const label = SCOPES.find(([value]) => value === chosen)?.[1].toLowerCase() ?? "this call only";
+    if (await decide(false, chosen, false)) status.replaceChildren(h("p", {}, chosen === "once" ? "Denied." : `Denied: ${label}.`));
   });
   denyAlways.addEventListener("click", async () => {
     if (await decide(false, "always", false)) status.replaceChildren(h("p", {}, "Denied, now and from now on."));

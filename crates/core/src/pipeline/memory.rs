@@ -1,6 +1,7 @@
-//! Approval memory: calls a person approved for longer than once ("for this session", "for an
-//! hour"), by tool and argument digest. Consulted only for calls the policy would ask about,
-//! so it can spare a prompt but never allow what a rule refuses.
+//! Approval memory: what a person decided for longer than once ("for this session", "for an
+//! hour") — an approval or a refusal — by tool and argument digest. Consulted only for calls
+//! the policy would ask about, so it can spare a prompt but never allow what a rule refuses;
+//! an identical call (same tool, same arguments) is the only one it covers.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,26 +9,33 @@ use std::time::{Duration, Instant};
 
 use crate::approval::Scope;
 
+/// One remembered decision: allowed or refused, for which scope, until when (`None`: this
+/// connection).
+type Remembered = (bool, Scope, Option<Instant>);
+
 #[derive(Default)]
-pub(super) struct ApprovalMemory(Mutex<HashMap<(String, String), Option<Instant>>>);
+pub(super) struct ApprovalMemory(Mutex<HashMap<(String, String), Remembered>>);
 
 impl ApprovalMemory {
-    /// Whether identical calls (`tool`, argument digest) were approved and the approval holds.
-    pub fn recall(&self, key: &(String, String)) -> bool {
-        let mut approved = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match approved.get(key) {
-            Some(None) => true,
-            Some(Some(until)) if Instant::now() < *until => true,
-            Some(Some(_)) => {
-                approved.remove(key);
-                false
+    /// What the person decided on identical calls (`tool`, argument digest), while it holds:
+    /// approved (`true`) or refused, and for which scope.
+    pub fn recall(&self, key: &(String, String)) -> Option<(bool, Scope)> {
+        let mut decided = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match decided.get(key) {
+            Some((allowed, scope, None)) => Some((*allowed, *scope)),
+            Some((allowed, scope, Some(until))) if Instant::now() < *until => {
+                Some((*allowed, *scope))
             }
-            None => false,
+            Some(_) => {
+                decided.remove(key);
+                None
+            }
+            None => None,
         }
     }
 
-    /// Remembers an approval given for `scope` (nothing for `Once`).
-    pub fn remember(&self, tool: &str, digest: &str, scope: Scope) {
+    /// Remembers a decision given for `scope` (nothing for `Once`).
+    pub fn remember(&self, tool: &str, digest: &str, allowed: bool, scope: Scope) {
         let until = match scope {
             Scope::Once => return,
             Scope::Hour => Some(Instant::now() + Duration::from_secs(3600)),
@@ -37,6 +45,16 @@ impl ApprovalMemory {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((tool.to_owned(), digest.to_owned()), until);
+            .insert((tool.to_owned(), digest.to_owned()), (allowed, scope, until));
+    }
+}
+
+/// Words for how long a decision holds, for reasons: "for this session".
+pub(super) fn scope_words(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Once => "once",
+        Scope::Session => "for this session",
+        Scope::Hour => "for an hour",
+        Scope::Always => "from now on",
     }
 }

@@ -381,13 +381,28 @@ impl Pipeline {
             Some(DecidedBy::Organisation { version, .. }) => Some(*version),
             _ => None,
         };
-        if organisation.is_none() && key.as_ref().is_some_and(|k| self.memory.recall(k)) {
-            event.verdict = record::Verdict::Allow;
-            event.decided_by = Some(DecidedBy::User);
-            event.reason = Some(format!("{reason}; you approved identical calls earlier"));
-            self.recorder.record(event);
-            self.flow.took(&ruling.flow);
-            return Action::Forward;
+        match key.as_ref().and_then(|k| self.memory.recall(k)) {
+            Some((true, _)) if organisation.is_none() => {
+                event.verdict = record::Verdict::Allow;
+                event.decided_by = Some(DecidedBy::User);
+                event.reason = Some(format!("{reason}; you approved identical calls earlier"));
+                self.recorder.record(event);
+                self.flow.took(&ruling.flow);
+                return Action::Forward;
+            }
+            // A refusal is remembered as an approval is, and not asked about again.
+            Some((false, scope)) => {
+                let told = format!(
+                    "MCP Firewall refused {reason}: earlier you refused identical calls {}",
+                    memory::scope_words(scope)
+                );
+                event.verdict = record::Verdict::Deny;
+                event.decided_by = Some(DecidedBy::User);
+                event.reason = Some(told.clone());
+                self.record_durable(event, "a remembered refusal");
+                return self.deny(inspection, &told);
+            }
+            _ => {}
         }
         if let (Some(state), Some((tool, digest)), Some(id)) =
             (&inspection.request_state, &key, &inspection.id)
@@ -523,10 +538,17 @@ impl Pipeline {
                 ),
             },
         };
-        if let (Ok(a), true) = (&answer, allow)
+        // What a person decided for longer than once is remembered, a refusal as an approval.
+        if let Ok(a) = &answer
+            && matches!(a.outcome, Outcome::Allowed | Outcome::Denied)
             && let Some(digest) = &held.request.args_digest
         {
-            self.memory.remember(&held.request.tool, digest, a.scope);
+            self.memory.remember(
+                &held.request.tool,
+                digest,
+                a.outcome == Outcome::Allowed,
+                a.scope,
+            );
         }
         let mut event = held.event.clone();
         event.ts_ms = crate::record::now_ms();

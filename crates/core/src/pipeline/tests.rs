@@ -184,6 +184,36 @@ fn a_refused_approval_answers_the_call_with_an_error_result() {
 }
 
 #[test]
+fn a_refusal_for_the_session_is_remembered_for_identical_calls_only() {
+    let (p, memory, _) = pipeline("");
+    let args = json!({"names": ["x"]});
+    let Action::Hold(held) = client(&p, call(1, "delete_entities", args.clone())) else {
+        panic!("held")
+    };
+    let no = Answer { id: 1, outcome: Outcome::Denied, scope: Scope::Session, note: "no".into() };
+    assert!(matches!(p.settle(*held, Ok(no)), Settled::AnswerClient(_)));
+
+    // The same call again: refused without asking, durably recorded, saying why.
+    let durable = *memory.durable.lock().unwrap();
+    let again = answer(client(&p, call(2, "delete_entities", args)));
+    assert_eq!(again["result"]["isError"], true, "{again}");
+    let text = again["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("earlier you refused identical calls for this session"), "{text}");
+    assert_eq!(*memory.durable.lock().unwrap(), durable + 1, "the refusal was recorded durably");
+    assert_eq!(memory.last().verdict, record::Verdict::Deny);
+    assert_eq!(memory.last().decided_by, Some(DecidedBy::User));
+    // Other arguments are asked about again; a refusal for once is not remembered.
+    let other = client(&p, call(3, "delete_entities", json!({"names": ["y"]})));
+    let Action::Hold(other) = other else { panic!("other arguments are asked about again") };
+    let once = Answer { id: 3, outcome: Outcome::Denied, scope: Scope::Once, note: "no".into() };
+    p.settle(*other, Ok(once));
+    assert!(matches!(
+        client(&p, call(4, "delete_entities", json!({"names": ["y"]}))),
+        Action::Hold(_)
+    ));
+}
+
+#[test]
 fn a_cancellation_withdraws_the_held_call() {
     let (p, _, _) = pipeline("");
     let Action::Hold(held) = client(&p, call(9, "delete_entities", json!({}))) else {
