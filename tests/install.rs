@@ -79,6 +79,7 @@ impl Machine {
         let mut cmd = Command::new(mcpfw());
         cmd.env("HOME", self.home.path())
             .env_remove("XDG_CONFIG_HOME")
+            .env_remove("CODEX_HOME")
             .env("MCPFW_HOME", self.fw.path())
             .env("MCPFW_KEYRING", "off")
             .env("MCPFW_PROXY_PORT", self.proxy_port.to_string())
@@ -605,6 +606,145 @@ fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
     assert!(!human.contains("CHANGED"), "{human}");
     m.ok(&["uninstall", "--client", "gemini"]);
     assert_eq!(text(&file), expected);
+}
+
+/// Rewrites a TOML file as a program that keeps no comments would: every table as
+/// `[a.b]` with its keys in order, lists one item per line, and (as `codex mcp add` does) a
+/// server added.
+fn reserialize_toml(file: &Path) {
+    let script = r#"
+import json, sys, tomllib
+f = sys.argv[1]
+c = tomllib.load(open(f, 'rb'))
+c['mcp_servers']['notes'] = {'command': 'notes-mcp', 'args': ['--dir', '/n']}
+def val(v):
+    if isinstance(v, bool): return 'true' if v else 'false'
+    if isinstance(v, (int, float)): return str(v)
+    if isinstance(v, str): return json.dumps(v)
+    if isinstance(v, list): return '[\n' + ''.join('  ' + val(i) + ',\n' for i in v) + ']'
+    return '{ ' + ', '.join(json.dumps(k) + ' = ' + val(x) for k, x in v.items()) + ' }'
+def key(k):
+    return k if k.replace('-', '').replace('_', '').isalnum() else json.dumps(k)
+out = []
+def table(path, t):
+    plain = [(k, v) for k, v in t.items() if not isinstance(v, dict) or path == []]
+    if path and plain or not path:
+        if path: out.append('[' + '.'.join(key(p) for p in path) + ']')
+        for k, v in t.items():
+            if not isinstance(v, dict): out.append(key(k) + ' = ' + val(v))
+        out.append('')
+    for k, v in t.items():
+        if isinstance(v, dict): table(path + [k], v)
+table([], c)
+open(f, 'w').write('\n'.join(out))
+"#;
+    let status = Command::new(python()).args(["-c", script]).arg(file).status().unwrap();
+    assert!(status.success(), "could not rewrite {}", file.display());
+}
+
+#[test]
+fn codex_clis_toml_round_trips_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let file = m.place("~/.codex/config.toml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(fixture_path("codex-config.toml"), &file).unwrap();
+    let original = text(&file);
+    let others = m.files();
+
+    let out = m.ok(&["install", "--client", "codex"]);
+    assert!(out.contains("context7: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(out.contains("home-assistant: protected"), "{out}");
+    assert!(out.contains("figma: left unprotected: Codex CLI's remote"), "{out}");
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let entries = m.servers_of("codex");
+    let ha = entries.iter().find(|e| e.name == "home-assistant").unwrap();
+    assert!(ha.wrapped, "{ha:?}");
+    assert!(
+        matches!(&ha.launch, Launch::Stdio { command, env } if command == &["uvx", "ha-mcp@latest"] && env["HOMEASSISTANT_URL"] == "http://ha.local:8123"),
+        "{ha:?}"
+    );
+    let installed = text(&file);
+    // Only the command and the front of the args changed: comments, Codex's own keys and the
+    // layout are kept.
+    assert!(
+        installed.contains(&format!(
+            "[mcp_servers.context7]\ncommand = \"{firewall}\"\nargs = [\"wrap\", \"--name\", \"context7\", \"--\", \"npx\", \"-y\", \"@upstash/context7-mcp\"]\n"
+        )),
+        "{installed}"
+    );
+    assert!(
+        installed.contains(&format!(
+            "command = \"{firewall}\"  # the launcher\nargs = [\n  \"wrap\", \"--name\", \"home-assistant\", \"--\", \"uvx\", \"ha-mcp@latest\",\n]\ncwd = \"/home/me/ha\"\n"
+        )),
+        "{installed}"
+    );
+    for kept in [
+        "# Optional: propagate additional env vars",
+        "model = \"gpt-5-codex\"",
+        "startup_timeout_sec = 20",
+        "[projects.\"/home/me/src/app\"]\ntrust_level = \"trusted\"",
+        "url = \"https://mcp.figma.com/mcp\"",
+    ] {
+        assert!(installed.contains(kept), "{kept} is kept:\n{installed}");
+    }
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "codex"])).unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("context7", "wrapped"),
+            ("example_server", "wrapped"),
+            ("figma", "unprotected"),
+            ("home-assistant", "wrapped")
+        ]
+    );
+    let again = m.ok(&["install", "--client", "codex"]);
+    assert!(again.contains("nothing to change"), "{again}");
+    let out = m.ok(&["uninstall", "--client", "codex"]);
+    assert!(out.contains("context7: restored"), "{out}");
+    assert_eq!(text(&file), original, "byte for byte");
+    assert_files_equal(&others, &m.files());
+
+    // Re-serialized (comments gone, one list item per line) with a server added, then
+    // uninstalled: the file is what that program would have written without MCP Firewall.
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("config.toml");
+        std::fs::copy(fixture_path("codex-config.toml"), &copy).unwrap();
+        reserialize_toml(&copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "codex"]);
+    reserialize_toml(&file);
+    assert!(text(&file).contains("args = [\n  \"wrap\",\n"), "{}", text(&file));
+    let human = m.ok(&["status", "--client", "codex"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    assert!(human.contains("notes"), "{human}");
+    let out = m.ok(&["uninstall", "--client", "codex"]);
+    assert!(out.contains("home-assistant: restored"), "{out}");
+    assert_eq!(text(&file), expected);
+
+    // CODEX_HOME moves the file; a file that is not TOML is refused untouched, with its line
+    // and column.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let moved = elsewhere.path().join("config.toml");
+    let broken = "model = \"o3\"\n\n[mcp_servers.fs\ncommand = \"npx\"\n";
+    std::fs::write(&moved, broken).unwrap();
+    let out = m
+        .cmd()
+        .env("CODEX_HOME", elsewhere.path())
+        .args(["install", "--client", "codex"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:3:", moved.display())), "{stderr}");
+    assert!(stderr.contains("left untouched"), "{stderr}");
+    assert_eq!(text(&moved), broken);
 }
 
 /// The real Gemini CLI (`@google/gemini-cli`, pinned in tests/peers; `gemini mcp` works

@@ -20,3 +20,4 @@ pub mod logging;
 pub mod org;
 pub mod proxy;
 pub mod telemetry;
+pub mod tomlc;

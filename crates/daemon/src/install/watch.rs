@@ -228,26 +228,20 @@ fn snapshot(client: &'static str, file: &Path) -> Option<Snapshot> {
             return None;
         }
     };
-    let doc = match clients::parse_config(file, &text) {
-        Ok(doc) => doc,
+    let found = match clients::found(client, file, &text) {
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!("{e:#}");
             return None;
         }
     };
     let mut out = Snapshot::new();
-    for entry in clients::entries(client, file, &text, &doc) {
-        let Some(node) = doc.at(&entry.pointer) else { continue };
+    for clients::Found { entry, value, .. } in found {
         let launch = match &entry.launch {
             Launch::Stdio { command, .. } => command.join(" "),
             Launch::Remote { url } => url.clone(),
         };
-        let seen = Seen {
-            client,
-            value: node.to_value(&text),
-            protected: entry.wrapped || entry.bridged,
-            launch,
-        };
+        let seen = Seen { client, value, protected: entry.wrapped || entry.bridged, launch };
         out.insert(entry.pointer, seen);
     }
     Some(out)
