@@ -747,6 +747,201 @@ fn codex_clis_toml_round_trips_through_install_status_and_uninstall() {
     assert_eq!(text(&moved), broken);
 }
 
+#[test]
+fn zeds_settings_round_trip_in_both_entry_forms_keeping_its_comments() {
+    let m = Machine::new();
+    let file = m.place("~/.config/zed/settings.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(fixture_path("zed-settings.json"), &file).unwrap();
+    let original = text(&file);
+    let others = m.files();
+
+    let out = m.ok(&["install", "--client", "zed"]);
+    assert!(out.contains("local-mcp-server: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(out.contains("postgres: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(
+        out.contains("remote-mcp-server: protected (through MCP Firewall's HTTP proxy"),
+        "{out}"
+    );
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let installed = text(&file);
+    // The older, nested form keeps its shape: `path` is mcpfw, the wrap goes in its `args`.
+    assert!(
+        installed.contains(&format!(
+            "\"command\": {{\n        \"path\": \"{firewall}\",\n        \"args\": [\"wrap\", \"--name\", \"postgres\", \"--\", \"npx\", \"-y\","
+        )),
+        "{installed}"
+    );
+    for kept in ["// Zed settings", "// Zed's older form", "\"theme\": \"One Dark\"", "},\n  },\n}"]
+    {
+        assert!(installed.contains(kept), "{kept} is kept:\n{installed}");
+    }
+    let entries = m.servers_of("zed");
+    let postgres = entries.iter().find(|e| e.name == "postgres").unwrap();
+    assert!(postgres.wrapped, "{postgres:?}");
+    assert!(
+        matches!(&postgres.launch, Launch::Stdio { command, .. } if command[..2] == ["npx", "-y"]),
+        "{postgres:?}"
+    );
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "zed"])).unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("local-mcp-server", "wrapped"),
+            ("remote-mcp-server", "bridged"),
+            ("postgres", "wrapped")
+        ]
+    );
+    let out = m.ok(&["uninstall", "--client", "zed"]);
+    assert!(out.contains("postgres: restored"), "{out}");
+    assert_eq!(text(&file), original, "byte for byte");
+    assert_files_equal(&others, &m.files());
+
+    // Rewritten by a program that keeps no comments, with a server added: still protected,
+    // and uninstall gives what that program would have written.
+    let strip = |text: &str| -> String {
+        let value = mcpfw::jsonc::value_of(text).unwrap();
+        serde_json::to_string_pretty(&value).unwrap()
+    };
+    let rewrite = |file: &Path| {
+        let mut value = mcpfw::jsonc::value_of(&text(file)).unwrap();
+        value["context_servers"]["notes"] = serde_json::json!({"command": "notes-mcp"});
+        std::fs::write(file, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    };
+    std::fs::write(&file, strip(&original)).unwrap();
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("settings.json");
+        std::fs::write(&copy, strip(&original)).unwrap();
+        rewrite(&copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "zed"]);
+    rewrite(&file);
+    let human = m.ok(&["status", "--client", "zed"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    m.ok(&["uninstall", "--client", "zed"]);
+    assert_eq!(text(&file), expected);
+
+    // A settings file that does not parse is refused untouched, with its line and column.
+    let broken =
+        "{\n  \"context_servers\": {\n    \"a\": {\"command\": \"x\"}\n    \"b\": {}\n  }\n}\n";
+    std::fs::write(&file, broken).unwrap();
+    let out = m.run(&["install", "--client", "zed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:4:5:", file.display())), "{stderr}");
+    assert_eq!(text(&file), broken);
+}
+
+#[test]
+fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let storage = "~/.config/Code/User/globalStorage";
+    let placed = [
+        (
+            "cline_mcp_settings.json",
+            format!("{storage}/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"),
+        ),
+        (
+            "roo-mcp_settings.json",
+            format!("{storage}/rooveterinaryinc.roo-cline/settings/mcp_settings.json"),
+        ),
+        ("roo-project-mcp.json", "@/.roo/mcp.json".to_owned()),
+        ("lmstudio-mcp.json", "~/.lmstudio/mcp.json".to_owned()),
+    ];
+    let files: Vec<PathBuf> = placed
+        .iter()
+        .map(|(fixture, place)| {
+            let to = m.place(place);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fixture_path(fixture), &to).unwrap();
+            to
+        })
+        .collect();
+    let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
+    let others = m.files();
+
+    let out =
+        m.ok(&["install", "--client", "cline", "--client", "roo-code", "--client", "lm-studio"]);
+    assert!(out.contains("mcpfw install: 4 file(s) changed"), "{out}");
+    let status: Vec<Value> = serde_json::from_str(&m.ok(&[
+        "status",
+        "--json",
+        "--client",
+        "cline",
+        "--client",
+        "roo-code",
+        "--client",
+        "lm-studio",
+    ]))
+    .unwrap();
+    let states: Vec<(&str, &str, &str)> = status
+        .iter()
+        .map(|e| {
+            (
+                e["client"].as_str().unwrap(),
+                e["server"].as_str().unwrap(),
+                e["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("cline", "git", "wrapped"),
+            ("cline", "remote-server", "bridged"),
+            ("roo-code", "local-server", "wrapped"),
+            ("roo-code", "modern-remote-server", "bridged"),
+            ("roo-code", "puppeteer", "wrapped"),
+            ("lm-studio", "hf-mcp-server", "bridged"),
+            ("lm-studio", "playwright", "wrapped"),
+        ]
+    );
+    // The clients' own keys stay; a remote entry keeps its headers and its transport.
+    let roo: Value = serde_json::from_str(&text(&files[1])).unwrap();
+    assert_eq!(
+        roo["mcpServers"]["local-server"]["alwaysAllow"],
+        serde_json::json!(["tool1", "tool2"])
+    );
+    assert_eq!(roo["mcpServers"]["local-server"]["cwd"], "/path/to/project/root");
+    let remote = &roo["mcpServers"]["modern-remote-server"];
+    assert_eq!(remote["type"], "streamable-http");
+    assert_eq!(remote["headers"]["X-API-Key"], "your-secure-api-key");
+    assert!(remote["url"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{remote}");
+    let cline: Value = serde_json::from_str(&text(&files[0])).unwrap();
+    assert_eq!(cline["mcpServers"]["git"]["networkTimeout"], 60000);
+
+    let out =
+        m.ok(&["uninstall", "--client", "cline", "--client", "roo-code", "--client", "lm-studio"]);
+    assert!(out.contains("mcpfw uninstall: 4 file(s) changed"), "{out}");
+    for (file, original) in files.iter().zip(&originals) {
+        assert_eq!(&text(file), original, "{} byte for byte", file.display());
+    }
+    assert_files_equal(&others, &m.files());
+
+    // LM Studio re-serializes its file from its in-app editor: still recognised.
+    let lm = &files[3];
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("mcp.json");
+        std::fs::copy(fixture_path("lmstudio-mcp.json"), &copy).unwrap();
+        reserialize("python", &copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "lm-studio"]);
+    reserialize("python", lm);
+    let human = m.ok(&["status", "--client", "lm-studio"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    m.ok(&["uninstall", "--client", "lm-studio"]);
+    assert_eq!(&text(lm), &expected);
+}
+
 /// The real Gemini CLI (`@google/gemini-cli`, pinned in tests/peers; `gemini mcp` works
 /// offline once the folder is trusted). Its `mcp add` drops the `--` and eats `--name x`, so
 /// the entry it writes runs `mcpfw wrap SERVER…`, which connects; `mcpfw install` sees that

@@ -15,7 +15,7 @@
 //! | `gemini` | `~/.gemini/settings.json`, `<project>/.gemini/settings.json` (Gemini CLI) | `mcpServers` |
 //! | `codex` | `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`), `<project>/.codex/config.toml` (OpenAI Codex CLI; TOML) | `[mcp_servers.NAME]` |
 //! | `zed` | `~/.config/zed/settings.json` (Linux: `<config>/zed`; Windows: `%APPDATA%\Zed`), `<project>/.zed/settings.json` (JSON with comments) | `context_servers` |
-//! | `cline` | `<config>/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json` | `mcpServers` |
+//! | `cline` | `<config>/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json`, `~/.cline/data/settings/cline_mcp_settings.json` (Cline CLI) | `mcpServers` |
 //! | `roo-code` | `<config>/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json`, `<project>/.roo/mcp.json` | `mcpServers` |
 //! | `lm-studio` | `~/.lmstudio/mcp.json` | `mcpServers` |
 //!
@@ -157,9 +157,13 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
             },
             project.join(".zed/settings.json"),
         ],
-        // Cline's MCP settings (docs.cline.bot, "Configuring MCP Servers"): in the extension's
-        // storage, `saoudrizwan.claude-dev/settings/cline_mcp_settings.json`.
-        "cline" => vec![vscode_storage("saoudrizwan.claude-dev", "cline_mcp_settings.json")],
+        // https://docs.cline.bot/mcp/configuring-mcp-servers: `cline_mcp_settings.json`, in
+        // the VS Code extension's storage (`saoudrizwan.claude-dev/settings/`), and for the
+        // Cline CLI in `~/.cline/data/settings/`.
+        "cline" => vec![
+            vscode_storage("saoudrizwan.claude-dev", "cline_mcp_settings.json"),
+            home.join(".cline/data/settings/cline_mcp_settings.json"),
+        ],
         // https://docs.roocode.com/features/mcp/using-mcp-in-roo: the global
         // `mcp_settings.json` in the extension's storage, and a project's `.roo/mcp.json`.
         "roo-code" => vec![
