@@ -942,6 +942,74 @@ fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_unin
     assert_eq!(&text(lm), &expected);
 }
 
+/// Continue's and Goose's YAML files are read and listed, never rewritten; Continue's JSON block
+/// files are protected like any JSON file.
+#[test]
+fn continue_and_goose_yaml_servers_are_listed_and_left_as_they_are_with_how_to_protect_them() {
+    let m = Machine::new();
+    let placed = [
+        ("continue-config.yaml", "~/.continue/config.yaml"),
+        ("continue-block-playwright.yaml", "@/.continue/mcpServers/playwright-mcp.yaml"),
+        ("continue-block-claude.json", "@/.continue/mcpServers/filesystem.json"),
+        ("goose-config.yaml", "~/.config/goose/config.yaml"),
+    ];
+    let files: Vec<PathBuf> = placed
+        .iter()
+        .map(|(fixture, place)| {
+            let to = m.place(place);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fixture_path(fixture), &to).unwrap();
+            to
+        })
+        .collect();
+    let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
+
+    let out = m.ok(&["install", "--client", "continue", "--client", "goose"]);
+    assert!(out.contains("mcpfw install: 1 file(s) changed"), "{out}");
+    assert!(
+        out.contains("SQLite MCP: left unprotected: MCP Firewall does not edit YAML files yet"),
+        "{out}"
+    );
+    assert!(out.contains("github: left unprotected: MCP Firewall does not edit YAML"), "{out}");
+    assert!(out.contains("filesystem: protected (runs through mcpfw wrap)"), "{out}");
+    for (i, file) in files.iter().enumerate() {
+        if i != 2 {
+            assert_eq!(text(file), originals[i], "{} is never written", file.display());
+        }
+    }
+    let status: Vec<Value> = serde_json::from_str(
+        &m.ok(&["status", "--json", "--client", "continue", "--client", "goose"]),
+    )
+    .unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("SQLite MCP", "unprotected"),
+            ("Name", "unprotected"),
+            ("filesystem", "wrapped"),
+            ("Browser search", "unprotected"),
+            ("github", "unprotected"),
+        ]
+    );
+    let github = status.iter().find(|e| e["server"] == "github").unwrap();
+    assert!(github["detail"].as_str().unwrap().contains("YAML file"), "{github}");
+    assert!(github["detail"].as_str().unwrap().starts_with("npx -y"), "{github}");
+    m.ok(&["uninstall", "--client", "continue"]);
+    assert_eq!(text(&files[2]), originals[2], "byte for byte");
+
+    // A YAML file that does not parse is named with its line and column.
+    std::fs::write(&files[3], "extensions:\n  github: [1, 2\n").unwrap();
+    let out = m.run(&["status", "--client", "goose"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:", files[3].display())), "{stderr}");
+    assert!(stderr.contains("left untouched"), "{stderr}");
+}
+
 /// The real Gemini CLI (`@google/gemini-cli`, pinned in tests/peers; `gemini mcp` works
 /// offline once the folder is trusted). Its `mcp add` drops the `--` and eats `--name x`, so
 /// the entry it writes runs `mcpfw wrap SERVER…`, which connects; `mcpfw install` sees that

@@ -18,6 +18,11 @@
 //! | `cline` | `<config>/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json`, `~/.cline/data/settings/cline_mcp_settings.json` (Cline CLI) | `mcpServers` |
 //! | `roo-code` | `<config>/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json`, `<project>/.roo/mcp.json` | `mcpServers` |
 //! | `lm-studio` | `~/.lmstudio/mcp.json` | `mcpServers` |
+//! | `continue` | `~/.continue/config.yaml`; block files `.continue/mcpServers/*.yaml`, `*.json` in the home folder and the project | `mcpServers` (a list in YAML, a map in JSON) |
+//! | `goose` | `~/.config/goose/config.yaml` (Windows: `%APPDATA%\Block\goose\config\config.yaml`) | `extensions` (`type: stdio`, `cmd`, `args`, `envs`) |
+//!
+//! YAML files are read, not edited ([`crate::yamlc`]): their servers are listed and watched,
+//! and install says how to protect them by hand.
 //!
 //! `<config>` is the platform's configuration folder (`directories::BaseDirs::config_dir`:
 //! `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).
@@ -34,7 +39,7 @@ use anyhow::{Context, Result, bail};
 use crate::jsonc::{self, Node};
 
 /// The clients MCP Firewall knows.
-pub const CLIENTS: [&str; 11] = [
+pub const CLIENTS: [&str; 13] = [
     "claude-desktop",
     "claude-code",
     "cursor",
@@ -46,6 +51,8 @@ pub const CLIENTS: [&str; 11] = [
     "cline",
     "roo-code",
     "lm-studio",
+    "continue",
+    "goose",
 ];
 
 /// Where to look for configuration files: the user's home and configuration folders, and the
@@ -173,11 +180,45 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
         // https://lmstudio.ai/docs/app/mcp: `mcp.json` in LM Studio's home folder, in Cursor's
         // notation.
         "lm-studio" => vec![home.join(".lmstudio/mcp.json")],
+        // https://docs.continue.dev/customize/deep-dives/mcp: `mcpServers` in
+        // `~/.continue/config.yaml`, and block files in `.continue/mcpServers/` (YAML, or JSON
+        // in Claude Desktop's notation), in the project and in `~/.continue`.
+        "continue" => {
+            let mut files = vec![home.join(".continue/config.yaml")];
+            files.extend(block_files(&home.join(".continue/mcpServers")));
+            files.extend(block_files(&project.join(".continue/mcpServers")));
+            files
+        }
+        // https://block.github.io/goose/docs/guides/config-files
+        "goose" => vec![if cfg!(windows) {
+            config_dir.join("Block/goose/config/config.yaml")
+        } else {
+            home.join(".config/goose/config.yaml")
+        }],
         other => bail!("unknown client {other:?}; known clients: {}", CLIENTS.join(", ")),
     };
     let mut seen = std::collections::BTreeSet::new();
     files.retain(|f| seen.insert(f.clone()));
     Ok(files)
+}
+
+/// The YAML and JSON files of a Continue block folder (`.continue/mcpServers/`), sorted.
+fn block_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether a configuration file is YAML, which MCP Firewall reads but does not edit.
+pub fn is_yaml(file: &Path) -> bool {
+    file.extension().is_some_and(|x| x == "yaml" || x == "yml")
 }
 
 /// The object key holding a client's servers.
@@ -227,6 +268,16 @@ pub struct Found {
 /// The server entries of a file's text, JSON or TOML as the client writes it; a syntax error
 /// is a [`MalformedConfig`].
 pub fn found(client: &str, file: &Path, text: &str) -> Result<Vec<Found>> {
+    if is_yaml(file) {
+        let doc = crate::yamlc::parse(file, text)?;
+        return Ok(crate::yamlc::servers(client, &doc)
+            .into_iter()
+            .filter_map(|(pointer, name, value)| {
+                let entry = entry_of(client, &name, file, pointer, &value)?;
+                Some(Found { entry, current: value.to_string(), value })
+            })
+            .collect());
+    }
     if is_toml(client) {
         let doc = crate::tomlc::parse(file, text)?;
         return Ok(crate::tomlc::servers(&doc)

@@ -21,3 +21,4 @@ pub mod org;
 pub mod proxy;
 pub mod telemetry;
 pub mod tomlc;
+pub mod yamlc;

@@ -196,6 +196,8 @@ const CLIENT_NAMES: Record<string, string> = {
   cline: "Cline",
   "roo-code": "Roo Code",
   "lm-studio": "LM Studio",
+  continue: "Continue",
+  goose: "Goose",
 };
 
 const STATES: Record<ClientEntry["state"], string> = {

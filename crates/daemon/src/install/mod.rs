@@ -126,6 +126,26 @@ pub fn current_firewall() -> Result<PathBuf> {
     std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))
 }
 
+/// Why a YAML file's entries are not rewritten, and what to do instead.
+const YAML_UNEDITED: &str = "left unprotected: MCP Firewall does not edit YAML files yet (their \
+    comments and layout would not survive); protect it by hand: its command becomes `mcpfw` and \
+    `wrap --name NAME --` goes in front of its arguments (docs/clients.md)";
+
+/// Install on a YAML file (Continue's, Goose's): nothing is written; each entry says whether it
+/// is protected and, if not, how to protect it by hand.
+fn plan_yaml(client: &str, file: &Path, text: &str) -> Result<Plan> {
+    let mut notes = Vec::new();
+    for found in clients::found(client, file, text)? {
+        let label = label(&found.entry);
+        if found.entry.wrapped || found.entry.bridged {
+            notes.push(format!("{label}: already protected"));
+        } else {
+            notes.push(format!("{label}: {YAML_UNEDITED}"));
+        }
+    }
+    Ok((text.to_owned(), Vec::new(), notes))
+}
+
 /// A file's new text, the install records of the entries changed, and one note per entry.
 type Plan = (String, Vec<Record>, Vec<String>);
 
@@ -158,7 +178,9 @@ impl Install<'_> {
     ) -> Result<Option<FileOutcome>> {
         for attempt in 1..=ATTEMPTS {
             let Some(text) = clients::read_config(file)? else { return Ok(None) };
-            let (after, records, notes) = if clients::is_toml(client) {
+            let (after, records, notes) = if clients::is_yaml(file) {
+                plan_yaml(client, file, &text)?
+            } else if clients::is_toml(client) {
                 self.plan_toml(client, file, &text)?
             } else {
                 self.plan_json(manifest, client, file, &text)?
@@ -650,8 +672,13 @@ pub fn status(
                 }
             };
             for clients::Found { entry, current, .. } in found {
-                let (state, detail) =
+                let (state, mut detail) =
                     protection(&entry, Some(&current), manifest.find(&file, &entry.pointer));
+                if state == Protection::Unprotected && clients::is_yaml(&file) {
+                    detail.push_str(
+                        " (a YAML file: `mcpfw install` cannot edit it yet; wrap it by hand)",
+                    );
+                }
                 out.push(EntryStatus {
                     client: client.to_string(),
                     file: file.clone(),
