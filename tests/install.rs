@@ -654,7 +654,7 @@ fn codex_clis_toml_round_trips_through_install_status_and_uninstall() {
     let out = m.ok(&["install", "--client", "codex"]);
     assert!(out.contains("context7: protected (runs through mcpfw wrap)"), "{out}");
     assert!(out.contains("home-assistant: protected"), "{out}");
-    assert!(out.contains("figma: left unprotected: Codex CLI's remote"), "{out}");
+    assert!(out.contains("figma: protected (through MCP Firewall's HTTP proxy"), "{out}");
     let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
     let entries = m.servers_of("codex");
     let ha = entries.iter().find(|e| e.name == "home-assistant").unwrap();
@@ -683,10 +683,24 @@ fn codex_clis_toml_round_trips_through_install_status_and_uninstall() {
         "model = \"gpt-5-codex\"",
         "startup_timeout_sec = 20",
         "[projects.\"/home/me/src/app\"]\ntrust_level = \"trusted\"",
-        "url = \"https://mcp.figma.com/mcp\"",
+        "bearer_token_env_var = \"FIGMA_OAUTH_TOKEN\"",
     ] {
         assert!(installed.contains(kept), "{kept} is kept:\n{installed}");
     }
+    // The remote server goes through the proxy, which knows where it leads; Codex sends the
+    // token in `http_headers`, next to the entry's own headers.
+    let registry: Value =
+        serde_json::from_str(&text(&m.fw.path().join("data/proxy.json"))).unwrap();
+    assert_eq!(registry["upstreams"]["figma"]["url"], "https://mcp.figma.com/mcp");
+    let figma = entries.iter().find(|e| e.name == "figma").unwrap();
+    assert!(figma.bridged, "{figma:?}");
+    assert!(
+        installed.contains(&format!(
+            "http_headers = {{ \"X-Figma-Region\" = \"us-east-1\" , X-MCPFW-Token = \"{}\" }}",
+            registry["clients"]["codex"].as_str().unwrap()
+        )),
+        "{installed}"
+    );
     let status: Vec<Value> =
         serde_json::from_str(&m.ok(&["status", "--json", "--client", "codex"])).unwrap();
     let states: Vec<(&str, &str)> = status
@@ -698,15 +712,18 @@ fn codex_clis_toml_round_trips_through_install_status_and_uninstall() {
         [
             ("context7", "wrapped"),
             ("example_server", "wrapped"),
-            ("figma", "unprotected"),
+            ("figma", "bridged"),
             ("home-assistant", "wrapped")
         ]
     );
     let again = m.ok(&["install", "--client", "codex"]);
     assert!(again.contains("nothing to change"), "{again}");
     let out = m.ok(&["uninstall", "--client", "codex"]);
-    assert!(out.contains("context7: restored"), "{out}");
+    assert!(out.contains("context7: restored") && out.contains("figma: restored"), "{out}");
     assert_eq!(text(&file), original, "byte for byte");
+    let registry: Value =
+        serde_json::from_str(&text(&m.fw.path().join("data/proxy.json"))).unwrap();
+    assert_eq!(registry["upstreams"], serde_json::json!({}), "the route is gone");
     assert_files_equal(&others, &m.files());
 
     // Re-serialized (comments gone, one list item per line) with a server added, then

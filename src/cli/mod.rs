@@ -276,8 +276,8 @@ pub enum ProxyCommand {
 
 #[derive(Args)]
 pub struct InstallArgs {
-    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf,
-    /// gemini, codex, zed, cline, roo-code, lm-studio, continue, goose); repeatable. Default: all.
+    /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf, gemini,
+    /// codex, zed, cline, roo-code, lm-studio, continue, goose); repeatable. Default: all.
     #[arg(long = "client", value_name = "NAME")]
     pub clients: Vec<String>,
     /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` are included

@@ -8,7 +8,10 @@
 //! `startup_timeout_sec`, `enabled_tools`, …) sit next to them
 //! (<https://developers.openai.com/codex/mcp/>, `docs/config.md` of openai/codex).
 //!
-//! An entry's value is compared as JSON ([`value`]), so what install wrote is recognised
+//! A remote entry is pointed at the HTTP proxy ([`route`]): its `url` becomes the route, and
+//! the route's token goes in `http_headers`.
+//!
+//! An entry's value is compared as JSON ([`value_text`]), so what install wrote is recognised
 //! whatever layout Codex or a person gives the file later. Install changes only the entry's
 //! `command` (keeping its comments) and puts `wrap --name NAME -- PROGRAM` in front of `args`;
 //! [`revert`] undoes exactly that, so a file nobody else changed is byte-identical afterwards.
@@ -174,6 +177,51 @@ pub fn wrap(entry: &mut dyn TableLike, name: &str, firewall: &str) -> Result<(),
     Ok(())
 }
 
+/// Why a remote entry cannot be pointed at the proxy by [`route`], if it cannot.
+pub fn check_routable(entry: &dyn TableLike) -> Result<(), String> {
+    if entry.get("url").and_then(Item::as_str).is_none() {
+        return Err("its address is not a string".into());
+    }
+    match entry.get("http_headers") {
+        Some(headers) if headers.as_table_like().is_none() => {
+            Err("its http_headers are not a table".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Points a remote entry at `url` (the proxy's route for it) and puts `header: token` in its
+/// `http_headers` (added as an inline table when it has none); its own headers stay.
+pub fn route(
+    entry: &mut dyn TableLike,
+    url: &str,
+    header: &str,
+    token: &str,
+) -> Result<(), String> {
+    check_routable(entry)?;
+    if let Some(slot) = entry.get_mut("url").and_then(Item::as_value_mut) {
+        set_keeping_decor(slot, Value::from(url));
+    }
+    match entry.get_mut("http_headers").and_then(Item::as_table_like_mut) {
+        Some(headers) => {
+            let existing =
+                headers.iter().map(|(k, _)| k.to_owned()).find(|k| k.eq_ignore_ascii_case(header));
+            match existing.and_then(|k| headers.get_mut(&k)).and_then(Item::as_value_mut) {
+                Some(slot) => set_keeping_decor(slot, Value::from(token)),
+                None => {
+                    headers.insert(header, Item::Value(Value::from(token)));
+                }
+            }
+        }
+        None => {
+            let mut headers = toml_edit::InlineTable::new();
+            headers.insert(header, Value::from(token));
+            entry.insert("http_headers", Item::Value(Value::InlineTable(headers)));
+        }
+    }
+    Ok(())
+}
+
 /// Puts `words` in front of `args`: the first takes the old first item's place (its line
 /// break and indentation), which moves one space to the right.
 fn prepend(args: &mut Array, words: &[&str]) {
@@ -315,6 +363,41 @@ mod tests {
             reverted(now, original, Some("\"npx\"")),
             "[mcp_servers]\nfs = { args = [\"-y\", \"srv\"], command = \"npx\" }\n"
         );
+    }
+
+    #[test]
+    fn a_remote_entry_is_routed_with_the_token_in_its_headers_and_reverted_byte_for_byte() {
+        let pointer = ["mcp_servers".to_owned(), "fs".to_owned()];
+        for original in [
+            "[mcp_servers.fs]\nurl = \"https://mcp.figma.com/mcp\" # figma\nbearer_token_env_var = \"T\"\n",
+            "[mcp_servers.fs]\nurl = \"https://h/mcp\"\nhttp_headers = { \"X-Region\" = \"eu\" }\n",
+            "[mcp_servers.fs]\nurl = \"https://h/mcp\"\n[mcp_servers.fs.http_headers]\nX-Region = \"eu\"\n",
+        ] {
+            let mut doc = parse(Path::new("c.toml"), original).unwrap();
+            route(
+                entry_mut(&mut doc, &pointer).unwrap(),
+                "http://127.0.0.1:1/s/fs/mcp",
+                "X-MCPFW-Token",
+                "t0k",
+            )
+            .unwrap();
+            let installed = doc.to_string();
+            let value = entry_value(&doc, &pointer).unwrap();
+            assert_eq!(value["url"], "http://127.0.0.1:1/s/fs/mcp", "{installed}");
+            assert_eq!(value["http_headers"]["X-MCPFW-Token"], "t0k", "{installed}");
+            assert!(crate::install::remote::is_bridged(
+                &value,
+                "http://127.0.0.1:1/s/fs/mcp",
+                "X-MCPFW-Token"
+            ));
+            assert_eq!(reverted(&installed, original, None), original);
+        }
+        let mut doc = parse(
+            Path::new("c.toml"),
+            "[mcp_servers.fs]\nurl = \"https://h/mcp\"\nhttp_headers = 3\n",
+        )
+        .unwrap();
+        assert!(route(entry_mut(&mut doc, &pointer).unwrap(), "u", "h", "t").is_err());
     }
 
     #[test]

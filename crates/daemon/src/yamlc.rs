@@ -25,6 +25,21 @@ use crate::jsonc;
 /// Parses a YAML file's text (its first document) as JSON; a syntax error is a
 /// [`MalformedConfig`] naming its line and column.
 pub fn parse(file: &Path, text: &str) -> Result<Value> {
+    let too_deep = |line: usize| {
+        anyhow::Error::from(MalformedConfig {
+            file: file.to_owned(),
+            error: jsonc::SyntaxError {
+                line,
+                column: 1,
+                message: format!("nested deeper than {MAX_DEPTH} levels"),
+            },
+        })
+    };
+    // yaml-rust2 recurses once per level of nesting: a file nested thousands of levels deep
+    // (a few kilobytes) would overflow the stack, so such a file is refused before it is read.
+    if let Some(line) = deeper_than(text, 2 * MAX_DEPTH) {
+        return Err(too_deep(line));
+    }
     let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| {
         let (line, column) = jsonc::line_column(text, e.marker().index().min(text.len()));
         MalformedConfig {
@@ -32,11 +47,45 @@ pub fn parse(file: &Path, text: &str) -> Result<Value> {
             error: jsonc::SyntaxError { line, column, message: e.info().to_owned() },
         }
     })?;
-    Ok(docs.first().map_or(Value::Null, json))
+    let Some(doc) = docs.first() else { return Ok(Value::Null) };
+    json(doc, 0).ok_or_else(|| too_deep(1))
 }
 
-fn json(yaml: &Yaml) -> Value {
-    match yaml {
+/// The first line (1-based) at which `text` may nest deeper than `limit` levels, counted
+/// generously: each column of indentation may open two levels (a mapping and the sequence
+/// under it), each `- `, `? ` or `: ` on the line one more, and each open `[` or `{` one.
+fn deeper_than(text: &str, limit: usize) -> Option<usize> {
+    let mut flow = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let rest = line.trim_start_matches([' ', '\t']);
+        let indent = line.len() - rest.len();
+        let indicators = rest.matches("- ").count()
+            + rest.matches("? ").count()
+            + rest.matches(": ").count()
+            + usize::from(rest.ends_with(':') || rest.ends_with('-'));
+        for c in rest.chars() {
+            match c {
+                '[' | '{' => flow += 1,
+                ']' | '}' => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if 2 * (indent + 1) + indicators + flow > limit {
+            return Some(n + 1);
+        }
+    }
+    None
+}
+
+/// How deep a YAML file may nest (as the JSON parser's cap).
+const MAX_DEPTH: usize = 128;
+
+/// `yaml` as JSON; `None` when it nests deeper than [`MAX_DEPTH`].
+fn json(yaml: &Yaml, depth: usize) -> Option<Value> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    Some(match yaml {
         Yaml::Real(r) => r
             .parse::<f64>()
             .ok()
@@ -45,23 +94,24 @@ fn json(yaml: &Yaml) -> Value {
         Yaml::Integer(i) => (*i).into(),
         Yaml::String(s) => s.clone().into(),
         Yaml::Boolean(b) => (*b).into(),
-        Yaml::Array(items) => Value::Array(items.iter().map(json).collect()),
-        Yaml::Hash(members) => Value::Object(
-            members
-                .iter()
-                .filter_map(|(k, v)| {
-                    let key = match k {
-                        Yaml::String(s) | Yaml::Real(s) => s.clone(),
-                        Yaml::Integer(i) => i.to_string(),
-                        Yaml::Boolean(b) => b.to_string(),
-                        _ => return None,
-                    };
-                    Some((key, json(v)))
-                })
-                .collect(),
-        ),
+        Yaml::Array(items) => {
+            Value::Array(items.iter().map(|i| json(i, depth + 1)).collect::<Option<_>>()?)
+        }
+        Yaml::Hash(members) => {
+            let mut out = Map::new();
+            for (k, v) in members {
+                let key = match k {
+                    Yaml::String(s) | Yaml::Real(s) => s.clone(),
+                    Yaml::Integer(i) => i.to_string(),
+                    Yaml::Boolean(b) => b.to_string(),
+                    _ => continue,
+                };
+                out.insert(key, json(v, depth + 1)?);
+            }
+            Value::Object(out)
+        }
         Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
-    }
+    })
 }
 
 /// The server entries of a client's YAML file: the object keys leading to each (as
@@ -133,5 +183,26 @@ mod tests {
         let error = parse(Path::new("/h/config.yaml"), "a: 1\nb: [1, 2\n").unwrap_err().to_string();
         assert!(error.starts_with("/h/config.yaml:"), "{error}");
         assert!(error.contains("left untouched"), "{error}");
+        // Nested too deep for the parser's recursion, in each way YAML nests: refused with an
+        // error, on a thread with a small stack.
+        let block: String = (0..200).map(|i| format!("{}- a:\n", "  ".repeat(i))).collect();
+        let keys: String = (0..300).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
+        for deep in ["- ".repeat(5000) + "x\n", keys, block, "[".repeat(300), "{a: ".repeat(200)] {
+            let refused = std::thread::Builder::new()
+                .stack_size(1 << 20)
+                .spawn(move || parse(Path::new("/h/config.yaml"), &deep).unwrap_err().to_string())
+                .unwrap()
+                .join()
+                .unwrap();
+            assert!(refused.contains("nested deeper than 128 levels"), "{refused}");
+        }
+        // Just under the bound, the parser's recursion fits in that stack too.
+        let fits: String = (0..120).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || parse(Path::new("/h/config.yaml"), &fits).unwrap())
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

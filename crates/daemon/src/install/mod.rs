@@ -337,10 +337,28 @@ impl Install<'_> {
                 continue;
             }
             if let Launch::Remote { .. } = entry.launch {
-                notes.push(format!(
-                    "{label}: left unprotected: Codex CLI's remote entries are not routed \
-                     through MCP Firewall's HTTP proxy yet"
-                ));
+                match self.route_toml(client, &found, &mut doc) {
+                    Ok(route) => {
+                        let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
+                            .context("the entry vanished while it was edited")?;
+                        notes.push(format!(
+                            "{label}: protected (through MCP Firewall's HTTP proxy, served by \
+                             the daemon)"
+                        ));
+                        records.push(Record {
+                            client: client.to_owned(),
+                            file: file.to_owned(),
+                            pointer: entry.pointer.clone(),
+                            original: found.current.clone(),
+                            installed: crate::tomlc::value_text(&installed),
+                            installed_ms: crate::record::now_ms(),
+                            backup: None,
+                            route: Some(route),
+                            command_text: None,
+                        });
+                    }
+                    Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
+                }
                 continue;
             }
             let Some(table) = crate::tomlc::entry_mut(&mut doc, &entry.pointer) else {
@@ -391,6 +409,25 @@ impl Install<'_> {
                         proxy yet"
                 .into());
         }
+        let (router, route) = self.register(client, entry, node)?;
+        let text = remote::routed_entry(
+            text,
+            node,
+            clients::url_key(client),
+            router.token_header(),
+            &route,
+        )?;
+        Ok((text, route.name))
+    }
+
+    /// The route of a remote entry (`node`: its value) in the HTTP proxy: registered there,
+    /// except in a dry run, which shows a placeholder route.
+    fn register(
+        &self,
+        client: &str,
+        entry: &ServerEntry,
+        node: &Node,
+    ) -> Result<(&dyn remote::Router, remote::Route), String> {
         let router = self.router.ok_or("no HTTP proxy to route it through")?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
@@ -406,14 +443,25 @@ impl Install<'_> {
                 .register(client, &entry.name, &upstream)
                 .map_err(|e| format!("the HTTP proxy refused the route: {e:#}"))?
         };
-        let text = remote::routed_entry(
-            text,
-            node,
-            clients::url_key(client),
-            router.token_header(),
-            &route,
-        )?;
-        Ok((text, route.name))
+        Ok((router, route))
+    }
+
+    /// A remote entry of a TOML file (Codex CLI's `url`) pointed at its route in the HTTP
+    /// proxy, the token in its `http_headers`; the route's name.
+    fn route_toml(
+        &self,
+        client: &str,
+        found: &clients::Found,
+        doc: &mut toml_edit::DocumentMut,
+    ) -> Result<String, String> {
+        let node = crate::jsonc::parse(&found.current).map_err(|e| e.to_string())?;
+        let Some(table) = crate::tomlc::entry_mut(doc, &found.entry.pointer) else {
+            return Err("it is not a table".into());
+        };
+        crate::tomlc::check_routable(table)?;
+        let (router, route) = self.register(client, &found.entry, &node)?;
+        crate::tomlc::route(table, &route.url, router.token_header(), &route.token)?;
+        Ok(route.name)
     }
 }
 
