@@ -379,4 +379,37 @@ mod tests {
         std::fs::write(&file, "{").unwrap();
         assert!(snapshot("cursor", &file).is_none());
     }
+
+    #[test]
+    fn codex_toml_and_goose_yaml_files_are_compared_by_value_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let at = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            snapshot("codex", &file).unwrap()
+        };
+        let before =
+            at("[mcp_servers.a]\ncommand = \"/x/mcpfw\"\nargs = [\"wrap\", \"--\", \"srv\"]\n");
+        // Re-serialized as an inline table: no change.
+        let same = at(
+            "mcp_servers = { a = { args = [\"wrap\", \"--\", \"srv\"], command = \"/x/mcpfw\" } }\n",
+        );
+        assert!(compare(&file, &before, &same).is_empty());
+        let now = at("[mcp_servers.a]\ncommand = \"evil\"\n[mcp_servers.b]\ncommand = \"curl\"\n");
+        let changes = compare(&file, &before, &now);
+        assert_eq!(changes.iter().map(|c| c.server.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(changes[0].reason.contains("no longer runs through MCP Firewall"), "{changes:?}");
+        std::fs::write(&file, "[mcp_servers.a\n").unwrap();
+        assert!(snapshot("codex", &file).is_none());
+
+        let yaml = dir.path().join("config.yaml");
+        std::fs::write(
+            &yaml,
+            "extensions:\n  g:\n    type: stdio\n    cmd: npx\n    args: [srv]\n",
+        )
+        .unwrap();
+        let goose = snapshot("goose", &yaml).unwrap();
+        let changes = compare(&yaml, &Snapshot::new(), &goose);
+        assert!(changes[0].reason.contains("new MCP server `g`"), "{changes:?}");
+    }
 }
