@@ -2,8 +2,8 @@
 //!
 //! `mcpfw scan` audits what a client would start; `mcpfw install` rewrites the entries (see
 //! [`crate::install`]). Each client keeps its servers in a JSON file (TOML for Codex CLI, see
-//! [`crate::tomlc`]) in a shape of its own; the source of each row is noted at
-//! [`config_files`]:
+//! [`crate::tomlc`]; YAML for Continue and Goose, see [`crate::yamlc`]) in a shape of its own;
+//! the documentation each row was checked against is named at [`config_files`]:
 //!
 //! | client | files | servers at |
 //! |---|---|---|
@@ -121,7 +121,7 @@ pub enum Launch {
     Remote { url: String },
 }
 
-/// A configuration file's text is not JSON (or TOML): the file, line and column say where.
+/// A configuration file's text is not JSON (or TOML, or YAML): the file, line and column say where.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}:{column}: {message}; the file was left untouched, fix it and try again", file = .file.display(), line = .error.line, column = .error.column, message = .error.message)]
 pub struct MalformedConfig {
@@ -259,14 +259,14 @@ pub fn servers(client: &str, places: &Places) -> Result<Vec<ServerEntry>> {
 #[derive(Debug, Clone)]
 pub struct Found {
     pub entry: ServerEntry,
-    /// The entry's text in the file (for a TOML file: its value as JSON text), compared with
-    /// what install recorded ([`crate::install::manifest::Record::holds`]).
+    /// The entry's text in the file (for TOML and YAML files: its value as JSON text),
+    /// compared with what install recorded ([`crate::install::manifest::Record::holds`]).
     pub current: String,
     pub value: serde_json::Value,
 }
 
-/// The server entries of a file's text, JSON or TOML as the client writes it; a syntax error
-/// is a [`MalformedConfig`].
+/// The server entries of a file's text, JSON, TOML or YAML as the client writes it; a syntax
+/// error is a [`MalformedConfig`].
 pub fn found(client: &str, file: &Path, text: &str) -> Result<Vec<Found>> {
     if is_yaml(file) {
         let doc = crate::yamlc::parse(file, text)?;

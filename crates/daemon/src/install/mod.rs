@@ -409,6 +409,12 @@ impl Install<'_> {
                         proxy yet"
                 .into());
         }
+        if client == "continue" {
+            // Its documented headers are YAML's `requestOptions`, not a JSON `headers` member.
+            return Err("Continue's remote entries are not routed through MCP Firewall's HTTP \
+                        proxy yet"
+                .into());
+        }
         let (router, route) = self.register(client, entry, node)?;
         let text = remote::routed_entry(
             text,
