@@ -959,10 +959,11 @@ fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_unin
     assert_eq!(&text(lm), &expected);
 }
 
-/// Continue's and Goose's YAML files are read and listed, never rewritten; Continue's JSON block
-/// files are protected like any JSON file.
+/// Goose's YAML is edited line by line and put back byte for byte; Continue's YAML files are
+/// read and listed, never rewritten; Continue's JSON block files are protected like any JSON
+/// file.
 #[test]
-fn continue_and_goose_yaml_servers_are_listed_and_left_as_they_are_with_how_to_protect_them() {
+fn goose_yaml_round_trips_and_continues_yaml_servers_are_listed_with_how_to_protect_them() {
     let m = Machine::new();
     let placed = [
         ("continue-config.yaml", "~/.continue/config.yaml"),
@@ -982,18 +983,34 @@ fn continue_and_goose_yaml_servers_are_listed_and_left_as_they_are_with_how_to_p
     let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
 
     let out = m.ok(&["install", "--client", "continue", "--client", "goose"]);
-    assert!(out.contains("mcpfw install: 1 file(s) changed"), "{out}");
+    assert!(out.contains("mcpfw install: 2 file(s) changed"), "{out}");
     assert!(
-        out.contains("SQLite MCP: left unprotected: MCP Firewall does not edit YAML files yet"),
+        out.contains(
+            "SQLite MCP: left unprotected: MCP Firewall does not edit Continue's YAML files yet"
+        ),
         "{out}"
     );
-    assert!(out.contains("github: left unprotected: MCP Firewall does not edit YAML"), "{out}");
+    assert!(out.contains("github: protected (runs through mcpfw wrap)"), "{out}");
     assert!(out.contains("filesystem: protected (runs through mcpfw wrap)"), "{out}");
-    for (i, file) in files.iter().enumerate() {
-        if i != 2 {
-            assert_eq!(text(file), originals[i], "{} is never written", file.display());
-        }
+    for (file, original) in files.iter().zip(&originals).take(2) {
+        assert_eq!(&text(file), original, "{} is never written", file.display());
     }
+    // Goose's file: only its extension's cmd and the front of its args changed.
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let goose = text(&files[3]);
+    let expected = originals[3]
+        .replace("    cmd: npx\n", &format!("    cmd: \"{firewall}\"\n"))
+        .replace(
+            "    args:\n    - -y\n",
+            "    args:\n    - \"wrap\"\n    - \"--name\"\n    - \"github\"\n    - \"--\"\n    - \"npx\"\n    - -y\n",
+        );
+    assert_eq!(goose, expected);
+    let github = m.servers_of("goose").into_iter().find(|e| e.name == "github").unwrap();
+    assert!(github.wrapped, "{github:?}");
+    assert!(
+        matches!(&github.launch, Launch::Stdio { command, env } if command[..2] == ["npx", "-y"] && env["GITHUB_PERSONAL_ACCESS_TOKEN"] == "<YOUR_TOKEN>"),
+        "{github:?}"
+    );
     let status: Vec<Value> = serde_json::from_str(
         &m.ok(&["status", "--json", "--client", "continue", "--client", "goose"]),
     )
@@ -1009,14 +1026,17 @@ fn continue_and_goose_yaml_servers_are_listed_and_left_as_they_are_with_how_to_p
             ("Name", "unprotected"),
             ("filesystem", "wrapped"),
             ("Browser search", "unprotected"),
-            ("github", "unprotected"),
+            ("github", "wrapped"),
         ]
     );
-    let github = status.iter().find(|e| e["server"] == "github").unwrap();
-    assert!(github["detail"].as_str().unwrap().contains("YAML file"), "{github}");
-    assert!(github["detail"].as_str().unwrap().starts_with("npx -y"), "{github}");
-    m.ok(&["uninstall", "--client", "continue"]);
-    assert_eq!(text(&files[2]), originals[2], "byte for byte");
+    let sqlite = status.iter().find(|e| e["server"] == "SQLite MCP").unwrap();
+    assert!(sqlite["detail"].as_str().unwrap().contains("YAML file"), "{sqlite}");
+    assert!(sqlite["detail"].as_str().unwrap().starts_with("npx -y"), "{sqlite}");
+    let out = m.ok(&["uninstall", "--client", "continue", "--client", "goose"]);
+    assert!(out.contains("github: restored"), "{out}");
+    for (file, original) in files.iter().zip(&originals) {
+        assert_eq!(&text(file), original, "{} byte for byte", file.display());
+    }
 
     // A YAML file that does not parse is named with its line and column.
     std::fs::write(&files[3], "extensions:\n  github: [1, 2\n").unwrap();

@@ -1,10 +1,13 @@
 //! YAML configuration files (Continue's `config.yaml` and `.continue/mcpServers/*.yaml`,
-//! Goose's `config.yaml`): read, not edited.
+//! Goose's `config.yaml`): read with `yaml-rust2` into the common entry shape.
 //!
-//! MCP Firewall has no YAML editor that keeps comments and the layout of what it does not
-//! change, so it does not rewrite these files: their servers are listed by `mcpfw status`
-//! (unprotected until the user wraps them by hand), watched by the daemon, and `mcpfw install`
-//! says how to protect each one instead of changing the file.
+//! There is no YAML editor here that keeps comments and layout in general. Goose writes its
+//! file itself in one plain style, so its stdio extensions are edited line by line
+//! ([`wrap_goose`], [`unwrap_goose`]): the `cmd` value replaced, the wrap arguments inserted as
+//! the first items of `args`; the result is parsed again and must differ from the file exactly
+//! by that change, else nothing is written. Continue's YAML files are not rewritten: their
+//! servers are listed by `mcpfw status`, watched by the daemon, and `mcpfw install` says how to
+//! protect each one by hand.
 //!
 //! The shapes, as the clients document them:
 //! - Continue (<https://docs.continue.dev/customize/deep-dives/mcp>): `mcpServers:` is a list
@@ -154,9 +157,315 @@ pub fn servers(client: &str, doc: &Value) -> Vec<(Vec<String>, String, Value)> {
     out
 }
 
+/// One line of a YAML text: where it is, its indentation and what follows it.
+struct Line<'a> {
+    /// Byte offsets of the line in the text, without its line break.
+    start: usize,
+    end: usize,
+    indent: usize,
+    body: &'a str,
+}
+
+impl Line<'_> {
+    /// Blank or only a comment.
+    fn blank(&self) -> bool {
+        self.body.is_empty() || self.body.starts_with('#')
+    }
+
+    /// For `key: value` or `key:`: the key (plain or quoted), and the byte offset in the text
+    /// where the value starts.
+    fn key(&self) -> Option<(String, usize)> {
+        let body = self.body;
+        let (key, after) = match body.chars().next()? {
+            q @ ('"' | '\'') => {
+                let close = body[1..].find(q)? + 1;
+                (body[1..close].to_owned(), close + 1)
+            }
+            _ => {
+                let colon = body.find(": ").or_else(|| body.strip_suffix(':').map(str::len))?;
+                (body[..colon].trim_end().to_owned(), colon)
+            }
+        };
+        let rest = body[after..].strip_prefix(':')?;
+        let value = rest.len() - rest.trim_start().len();
+        Some((key, self.start + self.indent + after + 1 + value))
+    }
+}
+
+fn lines(text: &str) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let body = line.trim_start_matches(' ');
+        out.push(Line { start, end: start + line.len(), indent: line.len() - body.len(), body });
+        start += raw.len();
+    }
+    out
+}
+
+/// The lines of the block under line `parent` (`None`: the whole text at indentation 0): its
+/// indices, up to the next line indented no deeper than the parent.
+fn block(lines: &[Line<'_>], parent: Option<usize>) -> std::ops::Range<usize> {
+    let (from, indent) = match parent {
+        Some(i) => (i + 1, Some(lines[i].indent)),
+        None => (0, None),
+    };
+    let end = (from..lines.len())
+        .find(|&i| !lines[i].blank() && indent.is_some_and(|p| lines[i].indent <= p))
+        .unwrap_or(lines.len());
+    from..end
+}
+
+/// The item lines of the block sequence under the key line `key` (YAML lets its `- ` items sit
+/// at the key's own indentation, as goose writes them): each `- ` line at the first item's
+/// indentation.
+fn items(lines: &[Line<'_>], key: usize) -> Vec<usize> {
+    let indent = lines[key].indent;
+    let region: Vec<usize> = (key + 1..lines.len())
+        .take_while(|&i| {
+            let l = &lines[i];
+            l.blank() || l.indent > indent || (l.indent == indent && l.body.starts_with("- "))
+        })
+        .collect();
+    let Some(first) = region.iter().copied().find(|&i| !lines[i].blank()) else {
+        return Vec::new();
+    };
+    let at = lines[first].indent;
+    region
+        .into_iter()
+        .filter(|&i| lines[i].indent == at && !lines[i].blank() && lines[i].body.starts_with("- "))
+        .collect()
+}
+
+/// The line of the member `key` among the direct members of a block.
+fn member(lines: &[Line<'_>], within: std::ops::Range<usize>, key: &str) -> Option<usize> {
+    let indent = within.clone().find(|&i| !lines[i].blank()).map(|i| lines[i].indent)?;
+    within
+        .filter(|&i| lines[i].indent == indent && !lines[i].blank())
+        .find(|&i| lines[i].key().is_some_and(|(k, _)| k == key))
+}
+
+/// The block of a Goose extension's settings (`extensions.NAME`, or its nested `config`).
+fn goose_fields(lines: &[Line<'_>], name: &str) -> Option<std::ops::Range<usize>> {
+    let extensions = member(lines, block(lines, None), "extensions")?;
+    let entry = member(lines, block(lines, Some(extensions)), name)?;
+    let fields = block(lines, Some(entry));
+    match member(lines, fields.clone(), "config") {
+        Some(config) if lines[config].key().is_some_and(|(_, v)| v == lines[config].end) => {
+            Some(block(lines, Some(config)))
+        }
+        _ => Some(fields),
+    }
+}
+
+/// The end of a one-line scalar value starting at `from` on `line` (before a ` #` comment).
+fn scalar_end(text: &str, line: &Line<'_>, from: usize) -> Option<usize> {
+    let value = &text[from..line.end];
+    if value.is_empty() || value.starts_with(['|', '>', '[', '{', '&', '*', '!']) {
+        return None;
+    }
+    let end = match value.chars().next()? {
+        q @ ('"' | '\'') => value[1..].find(q)? + 2,
+        _ => value.find(" #").unwrap_or(value.len()),
+    };
+    Some(from + value[..end].trim_end().len())
+}
+
+fn json_string(s: &str) -> String {
+    Value::String(s.to_owned()).to_string()
+}
+
+/// The edits of `text` that rewrite Goose's extension `name` to run through `mcpfw wrap`:
+/// `cmd` becomes `firewall` and `wrap --name NAME -- PROGRAM` goes in front of `args`. The
+/// lines are edited in place; the result is parsed again and must hold exactly that change,
+/// else nothing is edited (the layout is not one this can edit safely).
+pub fn wrap_goose(
+    text: &str,
+    name: &str,
+    program: &str,
+    firewall: &str,
+) -> Result<(String, String), String> {
+    let unsafe_layout = "its layout is not one MCP Firewall can edit safely (edit it by hand)";
+    let lines = lines(text);
+    let fields = goose_fields(&lines, name).ok_or(unsafe_layout)?;
+    let cmd = member(&lines, fields.clone(), "cmd").ok_or("it has no cmd")?;
+    let (_, at) = lines[cmd].key().ok_or(unsafe_layout)?;
+    let end = scalar_end(text, &lines[cmd], at).ok_or(unsafe_layout)?;
+    let command_text = text[at..end].to_owned();
+    let words: Vec<String> =
+        ["wrap", "--name", name, "--", program].iter().map(|w| json_string(w)).collect();
+    let mut edits = vec![(at..end, json_string(firewall))];
+    match member(&lines, fields.clone(), "args") {
+        None => {
+            let line = &lines[cmd];
+            let indent = " ".repeat(line.indent);
+            edits.push((line.end..line.end, format!("\n{indent}args: [{}]", words.join(", "))));
+        }
+        Some(args) => {
+            let (_, at) = lines[args].key().ok_or(unsafe_layout)?;
+            let value = &text[at..lines[args].end];
+            if value.starts_with('[') && value.trim_end().ends_with(']') {
+                let inside = value[1..].trim_start();
+                let sep = if inside.starts_with(']') { "" } else { ", " };
+                edits.push((at + 1..at + 1, format!("{}{sep}", words.join(", "))));
+            } else if value.is_empty() || value.starts_with('#') {
+                let first = *items(&lines, args).first().ok_or(unsafe_layout)?;
+                let indent = " ".repeat(lines[first].indent);
+                let items: String = words.iter().map(|w| format!("{indent}- {w}\n")).collect();
+                edits.push((lines[first].start..lines[first].start, items));
+            } else {
+                return Err(unsafe_layout.into());
+            }
+        }
+    }
+    let after = crate::install::apply(text, edits);
+    // The edit must change exactly the entry's cmd and args.
+    let before = parse(Path::new(""), text).map_err(|e| e.to_string())?;
+    let mut want = before.clone();
+    let ext = &mut want["extensions"][name];
+    let ext = if ext["config"].is_object() { &mut ext["config"] } else { ext };
+    let mut args: Vec<Value> =
+        ["wrap", "--name", name, "--", program].iter().map(|w| (*w).into()).collect();
+    args.extend(ext["args"].as_array().cloned().unwrap_or_default());
+    ext["cmd"] = firewall.into();
+    ext["args"] = args.into();
+    match parse(Path::new(""), &after) {
+        Ok(now) if jsonc::same_value(&now, &want) => Ok((after, command_text)),
+        _ => Err(unsafe_layout.into()),
+    }
+}
+
+/// The edits that give Goose's extension `name` its `original` (common-shape) value back:
+/// `cmd` as it was written (`command_text`), the wrap arguments removed from the front of
+/// `args` (or `args` removed when it had none). Checked like [`wrap_goose`]; `None` when the
+/// entry's layout cannot be reverted safely.
+pub fn unwrap_goose(
+    text: &str,
+    name: &str,
+    original: &Value,
+    command_text: Option<&str>,
+) -> Option<String> {
+    let lines = lines(text);
+    let fields = goose_fields(&lines, name)?;
+    let cmd = member(&lines, fields.clone(), "cmd")?;
+    let (_, at) = lines[cmd].key()?;
+    let end = scalar_end(text, &lines[cmd], at)?;
+    let program = original["command"].as_str()?;
+    let mut edits =
+        vec![(at..end, command_text.map_or_else(|| json_string(program), str::to_owned))];
+    let args = member(&lines, fields, "args")?;
+    let (_, value_at) = lines[args].key()?;
+    let value = &text[value_at..lines[args].end];
+    let had_args = original["args"].is_array();
+    if value.starts_with('[') {
+        // Install's own one-line form: its five items, then `, ` or the `]`.
+        let inside = &text[value_at + 1..lines[args].end];
+        let mut at = 0;
+        for _ in 0..5 {
+            let item = &inside[at..];
+            let len = if item.starts_with('"') {
+                let mut escaped = false;
+                item[1..]
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        let close = c == '"' && !escaped;
+                        escaped = c == '\\' && !escaped;
+                        close
+                    })?
+                    .0
+                    + 2
+            } else {
+                item.find([',', ']'])?
+            };
+            at += len;
+            at += inside[at..].len() - inside[at..].trim_start_matches([',', ' ']).len();
+        }
+        if !had_args {
+            let line = &lines[args];
+            let from = text[..line.start].rfind('\n').unwrap_or(line.start);
+            edits.push((from..line.end, String::new()));
+        } else {
+            edits.push((value_at + 1..value_at + 1 + at, String::new()));
+        }
+    } else {
+        let items: Vec<usize> = items(&lines, args).into_iter().take(5).collect();
+        if items.len() < 5 || items.iter().any(|&i| !lines[i].body.starts_with("- ")) {
+            return None;
+        }
+        let next = |i: usize| lines.get(i + 1).map_or(text.len(), |l| l.start);
+        if had_args {
+            edits.push((lines[items[0]].start..next(items[4]), String::new()));
+        } else {
+            edits.push((lines[args].start..next(items[4]), String::new()));
+        }
+    }
+    let after = crate::install::apply(text, edits);
+    let now = parse(Path::new(""), &after).ok()?;
+    let mut want = parse(Path::new(""), text).ok()?;
+    let ext = &mut want["extensions"][name];
+    let ext = if ext["config"].is_object() { &mut ext["config"] } else { ext };
+    ext["cmd"] = program.into();
+    match original["args"].as_array() {
+        Some(args) => ext["args"] = args.clone().into(),
+        None => {
+            ext.as_object_mut()?.remove("args");
+        }
+    }
+    jsonc::same_value(&now, &want).then_some(after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn goose_value(text: &str, name: &str) -> Value {
+        let doc = parse(Path::new("g.yaml"), text).unwrap();
+        servers("goose", &doc).into_iter().find(|s| s.1 == name).unwrap().2
+    }
+
+    #[test]
+    fn a_goose_extension_is_wrapped_line_by_line_and_unwrapped_byte_for_byte() {
+        for original in [
+            // As goose writes it: a block list at the key's indentation.
+            "# mine\nextensions:\n  developer:\n    type: builtin\n  github:\n    args:\n    - -y\n    - '@modelcontextprotocol/server-github'\n    cmd: npx # the launcher\n    envs:\n      T: x\n    type: stdio\nGOOSE_MODEL: m\n",
+            "extensions:\n  fs:\n    cmd: \"uvx\"\n    args: [mcp-server-git, --repository, /r]\n    type: stdio\n",
+            "extensions:\n  fs:\n    cmd: srv\n    args: []\n    type: stdio\n",
+            "extensions:\n  fs:\n    type: stdio\n    cmd: srv\n",
+            "extensions:\n  fs:\n    enabled: true\n    config:\n      type: stdio\n      cmd: srv\n      args:\n        - a\n",
+        ] {
+            let doc = parse(Path::new("g.yaml"), original).unwrap();
+            let (_, name, value) = servers("goose", &doc).pop().unwrap();
+            let program = value["command"].as_str().unwrap();
+            let (installed, raw) = wrap_goose(original, &name, program, "/opt/mcpfw").unwrap();
+            let now = goose_value(&installed, &name);
+            assert_eq!(now["command"], "/opt/mcpfw", "{installed}");
+            assert_eq!(
+                now["args"].as_array().unwrap()[..5],
+                ["wrap", "--name", name.as_str(), "--", program].map(Value::from),
+                "{installed}"
+            );
+            assert!(installed.contains("# mine") || !original.contains("# mine"));
+            let back = unwrap_goose(&installed, &name, &value, Some(&raw)).unwrap();
+            assert_eq!(back, original);
+        }
+        // Re-serialized by goose after install (plain scalars, a block list): unwrapped in that
+        // layout.
+        let original = "extensions:\n  github:\n    args:\n    - -y\n    - srv\n    cmd: npx\n    type: stdio\n";
+        let value = goose_value(original, "github");
+        let rewritten = "extensions:\n  github:\n    args:\n    - wrap\n    - --name\n    - github\n    - --\n    - npx\n    - -y\n    - srv\n    cmd: /opt/mcpfw\n    type: stdio\n";
+        assert_eq!(unwrap_goose(rewritten, "github", &value, Some("npx")).unwrap(), original);
+        // Edited since: left alone.
+        let edited = rewritten.replace("    - wrap\n", "");
+        assert!(unwrap_goose(&edited, "github", &value, Some("npx")).is_none());
+        // Layouts that cannot be edited safely are refused.
+        for text in [
+            "extensions:\n  fs:\n    type: stdio\n    cmd: |\n      srv\n",
+            "extensions:\n  fs:\n    type: stdio\n    cmd: srv\n    args: !!seq [a]\n",
+        ] {
+            assert!(wrap_goose(text, "fs", "srv", "/m").is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn continue_and_goose_servers_are_read_in_the_common_shape() {

@@ -127,23 +127,64 @@ pub fn current_firewall() -> Result<PathBuf> {
 }
 
 /// Why a YAML file's entries are not rewritten, and what to do instead.
-const YAML_UNEDITED: &str = "left unprotected: MCP Firewall does not edit YAML files yet (their \
-    comments and layout would not survive); protect it by hand: its command becomes `mcpfw` and \
+const YAML_UNEDITED: &str = "left unprotected: MCP Firewall does not edit Continue's YAML files \
+    yet (their comments and layout would not survive); protect it by hand: its command becomes `mcpfw` and \
     `wrap --name NAME --` goes in front of its arguments (docs/clients.md)";
 
-/// Install on a YAML file (Continue's, Goose's): nothing is written; each entry says whether it
-/// is protected and, if not, how to protect it by hand.
-fn plan_yaml(client: &str, file: &Path, text: &str) -> Result<Plan> {
+/// Install on a YAML file. Goose's stdio extensions are rewritten line by line
+/// ([`crate::yamlc::wrap_goose`], checked by parsing the result); Continue's YAML files are not
+/// written, and each entry says how to protect it by hand.
+fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path) -> Result<Plan> {
+    let firewall = firewall.to_str().context("the path of mcpfw is not UTF-8")?;
     let mut notes = Vec::new();
+    let mut records = Vec::new();
+    let mut now = text.to_owned();
     for found in clients::found(client, file, text)? {
-        let label = label(&found.entry);
-        if found.entry.wrapped || found.entry.bridged {
+        let entry = &found.entry;
+        let label = label(entry);
+        if entry.wrapped || entry.bridged {
             notes.push(format!("{label}: already protected"));
-        } else {
-            notes.push(format!("{label}: {YAML_UNEDITED}"));
+            continue;
+        }
+        let program = match &entry.launch {
+            Launch::Stdio { command, .. } if client == "goose" => command[0].clone(),
+            Launch::Remote { .. } if client == "goose" => {
+                notes.push(format!(
+                    "{label}: left unprotected: Goose's remote extensions are not routed through \
+                     MCP Firewall's HTTP proxy yet"
+                ));
+                continue;
+            }
+            _ => {
+                notes.push(format!("{label}: {YAML_UNEDITED}"));
+                continue;
+            }
+        };
+        match crate::yamlc::wrap_goose(&now, &entry.name, &program, firewall) {
+            Ok((after, command_text)) => {
+                let installed = clients::found(client, file, &after)?
+                    .into_iter()
+                    .find(|f| f.entry.pointer == entry.pointer)
+                    .context("the entry vanished while it was edited")?
+                    .current;
+                notes.push(format!("{label}: protected (runs through mcpfw wrap)"));
+                records.push(Record {
+                    client: client.to_owned(),
+                    file: file.to_owned(),
+                    pointer: entry.pointer.clone(),
+                    original: found.current.clone(),
+                    installed,
+                    installed_ms: crate::record::now_ms(),
+                    backup: None,
+                    route: None,
+                    command_text: Some(command_text),
+                });
+                now = after;
+            }
+            Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
         }
     }
-    Ok((text.to_owned(), Vec::new(), notes))
+    Ok((now, records, notes))
 }
 
 /// A file's new text, the install records of the entries changed, and one note per entry.
@@ -179,7 +220,7 @@ impl Install<'_> {
         for attempt in 1..=ATTEMPTS {
             let Some(text) = clients::read_config(file)? else { return Ok(None) };
             let (after, records, notes) = if clients::is_yaml(file) {
-                plan_yaml(client, file, &text)?
+                plan_yaml(client, file, &text, self.firewall)?
             } else if clients::is_toml(client) {
                 self.plan_toml(client, file, &text)?
             } else {
@@ -519,7 +560,9 @@ fn uninstall_file(
             }
             return Ok(done);
         };
-        let (after, settled) = if clients::is_toml(client) {
+        let (after, settled) = if clients::is_yaml(file) {
+            restore_yaml(file, &text, &records, &mut done.notes)?
+        } else if clients::is_toml(client) {
             restore_toml(file, &text, &records, &mut done.notes)?
         } else {
             restore_json(file, &text, &records, &mut done.notes)?
@@ -603,6 +646,61 @@ fn restore_json(
         }
     }
     Ok((apply(text, edits), settled))
+}
+
+/// [`restore_json`] for a YAML file (Goose's): each extension still holding the value install
+/// wrote gets its original `cmd` and `args` back line by line ([`crate::yamlc::unwrap_goose`]).
+fn restore_yaml(
+    file: &Path,
+    text: &str,
+    records: &[Record],
+    notes: &mut Vec<String>,
+) -> Result<(String, Vec<Vec<String>>)> {
+    let mut now = text.to_owned();
+    let mut settled = Vec::new();
+    for record in records {
+        let label = label_of(&record.pointer);
+        let found = clients::found(&record.client, file, &now)?;
+        let Some(current) = found.iter().find(|f| f.entry.pointer == record.pointer) else {
+            notes.push(format!("{label}: no longer in the file; nothing to restore"));
+            settled.push(record.pointer.clone());
+            continue;
+        };
+        let original = crate::jsonc::value_of(&record.original);
+        let restored = match (record.holds(&current.current), &original) {
+            (Holds::Original, _) => {
+                notes.push(format!("{label}: already as it was before install"));
+                settled.push(record.pointer.clone());
+                continue;
+            }
+            (Holds::InstalledText | Holds::Installed, Some(original)) => {
+                crate::yamlc::unwrap_goose(
+                    &now,
+                    record.name(),
+                    original,
+                    record.command_text.as_deref(),
+                )
+            }
+            _ => None,
+        };
+        match restored {
+            Some(after) => {
+                now = after;
+                notes.push(format!("{label}: restored"));
+                settled.push(record.pointer.clone());
+            }
+            None => {
+                let backup = record
+                    .backup
+                    .as_ref()
+                    .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
+                notes.push(format!(
+                    "{label}: changed since install, left as it is (edit it by hand{backup})"
+                ));
+            }
+        }
+    }
+    Ok((now, settled))
 }
 
 /// [`restore_json`] for a TOML file (Codex CLI's): each entry still holding the value install
@@ -728,7 +826,8 @@ pub fn status(
             for clients::Found { entry, current, .. } in found {
                 let (state, mut detail) =
                     protection(&entry, Some(&current), manifest.find(&file, &entry.pointer));
-                if state == Protection::Unprotected && clients::is_yaml(&file) {
+                if state == Protection::Unprotected && clients::is_yaml(&file) && client != &"goose"
+                {
                     detail.push_str(
                         " (a YAML file: `mcpfw install` cannot edit it yet; wrap it by hand)",
                     );
