@@ -364,9 +364,9 @@ pub fn unwrap_goose(
         let mut at = 0;
         for _ in 0..5 {
             let item = &inside[at..];
-            let len = if item.starts_with('"') {
+            let len = if let Some(quoted) = item.strip_prefix('"') {
                 let mut escaped = false;
-                item[1..]
+                quoted
                     .char_indices()
                     .find(|&(_, c)| {
                         let close = c == '"' && !escaped;
