@@ -959,11 +959,10 @@ fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_unin
     assert_eq!(&text(lm), &expected);
 }
 
-/// Goose's YAML is edited line by line and put back byte for byte; Continue's YAML files are
-/// read and listed, never rewritten; Continue's JSON block files are protected like any JSON
-/// file.
+/// Goose's and Continue's YAML is edited line by line and put back byte for byte; Continue's
+/// JSON block files are protected like any JSON file.
 #[test]
-fn goose_yaml_round_trips_and_continues_yaml_servers_are_listed_with_how_to_protect_them() {
+fn goose_and_continue_yaml_files_round_trip_through_install_status_and_uninstall() {
     let m = Machine::new();
     let placed = [
         ("continue-config.yaml", "~/.continue/config.yaml"),
@@ -983,18 +982,18 @@ fn goose_yaml_round_trips_and_continues_yaml_servers_are_listed_with_how_to_prot
     let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
 
     let out = m.ok(&["install", "--client", "continue", "--client", "goose"]);
-    assert!(out.contains("mcpfw install: 2 file(s) changed"), "{out}");
-    assert!(
-        out.contains(
-            "SQLite MCP: left unprotected: MCP Firewall does not edit Continue's YAML files yet"
-        ),
-        "{out}"
-    );
-    assert!(out.contains("github: protected (runs through mcpfw wrap)"), "{out}");
-    assert!(out.contains("filesystem: protected (runs through mcpfw wrap)"), "{out}");
-    for (file, original) in files.iter().zip(&originals).take(2) {
-        assert_eq!(&text(file), original, "{} is never written", file.display());
+    assert!(out.contains("mcpfw install: 4 file(s) changed"), "{out}");
+    for server in ["SQLite MCP", "Browser search", "github", "filesystem"] {
+        assert!(out.contains(&format!("{server}: protected (runs through mcpfw wrap)")), "{out}");
     }
+    assert!(out.contains("Name: left unprotected: remote entries of YAML files"), "{out}");
+    // Continue's comments and layout are kept: only the command and the front of args change.
+    let config = text(&files[0]);
+    assert!(config.contains("# From https://docs.continue.dev"), "{config}");
+    assert!(
+        config.contains("    args:\n      - \"wrap\"\n      - \"--name\"\n      - \"SQLite MCP\"\n      - \"--\"\n      - \"npx\"\n      - \"-y\"\n"),
+        "{config}"
+    );
     // Goose's file: only its extension's cmd and the front of its args changed.
     let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
     let goose = text(&files[3]);
@@ -1022,18 +1021,15 @@ fn goose_yaml_round_trips_and_continues_yaml_servers_are_listed_with_how_to_prot
     assert_eq!(
         states,
         [
-            ("SQLite MCP", "unprotected"),
+            ("SQLite MCP", "wrapped"),
             ("Name", "unprotected"),
             ("filesystem", "wrapped"),
-            ("Browser search", "unprotected"),
+            ("Browser search", "wrapped"),
             ("github", "wrapped"),
         ]
     );
-    let sqlite = status.iter().find(|e| e["server"] == "SQLite MCP").unwrap();
-    assert!(sqlite["detail"].as_str().unwrap().contains("YAML file"), "{sqlite}");
-    assert!(sqlite["detail"].as_str().unwrap().starts_with("npx -y"), "{sqlite}");
     let out = m.ok(&["uninstall", "--client", "continue", "--client", "goose"]);
-    assert!(out.contains("github: restored"), "{out}");
+    assert!(out.contains("github: restored") && out.contains("SQLite MCP: restored"), "{out}");
     for (file, original) in files.iter().zip(&originals) {
         assert_eq!(&text(file), original, "{} byte for byte", file.display());
     }

@@ -21,9 +21,8 @@
 //! | `continue` | `~/.continue/config.yaml`; block files `.continue/mcpServers/*.yaml`, `*.json` in the home folder and the project | `mcpServers` (a list in YAML, a map in JSON) |
 //! | `goose` | `~/.config/goose/config.yaml` (Windows: `%APPDATA%\Block\goose\config\config.yaml`) | `extensions` (`type: stdio`, `cmd`, `args`, `envs`) |
 //!
-//! YAML files are read with [`crate::yamlc`]; Goose's stdio extensions are edited line by line
-//! (checked by parsing the result), Continue's YAML files are listed and watched, and install
-//! says how to protect their servers by hand.
+//! YAML files are read with [`crate::yamlc`], and their stdio entries edited line by line
+//! (checked by parsing the result).
 //!
 //! `<config>` is the platform's configuration folder (`directories::BaseDirs::config_dir`:
 //! `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).

@@ -1,13 +1,11 @@
 //! YAML configuration files (Continue's `config.yaml` and `.continue/mcpServers/*.yaml`,
 //! Goose's `config.yaml`): read with `yaml-rust2` into the common entry shape.
 //!
-//! There is no YAML editor here that keeps comments and layout in general. Goose writes its
-//! file itself in one plain style, so its stdio extensions are edited line by line
-//! ([`wrap_goose`], [`unwrap_goose`]): the `cmd` value replaced, the wrap arguments inserted as
-//! the first items of `args`; the result is parsed again and must differ from the file exactly
-//! by that change, else nothing is written. Continue's YAML files are not rewritten: their
-//! servers are listed by `mcpfw status`, watched by the daemon, and `mcpfw install` says how to
-//! protect each one by hand.
+//! There is no YAML editor here that keeps comments and layout in general, so a stdio entry is
+//! edited line by line ([`wrap`], [`unwrap`]): its program's value (`command`; Goose's `cmd`)
+//! replaced on its line, the wrap arguments inserted as the first items of `args`. The result
+//! is parsed again and must differ from the file exactly by that change, else nothing is
+//! written (the entry is left for the user to protect by hand).
 //!
 //! The shapes, as the clients document them:
 //! - Continue (<https://docs.continue.dev/customize/deep-dives/mcp>): `mcpServers:` is a list
@@ -259,6 +257,44 @@ fn goose_fields(lines: &[Line<'_>], name: &str) -> Option<std::ops::Range<usize>
     }
 }
 
+/// The block of a Continue server's settings: the `- name: NAME` item of `mcpServers`.
+fn continue_fields(lines: &[Line<'_>], name: &str) -> Option<std::ops::Range<usize>> {
+    let servers = member(lines, block(lines, None), "mcpServers")?;
+    items(lines, servers).into_iter().find_map(|dash| {
+        let (key, value) = lines[dash].body.strip_prefix("- ")?.split_once(':')?;
+        let value = value.split(" #").next()?.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(value);
+        (key.trim() == "name" && value == name).then(|| block(lines, Some(dash)))
+    })
+}
+
+/// The settings block of a client's entry `name`, and the key of its program.
+fn fields(
+    client: &str,
+    lines: &[Line<'_>],
+    name: &str,
+) -> Option<(std::ops::Range<usize>, &'static str)> {
+    match client {
+        "goose" => Some((goose_fields(lines, name)?, "cmd")),
+        _ => Some((continue_fields(lines, name)?, "command")),
+    }
+}
+
+/// The entry `name` in a client's parsed file, to compare what an edit did.
+fn slot<'a>(client: &str, doc: &'a mut Value, name: &str) -> Option<&'a mut Value> {
+    match client {
+        "goose" => {
+            let ext = doc.get_mut("extensions")?.get_mut(name)?;
+            Some(if ext["config"].is_object() { &mut ext["config"] } else { ext })
+        }
+        _ => doc.get_mut("mcpServers")?.as_array_mut()?.iter_mut().find(|s| s["name"] == name),
+    }
+}
+
 /// The end of a one-line scalar value starting at `from` on `line` (before a ` #` comment).
 fn scalar_end(text: &str, line: &Line<'_>, from: usize) -> Option<usize> {
     let value = &text[from..line.end];
@@ -276,11 +312,12 @@ fn json_string(s: &str) -> String {
     Value::String(s.to_owned()).to_string()
 }
 
-/// The edits of `text` that rewrite Goose's extension `name` to run through `mcpfw wrap`:
-/// `cmd` becomes `firewall` and `wrap --name NAME -- PROGRAM` goes in front of `args`. The
+/// `text` with the stdio entry `name` (a Goose extension, a Continue server) rewritten to run
+/// through `mcpfw wrap`, and its program as written: `cmd` (Continue: `command`) becomes `firewall` and `wrap --name NAME -- PROGRAM` goes in front of `args`. The
 /// lines are edited in place; the result is parsed again and must hold exactly that change,
 /// else nothing is edited (the layout is not one this can edit safely).
-pub fn wrap_goose(
+pub fn wrap(
+    client: &str,
     text: &str,
     name: &str,
     program: &str,
@@ -288,8 +325,8 @@ pub fn wrap_goose(
 ) -> Result<(String, String), String> {
     let unsafe_layout = "its layout is not one MCP Firewall can edit safely (edit it by hand)";
     let lines = lines(text);
-    let fields = goose_fields(&lines, name).ok_or(unsafe_layout)?;
-    let cmd = member(&lines, fields.clone(), "cmd").ok_or("it has no cmd")?;
+    let (fields, program_key) = fields(client, &lines, name).ok_or(unsafe_layout)?;
+    let cmd = member(&lines, fields.clone(), program_key).ok_or(unsafe_layout)?;
     let (_, at) = lines[cmd].key().ok_or(unsafe_layout)?;
     let end = scalar_end(text, &lines[cmd], at).ok_or(unsafe_layout)?;
     let command_text = text[at..end].to_owned();
@@ -323,12 +360,11 @@ pub fn wrap_goose(
     // The edit must change exactly the entry's cmd and args.
     let before = parse(Path::new(""), text).map_err(|e| e.to_string())?;
     let mut want = before.clone();
-    let ext = &mut want["extensions"][name];
-    let ext = if ext["config"].is_object() { &mut ext["config"] } else { ext };
+    let ext = slot(client, &mut want, name).ok_or(unsafe_layout)?;
     let mut args: Vec<Value> =
         ["wrap", "--name", name, "--", program].iter().map(|w| (*w).into()).collect();
     args.extend(ext["args"].as_array().cloned().unwrap_or_default());
-    ext["cmd"] = firewall.into();
+    ext[program_key] = firewall.into();
     ext["args"] = args.into();
     match parse(Path::new(""), &after) {
         Ok(now) if jsonc::same_value(&now, &want) => Ok((after, command_text)),
@@ -336,19 +372,20 @@ pub fn wrap_goose(
     }
 }
 
-/// The edits that give Goose's extension `name` its `original` (common-shape) value back:
-/// `cmd` as it was written (`command_text`), the wrap arguments removed from the front of
-/// `args` (or `args` removed when it had none). Checked like [`wrap_goose`]; `None` when the
-/// entry's layout cannot be reverted safely.
-pub fn unwrap_goose(
+/// `text` with the entry `name` given its `original` (common-shape) value back: its program as
+/// it was written (`command_text`), the wrap arguments removed from the front of `args` (or
+/// `args` removed when it had none). Checked like [`wrap`]; `None` when the entry's layout
+/// cannot be reverted safely.
+pub fn unwrap(
+    client: &str,
     text: &str,
     name: &str,
     original: &Value,
     command_text: Option<&str>,
 ) -> Option<String> {
     let lines = lines(text);
-    let fields = goose_fields(&lines, name)?;
-    let cmd = member(&lines, fields.clone(), "cmd")?;
+    let (fields, program_key) = fields(client, &lines, name)?;
+    let cmd = member(&lines, fields.clone(), program_key)?;
     let (_, at) = lines[cmd].key()?;
     let end = scalar_end(text, &lines[cmd], at)?;
     let program = original["command"].as_str()?;
@@ -403,9 +440,8 @@ pub fn unwrap_goose(
     let after = crate::install::apply(text, edits);
     let now = parse(Path::new(""), &after).ok()?;
     let mut want = parse(Path::new(""), text).ok()?;
-    let ext = &mut want["extensions"][name];
-    let ext = if ext["config"].is_object() { &mut ext["config"] } else { ext };
-    ext["cmd"] = program.into();
+    let ext = slot(client, &mut want, name)?;
+    ext[program_key] = program.into();
     match original["args"].as_array() {
         Some(args) => ext["args"] = args.clone().into(),
         None => {
@@ -437,7 +473,7 @@ mod tests {
             let doc = parse(Path::new("g.yaml"), original).unwrap();
             let (_, name, value) = servers("goose", &doc).pop().unwrap();
             let program = value["command"].as_str().unwrap();
-            let (installed, raw) = wrap_goose(original, &name, program, "/opt/mcpfw").unwrap();
+            let (installed, raw) = wrap("goose", original, &name, program, "/opt/mcpfw").unwrap();
             let now = goose_value(&installed, &name);
             assert_eq!(now["command"], "/opt/mcpfw", "{installed}");
             assert_eq!(
@@ -446,7 +482,7 @@ mod tests {
                 "{installed}"
             );
             assert!(installed.contains("# mine") || !original.contains("# mine"));
-            let back = unwrap_goose(&installed, &name, &value, Some(&raw)).unwrap();
+            let back = unwrap("goose", &installed, &name, &value, Some(&raw)).unwrap();
             assert_eq!(back, original);
         }
         // Re-serialized by goose after install (plain scalars, a block list): unwrapped in that
@@ -454,17 +490,48 @@ mod tests {
         let original = "extensions:\n  github:\n    args:\n    - -y\n    - srv\n    cmd: npx\n    type: stdio\n";
         let value = goose_value(original, "github");
         let rewritten = "extensions:\n  github:\n    args:\n    - wrap\n    - --name\n    - github\n    - --\n    - npx\n    - -y\n    - srv\n    cmd: /opt/mcpfw\n    type: stdio\n";
-        assert_eq!(unwrap_goose(rewritten, "github", &value, Some("npx")).unwrap(), original);
+        assert_eq!(unwrap("goose", rewritten, "github", &value, Some("npx")).unwrap(), original);
         // Edited since: left alone.
         let edited = rewritten.replace("    - wrap\n", "");
-        assert!(unwrap_goose(&edited, "github", &value, Some("npx")).is_none());
+        assert!(unwrap("goose", &edited, "github", &value, Some("npx")).is_none());
         // Layouts that cannot be edited safely are refused.
         for text in [
             "extensions:\n  fs:\n    type: stdio\n    cmd: |\n      srv\n",
             "extensions:\n  fs:\n    type: stdio\n    cmd: srv\n    args: !!seq [a]\n",
         ] {
-            assert!(wrap_goose(text, "fs", "srv", "/m").is_err(), "{text}");
+            assert!(wrap("goose", text, "fs", "srv", "/m").is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_continue_server_is_wrapped_in_its_list_item_and_unwrapped_byte_for_byte() {
+        let original = "name: my-configuration\nversion: 0.0.1\nschema: v1\n\n# From the docs\nmcpServers:\n  - name: SQLite MCP\n    command: npx # launcher\n    args:\n      - \"-y\"\n      - \"mcp-sqlite\"\n  - name: \"Time\"\n    command: uvx\n  - name: Remote\n    type: streamable-http\n    url: https://h/mcp\nmodels: []\n";
+        let doc = parse(Path::new("c.yaml"), original).unwrap();
+        let mut text = original.to_owned();
+        let mut raws = Vec::new();
+        for (_, name, value) in servers("continue", &doc).into_iter().take(2) {
+            let program = value["command"].as_str().unwrap().to_owned();
+            let (after, raw) = wrap("continue", &text, &name, &program, "/opt/mcpfw").unwrap();
+            text = after;
+            raws.push((name, value, raw));
+        }
+        let now = parse(Path::new("c.yaml"), &text).unwrap();
+        let servers_now = servers("continue", &now);
+        assert_eq!(
+            servers_now[0].2["args"],
+            serde_json::json!(["wrap", "--name", "SQLite MCP", "--", "npx", "-y", "mcp-sqlite"]),
+            "{text}"
+        );
+        assert_eq!(
+            servers_now[1].2["args"],
+            serde_json::json!(["wrap", "--name", "Time", "--", "uvx"]),
+            "{text}"
+        );
+        assert!(text.contains("    command: \"/opt/mcpfw\" # launcher\n"), "{text}");
+        for (name, value, raw) in &raws {
+            text = unwrap("continue", &text, name, value, Some(raw)).unwrap();
+        }
+        assert_eq!(text, original);
     }
 
     #[test]

@@ -126,14 +126,8 @@ pub fn current_firewall() -> Result<PathBuf> {
     std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))
 }
 
-/// Why a YAML file's entries are not rewritten, and what to do instead.
-const YAML_UNEDITED: &str = "left unprotected: MCP Firewall does not edit Continue's YAML files \
-    yet (their comments and layout would not survive); protect it by hand: its command becomes `mcpfw` and \
-    `wrap --name NAME --` goes in front of its arguments (docs/clients.md)";
-
-/// Install on a YAML file. Goose's stdio extensions are rewritten line by line
-/// ([`crate::yamlc::wrap_goose`], checked by parsing the result); Continue's YAML files are not
-/// written, and each entry says how to protect it by hand.
+/// Install on a YAML file (Goose's, Continue's): each stdio entry is rewritten line by line
+/// ([`crate::yamlc::wrap`], checked by parsing the result).
 fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path) -> Result<Plan> {
     let firewall = firewall.to_str().context("the path of mcpfw is not UTF-8")?;
     let mut notes = Vec::new();
@@ -147,20 +141,16 @@ fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path) -> Result<P
             continue;
         }
         let program = match &entry.launch {
-            Launch::Stdio { command, .. } if client == "goose" => command[0].clone(),
-            Launch::Remote { .. } if client == "goose" => {
+            Launch::Stdio { command, .. } => command[0].clone(),
+            Launch::Remote { .. } => {
                 notes.push(format!(
-                    "{label}: left unprotected: Goose's remote extensions are not routed through \
-                     MCP Firewall's HTTP proxy yet"
+                    "{label}: left unprotected: remote entries of YAML files are not routed \
+                     through MCP Firewall's HTTP proxy yet"
                 ));
                 continue;
             }
-            _ => {
-                notes.push(format!("{label}: {YAML_UNEDITED}"));
-                continue;
-            }
         };
-        match crate::yamlc::wrap_goose(&now, &entry.name, &program, firewall) {
+        match crate::yamlc::wrap(client, &now, &entry.name, &program, firewall) {
             Ok((after, command_text)) => {
                 let installed = clients::found(client, file, &after)?
                     .into_iter()
@@ -648,8 +638,9 @@ fn restore_json(
     Ok((apply(text, edits), settled))
 }
 
-/// [`restore_json`] for a YAML file (Goose's): each extension still holding the value install
-/// wrote gets its original `cmd` and `args` back line by line ([`crate::yamlc::unwrap_goose`]).
+/// [`restore_json`] for a YAML file (Goose's, Continue's): each entry still holding the value
+/// install wrote gets its original program and `args` back line by line
+/// ([`crate::yamlc::unwrap`]).
 fn restore_yaml(
     file: &Path,
     text: &str,
@@ -673,14 +664,13 @@ fn restore_yaml(
                 settled.push(record.pointer.clone());
                 continue;
             }
-            (Holds::InstalledText | Holds::Installed, Some(original)) => {
-                crate::yamlc::unwrap_goose(
-                    &now,
-                    record.name(),
-                    original,
-                    record.command_text.as_deref(),
-                )
-            }
+            (Holds::InstalledText | Holds::Installed, Some(original)) => crate::yamlc::unwrap(
+                &record.client,
+                &now,
+                record.name(),
+                original,
+                record.command_text.as_deref(),
+            ),
             _ => None,
         };
         match restored {
@@ -824,14 +814,8 @@ pub fn status(
                 }
             };
             for clients::Found { entry, current, .. } in found {
-                let (state, mut detail) =
+                let (state, detail) =
                     protection(&entry, Some(&current), manifest.find(&file, &entry.pointer));
-                if state == Protection::Unprotected && clients::is_yaml(&file) && client != &"goose"
-                {
-                    detail.push_str(
-                        " (a YAML file: `mcpfw install` cannot edit it yet; wrap it by hand)",
-                    );
-                }
                 out.push(EntryStatus {
                     client: client.to_string(),
                     file: file.clone(),
