@@ -79,6 +79,7 @@ impl Machine {
         let mut cmd = Command::new(mcpfw());
         cmd.env("HOME", self.home.path())
             .env_remove("XDG_CONFIG_HOME")
+            .env_remove("CODEX_HOME")
             .env("MCPFW_HOME", self.fw.path())
             .env("MCPFW_KEYRING", "off")
             .env("MCPFW_PROXY_PORT", self.proxy_port.to_string())
@@ -605,6 +606,441 @@ fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
     assert!(!human.contains("CHANGED"), "{human}");
     m.ok(&["uninstall", "--client", "gemini"]);
     assert_eq!(text(&file), expected);
+}
+
+/// Rewrites a TOML file as a program that keeps no comments would: every table as
+/// `[a.b]` with its keys in order, lists one item per line, and (as `codex mcp add` does) a
+/// server added.
+fn reserialize_toml(file: &Path) {
+    let script = r#"
+import json, sys, tomllib
+f = sys.argv[1]
+c = tomllib.load(open(f, 'rb'))
+c['mcp_servers']['notes'] = {'command': 'notes-mcp', 'args': ['--dir', '/n']}
+def val(v):
+    if isinstance(v, bool): return 'true' if v else 'false'
+    if isinstance(v, (int, float)): return str(v)
+    if isinstance(v, str): return json.dumps(v)
+    if isinstance(v, list): return '[\n' + ''.join('  ' + val(i) + ',\n' for i in v) + ']'
+    return '{ ' + ', '.join(json.dumps(k) + ' = ' + val(x) for k, x in v.items()) + ' }'
+def key(k):
+    return k if k.replace('-', '').replace('_', '').isalnum() else json.dumps(k)
+out = []
+def table(path, t):
+    plain = [(k, v) for k, v in t.items() if not isinstance(v, dict) or path == []]
+    if path and plain or not path:
+        if path: out.append('[' + '.'.join(key(p) for p in path) + ']')
+        for k, v in t.items():
+            if not isinstance(v, dict): out.append(key(k) + ' = ' + val(v))
+        out.append('')
+    for k, v in t.items():
+        if isinstance(v, dict): table(path + [k], v)
+table([], c)
+open(f, 'w').write('\n'.join(out))
+"#;
+    let status = Command::new(python()).args(["-c", script]).arg(file).status().unwrap();
+    assert!(status.success(), "could not rewrite {}", file.display());
+}
+
+#[test]
+fn codex_clis_toml_round_trips_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let file = m.place("~/.codex/config.toml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(fixture_path("codex-config.toml"), &file).unwrap();
+    let original = text(&file);
+    let others = m.files();
+
+    let out = m.ok(&["install", "--client", "codex"]);
+    assert!(out.contains("context7: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(out.contains("home-assistant: protected"), "{out}");
+    assert!(out.contains("figma: protected (through MCP Firewall's HTTP proxy"), "{out}");
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let entries = m.servers_of("codex");
+    let ha = entries.iter().find(|e| e.name == "home-assistant").unwrap();
+    assert!(ha.wrapped, "{ha:?}");
+    assert!(
+        matches!(&ha.launch, Launch::Stdio { command, env } if command == &["uvx", "ha-mcp@latest"] && env["HOMEASSISTANT_URL"] == "http://ha.local:8123"),
+        "{ha:?}"
+    );
+    let installed = text(&file);
+    // Only the command and the front of the args changed: comments, Codex's own keys and the
+    // layout are kept.
+    assert!(
+        installed.contains(&format!(
+            "[mcp_servers.context7]\ncommand = \"{firewall}\"\nargs = [\"wrap\", \"--name\", \"context7\", \"--\", \"npx\", \"-y\", \"@upstash/context7-mcp\"]\n"
+        )),
+        "{installed}"
+    );
+    assert!(
+        installed.contains(&format!(
+            "command = \"{firewall}\"  # the launcher\nargs = [\n  \"wrap\", \"--name\", \"home-assistant\", \"--\", \"uvx\", \"ha-mcp@latest\",\n]\ncwd = \"/home/me/ha\"\n"
+        )),
+        "{installed}"
+    );
+    for kept in [
+        "# Optional: propagate additional env vars",
+        "model = \"gpt-5-codex\"",
+        "startup_timeout_sec = 20",
+        "[projects.\"/home/me/src/app\"]\ntrust_level = \"trusted\"",
+        "bearer_token_env_var = \"FIGMA_OAUTH_TOKEN\"",
+    ] {
+        assert!(installed.contains(kept), "{kept} is kept:\n{installed}");
+    }
+    // The remote server goes through the proxy, which knows where it leads; Codex sends the
+    // token in `http_headers`, next to the entry's own headers.
+    let registry: Value =
+        serde_json::from_str(&text(&m.fw.path().join("data/proxy.json"))).unwrap();
+    assert_eq!(registry["upstreams"]["figma"]["url"], "https://mcp.figma.com/mcp");
+    let figma = entries.iter().find(|e| e.name == "figma").unwrap();
+    assert!(figma.bridged, "{figma:?}");
+    assert!(
+        installed.contains(&format!(
+            "http_headers = {{ \"X-Figma-Region\" = \"us-east-1\" , X-MCPFW-Token = \"{}\" }}",
+            registry["clients"]["codex"].as_str().unwrap()
+        )),
+        "{installed}"
+    );
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "codex"])).unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("context7", "wrapped"),
+            ("example_server", "wrapped"),
+            ("figma", "bridged"),
+            ("home-assistant", "wrapped")
+        ]
+    );
+    let again = m.ok(&["install", "--client", "codex"]);
+    assert!(again.contains("nothing to change"), "{again}");
+    let out = m.ok(&["uninstall", "--client", "codex"]);
+    assert!(out.contains("context7: restored") && out.contains("figma: restored"), "{out}");
+    assert_eq!(text(&file), original, "byte for byte");
+    let registry: Value =
+        serde_json::from_str(&text(&m.fw.path().join("data/proxy.json"))).unwrap();
+    assert_eq!(registry["upstreams"], serde_json::json!({}), "the route is gone");
+    assert_files_equal(&others, &m.files());
+
+    // Re-serialized (comments gone, one list item per line) with a server added, then
+    // uninstalled: the file is what that program would have written without MCP Firewall.
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("config.toml");
+        std::fs::copy(fixture_path("codex-config.toml"), &copy).unwrap();
+        reserialize_toml(&copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "codex"]);
+    reserialize_toml(&file);
+    assert!(text(&file).contains("args = [\n  \"wrap\",\n"), "{}", text(&file));
+    let human = m.ok(&["status", "--client", "codex"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    assert!(human.contains("notes"), "{human}");
+    let out = m.ok(&["uninstall", "--client", "codex"]);
+    assert!(out.contains("home-assistant: restored"), "{out}");
+    assert_eq!(text(&file), expected);
+
+    // CODEX_HOME moves the file; a file that is not TOML is refused untouched, with its line
+    // and column.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let moved = elsewhere.path().join("config.toml");
+    let broken = "model = \"o3\"\n\n[mcp_servers.fs\ncommand = \"npx\"\n";
+    std::fs::write(&moved, broken).unwrap();
+    let out = m
+        .cmd()
+        .env("CODEX_HOME", elsewhere.path())
+        .args(["install", "--client", "codex"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:3:", moved.display())), "{stderr}");
+    assert!(stderr.contains("left untouched"), "{stderr}");
+    assert_eq!(text(&moved), broken);
+}
+
+#[test]
+fn zeds_settings_round_trip_in_both_entry_forms_keeping_its_comments() {
+    let m = Machine::new();
+    let file = m.place("~/.config/zed/settings.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(fixture_path("zed-settings.json"), &file).unwrap();
+    let original = text(&file);
+    let others = m.files();
+
+    let out = m.ok(&["install", "--client", "zed"]);
+    assert!(out.contains("local-mcp-server: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(out.contains("postgres: protected (runs through mcpfw wrap)"), "{out}");
+    assert!(
+        out.contains("remote-mcp-server: protected (through MCP Firewall's HTTP proxy"),
+        "{out}"
+    );
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let installed = text(&file);
+    // The older, nested form keeps its shape: `path` is mcpfw, the wrap goes in its `args`.
+    assert!(
+        installed.contains(&format!(
+            "\"command\": {{\n        \"path\": \"{firewall}\",\n        \"args\": [\"wrap\", \"--name\", \"postgres\", \"--\", \"npx\", \"-y\","
+        )),
+        "{installed}"
+    );
+    for kept in ["// Zed settings", "// Zed's older form", "\"theme\": \"One Dark\"", "},\n  },\n}"]
+    {
+        assert!(installed.contains(kept), "{kept} is kept:\n{installed}");
+    }
+    let entries = m.servers_of("zed");
+    let postgres = entries.iter().find(|e| e.name == "postgres").unwrap();
+    assert!(postgres.wrapped, "{postgres:?}");
+    assert!(
+        matches!(&postgres.launch, Launch::Stdio { command, .. } if command[..2] == ["npx", "-y"]),
+        "{postgres:?}"
+    );
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "zed"])).unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("local-mcp-server", "wrapped"),
+            ("remote-mcp-server", "bridged"),
+            ("postgres", "wrapped")
+        ]
+    );
+    let out = m.ok(&["uninstall", "--client", "zed"]);
+    assert!(out.contains("postgres: restored"), "{out}");
+    assert_eq!(text(&file), original, "byte for byte");
+    assert_files_equal(&others, &m.files());
+
+    // Rewritten by a program that keeps no comments, with a server added: still protected,
+    // and uninstall gives what that program would have written.
+    let strip = |text: &str| -> String {
+        let value = mcpfw::jsonc::value_of(text).unwrap();
+        serde_json::to_string_pretty(&value).unwrap()
+    };
+    let rewrite = |file: &Path| {
+        let mut value = mcpfw::jsonc::value_of(&text(file)).unwrap();
+        value["context_servers"]["notes"] = serde_json::json!({"command": "notes-mcp"});
+        std::fs::write(file, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    };
+    std::fs::write(&file, strip(&original)).unwrap();
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("settings.json");
+        std::fs::write(&copy, strip(&original)).unwrap();
+        rewrite(&copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "zed"]);
+    rewrite(&file);
+    let human = m.ok(&["status", "--client", "zed"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    m.ok(&["uninstall", "--client", "zed"]);
+    assert_eq!(text(&file), expected);
+
+    // A settings file that does not parse is refused untouched, with its line and column.
+    let broken =
+        "{\n  \"context_servers\": {\n    \"a\": {\"command\": \"x\"}\n    \"b\": {}\n  }\n}\n";
+    std::fs::write(&file, broken).unwrap();
+    let out = m.run(&["install", "--client", "zed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:4:5:", file.display())), "{stderr}");
+    assert_eq!(text(&file), broken);
+}
+
+#[test]
+fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let storage = "~/.config/Code/User/globalStorage";
+    let placed = [
+        (
+            "cline_mcp_settings.json",
+            format!("{storage}/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"),
+        ),
+        (
+            "roo-mcp_settings.json",
+            format!("{storage}/rooveterinaryinc.roo-cline/settings/mcp_settings.json"),
+        ),
+        ("roo-project-mcp.json", "@/.roo/mcp.json".to_owned()),
+        ("lmstudio-mcp.json", "~/.lmstudio/mcp.json".to_owned()),
+    ];
+    let files: Vec<PathBuf> = placed
+        .iter()
+        .map(|(fixture, place)| {
+            let to = m.place(place);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fixture_path(fixture), &to).unwrap();
+            to
+        })
+        .collect();
+    let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
+    let others = m.files();
+
+    let out =
+        m.ok(&["install", "--client", "cline", "--client", "roo-code", "--client", "lm-studio"]);
+    assert!(out.contains("mcpfw install: 4 file(s) changed"), "{out}");
+    let status: Vec<Value> = serde_json::from_str(&m.ok(&[
+        "status",
+        "--json",
+        "--client",
+        "cline",
+        "--client",
+        "roo-code",
+        "--client",
+        "lm-studio",
+    ]))
+    .unwrap();
+    let states: Vec<(&str, &str, &str)> = status
+        .iter()
+        .map(|e| {
+            (
+                e["client"].as_str().unwrap(),
+                e["server"].as_str().unwrap(),
+                e["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("cline", "git", "wrapped"),
+            ("cline", "remote-server", "bridged"),
+            ("roo-code", "local-server", "wrapped"),
+            ("roo-code", "modern-remote-server", "bridged"),
+            ("roo-code", "puppeteer", "wrapped"),
+            ("lm-studio", "hf-mcp-server", "bridged"),
+            ("lm-studio", "playwright", "wrapped"),
+        ]
+    );
+    // The clients' own keys stay; a remote entry keeps its headers and its transport.
+    let roo: Value = serde_json::from_str(&text(&files[1])).unwrap();
+    assert_eq!(
+        roo["mcpServers"]["local-server"]["alwaysAllow"],
+        serde_json::json!(["tool1", "tool2"])
+    );
+    assert_eq!(roo["mcpServers"]["local-server"]["cwd"], "/path/to/project/root");
+    let remote = &roo["mcpServers"]["modern-remote-server"];
+    assert_eq!(remote["type"], "streamable-http");
+    assert_eq!(remote["headers"]["X-API-Key"], "your-secure-api-key");
+    assert!(remote["url"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{remote}");
+    let cline: Value = serde_json::from_str(&text(&files[0])).unwrap();
+    assert_eq!(cline["mcpServers"]["git"]["networkTimeout"], 60000);
+
+    let out =
+        m.ok(&["uninstall", "--client", "cline", "--client", "roo-code", "--client", "lm-studio"]);
+    assert!(out.contains("mcpfw uninstall: 4 file(s) changed"), "{out}");
+    for (file, original) in files.iter().zip(&originals) {
+        assert_eq!(&text(file), original, "{} byte for byte", file.display());
+    }
+    assert_files_equal(&others, &m.files());
+
+    // LM Studio re-serializes its file from its in-app editor: still recognised.
+    let lm = &files[3];
+    let expected = {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("mcp.json");
+        std::fs::copy(fixture_path("lmstudio-mcp.json"), &copy).unwrap();
+        reserialize("python", &copy);
+        text(&copy)
+    };
+    m.ok(&["install", "--client", "lm-studio"]);
+    reserialize("python", lm);
+    let human = m.ok(&["status", "--client", "lm-studio"]);
+    assert!(!human.contains("CHANGED"), "{human}");
+    m.ok(&["uninstall", "--client", "lm-studio"]);
+    assert_eq!(&text(lm), &expected);
+}
+
+/// Goose's and Continue's YAML is edited line by line and put back byte for byte; Continue's
+/// JSON block files are protected like any JSON file.
+#[test]
+fn goose_and_continue_yaml_files_round_trip_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let placed = [
+        ("continue-config.yaml", "~/.continue/config.yaml"),
+        ("continue-block-playwright.yaml", "@/.continue/mcpServers/playwright-mcp.yaml"),
+        ("continue-block-claude.json", "@/.continue/mcpServers/filesystem.json"),
+        ("goose-config.yaml", "~/.config/goose/config.yaml"),
+    ];
+    let files: Vec<PathBuf> = placed
+        .iter()
+        .map(|(fixture, place)| {
+            let to = m.place(place);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fixture_path(fixture), &to).unwrap();
+            to
+        })
+        .collect();
+    let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
+
+    let out = m.ok(&["install", "--client", "continue", "--client", "goose"]);
+    assert!(out.contains("mcpfw install: 4 file(s) changed"), "{out}");
+    for server in ["SQLite MCP", "Browser search", "github", "filesystem"] {
+        assert!(out.contains(&format!("{server}: protected (runs through mcpfw wrap)")), "{out}");
+    }
+    assert!(out.contains("Name: left unprotected: remote entries of YAML files"), "{out}");
+    // Continue's comments and layout are kept: only the command and the front of args change.
+    let config = text(&files[0]);
+    assert!(config.contains("# From https://docs.continue.dev"), "{config}");
+    assert!(
+        config.contains("    args:\n      - \"wrap\"\n      - \"--name\"\n      - \"SQLite MCP\"\n      - \"--\"\n      - \"npx\"\n      - \"-y\"\n"),
+        "{config}"
+    );
+    // Goose's file: only its extension's cmd and the front of its args changed.
+    let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let goose = text(&files[3]);
+    let expected = originals[3]
+        .replace("    cmd: npx\n", &format!("    cmd: \"{firewall}\"\n"))
+        .replace(
+            "    args:\n    - -y\n",
+            "    args:\n    - \"wrap\"\n    - \"--name\"\n    - \"github\"\n    - \"--\"\n    - \"npx\"\n    - -y\n",
+        );
+    assert_eq!(goose, expected);
+    let github = m.servers_of("goose").into_iter().find(|e| e.name == "github").unwrap();
+    assert!(github.wrapped, "{github:?}");
+    assert!(
+        matches!(&github.launch, Launch::Stdio { command, env } if command[..2] == ["npx", "-y"] && env["GITHUB_PERSONAL_ACCESS_TOKEN"] == "<YOUR_TOKEN>"),
+        "{github:?}"
+    );
+    let status: Vec<Value> = serde_json::from_str(
+        &m.ok(&["status", "--json", "--client", "continue", "--client", "goose"]),
+    )
+    .unwrap();
+    let states: Vec<(&str, &str)> = status
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("SQLite MCP", "wrapped"),
+            ("Name", "unprotected"),
+            ("filesystem", "wrapped"),
+            ("Browser search", "wrapped"),
+            ("github", "wrapped"),
+        ]
+    );
+    let out = m.ok(&["uninstall", "--client", "continue", "--client", "goose"]);
+    assert!(out.contains("github: restored") && out.contains("SQLite MCP: restored"), "{out}");
+    for (file, original) in files.iter().zip(&originals) {
+        assert_eq!(&text(file), original, "{} byte for byte", file.display());
+    }
+
+    // A YAML file that does not parse is named with its line and column.
+    std::fs::write(&files[3], "extensions:\n  github: [1, 2\n").unwrap();
+    let out = m.run(&["status", "--client", "goose"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:", files[3].display())), "{stderr}");
+    assert!(stderr.contains("left untouched"), "{stderr}");
 }
 
 /// The real Gemini CLI (`@google/gemini-cli`, pinned in tests/peers; `gemini mcp` works

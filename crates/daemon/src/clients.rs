@@ -1,7 +1,9 @@
 //! The MCP clients on this machine, their configuration files and the servers those start.
 //!
 //! `mcpfw scan` audits what a client would start; `mcpfw install` rewrites the entries (see
-//! [`crate::install`]). Each client keeps its servers in a JSON file in a shape of its own:
+//! [`crate::install`]). Each client keeps its servers in a JSON file (TOML for Codex CLI, see
+//! [`crate::tomlc`]; YAML for Continue and Goose, see [`crate::yamlc`]) in a shape of its own;
+//! the documentation each row was checked against is named at [`config_files`]:
 //!
 //! | client | files | servers at |
 //! |---|---|---|
@@ -11,12 +13,23 @@
 //! | `vscode` | `<config>/Code/User/mcp.json` (also `Code - Insiders`), `<project>/.vscode/mcp.json` | `servers` (JSON with comments) |
 //! | `windsurf` | `~/.codeium/windsurf/mcp_config.json` | `mcpServers` |
 //! | `gemini` | `~/.gemini/settings.json`, `<project>/.gemini/settings.json` (Gemini CLI) | `mcpServers` |
+//! | `codex` | `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`), `<project>/.codex/config.toml` (OpenAI Codex CLI; TOML) | `[mcp_servers.NAME]` |
+//! | `zed` | `~/.config/zed/settings.json` (Linux: `<config>/zed`; Windows: `%APPDATA%\Zed`), `<project>/.zed/settings.json` (JSON with comments) | `context_servers` |
+//! | `cline` | `<config>/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json`, `~/.cline/data/settings/cline_mcp_settings.json` (Cline CLI) | `mcpServers` |
+//! | `roo-code` | `<config>/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json`, `<project>/.roo/mcp.json` | `mcpServers` |
+//! | `lm-studio` | `~/.lmstudio/mcp.json` | `mcpServers` |
+//! | `continue` | `~/.continue/config.yaml`; block files `.continue/mcpServers/*.yaml`, `*.json` in the home folder and the project | `mcpServers` (a list in YAML, a map in JSON) |
+//! | `goose` | `~/.config/goose/config.yaml` (Windows: `%APPDATA%\Block\goose\config\config.yaml`) | `extensions` (`type: stdio`, `cmd`, `args`, `envs`) |
+//!
+//! YAML files are read with [`crate::yamlc`], and their stdio entries edited line by line
+//! (checked by parsing the result).
 //!
 //! `<config>` is the platform's configuration folder (`directories::BaseDirs::config_dir`:
 //! `~/.config` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows).
 //! An entry is a stdio server (`command`, `args`, `env`) or a remote one (`url`; Windsurf's
-//! `serverUrl`; Gemini CLI's `httpUrl`, or `url` for its SSE servers). An entry that already runs through `mcpfw wrap` is reported with the command
-//! it wraps.
+//! `serverUrl`; Gemini CLI's `httpUrl`, or `url` for its SSE servers). Zed's older entries nest the command:
+//! `{"command": {"path": …, "args": […], "env": {…}}}`. An entry that already runs through
+//! `mcpfw wrap` is reported with the command it wraps.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,8 +39,21 @@ use anyhow::{Context, Result, bail};
 use crate::jsonc::{self, Node};
 
 /// The clients MCP Firewall knows.
-pub const CLIENTS: [&str; 6] =
-    ["claude-desktop", "claude-code", "cursor", "vscode", "windsurf", "gemini"];
+pub const CLIENTS: [&str; 13] = [
+    "claude-desktop",
+    "claude-code",
+    "cursor",
+    "vscode",
+    "windsurf",
+    "gemini",
+    "codex",
+    "zed",
+    "cline",
+    "roo-code",
+    "lm-studio",
+    "continue",
+    "goose",
+];
 
 /// Where to look for configuration files: the user's home and configuration folders, and the
 /// project whose project-scope files count.
@@ -38,6 +64,8 @@ pub struct Places {
     pub config_dir: PathBuf,
     /// The project folder (`.mcp.json`, `.cursor/mcp.json`, `.vscode/mcp.json`).
     pub project: PathBuf,
+    /// Codex CLI's folder: `$CODEX_HOME`, else `~/.codex`.
+    pub codex_home: PathBuf,
 }
 
 impl Places {
@@ -50,11 +78,11 @@ impl Places {
                 .with_context(|| format!("cannot use the project folder {}", p.display()))?,
             None => std::env::current_dir().context("cannot tell the current folder")?,
         };
-        Ok(Self {
-            home: base.home_dir().to_owned(),
-            config_dir: base.config_dir().to_owned(),
-            project,
-        })
+        let home = base.home_dir().to_owned();
+        let codex_home = std::env::var_os("CODEX_HOME")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| home.join(".codex"), PathBuf::from);
+        Ok(Self { config_dir: base.config_dir().to_owned(), home, project, codex_home })
     }
 
     /// The same places with the platform layout of a home folder (for tests and for a home
@@ -64,6 +92,7 @@ impl Places {
             home: home.to_owned(),
             config_dir: home.join(".config"),
             project: project.to_owned(),
+            codex_home: home.join(".codex"),
         }
     }
 }
@@ -92,7 +121,7 @@ pub enum Launch {
     Remote { url: String },
 }
 
-/// A configuration file's text is not JSON: the file, line and column say where.
+/// A configuration file's text is not JSON (or TOML, or YAML): the file, line and column say where.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}:{column}: {message}; the file was left untouched, fix it and try again", file = .file.display(), line = .error.line, column = .error.column, message = .error.message)]
 pub struct MalformedConfig {
@@ -103,7 +132,11 @@ pub struct MalformedConfig {
 /// The configuration files of `client`, existing or not: user scope first, then project scope
 /// (once each: in the home folder, `~/.cursor/mcp.json` is both).
 pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
-    let Places { home, config_dir, project } = places;
+    let Places { home, config_dir, project, codex_home } = places;
+    // VS Code extensions keep their files in VS Code's user folder.
+    let vscode_storage = |extension: &str, file: &str| {
+        config_dir.join("Code/User/globalStorage").join(extension).join("settings").join(file)
+    };
     let mut files = match client {
         "claude-desktop" => vec![config_dir.join("Claude/claude_desktop_config.json")],
         "claude-code" => vec![home.join(".claude.json"), project.join(".mcp.json")],
@@ -115,6 +148,53 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
         ],
         "windsurf" => vec![home.join(".codeium/windsurf/mcp_config.json")],
         "gemini" => vec![home.join(".gemini/settings.json"), project.join(".gemini/settings.json")],
+        // https://developers.openai.com/codex/mcp/: `~/.codex/config.toml` (`CODEX_HOME`
+        // moves it), and `.codex/config.toml` of a trusted project.
+        "codex" => vec![codex_home.join("config.toml"), project.join(".codex/config.toml")],
+        // https://zed.dev/docs/ai/mcp, https://zed.dev/docs/configuring-zed: the user settings
+        // are `~/.config/zed/settings.json` on macOS and Linux (`$XDG_CONFIG_HOME/zed`),
+        // `%APPDATA%\Zed\settings.json` on Windows; a project's are `.zed/settings.json`.
+        "zed" => vec![
+            if cfg!(target_os = "macos") {
+                home.join(".config/zed/settings.json")
+            } else if cfg!(windows) {
+                config_dir.join("Zed/settings.json")
+            } else {
+                config_dir.join("zed/settings.json")
+            },
+            project.join(".zed/settings.json"),
+        ],
+        // https://docs.cline.bot/mcp/configuring-mcp-servers: `cline_mcp_settings.json`, in
+        // the VS Code extension's storage (`saoudrizwan.claude-dev/settings/`), and for the
+        // Cline CLI in `~/.cline/data/settings/`.
+        "cline" => vec![
+            vscode_storage("saoudrizwan.claude-dev", "cline_mcp_settings.json"),
+            home.join(".cline/data/settings/cline_mcp_settings.json"),
+        ],
+        // https://docs.roocode.com/features/mcp/using-mcp-in-roo: the global
+        // `mcp_settings.json` in the extension's storage, and a project's `.roo/mcp.json`.
+        "roo-code" => vec![
+            vscode_storage("rooveterinaryinc.roo-cline", "mcp_settings.json"),
+            project.join(".roo/mcp.json"),
+        ],
+        // https://lmstudio.ai/docs/app/mcp: `mcp.json` in LM Studio's home folder, in Cursor's
+        // notation.
+        "lm-studio" => vec![home.join(".lmstudio/mcp.json")],
+        // https://docs.continue.dev/customize/deep-dives/mcp: `mcpServers` in
+        // `~/.continue/config.yaml`, and block files in `.continue/mcpServers/` (YAML, or JSON
+        // in Claude Desktop's notation), in the project and in `~/.continue`.
+        "continue" => {
+            let mut files = vec![home.join(".continue/config.yaml")];
+            files.extend(block_files(&home.join(".continue/mcpServers")));
+            files.extend(block_files(&project.join(".continue/mcpServers")));
+            files
+        }
+        // https://block.github.io/goose/docs/guides/config-files
+        "goose" => vec![if cfg!(windows) {
+            config_dir.join("Block/goose/config/config.yaml")
+        } else {
+            home.join(".config/goose/config.yaml")
+        }],
         other => bail!("unknown client {other:?}; known clients: {}", CLIENTS.join(", ")),
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -122,9 +202,38 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The YAML and JSON files of a Continue block folder (`.continue/mcpServers/`), sorted.
+fn block_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether a configuration file is YAML, which MCP Firewall reads but does not edit.
+pub fn is_yaml(file: &Path) -> bool {
+    file.extension().is_some_and(|x| x == "yaml" || x == "yml")
+}
+
 /// The object key holding a client's servers.
 pub fn servers_key(client: &str) -> &'static str {
-    if client == "vscode" { "servers" } else { "mcpServers" }
+    match client {
+        "vscode" => "servers",
+        "zed" => "context_servers",
+        "codex" => crate::tomlc::SERVERS,
+        _ => "mcpServers",
+    }
+}
+
+/// Whether a client's files are TOML (Codex CLI's), edited with [`crate::tomlc`].
+pub fn is_toml(client: &str) -> bool {
+    client == "codex"
 }
 
 /// The key of a remote entry's address in a client's files.
@@ -141,10 +250,57 @@ pub fn servers(client: &str, places: &Places) -> Result<Vec<ServerEntry>> {
     let mut out = Vec::new();
     for file in config_files(client, places)? {
         let Some(text) = read_config(&file)? else { continue };
-        let doc = parse_config(&file, &text)?;
-        out.extend(entries(client, &file, &text, &doc));
+        out.extend(found(client, &file, &text)?.into_iter().map(|f| f.entry));
     }
     Ok(out)
+}
+
+/// One server entry of a file, with its text and value now.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub entry: ServerEntry,
+    /// The entry's text in the file (for TOML and YAML files: its value as JSON text),
+    /// compared with what install recorded ([`crate::install::manifest::Record::holds`]).
+    pub current: String,
+    pub value: serde_json::Value,
+}
+
+/// The server entries of a file's text, JSON, TOML or YAML as the client writes it; a syntax
+/// error is a [`MalformedConfig`].
+pub fn found(client: &str, file: &Path, text: &str) -> Result<Vec<Found>> {
+    if is_yaml(file) {
+        let doc = crate::yamlc::parse(file, text)?;
+        return Ok(crate::yamlc::servers(client, &doc)
+            .into_iter()
+            .filter_map(|(pointer, name, value)| {
+                let entry = entry_of(client, &name, file, pointer, &value)?;
+                Some(Found { entry, current: value.to_string(), value })
+            })
+            .collect());
+    }
+    if is_toml(client) {
+        let doc = crate::tomlc::parse(file, text)?;
+        return Ok(crate::tomlc::servers(&doc)
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let pointer = vec![crate::tomlc::SERVERS.to_owned(), name.clone()];
+                let entry = entry_of(client, &name, file, pointer, &value)?;
+                Some(Found { entry, current: crate::tomlc::value_text(&value), value })
+            })
+            .collect());
+    }
+    let doc = parse_config(file, text)?;
+    Ok(entries(client, file, text, &doc)
+        .into_iter()
+        .filter_map(|entry| {
+            let node = doc.at(&entry.pointer)?;
+            Some(Found {
+                current: text[node.span.clone()].to_owned(),
+                value: node.to_value(text),
+                entry,
+            })
+        })
+        .collect())
 }
 
 /// A configuration file's text, or `None` when it does not exist.
@@ -207,7 +363,7 @@ pub fn entries(client: &str, file: &Path, text: &str, doc: &Node) -> Vec<ServerE
     out
 }
 
-fn entry_of(
+pub(crate) fn entry_of(
     client: &str,
     name: &str,
     file: &Path,
@@ -219,10 +375,13 @@ fn entry_of(
             .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     };
-    let (launch, wrapped, bridged) = if let Some(command) = entry["command"].as_str() {
+    // Zed's older form nests the command: `{"command": {"path", "args", "env"}}`.
+    let stdio = if entry["command"].is_object() { &entry["command"] } else { entry };
+    let program = if entry["command"].is_object() { &stdio["path"] } else { &stdio["command"] };
+    let (launch, wrapped, bridged) = if let Some(command) = program.as_str() {
         let mut command: Vec<String> =
-            std::iter::once(command.to_owned()).chain(strings(&entry["args"])).collect();
-        let env = entry["env"]
+            std::iter::once(command.to_owned()).chain(strings(&stdio["args"])).collect();
+        let env = stdio["env"]
             .as_object()
             .map(|m| {
                 m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect()

@@ -20,3 +20,5 @@ pub mod logging;
 pub mod org;
 pub mod proxy;
 pub mod telemetry;
+pub mod tomlc;
+pub mod yamlc;

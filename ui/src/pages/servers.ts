@@ -191,6 +191,13 @@ const CLIENT_NAMES: Record<string, string> = {
   vscode: "VS Code",
   windsurf: "Windsurf",
   gemini: "Gemini CLI",
+  codex: "Codex CLI",
+  zed: "Zed",
+  cline: "Cline",
+  "roo-code": "Roo Code",
+  "lm-studio": "LM Studio",
+  continue: "Continue",
+  goose: "Goose",
 };
 
 const STATES: Record<ClientEntry["state"], string> = {

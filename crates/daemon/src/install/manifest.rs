@@ -1,5 +1,6 @@
 //! What `mcpfw install` changed, so that `mcpfw uninstall` can put it back: for each entry, its
-//! exact text before and after. Kept in `<data>/install/manifest.json` (mode 0600).
+//! exact text before and after (for a TOML or YAML file, its value as JSON text, and its
+//! `command` as written). Kept in `<data>/install/manifest.json` (mode 0600).
 //!
 //! An entry is recognised by its value, not its text: a client that re-serializes its file
 //! (Claude Code rewrites `~/.claude.json` with each `args` element on its own line) or a person
@@ -37,6 +38,11 @@ pub struct Record {
     /// when no other entry uses it).
     #[serde(default)]
     pub route: Option<String>,
+    /// For an entry of a TOML or YAML file: its `command` (Goose: `cmd`) as it was written
+    /// (quoting included), put back by uninstall; `original` and `installed` hold the entry's
+    /// value as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_text: Option<String>,
 }
 
 /// What an entry holds now, compared with its install record.

@@ -126,6 +126,60 @@ pub fn current_firewall() -> Result<PathBuf> {
     std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))
 }
 
+/// Install on a YAML file (Goose's, Continue's): each stdio entry is rewritten line by line
+/// ([`crate::yamlc::wrap`], checked by parsing the result).
+fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path) -> Result<Plan> {
+    let firewall = firewall.to_str().context("the path of mcpfw is not UTF-8")?;
+    let mut notes = Vec::new();
+    let mut records = Vec::new();
+    let mut now = text.to_owned();
+    for found in clients::found(client, file, text)? {
+        let entry = &found.entry;
+        let label = label(entry);
+        if entry.wrapped || entry.bridged {
+            notes.push(format!("{label}: already protected"));
+            continue;
+        }
+        let program = match &entry.launch {
+            Launch::Stdio { command, .. } => command[0].clone(),
+            Launch::Remote { .. } => {
+                notes.push(format!(
+                    "{label}: left unprotected: remote entries of YAML files are not routed \
+                     through MCP Firewall's HTTP proxy yet"
+                ));
+                continue;
+            }
+        };
+        match crate::yamlc::wrap(client, &now, &entry.name, &program, firewall) {
+            Ok((after, command_text)) => {
+                let installed = clients::found(client, file, &after)?
+                    .into_iter()
+                    .find(|f| f.entry.pointer == entry.pointer)
+                    .context("the entry vanished while it was edited")?
+                    .current;
+                notes.push(format!("{label}: protected (runs through mcpfw wrap)"));
+                records.push(Record {
+                    client: client.to_owned(),
+                    file: file.to_owned(),
+                    pointer: entry.pointer.clone(),
+                    original: found.current.clone(),
+                    installed,
+                    installed_ms: crate::record::now_ms(),
+                    backup: None,
+                    route: None,
+                    command_text: Some(command_text),
+                });
+                now = after;
+            }
+            Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
+        }
+    }
+    Ok((now, records, notes))
+}
+
+/// A file's new text, the install records of the entries changed, and one note per entry.
+type Plan = (String, Vec<Record>, Vec<String>);
+
 /// How often a file is read again when its program wrote it while it was being edited.
 const ATTEMPTS: usize = 3;
 
@@ -155,90 +209,14 @@ impl Install<'_> {
     ) -> Result<Option<FileOutcome>> {
         for attempt in 1..=ATTEMPTS {
             let Some(text) = clients::read_config(file)? else { return Ok(None) };
-            let doc = clients::parse_config(file, &text)?;
-            let mut edits: Vec<(Range<usize>, String)> = Vec::new();
-            let mut records = Vec::new();
-            let mut notes = Vec::new();
-            for entry in clients::entries(client, file, &text, &doc) {
-                let Some(node) = doc.at(&entry.pointer) else { continue };
-                let label = label(&entry);
-                if let Launch::Stdio { command, .. } = &entry.launch
-                    && let Some(warning) = squat_warning(command)
-                {
-                    notes.push(format!("{label}: WARNING: {warning}"));
-                }
-                if entry.wrapped || entry.bridged {
-                    let pinned = match (&entry.launch, self.pin) {
-                        (Launch::Stdio { command, env }, Some(pinner)) if entry.wrapped => {
-                            let current = &text[node.span.clone()];
-                            let record = manifest.find(file, &entry.pointer).cloned();
-                            match pin_wrapped(node, current, command, env, pinner, record) {
-                                Ok(Some((record, spec))) => {
-                                    edits.push((node.span.clone(), record.installed.clone()));
-                                    records.push(Record {
-                                        client: client.to_owned(),
-                                        file: file.to_owned(),
-                                        pointer: entry.pointer.clone(),
-                                        ..record
-                                    });
-                                    format!("; pinned to {spec}")
-                                }
-                                Ok(None) => String::new(),
-                                Err(why) => format!("; not pinned: {why}"),
-                            }
-                        }
-                        _ => String::new(),
-                    };
-                    notes.push(format!("{label}: already protected{pinned}"));
-                    continue;
-                }
-                let mut pinned = None;
-                let (rewritten, how) = match &entry.launch {
-                    Launch::Stdio { command, env } => {
-                        let extra = match self.pin.map(|p| pin_edit(node, command, env, p)) {
-                            Some(Ok(Some((span, spec)))) => {
-                                pinned = Some(format!("pinned to {spec}"));
-                                vec![(span, json_string(&spec))]
-                            }
-                            Some(Err(why)) => {
-                                pinned = Some(format!("not pinned: {why}"));
-                                Vec::new()
-                            }
-                            Some(Ok(None)) | None => Vec::new(),
-                        };
-                        (
-                            wrapped_entry_with(&text, node, &entry.name, self.firewall, extra)
-                                .map(|text| (text, None)),
-                            "runs through mcpfw wrap",
-                        )
-                    }
-                    Launch::Remote { .. } => (
-                        self.route(client, &entry, &text, node)
-                            .map(|(text, route)| (text, Some(route))),
-                        "through MCP Firewall's HTTP proxy, served by the daemon",
-                    ),
-                };
-                match rewritten {
-                    Ok((installed, route)) => {
-                        let pinned = pinned.map(|p| format!("; {p}")).unwrap_or_default();
-                        notes.push(format!("{label}: protected ({how}){pinned}"));
-                        records.push(Record {
-                            client: client.to_owned(),
-                            file: file.to_owned(),
-                            pointer: entry.pointer.clone(),
-                            original: text[node.span.clone()].to_owned(),
-                            installed: installed.clone(),
-                            installed_ms: crate::record::now_ms(),
-                            backup: None,
-                            route,
-                        });
-                        edits.push((node.span.clone(), installed));
-                    }
-                    Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
-                }
-            }
+            let (after, records, notes) = if clients::is_yaml(file) {
+                plan_yaml(client, file, &text, self.firewall)?
+            } else if clients::is_toml(client) {
+                self.plan_toml(client, file, &text)?
+            } else {
+                self.plan_json(manifest, client, file, &text)?
+            };
             let routed = records.iter().any(|r| r.route.is_some());
-            let after = apply(&text, edits);
             let mut done = FileOutcome {
                 client: client.to_owned(),
                 file: file.to_owned(),
@@ -271,6 +249,178 @@ impl Install<'_> {
         bail!("{} keeps changing; close its program and try again", file.display())
     }
 
+    /// The new text of a JSON file with its entries protected, the install records and one
+    /// note per entry.
+    fn plan_json(
+        &self,
+        manifest: &Manifest,
+        client: &str,
+        file: &Path,
+        text: &str,
+    ) -> Result<Plan> {
+        let doc = clients::parse_config(file, text)?;
+        let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+        let mut records = Vec::new();
+        let mut notes = Vec::new();
+        for entry in clients::entries(client, file, text, &doc) {
+            let Some(node) = doc.at(&entry.pointer) else { continue };
+            let label = label(&entry);
+            if let Launch::Stdio { command, .. } = &entry.launch
+                && let Some(warning) = squat_warning(command)
+            {
+                notes.push(format!("{label}: WARNING: {warning}"));
+            }
+            if entry.wrapped || entry.bridged {
+                let pinned = match (&entry.launch, self.pin) {
+                    (Launch::Stdio { command, env }, Some(pinner)) if entry.wrapped => {
+                        let current = &text[node.span.clone()];
+                        let record = manifest.find(file, &entry.pointer).cloned();
+                        match pin_wrapped(node, current, command, env, pinner, record) {
+                            Ok(Some((record, spec))) => {
+                                edits.push((node.span.clone(), record.installed.clone()));
+                                records.push(Record {
+                                    client: client.to_owned(),
+                                    file: file.to_owned(),
+                                    pointer: entry.pointer.clone(),
+                                    ..record
+                                });
+                                format!("; pinned to {spec}")
+                            }
+                            Ok(None) => String::new(),
+                            Err(why) => format!("; not pinned: {why}"),
+                        }
+                    }
+                    _ => String::new(),
+                };
+                notes.push(format!("{label}: already protected{pinned}"));
+                continue;
+            }
+            let mut pinned = None;
+            let (rewritten, how) = match &entry.launch {
+                Launch::Stdio { command, env } => {
+                    let extra = match self.pin.map(|p| pin_edit(node, command, env, p)) {
+                        Some(Ok(Some((span, spec)))) => {
+                            pinned = Some(format!("pinned to {spec}"));
+                            vec![(span, json_string(&spec))]
+                        }
+                        Some(Err(why)) => {
+                            pinned = Some(format!("not pinned: {why}"));
+                            Vec::new()
+                        }
+                        Some(Ok(None)) | None => Vec::new(),
+                    };
+                    (
+                        wrapped_entry_with(text, node, &entry.name, self.firewall, extra)
+                            .map(|text| (text, None)),
+                        "runs through mcpfw wrap",
+                    )
+                }
+                Launch::Remote { .. } => (
+                    self.route(client, &entry, text, node).map(|(text, route)| (text, Some(route))),
+                    "through MCP Firewall's HTTP proxy, served by the daemon",
+                ),
+            };
+            match rewritten {
+                Ok((installed, route)) => {
+                    let pinned = pinned.map(|p| format!("; {p}")).unwrap_or_default();
+                    notes.push(format!("{label}: protected ({how}){pinned}"));
+                    records.push(Record {
+                        client: client.to_owned(),
+                        file: file.to_owned(),
+                        pointer: entry.pointer.clone(),
+                        original: text[node.span.clone()].to_owned(),
+                        installed: installed.clone(),
+                        installed_ms: crate::record::now_ms(),
+                        backup: None,
+                        route,
+                        command_text: None,
+                    });
+                    edits.push((node.span.clone(), installed));
+                }
+                Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
+            }
+        }
+        Ok((apply(text, edits), records, notes))
+    }
+
+    /// [`Self::plan_json`] for a TOML file (Codex CLI's), edited with [`crate::tomlc`]: each
+    /// stdio entry's `command` and `args` are changed in place, everything else is kept.
+    fn plan_toml(&self, client: &str, file: &Path, text: &str) -> Result<Plan> {
+        let mut doc = crate::tomlc::parse(file, text)?;
+        let firewall = self.firewall.to_str().context("the path of mcpfw is not UTF-8")?;
+        let mut records = Vec::new();
+        let mut notes = Vec::new();
+        for found in clients::found(client, file, text)? {
+            let entry = &found.entry;
+            let label = label(entry);
+            if let Launch::Stdio { command, .. } = &entry.launch
+                && let Some(warning) = squat_warning(command)
+            {
+                notes.push(format!("{label}: WARNING: {warning}"));
+            }
+            let unpinned = if self.pin.is_some() {
+                "; not pinned: --pin does not edit TOML files yet"
+            } else {
+                ""
+            };
+            if entry.wrapped || entry.bridged {
+                notes.push(format!("{label}: already protected{unpinned}"));
+                continue;
+            }
+            if let Launch::Remote { .. } = entry.launch {
+                match self.route_toml(client, &found, &mut doc) {
+                    Ok(route) => {
+                        let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
+                            .context("the entry vanished while it was edited")?;
+                        notes.push(format!(
+                            "{label}: protected (through MCP Firewall's HTTP proxy, served by \
+                             the daemon)"
+                        ));
+                        records.push(Record {
+                            client: client.to_owned(),
+                            file: file.to_owned(),
+                            pointer: entry.pointer.clone(),
+                            original: found.current.clone(),
+                            installed: crate::tomlc::value_text(&installed),
+                            installed_ms: crate::record::now_ms(),
+                            backup: None,
+                            route: Some(route),
+                            command_text: None,
+                        });
+                    }
+                    Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
+                }
+                continue;
+            }
+            let Some(table) = crate::tomlc::entry_mut(&mut doc, &entry.pointer) else {
+                notes.push(format!("{label}: left unprotected: it is not a table"));
+                continue;
+            };
+            let command_text = crate::tomlc::command_text(table);
+            match crate::tomlc::wrap(table, &entry.name, firewall) {
+                Ok(()) => {
+                    let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
+                        .context("the entry vanished while it was edited")?;
+                    notes.push(format!("{label}: protected (runs through mcpfw wrap){unpinned}"));
+                    records.push(Record {
+                        client: client.to_owned(),
+                        file: file.to_owned(),
+                        pointer: entry.pointer.clone(),
+                        original: found.current.clone(),
+                        installed: crate::tomlc::value_text(&installed),
+                        installed_ms: crate::record::now_ms(),
+                        backup: None,
+                        route: None,
+                        command_text,
+                    });
+                }
+                Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
+            }
+        }
+        let after = if records.is_empty() { text.to_owned() } else { doc.to_string() };
+        Ok((after, records, notes))
+    }
+
     /// A remote entry pointed at its route in the HTTP proxy (registered there, except in a
     /// dry run, which shows a placeholder route).
     fn route(
@@ -290,6 +440,31 @@ impl Install<'_> {
                         proxy yet"
                 .into());
         }
+        if client == "continue" {
+            // Its documented headers are YAML's `requestOptions`, not a JSON `headers` member.
+            return Err("Continue's remote entries are not routed through MCP Firewall's HTTP \
+                        proxy yet"
+                .into());
+        }
+        let (router, route) = self.register(client, entry, node)?;
+        let text = remote::routed_entry(
+            text,
+            node,
+            clients::url_key(client),
+            router.token_header(),
+            &route,
+        )?;
+        Ok((text, route.name))
+    }
+
+    /// The route of a remote entry (`node`: its value) in the HTTP proxy: registered there,
+    /// except in a dry run, which shows a placeholder route.
+    fn register(
+        &self,
+        client: &str,
+        entry: &ServerEntry,
+        node: &Node,
+    ) -> Result<(&dyn remote::Router, remote::Route), String> {
         let router = self.router.ok_or("no HTTP proxy to route it through")?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
@@ -305,14 +480,25 @@ impl Install<'_> {
                 .register(client, &entry.name, &upstream)
                 .map_err(|e| format!("the HTTP proxy refused the route: {e:#}"))?
         };
-        let text = remote::routed_entry(
-            text,
-            node,
-            clients::url_key(client),
-            router.token_header(),
-            &route,
-        )?;
-        Ok((text, route.name))
+        Ok((router, route))
+    }
+
+    /// A remote entry of a TOML file (Codex CLI's `url`) pointed at its route in the HTTP
+    /// proxy, the token in its `http_headers`; the route's name.
+    fn route_toml(
+        &self,
+        client: &str,
+        found: &clients::Found,
+        doc: &mut toml_edit::DocumentMut,
+    ) -> Result<String, String> {
+        let node = crate::jsonc::parse(&found.current).map_err(|e| e.to_string())?;
+        let Some(table) = crate::tomlc::entry_mut(doc, &found.entry.pointer) else {
+            return Err("it is not a table".into());
+        };
+        crate::tomlc::check_routable(table)?;
+        let (router, route) = self.register(client, &found.entry, &node)?;
+        crate::tomlc::route(table, &route.url, router.token_header(), &route.token)?;
+        Ok(route.name)
     }
 }
 
@@ -364,44 +550,14 @@ fn uninstall_file(
             }
             return Ok(done);
         };
-        let doc = clients::parse_config(file, &text)?;
-        let mut edits = Vec::new();
-        let mut settled = Vec::new();
-        for record in &records {
-            let label = label_of(&record.pointer);
-            let Some(node) = doc.at(&record.pointer) else {
-                done.notes.push(format!("{label}: no longer in the file; nothing to restore"));
-                settled.push(record.pointer.clone());
-                continue;
-            };
-            let current = &text[node.span.clone()];
-            let holds = record.holds(current);
-            let original = (holds == Holds::Installed)
-                .then(|| crate::jsonc::parse(&record.original).ok())
-                .flatten();
-            if holds == Holds::InstalledText {
-                done.notes.push(format!("{label}: restored"));
-                edits.push((node.span.clone(), record.original.clone()));
-                settled.push(record.pointer.clone());
-            } else if let Some(original) = original {
-                // Re-serialized since install: the original value, in the file's layout now.
-                done.notes.push(format!("{label}: restored"));
-                edits.extend(restore::revert(&text, node, &record.original, &original));
-                settled.push(record.pointer.clone());
-            } else if holds == Holds::Original {
-                done.notes.push(format!("{label}: already as it was before install"));
-                settled.push(record.pointer.clone());
-            } else {
-                let backup = record
-                    .backup
-                    .as_ref()
-                    .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
-                done.notes.push(format!(
-                    "{label}: changed since install, left as it is (edit it by hand{backup})"
-                ));
-            }
-        }
-        done.after = apply(&text, edits);
+        let (after, settled) = if clients::is_yaml(file) {
+            restore_yaml(file, &text, &records, &mut done.notes)?
+        } else if clients::is_toml(client) {
+            restore_toml(file, &text, &records, &mut done.notes)?
+        } else {
+            restore_json(file, &text, &records, &mut done.notes)?
+        };
+        done.after = after;
         done.before = text;
         if dry_run {
             return Ok(done);
@@ -432,6 +588,156 @@ fn uninstall_file(
         return Ok(done);
     }
     bail!("{} keeps changing; close its program and try again", file.display())
+}
+
+/// What uninstall does to a JSON file: its new text, and the entries settled (restored, gone
+/// or already as before); one note per entry.
+fn restore_json(
+    file: &Path,
+    text: &str,
+    records: &[Record],
+    notes: &mut Vec<String>,
+) -> Result<(String, Vec<Vec<String>>)> {
+    let doc = clients::parse_config(file, text)?;
+    let mut edits = Vec::new();
+    let mut settled = Vec::new();
+    for record in records {
+        let label = label_of(&record.pointer);
+        let Some(node) = doc.at(&record.pointer) else {
+            notes.push(format!("{label}: no longer in the file; nothing to restore"));
+            settled.push(record.pointer.clone());
+            continue;
+        };
+        let current = &text[node.span.clone()];
+        let holds = record.holds(current);
+        let original = (holds == Holds::Installed)
+            .then(|| crate::jsonc::parse(&record.original).ok())
+            .flatten();
+        if holds == Holds::InstalledText {
+            notes.push(format!("{label}: restored"));
+            edits.push((node.span.clone(), record.original.clone()));
+            settled.push(record.pointer.clone());
+        } else if let Some(original) = original {
+            // Re-serialized since install: the original value, in the file's layout now.
+            notes.push(format!("{label}: restored"));
+            edits.extend(restore::revert(text, node, &record.original, &original));
+            settled.push(record.pointer.clone());
+        } else if holds == Holds::Original {
+            notes.push(format!("{label}: already as it was before install"));
+            settled.push(record.pointer.clone());
+        } else {
+            let backup = record
+                .backup
+                .as_ref()
+                .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
+            notes.push(format!(
+                "{label}: changed since install, left as it is (edit it by hand{backup})"
+            ));
+        }
+    }
+    Ok((apply(text, edits), settled))
+}
+
+/// [`restore_json`] for a YAML file (Goose's, Continue's): each entry still holding the value
+/// install wrote gets its original program and `args` back line by line
+/// ([`crate::yamlc::unwrap`]).
+fn restore_yaml(
+    file: &Path,
+    text: &str,
+    records: &[Record],
+    notes: &mut Vec<String>,
+) -> Result<(String, Vec<Vec<String>>)> {
+    let mut now = text.to_owned();
+    let mut settled = Vec::new();
+    for record in records {
+        let label = label_of(&record.pointer);
+        let found = clients::found(&record.client, file, &now)?;
+        let Some(current) = found.iter().find(|f| f.entry.pointer == record.pointer) else {
+            notes.push(format!("{label}: no longer in the file; nothing to restore"));
+            settled.push(record.pointer.clone());
+            continue;
+        };
+        let original = crate::jsonc::value_of(&record.original);
+        let restored = match (record.holds(&current.current), &original) {
+            (Holds::Original, _) => {
+                notes.push(format!("{label}: already as it was before install"));
+                settled.push(record.pointer.clone());
+                continue;
+            }
+            (Holds::InstalledText | Holds::Installed, Some(original)) => crate::yamlc::unwrap(
+                &record.client,
+                &now,
+                record.name(),
+                original,
+                record.command_text.as_deref(),
+            ),
+            _ => None,
+        };
+        match restored {
+            Some(after) => {
+                now = after;
+                notes.push(format!("{label}: restored"));
+                settled.push(record.pointer.clone());
+            }
+            None => {
+                let backup = record
+                    .backup
+                    .as_ref()
+                    .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
+                notes.push(format!(
+                    "{label}: changed since install, left as it is (edit it by hand{backup})"
+                ));
+            }
+        }
+    }
+    Ok((now, settled))
+}
+
+/// [`restore_json`] for a TOML file (Codex CLI's): each entry still holding the value install
+/// wrote gets its original value back in place ([`crate::tomlc::revert`]).
+fn restore_toml(
+    file: &Path,
+    text: &str,
+    records: &[Record],
+    notes: &mut Vec<String>,
+) -> Result<(String, Vec<Vec<String>>)> {
+    let mut doc = crate::tomlc::parse(file, text)?;
+    let mut settled = Vec::new();
+    let mut edited = false;
+    for record in records {
+        let label = label_of(&record.pointer);
+        let Some(current) = crate::tomlc::entry_value(&doc, &record.pointer) else {
+            notes.push(format!("{label}: no longer in the file; nothing to restore"));
+            settled.push(record.pointer.clone());
+            continue;
+        };
+        let holds = record.holds(&crate::tomlc::value_text(&current));
+        let original = crate::jsonc::value_of(&record.original);
+        match (holds, original.as_ref().and_then(|o| o.as_object())) {
+            (Holds::InstalledText | Holds::Installed, Some(original)) => {
+                if let Some(entry) = crate::tomlc::entry_mut(&mut doc, &record.pointer) {
+                    crate::tomlc::revert(entry, original, record.command_text.as_deref());
+                    edited = true;
+                    notes.push(format!("{label}: restored"));
+                    settled.push(record.pointer.clone());
+                }
+            }
+            (Holds::Original, _) => {
+                notes.push(format!("{label}: already as it was before install"));
+                settled.push(record.pointer.clone());
+            }
+            _ => {
+                let backup = record
+                    .backup
+                    .as_ref()
+                    .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
+                notes.push(format!(
+                    "{label}: changed since install, left as it is (edit it by hand{backup})"
+                ));
+            }
+        }
+    }
+    Ok((if edited { doc.to_string() } else { text.to_owned() }, settled))
 }
 
 /// How well one entry is protected.
@@ -500,17 +806,16 @@ pub fn status(
                     continue;
                 }
             };
-            let doc = match clients::parse_config(&file, &text) {
-                Ok(doc) => doc,
+            let found = match clients::found(client, &file, &text) {
+                Ok(found) => found,
                 Err(e) => {
                     errors.push(format!("{e:#}"));
                     continue;
                 }
             };
-            for entry in clients::entries(client, &file, &text, &doc) {
-                let current = doc.at(&entry.pointer).map(|n| &text[n.span.clone()]);
+            for clients::Found { entry, current, .. } in found {
                 let (state, detail) =
-                    protection(&entry, current, manifest.find(&file, &entry.pointer));
+                    protection(&entry, Some(&current), manifest.find(&file, &entry.pointer));
                 out.push(EntryStatus {
                     client: client.to_string(),
                     file: file.clone(),
@@ -609,7 +914,29 @@ fn wrapped_entry_with(
     firewall: &Path,
     extra: Vec<(Range<usize>, String)>,
 ) -> Result<String, String> {
-    let command = entry.member("command").ok_or("it has no command")?;
+    // Zed's older form: `{"command": {"path": …, "args": […], "env": {…}}}`; the nested
+    // object is rewritten the same way, with `path` as its program.
+    if let Some(nested) =
+        entry.member("command").filter(|c| matches!(c.value.kind, Kind::Object(_)))
+    {
+        let inner = wrapped_object(text, &nested.value, "path", name, firewall, extra)?;
+        let start = entry.span.start;
+        let span = nested.value.span.start - start..nested.value.span.end - start;
+        return Ok(apply(&text[entry.span.clone()], vec![(span, inner)]));
+    }
+    wrapped_object(text, entry, "command", name, firewall, extra)
+}
+
+/// [`wrapped_entry_with`] on an object whose program is its member `program_key`.
+fn wrapped_object(
+    text: &str,
+    entry: &Node,
+    program_key: &str,
+    name: &str,
+    firewall: &Path,
+    extra: Vec<(Range<usize>, String)>,
+) -> Result<String, String> {
+    let command = entry.member(program_key).ok_or("it has no command")?;
     let program = command.value.as_str().ok_or("its command is not a string")?;
     if program.trim().is_empty() {
         return Err("its command is empty".into());
@@ -687,6 +1014,7 @@ fn pin_wrapped(
             installed_ms: 0,
             backup: None,
             route: None,
+            command_text: None,
         },
     };
     Ok(Some((Record { installed_ms: crate::record::now_ms(), ..record }, shown)))
@@ -810,6 +1138,7 @@ mod tests {
             installed_ms: 1,
             backup: None,
             route: None,
+            command_text: None,
         };
         let pin = |record: Option<Record>| {
             pin_wrapped(&doc, wrapped, &command, &Default::default(), &pinner, record)

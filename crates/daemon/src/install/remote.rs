@@ -90,10 +90,11 @@ pub fn route_name(name: &str) -> String {
 pub fn is_bridged(entry: &serde_json::Value, url: &str, header: &str) -> bool {
     let loopback = url.starts_with("http://127.0.0.1:") && url.contains("/s/");
     // The token in the header, or in the path (`/t/TOKEN/s/NAME/mcp`).
+    // `http_headers`: Codex CLI's name for them.
     let token = url.contains("/t/")
-        || entry["headers"]
-            .as_object()
-            .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(header)));
+        || ["headers", "http_headers"].iter().any(|key| {
+            entry[key].as_object().is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(header)))
+        });
     loopback && token
 }
 

@@ -228,26 +228,20 @@ fn snapshot(client: &'static str, file: &Path) -> Option<Snapshot> {
             return None;
         }
     };
-    let doc = match clients::parse_config(file, &text) {
-        Ok(doc) => doc,
+    let found = match clients::found(client, file, &text) {
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!("{e:#}");
             return None;
         }
     };
     let mut out = Snapshot::new();
-    for entry in clients::entries(client, file, &text, &doc) {
-        let Some(node) = doc.at(&entry.pointer) else { continue };
+    for clients::Found { entry, value, .. } in found {
         let launch = match &entry.launch {
             Launch::Stdio { command, .. } => command.join(" "),
             Launch::Remote { url } => url.clone(),
         };
-        let seen = Seen {
-            client,
-            value: node.to_value(&text),
-            protected: entry.wrapped || entry.bridged,
-            launch,
-        };
+        let seen = Seen { client, value, protected: entry.wrapped || entry.bridged, launch };
         out.insert(entry.pointer, seen);
     }
     Some(out)
@@ -384,5 +378,38 @@ mod tests {
         // A file that does not parse keeps no snapshot (compared again once fixed).
         std::fs::write(&file, "{").unwrap();
         assert!(snapshot("cursor", &file).is_none());
+    }
+
+    #[test]
+    fn codex_toml_and_goose_yaml_files_are_compared_by_value_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let at = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            snapshot("codex", &file).unwrap()
+        };
+        let before =
+            at("[mcp_servers.a]\ncommand = \"/x/mcpfw\"\nargs = [\"wrap\", \"--\", \"srv\"]\n");
+        // Re-serialized as an inline table: no change.
+        let same = at(
+            "mcp_servers = { a = { args = [\"wrap\", \"--\", \"srv\"], command = \"/x/mcpfw\" } }\n",
+        );
+        assert!(compare(&file, &before, &same).is_empty());
+        let now = at("[mcp_servers.a]\ncommand = \"evil\"\n[mcp_servers.b]\ncommand = \"curl\"\n");
+        let changes = compare(&file, &before, &now);
+        assert_eq!(changes.iter().map(|c| c.server.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(changes[0].reason.contains("no longer runs through MCP Firewall"), "{changes:?}");
+        std::fs::write(&file, "[mcp_servers.a\n").unwrap();
+        assert!(snapshot("codex", &file).is_none());
+
+        let yaml = dir.path().join("config.yaml");
+        std::fs::write(
+            &yaml,
+            "extensions:\n  g:\n    type: stdio\n    cmd: npx\n    args: [srv]\n",
+        )
+        .unwrap();
+        let goose = snapshot("goose", &yaml).unwrap();
+        let changes = compare(&yaml, &Snapshot::new(), &goose);
+        assert!(changes[0].reason.contains("new MCP server `g`"), "{changes:?}");
     }
 }
