@@ -444,6 +444,13 @@ fn a_file_its_client_re_serialized_is_still_protected_and_uninstall_restores_eac
         assert_eq!(state("notes"), "unprotected", "{how}");
         let human = m.ok(&["status", "--client", "claude-code"]);
         assert!(!human.contains("CHANGED"), "{how}: {human}");
+        // The one unprotected server comes with the commands that protect it.
+        assert!(
+            human.contains("1 server is not protected. To protect them:")
+                && human.contains("mcpfw install --client claude-code --dry-run")
+                && human.contains("then restart claude-code"),
+            "{how}: {human}"
+        );
 
         let out = m.ok(&["uninstall", "--client", "claude-code"]);
         for server in ["memory", "postgres (project /home/me/src/app)", "sentry", "git"] {

@@ -126,6 +126,9 @@ pub fn status(
             }
         }
     }
+    if !json {
+        print_next_step(&entries);
+    }
     #[cfg(target_os = "linux")]
     if !json {
         print_boxes(paths);
@@ -138,6 +141,27 @@ pub fn status(
         eprintln!("mcpfw: {PROXY_NEEDS_DAEMON}");
     }
     Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+/// What to do about unprotected servers: the two commands that protect them, and that the
+/// clients read their configuration only when they start.
+fn print_next_step(entries: &[install::EntryStatus]) {
+    let unprotected: Vec<&install::EntryStatus> =
+        entries.iter().filter(|e| e.state == Protection::Unprotected).collect();
+    if unprotected.is_empty() {
+        return;
+    }
+    let mut clients: Vec<&str> = unprotected.iter().map(|e| e.client.as_str()).collect();
+    clients.dedup();
+    let flags: String = clients.iter().map(|c| format!(" --client {c}")).collect();
+    let servers = if unprotected.len() == 1 { "server is" } else { "servers are" };
+    println!(
+        "\n{} {servers} not protected. To protect them:\n  mcpfw install{flags} --dry-run   \
+         # see the change to each file first\n  mcpfw install{flags}             # then restart \
+         {} (clients read their configuration when they start)",
+        unprotected.len(),
+        clients.join(", ")
+    );
 }
 
 /// Every server's package pin in the history (none when there is no history yet).

@@ -172,7 +172,7 @@ pub enum Command {
     Resume,
     /// Route every MCP server of the clients on this machine through MCP Firewall.
     ///
-    /// Each stdio entry of Claude Desktop, Claude Code, Cursor, VS Code and Windsurf becomes
+    /// Each stdio entry of the clients `mcpfw status` lists becomes
     /// `mcpfw wrap --name NAME -- <its command>`; each HTTP entry is pointed at its route in the
     /// daemon's HTTP proxy, with the client's token header. Nothing else in the files changes.
     /// The original bytes are backed up first, and `mcpfw uninstall` puts them back.
