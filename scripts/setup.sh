@@ -17,7 +17,8 @@ BUILD_PACKAGES=(
 # desktop notifications in their test. postgresql: tests/postgres.rs starts a scratch cluster of
 # its own (initdb/pg_ctl from /usr/lib/postgresql/*/bin, as the `postgres` user when run as root).
 # systemd: tests/organisation.rs checks the user unit with `systemd-analyze verify`.
-TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin postgresql systemd)
+# rpm2cpio, cpio: the bundle step lists the .rpm's files.
+TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin postgresql systemd rpm2cpio cpio)
 
 # Each step is announced with `==>` and, when the next one starts (or `step_end` is called),
 # closed with how long it took; `step_summary` prints every step's seconds, as plain lines, for
