@@ -3,8 +3,11 @@
 //! [`Effects`] runner, so that no stage touches a socket or a file itself and the stages can be
 //! tested without processes (a test collects the effects instead of running them).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::approval::{ClientSession, Intake, SessionTaint};
 
 use crate::record::{Event, EventKind, Recorder};
 
@@ -15,13 +18,32 @@ pub enum Effect {
     Notice { socket: PathBuf, server: String, tool: String, reason: String },
     /// Compare the server's identity with the one it was first seen with.
     CheckIdentity(Box<IdentityCheck>),
+    /// Tell the daemon at `socket` what a call of `client`'s session took in (its shared
+    /// data-flow state).
+    Took {
+        socket: PathBuf,
+        client: ClientSession,
+        private: Option<Intake>,
+        external: Option<Intake>,
+    },
 }
 
 /// Carries out effects. The pipeline calls it after the stages have run, in the relay thread:
 /// an implementation must not block (the default hands each effect to a thread).
 pub trait Effects: Send + Sync {
     fn carry_out(&self, effect: Effect);
+
+    /// What `client`'s session has taken in across its servers, from the daemon at `socket`;
+    /// `None` when that cannot be told quickly. Asked only before a call that sends data out,
+    /// on the relay thread: an implementation must answer within a short time.
+    fn session_taint(&self, socket: &Path, client: ClientSession) -> Option<SessionTaint> {
+        let _ = (socket, client);
+        None
+    }
 }
+
+/// How long a send waits for the daemon to say what its client session took in.
+pub const TAINT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// The runner for real connections: a notice is sent on a short-lived thread, an identity
 /// check hashes the server's files on a low-priority thread.
@@ -44,7 +66,14 @@ impl Effects for Background {
                     tracing::warn!("the server's identity is not checked: {e}");
                 }
             }
+            Effect::Took { socket, client, private, external } => {
+                crate::approval::client::report_took(&socket, client, private, external);
+            }
         }
+    }
+
+    fn session_taint(&self, socket: &Path, client: ClientSession) -> Option<SessionTaint> {
+        crate::approval::client::session_taint(socket, client, TAINT_TIMEOUT)
     }
 }
 

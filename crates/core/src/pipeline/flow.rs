@@ -2,9 +2,16 @@
 //! first that took in content from outside; a later call that sends data out is asked about
 //! (even when a rule allows it), naming both. It runs right after the policy, so it can only
 //! tighten a decision, never loosen one.
+//!
+//! The connection's own memory is always there; with a client session and a daemon, what each
+//! call takes in is also reported to the daemon (an effect, fire and forget), which keeps one
+//! state per client session across all its servers, and a send asks the daemon what the
+//! session took in elsewhere (with a short timeout; without an answer, this connection's
+//! memory alone decides, as without a daemon).
 
 use std::sync::{Arc, Mutex};
 
+use crate::approval::SessionTaint;
 use crate::policy::{Flow, Ruling, Verdict};
 use crate::record::DecidedBy;
 
@@ -20,13 +27,23 @@ struct Taint {
 }
 
 impl FlowGuard {
-    /// Tightens `ruling` for a send after private data and outside content met in this session.
-    pub fn check(&self, ruling: &mut Ruling) {
-        if !ruling.flow.sends_out {
+    /// Tightens `ruling` for a send after private data and outside content met in this
+    /// connection or, through `shared` (asked only when this connection alone does not tell),
+    /// anywhere in its client session: under every server the same client process runs.
+    pub fn check(&self, ruling: &mut Ruling, shared: impl FnOnce() -> Option<SessionTaint>) {
+        if !ruling.flow.sends_out || matches!(ruling.verdict, Verdict::Deny { .. }) {
             return;
         }
-        let taint = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let (Some(private), Some(external)) = (&taint.private, &taint.external) else {
+        let (mut private, mut external) = {
+            let taint = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            (taint.private.clone(), taint.external.clone())
+        };
+        if private.is_none() || external.is_none() {
+            let shared = shared().unwrap_or_default();
+            private = private.or_else(|| shared.private.map(|o| o.describe()));
+            external = external.or_else(|| shared.external.map(|o| o.describe()));
+        }
+        let (Some(private), Some(external)) = (private, external) else {
             return;
         };
         let context = format!(

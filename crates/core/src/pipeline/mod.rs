@@ -137,6 +137,9 @@ pub struct Pipeline {
     memory: ApprovalMemory,
     /// Where asks go (without it, asks follow the unattended setting at once).
     approver: Option<ApproverConfig>,
+    /// The client process this connection serves: its data flow is shared, through the
+    /// daemon, with the client's other connections.
+    client: Option<crate::approval::ClientSession>,
     /// Record: every decision, durable before a refusal or an ask is acted on.
     recorder: Arc<dyn Recorder>,
     /// Carries out what the stages ask beyond the frame.
@@ -179,6 +182,7 @@ impl Pipeline {
             },
             memory: ApprovalMemory::default(),
             approver: None,
+            client: None,
             recorder,
             effects: Box::new(Background),
         }
@@ -189,6 +193,45 @@ impl Pipeline {
     pub fn with_approver(mut self, config: ApproverConfig) -> Self {
         self.approver = Some(config);
         self
+    }
+
+    /// Shares this connection's data flow with the other connections of `client` (through the
+    /// approver's daemon): private data read under one server and a send under another meet.
+    pub fn with_client_session(mut self, client: Option<crate::approval::ClientSession>) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Remembers what a call that runs takes in, here and (fire and forget) in the daemon's
+    /// state for the client session.
+    fn took(&self, flow: &crate::policy::Flow) {
+        self.flow.took(flow);
+        let (Some(client), Some(approver)) = (self.client, &self.approver) else {
+            return;
+        };
+        if flow.private_what.is_none() && flow.external_what.is_none() {
+            return;
+        }
+        let intake = |what: &Option<String>| {
+            what.as_ref().map(|what| crate::approval::Intake {
+                server: self.server.clone(),
+                tool: flow.tool.clone(),
+                what: what.clone(),
+            })
+        };
+        self.effects.carry_out(Effect::Took {
+            socket: approver.socket.clone(),
+            client,
+            private: intake(&flow.private_what),
+            external: intake(&flow.external_what),
+        });
+    }
+
+    /// What this connection's client session took in under its other servers (see
+    /// [`Effects::session_taint`]).
+    fn shared_taint(&self) -> Option<crate::approval::SessionTaint> {
+        let (client, approver) = (self.client?, self.approver.as_ref()?);
+        self.effects.session_taint(&approver.socket, client)
     }
 
     /// Checks the server's identity — what it calls itself, `program` and `script` (when the
@@ -316,7 +359,7 @@ impl Pipeline {
         }
         // The rules decide; the flow guard can only tighten what they said.
         let mut ruling = self.policy.decide(&inspection);
-        self.flow.check(&mut ruling);
+        self.flow.check(&mut ruling, || self.shared_taint());
         // What the server sends is screened (client messages pass through untouched).
         let screened = self.screen(&inspection, line, effects);
         let event = self.event(&inspection, &ruling, line.len());
@@ -357,7 +400,7 @@ impl Pipeline {
         } else {
             self.recorder.record(event);
         }
-        self.flow.took(&ruling.flow);
+        self.took(&ruling.flow);
         match screened.line {
             Some(line) => Action::AnswerClient(line),
             None => Action::Forward,
@@ -386,7 +429,7 @@ impl Pipeline {
             event.decided_by = Some(DecidedBy::User);
             event.reason = Some(format!("{reason}; you approved identical calls earlier"));
             self.recorder.record(event);
-            self.flow.took(&ruling.flow);
+            self.took(&ruling.flow);
             return Action::Forward;
         }
         if let (Some(state), Some((tool, digest)), Some(id)) =
@@ -400,7 +443,7 @@ impl Pipeline {
                  the server asked for"
             ));
             self.recorder.record(event);
-            self.flow.took(&ruling.flow);
+            self.took(&ruling.flow);
             return Action::Forward;
         }
         event.reason = Some(reason.clone());
@@ -545,7 +588,7 @@ impl Pipeline {
             }
         }
         if allow {
-            self.flow.took(&held.flow);
+            self.took(&held.flow);
             if held.stateless
                 && held.tool_call
                 && let Some(digest) = &held.request.args_digest

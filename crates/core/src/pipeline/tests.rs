@@ -58,6 +58,7 @@ impl Effects for Collected {
         let label = match effect {
             Effect::Notice { tool, reason, .. } => format!("notice {tool}: {reason}"),
             Effect::CheckIdentity(check) => format!("identity {}", check.program.display()),
+            Effect::Took { client, .. } => format!("took {}", client.pid),
         };
         self.0.lock().unwrap().push(label);
     }
@@ -268,9 +269,15 @@ impl Policy for Flows {
         let mut ruling = Ruling::allow();
         match inspection.tool.as_deref() {
             Some("read_secret") => {
-                ruling.flow.private = Some("`read_secret` read ~/.ssh/id_rsa".into())
+                ruling.flow.private = Some("`read_secret` read ~/.ssh/id_rsa".into());
+                ruling.flow.private_what = Some("read from ~/.ssh/id_rsa".into());
+                ruling.flow.tool = "read_secret".into();
             }
-            Some("fetch") => ruling.flow.external = Some("`fetch` read https://example.org".into()),
+            Some("fetch") => {
+                ruling.flow.external = Some("`fetch` read https://example.org".into());
+                ruling.flow.external_what = Some("read https://example.org".into());
+                ruling.flow.tool = "fetch".into();
+            }
             Some("send") => ruling.flow = Flow { sends_out: true, ..Flow::default() },
             _ => {}
         }
@@ -296,6 +303,72 @@ fn the_flow_guard_asks_before_a_send_once_private_data_and_outside_content_met()
     assert!(held.request.reason.contains("~/.ssh/id_rsa"));
     assert!(held.request.reason.contains("https://example.org"));
     assert_eq!(memory.last().decided_by, Some(DecidedBy::Guard("toxic-flow".into())));
+}
+
+/// The daemon's side of the shared flow, in process: reports go into one [`SessionFlows`],
+/// questions are answered from it.
+#[derive(Default, Clone)]
+struct SharedFlows(Arc<Mutex<crate::approval::flows::SessionFlows>>);
+
+impl Effects for SharedFlows {
+    fn carry_out(&self, effect: Effect) {
+        if let Effect::Took { client, private, external, .. } = effect {
+            self.0.lock().unwrap().took(
+                client,
+                private,
+                external,
+                std::time::Instant::now(),
+                |_| true,
+            );
+        }
+    }
+
+    fn session_taint(
+        &self,
+        _: &std::path::Path,
+        client: crate::approval::ClientSession,
+    ) -> Option<crate::approval::SessionTaint> {
+        Some(self.0.lock().unwrap().taint(&client, std::time::Instant::now(), |_| true))
+    }
+}
+
+#[test]
+fn private_data_under_one_server_and_a_send_under_another_of_the_same_client_meet() {
+    use crate::approval::ClientSession;
+    let daemon = SharedFlows::default();
+    let memory = Arc::new(Memory::default());
+    let connect = |server: &str, client: ClientSession| {
+        Pipeline::new(server, Box::new(Flows), Box::new(memory.clone()), Limits::default())
+            .with_approver(ApproverConfig {
+                socket: "/nonexistent/mcpfw.sock".into(),
+                fallbacks: Vec::new(),
+                timeout: Duration::from_millis(10),
+            })
+            .with_client_session(Some(client))
+            .with_effects(Box::new(daemon.clone()))
+    };
+    let one = ClientSession { pid: 4242, start: 7 };
+    let files = connect("files", one);
+    let web = connect("web", one);
+    let github = connect("github", one);
+    client(&files, call(1, "read_secret", json!({})));
+    client(&web, call(1, "fetch", json!({})));
+    let Action::Hold(held) = client(&github, call(1, "send", json!({}))) else {
+        panic!("a send after the same client read private data and outside content is asked")
+    };
+    let reason = &held.request.reason;
+    assert!(reason.contains("read from ~/.ssh/id_rsa by files.read_secret 0 s ago"), "{reason}");
+    assert!(reason.contains("read https://example.org by web.fetch"), "{reason}");
+    // Another client process (another window), or this pid started again, is not affected.
+    for other in [ClientSession { pid: 4243, start: 7 }, ClientSession { pid: 4242, start: 8 }] {
+        let github = connect("github", other);
+        assert!(matches!(client(&github, call(1, "send", json!({}))), Action::Forward));
+    }
+    // Without a client session, a connection knows only its own flow, as before.
+    let alone =
+        Pipeline::new("github", Box::new(Flows), Box::new(memory.clone()), Limits::default())
+            .with_effects(Box::new(daemon.clone()));
+    assert!(matches!(client(&alone, call(1, "send", json!({}))), Action::Forward));
 }
 
 #[test]
