@@ -143,7 +143,18 @@ pub struct Pipeline {
     /// Record: every decision, durable before a refusal or an ask is acted on.
     recorder: Arc<dyn Recorder>,
     /// Carries out what the stages ask beyond the frame.
-    effects: Box<dyn Effects>,
+    effects: Arc<dyn Effects>,
+    /// Where the result scanner reports injected instructions for the client session (set
+    /// once the client session, the approver and the effects runner are known).
+    injections: Arc<Mutex<Option<InjectionReport>>>,
+}
+
+/// What the result scanner needs to report an injected result to the client session's flow.
+struct InjectionReport {
+    server: String,
+    socket: PathBuf,
+    client: crate::approval::ClientSession,
+    effects: Arc<dyn Effects>,
 }
 
 impl Pipeline {
@@ -154,18 +165,34 @@ impl Pipeline {
         limits: Limits,
     ) -> Self {
         let recorder: Arc<dyn Recorder> = Arc::from(recorder);
+        let server: String = server.into();
         let flow = FlowGuard::default();
         let found = flow.clone();
+        let injections: Arc<Mutex<Option<InjectionReport>>> = Arc::default();
+        let report = injections.clone();
         let scanner = crate::screen::ResultScanner::start(
             recorder.clone(),
             Arc::new(move |event: &Event, findings: &[serde_json::Value]| {
                 if findings.iter().any(flow::is_injection) {
                     found.injected(&event.tool);
+                    let report = report.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(r) = report.as_ref() {
+                        r.effects.carry_out(Effect::Took {
+                            socket: r.socket.clone(),
+                            client: r.client,
+                            private: None,
+                            external: Some(crate::approval::Intake {
+                                server: r.server.clone(),
+                                tool: event.tool.clone().unwrap_or_default(),
+                                what: "took in a result with injected instructions".to_owned(),
+                            }),
+                        });
+                    }
                 }
             }),
         );
         Self {
-            server: server.into(),
+            server,
             session_id: new_session_id(),
             limits,
             session: Mutex::new(Session::new()),
@@ -184,7 +211,8 @@ impl Pipeline {
             approver: None,
             client: None,
             recorder,
-            effects: Box::new(Background),
+            effects: Arc::new(Background),
+            injections,
         }
     }
 
@@ -192,6 +220,7 @@ impl Pipeline {
     /// unattended setting at once).
     pub fn with_approver(mut self, config: ApproverConfig) -> Self {
         self.approver = Some(config);
+        self.share_injections();
         self
     }
 
@@ -199,7 +228,22 @@ impl Pipeline {
     /// approver's daemon): private data read under one server and a send under another meet.
     pub fn with_client_session(mut self, client: Option<crate::approval::ClientSession>) -> Self {
         self.client = client;
+        self.share_injections();
         self
+    }
+
+    /// Lets the result scanner report injected results to the client session's flow.
+    fn share_injections(&self) {
+        let report = match (self.client, &self.approver) {
+            (Some(client), Some(approver)) => Some(InjectionReport {
+                server: self.server.clone(),
+                socket: approver.socket.clone(),
+                client,
+                effects: self.effects.clone(),
+            }),
+            _ => None,
+        };
+        *self.injections.lock().unwrap_or_else(|p| p.into_inner()) = report;
     }
 
     /// Remembers what a call that runs takes in, here and (fire and forget) in the daemon's
@@ -249,7 +293,8 @@ impl Pipeline {
 
     /// Carries out the stages' effects with `effects` instead of [`Background`].
     pub fn with_effects(mut self, effects: Box<dyn Effects>) -> Self {
-        self.effects = effects;
+        self.effects = Arc::from(effects);
+        self.share_injections();
         self
     }
 
