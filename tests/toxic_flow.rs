@@ -234,6 +234,67 @@ fn private_data_read_under_one_server_makes_a_send_under_another_of_the_same_cli
         && e["tool"] == "create_issue"));
 }
 
+/// A line of a private file read through one server, put into an issue through another by the
+/// same client: refused outright (not asked), naming where the data was read.
+#[test]
+fn private_data_that_crosses_to_another_server_is_refused_with_its_origin() {
+    const KEY_LINE: &str = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
+    let home = Home::new();
+    home.policy(TWO_SERVERS);
+    let _daemon = Daemon::start(&home);
+    let user = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(user.path().join(".ssh")).unwrap();
+    let key = user.path().join(".ssh/id_ed25519");
+    std::fs::write(&key, format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_LINE}\n")).unwrap();
+    let files = serde_json::to_string(&[
+        mcpfw().display().to_string(),
+        "wrap".into(),
+        "--name".into(),
+        "files".into(),
+        "--".into(),
+        npm_server("mcp-server-filesystem").display().to_string(),
+        user.path().display().to_string(),
+    ])
+    .unwrap();
+    let github = serde_json::to_string(&[
+        mcpfw().display().to_string(),
+        "wrap".into(),
+        "--name".into(),
+        "github".into(),
+        "--".into(),
+        python().display().to_string(),
+        support("github_like_server.py").display().to_string(),
+    ])
+    .unwrap();
+    let out = Command::new(python())
+        .arg(support("two_servers.py"))
+        .args(["read-then-leak", "--files", &files, "--github", &github, "--private"])
+        .arg(&key)
+        .args(["--leak", KEY_LINE])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .env("HOME", user.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out["read"]["text"].as_str().unwrap().contains(KEY_LINE), "{out}");
+    assert_eq!(out["create_issue"]["error"], true, "{out}");
+    let told = out["create_issue"]["text"].as_str().unwrap();
+    assert!(told.contains("carries private data"), "{told}");
+    assert!(
+        told.contains(&format!("read from {} by files.read_text_file", key.display())),
+        "{told}"
+    );
+    let events = home.wait_events("the refusal is recorded", |events| {
+        events.iter().any(|e| e["decided_by"] == "guard:data-crossing")
+    });
+    assert!(events.iter().any(|e| e["decided_by"] == "guard:data-crossing"
+        && e["verdict"] == "deny"
+        && e["tool"] == "create_issue"));
+}
+
 fn mcpfw_cmd(home: &Home) -> Command {
     let mut cmd = Command::new(mcpfw());
     cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");

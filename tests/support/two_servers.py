@@ -5,9 +5,11 @@ both servers' shims have the same parent: the client session of the toxic flow a
 Usage:
     two_servers.py read-then-send --files JSON_ARGV --github JSON_ARGV --private PATH
     two_servers.py send --github JSON_ARGV
+    two_servers.py read-then-leak --files JSON_ARGV --github JSON_ARGV --private PATH --leak TEXT
 
 `read-then-send`: reads PATH through the `files` server, reads an issue through `github`
 (outside content), then creates an issue through `github`. `send`: only creates the issue.
+`read-then-leak`: reads PATH through `files`, then creates an issue whose body is TEXT.
 Prints one JSON line: what each call returned ({"error": bool, "text": str}).
 """
 
@@ -39,7 +41,8 @@ ISSUE = {"owner": "acme", "repo": "app", "title": "Build log", "body": "See the 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["read-then-send", "send"])
+    parser.add_argument("scenario", choices=["read-then-send", "send", "read-then-leak"])
+    parser.add_argument("--leak")
     parser.add_argument("--files")
     parser.add_argument("--github", required=True)
     parser.add_argument("--private")
@@ -48,6 +51,11 @@ async def main() -> None:
     if args.scenario == "send":
         async with client(args.github) as github:
             out["create_issue"] = shown(await github.call_tool("create_issue", ISSUE))
+    elif args.scenario == "read-then-leak":
+        async with client(args.files) as files, client(args.github) as github:
+            out["read"] = shown(await files.call_tool("read_text_file", {"path": args.private}))
+            issue = dict(ISSUE, body=f"Here is my configuration:\n{args.leak}\n")
+            out["create_issue"] = shown(await github.call_tool("create_issue", issue))
     else:
         # Both sessions open at once, from this one process.
         async with client(args.files) as files, client(args.github) as github:

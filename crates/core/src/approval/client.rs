@@ -98,9 +98,10 @@ pub fn report_took(
     client: super::ClientSession,
     private: Option<super::Intake>,
     external: Option<super::Intake>,
+    fragments: Vec<String>,
 ) {
     let socket = socket.to_owned();
-    let message = ToDaemon::Took { client, private, external };
+    let message = ToDaemon::Took { client, private, external, fragments };
     let _ = std::thread::Builder::new().name("mcpfw-took".into()).spawn(move || {
         if let Ok(mut stream) = UnixStream::connect(&socket) {
             let _ = send(&mut stream, &message);
@@ -113,12 +114,13 @@ pub fn report_took(
 pub fn session_taint(
     socket: &Path,
     client: super::ClientSession,
+    fragments: &[String],
     timeout: Duration,
 ) -> Option<super::SessionTaint> {
     let mut stream = UnixStream::connect(socket).ok()?;
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
-    send(&mut stream, &ToDaemon::Taint { client }).ok()?;
+    send(&mut stream, &ToDaemon::Taint { client, fragments: fragments.to_vec() }).ok()?;
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line).ok()?;
     match serde_json::from_str(line.trim_end()).ok()? {

@@ -232,6 +232,9 @@ impl Origin {
 pub struct SessionTaint {
     pub private: Option<Origin>,
     pub external: Option<Origin>,
+    /// Where the data came from that one of the asked-about fragments carries.
+    #[serde(default)]
+    pub carried: Option<Origin>,
 }
 
 /// Messages to the daemon, one JSON object per line.
@@ -254,10 +257,19 @@ pub enum ToDaemon {
         private: Option<Intake>,
         #[serde(default)]
         external: Option<Intake>,
+        /// Hashes of distinctive fragments of the private data (see [`flows::fragments`]).
+        #[serde(default)]
+        fragments: Vec<String>,
     },
     /// From a shim, before a call that sends data out: what `client`'s session has taken in.
     /// Answered with `Taint`.
-    Taint { client: ClientSession },
+    Taint {
+        client: ClientSession,
+        /// Hashes of the fragments an outbound call carries: the answer's `carried` names
+        /// where one of them was read.
+        #[serde(default)]
+        fragments: Vec<String>,
+    },
     /// From an approver: the pending calls.
     List { token: String },
     /// From an approver: decide one.

@@ -25,6 +25,8 @@ pub enum Effect {
         client: ClientSession,
         private: Option<Intake>,
         external: Option<Intake>,
+        /// Hashes of distinctive fragments of the private data read.
+        fragments: Vec<String>,
     },
 }
 
@@ -36,8 +38,14 @@ pub trait Effects: Send + Sync {
     /// What `client`'s session has taken in across its servers, from the daemon at `socket`;
     /// `None` when that cannot be told quickly. Asked only before a call that sends data out,
     /// on the relay thread: an implementation must answer within a short time.
-    fn session_taint(&self, socket: &Path, client: ClientSession) -> Option<SessionTaint> {
-        let _ = (socket, client);
+    /// `fragments`: hashes of what the send carries (see `approval::flows::fragments`).
+    fn session_taint(
+        &self,
+        socket: &Path,
+        client: ClientSession,
+        fragments: &[String],
+    ) -> Option<SessionTaint> {
+        let _ = (socket, client, fragments);
         None
     }
 }
@@ -66,14 +74,19 @@ impl Effects for Background {
                     tracing::warn!("the server's identity is not checked: {e}");
                 }
             }
-            Effect::Took { socket, client, private, external } => {
-                crate::approval::client::report_took(&socket, client, private, external);
+            Effect::Took { socket, client, private, external, fragments } => {
+                crate::approval::client::report_took(&socket, client, private, external, fragments);
             }
         }
     }
 
-    fn session_taint(&self, socket: &Path, client: ClientSession) -> Option<SessionTaint> {
-        crate::approval::client::session_taint(socket, client, TAINT_TIMEOUT)
+    fn session_taint(
+        &self,
+        socket: &Path,
+        client: ClientSession,
+        fragments: &[String],
+    ) -> Option<SessionTaint> {
+        crate::approval::client::session_taint(socket, client, fragments, TAINT_TIMEOUT)
     }
 }
 

@@ -181,6 +181,7 @@ impl Pipeline {
                             socket: r.socket.clone(),
                             client: r.client,
                             private: None,
+                            fragments: Vec::new(),
                             external: Some(crate::approval::Intake {
                                 server: r.server.clone(),
                                 tool: event.tool.clone().unwrap_or_default(),
@@ -268,14 +269,39 @@ impl Pipeline {
             client,
             private: intake(&flow.private_what),
             external: intake(&flow.external_what),
+            fragments: Vec::new(),
         });
+    }
+
+    /// The result of a call that read private data: its fragments are remembered here and
+    /// (fire and forget) for the client session.
+    fn read_private(&self, line: &[u8], intake: crate::approval::Intake) {
+        const MAX_RESULT: usize = 8 << 20;
+        if line.len() > MAX_RESULT {
+            return;
+        }
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else { return };
+        let fragments = crate::approval::flows::fragments(&value["result"]);
+        if fragments.is_empty() {
+            return;
+        }
+        self.flow.remember(intake.clone(), fragments.clone());
+        if let (Some(client), Some(approver)) = (self.client, &self.approver) {
+            self.effects.carry_out(Effect::Took {
+                socket: approver.socket.clone(),
+                client,
+                private: Some(intake),
+                external: None,
+                fragments,
+            });
+        }
     }
 
     /// What this connection's client session took in under its other servers (see
     /// [`Effects::session_taint`]).
-    fn shared_taint(&self) -> Option<crate::approval::SessionTaint> {
+    fn shared_taint(&self, fragments: &[String]) -> Option<crate::approval::SessionTaint> {
         let (client, approver) = (self.client?, self.approver.as_ref()?);
-        self.effects.session_taint(&approver.socket, client)
+        self.effects.session_taint(&approver.socket, client, fragments)
     }
 
     /// Checks the server's identity — what it calls itself, `program` and `script` (when the
@@ -391,6 +417,14 @@ impl Pipeline {
         self.held.cancel(&inspection);
         // A result for an approved call may let its retry through without a second prompt.
         self.retries.note_result(&inspection);
+        // The result of a call that read private data: its fragments are remembered.
+        if direction == Direction::ServerToClient
+            && inspection.kind == Kind::Result
+            && let Some(id) = &inspection.id
+            && let Some(intake) = self.flow.private_result(&id.to_string())
+        {
+            self.read_private(line, intake);
+        }
         // Withheld and unoffered tools are refused before any rule is read.
         if let Some(refusal) = self.gate.refusal(&self.server, self.recorder.as_ref(), &inspection)
         {
@@ -404,7 +438,23 @@ impl Pipeline {
         }
         // The rules decide; the flow guard can only tighten what they said.
         let mut ruling = self.policy.decide(&inspection);
-        self.flow.check(&mut ruling, || self.shared_taint());
+        if let (Some(id), Some(what)) = (&inspection.id, &ruling.flow.private_what)
+            && direction == Direction::ClientToServer
+        {
+            let intake = crate::approval::Intake {
+                server: self.server.clone(),
+                tool: ruling.flow.tool.clone(),
+                what: what.clone(),
+            };
+            self.flow.expect(id.to_string(), intake);
+        }
+        let outbound = match (&inspection.arguments, ruling.flow.sends_out) {
+            (Some(raw), true) => serde_json::from_str::<serde_json::Value>(raw.get())
+                .map(|args| crate::approval::flows::fragments(&args))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        self.flow.check(&mut ruling, &outbound, |f| self.shared_taint(f));
         // What the server sends is screened (client messages pass through untouched).
         let screened = self.screen(&inspection, line, effects);
         let event = self.event(&inspection, &ruling, line.len());

@@ -312,11 +312,12 @@ struct SharedFlows(Arc<Mutex<crate::approval::flows::SessionFlows>>);
 
 impl Effects for SharedFlows {
     fn carry_out(&self, effect: Effect) {
-        if let Effect::Took { client, private, external, .. } = effect {
+        if let Effect::Took { client, private, external, fragments, .. } = effect {
             self.0.lock().unwrap().took(
                 client,
                 private,
                 external,
+                fragments,
                 std::time::Instant::now(),
                 |_| true,
             );
@@ -327,8 +328,9 @@ impl Effects for SharedFlows {
         &self,
         _: &std::path::Path,
         client: crate::approval::ClientSession,
+        fragments: &[String],
     ) -> Option<crate::approval::SessionTaint> {
-        Some(self.0.lock().unwrap().taint(&client, std::time::Instant::now(), |_| true))
+        Some(self.0.lock().unwrap().taint(&client, fragments, std::time::Instant::now(), |_| true))
     }
 }
 
@@ -390,6 +392,56 @@ fn private_data_under_one_server_and_a_send_under_another_of_the_same_client_mee
         Pipeline::new("github", Box::new(Flows), Box::new(memory.clone()), Limits::default())
             .with_effects(Box::new(daemon.clone()));
     assert!(matches!(client(&alone, call(1, "send", json!({}))), Action::Forward));
+}
+
+#[test]
+fn a_send_that_carries_private_data_read_earlier_is_refused_naming_its_origin() {
+    use crate::approval::ClientSession;
+    const KEY_LINE: &str = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
+    let daemon = SharedFlows::default();
+    let memory = Arc::new(Memory::default());
+    let connect = |server: &str, client: Option<ClientSession>| {
+        Pipeline::new(server, Box::new(Flows), Box::new(memory.clone()), Limits::default())
+            .with_approver(ApproverConfig {
+                socket: "/nonexistent/mcpfw.sock".into(),
+                fallbacks: Vec::new(),
+                timeout: Duration::from_millis(10),
+            })
+            .with_client_session(client)
+            .with_effects(Box::new(daemon.clone()))
+    };
+    let one = Some(ClientSession { pid: 77, start: 1 });
+    let files = connect("files", one);
+    let github = connect("github", one);
+    let leak = json!({"body": format!("my key:\n{KEY_LINE}\n")});
+    // Nothing read yet: the send goes (no outside content either).
+    assert!(matches!(client(&github, call(1, "send", leak.clone())), Action::Forward));
+    client(&files, call(1, "read_secret", json!({})));
+    let text = format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_LINE}\n");
+    server(
+        &files,
+        json!({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": text}]}}),
+    );
+    // Under another server of the same client: refused, not asked, with the origin.
+    let refused = answer(client(&github, call(2, "send", leak.clone())));
+    let reason = refused["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(reason.contains("carries private data"), "{reason}");
+    assert!(reason.contains("read from ~/.ssh/id_rsa by files.read_secret 0 s ago"), "{reason}");
+    assert_eq!(memory.last().decided_by, Some(DecidedBy::Guard("data-crossing".into())));
+    // Other data goes; another client knows nothing of the key.
+    let other = json!({"body": "an ordinary issue body that carries nothing private"});
+    assert!(matches!(client(&github, call(3, "send", other)), Action::Forward));
+    let elsewhere = connect("github", Some(ClientSession { pid: 78, start: 1 }));
+    assert!(matches!(client(&elsewhere, call(1, "send", leak.clone())), Action::Forward));
+    // Under the same server, without any daemon: refused too.
+    let alone = connect("files", None);
+    client(&alone, call(1, "read_secret", json!({})));
+    server(
+        &alone,
+        json!({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": text}]}}),
+    );
+    let refused = answer(client(&alone, call(2, "send", leak)));
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
 }
 
 #[test]

@@ -118,7 +118,13 @@ impl ApprovalBroker {
     }
 
     /// Remembers what a call of `client`'s session took in (a shim's report).
-    pub fn took(&self, client: ClientSession, private: Option<Intake>, external: Option<Intake>) {
+    pub fn took(
+        &self,
+        client: ClientSession,
+        private: Option<Intake>,
+        external: Option<Intake>,
+        fragments: Vec<String>,
+    ) {
         // Bounded: each remembered text is clipped.
         let clip = |i: Intake| Intake {
             server: crate::text::floor(&i.server, 200).to_owned(),
@@ -126,13 +132,23 @@ impl ApprovalBroker {
             what: crate::text::floor(&i.what, 600).to_owned(),
         };
         let mut flows = self.flows.lock().unwrap_or_else(|p| p.into_inner());
-        flows.took(client, private.map(clip), external.map(clip), Instant::now(), client_alive);
+        let fragments = fragments.into_iter().filter(|h| h.len() <= 64).collect();
+        flows.took(
+            client,
+            private.map(clip),
+            external.map(clip),
+            fragments,
+            Instant::now(),
+            client_alive,
+        );
     }
 
     /// What `client`'s session took in across its servers (asked by a shim before a send).
-    pub fn taint(&self, client: &ClientSession) -> SessionTaint {
+    /// `fragments`: hashes of what the send carries; the answer's `carried` names where one
+    /// of them was read.
+    pub fn taint(&self, client: &ClientSession, fragments: &[String]) -> SessionTaint {
         let mut flows = self.flows.lock().unwrap_or_else(|p| p.into_inner());
-        flows.taint(client, Instant::now(), client_alive)
+        flows.taint(client, fragments, Instant::now(), client_alive)
     }
 
     /// How long a call that starts waiting now waits for a decision.
@@ -417,16 +433,17 @@ mod tests {
             tool: "read_text_file".into(),
             what: format!("read from {}", "x".repeat(5000)),
         };
-        broker.took(me, Some(read), None);
-        let taint = broker.taint(&me);
+        broker.took(me, Some(read), None, vec!["ab".repeat(16)]);
+        let taint = broker.taint(&me, &["ab".repeat(16)]);
+        assert!(taint.carried.is_some(), "a fragment read earlier");
         let private = taint.private.expect("remembered");
         assert!(private.describe().starts_with("read from xxx"));
         assert!(private.intake.what.len() <= 600, "clipped");
         assert!(taint.external.is_none());
         // A pid whose process has another start time is another (gone) session.
         let gone = ClientSession { start: me.start + 1, ..me };
-        broker.took(gone, Some(private.intake.clone()), None);
-        assert_eq!(broker.taint(&gone), SessionTaint::default());
+        broker.took(gone, Some(private.intake.clone()), None, Vec::new());
+        assert_eq!(broker.taint(&gone, &[]), SessionTaint::default());
     }
 
     #[tokio::test]

@@ -414,9 +414,12 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 });
             }
             ToDaemon::Notice { server, tool, reason } => broker.notice(&server, &tool, &reason),
-            ToDaemon::Took { client, private, external } => broker.took(client, private, external),
-            ToDaemon::Taint { client } => {
-                let _ = out_tx.send(FromDaemon::Taint { taint: broker.taint(&client) });
+            ToDaemon::Took { client, private, external, fragments } => {
+                broker.took(client, private, external, fragments)
+            }
+            ToDaemon::Taint { client, fragments } => {
+                let taint = broker.taint(&client, &fragments);
+                let _ = out_tx.send(FromDaemon::Taint { taint });
             }
             ToDaemon::Withdraw { id } => {
                 for (_, waiter) in asked.iter().filter(|(asked_id, _)| *asked_id == id) {
