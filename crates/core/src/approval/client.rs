@@ -91,33 +91,42 @@ fn parse_stat(text: &str) -> Option<ProcStat> {
     Some(ProcStat { comm, ppid: rest.get(1)?.parse().ok()?, start: rest.get(19)?.parse().ok()? })
 }
 
-/// Tells the daemon at `socket` what a call of `client`'s session took in, on a thread of its
-/// own (fire and forget: without a daemon, only this connection remembers it).
+/// A connection to the daemon at the first of `sockets` that answers (after the first, only
+/// sockets owned by this user: a fallback is never someone else's).
+fn connect_daemon(sockets: &[PathBuf]) -> Option<UnixStream> {
+    sockets.iter().enumerate().find_map(|(i, socket)| {
+        (i == 0 || owned_socket(socket)).then(|| UnixStream::connect(socket).ok()).flatten()
+    })
+}
+
+/// Tells the daemon (at the first of `sockets` that answers) what a call of `client`'s session
+/// took in, on a thread of its own (fire and forget: without a daemon, only this connection
+/// remembers it).
 pub fn report_took(
-    socket: &Path,
+    sockets: Vec<PathBuf>,
     client: super::ClientSession,
     private: Option<super::Intake>,
     external: Option<super::Intake>,
     fragments: Vec<String>,
 ) {
-    let socket = socket.to_owned();
     let message = ToDaemon::Took { client, private, external, fragments };
     let _ = std::thread::Builder::new().name("mcpfw-took".into()).spawn(move || {
-        if let Ok(mut stream) = UnixStream::connect(&socket) {
+        if let Some(mut stream) = connect_daemon(&sockets) {
             let _ = send(&mut stream, &message);
         }
     });
 }
 
-/// What `client`'s session has taken in, across its servers, as the daemon at `socket` knows
-/// it; `None` when it cannot tell within `timeout` (no daemon, or a slow one).
+/// What `client`'s session has taken in, across its servers, as the daemon (at the first of
+/// `sockets` that answers) knows it; `None` when it cannot tell within `timeout` (no daemon,
+/// or a slow one).
 pub fn session_taint(
-    socket: &Path,
+    sockets: &[PathBuf],
     client: super::ClientSession,
     fragments: &[String],
     timeout: Duration,
 ) -> Option<super::SessionTaint> {
-    let mut stream = UnixStream::connect(socket).ok()?;
+    let mut stream = connect_daemon(sockets)?;
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
     send(&mut stream, &ToDaemon::Taint { client, fragments: fragments.to_vec() }).ok()?;

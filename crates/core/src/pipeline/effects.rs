@@ -3,7 +3,7 @@
 //! [`Effects`] runner, so that no stage touches a socket or a file itself and the stages can be
 //! tested without processes (a test collects the effects instead of running them).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,10 +18,10 @@ pub enum Effect {
     Notice { socket: PathBuf, server: String, tool: String, reason: String },
     /// Compare the server's identity with the one it was first seen with.
     CheckIdentity(Box<IdentityCheck>),
-    /// Tell the daemon at `socket` what a call of `client`'s session took in (its shared
-    /// data-flow state).
+    /// Tell the daemon (at the first of `sockets` that answers) what a call of `client`'s
+    /// session took in (its shared data-flow state).
     Took {
-        socket: PathBuf,
+        sockets: Vec<PathBuf>,
         client: ClientSession,
         private: Option<Intake>,
         external: Option<Intake>,
@@ -35,17 +35,18 @@ pub enum Effect {
 pub trait Effects: Send + Sync {
     fn carry_out(&self, effect: Effect);
 
-    /// What `client`'s session has taken in across its servers, from the daemon at `socket`;
+    /// What `client`'s session has taken in across its servers, from the daemon (at the first
+    /// of `sockets` that answers);
     /// `None` when that cannot be told quickly. Asked only before a call that sends data out,
     /// on the relay thread: an implementation must answer within a short time.
     /// `fragments`: hashes of what the send carries (see `approval::flows::fragments`).
     fn session_taint(
         &self,
-        socket: &Path,
+        sockets: &[PathBuf],
         client: ClientSession,
         fragments: &[String],
     ) -> Option<SessionTaint> {
-        let _ = (socket, client, fragments);
+        let _ = (sockets, client, fragments);
         None
     }
 }
@@ -74,19 +75,19 @@ impl Effects for Background {
                     tracing::warn!("the server's identity is not checked: {e}");
                 }
             }
-            Effect::Took { socket, client, private, external, fragments } => {
-                crate::approval::client::report_took(&socket, client, private, external, fragments);
+            Effect::Took { sockets, client, private, external, fragments } => {
+                crate::approval::client::report_took(sockets, client, private, external, fragments);
             }
         }
     }
 
     fn session_taint(
         &self,
-        socket: &Path,
+        sockets: &[PathBuf],
         client: ClientSession,
         fragments: &[String],
     ) -> Option<SessionTaint> {
-        crate::approval::client::session_taint(socket, client, fragments, TAINT_TIMEOUT)
+        crate::approval::client::session_taint(sockets, client, fragments, TAINT_TIMEOUT)
     }
 }
 

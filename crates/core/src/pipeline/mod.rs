@@ -88,6 +88,13 @@ pub struct ApproverConfig {
     pub timeout: Duration,
 }
 
+impl ApproverConfig {
+    /// The daemon's socket, then its fallbacks (each used only when owned by this user).
+    pub fn sockets(&self) -> Vec<PathBuf> {
+        std::iter::once(&self.socket).chain(&self.fallbacks).cloned().collect()
+    }
+}
+
 /// What to do once a held call is settled.
 #[derive(Debug)]
 pub enum Settled {
@@ -152,7 +159,7 @@ pub struct Pipeline {
 /// What the result scanner needs to report an injected result to the client session's flow.
 struct InjectionReport {
     server: String,
-    socket: PathBuf,
+    sockets: Vec<PathBuf>,
     client: crate::approval::ClientSession,
     effects: Arc<dyn Effects>,
 }
@@ -178,7 +185,7 @@ impl Pipeline {
                     let report = report.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(r) = report.as_ref() {
                         r.effects.carry_out(Effect::Took {
-                            socket: r.socket.clone(),
+                            sockets: r.sockets.clone(),
                             client: r.client,
                             private: None,
                             fragments: Vec::new(),
@@ -238,7 +245,7 @@ impl Pipeline {
         let report = match (self.client, &self.approver) {
             (Some(client), Some(approver)) => Some(InjectionReport {
                 server: self.server.clone(),
-                socket: approver.socket.clone(),
+                sockets: approver.sockets(),
                 client,
                 effects: self.effects.clone(),
             }),
@@ -265,7 +272,7 @@ impl Pipeline {
             })
         };
         self.effects.carry_out(Effect::Took {
-            socket: approver.socket.clone(),
+            sockets: approver.sockets(),
             client,
             private: intake(&flow.private_what),
             external: intake(&flow.external_what),
@@ -288,7 +295,7 @@ impl Pipeline {
         self.flow.remember(intake.clone(), fragments.clone());
         if let (Some(client), Some(approver)) = (self.client, &self.approver) {
             self.effects.carry_out(Effect::Took {
-                socket: approver.socket.clone(),
+                sockets: approver.sockets(),
                 client,
                 private: Some(intake),
                 external: None,
@@ -301,7 +308,7 @@ impl Pipeline {
     /// [`Effects::session_taint`]).
     fn shared_taint(&self, fragments: &[String]) -> Option<crate::approval::SessionTaint> {
         let (client, approver) = (self.client?, self.approver.as_ref()?);
-        self.effects.session_taint(&approver.socket, client, fragments)
+        self.effects.session_taint(&approver.sockets(), client, fragments)
     }
 
     /// Checks the server's identity — what it calls itself, `program` and `script` (when the

@@ -326,7 +326,7 @@ impl Effects for SharedFlows {
 
     fn session_taint(
         &self,
-        _: &std::path::Path,
+        _: &[std::path::PathBuf],
         client: crate::approval::ClientSession,
         fragments: &[String],
     ) -> Option<crate::approval::SessionTaint> {
