@@ -3,9 +3,10 @@
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use common::{Home, Shim, mcpfw, python, support, tool_text};
+use common::{Home, Shim, mcpfw, npm_server, python, support, tool_text};
 use serde_json::json;
 
 const POLICY: &str = r#"
@@ -79,4 +80,240 @@ fn private_data_plus_outside_content_makes_a_later_send_ask() {
         events.iter().any(|e| e["decided_by"] == "guard:toxic-flow")
     });
     assert!(events.iter().any(|e| e["tool"] == "send_email" && e["verdict"] == "ask"));
+}
+
+/// The daemon, for tests of what it shares between shims.
+struct Daemon(std::process::Child);
+
+impl Daemon {
+    fn start(home: &Home) -> Self {
+        let child = Command::new(mcpfw())
+            .args(["daemon", "--timeout", "60"])
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let socket = home.path().join("run/mcpfw.sock");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "the daemon did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Daemon(child)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const TWO_SERVERS: &str = r#"
+[settings]
+infer_roots = false
+unattended = "deny"
+
+# This test is about the flow between servers; the box would stop the private read itself
+# (tests/containment.rs).
+[servers.files.sandbox]
+mode = "off"
+
+[servers.github.sandbox]
+mode = "off"
+
+[[rules]]
+id = "files"
+server = "files"
+tool = "read_text_file"
+action = "allow"
+lift = ["sensitive-path", "outside-roots"]
+
+[[rules]]
+id = "issues"
+server = "github"
+tool = "create_issue"
+action = "allow"
+"#;
+
+/// Private data read through one server and an issue created through another, by one client
+/// process: the send is asked about, naming where the data came from; another client process
+/// creating the same issue meanwhile is not affected.
+#[test]
+fn private_data_read_under_one_server_makes_a_send_under_another_of_the_same_client_ask() {
+    let home = Home::new();
+    home.policy(TWO_SERVERS);
+    let _daemon = Daemon::start(&home);
+    let user = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(user.path().join(".ssh")).unwrap();
+    let key = user.path().join(".ssh/id_rsa");
+    std::fs::write(&key, "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n").unwrap();
+    let wrap = |name: &str, server: Vec<String>| {
+        let mut argv = vec![mcpfw().display().to_string(), "wrap".into(), "--name".into()];
+        argv.push(name.into());
+        argv.push("--".into());
+        argv.extend(server);
+        serde_json::to_string(&argv).unwrap()
+    };
+    let files = wrap(
+        "files",
+        vec![
+            npm_server("mcp-server-filesystem").display().to_string(),
+            user.path().display().to_string(),
+        ],
+    );
+    let github = wrap(
+        "github",
+        vec![
+            python().display().to_string(),
+            support("github_like_server.py").display().to_string(),
+        ],
+    );
+    let client = |args: &[&str]| {
+        let mut cmd = Command::new(python());
+        cmd.arg(support("two_servers.py"))
+            .args(args)
+            .env("MCPFW_HOME", home.path())
+            .env("MCPFW_KEYRING", "off")
+            .env("HOME", user.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        cmd
+    };
+    let first = client(&[
+        "read-then-send",
+        "--files",
+        &files,
+        "--github",
+        &github,
+        "--private",
+        &key.display().to_string(),
+    ])
+    .spawn()
+    .unwrap();
+
+    // The first client's send waits for a person, naming the read through the other server.
+    let pending = wait_pending(&home);
+    let request = &pending["request"];
+    assert_eq!(request["server"], "github");
+    assert_eq!(request["tool"], "create_issue");
+    let reason = request["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("read from {} by files.read_text_file", key.display())),
+        "{reason}"
+    );
+    assert!(reason.contains("s ago"), "{reason}");
+    assert!(reason.contains("https://github.com/acme/app/issues/7"), "{reason}");
+
+    // Meanwhile another client process (another window) creates the issue unasked.
+    let second = client(&["send", "--github", &github]).output().unwrap();
+    assert!(second.status.success());
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(second["create_issue"]["error"], false, "{second}");
+    assert_eq!(second["create_issue"]["text"], "created issue #1 in acme/app");
+
+    // Refused: the first client hears why, with the origin.
+    let out = mcpfw_cmd(&home).args(["deny", &pending["id"].to_string()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success());
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert!(first["read"]["text"].as_str().unwrap().contains("not a real key"), "{first}");
+    assert_eq!(first["create_issue"]["error"], true, "{first}");
+    let told = first["create_issue"]["text"].as_str().unwrap();
+    assert!(told.contains("by files.read_text_file"), "{told}");
+    let events = home.wait_events("the refusal is recorded", |events| {
+        events.iter().any(|e| e["kind"] == "approval" && e["verdict"] == "deny")
+    });
+    assert!(events.iter().any(|e| e["decided_by"] == "guard:toxic-flow"
+        && e["server"] == "github"
+        && e["tool"] == "create_issue"));
+}
+
+/// A line of a private file read through one server, put into an issue through another by the
+/// same client: refused outright (not asked), naming where the data was read.
+#[test]
+fn private_data_that_crosses_to_another_server_is_refused_with_its_origin() {
+    const KEY_LINE: &str = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
+    let home = Home::new();
+    home.policy(TWO_SERVERS);
+    let _daemon = Daemon::start(&home);
+    let user = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(user.path().join(".ssh")).unwrap();
+    let key = user.path().join(".ssh/id_ed25519");
+    std::fs::write(&key, format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_LINE}\n")).unwrap();
+    let files = serde_json::to_string(&[
+        mcpfw().display().to_string(),
+        "wrap".into(),
+        "--name".into(),
+        "files".into(),
+        "--".into(),
+        npm_server("mcp-server-filesystem").display().to_string(),
+        user.path().display().to_string(),
+    ])
+    .unwrap();
+    let github = serde_json::to_string(&[
+        mcpfw().display().to_string(),
+        "wrap".into(),
+        "--name".into(),
+        "github".into(),
+        "--".into(),
+        python().display().to_string(),
+        support("github_like_server.py").display().to_string(),
+    ])
+    .unwrap();
+    let out = Command::new(python())
+        .arg(support("two_servers.py"))
+        .args(["read-then-leak", "--files", &files, "--github", &github, "--private"])
+        .arg(&key)
+        .args(["--leak", KEY_LINE])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .env("HOME", user.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out["read"]["text"].as_str().unwrap().contains(KEY_LINE), "{out}");
+    assert_eq!(out["create_issue"]["error"], true, "{out}");
+    let told = out["create_issue"]["text"].as_str().unwrap();
+    assert!(told.contains("carries private data"), "{told}");
+    assert!(
+        told.contains(&format!("read from {} by files.read_text_file", key.display())),
+        "{told}"
+    );
+    let events = home.wait_events("the refusal is recorded", |events| {
+        events.iter().any(|e| e["decided_by"] == "guard:data-crossing")
+    });
+    assert!(events.iter().any(|e| e["decided_by"] == "guard:data-crossing"
+        && e["verdict"] == "deny"
+        && e["tool"] == "create_issue"));
+}
+
+fn mcpfw_cmd(home: &Home) -> Command {
+    let mut cmd = Command::new(mcpfw());
+    cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");
+    cmd
+}
+
+/// Waits for exactly one pending call and returns it.
+fn wait_pending(home: &Home) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = mcpfw_cmd(home).args(["pending", "--json"]).output().unwrap();
+        let pending: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if let [one] = pending.as_slice() {
+            return one.clone();
+        }
+        assert!(Instant::now() < deadline, "expected one pending call, have {pending:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

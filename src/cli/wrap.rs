@@ -379,7 +379,10 @@ fn assemble(
         Limits { max_message_bytes: args.max_message_bytes },
         compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),
         neighbours,
-    );
+    )
+    // The client process that started this shim: its servers share one data flow (the toxic
+    // flow across servers), kept by the daemon.
+    .with_client_session(crate::approval::client::client_session());
     // The box's settings from the same policy.toml, under the organisation's containment floor
     // (a broken file gives the defaults: the box stays on, fail closed).
     let sandbox = inputs.sandbox(&name);

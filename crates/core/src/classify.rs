@@ -29,15 +29,15 @@
 //!
 //! * **Verbs** name an action. *Strong* verbs are unambiguous (`read get list search find
 //!   query fetch view show describe stat …` → read; `write create edit update set put modify
-//!   replace move rename insert append save upload add mkdir toggle download …` → write;
+//!   replace move rename insert append save add mkdir toggle download …` → write;
 //!   `delete remove rm rmdir unlink truncate purge destroy erase wipe unset` → delete; `send
-//!   notify publish broadcast reply tweet` → network-send; `exec execute run eval spawn invoke
+//!   notify publish broadcast reply tweet upload` → network-send; `exec execute run eval spawn invoke
 //!   launch kill` → exec; `configure install uninstall register unregister setup grant` →
 //!   config-change). *Weak* verbs are words that are also common nouns (`open head tail cat
-//!   info status count check diff tree load` → read; `copy patch commit push merge archive
+//!   info status count check diff tree load` → read; `copy patch commit merge archive
 //!   apply import export mark lock tag label link close log comment new init` → write; `drop
 //!   clear reset revoke clean prune flush` → delete; `post email mail message sms slack webhook
-//!   dm share forward invite` → network-send). A weak verb counts only when the name has no
+//!   dm share forward invite push` → network-send). A weak verb counts only when the name has no
 //!   strong verb and the description gives no verb (`get_archive` is read, `archive_issue` is
 //!   write, `slack_post_message` is network-send).
 //! * **Objects** name a domain: config (`config configuration settings preferences prefs env
@@ -59,6 +59,17 @@
 //! …`). The rest of the prose is ignored: nouns in prose (`error messages`, `progress updates`,
 //! `server configuration`) are too noisy to be evidence. Description verbs are combined with
 //! the name's objects like name verbs.
+//!
+//! **Public writes.** A write is a send when it puts content where others read it: a verb
+//! that adds content (`create add new write edit update upsert append insert put comment
+//! submit`) on a public object named by the tool (`issue pr pull comment review gist post
+//! discussion ticket thread reply`: `create_issue`, `add_issue_comment`,
+//! `create_pull_request`, `create_gist`), or a public object with a content input; or a tool
+//! whose name or description names a hosted service (`GitHub GitLab Bitbucket Slack Discord
+//! Linear Jira Notion …`) and whose input has a content property (`content body text files
+//! message comment markdown`: `create_or_update_file` "in a GitHub repository"). Status
+//! changes without content stay writes (`archive_issue`, `close_issue`, `create_branch`,
+//! `fork_repository`). A public object alone, with no verb, is no evidence.
 //!
 //! **Input schema.** A top-level property whose name ends in `command`/`cmd`/`cmdline` is exec
 //! evidence; one named `recipient(s)`, `cc`, `bcc` or containing `webhook` is network-send
@@ -345,7 +356,8 @@ pub fn classify(
         c.reasons.push(verb_reason("description's leading verb", word, vcat, cat, &objects));
     }
     if !any_verb {
-        for o in &objects {
+        // A public place alone says nothing about what is done there.
+        for o in objects.iter().filter(|o| o.domain != Domain::Public) {
             let cat = o.domain.category();
             ev.word(cat);
             c.reasons.push(format!(
@@ -372,6 +384,15 @@ pub fn classify(
             ev.word(cat);
             c.reasons.push(format!("input schema property `{}` → {cat}", shorten(key)));
         }
+    }
+
+    // 1b. Public writes: content put where others read it (an issue, a pull request, a
+    // comment, a gist, a post, a file pushed to a hosted repository) leaves the machine.
+    if ev.cat == Some(Category::Write)
+        && let Some(reason) = public_write(&verbs, &desc_verbs, &objects, name, tool, arguments)
+    {
+        ev.add(Category::NetworkSend);
+        c.reasons.push(reason);
     }
 
     // 2. Arguments.
@@ -477,6 +498,138 @@ pub fn classify(
     c
 }
 
+/// Why a write is a public write (a send), if it is: a write verb that puts content on a
+/// public object named by the tool (`create_issue`, `add_issue_comment`, `create_gist`), or a
+/// tool that names a hosted service and takes content (`create_or_update_file` "in a GitHub
+/// repository" with a `content` property). Status changes without content (`archive_issue`,
+/// `create_branch`, `fork_repository`) stay writes.
+fn public_write(
+    verbs: &[NameVerb<'_>],
+    desc_verbs: &[(&str, Category)],
+    objects: &[NameObject<'_>],
+    name: &str,
+    tool: Option<&ToolInfo>,
+    arguments: Option<&Value>,
+) -> Option<String> {
+    let strong = verbs.iter().any(|v| v.strong) || !desc_verbs.is_empty();
+    let verb = verbs
+        .iter()
+        .filter(|v| v.strong || !strong)
+        .map(|v| v.word)
+        .chain(desc_verbs.iter().map(|&(w, _)| w))
+        .find(|w| Lower::new(w).is_some_and(|l| puts_content(l.as_str())));
+    let keys: Vec<&str> = match tool.and_then(|t| t.input_schema.as_ref()) {
+        Some(schema) => schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().map(String::as_str).take(MAX_ITEMS).collect())
+            .unwrap_or_default(),
+        None => arguments
+            .and_then(Value::as_object)
+            .map(|p| p.keys().map(String::as_str).take(MAX_ITEMS).collect())
+            .unwrap_or_default(),
+    };
+    let content = keys.iter().copied().find(|k| {
+        Lower::new(k).is_some_and(|l| {
+            matches!(
+                l.as_str(),
+                "content"
+                    | "contents"
+                    | "body"
+                    | "text"
+                    | "files"
+                    | "message"
+                    | "comment"
+                    | "comments"
+                    | "markdown"
+                    | "post"
+            )
+        })
+    });
+    if let Some(object) = objects.iter().find(|o| o.domain == Domain::Public) {
+        if let Some(verb) = verb {
+            return Some(format!(
+                "tool name word `{}` names a public place and `{verb}` puts content there → network-send",
+                object.word
+            ));
+        }
+        if let Some(key) = content {
+            return Some(format!(
+                "tool name word `{}` names a public place and input `{}` is content → network-send",
+                object.word,
+                shorten(key)
+            ));
+        }
+    }
+    let key = content?;
+    let desc = tool.and_then(|t| t.description.as_deref()).unwrap_or("");
+    // Split at non-alphanumerics only: `GitHub` is one word here.
+    let service = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .chain(floor(desc, SCAN_CAP).split(|c: char| !c.is_ascii_alphanumeric()))
+        .find(|w| Lower::new(w).is_some_and(|l| hosted_service(l.as_str())))?;
+    Some(format!(
+        "the tool names `{service}`, a hosted service, and input `{}` is content → network-send",
+        shorten(key)
+    ))
+}
+
+/// Write verbs that put new content somewhere (not status changes). `w` is lowercase.
+fn puts_content(w: &str) -> bool {
+    matches!(
+        w,
+        "create"
+            | "creates"
+            | "add"
+            | "adds"
+            | "new"
+            | "write"
+            | "writes"
+            | "edit"
+            | "edits"
+            | "update"
+            | "updates"
+            | "upsert"
+            | "append"
+            | "appends"
+            | "insert"
+            | "inserts"
+            | "put"
+            | "puts"
+            | "comment"
+            | "comments"
+            | "submit"
+            | "submits"
+            | "open"
+            | "opens"
+    )
+}
+
+/// Services where what is written is read by others. `w` is lowercase.
+fn hosted_service(w: &str) -> bool {
+    matches!(
+        w,
+        "github"
+            | "gitlab"
+            | "bitbucket"
+            | "gitea"
+            | "codeberg"
+            | "slack"
+            | "discord"
+            | "linear"
+            | "jira"
+            | "confluence"
+            | "notion"
+            | "trello"
+            | "asana"
+            | "twitter"
+            | "mastodon"
+            | "reddit"
+            | "telegram"
+            | "teams"
+    )
+}
+
 /// The folded class so far, and whether the *words* gave read or write evidence.
 #[derive(Default)]
 struct Evidence {
@@ -535,6 +688,8 @@ enum Domain {
     Config,
     Network,
     Exec,
+    /// Places others read: issues, pull requests, comments, reviews, gists, posts.
+    Public,
 }
 
 impl Domain {
@@ -543,6 +698,7 @@ impl Domain {
             Domain::Config => Category::ConfigChange,
             Domain::Network => Category::NetworkSend,
             Domain::Exec => Category::Exec,
+            Domain::Public => Category::NetworkSend,
         }
     }
 
@@ -551,6 +707,7 @@ impl Domain {
             Domain::Config => "configuration",
             Domain::Network => "messaging/network",
             Domain::Exec => "code execution",
+            Domain::Public => "a public place",
         }
     }
 }
@@ -569,11 +726,12 @@ fn verb(w: &str) -> Option<(Category, bool)> {
         | "diff" | "compare" | "validate" | "verify" | "tree" | "load" => (Read, false),
         "write" | "create" | "edit" | "update" | "set" | "put" | "modify" | "replace" | "mkdir"
         | "touch" | "rename" | "move" | "mv" | "insert" | "append" | "upsert" | "overwrite"
-        | "save" | "upload" | "add" | "change" | "store" | "toggle" | "enable" | "disable"
-        | "download" | "compress" | "decompress" | "gzip" | "gunzip" | "zip" | "unzip"
-        | "extract" | "restore" | "sync" | "fork" | "reopen" | "assign" | "unassign"
-        | "approve" => (Write, true),
-        "copy" | "cp" | "patch" | "commit" | "push" | "merge" | "archive" | "apply" | "import"
+        | "save" | "add" | "change" | "store" | "toggle" | "enable" | "disable" | "download"
+        | "compress" | "decompress" | "gzip" | "gunzip" | "zip" | "unzip" | "extract"
+        | "restore" | "sync" | "fork" | "reopen" | "assign" | "unassign" | "approve" => {
+            (Write, true)
+        }
+        "copy" | "cp" | "patch" | "commit" | "merge" | "archive" | "apply" | "import"
         | "export" | "mark" | "lock" | "unlock" | "tag" | "label" | "link" | "close" | "record"
         | "log" | "comment" | "new" | "init" => (Write, false),
         "delete" | "remove" | "rm" | "rmdir" | "unlink" | "truncate" | "purge" | "destroy"
@@ -581,9 +739,9 @@ fn verb(w: &str) -> Option<(Category, bool)> {
         "drop" | "clear" | "reset" | "revoke" | "clean" | "cleanup" | "prune" | "flush"
         | "evict" => (Delete, false),
         "send" | "notify" | "publish" | "broadcast" | "reply" | "tweet" | "retweet"
-        | "transmit" => (NetworkSend, true),
+        | "transmit" | "upload" => (NetworkSend, true),
         "post" | "email" | "mail" | "message" | "sms" | "slack" | "webhook" | "dm" | "share"
-        | "forward" | "invite" => (NetworkSend, false),
+        | "forward" | "invite" | "push" => (NetworkSend, false),
         "exec" | "execute" | "run" | "eval" | "evaluate" | "spawn" | "invoke" | "launch"
         | "kill" => (Exec, true),
         "configure" | "reconfigure" | "install" | "uninstall" | "register" | "unregister"
@@ -606,6 +764,11 @@ fn object(w: &str) -> Option<Domain> {
         | "command" | "commands" | "script" | "scripts" | "process" | "processes"
         | "subprocess" | "python" | "python3" | "node" | "nodejs" | "deno" | "ruby" | "perl"
         | "php" | "repl" | "interpreter" | "sudo" | "ssh" => Domain::Exec,
+        "issue" | "issues" | "pr" | "prs" | "pull" | "pulls" | "comment" | "comments"
+        | "review" | "reviews" | "gist" | "gists" | "post" | "posts" | "discussion"
+        | "discussions" | "ticket" | "tickets" | "thread" | "threads" | "reply" | "replies" => {
+            Domain::Public
+        }
         _ => return None,
     })
 }
@@ -1637,7 +1800,22 @@ mod tests {
             ("delete_message", Delete),
             ("git_log", Write),
             ("git_status", Read),
-            ("upload_file", Write),
+            ("upload_file", NetworkSend),
+            ("push_files", NetworkSend),
+            ("git_push", NetworkSend),
+            ("create_issue", NetworkSend),
+            ("create_pull_request", NetworkSend),
+            ("add_issue_comment", NetworkSend),
+            ("comment_on_issue", NetworkSend),
+            ("create_gist", NetworkSend),
+            ("jira_create_issue", NetworkSend),
+            ("linear_create_comment", NetworkSend),
+            ("post_message", NetworkSend),
+            ("send_message", NetworkSend),
+            ("get_issue", Read),
+            ("list_pull_requests", Read),
+            ("close_issue", Write),
+            ("issues", Unknown),
             ("brave_web_search", Read),
             ("puppeteer_navigate", Read),
             ("puppeteer_evaluate", Exec),
@@ -1651,6 +1829,44 @@ mod tests {
             let c = classify(name, None, None);
             assert_eq!(c.category, *want, "{name}: {:?}", c.reasons);
         }
+    }
+
+    /// The official GitHub server's tools: what publishes content is a send; reads stay reads
+    /// and status changes without content stay writes.
+    #[test]
+    fn fixture_github_public_writes() {
+        let list = tools(include_str!("../../../tests/corpus/tools/github.json"));
+        table(
+            &list,
+            &[
+                ("create_or_update_file", NetworkSend),
+                ("push_files", NetworkSend),
+                ("create_issue", NetworkSend),
+                ("create_pull_request", NetworkSend),
+                ("update_issue", NetworkSend),
+                ("add_issue_comment", NetworkSend),
+                ("create_pull_request_review", NetworkSend),
+                ("create_repository", Write),
+                ("fork_repository", Write),
+                ("create_branch", Write),
+                ("get_file_contents", Read),
+                ("get_issue", Read),
+                ("list_issues", Read),
+                ("search_issues", Read),
+                ("get_pull_request_comments", Read),
+                ("get_pull_request_reviews", Read),
+                ("list_pull_requests", Read),
+            ],
+            false,
+        );
+        // A hosted service named in the description, with content: a send; a local file
+        // write with the same words is not.
+        let slack = info(json!({"name": "upsert_canvas", "description": "Writes a Slack canvas",
+            "inputSchema": {"properties": {"channel": {}, "markdown": {}}}}));
+        assert_eq!(cat_of("upsert_canvas", Some(&slack), None), NetworkSend);
+        let local = info(json!({"name": "write_file", "description": "Write a file",
+            "inputSchema": {"properties": {"path": {}, "content": {}}}}));
+        assert_eq!(cat_of("write_file", Some(&local), None), Write);
     }
 
     #[test]

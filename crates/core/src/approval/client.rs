@@ -48,6 +48,96 @@ pub fn notice(socket: &Path, server: &str, tool: &str, reason: &str) {
     });
 }
 
+/// The client session of this process: its parent, skipping intermediate shells (`sh`,
+/// `bash`, `dash`), by pid and start time. `None` where `/proc` cannot tell (not Linux, or the
+/// parent is gone).
+pub fn client_session() -> Option<super::ClientSession> {
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..8 {
+        let stat = proc_stat(pid)?;
+        if !matches!(stat.comm.as_str(), "sh" | "bash" | "dash") || stat.ppid <= 1 {
+            return Some(super::ClientSession { pid, start: stat.start });
+        }
+        pid = stat.ppid;
+    }
+    None
+}
+
+/// Whether the client session's process still runs (the same pid with the same start time).
+pub fn client_alive(client: &super::ClientSession) -> bool {
+    proc_stat(client.pid).is_some_and(|s| s.start == client.start)
+}
+
+struct ProcStat {
+    comm: String,
+    ppid: u32,
+    start: u64,
+}
+
+/// `/proc/PID/stat`: the command name (field 2), the parent (field 4) and the start time
+/// (field 22). The name is in parentheses and may itself hold spaces and parentheses, so the
+/// fields after it are counted from its last `)`.
+fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<ProcStat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_owned();
+    let rest: Vec<&str> = text.get(close + 1..)?.split_ascii_whitespace().collect();
+    // `rest[0]` is field 3 (the state): field N is `rest[N - 3]`.
+    Some(ProcStat { comm, ppid: rest.get(1)?.parse().ok()?, start: rest.get(19)?.parse().ok()? })
+}
+
+/// A connection to the daemon at the first of `sockets` that answers (after the first, only
+/// sockets owned by this user: a fallback is never someone else's).
+fn connect_daemon(sockets: &[PathBuf]) -> Option<UnixStream> {
+    sockets.iter().enumerate().find_map(|(i, socket)| {
+        (i == 0 || owned_socket(socket)).then(|| UnixStream::connect(socket).ok()).flatten()
+    })
+}
+
+/// Tells the daemon (at the first of `sockets` that answers) what a call of `client`'s session
+/// took in, on a thread of its own (fire and forget: without a daemon, only this connection
+/// remembers it).
+pub fn report_took(
+    sockets: Vec<PathBuf>,
+    client: super::ClientSession,
+    private: Option<super::Intake>,
+    external: Option<super::Intake>,
+    fragments: Vec<String>,
+) {
+    let message = ToDaemon::Took { client, private, external, fragments };
+    let _ = std::thread::Builder::new().name("mcpfw-took".into()).spawn(move || {
+        if let Some(mut stream) = connect_daemon(&sockets) {
+            let _ = send(&mut stream, &message);
+        }
+    });
+}
+
+/// What `client`'s session has taken in, across its servers, as the daemon (at the first of
+/// `sockets` that answers) knows it; `None` when it cannot tell within `timeout` (no daemon,
+/// or a slow one).
+pub fn session_taint(
+    sockets: &[PathBuf],
+    client: super::ClientSession,
+    fragments: &[String],
+    timeout: Duration,
+) -> Option<super::SessionTaint> {
+    let mut stream = connect_daemon(sockets)?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    send(&mut stream, &ToDaemon::Taint { client, fragments: fragments.to_vec() }).ok()?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).ok()?;
+    match serde_json::from_str(line.trim_end()).ok()? {
+        FromDaemon::Taint { taint } => Some(taint),
+        _ => None,
+    }
+}
+
 /// [`ask`] at the approver's socket, else at the first of its fallbacks where a daemon of this
 /// user listens. When none answers, the error names every socket looked at.
 pub fn ask_approver(
@@ -256,5 +346,31 @@ pub fn pause_request(
     match approver_request(socket, message)? {
         FromDaemon::Paused { pause } => Ok(pause),
         other => Err(RequestError::from_answer(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_after_the_last_parenthesis() {
+        let line = "4242 (my (odd) client) S 17 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0                     987654 1000 10";
+        let stat = parse_stat(line).unwrap();
+        assert_eq!(stat.comm, "my (odd) client");
+        assert_eq!(stat.ppid, 17);
+        assert_eq!(stat.start, 987654);
+        assert!(parse_stat("12 (x) S").is_none());
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn this_process_has_a_client_session_that_is_alive() {
+        let client = client_session().expect("a parent on Linux");
+        assert!(client_alive(&client));
+        assert!(!client_alive(&crate::approval::ClientSession {
+            start: client.start + 1,
+            ..client
+        }));
     }
 }

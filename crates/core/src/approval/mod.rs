@@ -13,6 +13,7 @@
 //! the preview a person sees ([`preview`]) and the shims' and approvers' client ([`client`]).
 
 pub mod client;
+pub mod flows;
 pub mod preview;
 
 use std::path::PathBuf;
@@ -189,6 +190,53 @@ pub struct Pending {
     pub callers: usize,
 }
 
+/// A client session: the client process that started a shim (its parent, skipping the shells
+/// in between), by pid *and* start time, so that a reused pid is a new session and two windows
+/// of one client (two processes) are two sessions. The daemon keeps one data-flow state per
+/// client session across every server that client runs (see [`ToDaemon::Took`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClientSession {
+    pub pid: u32,
+    /// The process's start time (`/proc/PID/stat` field 22, clock ticks since boot).
+    pub start: u64,
+}
+
+/// What one call took in, for its client session's data flow: `what` it read, by which
+/// server's tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intake {
+    pub server: String,
+    pub tool: String,
+    /// What was taken in, as a phrase: "read from ~/.ssh/id_rsa", "read https://…".
+    pub what: String,
+}
+
+/// An intake as the daemon remembers it: with how long ago it was reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub intake: Intake,
+    pub ago_ms: u64,
+}
+
+impl Origin {
+    /// "read from ~/.ssh/id_rsa by files.read_text_file 40 s ago".
+    pub fn describe(&self) -> String {
+        let Intake { server, tool, what } = &self.intake;
+        format!("{what} by {server}.{tool} {} s ago", self.ago_ms / 1000)
+    }
+}
+
+/// What a client session has taken in so far, across all its servers: the first private read
+/// and the first outside content.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTaint {
+    pub private: Option<Origin>,
+    pub external: Option<Origin>,
+    /// Where the data came from that one of the asked-about fragments carries.
+    #[serde(default)]
+    pub carried: Option<Origin>,
+}
+
 /// Messages to the daemon, one JSON object per line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -201,6 +249,27 @@ pub enum ToDaemon {
     /// From a shim: something was withheld from the client (a poisoned or changed tool); the
     /// daemon tells the person (a desktop notification, the dashboard's live feed). No answer.
     Notice { server: String, tool: String, reason: String },
+    /// From a shim: a call of `client`'s session read private data or took in outside
+    /// content. No answer.
+    Took {
+        client: ClientSession,
+        #[serde(default)]
+        private: Option<Intake>,
+        #[serde(default)]
+        external: Option<Intake>,
+        /// Hashes of distinctive fragments of the private data (see [`flows::fragments`]).
+        #[serde(default)]
+        fragments: Vec<String>,
+    },
+    /// From a shim, before a call that sends data out: what `client`'s session has taken in.
+    /// Answered with `Taint`.
+    Taint {
+        client: ClientSession,
+        /// Hashes of the fragments an outbound call carries: the answer's `carried` names
+        /// where one of them was read.
+        #[serde(default)]
+        fragments: Vec<String>,
+    },
     /// From an approver: the pending calls.
     List { token: String },
     /// From an approver: decide one.
@@ -248,6 +317,10 @@ pub enum FromDaemon {
     },
     Error {
         message: String,
+    },
+    /// What a client session has taken in (the answer to `Taint`).
+    Taint {
+        taint: SessionTaint,
     },
     /// Whether protection is paused now.
     Paused {

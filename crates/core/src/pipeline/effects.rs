@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::approval::{ClientSession, Intake, SessionTaint};
 
 use crate::record::{Event, EventKind, Recorder};
 
@@ -15,13 +18,41 @@ pub enum Effect {
     Notice { socket: PathBuf, server: String, tool: String, reason: String },
     /// Compare the server's identity with the one it was first seen with.
     CheckIdentity(Box<IdentityCheck>),
+    /// Tell the daemon (at the first of `sockets` that answers) what a call of `client`'s
+    /// session took in (its shared data-flow state).
+    Took {
+        sockets: Vec<PathBuf>,
+        client: ClientSession,
+        private: Option<Intake>,
+        external: Option<Intake>,
+        /// Hashes of distinctive fragments of the private data read.
+        fragments: Vec<String>,
+    },
 }
 
 /// Carries out effects. The pipeline calls it after the stages have run, in the relay thread:
 /// an implementation must not block (the default hands each effect to a thread).
 pub trait Effects: Send + Sync {
     fn carry_out(&self, effect: Effect);
+
+    /// What `client`'s session has taken in across its servers, from the daemon (at the first
+    /// of `sockets` that answers);
+    /// `None` when that cannot be told quickly. Asked only before a call that sends data out,
+    /// on the relay thread: an implementation must answer within a short time.
+    /// `fragments`: hashes of what the send carries (see `approval::flows::fragments`).
+    fn session_taint(
+        &self,
+        sockets: &[PathBuf],
+        client: ClientSession,
+        fragments: &[String],
+    ) -> Option<SessionTaint> {
+        let _ = (sockets, client, fragments);
+        None
+    }
 }
+
+/// How long a send waits for the daemon to say what its client session took in.
+pub const TAINT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// The runner for real connections: a notice is sent on a short-lived thread, an identity
 /// check hashes the server's files on a low-priority thread.
@@ -44,7 +75,19 @@ impl Effects for Background {
                     tracing::warn!("the server's identity is not checked: {e}");
                 }
             }
+            Effect::Took { sockets, client, private, external, fragments } => {
+                crate::approval::client::report_took(sockets, client, private, external, fragments);
+            }
         }
+    }
+
+    fn session_taint(
+        &self,
+        sockets: &[PathBuf],
+        client: ClientSession,
+        fragments: &[String],
+    ) -> Option<SessionTaint> {
+        crate::approval::client::session_taint(sockets, client, fragments, TAINT_TIMEOUT)
     }
 }
 

@@ -88,6 +88,13 @@ pub struct ApproverConfig {
     pub timeout: Duration,
 }
 
+impl ApproverConfig {
+    /// The daemon's socket, then its fallbacks (each used only when owned by this user).
+    pub fn sockets(&self) -> Vec<PathBuf> {
+        std::iter::once(&self.socket).chain(&self.fallbacks).cloned().collect()
+    }
+}
+
 /// What to do once a held call is settled.
 #[derive(Debug)]
 pub enum Settled {
@@ -137,10 +144,24 @@ pub struct Pipeline {
     memory: ApprovalMemory,
     /// Where asks go (without it, asks follow the unattended setting at once).
     approver: Option<ApproverConfig>,
+    /// The client process this connection serves: its data flow is shared, through the
+    /// daemon, with the client's other connections.
+    client: Option<crate::approval::ClientSession>,
     /// Record: every decision, durable before a refusal or an ask is acted on.
     recorder: Arc<dyn Recorder>,
     /// Carries out what the stages ask beyond the frame.
-    effects: Box<dyn Effects>,
+    effects: Arc<dyn Effects>,
+    /// Where the result scanner reports injected instructions for the client session (set
+    /// once the client session, the approver and the effects runner are known).
+    injections: Arc<Mutex<Option<InjectionReport>>>,
+}
+
+/// What the result scanner needs to report an injected result to the client session's flow.
+struct InjectionReport {
+    server: String,
+    sockets: Vec<PathBuf>,
+    client: crate::approval::ClientSession,
+    effects: Arc<dyn Effects>,
 }
 
 impl Pipeline {
@@ -151,18 +172,35 @@ impl Pipeline {
         limits: Limits,
     ) -> Self {
         let recorder: Arc<dyn Recorder> = Arc::from(recorder);
+        let server: String = server.into();
         let flow = FlowGuard::default();
         let found = flow.clone();
+        let injections: Arc<Mutex<Option<InjectionReport>>> = Arc::default();
+        let report = injections.clone();
         let scanner = crate::screen::ResultScanner::start(
             recorder.clone(),
             Arc::new(move |event: &Event, findings: &[serde_json::Value]| {
                 if findings.iter().any(flow::is_injection) {
                     found.injected(&event.tool);
+                    let report = report.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(r) = report.as_ref() {
+                        r.effects.carry_out(Effect::Took {
+                            sockets: r.sockets.clone(),
+                            client: r.client,
+                            private: None,
+                            fragments: Vec::new(),
+                            external: Some(crate::approval::Intake {
+                                server: r.server.clone(),
+                                tool: event.tool.clone().unwrap_or_default(),
+                                what: "took in a result with injected instructions".to_owned(),
+                            }),
+                        });
+                    }
                 }
             }),
         );
         Self {
-            server: server.into(),
+            server,
             session_id: new_session_id(),
             limits,
             session: Mutex::new(Session::new()),
@@ -179,8 +217,10 @@ impl Pipeline {
             },
             memory: ApprovalMemory::default(),
             approver: None,
+            client: None,
             recorder,
-            effects: Box::new(Background),
+            effects: Arc::new(Background),
+            injections,
         }
     }
 
@@ -188,7 +228,87 @@ impl Pipeline {
     /// unattended setting at once).
     pub fn with_approver(mut self, config: ApproverConfig) -> Self {
         self.approver = Some(config);
+        self.share_injections();
         self
+    }
+
+    /// Shares this connection's data flow with the other connections of `client` (through the
+    /// approver's daemon): private data read under one server and a send under another meet.
+    pub fn with_client_session(mut self, client: Option<crate::approval::ClientSession>) -> Self {
+        self.client = client;
+        self.share_injections();
+        self
+    }
+
+    /// Lets the result scanner report injected results to the client session's flow.
+    fn share_injections(&self) {
+        let report = match (self.client, &self.approver) {
+            (Some(client), Some(approver)) => Some(InjectionReport {
+                server: self.server.clone(),
+                sockets: approver.sockets(),
+                client,
+                effects: self.effects.clone(),
+            }),
+            _ => None,
+        };
+        *self.injections.lock().unwrap_or_else(|p| p.into_inner()) = report;
+    }
+
+    /// Remembers what a call that runs takes in, here and (fire and forget) in the daemon's
+    /// state for the client session.
+    fn took(&self, flow: &crate::policy::Flow) {
+        self.flow.took(flow);
+        let (Some(client), Some(approver)) = (self.client, &self.approver) else {
+            return;
+        };
+        if flow.private_what.is_none() && flow.external_what.is_none() {
+            return;
+        }
+        let intake = |what: &Option<String>| {
+            what.as_ref().map(|what| crate::approval::Intake {
+                server: self.server.clone(),
+                tool: flow.tool.clone(),
+                what: what.clone(),
+            })
+        };
+        self.effects.carry_out(Effect::Took {
+            sockets: approver.sockets(),
+            client,
+            private: intake(&flow.private_what),
+            external: intake(&flow.external_what),
+            fragments: Vec::new(),
+        });
+    }
+
+    /// The result of a call that read private data: its fragments are remembered here and
+    /// (fire and forget) for the client session.
+    fn read_private(&self, line: &[u8], intake: crate::approval::Intake) {
+        const MAX_RESULT: usize = 8 << 20;
+        if line.len() > MAX_RESULT {
+            return;
+        }
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else { return };
+        let fragments = crate::approval::flows::fragments(&value["result"]);
+        if fragments.is_empty() {
+            return;
+        }
+        self.flow.remember(intake.clone(), fragments.clone());
+        if let (Some(client), Some(approver)) = (self.client, &self.approver) {
+            self.effects.carry_out(Effect::Took {
+                sockets: approver.sockets(),
+                client,
+                private: Some(intake),
+                external: None,
+                fragments,
+            });
+        }
+    }
+
+    /// What this connection's client session took in under its other servers (see
+    /// [`Effects::session_taint`]).
+    fn shared_taint(&self, fragments: &[String]) -> Option<crate::approval::SessionTaint> {
+        let (client, approver) = (self.client?, self.approver.as_ref()?);
+        self.effects.session_taint(&approver.sockets(), client, fragments)
     }
 
     /// Checks the server's identity — what it calls itself, `program` and `script` (when the
@@ -206,7 +326,8 @@ impl Pipeline {
 
     /// Carries out the stages' effects with `effects` instead of [`Background`].
     pub fn with_effects(mut self, effects: Box<dyn Effects>) -> Self {
-        self.effects = effects;
+        self.effects = Arc::from(effects);
+        self.share_injections();
         self
     }
 
@@ -303,6 +424,14 @@ impl Pipeline {
         self.held.cancel(&inspection);
         // A result for an approved call may let its retry through without a second prompt.
         self.retries.note_result(&inspection);
+        // The result of a call that read private data: its fragments are remembered.
+        if direction == Direction::ServerToClient
+            && inspection.kind == Kind::Result
+            && let Some(id) = &inspection.id
+            && let Some(intake) = self.flow.private_result(&id.to_string())
+        {
+            self.read_private(line, intake);
+        }
         // Withheld and unoffered tools are refused before any rule is read.
         if let Some(refusal) = self.gate.refusal(&self.server, self.recorder.as_ref(), &inspection)
         {
@@ -316,7 +445,23 @@ impl Pipeline {
         }
         // The rules decide; the flow guard can only tighten what they said.
         let mut ruling = self.policy.decide(&inspection);
-        self.flow.check(&mut ruling);
+        if let (Some(id), Some(what)) = (&inspection.id, &ruling.flow.private_what)
+            && direction == Direction::ClientToServer
+        {
+            let intake = crate::approval::Intake {
+                server: self.server.clone(),
+                tool: ruling.flow.tool.clone(),
+                what: what.clone(),
+            };
+            self.flow.expect(id.to_string(), intake);
+        }
+        let outbound = match (&inspection.arguments, ruling.flow.sends_out) {
+            (Some(raw), true) => serde_json::from_str::<serde_json::Value>(raw.get())
+                .map(|args| crate::approval::flows::fragments(&args))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        self.flow.check(&mut ruling, &outbound, |f| self.shared_taint(f));
         // What the server sends is screened (client messages pass through untouched).
         let screened = self.screen(&inspection, line, effects);
         let event = self.event(&inspection, &ruling, line.len());
@@ -357,7 +502,7 @@ impl Pipeline {
         } else {
             self.recorder.record(event);
         }
-        self.flow.took(&ruling.flow);
+        self.took(&ruling.flow);
         match screened.line {
             Some(line) => Action::AnswerClient(line),
             None => Action::Forward,
@@ -387,7 +532,7 @@ impl Pipeline {
                 event.decided_by = Some(DecidedBy::User);
                 event.reason = Some(format!("{reason}; you approved identical calls earlier"));
                 self.recorder.record(event);
-                self.flow.took(&ruling.flow);
+                self.took(&ruling.flow);
                 return Action::Forward;
             }
             // A refusal is remembered as an approval is, and not asked about again.
@@ -415,7 +560,7 @@ impl Pipeline {
                  the server asked for"
             ));
             self.recorder.record(event);
-            self.flow.took(&ruling.flow);
+            self.took(&ruling.flow);
             return Action::Forward;
         }
         event.reason = Some(reason.clone());
@@ -567,7 +712,7 @@ impl Pipeline {
             }
         }
         if allow {
-            self.flow.took(&held.flow);
+            self.took(&held.flow);
             if held.stateless
                 && held.tool_call
                 && let Some(digest) = &held.request.args_digest

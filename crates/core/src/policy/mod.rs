@@ -83,6 +83,11 @@ pub struct Flow {
     pub sends_out: bool,
     /// What an ask of this call becomes when nobody can be asked.
     pub unattended: crate::policy::file::Unattended,
+    /// The called tool, and what it read, as phrases for the client session's shared flow
+    /// ("read from ~/.ssh/id_rsa", "read https://…").
+    pub tool: String,
+    pub private_what: Option<String>,
+    pub external_what: Option<String>,
 }
 
 impl Ruling {
@@ -225,6 +230,12 @@ fn flow_of(
     arguments: Option<&Value>,
     unattended: crate::policy::file::Unattended,
 ) -> Flow {
+    let private_what = decision
+        .paths
+        .iter()
+        .find(|p| p.sensitivity.is_some() || p.encloses.is_some())
+        .map(|p| format!("read from {}", p.raw))
+        .or_else(|| decision.secrets.first().map(|s| format!("was given a secret ({})", s.kind)));
     let private = decision
         .paths
         .iter()
@@ -233,11 +244,18 @@ fn flow_of(
         .or_else(|| {
             decision.secrets.first().map(|s| format!("`{tool}` was given a secret ({})", s.kind))
         });
-    let external = (decision.category == Category::Read)
-        .then(|| arguments.and_then(network_url))
-        .flatten()
-        .map(|url| format!("`{tool}` read {url}"));
-    Flow { private, external, sends_out: decision.category == Category::NetworkSend, unattended }
+    let url =
+        (decision.category == Category::Read).then(|| arguments.and_then(network_url)).flatten();
+    let external = url.as_ref().map(|url| format!("`{tool}` read {url}"));
+    Flow {
+        private,
+        external,
+        sends_out: decision.category == Category::NetworkSend,
+        unattended,
+        tool: tool.to_owned(),
+        private_what,
+        external_what: url.map(|url| format!("read {url}")),
+    }
 }
 
 /// The first `http(s)` URL among the argument strings (bounded walk).

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, broadcast, oneshot};
 
-use super::{Answer, ApprovalRequest, MAX_PAUSE_MINUTES, Outcome, PauseState, Pending, Scope};
+use super::client::client_alive;
+use super::{
+    Answer, ApprovalRequest, ClientSession, Intake, MAX_PAUSE_MINUTES, Outcome, PauseState,
+    Pending, Scope, SessionTaint,
+};
 
 struct Held {
     request: ApprovalRequest,
@@ -65,6 +69,8 @@ pub struct ApprovalBroker {
     state: Mutex<State>,
     /// Live events for approvers (the HTTP API's event stream): JSON objects.
     events: broadcast::Sender<serde_json::Value>,
+    /// What each client session took in across its servers (the toxic flow), in memory only.
+    flows: std::sync::Mutex<mcpfw_core::approval::flows::SessionFlows>,
 }
 
 struct State {
@@ -107,7 +113,42 @@ impl ApprovalBroker {
                 pause: None,
             }),
             events: broadcast::channel(256).0,
+            flows: Default::default(),
         }
+    }
+
+    /// Remembers what a call of `client`'s session took in (a shim's report).
+    pub fn took(
+        &self,
+        client: ClientSession,
+        private: Option<Intake>,
+        external: Option<Intake>,
+        fragments: Vec<String>,
+    ) {
+        // Bounded: each remembered text is clipped.
+        let clip = |i: Intake| Intake {
+            server: crate::text::floor(&i.server, 200).to_owned(),
+            tool: crate::text::floor(&i.tool, 200).to_owned(),
+            what: crate::text::floor(&i.what, 600).to_owned(),
+        };
+        let mut flows = self.flows.lock().unwrap_or_else(|p| p.into_inner());
+        let fragments = fragments.into_iter().filter(|h| h.len() <= 64).collect();
+        flows.took(
+            client,
+            private.map(clip),
+            external.map(clip),
+            fragments,
+            Instant::now(),
+            client_alive,
+        );
+    }
+
+    /// What `client`'s session took in across its servers (asked by a shim before a send).
+    /// `fragments`: hashes of what the send carries; the answer's `carried` names where one
+    /// of them was read.
+    pub fn taint(&self, client: &ClientSession, fragments: &[String]) -> SessionTaint {
+        let mut flows = self.flows.lock().unwrap_or_else(|p| p.into_inner());
+        flows.taint(client, fragments, Instant::now(), client_alive)
     }
 
     /// How long a call that starts waiting now waits for a decision.
@@ -381,6 +422,28 @@ mod tests {
             confirm: None,
             organisation: None,
         }
+    }
+
+    #[test]
+    fn a_client_sessions_flow_is_kept_while_its_process_runs() {
+        let broker = ApprovalBroker::new(Duration::from_secs(5));
+        let me = mcpfw_core::approval::client::client_session().expect("a parent process");
+        let read = Intake {
+            server: "files".into(),
+            tool: "read_text_file".into(),
+            what: format!("read from {}", "x".repeat(5000)),
+        };
+        broker.took(me, Some(read), None, vec!["ab".repeat(16)]);
+        let taint = broker.taint(&me, &["ab".repeat(16)]);
+        assert!(taint.carried.is_some(), "a fragment read earlier");
+        let private = taint.private.expect("remembered");
+        assert!(private.describe().starts_with("read from xxx"));
+        assert!(private.intake.what.len() <= 600, "clipped");
+        assert!(taint.external.is_none());
+        // A pid whose process has another start time is another (gone) session.
+        let gone = ClientSession { start: me.start + 1, ..me };
+        broker.took(gone, Some(private.intake.clone()), None, Vec::new());
+        assert_eq!(broker.taint(&gone, &[]), SessionTaint::default());
     }
 
     #[tokio::test]

@@ -414,6 +414,13 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 });
             }
             ToDaemon::Notice { server, tool, reason } => broker.notice(&server, &tool, &reason),
+            ToDaemon::Took { client, private, external, fragments } => {
+                broker.took(client, private, external, fragments)
+            }
+            ToDaemon::Taint { client, fragments } => {
+                let taint = broker.taint(&client, &fragments);
+                let _ = out_tx.send(FromDaemon::Taint { taint });
+            }
             ToDaemon::Withdraw { id } => {
                 for (_, waiter) in asked.iter().filter(|(asked_id, _)| *asked_id == id) {
                     broker.withdraw(id, *waiter).await;
