@@ -28,13 +28,16 @@ const QUEUE: usize = 4;
 const WAIT_BELOW: usize = 256 * 1024;
 
 /// Findings as recorded (JSON objects), most severe first; Info findings are not recorded.
+/// Each says what matched: `evidence` is the excerpt (hidden characters escaped, at most 160
+/// characters), `span` its byte range `[start, end]` in the string at `location`.
 pub fn recorded(findings: &[Finding], place: &str) -> Vec<Value> {
     findings
         .iter()
         .filter(|f| f.severity >= Severity::Flag)
         .map(|f| {
             json!({"kind": f.kind, "severity": f.severity, "rule": f.rule, "where": place,
-                   "location": f.location, "evidence": f.evidence})
+                   "location": f.location, "span": [f.span.start, f.span.end],
+                   "evidence": f.evidence})
         })
         .collect()
 }
