@@ -408,8 +408,35 @@ pub(super) fn scan_parameter(
         .get("type")
         .and_then(|t| t.as_str())
         .is_some_and(|t| matches!(t, "integer" | "number" | "boolean"));
-    let identifier =
-        words.last().is_some_and(|w| matches!(w.as_str(), "id" | "ids" | "url" | "uri"));
+    // A name that ends in what points at the data rather than holds it (`conversation_id`,
+    // `chat_log_path`) or says how much of it (`chat_history_limit`).
+    let identifier = words.last().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "id" | "ids"
+                | "url"
+                | "uri"
+                | "path"
+                | "file"
+                | "filename"
+                | "dir"
+                | "directory"
+                | "name"
+                | "format"
+                | "limit"
+                | "count"
+                | "size"
+                | "length"
+                | "max"
+                | "min"
+                | "enabled"
+                | "type"
+                | "mode"
+                | "days"
+                | "since"
+                | "until"
+        )
+    });
     let mut push = |kind, rule, evidence: String| {
         out.push(Finding {
             kind,

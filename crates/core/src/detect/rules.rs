@@ -202,26 +202,105 @@ fn check_tool_call(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     if is_self_word(&tool) {
         return None;
     }
-    let named = tool.contains(['_', '.', '-']) || c.name("word").is_some();
-    if !named {
+    if c.name("word").is_none() && !looks_like_tool_name(&tool, after) {
         return None;
     }
     let tail = &before[floor_boundary(before, before.len().saturating_sub(120))..];
     (PRESSING.is_match(tail) || PAYLOAD_AFTER.is_match(after)).then_some(0)
 }
 
+/// True when `name`, not followed by the word "tool", still reads as a tool's name: words
+/// joined by `_`, `__` or `.` (`send_email`, `github.create_issue`), not a file or host name
+/// (`setup.py`, `api.github.com`), a version (`python3.11`) or a hyphenated noun (`gh-pages`),
+/// and not followed by another noun ("the os.path module").
+fn looks_like_tool_name(name: &str, after: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "py", "js", "ts", "mjs", "cjs", "sh", "rb", "go", "rs", "json", "yaml", "yml", "toml",
+        "md", "txt", "exe", "com", "org", "net", "io", "dev", "ai", "app", "html", "css", "lock",
+        "cfg", "ini", "conf", "log", "csv", "xml", "sql", "zip", "gz", "x", "0",
+    ];
+    let lower = name.to_ascii_lowercase();
+    let segments: Vec<&str> = lower.split(['_', '.']).filter(|s| !s.is_empty()).collect();
+    if segments.len() < 2
+        || !segments.iter().all(|s| s.starts_with(|c: char| c.is_ascii_alphabetic()))
+    {
+        return false;
+    }
+    if lower.contains('.') && segments.last().is_some_and(|e| EXTENSIONS.contains(e)) {
+        return false;
+    }
+    let next = after
+        .trim_start_matches([' ', '\t', '`', '\'', '"'])
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    next.is_empty()
+        || matches!(
+            next.as_str(),
+            "with"
+                | "on"
+                | "to"
+                | "and"
+                | "using"
+                | "for"
+                | "passing"
+                | "now"
+                | "immediately"
+                | "first"
+                | "again"
+                | "then"
+                | "before"
+                | "after"
+                | "so"
+                | "in"
+                | "at"
+        )
+}
+
 /// A bulk read is a harvesting instruction when it reaches for everything available ("every
 /// file you can reach") or goes on to send it somewhere.
-fn check_harvest(c: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
+fn check_harvest(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static WHERE_OR_SEND: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
             r"(?i)\b(you\s+(can|could|have|are\s+able\s+to)\s+(reach|access|read|find|see|get|open)|you\s+have\s+access|(reachable|accessible|available)\s+to\s+you|on\s+(this|the|that)\s+(machine|system|computer|host|disk|server|box|laptop)|in\s+the\s+(workspace|home\s+director(y|ies)|environment)|(and|then)\s+(then\s+)?(post|send|upload|publish|paste|commit|push|e-?mail|share|forward|include|open|create|put|write|leak|exfiltrate|attach|submit)|\bto\s+https?://)",
         )
         .expect("valid regex")
     });
+    static SEND: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)\b(and|then)\s+(then\s+)?(post|send|upload|publish|paste|commit|push|e-?mail|share|forward|include|open|create|put|write|leak|exfiltrate|attach|submit)\b|\bto\s+https?://",
+        )
+        .expect("valid regex")
+    });
+    static GREEDY: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)^(read|dump|grab|harvest|steal|collect|gather|copy|go\s+through|cat|zip|archive)\b|\b(secrets?|keys?|credentials?|tokens?|passwords?|env(ironment)?|cookies?)$",
+        )
+        .expect("valid regex")
+    });
     let whole = c.get(0).map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())?;
     let after = &after[..floor_boundary(after, after.len().min(160))];
-    (WHERE_OR_SEND.is_match(&whole) || WHERE_OR_SEND.is_match(after)).then_some(0)
+    // Sending it somewhere is enough; reaching for all there is ("every file you can reach")
+    // only when the read is greedy or what is read is secret ("list all repositories you have
+    // access to" is how APIs are documented).
+    if SEND.is_match(&whole) || SEND.is_match(after) {
+        return Some(0);
+    }
+    // … and said as an order ("Read every file …"), not as a description ("the indexer will
+    // collect all documents in the workspace").
+    let lead = before.trim_end_matches([' ', '\t']);
+    let last = lead.rsplit(|ch: char| !ch.is_alphabetic()).next().unwrap_or("").to_lowercase();
+    let ordered = lead.is_empty()
+        || lead.ends_with(['.', '!', '?', ':', ';', '\n', ',', '-', '*', '>'])
+        || matches!(
+            last.as_str(),
+            "please" | "now" | "then" | "first" | "also" | "must" | "should" | "to"
+        );
+    ((WHERE_OR_SEND.is_match(&whole) || WHERE_OR_SEND.is_match(after))
+        && GREEDY.is_match(&whole)
+        && ordered)
+        .then_some(0)
 }
 
 /// The verbs of the `harvest-everything` rule ("through" stands for "go through").
@@ -1231,7 +1310,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "current chat",
                 "ongoing",
             ],
-            pattern: r"\b(your|the\s+(assistant|agent|model|ai)'?s)\s+((full|entire|complete|whole|current|original|hidden|initial)\s+)*(system\s+(prompts?|instructions|messages?)|conversation(\s+(history|log|so\s+far))?|chat(\s+(history|log|transcript))?|message\s+history|context(\s+window)?|previous\s+messages|prior\s+messages|tool\s+(outputs|results|calls|history)|transcript)\b|\b(all|every|each)\s+(of\s+the\s+)?(previous\s+|prior\s+|earlier\s+|past\s+)?(messages?|turns?|tool\s+(outputs?|results?|responses?|calls?))\s+(so\s+far|in\s+this\s+(conversation|session|chat)|you\s+have\s+(seen|received|read|called|made)|exchanged)|\b(full|entire|complete|whole)\s+(context|transcript|conversation|history)\s+(of|from)\s+(this|the\s+current|the\s+ongoing)\s+(conversation|session|chat)\b",
+            pattern: r"\b(your|the\s+(assistant|agent|model|ai)'?s)\s+((full|entire|complete|whole|current|original|hidden|initial)\s+)*(system\s+(prompts?|instructions|messages?)|conversation\s+(history|log|transcript|so\s+far)|chat\s+(history|log|transcript)|message\s+history|context\s+window|previous\s+messages|prior\s+messages|tool\s+(outputs|results|calls|history))\b|\b(your|the\s+(assistant|agent|model|ai)'?s)\s+(full|entire|complete|whole)\s+(conversation|chat|context|transcript)\b|\b(all|every|each)\s+(of\s+the\s+)?(previous\s+|prior\s+|earlier\s+|past\s+)?(messages?|turns?|tool\s+(outputs?|results?|responses?|calls?))\s+(so\s+far|in\s+this\s+(conversation|session|chat)|you\s+have\s+(seen|received|read|called|made)|exchanged)|\b(full|entire|complete|whole)\s+(context|transcript|conversation|history)\s+(of|from)\s+(this|the\s+current|the\s+ongoing)\s+(conversation|session|chat)\b",
             check: None,
         },
         // ---- exfiltration ------------------------------------------------------------------
