@@ -1529,7 +1529,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                     for quantifier in
                         ["every", "all", "each", "any", "the whole", "the entire", "whatever"]
                     {
-                        triggers.push(&*leak(format!("{verb} {quantifier}")));
+                        triggers.push(leak(format!("{verb} {quantifier}")));
                     }
                 }
                 rule.triggers = Box::leak(triggers.into_boxed_slice());
