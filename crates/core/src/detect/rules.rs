@@ -116,7 +116,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
     // language's words for what is sent, so the verb is enough.
     static SENDING_INTL: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|lade|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|carica|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|загрузи)\b|发送|上传|传送|转发|发到|传到)[^\n]*$",
+            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай)\b|发送|上传|传送|转发|发到|传到)[^\n]*$",
         )
         .expect("valid regex")
     });
@@ -804,15 +804,6 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             check: None,
         },
         Rule {
-            name: "html-comment",
-            kind: ModelDirective,
-            describe: Some(Info),
-            result: None,
-            triggers: &["<!--"],
-            pattern: r"<!--",
-            check: None,
-        },
-        Rule {
             name: "system-heading",
             kind: ModelDirective,
             describe: Some(Flag),
@@ -896,7 +887,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         Rule {
             name: "forged-role-turn",
             kind: ForgedTurn,
-            describe: Some(Flag),
+            // A tool description may hold an example dialogue ("User: show me the weather").
+            describe: Some(Info),
             result: Some(Flag),
             triggers: &[
                 "user:", "user :", "human:", "human :", "user]", "human]", "# user", "#user",
@@ -965,13 +957,12 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "without telling",
                 "without informing",
                 "without alerting",
-                "without asking",
                 "never surface",
                 "never disclose",
                 "never reveal",
                 "never mention",
             ],
-            pattern: r"\b((user|human|person)s?\s+(must|should|need|will|does|do|can|may)\s*(not|n't)\s+(ever\s+)?(need\s+to\s+)?(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)s?\s+(needn't|need\s+not)\s+(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)\s+is\s+not\s+to\s+(know|see|notice|be\s+(told|informed|notified|shown))|without\s+(notifying|telling|informing|alerting|asking)\s+(them|anyone|anybody)|never\s+(surface|disclose|reveal|mention)\s+(this|these|that)\s+(step|steps|action|actions|call|calls|request|requests))\b",
+            pattern: r"\b((user|human|person)s?\s+(must|should|need|will|does|do|can|may)\s*(not|n't)\s+(ever\s+)?(need\s+to\s+)?(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)s?\s+(needn't|need\s+not)\s+(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)\s+is\s+not\s+to\s+(know|see|notice|be\s+(told|informed|notified|shown))|without\s+(notifying|telling|informing|alerting)\s+(them|anyone|anybody)|never\s+(surface|disclose|reveal|mention)\s+(this|these|that)\s+(step|steps|action|actions|call|calls|request|requests))\b",
             check: None,
         },
         Rule {
