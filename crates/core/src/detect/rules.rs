@@ -894,7 +894,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "user:", "user :", "human:", "human :", "user]", "human]", "# user", "#user",
                 "# human", "**user", "**human",
             ],
-            pattern: r"(^|\n)[ \t]*(>[ \t]*)?(#{1,6}[ \t]*(human|user)[ \t]*:?[ \t]*(\r?\n|$)|\*\*(human|user)\*\*[ \t]*:|\*\*(human|user):\*\*|\[(human|user)\][ \t]*:?|(human|user)[ \t]*:)",
+            pattern: r"(?m:^)[ \t]*(>[ \t]*)?(#{1,6}[ \t]*(human|user)[ \t]*:?[ \t]*(\r?\n|$)|\*\*(human|user)\*\*[ \t]*:|\*\*(human|user):\*\*|\[(human|user)\][ \t]*:?|(human|user)[ \t]*:)",
             check: Some(check_role_request),
         },
         Rule {
