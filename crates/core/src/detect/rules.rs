@@ -159,14 +159,18 @@ fn reject_error_without_destination(c: &Captures<'_>, after: &str) -> bool {
 /// A role marker ("User:", "### Human", "[user]:") is a forged turn when a request follows it:
 /// a transcript line ("User: we needed a faster build") or a log line ("user: alice logged
 /// in") is not.
-fn check_role_request(_: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
+fn check_role_request(c: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
     static REQUEST: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
             r"(?i)^[\s*>]*((ok(ay)?|great|thanks|actually|also|now|so|perfect|good|wait|and)\b[\s,.!]*)*(please|now|ignore|disregard|forget|stop|send|read|delete|remove|drop|run|execute|call|invoke|use|e-?mail|upload|post|show|print|reveal|list|open|push|merge|install|disable|turn\s+off|transfer|pay|approve|give|paste|copy|export|download|fetch|write|create|change|update|i\s+(want|need|approve|authori[sz]e|changed|have\s+changed|'ve\s+changed|confirm)|you\s+(can|may|must|should)|can\s+you|could\s+you|go\s+ahead)\b",
         )
         .expect("valid regex")
     });
-    REQUEST.is_match(after).then_some(0)
+    let rest = c
+        .name("rest")
+        .map_or(std::borrow::Cow::Borrowed(""), |m| String::from_utf8_lossy(m.as_bytes()));
+    let request = if rest.trim().is_empty() { after } else { &rest };
+    REQUEST.is_match(request).then_some(0)
 }
 
 /// "New task: …" is a forged request when what follows turns on the agent or on secrets
@@ -894,7 +898,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "user:", "user :", "human:", "human :", "user]", "human]", "# user", "#user",
                 "# human", "**user", "**human",
             ],
-            pattern: r"(?m:^)[ \t]*(>[ \t]*)?(#{1,6}[ \t]*(human|user)[ \t]*:?[ \t]*(\r?\n|$)|\*\*(human|user)\*\*[ \t]*:|\*\*(human|user):\*\*|\[(human|user)\][ \t]*:?|(human|user)[ \t]*:)",
+            // The forged request is part of the match, so the finding shows it.
+            pattern: r"(?m:^)[ \t]*(>[ \t]*)?(#{1,6}[ \t]*(human|user)[ \t]*:?[ \t]*(\r?\n|$)|\*\*(human|user)\*\*[ \t]*:|\*\*(human|user):\*\*|\[(human|user)\][ \t]*:?|(human|user)[ \t]*:)(?P<rest>[^\r\n]{0,160})",
             check: Some(check_role_request),
         },
         Rule {
