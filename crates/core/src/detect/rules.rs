@@ -307,32 +307,6 @@ fn check_harvest(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
         .then_some(0)
 }
 
-/// The verbs of the `harvest-everything` rule ("through" stands for "go through").
-const HARVEST_VERBS: &[&str] = &[
-    "read",
-    "collect",
-    "gather",
-    "grab",
-    "dump",
-    "copy",
-    "list",
-    "enumerate",
-    "find",
-    "scan",
-    "search",
-    "through",
-    "harvest",
-    "extract",
-    "fetch",
-    "download",
-    "export",
-    "open",
-    "cat",
-    "zip",
-    "archive",
-    "steal",
-];
-
 /// Sensitive file locations, as a regex fragment.
 const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
 
@@ -758,7 +732,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             name: "pseudo-tag-intl",
             kind: ModelDirective,
             describe: Some(Flag),
-            result: Some(Flag),
+            // Info in results keeps these literals out of the first pass's automaton.
+            result: Some(Info),
             triggers: &[
                 "<wichtig",
                 "</wichtig",
@@ -1272,7 +1247,24 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             kind: CrossToolInstruction,
             describe: None,
             result: Some(Flag),
-            triggers: &["call ", "invoke ", "use ", "run ", "execute ", "trigger "],
+            // With the space before: "use " is in every "because ".
+            triggers: &[
+                " call the",
+                " call `",
+                " call tool",
+                "\ncall the",
+                " use the",
+                " use `",
+                "\nuse the",
+                " run the",
+                " run `",
+                "\nrun the",
+                " invoke ",
+                "\ninvoke ",
+                " execute the",
+                " execute `",
+                " trigger the",
+            ],
             pattern: r#"\b(call|invoke|use|run|execute|trigger)\s+(the\s+)?(tool\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*[a-z0-9])[`'"]?(?P<word>\s+(tool|function))?\b"#,
             check: Some(check_tool_call),
         },
@@ -1281,9 +1273,9 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             kind: Exfiltration,
             describe: Some(Flag),
             result: Some(Flag),
-            // Set below to every "<verb> <quantifier>" pair: "all " or "any " alone is in
-            // nearly every text, and tool results are scanned for this rule.
-            triggers: &[],
+            // Few literals keep the trigger automaton small (and fast): "all " is frequent,
+            // but the regex that runs around it is a quick DFA.
+            triggers: &["every", "all ", "each", "any ", "whole", "entire", "whatever"],
             pattern: r"\b(read|collect|gather|grab|dump|copy|list|enumerate|find|scan|search|go\s+through|harvest|extract|fetch|download|export|open|cat|zip|archive|steal)\s+(through\s+)?(every|all|each|any|the\s+whole|the\s+entire|whatever)\s+(of\s+)?(the\s+)?(\S+\s+){0,3}?(files?|documents?|repositor(y|ies)|repos|secrets?|keys?|credentials?|tokens?|passwords?|env(ironment)?(\s+variables)?|e-?mails?|messages?|notes?|director(y|ies)|folders?|data|contacts?|cookies?)\b",
             check: Some(check_harvest),
         },
@@ -1519,17 +1511,6 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 ))
             }
             "send-data-to-address" => rule.pattern = DEST,
-            "harvest-everything" => {
-                let mut triggers = Vec::new();
-                for verb in HARVEST_VERBS {
-                    for quantifier in
-                        ["every", "all", "each", "any", "the whole", "the entire", "whatever"]
-                    {
-                        triggers.push(leak(format!("{verb} {quantifier}")));
-                    }
-                }
-                rule.triggers = Box::leak(triggers.into_boxed_slice());
-            }
             _ => {}
         }
     }
