@@ -307,6 +307,32 @@ fn check_harvest(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
         .then_some(0)
 }
 
+/// The verbs of the `harvest-everything` rule ("through" stands for "go through").
+const HARVEST_VERBS: &[&str] = &[
+    "read",
+    "collect",
+    "gather",
+    "grab",
+    "dump",
+    "copy",
+    "list",
+    "enumerate",
+    "find",
+    "scan",
+    "search",
+    "through",
+    "harvest",
+    "extract",
+    "fetch",
+    "download",
+    "export",
+    "open",
+    "cat",
+    "zip",
+    "archive",
+    "steal",
+];
+
 /// Sensitive file locations, as a regex fragment.
 const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
 
@@ -1273,9 +1299,9 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             kind: Exfiltration,
             describe: Some(Flag),
             result: Some(Flag),
-            // Few literals keep the trigger automaton small (and fast): "all " is frequent,
-            // but the regex that runs around it is a quick DFA.
-            triggers: &["every", "all ", "each", "any ", "whole", "entire", "whatever"],
+            // Set below to "<verb> every" and "<verb> all" pairs: "all " alone is in nearly
+            // every text, and the regex would then run over all of it.
+            triggers: &["the whole", "the entire", "whatever"],
             pattern: r"\b(read|collect|gather|grab|dump|copy|list|enumerate|find|scan|search|go\s+through|harvest|extract|fetch|download|export|open|cat|zip|archive|steal)\s+(through\s+)?(every|all|each|any|the\s+whole|the\s+entire|whatever)\s+(of\s+)?(the\s+)?(\S+\s+){0,3}?(files?|documents?|repositor(y|ies)|repos|secrets?|keys?|credentials?|tokens?|passwords?|env(ironment)?(\s+variables)?|e-?mails?|messages?|notes?|director(y|ies)|folders?|data|contacts?|cookies?)\b",
             check: Some(check_harvest),
         },
@@ -1511,6 +1537,14 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 ))
             }
             "send-data-to-address" => rule.pattern = DEST,
+            "harvest-everything" => {
+                let mut triggers = rule.triggers.to_vec();
+                for verb in HARVEST_VERBS {
+                    triggers.push(leak(format!("{verb} every")));
+                    triggers.push(leak(format!("{verb} all")));
+                }
+                rule.triggers = Box::leak(triggers.into_boxed_slice());
+            }
             _ => {}
         }
     }
