@@ -21,6 +21,8 @@ struct Item {
     attack: bool,
     class: String,
     note: String,
+    /// `"expect": "block"`: the item must be withheld, not only flagged.
+    block: bool,
 }
 
 fn corpus(file: &str) -> Vec<Item> {
@@ -39,6 +41,7 @@ fn corpus(file: &str) -> Vec<Item> {
                 attack: s("label") == "attack",
                 class: s("class"),
                 note: s("note"),
+                block: s("expect") == "block",
             }
         })
         .collect()
@@ -64,6 +67,9 @@ struct Score {
     tp: usize,
     fp: usize,
     blocked_benign: usize,
+    /// Items marked `"expect": "block"`, and how many of them reached Block.
+    expect_block: usize,
+    blocked_expected: usize,
     classes_without_detection: Vec<String>,
 }
 
@@ -77,6 +83,8 @@ fn evaluate(title: &str, items: &[&Item]) -> Score {
     let mut per_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut false_alarms = Vec::new();
+    let (mut expect_block, mut blocked_expected) = (0, 0);
+    let mut not_withheld = Vec::new();
     for item in items {
         let findings = scan(item);
         let detected = findings.iter().any(|f| f.severity >= Severity::Flag);
@@ -91,6 +99,18 @@ fn evaluate(title: &str, items: &[&Item]) -> Score {
             let e = per_kind.entry(k).or_default();
             e.0 += usize::from(item.attack);
             e.1 += 1;
+        }
+        if item.block {
+            expect_block += 1;
+            if findings.iter().any(|f| f.severity == Severity::Block) {
+                blocked_expected += 1;
+            } else {
+                let summary: Vec<String> = findings
+                    .iter()
+                    .map(|f| format!("{:?}/{} {:?}", f.severity, f.rule, f.evidence))
+                    .collect();
+                not_withheld.push(format!("{} {} — {}", item.id, item.note, summary.join("; ")));
+            }
         }
         if item.attack {
             let e = per_class.entry(&item.class).or_default();
@@ -134,6 +154,10 @@ fn evaluate(title: &str, items: &[&Item]) -> Score {
     println!(
         "benign: {fp} flagged, {blocked_benign} blocked, {info_benign} with Info findings only"
     );
+    println!(
+        "to withhold (\"expect\": \"block\"): {blocked_expected}/{expect_block} reach Block ({:.3})",
+        ratio(blocked_expected, expect_block)
+    );
     println!("\n| attack class | items | detected | recall |\n|---|---|---|---|");
     for (class, (hit, n)) in &per_class {
         println!("| {class} | {n} | {hit} | {:.2} |", ratio(*hit, *n));
@@ -152,9 +176,21 @@ fn evaluate(title: &str, items: &[&Item]) -> Score {
     for f in &false_alarms {
         println!("  {f}");
     }
+    println!("only flagged, to withhold:");
+    for f in &not_withheld {
+        println!("  {f}");
+    }
     let classes_without_detection =
         per_class.iter().filter(|(_, (hit, _))| *hit == 0).map(|(c, _)| (*c).to_owned()).collect();
-    Score { attacks, tp, fp, blocked_benign, classes_without_detection }
+    Score {
+        attacks,
+        tp,
+        fp,
+        blocked_benign,
+        expect_block,
+        blocked_expected,
+        classes_without_detection,
+    }
 }
 
 #[test]
@@ -165,7 +201,7 @@ fn corpus_precision_and_recall() {
     let attacks = all.iter().filter(|i| i.attack).count();
     assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
 
-    evaluate("development set (detect.jsonl)", &development.iter().collect::<Vec<_>>());
+    let dev = evaluate("development set (detect.jsonl)", &development.iter().collect::<Vec<_>>());
     evaluate("held-out set (detect-holdout.jsonl)", &holdout.iter().collect::<Vec<_>>());
     let score = evaluate("both", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
@@ -178,4 +214,8 @@ fn corpus_precision_and_recall() {
     assert_eq!(score.blocked_benign, 0, "a benign item was blocked");
     assert!(recall >= 0.9, "recall {recall:.3} < 0.9");
     assert!(precision >= 0.95, "precision {precision:.3} < 0.95");
+    assert_eq!(
+        dev.blocked_expected, dev.expect_block,
+        "development items marked \"expect\": \"block\" that are only flagged"
+    );
 }

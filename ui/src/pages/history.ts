@@ -204,12 +204,32 @@ function eventDetail(e: HistoryEvent, close: () => void): Node[] {
     ),
     e.reason ? h("section", {}, h("h3", {}, "Reason"), h("p", {}, ...codeSpans(e.reason))) : h("span"),
     e.findings.length
-      ? h("section", {}, h("h3", {}, "Findings"), h("ul", {}, ...e.findings.map((f) => h("li", {}, h("strong", {}, f.kind), ` ${f.detail}`, f.pointer ? h("code", {}, ` ${f.pointer}`) : null))))
+      ? h("section", {}, h("h3", {}, "Findings"), h("ul", { class: "findings" }, ...e.findings.map(finding)))
       : h("span"),
     e.arguments !== null && e.arguments !== undefined
       ? h("section", {}, h("h3", {}, "Arguments (secrets redacted)"), h("pre", { class: "args" }, pretty(e.arguments)))
       : h("span"),
   ];
+}
+
+/** One finding: its kind and severity, the rule, where it was found and the text that matched
+ * (the detector's findings carry `rule`, `where`, `location`, `span` and `evidence`; secret and
+ * pin findings carry `detail` and `pointer`). */
+function finding(f: HistoryEvent["findings"][number]): Node {
+  const text = (k: string) => (typeof f[k] === "string" && f[k] !== "" ? (f[k] as string) : null);
+  const span = Array.isArray(f.span) && f.span.length === 2 ? `bytes ${f.span[0]}–${f.span[1]}` : null;
+  const place = [text("where"), text("location") ?? text("pointer"), span].filter(Boolean).join(" · ");
+  const evidence = text("evidence");
+  return h(
+    "li",
+    {},
+    h("strong", {}, f.kind),
+    text("severity") ? h("span", { class: "muted" }, ` ${text("severity")}`) : null,
+    text("rule") ? h("code", {}, ` ${text("rule")}`) : null,
+    text("detail") ? ` ${text("detail")}` : null,
+    place ? h("div", { class: "muted" }, place) : null,
+    evidence ? h("pre", { class: "evidence", title: "the text that matched" }, evidence) : null,
+  );
 }
 
 const COLOURS: Record<string, string> = { allow: "v-allow", ask: "v-ask", deny: "v-deny", reject: "v-reject", drop: "v-drop" };

@@ -141,6 +141,11 @@ pub enum Kind {
     SecretInResult,
     /// Two tools of one server whose names look the same ([`scan_tools`]).
     ConfusableName,
+    /// A parameter whose only purpose is to collect the agent's context: the conversation,
+    /// the system prompt, earlier tool outputs.
+    ContextHarvest,
+    /// A prompt named like a client's built-in slash command that carries directives.
+    SlashCommandCollision,
     /// A string longer than what is scanned; its tail was not examined.
     ScanLimit,
 }
@@ -156,7 +161,13 @@ impl Kind {
 
     /// Payloads: what the action would do.
     fn is_payload(self) -> bool {
-        matches!(self, Kind::CredentialAccess | Kind::Exfiltration | Kind::CrossToolInstruction)
+        matches!(
+            self,
+            Kind::CredentialAccess
+                | Kind::Exfiltration
+                | Kind::CrossToolInstruction
+                | Kind::ContextHarvest
+        )
     }
 }
 
@@ -251,9 +262,41 @@ pub fn scan_tools(tools: &[Value]) -> Vec<Vec<Finding>> {
         .collect()
 }
 
-/// Findings in a prompt definition (an element of `prompts/list`'s `prompts`).
+/// Findings in a prompt definition (an element of `prompts/list`'s `prompts`). A prompt named
+/// like a client's built-in slash command ([`slash_command_collision`]) that carries
+/// directives, payloads or hidden text (a finding of any severity) is an attempt to hijack the
+/// command: a [`Kind::SlashCommandCollision`] finding at [`Severity::Block`], and its other
+/// findings are raised to Block with it.
 pub fn scan_prompt(prompt: &Value) -> Vec<Finding> {
-    scan_item(prompt, Context::Describe, &[])
+    let mut out = scan_item(prompt, Context::Describe, &[]);
+    let name = prompt.get("name").and_then(Value::as_str).unwrap_or("");
+    let carries = |f: &Finding| {
+        f.kind.is_directive()
+            || f.kind.is_payload()
+            || matches!(f.kind, Kind::HiddenUnicode | Kind::AnsiEscape | Kind::WhitespacePadding)
+    };
+    if out.iter().any(carries)
+        && let Some(command) = slash_command_collision(name)
+    {
+        for f in out.iter_mut().filter(|f| carries(f)) {
+            f.severity = Severity::Block;
+        }
+        out.insert(
+            0,
+            Finding {
+                kind: Kind::SlashCommandCollision,
+                severity: Severity::Block,
+                rule: "slash-command-with-directives",
+                location: "/name".into(),
+                span: 0..name.len(),
+                evidence: format!(
+                    "`{}` passes for the client's /{command} and carries directives",
+                    excerpt(name, 60)
+                ),
+            },
+        );
+    }
+    out
 }
 
 /// Findings in a resource or resource template definition.
@@ -344,6 +387,7 @@ impl Walker<'_> {
                     if key == Some("properties") && in_schema {
                         // A property name is shown to the model too.
                         scan_string(k, &self.pointer, Context::Name, self.siblings, &mut self.out);
+                        names::scan_parameter(k, item, &self.pointer, &mut self.out);
                     }
                     self.walk(item, Some(k), depth + 1, schema);
                     self.pointer.truncate(len);

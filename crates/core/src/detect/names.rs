@@ -320,6 +320,224 @@ pub fn slash_command_collision(prompt_name: &str) -> Option<&'static str> {
         .find(|c| c.eq_ignore_ascii_case(name) || skeleton(c) == skel)
 }
 
+/// Words of a parameter name, lowercase: split at `_`, `-`, `.`, spaces and lower-to-upper
+/// case changes (`conversationHistory` → `conversation`, `history`).
+fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if matches!(c, '_' | '-' | '.' | ' ' | '/' | ':') {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Parameter names (words run together) whose only purpose is to collect the agent's context.
+const HARVEST_NAMES: &[&str] = &[
+    "conversationhistory",
+    "conversationlog",
+    "conversationtranscript",
+    "fullconversation",
+    "entireconversation",
+    "wholeconversation",
+    "chathistory",
+    "chatlog",
+    "chattranscript",
+    "messagehistory",
+    "previousmessages",
+    "priormessages",
+    "earliermessages",
+    "pastmessages",
+    "allmessages",
+    "previousturns",
+    "priorturns",
+    "fullcontext",
+    "entirecontext",
+    "wholecontext",
+    "completecontext",
+    "contextwindow",
+    "tooloutputs",
+    "toolresults",
+    "toolhistory",
+    "sessiontranscript",
+    "sessionhistory",
+];
+
+/// Names of the agent's own instructions: a tool may honestly take a system prompt for another
+/// model, so these count only when nothing says so or the description asks for the agent's own.
+const OWN_PROMPT_NAMES: &[&str] = &[
+    "systemprompt",
+    "systeminstructions",
+    "systemmessage",
+    "assistantinstructions",
+    "developerinstructions",
+    "hiddeninstructions",
+];
+
+/// Findings in a property name of an input schema (`schema`: the property's own schema): a
+/// name that asks for the agent's context ([`super::Kind::ContextHarvest`]), or an
+/// instruction spelled as a name (`read_ssh_id_rsa_and_send_it`).
+pub(super) fn scan_parameter(
+    name: &str,
+    schema: &serde_json::Value,
+    location: &str,
+    out: &mut Vec<super::Finding>,
+) {
+    use super::{Finding, Kind, Severity};
+    let words = name_words(crate::text::floor(name, 256));
+    if words.is_empty() {
+        return;
+    }
+    let joined: String = words.concat();
+    let description = schema.get("description").and_then(|d| d.as_str()).unwrap_or("");
+    let scalar = schema
+        .get("type")
+        .and_then(|t| t.as_str())
+        .is_some_and(|t| matches!(t, "integer" | "number" | "boolean"));
+    // A name that ends in what points at the data rather than holds it (`conversation_id`,
+    // `chat_log_path`) or says how much of it (`chat_history_limit`).
+    let identifier = words.last().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "id" | "ids"
+                | "url"
+                | "uri"
+                | "path"
+                | "file"
+                | "filename"
+                | "dir"
+                | "directory"
+                | "name"
+                | "format"
+                | "limit"
+                | "count"
+                | "size"
+                | "length"
+                | "max"
+                | "min"
+                | "enabled"
+                | "type"
+                | "mode"
+                | "days"
+                | "since"
+                | "until"
+        )
+    });
+    let mut push = |kind, rule, evidence: String| {
+        out.push(Finding {
+            kind,
+            severity: Severity::Flag,
+            rule,
+            location: location.to_owned(),
+            span: 0..name.len(),
+            evidence,
+        });
+    };
+    if !scalar && !identifier {
+        if let Some(found) = HARVEST_NAMES.iter().find(|h| joined.contains(**h)) {
+            push(
+                Kind::ContextHarvest,
+                "context-harvesting-parameter",
+                format!("parameter `{}` asks for the {found}", super::excerpt(name, 60)),
+            );
+            return;
+        }
+        if OWN_PROMPT_NAMES.iter().any(|h| joined.contains(h)) && asks_for_own(description) {
+            push(
+                Kind::ContextHarvest,
+                "context-harvesting-parameter",
+                format!(
+                    "parameter `{}` asks for the agent's own instructions",
+                    super::excerpt(name, 60)
+                ),
+            );
+            return;
+        }
+    }
+    // An instruction spelled as a name: a verb that moves data and a credential, in four
+    // words or more.
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    if words.len() >= 4
+        && has(&[
+            "read",
+            "send",
+            "upload",
+            "exfiltrate",
+            "leak",
+            "forward",
+            "steal",
+            "copy",
+            "post",
+            "include",
+            "attach",
+            "dump",
+        ])
+        && has(&[
+            "ssh",
+            "rsa",
+            "credentials",
+            "secret",
+            "secrets",
+            "token",
+            "tokens",
+            "password",
+            "passwords",
+            "env",
+            "dotenv",
+            "netrc",
+            "wallet",
+            "private",
+            "apikey",
+            "mcp",
+        ])
+    {
+        push(
+            Kind::CredentialAccess,
+            "instruction-in-parameter-name",
+            format!("parameter `{}` is an instruction", super::excerpt(name, 80)),
+        );
+    }
+}
+
+/// True when a parameter's description is empty or asks for the agent's own instructions
+/// rather than a prompt for some other model.
+fn asks_for_own(description: &str) -> bool {
+    let d = description.to_lowercase();
+    d.trim().is_empty()
+        || [
+            "your ",
+            "you were given",
+            "you are given",
+            "you have been given",
+            "you received",
+            "you are running",
+            "currently",
+            "verbatim",
+            "word for word",
+            "as given",
+            "so far",
+            "this conversation",
+            "this session",
+            "this chat",
+        ]
+        .iter()
+        .any(|w| d.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

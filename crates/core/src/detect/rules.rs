@@ -105,11 +105,30 @@ fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
         ))
         .expect("valid regex")
     });
+    // What is sent, then a passive sending verb ("each document is quietly uploaded to …").
+    static SENT: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(&format!(
+            r"(?i)\b{PAYLOAD}\b[^\n]*?\b(is|are|gets|get|will\s+be|must\s+be|should\s+be|be)\s+(also\s+)?(quietly\s+|silently\s+|secretly\s+|automatically\s+)?(sent|posted|uploaded|forwarded|transmitted|copied|mirrored|mailed|e-?mailed|synced|reported|beamed|exfiltrated|leaked)\b[^\n]*$"
+        ))
+        .expect("valid regex")
+    });
+    // A sending verb of another language shortly before the address: the rules know no other
+    // language's words for what is sent, so the verb is enough.
+    static SENDING_INTL: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай)\b|发送|上传|传送|转发|发到|传到)[^\n]*$",
+        )
+        .expect("valid regex")
+    });
     if is_example_destination(c) {
         return None;
     }
     let tail = &before[floor_boundary(before, before.len().saturating_sub(160))..];
-    SENDING.find(tail).map(|m| tail.len() - m.start())
+    SENDING
+        .find(tail)
+        .or_else(|| SENT.find(tail))
+        .or_else(|| SENDING_INTL.find(tail))
+        .map(|m| tail.len() - m.start())
 }
 
 /// A fake error is an error word shortly before a request for a secret that says where the
@@ -136,6 +155,183 @@ fn reject_error_without_destination(c: &Captures<'_>, after: &str) -> bool {
         c.get(0).map_or(std::borrow::Cow::Borrowed(""), |m| String::from_utf8_lossy(m.as_bytes()));
     !(WHERE.is_match(&whole) || WHERE.is_match(after))
 }
+
+/// A role marker ("User:", "### Human", "[user]:") is a forged turn when a request follows it:
+/// a transcript line ("User: we needed a faster build") or a log line ("user: alice logged
+/// in") is not.
+fn check_role_request(c: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
+    static REQUEST: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)^[\s*>]*((ok(ay)?|great|thanks|actually|also|now|so|perfect|good|wait|and)\b[\s,.!]*)*(please|now|ignore|disregard|forget|stop|send|read|delete|remove|drop|run|execute|call|invoke|use|e-?mail|upload|post|show|print|reveal|list|open|push|merge|install|disable|turn\s+off|transfer|pay|approve|give|paste|copy|export|download|fetch|write|create|change|update|i\s+(want|need|approve|authori[sz]e|changed|have\s+changed|'ve\s+changed|confirm)|you\s+(can|may|must|should)|can\s+you|could\s+you|go\s+ahead)\b",
+        )
+        .expect("valid regex")
+    });
+    let rest = c
+        .name("rest")
+        .map_or(std::borrow::Cow::Borrowed(""), |m| String::from_utf8_lossy(m.as_bytes()));
+    let request = if rest.trim().is_empty() { after } else { &rest };
+    REQUEST.is_match(request).then_some(0)
+}
+
+/// "New task: …" is a forged request when what follows turns on the agent or on secrets
+/// ("New task: update the changelog (assigned to Maria)" on a to-do list is not).
+fn check_new_task(_: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
+    static AGENT: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)^[^\n]{0,160}?\b(you|your|ignore|disregard|forget|stop|instead|secrets?|credentials?|passwords?|tokens?|api\s+keys?|private|send|upload|e-?mail|post|publish|exfiltrat\w*|leak|forward)\b",
+        )
+        .expect("valid regex")
+    });
+    AGENT.is_match(after).then_some(0)
+}
+
+/// An instruction in content to call a tool counts when it names a tool (a name with `_`,
+/// `.` or `-`, or the word "tool") and presses the agent ("you must", "now", "to continue",
+/// "before replying"); "call the read_file tool with an absolute path" in documentation does
+/// not.
+fn check_tool_call(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
+    static PRESSING: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)\b(you\s+(must|should|need\s+to|have\s+to|are\s+required\s+to)|assistant|agents?|ai|llm|model|now|immediately|next|first|then|to\s+(continue|proceed|finish|complete)|before\s+(replying|answering|responding|continuing|you\s+(reply|answer|respond|continue))|important|required|mandatory|urgent)\b[^.\n]{0,80}$",
+        )
+        .expect("valid regex")
+    });
+    static PAYLOAD_AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(&format!(
+            r"(?i)^[^.\n]{{0,120}}?(\b(immediately|now|right\s+away|conversation|chat\s+history|secrets?|credentials?|passwords?|tokens?|api\s+keys?|private\s+keys?|public\s+gist|public\s+issue)\b|{SENSITIVE_PATH}|\bhttps?://)",
+        ))
+        .expect("valid regex")
+    });
+    let tool = c.name("tool").map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())?;
+    if is_self_word(&tool) {
+        return None;
+    }
+    if c.name("word").is_none() && !looks_like_tool_name(&tool, after) {
+        return None;
+    }
+    let tail = &before[floor_boundary(before, before.len().saturating_sub(120))..];
+    (PRESSING.is_match(tail) || PAYLOAD_AFTER.is_match(after)).then_some(0)
+}
+
+/// True when `name`, not followed by the word "tool", still reads as a tool's name: words
+/// joined by `_`, `__` or `.` (`send_email`, `github.create_issue`), not a file or host name
+/// (`setup.py`, `api.github.com`), a version (`python3.11`) or a hyphenated noun (`gh-pages`),
+/// and not followed by another noun ("the os.path module").
+fn looks_like_tool_name(name: &str, after: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "py", "js", "ts", "mjs", "cjs", "sh", "rb", "go", "rs", "json", "yaml", "yml", "toml",
+        "md", "txt", "exe", "com", "org", "net", "io", "dev", "ai", "app", "html", "css", "lock",
+        "cfg", "ini", "conf", "log", "csv", "xml", "sql", "zip", "gz", "x", "0",
+    ];
+    let lower = name.to_ascii_lowercase();
+    let segments: Vec<&str> = lower.split(['_', '.']).filter(|s| !s.is_empty()).collect();
+    if segments.len() < 2
+        || !segments.iter().all(|s| s.starts_with(|c: char| c.is_ascii_alphabetic()))
+    {
+        return false;
+    }
+    if lower.contains('.') && segments.last().is_some_and(|e| EXTENSIONS.contains(e)) {
+        return false;
+    }
+    let next = after
+        .trim_start_matches([' ', '\t', '`', '\'', '"'])
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    next.is_empty()
+        || matches!(
+            next.as_str(),
+            "with"
+                | "on"
+                | "to"
+                | "and"
+                | "using"
+                | "for"
+                | "passing"
+                | "now"
+                | "immediately"
+                | "first"
+                | "again"
+                | "then"
+                | "before"
+                | "after"
+                | "so"
+                | "in"
+                | "at"
+        )
+}
+
+/// A bulk read is a harvesting instruction when it reaches for everything available ("every
+/// file you can reach") or goes on to send it somewhere.
+fn check_harvest(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
+    static WHERE_OR_SEND: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)\b(you\s+(can|could|have|are\s+able\s+to)\s+(reach|access|read|find|see|get|open)|you\s+have\s+access|(reachable|accessible|available)\s+to\s+you|on\s+(this|the|that)\s+(machine|system|computer|host|disk|server|box|laptop)|in\s+the\s+(workspace|home\s+director(y|ies)|environment)|(and|then)\s+(then\s+)?(post|send|upload|publish|paste|commit|push|e-?mail|share|forward|include|open|create|put|write|leak|exfiltrate|attach|submit)|\bto\s+https?://)",
+        )
+        .expect("valid regex")
+    });
+    static SEND: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)\b(and|then)\s+(then\s+)?(post|send|upload|publish|paste|commit|push|e-?mail|share|forward|include|open|create|put|write|leak|exfiltrate|attach|submit)\b|\bto\s+https?://",
+        )
+        .expect("valid regex")
+    });
+    static GREEDY: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)^(read|dump|grab|harvest|steal|collect|gather|copy|go\s+through|cat|zip|archive)\b|\b(secrets?|keys?|credentials?|tokens?|passwords?|env(ironment)?|cookies?)$",
+        )
+        .expect("valid regex")
+    });
+    let whole = c.get(0).map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())?;
+    let after = &after[..floor_boundary(after, after.len().min(160))];
+    // Sending it somewhere is enough; reaching for all there is ("every file you can reach")
+    // only when the read is greedy or what is read is secret ("list all repositories you have
+    // access to" is how APIs are documented).
+    if SEND.is_match(&whole) || SEND.is_match(after) {
+        return Some(0);
+    }
+    // … and said as an order ("Read every file …"), not as a description ("the indexer will
+    // collect all documents in the workspace").
+    let lead = before.trim_end_matches([' ', '\t']);
+    let last = lead.rsplit(|ch: char| !ch.is_alphabetic()).next().unwrap_or("").to_lowercase();
+    let ordered = lead.is_empty()
+        || lead.ends_with(['.', '!', '?', ':', ';', '\n', ',', '-', '*', '>'])
+        || matches!(
+            last.as_str(),
+            "please" | "now" | "then" | "first" | "also" | "must" | "should" | "to"
+        );
+    ((WHERE_OR_SEND.is_match(&whole) || WHERE_OR_SEND.is_match(after))
+        && GREEDY.is_match(&whole)
+        && ordered)
+        .then_some(0)
+}
+
+/// The verbs of the `harvest-everything` rule ("through" stands for "go through").
+const HARVEST_VERBS: &[&str] = &[
+    "read",
+    "collect",
+    "gather",
+    "grab",
+    "dump",
+    "copy",
+    "list",
+    "enumerate",
+    "find",
+    "scan",
+    "search",
+    "through",
+    "harvest",
+    "extract",
+    "fetch",
+    "download",
+    "export",
+    "open",
+    "cat",
+    "zip",
+    "archive",
+    "steal",
+];
 
 /// Sensitive file locations, as a regex fragment.
 const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
@@ -320,7 +516,7 @@ const SECRET_NOUN: &str = r"([a-z0-9]+[_-])*(api[\s_-]?keys?|access[\s_-]?tokens
 const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|need\s+to|have\s+to|first|please|also|then|always|and|now|immediately)\s+)";
 
 /// Payload words of an exfiltration (what is being sent).
-const PAYLOAD: &str = r"(conversation|chat|history|context|messages?|contents?|data|credentials?|keys?|tokens?|secrets?|passwords?|files?|results?|outputs?|responses?|everything|environment|summary|prompts?|cookies?|session|ssh|config|information|details)";
+const PAYLOAD: &str = r"(conversation|chat|history|context|messages?|contents?|data|credentials?|keys?|tokens?|secrets?|passwords?|files?|results?|outputs?|responses?|everything|environment|summary|prompts?|cookies?|session|ssh|config|information|details|texts?|documents?|notes?|diffs?|logs?|transcripts?|quer(y|ies)|invites?|e-?mails?|attachments?|source|code)";
 
 /// A URL or e-mail address, named `dest`.
 const DEST: &str = r#"(?P<dest>https?://[^\s"'<>)\]]+|\b[\w.+\-]+@[\w\-]+(\.[\w\-]+)+\b)"#;
@@ -536,6 +732,144 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             pattern: r"\b(from\s+now\s+on|for\s+the\s+rest\s+of\s+(this|the)\s+(session|conversation|chat))\b[^.\n]{0,40}?\b(you|always|never|whenever|every|all|do\s+not|don't)\b",
             check: None,
         },
+        // ---- pseudo-tags in other spellings ---------------------------------------------------
+        Rule {
+            name: "pseudo-tag-bracket",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Info),
+            // "[!IMPORTANT]" (a GitHub admonition) has a `!` and is not matched.
+            triggers: &["[", "{{", "<<"],
+            pattern: r"(\[|\{\{|<<)\s*/?\s*(system|instructions?|hidden|admin|override|secret|sudo|llm|ai|assistant|system[\s_-]+(override|prompt|message|instructions?|note)|ai[\s_-]+(instructions?|note)|sistema|système|systeme|istruzioni|instrucciones|anweisungen|系统|指令|система|Система|СИСТЕМА)\s*(\]|\}\}|>>)",
+            check: None,
+        },
+        Rule {
+            // "[IMPORTANT] notices are shown in red" is documentation: only Info, which a
+            // payload in the same item raises to Block.
+            name: "pseudo-tag-bracket-emphasis",
+            kind: ModelDirective,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &["[", "{{", "<<"],
+            pattern: r"(\[|\{\{|<<)\s*/?\s*(important|critical|urgent|mandatory|wichtig|importante|重要|важно|Важно|ВАЖНО)\s*(\]|\}\}|>>)",
+            check: None,
+        },
+        Rule {
+            name: "pseudo-tag-intl",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            // Info in results keeps these literals out of the first pass's automaton.
+            result: Some(Info),
+            triggers: &[
+                "<wichtig",
+                "</wichtig",
+                "<importante",
+                "</importante",
+                "<sistema",
+                "</sistema",
+                "<système",
+                "</système",
+                "<systeme",
+                "</systeme",
+                "<anweisung",
+                "</anweisung",
+                "<istruzioni",
+                "</istruzioni",
+                "<instrucciones",
+                "</instrucciones",
+                "<重要",
+                "</重要",
+                "<系统",
+                "</系统",
+                "<指令",
+                "</指令",
+                "<важно",
+                "</важно",
+                "<Важно",
+                "</Важно",
+                "<ВАЖНО",
+                "</ВАЖНО",
+                "<систем",
+                "</систем",
+                "<Систем",
+                "</Систем",
+                "<СИСТЕМ",
+                "</СИСТЕМ",
+            ],
+            pattern: r"</?(wichtig|importante|sistema|système|systeme|anweisung(en)?|istruzioni|instrucciones|重要|系统|指令|важно|Важно|ВАЖНО|система|Система|СИСТЕМА)(\s+[^<>]{0,60})?>",
+            check: None,
+        },
+        Rule {
+            name: "hidden-comment",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["<!--"],
+            pattern: r"<!--\s*(hidden|important|system|instructions?|secret|admin|ai|assistant|llm|agent|model)\b",
+            check: None,
+        },
+        Rule {
+            name: "system-heading",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["#"],
+            pattern: r"(^|\n)[ \t]*#{1,6}[ \t]*(system|important|hidden|admin|override|system[ \t]+(prompt|message|instructions?|override)|(ai|assistant|agent|llm|model)[ \t]+instructions?)[ \t]*:?[ \t]*(\n|$)",
+            check: None,
+        },
+        Rule {
+            name: "system-label",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["system", "admin", "developer"],
+            pattern: r"(?-i:\b(SYSTEM|ADMIN)([ \t]+(INSTRUCTIONS?|OVERRIDE|PROMPT|MESSAGE|NOTE|DIRECTIVE))?[ \t]*:)|\b(system|admin|developer)[ \t]+(instructions?|override|directive)[ \t]*:",
+            check: None,
+        },
+        // ---- impersonating the user ------------------------------------------------------------
+        Rule {
+            name: "impersonate-user",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "user has",
+                "user have",
+                "user had",
+                "user asked",
+                "user wants",
+                "user instructed",
+                "user requested",
+                "user authori",
+                "user approved",
+                "user permitted",
+                "user allowed",
+                "user told",
+                "user would",
+                "user already",
+                "from the user",
+                "from your user",
+            ],
+            pattern: r"\b((the|your)\s+user\s+(has\s+|have\s+|had\s+)?(already\s+)?(asked|wants|instructed|requested|authori[sz]ed|approved|permitted|allowed|told|would\s+like)\s+(you|the\s+(assistant|agent|ai|model))\s+to\b|(message|note|instructions?|request|update|reply)\s+from\s+(the|your)\s+user\s*:)",
+            check: None,
+        },
+        Rule {
+            name: "new-task",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "task:",
+                "task :",
+                "task is",
+                "goal is",
+                "objective is",
+                "mission is",
+                "instructions are",
+            ],
+            pattern: r"\b(new|next|updated|real|actual|urgent|additional|different|revised)\s+task\s*:|\byour\s+(new|next|real|actual|only|updated|true)\s+(task|goal|objective|mission)\s+is\b|\byour\s+(new|real|actual|updated|true)\s+instructions\s+are\b",
+            check: Some(check_new_task),
+        },
         // ---- forged turns ------------------------------------------------------------------
         Rule {
             name: "forged-human-assistant-turn",
@@ -554,6 +888,20 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             triggers: &["<|", "[inst]", "<<sys>>", "start_of_turn"],
             pattern: r"(<\|im_start\|>\s*(system|user|assistant)|<\|(system|user|assistant|start_header_id)\|>|\[INST\]|<<SYS>>|<start_of_turn>\s*(user|model|system))",
             check: None,
+        },
+        Rule {
+            name: "forged-role-turn",
+            kind: ForgedTurn,
+            // A tool description may hold an example dialogue ("User: show me the weather").
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &[
+                "user:", "user :", "human:", "human :", "user]", "human]", "# user", "#user",
+                "# human", "**user", "**human",
+            ],
+            // The forged request is part of the match, so the finding shows it.
+            pattern: r"(?m:^)[ \t]*(>[ \t]*)?(#{1,6}[ \t]*(human|user)[ \t]*:?[ \t]*(\r?\n|$)|\*\*(human|user)\*\*[ \t]*:|\*\*(human|user):\*\*|\[(human|user)\][ \t]*:?|(human|user)[ \t]*:)(?P<rest>[^\r\n]{0,160})",
+            check: Some(check_role_request),
         },
         Rule {
             name: "forged-protocol-tag",
@@ -608,8 +956,19 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "not be notified",
                 "not notice",
                 "n't notice",
+                "needn't",
+                "need not",
+                "not to",
+                "without notifying",
+                "without telling",
+                "without informing",
+                "without alerting",
+                "never surface",
+                "never disclose",
+                "never reveal",
+                "never mention",
             ],
-            pattern: r"\b(user|human|person)s?\s+(must|should|need|will|does|do|can|may)\s*(not|n't)\s+(ever\s+)?(know|see|notice|be\s+(told|informed|aware|notified|shown))\b",
+            pattern: r"\b((user|human|person)s?\s+(must|should|need|will|does|do|can|may)\s*(not|n't)\s+(ever\s+)?(need\s+to\s+)?(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)s?\s+(needn't|need\s+not)\s+(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)\s+is\s+not\s+to\s+(know|see|notice|be\s+(told|informed|notified|shown))|without\s+(notifying|telling|informing|alerting)\s+(them|anyone|anybody)|never\s+(surface|disclose|reveal|mention)\s+(this|these|that)\s+(step|steps|action|actions|call|calls|request|requests))\b",
             check: None,
         },
         Rule {
@@ -618,7 +977,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Flag),
             triggers: &["silently", "quietly", "secretly", "covertly"],
-            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(send|forward|cop(y|ie)|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modif(y|ie))(s|es)?\b",
+            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(send|forward|cop(y|ie)|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modif(y|ie)|mirror|sync|report|share|submit|log|save|store|delete|remove)(s|es|ed|d|ing)?\b",
             check: None,
         },
         Rule {
@@ -636,6 +995,41 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "invisible",
             ],
             pattern: r"\b((do\s+not|don't|never)\s+(reveal|mention|disclose|repeat|show|summari[sz]e|output|display|print|acknowledge)\s+(these|this|the)\s+(instructions?|message|note|section|block|steps?)|(these|this|the\s+above)\s+(instructions?|steps?|messages?|notes?)\s+(is|are|must\s+(remain|be\s+kept)|should\s+(remain|be\s+kept))\s+(secret|hidden|confidential|invisible))\b",
+            check: None,
+        },
+        Rule {
+            name: "silently-act-intl",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "heimlich",
+                "stillschweigend",
+                "unbemerkt",
+                "discrètement",
+                "silencieusement",
+                "en silence",
+                "en secret",
+                "discretamente",
+                "silenciosamente",
+                "en secreto",
+                "in silenzio",
+                "silenziosamente",
+                "di nascosto",
+                "segretamente",
+                "secretamente",
+                "em silêncio",
+                "悄悄",
+                "偷偷",
+                "静默",
+                "秘密地",
+                "暗中",
+                "незаметно",
+                "втайне",
+                "скрытно",
+                "тайно",
+            ],
+            pattern: r"(\b(heimlich|stillschweigend|unbemerkt|discrètement|silencieusement|en\s+silence|en\s+secret|discretamente|silenciosamente|en\s+secreto|in\s+silenzio|silenziosamente|di\s+nascosto|segretamente|secretamente|em\s+silêncio)|悄悄|偷偷|静默|秘密地|暗中|незаметно|втайне|скрытно|тайно)",
             check: None,
         },
         // ---- other languages ---------------------------------------------------------------
@@ -874,6 +1268,65 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             pattern: r"(\b(very\s+)?important\s+side[\s-]effects?\b|\bside[\s-]effects?\s+on\s+(the\s+)?(other|another|existing|also\s+present)\b|\b(this|the\s+following)\s+(tool|function|server)\s+(overrides?|replaces?|supersedes?|shadows?|takes\s+precedence\s+over)\s+(the\s+|all\s+|any\s+)?(other|existing|built-in|default|original)\b)",
             check: None,
         },
+        Rule {
+            name: "call-tool-instruction",
+            kind: CrossToolInstruction,
+            describe: None,
+            result: Some(Flag),
+            // With the space before: "use " is in every "because ".
+            triggers: &[
+                " call the",
+                " call `",
+                " call tool",
+                "\ncall the",
+                " use the",
+                " use `",
+                "\nuse the",
+                " run the",
+                " run `",
+                "\nrun the",
+                " invoke ",
+                "\ninvoke ",
+                " execute the",
+                " execute `",
+                " trigger the",
+            ],
+            pattern: r#"\b(call|invoke|use|run|execute|trigger)\s+(the\s+)?(tool\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*[a-z0-9])[`'"]?(?P<word>\s+(tool|function))?\b"#,
+            check: Some(check_tool_call),
+        },
+        Rule {
+            name: "harvest-everything",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            // Set below to "<verb> every" and "<verb> all" pairs: "all " alone is in nearly
+            // every text, and the regex would then run over all of it.
+            triggers: &["the whole", "the entire", "whatever"],
+            pattern: r"\b(read|collect|gather|grab|dump|copy|list|enumerate|find|scan|search|go\s+through|harvest|extract|fetch|download|export|open|cat|zip|archive|steal)\s+(through\s+)?(every|all|each|any|the\s+whole|the\s+entire|whatever)\s+(of\s+)?(the\s+)?(\S+\s+){0,3}?(files?|documents?|repositor(y|ies)|repos|secrets?|keys?|credentials?|tokens?|passwords?|env(ironment)?(\s+variables)?|e-?mails?|messages?|notes?|director(y|ies)|folders?|data|contacts?|cookies?)\b",
+            check: Some(check_harvest),
+        },
+        Rule {
+            name: "context-harvest-description",
+            kind: ContextHarvest,
+            describe: Some(Flag),
+            result: None,
+            triggers: &[
+                "your ",
+                "assistant's",
+                "agent's",
+                "model's",
+                "so far",
+                "this conversation",
+                "this session",
+                "this chat",
+                "current conversation",
+                "current session",
+                "current chat",
+                "ongoing",
+            ],
+            pattern: r"\b(your|the\s+(assistant|agent|model|ai)'?s)\s+((full|entire|complete|whole|current|original|hidden|initial)\s+)*(system\s+(prompts?|instructions|messages?)|conversation\s+(history|log|transcript|so\s+far)|chat\s+(history|log|transcript)|message\s+history|context\s+window|previous\s+messages|prior\s+messages|tool\s+(outputs|results|calls|history))\b|\b(your|the\s+(assistant|agent|model|ai)'?s)\s+(full|entire|complete|whole)\s+(conversation|chat|context|transcript)\b|\b(all|every|each)\s+(of\s+the\s+)?(previous\s+|prior\s+|earlier\s+|past\s+)?(messages?|turns?|tool\s+(outputs?|results?|responses?|calls?))\s+(so\s+far|in\s+this\s+(conversation|session|chat)|you\s+have\s+(seen|received|read|called|made)|exchanged)|\b(full|entire|complete|whole)\s+(context|transcript|conversation|history)\s+(of|from)\s+(this|the\s+current|the\s+ongoing)\s+(conversation|session|chat)\b",
+            check: None,
+        },
         // ---- exfiltration ------------------------------------------------------------------
         Rule {
             name: "send-data-to-address",
@@ -1084,6 +1537,14 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 ))
             }
             "send-data-to-address" => rule.pattern = DEST,
+            "harvest-everything" => {
+                let mut triggers = rule.triggers.to_vec();
+                for verb in HARVEST_VERBS {
+                    triggers.push(leak(format!("{verb} every")));
+                    triggers.push(leak(format!("{verb} all")));
+                }
+                rule.triggers = Box::leak(triggers.into_boxed_slice());
+            }
             _ => {}
         }
     }

@@ -113,7 +113,7 @@ impl Pipeline {
                 {
                     return out; // nothing in it is read by the model as prose
                 }
-                let Ok(value) = serde_json::from_slice::<Value>(line) else {
+                let Ok(mut value) = serde_json::from_slice::<Value>(line) else {
                     return out;
                 };
                 let result = value.get("result").cloned().unwrap_or_default();
@@ -138,16 +138,23 @@ impl Pipeline {
                         out.findings.extend(screen::recorded(&findings, &format!("{key} {name}")));
                     }
                 }
-                if let Some(text) = result.get("instructions").and_then(|v| v.as_str()) {
-                    out.findings.extend(screen::recorded(
-                        &crate::detect::scan_instructions(text),
-                        "instructions",
-                    ));
+                // Poisoned `initialize` instructions are replaced by a notice: the model never
+                // reads them, and the client still gets a well-formed result.
+                let mut instructions_withheld = false;
+                if let Some(result) = value.get_mut("result") {
+                    let (findings, withheld) = screen::screen_instructions(result);
+                    out.findings.extend(findings);
+                    instructions_withheld = withheld;
                 }
                 if !names.is_empty() {
                     out.reason = Some(format!("withheld {}", names.join(", ")));
                     out.durable = true;
                     out.line = Some(rewrite_list(line, key, &names));
+                } else if instructions_withheld {
+                    out.reason = Some("withheld the server's instructions".to_owned());
+                    out.durable = true;
+                    crate::detect::sanitize_value(&mut value);
+                    out.line = Some(serde_json::to_vec(&value).unwrap_or_default());
                 } else {
                     out.line = screen::sanitized_line(value);
                 }
