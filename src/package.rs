@@ -483,6 +483,11 @@ fn pnpm_dlx(package: &PackageRef, context: &Context) -> Resolution {
 
 /// The version and `integrity` a `pnpm-lock.yaml` holds for the project's dependency `name`.
 fn pnpm_lock_entry(text: &str, name: &str) -> Option<(String, Option<String>)> {
+    // The lockfile is the project's, which may be anyone's (a cloned repository): a file
+    // nested thousands of levels deep would overflow yaml-rust2's recursion, so it is not read.
+    if mcpfw_daemon::yamlc::deeper_than(text, 256).is_some() {
+        return None;
+    }
     let docs = yaml_rust2::YamlLoader::load_from_str(text).ok()?;
     let lock = docs.first()?;
     let version = lock["importers"]["."]["dependencies"][name]["version"].as_str()?;
@@ -747,5 +752,28 @@ impl<R: Recorder> Recorder for PackageGate<R> {
             &|tool| mcpfw_core::package::withheld_reason(server, tool, &pinned, &now, blocked),
             &|tool| json!({"kind": "package-changed", "severity": "block", "tool": tool, "pinned": pinned, "now": now}),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pnpm_lock_entry;
+
+    #[test]
+    fn a_pnpm_lock_gives_the_version_and_integrity_and_a_hostile_one_gives_nothing() {
+        let lock = "lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      \
+                    '@modelcontextprotocol/server-memory':\n        specifier: ^2025.8.4\n        \
+                    version: 2025.8.4(zod@3.25.76)\n\npackages:\n\n  \
+                    '@modelcontextprotocol/server-memory@2025.8.4':\n    resolution: \
+                    {integrity: sha512-AAAA}\n";
+        assert_eq!(
+            pnpm_lock_entry(lock, "@modelcontextprotocol/server-memory"),
+            Some(("2025.8.4".to_owned(), Some("sha512-AAAA".to_owned())))
+        );
+        // Nested far deeper than the parser's recursion can take: refused, not a crash.
+        let deep = format!("importers: {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        assert_eq!(pnpm_lock_entry(&deep, "x"), None);
+        let indented: String = (0..3_000).map(|i| format!("{}a{i}:\n", " ".repeat(i))).collect();
+        assert_eq!(pnpm_lock_entry(&indented, "x"), None);
     }
 }

@@ -55,7 +55,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Value> {
 /// The first line (1-based) at which `text` may nest deeper than `limit` levels, counted
 /// generously: each column of indentation may open two levels (a mapping and the sequence
 /// under it), each `- `, `? ` or `: ` on the line one more, and each open `[` or `{` one.
-fn deeper_than(text: &str, limit: usize) -> Option<usize> {
+/// Every YAML file read with yaml-rust2 passes this first: it recurses once per level.
+pub fn deeper_than(text: &str, limit: usize) -> Option<usize> {
     let mut flow = 0usize;
     for (n, line) in text.lines().enumerate() {
         let rest = line.trim_start_matches([' ', '\t']);
