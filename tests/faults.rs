@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Home, Shim, mcpfw, python, support, tool_text};
@@ -148,45 +148,6 @@ fn a_server_flooding_garbage_is_filtered_and_every_drop_is_recorded() {
     assert!(ok, "{report}");
 }
 
-/// `mcpfw daemon` for a home, stopped on drop.
-struct Daemon {
-    child: Child,
-}
-
-impl Daemon {
-    fn start(home: &Home) -> Self {
-        let socket = home.path().join("run/mcpfw.sock");
-        let _ = std::fs::remove_file(&socket);
-        let child = Command::new(mcpfw())
-            .args(["daemon", "--timeout", "60", "--no-notify"])
-            .env("MCPFW_HOME", home.path())
-            .env("MCPFW_KEYRING", "off")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "the daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child }
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn mcpfw_in(home: &Home, args: &[&str]) -> String {
     let out = Command::new(mcpfw())
         .args(args)
@@ -223,7 +184,7 @@ fn send_call(shim: &mut Shim, id: i64, tool: &str, args: Value) {
 fn a_client_that_vanishes_mid_approval_withdraws_its_call() {
     let home = Home::new();
     echo_asks(&home, "deny");
-    let daemon = Daemon::start(&home);
+    let daemon = common::socket_daemon(&home);
     let mut shim = Shim::start(&home, &["--name", "faulty"], &fault_server());
     shim.initialize();
     send_call(&mut shim, 1, "echo", json!({"vanish": true}));
@@ -244,14 +205,14 @@ fn a_client_that_vanishes_mid_approval_withdraws_its_call() {
         !events.iter().any(|e| e["direction"] == "server_to_client" && e["id"] == "1"),
         "{events:#?}"
     );
-    daemon.stop();
+    drop(daemon);
 }
 
 #[test]
 fn calls_needing_approval_fail_closed_while_the_daemon_restarts_then_work_again() {
     let home = Home::new();
     echo_asks(&home, "deny");
-    let daemon = Daemon::start(&home);
+    let daemon = common::socket_daemon(&home);
     let mut shim = Shim::start(&home, &["--name", "faulty"], &fault_server());
     shim.initialize();
     send_call(&mut shim, 1, "echo", json!({"n": 1}));
@@ -260,7 +221,7 @@ fn calls_needing_approval_fail_closed_while_the_daemon_restarts_then_work_again(
     assert_eq!(echoed(&shim.response(&json!(1))), json!({"n": 1}));
 
     // The daemon goes away: the call is refused at once, saying why and what to do.
-    daemon.stop();
+    drop(daemon);
     let asked = Instant::now();
     send_call(&mut shim, 2, "echo", json!({"n": 2}));
     let refused = shim.response(&json!(2));
@@ -273,12 +234,12 @@ fn calls_needing_approval_fail_closed_while_the_daemon_restarts_then_work_again(
     assert!(ping.get("result").is_some(), "{ping}");
 
     // The daemon is back: the same shim asks it again, and the approval runs the call.
-    let daemon = Daemon::start(&home);
+    let daemon = common::socket_daemon(&home);
     send_call(&mut shim, 4, "echo", json!({"n": 4}));
     let id = wait_pending(&home, 1)[0];
     mcpfw_in(&home, &["approve", &id.to_string()]);
     assert_eq!(echoed(&shim.response(&json!(4))), json!({"n": 4}));
-    daemon.stop();
+    drop(daemon);
     let (ok, report) = verify(&home);
     assert!(ok, "{report}");
 }

@@ -82,37 +82,6 @@ fn private_data_plus_outside_content_makes_a_later_send_ask() {
     assert!(events.iter().any(|e| e["tool"] == "send_email" && e["verdict"] == "ask"));
 }
 
-/// The daemon, for tests of what it shares between shims.
-struct Daemon(std::process::Child);
-
-impl Daemon {
-    fn start(home: &Home) -> Self {
-        let child = Command::new(mcpfw())
-            .args(["daemon", "--timeout", "60"])
-            .env("MCPFW_HOME", home.path())
-            .env("MCPFW_KEYRING", "off")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let socket = home.path().join("run/mcpfw.sock");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "the daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Daemon(child)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 const TWO_SERVERS: &str = r#"
 [settings]
 infer_roots = false
@@ -147,7 +116,7 @@ action = "allow"
 fn private_data_read_under_one_server_makes_a_send_under_another_of_the_same_client_ask() {
     let home = Home::new();
     home.policy(TWO_SERVERS);
-    let _daemon = Daemon::start(&home);
+    let _daemon = common::socket_daemon(&home);
     let user = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(user.path().join(".ssh")).unwrap();
     let key = user.path().join(".ssh/id_rsa");
@@ -241,7 +210,7 @@ fn private_data_that_crosses_to_another_server_is_refused_with_its_origin() {
     const KEY_LINE: &str = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
     let home = Home::new();
     home.policy(TWO_SERVERS);
-    let _daemon = Daemon::start(&home);
+    let _daemon = common::socket_daemon(&home);
     let user = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(user.path().join(".ssh")).unwrap();
     let key = user.path().join(".ssh/id_ed25519");

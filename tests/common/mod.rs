@@ -309,6 +309,25 @@ pub fn wait_listening(port: u16, what: &str) {
     }
 }
 
+/// `mcpfw daemon --timeout 60 --no-notify` for `home`, returned once its socket accepts
+/// connections (up to 10 s); stopped when dropped.
+pub fn socket_daemon(home: &Home) -> Background {
+    let socket = home.path().join("run/mcpfw.sock");
+    let _ = std::fs::remove_file(&socket);
+    let mut command = Command::new(mcpfw());
+    command
+        .args(["daemon", "--timeout", "60", "--no-notify"])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off");
+    let daemon = Background::start(command);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon
+}
+
 /// A background process (a server, a daemon) with its output discarded, in a process group of
 /// its own; the whole group is stopped when this is dropped.
 pub struct Background(pub Child);
