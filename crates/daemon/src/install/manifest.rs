@@ -59,6 +59,16 @@ pub enum Holds {
 }
 
 impl Record {
+    /// What uninstall says of an entry edited since install: left alone, and where the
+    /// original is.
+    pub fn changed_note(&self, label: &str) -> String {
+        let backup = self
+            .backup
+            .as_ref()
+            .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
+        format!("{label}: changed since install, left as it is (edit it by hand{backup})")
+    }
+
     pub fn name(&self) -> &str {
         self.pointer.last().map_or("", String::as_str)
     }

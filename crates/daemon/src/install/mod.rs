@@ -626,13 +626,7 @@ fn restore_json(
             notes.push(format!("{label}: already as it was before install"));
             settled.push(record.pointer.clone());
         } else {
-            let backup = record
-                .backup
-                .as_ref()
-                .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
-            notes.push(format!(
-                "{label}: changed since install, left as it is (edit it by hand{backup})"
-            ));
+            notes.push(record.changed_note(&label));
         }
     }
     Ok((apply(text, edits), settled))
@@ -680,13 +674,7 @@ fn restore_yaml(
                 settled.push(record.pointer.clone());
             }
             None => {
-                let backup = record
-                    .backup
-                    .as_ref()
-                    .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
-                notes.push(format!(
-                    "{label}: changed since install, left as it is (edit it by hand{backup})"
-                ));
+                notes.push(record.changed_note(&label));
             }
         }
     }
@@ -727,13 +715,7 @@ fn restore_toml(
                 settled.push(record.pointer.clone());
             }
             _ => {
-                let backup = record
-                    .backup
-                    .as_ref()
-                    .map_or(String::new(), |b| format!("; the original is in {}", b.display()));
-                notes.push(format!(
-                    "{label}: changed since install, left as it is (edit it by hand{backup})"
-                ));
+                notes.push(record.changed_note(&label));
             }
         }
     }
