@@ -35,7 +35,7 @@
 //!   launch kill` → exec; `configure install uninstall register unregister setup grant` →
 //!   config-change). *Weak* verbs are words that are also common nouns (`open head tail cat
 //!   info status count check diff tree load` → read; `copy patch commit merge archive
-//!   apply import export mark lock tag label link close log comment new init` → write; `drop
+//!   apply import export mark lock tag label link close log comment new init switch` → write; `drop
 //!   clear reset revoke clean prune flush` → delete; `post email mail message sms slack webhook
 //!   dm share forward invite push` → network-send). A weak verb counts only when the name has no
 //!   strong verb and the description gives no verb (`get_archive` is read, `archive_issue` is
@@ -126,6 +126,17 @@
 //! Last, if the class is anything but read (unknown included): a network URL argument →
 //! network-send; an e-mail address under a recipient key → network-send. A read tool keeps
 //! its class here: `fetch {"url": …}` is a GET and `search_emails {"to": …}` is a filter.
+//!
+//! # 5. Commands that only read
+//!
+//! Last, an `exec` call whose only evidence is that it runs commands — every word of the tool's
+//! name says so (`run_command`, `execute_command`, `shell`, `run_shell_command`, `terminal`),
+//! nothing else was found, and no URL or host is among its arguments — becomes **read** when
+//! every command it is given only reads ([`crate::shell::read_only`]: `ls -la src`, `git
+//! status`, `grep -rn TODO src | wc -l`). Every word those programs could open, and the folder
+//! they run in (`.`), join the call's `paths` — relative to its `cwd`/`workdir`/`directory`
+//! argument when it has one — so the path checks still ask for a read outside the roots and
+//! refuse a credential (`cat ~/.ssh/id_rsa`) or a climb out of them (`cat ../../etc/passwd`).
 //!
 //! # Examples
 //!
@@ -485,6 +496,18 @@ pub fn classify(
         }
     }
 
+    // 5. Commands that only read, given to a tool that only runs commands.
+    if ev.cat == Some(Category::Exec)
+        && !ev.other
+        && c.urls.is_empty()
+        && c.hosts.is_empty()
+        && shell_tool_name(name)
+        && let Some(reason) = read_only_commands(&mut c, arguments)
+    {
+        ev.cat = Some(Category::Read);
+        c.reasons.push(reason);
+    }
+
     c.category = ev.cat.unwrap_or(Category::Unknown);
     if c.category != Category::Read && read_only == Some(true) {
         c.reasons.push(format!(
@@ -636,10 +659,13 @@ struct Evidence {
     cat: Option<Category>,
     word_read: bool,
     word_write: bool,
+    /// Evidence of anything but reading and running commands was seen.
+    other: bool,
 }
 
 impl Evidence {
     fn add(&mut self, cat: Category) {
+        self.other |= !matches!(cat, Category::Read | Category::Exec);
         self.cat = Some(match self.cat {
             None => cat,
             Some(c) => c.riskier(cat),
@@ -651,6 +677,87 @@ impl Evidence {
         self.word_write |= cat == Category::Write;
         self.add(cat);
     }
+}
+
+/// Whether every word of a tool's name says it runs commands on this machine (`run_command`,
+/// `execute_command`, `shell`, `run_shell_command`, `terminal`), and nothing else: not
+/// `ssh_exec`, `docker_exec`, `run_tests` or `execute_python`, whose commands run elsewhere or
+/// mean something else.
+fn shell_tool_name(name: &str) -> bool {
+    let mut any = false;
+    for w in words(name) {
+        let Some(l) = Lower::new(w.text) else { return false };
+        if !matches!(
+            l.as_str(),
+            "run"
+                | "execute"
+                | "exec"
+                | "shell"
+                | "bash"
+                | "sh"
+                | "zsh"
+                | "command"
+                | "commands"
+                | "cmd"
+                | "terminal"
+                | "console"
+                | "process"
+                | "start"
+                | "script"
+                | "local"
+                | "mcp"
+                | "tool"
+        ) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// When every command of the call only reads ([`crate::shell::read_only`]): adds what the
+/// commands may open to the call's paths (relative to the call's working-directory argument,
+/// if it has one) and returns the reason.
+fn read_only_commands(c: &mut Classification, arguments: Option<&Value>) -> Option<String> {
+    let mut reads = Vec::new();
+    for command in &c.commands {
+        reads.push((command.pointer.clone(), crate::shell::read_only(&command.value)?));
+    }
+    let first = reads.first()?;
+    let reason = format!(
+        "argument `{}` only runs programs that read ({}) → read",
+        first.0,
+        first.1.programs.join(", ")
+    );
+    let cwd = working_dir(arguments);
+    for (pointer, read) in reads {
+        for operand in read.operands {
+            let path = match &cwd {
+                Some(dir) if !(operand.starts_with('/') || operand.starts_with('~')) => {
+                    if operand == "." { dir.clone() } else { format!("{dir}/{operand}") }
+                }
+                _ => operand,
+            };
+            push(&mut c.paths, pointer.clone(), path);
+        }
+    }
+    Some(reason)
+}
+
+/// The folder a command runs in, when the call names it (`cwd`, `workdir`, `directory`, …).
+fn working_dir(arguments: Option<&Value>) -> Option<String> {
+    let map = arguments?.as_object()?;
+    map.iter().find_map(|(key, value)| {
+        let mut k = String::new();
+        for ch in floor(key, 64).chars().filter(|c| c.is_ascii_alphanumeric()) {
+            k.push(ch.to_ascii_lowercase());
+        }
+        let named = matches!(
+            k.as_str(),
+            "cwd" | "workdir" | "workingdir" | "workingdirectory" | "directory" | "dir"
+        );
+        value.as_str().filter(|v| named && !v.trim().is_empty()).map(|v| v.trim().to_string())
+    })
 }
 
 /// A write verb on a config object is a config change, on a network object a send.
@@ -733,7 +840,7 @@ fn verb(w: &str) -> Option<(Category, bool)> {
         }
         "copy" | "cp" | "patch" | "commit" | "merge" | "archive" | "apply" | "import"
         | "export" | "mark" | "lock" | "unlock" | "tag" | "label" | "link" | "close" | "record"
-        | "log" | "comment" | "new" | "init" => (Write, false),
+        | "log" | "comment" | "new" | "init" | "switch" => (Write, false),
         "delete" | "remove" | "rm" | "rmdir" | "unlink" | "truncate" | "purge" | "destroy"
         | "erase" | "wipe" | "del" | "unset" | "shred" => (Delete, true),
         "drop" | "clear" | "reset" | "revoke" | "clean" | "cleanup" | "prune" | "flush"
@@ -2137,5 +2244,47 @@ mod tests {
         assert_eq!(t.annotations.unwrap().read_only_hint, Some(true));
         let t: ToolInfo = serde_json::from_value(json!({"name": "n"})).unwrap();
         assert_eq!(t.description, None);
+    }
+
+    #[test]
+    fn read_only_commands_of_a_shell_tool_are_reads() {
+        let shell = info(json!({"name": "run_command", "description": "Run a shell command",
+            "inputSchema": {"type": "object", "properties": {"command": {"type": "string"},
+            "cwd": {"type": "string"}}}}));
+        let call = |args: Value| classify("run_command", Some(&shell), Some(&args));
+
+        let c = call(json!({"command": "ls -la src", "cwd": "/work/p"}));
+        assert_eq!(c.category, Category::Read, "{:?}", c.reasons);
+        assert!(c.reasons.iter().any(|r| r.contains("only runs programs that read (ls)")));
+        let paths: Vec<&str> = c.paths.iter().map(|p| p.value.as_str()).collect();
+        // The working directory and each operand, relative to `cwd`; `cwd` itself as before.
+        assert!(paths.contains(&"/work/p") && paths.contains(&"/work/p/src"), "{paths:?}");
+
+        let c = call(json!({"command": "cat ~/.ssh/id_rsa"}));
+        assert_eq!(c.category, Category::Read);
+        assert!(c.paths.iter().any(|p| p.value == "~/.ssh/id_rsa"), "the path checks see it");
+
+        for cmd in ["rm -rf src", "ls > out", "cat $(which x)", "git push", "npm test"] {
+            assert_eq!(call(json!({ "command": cmd })).category, Category::Exec, "{cmd}");
+        }
+        // Elsewhere, or something else than a shell: still exec.
+        for (name, args) in [
+            ("ssh_exec", json!({"host": "prod.example.com", "command": "ls"})),
+            ("docker_exec", json!({"container": "web", "command": "ls"})),
+            ("run_tests", json!({"command": "ls"})),
+            ("run_command", json!({"command": "ls", "url": "https://example.com/hook"})),
+        ] {
+            assert_eq!(classify(name, None, Some(&args)).category, Category::Exec, "{name}");
+        }
+        // A name that says more than running commands, or a description whose verb writes.
+        let c = classify("run_command_and_save", None, Some(&json!({"command": "ls"})));
+        assert_ne!(c.category, Category::Read);
+        let writer = info(json!({"name": "run_command",
+            "description": "Execute or save a command line"}));
+        let c = classify("run_command", Some(&writer), Some(&json!({"command": "ls"})));
+        assert_ne!(c.category, Category::Read, "{:?}", c.reasons);
+        // An array command, as some shell servers take it.
+        let c = classify("shell_execute", None, Some(&json!({"command": ["git", "status"]})));
+        assert_eq!(c.category, Category::Read, "{:?}", c.reasons);
     }
 }

@@ -26,6 +26,7 @@ pub mod sandbox;
 pub mod screen;
 pub mod secrets;
 pub mod session;
+pub mod shell;
 pub mod sys;
 pub mod text;
 pub mod transport;

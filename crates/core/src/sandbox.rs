@@ -69,7 +69,9 @@
 //!   `/Library/LaunchAgents`, `/Library/LaunchDaemons`, `/etc/systemd`, `/etc/init.d`,
 //!   `/etc/rc.local`, `/etc/xdg/autostart`, `/etc/profile`, `/etc/profile.d`,
 //!   `/etc/bash.bashrc`, `/etc/bashrc`, `/etc/zshrc`, `/etc/zprofile`, `/etc/zshenv`,
-//!   `/etc/zlogin`, `/etc/zsh`, `/etc/environment`, `/etc/ld.so.preload`. Anywhere: `.git/hooks`.
+//!   `/etc/zlogin`, `/etc/zsh`, `/etc/environment`, `/etc/ld.so.preload`. Anywhere: `.git/hooks`,
+//!   `.git/config` (its `core.fsmonitor` and `core.pager` run programs when git reads the
+//!   repository).
 //! - **Firewall** — the folders given to [`PathSandbox::new`] (config, data, logs, runtime).
 //!
 //! [`PathAssessment::encloses`] separately reports a directory *above* a sensitive location
@@ -324,6 +326,8 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Persistence, System, "etc/environment"),
         (Persistence, System, "etc/ld.so.preload"),
         (Persistence, Anywhere, ".git/hooks"),
+        // `core.fsmonitor`, `core.pager`, `core.hooksPath`: git runs what they name.
+        (Persistence, Anywhere, ".git/config"),
     ]
 };
 
@@ -1158,6 +1162,7 @@ mod tests {
             "/etc/systemd/system/x.service",
             "/etc/init.d/x",
             "/work/repo/.git/hooks/pre-commit",
+            "/work/repo/.git/config",
         ] {
             assert_eq!(t.assess(p).sensitivity, Some(Sensitivity::Persistence), "{p}");
         }

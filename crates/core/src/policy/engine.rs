@@ -1011,13 +1011,13 @@ when.args.name = "secret"
             "{}",
             d.reason
         );
-        let d = decide(&e, "execute_command", json!({"command": "ls"}));
+        let d = decide(&e, "execute_command", json!({"command": "make build"}));
         assert_eq!((d.action, d.decided_by.label()), (Action::Ask, "org:4:ask-exec".to_owned()));
         // An organisation ask is refused when nobody can be asked, whatever `unattended` says.
         assert_eq!(e.unattended_for(&d), Unattended::Deny);
         assert_eq!(e.unattended(), Unattended::Allow);
         // A stricter local rule still wins, and is named.
-        let d = decide(&e, "run_command", json!({"command": "ls"}));
+        let d = decide(&e, "run_command", json!({"command": "make build"}));
         assert_eq!((d.action, d.decided_by.label()), (Action::Deny, "rule:file:no-run".to_owned()));
         // The organisation's egress allow-list adds to the local one.
         let d = decide(&e, "http_post", json!({"url": "https://api.corp.example/x", "body": "hi"}));
