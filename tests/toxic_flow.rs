@@ -264,6 +264,83 @@ fn private_data_that_crosses_to_another_server_is_refused_with_its_origin() {
         && e["tool"] == "create_issue"));
 }
 
+/// The same crossing when the second server is an HTTP server behind the proxy: the proxy
+/// finds the client process behind the connection, so the stdio read and the HTTP send are one
+/// client session.
+#[test]
+fn private_data_read_over_stdio_and_sent_through_the_http_proxy_is_refused() {
+    const KEY_LINE: &str = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZX";
+    let home = Home::new();
+    home.policy(TWO_SERVERS);
+    let user = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(user.path().join(".ssh")).unwrap();
+    let key = user.path().join(".ssh/id_ed25519");
+    std::fs::write(&key, format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_LINE}\n")).unwrap();
+
+    let upstream_port = common::free_port();
+    let mut server = Command::new(python());
+    server.arg(support("github_like_server.py")).args(["--http", &upstream_port.to_string()]);
+    let _server = common::Background::start(server);
+    let proxy_port = common::free_port();
+    let added = mcpfw_cmd(&home)
+        .env("MCPFW_PROXY_PORT", proxy_port.to_string())
+        .args(["proxy", "add", "github", &format!("http://127.0.0.1:{upstream_port}/mcp")])
+        .args(["--client", "test"])
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let added = String::from_utf8_lossy(&added.stdout);
+    let token = added
+        .split("X-MCPFW-Token: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a token in `mcpfw proxy add`'s output");
+    let mut daemon = mcpfw_cmd(&home);
+    daemon
+        .args(["daemon", "--timeout", "60", "--no-notify"])
+        .env("MCPFW_PROXY_PORT", proxy_port.to_string());
+    let _daemon = common::Background::start(daemon);
+    common::wait_listening(upstream_port, "the GitHub-like server");
+    common::wait_listening(proxy_port, "the proxy");
+
+    let files = serde_json::to_string(&[
+        mcpfw().display().to_string(),
+        "wrap".into(),
+        "--name".into(),
+        "files".into(),
+        "--".into(),
+        npm_server("mcp-server-filesystem").display().to_string(),
+        user.path().display().to_string(),
+    ])
+    .unwrap();
+    let github = serde_json::json!({
+        "url": format!("http://127.0.0.1:{proxy_port}/s/github/mcp"),
+        "headers": {"X-MCPFW-Token": token},
+    })
+    .to_string();
+    let out = Command::new(python())
+        .arg(support("two_servers.py"))
+        .args(["read-then-leak", "--files", &files, "--github", &github, "--private"])
+        .arg(&key)
+        .args(["--leak", KEY_LINE])
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .env("HOME", user.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out["read"]["text"].as_str().unwrap().contains(KEY_LINE), "{out}");
+    assert_eq!(out["create_issue"]["error"], true, "{out}");
+    let told = out["create_issue"]["text"].as_str().unwrap();
+    assert!(told.contains("carries private data"), "{told}");
+    assert!(
+        told.contains(&format!("read from {} by files.read_text_file", key.display())),
+        "{told}"
+    );
+}
+
 fn mcpfw_cmd(home: &Home) -> Command {
     let mut cmd = Command::new(mcpfw());
     cmd.env("MCPFW_HOME", home.path()).env("MCPFW_KEYRING", "off");

@@ -1,7 +1,8 @@
 """A small GitHub-like MCP server (PyPI `mcp` SDK, stdio), shaped like the GitHub server's
 tools: it reads issues, files and code search results (canned: nothing leaves the machine) and
 "creates" issues, comments and pull requests (kept in memory, nothing is sent). The issue text
-can be set with GITHUB_LIKE_ISSUE_TEXT (an issue that carries instructions)."""
+can be set with GITHUB_LIKE_ISSUE_TEXT (an issue that carries instructions). `--http PORT`
+serves Streamable HTTP on 127.0.0.1:PORT instead of stdio."""
 
 import os
 
@@ -60,4 +61,9 @@ def create_issue(owner: str, repo: str, title: str, body: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")

@@ -2,6 +2,8 @@
 """One real MCP client process (the PyPI `mcp` SDK) with two stdio sessions open at once, so
 both servers' shims have the same parent: the client session of the toxic flow across servers.
 
+Each server is a JSON command line (stdio), or {"url": …, "headers": {…}} for Streamable HTTP.
+
 Usage:
     two_servers.py read-then-send --files JSON_ARGV --github JSON_ARGV --private PATH
     two_servers.py send --github JSON_ARGV
@@ -25,9 +27,17 @@ _OUT = sys.stdout
 sys.stdout = sys.stderr
 
 
-def client(argv_json: str) -> Client:
-    argv = json.loads(argv_json)
-    params = StdioServerParameters(command=argv[0], args=argv[1:], env=dict(os.environ))
+def client(spec_json: str) -> Client:
+    """A stdio server's command line (a JSON list), or an HTTP server as
+    {"url": …, "headers": {…}} (Streamable HTTP, e.g. through MCP Firewall's proxy)."""
+    spec = json.loads(spec_json)
+    if isinstance(spec, dict):
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        http = create_mcp_http_client(headers=spec.get("headers", {}))
+        return Client(streamable_http_client(spec["url"], http_client=http), read_timeout_seconds=120)
+    params = StdioServerParameters(command=spec[0], args=spec[1:], env=dict(os.environ))
     return Client(params, read_timeout_seconds=120)
 
 

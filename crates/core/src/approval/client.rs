@@ -63,6 +63,73 @@ pub fn client_session() -> Option<super::ClientSession> {
     None
 }
 
+/// The client session of the process at the other end of a loopback TCP connection (the HTTP
+/// proxy's): the process whose socket has local address `peer` and remote address `local`,
+/// found in `/proc/net/tcp{,6}` and among this user's processes' descriptors. So a client that
+/// runs one server over stdio and another through the proxy is one session. `None` where
+/// `/proc` cannot tell (not Linux, another user's process, the connection already closed).
+pub fn client_session_of_peer(
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+) -> Option<super::ClientSession> {
+    let table = if peer.is_ipv4() { "/proc/net/tcp" } else { "/proc/net/tcp6" };
+    let text = std::fs::read_to_string(table).ok()?;
+    let inode = socket_inode(&text, peer, local)?;
+    let wanted = format!("socket:[{inode}]");
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        let owns = fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == wanted.as_str())
+        });
+        if owns {
+            let stat = proc_stat(pid)?;
+            return Some(super::ClientSession { pid, start: stat.start });
+        }
+    }
+    None
+}
+
+/// The inode of the socket whose local address is `peer` and remote address `local`, in the
+/// text of `/proc/net/tcp` or `/proc/net/tcp6`.
+fn socket_inode(
+    table: &str,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+) -> Option<u64> {
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+        let (ours, theirs, inode) = (fields.get(1)?, fields.get(2)?, fields.get(9)?);
+        (proc_net_addr(ours)? == peer && proc_net_addr(theirs)? == local)
+            .then(|| inode.parse().ok())
+            .flatten()
+    })
+}
+
+/// An address as `/proc/net/tcp{,6}` writes it: the IP as hex 32-bit words in the kernel's
+/// (little-endian) byte order, then `:` and the port in hex.
+fn proc_net_addr(field: &str) -> Option<std::net::SocketAddr> {
+    let (ip, port) = field.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let mut bytes = Vec::with_capacity(16);
+    for word in 0..ip.len() / 8 {
+        let w = u32::from_str_radix(ip.get(word * 8..word * 8 + 8)?, 16).ok()?;
+        bytes.extend_from_slice(&w.to_le_bytes());
+    }
+    let ip = match bytes.len() {
+        4 => std::net::IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?),
+        16 => {
+            let v6 = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?);
+            // An IPv4 peer on a dual-stack listener shows as ::ffff:a.b.c.d.
+            v6.to_ipv4_mapped().map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4)
+        }
+        _ => return None,
+    };
+    Some(std::net::SocketAddr::new(ip, port))
+}
+
 /// Whether the client session's process still runs (the same pid with the same start time).
 pub fn client_alive(client: &super::ClientSession) -> bool {
     proc_stat(client.pid).is_some_and(|s| s.start == client.start)
@@ -351,6 +418,36 @@ pub fn pause_request(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_peer_of_a_loopback_connection_is_this_process() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let local = listener.local_addr().unwrap();
+        let client = std::net::TcpStream::connect(local).unwrap();
+        let (_server_side, peer) = listener.accept().unwrap();
+        assert_eq!(client.local_addr().unwrap(), peer);
+        let me = client_session_of_peer(peer, local).expect("found in /proc");
+        assert_eq!(me.pid, std::process::id());
+        // An address nobody holds.
+        let nobody = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(client_session_of_peer(nobody, local), None);
+    }
+
+    #[test]
+    fn proc_net_addresses_parse() {
+        assert_eq!(proc_net_addr("0100007F:1F90"), Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(
+            proc_net_addr("00000000000000000000000001000000:0050"),
+            Some("[::1]:80".parse().unwrap())
+        );
+        assert_eq!(
+            proc_net_addr("0000000000000000FFFF00000100007F:0050"),
+            Some("127.0.0.1:80".parse().unwrap())
+        );
+        for bad in ["", "zz:1", "0100007F", "0100007F:zz", "0100:0050"] {
+            assert_eq!(proc_net_addr(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

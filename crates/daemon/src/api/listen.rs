@@ -22,6 +22,36 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+/// The two ends of the connection a request came on, in its extensions: the proxy finds the
+/// client process behind `remote` (its client session, for the data flow across servers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    /// The client's address.
+    pub remote: std::net::SocketAddr,
+    /// This listener's address, as the client connected to it.
+    pub local: std::net::SocketAddr,
+}
+
+/// A service that puts the connection's [`Peer`] into each request's extensions.
+struct WithPeer<S> {
+    inner: S,
+    peer: Peer,
+}
+
+impl<S> hyper::service::Service<hyper::Request<hyper::body::Incoming>> for WithPeer<S>
+where
+    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, mut request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        request.extensions_mut().insert(self.peer);
+        self.inner.call(request)
+    }
+}
+
 /// Headers within 10 s; 256 connections.
 pub const DEFAULT_LIMITS: Limits =
     Limits { header_timeout: Duration::from_secs(10), max_connections: 256 };
@@ -39,8 +69,8 @@ pub async fn serve(
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return Ok(());
         };
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) if is_per_connection(&e) => continue,
             Err(e) => {
                 // Out of descriptors or similar: wait a moment rather than spin.
@@ -50,8 +80,10 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let local = stream.local_addr().unwrap_or(remote);
+        let service =
+            WithPeer { inner: TowerToHyperService::new(app.clone()), peer: Peer { remote, local } };
+        let connection = http.serve_connection(TokioIo::new(stream), service);
         tokio::spawn(async move {
             // Errors here are one client's (reset, timed out, malformed): nothing to report.
             let _ = connection.await;

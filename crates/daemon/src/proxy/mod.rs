@@ -49,6 +49,33 @@ pub(crate) async fn wait_for_person_streaming(
     .ok()
 }
 
+/// The proxy's effects runner: [`Background`](crate::pipeline::Background)'s, except that the
+/// question a send asks the daemon about its client session — over the daemon's own socket,
+/// served by this same runtime — first hands this worker's other tasks over to another thread
+/// (`block_in_place`), so the answer is not stuck behind the task that waits for it.
+pub(crate) struct HandOver;
+
+impl crate::pipeline::Effects for HandOver {
+    fn carry_out(&self, effect: crate::pipeline::Effect) {
+        crate::pipeline::Background.carry_out(effect);
+    }
+
+    fn session_taint(
+        &self,
+        sockets: &[std::path::PathBuf],
+        client: crate::approval::ClientSession,
+        fragments: &[String],
+    ) -> Option<crate::approval::SessionTaint> {
+        let ask = || crate::pipeline::Background.session_taint(sockets, client, fragments);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(ask)
+            }
+            _ => ask(),
+        }
+    }
+}
+
 /// Runs a synchronous pipeline step from async code, in place. A step takes microseconds; the
 /// waits it may contain (a refusal committed before it is told, a tool list checked against its
 /// pins, a full history queue) hand the runtime worker over themselves (see

@@ -30,6 +30,7 @@ use super::legacy::Legacy;
 use super::registry::{self, Registry, TOKEN_HEADER};
 use super::reply::refuse;
 use super::upstream::{self, BodyKind, SESSION_HEADER, Screened};
+use crate::api::listen::Peer;
 use crate::jsonrpc::{ErrorCode, Frame, Id, error_response};
 use crate::paths::Paths;
 use crate::pipeline::{Action, ApproverConfig, Limits, Pipeline, Settled};
@@ -170,8 +171,15 @@ impl Proxy {
         cached.1.clone()
     }
 
-    /// A new pipeline for upstream `name`, with the rules in force now.
-    async fn pipeline(&self, name: &str, url: &str) -> anyhow::Result<Arc<Pipeline>> {
+    /// A new pipeline for upstream `name`, with the rules in force now, sharing its data flow
+    /// with the other connections of the client process behind `peer` (stdio servers it runs
+    /// through `mcpfw wrap` included).
+    async fn pipeline(
+        &self,
+        name: &str,
+        url: &str,
+        peer: Option<Peer>,
+    ) -> anyhow::Result<Arc<Pipeline>> {
         let inputs = crate::compose::PolicyInputs::load(&self.paths, &self.store).await?;
         crate::compose::register_server(&self.store, name, url).await?;
         let neighbours = self.store.neighbours(name).await?;
@@ -185,6 +193,15 @@ impl Proxy {
             self.approver.clone(),
             neighbours,
         );
+        let client = match peer {
+            Some(peer) => tokio::task::spawn_blocking(move || {
+                crate::approval::client::client_session_of_peer(peer.remote, peer.local)
+            })
+            .await
+            .unwrap_or(None),
+            None => None,
+        };
+        let pipeline = pipeline.with_effects(Box::new(super::HandOver)).with_client_session(client);
         Ok(Arc::new(pipeline))
     }
 
@@ -314,12 +331,13 @@ async fn handle(
     State(proxy): State<Shared>,
     UrlPath(params): RouteParams,
     axum::Extension(client): axum::Extension<ClientName>,
+    peer: Option<axum::Extension<Peer>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let name = params.get("name").cloned().unwrap_or_default();
-    route(proxy, name, client.0, method, headers, body).await
+    route(proxy, name, client.0, peer.map(|p| p.0), method, headers, body).await
 }
 
 /// The legacy upstream `name`, or why not.
@@ -341,6 +359,7 @@ async fn legacy_open(
     State(proxy): State<Shared>,
     UrlPath(params): RouteParams,
     axum::Extension(client): axum::Extension<ClientName>,
+    peer: Option<axum::Extension<Peer>>,
     headers: HeaderMap,
 ) -> Response {
     let name = params.get("name").cloned().unwrap_or_default();
@@ -349,7 +368,7 @@ async fn legacy_open(
     match legacy_upstream(&proxy, &name) {
         Ok(url) => {
             let (upstream, address) = (name.clone(), url.clone());
-            let pipeline = proxy.pipeline(&upstream, &address);
+            let pipeline = proxy.pipeline(&upstream, &address, peer.map(|p| p.0));
             super::legacy::open(
                 proxy.legacy.clone(),
                 pipeline,
@@ -386,6 +405,7 @@ async fn route(
     proxy: Shared,
     name: String,
     client: String,
+    peer: Option<Peer>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -420,7 +440,7 @@ async fn route(
         None => None,
     };
     match method {
-        Method::POST => post(proxy, name, url, client, headers, body, session).await,
+        Method::POST => post(proxy, name, url, client, peer, headers, body, session).await,
         Method::GET => {
             let Some(session) = session else {
                 return refuse(
@@ -499,12 +519,13 @@ fn headers_disagree(headers: &HeaderMap, peek: Option<&Peek<'_>>) -> Option<Stri
     None
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // one request's parts, each used once
 async fn post(
     proxy: Shared,
     name: String,
     url: String,
     client: String,
+    peer: Option<Peer>,
     headers: HeaderMap,
     body: Bytes,
     session: Option<Arc<HttpSession>>,
@@ -525,7 +546,7 @@ async fn post(
             (Some(session), pipeline)
         }
         None if initialize => {
-            let pipeline = match proxy.pipeline(&name, &url).await {
+            let pipeline = match proxy.pipeline(&name, &url, peer).await {
                 Ok(p) => p,
                 Err(e) => return unavailable(&e),
             };
@@ -544,7 +565,7 @@ async fn post(
                 proxy.stateless.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
             let pipeline = match existing {
                 Some(p) => p,
-                None => match proxy.pipeline(&name, &url).await {
+                None => match proxy.pipeline(&name, &url, peer).await {
                     Ok(p) => {
                         let mut table = proxy.stateless.lock().unwrap_or_else(|p| p.into_inner());
                         table.entry(key).or_insert(p).clone()
