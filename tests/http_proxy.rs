@@ -198,6 +198,39 @@ fn client(scenario: &str, args: &[String]) -> Value {
     value
 }
 
+/// The TypeScript SDK client's scenario (`tests/support/ts_client.mjs`) with these arguments.
+fn ts_client(args: &[String]) -> Value {
+    let out = Command::new(npm_server("node"))
+        .arg(support("ts_client.mjs"))
+        .args(args)
+        .arg("--")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(value["ok"], true, "{value}\n{}", String::from_utf8_lossy(&out.stderr));
+    value
+}
+
+#[test]
+fn the_typescript_client_sees_the_same_through_the_proxy_as_direct() {
+    let s = Setup::new();
+    let direct = ts_client(&["--url".into(), s.direct()]);
+    let proxied = ts_client(&[
+        "--url".into(),
+        s.route(),
+        "--header".into(),
+        format!("X-MCPFW-Token: {}", s.token),
+    ]);
+    assert_eq!(proxied, direct);
+    assert_eq!(proxied["sum"]["text"], "The sum of 2 and 3 is 5.");
+    let events = s.home.wait_events("the TypeScript client's proxied calls", |events| {
+        events.iter().any(|e| e["tool"] == "get-tiny-image" && e["direction"] == "server_to_client")
+    });
+    assert!(events.iter().any(|e| e["method"] == "prompts/get"), "the prompt was recorded");
+}
+
 #[test]
 fn the_python_client_sees_the_same_through_the_proxy_as_direct() {
     let s = Setup::new();

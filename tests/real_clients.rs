@@ -10,10 +10,20 @@ use std::path::Path;
 use common::{Home, client_scenario, mcpfw, npm_server, python, support};
 use serde_json::Value;
 
+/// The real client that plays a scenario.
+#[derive(Clone, Copy)]
+enum Sdk {
+    /// The PyPI `mcp` SDK (`tests/support/client.py`).
+    Python,
+    /// The npm `@modelcontextprotocol/sdk` (`tests/support/ts_client.mjs`; the everything
+    /// scenario only).
+    TypeScript,
+}
+
 /// Runs one client scenario against `server`, optionally through `mcpfw wrap`, with byte taps
 /// on the client's side (`outer`) and, when wrapped, on the server's side (`inner`).
 fn run_scenario(
-    scenario: &str,
+    (sdk, scenario): (Sdk, &str),
     server: &[String],
     wrapped: bool,
     taps: &Path,
@@ -53,7 +63,32 @@ fn run_scenario(
     }
     chain.extend(server.iter().cloned());
     let env: Vec<(&str, &std::ffi::OsStr)> = env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-    client_scenario(home, scenario, extra, &chain, &env)
+    match sdk {
+        Sdk::Python => client_scenario(home, scenario, extra, &chain, &env),
+        Sdk::TypeScript => ts_scenario(home, extra, &chain),
+    }
+}
+
+/// The TypeScript SDK client's scenario through `chain` (or at `--url`, in `extra`).
+fn ts_scenario(home: &Home, extra: &[&str], chain: &[String]) -> Value {
+    let out = std::process::Command::new(npm_server("node"))
+        .arg(support("ts_client.mjs"))
+        .args(extra)
+        .arg("--")
+        .args(chain)
+        .env("MCPFW_HOME", home.path())
+        .env("MCPFW_KEYRING", "off")
+        .output()
+        .expect("run ts_client.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "ts_client.mjs printed no report ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(report["ok"], true, "the TypeScript client failed: {report}");
+    report
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
@@ -88,18 +123,31 @@ fn check_transparent(
     env_for_run: impl Fn(&Path) -> Vec<(&'static str, std::path::PathBuf)>,
     reset: impl Fn(),
 ) -> (Value, Home) {
+    check_transparent_to(Sdk::Python, scenario, server, extra, env_for_run, reset)
+}
+
+/// [`check_transparent`] with the client `sdk`.
+fn check_transparent_to(
+    sdk: Sdk,
+    scenario: &str,
+    server: &[String],
+    extra: &[&str],
+    env_for_run: impl Fn(&Path) -> Vec<(&'static str, std::path::PathBuf)>,
+    reset: impl Fn(),
+) -> (Value, Home) {
     let taps = tempfile::tempdir().unwrap();
     let direct_home = Home::permissive();
     reset();
     let direct_env = env_for_run(taps.path());
     let env: Vec<(&str, &Path)> = direct_env.iter().map(|(k, v)| (*k, v.as_path())).collect();
     let direct_taps = taps.path().join("direct");
-    let direct = run_scenario(scenario, server, false, &direct_taps, &direct_home, extra, &env);
+    let direct =
+        run_scenario((sdk, scenario), server, false, &direct_taps, &direct_home, extra, &env);
 
     reset();
     let home = Home::permissive();
     let wrapped_taps = taps.path().join("wrapped");
-    let wrapped = run_scenario(scenario, server, true, &wrapped_taps, &home, extra, &env);
+    let wrapped = run_scenario((sdk, scenario), server, true, &wrapped_taps, &home, extra, &env);
 
     // Through the firewall, in the same run: byte-exact in both directions.
     let (outer, inner) = (wrapped_taps.join("outer"), wrapped_taps.join("inner"));
@@ -203,6 +251,23 @@ fn everything_server_is_transparent_to_the_python_sdk_client() {
     assert!(c2s_lines >= 15, "only {c2s_lines} client messages recorded");
 }
 
+/// The TypeScript SDK client (what Claude Code, Cursor and most Node clients are built on) sees
+/// the same conversation, byte for byte, direct and through `mcpfw wrap`.
+#[test]
+fn everything_server_is_transparent_to_the_typescript_sdk_client() {
+    let server = vec![npm_server("mcp-server-everything").display().to_string(), "stdio".into()];
+    let (report, home) =
+        check_transparent_to(Sdk::TypeScript, "everything", &server, &[], |_| vec![], || {});
+    assert_eq!(report["echo"]["text"], "Echo: hello firewall");
+    assert_eq!(report["sum"]["text"], "The sum of 2 and 3 is 5.");
+    assert_eq!(report["image"]["mimeType"], "image/png");
+    assert!(report["tools"].as_array().is_some_and(|t| t.len() >= 10), "{report}");
+    let events = home.wait_events("the TypeScript client's calls are recorded", |events| {
+        count(events, |e| e["method"] == "tools/call" && e["direction"] == "client_to_server") >= 3
+    });
+    assert!(events.iter().any(|e| e["tool"] == "get-tiny-image"));
+}
+
 #[test]
 fn filesystem_server_is_transparent_and_still_confines_reads() {
     let root = tempfile::tempdir().unwrap();
@@ -254,7 +319,7 @@ fn stateless_era_server_is_identified_and_relayed() {
     let server = vec![py.display().to_string(), support("modern_server.py").display().to_string()];
     let taps = tempfile::tempdir().unwrap();
     let home = Home::permissive();
-    let report = run_scenario("echo", &server, true, taps.path(), &home, &[], &[]);
+    let report = run_scenario((Sdk::Python, "echo"), &server, true, taps.path(), &home, &[], &[]);
     assert_eq!(report["protocol_version"], "2026-07-28");
     assert_eq!(report["echo"]["text"], "Echo: hello firewall");
     assert_same_bytes(
