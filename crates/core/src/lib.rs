@@ -17,6 +17,7 @@ pub mod classify;
 pub mod containment;
 pub mod detect;
 pub mod jsonrpc;
+pub mod names;
 pub mod package;
 pub mod paths;
 pub mod pipeline;

@@ -14,68 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::classify::Category;
 use crate::session::{Direction, Inspection};
 
-/// A recorded value was not one of the names its type knows.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not a known {what}")]
-pub struct UnknownName {
-    pub what: &'static str,
-    pub value: String,
-}
-
-/// Declares a fieldless enum whose stored and wire form is a fixed snake_case name: `as_str`,
-/// `FromStr`, `Display`, serde, and comparison with the name (`verdict == "deny"`).
-macro_rules! named_enum {
-    ($(#[$meta:meta])* pub enum $name:ident as $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-            ts_rs::TS,
-        )]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The stored and wire name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownName;
-            fn from_str(text: &str) -> Result<Self, UnknownName> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownName { what: $what, value: text.to_owned() }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.as_str() == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-    };
-}
+pub use crate::names::UnknownName;
+use crate::names::named_enum;
+pub use crate::session::ResultStatus;
 
 named_enum! {
     /// What was done with a message.
@@ -110,17 +51,6 @@ named_enum! {
         Approval = "approval",
         /// A client's configuration changed (the daemon's watch).
         ConfigChange = "config_change",
-    }
-}
-
-named_enum! {
-    /// How a response ended.
-    pub enum ResultStatus as "result status" {
-        Ok = "ok",
-        /// A tool result with `isError: true`.
-        ToolError = "tool_error",
-        /// A JSON-RPC error.
-        Error = "error",
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 
 use crate::classify::ToolInfo;
 use crate::jsonrpc::{Id, Message};
-use crate::record::ResultStatus;
+use crate::names::named_enum;
 
 /// Which way a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -101,7 +101,7 @@ pub struct Inspection {
     pub era: Era,
     /// For a response: `ok`, `tool_error` (a `tools/call` result with `isError: true`) or
     /// `error`.
-    pub result_status: Option<crate::record::ResultStatus>,
+    pub result_status: Option<ResultStatus>,
     /// For a `tools/call` request: its arguments, raw.
     pub arguments: Option<Box<RawValue>>,
     /// For a `tools/call` request: the progress token the client asked updates under.
@@ -599,6 +599,17 @@ fn cancelled_request(params: &str) -> Option<Id> {
         request_id: &'a RawValue,
     }
     serde_json::from_str::<Cancelled>(params).ok().and_then(|c| Id::from_raw(c.request_id.get()))
+}
+
+named_enum! {
+    /// How a response ended.
+    pub enum ResultStatus as "result status" {
+        Ok = "ok",
+        /// A tool result with `isError: true`.
+        ToolError = "tool_error",
+        /// A JSON-RPC error.
+        Error = "error",
+    }
 }
 
 #[cfg(test)]

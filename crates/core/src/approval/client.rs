@@ -208,7 +208,7 @@ pub fn session_taint(
 /// [`ask`] at the approver's socket, else at the first of its fallbacks where a daemon of this
 /// user listens. When none answers, the error names every socket looked at.
 pub fn ask_approver(
-    approver: &crate::pipeline::ApproverConfig,
+    approver: &super::ApproverConfig,
     request: ApprovalRequest,
     withdrawn: &AtomicBool,
     mut waiting: impl FnMut(Duration),

@@ -14,9 +14,9 @@
 
 pub mod client;
 pub mod flows;
-pub mod preview;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -326,4 +326,22 @@ pub enum FromDaemon {
     Paused {
         pause: Option<PauseState>,
     },
+}
+
+/// Where and how long held calls wait for a person.
+#[derive(Debug, Clone)]
+pub struct ApproverConfig {
+    pub socket: PathBuf,
+    /// Tried in order when nothing listens at `socket`, and used only when owned by this user:
+    /// the default places of a daemon the user started, for a shim whose client dropped its
+    /// environment ([`crate::paths::Paths::default_sockets`]).
+    pub fallbacks: Vec<PathBuf>,
+    pub timeout: Duration,
+}
+
+impl ApproverConfig {
+    /// The daemon's socket, then its fallbacks (each used only when owned by this user).
+    pub fn sockets(&self) -> Vec<PathBuf> {
+        std::iter::once(&self.socket).chain(&self.fallbacks).cloned().collect()
+    }
 }

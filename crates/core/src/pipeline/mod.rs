@@ -41,7 +41,6 @@ use memory::ApprovalMemory;
 use retries::RetryPasses;
 use screening::{Screened, Screening};
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// What the transport must do with a frame.
 #[derive(Debug)]
@@ -77,23 +76,7 @@ pub struct HeldCall {
     flow: crate::policy::Flow,
 }
 
-/// Where and how long held calls wait for a person.
-#[derive(Debug, Clone)]
-pub struct ApproverConfig {
-    pub socket: PathBuf,
-    /// Tried in order when nothing listens at `socket`, and used only when owned by this user:
-    /// the default places of a daemon the user started, for a shim whose client dropped its
-    /// environment ([`crate::paths::Paths::default_sockets`]).
-    pub fallbacks: Vec<PathBuf>,
-    pub timeout: Duration,
-}
-
-impl ApproverConfig {
-    /// The daemon's socket, then its fallbacks (each used only when owned by this user).
-    pub fn sockets(&self) -> Vec<PathBuf> {
-        std::iter::once(&self.socket).chain(&self.fallbacks).cloned().collect()
-    }
-}
+pub use crate::approval::ApproverConfig;
 
 /// What to do once a held call is settled.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 //! answers a test sets.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 

@@ -258,7 +258,7 @@ pub struct Settings {
     #[serde(default = "default_retention")]
     pub retention_days: u32,
     /// Seconds a call waits for a person before it is refused (within [`TIMEOUT_RANGE`];
-    /// `mcpfw daemon --timeout` overrides it; absent: [`crate::approval::DEFAULT_TIMEOUT_SECS`]).
+    /// `mcpfw daemon --timeout` overrides it; absent: the approval daemon's default, 120 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_timeout_s: Option<u64>,
     /// Whether the daemon announces waiting calls with desktop notifications

@@ -9,6 +9,7 @@ pub mod attacks;
 pub mod engine;
 pub mod file;
 pub mod org;
+pub mod preview;
 
 use std::fmt::Write as _;
 
@@ -64,7 +65,7 @@ pub struct Ruling {
     /// Findings to record (JSON objects).
     pub findings: Vec<Value>,
     /// For an ask: the exact effect, for the person deciding.
-    pub preview: crate::approval::preview::Preview,
+    pub preview: preview::Preview,
     /// What the call means for the data flow of its session (see [`Flow`]).
     pub flow: Flow,
 }
@@ -190,12 +191,7 @@ impl Policy for FirewallPolicy {
             .map(|s| serde_json::json!({"kind": "secret-in-arguments", "detail": s.kind, "pointer": s.pointer}))
             .collect();
         let preview = if decision.action == Action::Ask {
-            crate::approval::preview::build(
-                tool,
-                self.engine.server(),
-                &decision,
-                arguments.as_ref(),
-            )
+            preview::build(tool, self.engine.server(), &decision, arguments.as_ref())
         } else {
             Default::default()
         };

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::engine::Decision;
 use crate::classify::Category;
-use crate::policy::engine::Decision;
 
 /// The most files counted under a directory a delete would remove.
 const MAX_COUNT: usize = 100_000;
