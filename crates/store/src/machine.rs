@@ -1,5 +1,5 @@
 //! This machine's identity for a shared history: a stable id generated once, the host's name,
-//! and an Ed25519 key that signs what the machine replicates (see [`crate::postgres`]).
+//! and an Ed25519 key that signs what the machine replicates (`postgres.rs` uses it).
 //!
 //! Kept in `<data>/machine.json` (0600): `{"id": "<32 hex>", "ed25519_pkcs8": "<hex>"}`. The
 //! file is created once, without ever replacing one that exists (two processes starting at the
