@@ -785,3 +785,63 @@ fn a_server_in_a_container_runs_without_the_box_and_says_why() {
     let record = wait_containment(&strict);
     assert_eq!(record["verdict"], "deny", "{record}");
 }
+
+/// Starts the small server in the box under `prefix` (e.g. `unshare` into a namespace where
+/// the test is another user), and asks it who it runs as and what it may do.
+fn identity_in_the_box(prefix: &[&str]) -> (Value, tempfile::TempDir) {
+    let home = Home::permissive();
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(prefix.first().copied().unwrap_or("env"));
+    cmd.args(prefix.iter().skip(1));
+    cmd.arg(mcpfw()).args(["wrap", "--name", "small", "--root"]).arg(root.path()).arg("--");
+    cmd.arg(python()).arg(support("attack_server.py")).arg("--serve-only");
+    cmd.env("ATTACK_ROOT", root.path());
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    shim.request(1, "tools/list", json!({}));
+    let answer = shim.call_tool(2, "identity", json!({}));
+    let text = common::tool_text(&answer).to_owned();
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(10));
+    assert_full_box(&wait_containment(&home));
+    let identity: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}; stderr:\n{}", shim.stderr_text()));
+    (identity, root)
+}
+
+fn assert_no_capabilities(identity: &Value) {
+    let status = &identity["status"];
+    for cap in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert_eq!(status[cap], "0000000000000000", "{cap}: {identity}");
+    }
+    assert_eq!(status["NoNewPrivs"], "1", "{identity}");
+    assert_eq!(status["Seccomp"], "2", "{identity}");
+}
+
+#[test]
+fn the_server_sees_the_users_own_ids_and_has_no_capabilities() {
+    use std::os::unix::fs::MetadataExt;
+    if !full_box_available() {
+        return;
+    }
+    // As the test runs (root on the machines the project is tested on).
+    let (identity, root) = identity_in_the_box(&[]);
+    let own = std::fs::metadata(root.path()).unwrap();
+    assert_eq!(identity["uid"], own.uid(), "{identity}");
+    assert_eq!(identity["gid"], own.gid(), "{identity}");
+    assert_eq!(identity["euid"], own.uid(), "{identity}");
+    assert_eq!(identity["root_owner"], json!([own.uid(), own.gid()]), "{identity}");
+    assert_no_capabilities(&identity);
+    drop(root);
+    // As an ordinary user 1000: the box no longer shows the server as root.
+    let (identity, root) =
+        identity_in_the_box(&["unshare", "--user", "--map-user=1000", "--map-group=1000", "--"]);
+    assert_eq!(identity["uid"], 1000, "{identity}");
+    assert_eq!(identity["gid"], 1000, "{identity}");
+    assert_eq!(identity["egid"], 1000, "{identity}");
+    assert_eq!(identity["root_owner"], json!([1000, 1000]), "{identity}");
+    let id = identity["id"].as_str().unwrap_or_default();
+    assert!(id.starts_with("uid=1000") && id.contains(" gid=1000"), "{identity}");
+    assert_no_capabilities(&identity);
+    drop(root);
+}
