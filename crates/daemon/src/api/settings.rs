@@ -346,6 +346,15 @@ fn set(table: &mut dyn toml_edit::TableLike, key: &str, mut value: toml_edit::Va
 
 /// Writes the change to policy.toml (read, edited in place, replaced atomically).
 fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
+    save_with(paths, |text, file| edit_policy(text, file, change))
+}
+
+/// Edits policy.toml with `edit` (given the text and the file's name): read, edited in place,
+/// replaced atomically (refused when it changed meanwhile).
+pub fn save_with(
+    paths: &Paths,
+    edit: impl FnOnce(&str, &str) -> Result<String, SaveError>,
+) -> Result<(), SaveError> {
     let path = crate::policy::file::policy_path(paths);
     let file = path.display().to_string();
     let before = match std::fs::read(&path) {
@@ -364,7 +373,7 @@ fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
         })?,
         None => "",
     };
-    let after = edit_policy(text, &file, change)?;
+    let after = edit(text, &file)?;
     match &before {
         Some(before) => {
             crate::install::files::replace(&path, before, after.as_bytes()).map_err(|e| {
@@ -377,6 +386,61 @@ fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
         None => crate::install::files::write_private(&path, after.as_bytes())
             .map_err(|e| SaveError::Io(format!("{e:#}"))),
     }
+}
+
+/// `text` (a policy.toml) with `path` added to `read` (`write: false`) or `write` under
+/// `[servers.SERVER.sandbox]`, everything else as it was (comments, order, layout). `Ok(None)`
+/// when the grant is already there. Refuses text that does not pass the policy check.
+pub fn edit_sandbox_grant(
+    text: &str,
+    file: &str,
+    server: &str,
+    write: bool,
+    path: &str,
+) -> Result<Option<String>, SaveError> {
+    PolicyFile::parse(text, file)
+        .and_then(|policy| policy.validate(text, file))
+        .map_err(SaveError::Broken)?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e: toml_edit::TomlError| SaveError::Io(e.to_string()))?;
+    let implicit = || {
+        let mut table = toml_edit::Table::new();
+        table.set_implicit(true);
+        toml_edit::Item::Table(table)
+    };
+    let not_table = |what: &str| SaveError::Io(format!("{what} in {file} is not a table"));
+    let servers = doc
+        .entry("servers")
+        .or_insert_with(implicit)
+        .as_table_like_mut()
+        .ok_or_else(|| not_table("`servers`"))?;
+    let entry = servers
+        .entry(server)
+        .or_insert_with(implicit)
+        .as_table_like_mut()
+        .ok_or_else(|| not_table(&format!("`servers.{server}`")))?;
+    let sandbox = entry
+        .entry("sandbox")
+        .or_insert_with(toml_edit::table)
+        .as_table_like_mut()
+        .ok_or_else(|| not_table(&format!("`servers.{server}.sandbox`")))?;
+    let key = if write { "write" } else { "read" };
+    let list = sandbox
+        .entry(key)
+        .or_insert_with(|| toml_edit::Item::Value(toml_edit::Value::Array(Default::default())))
+        .as_array_mut()
+        .ok_or_else(|| {
+            SaveError::Io(format!("`servers.{server}.sandbox.{key}` in {file} is not a list"))
+        })?;
+    if list.iter().any(|v| v.as_str() == Some(path)) {
+        return Ok(None);
+    }
+    list.push(path);
+    let edited = doc.to_string();
+    PolicyFile::parse(&edited, file)
+        .and_then(|policy| policy.validate(&edited, file))
+        .map_err(|e| SaveError::Io(format!("the edited policy would not be valid: {e}")))?;
+    Ok(Some(edited))
 }
 
 /// How often the daemon applies the retention setting (each `mcpfw wrap` does too, at start).
@@ -531,6 +595,28 @@ pub async fn put(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sandbox_grant_is_added_in_place_keeping_comments() {
+        let text = "# my policy\n[settings]\nunattended = \"allow\" # keep\n\n\
+                    [servers.files]\nroots = [\"/srv\"]\n\n[servers.files.sandbox]\n\
+                    read = [\"/a\"] # extra\n";
+        let edited = edit_sandbox_grant(text, "p.toml", "files", false, "/b").unwrap().unwrap();
+        assert!(edited.starts_with("# my policy\n[settings]\nunattended = \"allow\" # keep\n"));
+        assert!(edited.contains("read = [\"/a\", \"/b\"] # extra"), "{edited}");
+        // Already there: nothing to write.
+        assert!(edit_sandbox_grant(&edited, "p.toml", "files", false, "/b").unwrap().is_none());
+        // A server without a section gets `[servers.NAME.sandbox]` only.
+        let edited = edit_sandbox_grant("", "p.toml", "my server", true, "~/out").unwrap().unwrap();
+        assert_eq!(edited, "[servers.\"my server\".sandbox]\nwrite = [\"~/out\"]\n");
+        let policy = PolicyFile::parse(&edited, "p.toml").unwrap();
+        assert_eq!(policy.servers["my server"].sandbox.write, ["~/out"]);
+        // A broken file is not touched.
+        assert!(matches!(
+            edit_sandbox_grant("[settings\n", "p.toml", "files", false, "/b"),
+            Err(SaveError::Broken(_))
+        ));
+    }
 
     fn change(body: Value, autostart: bool) -> Result<Change, BTreeMap<String, String>> {
         Change::parse(body.as_object().unwrap(), autostart)
