@@ -598,4 +598,15 @@ fn a_boxed_servers_permission_error_outside_its_grants_is_recorded_and_passed_on
     let found =
         denied(6, "read_text_file", "EACCES: permission denied, open '/home/me/.ssh/id'", true);
     assert!(found[2].reason.as_deref().unwrap().contains("--force"), "{:?}", found[2]);
+    // A JSON-RPC error is read too.
+    assert!(matches!(
+        client(&p, call(7, "read_text_file", json!({"path": "/y"}))),
+        Action::Forward
+    ));
+    let error = json!({"jsonrpc": "2.0", "id": 7,
+        "error": {"code": -32603, "message": "[Errno 13] Permission denied: '/srv/y'"}});
+    assert!(matches!(server(&p, error), Action::Forward));
+    let last = memory.last();
+    assert_eq!(last.method.as_deref(), Some(crate::containment::DENIAL_METHOD));
+    assert!(last.reason.unwrap().contains("refused read access to /srv/y"));
 }
