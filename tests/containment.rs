@@ -966,3 +966,26 @@ fn a_read_the_box_refuses_is_recorded_and_sandbox_allow_grants_it_from_the_next_
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(denials(&home.events()).len(), 1, "a denial after the grant");
 }
+
+#[test]
+fn when_the_kernel_refuses_the_servers_nested_namespace_it_is_not_started_and_the_client_is_told() {
+    if !full_box_available() {
+        return;
+    }
+    let home = Home::new();
+    // One user namespace allowed below the test's: the launcher's; the server's nested one is
+    // refused (ENOSPC).
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--", "sh", "-c"]);
+    cmd.arg("echo 1 > /proc/sys/user/max_user_namespaces && exec \"$0\" \"$@\"");
+    cmd.arg(mcpfw()).args(["wrap", "--name", "small", "--"]);
+    cmd.arg(python()).arg(support("attack_server.py")).arg("--serve-only");
+    let mut shim = Shim::spawn(cmd, &home);
+    let init = shim.initialize();
+    assert_eq!(init["error"]["code"], -32010, "{init}");
+    let message = init["error"]["message"].as_str().unwrap();
+    assert!(message.contains("limit on user namespaces"), "{message}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(10));
+    assert_eq!(wait_containment(&home)["verdict"], "deny");
+}

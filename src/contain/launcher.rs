@@ -288,8 +288,17 @@ fn inside(
     let child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
-            report.error =
-                Some(format!("cannot start the server `{}`: {e}", command[0].to_string_lossy()));
+            // ENOSPC from unshare: a limit on user namespaces (the server's nested one).
+            let hint = if report.namespaces && e.raw_os_error() == Some(libc::ENOSPC) {
+                " (the kernel's limit on user namespaces refused the server's own, nested one: \
+                 see /proc/sys/user/max_user_namespaces)"
+            } else {
+                ""
+            };
+            report.error = Some(format!(
+                "cannot start the server `{}`: {e}{hint}",
+                command[0].to_string_lossy()
+            ));
             report.refused = true;
             send(out, report);
             return Ok(127);
