@@ -151,6 +151,11 @@ impl Refusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub path: PathBuf,
+    /// What to grant so that the operation works from the next start: the path itself for
+    /// reading; its folder for writing (creating a file, or the temporary file many servers
+    /// write and rename, needs the folder's rights, and a file that does not exist yet cannot
+    /// be granted).
+    pub grant: PathBuf,
     pub access: Access,
     pub refusal: Refusal,
     /// The error as the server worded it (at most a line, 200 characters).
@@ -211,7 +216,13 @@ impl Grants {
             let access = if error.writes || writes { Some(Access::Write) } else { None };
             let Some((access, refusal)) = self.refusal(&error.path, access) else { continue };
             if out.len() < MAX_DENIALS && !out.iter().any(|d| d.path == error.path) {
-                out.push(Denial { path: error.path, access, refusal, error: error.line });
+                let grant = match (access, error.path.parent()) {
+                    (Access::Write, Some(folder)) if folder != Path::new("/") => {
+                        folder.to_path_buf()
+                    }
+                    _ => error.path.clone(),
+                };
+                out.push(Denial { path: error.path, grant, access, refusal, error: error.line });
             }
         }
         out

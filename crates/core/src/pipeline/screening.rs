@@ -221,6 +221,7 @@ impl Pipeline {
     fn denial_event(&self, inspection: &Inspection, denial: &crate::containment::Denial) -> Event {
         use crate::containment::{DENIAL_METHOD, Refusal};
         let (path, access) = (denial.path.display().to_string(), denial.access.as_str());
+        let grant = denial.grant.display().to_string();
         let mut event = Event::inspected(&self.server, &self.session_id, inspection, 0);
         event.kind = EventKind::Notification;
         event.method = Some(DENIAL_METHOD.to_owned());
@@ -231,7 +232,7 @@ impl Pipeline {
         let force = if denial.refusal == Refusal::Hidden { " --force" } else { "" };
         event.reason = Some(format!(
             "the server's box refused {access} access to {path}: {}. The server said: {}. \
-             `mcpfw sandbox allow {} --{access} {path}{force}` grants it from the server's next \
+             `mcpfw sandbox allow {} --{access} {grant}{force}` grants it from the server's next \
              start",
             denial.refusal.words(),
             denial.error,
@@ -243,6 +244,7 @@ impl Pipeline {
             "where": format!("path {path}"),
             "evidence": denial.error,
             "path": path,
+            "grant": grant,
             "access": access,
             "why": denial.refusal.as_str(),
         }])

@@ -595,6 +595,10 @@ fn a_boxed_servers_permission_error_outside_its_grants_is_recorded_and_passed_on
         (findings[0]["access"].as_str(), findings[0]["why"].as_str()),
         (Some("write"), Some("read-only"))
     );
+    // Writing needs the folder: that is what is proposed.
+    assert_eq!(findings[0]["path"], "/usr/x");
+    assert_eq!(findings[0]["grant"], "/usr");
+    assert!(found[1].reason.as_deref().unwrap().contains("--write /usr`"), "{:?}", found[1]);
     let found =
         denied(6, "read_text_file", "EACCES: permission denied, open '/home/me/.ssh/id'", true);
     assert!(found[2].reason.as_deref().unwrap().contains("--force"), "{:?}", found[2]);
