@@ -80,6 +80,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Sandbox(SandboxCommand::Show { name, json }) => {
             mcpfw::cli::sandbox::show(&paths, name.as_deref(), json)
         }
+        Command::Sandbox(SandboxCommand::Allow { name, read, write, force }) => {
+            mcpfw::cli::sandbox::allow(&paths, &name, read.as_deref(), write.as_deref(), force)
+        }
         Command::Org(OrgCommand::Status { json }) => mcpfw::cli::org::status(&paths, json),
         Command::Org(OrgCommand::Refresh) => mcpfw::cli::org::refresh(&paths),
         Command::Org(OrgCommand::Check { file, key }) => mcpfw::cli::org::check(&file, key),

@@ -1,7 +1,9 @@
 //! The box every wrapped server runs in (Linux): real servers keep working through the real
 //! Python client, a misbehaving server's attacks fail (itself and through a child), each
 //! mechanism made unavailable is named, `require` refuses with an error the client sees, the
-//! box's network is relayed byte for byte to the egress socket, and what the box costs at start.
+//! box's network is relayed byte for byte to the egress socket, the server sees its user's own
+//! ids with no capability, a denial by the box is recorded and `mcpfw sandbox allow` lifts it
+//! from the next start, and what the box costs at start.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -784,4 +786,206 @@ fn a_server_in_a_container_runs_without_the_box_and_says_why() {
     assert!(status.is_some_and(|s| !s.success()), "{status:?}");
     let record = wait_containment(&strict);
     assert_eq!(record["verdict"], "deny", "{record}");
+}
+
+/// Starts the small server in the box under `prefix` (e.g. `unshare` into a namespace where
+/// the test is another user), and asks it who it runs as and what it may do.
+fn identity_in_the_box(prefix: &[&str]) -> (Value, tempfile::TempDir) {
+    let home = Home::permissive();
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(prefix.first().copied().unwrap_or("env"));
+    cmd.args(prefix.iter().skip(1));
+    cmd.arg(mcpfw()).args(["wrap", "--name", "small", "--root"]).arg(root.path()).arg("--");
+    cmd.arg(python()).arg(support("attack_server.py")).arg("--serve-only");
+    cmd.env("ATTACK_ROOT", root.path());
+    let mut shim = Shim::spawn(cmd, &home);
+    shim.initialize();
+    shim.request(1, "tools/list", json!({}));
+    let answer = shim.call_tool(2, "identity", json!({}));
+    let text = common::tool_text(&answer).to_owned();
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(10));
+    assert_full_box(&wait_containment(&home));
+    let identity: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}; stderr:\n{}", shim.stderr_text()));
+    (identity, root)
+}
+
+fn assert_no_capabilities(identity: &Value) {
+    let status = &identity["status"];
+    for cap in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert_eq!(status[cap], "0000000000000000", "{cap}: {identity}");
+    }
+    assert_eq!(status["NoNewPrivs"], "1", "{identity}");
+    assert_eq!(status["Seccomp"], "2", "{identity}");
+}
+
+#[test]
+fn the_server_sees_the_users_own_ids_and_has_no_capabilities() {
+    use std::os::unix::fs::MetadataExt;
+    if !full_box_available() {
+        return;
+    }
+    // As the test runs (root on the machines the project is tested on).
+    let (identity, root) = identity_in_the_box(&[]);
+    let own = std::fs::metadata(root.path()).unwrap();
+    assert_eq!(identity["uid"], own.uid(), "{identity}");
+    assert_eq!(identity["gid"], own.gid(), "{identity}");
+    assert_eq!(identity["euid"], own.uid(), "{identity}");
+    assert_eq!(identity["root_owner"], json!([own.uid(), own.gid()]), "{identity}");
+    assert_no_capabilities(&identity);
+    drop(root);
+    // As an ordinary user 1000: the box no longer shows the server as root.
+    let (identity, root) =
+        identity_in_the_box(&["unshare", "--user", "--map-user=1000", "--map-group=1000", "--"]);
+    assert_eq!(identity["uid"], 1000, "{identity}");
+    assert_eq!(identity["gid"], 1000, "{identity}");
+    assert_eq!(identity["egid"], 1000, "{identity}");
+    assert_eq!(identity["root_owner"], json!([1000, 1000]), "{identity}");
+    let id = identity["id"].as_str().unwrap_or_default();
+    assert!(id.starts_with("uid=1000") && id.contains(" gid=1000"), "{identity}");
+    assert_no_capabilities(&identity);
+    drop(root);
+}
+
+#[test]
+fn a_read_the_box_refuses_is_recorded_and_sandbox_allow_grants_it_from_the_next_start() {
+    if !full_box_available() {
+        return;
+    }
+    let home = Home::new();
+    // The server is told it may read a second folder that the firewall does not know as a root,
+    // and a rule lifts the protocol check's outside-roots guard: the box alone refuses.
+    let policy = "# the person's own policy\n[settings]\ninfer_roots = false\n\
+                  unattended = \"allow\" # no approver in this test\n\n[[rules]]\n\
+                  server = \"files\"\naction = \"allow\"\nlift = [\"outside-roots\"]\n";
+    home.policy(policy);
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let outside_dir = std::fs::canonicalize(outside.path()).unwrap();
+    let notes = outside_dir.join("notes.txt");
+    std::fs::write(&notes, "kept outside the root").unwrap();
+    let root_s = root.path().display().to_string();
+    let notes_s = notes.display().to_string();
+    let server = vec![
+        npm_server("mcp-server-filesystem").display().to_string(),
+        root_s.clone(),
+        outside_dir.display().to_string(),
+    ];
+    let read = || {
+        scenario(
+            &home,
+            "read",
+            &["--path", &notes_s],
+            &["--name", "files", "--root", &root_s],
+            &server,
+            &[],
+        )
+    };
+    let denials = |events: &[Value]| -> Vec<Value> {
+        events.iter().filter(|e| e["method"] == "firewall/containment-denial").cloned().collect()
+    };
+
+    // 1. The read fails in the box; the client gets the server's own error, unchanged.
+    let report = read();
+    let text = report["read"]["text"].as_str().unwrap();
+    assert_eq!(report["read"]["is_error"], true, "{report}");
+    assert!(text.contains("EACCES") && text.contains(&notes_s), "{report}");
+    assert!(!text.contains("kept outside the root"), "{report}");
+
+    // 2. The history holds the denial: server, path, access, why, and what to run.
+    let events = home.wait_events("a containment denial", |e| !denials(e).is_empty());
+    let found = denials(&events);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let denial = &found[0];
+    assert_eq!(denial["server"], "files", "{denial}");
+    assert_eq!(denial["verdict"], "deny", "{denial}");
+    assert_eq!(denial["tool"], "read_text_file", "{denial}");
+    let finding = &denial["findings"][0];
+    assert_eq!(finding["kind"], "containment-denial", "{denial}");
+    assert_eq!(finding["path"], notes_s, "{denial}");
+    assert_eq!(finding["access"], "read", "{denial}");
+    assert_eq!(finding["why"], "outside-grants", "{denial}");
+    let reason = denial["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("mcpfw sandbox allow files --read {notes_s}")), "{reason}");
+
+    // 3. `mcpfw sandbox allow` refuses MCP Firewall's own folders and, without --force, a
+    //    sensitive location; it writes the grant into policy.toml, keeping the rest.
+    let allow = |args: &[&str]| {
+        let out = Command::new(mcpfw())
+            .args(["sandbox", "allow", "files"])
+            .args(args)
+            .env("MCPFW_HOME", home.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = allow(&["--read", &home.path().join("data").display().to_string()]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("MCP Firewall's own folder"), "{text}");
+    let user_home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(user_home.path().join(".ssh")).unwrap();
+    let out = Command::new(mcpfw())
+        .args(["sandbox", "allow", "files", "--read", "~/.ssh"])
+        .env("MCPFW_HOME", home.path())
+        .env("HOME", user_home.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("sensitive location") && text.contains("--force"), "{text}");
+    let unchanged = std::fs::read_to_string(home.path().join("config/policy.toml")).unwrap();
+    assert_eq!(unchanged, policy, "a refused grant changed policy.toml");
+
+    let (code, text) = allow(&["--read", &outside_dir.display().to_string()]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("when `files` next starts"), "{text}");
+    let edited = std::fs::read_to_string(home.path().join("config/policy.toml")).unwrap();
+    assert!(edited.starts_with(policy), "the rest of policy.toml changed:\n{edited}");
+    assert!(
+        edited
+            .contains(&format!("[servers.files.sandbox]\nread = [\"{}\"]", outside_dir.display())),
+        "{edited}"
+    );
+    let check = Command::new(mcpfw())
+        .args(["policy", "check"])
+        .env("MCPFW_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    // 4. From the next start, the read works, and no new denial is recorded.
+    let report = read();
+    assert_eq!(report["read"]["is_error"], false, "{report}");
+    assert_eq!(report["read"]["text"], "kept outside the root", "{report}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(denials(&home.events()).len(), 1, "a denial after the grant");
+}
+
+#[test]
+fn when_the_kernel_refuses_the_servers_nested_namespace_it_is_not_started_and_the_client_is_told() {
+    if !full_box_available() {
+        return;
+    }
+    let home = Home::new();
+    // One user namespace allowed below the test's: the launcher's; the server's nested one is
+    // refused (ENOSPC).
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--", "sh", "-c"]);
+    cmd.arg("echo 1 > /proc/sys/user/max_user_namespaces && exec \"$0\" \"$@\"");
+    cmd.arg(mcpfw()).args(["wrap", "--name", "small", "--"]);
+    cmd.arg(python()).arg(support("attack_server.py")).arg("--serve-only");
+    let mut shim = Shim::spawn(cmd, &home);
+    let init = shim.initialize();
+    assert_eq!(init["error"]["code"], -32010, "{init}");
+    let message = init["error"]["message"].as_str().unwrap();
+    assert!(message.contains("limit on user namespaces"), "{message}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(10));
+    assert_eq!(wait_containment(&home)["verdict"], "deny");
 }

@@ -221,6 +221,27 @@ pub enum SandboxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Let a server's box read (and execute) or write a path, from the server's next start.
+    ///
+    /// Adds the path to `read` or `write` under `[servers.NAME.sandbox]` in policy.toml (the
+    /// rest of the file is kept as it is). A running server's box cannot be widened: the grant
+    /// takes effect when the server next starts. MCP Firewall's own folders are never granted;
+    /// a sensitive location the box hides (`~/.ssh`, `~/.aws`, browser profiles, …) only with
+    /// `--force`.
+    #[command(group = clap::ArgGroup::new("access").required(true).args(["read", "write"]))]
+    Allow {
+        /// The server's name (as in `mcpfw wrap --name NAME`).
+        name: String,
+        /// A folder or file the server may read and execute.
+        #[arg(long, value_name = "PATH")]
+        read: Option<PathBuf>,
+        /// A folder or file the server may read and write.
+        #[arg(long, value_name = "PATH")]
+        write: Option<PathBuf>,
+        /// Grant a sensitive location the box would otherwise hide from the server.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args)]

@@ -131,6 +131,12 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             engine,
         },
     )?;
+    // The box's denials named in the server's errors are recorded against what it grants.
+    #[cfg(target_os = "linux")]
+    let pipeline = match &prepared.boxing {
+        Some(boxing) => pipeline.with_box(boxing.profile.grants()),
+        None => pipeline,
+    };
     #[cfg(not(target_os = "linux"))]
     let _ = (engine, sandbox);
     #[cfg(target_os = "linux")]

@@ -3,9 +3,9 @@
 //! The shim starts it with the [`Plan`] in [`PLAN_ENV`]. With user namespaces it enters new
 //! user, mount, PID and network namespaces and forks the box's init (PID 1), which mounts a
 //! fresh /proc, hides the denied paths, brings `lo` up, relays the box's TCP to the egress
-//! socket, starts the server confined (Landlock, seccomp, no capabilities, no new privileges)
-//! and reaps everything until the server exits; when init ends, the kernel ends every process
-//! left in the box. Without user namespaces the launcher does the same minus the namespaces and
+//! socket, starts the server confined (a nested user namespace where it has the user's own uid
+//! and gid again, Landlock, seccomp, no capabilities, no new privileges) and reaps everything
+//! until the server exits; when init ends, the kernel ends every process left in the box. Without user namespaces the launcher does the same minus the namespaces and
 //! names what that leaves open. Either way the [`Report`] goes to the shim on a pipe before the
 //! server has answered anything.
 
@@ -61,18 +61,19 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         },
         None => None,
     };
-    report.namespaces = if plan.knobs.no_userns {
+    let user = if plan.knobs.no_userns {
         report.missing.push(userns_missing("turned off for this test (MCPFW_TEST_NO_USERNS)"));
-        false
+        None
     } else {
         match sys::enter_namespaces() {
-            Ok(()) => true,
+            Ok(user) => Some(user),
             Err(e) => {
                 report.missing.push(userns_missing(&userns_reason(&e)));
-                false
+                None
             }
         }
     };
+    report.namespaces = user.is_some();
     if report.namespaces {
         // The outer launcher only waits for the box's init and passes its exit code on.
         match sys::fork() {
@@ -88,7 +89,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         report.notes.push(format!("cannot reap the server's orphans: {e}"));
     }
     sys::not_dumpable();
-    match inside(&plan, &command, egress, &mut report, &mut out) {
+    match inside(&plan, &command, egress, user, &mut report, &mut out) {
         Ok(code) => code,
         Err(e) => fail(&mut out, format!("{e:#}")),
     }
@@ -162,6 +163,7 @@ fn inside(
     plan: &Plan,
     command: &[OsString],
     egress: Option<(OwnedFd, PathBuf)>,
+    user: Option<sys::UserIds>,
     report: &mut Report,
     out: &mut Option<std::fs::File>,
 ) -> anyhow::Result<i32> {
@@ -280,12 +282,23 @@ fn inside(
         }
         cmd.env("NODE_USE_ENV_PROXY", "1").env_remove("NO_PROXY").env_remove("no_proxy");
     }
-    sys::confine(&mut cmd, sys::Confinement { ruleset: landlock.ruleset, filters });
+    // In the namespaces, the server sees the user's own uid and gid (a nested user namespace
+    // of its own), not the root the launcher is in here.
+    sys::confine(&mut cmd, sys::Confinement { user, ruleset: landlock.ruleset, filters });
     let child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
-            report.error =
-                Some(format!("cannot start the server `{}`: {e}", command[0].to_string_lossy()));
+            // ENOSPC from unshare: a limit on user namespaces (the server's nested one).
+            let hint = if report.namespaces && e.raw_os_error() == Some(libc::ENOSPC) {
+                " (the kernel's limit on user namespaces refused the server's own, nested one: \
+                 see /proc/sys/user/max_user_namespaces)"
+            } else {
+                ""
+            };
+            report.error = Some(format!(
+                "cannot start the server `{}`: {e}{hint}",
+                command[0].to_string_lossy()
+            ));
             report.refused = true;
             send(out, report);
             return Ok(127);

@@ -66,6 +66,20 @@ pub struct Profile {
     pub allow_hosts: Vec<String>,
 }
 
+impl Profile {
+    /// What the box grants, for telling the box's denials from the server's other errors.
+    pub fn grants(&self) -> mcpfw_core::containment::Grants {
+        let mut write = self.write.clone();
+        write.extend(self.devices.iter().cloned());
+        write.extend(self.temp.iter().cloned());
+        mcpfw_core::containment::Grants {
+            read: self.read.clone(),
+            write,
+            hidden: self.deny.clone(),
+        }
+    }
+}
+
 /// What the launcher gets from the shim.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
@@ -235,7 +249,12 @@ pub fn infer(inputs: &Inputs<'_>) -> Profile {
     let devices = DEVICES.iter().map(PathBuf::from).collect();
     let read = outermost(existing(read));
     let write = outermost(existing(write));
-    let deny = denied(&read, &write, *home, paths);
+    // A sensitive location granted by name in policy.toml (`mcpfw sandbox allow … --force`) is
+    // what the person asked for: it is not hidden. Only the exact location: a grant above it
+    // (the home) or inside it does not uncover it.
+    let explicit =
+        existing(settings.read.iter().chain(&settings.write).map(|p| expand(p)).collect());
+    let deny = denied(&read, &write, &explicit, *home, paths);
     Profile {
         server: server.to_string(),
         mode: settings.mode,
@@ -341,10 +360,37 @@ fn outermost(paths: Vec<PathBuf>) -> Vec<PathBuf> {
 
 /// What is hidden: MCP Firewall's folders, and the sensitive locations that exist inside a
 /// granted tree (nothing else is readable anyway).
-fn denied(read: &[PathBuf], write: &[PathBuf], home: Option<&Path>, paths: &Paths) -> Vec<PathBuf> {
+fn denied(
+    read: &[PathBuf],
+    write: &[PathBuf],
+    explicit: &[PathBuf],
+    home: Option<&Path>,
+    paths: &Paths,
+) -> Vec<PathBuf> {
     let mut candidates: Vec<PathBuf> =
         vec![paths.config.clone(), paths.data.clone(), paths.logs.clone(), paths.runtime.clone()];
-    for &(_, anchor, pattern) in SENSITIVE_LOCATIONS {
+    candidates.extend(sensitive_locations(home).into_iter().map(|(_, path)| path));
+    let granted = |p: &Path| read.iter().chain(write).any(|g| p.starts_with(g));
+    let mut out = Vec::new();
+    for (i, candidate) in candidates.into_iter().enumerate() {
+        let Ok(real) = std::fs::canonicalize(&candidate) else { continue };
+        // MCP Firewall's own folders are hidden even where nothing grants them (and whatever
+        // grants them): Landlock (before ABI 9) does not stop a connect() to the daemon's
+        // socket in the runtime one.
+        let firewall = i < FIREWALL_FOLDERS;
+        let hide = firewall || (granted(&real) && !explicit.contains(&real));
+        if hide && !out.contains(&real) {
+            out.push(real);
+        }
+    }
+    out
+}
+
+/// The sensitive locations (home- and system-anchored) that exist on this machine, each with
+/// its kind (`credential`, `persistence`…).
+fn sensitive_locations(home: Option<&Path>) -> Vec<(&'static str, PathBuf)> {
+    let mut out = Vec::new();
+    for &(kind, anchor, pattern) in SENSITIVE_LOCATIONS {
         let base = match anchor {
             Anchor::Home => match home {
                 Some(home) => home.to_path_buf(),
@@ -353,19 +399,44 @@ fn denied(read: &[PathBuf], write: &[PathBuf], home: Option<&Path>, paths: &Path
             Anchor::System => PathBuf::from("/"),
             Anchor::Anywhere => continue, // project files (`.git/hooks`): the protocol check's
         };
-        candidates.extend(expand_pattern(&base, pattern));
-    }
-    let granted = |p: &Path| read.iter().chain(write).any(|g| p.starts_with(g));
-    let mut out = Vec::new();
-    for (i, candidate) in candidates.into_iter().enumerate() {
-        let Ok(real) = std::fs::canonicalize(&candidate) else { continue };
-        // MCP Firewall's own folders are hidden even where nothing grants them: Landlock
-        // (before ABI 9) does not stop a connect() to the daemon's socket in the runtime one.
-        if (i < FIREWALL_FOLDERS || granted(&real)) && !out.contains(&real) {
-            out.push(real);
-        }
+        out.extend(expand_pattern(&base, pattern).into_iter().map(|p| (kind.as_str(), p)));
     }
     out
+}
+
+/// Why the box keeps a path from every server whatever policy.toml grants, if it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// One of MCP Firewall's own folders (or inside one): never granted.
+    Firewall(PathBuf),
+    /// A sensitive location of this kind: granted only by its exact name, on purpose.
+    Sensitive { kind: &'static str, location: PathBuf },
+    /// Inside a sensitive location, which the box hides whole: granting it would not show it.
+    InsideSensitive { kind: &'static str, location: PathBuf },
+}
+
+/// Whether the box keeps `path` (absolute) from servers: MCP Firewall's folders, a sensitive
+/// location, or a path inside one. Compared both as given and with symlinks resolved.
+pub fn kept_from_servers(path: &Path, home: Option<&Path>, paths: &Paths) -> Option<Kept> {
+    let forms = [path.to_path_buf(), canonical(path)];
+    for dir in [&paths.config, &paths.data, &paths.logs, &paths.runtime] {
+        for form in &forms {
+            if form.starts_with(dir) || form.starts_with(canonical(dir)) {
+                return Some(Kept::Firewall(dir.clone()));
+            }
+        }
+    }
+    for (kind, location) in sensitive_locations(home) {
+        for location in [location.clone(), canonical(&location)] {
+            if forms.contains(&location) {
+                return Some(Kept::Sensitive { kind, location });
+            }
+            if forms.iter().any(|f| f.starts_with(&location)) {
+                return Some(Kept::InsideSensitive { kind, location });
+            }
+        }
+    }
+    None
 }
 
 /// The existing paths a sensitive pattern names (`.config/google-chrome*` lists its folder).
@@ -496,5 +567,43 @@ mod tests {
         for hidden in [".ssh", ".config/google-chrome-beta", ".bashrc"] {
             assert!(profile.deny.contains(&home.join(hidden)), "{hidden}: {:?}", profile.deny);
         }
+    }
+
+    #[test]
+    fn a_sensitive_location_granted_by_name_is_not_hidden_and_the_firewalls_folders_always_are() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::create_dir_all(home.join(".aws")).unwrap();
+        let paths = Paths::under(&home.join("fw"));
+        for dir in [&paths.config, &paths.data, &paths.logs, &paths.runtime] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let settings = SandboxSettings {
+            write: vec!["~".into()],
+            read: vec!["~/.ssh".into(), "~/fw/data".into()],
+            ..Default::default()
+        };
+        let profile = infer(&Inputs {
+            server: "s",
+            program: Path::new("/bin/sh"),
+            script: None,
+            args: &[],
+            roots: &[],
+            settings: &settings,
+            home: Some(&home),
+            paths: &paths,
+            temp: None,
+        });
+        let real = canonical(&home);
+        assert!(!profile.deny.contains(&real.join(".ssh")), "{:?}", profile.deny);
+        assert!(profile.deny.contains(&real.join(".aws")), "{:?}", profile.deny);
+        assert!(profile.deny.contains(&real.join("fw/data")), "{:?}", profile.deny);
+
+        let kept = |p: &str| kept_from_servers(&home.join(p), Some(&home), &paths);
+        assert!(matches!(kept("fw/data/mcpfw.db"), Some(Kept::Firewall(_))));
+        assert!(matches!(kept(".ssh"), Some(Kept::Sensitive { kind: "credential", .. })));
+        assert!(matches!(kept(".ssh/id_rsa"), Some(Kept::InsideSensitive { .. })));
+        assert_eq!(kept("work"), None);
     }
 }

@@ -24,8 +24,10 @@ fn cstring(path: &Path) -> io::Result<CString> {
 
 /// Enters new user, mount, PID and network namespaces, mapping the current user to root inside
 /// (the launcher needs the namespace's capabilities to mount and configure `lo`; the server
-/// gets none of them, see [`confine`]). The calling process must be single-threaded.
-pub fn enter_namespaces() -> io::Result<()> {
+/// gets none of them, see [`confine`], and sees the user's own ids again through a nested user
+/// namespace, see [`UserIds`]). Returns the user's ids as they were outside. The calling
+/// process must be single-threaded.
+pub fn enter_namespaces() -> io::Result<UserIds> {
     // SAFETY: getuid/getgid have no preconditions.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     // SAFETY: unshare(2) with valid flags; the launcher has started no thread yet.
@@ -35,7 +37,31 @@ pub fn enter_namespaces() -> io::Result<()> {
     std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))?;
     // SAFETY: as above.
     check(unsafe { libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWNET) })?;
-    Ok(())
+    Ok(UserIds::new(uid, gid))
+}
+
+/// The user's own uid and gid, for the server's nested user namespace: the launcher's
+/// namespace maps the user to root (0), and the server's maps 0 of its parent back to the
+/// user's ids, so the server (`id`, `os.getuid()`, file ownership) sees the user it runs as,
+/// as under bubblewrap. The map lines are prepared here, before the fork: the child writes
+/// them with raw system calls only.
+#[derive(Debug, Clone)]
+pub struct UserIds {
+    pub uid: u32,
+    pub gid: u32,
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+}
+
+impl UserIds {
+    pub fn new(uid: u32, gid: u32) -> Self {
+        Self {
+            uid,
+            gid,
+            uid_map: format!("{uid} 0 1").into_bytes(),
+            gid_map: format!("{gid} 0 1").into_bytes(),
+        }
+    }
 }
 
 /// Makes every mount private to this namespace, so nothing done here reaches the host.
@@ -293,15 +319,38 @@ pub fn open_dir_path(dir: &Path) -> io::Result<OwnedFd> {
 
 /// What the server's child process applies to itself between fork and exec.
 pub struct Confinement {
+    /// In the box's namespaces: the user's ids, seen again through a nested user namespace.
+    pub user: Option<UserIds>,
     /// The Landlock ruleset to restrict to.
     pub ruleset: Option<OwnedFd>,
     /// seccomp programs, installed in order.
     pub filters: Vec<Vec<libc::sock_filter>>,
 }
 
-/// Installs the hook that confines the server in the child, just before exec: no capabilities
-/// (also not at exec as root: `SECBIT_NOROOT`), no new privileges, death with the launcher,
-/// Landlock, then seccomp (last, so that it does not refuse the calls above).
+/// Writes `data` to the file at `path` with raw system calls (for the `pre_exec` hook).
+///
+/// # Safety
+/// Only async-signal-safe calls; `path` must be a valid C string.
+unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
+    // SAFETY: valid C string; the descriptor is closed below on every path.
+    unsafe {
+        let fd = check(libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC))?;
+        let written = libc::write(fd, data.as_ptr().cast(), data.len());
+        let error = io::Error::last_os_error();
+        libc::close(fd);
+        if written != data.len() as isize {
+            return Err(if written < 0 { error } else { io::ErrorKind::WriteZero.into() });
+        }
+    }
+    Ok(())
+}
+
+/// Installs the hook that confines the server in the child, just before exec, in this order:
+/// a nested user namespace mapping the user's own ids (in the box's namespaces; before
+/// seccomp, which refuses `unshare`, and before Landlock, which would refuse writing the maps);
+/// no capabilities (dropped from the bounding and ambient sets, also not regained at exec as
+/// root: `SECBIT_NOROOT`, locked); death with the launcher; no new privileges; Landlock; then
+/// seccomp (last, so that it does not refuse the calls above).
 pub fn confine(cmd: &mut Command, confinement: Confinement) {
     const PR_CAPBSET_DROP: libc::c_int = 24;
     const PR_SET_SECUREBITS: libc::c_int = 28;
@@ -317,6 +366,16 @@ pub fn confine(cmd: &mut Command, confinement: Confinement) {
     unsafe {
         cmd.pre_exec(move || {
             let confinement = &keep;
+            if let Some(user) = &confinement.user {
+                // The box's init is not dumpable, and a forked copy of it owns its /proc files
+                // as root, which the maps could not be written through once this process is
+                // in its own namespace; exec makes the server dumpable again anyway.
+                check(libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0))?;
+                check(libc::unshare(libc::CLONE_NEWUSER))?;
+                write_proc(c"/proc/self/setgroups", b"deny")?;
+                write_proc(c"/proc/self/uid_map", &user.uid_map)?;
+                write_proc(c"/proc/self/gid_map", &user.gid_map)?;
+            }
             libc::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
             let mut cap = 0;
             while cap < 64 {
@@ -324,8 +383,11 @@ pub fn confine(cmd: &mut Command, confinement: Confinement) {
                 cap += 1;
             }
             // Only possible with CAP_SETPCAP; without it (no namespace, not root) the process
-            // has no capabilities to lose. As root it must succeed.
-            if libc::prctl(PR_SET_SECUREBITS, SECUREBITS, 0, 0, 0) != 0 && libc::geteuid() == 0 {
+            // has no capabilities to lose. In a namespace of its own, or as root, it must
+            // succeed.
+            if libc::prctl(PR_SET_SECUREBITS, SECUREBITS, 0, 0, 0) != 0
+                && (libc::geteuid() == 0 || confinement.user.is_some())
+            {
                 return Err(io::Error::last_os_error());
             }
             check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0))?;

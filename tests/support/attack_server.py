@@ -4,7 +4,9 @@
 At start, before any MCP message arrives, it tries every attack of issue 16 itself and again
 through a child process, and writes the outcomes to `ATTACK_ROOT/attacks.json` (a list of
 {"who", "attack", "succeeded", "detail"}), also on stderr. Then it serves a minimal MCP
-session (initialize, tools/list, ping) over stdio so the test can see it is still running.
+session (initialize, tools/list, ping, and the tool `identity`: who it runs as, its
+capabilities and the owner of its root, as the process sees them) over stdio so the test can
+see it is still running.
 
 Environment (set by the test):
   ATTACK_ROOT      its root folder (where results go)
@@ -129,6 +131,26 @@ def main():
     serve()
 
 
+def identity():
+    status = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"):
+                status[key] = value.strip()
+    root = os.environ.get("ATTACK_ROOT")
+    owner = None
+    if root:
+        st = os.stat(root)
+        owner = [st.st_uid, st.st_gid]
+    try:
+        id_output = subprocess.run(["id"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError as e:
+        id_output = repr(e)
+    return {"uid": os.getuid(), "gid": os.getgid(), "euid": os.geteuid(), "egid": os.getegid(),
+            "status": status, "root_owner": owner, "id": id_output}
+
+
 def serve():
     for line in sys.stdin:
         try:
@@ -143,9 +165,13 @@ def serve():
                       "capabilities": {"tools": {}},
                       "serverInfo": {"name": "attack-server", "version": "1.0.0"}}
         elif method == "tools/list":
-            result = {"tools": []}
+            result = {"tools": [{"name": "identity",
+                                 "description": "Who the server runs as and what it may do.",
+                                 "inputSchema": {"type": "object", "properties": {}}}]}
         elif method == "ping":
             result = {}
+        elif method == "tools/call" and msg.get("params", {}).get("name") == "identity":
+            result = {"content": [{"type": "text", "text": json.dumps(identity())}]}
         else:
             out = {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "no such method"}}
             print(json.dumps(out), flush=True)

@@ -2,7 +2,7 @@
 """Drive a real MCP server over stdio with the real PyPI `mcp` SDK (v2.3.0) client.
 
 Usage:
-    client.py --scenario {everything,filesystem,memory} [--root DIR]
+    client.py --scenario {echo,everything,filesystem,memory,read} [--root DIR] [--path FILE]
               [--mode auto|legacy] [--timeout SECONDS] -- CMD [ARGS...]
 
 CMD is the server command (or `mcpfw wrap -- <server...>`, or tap.py around it).
@@ -492,8 +492,25 @@ async def scenario_echo(cmd: list[str], args: argparse.Namespace) -> dict[str, A
     return out
 
 
+async def scenario_read(cmd: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """One read of --path with a filesystem server's read tool: what the client is given."""
+    check(args.path is not None, "--path FILE is required for the read scenario")
+    rec = Recorder()
+    out: dict[str, Any] = {}
+    async with make_client(cmd, rec, args, server_requests=False) as client:
+        out.update(base_info(client))
+        tools = await client.list_tools()
+        names = sorted(t.name for t in tools.tools)
+        read_tool = "read_text_file" if "read_text_file" in names else "read_file"
+        r = await client.call_tool(read_tool, {"path": args.path})
+        out["read"] = {"is_error": bool(r.is_error), "text": "\n".join(texts(r)), "tool": read_tool}
+        out["stream_errors"] = rec.stream_errors
+    return out
+
+
 SCENARIOS = {
     "echo": scenario_echo,
+    "read": scenario_read,
     "everything": scenario_everything,
     "filesystem": scenario_filesystem,
     "memory": scenario_memory,
@@ -508,6 +525,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p = argparse.ArgumentParser(prog="client.py", add_help=True)
     p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     p.add_argument("--root", help="allowed directory for the filesystem scenario")
+    p.add_argument("--path", help="the file the read scenario reads")
     p.add_argument(
         "--mode",
         default="auto",

@@ -525,6 +525,59 @@ try {
     await shoot("history-finding");
   });
 
+  await check("history: a denial by the server's box offers to allow the path, write in two steps, from the next start", async () => {
+    // A second server, told it may use a folder the firewall does not know as a root; a rule
+    // lifts the protocol check's outside-roots guard, so only its box refuses.
+    const outside = path.join(tmp, "outside");
+    fs.mkdirSync(outside, { recursive: true });
+    const notes = path.join(fs.realpathSync(outside), "notes.txt");
+    fs.writeFileSync(notes, "kept outside the root\n");
+    fs.appendFileSync(policyFile, '\n[[rules]]\nserver = "boxed"\naction = "allow"\nlift = ["outside-roots"]\n');
+    const boxedCalls = (calls) =>
+      pythonClient([path.join(repo, "tests/ui/calls.py"), JSON.stringify(calls), "--", bin, "wrap", "--name", "boxed", "--root", work, "--", fsServer, work, outside]);
+    const [read, write] = await boxedCalls([["read_text_file", { path: notes }], ["write_file", { path: notes, content: "changed" }]]);
+    assert(read.is_error && read.text.includes("EACCES"), JSON.stringify(read));
+    assert(write.is_error && write.text.includes("EACCES"), JSON.stringify(write));
+    const denial = async (access) => {
+      await page.goto(`${base}/#/history`);
+      await page.getByText("History intact").waitFor();
+      await page.getByLabel("Text", { exact: true }).fill(`refused ${access} access to ${notes}`);
+      await waitFor(`the ${access} denial`, async () => {
+        await page.getByRole("button", { name: "Apply" }).click();
+        await sleep(300);
+        return (await page.locator("table.events tbody tr", { hasText: "box refused" }).count()) === 1;
+      });
+      await page.locator("table.events tbody tr", { hasText: "box refused" }).first().click();
+      await page.locator("#detail section.containment-grant").waitFor();
+    };
+    // Read: one step.
+    await denial("read");
+    await page.locator('#detail [data-action="allow-path"]').click();
+    await page.locator("#detail section.containment-grant").getByText("next starts").waitFor();
+    let policy = fs.readFileSync(policyFile, "utf8");
+    assert(policy.includes(`[servers.boxed.sandbox]\nread = ["${notes}"]`), policy);
+    assert(policy.startsWith("# Written by the browser test."), policy);
+    await shoot("history-containment-grant");
+    // Write: the first step writes nothing and states the fact; Confirm writes the grant.
+    await denial("write");
+    const allow = page.locator('#detail [data-action="allow-path"]');
+    assert((await allow.innerText()).includes("step 1 of 2"), await allow.innerText());
+    await allow.click();
+    await page.locator('#detail [data-action="confirm-path"]').waitFor();
+    const fact = await page.locator("#detail section.containment-grant .confirm-step").innerText();
+    assert(fact.includes("create, change and delete files") && fact.includes(path.dirname(notes)), fact);
+    assert(!fs.readFileSync(policyFile, "utf8").includes("write = "), "written before the second step");
+    await page.locator('#detail [data-action="confirm-path"]').click();
+    await page.locator("#detail section.containment-grant").getByText("next starts").waitFor();
+    policy = fs.readFileSync(policyFile, "utf8");
+    // Writing needs the folder (the server writes a temporary file there and renames it).
+    assert(policy.includes(`write = ["${path.dirname(notes)}"]`), policy);
+    // From the server's next start, the read and the write work.
+    const [again, written] = await boxedCalls([["read_text_file", { path: notes }], ["write_file", { path: notes, content: "changed" }]]);
+    assert(!again.is_error && again.text.includes("kept outside the root"), JSON.stringify(again));
+    assert(!written.is_error && fs.readFileSync(notes, "utf8") === "changed", JSON.stringify(written));
+  });
+
   await check("the pages raised no script errors or CSP violations", async () => {
     assert(problems.length === 0, problems.join("\n"));
   });

@@ -209,7 +209,71 @@ function eventDetail(e: HistoryEvent, close: () => void): Node[] {
     e.arguments !== null && e.arguments !== undefined
       ? h("section", {}, h("h3", {}, "Arguments (secrets redacted)"), h("pre", { class: "args" }, pretty(e.arguments)))
       : h("span"),
+    containmentGrant(e) ?? h("span"),
   ];
+}
+
+type GrantAnswer = { status: "confirm" | "added" | "present"; fact?: string; message?: string };
+
+/** A denial by the server's box: an action that grants the path from the server's next start
+ * (`POST /api/v1/servers/{server}/sandbox/grants`, what `mcpfw sandbox allow` does). Write
+ * access takes two steps, as risky approvals do. Hidden locations are not offered. */
+function containmentGrant(e: HistoryEvent): HTMLElement | null {
+  if (e.method !== "firewall/containment-denial") return null;
+  const f = e.findings.find((x) => x.kind === "containment-denial");
+  const needed = typeof f?.path === "string" ? f.path : null;
+  const path = typeof f?.grant === "string" ? f.grant : needed;
+  const access = f?.access === "write" ? "write" : "read";
+  if (!f || !path || !needed || f.why === "hidden") return null;
+  const status = h("p", { role: "status", class: "muted" });
+  const url = `/api/v1/servers/${encodeURIComponent(e.server)}/sandbox/grants`;
+  const allow = h(
+    "button",
+    { type: "button", class: "primary", "data-action": "allow-path" },
+    access === "write" ? "Allow this path for this server (step 1 of 2)" : "Allow this path for this server",
+  );
+  const section = h(
+    "section",
+    { class: "containment-grant" },
+    h("h3", {}, "The server's box"),
+    h(
+      "p",
+      {},
+      `${e.server} needed ${access} access to `,
+      h("code", {}, needed),
+      path === needed ? "." : [". Allowing it grants its folder ", h("code", {}, path), " (writing creates files there)."],
+    ),
+    allow,
+    status,
+  );
+  async function grant(confirm: boolean): Promise<GrantAnswer | null> {
+    try {
+      return await api<GrantAnswer>("POST", url, { path, access, confirm });
+    } catch (err) {
+      status.replaceChildren(errorBox(err));
+      return null;
+    }
+  }
+  function done(answer: GrantAnswer): void {
+    status.replaceChildren(answer.message ?? "");
+  }
+  allow.addEventListener("click", async () => {
+    allow.disabled = true;
+    const answer = await grant(false);
+    if (!answer) {
+      allow.disabled = false;
+      return;
+    }
+    if (answer.status !== "confirm") return done(answer);
+    const confirm = h("button", { type: "button", class: "primary", "data-action": "confirm-path" }, "Confirm write access");
+    status.replaceChildren(h("div", { class: "confirm-step" }, h("p", {}, h("strong", {}, answer.fact ?? "")), confirm));
+    confirm.addEventListener("click", async () => {
+      confirm.disabled = true;
+      const confirmed = await grant(true);
+      if (confirmed) done(confirmed);
+    });
+  });
+  return section;
 }
 
 /** One finding: its kind and severity, the rule, where it was found and the text that matched

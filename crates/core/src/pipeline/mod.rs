@@ -197,6 +197,7 @@ impl Pipeline {
                 neighbours: Vec::new(),
                 identity: None,
                 identity_checked: AtomicBool::new(false),
+                grants: None,
             },
             memory: ApprovalMemory::default(),
             approver: None,
@@ -298,6 +299,13 @@ impl Pipeline {
     /// program runs a script file) with their SHA-256 — against the one it was first seen with.
     pub fn with_identity(mut self, program: PathBuf, script: Option<PathBuf>) -> Self {
         self.screening.identity = Some((program, script));
+        self
+    }
+
+    /// The server runs in a box that grants `grants`: its errors that name a permission error
+    /// for a path the box does not grant are recorded as containment denials.
+    pub fn with_box(mut self, grants: crate::containment::Grants) -> Self {
+        self.screening.grants = Some(Arc::new(grants));
         self
     }
 
@@ -466,6 +474,7 @@ impl Pipeline {
     /// queued for the background scan when it is a result, and forwarded — or replaced by its
     /// screened version.
     fn allow(&self, line: &[u8], mut event: Event, screened: Screened, ruling: &Ruling) -> Action {
+        let denials = screened.denials;
         if !screened.findings.is_empty() {
             event.findings = serde_json::Value::Array(screened.findings).to_string();
             event.reason = screened.reason;
@@ -486,6 +495,13 @@ impl Pipeline {
             self.recorder.record(event);
         }
         self.took(&ruling.flow);
+        // After the result they explain; the result itself goes on unchanged.
+        for denial in denials {
+            if let Some(reason) = &denial.reason {
+                tracing::warn!(server = %self.server, "{reason}");
+            }
+            self.recorder.record(denial);
+        }
         match screened.line {
             Some(line) => Action::AnswerClient(line),
             None => Action::Forward,

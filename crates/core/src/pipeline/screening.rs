@@ -2,14 +2,18 @@
 //! detector and the other servers' tools; other lists and `initialize` instructions for hidden
 //! text and poisoning; tool results for hidden text (at once) and injected text (in the
 //! background). It runs after the policy has ruled, on server messages only: what it finds is
-//! recorded with the decision, and what it withholds never reaches the client.
+//! recorded with the decision, and what it withholds never reaches the client. A boxed server's
+//! error that names a permission error for a path its box does not grant becomes a
+//! containment-denial record (the message itself goes on unchanged).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
-use crate::record::Event;
+use crate::containment::Grants;
+use crate::record::{DecidedBy, Event, EventKind, ResultStatus};
 use crate::session::{Direction, Inspection, Kind};
 
 use super::Pipeline;
@@ -26,6 +30,8 @@ pub(super) struct Screening {
     /// part of the server's identity, checked once per connection.
     pub identity: Option<(PathBuf, Option<PathBuf>)>,
     pub identity_checked: AtomicBool,
+    /// What the server's box grants (a boxed server only).
+    pub grants: Option<Arc<Grants>>,
 }
 
 /// What screening a server's message decided.
@@ -39,6 +45,8 @@ pub(super) struct Screened {
     pub durable: bool,
     /// Queue the message for the background result scan.
     pub scan_later: bool,
+    /// Containment-denial records: the server's box refused a path its error names.
+    pub denials: Vec<Event>,
 }
 
 impl Pipeline {
@@ -50,6 +58,11 @@ impl Pipeline {
     ) -> Screened {
         use crate::screen;
         let mut out = Screened::default();
+        if inspection.direction == Direction::ServerToClient
+            && let Some(grants) = &self.screening.grants
+        {
+            out.denials = self.box_denials(grants, inspection, line);
+        }
         if inspection.direction != Direction::ServerToClient || inspection.kind != Kind::Result {
             return out;
         }
@@ -167,6 +180,78 @@ impl Pipeline {
         out
     }
 
+    /// The containment-denial records for a server's error (a JSON-RPC error, or a tool result
+    /// with `isError`) that names a permission error for a path the box does not grant. Other
+    /// results are not read: a file that merely contains such words is not a denial.
+    fn box_denials(&self, grants: &Grants, inspection: &Inspection, line: &[u8]) -> Vec<Event> {
+        let error = inspection.kind == Kind::Error
+            || (inspection.kind == Kind::Result
+                && inspection.result_status == Some(ResultStatus::ToolError));
+        let named = |needle: &[u8]| memchr::memmem::find(line, needle).is_some();
+        if !error
+            || !(named(b"ermission denied")
+                || named(b"EACCES")
+                || named(b"EPERM")
+                || named(b"ot permitted"))
+        {
+            return Vec::new();
+        }
+        let Ok(value) = serde_json::from_slice::<Value>(line) else { return Vec::new() };
+        let mut text = String::new();
+        if let Some(error) = value.get("error") {
+            collect_text(error, &mut text);
+        }
+        if let Some(content) = value.pointer("/result/content") {
+            collect_text(content, &mut text);
+        }
+        let writes = inspection.tool.as_deref().is_some_and(|tool| {
+            use crate::classify::Category;
+            matches!(
+                crate::classify::classify(tool, None, None).category,
+                Category::Write | Category::Delete | Category::ConfigChange
+            )
+        });
+        grants
+            .denials(&text, writes)
+            .into_iter()
+            .map(|denial| self.denial_event(inspection, &denial))
+            .collect()
+    }
+
+    fn denial_event(&self, inspection: &Inspection, denial: &crate::containment::Denial) -> Event {
+        use crate::containment::{DENIAL_METHOD, Refusal};
+        let (path, access) = (denial.path.display().to_string(), denial.access.as_str());
+        let grant = denial.grant.display().to_string();
+        let mut event = Event::inspected(&self.server, &self.session_id, inspection, 0);
+        event.kind = EventKind::Notification;
+        event.method = Some(DENIAL_METHOD.to_owned());
+        event.verdict = crate::record::Verdict::Deny;
+        event.decided_by = Some(DecidedBy::Guard("sandbox".to_owned()));
+        event.latency_us = None;
+        event.result_status = None;
+        let force = if denial.refusal == Refusal::Hidden { " --force" } else { "" };
+        event.reason = Some(format!(
+            "the server's box refused {access} access to {path}: {}. The server said: {}. \
+             `mcpfw sandbox allow {} --{access} {grant}{force}` grants it from the server's next \
+             start",
+            denial.refusal.words(),
+            denial.error,
+            shell_word(&self.server),
+        ));
+        event.findings = serde_json::json!([{
+            "kind": "containment-denial",
+            "severity": "flag",
+            "where": format!("path {path}"),
+            "evidence": denial.error,
+            "path": path,
+            "grant": grant,
+            "access": access,
+            "why": denial.refusal.as_str(),
+        }])
+        .to_string();
+        event
+    }
+
     /// Once per connection, when the server says who it is: the check of its identity against
     /// the one it was first seen with (carried out off the relay thread: hashing takes a moment).
     fn identity_check(&self, line: &[u8], inspection: &Inspection) -> Option<Effect> {
@@ -188,6 +273,34 @@ impl Pipeline {
             event: Event::inspected(&self.server, &self.session_id, inspection, 0),
             recorder: self.recorder.clone(),
         })))
+    }
+}
+
+/// The strings of an error or a result's content, up to 64 KiB.
+fn collect_text(value: &Value, out: &mut String) {
+    const MAX: usize = 64 << 10;
+    match value {
+        Value::String(s) if out.len() < MAX => {
+            let mut end = s.len().min(MAX - out.len());
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.push_str(&s[..end]);
+            out.push('\n');
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_text(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_text(v, out)),
+        _ => {}
+    }
+}
+
+/// `word` as a shell reads it: quoted unless it is plain.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@/:+=".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 

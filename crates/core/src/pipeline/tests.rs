@@ -537,3 +537,81 @@ fn a_batch_with_one_call_that_would_wait_is_refused_whole() {
     assert!(answers.iter().all(|a| a["error"]["message"].as_str().unwrap().contains("in a batch")));
     assert_eq!(memory.last().verdict, record::Verdict::Ask);
 }
+
+#[test]
+fn a_boxed_servers_permission_error_outside_its_grants_is_recorded_and_passed_on_unchanged() {
+    let (p, memory, _) = pipeline(
+        r#"
+        [settings]
+        unattended = "allow"
+        [[rules]]
+        action = "allow"
+        "#,
+    );
+    let p = p.with_box(crate::containment::Grants {
+        read: vec!["/usr".into()],
+        write: vec!["/work/root".into()],
+        hidden: vec!["/home/me/.ssh".into()],
+    });
+    list_tools(&p, 1, &[("read_text_file", "Reads a file"), ("write_file", "Writes a file")]);
+    let denied = |id: u64, tool: &str, text: &str, error: bool| {
+        assert!(matches!(client(&p, call(id, tool, json!({"path": "/x"}))), Action::Forward));
+        let result = json!({"jsonrpc": "2.0", "id": id,
+            "result": {"content": [{"type": "text", "text": text}], "isError": error}});
+        let action = server(&p, result);
+        assert!(matches!(action, Action::Forward), "the result goes on unchanged: {action:?}");
+        memory
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.method.as_deref() == Some(crate::containment::DENIAL_METHOD))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // Inside its write grant: the file's own permissions, not the box.
+    assert!(
+        denied(2, "read_text_file", "EACCES: permission denied, open '/work/root/a'", true)
+            .is_empty()
+    );
+    // A result that is not an error (a file that mentions such an error) is not read.
+    assert!(
+        denied(3, "read_text_file", "EACCES: permission denied, open '/x/y'", false).is_empty()
+    );
+    let found = denied(4, "read_text_file", "Error: EACCES: permission denied, open '/x/y'", true);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let event = &found[0];
+    assert_eq!(event.verdict, record::Verdict::Deny);
+    assert_eq!(event.tool.as_deref(), Some("read_text_file"));
+    assert_eq!(event.decided_by, Some(DecidedBy::Guard("sandbox".into())));
+    let reason = event.reason.as_deref().unwrap();
+    assert!(reason.contains("refused read access to /x/y"), "{reason}");
+    assert!(reason.contains("`mcpfw sandbox allow srv --read /x/y`"), "{reason}");
+    let findings: Value = serde_json::from_str(&event.findings).unwrap();
+    assert_eq!(findings[0]["why"], "outside-grants");
+    // A write tool's error under a read-only grant, and a hidden location.
+    let found = denied(5, "write_file", "EACCES: permission denied, open '/usr/x'", true);
+    let findings: Value = serde_json::from_str(&found[1].findings).unwrap();
+    assert_eq!(
+        (findings[0]["access"].as_str(), findings[0]["why"].as_str()),
+        (Some("write"), Some("read-only"))
+    );
+    // Writing needs the folder: that is what is proposed.
+    assert_eq!(findings[0]["path"], "/usr/x");
+    assert_eq!(findings[0]["grant"], "/usr");
+    assert!(found[1].reason.as_deref().unwrap().contains("--write /usr`"), "{:?}", found[1]);
+    let found =
+        denied(6, "read_text_file", "EACCES: permission denied, open '/home/me/.ssh/id'", true);
+    assert!(found[2].reason.as_deref().unwrap().contains("--force"), "{:?}", found[2]);
+    // A JSON-RPC error is read too.
+    assert!(matches!(
+        client(&p, call(7, "read_text_file", json!({"path": "/y"}))),
+        Action::Forward
+    ));
+    let error = json!({"jsonrpc": "2.0", "id": 7,
+        "error": {"code": -32603, "message": "[Errno 13] Permission denied: '/srv/y'"}});
+    assert!(matches!(server(&p, error), Action::Forward));
+    let last = memory.last();
+    assert_eq!(last.method.as_deref(), Some(crate::containment::DENIAL_METHOD));
+    assert!(last.reason.unwrap().contains("refused read access to /srv/y"));
+}

@@ -346,6 +346,15 @@ fn set(table: &mut dyn toml_edit::TableLike, key: &str, mut value: toml_edit::Va
 
 /// Writes the change to policy.toml (read, edited in place, replaced atomically).
 fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
+    save_with(paths, |text, file| edit_policy(text, file, change))
+}
+
+/// Edits policy.toml with `edit` (given the text and the file's name): read, edited in place,
+/// replaced atomically (refused when it changed meanwhile).
+pub fn save_with(
+    paths: &Paths,
+    edit: impl FnOnce(&str, &str) -> Result<String, SaveError>,
+) -> Result<(), SaveError> {
     let path = crate::policy::file::policy_path(paths);
     let file = path.display().to_string();
     let before = match std::fs::read(&path) {
@@ -364,7 +373,7 @@ fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
         })?,
         None => "",
     };
-    let after = edit_policy(text, &file, change)?;
+    let after = edit(text, &file)?;
     match &before {
         Some(before) => {
             crate::install::files::replace(&path, before, after.as_bytes()).map_err(|e| {
@@ -376,6 +385,173 @@ fn save(paths: &Paths, change: &Change) -> Result<(), SaveError> {
         }
         None => crate::install::files::write_private(&path, after.as_bytes())
             .map_err(|e| SaveError::Io(format!("{e:#}"))),
+    }
+}
+
+/// `text` (a policy.toml) with `path` added to `read` (`write: false`) or `write` under
+/// `[servers.SERVER.sandbox]`, everything else as it was (comments, order, layout). `Ok(None)`
+/// when the grant is already there. Refuses text that does not pass the policy check.
+pub fn edit_sandbox_grant(
+    text: &str,
+    file: &str,
+    server: &str,
+    write: bool,
+    path: &str,
+) -> Result<Option<String>, SaveError> {
+    PolicyFile::parse(text, file)
+        .and_then(|policy| policy.validate(text, file))
+        .map_err(SaveError::Broken)?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e: toml_edit::TomlError| SaveError::Io(e.to_string()))?;
+    let implicit = || {
+        let mut table = toml_edit::Table::new();
+        table.set_implicit(true);
+        toml_edit::Item::Table(table)
+    };
+    let not_table = |what: &str| SaveError::Io(format!("{what} in {file} is not a table"));
+    // Comments at the end of the file stay at the end: a new table goes after them.
+    let trailing = doc.trailing().as_str().unwrap_or_default().to_owned();
+    let new_table =
+        doc.get("servers").and_then(|s| s.get(server)).and_then(|s| s.get("sandbox")).is_none();
+    let servers = doc
+        .entry("servers")
+        .or_insert_with(implicit)
+        .as_table_like_mut()
+        .ok_or_else(|| not_table("`servers`"))?;
+    let entry = servers
+        .entry(server)
+        .or_insert_with(implicit)
+        .as_table_like_mut()
+        .ok_or_else(|| not_table(&format!("`servers.{server}`")))?;
+    let sandbox = entry
+        .entry("sandbox")
+        .or_insert_with(toml_edit::table)
+        .as_table_like_mut()
+        .ok_or_else(|| not_table(&format!("`servers.{server}.sandbox`")))?;
+    let key = if write { "write" } else { "read" };
+    let list = sandbox
+        .entry(key)
+        .or_insert_with(|| toml_edit::Item::Value(toml_edit::Value::Array(Default::default())))
+        .as_array_mut()
+        .ok_or_else(|| {
+            SaveError::Io(format!("`servers.{server}.sandbox.{key}` in {file} is not a list"))
+        })?;
+    if list.iter().any(|v| v.as_str() == Some(path)) {
+        return Ok(None);
+    }
+    list.push(path);
+    if new_table
+        && !trailing.trim().is_empty()
+        && let Some(table) = doc["servers"][server]["sandbox"].as_table_mut()
+    {
+        table.decor_mut().set_prefix(format!("{trailing}\n"));
+        doc.set_trailing("");
+    }
+    let edited = doc.to_string();
+    PolicyFile::parse(&edited, file)
+        .and_then(|policy| policy.validate(&edited, file))
+        .map_err(|e| SaveError::Io(format!("the edited policy would not be valid: {e}")))?;
+    Ok(Some(edited))
+}
+
+/// `POST /api/v1/servers/{server}/sandbox/grants` with `{"path", "access": "read"|"write",
+/// "confirm"}`: what `mcpfw sandbox allow SERVER --read|--write PATH` does, from the
+/// dashboard's history (an "Allow this path for this server" action on a containment denial).
+/// Write access takes two steps: without `confirm` the answer is `{"status": "confirm",
+/// "fact"}` and nothing is written. MCP Firewall's folders and the sensitive locations are
+/// refused (403): the dashboard has no `--force`; the command line does. The grant applies
+/// from the server's next start (`message` says so).
+pub async fn sandbox_grant(paths: &Paths, server: &str, body: &[u8]) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Grant {
+        path: String,
+        access: String,
+        #[serde(default)]
+        confirm: bool,
+    }
+    let grant: Grant = match serde_json::from_slice(body) {
+        Ok(grant) => grant,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("the grant is {{\"path\", \"access\": \"read\"|\"write\"}}: {e}"),
+            );
+        }
+    };
+    let write = match grant.access.as_str() {
+        "read" => false,
+        "write" => true,
+        other => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("access is \"read\" or \"write\", not {other:?}"),
+            );
+        }
+    };
+    if server.trim().is_empty() || !Path::new(&grant.path).is_absolute() {
+        return refuse(StatusCode::BAD_REQUEST, "a server name and an absolute path are needed");
+    }
+    let firewall =
+        [paths.config.clone(), paths.data.clone(), paths.logs.clone(), paths.runtime.clone()];
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let assessment =
+        mcpfw_core::sandbox::PathSandbox::new(&[], home, &firewall).assess(&grant.path, None);
+    if let Some(sensitivity) = assessment.sensitivity {
+        let message = if sensitivity == mcpfw_core::sandbox::Sensitivity::Firewall {
+            format!("{} is in MCP Firewall's own folders, which no server is given", grant.path)
+        } else {
+            format!(
+                "{} is a sensitive location ({}); the dashboard does not grant those. If \
+                 `{server}` must have it, use the command line: `mcpfw sandbox allow {server} \
+                 --{} {}` (with --force where the box hides it)",
+                grant.path,
+                sensitivity.as_str(),
+                grant.access,
+                grant.path
+            )
+        };
+        return refuse(StatusCode::FORBIDDEN, &message);
+    }
+    if write && !grant.confirm {
+        return Json(json!({
+            "status": "confirm",
+            "fact": format!(
+                "`{server}` will be able to create, change and delete files in {} from its next \
+                 start.",
+                grant.path
+            ),
+        }))
+        .into_response();
+    }
+    let (paths, server, path) = (paths.clone(), server.to_owned(), grant.path.clone());
+    let saved = tokio::task::spawn_blocking(move || {
+        let mut added = false;
+        save_with(&paths, |text, file| {
+            let edited = edit_sandbox_grant(text, file, &server, write, &path)?;
+            added = edited.is_some();
+            Ok(edited.unwrap_or_else(|| text.to_owned()))
+        })
+        .map(|()| (added, server))
+    })
+    .await;
+    match saved {
+        Ok(Ok((added, server))) => Json(json!({
+            "status": if added { "added" } else { "present" },
+            "message": format!(
+                "{} {} `{}` under [servers.{server}.sandbox] in policy.toml. It takes effect when \
+                 `{server}` next starts (restart it from its client): the box of a running server \
+                 cannot be widened.",
+                grant.path,
+                if added { "added to" } else { "is already in" },
+                grant.access
+            ),
+        }))
+        .into_response(),
+        Ok(Err(e @ (SaveError::Broken(_) | SaveError::Changed(_)))) => {
+            refuse(StatusCode::CONFLICT, &e.to_string())
+        }
+        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("the grant failed: {e}")),
     }
 }
 
@@ -531,6 +707,60 @@ pub async fn put(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn grant(paths: &Paths, body: Value) -> (StatusCode, Value) {
+        let response = sandbox_grant(paths, "files", body.to_string().as_bytes()).await;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_grant_refuses_hidden_places_and_asks_twice_for_write_access() {
+        let t = tempfile::tempdir().unwrap();
+        let paths = Paths::under(t.path());
+        let policy = crate::policy::file::policy_path(&paths);
+        std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+        std::fs::write(&policy, "# mine\n").unwrap();
+        let data = paths.data.join("mcpfw.db").display().to_string();
+        for path in [data.as_str(), "/etc/shadow"] {
+            let (status, body) = grant(&paths, json!({"path": path, "access": "read"})).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        }
+        let (status, body) = grant(&paths, json!({"path": "/srv/out", "access": "write"})).await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("confirm")), "{body}");
+        assert_eq!(std::fs::read_to_string(&policy).unwrap(), "# mine\n", "written at step 1");
+        let (status, body) =
+            grant(&paths, json!({"path": "/srv/out", "access": "write", "confirm": true})).await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("added")), "{body}");
+        assert!(body["message"].as_str().unwrap().contains("next starts"), "{body}");
+        let text = std::fs::read_to_string(&policy).unwrap();
+        assert_eq!(text, "# mine\n\n[servers.files.sandbox]\nwrite = [\"/srv/out\"]\n");
+        let (status, _) = grant(&paths, json!({"path": "relative", "access": "read"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_sandbox_grant_is_added_in_place_keeping_comments() {
+        let text = "# my policy\n[settings]\nunattended = \"allow\" # keep\n\n\
+                    [servers.files]\nroots = [\"/srv\"]\n\n[servers.files.sandbox]\n\
+                    read = [\"/a\"] # extra\n";
+        let edited = edit_sandbox_grant(text, "p.toml", "files", false, "/b").unwrap().unwrap();
+        assert!(edited.starts_with("# my policy\n[settings]\nunattended = \"allow\" # keep\n"));
+        assert!(edited.contains("read = [\"/a\", \"/b\"] # extra"), "{edited}");
+        // Already there: nothing to write.
+        assert!(edit_sandbox_grant(&edited, "p.toml", "files", false, "/b").unwrap().is_none());
+        // A server without a section gets `[servers.NAME.sandbox]` only.
+        let edited = edit_sandbox_grant("", "p.toml", "my server", true, "~/out").unwrap().unwrap();
+        assert_eq!(edited, "[servers.\"my server\".sandbox]\nwrite = [\"~/out\"]\n");
+        let policy = PolicyFile::parse(&edited, "p.toml").unwrap();
+        assert_eq!(policy.servers["my server"].sandbox.write, ["~/out"]);
+        // A broken file is not touched.
+        assert!(matches!(
+            edit_sandbox_grant("[settings\n", "p.toml", "files", false, "/b"),
+            Err(SaveError::Broken(_))
+        ));
+    }
 
     fn change(body: Value, autostart: bool) -> Result<Change, BTreeMap<String, String>> {
         Change::parse(body.as_object().unwrap(), autostart)

@@ -6,7 +6,8 @@
 //! Rules: `GET|POST /api/v1/rules`, `PUT|DELETE /api/v1/rules/{id}`, `POST /api/v1/rules/dry-run`.
 //! `GET /api/v1/servers`, `POST /api/v1/servers/{server}/tools/{tool}/trust|block` and
 //! `POST /api/v1/servers/{server}/package/trust|block` (`{"digest"}`: the change reviewed),
-//! `GET|PUT /api/v1/settings`. The MCP clients' configurations:
+//! `POST /api/v1/servers/{server}/sandbox/grants` (`{"path", "access", "confirm"}`: a grant of
+//! the server's box, from its next start), `GET|PUT /api/v1/settings`. The MCP clients' configurations:
 //! `GET|POST /api/v1/install`, `POST /api/v1/uninstall`. Browser sign-in:
 //! `POST /api/v1/login-codes` (bearer token only) and `GET /login?code=…`. The dashboard's
 //! files at `/` (see [`crate::api::ui`]).
@@ -100,6 +101,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .route("/api/v1/servers/{server}/tools/{tool}/block", post(pin_block))
         .route("/api/v1/servers/{server}/package/trust", post(package_trust))
         .route("/api/v1/servers/{server}/package/block", post(package_block))
+        .route("/api/v1/servers/{server}/sandbox/grants", post(sandbox_grant))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/settings", get(settings).put(settings_change))
         .route("/api/v1/organisation", get(organisation))
@@ -411,6 +413,15 @@ async fn settings(State(api): State<Api>) -> Response {
 
 /// `PUT /api/v1/settings`: like deciding a call, it needs the approver token or a browser
 /// session (the guard's authentication); the proxy's client tokens are never accepted here.
+/// `POST /api/v1/servers/{server}/sandbox/grants`: see [`crate::api::settings::sandbox_grant`].
+async fn sandbox_grant(
+    State(api): State<Api>,
+    UrlPath(server): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    crate::api::settings::sandbox_grant(&api.paths, &server, &body).await
+}
+
 async fn settings_change(State(api): State<Api>, body: axum::body::Bytes) -> Response {
     crate::api::settings::put(&api.settings, &api.paths, api.store.as_ref(), &api.ui_dir, &body)
         .await
