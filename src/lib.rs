@@ -11,7 +11,7 @@ pub use mcpfw_core::{
     classify, detect, jsonrpc, paths, pipeline, policy, record, sandbox, screen, secrets, session,
     sys, text,
 };
-pub use mcpfw_daemon::{api, approval, clients, install, jsonc, logging, org, proxy};
+pub use mcpfw_daemon::{api, approval, clients, daemon, install, jsonc, logging, org, proxy};
 pub use mcpfw_store as store;
 
 pub mod cli;

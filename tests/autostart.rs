@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcpfw::api::settings::Autostart;
-use mcpfw::approval::daemon;
+use mcpfw::daemon;
 use mcpfw::paths::Paths;
 use serde_json::Value;
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use mcpfw_core::paths::Paths;
-use mcpfw_daemon::approval::daemon::{self, AlreadyRunning, Daemon};
+use mcpfw_daemon::daemon::{self, AlreadyRunning, Daemon};
 use tauri::{Manager, RunEvent, WindowEvent};
 use tauri_plugin_autostart::ManagerExt;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use mcpfw_daemon::approval::broker::ApprovalBroker;
-use mcpfw_daemon::approval::daemon::SignIn;
+use mcpfw_daemon::daemon::SignIn;
 use serde_json::Value;
 use std::sync::Arc;
 use tauri::{AppHandle, Manager};

@@ -5,7 +5,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::approval::{self, Pending, Scope, client, daemon};
+use crate::approval::{self, Pending, Scope, client};
+use crate::daemon;
 use crate::paths::Paths;
 use crate::store::{self, Store};
 

@@ -82,3 +82,14 @@ pub fn load_or_create(paths: &Paths) -> Result<(String, TokenSource)> {
 fn valid(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// 32 random bytes as hex: login codes and session ids.
+pub(crate) fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    // Without randomness nothing secret can be issued: an empty string never matches anything
+    // (see `api/auth.rs`), so sign-in fails instead of handing out a guessable value.
+    if getrandom::fill(&mut bytes).is_err() {
+        return String::new();
+    }
+    hex::encode(bytes)
+}

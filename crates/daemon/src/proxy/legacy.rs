@@ -159,7 +159,7 @@ pub(crate) async fn open(
             return refuse(StatusCode::BAD_GATEWAY, &why);
         }
     };
-    let id = crate::api::random_hex();
+    let id = crate::approval::token::random_hex();
     if id.is_empty() {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "no randomness for a session id");
     }

@@ -132,7 +132,7 @@ fn insert(paths: &Paths, client: &str, name: &str, upstream: Upstream) -> Result
     let token = match registry.clients.get(client) {
         Some(token) => token.clone(),
         None => {
-            let token = crate::api::random_hex();
+            let token = crate::approval::token::random_hex();
             if token.is_empty() {
                 bail!("no randomness is available to create a client token");
             }

@@ -30,8 +30,8 @@ use super::legacy::Legacy;
 use super::registry::{self, Registry, TOKEN_HEADER};
 use super::reply::refuse;
 use super::upstream::{self, BodyKind, SESSION_HEADER, Screened};
-use crate::api::listen::Peer;
 use crate::jsonrpc::{ErrorCode, Frame, Id, error_response};
+use crate::listen::Peer;
 use crate::paths::Paths;
 use crate::pipeline::{Action, ApproverConfig, Limits, Pipeline, Settled};
 use crate::record::Recorder;
@@ -144,9 +144,8 @@ pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> an
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(proxy);
     // More connections than the API: each client keeps a pool, and event streams hold theirs.
-    let limits =
-        crate::api::listen::Limits { max_connections: 1024, ..crate::api::listen::DEFAULT_LIMITS };
-    crate::api::listen::serve(listener, app, limits).await?;
+    let limits = crate::listen::Limits { max_connections: 1024, ..crate::listen::DEFAULT_LIMITS };
+    crate::listen::serve(listener, app, limits).await?;
     Ok(())
 }
 
@@ -282,7 +281,7 @@ async fn guard(State(proxy): State<Shared>, mut request: Request, next: Next) ->
 
 fn check(proxy: &Proxy, request: &mut Request) -> Result<ClientName, (StatusCode, &'static str)> {
     let headers = request.headers();
-    crate::api::check_local_request(headers, proxy.port)?;
+    crate::listen::check_local_request(headers, proxy.port)?;
     let path_token = request
         .uri()
         .path()
@@ -309,7 +308,7 @@ fn check(proxy: &Proxy, request: &mut Request) -> Result<ClientName, (StatusCode
     let Some(client) = client else {
         return Err((StatusCode::UNAUTHORIZED, "this client token is not known to MCP Firewall"));
     };
-    if request.method() == Method::POST && !crate::api::is_json(headers) {
+    if request.method() == Method::POST && !crate::listen::is_json(headers) {
         {
             return Err((
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -745,7 +744,7 @@ async fn forward(
         if let Some(id) = answer.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
             *session.upstream_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
         }
-        let ours = crate::api::random_hex();
+        let ours = crate::approval::token::random_hex();
         if ours.is_empty() {
             return unavailable(&anyhow::anyhow!("no randomness for a session id"));
         }

@@ -6,7 +6,6 @@
 //! message, an event stream event by event.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -36,17 +35,7 @@ pub const RESPONSE_HEADERS: [&str; 5] =
 
 pub const SESSION_HEADER: &str = "mcp-session-id";
 
-/// The HTTP client for upstreams: TLS through rustls, no redirects, bounded connect time.
-pub fn client() -> Result<reqwest::Client> {
-    // Installing fails only when a provider is already installed, which is as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build()
-        .context("cannot set up the HTTP client")
-}
+pub use crate::outbound::client;
 
 /// Sends one request to `url`: `headers` are the client's (filtered), `session` the server's
 /// session id.

@@ -37,10 +37,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::StreamExt;
 
-use super::Scope;
-use super::broker::{ApprovalBroker, Decided};
 use crate::api::auth::{self, Sessions};
 use crate::api::{overview, refuse, rules, ui};
+use crate::approval::Scope;
+use crate::approval::broker::{ApprovalBroker, Decided};
 use crate::paths::Paths;
 
 /// The largest request body read.
@@ -113,7 +113,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: HttpApi) -> std::i
         .layer(middleware::from_fn_with_state(api.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(api);
-    crate::api::listen::serve(listener, app, crate::api::listen::DEFAULT_LIMITS).await
+    crate::listen::serve(listener, app, crate::listen::DEFAULT_LIMITS).await
 }
 
 /// How a request proved who sent it.
@@ -147,7 +147,9 @@ fn check(api: &Api, mut request: Request) -> Result<Request, (StatusCode, &'stat
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "));
     let auth = match token {
-        Some(token) if super::same_secret(token.as_bytes(), api.token.as_bytes()) => Auth::Token,
+        Some(token) if crate::approval::same_secret(token.as_bytes(), api.token.as_bytes()) => {
+            Auth::Token
+        }
         Some(_) => {
             return Err((StatusCode::UNAUTHORIZED, "a valid bearer token is required"));
         }
@@ -548,7 +550,7 @@ async fn decide(
     match api.broker.decide(id, body.allow, body.scope, body.confirm).await {
         Decided::Done => {
             let rule = request
-                .and_then(|r| super::decision_rule(&r, body.allow, body.scope))
+                .and_then(|r| crate::approval::decision_rule(&r, body.allow, body.scope))
                 .zip(api.store.as_ref());
             let Some(((spec, expires), store)) = rule else {
                 return Json(json!({"status": "done"})).into_response();

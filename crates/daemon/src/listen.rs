@@ -12,6 +12,48 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 
+/// The first checks of every local listener, before anything else is read: `Host` is a
+/// loopback name with this `port` (a page on a rebound DNS name is refused), and `Origin`, when
+/// sent, is this listener's own.
+pub(crate) fn check_local_request(
+    headers: &axum::http::HeaderMap,
+    port: u16,
+) -> Result<(), (axum::http::StatusCode, &'static str)> {
+    use axum::http::header;
+    let own = [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if !own.iter().any(|n| n.eq_ignore_ascii_case(host)) {
+        return Err((
+            axum::http::StatusCode::FORBIDDEN,
+            "MCP Firewall answers only to its loopback address",
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ok = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.strip_prefix("http://"))
+            .is_some_and(|o| own.iter().any(|n| n.eq_ignore_ascii_case(o)));
+        if !ok {
+            return Err((
+                axum::http::StatusCode::FORBIDDEN,
+                "requests from other origins are refused",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a request's body is declared `application/json` (no page can send that cross-site
+/// without a CORS preflight, which is never answered).
+pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// How a listener is bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -10,8 +10,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-use super::broker::{ApprovalBroker, Decided};
-use super::{FromDaemon, ToDaemon, api_file, socket_path};
+use crate::approval::broker::{ApprovalBroker, Decided};
+use crate::approval::{FromDaemon, ToDaemon, api_file, socket_path};
 use crate::paths::Paths;
 
 /// The longest line the daemon reads from a peer.
@@ -86,7 +86,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
     if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
         return Err(AlreadyRunning { socket }.into());
     }
-    let token = Arc::new(super::token::load_or_create(paths)?.0);
+    let token = Arc::new(crate::approval::token::load_or_create(paths)?.0);
     // The keyring is read here, on a plain thread, before anything runs on the runtime.
     let key = crate::store::load_or_create_chain_key(paths)?.0;
     let db = crate::store::db_path(paths);
@@ -121,7 +121,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
         let settings =
             Arc::new(crate::api::settings::Live::new(broker.clone(), &startup, autostart));
         // Always following the broker: notifications can be turned on from the dashboard.
-        super::notify::spawn(broker.subscribe(), settings.notifications());
+        crate::approval::notify::spawn(broker.subscribe(), settings.notifications());
         let http = tokio::net::TcpListener::bind(("127.0.0.1", http_port))
             .await
             .with_context(|| format!("cannot listen on 127.0.0.1:{http_port}"))?;
@@ -146,7 +146,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
             // The retention setting, applied once a day (each `mcpfw wrap` applies it at start).
             tasks.push(tokio::spawn(crate::api::settings::keep_pruning(paths.clone(), store)));
         }
-        let config = super::http::HttpApi {
+        let config = crate::api::router::HttpApi {
             broker: broker.clone(),
             token: token.clone(),
             store,
@@ -155,7 +155,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
             settings,
         };
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = super::http::serve(http, config).await {
+            if let Err(e) = crate::api::router::serve(http, config).await {
                 tracing::error!("the HTTP API stopped: {e}");
             }
         }));
@@ -401,7 +401,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
         match message {
             ToDaemon::Ask { request } => {
                 tracing::warn!(server = %request.server, tool = %request.tool, "approval needed: {}", request.reason);
-                let super::broker::Ticket { id, waiter, answer, expires_in } =
+                let crate::approval::broker::Ticket { id, waiter, answer, expires_in } =
                     broker.ask(request).await;
                 asked.push((id, waiter));
                 let expires_in_ms = expires_in.map(|d| d.as_millis() as u64);
@@ -427,7 +427,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 }
             }
             ToDaemon::List { token: given } => {
-                let reply = if super::same_secret(given.as_bytes(), token.as_bytes()) {
+                let reply = if crate::approval::same_secret(given.as_bytes(), token.as_bytes()) {
                     FromDaemon::Pending { calls: broker.pending().await }
                 } else {
                     FromDaemon::Error { message: "not authorised: wrong approver token".into() }
@@ -435,7 +435,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
                 let _ = out_tx.send(reply);
             }
             ToDaemon::Decide { token: given, id, allow, scope, confirm } => {
-                let reply = if !super::same_secret(given.as_bytes(), token.as_bytes()) {
+                let reply = if !crate::approval::same_secret(given.as_bytes(), token.as_bytes()) {
                     FromDaemon::Error { message: "not authorised: wrong approver token".into() }
                 } else {
                     match broker.decide(id, allow, scope, confirm).await {
@@ -461,7 +461,7 @@ async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<Strin
             ToDaemon::Pause { token: given, .. }
             | ToDaemon::Resume { token: given }
             | ToDaemon::PauseStatus { token: given }
-                if !super::same_secret(given.as_bytes(), token.as_bytes()) =>
+                if !crate::approval::same_secret(given.as_bytes(), token.as_bytes()) =>
             {
                 let _ = out_tx.send(FromDaemon::Error {
                     message: "not authorised: wrong approver token".into(),
