@@ -1,7 +1,7 @@
 //! The MCP clients on this machine, their configuration files and the servers those start.
 //!
 //! `mcpfw scan` audits what a client would start; `mcpfw install` rewrites the entries (see
-//! [`crate::install`]). Each client keeps its servers in a JSON file (TOML for Codex CLI, see
+//! `install/`). Each client keeps its servers in a JSON file (TOML for Codex CLI, see
 //! [`crate::tomlc`]; YAML for Continue and Goose, see [`crate::yamlc`]) in a shape of its own;
 //! the documentation each row was checked against is named at [`config_files`]:
 //!
@@ -121,13 +121,7 @@ pub enum Launch {
     Remote { url: String },
 }
 
-/// A configuration file's text is not JSON (or TOML, or YAML): the file, line and column say where.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}; the file was left untouched, fix it and try again", file = .file.display(), line = .error.line, column = .error.column, message = .error.message)]
-pub struct MalformedConfig {
-    pub file: PathBuf,
-    pub error: jsonc::SyntaxError,
-}
+pub use crate::jsonc::MalformedConfig;
 
 /// The configuration files of `client`, existing or not: user scope first, then project scope
 /// (once each: in the home folder, `~/.cursor/mcp.json` is both).
@@ -260,7 +254,7 @@ pub fn servers(client: &str, places: &Places) -> Result<Vec<ServerEntry>> {
 pub struct Found {
     pub entry: ServerEntry,
     /// The entry's text in the file (for TOML and YAML files: its value as JSON text),
-    /// compared with what install recorded ([`crate::install::manifest::Record::holds`]).
+    /// compared with what install recorded (`install/manifest.rs`, `Record::holds`).
     pub current: String,
     pub value: serde_json::Value,
 }
@@ -396,8 +390,7 @@ pub(crate) fn entry_of(
         }
     } else {
         let url = entry[url_key(client)].as_str().or_else(|| entry["url"].as_str())?;
-        let bridged =
-            crate::install::remote::is_bridged(entry, url, crate::proxy::registry::TOKEN_HEADER);
+        let bridged = is_bridged(entry, url, crate::proxy::registry::TOKEN_HEADER);
         (Launch::Remote { url: url.to_owned() }, false, bridged)
     };
     Some(ServerEntry {
@@ -478,6 +471,19 @@ fn unwrap_firewall(command: &mut Vec<String>) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a remote entry already goes through the proxy: its address is a loopback route and
+/// it sends the token (in the header or the path).
+pub fn is_bridged(entry: &serde_json::Value, url: &str, header: &str) -> bool {
+    let loopback = url.starts_with("http://127.0.0.1:") && url.contains("/s/");
+    // The token in the header, or in the path (`/t/TOKEN/s/NAME/mcp`).
+    // `http_headers`: Codex CLI's name for them.
+    let token = url.contains("/t/")
+        || ["headers", "http_headers"].iter().any(|key| {
+            entry[key].as_object().is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(header)))
+        });
+    loopback && token
 }
 
 #[cfg(test)]

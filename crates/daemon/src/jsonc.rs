@@ -431,6 +431,32 @@ impl Parser<'_> {
     }
 }
 
+/// A configuration file's text is not JSON (or TOML, or YAML): the file, line and column say where.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}; the file was left untouched, fix it and try again", file = .file.display(), line = .error.line, column = .error.column, message = .error.message)]
+pub struct MalformedConfig {
+    pub file: std::path::PathBuf,
+    pub error: SyntaxError,
+}
+
+/// `text` with each span replaced (spans do not overlap).
+pub(crate) fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(span, _)| span.start);
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|(_, t)| t.len()).sum::<usize>());
+    let mut at = 0;
+    for (span, replacement) in edits {
+        if span.start < at || span.end > text.len() {
+            continue; // overlapping: never produced by the callers, never a panic
+        }
+        out.push_str(&text[at..span.start]);
+        out.push_str(&replacement);
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

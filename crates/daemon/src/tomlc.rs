@@ -21,8 +21,8 @@ use std::path::Path;
 use anyhow::Result;
 use toml_edit::{Array, DocumentMut, Item, TableLike, Value};
 
-use crate::clients::MalformedConfig;
 use crate::jsonc;
+use crate::jsonc::MalformedConfig;
 
 /// The table of MCP servers in Codex CLI's `config.toml`.
 pub const SERVERS: &str = "mcp_servers";

@@ -20,8 +20,8 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 use yaml_rust2::Yaml;
 
-use crate::clients::MalformedConfig;
 use crate::jsonc;
+use crate::jsonc::MalformedConfig;
 
 /// Parses a YAML file's text (its first document) as JSON; a syntax error is a
 /// [`MalformedConfig`] naming its line and column.
@@ -117,7 +117,7 @@ fn json(yaml: &Yaml, depth: usize) -> Option<Value> {
 }
 
 /// The server entries of a client's YAML file: the object keys leading to each (as
-/// [`crate::clients::ServerEntry::pointer`]), its name, and its value in the common shape
+/// `ServerEntry::pointer` in `clients.rs`), its name, and its value in the common shape
 /// (`command`, `args`, `env`, or `url`).
 pub fn servers(client: &str, doc: &Value) -> Vec<(Vec<String>, String, Value)> {
     let mut out = Vec::new();
@@ -357,7 +357,7 @@ pub fn wrap(
             }
         }
     }
-    let after = crate::install::apply(text, edits);
+    let after = crate::jsonc::apply(text, edits);
     // The edit must change exactly the entry's cmd and args.
     let before = parse(Path::new(""), text).map_err(|e| e.to_string())?;
     let mut want = before.clone();
@@ -438,7 +438,7 @@ pub fn unwrap(
             edits.push((lines[args].start..next(items[4]), String::new()));
         }
     }
-    let after = crate::install::apply(text, edits);
+    let after = crate::jsonc::apply(text, edits);
     let now = parse(Path::new(""), &after).ok()?;
     let mut want = parse(Path::new(""), text).ok()?;
     let ext = slot(client, &mut want, name)?;

@@ -851,23 +851,7 @@ fn label_of(pointer: &[String]) -> String {
     }
 }
 
-/// `text` with each span replaced (spans do not overlap).
-pub(crate) fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
-    edits.sort_by_key(|(span, _)| span.start);
-    let mut out =
-        String::with_capacity(text.len() + edits.iter().map(|(_, t)| t.len()).sum::<usize>());
-    let mut at = 0;
-    for (span, replacement) in edits {
-        if span.start < at || span.end > text.len() {
-            continue; // overlapping: never produced by the callers, never a panic
-        }
-        out.push_str(&text[at..span.start]);
-        out.push_str(&replacement);
-        at = span.end;
-    }
-    out.push_str(&text[at..]);
-    out
-}
+pub(crate) use crate::jsonc::apply;
 
 fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()

@@ -85,18 +85,7 @@ pub fn route_name(name: &str) -> String {
     out
 }
 
-/// Whether a remote entry already goes through the proxy: its address is a loopback route and
-/// it sends the token (in the header or the path).
-pub fn is_bridged(entry: &serde_json::Value, url: &str, header: &str) -> bool {
-    let loopback = url.starts_with("http://127.0.0.1:") && url.contains("/s/");
-    // The token in the header, or in the path (`/t/TOKEN/s/NAME/mcp`).
-    // `http_headers`: Codex CLI's name for them.
-    let token = url.contains("/t/")
-        || ["headers", "http_headers"].iter().any(|key| {
-            entry[key].as_object().is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(header)))
-        });
-    loopback && token
-}
+pub use crate::clients::is_bridged;
 
 /// A remote server as the proxy is told of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
