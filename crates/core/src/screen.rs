@@ -234,6 +234,10 @@ impl ResultScanner {
     pub fn start(recorder: Arc<dyn Recorder>, found: OnFound) -> Self {
         let (sender, receiver) = mpsc::sync_channel::<Message>(QUEUE);
         let worker = std::thread::Builder::new().name("mcpfw-detect".into()).spawn(move || {
+            // The automata are built here, while the server starts, rather than in the relay
+            // thread when its first tool list arrives (at full priority: a relay thread that
+            // needs them waits for this build).
+            detect::warm_up();
             // The relay threads come first on a busy machine; the queue bounds the lag.
             crate::sys::lower_priority();
             for message in receiver {
