@@ -233,12 +233,12 @@ impl ResultScanner {
     /// Flag or above, after they are recorded.
     pub fn start(recorder: Arc<dyn Recorder>, found: OnFound) -> Self {
         // The detector's automata are built now, while the server starts, rather than in the
-        // relay thread when its first tool list arrives: on a short-lived thread of their own
-        // at the lower priority, so that the build (tens of milliseconds of CPU) neither slows
-        // the shim's start-up nor holds up a flush. A relay thread that needs them before the
-        // build is done waits for it; the process does not wait for it at exit.
+        // relay thread when its first tool list arrives: on a short-lived thread of their own,
+        // so that the build (tens of milliseconds of CPU) does not hold up a flush, and at the
+        // normal priority, because a relay thread that needs them before the build is done
+        // waits for it (at a lower one, a busy machine starved it: 290 ms for a first list).
+        // The process does not wait for it at exit.
         let warming = std::thread::Builder::new().name("mcpfw-warm-up".into()).spawn(|| {
-            crate::sys::lower_priority();
             detect::warm_up();
         });
         if let Err(e) = warming {
