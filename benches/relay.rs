@@ -19,6 +19,11 @@
 //! * `MCPFW_BENCH_SLACK=<factor>`: that slack (default 1.0);
 //! * anything else (e.g. `MCPFW_LOG=warn`) reaches the shim unchanged.
 //!
+//! Memory is measured as the peak resident set (`VmHWM`) of real processes: one shim under
+//! 1 MiB results, twenty shims relaying at once (summed), and an idle `mcpfw daemon`. Memory is
+//! deterministic enough that its targets are held with at most ×1.5 slack, whatever
+//! `MCPFW_BENCH_SLACK` says.
+//!
 //! The Markdown report is printed and written to `$CARGO_TARGET_DIR/mcpfw-bench.md`.
 
 use std::ffi::OsStr;
@@ -93,6 +98,10 @@ struct Config {
     blobs: usize,
     /// Spawns per route for the start-up measurement.
     startups: usize,
+    /// Shims (each with its server) relaying at once for the memory measurement.
+    shims: usize,
+    /// 1 MiB results each of them relays.
+    shim_blobs: usize,
     enforce: bool,
     slack: f64,
 }
@@ -114,6 +123,8 @@ impl Config {
             throughput_rounds: pick(3, 5),
             blobs: pick(20, 100),
             startups: pick(5, 31),
+            shims: 20,
+            shim_blobs: pick(5, 20),
             enforce: flag("MCPFW_BENCH_ENFORCE"),
             slack,
         }
@@ -253,6 +264,16 @@ impl Peer {
         .map(drop)
     }
 
+    /// One `tools/list` round trip; returns the response line (without its newline).
+    fn list_tools(&mut self) -> io::Result<&[u8]> {
+        self.round_trip(|out, id| {
+            let _ = writeln!(
+                out,
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list","params":{{}}}}"#
+            );
+        })
+    }
+
     /// One `tools/call` round trip; returns the response line (without its newline).
     fn call(&mut self, tool: Tool) -> io::Result<&[u8]> {
         self.round_trip(|out, id| tool.write_request(out, id))
@@ -372,10 +393,32 @@ struct Results {
     startup: Pair<Duration>,
     /// The same for the firewall with the box off.
     startup_unboxed: Duration,
+    /// A fresh process's first `tools/list` of the 100-tool server: the median round trip, and
+    /// the median time from spawning to having it.
+    first_list: Pair<Duration>,
+    first_list_from_spawn: Pair<Duration>,
+    /// Many shims relaying 1 MiB results at once.
+    many: Option<ManyShims>,
+    /// VmHWM of an idle `mcpfw daemon`, in KiB.
+    daemon_idle_kib: Option<u64>,
     round_trips: usize,
     messages: usize,
     blob_count: usize,
     startups: usize,
+    shim_blobs: usize,
+}
+
+/// The memory of many shims running at once.
+#[derive(Debug, Clone, Copy)]
+struct ManyShims {
+    count: usize,
+    /// The sum of their peak resident sets (VmHWM), in KiB.
+    sum_hwm_kib: u64,
+    /// The largest of them, in KiB.
+    max_hwm_kib: u64,
+    /// The sum of their proportional set sizes (shared pages divided among the processes
+    /// sharing them), in KiB, read at the end.
+    sum_pss_kib: u64,
 }
 
 /// One value per route.
@@ -430,6 +473,18 @@ fn run_all(config: &Config, bench: &Bench) -> io::Result<Results> {
 
     eprintln!("relay bench: start-up ({} spawns per route)", config.startups);
     let (startup, startup_unboxed) = measure_startup(bench, config.startups)?;
+    eprintln!(
+        "relay bench: the first tools/list of 100 tools ({} spawns per route)",
+        config.startups
+    );
+    let (first_list, first_list_from_spawn) = measure_first_list(bench, config.startups)?;
+    eprintln!(
+        "relay bench: memory of {} shims at once ({} results of 1 MiB each)",
+        config.shims, config.shim_blobs
+    );
+    let many = measure_many(bench, config.shims, config.shim_blobs)?;
+    eprintln!("relay bench: memory of an idle daemon");
+    let daemon_idle_kib = measure_daemon_idle(bench)?;
     Ok(Results {
         latency,
         throughput,
@@ -440,10 +495,15 @@ fn run_all(config: &Config, bench: &Bench) -> io::Result<Results> {
         relayed,
         startup,
         startup_unboxed,
+        first_list,
+        first_list_from_spawn,
+        many,
+        daemon_idle_kib,
         round_trips: config.round_trips,
         messages: config.messages,
         blob_count: config.blobs,
         startups: config.startups,
+        shim_blobs: config.shim_blobs,
     })
 }
 
@@ -624,6 +684,137 @@ fn measure_startup(bench: &Bench, spawns: usize) -> io::Result<(Pair<Duration>, 
     ))
 }
 
+/// A fresh process's first `tools/list` of a 100-tool server: spawn, `initialize`,
+/// `notifications/initialized`, then the list, whose round trip is timed on its own (what
+/// screening and pinning put in front of the answer) and from the spawn. Routes alternate; the
+/// medians per route. The firewall's list must be the server's, byte for byte (nothing in the
+/// fixture is withheld).
+fn measure_first_list(
+    bench: &Bench,
+    spawns: usize,
+) -> io::Result<(Pair<Duration>, Pair<Duration>)> {
+    let once = |route| -> io::Result<(Duration, Duration, Vec<u8>)> {
+        let start = Instant::now();
+        let mut peer = Peer::spawn(bench, route)?;
+        peer.initialize()?;
+        peer.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")?;
+        let listed = Instant::now();
+        let list = peer.list_tools()?.to_vec();
+        let (round_trip, from_spawn) = (listed.elapsed(), start.elapsed());
+        expect_success("tools/list run", peer.finish()?)?;
+        Ok((round_trip, from_spawn, list))
+    };
+    // Unmeasured: the pins are made on the first run, as on a user's first start; the lists
+    // are compared.
+    let (_, _, direct_list) = once(Route::Direct)?;
+    let (_, _, firewall_list) = once(Route::Firewall)?;
+    if direct_list != firewall_list || direct_list.len() < 10_000 {
+        return Err(io::Error::other(format!(
+            "the firewall's tools/list ({} bytes) is not the server's ({} bytes)",
+            firewall_list.len(),
+            direct_list.len()
+        )));
+    }
+    let mut round_trips = Pair { direct: Vec::new(), firewall: Vec::new() };
+    let mut from_spawn = Pair { direct: Vec::new(), firewall: Vec::new() };
+    for i in 0..spawns {
+        let order = if direct_first(i) {
+            [Route::Direct, Route::Firewall]
+        } else {
+            [Route::Firewall, Route::Direct]
+        };
+        for route in order {
+            let (list, total, _) = once(route)?;
+            let (rt, fs) = match route {
+                Route::Direct => (&mut round_trips.direct, &mut from_spawn.direct),
+                _ => (&mut round_trips.firewall, &mut from_spawn.firewall),
+            };
+            rt.push(list);
+            fs.push(total);
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    Ok((
+        Pair {
+            direct: median(&mut round_trips.direct),
+            firewall: median(&mut round_trips.firewall),
+        },
+        Pair { direct: median(&mut from_spawn.direct), firewall: median(&mut from_spawn.firewall) },
+    ))
+}
+
+/// `count` shims (each with its own server, all sharing one history, as a client's servers do)
+/// relaying `blobs` results of 1 MiB each, round-robin: their peak resident sets are summed.
+fn measure_many(bench: &Bench, count: usize, blobs: usize) -> io::Result<Option<ManyShims>> {
+    let mut peers =
+        (0..count).map(|_| Peer::start(bench, Route::Firewall)).collect::<io::Result<Vec<_>>>()?;
+    for peer in &mut peers {
+        peer.call(Tool::Echo)?;
+    }
+    for _ in 0..blobs {
+        for peer in &mut peers {
+            let len = peer.call(Tool::Blob(BLOB_BYTES))?.len();
+            if len < BLOB_BYTES {
+                return Err(io::Error::other(format!("a blob result of only {len} bytes")));
+            }
+        }
+    }
+    let peaks: Option<Vec<u64>> = peers.iter().map(|p| vm_hwm_kib(p.pid())).collect();
+    let pss: Option<Vec<u64>> = peers.iter().map(|p| pss_kib(p.pid())).collect();
+    for peer in peers {
+        expect_success("mcpfw wrap", peer.finish()?)?;
+    }
+    Ok(peaks.map(|peaks| ManyShims {
+        count,
+        sum_hwm_kib: peaks.iter().sum(),
+        max_hwm_kib: peaks.iter().copied().max().unwrap_or(0),
+        sum_pss_kib: pss.map_or(0, |p| p.iter().sum()),
+    }))
+}
+
+/// The peak resident set of `mcpfw daemon` (its own home, no notifications) once it listens and
+/// has sat idle for a second.
+fn measure_daemon_idle(bench: &Bench) -> io::Result<Option<u64>> {
+    let home = tempfile::Builder::new().prefix("mcpfw-bench-daemon-").tempdir()?;
+    let socket = mcpfw::paths::Paths::under(home.path()).runtime.join("mcpfw.sock");
+    let stderr = File::options().create(true).append(true).open(bench.stderr_path())?;
+    let mut daemon = Command::new(&bench.mcpfw)
+        .args(["daemon", "--no-notify"])
+        .env("MCPFW_HOME", home.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        if Instant::now() > deadline || daemon.try_wait()?.is_some() {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+            return Err(io::Error::other("mcpfw daemon did not start listening"));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_secs(1));
+    let peak = vm_hwm_kib(daemon.id());
+    // SAFETY: kill(2) on the daemon this function started; no memory-safety preconditions.
+    unsafe {
+        libc::kill(daemon.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while daemon.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = daemon.kill();
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let _ = daemon.wait();
+    Ok(peak)
+}
+
 fn expect_success(what: &str, status: ExitStatus) -> io::Result<()> {
     if status.success() {
         Ok(())
@@ -636,6 +827,13 @@ fn expect_success(what: &str, status: ExitStatus) -> io::Result<()> {
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The proportional set size of a live process (`Pss` in `smaps_rollup`), in KiB.
+fn pss_kib(pid: u32) -> Option<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let line = rollup.lines().find(|l| l.starts_with("Pss:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -679,19 +877,34 @@ struct Check {
     /// For a target known to be missed (see docs/performance.md): the regression bound that
     /// `MCPFW_BENCH_ENFORCE` holds the value to instead.
     known_miss_bound: Option<f64>,
+    /// The most slack this target gets, whatever `MCPFW_BENCH_SLACK` says (memory is
+    /// deterministic; a stable time needs little).
+    max_slack: Option<f64>,
 }
+
+/// The slack memory targets get at most.
+const MEMORY_SLACK: f64 = 1.5;
 
 impl Check {
     fn new(value: f64, limit: f64) -> Self {
-        Self { value, limit, known_miss_bound: None }
+        Self { value, limit, known_miss_bound: None, max_slack: None }
+    }
+
+    /// A memory target: held with at most [`MEMORY_SLACK`].
+    fn memory(value: f64, limit: f64) -> Self {
+        Self { max_slack: Some(MEMORY_SLACK), ..Self::new(value, limit) }
+    }
+
+    fn slack(self, slack: f64) -> f64 {
+        self.max_slack.map_or(slack, |max| slack.min(max))
     }
 
     fn passes(self, slack: f64) -> bool {
-        self.value <= self.known_miss_bound.unwrap_or(self.limit) * slack
+        self.value <= self.known_miss_bound.unwrap_or(self.limit) * self.slack(slack)
     }
 
     fn meets_target(self, slack: f64) -> bool {
-        self.value <= self.limit * slack
+        self.value <= self.limit * self.slack(slack)
     }
 }
 
@@ -717,7 +930,10 @@ impl Results {
         let blob_median_pct = 100.0 * (ms(blob_f.median) / ms(blob_d.median) - 1.0);
         let startup_added = ms(self.startup.firewall) - ms(self.startup.direct);
         let box_added = ms(self.startup.firewall) - ms(self.startup_unboxed);
-        let peak_mib = self.shim_peak_kib.map(|k| k as f64 / 1024.0);
+        let peak_mib = self.shim_peak_kib.map(mib);
+        let list_added = ms(self.first_list.firewall) - ms(self.first_list.direct);
+        let list_from_spawn_added =
+            ms(self.first_list_from_spawn.firewall) - ms(self.first_list_from_spawn.direct);
         vec![
             Row {
                 metric: format!("round trip p50 (n={})", self.round_trips),
@@ -757,22 +973,84 @@ impl Results {
                 }),
             },
             Row {
-                metric: "shim peak RSS (VmHWM)".into(),
+                metric: format!("shim peak RSS (VmHWM), {} × 1 MiB results", self.blob_count),
                 direct: "—".into(),
                 firewall: peak_mib.map_or("n/a".into(), |m| format!("{m:.1} MiB")),
                 delta: "—".into(),
-                target: "≤ 15 MiB",
-                // Known miss with the history on: SQLite's page cache and the bounded queue.
+                target: "≤ 10 MiB",
+                // Known miss: the executable's code pages alone are about 15 MiB resident, and
+                // the queues hold whole copies of large results (docs/performance.md).
                 check: peak_mib
-                    .map(|m| Check { known_miss_bound: Some(32.0), ..Check::new(m, 15.0) }),
+                    .map(|m| Check { known_miss_bound: Some(50.0), ..Check::memory(m, 10.0) }),
+            },
+            Row {
+                metric: match self.many {
+                    Some(m) => format!(
+                        "{} shims at once, {} × 1 MiB results each: sum of VmHWM (largest; sum of PSS)",
+                        m.count, self.shim_blobs
+                    ),
+                    None => "many shims at once: sum of VmHWM".into(),
+                },
+                direct: "—".into(),
+                firewall: self.many.map_or("n/a".into(), |m| {
+                    format!(
+                        "{:.1} MiB ({:.1} MiB; {:.1} MiB)",
+                        mib(m.sum_hwm_kib),
+                        mib(m.max_hwm_kib),
+                        mib(m.sum_pss_kib)
+                    )
+                }),
+                delta: "—".into(),
+                target: "≤ 200 MiB (20 shims)",
+                // Known miss: each shim's resident code pages count in its own VmHWM, though
+                // the processes share them (the sum of PSS is about half).
+                check: self.many.map(|m| Check {
+                    known_miss_bound: Some(700.0),
+                    ..Check::memory(mib(m.sum_hwm_kib) * 20.0 / m.count as f64, 200.0)
+                }),
+            },
+            Row {
+                metric: "`mcpfw daemon` idle: VmHWM".into(),
+                direct: "—".into(),
+                firewall: self
+                    .daemon_idle_kib
+                    .map_or("n/a".into(), |k| format!("{:.1} MiB", mib(k))),
+                delta: "—".into(),
+                target: "≤ 40 MiB",
+                check: self.daemon_idle_kib.map(|k| Check::memory(mib(k), 40.0)),
             },
             Row {
                 metric: format!("start-up to first answer (median of {})", self.startups),
                 direct: format!("{:.2} ms", ms(self.startup.direct)),
                 firewall: format!("{:.2} ms", ms(self.startup.firewall)),
                 delta: format!("{startup_added:+.2} ms"),
-                target: "≤ 10 ms added",
-                check: Some(Check::new(startup_added, 10.0)),
+                target: "≤ 5 ms added",
+                // At the edge: held to the earlier target of 10 ms until it is met reliably.
+                check: Some(Check {
+                    known_miss_bound: Some(10.0),
+                    ..Check::new(startup_added, 5.0)
+                }),
+            },
+            Row {
+                metric: format!(
+                    "first tools/list of a 100-tool server: round trip (median of {})",
+                    self.startups
+                ),
+                direct: format!("{:.2} ms", ms(self.first_list.direct)),
+                firewall: format!("{:.2} ms", ms(self.first_list.firewall)),
+                delta: format!("{list_added:+.2} ms"),
+                target: "≤ 5 ms added",
+                // Known miss: screening and pinning 100 tools, and the detector's automata when
+                // their build (started with the shim) has not finished yet.
+                check: Some(Check { known_miss_bound: Some(40.0), ..Check::new(list_added, 5.0) }),
+            },
+            Row {
+                metric: format!("spawn → first tools/list answered (median of {})", self.startups),
+                direct: format!("{:.2} ms", ms(self.first_list_from_spawn.direct)),
+                firewall: format!("{:.2} ms", ms(self.first_list_from_spawn.firewall)),
+                delta: format!("{list_from_spawn_added:+.2} ms"),
+                target: "—",
+                check: None,
             },
             Row {
                 metric: format!("the box's part of start-up (median of {})", self.startups),
@@ -790,6 +1068,10 @@ impl Results {
     }
 }
 
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
 /// The Markdown report: a one-line context, the table, and the shim's CPU use.
 fn render(config: &Config, results: &Results, took: Duration) -> String {
     let mut out = String::new();
@@ -797,9 +1079,10 @@ fn render(config: &Config, results: &Results, took: Duration) -> String {
     let cores = thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
         out,
-        "\n### mcpfw relay benchmark ({mode} run, {cores} cores, {:.1} s, slack ×{})\n",
+        "\n### mcpfw relay benchmark ({mode} run, {cores} cores, {:.1} s, slack ×{}, memory ×{})\n",
         took.as_secs_f64(),
-        config.slack
+        config.slack,
+        config.slack.min(MEMORY_SLACK)
     );
     out.push_str("| metric | direct | firewall | ratio / added | target | pass? |\n");
     out.push_str("|---|---:|---:|---:|---|---|\n");
@@ -875,8 +1158,9 @@ fn target_dir_of_exe() -> Option<PathBuf> {
 
 /// A minimal, deterministic MCP stdio server: std only, blocking, one line in, one line out.
 ///
-/// It answers `initialize`, `ping` and `tools/call` (`echo` → a small text, `get_blob` with
-/// `{"bytes":N}` → a text of N bytes); notifications and responses get no answer. Output is
+/// It answers `initialize`, `ping`, `tools/list` (100 real tool definitions) and `tools/call`
+/// (`echo` → a small text, `get_blob` with `{"bytes":N}` → a text of N bytes); notifications
+/// and responses get no answer. Output is
 /// flushed whenever no more input is buffered, so pipelined requests are answered in batches.
 mod echo_server {
     use super::*;
@@ -918,6 +1202,11 @@ mod echo_server {
                  \"serverInfo\":{{\"name\":\"relay-bench-echo\",\"version\":\"1\"}}}}}}"
             ),
             b"ping" => out.write_all(b",\"result\":{}}\n"),
+            b"tools/list" => {
+                out.write_all(b",\"result\":{\"tools\":")?;
+                out.write_all(hundred_tools())?;
+                out.write_all(b"}}\n")
+            }
             b"tools/call" => {
                 let size = raw_member(line, b"\"bytes\":")
                     .and_then(|raw| std::str::from_utf8(raw).ok()?.parse::<usize>().ok());
@@ -935,6 +1224,45 @@ mod echo_server {
             }
             _ => out.write_all(b",\"error\":{\"code\":-32601,\"message\":\"method not found\"}}\n"),
         }
+    }
+
+    /// The real tool lists of tests/ (fixtures and corpus), built in: the server may run in a
+    /// box that cannot read the source tree.
+    const TOOL_LISTS: [&str; 9] = [
+        include_str!("../tests/fixtures/tools/everything.json"),
+        include_str!("../tests/fixtures/tools/filesystem.json"),
+        include_str!("../tests/fixtures/tools/memory.json"),
+        include_str!("../tests/corpus/tools/fetch.json"),
+        include_str!("../tests/corpus/tools/git.json"),
+        include_str!("../tests/corpus/tools/github.json"),
+        include_str!("../tests/corpus/tools/puppeteer.json"),
+        include_str!("../tests/corpus/tools/sequential-thinking.json"),
+        include_str!("../tests/corpus/tools/time.json"),
+    ];
+
+    /// 100 real tool definitions ([`TOOL_LISTS`], repeated under new names to make 100), as
+    /// compact JSON; made once, at the first `tools/list`.
+    fn hundred_tools() -> &'static [u8] {
+        static TOOLS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        TOOLS.get_or_init(|| {
+            let mut tools: Vec<serde_json::Value> = Vec::new();
+            for list in TOOL_LISTS {
+                if let Ok(serde_json::Value::Array(list)) = serde_json::from_str(list) {
+                    tools.extend(list);
+                }
+            }
+            let base = tools.clone();
+            let mut i = 0;
+            while tools.len() < 100 && !base.is_empty() {
+                let mut tool = base[i % base.len()].clone();
+                let name = format!("{}_{i}", tool["name"].as_str().unwrap_or("tool"));
+                tool["name"] = serde_json::Value::String(name);
+                tools.push(tool);
+                i += 1;
+            }
+            tools.truncate(100);
+            serde_json::to_vec(&tools).unwrap_or_else(|_| b"[]".to_vec())
+        })
     }
 
     /// The raw JSON after the first `key` (a number or other scalar), up to `,` or `}`.

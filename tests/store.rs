@@ -671,6 +671,25 @@ async fn servers_and_tool_definitions_are_tracked() {
         "NULL"
     );
     assert!(store.record_tool("fs", "bad", "{not json", 1).await.is_err());
+
+    // A whole list in one go: the same rows as one by one; a definition that is not JSON is
+    // left out, the others are kept.
+    let list = [
+        ("read".to_owned(), v2.to_owned()),
+        ("bad".to_owned(), "{not json".to_owned()),
+        ("write".to_owned(), r#"{"name":"write"}"#.to_owned()),
+    ];
+    store.record_tools("listed", &list, 7000).await.unwrap();
+    store.record_tools("listed", &list[..1], 8000).await.unwrap();
+    assert_eq!(
+        sqlite(
+            &db,
+            "SELECT name, first_seen_ms, last_seen_ms FROM tools WHERE server = 'listed' \
+             ORDER BY name"
+        ),
+        "read|7000|8000\nwrite|7000|7000"
+    );
+    assert_eq!(sqlite(&db, "SELECT count(*) FROM servers WHERE name = 'listed'"), "1");
 }
 
 #[tokio::test]

@@ -232,6 +232,18 @@ impl ResultScanner {
     /// Starts the scanner. `found` is called (on its thread) for a result with findings at
     /// Flag or above, after they are recorded.
     pub fn start(recorder: Arc<dyn Recorder>, found: OnFound) -> Self {
+        // The detector's automata are built now, while the server starts, rather than in the
+        // relay thread when its first tool list arrives: on a short-lived thread of their own,
+        // so that the build (tens of milliseconds of CPU) does not hold up a flush, and at the
+        // normal priority, because a relay thread that needs them before the build is done
+        // waits for it (at a lower one, a busy machine starved it: 290 ms for a first list).
+        // The process does not wait for it at exit.
+        let warming = std::thread::Builder::new().name("mcpfw-warm-up".into()).spawn(|| {
+            detect::warm_up();
+        });
+        if let Err(e) = warming {
+            tracing::debug!("the detector is built at first use instead: {e}");
+        }
         let (sender, receiver) = mpsc::sync_channel::<Message>(QUEUE);
         let worker = std::thread::Builder::new().name("mcpfw-detect".into()).spawn(move || {
             // The relay threads come first on a busy machine; the queue bounds the lag.

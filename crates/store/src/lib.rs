@@ -1018,6 +1018,59 @@ impl Store {
         })
     }
 
+    /// Records a server's listed tools (name, definition JSON) as seen at `now_ms`, as
+    /// [`Store::record_tool`] does, in one transaction for the whole list. A definition that is
+    /// not JSON is not recorded (and logged); the others are.
+    pub async fn record_tools(
+        &self,
+        server: &str,
+        tools: &[(String, String)],
+        now_ms: u64,
+    ) -> Result<()> {
+        let now = chain::to_i64(now_ms);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        sqlx::query(
+            "INSERT INTO servers (name, origin, first_seen_ms, last_seen_ms) \
+             VALUES (?1, NULL, ?2, ?2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(server)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
+        for (name, definition_json) in tools {
+            if serde_json::from_str::<serde::de::IgnoredAny>(definition_json).is_err() {
+                tracing::error!(
+                    server,
+                    tool = %name,
+                    "a tool definition was not recorded: it is not valid JSON"
+                );
+                continue;
+            }
+            let sha256 = hex::encode(Sha256::digest(definition_json.as_bytes()));
+            sqlx::query(
+                "INSERT INTO tools (server, name, definition, definition_sha256, first_seen_ms, \
+                 last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+                 ON CONFLICT (server, name, definition_sha256) \
+                 DO UPDATE SET last_seen_ms = max(last_seen_ms, ?5)",
+            )
+            .bind(server)
+            .bind(name)
+            .bind(definition_json)
+            .bind(&sha256)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error("write to", e))?;
+        }
+        tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        Ok(())
+    }
+
     /// Adds a rule (JSON text) and returns its id, which is never reused.
     pub async fn add_rule(
         &self,

@@ -117,33 +117,36 @@ impl Store {
             .await
             .map_err(|e| self.db_error("write to", e))?;
         let mut out = Vec::with_capacity(tools.len());
-        // Pinned tools of this server missing from the list: a new tool may be one of them
-        // under another name.
-        let listed: std::collections::HashSet<&str> =
-            tools.iter().map(|(n, _)| n.as_str()).collect();
-        let missing: Vec<(String, Value)> = sqlx::query_as::<_, (String, String)>(
-            "SELECT name, definition FROM tool_pins WHERE server = ?",
+        // The server's pins, read at once (one query, not one per listed tool): name →
+        // (status, digest, pending digest), kept up to date below so that a name listed twice
+        // sees what its first listing wrote.
+        let rows: Vec<(String, String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT name, status, digest, pending_digest, definition FROM tool_pins WHERE server = ?",
         )
         .bind(server)
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| self.db_error("read", e))?
-        .into_iter()
-        .filter(|(name, _)| !listed.contains(name.as_str()))
-        .filter_map(|(name, definition)| Some((name, serde_json::from_str(&definition).ok()?)))
-        .collect();
+        .map_err(|e| self.db_error("read", e))?;
+        // Pinned tools of this server missing from the list: a new tool may be one of them
+        // under another name.
+        let listed: std::collections::HashSet<&str> =
+            tools.iter().map(|(n, _)| n.as_str()).collect();
+        let mut pins: std::collections::HashMap<String, (String, String, Option<String>)> =
+            std::collections::HashMap::with_capacity(rows.len());
+        let mut missing: Vec<(String, Value)> = Vec::new();
+        for (name, status, digest, pending, definition) in rows {
+            if !listed.contains(name.as_str())
+                && let Ok(value) = serde_json::from_str(&definition)
+            {
+                missing.push((name.clone(), value));
+            }
+            pins.insert(name, (status, digest, pending));
+        }
         for (name, definition) in tools {
             let (text, digest) = canonical(definition).unwrap_or_else(|| {
                 (definition.clone(), hex::encode(Sha256::digest(definition.as_bytes())))
             });
-            let pin: Option<(String, String, Option<String>)> = sqlx::query_as(
-                "SELECT status, digest, pending_digest FROM tool_pins WHERE server = ? AND name = ?",
-            )
-            .bind(server)
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.db_error("read", e))?;
+            let pin = pins.get(name).cloned();
             let trust = match pin {
                 None => {
                     sqlx::query(
@@ -158,6 +161,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| self.db_error("write to", e))?;
+                    pins.insert(name.clone(), ("trusted".to_owned(), digest.clone(), None));
                     let value: Value = serde_json::from_str(&text).unwrap_or_default();
                     match missing
                         .iter()
@@ -180,6 +184,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| self.db_error("write to", e))?;
+                        pins.insert(name.clone(), ("trusted".to_owned(), pinned, None));
                     }
                     Trust::Pinned
                 }
@@ -198,6 +203,8 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| self.db_error("write to", e))?;
+                        let changed = ("changed".to_owned(), pinned.clone(), Some(digest.clone()));
+                        pins.insert(name.clone(), changed);
                     }
                     if blocked {
                         Trust::Blocked { digest }

@@ -382,13 +382,8 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
             let _ = waiter.send(outcome.clone());
         }
         let now = mcpfw_core::record::now_ms();
-        for (server, listed) in tools.drain(..) {
-            for (name, definition) in listed.iter() {
-                if let Err(e) = store.record_tool(&server, name, definition, now).await {
-                    tracing::error!(%server, tool = %name, "a tool definition was not recorded: {e:#}");
-                }
-            }
-        }
+        // Questions first: a relay thread waits for each answer (a tool list is held until its
+        // pins are checked), while the tool definitions below are only kept.
         for check in checks.drain(..) {
             match check {
                 Check::Tools(server, listed, answer) => {
@@ -403,6 +398,12 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
                     let checked = store.check_package(&server, &package, now).await;
                     let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
                 }
+            }
+        }
+        for (server, listed) in tools.drain(..) {
+            // One transaction per list (not one per tool).
+            if let Err(e) = store.record_tools(&server, &listed, now).await {
+                tracing::error!(%server, "the listed tool definitions were not recorded: {e:#}");
             }
         }
         for flush in flushes {
