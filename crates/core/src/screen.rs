@@ -208,6 +208,27 @@ pub fn sanitized_line(mut message: Value) -> Option<Vec<u8>> {
     detect::sanitize_value(&mut message).then(|| serde_json::to_vec(&message).unwrap_or_default())
 }
 
+/// Builds the detector's automata (tens of milliseconds of CPU) on a short-lived thread of
+/// their own, once per process, so that a server's first `tools/list` does not wait for the
+/// build in the relay thread. The pipeline calls it after the server's first message (the
+/// answer to `initialize`) has been decided: started earlier, the build competed with the
+/// start-up itself on a 2-core machine (start-up to the first answer went from +6 to +30 ms);
+/// started then, it runs while the client sends `initialized` and asks for the tools. It keeps
+/// the normal priority: a relay thread that needs the automata before the build is done waits
+/// for it (at a lower one, a busy machine starved it: 290 ms for a first list). The process
+/// does not wait for it at exit.
+pub fn warm_up_soon() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let warming = std::thread::Builder::new().name("mcpfw-warm-up".into()).spawn(|| {
+            detect::warm_up();
+        });
+        if let Err(e) = warming {
+            tracing::debug!("the detector is built at first use instead: {e}");
+        }
+    });
+}
+
 /// One result to scan in the background.
 struct Job {
     event: Event,
@@ -232,18 +253,6 @@ impl ResultScanner {
     /// Starts the scanner. `found` is called (on its thread) for a result with findings at
     /// Flag or above, after they are recorded.
     pub fn start(recorder: Arc<dyn Recorder>, found: OnFound) -> Self {
-        // The detector's automata are built now, while the server starts, rather than in the
-        // relay thread when its first tool list arrives: on a short-lived thread of their own,
-        // so that the build (tens of milliseconds of CPU) does not hold up a flush, and at the
-        // normal priority, because a relay thread that needs them before the build is done
-        // waits for it (at a lower one, a busy machine starved it: 290 ms for a first list).
-        // The process does not wait for it at exit.
-        let warming = std::thread::Builder::new().name("mcpfw-warm-up".into()).spawn(|| {
-            detect::warm_up();
-        });
-        if let Err(e) = warming {
-            tracing::debug!("the detector is built at first use instead: {e}");
-        }
         let (sender, receiver) = mpsc::sync_channel::<Message>(QUEUE);
         let worker = std::thread::Builder::new().name("mcpfw-detect".into()).spawn(move || {
             // The relay threads come first on a busy machine; the queue bounds the lag.

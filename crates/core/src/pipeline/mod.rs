@@ -394,6 +394,9 @@ impl Pipeline {
                 for effect in effects {
                     self.effects.carry_out(effect);
                 }
+                if direction == Direction::ServerToClient {
+                    crate::screen::warm_up_soon();
+                }
                 action
             }
             Decoded::Batch(messages) => self.batch(direction, line, &messages),
