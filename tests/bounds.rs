@@ -45,6 +45,25 @@ fn report(what: &str, baseline: f64, peak: f64, budget: f64, took: Duration) {
     );
 }
 
+/// What a client does first: `initialize`, then `tools/list`. The idle shim the budgets are
+/// measured against is the one after both, once the detector's automata (built on a thread of
+/// their own after the server's first answer) are in memory: its peak has stopped moving.
+fn handshake(shim: &mut Shim) {
+    shim.initialize();
+    let listed = shim.request(900_000_000, "tools/list", json!({}));
+    assert!(listed.get("result").is_some(), "{listed}");
+    // The build may still be finishing its last automaton: wait until the peak stops moving
+    // (three samples 100 ms apart, at most 5 s).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (mut last, mut steady) = (peak_rss_mib(shim), 0);
+    while steady < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = peak_rss_mib(shim);
+        steady = if now == last { steady + 1 } else { 0 };
+        last = now;
+    }
+}
+
 fn error_code(line: &[u8]) -> i64 {
     let v: Value = serde_json::from_slice(line).unwrap();
     v["error"]["code"].as_i64().unwrap_or_else(|| panic!("not an error: {v}"))
@@ -60,7 +79,7 @@ fn a_64_mib_line_is_refused_and_memory_stays_within_the_limit() {
     let limit = 64 * 1024 * 1024;
     let home = Home::permissive();
     let mut shim = Shim::start(&home, &[], &fault_server());
-    shim.initialize();
+    handshake(&mut shim);
     let baseline = peak_rss_mib(&shim);
     let started = Instant::now();
     shim.send_raw(&long_call(7, limit + 1));
@@ -86,7 +105,7 @@ fn a_64_mib_line_is_refused_and_memory_stays_within_the_limit() {
 fn a_64_mib_line_over_a_small_limit_is_never_held() {
     let home = Home::permissive();
     let mut shim = Shim::start(&home, &["--max-message-bytes", "1048576"], &fault_server());
-    shim.initialize();
+    handshake(&mut shim);
     let baseline = peak_rss_mib(&shim);
     let started = Instant::now();
     shim.send_raw(&long_call(7, 64 * 1024 * 1024));
@@ -117,7 +136,7 @@ fn long_call(id: u64, len: usize) -> Vec<u8> {
 fn deep_nesting_is_refused_with_flat_memory() {
     let home = Home::permissive();
     let mut shim = Shim::start(&home, &[], &fault_server());
-    shim.initialize();
+    handshake(&mut shim);
     let baseline = peak_rss_mib(&shim);
     let started = Instant::now();
     let depth = 100_000;
@@ -145,7 +164,7 @@ fn a_flood_of_tiny_messages_keeps_memory_flat() {
         std::env::var("MCPFW_BOUNDS_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
     let home = Home::permissive();
     let mut shim = Shim::start(&home, &[], &fault_server());
-    shim.initialize();
+    handshake(&mut shim);
     let baseline = peak_rss_mib(&shim);
     let started = Instant::now();
     let mut batch = Vec::with_capacity(1 << 20);
@@ -192,7 +211,7 @@ fn thousands_of_unanswered_requests_keep_memory_flat() {
         "[settings]\nunattended = \"allow\"\n[[rules]]\ntool = \"*\"\naction = \"allow\"\n",
     );
     let mut shim = Shim::start(&home, &[], &fault_server());
-    shim.initialize();
+    handshake(&mut shim);
     let baseline = peak_rss_mib(&shim);
     let started = Instant::now();
     let count = 12_000;
