@@ -978,15 +978,7 @@ impl Store {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.db_error("write to", e))?;
-        sqlx::query(
-            "INSERT INTO servers (name, origin, first_seen_ms, last_seen_ms) \
-             VALUES (?1, NULL, ?2, ?2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(server)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db_error("write to", e))?;
+        self.tools_server(&mut tx, server, now).await?;
         let previous: Option<String> = sqlx::query_scalar(
             "SELECT definition_sha256 FROM tools WHERE server = ? AND name = ? \
              ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
@@ -996,20 +988,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.db_error("read", e))?;
-        sqlx::query(
-            "INSERT INTO tools (server, name, definition, definition_sha256, first_seen_ms, \
-             last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-             ON CONFLICT (server, name, definition_sha256) \
-             DO UPDATE SET last_seen_ms = max(last_seen_ms, ?5)",
-        )
-        .bind(server)
-        .bind(name)
-        .bind(definition_json)
-        .bind(&sha256)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db_error("write to", e))?;
+        self.insert_tool(&mut tx, server, name, definition_json, &sha256, now).await?;
         tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
         Ok(match previous {
             None => ToolSeen::First,
@@ -1033,15 +1012,7 @@ impl Store {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.db_error("write to", e))?;
-        sqlx::query(
-            "INSERT INTO servers (name, origin, first_seen_ms, last_seen_ms) \
-             VALUES (?1, NULL, ?2, ?2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(server)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db_error("write to", e))?;
+        self.tools_server(&mut tx, server, now).await?;
         for (name, definition_json) in tools {
             if serde_json::from_str::<serde::de::IgnoredAny>(definition_json).is_err() {
                 tracing::error!(
@@ -1052,22 +1023,57 @@ impl Store {
                 continue;
             }
             let sha256 = hex::encode(Sha256::digest(definition_json.as_bytes()));
-            sqlx::query(
-                "INSERT INTO tools (server, name, definition, definition_sha256, first_seen_ms, \
-                 last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-                 ON CONFLICT (server, name, definition_sha256) \
-                 DO UPDATE SET last_seen_ms = max(last_seen_ms, ?5)",
-            )
-            .bind(server)
-            .bind(name)
-            .bind(definition_json)
-            .bind(&sha256)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db_error("write to", e))?;
+            self.insert_tool(&mut tx, server, name, definition_json, &sha256, now).await?;
         }
         tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        Ok(())
+    }
+
+    /// The server a tool list came from, registered if it is new (a list can arrive before
+    /// the server's registration is written).
+    async fn tools_server(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        server: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO servers (name, origin, first_seen_ms, last_seen_ms) \
+             VALUES (?1, NULL, ?2, ?2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(server)
+        .bind(now)
+        .execute(tx)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
+        Ok(())
+    }
+
+    /// One tool definition as seen at `now`: a new row for a new definition, else its
+    /// `last_seen_ms` moved on.
+    async fn insert_tool(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        server: &str,
+        name: &str,
+        definition_json: &str,
+        sha256: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tools (server, name, definition, definition_sha256, first_seen_ms, \
+             last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+             ON CONFLICT (server, name, definition_sha256) \
+             DO UPDATE SET last_seen_ms = max(last_seen_ms, ?5)",
+        )
+        .bind(server)
+        .bind(name)
+        .bind(definition_json)
+        .bind(sha256)
+        .bind(now)
+        .execute(tx)
+        .await
+        .map_err(|e| self.db_error("write to", e))?;
         Ok(())
     }
 
