@@ -215,16 +215,6 @@ fn private_data_that_crosses_to_another_server_is_refused_with_its_origin() {
     std::fs::create_dir_all(user.path().join(".ssh")).unwrap();
     let key = user.path().join(".ssh/id_ed25519");
     std::fs::write(&key, format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_LINE}\n")).unwrap();
-    let files = serde_json::to_string(&[
-        mcpfw().display().to_string(),
-        "wrap".into(),
-        "--name".into(),
-        "files".into(),
-        "--".into(),
-        npm_server("mcp-server-filesystem").display().to_string(),
-        user.path().display().to_string(),
-    ])
-    .unwrap();
     let github = serde_json::to_string(&[
         mcpfw().display().to_string(),
         "wrap".into(),
@@ -235,27 +225,7 @@ fn private_data_that_crosses_to_another_server_is_refused_with_its_origin() {
         support("github_like_server.py").display().to_string(),
     ])
     .unwrap();
-    let out = Command::new(python())
-        .arg(support("two_servers.py"))
-        .args(["read-then-leak", "--files", &files, "--github", &github, "--private"])
-        .arg(&key)
-        .args(["--leak", KEY_LINE])
-        .env("MCPFW_HOME", home.path())
-        .env("MCPFW_KEYRING", "off")
-        .env("HOME", user.path())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(out["read"]["text"].as_str().unwrap().contains(KEY_LINE), "{out}");
-    assert_eq!(out["create_issue"]["error"], true, "{out}");
-    let told = out["create_issue"]["text"].as_str().unwrap();
-    assert!(told.contains("carries private data"), "{told}");
-    assert!(
-        told.contains(&format!("read from {} by files.read_text_file", key.display())),
-        "{told}"
-    );
+    leak_key_line(&home, user.path(), &key, KEY_LINE, &github);
     let events = home.wait_events("the refusal is recorded", |events| {
         events.iter().any(|e| e["decided_by"] == "guard:data-crossing")
     });
@@ -303,6 +273,24 @@ fn private_data_read_over_stdio_and_sent_through_the_http_proxy_is_refused() {
     common::wait_listening(upstream_port, "the GitHub-like server");
     common::wait_listening(proxy_port, "the proxy");
 
+    let github = serde_json::json!({
+        "url": format!("http://127.0.0.1:{proxy_port}/s/github/mcp"),
+        "headers": {"X-MCPFW-Token": token},
+    })
+    .to_string();
+    leak_key_line(&home, user.path(), &key, KEY_LINE, &github);
+}
+
+/// One client process reads `key` through the filesystem server (wrapped) and puts
+/// `key_line` into an issue through `github` (a wrapped command line, or an HTTP server as
+/// `{"url", "headers"}`): the issue is refused, naming where the line was read.
+fn leak_key_line(
+    home: &Home,
+    user: &std::path::Path,
+    key: &std::path::Path,
+    key_line: &str,
+    github: &str,
+) {
     let files = serde_json::to_string(&[
         mcpfw().display().to_string(),
         "wrap".into(),
@@ -310,28 +298,23 @@ fn private_data_read_over_stdio_and_sent_through_the_http_proxy_is_refused() {
         "files".into(),
         "--".into(),
         npm_server("mcp-server-filesystem").display().to_string(),
-        user.path().display().to_string(),
+        user.display().to_string(),
     ])
     .unwrap();
-    let github = serde_json::json!({
-        "url": format!("http://127.0.0.1:{proxy_port}/s/github/mcp"),
-        "headers": {"X-MCPFW-Token": token},
-    })
-    .to_string();
     let out = Command::new(python())
         .arg(support("two_servers.py"))
-        .args(["read-then-leak", "--files", &files, "--github", &github, "--private"])
-        .arg(&key)
-        .args(["--leak", KEY_LINE])
+        .args(["read-then-leak", "--files", &files, "--github", github, "--private"])
+        .arg(key)
+        .args(["--leak", key_line])
         .env("MCPFW_HOME", home.path())
         .env("MCPFW_KEYRING", "off")
-        .env("HOME", user.path())
+        .env("HOME", user)
         .stderr(Stdio::inherit())
         .output()
         .unwrap();
     assert!(out.status.success());
     let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(out["read"]["text"].as_str().unwrap().contains(KEY_LINE), "{out}");
+    assert!(out["read"]["text"].as_str().unwrap().contains(key_line), "{out}");
     assert_eq!(out["create_issue"]["error"], true, "{out}");
     let told = out["create_issue"]["text"].as_str().unwrap();
     assert!(told.contains("carries private data"), "{told}");
