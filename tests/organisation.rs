@@ -290,6 +290,13 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     // An unreachable source.
     files.files.lock().unwrap().clear();
     refresh_fails(&home, "404 Not Found");
+    // `mcpfw status` says which version is in force, from where, and that the last refresh failed.
+    let out = run(&home, &["status"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let source = files.url("/org/policy.toml");
+    assert!(stdout.contains(&format!("organisation policy: version 1 from {source}")), "{stdout}");
+    assert!(stdout.contains("the last refresh failed: "), "{stdout}");
+    assert!(stdout.contains("404 Not Found (version 1 stays in force)"), "{stdout}");
 
     // Through all of it, version 1 is still enforced.
     let (response, _) = echo(&home);
