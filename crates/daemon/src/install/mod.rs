@@ -1013,7 +1013,9 @@ fn pin_edit(
         return Ok(None);
     }
     let plain = |spec: &str| match package.ecosystem {
-        Ecosystem::Npm => matches!(package.launcher.as_str(), "npx" | "npm exec" | "pnpm dlx"),
+        Ecosystem::Npm => {
+            matches!(package.launcher.as_str(), "npx" | "npm exec" | "pnpm dlx" | "bunx")
+        }
         // `uvx pkg@1.2.3`, `pipx run pkg==1.2.3`; a spec with extras or an operator is left as
         // written.
         Ecosystem::PyPi => {
