@@ -1046,7 +1046,7 @@ fn bunx_resolves_from_buns_own_lockfile_and_a_server_run_through_it_is_pinned() 
         env: [("BUN_INSTALL_CACHE_DIR".to_owned(), cache.display().to_string())].into(),
         home: None,
     };
-    let identity = mcpfw::package::identify(&bunx(), &[spec.clone()], None, &context);
+    let identity = mcpfw::package::identify(&bunx(), std::slice::from_ref(&spec), None, &context);
     assert_eq!(identity.resolved.as_deref(), Some(NEW), "{identity:?}");
     assert_eq!(identity.integrity.as_deref(), Some(registry_integrity.as_str()), "{identity:?}");
     assert!(identity.source.ends_with("bun.lock"), "{identity:?}");

@@ -133,10 +133,8 @@ pub fn status(
     if !json {
         print_boxes(paths);
     }
-    if !json {
-        if let Some(org) = super::org::summary(&crate::org::status(paths)) {
-            println!("\n{org}");
-        }
+    if !json && let Some(org) = super::org::summary(&crate::org::status(paths)) {
+        println!("\n{org}");
     }
     for error in &errors {
         eprintln!("mcpfw: {error}");
