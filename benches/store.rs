@@ -23,9 +23,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mcpfw::classify::Category;
-use mcpfw::record::{DecidedBy, Event, EventKind, Recorder, ResultStatus, Verdict};
-use mcpfw::session::Direction;
+#[path = "support/events.rs"]
+mod events;
+
+use events::event;
+use mcpfw::record::{Event, Recorder};
 use mcpfw::store::{ChainKey, EventFilter, Store, StoreRecorder};
 
 const BATCH: usize = 512;
@@ -83,39 +85,6 @@ struct Row {
     value: String,
     target: &'static str,
     check: Option<(f64, Target)>,
-}
-
-fn event(i: u64, ts_ms: u64) -> Event {
-    use Verdict::{Allow, Ask, Deny, Reject};
-    const VERDICTS: [Verdict; 10] =
-        [Allow, Allow, Allow, Allow, Allow, Allow, Allow, Deny, Ask, Reject];
-    Event {
-        ts_ms,
-        server: format!("server-{}", i % 10),
-        session: format!("session-{}", i / 1000),
-        direction: if i.is_multiple_of(2) {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        },
-        kind: if i.is_multiple_of(2) { EventKind::Request } else { EventKind::Result },
-        method: Some("tools/call".into()),
-        id: Some(i.to_string()),
-        tool: Some(format!("tool-{}", i % 37)),
-        category: Some(Category::Read),
-        era: "handshake",
-        protocol_version: Some("2025-06-18".into()),
-        verdict: VERDICTS[(i * 7 % 10) as usize],
-        decided_by: Some(DecidedBy::Default),
-        reason: None,
-        latency_us: (i % 2 == 1).then_some(850),
-        cancels: None,
-        args_digest: Some(format!("{i:064x}")),
-        args_redacted: Some(format!("{{\"path\":\"/home/user/project/src/file_{i}.rs\"}}")),
-        result_status: (i % 2 == 1).then_some(ResultStatus::Ok),
-        findings: "[]".into(),
-        bytes: 200 + i % 5000,
-    }
 }
 
 fn key() -> ChainKey {
