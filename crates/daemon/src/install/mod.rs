@@ -1158,10 +1158,14 @@ mod tests {
             pin(r#"{"command": "pipx", "args": ["run", "--spec=Srv", "srv"]}"#, Ok("0.2")).unwrap(),
             r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "pipx", "run", "--spec=srv==0.2", "srv"]}"#
         );
+        assert_eq!(
+            pin(r#"{"command": "bunx", "args": ["srv"]}"#, Ok("1.0.0")).unwrap(),
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "bunx", "srv@1.0.0"]}"#
+        );
         assert!(
-            pin(r#"{"command": "bunx", "args": ["srv"]}"#, Ok("1.0.0"))
+            pin(r#"{"command": "docker", "args": ["run", "-i", "img"]}"#, Ok("1.0.0"))
                 .unwrap_err()
-                .contains("bunx")
+                .contains("docker")
         );
         assert!(
             pin(r#"{"command": "pipx", "args": ["run", "srv>=1"]}"#, Ok("1.0.0"))
