@@ -19,6 +19,8 @@
 
 #[path = "support/events.rs"]
 mod events;
+#[path = "support/knobs.rs"]
+mod knobs;
 #[path = "../tests/common/pg_cluster.rs"]
 mod pg_cluster;
 
@@ -47,16 +49,10 @@ struct Config {
 
 impl Config {
     fn from_env() -> Self {
-        let flag = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
-        let quick = flag("MCPFW_BENCH_QUICK");
-        let slack = std::env::var("MCPFW_BENCH_SLACK")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v > 0.0)
-            .unwrap_or(1.0);
+        let quick = knobs::flag("MCPFW_BENCH_QUICK");
         Self {
-            enforce: flag("MCPFW_BENCH_ENFORCE"),
-            slack,
+            enforce: knobs::flag("MCPFW_BENCH_ENFORCE"),
+            slack: knobs::slack(),
             machines: if quick { 4 } else { 8 },
             events: if quick { 10_000 } else { 40_000 },
         }

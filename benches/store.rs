@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/events.rs"]
 mod events;
+#[path = "support/knobs.rs"]
+mod knobs;
 
 use events::event;
 use mcpfw::record::{Event, Recorder};
@@ -44,18 +46,12 @@ struct Config {
 
 impl Config {
     fn from_env() -> Self {
-        let flag = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
-        let quick = flag("MCPFW_BENCH_QUICK");
-        let slack = std::env::var("MCPFW_BENCH_SLACK")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v > 0.0)
-            .unwrap_or(1.0);
+        let quick = knobs::flag("MCPFW_BENCH_QUICK");
         let pick = |quick_n, full_n| if quick { quick_n } else { full_n };
         Self {
             quick,
-            enforce: flag("MCPFW_BENCH_ENFORCE"),
-            slack,
+            enforce: knobs::flag("MCPFW_BENCH_ENFORCE"),
+            slack: knobs::slack(),
             append_events: pick(40 * BATCH, 200 * BATCH),
             recorder_events: pick(20_000, 100_000),
             durable_calls: pick(200, 1000),

@@ -988,18 +988,7 @@ fn pnpm_dlx_resolves_from_pnpms_own_lockfile_and_a_server_run_through_it_is_pinn
     let mut cmd = Command::new(mcpfw());
     cmd.args(["wrap", "--name", "memory", "--"]).arg(pnpm()).args(["dlx", &spec]);
     pnpm_env(&mut cmd);
-    let mut shim = Shim::spawn(cmd, &home);
-    shim.initialize();
-    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
-    assert!(tools.contains(&"read_graph".to_owned()), "{tools:?}");
-    shim.close_stdin();
-    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
-    let (ok, listed) = mcpfw_cli(&home, &["tools", "package", "memory", "--json"]);
-    assert!(ok, "{listed}");
-    let pin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
-    assert_eq!(pin["status"], "trusted", "{pin}");
-    assert_eq!(pin["identity"]["resolved"], NEW, "{pin}");
-    assert_eq!(pin["identity"]["integrity"], registry_integrity.as_str(), "{pin}");
+    memory_is_pinned_when_it_lists_its_tools(cmd, &home, &registry_integrity);
 
     // `mcpfw scan --json` reads the same, and finds it pinned.
     let pnpm = pnpm().display().to_string();
@@ -1016,6 +1005,23 @@ fn pnpm_dlx_resolves_from_pnpms_own_lockfile_and_a_server_run_through_it_is_pinn
     assert_eq!(report["package"]["resolved"], NEW, "{report}");
     assert_eq!(report["package"]["integrity"], registry_integrity.as_str(), "{report}");
     assert_eq!(report["package"]["pin"], "pinned", "{report}");
+}
+
+/// Runs server-memory@NEW wrapped by `cmd` until it listed its tools, then checks that its
+/// package was pinned, trusted, with the registry's `integrity`.
+fn memory_is_pinned_when_it_lists_its_tools(cmd: Command, home: &Home, integrity: &str) {
+    let mut shim = Shim::spawn(cmd, home);
+    shim.initialize();
+    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
+    assert!(tools.contains(&"read_graph".to_owned()), "{tools:?}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
+    let (ok, listed) = mcpfw_cli(home, &["tools", "package", "memory", "--json"]);
+    assert!(ok, "{listed}");
+    let pin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(pin["status"], "trusted", "{pin}");
+    assert_eq!(pin["identity"]["resolved"], NEW, "{pin}");
+    assert_eq!(pin["identity"]["integrity"], integrity, "{pin}");
 }
 
 /// The tests' bun cache, kept between runs.
@@ -1060,18 +1066,7 @@ fn bunx_resolves_from_buns_own_lockfile_and_a_server_run_through_it_is_pinned() 
     let mut cmd = Command::new(mcpfw());
     cmd.args(["wrap", "--name", "memory", "--"]).arg(bunx()).arg(&spec);
     bun_env(&mut cmd);
-    let mut shim = Shim::spawn(cmd, &home);
-    shim.initialize();
-    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
-    assert!(tools.contains(&"read_graph".to_owned()), "{tools:?}");
-    shim.close_stdin();
-    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
-    let (ok, listed) = mcpfw_cli(&home, &["tools", "package", "memory", "--json"]);
-    assert!(ok, "{listed}");
-    let pin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
-    assert_eq!(pin["status"], "trusted", "{pin}");
-    assert_eq!(pin["identity"]["resolved"], NEW, "{pin}");
-    assert_eq!(pin["identity"]["integrity"], registry_integrity.as_str(), "{pin}");
+    memory_is_pinned_when_it_lists_its_tools(cmd, &home, &registry_integrity);
 
     // `install --pin` pins `bunx pkg` to the version bunx ran; uninstall puts the bytes back.
     let out = bun_env(Command::new(bunx()).arg(MEMORY)).stdin(Stdio::null()).output().unwrap();

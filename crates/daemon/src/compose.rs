@@ -226,14 +226,9 @@ pub fn pipeline(
     approver: ApproverConfig,
     neighbours: Vec<(String, String, String)>,
 ) -> Pipeline {
-    tracing::info!(
-        server = %engine.server(),
-        roots = ?engine.server_roots(),
-        rules = engine.rule_count(),
-        "policy loaded"
-    );
-    let server = engine.server().to_owned();
-    Pipeline::new(server, Box::new(FirewallPolicy::new(engine)), recorder, limits)
+    let shown = describe(&engine, "policy loaded");
+    let policy = Box::new(FirewallPolicy::new(engine));
+    Pipeline::new(shown, policy, recorder, limits)
         .with_approver(approver)
         .with_neighbours(neighbours)
 }
@@ -247,17 +242,22 @@ pub fn live_pipeline(
     neighbours: Vec<(String, String, String)>,
 ) -> Pipeline {
     let current = policy.current.read().unwrap_or_else(PoisonError::into_inner).clone();
-    let engine = current.engine();
+    let shown =
+        describe(current.engine(), "policy loaded (it follows changes while the server runs)");
+    Pipeline::new(shown, Box::new(policy), recorder, limits)
+        .with_approver(approver)
+        .with_neighbours(neighbours)
+}
+
+/// Logs what a server's pipeline decides with; returns the server's name.
+fn describe(engine: &PolicyEngine, what: &str) -> String {
     tracing::info!(
         server = %engine.server(),
         roots = ?engine.server_roots(),
         rules = engine.rule_count(),
-        "policy loaded (it follows changes while the server runs)"
+        "{what}"
     );
-    let server = engine.server().to_owned();
-    Pipeline::new(server, Box::new(policy), recorder, limits)
-        .with_approver(approver)
-        .with_neighbours(neighbours)
+    engine.server().to_owned()
 }
 
 /// Registers the server in the history (`origin`: its command line or URL). A shim also prunes
