@@ -1,7 +1,8 @@
 //! What a server command actually runs, resolved from the package managers' own records on
 //! this machine — never by running the package: npm's `npx` cache (the folder `npx` installs a
 //! spec into, and its `package-lock.json`'s `version` and `integrity`), `pnpm dlx`'s cache
-//! (its `pnpm-lock.yaml`), `bunx`'s (its `bun.lock`), uv's installed tools and `pipx run`'s cached environments (the
+//! (its `pnpm-lock.yaml`), `bunx`'s (its `bun.lock`), uv's installed tools and `uvx`'s and
+//! `pipx run`'s cached environments (the
 //! `.dist-info` folder and its `RECORD`), `docker`/`podman image inspect`, or a file's
 //! SHA-256. The parsing and comparing is the core's (`mcpfw_core::package`).
 //!
@@ -238,7 +239,9 @@ pub fn resolve(package: &PackageRef, context: &Context) -> Identity {
         (Ecosystem::Npm, "npx" | "npm exec") => npx_cache(package, context),
         (Ecosystem::Npm, "pnpm dlx") => pnpm_dlx(package, context),
         (Ecosystem::Npm, "bunx") => bunx(package, context),
-        (Ecosystem::PyPi, "uvx" | "uv tool run") => uv_tool(package, context),
+        (Ecosystem::PyPi, "uvx" | "uv tool run") => {
+            uv_tool(package, context).or_else(|tool| uvx_environment(package, context, &tool))
+        }
         (Ecosystem::PyPi, "pipx run") => pipx_run(package, context),
         (Ecosystem::Image, launcher) => image_digest(launcher, &package.spec),
         _ => Err(format!("{} keeps no record MCP Firewall reads", package.launcher)),
@@ -318,6 +321,47 @@ fn uv_tool(package: &PackageRef, context: &Context) -> Resolution {
     }
     let record = record_sha256(&dist_info);
     Ok((version, record, dist_info.display().to_string()))
+}
+
+/// uv's cache folder: `UV_CACHE_DIR`, else `uv` in `XDG_CACHE_HOME` or `~/.cache`.
+fn uv_cache(context: &Context) -> Option<PathBuf> {
+    context
+        .var("UV_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| context.var("XDG_CACHE_HOME").map(|d| Path::new(d).join("uv")))
+        .or_else(|| context.home.as_ref().map(|h| h.join(".cache/uv")))
+}
+
+/// The throw-away environment `uvx` made for a package that is not an installed tool: uv keeps
+/// it in its cache (`environments-v2/<key>/<link>` pointing at the environment) and runs it
+/// again for the same request. The version is that environment's; when environments holding
+/// different versions could be meant (an unpinned request), none is guessed.
+fn uvx_environment(package: &PackageRef, context: &Context, tool: &str) -> Resolution {
+    let cache = uv_cache(context).ok_or("uv's cache folder is unknown (no HOME)")?;
+    let environments = cache.join("environments-v2");
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    for key in std::fs::read_dir(&environments).into_iter().flatten().flatten() {
+        for link in std::fs::read_dir(key.path()).into_iter().flatten().flatten() {
+            if let Some((dist_info, version)) = dist_info(&link.path(), &package.name)
+                && (!package.pinned || package.requested.as_deref() == Some(version.as_str()))
+            {
+                found.push((version, dist_info));
+            }
+        }
+    }
+    found.sort();
+    found.dedup_by(|a, b| a.0 == b.0);
+    match found.as_slice() {
+        [] => Err(format!("{tool}; not in uvx's cache either ({})", environments.display())),
+        [(version, dist_info)] => {
+            Ok((version.clone(), record_sha256(dist_info), dist_info.display().to_string()))
+        }
+        several => Err(format!(
+            "uvx's cache holds several versions of {} ({}); the one that runs is not known",
+            package.name,
+            several.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 /// The `.dist-info` folder of project `name` (normalised) in the Python environment at `env`,

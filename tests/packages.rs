@@ -3,7 +3,8 @@
 //! npm's own cache, pinned the first time, and a server whose package changes has its tools
 //! withheld until the user trusts the new package.
 //!
-//! `pnpm dlx` (pnpm from tests/peers), `bunx` (bun from tests/peers) and `pipx run` (pipx from the test venv) are resolved
+//! `pnpm dlx` (pnpm from tests/peers), `bunx` (bun from tests/peers), `uvx` (uv from the test
+//! venv) and `pipx run` (pipx from the test venv) are resolved
 //! the same way, from the installs those launchers made themselves into test caches.
 //!
 //! The packages come from the npm registry and PyPI the first time (a few MB, kept in the test
@@ -1005,6 +1006,52 @@ fn pnpm_dlx_resolves_from_pnpms_own_lockfile_and_a_server_run_through_it_is_pinn
     assert_eq!(report["package"]["resolved"], NEW, "{report}");
     assert_eq!(report["package"]["integrity"], registry_integrity.as_str(), "{report}");
     assert_eq!(report["package"]["pin"], "pinned", "{report}");
+}
+
+#[test]
+fn uvx_throw_away_environments_resolve_from_uvs_cache() {
+    let uvx = common::repo().join(".venv/bin/uvx");
+    assert!(uvx.exists(), "uv is installed in the test venv (tests/peers/requirements.txt)");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (cache, tools) = (tmp.join("uv-cache"), tmp.join("uv-no-tools"));
+    // The real uvx makes the environment from PyPI (and runs the server's --help).
+    let run = |spec: &str| {
+        let out = Command::new(&uvx)
+            .args([spec, "--help"])
+            .env("UV_CACHE_DIR", &cache)
+            .env("UV_TOOL_DIR", &tools)
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "uvx {spec}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    const TIME: &str = "mcp-server-time";
+    const VERSION: &str = "2026.10.19";
+    run(&format!("{TIME}@{VERSION}"));
+    let context = mcpfw::package::Context {
+        env: [
+            ("UV_CACHE_DIR".to_owned(), cache.display().to_string()),
+            ("UV_TOOL_DIR".to_owned(), tools.display().to_string()),
+        ]
+        .into(),
+        home: None,
+    };
+    let identify =
+        |spec: &str| mcpfw::package::identify(Path::new("uvx"), &[spec.to_owned()], None, &context);
+    let pinned = identify(&format!("{TIME}@{VERSION}"));
+    assert_eq!(pinned.resolved.as_deref(), Some(VERSION), "{pinned:?}");
+    let record = pinned.integrity.clone().expect("the RECORD's hash");
+    assert!(record.starts_with("record-sha256:"), "{record}");
+    assert!(pinned.source.contains("mcp_server_time-2026.10.19.dist-info"), "{pinned:?}");
+    // Unpinned: the one environment uvx has for it.
+    let unpinned = identify(TIME);
+    assert_eq!(unpinned.resolved.as_deref(), Some(VERSION), "{unpinned:?}");
+    assert_eq!(unpinned.integrity.as_deref(), Some(record.as_str()));
+    // A version uvx never ran: said, nothing made up.
+    let other = identify(&format!("{TIME}@2025.1.1"));
+    assert_eq!(other.integrity, None, "{other:?}");
+    assert!(other.source.contains("not in uvx's cache either"), "{}", other.source);
 }
 
 /// Runs server-memory@NEW wrapped by `cmd` until it listed its tools, then checks that its
