@@ -21,7 +21,9 @@ BUILD_PACKAGES=(
 # The cross-checks (scripts/test lints the crates for Windows and the core for macOS): MinGW is
 # the C cross compiler for Windows that build scripts need (libsqlite3-sys, ring) even when
 # cargo only checks; there is no C toolchain for macOS here, so only the core (no C) is checked.
-CROSS_PACKAGES=(gcc-mingw-w64-x86-64)
+# wine64 runs the Windows builds of the core's and store's unit tests and of `mcpfw wrap`
+# (scripts/wine/).
+CROSS_PACKAGES=(gcc-mingw-w64-x86-64 wine64)
 CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin postgresql systemd rpm2cpio cpio)
 
@@ -136,6 +138,21 @@ cross_clippy() {
     return 0
   fi
   cargo clippy --locked --target "$target" --all-targets "$@" -- -D warnings
+}
+
+# Whether the Windows builds can run here (wine64, MinGW and the Windows target); says NOT
+# CHECKED when not.
+wine_ready() {
+  local wine=/usr/lib/wine/wine64
+  if [ ! -x "$wine" ]; then
+    not_checked "Windows under Wine: $wine is missing (apt-get install wine64)"
+    return 1
+  fi
+  if ! command -v x86_64-w64-mingw32-gcc >/dev/null ||
+    ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+    not_checked "Windows under Wine: MinGW or the x86_64-pc-windows-gnu target is missing"
+    return 1
+  fi
 }
 
 # Runs "$@" unless STAMP already records the hash of INPUT (so reinstalls happen only on change).
