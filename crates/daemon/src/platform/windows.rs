@@ -26,10 +26,12 @@ impl Listener {
     }
 
     pub async fn accept(&mut self) -> std::io::Result<Stream> {
-        self.next.connect().await?;
-        // A new instance waits for the next client before this one is handed over.
+        let connected = self.next.connect().await;
+        // A new instance waits for the next client, whatever became of this one (an instance
+        // whose client failed to connect is not waited on again).
         let next = ServerOptions::new().reject_remote_clients(true).create(&self.name)?;
-        Ok(std::mem::replace(&mut self.next, next))
+        let this = std::mem::replace(&mut self.next, next);
+        connected.map(|()| this)
     }
 }
 
