@@ -23,9 +23,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mcpfw::classify::Category;
-use mcpfw::record::{DecidedBy, Event, EventKind, Recorder, ResultStatus, Verdict};
-use mcpfw::session::Direction;
+#[path = "support/events.rs"]
+mod events;
+#[path = "support/knobs.rs"]
+mod knobs;
+
+use events::event;
+use mcpfw::record::{Event, Recorder};
 use mcpfw::store::{ChainKey, EventFilter, Store, StoreRecorder};
 
 const BATCH: usize = 512;
@@ -42,18 +46,12 @@ struct Config {
 
 impl Config {
     fn from_env() -> Self {
-        let flag = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
-        let quick = flag("MCPFW_BENCH_QUICK");
-        let slack = std::env::var("MCPFW_BENCH_SLACK")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v > 0.0)
-            .unwrap_or(1.0);
+        let quick = knobs::flag("MCPFW_BENCH_QUICK");
         let pick = |quick_n, full_n| if quick { quick_n } else { full_n };
         Self {
             quick,
-            enforce: flag("MCPFW_BENCH_ENFORCE"),
-            slack,
+            enforce: knobs::flag("MCPFW_BENCH_ENFORCE"),
+            slack: knobs::slack(),
             append_events: pick(40 * BATCH, 200 * BATCH),
             recorder_events: pick(20_000, 100_000),
             durable_calls: pick(200, 1000),
@@ -83,39 +81,6 @@ struct Row {
     value: String,
     target: &'static str,
     check: Option<(f64, Target)>,
-}
-
-fn event(i: u64, ts_ms: u64) -> Event {
-    use Verdict::{Allow, Ask, Deny, Reject};
-    const VERDICTS: [Verdict; 10] =
-        [Allow, Allow, Allow, Allow, Allow, Allow, Allow, Deny, Ask, Reject];
-    Event {
-        ts_ms,
-        server: format!("server-{}", i % 10),
-        session: format!("session-{}", i / 1000),
-        direction: if i.is_multiple_of(2) {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        },
-        kind: if i.is_multiple_of(2) { EventKind::Request } else { EventKind::Result },
-        method: Some("tools/call".into()),
-        id: Some(i.to_string()),
-        tool: Some(format!("tool-{}", i % 37)),
-        category: Some(Category::Read),
-        era: "handshake",
-        protocol_version: Some("2025-06-18".into()),
-        verdict: VERDICTS[(i * 7 % 10) as usize],
-        decided_by: Some(DecidedBy::Default),
-        reason: None,
-        latency_us: (i % 2 == 1).then_some(850),
-        cancels: None,
-        args_digest: Some(format!("{i:064x}")),
-        args_redacted: Some(format!("{{\"path\":\"/home/user/project/src/file_{i}.rs\"}}")),
-        result_status: (i % 2 == 1).then_some(ResultStatus::Ok),
-        findings: "[]".into(),
-        bytes: 200 + i % 5000,
-    }
 }
 
 fn key() -> ChainKey {

@@ -1,7 +1,7 @@
 //! What a server command actually runs, resolved from the package managers' own records on
 //! this machine — never by running the package: npm's `npx` cache (the folder `npx` installs a
 //! spec into, and its `package-lock.json`'s `version` and `integrity`), `pnpm dlx`'s cache
-//! (its `pnpm-lock.yaml`), uv's installed tools and `pipx run`'s cached environments (the
+//! (its `pnpm-lock.yaml`), `bunx`'s (its `bun.lock`), uv's installed tools and `pipx run`'s cached environments (the
 //! `.dist-info` folder and its `RECORD`), `docker`/`podman image inspect`, or a file's
 //! SHA-256. The parsing and comparing is the core's (`mcpfw_core::package`).
 //!
@@ -237,6 +237,7 @@ pub fn resolve(package: &PackageRef, context: &Context) -> Identity {
     let found = match (package.ecosystem, package.launcher.as_str()) {
         (Ecosystem::Npm, "npx" | "npm exec") => npx_cache(package, context),
         (Ecosystem::Npm, "pnpm dlx") => pnpm_dlx(package, context),
+        (Ecosystem::Npm, "bunx") => bunx(package, context),
         (Ecosystem::PyPi, "uvx" | "uv tool run") => uv_tool(package, context),
         (Ecosystem::PyPi, "pipx run") => pipx_run(package, context),
         (Ecosystem::Image, launcher) => image_digest(launcher, &package.spec),
@@ -479,6 +480,59 @@ fn pnpm_dlx(package: &PackageRef, context: &Context) -> Resolution {
     }
     let (_, version, integrity, lock_path) = best.ok_or_else(not_yet)?;
     Ok((version, integrity, lock_path.display().to_string()))
+}
+
+/// bun's cache folder: `BUN_INSTALL_CACHE_DIR`, else `$BUN_INSTALL/install/cache`, else
+/// `.bun/install/cache` in `XDG_CACHE_HOME` or the home folder.
+fn bun_cache(context: &Context) -> Option<PathBuf> {
+    if let Some(dir) = context.var("BUN_INSTALL_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = context.var("BUN_INSTALL") {
+        return Some(Path::new(dir).join("install/cache"));
+    }
+    context
+        .var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| context.home.clone())
+        .map(|base| base.join(".bun/install/cache"))
+}
+
+/// What `bunx` installed: bun names a folder of `<cache>/.bunx-<uid>/` after the package and
+/// the version asked for (`latest` when none), and its `bun.lock` holds the version and
+/// `integrity` the registry gave.
+fn bunx(package: &PackageRef, context: &Context) -> Resolution {
+    let cache = bun_cache(context).ok_or("bun's cache folder is unknown (no HOME)")?;
+    #[cfg(unix)]
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    #[cfg(not(unix))]
+    let uid = 0;
+    let folder = format!("{}@{}", package.name, package.requested.as_deref().unwrap_or("latest"));
+    let lock_path = cache.join(format!(".bunx-{uid}")).join(folder).join("bun.lock");
+    let text = std::fs::read_to_string(&lock_path)
+        .map_err(|_| format!("not in bunx's cache yet ({})", lock_path.display()))?;
+    let (version, integrity) = bun_lock_entry(&text, &package.name)
+        .ok_or_else(|| format!("{} does not name {}", lock_path.display(), package.name))?;
+    Ok((version, integrity, lock_path.display().to_string()))
+}
+
+/// The version and `integrity` a `bun.lock` (JSON with trailing commas) holds for `name`:
+/// `"packages": {"<name>": ["<name>@<version>", "", {…}, "<integrity>"]}`.
+fn bun_lock_entry(text: &str, name: &str) -> Option<(String, Option<String>)> {
+    let lock = crate::jsonc::value_of(text)?;
+    let entry = lock.get("packages")?.get(name)?.as_array()?;
+    let version = entry.first()?.as_str()?.strip_prefix(name)?.strip_prefix('@')?;
+    if version.is_empty() {
+        return None;
+    }
+    let integrity = entry
+        .iter()
+        .skip(1)
+        .filter_map(Value::as_str)
+        .find(|s| s.starts_with("sha512-") || s.starts_with("sha256-") || s.starts_with("sha1-"))
+        .map(str::to_owned);
+    Some((version.to_owned(), integrity))
 }
 
 /// The version and `integrity` a `pnpm-lock.yaml` holds for the project's dependency `name`.
@@ -757,7 +811,27 @@ impl<R: Recorder> Recorder for PackageGate<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::pnpm_lock_entry;
+    use super::{bun_lock_entry, pnpm_lock_entry};
+
+    #[test]
+    fn a_bun_lock_gives_the_version_and_integrity_and_a_strange_one_gives_nothing() {
+        let lock = r#"{
+  "lockfileVersion": 2,
+  "packages": {
+    "@scope/srv": ["@scope/srv@1.2.3", "", { "bin": { "srv": "x.js" } }, "sha512-abc=="],
+    "other": ["other@", "", {}, "sha512-x"],
+  },
+}"#;
+        assert_eq!(
+            bun_lock_entry(lock, "@scope/srv"),
+            Some(("1.2.3".into(), Some("sha512-abc==".into())))
+        );
+        assert_eq!(bun_lock_entry(lock, "other"), None, "no version");
+        assert_eq!(bun_lock_entry(lock, "missing"), None);
+        assert_eq!(bun_lock_entry("not json", "@scope/srv"), None);
+        let renamed = lock.replace("[\"@scope/srv@1.2.3\"", "[\"@evil/srv@1.2.3\"");
+        assert_eq!(bun_lock_entry(&renamed, "@scope/srv"), None, "another package's entry");
+    }
 
     #[test]
     fn a_pnpm_lock_gives_the_version_and_integrity_and_a_hostile_one_gives_nothing() {

@@ -217,8 +217,12 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     );
     home.policy(&local);
 
-    // Before any bundle, the local allow rule decides.
+    // Before any bundle, the local allow rule decides, also in a server that keeps running.
     let (response, _) = echo(&home);
+    assert_eq!(common::tool_text(&response), "Echo: hello", "{response}");
+    let mut running = Shim::start(&home, &["--name", "every"], &everything());
+    running.initialize();
+    let response = running.call_tool(1, "echo", json!({"message": "hello"}));
     assert_eq!(common::tool_text(&response), "Echo: hello", "{response}");
     let s = org_status(&home);
     assert_eq!((s["configured"].clone(), s["version"].clone()), (json!(true), Value::Null), "{s}");
@@ -245,6 +249,12 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     let out = run(&home, &["org", "refresh"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("version 1 is in force"));
+    // The server that was already running follows the new bundle from its next call.
+    std::thread::sleep(Duration::from_millis(600));
+    let response = running.call_tool(2, "echo", json!({"message": "hello"}));
+    assert_eq!(response["result"]["isError"], true, "{response}");
+    assert!(common::tool_text(&response).contains("the organisation policy (version 1)"));
+    drop(running);
     let s = org_status(&home);
     assert_eq!(s["version"], 1, "{s}");
     assert_eq!(s["expires"], "2099-01-01T00:00:00Z");
@@ -290,6 +300,13 @@ fn a_signed_organisation_policy_is_a_floor_and_a_bad_one_leaves_the_last_good_in
     // An unreachable source.
     files.files.lock().unwrap().clear();
     refresh_fails(&home, "404 Not Found");
+    // `mcpfw status` says which version is in force, from where, and that the last refresh failed.
+    let out = run(&home, &["status"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let source = files.url("/org/policy.toml");
+    assert!(stdout.contains(&format!("organisation policy: version 1 from {source}")), "{stdout}");
+    assert!(stdout.contains("the last refresh failed: "), "{stdout}");
+    assert!(stdout.contains("404 Not Found (version 1 stays in force)"), "{stdout}");
 
     // Through all of it, version 1 is still enforced.
     let (response, _) = echo(&home);

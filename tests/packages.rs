@@ -3,7 +3,7 @@
 //! npm's own cache, pinned the first time, and a server whose package changes has its tools
 //! withheld until the user trusts the new package.
 //!
-//! `pnpm dlx` (pnpm from tests/peers) and `pipx run` (pipx from the test venv) are resolved
+//! `pnpm dlx` (pnpm from tests/peers), `bunx` (bun from tests/peers) and `pipx run` (pipx from the test venv) are resolved
 //! the same way, from the installs those launchers made themselves into test caches.
 //!
 //! The packages come from the npm registry and PyPI the first time (a few MB, kept in the test
@@ -14,7 +14,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Home, Shim, mcpfw};
@@ -990,18 +990,7 @@ fn pnpm_dlx_resolves_from_pnpms_own_lockfile_and_a_server_run_through_it_is_pinn
     let mut cmd = Command::new(mcpfw());
     cmd.args(["wrap", "--name", "memory", "--"]).arg(pnpm()).args(["dlx", &spec]);
     pnpm_env(&mut cmd);
-    let mut shim = Shim::spawn(cmd, &home);
-    shim.initialize();
-    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
-    assert!(tools.contains(&"read_graph".to_owned()), "{tools:?}");
-    shim.close_stdin();
-    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
-    let (ok, listed) = mcpfw_cli(&home, &["tools", "package", "memory", "--json"]);
-    assert!(ok, "{listed}");
-    let pin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
-    assert_eq!(pin["status"], "trusted", "{pin}");
-    assert_eq!(pin["identity"]["resolved"], NEW, "{pin}");
-    assert_eq!(pin["identity"]["integrity"], registry_integrity.as_str(), "{pin}");
+    memory_is_pinned_when_it_lists_its_tools(cmd, &home, &registry_integrity);
 
     // `mcpfw scan --json` reads the same, and finds it pinned.
     let pnpm = pnpm().display().to_string();
@@ -1018,6 +1007,92 @@ fn pnpm_dlx_resolves_from_pnpms_own_lockfile_and_a_server_run_through_it_is_pinn
     assert_eq!(report["package"]["resolved"], NEW, "{report}");
     assert_eq!(report["package"]["integrity"], registry_integrity.as_str(), "{report}");
     assert_eq!(report["package"]["pin"], "pinned", "{report}");
+}
+
+/// Runs server-memory@NEW wrapped by `cmd` until it listed its tools, then checks that its
+/// package was pinned, trusted, with the registry's `integrity`.
+fn memory_is_pinned_when_it_lists_its_tools(cmd: Command, home: &Home, integrity: &str) {
+    let mut shim = Shim::spawn(cmd, home);
+    shim.initialize();
+    let tools = tool_names(&shim.request(1, "tools/list", json!({})));
+    assert!(tools.contains(&"read_graph".to_owned()), "{tools:?}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15)).expect("the shim exits");
+    let (ok, listed) = mcpfw_cli(home, &["tools", "package", "memory", "--json"]);
+    assert!(ok, "{listed}");
+    let pin: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(pin["status"], "trusted", "{pin}");
+    assert_eq!(pin["identity"]["resolved"], NEW, "{pin}");
+    assert_eq!(pin["identity"]["integrity"], integrity, "{pin}");
+}
+
+/// The tests' bun cache, kept between runs.
+fn bun_env(cmd: &mut Command) -> &mut Command {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    cmd.env("BUN_INSTALL_CACHE_DIR", tmp.join("bun-cache"))
+        .env("DO_NOT_TRACK", "1")
+        .current_dir(workdir())
+}
+
+fn bunx() -> PathBuf {
+    let bunx = common::repo().join("tests/peers/node_modules/.bin/bunx");
+    assert!(bunx.exists(), "bun is installed in tests/peers (npm ci --prefix tests/peers)");
+    bunx
+}
+
+#[test]
+fn bunx_resolves_from_buns_own_lockfile_and_a_server_run_through_it_is_pinned() {
+    // The real bunx installs server-memory from the registry into its cache (and runs it; an
+    // empty stdin ends it).
+    let spec = format!("{MEMORY}@{NEW}");
+    let out = bun_env(Command::new(bunx()).arg(&spec)).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "bunx {spec}: {}", String::from_utf8_lossy(&out.stderr));
+    npx_install(&spec);
+    let (_, registry_integrity) = npm_lock_entry(&spec, MEMORY);
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bun-cache");
+    let context = mcpfw::package::Context {
+        env: [("BUN_INSTALL_CACHE_DIR".to_owned(), cache.display().to_string())].into(),
+        home: None,
+    };
+    let identity = mcpfw::package::identify(&bunx(), std::slice::from_ref(&spec), None, &context);
+    assert_eq!(identity.resolved.as_deref(), Some(NEW), "{identity:?}");
+    assert_eq!(identity.integrity.as_deref(), Some(registry_integrity.as_str()), "{identity:?}");
+    assert!(identity.source.ends_with("bun.lock"), "{identity:?}");
+    // Not installed through bunx yet: said so, nothing made up.
+    let missing = mcpfw::package::identify(&bunx(), &[format!("{MEMORY}@{OLD}")], None, &context);
+    assert_eq!(missing.integrity, None, "{missing:?}");
+    assert!(missing.source.contains("not in bunx's cache yet"), "{}", missing.source);
+
+    // A real server through bunx: its package is pinned when it lists its tools.
+    let home = home();
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "memory", "--"]).arg(bunx()).arg(&spec);
+    bun_env(&mut cmd);
+    memory_is_pinned_when_it_lists_its_tools(cmd, &home, &registry_integrity);
+
+    // `install --pin` pins `bunx pkg` to the version bunx ran; uninstall puts the bytes back.
+    let out = bun_env(Command::new(bunx()).arg(MEMORY)).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "bunx {MEMORY}: {}", String::from_utf8_lossy(&out.stderr));
+    let latest = mcpfw::package::identify(&bunx(), &[MEMORY.to_owned()], None, &context)
+        .resolved
+        .expect("bunx's latest install is resolved");
+    let user = tempfile::tempdir().unwrap();
+    let config = user.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let original = format!(
+        "{{\"mcpServers\": {{\"memory\": {{\"command\": \"bunx\", \"args\": [\"{MEMORY}\"]}}}}}}\n"
+    );
+    std::fs::write(&config, &original).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = |args: &[&str]| {
+        cli_as_user(bun_env(&mut Command::new(mcpfw())), user.path(), home.path(), port, args)
+    };
+    let out = run(&["install", "--pin", "--client", "cursor"]);
+    assert!(out.contains(&format!("pinned to {MEMORY}@{latest}")), "{out}");
+    let installed = std::fs::read_to_string(&config).unwrap();
+    assert!(installed.contains(&format!("\"bunx\", \"{MEMORY}@{latest}\"]")), "{installed}");
+    run(&["uninstall", "--client", "cursor"]);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original, "byte-exact round trip");
 }
 
 /// Runs `mcpfw ARGS` as the user whose home is `user` (their clients' files), with MCP

@@ -280,6 +280,49 @@ when.args.path = "notes"
 }
 
 #[test]
+fn rules_changed_while_the_server_runs_apply_to_its_next_call() {
+    let f = Fixture::new();
+    let mut shim = f.files_shim();
+    let notes = path(f.work.path(), "notes.txt");
+    assert_eq!(text(&shim.call_tool(1, "read_text_file", json!({"path": notes}))), "in the root");
+
+    // A database rule added now (as the dashboard or `mcpfw rules add` does) decides the
+    // server's next call, without a restart.
+    let add = f
+        .mcpfw()
+        .args(["rules", "add", "--action", "deny", "--server", "files", "--tool", "read_text_file"])
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    std::thread::sleep(Duration::from_millis(600));
+    refusal(&shim.call_tool(2, "read_text_file", json!({"path": notes})));
+    let events = f.log_json(&["--tool", "read_text_file", "--verdict", "deny"]);
+    assert_eq!(events.last().unwrap()["decided_by"], "rule:db:1", "{events:#?}");
+
+    // Removed: the call runs again.
+    let remove = f.mcpfw().args(["rules", "remove", "1"]).output().unwrap();
+    assert!(remove.status.success(), "{}", String::from_utf8_lossy(&remove.stderr));
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(text(&shim.call_tool(3, "read_text_file", json!({"path": notes}))), "in the root");
+
+    // policy.toml edited: its new rule applies too.
+    f.policy(
+        "[settings]\ninfer_roots = false\n\n[[rules]]\nid = \"no-listing\"\ntool = \"list_directory\"\n\
+         action = \"deny\"\nreason = \"listing is off today\"\n",
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    let dir = f.work.path().display().to_string();
+    let why = refusal(&shim.call_tool(4, "list_directory", json!({"path": dir})));
+    assert!(why.contains("listing is off today"), "{why}");
+
+    // And a policy file broken while the server runs refuses every call (fail closed).
+    f.policy("[[rules]]\ntool = \"x\"\naction = \"perhaps\"\n");
+    std::thread::sleep(Duration::from_millis(600));
+    let why = refusal(&shim.call_tool(5, "read_text_file", json!({"path": notes})));
+    assert!(why.contains("policy file has an error"), "{why}");
+}
+
+#[test]
 fn a_database_rule_can_allow_what_the_defaults_refuse() {
     let f = Fixture::new();
     let add = f

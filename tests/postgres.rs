@@ -11,132 +11,17 @@
 #![cfg(unix)]
 
 mod common;
+#[path = "common/pg_cluster.rs"]
+mod pg_cluster;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Home, Shim, everything, free_port, mcpfw};
+use common::{Home, Shim, everything, mcpfw};
+use pg_cluster::Cluster;
 use serde_json::{Value, json};
 use sqlx::Connection;
-
-/// `/usr/lib/postgresql/<version>/bin`, the newest present.
-fn pg_bin() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|bin| bin.join("initdb").exists())
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-/// A scratch PostgreSQL cluster, stopped when dropped.
-struct Cluster {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    as_postgres: bool,
-}
-
-impl Cluster {
-    fn start() -> Option<Cluster> {
-        let Some(bin) = pg_bin() else {
-            assert!(
-                std::env::var_os("MCPFW_TEST_REQUIRE_POSTGRES").is_none(),
-                "PostgreSQL's binaries are missing (/usr/lib/postgresql/*/bin): install the \
-                 Debian package `postgresql` (scripts/test does)"
-            );
-            eprintln!(
-                "SKIPPED: PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb); the \
-                 replication test did not run. Install the Debian package `postgresql`."
-            );
-            return None;
-        };
-        // SAFETY: getuid has no preconditions.
-        let as_postgres = unsafe { libc::getuid() } == 0;
-        let dir = tempfile::tempdir().unwrap();
-        if as_postgres {
-            let status = Command::new("chown").arg("postgres:").arg(dir.path()).status().unwrap();
-            assert!(status.success(), "cannot give the cluster's folder to the postgres user");
-        }
-        let cluster = Cluster { bin, dir, port: free_port(), as_postgres };
-        let data = cluster.data();
-        cluster.run(
-            "initdb",
-            &["-D", &data, "-U", "mcpfw", "--auth=trust", "-E", "UTF8", "--no-sync"],
-        );
-        cluster.pg_ctl_start();
-        Some(cluster)
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").display().to_string()
-    }
-
-    fn run(&self, program: &str, args: &[&str]) {
-        let program = self.bin.join(program);
-        let mut command = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&program);
-            c
-        } else {
-            Command::new(&program)
-        };
-        let out = command.args(args).current_dir(self.dir.path()).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{} {args:?}: {}{}",
-            program.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn pg_ctl_start(&self) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("server.log").display().to_string();
-        self.run("pg_ctl", &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "start"]);
-    }
-
-    fn stop(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://mcpfw@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn query<T: Send + Unpin + 'static>(
-        &self,
-        f: impl for<'c> FnOnce(
-            &'c mut sqlx::PgConnection,
-        ) -> futures_util::future::BoxFuture<'c, sqlx::Result<T>>,
-    ) -> T {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&self.url()).await.unwrap();
-            let out = f(&mut conn).await.unwrap();
-            conn.close().await.unwrap();
-            out
-        })
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(if self.as_postgres { "runuser" } else { "true" })
-            .args(if self.as_postgres { vec!["-u", "postgres", "--"] } else { vec![] })
-            .arg(self.bin.join("pg_ctl"))
-            .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
-            .output();
-    }
-}
 
 /// The machine id MCP Firewall generated in this home.
 fn machine_id(home: &Home) -> String {

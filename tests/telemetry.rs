@@ -62,6 +62,28 @@ impl Receiver {
         read_lines(&self.out.path().join(file))
     }
 
+    /// Waits until a data point of metric `name` whose attributes include `attributes` arrived,
+    /// and returns the latest such point (cumulative: the latest holds the totals).
+    fn metric(&self, name: &str, attributes: &Value) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let points = self.read("metrics.jsonl");
+            let matching = points.iter().rev().find(|p| {
+                p["name"] == name
+                    && attributes.as_object().unwrap().iter().all(|(k, v)| &p["attributes"][k] == v)
+            });
+            if let Some(point) = matching {
+                return point.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for metric {name} with {attributes}:
+{points:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until `pred` holds for the spans and logs received.
     fn wait(
         &self,
@@ -263,6 +285,34 @@ fn calls_through_the_shim_reach_a_real_collector_as_mcp_spans_guardrails_and_log
     assert_eq!(attr(refusal, "mcpfw.verdict"), "deny");
     assert_eq!(attr(refusal, "mcpfw.decided_by"), "rule:file:no-sums");
     assert_eq!(refusal["trace_id"], sum["trace_id"]);
+
+    // Metrics, sent when the shim ended: the calls by verdict and rule, and how long the
+    // server took, as cumulative series of this process.
+    let allowed = receiver.metric(
+        "mcpfw.calls",
+        &json!({"gen_ai.tool.name": "echo", "mcpfw.verdict": "allow",
+                "mcpfw.decided_by": "rule:file:echo-is-fine", "mcpfw.server": "everything"}),
+    );
+    assert_eq!(allowed["value"], 1, "{allowed:#}");
+    assert_eq!(allowed["is_monotonic"], true, "{allowed:#}");
+    assert_eq!(allowed["temporality"], 2, "cumulative: {allowed:#}"); // AGGREGATION_TEMPORALITY_CUMULATIVE
+    let instance = allowed["resource"]["service.instance.id"].as_str().unwrap_or_default();
+    assert_eq!(instance.len(), 32, "each process is its own series: {allowed:#}");
+    assert_eq!(allowed["resource"]["deployment.environment.name"], "test");
+    let refused = receiver.metric(
+        "mcpfw.calls",
+        &json!({"gen_ai.tool.name": "get-sum", "mcpfw.verdict": "deny",
+                "mcpfw.decided_by": "rule:file:no-sums"}),
+    );
+    assert_eq!(refused["value"], 1, "{refused:#}");
+    let took = receiver.metric(
+        "mcp.client.operation.duration",
+        &json!({"gen_ai.tool.name": "echo", "network.transport": "pipe"}),
+    );
+    assert_eq!(took["unit"], "s");
+    assert_eq!(took["count"], 1, "{took:#}");
+    assert!(took["sum"].as_f64().is_some_and(|s| s > 0.0 && s < 10.0), "{took:#}");
+    assert_eq!(took["explicit_bounds"][0], 0.01, "the MCP conventions' buckets: {took:#}");
 }
 
 #[test]
@@ -300,11 +350,16 @@ fn grpc_export_reaches_a_real_grpc_collector() {
         "{POLICY}\n[telemetry]\nendpoint = \"http://127.0.0.1:{}\"\nprotocol = \"grpc\"\n",
         receiver.port
     ));
-    let mut shim = shim(&home, &[]);
+    let mut shim = shim(&home, &[("OTEL_METRIC_EXPORT_INTERVAL", "300".to_owned())]);
     let allowed = shim.call_tool(2, "echo", json!({"message": "over grpc"}));
     assert!(allowed.get("result").is_some(), "{allowed}");
     let refused = shim.call_tool(3, "get-sum", json!({"a": 1, "b": 2}));
     assert_eq!(refused["result"]["isError"], true, "{refused}");
+    // Metrics arrive while the shim runs, every OTEL_METRIC_EXPORT_INTERVAL.
+    let point = receiver
+        .metric("mcpfw.calls", &json!({"gen_ai.tool.name": "get-sum", "mcpfw.verdict": "deny"}));
+    assert_eq!(point["value"], 1, "{point:#}");
+    assert!(shim.child.try_wait().unwrap().is_none(), "the metrics came before the shim ended");
     shim.close_stdin();
     assert!(shim.wait_exit(Duration::from_secs(15)).is_some(), "the shim did not exit");
     let recorded = home.events().len();
@@ -379,6 +434,18 @@ fn a_call_a_person_approves_has_its_guardrail_span_over_the_wait() {
         .map(|l| attr(l, "mcpfw.verdict"))
         .collect();
     assert!(verdicts.contains(&&json!("ask")) && verdicts.contains(&&json!("allow")), "{logs:#?}");
+    // In the metrics: one prompt (a call that asked) and one approval by a person.
+    let asked = receiver.metric(
+        "mcpfw.calls",
+        &json!({"gen_ai.tool.name": "get-sum", "mcpfw.verdict": "ask",
+                "mcpfw.decided_by": "rule:file:sums-are-asked"}),
+    );
+    assert_eq!(asked["value"], 1, "{asked:#}");
+    let approved = receiver.metric(
+        "mcpfw.approvals",
+        &json!({"gen_ai.tool.name": "get-sum", "mcpfw.verdict": "allow", "mcpfw.decided_by": "user"}),
+    );
+    assert_eq!(approved["value"], 1, "{approved:#}");
 }
 
 #[test]

@@ -133,6 +133,9 @@ pub fn status(
     if !json {
         print_boxes(paths);
     }
+    if !json && let Some(org) = super::org::summary(&crate::org::status(paths)) {
+        println!("\n{org}");
+    }
     for error in &errors {
         eprintln!("mcpfw: {error}");
     }

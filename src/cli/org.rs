@@ -50,6 +50,32 @@ fn describe(status: &OrgStatus) -> String {
     out
 }
 
+/// The organisation policy in one paragraph for `mcpfw status`: nothing when none is configured.
+pub fn summary(status: &OrgStatus) -> Option<String> {
+    if !status.configured {
+        return None;
+    }
+    let source = status.source.as_deref().unwrap_or("-");
+    let mut out = match status.version {
+        Some(version) => {
+            let fetched = status.fetched_at.as_deref().unwrap_or("-");
+            format!("organisation policy: version {version} from {source} (fetched {fetched})")
+        }
+        None => format!("organisation policy: NONE IN FORCE (configured from {source})"),
+    };
+    if status.expired {
+        out.push_str("\n  EXPIRED: still enforced until a newer one is fetched");
+    }
+    if let Some(error) = &status.last_error {
+        out.push_str(&format!("\n  the last refresh failed: {error}"));
+        if let Some(version) = status.version {
+            out.push_str(&format!(" (version {version} stays in force)"));
+        }
+        out.push_str("\n  details: mcpfw org status; try again: mcpfw org refresh");
+    }
+    Some(out)
+}
+
 pub fn refresh(paths: &Paths) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     match runtime.block_on(crate::org::refresh(paths)) {

@@ -85,4 +85,12 @@ mod tests {
         assert!(text.contains("ExecStart=\"/opt/my apps/mcpfw\" daemon\n"), "{text}");
         assert!(text.contains("Environment=\"MCPFW_HOME=/home/a/100%% fw\"\n"), "{text}");
     }
+
+    /// The .deb and .rpm carry `packaging/mcpfw.service` as the system-wide user unit: it must be
+    /// the unit `--install-unit` would write for the packaged program.
+    #[test]
+    fn the_packaged_unit_is_the_one_install_unit_writes() {
+        let packaged = include_str!("../../packaging/mcpfw.service");
+        assert_eq!(packaged, unit_text(Path::new("/usr/bin/mcpfw"), None));
+    }
 }

@@ -346,10 +346,26 @@ fn assemble(
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
     // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
     let replicator = compose::replicator(paths, inputs.postgres_url(), replication_key);
-    let roots = inputs.roots(&args.roots, inferred);
+    let roots = inputs.roots(&args.roots, inferred.clone());
     // A second engine from the same inputs, for what decides beside the pipeline (the egress
     // proxy's connections).
     let engine = Arc::new(inputs.engine(&name, roots.clone()));
+    // The pipeline's policy follows policy.toml, the organisation's bundle and the database
+    // rules while the server runs.
+    let rebuild: compose::Rebuild = {
+        let (paths, name, given) = (paths.clone(), name.clone(), args.roots.clone());
+        let rules = recorder.rules_reader();
+        Box::new(move || {
+            let rules = rules.as_ref().ok_or("the history writer has stopped")?;
+            let inputs = compose::PolicyInputs::with_rules(&paths, rules.policy_rules()?);
+            Ok(inputs.engine(&name, inputs.roots(&given, inferred.clone())))
+        })
+    };
+    let live = compose::LivePolicy::new(
+        inputs.engine(&name, roots),
+        compose::LivePolicy::sources(paths),
+        rebuild,
+    );
     // OpenTelemetry export, if configured: a bounded queue to a thread of its own, never in
     // the relay's way. Both wrap and the bridge face their client through a pipe.
     let telemetry = compose::telemetry(&inputs, mcpfw_daemon::telemetry::Transport::Pipe);
@@ -392,8 +408,8 @@ fn assemble(
         )),
         None => Box::new(history),
     };
-    let pipeline = compose::pipeline(
-        inputs.engine(&name, roots),
+    let pipeline = compose::live_pipeline(
+        live,
         history,
         Limits { max_message_bytes: args.max_message_bytes },
         compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),

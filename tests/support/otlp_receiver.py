@@ -5,11 +5,12 @@ Usage: otlp_receiver.py OUT_DIR [--grpc]
 
 Listens on 127.0.0.1 (a free port), prints `LISTENING <port>` on stdout once it accepts
 connections, and decodes every POST to /v1/traces and /v1/logs as the OTLP protobuf
-messages (ExportTraceServiceRequest, ExportLogsServiceRequest, from the `opentelemetry-proto`
-package) the way a collector does; with --grpc, it serves OTLP/gRPC instead (the
-TraceService and LogsService of the same package, over grpcio). Each span and each log record becomes one JSON line in
-OUT_DIR/spans.jsonl or OUT_DIR/logs.jsonl, with its resource's attributes, for the test to
-assert on. A body that does not decode is answered 400 and recorded in OUT_DIR/errors.txt.
+messages (ExportTraceServiceRequest, ExportLogsServiceRequest, ExportMetricsServiceRequest,
+from the `opentelemetry-proto` package) the way a collector does; with --grpc, it serves
+OTLP/gRPC instead (the TraceService, LogsService and MetricsService of the same package, over
+grpcio). Each span, each log record and each metric data point becomes one JSON line in
+OUT_DIR/spans.jsonl, OUT_DIR/logs.jsonl or OUT_DIR/metrics.jsonl, with its resource's
+attributes, for the test to assert on. A body that does not decode is answered 400 and recorded in OUT_DIR/errors.txt.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -93,6 +98,36 @@ def logs(request):
                 }
 
 
+def metrics(request):
+    for rm in request.resource_metrics:
+        resource = attrs(rm.resource.attributes)
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                data = getattr(m, kind)
+                common = {
+                    "resource": resource,
+                    "scope": sm.scope.name,
+                    "name": m.name,
+                    "unit": m.unit,
+                    "kind": kind,
+                    "temporality": getattr(data, "aggregation_temporality", 0),
+                    "is_monotonic": getattr(data, "is_monotonic", False),
+                }
+                for p in data.data_points:
+                    point = dict(common, attributes=attrs(p.attributes))
+                    if kind == "histogram":
+                        point.update(
+                            count=p.count,
+                            sum=p.sum,
+                            bucket_counts=list(p.bucket_counts),
+                            explicit_bounds=list(p.explicit_bounds),
+                        )
+                    else:
+                        point["value"] = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
+                    yield point
+
+
 class Handler(BaseHTTPRequestHandler):
     out_dir = "."
 
@@ -108,6 +143,10 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/v1/logs":
             request, response, convert, name = (
                 ExportLogsServiceRequest(), ExportLogsServiceResponse(), logs, "logs.jsonl")
+        elif self.path == "/v1/metrics":
+            request, response, convert, name = (
+                ExportMetricsServiceRequest(), ExportMetricsServiceResponse(), metrics,
+                "metrics.jsonl")
         else:
             self.send_error(404)
             return
@@ -140,6 +179,7 @@ def serve_grpc(out_dir: str) -> None:
 
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
     class Traces(trace_service_pb2_grpc.TraceServiceServicer):
@@ -152,7 +192,13 @@ def serve_grpc(out_dir: str) -> None:
             write(out_dir, "logs.jsonl", logs(request))
             return ExportLogsServiceResponse()
 
+    class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+        def Export(self, request, context):
+            write(out_dir, "metrics.jsonl", metrics(request))
+            return ExportMetricsServiceResponse()
+
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
     port = server.add_insecure_port("127.0.0.1:0")

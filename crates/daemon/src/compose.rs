@@ -6,14 +6,16 @@
 //! database rules, roots and settings; and each connection's pipeline comes from [`pipeline`].
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
 
 use crate::paths::Paths;
 use crate::pipeline::{ApproverConfig, Limits, Pipeline};
-use crate::policy::FirewallPolicy;
 use crate::policy::engine::{Environment, PolicyEngine};
 use crate::policy::file::{PolicyError, PolicyFile, RuleSpec, policy_path};
 use crate::policy::org::Organisation;
+use crate::policy::{FirewallPolicy, Policy, Ruling};
 use crate::record::Recorder;
 use crate::store::Store;
 use mcpfw_core::containment::SandboxSettings;
@@ -107,6 +109,105 @@ impl PolicyInputs {
     }
 }
 
+/// Builds a server's engine again from the files and the database rules as they are now.
+pub type Rebuild = Box<dyn Fn() -> Result<PolicyEngine, String> + Send + Sync>;
+
+/// How often a [`LivePolicy`] looks at its files, at most.
+const LIVE_CHECK_MS: u64 = 500;
+
+/// A server's policy that follows its sources while the server runs: `policy.toml`, the
+/// organisation policy's cached bundle and the database rules' stamp
+/// ([`crate::store::rules_stamp`]). Before deciding a call it looks at their modification
+/// times (at most every half second) and, when one changed, rebuilds the engine right there,
+/// so the call is decided by the new rules. A rebuild that fails keeps the engine in force and
+/// says why; a policy file that no longer parses gives an engine that refuses every call (fail
+/// closed), as at start.
+pub struct LivePolicy {
+    current: RwLock<Arc<FirewallPolicy>>,
+    watched: Vec<PathBuf>,
+    stamps: Mutex<Vec<Option<SystemTime>>>,
+    /// Milliseconds since the policy was made at which the files were last looked at.
+    checked_ms: AtomicU64,
+    born: std::time::Instant,
+    rebuild: Rebuild,
+}
+
+impl LivePolicy {
+    pub fn new(engine: PolicyEngine, watched: Vec<PathBuf>, rebuild: Rebuild) -> Self {
+        let stamps = Mutex::new(modified(&watched));
+        Self {
+            current: RwLock::new(Arc::new(FirewallPolicy::new(engine))),
+            watched,
+            stamps,
+            checked_ms: AtomicU64::new(0),
+            born: std::time::Instant::now(),
+            rebuild,
+        }
+    }
+
+    /// The files a server's policy is built from, for [`LivePolicy::new`].
+    pub fn sources(paths: &Paths) -> Vec<PathBuf> {
+        vec![
+            policy_path(paths),
+            crate::org::cache_path(paths),
+            crate::store::rules_stamp(&crate::store::db_path(paths)),
+        ]
+    }
+
+    fn refresh(&self) {
+        let now = self.born.elapsed().as_millis() as u64;
+        let last = self.checked_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < LIVE_CHECK_MS
+            || self
+                .checked_ms
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let seen = modified(&self.watched);
+        let mut stamps = self.stamps.lock().unwrap_or_else(PoisonError::into_inner);
+        if *stamps == seen {
+            return;
+        }
+        *stamps = seen;
+        match (self.rebuild)() {
+            Ok(engine) => {
+                tracing::info!(
+                    server = %engine.server(),
+                    rules = engine.rule_count(),
+                    organisation = ?engine.organisation_version(),
+                    "the policy changed; it applies from this call on"
+                );
+                let engine = Arc::new(FirewallPolicy::new(engine));
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = engine;
+            }
+            Err(e) => tracing::warn!(
+                "the policy changed but could not be read again ({e}); the rules in force stay \
+                 until the next change"
+            ),
+        }
+    }
+}
+
+impl Policy for LivePolicy {
+    fn decide(&self, inspection: &crate::session::Inspection) -> Ruling {
+        // Only requests from the client reach the engine (the rest passes without a lookup).
+        if inspection.direction == crate::session::Direction::ClientToServer
+            && inspection.kind == crate::session::Kind::Request
+        {
+            self.refresh();
+        }
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner).clone();
+        current.decide(inspection)
+    }
+}
+
+/// Each file's modification time (`None`: missing or unreadable).
+fn modified(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    files.iter().map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).collect()
+}
+
 /// How a shim or the proxy reaches the daemon for approvals.
 pub fn approver(paths: &Paths, timeout: Duration) -> ApproverConfig {
     ApproverConfig {
@@ -125,16 +226,38 @@ pub fn pipeline(
     approver: ApproverConfig,
     neighbours: Vec<(String, String, String)>,
 ) -> Pipeline {
+    let shown = describe(&engine, "policy loaded");
+    let policy = Box::new(FirewallPolicy::new(engine));
+    Pipeline::new(shown, policy, recorder, limits)
+        .with_approver(approver)
+        .with_neighbours(neighbours)
+}
+
+/// [`pipeline`] with a policy that follows its sources while the server runs ([`LivePolicy`]).
+pub fn live_pipeline(
+    policy: LivePolicy,
+    recorder: Box<dyn Recorder>,
+    limits: Limits,
+    approver: ApproverConfig,
+    neighbours: Vec<(String, String, String)>,
+) -> Pipeline {
+    let current = policy.current.read().unwrap_or_else(PoisonError::into_inner).clone();
+    let shown =
+        describe(current.engine(), "policy loaded (it follows changes while the server runs)");
+    Pipeline::new(shown, Box::new(policy), recorder, limits)
+        .with_approver(approver)
+        .with_neighbours(neighbours)
+}
+
+/// Logs what a server's pipeline decides with; returns the server's name.
+fn describe(engine: &PolicyEngine, what: &str) -> String {
     tracing::info!(
         server = %engine.server(),
         roots = ?engine.server_roots(),
         rules = engine.rule_count(),
-        "policy loaded"
+        "{what}"
     );
-    let server = engine.server().to_owned();
-    Pipeline::new(server, Box::new(FirewallPolicy::new(engine)), recorder, limits)
-        .with_approver(approver)
-        .with_neighbours(neighbours)
+    engine.server().to_owned()
 }
 
 /// Registers the server in the history (`origin`: its command line or URL). A shim also prunes

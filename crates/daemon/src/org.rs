@@ -131,6 +131,11 @@ fn dir(paths: &Paths) -> PathBuf {
     paths.data.join("organisation")
 }
 
+/// The last good bundle's file, `<data>/organisation/cache.json`.
+pub fn cache_path(paths: &Paths) -> PathBuf {
+    dir(paths).join("cache.json")
+}
+
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
@@ -148,7 +153,7 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), FetchError> {
 /// The last good bundle for `config`, checked again against the pinned key (a cache written
 /// under another key, or edited, is not used). `Err` says why there is none.
 fn load_cache(paths: &Paths, config: &OrgConfig) -> Result<(Organisation, u64), String> {
-    let path = dir(paths).join("cache.json");
+    let path = cache_path(paths);
     let cache: Cache = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} cannot be read ({e})", path.display()))?,
@@ -306,7 +311,7 @@ async fn refresh_with(paths: &Paths, config: &OrgConfig) -> Result<Refreshed, Fe
         signature,
         fetched_ms: now_ms(),
     };
-    write_json(&dir(paths).join("cache.json"), &cache)?;
+    write_json(&cache_path(paths), &cache)?;
     Ok(if previous == Some(org.version()) {
         Refreshed::Unchanged { version: org.version() }
     } else {

@@ -177,6 +177,24 @@ pub fn wrap(entry: &mut dyn TableLike, name: &str, firewall: &str) -> Result<(),
     Ok(())
 }
 
+/// The entry's `args` as strings (`None` for an item that is not one), or `None` when it has no
+/// list of arguments.
+pub fn args(entry: &dyn TableLike) -> Option<Vec<Option<String>>> {
+    let items = entry.get("args")?.as_array()?;
+    Some(items.iter().map(|i| i.as_str().map(str::to_owned)).collect())
+}
+
+/// Replaces the argument at `index` with `word`, keeping the comments and spacing around it.
+pub fn set_arg(entry: &mut dyn TableLike, index: usize, word: &str) -> Result<(), String> {
+    let slot = entry
+        .get_mut("args")
+        .and_then(Item::as_array_mut)
+        .and_then(|args| args.get_mut(index))
+        .ok_or("the entry's args changed while it was edited")?;
+    set_keeping_decor(slot, Value::from(word));
+    Ok(())
+}
+
 /// Why a remote entry cannot be pointed at the proxy by [`route`], if it cannot.
 pub fn check_routable(entry: &dyn TableLike) -> Result<(), String> {
     if entry.get("url").and_then(Item::as_str).is_none() {
@@ -287,6 +305,22 @@ pub fn revert(
                 && tail.iter().zip(wanted).all(|(a, b)| jsonc::same_value(a, b))
             {
                 drop_front(args, extra);
+                continue;
+            }
+            // The words in front, and an argument pinned in place (`install --pin`): each
+            // changed item gets its original back where it stands.
+            if extra > 0
+                && tail.len() == wanted.len()
+                && tail.iter().zip(wanted).all(|(a, b)| a.is_string() && b.is_string())
+            {
+                drop_front(args, extra);
+                for (slot, was) in args.iter_mut().zip(wanted) {
+                    if !jsonc::same_value(&value_json(slot), was)
+                        && let Some(value) = json_value(was)
+                    {
+                        set_keeping_decor(slot, value);
+                    }
+                }
                 continue;
             }
         }

@@ -74,7 +74,7 @@ use mcpfw_core::paths::Paths;
 use mcpfw_core::record::{DecidedBy, Event, EventKind, ResultStatus, UnknownName, Verdict, now_ms};
 
 pub use keys::{ChainKey, KeySource, load_or_create_chain_key};
-pub use recorder::StoreRecorder;
+pub use recorder::{RulesReader, StoreRecorder};
 
 /// How long a writer waits for another process's write transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,6 +88,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// The history database of one instance: `<data>/mcpfw.db`.
 pub fn db_path(paths: &Paths) -> PathBuf {
     paths.data.join("mcpfw.db")
+}
+
+/// The file whose change tells running shims that the database rules changed: written after
+/// every rule is added, replaced or removed (beside the database `db`).
+pub fn rules_stamp(db: &Path) -> PathBuf {
+    db.with_extension("rules-changed")
 }
 
 /// The history's chain is broken: the database was changed behind MCP Firewall's back.
@@ -1092,6 +1098,7 @@ impl Store {
             .map_err(|e| self.db_error("write to", e))?;
         let id = self.insert_rule(&mut tx, rule_json, origin, expires_ms).await?;
         tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        self.rules_changed();
         Ok(id)
     }
 
@@ -1123,6 +1130,7 @@ impl Store {
         }
         let new_id = self.insert_rule(&mut tx, rule_json, origin, expires_ms).await?;
         tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
+        self.rules_changed();
         Ok(Some(new_id))
     }
 
@@ -1223,7 +1231,22 @@ impl Store {
             .await
             .map_err(|e| self.db_error("write to", e))?
             .rows_affected();
+        if removed > 0 {
+            self.rules_changed();
+        }
         Ok(removed > 0)
+    }
+
+    /// Tells running shims that the rules changed ([`rules_stamp`]). A stamp that cannot be
+    /// written is said: those shims keep their rules until they start again.
+    fn rules_changed(&self) {
+        let stamp = rules_stamp(&self.path);
+        if let Err(e) = std::fs::write(&stamp, now_ms().to_string()) {
+            tracing::warn!(
+                "cannot write {}: {e}; servers already running keep the rules they started with",
+                stamp.display()
+            );
+        }
     }
 }
 

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 
 use super::{ChainBroken, ChainKey, Store};
 use mcpfw_core::package::{Identity, PackageTrust};
+use mcpfw_core::policy::file::RuleSpec;
 use mcpfw_core::record::{Event, RecordError, Recorder};
 
 /// The most events written in one transaction.
@@ -65,7 +66,11 @@ enum Message {
     CheckIdentity(String, serde_json::Value, IdentityAnswer),
     /// Check a server's package against its pin and answer at once.
     CheckPackage(String, Box<Identity>, PackageAnswer),
+    /// Read the database rules and answer at once.
+    Rules(RulesAnswer),
 }
+
+type RulesAnswer = std_mpsc::SyncSender<Result<Vec<(i64, RuleSpec)>, String>>;
 
 type PackageAnswer = std_mpsc::SyncSender<Result<PackageTrust, String>>;
 
@@ -174,6 +179,12 @@ impl StoreRecorder {
         }
     }
 
+    /// A handle that reads the database rules through this writer (for a policy that reloads
+    /// while the server runs), or `None` once the writer stopped.
+    pub fn rules_reader(&self) -> Option<RulesReader> {
+        self.sender.clone().map(|sender| RulesReader { sender })
+    }
+
     /// Events accepted but not yet committed.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
@@ -232,6 +243,29 @@ fn wait_here<T>(wait: impl FnOnce() -> T) -> T {
             tokio::task::block_in_place(wait)
         }
         _ => wait(),
+    }
+}
+
+/// Reads the database rules through a [`StoreRecorder`]'s writer (see
+/// [`StoreRecorder::rules_reader`]).
+#[derive(Clone)]
+pub struct RulesReader {
+    sender: mpsc::Sender<Message>,
+}
+
+impl RulesReader {
+    /// The rules as the policy engine takes them. Waits for the writer's answer; never waits
+    /// for room in its queue (a full queue is an error: ask again later).
+    pub fn policy_rules(&self) -> Result<Vec<(i64, RuleSpec)>, String> {
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        self.sender.try_send(Message::Rules(tx)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => "the history writer is busy".to_owned(),
+            mpsc::error::TrySendError::Closed(_) => "the history writer has stopped".to_owned(),
+        })?;
+        match wait_here(|| rx.recv()) {
+            Ok(answer) => answer,
+            Err(_) => Err("the history writer stopped before answering".to_owned()),
+        }
     }
 }
 
@@ -398,6 +432,10 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
                     let checked = store.check_package(&server, &package, now).await;
                     let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
                 }
+                Check::Rules(answer) => {
+                    let rules = store.policy_rules().await;
+                    let _ = answer.send(rules.map_err(|e| format!("{e:#}")));
+                }
             }
         }
         for (server, listed) in tools.drain(..) {
@@ -418,6 +456,7 @@ enum Check {
     Tools(String, Vec<(String, String)>, PinAnswer),
     Identity(String, serde_json::Value, IdentityAnswer),
     Package(String, Box<Identity>, PackageAnswer),
+    Rules(RulesAnswer),
 }
 
 type PinChecks = Vec<Check>;
@@ -450,6 +489,7 @@ impl Queues<'_> {
             Message::CheckPackage(server, package, answer) => {
                 self.checks.push(Check::Package(server, package, answer))
             }
+            Message::Rules(answer) => self.checks.push(Check::Rules(answer)),
         }
     }
 

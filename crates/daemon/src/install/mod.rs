@@ -128,8 +128,13 @@ pub fn current_firewall() -> Result<PathBuf> {
 
 /// Install on a YAML file (Goose's, Continue's): each stdio entry is rewritten line by line
 /// ([`crate::yamlc::wrap`], checked by parsing the result).
-fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path) -> Result<Plan> {
+/// `pin`: `--pin` was asked for, which YAML files do not get yet (each stdio entry says so).
+fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path, pin: bool) -> Result<Plan> {
     let firewall = firewall.to_str().context("the path of mcpfw is not UTF-8")?;
+    let unpinned = |entry: &ServerEntry| match entry.launch {
+        Launch::Stdio { .. } if pin => "; not pinned: --pin does not edit YAML files yet",
+        _ => "",
+    };
     let mut notes = Vec::new();
     let mut records = Vec::new();
     let mut now = text.to_owned();
@@ -137,7 +142,7 @@ fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path) -> Result<P
         let entry = &found.entry;
         let label = label(entry);
         if entry.wrapped || entry.bridged {
-            notes.push(format!("{label}: already protected"));
+            notes.push(format!("{label}: already protected{}", unpinned(entry)));
             continue;
         }
         let program = match &entry.launch {
@@ -157,7 +162,10 @@ fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path) -> Result<P
                     .find(|f| f.entry.pointer == entry.pointer)
                     .context("the entry vanished while it was edited")?
                     .current;
-                notes.push(format!("{label}: protected (runs through mcpfw wrap)"));
+                notes.push(format!(
+                    "{label}: protected (runs through mcpfw wrap){}",
+                    unpinned(entry)
+                ));
                 records.push(Record {
                     client: client.to_owned(),
                     file: file.to_owned(),
@@ -210,7 +218,7 @@ impl Install<'_> {
         for attempt in 1..=ATTEMPTS {
             let Some(text) = clients::read_config(file)? else { return Ok(None) };
             let (after, records, notes) = if clients::is_yaml(file) {
-                plan_yaml(client, file, &text, self.firewall)?
+                plan_yaml(client, file, &text, self.firewall, self.pin.is_some())?
             } else if clients::is_toml(client) {
                 self.plan_toml(client, file, &text)?
             } else {
@@ -358,12 +366,14 @@ impl Install<'_> {
             {
                 notes.push(format!("{label}: WARNING: {warning}"));
             }
-            let unpinned = if self.pin.is_some() {
-                "; not pinned: --pin does not edit TOML files yet"
-            } else {
-                ""
-            };
             if entry.wrapped || entry.bridged {
+                let unpinned = match (&entry.launch, self.pin) {
+                    (Launch::Stdio { .. }, Some(_)) if entry.wrapped => {
+                        "; not pinned: --pin edits a TOML entry only as it protects it \
+                         (uninstall it first)"
+                    }
+                    _ => "",
+                };
                 notes.push(format!("{label}: already protected{unpinned}"));
                 continue;
             }
@@ -397,11 +407,38 @@ impl Install<'_> {
                 continue;
             };
             let command_text = crate::tomlc::command_text(table);
-            match crate::tomlc::wrap(table, &entry.name, firewall) {
+            // `--pin`: the spec is pinned in its own argument first, then the entry wrapped.
+            let mut pinned = String::new();
+            let mut unpin = None;
+            if let (Some(pinner), Launch::Stdio { command, env }) = (self.pin, &entry.launch) {
+                let words = crate::tomlc::args(table).unwrap_or_default();
+                let refs: Vec<Option<&str>> = words.iter().map(Option::as_deref).collect();
+                match pin_word(&refs, command, env, pinner) {
+                    Ok(Some((index, word))) => match crate::tomlc::set_arg(table, index, &word) {
+                        Ok(()) => {
+                            let shown = word.rsplit('=').next().unwrap_or(&word);
+                            pinned = format!("; pinned to {shown}");
+                            unpin = words[index].clone().map(|was| (index, was));
+                        }
+                        Err(why) => pinned = format!("; not pinned: {why}"),
+                    },
+                    Ok(None) => {}
+                    Err(why) => pinned = format!("; not pinned: {why}"),
+                }
+            }
+            let wrapped = crate::tomlc::wrap(table, &entry.name, firewall);
+            if wrapped.is_err()
+                && let Some((index, was)) = unpin
+            {
+                // Left unprotected: left unpinned too (nothing changes that uninstall could
+                // not put back).
+                let _ = crate::tomlc::set_arg(table, index, &was);
+            }
+            match wrapped {
                 Ok(()) => {
                     let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
                         .context("the entry vanished while it was edited")?;
-                    notes.push(format!("{label}: protected (runs through mcpfw wrap){unpinned}"));
+                    notes.push(format!("{label}: protected (runs through mcpfw wrap){pinned}"));
                     records.push(Record {
                         client: client.to_owned(),
                         file: file.to_owned(),
@@ -944,9 +981,6 @@ fn wrapped_object(
     Ok(apply(&text[entry.span.clone()], relative))
 }
 
-/// For `--pin`: the span of the `args` item that holds an unpinned package spec, and the spec
-/// pinned to the version in use. `Ok(None)`: nothing to pin (not a package launcher, or
-/// already one exact version).
 /// `--pin` for an entry protected earlier: its install record with the spec pinned inside the
 /// wrapped entry, and the spec. Uninstall still puts back the text from before the first
 /// install (the record keeps it); an entry wrapped by hand gets a record whose original is
@@ -1000,12 +1034,31 @@ fn squat_warning(command: &[String]) -> Option<String> {
     ))
 }
 
+/// For `--pin`: the span of the `args` item that holds an unpinned package spec, and the spec
+/// pinned to the version in use. `Ok(None)`: nothing to pin (not a package launcher, or
+/// already one exact version).
 fn pin_edit(
     entry: &Node,
     command: &[String],
     env: &std::collections::BTreeMap<String, String>,
     pinner: &dyn Pinner,
 ) -> Result<Option<(Range<usize>, String)>, String> {
+    let items = match entry.member("args").map(|a| &a.value.kind) {
+        Some(Kind::Array(items)) => items,
+        _ => return Err("the package is not in the entry's args".into()),
+    };
+    let words: Vec<Option<&str>> = items.iter().map(|i| i.as_str()).collect();
+    Ok(pin_word(&words, command, env, pinner)?.map(|(i, word)| (items[i].span.clone(), word)))
+}
+
+/// [`pin_edit`] over the entry's arguments (`None` for one that is not a string): the index of
+/// the one that holds the unpinned spec, and what it becomes.
+fn pin_word(
+    words: &[Option<&str>],
+    command: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    pinner: &dyn Pinner,
+) -> Result<Option<(usize, String)>, String> {
     use mcpfw_core::package::{Ecosystem, parse_command};
     let Some((program, args)) = command.split_first() else { return Ok(None) };
     let Some(package) = parse_command(program, args) else { return Ok(None) };
@@ -1013,7 +1066,9 @@ fn pin_edit(
         return Ok(None);
     }
     let plain = |spec: &str| match package.ecosystem {
-        Ecosystem::Npm => matches!(package.launcher.as_str(), "npx" | "npm exec" | "pnpm dlx"),
+        Ecosystem::Npm => {
+            matches!(package.launcher.as_str(), "npx" | "npm exec" | "pnpm dlx" | "bunx")
+        }
         // `uvx pkg@1.2.3`, `pipx run pkg==1.2.3`; a spec with extras or an operator is left as
         // written.
         Ecosystem::PyPi => {
@@ -1025,14 +1080,10 @@ fn pin_edit(
     if !plain(&package.spec) {
         return Err(format!("{} specs are not pinned by install", package.launcher));
     }
-    let items = match entry.member("args").map(|a| &a.value.kind) {
-        Some(Kind::Array(items)) => items,
-        _ => return Err("the package is not in the entry's args".into()),
-    };
-    let item = items
+    let index = words
         .iter()
-        .find(|i| {
-            i.as_str().is_some_and(|s| {
+        .position(|i| {
+            i.is_some_and(|s| {
                 s == package.spec
                     || s.strip_prefix("--package=")
                         .or_else(|| s.strip_prefix("--from="))
@@ -1045,12 +1096,12 @@ fn pin_edit(
     // pipx takes a requirement (`pkg==1.2.3`), the others `pkg@1.2.3`.
     let at = if package.launcher == "pipx run" { "==" } else { "@" };
     let pinned = format!("{}{at}{version}", package.name);
-    let word = item.as_str().unwrap_or_default();
+    let word = words[index].unwrap_or_default();
     let replacement = match word.split_once('=') {
         Some((option, _)) if word.starts_with("--") => format!("{option}={pinned}"),
         _ => pinned,
     };
-    Ok(Some((item.span.clone(), replacement)))
+    Ok(Some((index, replacement)))
 }
 
 #[cfg(test)]
@@ -1156,10 +1207,14 @@ mod tests {
             pin(r#"{"command": "pipx", "args": ["run", "--spec=Srv", "srv"]}"#, Ok("0.2")).unwrap(),
             r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "pipx", "run", "--spec=srv==0.2", "srv"]}"#
         );
+        assert_eq!(
+            pin(r#"{"command": "bunx", "args": ["srv"]}"#, Ok("1.0.0")).unwrap(),
+            r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "bunx", "srv@1.0.0"]}"#
+        );
         assert!(
-            pin(r#"{"command": "bunx", "args": ["srv"]}"#, Ok("1.0.0"))
+            pin(r#"{"command": "docker", "args": ["run", "-i", "img"]}"#, Ok("1.0.0"))
                 .unwrap_err()
-                .contains("bunx")
+                .contains("docker")
         );
         assert!(
             pin(r#"{"command": "pipx", "args": ["run", "srv>=1"]}"#, Ok("1.0.0"))
@@ -1267,6 +1322,58 @@ mod tests {
         assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
         assert!(routes.0.lock().unwrap().is_empty(), "the routes are removed");
+    }
+
+    #[test]
+    fn pin_in_a_toml_file_pins_the_spec_as_it_wraps_and_uninstall_puts_the_bytes_back() {
+        let home = tempfile::tempdir().unwrap();
+        let places = Places::under(home.path(), home.path());
+        let paths = Paths::under(&home.path().join("fw"));
+        std::fs::create_dir_all(home.path().join(".codex")).unwrap();
+        let file = home.path().join(".codex/config.toml");
+        let original = "model = \"m\"\n\n# my servers\n[mcp_servers.memory]\ncommand = \"npx\"\n\
+                        args = [\"-y\",   \"srv\"]  # unpinned\n\n[mcp_servers.time]\n\
+                        command = 'uvx'\nargs = [\n  \"mcp-server-time\",\n]\n\n\
+                        [mcp_servers.odd]\ncommand = \"npx\"\nargs = [\"-y\", 3]\n";
+        std::fs::write(&file, original).unwrap();
+        let pinner = Fixed(Ok("1.2.3".into()));
+        let install = Install {
+            paths: &paths,
+            places: &places,
+            clients: &["codex"],
+            firewall: Path::new("/m/mcpfw"),
+            dry_run: false,
+            router: None,
+            pin: Some(&pinner),
+        };
+        let outcome = install.run().unwrap();
+        let notes: Vec<&String> = outcome.files.iter().flat_map(|f| &f.notes).collect();
+        let note = |server: &str| notes.iter().find(|n| n.starts_with(server)).unwrap().as_str();
+        assert!(note("memory").ends_with("(runs through mcpfw wrap); pinned to srv@1.2.3"));
+        assert!(note("time").ends_with("pinned to mcp-server-time@1.2.3"), "{notes:?}");
+        assert!(note("odd").contains("left unprotected"), "{notes:?}");
+        let after = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            after.contains(
+                "args = [\"wrap\", \"--name\", \"memory\", \"--\", \"npx\", \"-y\",   \"srv@1.2.3\"]  # unpinned"
+            ),
+            "{after}"
+        );
+        assert!(after.contains("\"mcp-server-time@1.2.3\",\n]"), "{after}");
+        assert!(
+            after.contains("[mcp_servers.odd]\ncommand = \"npx\"\nargs = [\"-y\", 3]"),
+            "{after}"
+        );
+        // Protected already: not pinned again, and said why.
+        let again = install.run().unwrap();
+        let notes: Vec<&String> = again.files.iter().flat_map(|f| &f.notes).collect();
+        assert!(
+            notes.iter().any(|n| n.contains("memory: already protected; not pinned")),
+            "{notes:?}"
+        );
+        let outcome = uninstall(&paths, &["codex"], false, None).unwrap();
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "byte-exact round trip");
     }
 
     #[test]

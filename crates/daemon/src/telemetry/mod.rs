@@ -10,6 +10,7 @@
 //! short deadline and warns with the number of events that could not be exported.
 
 mod convert;
+mod metrics;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -17,9 +18,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
-use opentelemetry_otlp::{LogExporter, Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{
+    LogExporter, MetricExporter, Protocol, SpanExporter, WithExportConfig, WithHttpConfig,
+};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter as _;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
 
 pub use convert::Transport;
@@ -166,9 +170,17 @@ impl OtlpRecorder {
             match exporters {
                 Ok(exporters) => {
                     let _ = ready_tx.send(Ok(()));
+                    let metrics = metrics::Metrics::new(
+                        exporters.resource.clone(),
+                        config.transport,
+                        thread_counters.clone(),
+                    );
                     let mut exporter = Exporter {
                         runtime,
                         exporters,
+                        metrics,
+                        metrics_every: metrics::interval(|name| std::env::var(name).ok()),
+                        metrics_sent: Instant::now(),
                         converter: convert::Converter::new(
                             config.transport,
                             config.include_content,
@@ -277,6 +289,8 @@ impl Recorder for OtlpRecorder {
 struct Exporters {
     spans: SpanExporter,
     logs: LogExporter,
+    metrics: MetricExporter,
+    resource: Resource,
     /// Mints SDK log records (it has no processor: records are exported by hand, in batches).
     provider: SdkLoggerProvider,
 }
@@ -286,7 +300,7 @@ impl Exporters {
     fn build(config: &ExportConfig) -> Result<Self, TelemetryError> {
         let resource = resource();
         let base = config.endpoint.as_deref().map(|e| e.trim_end_matches('/').to_owned());
-        let (mut spans, mut logs) = match config.protocol {
+        let (mut spans, mut logs, metrics) = match config.protocol {
             OtlpProtocol::HttpProtobuf => {
                 let client = http_client()?;
                 let mut spans = SpanExporter::builder()
@@ -296,36 +310,54 @@ impl Exporters {
                 let mut logs = LogExporter::builder()
                     .with_http()
                     .with_protocol(Protocol::HttpBinary)
+                    .with_http_client(client.clone());
+                let mut metrics = MetricExporter::builder()
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
                     .with_http_client(client);
                 if let Some(base) = &base {
                     spans = spans.with_endpoint(format!("{base}/v1/traces"));
                     logs = logs.with_endpoint(format!("{base}/v1/logs"));
+                    metrics = metrics.with_endpoint(format!("{base}/v1/metrics"));
                 }
-                (spans.build()?, logs.build()?)
+                (spans.build()?, logs.build()?, metrics.build()?)
             }
             OtlpProtocol::Grpc => {
                 let mut spans = SpanExporter::builder().with_tonic();
                 let mut logs = LogExporter::builder().with_tonic();
+                let mut metrics = MetricExporter::builder().with_tonic();
                 if let Some(base) = &base {
                     spans = spans.with_endpoint(base.clone());
                     logs = logs.with_endpoint(base.clone());
+                    metrics = metrics.with_endpoint(base.clone());
                 }
-                (spans.build()?, logs.build()?)
+                (spans.build()?, logs.build()?, metrics.build()?)
             }
         };
         spans.set_resource(&resource);
         logs.set_resource(&resource);
-        Ok(Self { spans, logs, provider: SdkLoggerProvider::builder().build() })
+        Ok(Self { spans, logs, metrics, resource, provider: SdkLoggerProvider::builder().build() })
     }
 }
 
 /// `service.name` is `mcpfw` unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` names
-/// it; the SDK adds the rest of `OTEL_RESOURCE_ATTRIBUTES`.
+/// it; the SDK adds the rest of `OTEL_RESOURCE_ATTRIBUTES`. `service.instance.id` is random
+/// per process unless set there: each shim is its own series of cumulative metrics.
 fn resource() -> Resource {
+    let attributes = std::env::var("OTEL_RESOURCE_ATTRIBUTES").unwrap_or_default();
     let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
-        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| v.contains("service.name="));
-    let builder = Resource::builder()
+        || attributes.contains("service.name=");
+    let mut builder = Resource::builder()
         .with_attribute(opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
+    if !attributes.contains("service.instance.id=") {
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_ok() {
+            builder = builder.with_attribute(opentelemetry::KeyValue::new(
+                "service.instance.id",
+                hex::encode(bytes),
+            ));
+        }
+    }
     if named { builder.build() } else { builder.with_service_name("mcpfw").build() }
 }
 
@@ -365,6 +397,10 @@ fn any_value(value: opentelemetry::Value) -> opentelemetry::logs::AnyValue {
 struct Exporter {
     runtime: tokio::runtime::Runtime,
     exporters: Exporters,
+    metrics: metrics::Metrics,
+    /// How often the metrics are sent, and when they last were.
+    metrics_every: Duration,
+    metrics_sent: Instant,
     converter: convert::Converter,
     counters: Arc<Counters>,
     /// Whether the current outage was reported (once per outage).
@@ -379,7 +415,10 @@ impl Exporter {
             match events.recv_timeout(if finishing { Duration::ZERO } else { BATCH_DELAY }) {
                 Ok(event) => batch.push(event),
                 Err(RecvTimeoutError::Timeout) if finishing => break,
-                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.metrics_due();
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             // Gather for a moment (or until the batch is full), then send.
@@ -396,11 +435,35 @@ impl Exporter {
                 }
             }
             self.export(std::mem::take(&mut batch));
+            self.metrics_due();
         }
         // The session is over: requests still waiting for an answer are ended.
         let mut spans = Vec::new();
         self.converter.finish(&mut spans);
         self.send_spans(spans);
+        self.send_metrics();
+    }
+
+    /// Sends the metrics when the interval has passed.
+    fn metrics_due(&mut self) {
+        if self.metrics_sent.elapsed() >= self.metrics_every {
+            self.send_metrics();
+        }
+    }
+
+    fn send_metrics(&mut self) {
+        self.metrics_sent = Instant::now();
+        let collected = match self.metrics.collect() {
+            Ok(collected) => collected,
+            Err(e) => {
+                tracing::warn!("OpenTelemetry metrics could not be collected: {e}");
+                return;
+            }
+        };
+        match self.runtime.block_on(self.exporters.metrics.export(&collected)) {
+            Ok(()) => self.recovered(),
+            Err(e) => self.outage(&e.to_string()),
+        }
     }
 
     fn export(&mut self, events: Vec<Event>) {
@@ -408,6 +471,7 @@ impl Exporter {
         let mut records = Vec::with_capacity(events.len());
         let logger = self.exporters.provider.logger("mcpfw");
         for event in &events {
+            self.metrics.observe(event);
             let fields = self.converter.event(event, &mut spans);
             let mut record = logger.create_log_record();
             record.set_event_name("mcpfw.message");
