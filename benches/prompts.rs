@@ -402,7 +402,7 @@ fn main() {
             .env("MCPFW_KEYRING", "off");
         let d = Background::start(daemon);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        while mcpfw::platform::channel::connect(&socket).is_err() {
             assert!(Instant::now() < deadline, "the daemon did not start");
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -18,6 +18,13 @@ BUILD_PACKAGES=(
 # its own (initdb/pg_ctl from /usr/lib/postgresql/*/bin, as the `postgres` user when run as root).
 # systemd: tests/organisation.rs checks the user unit with `systemd-analyze verify`.
 # rpm2cpio, cpio: the bundle step lists the .rpm's files.
+# The cross-checks (scripts/test lints the crates for Windows and the core for macOS): MinGW is
+# the C cross compiler for Windows that build scripts need (libsqlite3-sys, ring) even when
+# cargo only checks; there is no C toolchain for macOS here, so only the core (no C) is checked.
+# wine64 runs the Windows builds of the core's and store's unit tests and of `mcpfw wrap`
+# (scripts/wine/).
+CROSS_PACKAGES=(gcc-mingw-w64-x86-64 wine64)
+CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 TEST_PACKAGES=(xvfb xauth x11-utils xdotool dbus-x11 openbox imagemagick sqlite3 gnome-keyring dunst chromium libglib2.0-bin postgresql systemd rpm2cpio cpio)
 
 # Each step is announced with `==>` and, when the next one starts (or `step_end` is called),
@@ -51,6 +58,18 @@ step_summary() {
     total=$((total + STEP_SECONDS[i]))
   done
   printf '%6d  total (%d min %02d s)\n' "$total" $((total / 60)) $((total % 60))
+  for i in "${!NOT_CHECKED[@]}"; do
+    printf 'NOT CHECKED: %s\n' "${NOT_CHECKED[i]}"
+  done
+}
+
+# What a step could not check, said when it happens and again under the step table.
+NOT_CHECKED=()
+not_checked() {
+  NOT_CHECKED+=("$*")
+  printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' >&2
+  printf '!!! NOT CHECKED: %s\n' "$*" >&2
+  printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n' >&2
 }
 
 as_root() {
@@ -86,6 +105,53 @@ ensure_rust() {
       curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
       export PATH="$HOME/.cargo/bin:$PATH"
     fi
+  fi
+}
+
+# The standard libraries of the cross-check targets (rustup target add), when rustup is there.
+# A target that cannot be installed is left out here; the check that needs it says NOT CHECKED.
+ensure_cross_targets() {
+  command -v rustup >/dev/null || return 0
+  local installed missing=() target
+  installed=$(rustup target list --installed 2>/dev/null || true)
+  for target in "${CROSS_TARGETS[@]}"; do
+    grep -qx "$target" <<<"$installed" || missing+=("$target")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    step "rustup target add ${missing[*]}"
+    rustup target add "${missing[@]}" || echo "mcpfw: cannot add the targets ${missing[*]}" >&2
+  fi
+}
+
+# Lints packages for another target (check only, no code generated): cross_clippy TARGET
+# C_COMPILER|- CARGO_ARGS…. Says NOT CHECKED, and passes, when the target's standard library or
+# its C compiler is missing.
+cross_clippy() {
+  local target=$1 cc=$2
+  shift 2
+  if ! command -v rustup >/dev/null || ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    not_checked "clippy for $target: its standard library is not installed (rustup target add $target)"
+    return 0
+  fi
+  if [ "$cc" != - ] && ! command -v "$cc" >/dev/null; then
+    not_checked "clippy for $target: the C cross compiler $cc is missing"
+    return 0
+  fi
+  cargo clippy --locked --target "$target" --all-targets "$@" -- -D warnings
+}
+
+# Whether the Windows builds can run here (wine64, MinGW and the Windows target); says NOT
+# CHECKED when not.
+wine_ready() {
+  local wine=/usr/lib/wine/wine64
+  if [ ! -x "$wine" ]; then
+    not_checked "Windows under Wine: $wine is missing (apt-get install wine64)"
+    return 1
+  fi
+  if ! command -v x86_64-w64-mingw32-gcc >/dev/null ||
+    ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+    not_checked "Windows under Wine: MinGW or the x86_64-pc-windows-gnu target is missing"
+    return 1
   fi
 }
 

@@ -137,15 +137,7 @@ pub fn resolve(
 }
 
 fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
+    mcpfw_core::platform::private::executable(path)
 }
 
 /// A name for the server when the user gave none: the package or program it runs.

@@ -9,15 +9,17 @@
 pub use mcpfw_core::VERSION;
 pub use mcpfw_core::{
     classify, detect, jsonrpc, paths, pipeline, policy, record, sandbox, screen, secrets, session,
-    sys, text,
+    text,
 };
 pub use mcpfw_daemon::{api, approval, clients, daemon, install, jsonc, logging, org, proxy};
 pub use mcpfw_store as store;
 
 pub mod cli;
 pub mod contain;
+#[cfg(target_os = "linux")]
 pub mod egress;
 pub mod launch;
 pub mod package;
+pub mod platform;
 pub mod scan;
 pub mod transport;

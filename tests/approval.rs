@@ -1,5 +1,7 @@
 //! Approvals end to end: `mcpfw daemon`, a real filesystem server behind `mcpfw wrap`, and a
 //! person answering with `mcpfw pending`, `mcpfw approve` and `mcpfw deny`.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! TCP echo and counting listeners, the real `curl` through a TCP-to-Unix forwarder like the
 //! box's, the history in a real SQLite file (`StoreRecorder`), and, for approvals, a real
 //! `mcpfw daemon` answered with `mcpfw approve` / `mcpfw deny`.
+// The egress proxy serves the Linux box.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! silently, and fails closed. (Malformed and oversized messages are in `bad_input.rs`, the
 //! server's and client's exits in `lifecycle.rs`, an unanswered or cancelled approval and a
 //! daemon that dies mid-approval in `approval.rs`.)
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The daemon's loopback HTTP API: refused without the token, from another Host (DNS
 //! rebinding) or Origin (CSRF), with non-JSON bodies; no CORS headers; approvals and a live
 //! event stream for a real server's call.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

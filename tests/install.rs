@@ -1,6 +1,8 @@
 //! `mcpfw install`, `uninstall` and `status` on realistic configuration files of every client
 //! (tests/fixtures/clients/), in a temporary HOME; a real server started from an installed
 //! entry; and the daemon reporting a server added behind the user's back.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! The wrapped server's lifecycle: exit codes, stderr, crashes, client disconnects, signals,
 //! command resolution, and what the server may see of the firewall.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

@@ -9,6 +9,8 @@
 //!
 //! The packages come from the npm registry and PyPI the first time (a few MB, kept in the test
 //! target's tmp folder for later runs).
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

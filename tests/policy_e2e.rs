@@ -1,6 +1,8 @@
 //! The policy engine and the decision history end to end: a real filesystem server behind
 //! `mcpfw wrap`, calls refused with reasons a person can act on, every decision in
 //! `mcpfw log --json`, tampering caught by `mcpfw log --verify`.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

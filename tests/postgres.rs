@@ -7,6 +7,8 @@
 //! runs as Debian's `postgres` system user through `runuser`, in a temp dir given to it.
 //! Without PostgreSQL's binaries the test says SKIPPED; scripts/test installs them and sets
 //! `MCPFW_TEST_REQUIRE_POSTGRES=1`, which turns the skip into a failure.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 #[path = "common/pg_cluster.rs"]

@@ -9,6 +9,8 @@
 //!   keep growing (less than 32 MiB more than midway); no shim's peak memory exceeded 96 MiB.
 //!
 //! It runs for `MCPFW_SOAK_SECONDS` (default 45) with `MCPFW_SOAK_SESSIONS` sessions (default 6).
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

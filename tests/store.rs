@@ -1,6 +1,8 @@
 //! The decision history against a real SQLite file: queries, the hash chain and what it detects
 //! (edits made with the real `sqlite3` CLI), pruning, many writer processes at once, the
 //! background recorder, and the chain key's file fallback.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

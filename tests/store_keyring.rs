@@ -6,6 +6,8 @@
 //! ```sh
 //! dbus-run-session -- sh -c 'eval $(echo -n pw | gnome-keyring-daemon --unlock --components=secrets); MCPFW_TEST_KEYRING=1 cargo test --test store_keyring'
 //! ```
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -3,6 +3,8 @@
 //! with the `opentelemetry-proto` package (tests/support/otlp_receiver.py): the MCP spans, the
 //! `apply_guardrail` decisions and one log record per recorded event. And a collector that
 //! never answers: calls go on at full speed and the shim says how many events it lost.
+// Unix suite: it uses Unix sockets, signals, file modes or symlinks directly (docs/platforms.md).
+#![cfg(unix)]
 
 mod common;
 

@@ -436,10 +436,18 @@ fn sandbox_dirs() -> &'static Sandbox {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(root.join("inside/file.txt"), "in").unwrap();
         std::fs::write(outside.join("secret"), "out").unwrap();
-        std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
-        std::os::unix::fs::symlink(root.join("inside"), root.join("inner-link")).unwrap();
+        symlink_dir(&outside, &root.join("link")).unwrap();
+        symlink_dir(&root.join("inside"), &root.join("inner-link")).unwrap();
         Sandbox { _dir: dir, root, outside }
     })
+}
+
+/// A symbolic link to a folder (Windows has one kind of link per kind of target).
+fn symlink_dir(target: &std::path::Path, link: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    return std::os::unix::fs::symlink(target, link);
+    #[cfg(windows)]
+    return std::os::windows::fs::symlink_dir(target, link);
 }
 
 /// The path resolver: whatever the string, a path said to be inside the roots is inside them

@@ -35,7 +35,7 @@ const PROXY_NEEDS_DAEMON: &str = "MCP Firewall's daemon is not running, so the H
      routed through its proxy cannot be reached: start `mcpfw daemon` or the desktop app";
 
 fn daemon_running(paths: &Paths) -> bool {
-    std::os::unix::net::UnixStream::connect(crate::approval::socket_path(paths)).is_ok()
+    mcpfw_core::platform::channel::connect(&crate::approval::socket_path(paths)).is_ok()
 }
 
 pub fn uninstall(paths: &Paths, clients: &[String], dry_run: bool) -> Result<i32> {

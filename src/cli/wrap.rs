@@ -137,8 +137,21 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         Some(boxing) => pipeline.with_box(boxing.profile.grants()),
         None => pipeline,
     };
+    // No box on this system: said loudly, and `require` refuses to start the server.
     #[cfg(not(target_os = "linux"))]
-    let _ = (engine, sandbox);
+    if let Some(code) = crate::contain::unboxed::without_box(
+        &pipeline,
+        paths,
+        &name,
+        &resolved.program,
+        script.as_deref(),
+        &resolved.args,
+        engine.server_roots(),
+        &sandbox,
+    ) {
+        finish_telemetry(telemetry);
+        return Ok(code);
+    }
     #[cfg(target_os = "linux")]
     if let Some(profile) = &prepared.off {
         let why = crate::contain::shim::off_reason(&prepared);

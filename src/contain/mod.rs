@@ -28,6 +28,7 @@ mod rules;
 pub mod shim;
 #[cfg(target_os = "linux")]
 pub mod sys;
+pub mod unboxed;
 
 /// The hidden subcommand that runs the launcher (`mcpfw __box`).
 pub const LAUNCHER_COMMAND: &str = "__box";
@@ -305,9 +306,7 @@ fn runtime_of(program: &Path) -> Vec<PathBuf> {
 
 /// Whether a file is a program: executable, or a script with a `#!` line.
 fn is_program(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-        || shebang_interpreter(path).is_some()
+    mcpfw_core::platform::private::executable(path) || shebang_interpreter(path).is_some()
 }
 
 /// The interpreter a script's `#!` line runs (`#!/usr/bin/env node` → `node` on PATH).

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use super::unboxed::warn_if_root;
+pub use super::unboxed::{announce_off, refuse_client, refuse_unboxable};
 use super::{
-    Effective, Knobs, LAUNCHER_COMMAND, Mode, Plan, Profile, REFUSED_CODE, Report, SandboxSettings,
-    sys,
+    Effective, Knobs, LAUNCHER_COMMAND, Mode, Plan, Profile, Report, SandboxSettings, sys,
 };
 use crate::paths::Paths;
 use crate::pipeline::Pipeline;
@@ -180,79 +181,6 @@ pub fn announce(pipeline: &Pipeline, boxing: &Boxing, report: &Report) {
             started_ms: crate::record::now_ms(),
         },
     );
-}
-
-/// Records a server started without a box: its policy says `mode = "off"`, or it runs in a
-/// container the box cannot reach (`why`, from [`off_reason`]).
-pub fn announce_off(pipeline: &Pipeline, paths: &Paths, profile: &Profile, why: &str) {
-    tracing::warn!(server = pipeline.server(), "the server runs without MCP Firewall's box: {why}");
-    warn_if_root();
-    pipeline.record_containment(
-        Verdict::Allow,
-        format!("sandbox {}: the server runs unconfined: {why}", Mode::Off.as_str()),
-    );
-    let report = Report { missing: vec![format!("every protection ({why})")], ..Report::default() };
-    super::save_effective(
-        paths,
-        &Effective { profile: profile.clone(), report, started_ms: crate::record::now_ms() },
-    );
-}
-
-/// `mode = "require"` for a server the box cannot hold (it runs in a container): recorded,
-/// and the client's first request is answered with the reason.
-pub fn refuse_unboxable(pipeline: &Pipeline, why: &str) -> i32 {
-    tracing::error!(server = pipeline.server(), "{why}; `mode = \"require\"` refuses to start it");
-    pipeline.record_containment(
-        Verdict::Deny,
-        format!("sandbox {}: refused to start the server: {why}", Mode::Require.as_str()),
-    );
-    pipeline.flush();
-    let report = Report {
-        refused: true,
-        missing: vec![format!("confinement by the box ({why})")],
-        ..Report::default()
-    };
-    refuse_client(pipeline, &report)
-}
-
-fn warn_if_root() {
-    if sys::is_root() {
-        tracing::warn!(
-            "MCP Firewall runs as root: a server that escapes its box would have the whole \
-             machine; run it as your own user"
-        );
-    }
-}
-
-/// `require` refused to start the server: answers the client's first request with an error
-/// naming what is missing, then returns the shim's exit code.
-pub fn refuse_client(pipeline: &Pipeline, report: &Report) -> i32 {
-    let mut reasons = report.missing.clone();
-    if let Some(error) = &report.error {
-        reasons.push(error.clone());
-    }
-    let message = if report.missing.is_empty() {
-        format!(
-            "MCP Firewall could not start the server `{}` in its sandbox: {}",
-            pipeline.server(),
-            reasons.join("; ")
-        )
-    } else {
-        format!(
-            "MCP Firewall did not start the server `{}`: its sandbox requires protections this \
-             machine cannot give: {}. Set `mode = \"enforce\"` under [servers.{}.sandbox] in \
-             policy.toml to run it with what is available.",
-            pipeline.server(),
-            reasons.join("; "),
-            pipeline.server()
-        )
-    };
-    crate::transport::stdio::refuse_before_start(
-        pipeline,
-        REFUSED_CODE,
-        &message,
-        serde_json::json!({"source": "mcp-firewall", "missing": reasons}),
-    )
 }
 
 /// The box `mcpfw wrap` prepared for one server. Dropping it removes the private temp folder.

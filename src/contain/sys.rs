@@ -438,12 +438,6 @@ pub fn poll(fd: &mut libc::pollfd, ms: i32) -> i32 {
     }
 }
 
-/// Whether this process runs as root.
-pub fn is_root() -> bool {
-    // SAFETY: geteuid(2) has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// This process's user id.
 pub fn uid() -> u32 {
     // SAFETY: getuid(2) has no preconditions.

@@ -8,11 +8,11 @@
 //! Lifecycle: the server's stderr passes straight through; when the server exits, the shim exits
 //! with its code; when the client closes stdin, the server gets EOF, then SIGTERM after a grace
 //! period, then SIGKILL. The server runs in its own process group so that the whole tree (`npx`
-//! and the `node` it starts) is signalled, and it is always reaped.
+//! and the `node` it starts) is signalled, and it is always reaped. What these are on each
+//! system (a job object and Ctrl+Break on Windows) is `crate::platform`'s.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::fd::AsFd;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -25,6 +25,7 @@ use anyhow::{Context, Result};
 use crate::jsonrpc::{Frame, LineReader};
 use crate::launch::ResolvedCommand;
 use crate::pipeline::{Action, Pipeline, Settled};
+use crate::platform::{self, ServerGroup, Signal};
 use crate::session::Direction;
 
 /// How the shim treats the server process.
@@ -54,7 +55,7 @@ enum Lifecycle {
     ClientGone,
     ServerClosedStdout,
     ServerExited(io::Result<ExitStatus>),
-    Signal(i32),
+    Signal(Signal),
 }
 
 /// The client's side of the conversation: where replies to the client are written.
@@ -67,10 +68,8 @@ pub fn run(
     command: &ResolvedCommand,
     options: &ShimOptions,
 ) -> Result<i32> {
-    let client_in =
-        File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot use stdin")?);
-    let client_out =
-        File::from(io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?);
+    let (client_in, client_out) =
+        mcpfw_core::platform::stdio_files().context("cannot use stdin and stdout")?;
     // Signals are caught before the server exists: a client's SIGTERM that arrives while the
     // server starts waits in the channel and is passed on, instead of ending the shim outright
     // and leaving the server without the shutdown it was asked for.
@@ -95,7 +94,8 @@ pub fn run(
     let _ = started;
     let server_in = child.stdin.take().context("the server's stdin is not a pipe")?;
     let server_out = child.stdout.take().context("the server's stdout is not a pipe")?;
-    let pid = child.id() as i32;
+    let pid = child.id();
+    let group = ServerGroup::adopt(&child);
     tracing::info!(server = pipeline.server(), pid, program = %command.program.display(), "server started");
 
     let client_sink: ClientSink =
@@ -135,7 +135,7 @@ pub fn run(
     }
     drop(events);
 
-    let status = supervise(pid, &lifecycle, options.grace);
+    let status = supervise(&group, &lifecycle, options.grace);
     // Let the server's last words reach the client, but never wait on a grandchild that keeps
     // the pipe open after the server itself is gone.
     let drained = Instant::now() + Duration::from_secs(2);
@@ -146,7 +146,7 @@ pub fn run(
         let _ = sink.flush();
     }
     drop(to_server); // may be blocked reading the client's stdin; the process exit ends it
-    signal_group(pid, libc::SIGTERM); // leftovers in the server's process group
+    group.signal(platform::TERM); // leftovers in the server's process group
     // Calls still waiting for approval can no longer run: withdraw them, and give their
     // threads a moment to record the outcome before the process ends.
     pipeline.withdraw_held();
@@ -163,7 +163,7 @@ pub fn run(
         egress.shutdown();
     }
     pipeline.flush();
-    Ok(exit_code(status))
+    Ok(platform::exit_code(status))
 }
 
 #[cfg(target_os = "linux")]
@@ -203,8 +203,7 @@ fn spawn(command: &ResolvedCommand, options: &ShimOptions) -> Result<(Child, Sta
         // Removed with the rest of MCPFW_* above; the launcher needs it (and removes it).
         cmd.env(crate::contain::PLAN_ENV, started.plan());
     }
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    ServerGroup::prepare(&mut cmd);
     let child = cmd
         .spawn()
         .with_context(|| format!("cannot start the server `{}`", command.program.display()))?;
@@ -402,33 +401,26 @@ fn answer_client(client: &ClientSink, answer: &[u8]) -> io::Result<()> {
 }
 
 fn forward_signals(events: mpsc::Sender<Lifecycle>) -> Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .context("cannot install signal handlers")?;
-    thread::Builder::new().name("signals".into()).spawn(move || {
-        for signal in signals.forever() {
-            if events.send(Lifecycle::Signal(signal)).is_err() {
-                break;
-            }
-        }
-    })?;
-    Ok(())
+    platform::catch_stop_requests(move |signal| events.send(Lifecycle::Signal(signal)).is_ok())
+        .context("cannot install signal handlers")
 }
 
 /// Waits for the server to exit, ending it politely and then firmly when the client is gone.
 fn supervise(
-    pid: i32,
+    group: &ServerGroup,
     lifecycle: &mpsc::Receiver<Lifecycle>,
     grace: Duration,
 ) -> Option<ExitStatus> {
+    use platform::{KILL, QUIT, TERM};
     // The next escalation step and when it is due.
-    let mut escalation: Option<(Instant, i32)> = None;
+    let mut escalation: Option<(Instant, Signal)> = None;
     // Schedules `signal` unless an escalation is already due (a SIGKILL plan replaces a SIGTERM one).
-    let escalate_from = |now: Instant, signal: i32, escalation: &mut Option<(Instant, i32)>| {
-        if escalation.is_none_or(|(_, next)| signal == libc::SIGKILL && next == libc::SIGTERM) {
-            *escalation = Some((now + grace, signal));
-        }
-    };
+    let escalate_from =
+        |now: Instant, signal: Signal, escalation: &mut Option<(Instant, Signal)>| {
+            if escalation.is_none_or(|(_, next)| signal == KILL && next == TERM) {
+                *escalation = Some((now + grace, signal));
+            }
+        };
     loop {
         let event = match escalation {
             None => lifecycle.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -450,43 +442,27 @@ fn supervise(
             }
             Ok(Lifecycle::ClientClosed | Lifecycle::ClientGone) => {
                 tracing::info!("client disconnected; the server has received EOF");
-                escalate_from(now, libc::SIGTERM, &mut escalation);
+                escalate_from(now, TERM, &mut escalation);
             }
-            Ok(Lifecycle::ServerClosedStdout) => escalate_from(now, libc::SIGTERM, &mut escalation),
+            Ok(Lifecycle::ServerClosedStdout) => escalate_from(now, TERM, &mut escalation),
             Ok(Lifecycle::Signal(signal)) => {
                 tracing::info!(signal, "forwarding signal to the server");
-                signal_group(pid, signal);
-                if signal != libc::SIGQUIT {
-                    escalate_from(now, libc::SIGKILL, &mut escalation);
+                group.signal(signal);
+                if signal != QUIT {
+                    escalate_from(now, KILL, &mut escalation);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
                 if let Some((_, signal)) = escalation.take() {
                     tracing::warn!(signal, "the server did not exit in time; signalling it");
-                    signal_group(pid, signal);
-                    if signal == libc::SIGTERM {
-                        escalation = Some((now + grace, libc::SIGKILL));
+                    group.signal(signal);
+                    if signal == TERM {
+                        escalation = Some((now + grace, KILL));
                     }
                 }
             }
             Err(RecvTimeoutError::Disconnected) => return None,
         }
-    }
-}
-
-fn signal_group(pid: i32, signal: i32) {
-    // SAFETY: kill(2) with a negative pid signals the process group we created for the server;
-    // it has no memory-safety preconditions.
-    unsafe {
-        libc::kill(-pid, signal);
-    }
-}
-
-fn exit_code(status: Option<ExitStatus>) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    match status {
-        Some(status) => status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1),
-        None => 1,
     }
 }
 

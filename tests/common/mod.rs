@@ -321,7 +321,7 @@ pub fn socket_daemon(home: &Home) -> Background {
         .env("MCPFW_KEYRING", "off");
     let daemon = Background::start(command);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+    while mcpfw::platform::channel::connect(&socket).is_err() {
         assert!(Instant::now() < deadline, "the daemon did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -334,12 +334,11 @@ pub struct Background(pub Child);
 
 impl Background {
     pub fn start(mut command: Command) -> Self {
-        use std::os::unix::process::CommandExt;
+        mcpfw::platform::ServerGroup::prepare(&mut command);
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}; {SETUP_HINT}"));
         Self(child)
@@ -352,10 +351,7 @@ impl Background {
 
 impl Drop for Background {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on the process group the child leads.
-        unsafe {
-            libc::kill(-(self.0.id() as i32), libc::SIGTERM);
-        }
+        mcpfw::platform::ServerGroup::adopt(&self.0).signal(mcpfw::platform::TERM);
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

@@ -53,8 +53,7 @@ impl Cluster {
             );
             return None;
         };
-        // SAFETY: getuid has no preconditions.
-        let as_postgres = unsafe { libc::getuid() } == 0;
+        let as_postgres = mcpfw_core::platform::is_root();
         let dir = tempfile::tempdir().unwrap();
         if as_postgres {
             let status = Command::new("chown").arg("postgres:").arg(dir.path()).status().unwrap();

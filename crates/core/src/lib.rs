@@ -21,6 +21,7 @@ pub mod names;
 pub mod package;
 pub mod paths;
 pub mod pipeline;
+pub mod platform;
 pub mod policy;
 pub mod record;
 pub mod sandbox;
@@ -28,7 +29,6 @@ pub mod screen;
 pub mod secrets;
 pub mod session;
 pub mod shell;
-pub mod sys;
 pub mod text;
 pub mod transport;
 

@@ -70,7 +70,7 @@ impl Paths {
         let mut out = vec![platform.data.join("run").join(SOCKET_NAME)];
         #[cfg(target_os = "linux")]
         out.push(
-            PathBuf::from(format!("/run/user/{}", crate::sys::euid()))
+            PathBuf::from(format!("/run/user/{}", crate::platform::euid()))
                 .join("mcpfw")
                 .join(SOCKET_NAME),
         );
@@ -83,8 +83,7 @@ impl Paths {
     pub fn ensure(dir: &Path) -> Result<(), PathsError> {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        crate::platform::private::dir(&mut builder);
         builder.create(dir).map_err(|source| PathsError::Create { dir: dir.to_path_buf(), source })
     }
 }

@@ -946,7 +946,14 @@ fn push_unique(list: &mut Vec<PathBuf>, path: PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use std::os::unix::fs::symlink;
+    /// Windows has one kind of link per kind of target; these tests link folders (and names
+    /// that do not exist yet, which a folder link may name).
+    #[cfg(windows)]
+    fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> std::io::Result<()> {
+        std::os::windows::fs::symlink_dir(target, link)
+    }
 
     /// A scratch tree: `T/allowed` (the root, with `file.txt`), `T/allowed-evil/f`,
     /// `T/allowedX`, `T/home/u` (with `.ssh/id_rsa`, `.aws/credentials`), `T/fw` (firewall).

@@ -256,7 +256,7 @@ impl ResultScanner {
         let (sender, receiver) = mpsc::sync_channel::<Message>(QUEUE);
         let worker = std::thread::Builder::new().name("mcpfw-detect".into()).spawn(move || {
             // The relay threads come first on a busy machine; the queue bounds the lag.
-            crate::sys::lower_priority();
+            crate::platform::lower_priority();
             for message in receiver {
                 match message {
                     Message::Flush(done) => {

@@ -1,13 +1,11 @@
-//! `mcpfw daemon`: the approval broker behind a Unix socket.
+//! `mcpfw daemon`: the approval broker behind a Unix socket (a named pipe on Windows).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use crate::approval::broker::{ApprovalBroker, Decided};
@@ -83,7 +81,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
     let timeout = startup.timeout;
     Paths::ensure(&paths.runtime)?;
     let socket = socket_path(paths);
-    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+    if mcpfw_core::platform::channel::connect(&socket).is_ok() {
         return Err(AlreadyRunning { socket }.into());
     }
     let token = Arc::new(crate::approval::token::load_or_create(paths)?.0);
@@ -113,9 +111,8 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
     let _ = std::fs::remove_file(&socket); // a stale socket from a daemon that died
     let paths = paths.clone();
     runtime.block_on(async move {
-        let listener = UnixListener::bind(&socket)
+        let mut listener = crate::platform::Listener::bind(&socket)
             .with_context(|| format!("cannot listen on {}", socket.display()))?;
-        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
         tracing::info!(socket = %socket.display(), timeout_s = timeout.as_secs(), "approval daemon listening");
         let broker = Arc::new(ApprovalBroker::new(timeout));
         let settings =
@@ -178,13 +175,16 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
             tasks.push(tokio::spawn(async move {
                 loop {
                     match listener.accept().await {
-                        Ok((stream, _)) => {
+                        Ok((stream, pid)) => {
                             let (broker, token) = (broker.clone(), token.clone());
                             tokio::spawn(async move {
-                                if let Err(e) = serve(stream, broker, token).await {
+                                if let Err(e) = serve(stream, pid, broker, token).await {
                                     tracing::warn!("approval connection: {e:#}");
                                 }
                             });
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                            tracing::warn!("approval connection: {e}");
                         }
                         Err(e) => {
                             // Out of descriptors, say: wait instead of spinning.
@@ -334,40 +334,33 @@ impl SignIn {
     }
 }
 
-/// Runs `mcpfw daemon` until SIGINT/SIGTERM.
+/// Runs `mcpfw daemon` until it is asked to stop (SIGINT/SIGTERM; on Windows Ctrl+C, the
+/// console closing, logoff or shutdown).
 pub fn run(paths: &Paths, options: Options) -> Result<i32> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let daemon = start(paths, options, runtime.handle())?;
     eprintln!("MCP Firewall is running; approvals on {}", daemon.socket().display());
     eprintln!("MCP Firewall's API is at {}", daemon.url());
-    let waited = runtime.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-        anyhow::Ok(())
-    });
+    let waited = runtime.block_on(crate::platform::stop_requested());
     daemon.stop();
     drop(runtime);
     waited?;
     Ok(0)
 }
 
-async fn serve(stream: UnixStream, broker: Arc<ApprovalBroker>, token: Arc<String>) -> Result<()> {
-    // Same user only (the socket is 0600 too).
-    let peer = stream.peer_cred()?;
-    // SAFETY: getuid(2) has no preconditions.
-    if peer.uid() != unsafe { libc::getuid() } {
-        bail!("refused a connection from another user (uid {})", peer.uid());
-    }
+/// One approval connection, whose peer `pid` runs as this user (the listener checked).
+async fn serve(
+    stream: crate::platform::Stream,
+    pid: Option<i32>,
+    broker: Arc<ApprovalBroker>,
+    token: Arc<String>,
+) -> Result<()> {
     // Not from inside a server's box, whatever it managed to reach.
-    if let Err(why) = mcpfw_core::containment::peer_outside_box(peer.pid()) {
+    if let Err(why) = mcpfw_core::containment::peer_outside_box(pid) {
         bail!("refused a connection from inside a server's box: {why}");
     }
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<FromDaemon>();
     let writer = tokio::spawn(async move {
         while let Some(message) = out_rx.recv().await {

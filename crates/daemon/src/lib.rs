@@ -21,6 +21,7 @@ pub mod listen;
 pub mod logging;
 pub mod org;
 pub mod outbound;
+pub mod platform;
 pub mod proxy;
 pub mod telemetry;
 pub mod tomlc;

@@ -356,23 +356,16 @@ fn read_key_file(file: &Path) -> Result<Option<ChainKey>> {
 
 /// Makes a key file that others can read private again (it may have been copied carelessly).
 fn tighten_permissions(file: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = fs::metadata(file)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            tracing::warn!(
-                file = %file.display(),
-                "the chain key file was readable by others; making it readable by you only"
-            );
-            if let Err(e) = fs::set_permissions(file, fs::Permissions::from_mode(0o600)) {
-                tracing::warn!(file = %file.display(), "cannot change its permissions: {e}");
-            }
+    use mcpfw_core::platform::private;
+    if private::open_to_others(file) {
+        tracing::warn!(
+            file = %file.display(),
+            "the chain key file was readable by others; making it readable by you only"
+        );
+        if let Err(e) = private::restrict(file) {
+            tracing::warn!(file = %file.display(), "cannot change its permissions: {e}");
         }
     }
-    #[cfg(not(unix))]
-    let _ = file;
 }
 
 /// Writes a new key to `file` atomically: a private temporary file is written and synced, then
@@ -409,8 +402,7 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    mcpfw_core::platform::private::file(&mut options);
     let mut out = options.open(path)?;
     out.write_all(bytes)?;
     out.sync_all()
@@ -471,25 +463,12 @@ impl CreationLock {
     fn acquire(path: &Path) -> Result<Self> {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        mcpfw_core::platform::private::file(&mut options);
         let file = options
             .open(path)
             .with_context(|| format!("cannot open the lock file {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            loop {
-                // SAFETY: flock on a descriptor we own; released when `file` is closed.
-                if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-                    break;
-                }
-                let error = std::io::Error::last_os_error();
-                if error.kind() != ErrorKind::Interrupted {
-                    return Err(error).with_context(|| format!("cannot lock {}", path.display()));
-                }
-            }
-        }
+        mcpfw_core::platform::lock_exclusive(&file)
+            .with_context(|| format!("cannot lock {}", path.display()))?;
         Ok(Self { _file: file })
     }
 }

@@ -105,8 +105,7 @@ fn create(path: &Path) -> std::io::Result<()> {
     let temp = path.with_extension(format!("json.{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    mcpfw_core::platform::private::file(&mut options);
     let mut file = options.open(&temp)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
@@ -122,14 +121,7 @@ fn create(path: &Path) -> std::io::Result<()> {
 
 /// The host's name, or `unknown`.
 fn hostname() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
-    let rc = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if rc != 0 {
-        return "unknown".into();
-    }
-    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
+    mcpfw_core::platform::hostname()
 }
 
 #[cfg(test)]

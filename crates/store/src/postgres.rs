@@ -555,7 +555,7 @@ impl Replicator {
         let thread = std::thread::Builder::new()
             .name("mcpfw-replicator".into())
             .spawn(move || {
-                mcpfw_core::sys::lower_priority();
+                mcpfw_core::platform::lower_priority();
                 match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => runtime.block_on(run(config, machine, stopped)),
                     Err(e) => tracing::error!("cannot start the replicator's runtime: {e}"),
@@ -588,17 +588,7 @@ impl Drop for Replicator {
 /// An exclusive, non-blocking lock on `path` (kept while the file stays open).
 fn try_lock(path: &Path) -> std::io::Result<Option<std::fs::File>> {
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor this function owns; no memory is passed.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let e = std::io::Error::last_os_error();
-            return if e.kind() == std::io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
-        }
-    }
-    Ok(Some(file))
+    Ok(mcpfw_core::platform::try_lock_exclusive(&file)?.then_some(file))
 }
 
 /// Waits `wait`, or less if a stop is asked for.

@@ -125,7 +125,7 @@ impl StoreRecorder {
         let writer = std::thread::Builder::new()
             .name("mcpfw-store-writer".into())
             .spawn(move || {
-                mcpfw_core::sys::lower_priority();
+                mcpfw_core::platform::lower_priority();
                 let runtime =
                     match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                         Ok(runtime) => runtime,

@@ -2,10 +2,11 @@
 //! ([`list`], [`decide`]). Blocking std I/O: shims have no async runtime.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::platform::channel::{self, DaemonStream};
 
 use super::{Answer, ApprovalRequest, FromDaemon, Outcome, PauseState, Pending, Scope, ToDaemon};
 
@@ -26,7 +27,7 @@ pub enum Unreachable {
     Broken(String),
 }
 
-fn send(stream: &mut UnixStream, message: &ToDaemon) -> std::io::Result<()> {
+fn send(stream: &mut DaemonStream, message: &ToDaemon) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
     line.push(b'\n');
     stream.write_all(&line)
@@ -42,7 +43,7 @@ pub fn notice(socket: &Path, server: &str, tool: &str, reason: &str) {
         reason: reason.to_owned(),
     };
     let _ = std::thread::Builder::new().name("mcpfw-notice".into()).spawn(move || {
-        if let Ok(mut stream) = UnixStream::connect(&socket) {
+        if let Ok(mut stream) = channel::connect(&socket) {
             let _ = send(&mut stream, &message);
         }
     });
@@ -52,7 +53,7 @@ pub fn notice(socket: &Path, server: &str, tool: &str, reason: &str) {
 /// `bash`, `dash`), by pid and start time. `None` where `/proc` cannot tell (not Linux, or the
 /// parent is gone).
 pub fn client_session() -> Option<super::ClientSession> {
-    let mut pid = std::os::unix::process::parent_id();
+    let mut pid = crate::platform::parent_pid()?;
     for _ in 0..8 {
         let stat = proc_stat(pid)?;
         if !matches!(stat.comm.as_str(), "sh" | "bash" | "dash") || stat.ppid <= 1 {
@@ -160,9 +161,9 @@ fn parse_stat(text: &str) -> Option<ProcStat> {
 
 /// A connection to the daemon at the first of `sockets` that answers (after the first, only
 /// sockets owned by this user: a fallback is never someone else's).
-fn connect_daemon(sockets: &[PathBuf]) -> Option<UnixStream> {
+fn connect_daemon(sockets: &[PathBuf]) -> Option<DaemonStream> {
     sockets.iter().enumerate().find_map(|(i, socket)| {
-        (i == 0 || owned_socket(socket)).then(|| UnixStream::connect(socket).ok()).flatten()
+        (i == 0 || owned_socket(socket)).then(|| channel::connect(socket).ok()).flatten()
     })
 }
 
@@ -234,17 +235,7 @@ pub fn ask_approver(
 
 /// Whether `socket` is a socket owned by this user (a fallback is never someone else's).
 fn owned_socket(socket: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{FileTypeExt, MetadataExt};
-        std::fs::symlink_metadata(socket)
-            .is_ok_and(|m| m.file_type().is_socket() && m.uid() == crate::sys::euid())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = socket;
-        false
-    }
+    channel::owned_by_me(socket)
 }
 
 /// Puts `request` to the daemon at `socket` and waits for the answer. `withdrawn` is polled
@@ -256,7 +247,7 @@ pub fn ask(
     deadline: Duration,
     mut waiting: impl FnMut(Duration),
 ) -> Result<Answer, Unreachable> {
-    let mut stream = UnixStream::connect(socket)
+    let mut stream = channel::connect(socket)
         .map_err(|_| Unreachable::NotRunning(socket.display().to_string()))?;
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
@@ -351,7 +342,7 @@ impl RequestError {
 }
 
 fn approver_request(socket: &Path, message: &ToDaemon) -> Result<FromDaemon, RequestError> {
-    let mut stream = UnixStream::connect(socket)
+    let mut stream = channel::connect(socket)
         .map_err(|source| RequestError::NotRunning { socket: socket.to_path_buf(), source })?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     send(&mut stream, message)?;

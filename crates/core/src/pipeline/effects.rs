@@ -68,7 +68,7 @@ impl Effects for Background {
             Effect::CheckIdentity(check) => {
                 let spawned =
                     std::thread::Builder::new().name("mcpfw-identity".into()).spawn(move || {
-                        crate::sys::lower_priority();
+                        crate::platform::lower_priority();
                         check.run();
                     });
                 if let Err(e) = spawned {

@@ -735,10 +735,14 @@ impl PolicyEngine {
 /// at a separator is component-wise containment (`/work-evil` is not inside `/work`), without
 /// walking components on every rule.
 fn within(path: &Path, dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let (p, d) = (path.as_os_str().as_bytes(), dir.as_os_str().as_bytes());
-    let d = if d.len() > 1 { d.strip_suffix(b"/").unwrap_or(d) } else { d };
-    p.starts_with(d) && (p.len() == d.len() || p[d.len()] == b'/' || d == b"/")
+    let (p, d) = (path.as_os_str().as_encoded_bytes(), dir.as_os_str().as_encoded_bytes());
+    let separator = |b: &u8| std::path::is_separator(char::from(*b));
+    let d = match d.split_last() {
+        Some((last, rest)) if !rest.is_empty() && separator(last) => rest,
+        _ => d,
+    };
+    p.starts_with(d)
+        && (p.len() == d.len() || separator(&p[d.len()]) || d.last().is_some_and(separator))
 }
 
 fn host_set(hosts: &[String]) -> Result<GlobSet, CompileError> {

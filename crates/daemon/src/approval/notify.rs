@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use notify_rust::{Notification, NotificationHandle, Timeout, Urgency};
+use notify_rust::{Notification, Timeout};
 use serde_json::Value;
 
 use super::Pending;
+use crate::platform::notify::{self as desktop, Shown};
 
 /// Announces the broker's waiting calls until its event stream ends, while `enabled` is set
 /// (the dashboard's Settings change it live; notifications already shown are still taken down).
@@ -45,14 +46,10 @@ pub fn spawn(mut events: tokio::sync::broadcast::Receiver<Value>, enabled: Arc<A
 }
 
 /// Shows a one-off notice; says once in the log when there is no notification server.
-fn notice(summary: &str, body: &str, icon: &str, failed: &mut bool) -> Option<NotificationHandle> {
-    let shown = Notification::new()
-        .appname("MCP Firewall")
-        .summary(summary)
-        .body(body)
-        .icon(icon)
-        .urgency(Urgency::Normal)
-        .show();
+fn notice(summary: &str, body: &str, icon: &str, failed: &mut bool) -> Option<Shown> {
+    let mut notification = Notification::new();
+    notification.appname("MCP Firewall").summary(summary).body(body).icon(icon);
+    let shown = desktop::show(desktop::urgent(&mut notification, false));
     match shown {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -97,9 +94,9 @@ pub fn pause_notice(pause: Option<&super::PauseState>, how: &str) -> (String, St
 }
 
 fn show(events: mpsc::Receiver<Value>, enabled: &AtomicBool) {
-    let mut open: HashMap<u64, NotificationHandle> = HashMap::new();
+    let mut open: HashMap<u64, Shown> = HashMap::new();
     // The notice of a pause in effect, taken down when it ends.
-    let mut paused: Option<NotificationHandle> = None;
+    let mut paused: Option<Shown> = None;
     let mut failed = false;
     for event in events {
         let kind = event["event"].as_str();
@@ -111,7 +108,7 @@ fn show(events: mpsc::Receiver<Value>, enabled: &AtomicBool) {
                 let Ok(call) = serde_json::from_value::<Pending>(event["call"].clone()) else {
                     continue;
                 };
-                match notification(&call).show() {
+                match desktop::show(&notification(&call)) {
                     Ok(handle) => {
                         tracing::debug!(call = call.id, "desktop notification shown");
                         open.insert(call.id, handle);
@@ -192,8 +189,8 @@ pub fn notification(call: &Pending) -> Notification {
         ))
         .body(&body)
         .icon("dialog-warning")
-        .urgency(Urgency::Critical)
         .timeout(Timeout::Never);
+    desktop::urgent(&mut n, true);
     n
 }
 

@@ -31,15 +31,8 @@ pub fn lock(paths: &Paths) -> Result<Lock> {
         .write(true)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock(2) on a descriptor this function owns; released when it is closed.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("cannot lock {}", path.display()));
-        }
-    }
+    mcpfw_core::platform::lock_exclusive(&file)
+        .with_context(|| format!("cannot lock {}", path.display()))?;
     Ok(Lock { _file: file })
 }
 
@@ -55,8 +48,7 @@ pub fn backup(paths: &Paths, client: &str, file: &Path, bytes: &[u8]) -> Result<
         let path = dir.join(format!("{stamp}-{client}-{n}-{name}"));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        mcpfw_core::platform::private::file(&mut options);
         match options.open(&path) {
             Ok(mut out) => {
                 out.write_all(bytes)
@@ -128,11 +120,10 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn replacing_keeps_permissions_and_symlinks_and_refuses_a_file_changed_meanwhile() {
         use std::os::unix::fs::PermissionsExt;

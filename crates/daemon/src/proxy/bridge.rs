@@ -8,8 +8,7 @@
 //! `MCP-Protocol-Version`; 2026-07-28 requests get their `Mcp-Method`/`Mcp-Name` headers from
 //! the body. When the client closes stdin the session is ended with DELETE.
 
-use std::io::{self, BufWriter, Write};
-use std::os::fd::AsFd;
+use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,9 +54,8 @@ pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32> {
         .enable_all()
         .build()
         .context("cannot start the bridge's runtime")?;
-    let stdout =
-        File::from(io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?);
-    let stdin = File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot use stdin")?);
+    let (stdin, stdout) =
+        mcpfw_core::platform::stdio_files().context("cannot use stdin and stdout")?;
     let bridge = Arc::new(Bridge {
         http: {
             let _guard = runtime.enter();

@@ -227,9 +227,7 @@ mod tests {
         assert_eq!(registry.upstreams.len(), 2);
         unregister(&paths, "cursor", "search").unwrap();
         assert_eq!(load(&paths).unwrap().upstreams.len(), 1);
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(registry_path(&paths)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        assert!(!mcpfw_core::platform::private::open_to_others(&registry_path(&paths)));
     }
 
     #[test]
