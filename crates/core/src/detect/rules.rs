@@ -5,7 +5,7 @@
 //! around each trigger hit, so clean text costs one linear scan however many rules there are.
 
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
@@ -1564,14 +1564,42 @@ struct Triggers {
     owners: Vec<Vec<usize>>,
 }
 
-struct Compiled {
-    /// The triggers of every rule.
-    all: Triggers,
-    /// The triggers of the rules that can give at least [`Severity::Flag`] in tool results:
-    /// the first pass over a result needs no others, and a smaller automaton reports fewer
-    /// hits (half the literals; "add", "put", "prefer" and the like are not among them).
-    result_flag: Triggers,
-    regexes: Vec<Regex>,
+/// The triggers of every rule: what tool lists, prompts, resources and instructions are
+/// scanned with, built at first use (or by [`warm_up`]).
+static ALL: LazyLock<Triggers> = LazyLock::new(|| triggers(|_| true));
+
+/// The triggers of the rules that can give at least [`Severity::Flag`] in tool results: the
+/// first pass over a result needs no others, and a smaller automaton reports fewer hits (half
+/// the literals; "add", "put", "prefer" and the like are not among them). Built at the first
+/// result scanned, on the result scanner's thread.
+static RESULT_FLAG: LazyLock<Triggers> =
+    LazyLock::new(|| triggers(|r| r.result.is_some_and(|s| s >= Severity::Flag)));
+
+/// Each rule's regex, compiled the first time one of its triggers is found: most text finds
+/// the triggers of a few rules only, so a process compiles a few of the 55 regexes (each
+/// costs about a millisecond of CPU and hundreds of KiB) instead of all of them.
+static REGEXES: LazyLock<Vec<OnceLock<Regex>>> =
+    LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
+
+/// Rule `ri`'s regex, compiled now if it never was.
+pub(super) fn regex(ri: usize) -> &'static Regex {
+    REGEXES[ri].get_or_init(|| compile(&RULES[ri]))
+}
+
+fn compile(rule: &Rule) -> Regex {
+    // ASCII-only classes and case folding keep every regex a small DFA; the rules are about
+    // English words, and non-ASCII bytes simply never match a word character.
+    RegexBuilder::new(&format!("(?i-u){}", rule.pattern))
+        .dfa_size_limit(8 << 20)
+        .build()
+        .expect("rule regexes are valid")
+}
+
+/// Builds the trigger automaton tool lists are scanned with (the largest part of what a first
+/// `tools/list` would otherwise wait for); the rules' regexes and the result automaton are
+/// left to their first use.
+pub(super) fn warm_up() {
+    LazyLock::force(&ALL);
 }
 
 fn triggers(wanted: impl Fn(&Rule) -> bool) -> Triggers {
@@ -1684,23 +1712,6 @@ fn report(
     }
 }
 
-static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let all = triggers(|_| true);
-    let result_flag = triggers(|r| r.result.is_some_and(|s| s >= Severity::Flag));
-    let regexes = RULES
-        .iter()
-        .map(|r| {
-            // ASCII-only classes and case folding keep every regex a small DFA; the rules are
-            // about English words, and non-ASCII bytes simply never match a word character.
-            RegexBuilder::new(&format!("(?i-u){}", r.pattern))
-                .dfa_size_limit(8 << 20)
-                .build()
-                .expect("rule regexes are valid")
-        })
-        .collect();
-    Compiled { all, result_flag, regexes }
-});
-
 /// Every match in `s` of the rules whose severity in `ctx` is at least `min`.
 ///
 /// For each rule, the windows around its trigger hits are merged, and its regex runs once
@@ -1708,8 +1719,8 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 /// say). However many triggers a text holds, a rule reads each byte at most once plus the
 /// window, so the work stays linear and no trigger is ever skipped.
 pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
-    let c = &*COMPILED;
-    let t = if ctx == Context::Result && min >= Severity::Flag { &c.result_flag } else { &c.all };
+    let t: &Triggers =
+        if ctx == Context::Result && min >= Severity::Flag { &RESULT_FLAG } else { &ALL };
     let mut ranges: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
     for (pattern, start) in each_trigger(t, s.as_bytes()) {
         let end = start + t.dfa.pattern_len(aho_corasick::PatternID::new_unchecked(pattern));
@@ -1744,7 +1755,7 @@ pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
             let hay = &s.as_bytes()[..hi];
             let mut at = lo;
             while at <= hi && found < MAX_HITS_PER_RULE {
-                let Some(caps) = c.regexes[ri].captures_at(hay, at) else { break };
+                let Some(caps) = regex(ri).captures_at(hay, at) else { break };
                 let Some(whole) = caps.get(0) else { break };
                 at = if whole.end() > whole.start() {
                     whole.end()
