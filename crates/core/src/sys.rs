@@ -8,8 +8,9 @@ pub fn euid() -> u32 {
 }
 
 /// Lowers this thread's scheduling priority, so that on a busy machine the relay threads run
-/// first and the history catches up in between. Threads started from here (SQLite's workers)
-/// inherit it. Linux only: elsewhere a no-op.
+/// first and background work (the result scanner, hashing a server's files) catches up in
+/// between. Threads started from here inherit it. Never for a thread that something waits
+/// on. Linux only: elsewhere a no-op.
 pub fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority(2) on the calling thread (who = 0) with a valid nice value; it touches
