@@ -982,10 +982,11 @@ impl Results {
                 firewall: peak_mib.map_or("n/a".into(), |m| format!("{m:.1} MiB")),
                 delta: "—".into(),
                 target: "≤ 10 MiB",
-                // Known miss: the executable's code pages alone are about 15 MiB resident, and
-                // the queues hold whole copies of large results (docs/performance.md).
+                // Known miss: the executable's code pages alone are about 14 MiB resident, and
+                // the queues hold whole copies of large results (docs/performance.md). Bound:
+                // 40-42 MiB measured after the detector's tables shrank; ×1.5 is 48 MiB.
                 check: peak_mib
-                    .map(|m| Check { known_miss_bound: Some(50.0), ..Check::memory(m, 10.0) }),
+                    .map(|m| Check { known_miss_bound: Some(32.0), ..Check::memory(m, 10.0) }),
             },
             Row {
                 metric: match self.many {
@@ -1007,9 +1008,10 @@ impl Results {
                 delta: "—".into(),
                 target: "≤ 200 MiB (20 shims)",
                 // Known miss: each shim's resident code pages count in its own VmHWM, though
-                // the processes share them (the sum of PSS is about half).
+                // the processes share them (the sum of PSS is about 40 %). Bound: 518-576 MiB
+                // measured after the detector's tables shrank; ×1.5 is 660 MiB.
                 check: self.many.map(|m| Check {
-                    known_miss_bound: Some(700.0),
+                    known_miss_bound: Some(440.0),
                     ..Check::memory(mib(m.sum_hwm_kib) * 20.0 / m.count as f64, 200.0)
                 }),
             },
@@ -1062,7 +1064,8 @@ impl Results {
                 firewall: format!("{:.2} ms", ms(self.startup.firewall)),
                 delta: format!("{box_added:+.2} ms"),
                 target: "≤ 15 ms added",
-                check: Some(Check::new(box_added, 15.0)),
+                // Met with room on a loaded machine (-1 to +14 ms over runs): at most ×1.5.
+                check: Some(Check { max_slack: Some(1.5), ..Check::new(box_added, 15.0) }),
             },
         ]
     }

@@ -190,6 +190,24 @@ pub fn identify(
     }
 }
 
+/// What [`identify`] finds, without reading a file's contents: what the checks before a
+/// server starts need (a package's name and version for its advisories and the typosquat
+/// check; a file has neither, so its digest is left out).
+pub fn identify_before_start(
+    program: &Path,
+    args: &[String],
+    script: Option<&Path>,
+    context: &Context,
+) -> Identity {
+    match parse_command(&program.to_string_lossy(), args) {
+        Some(package) => resolve(&package, context),
+        None => {
+            let path = script.unwrap_or(program);
+            Identity { integrity: None, ..file_identity_of(path, path.display().to_string()) }
+        }
+    }
+}
+
 /// The script an interpreter runs: its first argument that is an existing file (`python
 /// server.py`, `node dist/index.js`), if any before the first option's value; absolute.
 pub fn script_of<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Option<PathBuf> {
@@ -202,16 +220,23 @@ pub fn script_of<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Option<PathBuf> {
 
 /// A file known by its SHA-256.
 pub fn file_identity(path: &Path) -> Identity {
-    let (integrity, source) = match sha256_file(path) {
-        Ok(hex) => (Some(format!("sha256:{hex}")), path.display().to_string()),
-        Err(e) => (None, format!("{} could not be read: {e}", path.display())),
-    };
+    match sha256_file(path) {
+        Ok(hex) => Identity {
+            integrity: Some(format!("sha256:{hex}")),
+            ..file_identity_of(path, path.display().to_string())
+        },
+        Err(e) => file_identity_of(path, format!("{} could not be read: {e}", path.display())),
+    }
+}
+
+/// A file's identity without its digest.
+fn file_identity_of(path: &Path, source: String) -> Identity {
     Identity {
         ecosystem: Ecosystem::File,
         name: path.display().to_string(),
         requested: None,
         resolved: None,
-        integrity,
+        integrity: None,
         pinned: true,
         source,
     }

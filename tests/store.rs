@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use mcpfw::classify::Category;
 use mcpfw::paths::Paths;
-use mcpfw::record::{DecidedBy, Event, EventKind, Recorder, ResultStatus, Verdict};
+use mcpfw::record::{DecidedBy, Event, EventKind, Recorder, ResultStatus, Trust, Verdict};
 use mcpfw::session::Direction;
 use mcpfw::store::{
     ChainBroken, ChainKey, EventFilter, Store, StoreRecorder, ToolSeen, db_path, keys,
@@ -560,6 +560,52 @@ fn another_process_holding_the_write_lock_delays_but_loses_nothing() {
     );
     drop(recorder);
     assert_eq!(sqlite(&db, "SELECT count(*) FROM events"), "501");
+}
+
+/// A server that lists the tools the user trusted is answered at once while another process
+/// holds the history's write lock (another shim writing, `mcpfw log --prune`): checking the
+/// pins writes nothing then, so it does not wait for the lock. A changed tool still waits for
+/// it (its change is written before it is withheld) and is still reported as changed.
+#[test]
+fn trusted_tools_are_checked_while_another_process_holds_the_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mcpfw.db");
+    let recorder = StoreRecorder::start(&db, key()).unwrap();
+    let tools = |description: &str| {
+        vec![
+            ("read".to_owned(), r#"{"name":"read","description":"Reads a file."}"#.to_owned()),
+            ("send".to_owned(), format!(r#"{{"name":"send","description":"{description}"}}"#)),
+        ]
+    };
+    let first = recorder.check_tools("srv", &tools("Sends a mail.")).unwrap().unwrap();
+    assert_eq!(first, [Trust::New, Trust::New]);
+    // The sqlite3 CLI takes the write lock and keeps it for 2 s.
+    let mut holder = Command::new("sqlite3")
+        .arg(&db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::{BufRead, Write};
+        let mut stdin = holder.stdin.take().unwrap();
+        writeln!(stdin, "BEGIN IMMEDIATE;\n.print locked\n.shell sleep 2\nCOMMIT;").unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(holder.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "locked");
+    }
+    let started = Instant::now();
+    let again = recorder.check_tools("srv", &tools("Sends a mail.")).unwrap().unwrap();
+    let answered = started.elapsed();
+    assert_eq!(again, [Trust::Pinned, Trust::Pinned]);
+    assert!(answered < std::time::Duration::from_millis(1000), "answered in {answered:?}");
+    let changed = recorder.check_tools("srv", &tools("Sends a mail to evil.test.")).unwrap();
+    let waited = started.elapsed();
+    assert!(holder.wait().unwrap().success());
+    assert!(waited >= std::time::Duration::from_millis(1500), "waited {waited:?} for the lock");
+    let changed = changed.unwrap();
+    assert_eq!(changed[0], Trust::Pinned);
+    assert!(matches!(changed[1], Trust::Changed { .. }), "{:?}", changed[1]);
 }
 
 #[test]

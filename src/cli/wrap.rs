@@ -53,7 +53,19 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         let context = crate::package::Context::current();
         Arc::new(move || crate::package::identify(&program, &words, script.as_deref(), &context))
     };
-    let before = identify();
+    // The checks before the start read a package's name and version only: a file is not
+    // hashed here (its digest is checked when the server lists its tools), which kept the
+    // start-up waiting about a millisecond per MiB of the server's program.
+    let before = {
+        let words: Vec<String> =
+            resolved.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        crate::package::identify_before_start(
+            &resolved.program,
+            &words,
+            script.as_deref(),
+            &crate::package::Context::current(),
+        )
+    };
     let Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry } = assemble(
         paths,
         &args,

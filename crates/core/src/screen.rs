@@ -208,9 +208,9 @@ pub fn sanitized_line(mut message: Value) -> Option<Vec<u8>> {
     detect::sanitize_value(&mut message).then(|| serde_json::to_vec(&message).unwrap_or_default())
 }
 
-/// Builds the detector's automata (tens of milliseconds of CPU) on a short-lived thread of
-/// their own, once per process, so that a server's first `tools/list` does not wait for the
-/// build in the relay thread. The pipeline calls it after the server's first message (the
+/// Builds the automaton tool lists are scanned with (a few milliseconds of CPU) on a
+/// short-lived thread of its own, once per process, so that a server's first `tools/list`
+/// does not wait for the build in the relay thread. The pipeline calls it after the server's first message (the
 /// answer to `initialize`) has been decided: started earlier, the build competed with the
 /// start-up itself on a 2-core machine (start-up to the first answer went from +6 to +30 ms);
 /// started then, it runs while the client sends `initialized` and asks for the tools. It keeps

@@ -110,6 +110,20 @@ impl Store {
         tools: &[(String, String)],
         now_ms: u64,
     ) -> Result<Vec<Trust>> {
+        let digests: Vec<(String, String)> = tools
+            .iter()
+            .map(|(_, definition)| {
+                canonical(definition).unwrap_or_else(|| {
+                    (definition.clone(), hex::encode(Sha256::digest(definition.as_bytes())))
+                })
+            })
+            .collect();
+        // The usual case, a server listing the tools the user trusted, changes nothing: it is
+        // answered from one read, without the write lock (which other processes' history
+        // writers may hold) or a commit. Anything else takes the write path below.
+        if let Some(pinned) = self.all_pinned(server, tools, &digests).await? {
+            return Ok(pinned);
+        }
         let now = chain::to_i64(now_ms);
         let mut tx = self
             .pool
@@ -142,10 +156,7 @@ impl Store {
             }
             pins.insert(name, (status, digest, pending));
         }
-        for (name, definition) in tools {
-            let (text, digest) = canonical(definition).unwrap_or_else(|| {
-                (definition.clone(), hex::encode(Sha256::digest(definition.as_bytes())))
-            });
+        for ((name, _), (text, digest)) in tools.iter().zip(digests) {
             let pin = pins.get(name).cloned();
             let trust = match pin {
                 None => {
@@ -217,6 +228,36 @@ impl Store {
         }
         tx.commit().await.map_err(|e| self.db_error("commit to", e))?;
         Ok(out)
+    }
+
+    /// Every listed tool as [`Trust::Pinned`] when each is pinned, trusted, with nothing
+    /// pending, under the digest it has now (`digests`, in the order of `tools`) — the case in
+    /// which [`Store::check_tools`] writes nothing; `None` otherwise.
+    async fn all_pinned(
+        &self,
+        server: &str,
+        tools: &[(String, String)],
+        digests: &[(String, String)],
+    ) -> Result<Option<Vec<Trust>>> {
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT name, status, digest, pending_digest FROM tool_pins WHERE server = ?",
+        )
+        .bind(server)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error("read", e))?;
+        let pins: std::collections::HashMap<&str, (&str, &str, bool)> = rows
+            .iter()
+            .map(|(name, status, digest, pending)| {
+                (name.as_str(), (status.as_str(), digest.as_str(), pending.is_some()))
+            })
+            .collect();
+        let unchanged = tools.iter().zip(digests).all(|((name, _), (_, digest))| {
+            pins.get(name.as_str()).is_some_and(|&(status, pinned, pending)| {
+                status == "trusted" && pinned == digest && !pending
+            })
+        });
+        Ok(unchanged.then(|| vec![Trust::Pinned; tools.len()]))
     }
 
     /// The tools of every other server (server, tool, canonical definition), from their pins:

@@ -125,7 +125,12 @@ impl StoreRecorder {
         let writer = std::thread::Builder::new()
             .name("mcpfw-store-writer".into())
             .spawn(move || {
-                mcpfw_core::platform::lower_priority();
+                // The normal priority, unlike the result scanner: the shim's start-up waits for
+                // this thread to open the history and load the policy, and a tool list waits
+                // for its pin check here. At a lower priority a machine busy with other work
+                // starved both (a tool list's median round trip went from 13–20 ms to
+                // 13–120 ms on a loaded 2-core machine). A flood cannot take the relay's place
+                // either way: the queue is bounded and the relay waits for room.
                 let runtime =
                     match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                         Ok(runtime) => runtime,

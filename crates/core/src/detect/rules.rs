@@ -5,10 +5,11 @@
 //! around each trigger hit, so clean text costs one linear scan however many rules there are.
 
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
+use aho_corasick::nfa::contiguous::NFA as ContiguousNfa;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::Regex as TextRegex;
 use regex::bytes::{Captures, Regex, RegexBuilder};
@@ -1556,25 +1557,75 @@ fn leak(s: String) -> &'static str {
 }
 
 /// The literals of a set of rules, found in one pass.
-struct Triggers {
+struct Triggers<A> {
     /// Case-insensitive, every occurrence of every literal (overlapping), no prefilter: with
-    /// hundreds of literals no prefilter applies, and [`each_trigger`] walks it directly.
-    dfa: DFA,
+    /// hundreds of literals no prefilter applies, and [`Triggers::find`] walks it directly.
+    automaton: A,
     /// Pattern id → indices in [`RULES`] of the rules that own the literal.
     owners: Vec<Vec<usize>>,
 }
 
-struct Compiled {
-    /// The triggers of every rule.
-    all: Triggers,
-    /// The triggers of the rules that can give at least [`Severity::Flag`] in tool results:
-    /// the first pass over a result needs no others, and a smaller automaton reports fewer
-    /// hits (half the literals; "add", "put", "prefer" and the like are not among them).
-    result_flag: Triggers,
-    regexes: Vec<Regex>,
+/// The triggers of every rule: what tool lists, prompts, resources and instructions are
+/// scanned with (and a result that the first pass found suspicious). A contiguous NFA, not a
+/// DFA: it is built in a fraction of the time and memory (what a server's first `tools/list`
+/// waits for, and every shim keeps), and the texts it reads are small.
+static ALL: LazyLock<Triggers<ContiguousNfa>> = LazyLock::new(|| {
+    let (literals, owners) = literals(|_| true);
+    let automaton = ContiguousNfa::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .prefilter(false)
+        .build(&literals)
+        .expect("trigger automaton builds");
+    Triggers { automaton, owners }
+});
+
+/// The triggers of the rules that can give at least [`Severity::Flag`] in tool results: the
+/// first pass over a result needs no others, and a smaller automaton reports fewer hits (half
+/// the literals; "add", "put", "prefer" and the like are not among them). Built at the first
+/// result scanned, on the result scanner's thread.
+/// A DFA: results can be large, and a DFA reads them several times faster than an NFA.
+static RESULT_FLAG: LazyLock<Triggers<DFA>> = LazyLock::new(|| {
+    let (literals, owners) = literals(|r| r.result.is_some_and(|s| s >= Severity::Flag));
+    let automaton = DFA::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .start_kind(StartKind::Unanchored)
+        .prefilter(false)
+        .build(&literals)
+        .expect("trigger automaton builds");
+    Triggers { automaton, owners }
+});
+
+/// Each rule's regex, compiled the first time one of its triggers is found: most text finds
+/// the triggers of a few rules only, so a process compiles a few of the 55 regexes (each
+/// costs about a millisecond of CPU and hundreds of KiB) instead of all of them.
+static REGEXES: LazyLock<Vec<OnceLock<Regex>>> =
+    LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
+
+/// Rule `ri`'s regex, compiled now if it never was.
+pub(super) fn regex(ri: usize) -> &'static Regex {
+    REGEXES[ri].get_or_init(|| compile(&RULES[ri]))
 }
 
-fn triggers(wanted: impl Fn(&Rule) -> bool) -> Triggers {
+fn compile(rule: &Rule) -> Regex {
+    // ASCII-only classes and case folding keep every regex a small DFA; the rules are about
+    // English words, and non-ASCII bytes simply never match a word character.
+    RegexBuilder::new(&format!("(?i-u){}", rule.pattern))
+        .dfa_size_limit(8 << 20)
+        .build()
+        .expect("rule regexes are valid")
+}
+
+/// Builds the trigger automaton tool lists are scanned with (the largest part of what a first
+/// `tools/list` would otherwise wait for); the rules' regexes and the result automaton are
+/// left to their first use.
+pub(super) fn warm_up() {
+    LazyLock::force(&ALL);
+}
+
+/// The trigger literals of the rules `wanted` picks, and each literal's rules.
+fn literals(wanted: impl Fn(&Rule) -> bool) -> (Vec<&'static str>, Vec<Vec<usize>>) {
     let mut literals: Vec<&'static str> = Vec::new();
     let mut owners: Vec<Vec<usize>> = Vec::new();
     for (i, rule) in RULES.iter().enumerate().filter(|(_, r)| wanted(r)) {
@@ -1588,14 +1639,26 @@ fn triggers(wanted: impl Fn(&Rule) -> bool) -> Triggers {
             }
         }
     }
-    let dfa = DFA::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .start_kind(StartKind::Unanchored)
-        .prefilter(false)
-        .build(&literals)
-        .expect("trigger automaton builds");
-    Triggers { dfa, owners }
+    (literals, owners)
+}
+
+/// A trigger found in a text: (pattern, start, end).
+type Occurrence = (usize, usize, usize);
+
+impl<A: Automaton> Triggers<A> {
+    /// Every occurrence of a trigger in `s`, as (pattern, start, end), ordered by where it
+    /// ends, and the rules that own each pattern.
+    fn find(&self, s: &[u8]) -> (Vec<Occurrence>, &[Vec<usize>]) {
+        let found = each_trigger(&self.automaton, s)
+            .into_iter()
+            .map(|(pattern, start)| {
+                let len =
+                    self.automaton.pattern_len(aho_corasick::PatternID::new_unchecked(pattern));
+                (pattern, start, start + len)
+            })
+            .collect();
+        (found, &self.owners)
+    }
 }
 
 /// Below this many bytes a string is walked in one lane.
@@ -1608,9 +1671,8 @@ const LANE_MIN: usize = 4096;
 /// memory; four independent chains interleaved keep it busy (measured: about 2.5× the speed
 /// of one walk). Each slice starts `longest - 1` bytes early and reports only matches that
 /// end inside it, so an occurrence across a boundary is found exactly once.
-fn each_trigger(t: &Triggers, s: &[u8]) -> Vec<(usize, usize)> {
+fn each_trigger<A: Automaton>(dfa: &A, s: &[u8]) -> Vec<(usize, usize)> {
     const LANES: usize = 4;
-    let dfa = &t.dfa;
     let Ok(start) = dfa.start_state(Anchored::No) else { return Vec::new() };
     let n = s.len();
     let mut found = Vec::new();
@@ -1649,8 +1711,8 @@ fn each_trigger(t: &Triggers, s: &[u8]) -> Vec<(usize, usize)> {
 
 /// Walks `dfa` from state `sid` over `s[range]`, reporting the matches that end at or after
 /// `report_from`.
-fn walk(
-    dfa: &DFA,
+fn walk<A: Automaton>(
+    dfa: &A,
     s: &[u8],
     range: Range<usize>,
     report_from: usize,
@@ -1669,8 +1731,8 @@ fn walk(
 /// The matches of state `sid`, entered at byte `at`, as (pattern, start).
 #[cold]
 #[inline(never)]
-fn report(
-    dfa: &DFA,
+fn report<A: Automaton>(
+    dfa: &A,
     sid: aho_corasick::automaton::StateID,
     at: usize,
     out: &mut Vec<(usize, usize)>,
@@ -1684,23 +1746,6 @@ fn report(
     }
 }
 
-static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let all = triggers(|_| true);
-    let result_flag = triggers(|r| r.result.is_some_and(|s| s >= Severity::Flag));
-    let regexes = RULES
-        .iter()
-        .map(|r| {
-            // ASCII-only classes and case folding keep every regex a small DFA; the rules are
-            // about English words, and non-ASCII bytes simply never match a word character.
-            RegexBuilder::new(&format!("(?i-u){}", r.pattern))
-                .dfa_size_limit(8 << 20)
-                .build()
-                .expect("rule regexes are valid")
-        })
-        .collect();
-    Compiled { all, result_flag, regexes }
-});
-
 /// Every match in `s` of the rules whose severity in `ctx` is at least `min`.
 ///
 /// For each rule, the windows around its trigger hits are merged, and its regex runs once
@@ -1708,12 +1753,14 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 /// say). However many triggers a text holds, a rule reads each byte at most once plus the
 /// window, so the work stays linear and no trigger is ever skipped.
 pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
-    let c = &*COMPILED;
-    let t = if ctx == Context::Result && min >= Severity::Flag { &c.result_flag } else { &c.all };
+    let (triggers, owners) = if ctx == Context::Result && min >= Severity::Flag {
+        RESULT_FLAG.find(s.as_bytes())
+    } else {
+        ALL.find(s.as_bytes())
+    };
     let mut ranges: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
-    for (pattern, start) in each_trigger(t, s.as_bytes()) {
-        let end = start + t.dfa.pattern_len(aho_corasick::PatternID::new_unchecked(pattern));
-        for &ri in &t.owners[pattern] {
+    for (pattern, start, end) in triggers {
+        for &ri in &owners[pattern] {
             let rule = &RULES[ri];
             let severity = match ctx {
                 Context::Result => rule.result,
@@ -1744,7 +1791,7 @@ pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
             let hay = &s.as_bytes()[..hi];
             let mut at = lo;
             while at <= hi && found < MAX_HITS_PER_RULE {
-                let Some(caps) = c.regexes[ri].captures_at(hay, at) else { break };
+                let Some(caps) = regex(ri).captures_at(hay, at) else { break };
                 let Some(whole) = caps.get(0) else { break };
                 at = if whole.end() > whole.start() {
                     whole.end()

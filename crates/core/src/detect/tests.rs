@@ -522,3 +522,13 @@ fn results_with_forged_turns_impersonation_tool_calls_and_harvesting_are_flagged
         assert!(flagged(&findings).is_empty(), "{text:?}: {findings:#?}");
     }
 }
+
+/// Each rule's regex is compiled at the first hit of one of its triggers, so a pattern that
+/// does not compile would only show in the field: every one is compiled here.
+#[test]
+fn every_rule_regex_compiles() {
+    for (i, rule) in rules::RULES.iter().enumerate() {
+        let regex = rules::regex(i);
+        assert!(regex.captures_len() >= 1, "rule {}", rule.name);
+    }
+}

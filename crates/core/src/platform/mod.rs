@@ -28,8 +28,9 @@ pub fn is_root() -> bool {
 }
 
 /// Lowers this thread's scheduling priority, so that on a busy machine the relay threads run
-/// first and the history catches up in between. Threads started from here (SQLite's workers)
-/// inherit it. Linux: nice 10; Windows: below normal; elsewhere a no-op.
+/// first and background work (the result scanner, hashing a server's files) catches up in
+/// between. Threads started from here inherit it. Never for a thread that something waits on.
+/// Linux: nice 10; Windows: below normal; elsewhere a no-op.
 pub fn lower_priority() {
     imp::lower_priority()
 }
