@@ -619,13 +619,26 @@ fn run_pipeline(engine: PolicyEngine, data: &[u8], limit: usize) -> u64 {
                 );
                 2
             }
+            Action::AnswerServer(line) => {
+                assert_eq!(
+                    direction,
+                    Direction::ServerToClient,
+                    "a client's message answered the server"
+                );
+                assert!(
+                    jsonrpc::decode(line).is_ok(),
+                    "the firewall's answer to the server is not valid JSON-RPC: {}",
+                    String::from_utf8_lossy(line)
+                );
+                5
+            }
             Action::Drop => 3,
             Action::Hold(_) => 4,
         };
         // Which actions were taken in which direction, and how many lines (coarsely).
-        signal |= 1 << (step + 4 * u64::from(direction == Direction::ServerToClient));
+        signal |= 1 << (step + 5 * u64::from(direction == Direction::ServerToClient));
     }
-    signal | (turn.min(16) as u64) << 8
+    signal | (turn.min(16) as u64) << 12
 }
 
 /// policy.toml: a parse error points into the text; a policy that loads compiles and decides.

@@ -100,13 +100,18 @@ pub fn run(
 
     let client_sink: ClientSink =
         Arc::new(Mutex::new(BufWriter::with_capacity(64 * 1024, client_out)));
+    // Written by the client's relay, by approval threads, and by the server's relay when it
+    // declines a server's request for input for the person.
+    let server_sink: ServerSink =
+        Arc::new(Mutex::new(Some(BufWriter::with_capacity(64 * 1024, server_in))));
     let limit = pipeline.limits().max_message_bytes;
 
     let to_server = {
         let (pipeline, sink, events) = (pipeline.clone(), client_sink.clone(), events.clone());
+        let server = server_sink.clone();
         thread::Builder::new().name("client-to-server".into()).spawn(move || {
             let reader = LineReader::new(client_in, limit);
-            let outcome = relay_client_to_server(&pipeline, reader, server_in, &sink);
+            let outcome = relay_client_to_server(&pipeline, reader, server, &sink);
             let _ = events.send(outcome);
         })?
     };
@@ -121,9 +126,10 @@ pub fn run(
     let first_message: Option<Box<dyn FnOnce() + Send>> = None;
     let to_client = {
         let (pipeline, sink, events) = (pipeline.clone(), client_sink.clone(), events.clone());
+        let server = server_sink.clone();
         thread::Builder::new().name("server-to-client".into()).spawn(move || {
             let reader = LineReader::new(server_out, limit);
-            let outcome = relay_server_to_client(&pipeline, reader, &sink, first_message);
+            let outcome = relay_server_to_client(&pipeline, reader, &sink, &server, first_message);
             let _ = events.send(outcome);
         })?
     };
@@ -217,11 +223,9 @@ type ServerSink = Arc<Mutex<Option<BufWriter<std::process::ChildStdin>>>>;
 fn relay_client_to_server(
     pipeline: &Arc<Pipeline>,
     mut reader: LineReader<File>,
-    server_in: std::process::ChildStdin,
+    server: ServerSink,
     client: &ClientSink,
 ) -> Lifecycle {
-    let server: ServerSink =
-        Arc::new(Mutex::new(Some(BufWriter::with_capacity(64 * 1024, server_in))));
     loop {
         let written = match reader.next_frame() {
             Ok(None) => break,
@@ -240,6 +244,7 @@ fn relay_client_to_server(
                     settle_off_thread(pipeline.clone(), *held, server.clone(), client.clone());
                     Ok(())
                 }
+                Action::AnswerServer(line) => to_server(&server, &line, true),
                 Action::Drop => Ok(()),
             },
             Err(e) => {
@@ -316,8 +321,13 @@ fn settle_off_thread(
                     tracing::warn!(error = %e, "an approved call could not be forwarded");
                 }
             }
-            Settled::AnswerClient(line) => {
+            Settled::AnswerClient(line) | Settled::ForwardToClient(line) => {
                 let _ = answer_client(&client, &line);
+            }
+            Settled::AnswerServer(line) => {
+                if let Err(e) = to_server(&server, &line, false) {
+                    tracing::warn!(error = %e, "a declined request for input could not be answered");
+                }
             }
             Settled::Nothing => {}
         }
@@ -329,9 +339,10 @@ fn settle_off_thread(
 }
 
 fn relay_server_to_client(
-    pipeline: &Pipeline,
+    pipeline: &Arc<Pipeline>,
     mut reader: LineReader<std::process::ChildStdout>,
     client: &ClientSink,
+    server: &ServerSink,
     mut first_message: Option<Box<dyn FnOnce() + Send>>,
 ) -> Lifecycle {
     loop {
@@ -354,7 +365,19 @@ fn relay_server_to_client(
                     Frame::Oversized { .. } => Ok(()),
                 },
                 Action::AnswerClient(answer) => answer_client(client, &answer),
-                Action::Drop | Action::Hold(_) => Ok(()), // servers are never held
+                // A server's request for input, declined for the person.
+                Action::AnswerServer(line) => {
+                    if let Err(e) = to_server(server, &line, false) {
+                        tracing::warn!(error = %e, "a declined request for input could not be answered");
+                    }
+                    Ok(())
+                }
+                // A request for input a person looks at first (the relay goes on meanwhile).
+                Action::Hold(held) => {
+                    settle_off_thread(pipeline.clone(), *held, server.clone(), client.clone());
+                    Ok(())
+                }
+                Action::Drop => Ok(()),
             },
         };
         let flushed = written.and_then(|()| {

@@ -72,6 +72,9 @@ export function popupPage(id: number): Page {
 
 function draw(root: HTMLElement, call: Pending, finished: (text: string) => void): ReturnType<typeof setInterval> {
   const r = call.request;
+  // A server's request for input (a link or a form): let the client show it, or decline it.
+  // It is decided for this request only, so there is no scope to choose.
+  const input = r.category === "input";
   const shownAt = Date.now();
   const deadline = shownAt + call.expires_in_ms;
   const heading = h("h2", { id: "popup-title", tabindex: "-1" }, `${r.server} · ${r.tool}`);
@@ -87,10 +90,14 @@ function draw(root: HTMLElement, call: Pending, finished: (text: string) => void
   );
   const scopes = h("fieldset", { class: "scopes" }, h("legend", {}, "Your decision (approve or deny) holds for"), ...radios);
   const scope = () => root.querySelector<HTMLInputElement>("input[name=scope]:checked")?.value ?? "once";
-  const approve = h("button", { type: "button", class: "primary", "data-action": "approve" }, r.confirm ? "Approve (step 1 of 2)" : "Approve");
-  const deny = h("button", { type: "button", class: "danger", "data-action": "deny" }, "Deny");
+  const approve = h(
+    "button",
+    { type: "button", class: "primary", "data-action": "approve" },
+    input ? "Let the client show it" : r.confirm ? "Approve (step 1 of 2)" : "Approve",
+  );
+  const deny = h("button", { type: "button", class: "danger", "data-action": "deny" }, input ? "Decline" : "Deny");
   const denyAlways = h("button", { type: "button", class: "danger subtle", "data-action": "deny-always" }, "Deny always");
-  const controls = h("div", { class: "decide" }, approve, deny, denyAlways);
+  const controls = input ? h("div", { class: "decide" }, approve, deny) : h("div", { class: "decide" }, approve, deny, denyAlways);
 
   async function decide(allow: boolean, scopeValue: string, confirm: boolean): Promise<DecideAnswer | null> {
     status.replaceChildren();
@@ -116,7 +123,7 @@ function draw(root: HTMLElement, call: Pending, finished: (text: string) => void
       return;
     }
     if (answer.status === "done") {
-      status.replaceChildren(h("p", {}, "Approved: the call runs now."));
+      status.replaceChildren(h("p", {}, input ? "Passed on: your client shows it now." : "Approved: the call runs now."));
       return;
     }
     // Two steps: restate the fact; Confirm is armed only after the daemon's delay.
@@ -143,7 +150,10 @@ function draw(root: HTMLElement, call: Pending, finished: (text: string) => void
   deny.addEventListener("click", async () => {
     const chosen = scope();
     const label = SCOPES.find(([value]) => value === chosen)?.[1].toLowerCase() ?? "this call only";
-    if (await decide(false, chosen, false)) status.replaceChildren(h("p", {}, chosen === "once" ? "Denied." : `Denied: ${label}.`));
+    if (await decide(false, chosen, false)) {
+      const done = input ? "Declined: the server is told you said no." : chosen === "once" ? "Denied." : `Denied: ${label}.`;
+      status.replaceChildren(h("p", {}, done));
+    }
   });
   denyAlways.addEventListener("click", async () => {
     if (await decide(false, "always", false)) status.replaceChildren(h("p", {}, "Denied, now and from now on."));
@@ -157,12 +167,14 @@ function draw(root: HTMLElement, call: Pending, finished: (text: string) => void
       countdown,
       h("p", { class: "reason" }, ...codeSpans(r.reason)),
       call.callers > 1 ? h("p", { class: "muted" }, `${call.callers} identical calls wait for this decision.`) : null,
-      r.preview.length ? h("pre", { class: "preview", "aria-label": "What the call would do" }, r.preview.join("\n")) : null,
+      r.preview.length
+        ? h("pre", { class: "preview", "aria-label": input ? "What the server asks" : "What the call would do" }, r.preview.join("\n"))
+        : null,
       r.confirm ? h("p", { class: "two-step" }, h("strong", {}, "Two steps: "), r.confirm) : null,
       r.arguments
         ? h("section", { "aria-label": "Arguments" }, h("h3", {}, "Arguments (secrets redacted)"), h("pre", { class: "arguments" }, pretty(r.arguments)))
         : null,
-      scopes,
+      input ? null : scopes,
       controls,
       status,
     ),

@@ -14,6 +14,7 @@ mod flow;
 mod frame;
 mod gate;
 mod held;
+mod input;
 mod memory;
 mod retries;
 mod screening;
@@ -37,6 +38,7 @@ use flow::FlowGuard;
 use frame::{Admitted, Unreadable};
 use gate::ToolGate;
 use held::HeldCalls;
+pub use input::Origin as InputOrigin;
 use memory::ApprovalMemory;
 use retries::RetryPasses;
 use screening::{Screened, Screening};
@@ -49,6 +51,9 @@ pub enum Action {
     Forward,
     /// Forward nothing; send this line to the client instead.
     AnswerClient(Vec<u8>),
+    /// Forward nothing; send this line to the server instead (a server's request for input
+    /// declined for the person).
+    AnswerServer(Vec<u8>),
     /// Forward nothing and answer nobody (the event is recorded).
     Drop,
     /// Hold the call until a person decides: the transport asks the approver (off the relay
@@ -56,10 +61,14 @@ pub enum Action {
     Hold(Box<HeldCall>),
 }
 
-/// A call waiting for a person.
+/// A call — or a server's request for input — waiting for a person.
 #[derive(Debug)]
 pub struct HeldCall {
     pub id: Id,
+    /// What it waits under (apart from the client's ids for a server's request for input).
+    key: Id,
+    /// For a server's request for input: where it came from (it goes on to the client).
+    pub input: Option<InputOrigin>,
     /// The call as it arrived, forwarded unchanged if it is approved.
     pub line: Vec<u8>,
     pub request: ApprovalRequest,
@@ -83,6 +92,10 @@ pub use crate::approval::ApproverConfig;
 pub enum Settled {
     /// Forward the held line to the server.
     Forward(Vec<u8>),
+    /// Forward the held line to the client (a server's request for input the person let through).
+    ForwardToClient(Vec<u8>),
+    /// Answer the server with this line (its request for input, declined).
+    AnswerServer(Vec<u8>),
     /// Answer the client with this line.
     AnswerClient(Vec<u8>),
     /// Nothing to send (the client cancelled).
@@ -426,6 +439,13 @@ impl Pipeline {
         {
             self.read_private(line, intake);
         }
+        // What the server asks the person for is judged before the client shows it.
+        let asked = input::read(&inspection, line, &self.server);
+        if let Some(asked) = &asked
+            && asked.judged.judgement != crate::input::Judgement::Pass
+        {
+            return self.input(&inspection, line, asked);
+        }
         // Withheld and unoffered tools are refused before any rule is read.
         if let Some(refusal) = self.gate.refusal(&self.server, self.recorder.as_ref(), &inspection)
         {
@@ -458,7 +478,10 @@ impl Pipeline {
         self.flow.check(&mut ruling, &outbound, |f| self.shared_taint(f));
         // What the server sends is screened (client messages pass through untouched).
         let screened = self.screen(&inspection, line, effects);
-        let event = self.event(&inspection, &ruling, line.len());
+        let mut event = self.event(&inspection, &ruling, line.len());
+        if let Some(asked) = asked {
+            event.reason = Some(asked.judged.summary);
+        }
         // The verdict is taken out (the event already carries it); the rest of the ruling goes on.
         match std::mem::replace(&mut ruling.verdict, Verdict::Allow) {
             Verdict::Allow => self.allow(line, event, screened, &ruling),
@@ -594,7 +617,9 @@ impl Pipeline {
             organisation,
         };
         Action::Hold(Box::new(HeldCall {
+            key: id.clone(),
             id,
+            input: None,
             line: line.to_vec(),
             request,
             withdrawn,
@@ -604,6 +629,89 @@ impl Pipeline {
             tool_call: inspection.method.as_deref() == Some("tools/call"),
             event,
             flow: ruling.flow,
+        }))
+    }
+
+    /// A request for input that is refused outright or shown to the person first (a plain
+    /// form passes on with the other messages). Refused: the server's own request is declined
+    /// for the person; a result that asks for input answers the client's call with the refusal.
+    fn input(&self, inspection: &Inspection, line: &[u8], asked: &input::Asked) -> Action {
+        let Some(id) = inspection.id.clone() else { return Action::Drop };
+        let stateless = matches!(inspection.era, crate::session::Era::Stateless { .. });
+        let tool_call = inspection.method.as_deref() == Some("tools/call");
+        let judged = &asked.judged;
+        let mut event = Event::inspected(&self.server, &self.session_id, inspection, line.len());
+        event.decided_by = Some(DecidedBy::Firewall);
+        if let crate::input::Judgement::Refuse(why) = &judged.judgement {
+            let told = format!(
+                "MCP Firewall refused a request for input from {}: {why}. ({})",
+                self.server, judged.summary
+            );
+            event.verdict = record::Verdict::Deny;
+            event.reason = Some(told.clone());
+            self.record_durable(event, "a refused request for input");
+            tracing::warn!(server = %self.server, "{told}");
+            return match asked.origin {
+                input::Origin::Request => {
+                    self.session
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .abandon(Direction::ServerToClient, &id);
+                    Action::AnswerServer(input::decline(&id))
+                }
+                input::Origin::Result if tool_call => {
+                    Action::AnswerClient(jsonrpc::tool_error_result(&id, &told, stateless))
+                }
+                input::Origin::Result => Action::AnswerClient(jsonrpc::error_response(
+                    Some(&id),
+                    ErrorCode::Denied,
+                    &told,
+                )),
+            };
+        }
+        // Shown first: a person looks at the link (and what it really opens) before the
+        // client offers to open it.
+        let reason = format!("{}; look at it before your client shows it", judged.summary);
+        event.verdict = record::Verdict::Ask;
+        event.reason = Some(reason.clone());
+        if let Err(e) = self.recorder.record_durable(event.clone()) {
+            tracing::error!(error = %e, "a request for input could not be recorded");
+        }
+        let doubtful = judged.lines.iter().any(|l| l.starts_with("Doubt:"));
+        let key = input::held_key(asked.origin, &id);
+        let withdrawn = self.held.hold(key.clone());
+        let request = ApprovalRequest {
+            server: self.server.clone(),
+            session: self.session_id.clone(),
+            tool: match asked.origin {
+                input::Origin::Request => "request for input".to_owned(),
+                input::Origin::Result => {
+                    inspection.tool.clone().unwrap_or_else(|| "request for input".to_owned())
+                }
+            },
+            category: "input".to_owned(),
+            reason,
+            arguments: None,
+            args_digest: None,
+            preview: judged.lines.clone(),
+            confirm: None,
+            organisation: None,
+        };
+        Action::Hold(Box::new(HeldCall {
+            id,
+            key,
+            input: Some(asked.origin),
+            line: line.to_vec(),
+            request,
+            withdrawn,
+            progress_token: None,
+            // Nobody to ask: a link with doubts is declined; one without goes to the client,
+            // which shows it as it would without MCP Firewall (the check is in the history).
+            unattended: if doubtful { Unattended::Deny } else { Unattended::Allow },
+            stateless,
+            tool_call,
+            event,
+            flow: crate::policy::Flow::default(),
         }))
     }
 
@@ -644,7 +752,7 @@ impl Pipeline {
         held: HeldCall,
         answer: Result<Answer, crate::approval::client::Unreachable>,
     ) -> Settled {
-        self.held.release(&held.id);
+        self.held.release(&held.key);
         let reason = &held.request.reason;
         let (allow, by, told) = match &answer {
             Ok(a) if a.outcome == Outcome::Allowed => {
@@ -713,6 +821,9 @@ impl Pipeline {
                 return self.settle_refusal(&held, &reason);
             }
         }
+        if allow && held.input.is_some() {
+            return Settled::ForwardToClient(held.line.clone());
+        }
         if allow {
             self.took(&held.flow);
             if held.stateless
@@ -728,12 +839,25 @@ impl Pipeline {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .abandon(Direction::ClientToServer, &held.id);
+            if held.input == Some(InputOrigin::Request) {
+                self.session
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .abandon(Direction::ServerToClient, &held.id);
+            }
             return Settled::Nothing; // a cancelled request gets no answer
         }
         self.settle_refusal(&held, &told)
     }
 
     fn settle_refusal(&self, held: &HeldCall, reason: &str) -> Settled {
+        if held.input == Some(InputOrigin::Request) {
+            self.session
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .abandon(Direction::ServerToClient, &held.id);
+            return Settled::AnswerServer(input::decline(&held.id));
+        }
         self.session
             .lock()
             .unwrap_or_else(|p| p.into_inner())

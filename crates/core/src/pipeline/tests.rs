@@ -615,3 +615,50 @@ fn a_boxed_servers_permission_error_outside_its_grants_is_recorded_and_passed_on
     assert_eq!(last.method.as_deref(), Some(crate::containment::DENIAL_METHOD));
     assert!(last.reason.unwrap().contains("refused read access to /srv/y"));
 }
+
+#[test]
+fn a_servers_request_for_input_is_declined_held_or_passed_by_what_it_asks() {
+    let (p, memory, _) = pipeline("");
+    let elicit = |id: u64, params: Value| json!({"jsonrpc": "2.0", "id": id, "method": "elicitation/create", "params": params});
+    // A link hiding its site: the server hears `decline`, the client nothing.
+    let hidden = elicit(
+        5,
+        json!({"mode": "url", "message": "Sign in", "url": "https://github.com@evil.example/"}),
+    );
+    let Action::AnswerServer(line) = server(&p, hidden) else { panic!("declined to the server") };
+    let declined: Value = serde_json::from_slice(&line).unwrap();
+    assert_eq!(
+        (declined["id"].clone(), declined["result"]["action"].clone()),
+        (json!(5), json!("decline"))
+    );
+    assert_eq!(memory.last().verdict, record::Verdict::Deny);
+    assert_eq!(*memory.durable.lock().unwrap(), 1, "the refusal was recorded durably");
+
+    // Another link: held for the person; approved, it goes on to the client as it came.
+    let link =
+        elicit(6, json!({"mode": "url", "message": "Verify", "url": "https://id.example.org/v"}));
+    let Action::Hold(held) = server(&p, link.clone()) else { panic!("held") };
+    assert_eq!(held.request.category, "input");
+    assert!(held.request.preview.contains(&"It opens a page of: example.org".to_owned()));
+    let yes = Answer { id: 1, outcome: Outcome::Allowed, scope: Scope::Once, note: String::new() };
+    let Settled::ForwardToClient(line) = p.settle(*held, Ok(yes)) else { panic!("to the client") };
+    assert_eq!(serde_json::from_slice::<Value>(&line).unwrap(), link);
+    // Refused by the person: the server hears `decline`.
+    let Action::Hold(held) = server(
+        &p,
+        elicit(7, json!({"mode": "url", "message": "Pay", "url": "http://203.0.113.9/"})),
+    ) else {
+        panic!("held")
+    };
+    let no = Answer { id: 2, outcome: Outcome::Denied, scope: Scope::Once, note: "no".into() };
+    let Settled::AnswerServer(line) = p.settle(*held, Ok(no)) else { panic!("to the server") };
+    assert!(String::from_utf8_lossy(&line).contains(r#""action":"decline""#));
+
+    // A plain form passes, with what it asks for in the record.
+    let form = elicit(
+        8,
+        json!({"message": "Seats?", "requestedSchema": {"type": "object", "properties": {"seats": {"type": "integer"}}}}),
+    );
+    assert!(matches!(server(&p, form), Action::Forward));
+    assert_eq!(memory.last().reason.as_deref(), Some("srv asks you for seats"));
+}

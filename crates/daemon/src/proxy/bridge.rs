@@ -136,6 +136,9 @@ fn read_client(bridge: &Arc<Bridge>, stdin: File, lines: &mpsc::UnboundedSender<
                 }
             }
             Action::AnswerClient(answer) => bridge.write(&answer),
+            Action::AnswerServer(line) => {
+                let _ = lines.send(line);
+            }
             Action::Drop => {}
             Action::Hold(held) => {
                 let (bridge, lines) = (bridge.clone(), lines.clone());
@@ -150,10 +153,12 @@ fn read_client(bridge: &Arc<Bridge>, stdin: File, lines: &mpsc::UnboundedSender<
                             }
                         };
                         match crate::transport::wait_for_person(&bridge.pipeline, *held, progress) {
-                            Settled::Forward(line) => {
+                            Settled::Forward(line) | Settled::AnswerServer(line) => {
                                 let _ = lines.send(line);
                             }
-                            Settled::AnswerClient(answer) => bridge.write(&answer),
+                            Settled::AnswerClient(answer) | Settled::ForwardToClient(answer) => {
+                                bridge.write(&answer)
+                            }
                             Settled::Nothing => {}
                         }
                     });

@@ -245,6 +245,9 @@ pub(crate) async fn post(
     let pipeline = session.pipeline.clone();
     match pipeline.process(Direction::ClientToServer, &Frame::Line(&body)) {
         Action::Forward => send(&legacy.http, &session, &headers, body).await,
+        Action::AnswerServer(line) => {
+            send(&legacy.http, &session, &headers, Bytes::from(line)).await
+        }
         Action::AnswerClient(answer) => {
             let _ = session.out.send(message_event(&answer)).await;
             StatusCode::ACCEPTED.into_response()
@@ -259,10 +262,10 @@ pub(crate) async fn post(
                 )
                 .await;
                 match settled {
-                    Some(Settled::Forward(line)) => {
+                    Some(Settled::Forward(line) | Settled::AnswerServer(line)) => {
                         let _ = send(&legacy.http, &session, &headers, Bytes::from(line)).await;
                     }
-                    Some(Settled::AnswerClient(answer)) => {
+                    Some(Settled::AnswerClient(answer) | Settled::ForwardToClient(answer)) => {
                         let _ = session.out.send(message_event(&answer)).await;
                     }
                     Some(Settled::Nothing) | None => {}

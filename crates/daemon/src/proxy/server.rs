@@ -581,6 +581,8 @@ async fn post(
     let line = match action {
         Action::Forward => body,
         Action::AnswerClient(answer) => return json_answer(StatusCode::OK, answer),
+        // Sending a line to the server is what a client's message does: it goes on.
+        Action::AnswerServer(line) => Bytes::from(line),
         Action::Drop => return StatusCode::ACCEPTED.into_response(),
         Action::Hold(held) if held.progress_token.is_some() && accepts_events(&headers) => {
             return held_as_stream(proxy, name, url, headers, session, pipeline, *held);
@@ -595,8 +597,8 @@ async fn post(
             .await;
             drop(withdraw);
             match settled {
-                Ok(Settled::Forward(line)) => Bytes::from(line),
-                Ok(Settled::AnswerClient(answer)) => {
+                Ok(Settled::Forward(line) | Settled::AnswerServer(line)) => Bytes::from(line),
+                Ok(Settled::AnswerClient(answer) | Settled::ForwardToClient(answer)) => {
                     return json_answer(StatusCode::OK, answer);
                 }
                 Ok(Settled::Nothing) => return StatusCode::ACCEPTED.into_response(),
@@ -643,11 +645,13 @@ fn held_as_stream(
         let settled =
             super::wait_for_person_streaming(pipeline.clone(), held, events.clone()).await;
         let response = match settled {
-            Some(Settled::Forward(line)) => {
+            Some(Settled::Forward(line) | Settled::AnswerServer(line)) => {
                 forward(proxy, name, url, headers, session, pipeline, Bytes::from(line), false)
                     .await
             }
-            Some(Settled::AnswerClient(answer)) => json_answer(StatusCode::OK, answer),
+            Some(Settled::AnswerClient(answer) | Settled::ForwardToClient(answer)) => {
+                json_answer(StatusCode::OK, answer)
+            }
             Some(Settled::Nothing) | None => return,
         };
         pipe_as_events(response, &events).await;

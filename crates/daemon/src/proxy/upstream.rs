@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::sse::{Splitter, SseEvent};
 use crate::jsonrpc::Frame;
-use crate::pipeline::{Action, Pipeline};
+use crate::pipeline::{Action, Pipeline, Settled};
 use crate::session::Direction;
 
 /// Request headers passed on to the server; everything else (cookies, our token, Origin, Host)
@@ -127,8 +127,43 @@ pub fn screen(pipeline: &Pipeline, message: &[u8]) -> Screened {
     match action {
         Action::Forward => Screened::Same,
         Action::AnswerClient(line) => Screened::Replaced(line),
-        Action::Drop | Action::Hold(_) => Screened::Dropped,
+        Action::Hold(held) => settle_here(pipeline, *held),
+        Action::AnswerServer(_) => {
+            unanswered(pipeline);
+            Screened::Dropped
+        }
+        Action::Drop => Screened::Dropped,
     }
+}
+
+/// A server's request for input that a person looks at first: the server's stream waits for
+/// the decision (its other streams go on).
+fn settle_here(pipeline: &Pipeline, held: crate::pipeline::HeldCall) -> Screened {
+    let wait = || crate::transport::wait_for_person(pipeline, held, |_| {});
+    let settled = match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
+    };
+    match settled {
+        Settled::ForwardToClient(line) | Settled::AnswerClient(line) => Screened::Replaced(line),
+        Settled::AnswerServer(_) => {
+            unanswered(pipeline);
+            Screened::Dropped
+        }
+        Settled::Forward(_) | Settled::Nothing => Screened::Dropped,
+    }
+}
+
+/// Over HTTP the proxy does not answer a server's request itself: the declined request for
+/// input is kept from the client, and the server's own timeout ends it.
+fn unanswered(pipeline: &Pipeline) {
+    tracing::warn!(
+        server = pipeline.server(),
+        "a request for input from the server was declined and kept from the client; over HTTP \
+         the server is not told, so it waits for its own timeout"
+    );
 }
 
 /// One event of a server's stream, as the client gets it (`None`: nothing to send). Events
