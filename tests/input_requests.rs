@@ -217,3 +217,29 @@ fn links_are_shown_in_the_firewall_window_first() {
     assert!(asked.is_empty(), "{asked:?}");
     assert!(text(&response).contains("declined"), "{response}");
 }
+
+/// The other way a server sends the person to a link: a `-32042` error ("URL elicitation
+/// required") naming links for the client to open (the reference server names its own site).
+/// It is shown in MCP Firewall's window first; declined, the client's call is refused with the
+/// reason and the link never reaches the client.
+#[test]
+fn a_link_in_a_url_elicitation_required_error_is_shown_first_too() {
+    let s = Setup::attended();
+    let mut shim = s.everything();
+    call(
+        &mut shim,
+        1,
+        "trigger-url-elicitation",
+        json!({"url": "https://accounts.example.com/verify", "errorPath": true}),
+    );
+    let pending = s.wait_pending();
+    let preview = pending["request"]["preview"].to_string();
+    assert!(preview.contains("It opens a page of: modelcontextprotocol.io"), "{pending}");
+    s.run(&["deny", &pending["id"].to_string()]);
+    let (asked, response) = until_response(&mut shim, 1, &json!({"action": "accept"}));
+    assert!(asked.is_empty(), "{asked:?}");
+    assert!(response.get("error").is_none(), "the server's error reached the client: {response}");
+    assert_eq!(response["result"]["isError"], true, "{response}");
+    assert!(text(&response).contains("everything asks you to open modelcontextprotocol.io"), "{response}");
+    assert!(!response.to_string().contains("https://modelcontextprotocol.io"), "{response}");
+}

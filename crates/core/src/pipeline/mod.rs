@@ -671,7 +671,7 @@ impl Pipeline {
         }
         // Shown first: a person looks at the link (and what it really opens) before the
         // client offers to open it.
-        let reason = format!("{}; look at it before your client shows it", judged.summary);
+        let reason = format!("a request for input: {}", judged.summary);
         event.verdict = record::Verdict::Ask;
         event.reason = Some(reason.clone());
         if let Err(e) = self.recorder.record_durable(event.clone()) {
