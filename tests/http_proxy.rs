@@ -775,3 +775,38 @@ fn a_legacy_sse_call_that_asks_waits_for_a_person_and_gets_their_answer() {
         }
     }
 }
+
+/// A server's request for input that the firewall declines is answered over HTTP too: the
+/// server hears `decline` at once (its tool says so), and the client never sees the link.
+#[test]
+fn a_declined_request_for_input_is_answered_to_the_http_server() {
+    let s =
+        Setup::with_policy(&format!("[egress]\nallow_hosts = [\"evil.example\"]\n\n{ALLOW_ALL}"));
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{"form":{},"url":{}}},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let (status, head, _) = s.post(init, &s.token_header());
+    assert_eq!(status, 200, "{head}");
+    let session =
+        head.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).unwrap().trim().to_owned();
+    let extra = format!(
+        "{}Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n",
+        s.token_header()
+    );
+    let (status, _, _) =
+        s.post(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &extra);
+    assert_eq!(status, 202);
+    let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"trigger-url-elicitation","arguments":{"url":"https://accounts.google.com@evil.example/login"}}}"#;
+    let started = Instant::now();
+    let (status, _, body) = s.post(call, &extra);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("User declined to open the URL"), "{body}");
+    assert!(!body.contains("elicitation/create"), "the request reached the client: {body}");
+    assert!(started.elapsed() < Duration::from_secs(10), "the server waited for its timeout");
+    let events = s.home.wait_events("the refusal", |e| {
+        e.iter().any(|e| e["method"] == "elicitation/create" && e["verdict"] == "deny")
+    });
+    assert!(
+        events
+            .iter()
+            .any(|e| e["reason"].as_str().is_some_and(|r| r.contains("hides where it goes")))
+    );
+}

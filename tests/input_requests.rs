@@ -240,6 +240,9 @@ fn a_link_in_a_url_elicitation_required_error_is_shown_first_too() {
     assert!(asked.is_empty(), "{asked:?}");
     assert!(response.get("error").is_none(), "the server's error reached the client: {response}");
     assert_eq!(response["result"]["isError"], true, "{response}");
-    assert!(text(&response).contains("everything asks you to open modelcontextprotocol.io"), "{response}");
+    assert!(
+        text(&response).contains("everything asks you to open modelcontextprotocol.io"),
+        "{response}"
+    );
     assert!(!response.to_string().contains("https://modelcontextprotocol.io"), "{response}");
 }

@@ -305,8 +305,19 @@ impl Bridge {
     }
 
     /// One message from the server, screened, to the client.
-    fn deliver(&self, message: &[u8]) {
-        match upstream::screen(&self.pipeline, message) {
+    fn deliver(self: &Arc<Self>, message: &[u8]) {
+        let bridge = self.clone();
+        let reply: upstream::Reply = Arc::new(move |line: Vec<u8>| {
+            let post = bridge.post(line);
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Err(e) = post.await {
+                        tracing::warn!(error = %e, "a declined request for input could not be answered");
+                    }
+                });
+            }
+        });
+        match upstream::screen(&self.pipeline, message, Some(&reply)) {
             Screened::Same => self.write(message.trim_ascii()),
             Screened::Replaced(line) => self.write(&line),
             Screened::Dropped => {}

@@ -171,7 +171,20 @@ pub(crate) async fn open(
         pipeline: pipeline.clone(),
         out: out.clone(),
     });
-    legacy.sessions().insert(id.clone(), session);
+    legacy.sessions().insert(id.clone(), session.clone());
+    // A server's request for input that the firewall declines is answered at the session's
+    // endpoint, as the client would answer it.
+    let reply: upstream::Reply = {
+        let (http, headers) = (legacy.http.clone(), headers.clone());
+        Arc::new(move |line: Vec<u8>| {
+            let (http, headers, session) = (http.clone(), headers.clone(), session.clone());
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    send(&http, &session, &headers, Bytes::from(line)).await;
+                });
+            }
+        })
+    };
     let announce = format!("event: endpoint\ndata: {prefix}/s/{name}/messages?session={id}\n\n");
     let _ = out.send(Bytes::from(announce)).await;
     // The server's stream, screened event by event, onto the client's.
@@ -179,7 +192,7 @@ pub(crate) async fn open(
         let relay = |events: Vec<super::sse::SseEvent>| {
             let mut bytes = Vec::new();
             for event in &events {
-                if let Some(out) = upstream::screen_event(&pipeline, event) {
+                if let Some(out) = upstream::screen_event(&pipeline, event, Some(&reply)) {
                     bytes.extend_from_slice(&out);
                 }
             }

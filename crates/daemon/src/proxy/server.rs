@@ -769,7 +769,38 @@ async fn forward(
         }
         our_session = Some(ours);
     }
-    answer_client(&proxy, &name, pipeline, answer, our_session).await
+    let reply = reply_to(&proxy, &url, &headers, upstream_id);
+    answer_client(&proxy, &name, pipeline, answer, our_session, reply).await
+}
+
+/// Posts a line to the server as the client would (in its session): how a server's request
+/// for input that the firewall declined is answered.
+fn reply_to(
+    proxy: &Proxy,
+    url: &str,
+    headers: &HeaderMap,
+    upstream_id: Option<String>,
+) -> upstream::Reply {
+    let (http, url, headers) = (proxy.http.clone(), url.to_owned(), headers.clone());
+    Arc::new(move |line: Vec<u8>| {
+        let (http, url, headers, upstream_id) =
+            (http.clone(), url.clone(), headers.clone(), upstream_id.clone());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        runtime.spawn(async move {
+            let sent = upstream::send(
+                &http,
+                Method::POST,
+                &url,
+                &headers,
+                upstream_id.as_deref(),
+                Some(Bytes::from(line)),
+            )
+            .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "a declined request for input could not be answered");
+            }
+        });
+    })
 }
 
 /// Marks a held call withdrawn when its request is dropped (the client went away).
@@ -788,6 +819,7 @@ async fn answer_client(
     pipeline: Arc<Pipeline>,
     answer: reqwest::Response,
     our_session: Option<String>,
+    reply: upstream::Reply,
 ) -> Response {
     let status = answer.status();
     let mut headers = upstream::response_headers(answer.headers());
@@ -805,7 +837,7 @@ async fn answer_client(
     let limit = proxy.limits.max_message_bytes;
     let mut response = match upstream::body_kind(answer.headers()) {
         BodyKind::Json => match upstream::read_limited(answer, limit).await {
-            Ok(body) => match upstream::screen(&pipeline, &body) {
+            Ok(body) => match upstream::screen(&pipeline, &body, Some(&reply)) {
                 Screened::Same => Response::new(Body::from(body)),
                 Screened::Replaced(line) => Response::new(Body::from(line)),
                 Screened::Dropped => return StatusCode::ACCEPTED.into_response(),
@@ -816,7 +848,8 @@ async fn answer_client(
             let Ok(permit) = proxy.streams.clone().try_acquire_owned() else {
                 return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many open event streams");
             };
-            let stream = upstream::screened_stream(pipeline, answer, limit, name.to_owned());
+            let stream =
+                upstream::screened_stream(pipeline, answer, limit, name.to_owned(), Some(reply));
             let stream = futures_util::StreamExt::map(stream, move |item| {
                 let _held = &permit; // the permit lives as long as the stream
                 item
@@ -845,7 +878,8 @@ async fn get_stream(
     {
         Ok(answer) => {
             let name = session.upstream.clone();
-            answer_client(&proxy, &name, session.pipeline.clone(), answer, None).await
+            let reply = reply_to(&proxy, &url, &headers, upstream_id);
+            answer_client(&proxy, &name, session.pipeline.clone(), answer, None, reply).await
         }
         Err(e) => refuse(StatusCode::BAD_GATEWAY, &format!("the server cannot be reached: {e}")),
     }

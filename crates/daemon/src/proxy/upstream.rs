@@ -120,16 +120,21 @@ pub enum Screened {
     Dropped,
 }
 
-/// Runs one server message through the pipeline.
-pub fn screen(pipeline: &Pipeline, message: &[u8]) -> Screened {
+/// Sends a line to the server on the client's behalf (a server's request for input, declined
+/// for the person): each transport posts it the way its client would.
+pub type Reply = Arc<dyn Fn(Vec<u8>) + Send + Sync>;
+
+/// Runs one server message through the pipeline; `reply` answers the server when the
+/// firewall declines a request of its own.
+pub fn screen(pipeline: &Pipeline, message: &[u8], reply: Option<&Reply>) -> Screened {
     let action =
         super::blocking(|| pipeline.process(Direction::ServerToClient, &Frame::Line(message)));
     match action {
         Action::Forward => Screened::Same,
         Action::AnswerClient(line) => Screened::Replaced(line),
-        Action::Hold(held) => settle_here(pipeline, *held),
-        Action::AnswerServer(_) => {
-            unanswered(pipeline);
+        Action::Hold(held) => settle_here(pipeline, *held, reply),
+        Action::AnswerServer(line) => {
+            answer_server(pipeline, line, reply);
             Screened::Dropped
         }
         Action::Drop => Screened::Dropped,
@@ -138,7 +143,11 @@ pub fn screen(pipeline: &Pipeline, message: &[u8]) -> Screened {
 
 /// A server's request for input that a person looks at first: the server's stream waits for
 /// the decision (its other streams go on).
-fn settle_here(pipeline: &Pipeline, held: crate::pipeline::HeldCall) -> Screened {
+fn settle_here(
+    pipeline: &Pipeline,
+    held: crate::pipeline::HeldCall,
+    reply: Option<&Reply>,
+) -> Screened {
     let wait = || crate::transport::wait_for_person(pipeline, held, |_| {});
     let settled = match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -148,33 +157,42 @@ fn settle_here(pipeline: &Pipeline, held: crate::pipeline::HeldCall) -> Screened
     };
     match settled {
         Settled::ForwardToClient(line) | Settled::AnswerClient(line) => Screened::Replaced(line),
-        Settled::AnswerServer(_) => {
-            unanswered(pipeline);
+        Settled::AnswerServer(line) => {
+            answer_server(pipeline, line, reply);
             Screened::Dropped
         }
         Settled::Forward(_) | Settled::Nothing => Screened::Dropped,
     }
 }
 
-/// Over HTTP the proxy does not answer a server's request itself: the declined request for
-/// input is kept from the client, and the server's own timeout ends it.
-fn unanswered(pipeline: &Pipeline) {
-    tracing::warn!(
-        server = pipeline.server(),
-        "a request for input from the server was declined and kept from the client; over HTTP \
-         the server is not told, so it waits for its own timeout"
-    );
+/// Tells the server its request was declined; where nothing can carry the answer, says that
+/// the server waits for its own timeout.
+fn answer_server(pipeline: &Pipeline, line: Vec<u8>, reply: Option<&Reply>) {
+    match reply {
+        Some(reply) => reply(line),
+        None => tracing::warn!(
+            server = pipeline.server(),
+            "a request for input from the server was declined and kept from the client; the \
+             server cannot be told here, so it waits for its own timeout"
+        ),
+    }
 }
 
 /// One event of a server's stream, as the client gets it (`None`: nothing to send). Events
 /// without data (priming events, comments) pass as they are.
-pub fn screen_event(pipeline: &Pipeline, event: &SseEvent) -> Option<Vec<u8>> {
+pub fn screen_event(
+    pipeline: &Pipeline,
+    event: &SseEvent,
+    reply: Option<&Reply>,
+) -> Option<Vec<u8>> {
     match event.data.as_deref() {
-        Some(data) if !data.iter().all(u8::is_ascii_whitespace) => match screen(pipeline, data) {
-            Screened::Same => Some(event.raw.clone()),
-            Screened::Replaced(line) => Some(event.with_data(&line)),
-            Screened::Dropped => None,
-        },
+        Some(data) if !data.iter().all(u8::is_ascii_whitespace) => {
+            match screen(pipeline, data, reply) {
+                Screened::Same => Some(event.raw.clone()),
+                Screened::Replaced(line) => Some(event.with_data(&line)),
+                Screened::Dropped => None,
+            }
+        }
         _ => Some(event.raw.clone()),
     }
 }
@@ -185,6 +203,7 @@ pub fn screened_stream(
     response: reqwest::Response,
     limit: usize,
     server: String,
+    reply: Option<Reply>,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     use futures_util::StreamExt;
     let mut splitter = Splitter::new(limit);
@@ -198,7 +217,7 @@ pub fn screened_stream(
                     Ok(events) => {
                         let mut out = Vec::new();
                         for event in &events {
-                            if let Some(bytes) = screen_event(&pipeline, event) {
+                            if let Some(bytes) = screen_event(&pipeline, event, reply.as_ref()) {
                                 out.extend_from_slice(&bytes);
                             }
                         }
