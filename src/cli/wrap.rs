@@ -151,7 +151,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     };
     // No box on this system: said loudly, and `require` refuses to start the server.
     #[cfg(not(target_os = "linux"))]
-    if let Some(code) = crate::contain::unboxed::without_box(
+    if let Some(refusal) = crate::contain::unboxed::without_box(
         &pipeline,
         paths,
         &name,
@@ -161,6 +161,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         engine.server_roots(),
         &sandbox,
     ) {
+        let code = stdio::refuse(&pipeline, &refusal);
         finish_telemetry(telemetry);
         return Ok(code);
     }
@@ -168,7 +169,8 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     if let Some(profile) = &prepared.off {
         let why = crate::contain::shim::off_reason(&prepared);
         if prepared.refuse {
-            let code = crate::contain::shim::refuse_unboxable(&pipeline, &why);
+            let refusal = crate::contain::shim::refuse_unboxable(&pipeline, &why);
+            let code = stdio::refuse(&pipeline, &refusal);
             finish_telemetry(telemetry);
             return Ok(code);
         }
