@@ -132,7 +132,8 @@ fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let id = runtime.block_on(async {
         let store = Store::open(&db, key).await?;
-        store.add_rule(&serde_json::to_string(&spec)?, "approval", expires).await
+        let rule = serde_json::to_string(&spec)?;
+        anyhow::Ok(store.add_rule(&rule, "approval", expires).await?)
     })?;
     tracing::info!(rule = id, spec = %json!(spec), "rule created by an approval");
     Ok(())

@@ -355,7 +355,7 @@ fn assemble(
             // Whether this server ever ran a package (a likely typosquat asks before its first
             // start only).
             let has_pin = !store.package_pins(Some(&name_for_store)).await?.is_empty();
-            Ok((inputs, store.neighbours(&name_for_store).await?, advisories, has_pin))
+            anyhow::Ok((inputs, store.neighbours(&name_for_store).await?, advisories, has_pin))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
     // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
@@ -371,7 +371,10 @@ fn assemble(
         let rules = recorder.rules_reader();
         Box::new(move || {
             let rules = rules.as_ref().ok_or("the history writer has stopped")?;
-            let inputs = compose::PolicyInputs::with_rules(&paths, rules.policy_rules()?);
+            let inputs = compose::PolicyInputs::with_rules(
+                &paths,
+                rules.policy_rules().map_err(|e| e.to_string())?,
+            );
             Ok(inputs.engine(&name, inputs.roots(&given, inferred.clone())))
         })
     };

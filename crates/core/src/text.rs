@@ -38,6 +38,19 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// An error and every error beneath it (its [`source`](std::error::Error::source) chain),
+/// joined with `: ` — what `anyhow` shows with `{:#}`, for typed errors.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        next = source.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +70,14 @@ mod tests {
             visible("a\u{1b}[2Jb\u{9b}c\u{202e}d\u{e0041}"),
             "a\\u{1b}[2Jb\\u{9b}c\\u{202e}d\\u{e0041}"
         );
+    }
+
+    #[test]
+    fn an_error_chain_names_every_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot open the history")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("disk full"));
+        assert_eq!(error_chain(&error), "cannot open the history: disk full");
     }
 }

@@ -557,13 +557,16 @@ async fn decide(
             };
             let added = match serde_json::to_string(&spec) {
                 Ok(text) => store.add_rule(&text, "approval", expires).await,
-                Err(e) => Err(e.into()),
+                Err(source) => {
+                    Err(crate::store::StoreError::NotJson { what: "the rule".to_owned(), source })
+                }
             };
             match added {
                 Ok(rule) => Json(json!({"status": "done", "rule": format!("db:{rule}")})).into_response(),
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "the rule of an approval could not be saved");
-                    Json(json!({"status": "done", "rule_error": format!("the decision was taken, but its rule could not be saved: {e:#}")}))
+                    let e = crate::text::error_chain(&e);
+                    tracing::error!(error = %e, "the rule of an approval could not be saved");
+                    Json(json!({"status": "done", "rule_error": format!("the decision was taken, but its rule could not be saved: {e}")}))
                         .into_response()
                 }
             }

@@ -60,7 +60,7 @@ pub fn load_or_create(paths: &Paths) -> Result<(String, TokenSource)> {
     } else {
         match keyring_write(&keyring_service(paths), KEYRING_USER, &token) {
             Ok(()) => return Ok((token, TokenSource::Keyring)),
-            Err(reason) => reason,
+            Err(reason) => reason.to_string(),
         }
     };
     Paths::ensure(&paths.config)?;
