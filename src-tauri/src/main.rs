@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use mcpfw_core::paths::Paths;
-use mcpfw_daemon::daemon::{self, AlreadyRunning, Daemon};
+use mcpfw_daemon::daemon::{self, Daemon};
 use tauri::{Manager, RunEvent, WindowEvent};
 use tauri_plugin_autostart::ManagerExt;
 
@@ -121,7 +121,9 @@ fn host(app: &tauri::App, paths: &Paths, timeout: Option<Duration>) -> Result<Ho
 
 /// What the user reads when the daemon cannot run here.
 fn start_failure(error: &anyhow::Error) -> (String, String) {
-    if let Some(running) = error.downcast_ref::<AlreadyRunning>() {
+    if let Some(daemon::DaemonError::AlreadyRunning(running)) =
+        error.downcast_ref::<daemon::DaemonError>()
+    {
         return (
             "MCP Firewall is already running".into(),
             format!(

@@ -19,7 +19,7 @@ pub fn run_daemon(
 ) -> Result<i32> {
     let timeout = timeout.map(|secs| Duration::from_secs(secs.max(1)));
     let ui_dir = ui_dir.unwrap_or_else(crate::api::ui::default_ui_dir);
-    daemon::run(paths, daemon::Options { timeout, http_port, notify, ui_dir, autostart: None })
+    Ok(daemon::run(paths, daemon::Options { timeout, http_port, notify, ui_dir, autostart: None })?)
 }
 
 fn token(paths: &Paths) -> Result<String> {

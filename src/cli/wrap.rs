@@ -31,7 +31,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         let code = crate::proxy::bridge::run(Arc::new(pipeline), &url);
         finish_replication(replicator);
         finish_telemetry(telemetry);
-        return code;
+        return Ok(code?);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let resolved =
@@ -370,11 +370,8 @@ fn assemble(
         let (paths, name, given) = (paths.clone(), name.clone(), args.roots.clone());
         let rules = recorder.rules_reader();
         Box::new(move || {
-            let rules = rules.as_ref().ok_or("the history writer has stopped")?;
-            let inputs = compose::PolicyInputs::with_rules(
-                &paths,
-                rules.policy_rules().map_err(|e| e.to_string())?,
-            );
+            let rules = rules.as_ref().ok_or(compose::RebuildError::NoWriter)?;
+            let inputs = compose::PolicyInputs::with_rules(&paths, rules.policy_rules()?);
             Ok(inputs.engine(&name, inputs.roots(&given, inferred.clone())))
         })
     };

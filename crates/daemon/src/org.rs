@@ -341,7 +341,8 @@ async fn fetch(source: &str, max: usize) -> Result<Vec<u8>, FetchError> {
         return Ok(bytes);
     }
     check_source(source).map_err(FetchError::Config)?;
-    let client = crate::outbound::client().map_err(|e| unreachable(format!("{e:#}")))?;
+    let client =
+        crate::outbound::client().map_err(|e| unreachable(crate::text::error_chain(&e)))?;
     let mut response = client
         .get(source)
         .timeout(Duration::from_secs(30))

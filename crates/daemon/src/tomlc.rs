@@ -18,7 +18,6 @@
 
 use std::path::Path;
 
-use anyhow::Result;
 use toml_edit::{Array, DocumentMut, Item, TableLike, Value};
 
 use crate::jsonc;
@@ -29,7 +28,7 @@ pub const SERVERS: &str = "mcp_servers";
 
 /// Parses a TOML file's text; a syntax error is a [`MalformedConfig`] naming its line and
 /// column.
-pub fn parse(file: &Path, text: &str) -> Result<DocumentMut> {
+pub fn parse(file: &Path, text: &str) -> Result<DocumentMut, MalformedConfig> {
     text.parse::<DocumentMut>().map_err(|e| {
         let offset = e.span().map_or(0, |span| span.start);
         let (line, column) = jsonc::line_column(text, offset);
@@ -38,7 +37,6 @@ pub fn parse(file: &Path, text: &str) -> Result<DocumentMut> {
             file: file.to_owned(),
             error: jsonc::SyntaxError { line, column, message },
         }
-        .into()
     })
 }
 

@@ -16,7 +16,6 @@
 
 use std::path::Path;
 
-use anyhow::Result;
 use serde_json::{Map, Value};
 use yaml_rust2::Yaml;
 
@@ -25,16 +24,14 @@ use crate::jsonc::MalformedConfig;
 
 /// Parses a YAML file's text (its first document) as JSON; a syntax error is a
 /// [`MalformedConfig`] naming its line and column.
-pub fn parse(file: &Path, text: &str) -> Result<Value> {
-    let too_deep = |line: usize| {
-        anyhow::Error::from(MalformedConfig {
-            file: file.to_owned(),
-            error: jsonc::SyntaxError {
-                line,
-                column: 1,
-                message: format!("nested deeper than {MAX_DEPTH} levels"),
-            },
-        })
+pub fn parse(file: &Path, text: &str) -> Result<Value, MalformedConfig> {
+    let too_deep = |line: usize| MalformedConfig {
+        file: file.to_owned(),
+        error: jsonc::SyntaxError {
+            line,
+            column: 1,
+            message: format!("nested deeper than {MAX_DEPTH} levels"),
+        },
     };
     // yaml-rust2 recurses once per level of nesting: a file nested thousands of levels deep
     // (a few kilobytes) would overflow the stack, so such a file is refused before it is read.

@@ -341,9 +341,9 @@ pub enum StoreError {
     /// The file is damaged and could not be moved aside to start a new history.
     #[error("{damaged}")]
     DamagedKept {
-        damaged: Damaged,
+        damaged: Box<Damaged>,
         #[source]
-        source: MoveAside,
+        source: Box<MoveAside>,
     },
     /// The chain was tampered with; it is not continued.
     #[error(transparent)]
@@ -593,7 +593,12 @@ impl Store {
                 // have moved it already (`None`): then its new history is used.
                 let backup = match set_aside(db) {
                     Ok(backup) => backup,
-                    Err(source) => return Err(StoreError::DamagedKept { damaged, source }),
+                    Err(source) => {
+                        return Err(StoreError::DamagedKept {
+                            damaged: Box::new(damaged),
+                            source: Box::new(source),
+                        });
+                    }
                 };
                 if let Some(backup) = backup {
                     tracing::warn!(

@@ -339,7 +339,7 @@ async fn pin_decide(api: &Api, server: &str, tool: &str, body: &[u8], trust: boo
     };
     match done {
         Ok(pin) => Json(overview::pin_json(&pin)).into_response(),
-        Err(e) => refuse(StatusCode::CONFLICT, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::CONFLICT, &crate::text::error_chain(&e)),
     }
 }
 
@@ -390,7 +390,7 @@ async fn package_decide(api: &Api, server: &str, body: &[u8], trust: bool) -> Re
                 E::NoChange { .. } | E::ChangedAgain { .. } => StatusCode::CONFLICT,
                 E::Corrupt(_) | E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            refuse(status, &format!("{e:#}"))
+            refuse(status, &crate::text::error_chain(&e))
         }
     }
 }
@@ -499,7 +499,7 @@ async fn history(
     match store.query(&filter).await {
         Ok(events) => Json(events.iter().map(crate::store::wire::event_json).collect::<Vec<_>>())
             .into_response(),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -513,7 +513,7 @@ async fn verify(State(api): State<Api>) -> Response {
             Json(json!({"ok": report.ok, "checked": report.checked, "problem": report.problem}))
                 .into_response()
         }
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
@@ -39,7 +38,10 @@ pub struct RuleBody {
 /// Parses and checks a request body; the error is the message for a 400.
 pub fn parse_body(body: &[u8]) -> Result<(RuleSpec, Option<Duration>), String> {
     let parsed: RuleBody = serde_json::from_slice(body).map_err(|e| format!("bad rule: {e}"))?;
-    parsed.rule.check_for_database().map_err(|e| format!("bad rule: {e:#}"))?;
+    parsed
+        .rule
+        .check_for_database()
+        .map_err(|e| format!("bad rule: {}", crate::text::error_chain(&e)))?;
     let expires = parsed
         .expires
         .as_deref()
@@ -69,7 +71,7 @@ pub async fn list(store: &Store, paths: &Paths) -> Response {
     };
     let stored = match store.list_rules().await {
         Ok(stored) => stored,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     for rule in stored {
         let spec: Value = serde_json::from_str(&rule.rule_json).unwrap_or(Value::Null);
@@ -98,7 +100,7 @@ pub async fn add(store: &Store, body: &[u8]) -> Response {
                 "note": "it applies to servers started from now on"})),
         )
             .into_response(),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -123,7 +125,7 @@ pub async fn replace(store: &Store, id: &str, body: &[u8]) -> Response {
             "note": "it applies to servers started from now on"}))
         .into_response(),
         Ok(None) => refuse(StatusCode::NOT_FOUND, &format!("no database rule db:{number}")),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -145,7 +147,7 @@ pub async fn remove(store: &Store, id: &str) -> Response {
     match store.remove_rule(number).await {
         Ok(true) => Json(json!({"removed": format!("db:{number}")})).into_response(),
         Ok(false) => refuse(StatusCode::NOT_FOUND, &format!("no database rule db:{number}")),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -168,11 +170,11 @@ pub async fn dry_run(store: &Store, paths: &Paths, body: &[u8]) -> Response {
         EventFilter { limit: DRY_RUN_CALLS, decisions_only: true, ..EventFilter::default() };
     let events = match store.query(&filter).await {
         Ok(events) => events,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
-    let db_rules = match db_rules(store).await {
+    let db_rules = match store.policy_rules().await {
         Ok(rules) => rules,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     let paths = paths.clone();
     let scanned_rows = events.len();
@@ -184,16 +186,6 @@ pub async fn dry_run(store: &Store, paths: &Paths, body: &[u8]) -> Response {
         }
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("the dry run failed: {e}")),
     }
-}
-
-async fn db_rules(store: &Store) -> Result<Vec<(i64, RuleSpec)>> {
-    let mut out = Vec::new();
-    for stored in store.list_rules().await? {
-        let spec = serde_json::from_str(&stored.rule_json)
-            .with_context(|| format!("database rule {} cannot be read", stored.id))?;
-        out.push((stored.id, spec));
-    }
-    Ok(out)
 }
 
 fn replay(

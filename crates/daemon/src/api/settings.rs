@@ -376,15 +376,13 @@ pub fn save_with(
     let after = edit(text, &file)?;
     match &before {
         Some(before) => {
-            crate::install::files::replace(&path, before, after.as_bytes()).map_err(|e| {
-                match e.downcast_ref::<crate::install::files::Changed>() {
-                    Some(_) => SaveError::Changed(file.clone()),
-                    None => SaveError::Io(format!("{e:#}")),
-                }
+            crate::install::files::replace(&path, before, after.as_bytes()).map_err(|e| match e {
+                crate::install::FileError::Changed(_) => SaveError::Changed(file.clone()),
+                e => SaveError::Io(crate::text::error_chain(&e)),
             })
         }
         None => crate::install::files::write_private(&path, after.as_bytes())
-            .map_err(|e| SaveError::Io(format!("{e:#}"))),
+            .map_err(|e| SaveError::Io(crate::text::error_chain(&e))),
     }
 }
 
@@ -565,7 +563,7 @@ pub async fn keep_pruning(paths: Paths, store: Store) {
         let policy = PolicyFile::load(&crate::policy::file::policy_path(&paths));
         let Ok(policy) = policy else { continue };
         if let Err(e) = store.apply_retention(policy.settings.retention_days).await {
-            tracing::warn!("cannot prune the history: {e:#}");
+            tracing::warn!("cannot prune the history: {}", crate::text::error_chain(&e));
         }
     }
 }
@@ -680,7 +678,9 @@ pub async fn put(
         if let (Some(days), Some(store)) = (change.retention_days, store) {
             match store.apply_retention(days).await {
                 Ok(n) => pruned = Some(n),
-                Err(e) => tracing::warn!("cannot prune the history: {e:#}"),
+                Err(e) => {
+                    tracing::warn!("cannot prune the history: {}", crate::text::error_chain(&e))
+                }
             }
         }
     }

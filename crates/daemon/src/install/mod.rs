@@ -25,13 +25,55 @@ pub mod watch;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::clients::{self, Launch, Places, ServerEntry};
 use crate::jsonc::{Kind, Node};
 use crate::paths::Paths;
 use manifest::{Holds, Manifest, Record};
+
+pub use files::FileError;
+pub use manifest::ManifestError;
+
+/// Why install or uninstall cannot go on (with a file, or at all). What is left out of one entry
+/// is a note of that entry instead.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// A client's file cannot be found, read or parsed (a malformed file among them).
+    #[error(transparent)]
+    Config(#[from] clients::ConfigError),
+    /// A client's file (or a backup, or the lock) cannot be written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The record of what install changed cannot be read or written.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The file changed each time it was about to be replaced.
+    #[error("{} keeps changing; close its program and try again", file.display())]
+    KeepsChanging { file: PathBuf },
+    #[error("unknown client {name:?}; known clients: all, {known}")]
+    UnknownClient { name: String, known: String },
+    /// Where this program is cannot be told (what installed entries would start).
+    #[error("{what}")]
+    Program {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the path of mcpfw is not UTF-8")]
+    ProgramNotUtf8,
+    /// An entry could not be found again in the text it was just written to.
+    #[error("the entry vanished while it was edited")]
+    Vanished,
+}
+
+impl From<crate::jsonc::MalformedConfig> for InstallError {
+    fn from(error: crate::jsonc::MalformedConfig) -> Self {
+        InstallError::Config(error.into())
+    }
+}
+
+type Result<T, E = InstallError> = std::result::Result<T, E>;
 
 /// The clients named on the command line (`all`, or none, is every client).
 pub fn select_clients(names: &[String]) -> Result<Vec<&'static str>> {
@@ -41,11 +83,11 @@ pub fn select_clients(names: &[String]) -> Result<Vec<&'static str>> {
     names
         .iter()
         .map(|name| {
-            clients::CLIENTS.iter().copied().find(|c| c == name).with_context(|| {
-                format!(
-                    "unknown client {name:?}; known clients: all, {}",
-                    clients::CLIENTS.join(", ")
-                )
+            clients::CLIENTS.iter().copied().find(|c| c == name).ok_or_else(|| {
+                InstallError::UnknownClient {
+                    name: name.clone(),
+                    known: clients::CLIENTS.join(", "),
+                }
             })
         })
         .collect()
@@ -122,15 +164,21 @@ pub trait Pinner {
 
 /// The running program, canonicalized: what installed entries start.
 pub fn current_firewall() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot tell where this mcpfw program is")?;
-    std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))
+    let exe = std::env::current_exe().map_err(|source| InstallError::Program {
+        what: "cannot tell where this mcpfw program is".to_owned(),
+        source,
+    })?;
+    std::fs::canonicalize(&exe).map_err(|source| InstallError::Program {
+        what: format!("cannot resolve {}", exe.display()),
+        source,
+    })
 }
 
 /// Install on a YAML file (Goose's, Continue's): each stdio entry is rewritten line by line
 /// ([`crate::yamlc::wrap`], checked by parsing the result).
 /// `pin`: `--pin` was asked for, which YAML files do not get yet (each stdio entry says so).
 fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path, pin: bool) -> Result<Plan> {
-    let firewall = firewall.to_str().context("the path of mcpfw is not UTF-8")?;
+    let firewall = firewall.to_str().ok_or(InstallError::ProgramNotUtf8)?;
     let unpinned = |entry: &ServerEntry| match entry.launch {
         Launch::Stdio { .. } if pin => "; not pinned: --pin does not edit YAML files yet",
         _ => "",
@@ -160,7 +208,7 @@ fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path, pin: bool) 
                 let installed = clients::found(client, file, &after)?
                     .into_iter()
                     .find(|f| f.entry.pointer == entry.pointer)
-                    .context("the entry vanished while it was edited")?
+                    .ok_or(InstallError::Vanished)?
                     .current;
                 notes.push(format!(
                     "{label}: protected (runs through mcpfw wrap){}",
@@ -202,7 +250,7 @@ impl Install<'_> {
                 match self.file(&mut manifest, client, &file) {
                     Ok(Some(done)) => outcome.files.push(done),
                     Ok(None) => {}
-                    Err(e) => outcome.errors.push(format!("{e:#}")),
+                    Err(e) => outcome.errors.push(crate::text::error_chain(&e)),
                 }
             }
         }
@@ -250,11 +298,11 @@ impl Install<'_> {
                     done.backup = Some(backup);
                     return Ok(Some(done));
                 }
-                Err(e) if e.is::<files::Changed>() && attempt < ATTEMPTS => continue,
-                Err(e) => return Err(e),
+                Err(FileError::Changed(_)) if attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
             }
         }
-        bail!("{} keeps changing; close its program and try again", file.display())
+        Err(InstallError::KeepsChanging { file: file.to_owned() })
     }
 
     /// The new text of a JSON file with its entries protected, the install records and one
@@ -355,7 +403,7 @@ impl Install<'_> {
     /// stdio entry's `command` and `args` are changed in place, everything else is kept.
     fn plan_toml(&self, client: &str, file: &Path, text: &str) -> Result<Plan> {
         let mut doc = crate::tomlc::parse(file, text)?;
-        let firewall = self.firewall.to_str().context("the path of mcpfw is not UTF-8")?;
+        let firewall = self.firewall.to_str().ok_or(InstallError::ProgramNotUtf8)?;
         let mut records = Vec::new();
         let mut notes = Vec::new();
         for found in clients::found(client, file, text)? {
@@ -381,7 +429,7 @@ impl Install<'_> {
                 match self.route_toml(client, &found, &mut doc) {
                     Ok(route) => {
                         let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
-                            .context("the entry vanished while it was edited")?;
+                            .ok_or(InstallError::Vanished)?;
                         notes.push(format!(
                             "{label}: protected (through MCP Firewall's HTTP proxy, served by \
                              the daemon)"
@@ -437,7 +485,7 @@ impl Install<'_> {
             match wrapped {
                 Ok(()) => {
                     let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
-                        .context("the entry vanished while it was edited")?;
+                        .ok_or(InstallError::Vanished)?;
                     notes.push(format!("{label}: protected (runs through mcpfw wrap){pinned}"));
                     records.push(Record {
                         client: client.to_owned(),
@@ -513,9 +561,9 @@ impl Install<'_> {
                 token: "<token>".to_owned(),
             }
         } else {
-            router
-                .register(client, &entry.name, &upstream)
-                .map_err(|e| format!("the HTTP proxy refused the route: {e:#}"))?
+            router.register(client, &entry.name, &upstream).map_err(|e| {
+                format!("the HTTP proxy refused the route: {}", crate::text::error_chain(&e))
+            })?
         };
         Ok((router, route))
     }
@@ -560,7 +608,7 @@ pub fn uninstall(
     for (client, file) in files {
         match uninstall_file(paths, &mut manifest, &client, &file, dry_run, router) {
             Ok(done) => outcome.files.push(done),
-            Err(e) => outcome.errors.push(format!("{e:#}")),
+            Err(e) => outcome.errors.push(crate::text::error_chain(&e)),
         }
     }
     Ok(outcome)
@@ -603,8 +651,8 @@ fn uninstall_file(
             let backup = files::backup(paths, client, file, done.before.as_bytes())?;
             match files::replace(file, done.before.as_bytes(), done.after.as_bytes()) {
                 Ok(()) => done.backup = Some(backup),
-                Err(e) if e.is::<files::Changed>() && attempt < ATTEMPTS => continue,
-                Err(e) => return Err(e),
+                Err(FileError::Changed(_)) if attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
             }
         }
         // The file first: after a crash between the two writes, the records name entries that
@@ -618,13 +666,16 @@ fn uninstall_file(
                 && !manifest.records.iter().any(|r| r.route.as_ref() == Some(&route))
                 && let Err(e) = router.unregister(client, &route)
             {
-                done.notes.push(format!("the HTTP proxy's route {route} stays: {e:#}"));
+                done.notes.push(format!(
+                    "the HTTP proxy's route {route} stays: {}",
+                    crate::text::error_chain(&e)
+                ));
             }
         }
         manifest.save(paths)?;
         return Ok(done);
     }
-    bail!("{} keeps changing; close its program and try again", file.display())
+    Err(InstallError::KeepsChanging { file: file.to_owned() })
 }
 
 /// What uninstall does to a JSON file: its new text, and the entries settled (restored, gone
@@ -821,14 +872,14 @@ pub fn status(
                 Ok(Some(text)) => text,
                 Ok(None) => continue,
                 Err(e) => {
-                    errors.push(format!("{e:#}"));
+                    errors.push(crate::text::error_chain(&e));
                     continue;
                 }
             };
             let found = match clients::found(client, &file, &text) {
                 Ok(found) => found,
                 Err(e) => {
-                    errors.push(format!("{e:#}"));
+                    errors.push(crate::text::error_chain(&e));
                     continue;
                 }
             };
@@ -1258,7 +1309,7 @@ mod tests {
             client: &str,
             name: &str,
             upstream: &remote::Upstream,
-        ) -> Result<remote::Route> {
+        ) -> Result<remote::Route, remote::RegistryError> {
             let mut routes = self.0.lock().unwrap();
             routes.push((client.into(), name.into(), upstream.url.clone()));
             Ok(remote::Route {
@@ -1267,7 +1318,7 @@ mod tests {
                 token: format!("token-{}", routes.len()),
             })
         }
-        fn unregister(&self, client: &str, name: &str) -> Result<()> {
+        fn unregister(&self, client: &str, name: &str) -> Result<(), remote::RegistryError> {
             self.0.lock().unwrap().retain(|(c, n, _)| !(c == client && n == name));
             Ok(())
         }

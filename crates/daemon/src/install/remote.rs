@@ -3,13 +3,11 @@
 //! carries the route's token (so another local program cannot use the route); the entry's own
 //! headers stay, and the client still sends them.
 
-use anyhow::Result;
-
 use crate::jsonc::{Kind, Node};
 
 use crate::paths::Paths;
 use crate::proxy::registry;
-pub use crate::proxy::registry::TOKEN_HEADER;
+pub use crate::proxy::registry::{RegistryError, TOKEN_HEADER};
 
 /// Where the proxy serves one remote server, and the token the client must present.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +26,14 @@ pub trait Router {
     /// The header the token goes in.
     fn token_header(&self) -> &str;
     /// Registers (or finds) the route of `client`'s entry `name` to `upstream`.
-    fn register(&self, client: &str, name: &str, upstream: &Upstream) -> Result<Route>;
+    fn register(
+        &self,
+        client: &str,
+        name: &str,
+        upstream: &Upstream,
+    ) -> Result<Route, RegistryError>;
     /// Forgets the route named `route` (after uninstall).
-    fn unregister(&self, client: &str, route: &str) -> Result<()>;
+    fn unregister(&self, client: &str, route: &str) -> Result<(), RegistryError>;
 }
 
 /// The HTTP proxy's registry (`<data>/proxy.json`), which the daemon's proxy reads.
@@ -41,7 +44,12 @@ impl Router for ProxyRegistry<'_> {
         TOKEN_HEADER
     }
 
-    fn register(&self, client: &str, name: &str, upstream: &Upstream) -> Result<Route> {
+    fn register(
+        &self,
+        client: &str,
+        name: &str,
+        upstream: &Upstream,
+    ) -> Result<Route, RegistryError> {
         let current = registry::load(self.0)?;
         let elsewhere = |route: &str| {
             current
@@ -53,10 +61,7 @@ impl Router for ProxyRegistry<'_> {
         if elsewhere(&route) {
             route = route_name(&format!("{name}-{client}"));
             if elsewhere(&route) {
-                anyhow::bail!(
-                    "the proxy's routes `{}` and `{route}` lead to other servers",
-                    route_name(name)
-                );
+                return Err(RegistryError::RoutesTaken { first: route_name(name), second: route });
             }
         }
         let registered = if upstream.legacy_sse {
@@ -67,7 +72,7 @@ impl Router for ProxyRegistry<'_> {
         Ok(Route { name: route, url: registered.url, token: registered.token })
     }
 
-    fn unregister(&self, client: &str, route: &str) -> Result<()> {
+    fn unregister(&self, client: &str, route: &str) -> Result<(), RegistryError> {
         registry::unregister(self.0, client, route)
     }
 }

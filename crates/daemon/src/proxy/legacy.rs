@@ -83,7 +83,7 @@ impl Drop for Forget {
 /// `pipeline` makes the session's pipeline; it is awaited only once the limits allow one more.
 pub(crate) async fn open(
     legacy: Legacy,
-    pipeline: impl std::future::Future<Output = anyhow::Result<Arc<Pipeline>>>,
+    pipeline: impl std::future::Future<Output = Result<Arc<Pipeline>, crate::store::StoreError>>,
     name: String,
     url: String,
     client: String,
@@ -98,7 +98,7 @@ pub(crate) async fn open(
     }
     let pipeline = match pipeline.await {
         Ok(pipeline) => pipeline,
-        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &crate::text::error_chain(&e)),
     };
     let mut request_headers = headers.clone();
     request_headers.insert(header::ACCEPT, HeaderValue::from_static("text/event-stream"));

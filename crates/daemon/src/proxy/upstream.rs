@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use bytes::Bytes;
 
@@ -94,15 +93,24 @@ pub fn body_kind(headers: &reqwest::header::HeaderMap) -> BodyKind {
     }
 }
 
+/// Why a server's answer could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the server's answer broke off")]
+    BrokeOff(#[source] reqwest::Error),
+    #[error("the server's answer exceeds MCP Firewall's limit of {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
 /// Reads a whole body, refusing one larger than `limit`.
-pub async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
+pub async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
     use futures_util::StreamExt;
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.context("the server's answer broke off")?;
+        let chunk = chunk.map_err(BodyError::BrokeOff)?;
         if body.len() + chunk.len() > limit {
-            anyhow::bail!("the server's answer exceeds MCP Firewall's limit of {limit} bytes");
+            return Err(BodyError::TooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }
