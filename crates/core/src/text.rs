@@ -39,13 +39,18 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// An error and every error beneath it (its [`source`](std::error::Error::source) chain),
-/// joined with `: ` — what `anyhow` shows with `{:#}`, for typed errors.
+/// joined with `: ` — what `anyhow` shows with `{:#}`, for typed errors. A cause whose words
+/// the message already ends with (an error that names its source in its own message) is not
+/// said twice.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut next = error.source();
     while let Some(source) = next {
-        text.push_str(": ");
-        text.push_str(&source.to_string());
+        let words = source.to_string();
+        if !text.ends_with(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
         next = source.source();
     }
     text
@@ -79,5 +84,11 @@ mod tests {
         struct Outer(#[source] std::io::Error);
         let error = Outer(std::io::Error::other("disk full"));
         assert_eq!(error_chain(&error), "cannot open the history: disk full");
+
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot talk to MCP Firewall: {0}")]
+        struct Inline(#[from] std::io::Error);
+        let error = Inline(std::io::Error::other("refused"));
+        assert_eq!(error_chain(&error), "cannot talk to MCP Firewall: refused");
     }
 }

@@ -35,21 +35,26 @@ pub struct RuleBody {
     pub expires: Option<String>,
 }
 
-/// Parses and checks a request body; the error is the message for a 400.
-pub fn parse_body(body: &[u8]) -> Result<(RuleSpec, Option<Duration>), String> {
-    let parsed: RuleBody = serde_json::from_slice(body).map_err(|e| format!("bad rule: {e}"))?;
-    parsed
-        .rule
-        .check_for_database()
-        .map_err(|e| format!("bad rule: {}", crate::text::error_chain(&e)))?;
+/// Why a rule sent to the API is refused (the message of a 400).
+#[derive(Debug, thiserror::Error)]
+pub enum BadRule {
+    #[error("bad rule: {0}")]
+    NotARule(serde_json::Error),
+    #[error("bad rule: {0}")]
+    Invalid(crate::policy::file::RuleError),
+    #[error("bad rule: `expires` {0:?} is not a duration (1h, 7d)")]
+    Expires(String),
+}
+
+/// Parses and checks a request body.
+pub fn parse_body(body: &[u8]) -> Result<(RuleSpec, Option<Duration>), BadRule> {
+    let parsed: RuleBody = serde_json::from_slice(body).map_err(BadRule::NotARule)?;
+    parsed.rule.check_for_database().map_err(BadRule::Invalid)?;
     let expires = parsed
         .expires
         .as_deref()
         .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            humantime::parse_duration(e.trim())
-                .map_err(|_| format!("bad rule: `expires` {e:?} is not a duration (1h, 7d)"))
-        })
+        .map(|e| humantime::parse_duration(e.trim()).map_err(|_| BadRule::Expires(e.to_owned())))
         .transpose()?;
     Ok((parsed.rule, expires))
 }
@@ -86,7 +91,7 @@ pub async fn list(store: &Store, paths: &Paths) -> Response {
 pub async fn add(store: &Store, body: &[u8]) -> Response {
     let (spec, expires) = match parse_body(body) {
         Ok(parsed) => parsed,
-        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message.to_string()),
     };
     let rule_json = match serde_json::to_string(&spec) {
         Ok(text) => text,
@@ -112,7 +117,7 @@ pub async fn replace(store: &Store, id: &str, body: &[u8]) -> Response {
     };
     let (spec, expires) = match parse_body(body) {
         Ok(parsed) => parsed,
-        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message.to_string()),
     };
     let rule_json = match serde_json::to_string(&spec) {
         Ok(text) => text,
@@ -164,7 +169,7 @@ const TRIED: i64 = 0;
 pub async fn dry_run(store: &Store, paths: &Paths, body: &[u8]) -> Response {
     let (spec, _) = match parse_body(body) {
         Ok(parsed) => parsed,
-        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message.to_string()),
     };
     let filter =
         EventFilter { limit: DRY_RUN_CALLS, decisions_only: true, ..EventFilter::default() };

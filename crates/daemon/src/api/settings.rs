@@ -36,9 +36,20 @@ use crate::store::Store;
 /// The host's "start at login" switch: the desktop app gives one to the daemon it hosts.
 pub trait Autostart: Send + Sync + std::fmt::Debug {
     /// Whether the app starts at login.
-    fn enabled(&self) -> Result<bool, String>;
+    fn enabled(&self) -> Result<bool, AutostartError>;
     /// Turns starting at login on or off; the state afterwards.
-    fn set(&self, on: bool) -> Result<bool, String>;
+    fn set(&self, on: bool) -> Result<bool, AutostartError>;
+}
+
+/// Why the host's start-at-login switch cannot be read or changed: the host's own error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AutostartError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl AutostartError {
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(error.into())
+    }
 }
 
 /// Why a setting has the value it has.
@@ -133,12 +144,12 @@ impl Live {
     }
 
     /// The host's start-at-login state: `None` without a host, else its answer.
-    async fn autostart_state(&self) -> Option<Result<bool, String>> {
+    async fn autostart_state(&self) -> Option<Result<bool, AutostartError>> {
         let host = self.autostart.clone()?;
         Some(
             tokio::task::spawn_blocking(move || host.enabled())
                 .await
-                .unwrap_or_else(|e| Err(e.to_string())),
+                .unwrap_or_else(|e| Err(AutostartError::new(e))),
         )
     }
 
@@ -153,7 +164,7 @@ impl Live {
         let (autostart, autostart_error) = match self.autostart_state().await {
             None => (Value::Null, None),
             Some(Ok(on)) => (json!(on), None),
-            Some(Err(e)) => (Value::Null, Some(e)),
+            Some(Err(e)) => (Value::Null, Some(e.to_string())),
         };
         json!({
             "approval_timeout_s": self.broker.timeout().as_secs(),
@@ -687,7 +698,7 @@ pub async fn put(
     if let (Some(on), Some(host)) = (change.autostart, live.autostart.clone()) {
         let set = tokio::task::spawn_blocking(move || host.set(on))
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(AutostartError::new(e)));
         if let Err(e) = set {
             let saved = if change.touches_file() { " (the other settings were saved)" } else { "" };
             let message = format!("autostart: cannot change starting at login: {e}{saved}");

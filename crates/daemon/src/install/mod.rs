@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::clients::{self, Launch, Places, ServerEntry};
-use crate::jsonc::{Kind, Node};
+use crate::jsonc::{EntryError, Kind, Node};
 use crate::paths::Paths;
 use manifest::{Holds, Manifest, Record};
 
@@ -514,22 +514,23 @@ impl Install<'_> {
         entry: &ServerEntry,
         text: &str,
         node: &Node,
-    ) -> Result<(String, String), String> {
+    ) -> Result<(String, String), EntryError> {
         if client == "claude-desktop" {
-            return Err("Claude Desktop does not start remote entries from this file (use \
-                        `mcpfw wrap --name NAME --url URL` as a stdio entry)"
-                .into());
+            return Err(EntryError::RemoteNotRouted(
+                "Claude Desktop does not start remote entries from this file (use `mcpfw wrap \
+                 --name NAME --url URL` as a stdio entry)",
+            ));
         }
         if client == "gemini" {
-            return Err("Gemini CLI's remote entries are not routed through MCP Firewall's HTTP \
-                        proxy yet"
-                .into());
+            return Err(EntryError::RemoteNotRouted(
+                "Gemini CLI's remote entries are not routed through MCP Firewall's HTTP proxy yet",
+            ));
         }
         if client == "continue" {
             // Its documented headers are YAML's `requestOptions`, not a JSON `headers` member.
-            return Err("Continue's remote entries are not routed through MCP Firewall's HTTP \
-                        proxy yet"
-                .into());
+            return Err(EntryError::RemoteNotRouted(
+                "Continue's remote entries are not routed through MCP Firewall's HTTP proxy yet",
+            ));
         }
         let (router, route) = self.register(client, entry, node)?;
         let text = remote::routed_entry(
@@ -549,8 +550,8 @@ impl Install<'_> {
         client: &str,
         entry: &ServerEntry,
         node: &Node,
-    ) -> Result<(&dyn remote::Router, remote::Route), String> {
-        let router = self.router.ok_or("no HTTP proxy to route it through")?;
+    ) -> Result<(&dyn remote::Router, remote::Route), EntryError> {
+        let router = self.router.ok_or(EntryError::NoProxy)?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
             let name = remote::route_name(&entry.name);
@@ -561,9 +562,9 @@ impl Install<'_> {
                 token: "<token>".to_owned(),
             }
         } else {
-            router.register(client, &entry.name, &upstream).map_err(|e| {
-                format!("the HTTP proxy refused the route: {}", crate::text::error_chain(&e))
-            })?
+            router
+                .register(client, &entry.name, &upstream)
+                .map_err(|e| EntryError::RouteRefused(crate::text::error_chain(&e)))?
         };
         Ok((router, route))
     }
@@ -575,10 +576,10 @@ impl Install<'_> {
         client: &str,
         found: &clients::Found,
         doc: &mut toml_edit::DocumentMut,
-    ) -> Result<String, String> {
-        let node = crate::jsonc::parse(&found.current).map_err(|e| e.to_string())?;
+    ) -> Result<String, EntryError> {
+        let node = crate::jsonc::parse(&found.current)?;
         let Some(table) = crate::tomlc::entry_mut(doc, &found.entry.pointer) else {
-            return Err("it is not a table".into());
+            return Err(EntryError::NotATable);
         };
         crate::tomlc::check_routable(table)?;
         let (router, route) = self.register(client, &found.entry, &node)?;
@@ -955,7 +956,7 @@ pub fn wrapped_entry(
     entry: &Node,
     name: &str,
     firewall: &Path,
-) -> Result<String, String> {
+) -> Result<String, EntryError> {
     wrapped_entry_with(text, entry, name, firewall, Vec::new())
 }
 
@@ -967,7 +968,7 @@ fn wrapped_entry_with(
     name: &str,
     firewall: &Path,
     extra: Vec<(Range<usize>, String)>,
-) -> Result<String, String> {
+) -> Result<String, EntryError> {
     // Zed's older form: `{"command": {"path": …, "args": […], "env": {…}}}`; the nested
     // object is rewritten the same way, with `path` as its program.
     if let Some(nested) =
@@ -989,13 +990,13 @@ fn wrapped_object(
     name: &str,
     firewall: &Path,
     extra: Vec<(Range<usize>, String)>,
-) -> Result<String, String> {
-    let command = entry.member(program_key).ok_or("it has no command")?;
-    let program = command.value.as_str().ok_or("its command is not a string")?;
+) -> Result<String, EntryError> {
+    let command = entry.member(program_key).ok_or(EntryError::NoCommand)?;
+    let program = command.value.as_str().ok_or(EntryError::CommandNotString)?;
     if program.trim().is_empty() {
-        return Err("its command is empty".into());
+        return Err(EntryError::EmptyCommand);
     }
-    let firewall = firewall.to_str().ok_or("the path of mcpfw is not UTF-8")?;
+    let firewall = firewall.to_str().ok_or(EntryError::ProgramNotUtf8)?;
     let prefix = ["wrap", "--name", name, "--", program]
         .iter()
         .map(|s| json_string(s))
@@ -1018,7 +1019,7 @@ fn wrapped_object(
                     edits.push((open..open, format!("{prefix},{space}")));
                 }
             }
-            _ => return Err("its args are not a list of strings".into()),
+            _ => return Err(EntryError::ArgsNotStrings),
         },
     }
     edits.extend(
@@ -1043,7 +1044,7 @@ fn pin_wrapped(
     env: &std::collections::BTreeMap<String, String>,
     pinner: &dyn Pinner,
     record: Option<Record>,
-) -> Result<Option<(Record, String)>, String> {
+) -> Result<Option<(Record, String)>, EntryError> {
     let Some((span, spec)) = pin_edit(node, command, env, pinner)? else { return Ok(None) };
     let start = node.span.start;
     let mut installed = current.to_owned();
@@ -1053,7 +1054,7 @@ fn pin_wrapped(
         Some(record) => match record.holds(current) {
             Holds::InstalledText | Holds::Installed => Record { installed, ..record },
             Holds::Original | Holds::Other => {
-                return Err("it was edited since mcpfw install wrote it".into());
+                return Err(EntryError::EditedSinceInstall);
             }
         },
         None => Record {
@@ -1093,10 +1094,10 @@ fn pin_edit(
     command: &[String],
     env: &std::collections::BTreeMap<String, String>,
     pinner: &dyn Pinner,
-) -> Result<Option<(Range<usize>, String)>, String> {
+) -> Result<Option<(Range<usize>, String)>, EntryError> {
     let items = match entry.member("args").map(|a| &a.value.kind) {
         Some(Kind::Array(items)) => items,
-        _ => return Err("the package is not in the entry's args".into()),
+        _ => return Err(EntryError::PackageNotInArgs),
     };
     let words: Vec<Option<&str>> = items.iter().map(|i| i.as_str()).collect();
     Ok(pin_word(&words, command, env, pinner)?.map(|(i, word)| (items[i].span.clone(), word)))
@@ -1109,7 +1110,7 @@ fn pin_word(
     command: &[String],
     env: &std::collections::BTreeMap<String, String>,
     pinner: &dyn Pinner,
-) -> Result<Option<(usize, String)>, String> {
+) -> Result<Option<(usize, String)>, EntryError> {
     use mcpfw_core::package::{Ecosystem, parse_command};
     let Some((program, args)) = command.split_first() else { return Ok(None) };
     let Some(package) = parse_command(program, args) else { return Ok(None) };
@@ -1129,7 +1130,7 @@ fn pin_word(
         _ => false,
     };
     if !plain(&package.spec) {
-        return Err(format!("{} specs are not pinned by install", package.launcher));
+        return Err(EntryError::LauncherNotPinned(package.launcher.clone()));
     }
     let index = words
         .iter()
@@ -1142,8 +1143,8 @@ fn pin_word(
                         == Some(package.spec.as_str())
             })
         })
-        .ok_or("the package is not an item of the entry's args of its own")?;
-    let version = pinner.version(command, env)?;
+        .ok_or(EntryError::PackageNotOwnArg)?;
+    let version = pinner.version(command, env).map_err(EntryError::Version)?;
     // pipx takes a requirement (`pkg==1.2.3`), the others `pkg@1.2.3`.
     let at = if package.launcher == "pipx run" { "==" } else { "@" };
     let pinned = format!("{}{at}{version}", package.name);
@@ -1176,7 +1177,7 @@ mod tests {
         }
     }
 
-    fn pin(text: &str, version: Result<&str, &str>) -> Result<String, String> {
+    fn pin(text: &str, version: Result<&str, &str>) -> Result<String, EntryError> {
         let doc = crate::jsonc::parse(text).unwrap();
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
         let command: Vec<String> = std::iter::once(value["command"].as_str().unwrap().to_owned())
@@ -1226,7 +1227,8 @@ mod tests {
             r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@b/x"]}"#;
         let edited = Record { installed: installed.into(), ..record };
         let why = pin(Some(edited)).unwrap_err();
-        assert!(why.contains("edited since"), "{why}");
+        assert_eq!(why, EntryError::EditedSinceInstall);
+        assert!(why.to_string().contains("edited since"), "{why}");
     }
 
     #[test]
@@ -1248,7 +1250,7 @@ mod tests {
         assert_eq!(pin(exact, Ok("9.9.9")).unwrap(), pin(exact, Err("unused")).unwrap());
         assert_eq!(
             pin(r#"{"command": "npx", "args": ["-y", "srv"]}"#, Err("not known")),
-            Err("not known".to_owned())
+            Err(EntryError::Version("not known".to_owned()))
         );
         assert_eq!(
             pin(r#"{"command": "pnpm", "args": ["dlx", "srv"]}"#, Ok("1.0.0")).unwrap(),
@@ -1265,11 +1267,13 @@ mod tests {
         assert!(
             pin(r#"{"command": "docker", "args": ["run", "-i", "img"]}"#, Ok("1.0.0"))
                 .unwrap_err()
+                .to_string()
                 .contains("docker")
         );
         assert!(
             pin(r#"{"command": "pipx", "args": ["run", "srv>=1"]}"#, Ok("1.0.0"))
                 .unwrap_err()
+                .to_string()
                 .contains("pipx run")
         );
     }

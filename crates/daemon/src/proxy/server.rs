@@ -814,7 +814,7 @@ async fn answer_client(
         && let Err(why) = upstream::check_challenge(challenge)
     {
         tracing::warn!(server = name, "{why}");
-        return refuse(StatusCode::BAD_GATEWAY, &why);
+        return refuse(StatusCode::BAD_GATEWAY, &why.to_string());
     }
     if let Some(id) = our_session
         && let Ok(value) = HeaderValue::from_str(&id)

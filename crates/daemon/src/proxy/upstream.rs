@@ -194,11 +194,20 @@ pub fn screened_stream(
     })
 }
 
+/// Why a server's `WWW-Authenticate` challenge is not passed on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChallengeError {
+    #[error("a WWW-Authenticate header that is not text")]
+    NotText,
+    #[error("the server's sign-in metadata URL {url:?} is not https; it was not passed on")]
+    NotHttps { url: String },
+}
+
 /// Checks the `resource_metadata` URL of a `WWW-Authenticate` challenge: a client may fetch it
 /// and open the authorization server it names, so anything but `https:` (or `http:` to this
 /// machine) is refused rather than passed on (cf. CVE-2025-6514).
-pub fn check_challenge(value: &HeaderValue) -> Result<(), String> {
-    let text = value.to_str().map_err(|_| "a WWW-Authenticate header that is not text")?;
+pub fn check_challenge(value: &HeaderValue) -> Result<(), ChallengeError> {
+    let text = value.to_str().map_err(|_| ChallengeError::NotText)?;
     let lower = text.to_ascii_lowercase();
     let mut rest = lower.as_str();
     let mut offset = 0;
@@ -217,10 +226,7 @@ pub fn check_challenge(value: &HeaderValue) -> Result<(), String> {
                         || (parsed.scheme() == "http"
                             && parsed.host_str().is_some_and(super::registry::is_loopback)) => {}
                 _ => {
-                    return Err(format!(
-                        "the server's sign-in metadata URL {url:?} is not https; it was not passed \
-                         on"
-                    ));
+                    return Err(ChallengeError::NotHttps { url: url.to_owned() });
                 }
             }
         }
