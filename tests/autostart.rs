@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcpfw::api::settings::Autostart;
+use mcpfw::api::settings::{Autostart, AutostartError};
 use mcpfw::daemon;
 use mcpfw::paths::Paths;
 use serde_json::Value;
@@ -21,17 +21,19 @@ struct LoginEntry {
 }
 
 impl Autostart for LoginEntry {
-    fn enabled(&self) -> Result<bool, String> {
+    fn enabled(&self) -> Result<bool, AutostartError> {
         Ok(self.file.exists())
     }
 
-    fn set(&self, on: bool) -> Result<bool, String> {
+    fn set(&self, on: bool) -> Result<bool, AutostartError> {
         let done = if on {
             std::fs::write(&self.file, "[Desktop Entry]\nExec=mcpfw-desktop --minimized\n")
         } else {
             std::fs::remove_file(&self.file)
         };
-        done.map_err(|e| format!("cannot change {}: {e}", self.file.display()))?;
+        done.map_err(|e| {
+            AutostartError::new(format!("cannot change {}: {e}", self.file.display()))
+        })?;
         self.enabled()
     }
 }

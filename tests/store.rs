@@ -15,7 +15,7 @@ use mcpfw::paths::Paths;
 use mcpfw::record::{DecidedBy, Event, EventKind, Recorder, ResultStatus, Trust, Verdict};
 use mcpfw::session::Direction;
 use mcpfw::store::{
-    ChainBroken, ChainKey, EventFilter, Store, StoreRecorder, ToolSeen, db_path, keys,
+    ChainKey, EventFilter, Store, StoreError, StoreRecorder, ToolSeen, db_path, keys,
 };
 
 /// The environment variable that turns a run of this binary into a helper process.
@@ -307,7 +307,7 @@ async fn a_head_moved_back_to_hide_deleted_rows_is_detected_and_not_continued() 
     );
     assert_eq!(problem(&store).await, "the chain head was modified");
     let refused = store.append(&events(10..11)).await.unwrap_err();
-    let broken = refused.downcast_ref::<ChainBroken>().expect("a ChainBroken error");
+    let StoreError::ChainBroken(broken) = &refused else { panic!("not ChainBroken: {refused}") };
     assert_eq!(broken.problem, "the chain head was modified");
     assert!(refused.to_string().contains(&db.display().to_string()));
 
@@ -339,7 +339,7 @@ async fn rows_inserted_beyond_the_head_are_detected_and_not_overwritten() {
         ]
     );
     let refused = store.append(&events(5..6)).await.unwrap_err();
-    let broken = refused.downcast_ref::<ChainBroken>().expect("ChainBroken");
+    let StoreError::ChainBroken(broken) = &refused else { panic!("not ChainBroken: {refused}") };
     assert!(broken.problem.contains("added outside"), "{broken}");
 }
 
@@ -382,7 +382,7 @@ async fn prune_keeps_the_chain_verifiable_and_still_detects_edits() {
     assert_eq!(report.problems[0], "the prune anchor at row 51 was modified");
     // And pruning refuses to destroy the evidence.
     let refused = store.prune(u64::MAX).await.unwrap_err();
-    assert!(refused.downcast_ref::<ChainBroken>().is_some(), "{refused:#}");
+    assert!(matches!(refused, StoreError::ChainBroken(_)), "{refused}");
 }
 
 #[tokio::test]
@@ -392,7 +392,7 @@ async fn prune_refuses_to_remove_a_tampered_part() {
     store.append(&events(0..20)).await.unwrap();
     sqlite(&dir.path().join("mcpfw.db"), "UPDATE events SET verdict='deny' WHERE seq=5");
     let refused = store.prune(event(10).ts_ms).await.unwrap_err();
-    let broken = refused.downcast_ref::<ChainBroken>().expect("ChainBroken");
+    let StoreError::ChainBroken(broken) = &refused else { panic!("not ChainBroken: {refused}") };
     assert!(broken.problem.starts_with("row 5 was modified"), "{broken}");
     assert_eq!(store.query(&EventFilter::default()).await.unwrap().len(), 20);
 }
@@ -660,7 +660,8 @@ async fn a_history_written_with_another_key_is_refused() {
     store.append(&events(0..3)).await.unwrap();
     store.close().await;
     let error = Store::open(&db, ChainKey::from_bytes([1; 32])).await.unwrap_err();
-    let message = format!("{error:#}");
+    assert!(matches!(error, StoreError::OtherKey { .. }), "{error}");
+    let message = error.to_string();
     assert!(message.contains("different chain key"), "{message}");
     assert!(message.contains(&key().fingerprint()), "{message}");
 }
@@ -718,7 +719,10 @@ async fn servers_and_tool_definitions_are_tracked() {
         sqlite(&db, "SELECT ifnull(origin, 'NULL') FROM servers WHERE name='other'"),
         "NULL"
     );
-    assert!(store.record_tool("fs", "bad", "{not json", 1).await.is_err());
+    assert!(matches!(
+        store.record_tool("fs", "bad", "{not json", 1).await,
+        Err(StoreError::NotJson { .. })
+    ));
 
     // A whole list in one go: the same rows as one by one; a definition that is not JSON is
     // left out, the others are kept.
@@ -749,7 +753,10 @@ async fn rules_are_added_listed_expired_removed_and_authenticated() {
     let a = store.add_rule(r#"{"allow":{"tool":"read_file"}}"#, "approval", None).await.unwrap();
     let b = store.add_rule(r#"{"deny":{"tool":"exec"}}"#, "cli", Some(far)).await.unwrap();
     let expired = store.add_rule(r#"{"allow":{"tool":"old"}}"#, "approval", Some(1)).await.unwrap();
-    assert!(store.add_rule("not json", "cli", None).await.is_err());
+    assert!(matches!(
+        store.add_rule("not json", "cli", None).await,
+        Err(StoreError::NotJson { .. })
+    ));
     let rules = store.list_rules().await.unwrap();
     assert_eq!(rules.iter().map(|r| r.id).collect::<Vec<_>>(), vec![a, b]);
     assert_eq!(rules[1].origin, "cli");
@@ -888,7 +895,7 @@ fn helper_process() {
                 Ok((key, keys::KeySource::Keyring)) => {
                     println!("RESULT keyring {}", key.fingerprint())
                 }
-                Err(e) => panic!("{e:#}"),
+                Err(e) => panic!("{}", mcpfw::text::error_chain(&e)),
             }
         }
         other => panic!("unknown helper role {other}"),

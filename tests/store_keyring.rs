@@ -157,7 +157,8 @@ fn the_chain_key_lives_in_the_keyring_when_one_is_available() {
     // A key that disappears from the keyring is an error, not a silent new key.
     drop(EntryCleanup(service.clone()));
     let error = load_or_create_chain_key(&paths).unwrap_err();
-    assert!(format!("{error:#}").contains("no longer in the OS keyring"), "{error:#}");
+    assert!(matches!(error, keys::KeyError::LostFromKeyring { .. }), "{error}");
+    assert!(error.to_string().contains("no longer in the OS keyring"), "{error}");
     assert!(!keys::key_file_path(&paths).exists());
 
     // A key kept in a file stays in the file even though the keyring works.

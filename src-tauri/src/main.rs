@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use mcpfw_core::paths::Paths;
-use mcpfw_daemon::daemon::{self, AlreadyRunning, Daemon};
+use mcpfw_daemon::daemon::{self, Daemon};
 use tauri::{Manager, RunEvent, WindowEvent};
 use tauri_plugin_autostart::ManagerExt;
 
@@ -80,21 +80,23 @@ impl std::fmt::Debug for AppAutostart {
     }
 }
 
+use mcpfw_daemon::api::settings::AutostartError;
+
 impl mcpfw_daemon::api::settings::Autostart for AppAutostart {
-    fn enabled(&self) -> Result<bool, String> {
-        self.0.autolaunch().is_enabled().map_err(|e| e.to_string())
+    fn enabled(&self) -> Result<bool, AutostartError> {
+        self.0.autolaunch().is_enabled().map_err(AutostartError::new)
     }
 
-    fn set(&self, on: bool) -> Result<bool, String> {
+    fn set(&self, on: bool) -> Result<bool, AutostartError> {
         let autolaunch = self.0.autolaunch();
         if on {
             tray::ensure_autostart_dir();
         }
         let changed = if on { autolaunch.enable() } else { autolaunch.disable() };
-        let now = autolaunch.is_enabled().map_err(|e| e.to_string())?;
+        let now = autolaunch.is_enabled().map_err(AutostartError::new)?;
         // The tray's check mark follows what really happened.
         tray::show_autostart(&self.0, now);
-        changed.map_err(|e| e.to_string())?;
+        changed.map_err(AutostartError::new)?;
         tracing::info!(enabled = now, "start at login (from the dashboard)");
         Ok(now)
     }
@@ -121,7 +123,9 @@ fn host(app: &tauri::App, paths: &Paths, timeout: Option<Duration>) -> Result<Ho
 
 /// What the user reads when the daemon cannot run here.
 fn start_failure(error: &anyhow::Error) -> (String, String) {
-    if let Some(running) = error.downcast_ref::<AlreadyRunning>() {
+    if let Some(daemon::DaemonError::AlreadyRunning(running)) =
+        error.downcast_ref::<daemon::DaemonError>()
+    {
         return (
             "MCP Firewall is already running".into(),
             format!(

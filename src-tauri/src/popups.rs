@@ -74,7 +74,7 @@ async fn sync(app: &AppHandle, broker: &Arc<ApprovalBroker>, sign_in: &SignIn, s
         }
         let opened = match sign_in.link().await {
             Ok(link) => windows::open_popup(app, sign_in.origin(), &link, call.id),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         match opened {
             Ok(()) => {

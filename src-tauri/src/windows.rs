@@ -81,7 +81,12 @@ pub fn show_dashboard(app: &AppHandle, route: &str) {
     };
     let (app, route) = (app.clone(), route.to_owned());
     runtime.spawn(async move {
-        match sign_in.link().await.and_then(|link| signed_in(&link, &route)) {
+        match sign_in
+            .link()
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|link| signed_in(&link, &route))
+        {
             Ok(url) => {
                 if let Some(window) = app.get_webview_window(MAIN) {
                     let _ = window.navigate(url);

@@ -19,7 +19,7 @@ pub fn run_daemon(
 ) -> Result<i32> {
     let timeout = timeout.map(|secs| Duration::from_secs(secs.max(1)));
     let ui_dir = ui_dir.unwrap_or_else(crate::api::ui::default_ui_dir);
-    daemon::run(paths, daemon::Options { timeout, http_port, notify, ui_dir, autostart: None })
+    Ok(daemon::run(paths, daemon::Options { timeout, http_port, notify, ui_dir, autostart: None })?)
 }
 
 fn token(paths: &Paths) -> Result<String> {
@@ -132,7 +132,8 @@ fn add_rule(paths: &Paths, call: &Pending, allow: bool, scope: Scope) -> Result<
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let id = runtime.block_on(async {
         let store = Store::open(&db, key).await?;
-        store.add_rule(&serde_json::to_string(&spec)?, "approval", expires).await
+        let rule = serde_json::to_string(&spec)?;
+        anyhow::Ok(store.add_rule(&rule, "approval", expires).await?)
     })?;
     tracing::info!(rule = id, spec = %json!(spec), "rule created by an approval");
     Ok(())

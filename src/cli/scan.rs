@@ -30,7 +30,10 @@ pub struct Args {
 pub fn run(paths: &Paths, args: Args) -> Result<i32> {
     let Args { clients: client_names, json: as_json, timeout, url, headers, name, command } = args;
     let proxy = registry::load(paths).unwrap_or_else(|e| {
-        tracing::warn!("{e:#}; servers behind the proxy are scanned at the proxy's address");
+        tracing::warn!(
+            "{}; servers behind the proxy are scanned at the proxy's address",
+            crate::text::error_chain(&e)
+        );
         Registry::default()
     });
     let mut targets = Vec::new();

@@ -31,7 +31,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         let code = crate::proxy::bridge::run(Arc::new(pipeline), &url);
         finish_replication(replicator);
         finish_telemetry(telemetry);
-        return code;
+        return Ok(code?);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let resolved =
@@ -151,7 +151,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     };
     // No box on this system: said loudly, and `require` refuses to start the server.
     #[cfg(not(target_os = "linux"))]
-    if let Some(code) = crate::contain::unboxed::without_box(
+    if let Some(refusal) = crate::contain::unboxed::without_box(
         &pipeline,
         paths,
         &name,
@@ -161,6 +161,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         engine.server_roots(),
         &sandbox,
     ) {
+        let code = stdio::refuse(&pipeline, &refusal);
         finish_telemetry(telemetry);
         return Ok(code);
     }
@@ -168,7 +169,8 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
     if let Some(profile) = &prepared.off {
         let why = crate::contain::shim::off_reason(&prepared);
         if prepared.refuse {
-            let code = crate::contain::shim::refuse_unboxable(&pipeline, &why);
+            let refusal = crate::contain::shim::refuse_unboxable(&pipeline, &why);
+            let code = stdio::refuse(&pipeline, &refusal);
             finish_telemetry(telemetry);
             return Ok(code);
         }
@@ -353,7 +355,7 @@ fn assemble(
             // Whether this server ever ran a package (a likely typosquat asks before its first
             // start only).
             let has_pin = !store.package_pins(Some(&name_for_store)).await?.is_empty();
-            Ok((inputs, store.neighbours(&name_for_store).await?, advisories, has_pin))
+            anyhow::Ok((inputs, store.neighbours(&name_for_store).await?, advisories, has_pin))
         })
         .with_context(|| format!("cannot use the history database {}", db.display()))?;
     // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
@@ -368,7 +370,7 @@ fn assemble(
         let (paths, name, given) = (paths.clone(), name.clone(), args.roots.clone());
         let rules = recorder.rules_reader();
         Box::new(move || {
-            let rules = rules.as_ref().ok_or("the history writer has stopped")?;
+            let rules = rules.as_ref().ok_or(compose::RebuildError::NoWriter)?;
             let inputs = compose::PolicyInputs::with_rules(&paths, rules.policy_rules()?);
             Ok(inputs.engine(&name, inputs.roots(&given, inferred.clone())))
         })

@@ -38,6 +38,17 @@ pub use mcpfw_core::containment::{HISTORY_METHOD, Mode, SandboxSettings, peer_ou
 /// The JSON-RPC error code the shim answers with when `require` refuses to start the server.
 pub const REFUSED_CODE: i32 = -32010;
 
+/// `require` refused to start the server: the JSON-RPC error the client's first request is
+/// answered with (its message is also said on stderr). Containment decides it; the transport
+/// carries it out (`transport::stdio::refuse_before_start`), so containment never names the
+/// transport.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartRefusal {
+    pub code: i32,
+    pub message: String,
+    pub data: serde_json::Value,
+}
+
 /// Test switches: each makes one mechanism look unavailable, so tests can prove the degraded
 /// paths on a machine that has everything.
 pub const TEST_NO_USERNS: &str = "MCPFW_TEST_NO_USERNS";

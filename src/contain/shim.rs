@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::unboxed::warn_if_root;
-pub use super::unboxed::{announce_off, refuse_client, refuse_unboxable};
+pub use super::unboxed::{announce_off, client_refusal, refuse_unboxable};
 use super::{
     Effective, Knobs, LAUNCHER_COMMAND, Mode, Plan, Profile, Report, SandboxSettings, sys,
 };

@@ -3,7 +3,7 @@
 //! now). Said loudly (stderr, the history, `mcpfw sandbox show`), never silently; under
 //! `mode = "require"` the server is not started and the client is told why.
 
-use super::{Effective, Mode, Profile, REFUSED_CODE, Report};
+use super::{Effective, Mode, Profile, REFUSED_CODE, Report, StartRefusal};
 use crate::paths::Paths;
 use crate::pipeline::Pipeline;
 use crate::record::Verdict;
@@ -25,8 +25,8 @@ pub fn announce_off(pipeline: &Pipeline, paths: &Paths, profile: &Profile, why: 
 }
 
 /// `mode = "require"` for a server the box cannot hold (it runs in a container): recorded,
-/// and the client's first request is answered with the reason.
-pub fn refuse_unboxable(pipeline: &Pipeline, why: &str) -> i32 {
+/// and the refusal returned, for the transport to answer the client's first request with.
+pub fn refuse_unboxable(pipeline: &Pipeline, why: &str) -> StartRefusal {
     tracing::error!(server = pipeline.server(), "{why}; `mode = \"require\"` refuses to start it");
     pipeline.record_containment(
         Verdict::Deny,
@@ -38,7 +38,7 @@ pub fn refuse_unboxable(pipeline: &Pipeline, why: &str) -> i32 {
         missing: vec![format!("confinement by the box ({why})")],
         ..Report::default()
     };
-    refuse_client(pipeline, &report)
+    client_refusal(pipeline, &report)
 }
 
 pub(super) fn warn_if_root() {
@@ -50,9 +50,9 @@ pub(super) fn warn_if_root() {
     }
 }
 
-/// `require` refused to start the server: answers the client's first request with an error
-/// naming what is missing, then returns the shim's exit code.
-pub fn refuse_client(pipeline: &Pipeline, report: &Report) -> i32 {
+/// `require` refused to start the server: the error the client's first request is answered
+/// with, naming what is missing.
+pub fn client_refusal(pipeline: &Pipeline, report: &Report) -> StartRefusal {
     let mut reasons = report.missing.clone();
     if let Some(error) = &report.error {
         reasons.push(error.clone());
@@ -73,12 +73,11 @@ pub fn refuse_client(pipeline: &Pipeline, report: &Report) -> i32 {
             pipeline.server()
         )
     };
-    crate::transport::stdio::refuse_before_start(
-        pipeline,
-        REFUSED_CODE,
-        &message,
-        serde_json::json!({"source": "mcp-firewall", "missing": reasons}),
-    )
+    StartRefusal {
+        code: REFUSED_CODE,
+        message,
+        data: serde_json::json!({"source": "mcp-firewall", "missing": reasons}),
+    }
 }
 
 /// Why a server runs without the box on a system that has none.
@@ -90,7 +89,7 @@ pub const NO_BOX_HERE: &str = "MCP Firewall has no box on this system yet (Linux
 /// Before starting server `server` on a system without a box: the profile it would have had is
 /// kept for `mcpfw sandbox show`, and the missing box is named on stderr and in the history
 /// (`mode = "off"` says the policy turned it off); under `mode = "require"` it is refused
-/// instead, and the shim's exit code is returned (the client's first request answered).
+/// instead, and the refusal is returned for the transport to carry out.
 #[cfg(not(target_os = "linux"))]
 #[allow(clippy::too_many_arguments)]
 pub fn without_box(
@@ -102,7 +101,7 @@ pub fn without_box(
     args: &[std::ffi::OsString],
     roots: &[std::path::PathBuf],
     settings: &super::SandboxSettings,
-) -> Option<i32> {
+) -> Option<StartRefusal> {
     let home = std::env::var_os(if cfg!(windows) { "USERPROFILE" } else { "HOME" })
         .map(std::path::PathBuf::from);
     let profile = super::infer(&super::Inputs {

@@ -87,7 +87,7 @@ pub fn run(
         if report.refused {
             let _ = child.wait();
             pipeline.flush();
-            return Ok(shim::refuse_client(&pipeline, &report));
+            return Ok(refuse(&pipeline, &shim::client_refusal(&pipeline, &report)));
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -487,6 +487,11 @@ fn supervise(
             Err(RecvTimeoutError::Disconnected) => return None,
         }
     }
+}
+
+/// Containment refused to start the server: carried out as [`refuse_before_start`] says.
+pub fn refuse(pipeline: &Pipeline, refusal: &crate::contain::StartRefusal) -> i32 {
+    refuse_before_start(pipeline, refusal.code, &refusal.message, refusal.data.clone())
 }
 
 /// The server is not started: answers the client's first request with the error `code` and

@@ -38,6 +38,24 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// An error and every error beneath it (its [`source`](std::error::Error::source) chain),
+/// joined with `: ` — what `anyhow` shows with `{:#}`, for typed errors. A cause whose words
+/// the message already ends with (an error that names its source in its own message) is not
+/// said twice.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        let words = source.to_string();
+        if !text.ends_with(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        next = source.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +75,20 @@ mod tests {
             visible("a\u{1b}[2Jb\u{9b}c\u{202e}d\u{e0041}"),
             "a\\u{1b}[2Jb\\u{9b}c\\u{202e}d\\u{e0041}"
         );
+    }
+
+    #[test]
+    fn an_error_chain_names_every_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot open the history")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("disk full"));
+        assert_eq!(error_chain(&error), "cannot open the history: disk full");
+
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot talk to MCP Firewall: {0}")]
+        struct Inline(#[from] std::io::Error);
+        let error = Inline(std::io::Error::other("refused"));
+        assert_eq!(error_chain(&error), "cannot talk to MCP Firewall: refused");
     }
 }

@@ -34,8 +34,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-
 use crate::jsonc::{self, Node};
 
 /// The clients MCP Firewall knows.
@@ -71,12 +69,16 @@ pub struct Places {
 impl Places {
     /// This user's folders (from `directories`) and `project`, or the current folder.
     pub fn from_env(project: Option<&Path>) -> Result<Self> {
-        let base =
-            directories::BaseDirs::new().context("cannot tell your home folder (is HOME set?)")?;
+        let base = directories::BaseDirs::new().ok_or(ConfigError::NoHome)?;
         let project = match project {
-            Some(p) => std::path::absolute(p)
-                .with_context(|| format!("cannot use the project folder {}", p.display()))?,
-            None => std::env::current_dir().context("cannot tell the current folder")?,
+            Some(p) => std::path::absolute(p).map_err(|source| ConfigError::Io {
+                what: format!("cannot use the project folder {}", p.display()),
+                source,
+            })?,
+            None => std::env::current_dir().map_err(|source| ConfigError::Io {
+                what: "cannot tell the current folder".to_owned(),
+                source,
+            })?,
         };
         let home = base.home_dir().to_owned();
         let codex_home = std::env::var_os("CODEX_HOME")
@@ -122,6 +124,33 @@ pub enum Launch {
 }
 
 pub use crate::jsonc::MalformedConfig;
+
+/// Why the clients' configuration files cannot be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file's text is not valid JSON, TOML or YAML: the file, line and column say where.
+    #[error(transparent)]
+    Malformed(#[from] MalformedConfig),
+    /// A file is not UTF-8 text.
+    #[error(
+        "{} is not UTF-8 text (byte {valid_up_to}); the file was left untouched",
+        file.display()
+    )]
+    NotText { file: PathBuf, valid_up_to: usize },
+    /// A file or folder cannot be read or used; `what` says which.
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot tell your home folder (is HOME set?)")]
+    NoHome,
+    #[error("unknown client {name:?}; known clients: {known}")]
+    UnknownClient { name: String, known: String },
+}
+
+type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 /// The configuration files of `client`, existing or not: user scope first, then project scope
 /// (once each: in the home folder, `~/.cursor/mcp.json` is both).
@@ -189,7 +218,12 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
         } else {
             home.join(".config/goose/config.yaml")
         }],
-        other => bail!("unknown client {other:?}; known clients: {}", CLIENTS.join(", ")),
+        other => {
+            return Err(ConfigError::UnknownClient {
+                name: other.to_owned(),
+                known: CLIENTS.join(", "),
+            });
+        }
     };
     let mut seen = std::collections::BTreeSet::new();
     files.retain(|f| seen.insert(f.clone()));
@@ -300,15 +334,14 @@ pub fn found(client: &str, file: &Path, text: &str) -> Result<Vec<Found>> {
 /// A configuration file's text, or `None` when it does not exist.
 pub fn read_config(file: &Path) -> Result<Option<String>> {
     match std::fs::read(file) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
-            anyhow::anyhow!(
-                "{} is not UTF-8 text (byte {}); the file was left untouched",
-                file.display(),
-                e.utf8_error().valid_up_to()
-            )
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| ConfigError::NotText {
+            file: file.to_owned(),
+            valid_up_to: e.utf8_error().valid_up_to(),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+        Err(source) => {
+            Err(ConfigError::Io { what: format!("cannot read {}", file.display()), source })
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub struct PolicyInputs {
 
 impl PolicyInputs {
     /// Reads `policy.toml` and the database rules. A broken policy file is reported once, here.
-    pub async fn load(paths: &Paths, store: &Store) -> anyhow::Result<Self> {
+    pub async fn load(paths: &Paths, store: &Store) -> Result<Self, crate::store::StoreError> {
         let db_rules = store.policy_rules().await?;
         Ok(Self::with_rules(paths, db_rules))
     }
@@ -110,7 +110,18 @@ impl PolicyInputs {
 }
 
 /// Builds a server's engine again from the files and the database rules as they are now.
-pub type Rebuild = Box<dyn Fn() -> Result<PolicyEngine, String> + Send + Sync>;
+pub type Rebuild = Box<dyn Fn() -> Result<PolicyEngine, RebuildError> + Send + Sync>;
+
+/// Why a server's policy could not be built again (the rules in force stay).
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// The database rules could not be read through the history writer.
+    #[error(transparent)]
+    Rules(#[from] crate::store::recorder::WriterError),
+    /// The history writer has stopped: the database rules cannot be read.
+    #[error("the history writer has stopped")]
+    NoWriter,
+}
 
 /// How often a [`LivePolicy`] looks at its files, at most.
 const LIVE_CHECK_MS: u64 = 500;
@@ -183,8 +194,9 @@ impl LivePolicy {
                 *self.current.write().unwrap_or_else(PoisonError::into_inner) = engine;
             }
             Err(e) => tracing::warn!(
-                "the policy changed but could not be read again ({e}); the rules in force stay \
-                 until the next change"
+                "the policy changed but could not be read again ({}); the rules in force stay \
+                 until the next change",
+                crate::text::error_chain(&e)
             ),
         }
     }
@@ -263,7 +275,11 @@ fn describe(engine: &PolicyEngine, what: &str) -> String {
 /// Registers the server in the history (`origin`: its command line or URL). A shim also prunes
 /// the history to the retention setting as it starts ([`PolicyInputs::retention_days`]); the
 /// daemon, which hosts the proxy, prunes daily.
-pub async fn register_server(store: &Store, name: &str, origin: &str) -> anyhow::Result<()> {
+pub async fn register_server(
+    store: &Store,
+    name: &str,
+    origin: &str,
+) -> Result<(), crate::store::StoreError> {
     store.upsert_server(name, origin, crate::record::now_ms()).await?;
     Ok(())
 }

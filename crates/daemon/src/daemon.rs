@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -15,10 +14,43 @@ use crate::paths::Paths;
 /// The longest line the daemon reads from a peer.
 const MAX_LINE: usize = 1024 * 1024;
 
+/// Why the daemon cannot start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Another daemon answers on the socket.
+    #[error(transparent)]
+    AlreadyRunning(#[from] AlreadyRunning),
+    /// The runtime folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] crate::paths::PathsError),
+    #[error(transparent)]
+    Token(#[from] crate::approval::token::TokenError),
+    /// The history's chain key cannot be had.
+    #[error(transparent)]
+    Key(#[from] crate::store::KeyError),
+    /// The socket or the HTTP API's port cannot be listened on (`on` says which).
+    #[error("cannot listen on {on}")]
+    Listen {
+        on: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `api.json` cannot be written.
+    #[error("cannot create {}", path.display())]
+    ApiFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The runtime, a listener's address, or the wait for the stop signal failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Writes a file readable by the owner only (replacing any old one).
-fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), DaemonError> {
     crate::store::keys::write_private_file(path, text.as_bytes())
-        .with_context(|| format!("cannot create {}", path.display()))
+        .map_err(|source| DaemonError::ApiFile { path: path.to_owned(), source })
 }
 
 /// How `mcpfw daemon` (or the desktop app hosting it) runs.
@@ -40,18 +72,11 @@ pub struct Options {
 }
 
 /// Another daemon (`mcpfw daemon`, or the desktop app) already answers on the socket.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("MCP Firewall is already running ({})", socket.display())]
 pub struct AlreadyRunning {
     pub socket: PathBuf,
 }
-
-impl std::fmt::Display for AlreadyRunning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MCP Firewall is already running ({})", self.socket.display())
-    }
-}
-
-impl std::error::Error for AlreadyRunning {}
 
 /// A running daemon: the broker, the socket and the HTTP API, served by tasks on the runtime it
 /// was started on. [`Daemon::stop`] ends them and removes the socket and `api.json`; dropping
@@ -75,7 +100,11 @@ pub struct Daemon {
 /// trip) on the calling thread, which must not be one of the runtime's. `http_port` 0 picks a
 /// free port; the address is written to `api.json` in the runtime folder. Fails with
 /// [`AlreadyRunning`] when another daemon answers on the socket.
-pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) -> Result<Daemon> {
+pub fn start(
+    paths: &Paths,
+    options: Options,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Daemon, DaemonError> {
     let Options { timeout, http_port, notify, ui_dir, autostart } = options;
     let startup = crate::api::settings::startup(paths, timeout, notify);
     let timeout = startup.timeout;
@@ -104,7 +133,10 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
             Some(Arc::new(crate::record::Fanout(recorders)) as Arc<dyn crate::record::Recorder>)
         }
         Err(e) => {
-            tracing::error!("the HTTP proxy is not served: the history cannot be opened: {e:#}");
+            tracing::error!(
+                "the HTTP proxy is not served: the history cannot be opened: {}",
+                crate::text::error_chain(&e)
+            );
             None
         }
     };
@@ -112,7 +144,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
     let paths = paths.clone();
     runtime.block_on(async move {
         let mut listener = crate::platform::Listener::bind(&socket)
-            .with_context(|| format!("cannot listen on {}", socket.display()))?;
+            .map_err(|source| DaemonError::Listen { on: socket.display().to_string(), source })?;
         tracing::info!(socket = %socket.display(), timeout_s = timeout.as_secs(), "approval daemon listening");
         let broker = Arc::new(ApprovalBroker::new(timeout));
         let settings =
@@ -121,14 +153,14 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
         crate::approval::notify::spawn(broker.subscribe(), settings.notifications());
         let http = tokio::net::TcpListener::bind(("127.0.0.1", http_port))
             .await
-            .with_context(|| format!("cannot listen on 127.0.0.1:{http_port}"))?;
+            .map_err(|source| DaemonError::Listen { on: format!("127.0.0.1:{http_port}"), source })?;
         let url = format!("http://{}", http.local_addr()?);
         let api_file = api_file(&paths);
         write_private(&api_file, &serde_json::json!({ "url": url }).to_string())?;
         let store = match crate::store::Store::open(&db, key).await {
             Ok(store) => Some(store),
             Err(e) => {
-                tracing::error!("the history is not available in the API: {e:#}");
+                tracing::error!("the history is not available in the API: {}", crate::text::error_chain(&e));
                 None
             }
         };
@@ -179,7 +211,7 @@ pub fn start(paths: &Paths, options: Options, runtime: &tokio::runtime::Handle) 
                             let (broker, token) = (broker.clone(), token.clone());
                             tokio::spawn(async move {
                                 if let Err(e) = serve(stream, pid, broker, token).await {
-                                    tracing::warn!("approval connection: {e:#}");
+                                    tracing::warn!("approval connection: {}", crate::text::error_chain(&e));
                                 }
                             });
                         }
@@ -219,7 +251,7 @@ async fn start_proxy(
     let port = match registry::load(paths).and_then(|r| registry::port(&r)) {
         Ok(port) => port,
         Err(e) => {
-            tracing::error!("the HTTP proxy is not served: {e:#}");
+            tracing::error!("the HTTP proxy is not served: {}", crate::text::error_chain(&e));
             return None;
         }
     };
@@ -248,7 +280,7 @@ async fn start_proxy(
     };
     Some(tokio::spawn(async move {
         if let Err(e) = crate::proxy::serve(listener, config).await {
-            tracing::error!("the HTTP proxy stopped: {e:#}");
+            tracing::error!("the HTTP proxy stopped: {}", crate::text::error_chain(&e));
         }
     }))
 }
@@ -305,7 +337,7 @@ impl SignIn {
     }
 
     /// A fresh one-time sign-in link.
-    pub async fn link(&self) -> Result<String> {
+    pub async fn link(&self) -> Result<String, SignInError> {
         let address = self.url.trim_start_matches("http://");
         let exchange = async {
             let mut stream = tokio::net::TcpStream::connect(address).await?;
@@ -317,26 +349,52 @@ impl SignIn {
             stream.write_all(request.as_bytes()).await?;
             let mut response = Vec::new();
             tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response).await?;
-            anyhow::Ok(response)
+            Ok::<_, std::io::Error>(response)
         };
         let response = tokio::time::timeout(Duration::from_secs(10), exchange)
             .await
-            .context("the API did not answer within 10 s")??;
+            .map_err(|_| SignInError::Timeout)??;
         let response = String::from_utf8_lossy(&response);
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
         if head.split_whitespace().nth(1) != Some("200") {
-            bail!("the API refused to issue a sign-in code: {}", head.lines().next().unwrap_or(""));
+            let status = head.lines().next().unwrap_or("").to_owned();
+            return Err(SignInError::Refused { status });
         }
-        let answer: serde_json::Value =
-            serde_json::from_str(body).context("the API's answer is not JSON")?;
-        let path = answer["path"].as_str().context("the API's answer has no path")?;
+        let answer: serde_json::Value = serde_json::from_str(body).map_err(SignInError::NotJson)?;
+        let path = answer["path"].as_str().ok_or(SignInError::NoPath)?;
         Ok(format!("{}{path}", self.url))
     }
 }
 
+/// Why a sign-in link could not be had from the API.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("cannot reach the API")]
+    Io(#[from] std::io::Error),
+    #[error("the API did not answer within 10 s")]
+    Timeout,
+    #[error("the API refused to issue a sign-in code: {status}")]
+    Refused { status: String },
+    #[error("the API's answer is not JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("the API's answer has no path")]
+    NoPath,
+}
+
+/// Why an approval connection ended early.
+#[derive(Debug, thiserror::Error)]
+enum ConnectionError {
+    #[error("refused a connection from inside a server's box: {why}")]
+    FromBox { why: String },
+    #[error("a request of {bytes} bytes is over the limit")]
+    TooLong { bytes: usize },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Runs `mcpfw daemon` until it is asked to stop (SIGINT/SIGTERM; on Windows Ctrl+C, the
 /// console closing, logoff or shutdown).
-pub fn run(paths: &Paths, options: Options) -> Result<i32> {
+pub fn run(paths: &Paths, options: Options) -> Result<i32, DaemonError> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let daemon = start(paths, options, runtime.handle())?;
@@ -355,10 +413,10 @@ async fn serve(
     pid: Option<i32>,
     broker: Arc<ApprovalBroker>,
     token: Arc<String>,
-) -> Result<()> {
+) -> Result<(), ConnectionError> {
     // Not from inside a server's box, whatever it managed to reach.
     if let Err(why) = mcpfw_core::containment::peer_outside_box(pid) {
-        bail!("refused a connection from inside a server's box: {why}");
+        return Err(ConnectionError::FromBox { why });
     }
     let (read, mut write) = tokio::io::split(stream);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<FromDaemon>();
@@ -382,7 +440,7 @@ async fn serve(
             break;
         }
         if line.len() > MAX_LINE {
-            bail!("a request of {} bytes is over the limit", line.len());
+            return Err(ConnectionError::TooLong { bytes: line.len() });
         }
         let message = match serde_json::from_str::<ToDaemon>(line.trim_end()) {
             Ok(message) => message,

@@ -439,6 +439,61 @@ pub struct MalformedConfig {
     pub error: SyntaxError,
 }
 
+/// Why one entry of a client's file is left as it is, said in that entry's note (`left
+/// unprotected: …`, `not pinned: …`); the file's other entries are still edited.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("it has no command")]
+    NoCommand,
+    #[error("its command is not a string")]
+    CommandNotString,
+    #[error("its command is empty")]
+    EmptyCommand,
+    #[error("its args are not a list of strings")]
+    ArgsNotStrings,
+    #[error("the entry's args changed while it was edited")]
+    ArgsChanged,
+    #[error("its address is not a string")]
+    AddressNotString,
+    #[error("its address uses variables only the client can expand")]
+    AddressHasVariables,
+    #[error("its http_headers are not a table")]
+    HeadersNotTable,
+    #[error("its headers are not an object")]
+    HeadersNotObject,
+    #[error("it is not a table")]
+    NotATable,
+    #[error("the path of mcpfw is not UTF-8")]
+    ProgramNotUtf8,
+    #[error("it was edited since mcpfw install wrote it")]
+    EditedSinceInstall,
+    #[error("the package is not in the entry's args")]
+    PackageNotInArgs,
+    #[error("no HTTP proxy to route it through")]
+    NoProxy,
+    #[error("the package is not an item of the entry's args of its own")]
+    PackageNotOwnArg,
+    #[error("its layout is not one MCP Firewall can edit safely (edit it by hand)")]
+    UnsafeLayout,
+    #[error("its address {0:?} is not an http(s) URL")]
+    NotHttp(String),
+    /// `{0}` launches packages install does not pin.
+    #[error("{0} specs are not pinned by install")]
+    LauncherNotPinned(String),
+    /// The client does not take remote entries from this file, or they are not routed yet.
+    #[error("{0}")]
+    RemoteNotRouted(&'static str),
+    /// The proxy's registry refused the route (the whole chain of causes).
+    #[error("the HTTP proxy refused the route: {0}")]
+    RouteRefused(String),
+    /// The entry's text is not JSON.
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    /// The version a package runs now cannot be told (see `install::Pinner`).
+    #[error("{0}")]
+    Version(String),
+}
+
 /// `text` with each span replaced (spans do not overlap).
 pub(crate) fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
     edits.sort_by_key(|(span, _)| span.start);

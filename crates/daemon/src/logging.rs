@@ -4,19 +4,29 @@
 //! diagnostics go as JSON lines to `<logs>/mcpfw.jsonl` (filter: `MCPFW_LOG`, default `info`);
 //! warnings also go to stderr, which MCP clients keep in their server logs.
 
-use anyhow::Result;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
 
-use crate::paths::Paths;
+use crate::paths::{Paths, PathsError};
+
+/// Why logging cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    /// The logs folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] PathsError),
+    /// A global subscriber is installed already.
+    #[error(transparent)]
+    AlreadySet(#[from] tracing_subscriber::util::TryInitError),
+}
 
 /// The log file's name inside the logs folder.
 pub const LOG_FILE: &str = "mcpfw.jsonl";
 
 /// Installs the global subscriber. Keep the guard alive until exit: dropping it flushes the file.
-pub fn init(paths: &Paths) -> Result<WorkerGuard> {
+pub fn init(paths: &Paths) -> Result<WorkerGuard, LoggingError> {
     Paths::ensure(&paths.logs)?;
     let file = tracing_appender::rolling::never(&paths.logs, LOG_FILE);
     // A small queue: only warnings and lifecycle lines are written by default, and a large

@@ -28,8 +28,8 @@ const MAX_SIGNATURE_BYTES: usize = 8 << 10;
 pub enum FetchError {
     #[error("no organisation policy is configured (`[organisation] source` and `public_key`)")]
     NotConfigured,
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] OrgConfigError),
     #[error("cannot fetch {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("{0}")]
@@ -48,6 +48,41 @@ pub enum FetchError {
     Cache { path: PathBuf, source: std::io::Error },
 }
 
+/// What is wrong with the organisation policy's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrgConfigError {
+    #[error(
+        "the organisation policy {location} is configured without its public key: set \
+         `[organisation] public_key = \"RW…\"` (or MCPFW_ORG_KEY) to the organisation's \
+         minisign public key"
+    )]
+    NoKey { location: String },
+    #[error(transparent)]
+    BadKey(OrgError),
+    #[error("[organisation] {0}")]
+    BadRefresh(String),
+    #[error("the organisation policy source `{location}` is not a URL: {error}")]
+    NotAUrl { location: String, error: url::ParseError },
+    #[error(
+        "the organisation policy source `{location}` must be an https:// URL (http only to this \
+         machine) or a path"
+    )]
+    NotHttps { location: String },
+}
+
+/// Why the cached organisation policy is not enforced.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("no organisation policy was fetched yet (`mcpfw org refresh`)")]
+    NotFetched,
+    #[error("{} cannot be read ({error})", path.display())]
+    Unreadable { path: PathBuf, error: std::io::Error },
+    #[error("{} cannot be read ({error})", path.display())]
+    Damaged { path: PathBuf, error: serde_json::Error },
+    #[error("the cached organisation policy is not used: {0}")]
+    NotVerified(OrgError),
+}
+
 /// Where the organisation policy comes from, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgConfig {
@@ -60,41 +95,37 @@ pub struct OrgConfig {
 impl OrgConfig {
     /// From `MCPFW_ORG_POLICY` / `MCPFW_ORG_KEY`, else `[organisation]`. `Ok(None)` when no
     /// source is configured; an error names what is missing or wrong.
-    pub fn from_policy(file: Option<&PolicyFile>) -> Result<Option<Self>, String> {
+    pub fn from_policy(file: Option<&PolicyFile>) -> Result<Option<Self>, OrgConfigError> {
         let settings = file.map(|f| f.organisation.clone()).unwrap_or_default();
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let Some(source) = env("MCPFW_ORG_POLICY").or(settings.source) else {
             return Ok(None);
         };
-        let public_key = env("MCPFW_ORG_KEY").or(settings.public_key).ok_or_else(|| {
-            format!(
-                "the organisation policy {source} is configured without its public key: set \
-                 `[organisation] public_key = \"RW…\"` (or MCPFW_ORG_KEY) to the organisation's \
-                 minisign public key"
-            )
-        })?;
-        key_id(&public_key).map_err(|e| e.to_string())?;
-        let refresh = refresh_interval(settings.refresh.as_deref())
-            .map_err(|e| format!("[organisation] {e}"))?;
+        let public_key = env("MCPFW_ORG_KEY")
+            .or(settings.public_key)
+            .ok_or_else(|| OrgConfigError::NoKey { location: source.clone() })?;
+        key_id(&public_key).map_err(OrgConfigError::BadKey)?;
+        let refresh =
+            refresh_interval(settings.refresh.as_deref()).map_err(OrgConfigError::BadRefresh)?;
         check_source(&source)?;
         Ok(Some(Self { source: source.trim().to_owned(), public_key, refresh }))
     }
 
     /// From the policy file at its usual place.
-    pub fn load(paths: &Paths) -> Result<Option<Self>, String> {
+    pub fn load(paths: &Paths) -> Result<Option<Self>, OrgConfigError> {
         let file = PolicyFile::load(&crate::policy::file::policy_path(paths)).ok();
         Self::from_policy(file.as_ref())
     }
 }
 
 /// A source is `https://…`, `http://` to a loopback address, or a path.
-fn check_source(source: &str) -> Result<(), String> {
+fn check_source(source: &str) -> Result<(), OrgConfigError> {
     let source = source.trim();
     if !source.contains("://") {
         return Ok(());
     }
     let url = url::Url::parse(source)
-        .map_err(|e| format!("the organisation policy source `{source}` is not a URL: {e}"))?;
+        .map_err(|error| OrgConfigError::NotAUrl { location: source.to_owned(), error })?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -104,10 +135,7 @@ fn check_source(source: &str) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
-        _ => Err(format!(
-            "the organisation policy source `{source}` must be an https:// URL (http only to \
-             this machine) or a path"
-        )),
+        _ => Err(OrgConfigError::NotHttps { location: source.to_owned() }),
     }
 }
 
@@ -152,15 +180,13 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), FetchError> {
 
 /// The last good bundle for `config`, checked again against the pinned key (a cache written
 /// under another key, or edited, is not used). `Err` says why there is none.
-fn load_cache(paths: &Paths, config: &OrgConfig) -> Result<(Organisation, u64), String> {
+fn load_cache(paths: &Paths, config: &OrgConfig) -> Result<(Organisation, u64), CacheError> {
     let path = cache_path(paths);
     let cache: Cache = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} cannot be read ({e})", path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err("no organisation policy was fetched yet (`mcpfw org refresh`)".into());
-        }
-        Err(e) => return Err(format!("{} cannot be read ({e})", path.display())),
+            .map_err(|error| CacheError::Damaged { path: path.clone(), error })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CacheError::NotFetched),
+        Err(error) => return Err(CacheError::Unreadable { path, error }),
     };
     let org = Organisation::verify(
         cache.bundle.as_bytes(),
@@ -168,7 +194,7 @@ fn load_cache(paths: &Paths, config: &OrgConfig) -> Result<(Organisation, u64), 
         &config.public_key,
         &cache.source,
     )
-    .map_err(|e| format!("the cached organisation policy is not used: {e}"))?;
+    .map_err(CacheError::NotVerified)?;
     Ok((org, cache.fetched_ms))
 }
 
@@ -231,7 +257,13 @@ pub fn status(paths: &Paths) -> OrgStatus {
     let config = match OrgConfig::load(paths) {
         Ok(Some(config)) => config,
         Ok(None) => return OrgStatus::default(),
-        Err(e) => return OrgStatus { configured: true, last_error: Some(e), ..Default::default() },
+        Err(e) => {
+            return OrgStatus {
+                configured: true,
+                last_error: Some(e.to_string()),
+                ..Default::default()
+            };
+        }
     };
     let attempt: Attempt = read_json(&dir(paths).join("status.json")).unwrap_or_default();
     let mut status = OrgStatus {
@@ -252,7 +284,7 @@ pub fn status(paths: &Paths) -> OrgStatus {
             status.fetched_from = Some(org.source.clone());
             status.fetched_at = Some(rfc3339(fetched_ms));
         }
-        Err(e) if status.last_error.is_none() => status.last_error = Some(e),
+        Err(e) if status.last_error.is_none() => status.last_error = Some(e.to_string()),
         Err(_) => {}
     }
     status
@@ -341,7 +373,8 @@ async fn fetch(source: &str, max: usize) -> Result<Vec<u8>, FetchError> {
         return Ok(bytes);
     }
     check_source(source).map_err(FetchError::Config)?;
-    let client = crate::outbound::client().map_err(|e| unreachable(format!("{e:#}")))?;
+    let client =
+        crate::outbound::client().map_err(|e| unreachable(crate::text::error_chain(&e)))?;
     let mut response = client
         .get(source)
         .timeout(Duration::from_secs(30))
@@ -403,7 +436,8 @@ mod tests {
         assert!(check_source("http://localhost/org.toml").is_ok());
         assert!(check_source("/etc/mcpfw/org.toml").is_ok());
         let e = check_source("http://policy.example.com/org.toml").unwrap_err();
-        assert!(e.contains("must be an https:// URL"), "{e}");
+        assert!(matches!(e, OrgConfigError::NotHttps { .. }), "{e}");
+        assert!(e.to_string().contains("must be an https:// URL"), "{e}");
         assert!(check_source("ftp://x/y").is_err());
     }
 
@@ -415,7 +449,8 @@ mod tests {
         )
         .unwrap();
         let e = OrgConfig::from_policy(Some(&file)).unwrap_err();
-        assert!(e.contains("public_key"), "{e}");
+        assert!(matches!(e, OrgConfigError::NoKey { .. }), "{e}");
+        assert!(e.to_string().contains("public_key"), "{e}");
         assert_eq!(OrgConfig::from_policy(Some(&PolicyFile::default())), Ok(None));
     }
 }

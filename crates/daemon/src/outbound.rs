@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+/// The HTTP client cannot be set up (no TLS back-end).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client")]
+pub struct ClientError(#[source] pub reqwest::Error);
 
 /// TLS through rustls, no redirects, a bounded connect time.
-pub fn client() -> Result<reqwest::Client> {
+pub fn client() -> Result<reqwest::Client, ClientError> {
     // Installing fails only when a provider is already installed, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -14,5 +17,5 @@ pub fn client() -> Result<reqwest::Client> {
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
-        .context("cannot set up the HTTP client")
+        .map_err(ClientError)
 }

@@ -18,18 +18,17 @@
 
 use std::path::Path;
 
-use anyhow::Result;
 use toml_edit::{Array, DocumentMut, Item, TableLike, Value};
 
 use crate::jsonc;
-use crate::jsonc::MalformedConfig;
+use crate::jsonc::{EntryError, MalformedConfig};
 
 /// The table of MCP servers in Codex CLI's `config.toml`.
 pub const SERVERS: &str = "mcp_servers";
 
 /// Parses a TOML file's text; a syntax error is a [`MalformedConfig`] naming its line and
 /// column.
-pub fn parse(file: &Path, text: &str) -> Result<DocumentMut> {
+pub fn parse(file: &Path, text: &str) -> Result<DocumentMut, MalformedConfig> {
     text.parse::<DocumentMut>().map_err(|e| {
         let offset = e.span().map_or(0, |span| span.start);
         let (line, column) = jsonc::line_column(text, offset);
@@ -38,7 +37,6 @@ pub fn parse(file: &Path, text: &str) -> Result<DocumentMut> {
             file: file.to_owned(),
             error: jsonc::SyntaxError { line, column, message },
         }
-        .into()
     })
 }
 
@@ -148,19 +146,19 @@ pub fn command_text(entry: &dyn TableLike) -> Option<String> {
 /// Rewrites a stdio entry to run through `mcpfw wrap`: `command` becomes `firewall`, and
 /// `wrap --name NAME -- PROGRAM` goes in front of `args` (added when there are none). Refused,
 /// with the entry unchanged, when it is not one this can rewrite faithfully.
-pub fn wrap(entry: &mut dyn TableLike, name: &str, firewall: &str) -> Result<(), String> {
+pub fn wrap(entry: &mut dyn TableLike, name: &str, firewall: &str) -> Result<(), EntryError> {
     let program = match entry.get("command").and_then(Item::as_value) {
-        None => return Err("it has no command".into()),
-        Some(command) => command.as_str().ok_or("its command is not a string")?.to_owned(),
+        None => return Err(EntryError::NoCommand),
+        Some(command) => command.as_str().ok_or(EntryError::CommandNotString)?.to_owned(),
     };
     if program.trim().is_empty() {
-        return Err("its command is empty".into());
+        return Err(EntryError::EmptyCommand);
     }
     match entry.get("args") {
         None => {}
         Some(args) => match args.as_array() {
             Some(items) if items.iter().all(|i| i.as_str().is_some()) => {}
-            _ => return Err("its args are not a list of strings".into()),
+            _ => return Err(EntryError::ArgsNotStrings),
         },
     }
     if let Some(command) = entry.get_mut("command").and_then(Item::as_value_mut) {
@@ -185,25 +183,23 @@ pub fn args(entry: &dyn TableLike) -> Option<Vec<Option<String>>> {
 }
 
 /// Replaces the argument at `index` with `word`, keeping the comments and spacing around it.
-pub fn set_arg(entry: &mut dyn TableLike, index: usize, word: &str) -> Result<(), String> {
+pub fn set_arg(entry: &mut dyn TableLike, index: usize, word: &str) -> Result<(), EntryError> {
     let slot = entry
         .get_mut("args")
         .and_then(Item::as_array_mut)
         .and_then(|args| args.get_mut(index))
-        .ok_or("the entry's args changed while it was edited")?;
+        .ok_or(EntryError::ArgsChanged)?;
     set_keeping_decor(slot, Value::from(word));
     Ok(())
 }
 
 /// Why a remote entry cannot be pointed at the proxy by [`route`], if it cannot.
-pub fn check_routable(entry: &dyn TableLike) -> Result<(), String> {
+pub fn check_routable(entry: &dyn TableLike) -> Result<(), EntryError> {
     if entry.get("url").and_then(Item::as_str).is_none() {
-        return Err("its address is not a string".into());
+        return Err(EntryError::AddressNotString);
     }
     match entry.get("http_headers") {
-        Some(headers) if headers.as_table_like().is_none() => {
-            Err("its http_headers are not a table".into())
-        }
+        Some(headers) if headers.as_table_like().is_none() => Err(EntryError::HeadersNotTable),
         _ => Ok(()),
     }
 }
@@ -215,7 +211,7 @@ pub fn route(
     url: &str,
     header: &str,
     token: &str,
-) -> Result<(), String> {
+) -> Result<(), EntryError> {
     check_routable(entry)?;
     if let Some(slot) = entry.get_mut("url").and_then(Item::as_value_mut) {
         set_keeping_decor(slot, Value::from(url));

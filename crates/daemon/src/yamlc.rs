@@ -16,25 +16,22 @@
 
 use std::path::Path;
 
-use anyhow::Result;
 use serde_json::{Map, Value};
 use yaml_rust2::Yaml;
 
 use crate::jsonc;
-use crate::jsonc::MalformedConfig;
+use crate::jsonc::{EntryError, MalformedConfig};
 
 /// Parses a YAML file's text (its first document) as JSON; a syntax error is a
 /// [`MalformedConfig`] naming its line and column.
-pub fn parse(file: &Path, text: &str) -> Result<Value> {
-    let too_deep = |line: usize| {
-        anyhow::Error::from(MalformedConfig {
-            file: file.to_owned(),
-            error: jsonc::SyntaxError {
-                line,
-                column: 1,
-                message: format!("nested deeper than {MAX_DEPTH} levels"),
-            },
-        })
+pub fn parse(file: &Path, text: &str) -> Result<Value, MalformedConfig> {
+    let too_deep = |line: usize| MalformedConfig {
+        file: file.to_owned(),
+        error: jsonc::SyntaxError {
+            line,
+            column: 1,
+            message: format!("nested deeper than {MAX_DEPTH} levels"),
+        },
     };
     // yaml-rust2 recurses once per level of nesting: a file nested thousands of levels deep
     // (a few kilobytes) would overflow the stack, so such a file is refused before it is read.
@@ -323,13 +320,13 @@ pub fn wrap(
     name: &str,
     program: &str,
     firewall: &str,
-) -> Result<(String, String), String> {
-    let unsafe_layout = "its layout is not one MCP Firewall can edit safely (edit it by hand)";
+) -> Result<(String, String), EntryError> {
+    let unsafe_layout = EntryError::UnsafeLayout;
     let lines = lines(text);
-    let (fields, program_key) = fields(client, &lines, name).ok_or(unsafe_layout)?;
-    let cmd = member(&lines, fields.clone(), program_key).ok_or(unsafe_layout)?;
-    let (_, at) = lines[cmd].key().ok_or(unsafe_layout)?;
-    let end = scalar_end(text, &lines[cmd], at).ok_or(unsafe_layout)?;
+    let (fields, program_key) = fields(client, &lines, name).ok_or(unsafe_layout.clone())?;
+    let cmd = member(&lines, fields.clone(), program_key).ok_or(unsafe_layout.clone())?;
+    let (_, at) = lines[cmd].key().ok_or(unsafe_layout.clone())?;
+    let end = scalar_end(text, &lines[cmd], at).ok_or(unsafe_layout.clone())?;
     let command_text = text[at..end].to_owned();
     let words: Vec<String> =
         ["wrap", "--name", name, "--", program].iter().map(|w| json_string(w)).collect();
@@ -341,27 +338,27 @@ pub fn wrap(
             edits.push((line.end..line.end, format!("\n{indent}args: [{}]", words.join(", "))));
         }
         Some(args) => {
-            let (_, at) = lines[args].key().ok_or(unsafe_layout)?;
+            let (_, at) = lines[args].key().ok_or(unsafe_layout.clone())?;
             let value = &text[at..lines[args].end];
             if value.starts_with('[') && value.trim_end().ends_with(']') {
                 let inside = value[1..].trim_start();
                 let sep = if inside.starts_with(']') { "" } else { ", " };
                 edits.push((at + 1..at + 1, format!("{}{sep}", words.join(", "))));
             } else if value.is_empty() || value.starts_with('#') {
-                let first = *items(&lines, args).first().ok_or(unsafe_layout)?;
+                let first = *items(&lines, args).first().ok_or(unsafe_layout.clone())?;
                 let indent = " ".repeat(lines[first].indent);
                 let items: String = words.iter().map(|w| format!("{indent}- {w}\n")).collect();
                 edits.push((lines[first].start..lines[first].start, items));
             } else {
-                return Err(unsafe_layout.into());
+                return Err(unsafe_layout);
             }
         }
     }
     let after = crate::jsonc::apply(text, edits);
     // The edit must change exactly the entry's cmd and args.
-    let before = parse(Path::new(""), text).map_err(|e| e.to_string())?;
+    let before = parse(Path::new(""), text).map_err(|e| EntryError::Syntax(e.error))?;
     let mut want = before.clone();
-    let ext = slot(client, &mut want, name).ok_or(unsafe_layout)?;
+    let ext = slot(client, &mut want, name).ok_or(unsafe_layout.clone())?;
     let mut args: Vec<Value> =
         ["wrap", "--name", name, "--", program].iter().map(|w| (*w).into()).collect();
     args.extend(ext["args"].as_array().cloned().unwrap_or_default());
@@ -369,7 +366,7 @@ pub fn wrap(
     ext["args"] = args.into();
     match parse(Path::new(""), &after) {
         Ok(now) if jsonc::same_value(&now, &want) => Ok((after, command_text)),
-        _ => Err(unsafe_layout.into()),
+        _ => Err(unsafe_layout),
     }
 }
 

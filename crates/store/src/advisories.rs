@@ -14,7 +14,7 @@ pub enum AdvisoryError {
     #[error("a stored advisory is not readable: {0}")]
     Corrupt(#[from] serde_json::Error),
     #[error(transparent)]
-    Store(#[from] anyhow::Error),
+    Store(#[from] crate::StoreError),
 }
 
 /// The last import, as `mcpfw advisories status` and scan show it.

@@ -24,10 +24,107 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
-use mcpfw_core::paths::Paths;
+use mcpfw_core::paths::{Paths, PathsError};
+
+/// Why the history's chain key cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the operating system's random generator failed: {0}")]
+    Random(getrandom::Error),
+    /// The config folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] PathsError),
+    /// A file of the key's (the key file, the keyring marker, the lock file) cannot be read or
+    /// written; `what` says which and what was done.
+    #[error("{what}")]
+    File {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key file does not hold a key.
+    #[error(
+        "the chain key file {} is damaged (expected 64 hex digits); restore it from a backup, or \
+         move it and the history database aside to start a new history",
+        path.display()
+    )]
+    DamagedFile { path: PathBuf },
+    /// Another process made the key file and it was gone before it could be read.
+    #[error("the chain key file {} vanished", path.display())]
+    Vanished { path: PathBuf },
+    /// The marker that says the key is in the keyring cannot be read.
+    #[error(
+        "{} is damaged (it should name the keyring service and the key's fingerprint); it \
+         records that the history's chain key is in the OS keyring",
+        path.display()
+    )]
+    DamagedMarker { path: PathBuf },
+    /// The key is in the keyring but the keyring is turned off.
+    #[error(
+        "{KEYRING_ENV}=off, but the history's chain key is in the OS keyring (service \"{service}\", \
+         see {}); unset {KEYRING_ENV} so it can be read, or the existing history cannot be \
+         verified",
+        marker.display(),
+        KEYRING_ENV = KEYRING_ENV
+    )]
+    KeyringOff { service: String, marker: PathBuf },
+    /// The keyring holds another key than the one the history was written with.
+    #[error(
+        "the OS keyring holds a chain key (fingerprint {found}) that is not the one this history \
+         was written with (fingerprint {expected}, see {}); restore the original key in the \
+         keyring, or move {} and the history database aside to start over",
+        marker.display(),
+        marker.display()
+    )]
+    OtherKeyInKeyring { found: String, expected: String, marker: PathBuf },
+    /// The key was in the keyring and is gone.
+    #[error(
+        "the history's chain key (fingerprint {fingerprint}) is no longer in the OS keyring \
+         (service \"{service}\", user \"{KEYRING_USER}\"); restore it, or move {} and the history \
+         database aside to start a new, unverifiable-with-the-old-key history",
+        marker.display(),
+        KEYRING_USER = KEYRING_USER
+    )]
+    LostFromKeyring { fingerprint: String, service: String, marker: PathBuf },
+    /// The key is in the keyring, which cannot be used now.
+    #[error(
+        "the history's chain key is in the OS keyring (service \"{service}\"), which cannot be \
+         used now: {reason}; unlock or start the keyring and try again"
+    )]
+    KeyringUnavailable { service: String, reason: KeyringError },
+}
+
+/// Why the OS keyring cannot be used (said in messages as the reason a file is used instead).
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("cannot start a thread for the keyring: {0}")]
+    Thread(std::io::Error),
+    #[error("the keyring library panicked")]
+    Panicked,
+    #[error("the keyring is locked or refused access ({0})")]
+    Locked(Box<dyn std::error::Error + Send + Sync>),
+    #[error("the keyring is not available ({0})")]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    #[error("the keyring failed ({0})")]
+    Failed(keyring::Error),
+    #[error("the keyring did not keep the secret it was given")]
+    NotKept,
+    #[error(
+        "the keyring entry (service \"{service}\", user \"{KEYRING_USER}\") does not hold a chain \
+         key (expected 64 hex digits)",
+        KEYRING_USER = KEYRING_USER
+    )]
+    NotAKey { service: String },
+}
+
+type Result<T, E = KeyError> = std::result::Result<T, E>;
+
+/// The error for a key file that cannot be read or written.
+fn file_error(what: String) -> impl FnOnce(std::io::Error) -> KeyError {
+    move |source| KeyError::File { what, source }
+}
 
 /// The environment variable that keeps the chain key out of the OS keyring when set to `off`
 /// (for tests and headless machines).
@@ -51,8 +148,7 @@ impl ChainKey {
     /// A new random key from the operating system's generator.
     pub fn generate() -> Result<Self> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| anyhow!("the operating system's random generator failed: {e}"))?;
+        getrandom::fill(&mut bytes).map_err(KeyError::Random)?;
         Ok(Self(bytes))
     }
 
@@ -168,13 +264,7 @@ pub fn load_or_create_chain_key(paths: &Paths) -> Result<(ChainKey, KeySource)> 
 
     if keyring_disabled() {
         if let Some(marker) = marker {
-            bail!(
-                "{KEYRING_ENV}=off, but the history's chain key is in the OS keyring \
-                 (service \"{}\", see {}); unset {KEYRING_ENV} so it can be read, or the \
-                 existing history cannot be verified",
-                marker.service,
-                marker_path.display()
-            );
+            return Err(KeyError::KeyringOff { service: marker.service, marker: marker_path });
         }
         let key = create_key_file(&file)?;
         warn_key_in_file(&file, &format!("{KEYRING_ENV}=off is set"));
@@ -184,15 +274,13 @@ pub fn load_or_create_chain_key(paths: &Paths) -> Result<(ChainKey, KeySource)> 
     match keyring_get(&service) {
         Ok(Some(key)) => {
             match &marker {
-                Some(marker) if marker.fingerprint != key.fingerprint() => bail!(
-                    "the OS keyring holds a chain key (fingerprint {}) that is not the one this \
-                     history was written with (fingerprint {}, see {}); restore the original key \
-                     in the keyring, or move {} and the history database aside to start over",
-                    key.fingerprint(),
-                    marker.fingerprint,
-                    marker_path.display(),
-                    marker_path.display()
-                ),
+                Some(marker) if marker.fingerprint != key.fingerprint() => {
+                    return Err(KeyError::OtherKeyInKeyring {
+                        found: key.fingerprint(),
+                        expected: marker.fingerprint.clone(),
+                        marker: marker_path,
+                    });
+                }
                 Some(_) => {}
                 None => write_marker(&marker_path, &service, &key)?,
             }
@@ -200,14 +288,11 @@ pub fn load_or_create_chain_key(paths: &Paths) -> Result<(ChainKey, KeySource)> 
         }
         Ok(None) => {
             if let Some(marker) = marker {
-                bail!(
-                    "the history's chain key (fingerprint {}) is no longer in the OS keyring \
-                     (service \"{}\", user \"{KEYRING_USER}\"); restore it, or move {} and the \
-                     history database aside to start a new, unverifiable-with-the-old-key history",
-                    marker.fingerprint,
-                    marker.service,
-                    marker_path.display()
-                );
+                return Err(KeyError::LostFromKeyring {
+                    fingerprint: marker.fingerprint,
+                    service: marker.service,
+                    marker: marker_path,
+                });
             }
             let key = ChainKey::generate()?;
             match keyring_store(&service, &key) {
@@ -222,21 +307,17 @@ pub fn load_or_create_chain_key(paths: &Paths) -> Result<(ChainKey, KeySource)> 
                 }
                 Err(reason) => {
                     let key = create_key_file(&file)?;
-                    warn_key_in_file(&file, &reason);
+                    warn_key_in_file(&file, &reason.to_string());
                     Ok((key, KeySource::File(file)))
                 }
             }
         }
         Err(reason) => {
             if let Some(marker) = marker {
-                bail!(
-                    "the history's chain key is in the OS keyring (service \"{}\"), which cannot \
-                     be used now: {reason}; unlock or start the keyring and try again",
-                    marker.service
-                );
+                return Err(KeyError::KeyringUnavailable { service: marker.service, reason });
             }
             let key = create_key_file(&file)?;
-            warn_key_in_file(&file, &reason);
+            warn_key_in_file(&file, &reason.to_string());
             Ok((key, KeySource::File(file)))
         }
     }
@@ -258,37 +339,36 @@ fn warn_key_in_file(file: &Path, reason: &str) {
 // The keyring, always called on a helper thread (see `load_or_create_chain_key`).
 
 /// Runs `f` on a fresh plain thread and waits for it.
-fn on_plain_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+fn on_plain_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, KeyringError> {
     std::thread::Builder::new()
         .name("mcpfw-keyring".into())
         .spawn(f)
-        .map_err(|e| format!("cannot start a thread for the keyring: {e}"))?
+        .map_err(KeyringError::Thread)?
         .join()
-        .map_err(|_| "the keyring library panicked".to_owned())
+        .map_err(|_| KeyringError::Panicked)
 }
 
 /// The key stored in the keyring: `Ok(None)` when there is none, `Err(why)` when the keyring
 /// cannot be used.
-fn keyring_get(service: &str) -> Result<Option<ChainKey>, String> {
+fn keyring_get(service: &str) -> Result<Option<ChainKey>, KeyringError> {
     match keyring_read(service, KEYRING_USER)? {
         None => Ok(None),
-        Some(text) => ChainKey::from_hex(&text).map(Some).ok_or_else(|| {
-            format!(
-                "the keyring entry (service \"{service}\", user \"{KEYRING_USER}\") does not \
-                 hold a chain key (expected 64 hex digits)"
-            )
-        }),
+        Some(text) => ChainKey::from_hex(&text)
+            .map(Some)
+            .ok_or_else(|| KeyringError::NotAKey { service: service.to_owned() }),
     }
 }
 
-fn keyring_store(service: &str, key: &ChainKey) -> Result<(), String> {
+fn keyring_store(service: &str, key: &ChainKey) -> Result<(), KeyringError> {
     keyring_write(service, KEYRING_USER, &key.to_hex())
 }
 
 /// The secret stored in the OS keyring under (`service`, `user`): `Ok(None)` when there is
 /// none, `Err(why)` when the keyring cannot be used. Safe to call from any thread (see
 /// [`load_or_create_chain_key`]).
-pub fn keyring_read(service: &str, user: &str) -> Result<Option<String>, String> {
+pub fn keyring_read(service: &str, user: &str) -> Result<Option<String>, KeyringError> {
     let (service, user) = (service.to_owned(), user.to_owned());
     on_plain_thread(move || {
         let entry = keyring::Entry::new(&service, &user).map_err(describe)?;
@@ -303,7 +383,7 @@ pub fn keyring_read(service: &str, user: &str) -> Result<Option<String>, String>
 /// Stores a secret in the OS keyring, then reads it back through a new entry: a keyring that
 /// does not persist (keyring's in-memory mock on platforms without a backend) must not be
 /// trusted with it.
-pub fn keyring_write(service: &str, user: &str, secret: &str) -> Result<(), String> {
+pub fn keyring_write(service: &str, user: &str, secret: &str) -> Result<(), KeyringError> {
     let (service, user, secret) = (service.to_owned(), user.to_owned(), secret.to_owned());
     on_plain_thread(move || {
         keyring::Entry::new(&service, &user)
@@ -312,21 +392,15 @@ pub fn keyring_write(service: &str, user: &str, secret: &str) -> Result<(), Stri
         let stored = keyring::Entry::new(&service, &user)
             .and_then(|entry| entry.get_password())
             .map_err(describe)?;
-        if stored == secret {
-            Ok(())
-        } else {
-            Err("the keyring did not keep the secret it was given".to_owned())
-        }
+        if stored == secret { Ok(()) } else { Err(KeyringError::NotKept) }
     })?
 }
 
-fn describe(error: keyring::Error) -> String {
+fn describe(error: keyring::Error) -> KeyringError {
     match error {
-        keyring::Error::NoStorageAccess(e) => {
-            format!("the keyring is locked or refused access ({e})")
-        }
-        keyring::Error::PlatformFailure(e) => format!("the keyring is not available ({e})"),
-        other => format!("the keyring failed ({other})"),
+        keyring::Error::NoStorageAccess(e) => KeyringError::Locked(e),
+        keyring::Error::PlatformFailure(e) => KeyringError::Unavailable(e),
+        other => KeyringError::Failed(other),
     }
 }
 
@@ -338,18 +412,14 @@ fn read_key_file(file: &Path) -> Result<Option<ChainKey>> {
         Ok(text) => text,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(e).with_context(|| {
-                format!("cannot read the history's chain key from {}", file.display())
-            });
+            return Err(file_error(format!(
+                "cannot read the history's chain key from {}",
+                file.display()
+            ))(e));
         }
     };
-    let key = ChainKey::from_hex(&text).with_context(|| {
-        format!(
-            "the chain key file {} is damaged (expected 64 hex digits); restore it from a \
-             backup, or move it and the history database aside to start a new history",
-            file.display()
-        )
-    })?;
+    let key =
+        ChainKey::from_hex(&text).ok_or_else(|| KeyError::DamagedFile { path: file.to_owned() })?;
     tighten_permissions(file);
     Ok(Some(key))
 }
@@ -374,7 +444,7 @@ fn create_key_file(file: &Path) -> Result<ChainKey> {
     let key = ChainKey::generate()?;
     let tmp = file.with_extension(format!("key.tmp{}", std::process::id()));
     write_private(&tmp, format!("{}\n", key.to_hex()).as_bytes())
-        .with_context(|| format!("cannot write the chain key to {}", tmp.display()))?;
+        .map_err(file_error(format!("cannot write the chain key to {}", tmp.display())))?;
     let linked = fs::hard_link(&tmp, file);
     let _ = fs::remove_file(&tmp);
     match linked {
@@ -382,9 +452,10 @@ fn create_key_file(file: &Path) -> Result<ChainKey> {
             sync_parent(file);
             Ok(key)
         }
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => read_key_file(file)?
-            .with_context(|| format!("the chain key file {} vanished", file.display())),
-        Err(e) => Err(e).with_context(|| format!("cannot create {}", file.display())),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            read_key_file(file)?.ok_or_else(|| KeyError::Vanished { path: file.to_owned() })
+        }
+        Err(e) => Err(file_error(format!("cannot create {}", file.display()))(e)),
     }
 }
 
@@ -425,7 +496,7 @@ fn read_marker(path: &Path) -> Result<Option<Marker>> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) => return Err(file_error(format!("cannot read {}", path.display()))(e)),
     };
     let field = |name: &str| {
         text.lines()
@@ -434,11 +505,7 @@ fn read_marker(path: &Path) -> Result<Option<Marker>> {
     };
     match (field("service"), field("fingerprint")) {
         (Some(service), Some(fingerprint)) => Ok(Some(Marker { service, fingerprint })),
-        _ => bail!(
-            "{} is damaged (it should name the keyring service and the key's fingerprint); \
-             it records that the history's chain key is in the OS keyring",
-            path.display()
-        ),
+        _ => Err(KeyError::DamagedMarker { path: path.to_owned() }),
     }
 }
 
@@ -449,7 +516,7 @@ fn write_marker(path: &Path, service: &str, key: &ChainKey) -> Result<()> {
         key.fingerprint()
     );
     write_private(path, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .map_err(file_error(format!("cannot write {}", path.display())))?;
     sync_parent(path);
     Ok(())
 }
@@ -466,9 +533,9 @@ impl CreationLock {
         mcpfw_core::platform::private::file(&mut options);
         let file = options
             .open(path)
-            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+            .map_err(file_error(format!("cannot open the lock file {}", path.display())))?;
         mcpfw_core::platform::lock_exclusive(&file)
-            .with_context(|| format!("cannot lock {}", path.display()))?;
+            .map_err(file_error(format!("cannot lock {}", path.display())))?;
         Ok(Self { _file: file })
     }
 }

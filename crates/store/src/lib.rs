@@ -60,7 +60,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{
@@ -73,7 +72,7 @@ use mcpfw_core::classify::Category;
 use mcpfw_core::paths::Paths;
 use mcpfw_core::record::{DecidedBy, Event, EventKind, ResultStatus, UnknownName, Verdict, now_ms};
 
-pub use keys::{ChainKey, KeySource, load_or_create_chain_key};
+pub use keys::{ChainKey, KeyError, KeySource, KeyringError, load_or_create_chain_key};
 pub use recorder::{RulesReader, StoreRecorder};
 
 /// How long a writer waits for another process's write transaction before giving up.
@@ -214,20 +213,21 @@ pub struct StoredEvent {
 }
 
 impl TryFrom<EventRow> for StoredEvent {
-    type Error = anyhow::Error;
+    type Error = StoreError;
 
     /// A stored row as typed values. A name this version does not know (a row written by a newer
     /// version, or edited by hand) is an error naming the row; `mcpfw log --verify` says more.
     fn try_from(row: EventRow) -> Result<Self> {
         let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
         let seq = row.seq;
-        let named = |e: UnknownName| anyhow::anyhow!("history row {seq}: {e}");
-        let category = match row.category.as_deref() {
-            None => None,
-            Some(text) => Some(Category::parse(text).ok_or_else(|| {
-                anyhow::anyhow!("history row {seq}: `{text}` is not a known category")
-            })?),
-        };
+        let named = |name: UnknownName| StoreError::UnknownInRow { seq, name };
+        let category =
+            match row.category.as_deref() {
+                None => None,
+                Some(text) => Some(Category::parse(text).ok_or_else(|| {
+                    named(UnknownName { what: "category", value: text.to_owned() })
+                })?),
+            };
         Ok(Self {
             seq,
             ts_ms: unsigned(row.ts_ms),
@@ -331,12 +331,137 @@ pub struct Damaged {
     pub detail: String,
 }
 
+/// What can go wrong with the history database. The messages name the file and, where there
+/// is one, what to do; the underlying error is the [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file is damaged or is not a SQLite database.
+    #[error(transparent)]
+    Damaged(#[from] Damaged),
+    /// The file is damaged and could not be moved aside to start a new history.
+    #[error("{damaged}")]
+    DamagedKept {
+        damaged: Box<Damaged>,
+        #[source]
+        source: Box<MoveAside>,
+    },
+    /// The chain was tampered with; it is not continued.
+    #[error(transparent)]
+    ChainBroken(#[from] ChainBroken),
+    /// Another process held the database longer than the busy timeout.
+    #[error(
+        "cannot {doing} the history database {} (another process held the database longer than \
+         {} s)",
+        path.display(),
+        BUSY_TIMEOUT.as_secs()
+    )]
+    Locked {
+        doing: &'static str,
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Any other failure of the database (a full disk, an I/O error, a read-only file).
+    #[error("cannot {doing} the history database {}", path.display())]
+    Database {
+        doing: &'static str,
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The file cannot be created.
+    #[error("cannot create the history database {}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Its folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] mcpfw_core::paths::PathsError),
+    /// The file system does not let SQLite use write-ahead logging.
+    #[error(
+        "the history database {} cannot use write-ahead logging (journal mode stays {mode:?}); \
+         is it on a network file system? Put MCP Firewall's data folder on a local disk (or set \
+         MCPFW_HOME)",
+        path.display()
+    )]
+    NoWal { path: PathBuf, mode: String },
+    /// The schema was written by a newer version.
+    #[error(
+        "the history database {} was written by a newer version of MCP Firewall (it has \
+         migration {version}, which this version does not know); upgrade MCP Firewall",
+        path.display()
+    )]
+    NewerSchema { path: PathBuf, version: i64 },
+    /// The chain format is newer than this version understands.
+    #[error(
+        "the history database {} uses chain format {format}, newer than this version of MCP \
+         Firewall understands ({known}); upgrade MCP Firewall",
+        path.display()
+    )]
+    NewerFormat { path: PathBuf, format: i64, known: i64 },
+    /// This version's schema cannot be applied.
+    #[error("cannot update the history database {} to this version's schema", path.display())]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// The history was written with another chain key.
+    #[error(
+        "the history database {} was written with a different chain key (fingerprint {stored}; \
+         the key loaded now is {loaded}), so its entries cannot be verified and new ones would \
+         not join its chain. Restore the original key (the OS keyring entry or the chain.key \
+         file in the config folder), or move the database aside to start a new history",
+        path.display()
+    )]
+    OtherKey { path: PathBuf, stored: String, loaded: String },
+    /// Text given to be stored as JSON (a rule, a tool definition) is not JSON.
+    #[error("{what} is not valid JSON")]
+    NotJson {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored row names something this version does not know (written by a newer version,
+    /// or edited by hand).
+    #[error("history row {seq}: {name}")]
+    UnknownInRow { seq: i64, name: UnknownName },
+    /// A rule kept in the database cannot be read as a rule.
+    #[error("database rule {id} cannot be read: {error}")]
+    UnreadableRule { id: i64, error: serde_json::Error },
+}
+
+impl StoreError {
+    /// Another process held the database too long: trying again later may succeed.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, StoreError::Locked { .. })
+    }
+}
+
+/// A damaged database (or its `-wal` or `-shm` file) could not be moved aside.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", match to {
+    None => format!("cannot move the damaged history database {} aside", from.display()),
+    Some(to) => format!("cannot move {} aside to {}", from.display(), to.display()),
+})]
+pub struct MoveAside {
+    pub from: PathBuf,
+    /// Where it was to go (named for the `-wal` and `-shm` files).
+    pub to: Option<PathBuf>,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The store's results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
 /// The error for a database problem while opening `path`, naming the file and what to do.
-fn open_error(path: &Path, error: sqlx::Error) -> anyhow::Error {
+fn open_error(path: &Path, error: sqlx::Error) -> StoreError {
     match primary_code(&error) {
         Some(11 | 26) => Damaged { path: path.to_owned(), detail: error.to_string() }.into(),
-        _ => anyhow::Error::new(error)
-            .context(format!("cannot open the history database {}", path.display())),
+        _ => StoreError::Database { doing: "open", path: path.to_owned(), source: error },
     }
 }
 
@@ -363,7 +488,7 @@ fn survive_file_size_limit() {
 /// Moves a damaged database (and its `-wal` and `-shm` files) to `<name>.corrupt-<UTC time>`,
 /// keeping it for investigation or recovery, and returns where it went (`None` when it was gone
 /// already).
-fn set_aside(db: &Path) -> Result<Option<PathBuf>> {
+fn set_aside(db: &Path) -> Result<Option<PathBuf>, MoveAside> {
     let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .chars()
@@ -379,20 +504,15 @@ fn set_aside(db: &Path) -> Result<Option<PathBuf>> {
     match std::fs::rename(db, &backup) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(anyhow::Error::new(e).context(format!(
-                "cannot move the damaged history database {} aside",
-                db.display()
-            )));
-        }
+        Err(source) => return Err(MoveAside { from: db.to_owned(), to: None, source }),
     }
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", db.display()));
         if side.exists() {
             let to = PathBuf::from(format!("{}{suffix}", backup.display()));
-            std::fs::rename(&side, &to).with_context(|| {
-                format!("cannot move {} aside to {}", side.display(), to.display())
-            })?;
+            if let Err(source) = std::fs::rename(&side, &to) {
+                return Err(MoveAside { from: side, to: Some(to), source });
+            }
         }
     }
     Ok(Some(backup))
@@ -417,10 +537,13 @@ fn create_private_file(path: &Path) -> Result<()> {
     match options.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot create the history database {}", path.display()))
-        }
+        Err(source) => Err(StoreError::Create { path: path.to_owned(), source }),
     }
+}
+
+/// The error for a rule given as text that is not JSON.
+fn not_a_rule(source: serde_json::Error) -> StoreError {
+    StoreError::NotJson { what: "the rule".to_owned(), source }
 }
 
 /// Escapes `text` for a `LIKE … ESCAPE '\'` pattern.
@@ -465,14 +588,23 @@ impl Store {
     pub async fn open(db: &Path, key: ChainKey) -> Result<Store> {
         survive_file_size_limit();
         match Self::open_once(db, &key).await {
-            Err(e) if e.downcast_ref::<Damaged>().is_some() => {
+            Err(StoreError::Damaged(damaged)) => {
                 // Another MCP Firewall process that found it damaged at the same moment may
                 // have moved it already (`None`): then its new history is used.
-                if let Some(backup) = set_aside(db).with_context(|| format!("{e:#}"))? {
+                let backup = match set_aside(db) {
+                    Ok(backup) => backup,
+                    Err(source) => {
+                        return Err(StoreError::DamagedKept {
+                            damaged: Box::new(damaged),
+                            source: Box::new(source),
+                        });
+                    }
+                };
+                if let Some(backup) = backup {
                     tracing::warn!(
                         database = %db.display(),
                         backup = %backup.display(),
-                        "{e:#}; it was moved to {} (kept, not deleted) and a new history was \
+                        "{damaged}; it was moved to {} (kept, not deleted) and a new history was \
                          started",
                         backup.display()
                     );
@@ -536,17 +668,16 @@ impl Store {
         }
     }
 
-    fn db_error(&self, doing: &str, error: sqlx::Error) -> anyhow::Error {
-        let hint = if is_busy(&error) {
-            format!(" (another process held the database longer than {} s)", BUSY_TIMEOUT.as_secs())
+    fn db_error(&self, doing: &'static str, source: sqlx::Error) -> StoreError {
+        let path = self.path.to_path_buf();
+        if is_busy(&source) {
+            StoreError::Locked { doing, path, source }
         } else {
-            String::new()
-        };
-        anyhow::Error::new(error)
-            .context(format!("cannot {doing} the history database {}{hint}", self.path.display()))
+            StoreError::Database { doing, path, source }
+        }
     }
 
-    fn broken(&self, problem: impl Into<String>) -> anyhow::Error {
+    fn broken(&self, problem: impl Into<String>) -> StoreError {
         ChainBroken { path: self.path.to_path_buf(), problem: problem.into() }.into()
     }
 
@@ -563,7 +694,7 @@ impl Store {
         let mut conn = self.pool.acquire().await.map_err(|e| self.db_error("write to", e))?;
         let appended = self.append_on(&mut conn, events).await;
         if let Err(e) = &appended
-            && e.downcast_ref::<ChainBroken>().is_none()
+            && !matches!(e, StoreError::ChainBroken(_))
         {
             // After a failed write (a full disk, an I/O error) SQLite may already have rolled
             // the transaction back itself; sqlx then still counts it as open and would refuse
@@ -973,8 +1104,11 @@ impl Store {
         definition_json: &str,
         now_ms: u64,
     ) -> Result<ToolSeen> {
-        serde_json::from_str::<serde::de::IgnoredAny>(definition_json).with_context(|| {
-            format!("the definition of tool {name:?} of server {server:?} is not valid JSON")
+        serde_json::from_str::<serde::de::IgnoredAny>(definition_json).map_err(|source| {
+            StoreError::NotJson {
+                what: format!("the definition of tool {name:?} of server {server:?}"),
+                source,
+            }
         })?;
         let sha256 = hex::encode(Sha256::digest(definition_json.as_bytes()));
         let now = chain::to_i64(now_ms);
@@ -1089,8 +1223,7 @@ impl Store {
         origin: &str,
         expires_ms: Option<u64>,
     ) -> Result<i64> {
-        serde_json::from_str::<serde::de::IgnoredAny>(rule_json)
-            .context("the rule is not valid JSON")?;
+        serde_json::from_str::<serde::de::IgnoredAny>(rule_json).map_err(not_a_rule)?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -1112,8 +1245,7 @@ impl Store {
         origin: &str,
         expires_ms: Option<u64>,
     ) -> Result<Option<i64>> {
-        serde_json::from_str::<serde::de::IgnoredAny>(rule_json)
-            .context("the rule is not valid JSON")?;
+        serde_json::from_str::<serde::de::IgnoredAny>(rule_json).map_err(not_a_rule)?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -1170,7 +1302,7 @@ impl Store {
         for stored in self.list_rules().await? {
             match serde_json::from_str(&stored.rule_json) {
                 Ok(spec) => rules.push((stored.id, spec)),
-                Err(e) => anyhow::bail!("database rule {} cannot be read: {e}", stored.id),
+                Err(error) => return Err(StoreError::UnreadableRule { id: stored.id, error }),
             }
         }
         Ok(rules)
@@ -1399,12 +1531,7 @@ async fn prepare(conn: &mut SqliteConnection, db: &Path, key: &ChainKey) -> Resu
             .await
         {
             Ok(mode) if mode.eq_ignore_ascii_case("wal") => break,
-            Ok(mode) => bail!(
-                "the history database {} cannot use write-ahead logging (journal mode stays \
-                 {mode:?}); is it on a network file system? Put MCP Firewall's data folder on a \
-                 local disk (or set MCPFW_HOME)",
-                db.display()
-            ),
+            Ok(mode) => return Err(StoreError::NoWal { path: db.to_owned(), mode }),
             Err(e) if is_busy(&e) && attempt < 200 => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -1420,11 +1547,9 @@ async fn prepare(conn: &mut SqliteConnection, db: &Path, key: &ChainKey) -> Resu
     loop {
         match MIGRATOR.run(&mut *conn).await {
             Ok(()) => break,
-            Err(sqlx::migrate::MigrateError::VersionMissing(version)) => bail!(
-                "the history database {} was written by a newer version of MCP Firewall (it has \
-                 migration {version}, which this version does not know); upgrade MCP Firewall",
-                db.display()
-            ),
+            Err(sqlx::migrate::MigrateError::VersionMissing(version)) => {
+                return Err(StoreError::NewerSchema { path: db.to_owned(), version });
+            }
             Err(
                 sqlx::migrate::MigrateError::Execute(e)
                 | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
@@ -1436,11 +1561,8 @@ async fn prepare(conn: &mut SqliteConnection, db: &Path, key: &ChainKey) -> Resu
                 tracing::debug!("migrating {} (attempt {attempt}): {e}", db.display());
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!(
-                    "cannot update the history database {} to this version's schema",
-                    db.display()
-                )));
+            Err(source) => {
+                return Err(StoreError::Migrate { path: db.to_owned(), source });
             }
         }
     }
@@ -1462,22 +1584,10 @@ async fn prepare(conn: &mut SqliteConnection, db: &Path, key: &ChainKey) -> Resu
             .await
             .map_err(|e| open_error(db, e))?;
     if format > chain::FORMAT {
-        bail!(
-            "the history database {} uses chain format {format}, newer than this version of MCP \
-             Firewall understands ({}); upgrade MCP Firewall",
-            db.display(),
-            chain::FORMAT
-        );
+        return Err(StoreError::NewerFormat { path: db.to_owned(), format, known: chain::FORMAT });
     }
     if stored != fingerprint {
-        bail!(
-            "the history database {} was written with a different chain key (fingerprint \
-             {stored}; the key loaded now is {fingerprint}), so its entries cannot be verified \
-             and new ones would not join its chain. Restore the original key (the OS keyring \
-             entry or the chain.key file in the config folder), or move the database aside to \
-             start a new history",
-            db.display()
-        );
+        return Err(StoreError::OtherKey { path: db.to_owned(), stored, loaded: fingerprint });
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ pub enum PackagePinError {
     #[error("a stored package identity is not readable: {0}")]
     Corrupt(#[from] serde_json::Error),
     #[error(transparent)]
-    Store(#[from] anyhow::Error),
+    Store(#[from] crate::StoreError),
 }
 
 /// One server's package pin, as `mcpfw tools package` and scan show it.

@@ -7,12 +7,27 @@
 //! sorted, no insignificant whitespace), so re-ordered keys are not a change and any changed
 //! word is.
 
-use anyhow::{Result, bail};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Store, chain};
+use super::{Store, StoreError, chain};
+
+/// Why a pending tool change cannot be decided.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    #[error("server {server:?} has no tool {name:?} pinned")]
+    NotPinned { server: String, name: String },
+    #[error("tool {name:?} of server {server:?} has no change waiting")]
+    NoChange { server: String, name: String },
+    /// The definition changed again since the one being decided was shown.
+    #[error("tool {name:?} of server {server:?} changed again (now {now}); review it again")]
+    ChangedAgain { server: String, name: String, now: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A tool's definition in canonical form and its SHA-256 (hex).
 pub fn canonical(definition: &str) -> Option<(String, String)> {
@@ -317,13 +332,23 @@ impl Store {
     /// Trusts the definition waiting for `server`'s tool `name` — only if it is still the one
     /// with `digest` (what the user reviewed), so a server that changes again in between is
     /// not trusted blindly. Returns the pin as it is now.
-    pub async fn trust_pending(&self, server: &str, name: &str, digest: &str) -> Result<Pin> {
+    pub async fn trust_pending(
+        &self,
+        server: &str,
+        name: &str,
+        digest: &str,
+    ) -> Result<Pin, PinError> {
         self.decide_pending(server, name, digest, true).await
     }
 
     /// Keeps the definition waiting for `server`'s tool `name` withheld for good (until it
     /// changes again, or back to its pin).
-    pub async fn block_pending(&self, server: &str, name: &str, digest: &str) -> Result<Pin> {
+    pub async fn block_pending(
+        &self,
+        server: &str,
+        name: &str,
+        digest: &str,
+    ) -> Result<Pin, PinError> {
         self.decide_pending(server, name, digest, false).await
     }
 
@@ -333,7 +358,7 @@ impl Store {
         name: &str,
         digest: &str,
         trust: bool,
-    ) -> Result<Pin> {
+    ) -> Result<Pin, PinError> {
         let now = chain::to_i64(mcpfw_core::record::now_ms());
         let sql = if trust {
             "UPDATE tool_pins SET status = 'trusted', digest = pending_digest, \
@@ -353,15 +378,17 @@ impl Store {
             .map_err(|e| self.db_error("write to", e))?
             .rows_affected();
         let pin = self.pins(Some(server)).await?.into_iter().find(|p| p.name == name);
+        let (server, name) = (server.to_owned(), name.to_owned());
         match (done, pin) {
             (1, Some(pin)) => Ok(pin),
-            (_, None) => bail!("server {server:?} has no tool {name:?} pinned"),
+            (_, None) => Err(PinError::NotPinned { server, name }),
             (_, Some(pin)) => match pin.pending_digest {
-                None => bail!("tool {name:?} of server {server:?} has no change waiting"),
-                Some(now) => bail!(
-                    "tool {name:?} of server {server:?} changed again (now {}); review it again",
-                    &now[..12.min(now.len())]
-                ),
+                None => Err(PinError::NoChange { server, name }),
+                Some(now) => Err(PinError::ChangedAgain {
+                    server,
+                    name,
+                    now: now[..12.min(now.len())].to_owned(),
+                }),
             },
         }
     }

@@ -69,8 +69,11 @@ pub enum PgError {
     Url { url: String, detail: String },
     #[error("PostgreSQL {target}: {source}")]
     Db { target: String, source: sqlx::Error },
-    #[error("the local history: {0:#}")]
-    Local(anyhow::Error),
+    /// The local history cannot be read (its whole chain of causes is in the message).
+    #[error("the local history: {}", mcpfw_core::text::error_chain(.0))]
+    Local(crate::StoreError),
+    #[error("cannot start the replicator thread: {0}")]
+    Thread(std::io::Error),
     #[error(transparent)]
     Machine(#[from] MachineError),
     #[error(
@@ -283,7 +286,7 @@ fn head_message(machine: &str, history: &str, start: i64, head: i64, hash: &[u8]
 impl Store {
     /// The name of this database's chain: 16 hex characters from the key's fingerprint and the
     /// chain's creation time (a history started anew gets a new name).
-    pub async fn history_id(&self) -> anyhow::Result<String> {
+    pub async fn history_id(&self) -> crate::Result<String> {
         let (fingerprint, created): (String, i64) =
             sqlx::query_as("SELECT key_fingerprint, created_ms FROM chain_meta WHERE id = 1")
                 .fetch_one(&self.pool)
@@ -293,7 +296,7 @@ impl Store {
         Ok(hex::encode(&digest[..8]))
     }
 
-    async fn rows_after(&self, seq: i64, limit: i64) -> anyhow::Result<Vec<EventRow>> {
+    async fn rows_after(&self, seq: i64, limit: i64) -> crate::Result<Vec<EventRow>> {
         sqlx::query_as(&format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
         ))
@@ -305,7 +308,7 @@ impl Store {
     }
 
     /// The last event replicated to `target` (0 for none).
-    pub async fn replication_cursor(&self, target: &str) -> anyhow::Result<i64> {
+    pub async fn replication_cursor(&self, target: &str) -> crate::Result<i64> {
         let seq: Option<i64> =
             sqlx::query_scalar("SELECT seq FROM replication_cursor WHERE target = ?")
                 .bind(target)
@@ -315,7 +318,7 @@ impl Store {
         Ok(seq.unwrap_or(0))
     }
 
-    async fn set_replication_cursor(&self, target: &str, seq: i64) -> anyhow::Result<()> {
+    async fn set_replication_cursor(&self, target: &str, seq: i64) -> crate::Result<()> {
         sqlx::query(
             "INSERT INTO replication_cursor (target, seq, updated_ms) VALUES (?1, ?2, ?3) \
              ON CONFLICT (target) DO UPDATE SET seq = ?2, updated_ms = ?3",
@@ -330,7 +333,7 @@ impl Store {
     }
 
     /// The newest seq in the history (0 when empty).
-    pub async fn last_seq(&self) -> anyhow::Result<i64> {
+    pub async fn last_seq(&self) -> crate::Result<i64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM events")
             .fetch_one(&self.pool)
             .await
@@ -561,7 +564,7 @@ impl Replicator {
                     Err(e) => tracing::error!("cannot start the replicator's runtime: {e}"),
                 }
             })
-            .map_err(|e| PgError::Local(anyhow::Error::new(e)))?;
+            .map_err(PgError::Thread)?;
         Ok(Replicator { stop, thread: Some(thread) })
     }
 
@@ -623,7 +626,11 @@ async fn run(
     let store = match Store::open(&config.db, config.key.clone()).await {
         Ok(store) => store,
         Err(e) => {
-            tracing::error!("replication to {} stopped: {e:#}", config.target.label());
+            tracing::error!(
+                "replication to {} stopped: {}",
+                config.target.label(),
+                mcpfw_core::text::error_chain(&e)
+            );
             return;
         }
     };

@@ -22,13 +22,13 @@ use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
-use super::{ChainBroken, ChainKey, Store};
+use super::{ChainKey, Store, StoreError};
 use mcpfw_core::package::{Identity, PackageTrust};
 use mcpfw_core::policy::file::RuleSpec;
 use mcpfw_core::record::{Event, RecordError, Recorder};
+use mcpfw_core::text::error_chain;
 
 /// The most events written in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -50,7 +50,33 @@ pub const QUEUE_CAPACITY: usize = 1024;
 /// The queue length above which the first "falling behind" warning is logged.
 const QUEUE_WARN_FIRST: usize = QUEUE_CAPACITY;
 
+/// What the writer thread says of a batch, to every caller that waits for it (as text: one
+/// error is told to many, and the [`Recorder`] interface carries text).
 type Done = std_mpsc::SyncSender<Result<(), String>>;
+
+/// Why the history writer cannot be started or asked.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    #[error("cannot start the history writer's runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot start the history writer thread")]
+    Thread(#[source] std::io::Error),
+    #[error("the history writer thread stopped while opening the database")]
+    StoppedOpening,
+    /// Its queue is full; ask again later.
+    #[error("the history writer is busy")]
+    Busy,
+    #[error("the history writer has stopped")]
+    Stopped,
+    #[error("the history writer stopped before answering")]
+    NoAnswer,
+    /// The database could not be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The caller's set-up (see [`StoreRecorder::start_with`]) failed.
+    #[error(transparent)]
+    Setup(Box<dyn std::error::Error + Send + Sync>),
+}
 
 enum Message {
     Event(Event),
@@ -70,7 +96,7 @@ enum Message {
     Rules(RulesAnswer),
 }
 
-type RulesAnswer = std_mpsc::SyncSender<Result<Vec<(i64, RuleSpec)>, String>>;
+type RulesAnswer = std_mpsc::SyncSender<Result<Vec<(i64, RuleSpec)>, StoreError>>;
 
 type PackageAnswer = std_mpsc::SyncSender<Result<PackageTrust, String>>;
 
@@ -100,25 +126,27 @@ impl std::fmt::Debug for StoreRecorder {
 impl StoreRecorder {
     /// Opens the history at `store_path` with `key` on a new writer thread; returns once the
     /// database is open (or why it could not be opened).
-    pub fn start(store_path: &Path, key: ChainKey) -> Result<StoreRecorder> {
-        Self::start_with(store_path, key, |_| async { Ok(()) }).map(|(recorder, ())| recorder)
+    pub fn start(store_path: &Path, key: ChainKey) -> Result<StoreRecorder, WriterError> {
+        Self::start_with(store_path, key, |_| async { Ok::<_, StoreError>(()) })
+            .map(|(recorder, ())| recorder)
     }
 
     /// Like [`StoreRecorder::start`], and runs `setup` on the opened store (on the writer's
     /// runtime, before any event is written) — so a caller that needs the database at start-up
     /// does not open it a second time. Returns what `setup` returned.
-    pub fn start_with<R, F, Fut>(
+    pub fn start_with<R, E, F, Fut>(
         store_path: &Path,
         key: ChainKey,
         setup: F,
-    ) -> Result<(StoreRecorder, R)>
+    ) -> Result<(StoreRecorder, R), WriterError>
     where
         R: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
         F: FnOnce(Store) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = Result<R>>,
+        Fut: std::future::Future<Output = Result<R, E>>,
     {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let (opened_tx, opened_rx) = std_mpsc::sync_channel::<Result<R>>(1);
+        let (opened_tx, opened_rx) = std_mpsc::sync_channel::<Result<R, WriterError>>(1);
         let queued = Arc::new(AtomicUsize::new(0));
         let path = store_path.to_owned();
         let writer_queued = queued.clone();
@@ -135,8 +163,7 @@ impl StoreRecorder {
                     match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                         Ok(runtime) => runtime,
                         Err(e) => {
-                            let _ = opened_tx.send(Err(anyhow::Error::new(e)
-                                .context("cannot start the history writer's runtime")));
+                            let _ = opened_tx.send(Err(WriterError::Runtime(e)));
                             return;
                         }
                     };
@@ -144,7 +171,7 @@ impl StoreRecorder {
                     let store = match Store::open(&path, key).await {
                         Ok(store) => store,
                         Err(e) => {
-                            let _ = opened_tx.send(Err(e));
+                            let _ = opened_tx.send(Err(e.into()));
                             return;
                         }
                     };
@@ -153,7 +180,7 @@ impl StoreRecorder {
                             let _ = opened_tx.send(Ok(value));
                         }
                         Err(e) => {
-                            let _ = opened_tx.send(Err(e));
+                            let _ = opened_tx.send(Err(WriterError::Setup(e.into())));
                             store.close().await;
                             return;
                         }
@@ -162,7 +189,7 @@ impl StoreRecorder {
                     store.close().await;
                 });
             })
-            .context("cannot start the history writer thread")?;
+            .map_err(WriterError::Thread)?;
         match opened_rx.recv() {
             Ok(Ok(value)) => Ok((
                 StoreRecorder {
@@ -179,7 +206,7 @@ impl StoreRecorder {
             }
             Err(_) => {
                 let _ = writer.join();
-                anyhow::bail!("the history writer thread stopped while opening the database")
+                Err(WriterError::StoppedOpening)
             }
         }
     }
@@ -261,15 +288,15 @@ pub struct RulesReader {
 impl RulesReader {
     /// The rules as the policy engine takes them. Waits for the writer's answer; never waits
     /// for room in its queue (a full queue is an error: ask again later).
-    pub fn policy_rules(&self) -> Result<Vec<(i64, RuleSpec)>, String> {
+    pub fn policy_rules(&self) -> Result<Vec<(i64, RuleSpec)>, WriterError> {
         let (tx, rx) = std_mpsc::sync_channel(1);
         self.sender.try_send(Message::Rules(tx)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => "the history writer is busy".to_owned(),
-            mpsc::error::TrySendError::Closed(_) => "the history writer has stopped".to_owned(),
+            mpsc::error::TrySendError::Full(_) => WriterError::Busy,
+            mpsc::error::TrySendError::Closed(_) => WriterError::Stopped,
         })?;
         match wait_here(|| rx.recv()) {
-            Ok(answer) => answer,
-            Err(_) => Err("the history writer stopped before answering".to_owned()),
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(WriterError::NoAnswer),
         }
     }
 }
@@ -427,26 +454,30 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
             match check {
                 Check::Tools(server, listed, answer) => {
                     let checked = store.check_tools(&server, &listed, now).await;
-                    let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+                    let _ = answer.send(checked.map_err(|e| error_chain(&e)));
                 }
                 Check::Identity(server, identity, answer) => {
                     let checked = store.check_identity(&server, &identity).await;
-                    let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+                    let _ = answer.send(checked.map_err(|e| error_chain(&e)));
                 }
                 Check::Package(server, package, answer) => {
                     let checked = store.check_package(&server, &package, now).await;
-                    let _ = answer.send(checked.map_err(|e| format!("{e:#}")));
+                    let _ = answer.send(checked.map_err(|e| error_chain(&e)));
                 }
                 Check::Rules(answer) => {
                     let rules = store.policy_rules().await;
-                    let _ = answer.send(rules.map_err(|e| format!("{e:#}")));
+                    let _ = answer.send(rules);
                 }
             }
         }
         for (server, listed) in tools.drain(..) {
             // One transaction per list (not one per tool).
             if let Err(e) = store.record_tools(&server, &listed, now).await {
-                tracing::error!(%server, "the listed tool definitions were not recorded: {e:#}");
+                tracing::error!(
+                    %server,
+                    "the listed tool definitions were not recorded: {}",
+                    error_chain(&e)
+                );
             }
         }
         for flush in flushes {
@@ -511,11 +542,12 @@ async fn write_batch(store: &Store, events: &[Event], retry: bool) -> Result<(),
     loop {
         match store.append(events).await {
             Ok(()) => return Ok(()),
-            Err(e) if e.downcast_ref::<ChainBroken>().is_none() && attempt < retries => {
+            Err(e) if !matches!(e, StoreError::ChainBroken(_)) && attempt < retries => {
                 tracing::warn!(
                     events = events.len(),
-                    "writing to the history failed, retrying in {:?}: {e:#}",
-                    RETRY_BACKOFF[attempt]
+                    "writing to the history failed, retrying in {:?}: {}",
+                    RETRY_BACKOFF[attempt],
+                    error_chain(&e)
                 );
                 tokio::time::sleep(RETRY_BACKOFF[attempt]).await;
                 attempt += 1;
@@ -528,10 +560,11 @@ async fn write_batch(store: &Store, events: &[Event], retry: bool) -> Result<(),
                     first_ts_ms = first,
                     last_ts_ms = last,
                     database = %store.path().display(),
-                    "{} events could not be recorded and are lost: {e:#}",
-                    events.len()
+                    "{} events could not be recorded and are lost: {}",
+                    events.len(),
+                    error_chain(&e)
                 );
-                return Err(format!("{e:#}"));
+                return Err(error_chain(&e));
             }
         }
     }

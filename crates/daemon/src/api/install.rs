@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use serde_json::json;
 
 use super::refuse;
 use crate::clients::Places;
-use crate::install;
+use crate::install::{self, InstallError};
 use crate::paths::Paths;
 
 #[derive(Deserialize)]
@@ -29,7 +28,7 @@ struct Request {
 
 /// `GET /api/v1/install`.
 pub async fn status(paths: Arc<Paths>) -> Response {
-    let answer = tokio::task::spawn_blocking(move || -> Result<serde_json::Value> {
+    let answer = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, InstallError> {
         let places = Places::from_env(None)?;
         let (entries, errors) = install::status(&paths, &places, &install::select_clients(&[])?)?;
         Ok(json!({"entries": entries, "errors": errors}))
@@ -37,7 +36,7 @@ pub async fn status(paths: Arc<Paths>) -> Response {
     .await;
     match answer {
         Ok(Ok(value)) => Json(value).into_response(),
-        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Ok(Err(e)) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -50,21 +49,21 @@ pub async fn run(paths: Arc<Paths>, body: &[u8], uninstall: bool) -> Response {
     };
     let selected = match install::select_clients(&request.clients) {
         Ok(selected) => selected,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &crate::text::error_chain(&e)),
     };
     let dry_run = request.dry_run;
-    let answer = tokio::task::spawn_blocking(move || -> Result<install::Outcome> {
+    let answer = tokio::task::spawn_blocking(move || -> Result<install::Outcome, FirewallError> {
         if uninstall {
-            return install::uninstall(
+            return Ok(install::uninstall(
                 &paths,
                 &selected,
                 dry_run,
                 Some(&install::remote::ProxyRegistry(&paths)),
-            );
+            )?);
         }
-        let places = Places::from_env(None)?;
+        let places = Places::from_env(None).map_err(InstallError::from)?;
         let firewall = firewall_program()?;
-        install::Install {
+        Ok(install::Install {
             paths: &paths,
             places: &places,
             clients: &selected,
@@ -73,12 +72,14 @@ pub async fn run(paths: Arc<Paths>, body: &[u8], uninstall: bool) -> Response {
             router: Some(&install::remote::ProxyRegistry(&paths)),
             pin: None,
         }
-        .run()
+        .run()?)
     })
     .await;
     let outcome = match answer {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Ok(Err(e)) => {
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e));
+        }
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let files: Vec<serde_json::Value> = outcome
@@ -100,16 +101,23 @@ pub async fn run(paths: Arc<Paths>, body: &[u8], uninstall: bool) -> Response {
 
 /// The `mcpfw` program the clients should start: this program when it is `mcpfw` (the
 /// daemon), else the `mcpfw` next to it (the desktop app).
-fn firewall_program() -> Result<PathBuf> {
+/// Why the dashboard cannot install: install's own reasons, or no `mcpfw` to install.
+#[derive(Debug, thiserror::Error)]
+enum FirewallError {
+    #[error(transparent)]
+    Install(#[from] InstallError),
+    #[error(
+        "the mcpfw program is not next to {}; install it there, or run `mcpfw install`",
+        next_to.display()
+    )]
+    NotNextTo { next_to: PathBuf },
+}
+
+fn firewall_program() -> Result<PathBuf, FirewallError> {
     let exe = install::current_firewall()?;
     if crate::clients::is_firewall(&exe.to_string_lossy()) {
         return Ok(exe);
     }
     let sibling = exe.with_file_name(if cfg!(windows) { "mcpfw.exe" } else { "mcpfw" });
-    sibling.is_file().then_some(sibling).with_context(|| {
-        format!(
-            "the mcpfw program is not next to {}; install it there, or run `mcpfw install`",
-            exe.display()
-        )
-    })
+    sibling.is_file().then_some(sibling).ok_or(FirewallError::NotNextTo { next_to: exe })
 }

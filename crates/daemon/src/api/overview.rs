@@ -40,15 +40,15 @@ pub async fn servers(store: &Store, paths: &crate::paths::Paths) -> Response {
     let boxes = boxes(paths);
     let servers = match store.servers_overview().await {
         Ok(servers) => servers,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     let pins = match store.pins(None).await {
         Ok(pins) => pins,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     let packages = match store.package_pins(None).await {
         Ok(packages) => packages,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     let package_of = |server: &str| {
         packages
@@ -136,7 +136,7 @@ pub async fn stats(store: &Store, q: StatsQuery) -> Response {
     }
     let rows = match store.call_counts(since, until, bucket).await {
         Ok(rows) => rows,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     let mut buckets: Vec<Value> =
         (0..count).map(|i| json!({"start_ms": since + i * bucket, "counts": Map::new()})).collect();

@@ -339,7 +339,7 @@ async fn pin_decide(api: &Api, server: &str, tool: &str, body: &[u8], trust: boo
     };
     match done {
         Ok(pin) => Json(overview::pin_json(&pin)).into_response(),
-        Err(e) => refuse(StatusCode::CONFLICT, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::CONFLICT, &crate::text::error_chain(&e)),
     }
 }
 
@@ -390,7 +390,7 @@ async fn package_decide(api: &Api, server: &str, body: &[u8], trust: bool) -> Re
                 E::NoChange { .. } | E::ChangedAgain { .. } => StatusCode::CONFLICT,
                 E::Corrupt(_) | E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            refuse(status, &format!("{e:#}"))
+            refuse(status, &crate::text::error_chain(&e))
         }
     }
 }
@@ -499,7 +499,7 @@ async fn history(
     match store.query(&filter).await {
         Ok(events) => Json(events.iter().map(crate::store::wire::event_json).collect::<Vec<_>>())
             .into_response(),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -513,7 +513,7 @@ async fn verify(State(api): State<Api>) -> Response {
             Json(json!({"ok": report.ok, "checked": report.checked, "problem": report.problem}))
                 .into_response()
         }
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -557,13 +557,16 @@ async fn decide(
             };
             let added = match serde_json::to_string(&spec) {
                 Ok(text) => store.add_rule(&text, "approval", expires).await,
-                Err(e) => Err(e.into()),
+                Err(source) => {
+                    Err(crate::store::StoreError::NotJson { what: "the rule".to_owned(), source })
+                }
             };
             match added {
                 Ok(rule) => Json(json!({"status": "done", "rule": format!("db:{rule}")})).into_response(),
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "the rule of an approval could not be saved");
-                    Json(json!({"status": "done", "rule_error": format!("the decision was taken, but its rule could not be saved: {e:#}")}))
+                    let e = crate::text::error_chain(&e);
+                    tracing::error!(error = %e, "the rule of an approval could not be saved");
+                    Json(json!({"status": "done", "rule_error": format!("the decision was taken, but its rule could not be saved: {e}")}))
                         .into_response()
                 }
             }

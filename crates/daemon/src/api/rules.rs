@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
@@ -36,18 +35,26 @@ pub struct RuleBody {
     pub expires: Option<String>,
 }
 
-/// Parses and checks a request body; the error is the message for a 400.
-pub fn parse_body(body: &[u8]) -> Result<(RuleSpec, Option<Duration>), String> {
-    let parsed: RuleBody = serde_json::from_slice(body).map_err(|e| format!("bad rule: {e}"))?;
-    parsed.rule.check_for_database().map_err(|e| format!("bad rule: {e:#}"))?;
+/// Why a rule sent to the API is refused (the message of a 400).
+#[derive(Debug, thiserror::Error)]
+pub enum BadRule {
+    #[error("bad rule: {0}")]
+    NotARule(serde_json::Error),
+    #[error("bad rule: {0}")]
+    Invalid(crate::policy::file::RuleError),
+    #[error("bad rule: `expires` {0:?} is not a duration (1h, 7d)")]
+    Expires(String),
+}
+
+/// Parses and checks a request body.
+pub fn parse_body(body: &[u8]) -> Result<(RuleSpec, Option<Duration>), BadRule> {
+    let parsed: RuleBody = serde_json::from_slice(body).map_err(BadRule::NotARule)?;
+    parsed.rule.check_for_database().map_err(BadRule::Invalid)?;
     let expires = parsed
         .expires
         .as_deref()
         .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            humantime::parse_duration(e.trim())
-                .map_err(|_| format!("bad rule: `expires` {e:?} is not a duration (1h, 7d)"))
-        })
+        .map(|e| humantime::parse_duration(e.trim()).map_err(|_| BadRule::Expires(e.to_owned())))
         .transpose()?;
     Ok((parsed.rule, expires))
 }
@@ -69,7 +76,7 @@ pub async fn list(store: &Store, paths: &Paths) -> Response {
     };
     let stored = match store.list_rules().await {
         Ok(stored) => stored,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     for rule in stored {
         let spec: Value = serde_json::from_str(&rule.rule_json).unwrap_or(Value::Null);
@@ -84,7 +91,7 @@ pub async fn list(store: &Store, paths: &Paths) -> Response {
 pub async fn add(store: &Store, body: &[u8]) -> Response {
     let (spec, expires) = match parse_body(body) {
         Ok(parsed) => parsed,
-        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message.to_string()),
     };
     let rule_json = match serde_json::to_string(&spec) {
         Ok(text) => text,
@@ -98,7 +105,7 @@ pub async fn add(store: &Store, body: &[u8]) -> Response {
                 "note": "it applies to servers started from now on"})),
         )
             .into_response(),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -110,7 +117,7 @@ pub async fn replace(store: &Store, id: &str, body: &[u8]) -> Response {
     };
     let (spec, expires) = match parse_body(body) {
         Ok(parsed) => parsed,
-        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message.to_string()),
     };
     let rule_json = match serde_json::to_string(&spec) {
         Ok(text) => text,
@@ -123,7 +130,7 @@ pub async fn replace(store: &Store, id: &str, body: &[u8]) -> Response {
             "note": "it applies to servers started from now on"}))
         .into_response(),
         Ok(None) => refuse(StatusCode::NOT_FOUND, &format!("no database rule db:{number}")),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -145,7 +152,7 @@ pub async fn remove(store: &Store, id: &str) -> Response {
     match store.remove_rule(number).await {
         Ok(true) => Json(json!({"removed": format!("db:{number}")})).into_response(),
         Ok(false) => refuse(StatusCode::NOT_FOUND, &format!("no database rule db:{number}")),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     }
 }
 
@@ -162,17 +169,17 @@ const TRIED: i64 = 0;
 pub async fn dry_run(store: &Store, paths: &Paths, body: &[u8]) -> Response {
     let (spec, _) = match parse_body(body) {
         Ok(parsed) => parsed,
-        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message.to_string()),
     };
     let filter =
         EventFilter { limit: DRY_RUN_CALLS, decisions_only: true, ..EventFilter::default() };
     let events = match store.query(&filter).await {
         Ok(events) => events,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
-    let db_rules = match db_rules(store).await {
+    let db_rules = match store.policy_rules().await {
         Ok(rules) => rules,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &crate::text::error_chain(&e)),
     };
     let paths = paths.clone();
     let scanned_rows = events.len();
@@ -184,16 +191,6 @@ pub async fn dry_run(store: &Store, paths: &Paths, body: &[u8]) -> Response {
         }
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("the dry run failed: {e}")),
     }
-}
-
-async fn db_rules(store: &Store) -> Result<Vec<(i64, RuleSpec)>> {
-    let mut out = Vec::new();
-    for stored in store.list_rules().await? {
-        let spec = serde_json::from_str(&stored.rule_json)
-            .with_context(|| format!("database rule {} cannot be read", stored.id))?;
-        out.push((stored.id, spec));
-    }
-    Ok(out)
 }
 
 fn replay(

@@ -36,9 +36,20 @@ use crate::store::Store;
 /// The host's "start at login" switch: the desktop app gives one to the daemon it hosts.
 pub trait Autostart: Send + Sync + std::fmt::Debug {
     /// Whether the app starts at login.
-    fn enabled(&self) -> Result<bool, String>;
+    fn enabled(&self) -> Result<bool, AutostartError>;
     /// Turns starting at login on or off; the state afterwards.
-    fn set(&self, on: bool) -> Result<bool, String>;
+    fn set(&self, on: bool) -> Result<bool, AutostartError>;
+}
+
+/// Why the host's start-at-login switch cannot be read or changed: the host's own error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AutostartError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl AutostartError {
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(error.into())
+    }
 }
 
 /// Why a setting has the value it has.
@@ -133,12 +144,12 @@ impl Live {
     }
 
     /// The host's start-at-login state: `None` without a host, else its answer.
-    async fn autostart_state(&self) -> Option<Result<bool, String>> {
+    async fn autostart_state(&self) -> Option<Result<bool, AutostartError>> {
         let host = self.autostart.clone()?;
         Some(
             tokio::task::spawn_blocking(move || host.enabled())
                 .await
-                .unwrap_or_else(|e| Err(e.to_string())),
+                .unwrap_or_else(|e| Err(AutostartError::new(e))),
         )
     }
 
@@ -153,7 +164,7 @@ impl Live {
         let (autostart, autostart_error) = match self.autostart_state().await {
             None => (Value::Null, None),
             Some(Ok(on)) => (json!(on), None),
-            Some(Err(e)) => (Value::Null, Some(e)),
+            Some(Err(e)) => (Value::Null, Some(e.to_string())),
         };
         json!({
             "approval_timeout_s": self.broker.timeout().as_secs(),
@@ -376,15 +387,13 @@ pub fn save_with(
     let after = edit(text, &file)?;
     match &before {
         Some(before) => {
-            crate::install::files::replace(&path, before, after.as_bytes()).map_err(|e| {
-                match e.downcast_ref::<crate::install::files::Changed>() {
-                    Some(_) => SaveError::Changed(file.clone()),
-                    None => SaveError::Io(format!("{e:#}")),
-                }
+            crate::install::files::replace(&path, before, after.as_bytes()).map_err(|e| match e {
+                crate::install::FileError::Changed(_) => SaveError::Changed(file.clone()),
+                e => SaveError::Io(crate::text::error_chain(&e)),
             })
         }
         None => crate::install::files::write_private(&path, after.as_bytes())
-            .map_err(|e| SaveError::Io(format!("{e:#}"))),
+            .map_err(|e| SaveError::Io(crate::text::error_chain(&e))),
     }
 }
 
@@ -565,7 +574,7 @@ pub async fn keep_pruning(paths: Paths, store: Store) {
         let policy = PolicyFile::load(&crate::policy::file::policy_path(&paths));
         let Ok(policy) = policy else { continue };
         if let Err(e) = store.apply_retention(policy.settings.retention_days).await {
-            tracing::warn!("cannot prune the history: {e:#}");
+            tracing::warn!("cannot prune the history: {}", crate::text::error_chain(&e));
         }
     }
 }
@@ -680,14 +689,16 @@ pub async fn put(
         if let (Some(days), Some(store)) = (change.retention_days, store) {
             match store.apply_retention(days).await {
                 Ok(n) => pruned = Some(n),
-                Err(e) => tracing::warn!("cannot prune the history: {e:#}"),
+                Err(e) => {
+                    tracing::warn!("cannot prune the history: {}", crate::text::error_chain(&e))
+                }
             }
         }
     }
     if let (Some(on), Some(host)) = (change.autostart, live.autostart.clone()) {
         let set = tokio::task::spawn_blocking(move || host.set(on))
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(AutostartError::new(e)));
         if let Err(e) = set {
             let saved = if change.touches_file() { " (the other settings were saved)" } else { "" };
             let message = format!("autostart: cannot change starting at login: {e}{saved}");

@@ -10,9 +10,23 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Result, anyhow};
+use crate::paths::{Paths, PathsError};
 
-use crate::paths::Paths;
+/// Why the approver token cannot be read or made.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("cannot read the approver token from {}: {error}", file.display())]
+    Read { file: PathBuf, error: std::io::Error },
+    #[error("no randomness for the approver token: {0}")]
+    Random(getrandom::Error),
+    /// The config folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] PathsError),
+    #[error("cannot create {}: {error}", file.display())]
+    Create { file: PathBuf, error: std::io::Error },
+}
+
+type Result<T, E = TokenError> = std::result::Result<T, E>;
 use crate::store::keys::{keyring_disabled, keyring_read, keyring_service, keyring_write};
 
 /// The keyring user (account) name under which the approver token is stored.
@@ -42,7 +56,7 @@ pub fn read(paths: &Paths) -> Result<Option<(String, TokenSource)>> {
         }
         Ok(_) => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow!("cannot read the approver token from {}: {e}", file.display())),
+        Err(error) => Err(TokenError::Read { file, error }),
     }
 }
 
@@ -52,21 +66,20 @@ pub fn load_or_create(paths: &Paths) -> Result<(String, TokenSource)> {
         return Ok(found);
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow!("no randomness for the approver token: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(TokenError::Random)?;
     let token = hex::encode(bytes);
     let reason = if keyring_disabled() {
         format!("{}=off is set", crate::store::keys::KEYRING_ENV)
     } else {
         match keyring_write(&keyring_service(paths), KEYRING_USER, &token) {
             Ok(()) => return Ok((token, TokenSource::Keyring)),
-            Err(reason) => reason,
+            Err(reason) => reason.to_string(),
         }
     };
     Paths::ensure(&paths.config)?;
     let file = super::token_path(paths);
     crate::store::keys::write_private_file(&file, format!("{token}\n").as_bytes())
-        .map_err(|e| anyhow!("cannot create {}: {e}", file.display()))?;
+        .map_err(|error| TokenError::Create { file: file.clone(), error })?;
     static WARNED: AtomicBool = AtomicBool::new(false);
     if !WARNED.swap(true, Ordering::Relaxed) {
         tracing::warn!(

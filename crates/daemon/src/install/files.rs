@@ -5,9 +5,35 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::paths::{Paths, PathsError};
 
-use crate::paths::Paths;
+/// Why a file cannot be written (a client's configuration file, a backup, the install lock).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file changed between reading and replacing it: read it again.
+    #[error(transparent)]
+    Changed(#[from] Changed),
+    /// Reading, writing, locking or replacing failed; `what` says which file and what was done.
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] PathsError),
+    /// The path has no folder to write the file in.
+    #[error("{} has no folder", path.display())]
+    NoFolder { path: PathBuf },
+}
+
+type Result<T, E = FileError> = std::result::Result<T, E>;
+
+/// The error for an I/O failure, saying what was being done.
+fn io(what: String) -> impl FnOnce(std::io::Error) -> FileError {
+    move |source| FileError::Io { what, source }
+}
 
 /// The folder of MCP Firewall's install state (manifest, backups): `<data>/install`.
 pub fn install_dir(paths: &Paths) -> PathBuf {
@@ -30,9 +56,9 @@ pub fn lock(paths: &Paths) -> Result<Lock> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+        .map_err(io(format!("cannot open {}", path.display())))?;
     mcpfw_core::platform::lock_exclusive(&file)
-        .with_context(|| format!("cannot lock {}", path.display()))?;
+        .map_err(io(format!("cannot lock {}", path.display())))?;
     Ok(Lock { _file: file })
 }
 
@@ -53,13 +79,12 @@ pub fn backup(paths: &Paths, client: &str, file: &Path, bytes: &[u8]) -> Result<
             Ok(mut out) => {
                 out.write_all(bytes)
                     .and_then(|()| out.sync_all())
-                    .with_context(|| format!("cannot write the backup {}", path.display()))?;
+                    .map_err(io(format!("cannot write the backup {}", path.display())))?;
                 return Ok(path);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
             Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot write the backup {}", path.display()));
+                return Err(io(format!("cannot write the backup {}", path.display()))(e));
             }
         }
     }
@@ -72,12 +97,12 @@ pub fn backup(paths: &Paths, client: &str, file: &Path, bytes: &[u8]) -> Result<
 /// permissions, then renamed over it: a reader sees the old or the new file, never half of one.
 /// A symlinked file (dotfile managers) is replaced at its target, so the link stays.
 pub fn replace(file: &Path, before: &[u8], after: &[u8]) -> Result<()> {
-    let target = std::fs::canonicalize(file)
-        .with_context(|| format!("cannot resolve {}", file.display()))?;
+    let target =
+        std::fs::canonicalize(file).map_err(io(format!("cannot resolve {}", file.display())))?;
     let permissions = std::fs::metadata(&target)
-        .with_context(|| format!("cannot read {}", target.display()))?
+        .map_err(io(format!("cannot read {}", target.display())))?
         .permissions();
-    let dir = target.parent().context("a configuration file has no folder")?;
+    let dir = target.parent().ok_or_else(|| FileError::NoFolder { path: target.clone() })?;
     let name = target.file_name().map_or_else(|| "config".into(), |n| n.to_string_lossy());
     let temp = dir.join(format!(".{name}.mcpfw-{}.tmp", std::process::id()));
     let written = (|| -> std::io::Result<()> {
@@ -88,16 +113,16 @@ pub fn replace(file: &Path, before: &[u8], after: &[u8]) -> Result<()> {
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write next to {}", target.display()));
+        return Err(io(format!("cannot write next to {}", target.display()))(e));
     }
     let current = std::fs::read(&target).unwrap_or_default();
     if current != before {
         let _ = std::fs::remove_file(&temp);
-        bail!(Changed(file.to_owned()));
+        return Err(Changed(file.to_owned()).into());
     }
     if let Err(e) = std::fs::rename(&temp, &target) {
         let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot replace {}", target.display()));
+        return Err(io(format!("cannot replace {}", target.display()))(e));
     }
     if let Ok(dir) = std::fs::File::open(dir) {
         let _ = dir.sync_all();
@@ -112,12 +137,12 @@ pub struct Changed(pub PathBuf);
 
 /// Writes a file of MCP Firewall's own atomically, readable by the user only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("a file without a folder")?;
+    let dir = path.parent().ok_or_else(|| FileError::NoFolder { path: path.to_owned() })?;
     Paths::ensure(dir)?;
     let temp = path.with_extension(format!("tmp{}", std::process::id()));
     crate::store::keys::write_private_file(&temp, bytes)
         .and_then(|()| std::fs::rename(&temp, path))
-        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(io(format!("cannot write {}", path.display())))
 }
 
 #[cfg(all(test, unix))]
@@ -138,7 +163,7 @@ mod tests {
         assert_eq!(std::fs::read(&real).unwrap(), b"{\"a\": 1}");
         assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
         let error = replace(&real, b"{}", b"[]").unwrap_err();
-        assert!(error.downcast_ref::<Changed>().is_some(), "{error}");
+        assert!(matches!(error, FileError::Changed(_)), "{error}");
         assert_eq!(std::fs::read(&real).unwrap(), b"{\"a\": 1}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
     }

@@ -11,11 +11,38 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::files;
 use crate::paths::Paths;
+
+/// Why the install manifest cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// It is not a manifest (damaged, or edited by hand).
+    #[error(
+        "{} cannot be read; restore the configuration files from the backups next to it",
+        path.display()
+    )]
+    Damaged {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Unwritable(#[from] files::FileError),
+    /// A record holds what JSON cannot (a path that is not UTF-8).
+    #[error("the install manifest cannot be written: {0}")]
+    Unserializable(serde_json::Error),
+}
+
+type Result<T, E = ManifestError> = std::result::Result<T, E>;
 
 /// One entry rewritten by install.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,21 +136,18 @@ impl Manifest {
     pub fn load(paths: &Paths) -> Result<Self> {
         let path = manifest_path(paths);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "{} cannot be read; restore the configuration files from the backups next to it",
-                    path.display()
-                )
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| ManifestError::Damaged { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Err(source) => Err(ManifestError::Unreadable { path, source }),
         }
     }
 
     pub fn save(&self, paths: &Paths) -> Result<()> {
-        let mut text = serde_json::to_vec_pretty(&Manifest { version: 1, ..self.clone() })?;
+        let mut text = serde_json::to_vec_pretty(&Manifest { version: 1, ..self.clone() })
+            .map_err(ManifestError::Unserializable)?;
         text.push(b'\n');
-        files::write_private(&manifest_path(paths), &text)
+        Ok(files::write_private(&manifest_path(paths), &text)?)
     }
 
     /// The record of the entry at `pointer` in `file`.

@@ -25,13 +25,55 @@ pub mod watch;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::clients::{self, Launch, Places, ServerEntry};
-use crate::jsonc::{Kind, Node};
+use crate::jsonc::{EntryError, Kind, Node};
 use crate::paths::Paths;
 use manifest::{Holds, Manifest, Record};
+
+pub use files::FileError;
+pub use manifest::ManifestError;
+
+/// Why install or uninstall cannot go on (with a file, or at all). What is left out of one entry
+/// is a note of that entry instead.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// A client's file cannot be found, read or parsed (a malformed file among them).
+    #[error(transparent)]
+    Config(#[from] clients::ConfigError),
+    /// A client's file (or a backup, or the lock) cannot be written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The record of what install changed cannot be read or written.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The file changed each time it was about to be replaced.
+    #[error("{} keeps changing; close its program and try again", file.display())]
+    KeepsChanging { file: PathBuf },
+    #[error("unknown client {name:?}; known clients: all, {known}")]
+    UnknownClient { name: String, known: String },
+    /// Where this program is cannot be told (what installed entries would start).
+    #[error("{what}")]
+    Program {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the path of mcpfw is not UTF-8")]
+    ProgramNotUtf8,
+    /// An entry could not be found again in the text it was just written to.
+    #[error("the entry vanished while it was edited")]
+    Vanished,
+}
+
+impl From<crate::jsonc::MalformedConfig> for InstallError {
+    fn from(error: crate::jsonc::MalformedConfig) -> Self {
+        InstallError::Config(error.into())
+    }
+}
+
+type Result<T, E = InstallError> = std::result::Result<T, E>;
 
 /// The clients named on the command line (`all`, or none, is every client).
 pub fn select_clients(names: &[String]) -> Result<Vec<&'static str>> {
@@ -41,11 +83,11 @@ pub fn select_clients(names: &[String]) -> Result<Vec<&'static str>> {
     names
         .iter()
         .map(|name| {
-            clients::CLIENTS.iter().copied().find(|c| c == name).with_context(|| {
-                format!(
-                    "unknown client {name:?}; known clients: all, {}",
-                    clients::CLIENTS.join(", ")
-                )
+            clients::CLIENTS.iter().copied().find(|c| c == name).ok_or_else(|| {
+                InstallError::UnknownClient {
+                    name: name.clone(),
+                    known: clients::CLIENTS.join(", "),
+                }
             })
         })
         .collect()
@@ -122,15 +164,21 @@ pub trait Pinner {
 
 /// The running program, canonicalized: what installed entries start.
 pub fn current_firewall() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot tell where this mcpfw program is")?;
-    std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))
+    let exe = std::env::current_exe().map_err(|source| InstallError::Program {
+        what: "cannot tell where this mcpfw program is".to_owned(),
+        source,
+    })?;
+    std::fs::canonicalize(&exe).map_err(|source| InstallError::Program {
+        what: format!("cannot resolve {}", exe.display()),
+        source,
+    })
 }
 
 /// Install on a YAML file (Goose's, Continue's): each stdio entry is rewritten line by line
 /// ([`crate::yamlc::wrap`], checked by parsing the result).
 /// `pin`: `--pin` was asked for, which YAML files do not get yet (each stdio entry says so).
 fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path, pin: bool) -> Result<Plan> {
-    let firewall = firewall.to_str().context("the path of mcpfw is not UTF-8")?;
+    let firewall = firewall.to_str().ok_or(InstallError::ProgramNotUtf8)?;
     let unpinned = |entry: &ServerEntry| match entry.launch {
         Launch::Stdio { .. } if pin => "; not pinned: --pin does not edit YAML files yet",
         _ => "",
@@ -160,7 +208,7 @@ fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path, pin: bool) 
                 let installed = clients::found(client, file, &after)?
                     .into_iter()
                     .find(|f| f.entry.pointer == entry.pointer)
-                    .context("the entry vanished while it was edited")?
+                    .ok_or(InstallError::Vanished)?
                     .current;
                 notes.push(format!(
                     "{label}: protected (runs through mcpfw wrap){}",
@@ -202,7 +250,7 @@ impl Install<'_> {
                 match self.file(&mut manifest, client, &file) {
                     Ok(Some(done)) => outcome.files.push(done),
                     Ok(None) => {}
-                    Err(e) => outcome.errors.push(format!("{e:#}")),
+                    Err(e) => outcome.errors.push(crate::text::error_chain(&e)),
                 }
             }
         }
@@ -250,11 +298,11 @@ impl Install<'_> {
                     done.backup = Some(backup);
                     return Ok(Some(done));
                 }
-                Err(e) if e.is::<files::Changed>() && attempt < ATTEMPTS => continue,
-                Err(e) => return Err(e),
+                Err(FileError::Changed(_)) if attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
             }
         }
-        bail!("{} keeps changing; close its program and try again", file.display())
+        Err(InstallError::KeepsChanging { file: file.to_owned() })
     }
 
     /// The new text of a JSON file with its entries protected, the install records and one
@@ -355,7 +403,7 @@ impl Install<'_> {
     /// stdio entry's `command` and `args` are changed in place, everything else is kept.
     fn plan_toml(&self, client: &str, file: &Path, text: &str) -> Result<Plan> {
         let mut doc = crate::tomlc::parse(file, text)?;
-        let firewall = self.firewall.to_str().context("the path of mcpfw is not UTF-8")?;
+        let firewall = self.firewall.to_str().ok_or(InstallError::ProgramNotUtf8)?;
         let mut records = Vec::new();
         let mut notes = Vec::new();
         for found in clients::found(client, file, text)? {
@@ -381,7 +429,7 @@ impl Install<'_> {
                 match self.route_toml(client, &found, &mut doc) {
                     Ok(route) => {
                         let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
-                            .context("the entry vanished while it was edited")?;
+                            .ok_or(InstallError::Vanished)?;
                         notes.push(format!(
                             "{label}: protected (through MCP Firewall's HTTP proxy, served by \
                              the daemon)"
@@ -437,7 +485,7 @@ impl Install<'_> {
             match wrapped {
                 Ok(()) => {
                     let installed = crate::tomlc::entry_value(&doc, &entry.pointer)
-                        .context("the entry vanished while it was edited")?;
+                        .ok_or(InstallError::Vanished)?;
                     notes.push(format!("{label}: protected (runs through mcpfw wrap){pinned}"));
                     records.push(Record {
                         client: client.to_owned(),
@@ -466,22 +514,23 @@ impl Install<'_> {
         entry: &ServerEntry,
         text: &str,
         node: &Node,
-    ) -> Result<(String, String), String> {
+    ) -> Result<(String, String), EntryError> {
         if client == "claude-desktop" {
-            return Err("Claude Desktop does not start remote entries from this file (use \
-                        `mcpfw wrap --name NAME --url URL` as a stdio entry)"
-                .into());
+            return Err(EntryError::RemoteNotRouted(
+                "Claude Desktop does not start remote entries from this file (use `mcpfw wrap \
+                 --name NAME --url URL` as a stdio entry)",
+            ));
         }
         if client == "gemini" {
-            return Err("Gemini CLI's remote entries are not routed through MCP Firewall's HTTP \
-                        proxy yet"
-                .into());
+            return Err(EntryError::RemoteNotRouted(
+                "Gemini CLI's remote entries are not routed through MCP Firewall's HTTP proxy yet",
+            ));
         }
         if client == "continue" {
             // Its documented headers are YAML's `requestOptions`, not a JSON `headers` member.
-            return Err("Continue's remote entries are not routed through MCP Firewall's HTTP \
-                        proxy yet"
-                .into());
+            return Err(EntryError::RemoteNotRouted(
+                "Continue's remote entries are not routed through MCP Firewall's HTTP proxy yet",
+            ));
         }
         let (router, route) = self.register(client, entry, node)?;
         let text = remote::routed_entry(
@@ -501,8 +550,8 @@ impl Install<'_> {
         client: &str,
         entry: &ServerEntry,
         node: &Node,
-    ) -> Result<(&dyn remote::Router, remote::Route), String> {
-        let router = self.router.ok_or("no HTTP proxy to route it through")?;
+    ) -> Result<(&dyn remote::Router, remote::Route), EntryError> {
+        let router = self.router.ok_or(EntryError::NoProxy)?;
         let upstream = remote::upstream(node, clients::url_key(client))?;
         let route = if self.dry_run {
             let name = remote::route_name(&entry.name);
@@ -515,7 +564,7 @@ impl Install<'_> {
         } else {
             router
                 .register(client, &entry.name, &upstream)
-                .map_err(|e| format!("the HTTP proxy refused the route: {e:#}"))?
+                .map_err(|e| EntryError::RouteRefused(crate::text::error_chain(&e)))?
         };
         Ok((router, route))
     }
@@ -527,10 +576,10 @@ impl Install<'_> {
         client: &str,
         found: &clients::Found,
         doc: &mut toml_edit::DocumentMut,
-    ) -> Result<String, String> {
-        let node = crate::jsonc::parse(&found.current).map_err(|e| e.to_string())?;
+    ) -> Result<String, EntryError> {
+        let node = crate::jsonc::parse(&found.current)?;
         let Some(table) = crate::tomlc::entry_mut(doc, &found.entry.pointer) else {
-            return Err("it is not a table".into());
+            return Err(EntryError::NotATable);
         };
         crate::tomlc::check_routable(table)?;
         let (router, route) = self.register(client, &found.entry, &node)?;
@@ -560,7 +609,7 @@ pub fn uninstall(
     for (client, file) in files {
         match uninstall_file(paths, &mut manifest, &client, &file, dry_run, router) {
             Ok(done) => outcome.files.push(done),
-            Err(e) => outcome.errors.push(format!("{e:#}")),
+            Err(e) => outcome.errors.push(crate::text::error_chain(&e)),
         }
     }
     Ok(outcome)
@@ -603,8 +652,8 @@ fn uninstall_file(
             let backup = files::backup(paths, client, file, done.before.as_bytes())?;
             match files::replace(file, done.before.as_bytes(), done.after.as_bytes()) {
                 Ok(()) => done.backup = Some(backup),
-                Err(e) if e.is::<files::Changed>() && attempt < ATTEMPTS => continue,
-                Err(e) => return Err(e),
+                Err(FileError::Changed(_)) if attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
             }
         }
         // The file first: after a crash between the two writes, the records name entries that
@@ -618,13 +667,16 @@ fn uninstall_file(
                 && !manifest.records.iter().any(|r| r.route.as_ref() == Some(&route))
                 && let Err(e) = router.unregister(client, &route)
             {
-                done.notes.push(format!("the HTTP proxy's route {route} stays: {e:#}"));
+                done.notes.push(format!(
+                    "the HTTP proxy's route {route} stays: {}",
+                    crate::text::error_chain(&e)
+                ));
             }
         }
         manifest.save(paths)?;
         return Ok(done);
     }
-    bail!("{} keeps changing; close its program and try again", file.display())
+    Err(InstallError::KeepsChanging { file: file.to_owned() })
 }
 
 /// What uninstall does to a JSON file: its new text, and the entries settled (restored, gone
@@ -821,14 +873,14 @@ pub fn status(
                 Ok(Some(text)) => text,
                 Ok(None) => continue,
                 Err(e) => {
-                    errors.push(format!("{e:#}"));
+                    errors.push(crate::text::error_chain(&e));
                     continue;
                 }
             };
             let found = match clients::found(client, &file, &text) {
                 Ok(found) => found,
                 Err(e) => {
-                    errors.push(format!("{e:#}"));
+                    errors.push(crate::text::error_chain(&e));
                     continue;
                 }
             };
@@ -904,7 +956,7 @@ pub fn wrapped_entry(
     entry: &Node,
     name: &str,
     firewall: &Path,
-) -> Result<String, String> {
+) -> Result<String, EntryError> {
     wrapped_entry_with(text, entry, name, firewall, Vec::new())
 }
 
@@ -916,7 +968,7 @@ fn wrapped_entry_with(
     name: &str,
     firewall: &Path,
     extra: Vec<(Range<usize>, String)>,
-) -> Result<String, String> {
+) -> Result<String, EntryError> {
     // Zed's older form: `{"command": {"path": …, "args": […], "env": {…}}}`; the nested
     // object is rewritten the same way, with `path` as its program.
     if let Some(nested) =
@@ -938,13 +990,13 @@ fn wrapped_object(
     name: &str,
     firewall: &Path,
     extra: Vec<(Range<usize>, String)>,
-) -> Result<String, String> {
-    let command = entry.member(program_key).ok_or("it has no command")?;
-    let program = command.value.as_str().ok_or("its command is not a string")?;
+) -> Result<String, EntryError> {
+    let command = entry.member(program_key).ok_or(EntryError::NoCommand)?;
+    let program = command.value.as_str().ok_or(EntryError::CommandNotString)?;
     if program.trim().is_empty() {
-        return Err("its command is empty".into());
+        return Err(EntryError::EmptyCommand);
     }
-    let firewall = firewall.to_str().ok_or("the path of mcpfw is not UTF-8")?;
+    let firewall = firewall.to_str().ok_or(EntryError::ProgramNotUtf8)?;
     let prefix = ["wrap", "--name", name, "--", program]
         .iter()
         .map(|s| json_string(s))
@@ -967,7 +1019,7 @@ fn wrapped_object(
                     edits.push((open..open, format!("{prefix},{space}")));
                 }
             }
-            _ => return Err("its args are not a list of strings".into()),
+            _ => return Err(EntryError::ArgsNotStrings),
         },
     }
     edits.extend(
@@ -992,7 +1044,7 @@ fn pin_wrapped(
     env: &std::collections::BTreeMap<String, String>,
     pinner: &dyn Pinner,
     record: Option<Record>,
-) -> Result<Option<(Record, String)>, String> {
+) -> Result<Option<(Record, String)>, EntryError> {
     let Some((span, spec)) = pin_edit(node, command, env, pinner)? else { return Ok(None) };
     let start = node.span.start;
     let mut installed = current.to_owned();
@@ -1002,7 +1054,7 @@ fn pin_wrapped(
         Some(record) => match record.holds(current) {
             Holds::InstalledText | Holds::Installed => Record { installed, ..record },
             Holds::Original | Holds::Other => {
-                return Err("it was edited since mcpfw install wrote it".into());
+                return Err(EntryError::EditedSinceInstall);
             }
         },
         None => Record {
@@ -1042,10 +1094,10 @@ fn pin_edit(
     command: &[String],
     env: &std::collections::BTreeMap<String, String>,
     pinner: &dyn Pinner,
-) -> Result<Option<(Range<usize>, String)>, String> {
+) -> Result<Option<(Range<usize>, String)>, EntryError> {
     let items = match entry.member("args").map(|a| &a.value.kind) {
         Some(Kind::Array(items)) => items,
-        _ => return Err("the package is not in the entry's args".into()),
+        _ => return Err(EntryError::PackageNotInArgs),
     };
     let words: Vec<Option<&str>> = items.iter().map(|i| i.as_str()).collect();
     Ok(pin_word(&words, command, env, pinner)?.map(|(i, word)| (items[i].span.clone(), word)))
@@ -1058,7 +1110,7 @@ fn pin_word(
     command: &[String],
     env: &std::collections::BTreeMap<String, String>,
     pinner: &dyn Pinner,
-) -> Result<Option<(usize, String)>, String> {
+) -> Result<Option<(usize, String)>, EntryError> {
     use mcpfw_core::package::{Ecosystem, parse_command};
     let Some((program, args)) = command.split_first() else { return Ok(None) };
     let Some(package) = parse_command(program, args) else { return Ok(None) };
@@ -1078,7 +1130,7 @@ fn pin_word(
         _ => false,
     };
     if !plain(&package.spec) {
-        return Err(format!("{} specs are not pinned by install", package.launcher));
+        return Err(EntryError::LauncherNotPinned(package.launcher.clone()));
     }
     let index = words
         .iter()
@@ -1091,8 +1143,8 @@ fn pin_word(
                         == Some(package.spec.as_str())
             })
         })
-        .ok_or("the package is not an item of the entry's args of its own")?;
-    let version = pinner.version(command, env)?;
+        .ok_or(EntryError::PackageNotOwnArg)?;
+    let version = pinner.version(command, env).map_err(EntryError::Version)?;
     // pipx takes a requirement (`pkg==1.2.3`), the others `pkg@1.2.3`.
     let at = if package.launcher == "pipx run" { "==" } else { "@" };
     let pinned = format!("{}{at}{version}", package.name);
@@ -1125,7 +1177,7 @@ mod tests {
         }
     }
 
-    fn pin(text: &str, version: Result<&str, &str>) -> Result<String, String> {
+    fn pin(text: &str, version: Result<&str, &str>) -> Result<String, EntryError> {
         let doc = crate::jsonc::parse(text).unwrap();
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
         let command: Vec<String> = std::iter::once(value["command"].as_str().unwrap().to_owned())
@@ -1175,7 +1227,8 @@ mod tests {
             r#"{"command": "/m", "args": ["wrap", "--name", "s", "--", "npx", "-y", "@b/x"]}"#;
         let edited = Record { installed: installed.into(), ..record };
         let why = pin(Some(edited)).unwrap_err();
-        assert!(why.contains("edited since"), "{why}");
+        assert_eq!(why, EntryError::EditedSinceInstall);
+        assert!(why.to_string().contains("edited since"), "{why}");
     }
 
     #[test]
@@ -1197,7 +1250,7 @@ mod tests {
         assert_eq!(pin(exact, Ok("9.9.9")).unwrap(), pin(exact, Err("unused")).unwrap());
         assert_eq!(
             pin(r#"{"command": "npx", "args": ["-y", "srv"]}"#, Err("not known")),
-            Err("not known".to_owned())
+            Err(EntryError::Version("not known".to_owned()))
         );
         assert_eq!(
             pin(r#"{"command": "pnpm", "args": ["dlx", "srv"]}"#, Ok("1.0.0")).unwrap(),
@@ -1214,11 +1267,13 @@ mod tests {
         assert!(
             pin(r#"{"command": "docker", "args": ["run", "-i", "img"]}"#, Ok("1.0.0"))
                 .unwrap_err()
+                .to_string()
                 .contains("docker")
         );
         assert!(
             pin(r#"{"command": "pipx", "args": ["run", "srv>=1"]}"#, Ok("1.0.0"))
                 .unwrap_err()
+                .to_string()
                 .contains("pipx run")
         );
     }
@@ -1258,7 +1313,7 @@ mod tests {
             client: &str,
             name: &str,
             upstream: &remote::Upstream,
-        ) -> Result<remote::Route> {
+        ) -> Result<remote::Route, remote::RegistryError> {
             let mut routes = self.0.lock().unwrap();
             routes.push((client.into(), name.into(), upstream.url.clone()));
             Ok(remote::Route {
@@ -1267,7 +1322,7 @@ mod tests {
                 token: format!("token-{}", routes.len()),
             })
         }
-        fn unregister(&self, client: &str, name: &str) -> Result<()> {
+        fn unregister(&self, client: &str, name: &str) -> Result<(), remote::RegistryError> {
             self.0.lock().unwrap().retain(|(c, n, _)| !(c == client && n == name));
             Ok(())
         }

@@ -3,13 +3,11 @@
 //! carries the route's token (so another local program cannot use the route); the entry's own
 //! headers stay, and the client still sends them.
 
-use anyhow::Result;
-
-use crate::jsonc::{Kind, Node};
+use crate::jsonc::{EntryError, Kind, Node};
 
 use crate::paths::Paths;
 use crate::proxy::registry;
-pub use crate::proxy::registry::TOKEN_HEADER;
+pub use crate::proxy::registry::{RegistryError, TOKEN_HEADER};
 
 /// Where the proxy serves one remote server, and the token the client must present.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +26,14 @@ pub trait Router {
     /// The header the token goes in.
     fn token_header(&self) -> &str;
     /// Registers (or finds) the route of `client`'s entry `name` to `upstream`.
-    fn register(&self, client: &str, name: &str, upstream: &Upstream) -> Result<Route>;
+    fn register(
+        &self,
+        client: &str,
+        name: &str,
+        upstream: &Upstream,
+    ) -> Result<Route, RegistryError>;
     /// Forgets the route named `route` (after uninstall).
-    fn unregister(&self, client: &str, route: &str) -> Result<()>;
+    fn unregister(&self, client: &str, route: &str) -> Result<(), RegistryError>;
 }
 
 /// The HTTP proxy's registry (`<data>/proxy.json`), which the daemon's proxy reads.
@@ -41,7 +44,12 @@ impl Router for ProxyRegistry<'_> {
         TOKEN_HEADER
     }
 
-    fn register(&self, client: &str, name: &str, upstream: &Upstream) -> Result<Route> {
+    fn register(
+        &self,
+        client: &str,
+        name: &str,
+        upstream: &Upstream,
+    ) -> Result<Route, RegistryError> {
         let current = registry::load(self.0)?;
         let elsewhere = |route: &str| {
             current
@@ -53,10 +61,7 @@ impl Router for ProxyRegistry<'_> {
         if elsewhere(&route) {
             route = route_name(&format!("{name}-{client}"));
             if elsewhere(&route) {
-                anyhow::bail!(
-                    "the proxy's routes `{}` and `{route}` lead to other servers",
-                    route_name(name)
-                );
+                return Err(RegistryError::RoutesTaken { first: route_name(name), second: route });
             }
         }
         let registered = if upstream.legacy_sse {
@@ -67,7 +72,7 @@ impl Router for ProxyRegistry<'_> {
         Ok(Route { name: route, url: registered.url, token: registered.token })
     }
 
-    fn unregister(&self, client: &str, route: &str) -> Result<()> {
+    fn unregister(&self, client: &str, route: &str) -> Result<(), RegistryError> {
         registry::unregister(self.0, client, route)
     }
 }
@@ -97,21 +102,21 @@ pub struct Upstream {
 }
 
 /// The address of a remote entry that the proxy can serve, or why not.
-pub fn upstream(entry: &Node, url_key: &str) -> Result<Upstream, String> {
+pub fn upstream(entry: &Node, url_key: &str) -> Result<Upstream, EntryError> {
     let url = entry
         .get(url_key)
         .or_else(|| entry.get("url"))
         .and_then(Node::as_str)
-        .ok_or("its address is not a string")?;
+        .ok_or(EntryError::AddressNotString)?;
     let legacy_sse = entry
         .get("type")
         .and_then(Node::as_str)
         .is_some_and(|kind| kind.eq_ignore_ascii_case("sse"));
     if url.contains("${") {
-        return Err("its address uses variables only the client can expand".into());
+        return Err(EntryError::AddressHasVariables);
     }
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(format!("its address {url:?} is not an http(s) URL"));
+        return Err(EntryError::NotHttp(url.to_owned()));
     }
     Ok(Upstream { url: url.to_owned(), legacy_sse })
 }
@@ -128,12 +133,12 @@ pub fn routed_entry(
     url_key: &str,
     header: &str,
     route: &Route,
-) -> Result<String, String> {
+) -> Result<String, EntryError> {
     let url = entry
         .member(url_key)
         .or_else(|| entry.member("url"))
         .filter(|m| m.value.as_str().is_some())
-        .ok_or("its address is not a string")?;
+        .ok_or(EntryError::AddressNotString)?;
     let mut edits = vec![(url.value.span.clone(), json_string(&route.url))];
     let token = json_string(&route.token);
     match entry.member("headers") {
@@ -158,7 +163,7 @@ pub fn routed_entry(
                     edits.push((open..open, format!("{}: {token},{space}", json_string(header))));
                 }
             }
-            _ => return Err("its headers are not an object".into()),
+            _ => return Err(EntryError::HeadersNotObject),
         },
     }
     let start = entry.span.start;
@@ -179,7 +184,7 @@ mod tests {
         }
     }
 
-    fn routed(text: &str, key: &str) -> Result<String, String> {
+    fn routed(text: &str, key: &str) -> Result<String, EntryError> {
         let doc = crate::jsonc::parse(text).unwrap();
         routed_entry(text, &doc, key, "X-MCPFW-Token", &route())
     }

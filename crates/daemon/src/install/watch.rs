@@ -60,7 +60,10 @@ pub fn spawn(paths: Paths, broker: Arc<ApprovalBroker>, store: Option<Store>) {
     let places = match Places::from_env(None) {
         Ok(places) => places,
         Err(e) => {
-            tracing::warn!("the clients' configuration files are not watched: {e:#}");
+            tracing::warn!(
+                "the clients' configuration files are not watched: {}",
+                crate::text::error_chain(&e)
+            );
             return;
         }
     };
@@ -224,14 +227,14 @@ fn snapshot(client: &'static str, file: &Path) -> Option<Snapshot> {
         Ok(Some(text)) => text,
         Ok(None) => return Some(Snapshot::new()),
         Err(e) => {
-            tracing::warn!("{e:#}");
+            tracing::warn!("{}", crate::text::error_chain(&e));
             return None;
         }
     };
     let found = match clients::found(client, file, &text) {
         Ok(found) => found,
         Err(e) => {
-            tracing::warn!("{e:#}");
+            tracing::warn!("{}", crate::text::error_chain(&e));
             return None;
         }
     };
@@ -290,7 +293,10 @@ async fn report(change: &Change, broker: &ApprovalBroker, store: Option<&Store>)
     if let Some(store) = store {
         let event = config_change_event(change);
         if let Err(e) = store.append(&[event]).await {
-            tracing::error!("a configuration change could not be recorded: {e:#}");
+            tracing::error!(
+                "a configuration change could not be recorded: {}",
+                crate::text::error_chain(&e)
+            );
         }
     }
     broker.announce(json!({

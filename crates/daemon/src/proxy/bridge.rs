@@ -12,7 +12,6 @@ use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use tokio::sync::mpsc;
 
@@ -42,9 +41,25 @@ struct Bridge {
     listening: std::sync::atomic::AtomicBool,
 }
 
+/// Why the bridge cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// The server's address is not allowed.
+    #[error(transparent)]
+    Upstream(#[from] super::registry::UpstreamUrlError),
+    #[error("cannot start the bridge's runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot use stdin and stdout")]
+    Stdio(#[source] std::io::Error),
+    #[error("cannot start the bridge's thread")]
+    Thread(#[source] std::io::Error),
+    #[error(transparent)]
+    Client(#[from] crate::outbound::ClientError),
+}
+
 /// Relays between this process's stdin/stdout and the HTTP server at `url` until the client
 /// closes stdin. Returns the exit code.
-pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32> {
+pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32, BridgeError> {
     let checked = super::registry::check_upstream(url)?;
     if let Some(warning) = &checked.warning {
         tracing::warn!(server = pipeline.server(), "{warning}");
@@ -53,9 +68,8 @@ pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the bridge's runtime")?;
-    let (stdin, stdout) =
-        mcpfw_core::platform::stdio_files().context("cannot use stdin and stdout")?;
+        .map_err(BridgeError::Runtime)?;
+    let (stdin, stdout) = mcpfw_core::platform::stdio_files().map_err(BridgeError::Stdio)?;
     let bridge = Arc::new(Bridge {
         http: {
             let _guard = runtime.enter();
@@ -74,9 +88,12 @@ pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32> {
     let (lines, mut queue) = mpsc::unbounded_channel::<Vec<u8>>();
     let reader = {
         let (bridge, lines) = (bridge.clone(), lines.clone());
-        std::thread::Builder::new().name("client-to-server".into()).spawn(move || {
-            read_client(&bridge, stdin, &lines);
-        })?
+        std::thread::Builder::new()
+            .name("client-to-server".into())
+            .spawn(move || {
+                read_client(&bridge, stdin, &lines);
+            })
+            .map_err(BridgeError::Thread)?
     };
     drop(lines);
     runtime.block_on(async {
@@ -265,7 +282,7 @@ impl Bridge {
                     }
                     self.deliver(&body);
                 }
-                Err(e) => self.fail(id.as_ref(), &format!("{e:#}")),
+                Err(e) => self.fail(id.as_ref(), &crate::text::error_chain(&e)),
             },
             BodyKind::EventStream => {
                 self.clone().relay_stream(answer, initialize).await;

@@ -83,7 +83,7 @@ impl Drop for Forget {
 /// `pipeline` makes the session's pipeline; it is awaited only once the limits allow one more.
 pub(crate) async fn open(
     legacy: Legacy,
-    pipeline: impl std::future::Future<Output = anyhow::Result<Arc<Pipeline>>>,
+    pipeline: impl std::future::Future<Output = Result<Arc<Pipeline>, crate::store::StoreError>>,
     name: String,
     url: String,
     client: String,
@@ -98,7 +98,7 @@ pub(crate) async fn open(
     }
     let pipeline = match pipeline.await {
         Ok(pipeline) => pipeline,
-        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &format!("{e:#}")),
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &crate::text::error_chain(&e)),
     };
     let mut request_headers = headers.clone();
     request_headers.insert(header::ACCEPT, HeaderValue::from_static("text/event-stream"));
@@ -156,7 +156,7 @@ pub(crate) async fn open(
         Ok(endpoint) => endpoint,
         Err(why) => {
             tracing::warn!(server = %name, "{why}");
-            return refuse(StatusCode::BAD_GATEWAY, &why);
+            return refuse(StatusCode::BAD_GATEWAY, &why.to_string());
         }
     };
     let id = crate::approval::token::random_hex();
@@ -226,18 +226,30 @@ pub(crate) async fn open(
     response
 }
 
+/// Why the endpoint a legacy server announced is not used.
+#[derive(Debug, thiserror::Error)]
+enum EndpointError {
+    /// The stream's own URL (from the registry) does not parse.
+    #[error("{0}")]
+    Stream(url::ParseError),
+    #[error("the server announced an endpoint that is not a URL: {announced:?}")]
+    NotAUrl { announced: String },
+    #[error(
+        "the server announced an endpoint on another origin ({announced:?}); messages are not sent \
+         there"
+    )]
+    OtherOrigin { announced: String },
+}
+
 /// The endpoint a legacy server announced, resolved against its stream's URL; it must stay on
 /// the server's origin.
-fn same_origin_endpoint(stream_url: &str, announced: &str) -> Result<String, String> {
-    let base = url::Url::parse(stream_url).map_err(|e| e.to_string())?;
-    let endpoint = base.join(announced).map_err(|_| {
-        format!("the server announced an endpoint that is not a URL: {announced:?}")
-    })?;
+fn same_origin_endpoint(stream_url: &str, announced: &str) -> Result<String, EndpointError> {
+    let base = url::Url::parse(stream_url).map_err(EndpointError::Stream)?;
+    let endpoint = base
+        .join(announced)
+        .map_err(|_| EndpointError::NotAUrl { announced: announced.to_owned() })?;
     if endpoint.origin() != base.origin() {
-        return Err(format!(
-            "the server announced an endpoint on another origin ({announced:?}); messages are not \
-             sent there"
-        ));
+        return Err(EndpointError::OtherOrigin { announced: announced.to_owned() });
     }
     Ok(endpoint.to_string())
 }

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::paths::Paths;
@@ -59,6 +58,71 @@ pub struct Route {
     pub token: String,
 }
 
+/// Why the proxy's registry cannot be read or changed, or a route not added.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("cannot read {}", file.display())]
+    Unreadable {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid proxy registry; fix or remove it", file.display())]
+    Damaged {
+        file: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot write {}", file.display())]
+    Unwritable {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data folder cannot be created.
+    #[error(transparent)]
+    Folder(#[from] crate::paths::PathsError),
+    #[error("the registry cannot be written: {0}")]
+    Unserializable(serde_json::Error),
+    #[error("{PORT_ENV}={value:?} is not a port number", PORT_ENV = PORT_ENV)]
+    BadPort {
+        value: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("no randomness is available to create a client token")]
+    NoRandomness,
+    #[error(
+        "the {what} name {name:?} cannot be used: use 1 to 64 letters, digits, `.`, `_` or `-`"
+    )]
+    BadName { what: &'static str, name: String },
+    /// An upstream address that is not allowed (see [`check_upstream`]).
+    #[error(transparent)]
+    Upstream(#[from] UpstreamUrlError),
+    /// Both route names an entry could have lead to other servers.
+    #[error("the proxy's routes `{first}` and `{second}` lead to other servers")]
+    RoutesTaken { first: String, second: String },
+}
+
+/// Why an upstream URL is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamUrlError {
+    #[error("{text:?} is not a URL")]
+    NotAUrl {
+        text: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("the URL {text:?} carries credentials; MCP Firewall does not store them in URLs")]
+    Credentials { text: String },
+    #[error("the URL {text:?} has no host")]
+    NoHost { text: String },
+    #[error("the URL {text:?} uses {scheme}:, but only https: and http: are allowed")]
+    Scheme { text: String, scheme: String },
+}
+
+type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
 pub fn registry_path(paths: &Paths) -> PathBuf {
     paths.data.join("proxy.json")
 }
@@ -69,29 +133,27 @@ pub fn load(paths: &Paths) -> Result<Registry> {
     let text = match std::fs::read_to_string(&file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registry::default()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        Err(source) => return Err(RegistryError::Unreadable { file, source }),
     };
-    serde_json::from_str(&text).with_context(|| {
-        format!("{} is not a valid proxy registry; fix or remove it", file.display())
-    })
+    serde_json::from_str(&text).map_err(|source| RegistryError::Damaged { file, source })
 }
 
 fn save(paths: &Paths, registry: &Registry) -> Result<()> {
     Paths::ensure(&paths.data)?;
     let file = registry_path(paths);
-    let text = serde_json::to_string_pretty(registry)? + "\n";
+    let text =
+        serde_json::to_string_pretty(registry).map_err(RegistryError::Unserializable)? + "\n";
     crate::store::keys::write_private_file(&file, text.as_bytes())
-        .with_context(|| format!("cannot write {}", file.display()))
+        .map_err(|source| RegistryError::Unwritable { file, source })
 }
 
 /// The port the proxy listens on: `$MCPFW_PROXY_PORT`, else the registry's, else
 /// [`DEFAULT_PORT`].
 pub fn port(registry: &Registry) -> Result<u16> {
     match std::env::var(PORT_ENV) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .with_context(|| format!("{PORT_ENV}={value:?} is not a port number")),
+        Ok(value) => {
+            value.trim().parse().map_err(|source| RegistryError::BadPort { value, source })
+        }
         Err(_) => Ok(registry.port.unwrap_or(DEFAULT_PORT)),
     }
 }
@@ -134,7 +196,7 @@ fn insert(paths: &Paths, client: &str, name: &str, upstream: Upstream) -> Result
         None => {
             let token = crate::approval::token::random_hex();
             if token.is_empty() {
-                bail!("no randomness is available to create a client token");
+                return Err(RegistryError::NoRandomness);
             }
             registry.clients.insert(client.to_owned(), token.clone());
             token
@@ -159,16 +221,14 @@ pub fn unregister(paths: &Paths, client: &str, name: &str) -> Result<()> {
 }
 
 /// Names appear in URLs and logs: letters, digits, `.`, `_` and `-`, at most 64.
-fn check_name(what: &str, name: &str) -> Result<()> {
+fn check_name(what: &'static str, name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         && name != "."
         && name != "..";
     if !ok {
-        bail!(
-            "the {what} name {name:?} cannot be used: use 1 to 64 letters, digits, `.`, `_` or `-`"
-        );
+        return Err(RegistryError::BadName { what, name: name.to_owned() });
     }
     Ok(())
 }
@@ -183,12 +243,15 @@ pub struct CheckedUrl {
 
 /// Upstreams are `https://`, or `http://` — flagged unless the host is a loopback address.
 /// Nothing else (no `file:`, no `javascript:`, no credentials in the URL).
-pub fn check_upstream(text: &str) -> Result<CheckedUrl> {
-    let url = url::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))?;
+pub fn check_upstream(text: &str) -> Result<CheckedUrl, UpstreamUrlError> {
+    let url = url::Url::parse(text)
+        .map_err(|source| UpstreamUrlError::NotAUrl { text: text.to_owned(), source })?;
     if !url.username().is_empty() || url.password().is_some() {
-        bail!("the URL {text:?} carries credentials; MCP Firewall does not store them in URLs");
+        return Err(UpstreamUrlError::Credentials { text: text.to_owned() });
     }
-    let Some(host) = url.host_str() else { bail!("the URL {text:?} has no host") };
+    let Some(host) = url.host_str() else {
+        return Err(UpstreamUrlError::NoHost { text: text.to_owned() });
+    };
     let warning = match url.scheme() {
         "https" => None,
         "http" if is_loopback(host) => None,
@@ -196,7 +259,12 @@ pub fn check_upstream(text: &str) -> Result<CheckedUrl> {
             "{text} is plain HTTP to another machine: anyone on the network path can read and \
              change the traffic, including tokens; use https"
         )),
-        other => bail!("the URL {text:?} uses {other}:, but only https: and http: are allowed"),
+        other => {
+            return Err(UpstreamUrlError::Scheme {
+                text: text.to_owned(),
+                scheme: other.to_owned(),
+            });
+        }
     };
     Ok(CheckedUrl { url, warning })
 }

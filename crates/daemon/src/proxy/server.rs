@@ -106,8 +106,28 @@ struct ClientName(String);
 
 type Shared = Arc<Proxy>;
 
+/// Why the proxy cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listener's address, or the listening itself, failed.
+    #[error("the proxy's listener failed")]
+    Listener(#[from] std::io::Error),
+    #[error(transparent)]
+    Client(#[from] crate::outbound::ClientError),
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
+}
+
+/// No randomness for a session id: nothing secret can be issued.
+#[derive(Debug, thiserror::Error)]
+#[error("no randomness for a session id")]
+struct NoRandomness;
+
 /// Serves the proxy on `listener` (bound to 127.0.0.1) until the task is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, config: ProxyConfig) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: ProxyConfig,
+) -> Result<(), ServeError> {
     let port = listener.local_addr()?.port();
     let limit = config.limits.max_message_bytes;
     let http = upstream::client()?;
@@ -164,7 +184,10 @@ impl Proxy {
         if cached.0 != modified {
             match registry::load(&self.paths) {
                 Ok(registry) => *cached = (modified, Arc::new(registry)),
-                Err(e) => tracing::error!("{e:#}; the proxy keeps the registry it had"),
+                Err(e) => tracing::error!(
+                    "{}; the proxy keeps the registry it had",
+                    crate::text::error_chain(&e)
+                ),
             }
         }
         cached.1.clone()
@@ -178,7 +201,7 @@ impl Proxy {
         name: &str,
         url: &str,
         peer: Option<Peer>,
-    ) -> anyhow::Result<Arc<Pipeline>> {
+    ) -> Result<Arc<Pipeline>, crate::store::StoreError> {
         let inputs = crate::compose::PolicyInputs::load(&self.paths, &self.store).await?;
         crate::compose::register_server(&self.store, name, url).await?;
         let neighbours = self.store.neighbours(name).await?;
@@ -750,7 +773,7 @@ async fn forward(
         }
         let ours = crate::approval::token::random_hex();
         if ours.is_empty() {
-            return unavailable(&anyhow::anyhow!("no randomness for a session id"));
+            return unavailable(&NoRandomness);
         }
         let (room, forgotten) = {
             let mut sessions = proxy.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -827,7 +850,7 @@ async fn answer_client(
         && let Err(why) = upstream::check_challenge(challenge)
     {
         tracing::warn!(server = name, "{why}");
-        return refuse(StatusCode::BAD_GATEWAY, &why);
+        return refuse(StatusCode::BAD_GATEWAY, &why.to_string());
     }
     if let Some(id) = our_session
         && let Ok(value) = HeaderValue::from_str(&id)
@@ -842,7 +865,7 @@ async fn answer_client(
                 Screened::Replaced(line) => Response::new(Body::from(line)),
                 Screened::Dropped => return StatusCode::ACCEPTED.into_response(),
             },
-            Err(e) => return refuse(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+            Err(e) => return refuse(StatusCode::BAD_GATEWAY, &crate::text::error_chain(&e)),
         },
         BodyKind::EventStream => {
             let Ok(permit) = proxy.streams.clone().try_acquire_owned() else {
@@ -858,7 +881,7 @@ async fn answer_client(
         }
         BodyKind::Other => match upstream::read_limited(answer, limit).await {
             Ok(body) => Response::new(Body::from(body)),
-            Err(e) => return refuse(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+            Err(e) => return refuse(StatusCode::BAD_GATEWAY, &crate::text::error_chain(&e)),
         },
     };
     *response.status_mut() = status;
@@ -907,12 +930,13 @@ fn unreachable(name: &str, line: &[u8], error: &reqwest::Error) -> Response {
 }
 
 /// The firewall cannot decide (no history, no randomness): nothing is forwarded.
-fn unavailable(error: &anyhow::Error) -> Response {
-    tracing::error!("the proxy cannot serve a request: {error:#}");
+fn unavailable(error: &dyn std::error::Error) -> Response {
+    let error = crate::text::error_chain(error);
+    tracing::error!("the proxy cannot serve a request: {error}");
     rpc_error(
         StatusCode::SERVICE_UNAVAILABLE,
         None,
         ErrorCode::Denied,
-        &format!("MCP Firewall cannot inspect this request, so it was not sent: {error:#}"),
+        &format!("MCP Firewall cannot inspect this request, so it was not sent: {error}"),
     )
 }

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use bytes::Bytes;
 
@@ -94,15 +93,24 @@ pub fn body_kind(headers: &reqwest::header::HeaderMap) -> BodyKind {
     }
 }
 
+/// Why a server's answer could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the server's answer broke off")]
+    BrokeOff(#[source] reqwest::Error),
+    #[error("the server's answer exceeds MCP Firewall's limit of {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
 /// Reads a whole body, refusing one larger than `limit`.
-pub async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
+pub async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
     use futures_util::StreamExt;
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.context("the server's answer broke off")?;
+        let chunk = chunk.map_err(BodyError::BrokeOff)?;
         if body.len() + chunk.len() > limit {
-            anyhow::bail!("the server's answer exceeds MCP Firewall's limit of {limit} bytes");
+            return Err(BodyError::TooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }
@@ -240,11 +248,20 @@ pub fn screened_stream(
     })
 }
 
+/// Why a server's `WWW-Authenticate` challenge is not passed on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChallengeError {
+    #[error("a WWW-Authenticate header that is not text")]
+    NotText,
+    #[error("the server's sign-in metadata URL {url:?} is not https; it was not passed on")]
+    NotHttps { url: String },
+}
+
 /// Checks the `resource_metadata` URL of a `WWW-Authenticate` challenge: a client may fetch it
 /// and open the authorization server it names, so anything but `https:` (or `http:` to this
 /// machine) is refused rather than passed on (cf. CVE-2025-6514).
-pub fn check_challenge(value: &HeaderValue) -> Result<(), String> {
-    let text = value.to_str().map_err(|_| "a WWW-Authenticate header that is not text")?;
+pub fn check_challenge(value: &HeaderValue) -> Result<(), ChallengeError> {
+    let text = value.to_str().map_err(|_| ChallengeError::NotText)?;
     let lower = text.to_ascii_lowercase();
     let mut rest = lower.as_str();
     let mut offset = 0;
@@ -263,10 +280,7 @@ pub fn check_challenge(value: &HeaderValue) -> Result<(), String> {
                         || (parsed.scheme() == "http"
                             && parsed.host_str().is_some_and(super::registry::is_loopback)) => {}
                 _ => {
-                    return Err(format!(
-                        "the server's sign-in metadata URL {url:?} is not https; it was not passed \
-                         on"
-                    ));
+                    return Err(ChallengeError::NotHttps { url: url.to_owned() });
                 }
             }
         }
