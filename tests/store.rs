@@ -59,7 +59,7 @@ fn event(i: u64) -> Event {
         args_digest: Some(format!("{i:064x}")),
         args_redacted: Some(format!("{{\"path\":\"/home/u/file_{i}.txt\"}}")),
         result_status: (i % 2 == 1).then_some(ResultStatus::Ok),
-        findings: "[]".into(),
+        findings: Vec::new(),
         bytes: 100 + i,
     }
 }

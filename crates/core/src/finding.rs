@@ -84,7 +84,7 @@ impl FindingKind {
 /// One finding, as the history keeps it. Every field but `kind` is optional: a kind carries
 /// only its own (the constructors say which). The fields are declared in the order of their
 /// JSON names, the order of the keys in the JSON the history has always held.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(optional_fields)]
 pub struct Finding {
     /// `containment-denial`: `read`, `write` or `execute`.

@@ -111,6 +111,17 @@ pub enum Severity {
     Block,
 }
 
+impl Severity {
+    /// The written name: `info`, `flag`, `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Flag => "flag",
+            Severity::Block => "block",
+        }
+    }
+}
+
 /// What was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
