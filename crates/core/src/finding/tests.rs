@@ -6,10 +6,12 @@ use serde_json::{Value, json};
 use super::{Finding, FindingKind, from_text, to_text};
 use crate::detect::{self, Kind, Severity};
 
-/// `finding` is written as `old` was, and `old`'s text reads back as `finding`.
+/// `finding` is written as `old` was (by the store, and by serde directly, as `mcpfw scan
+/// --json` writes its report), and `old`'s text reads back as `finding`.
 fn same(finding: Finding, old: Value) {
     let text = Value::Array(vec![old]).to_string();
     assert_eq!(to_text(std::slice::from_ref(&finding)), text);
+    assert_eq!(serde_json::to_string(std::slice::from_ref(&finding)).unwrap(), text);
     assert_eq!(from_text(&text), vec![finding]);
 }
 
