@@ -8,8 +8,8 @@
 
 pub use mcpfw_core::VERSION;
 pub use mcpfw_core::{
-    classify, detect, jsonrpc, paths, pipeline, policy, record, sandbox, screen, secrets, session,
-    text,
+    classify, detect, finding, jsonrpc, paths, pipeline, policy, record, sandbox, screen, secrets,
+    session, text,
 };
 pub use mcpfw_daemon::{api, approval, clients, daemon, install, jsonc, logging, org, proxy};
 pub use mcpfw_store as store;

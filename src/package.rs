@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use mcpfw_core::finding::Finding;
 use mcpfw_core::package::{
     Ecosystem, Identity, PackageRef, PackageTrust, osv, parse_command, split_python_spec,
 };
@@ -744,12 +745,12 @@ impl<R: Recorder> PackageGate<R> {
         let malicious =
             hits.iter().find(|h| h.malicious).map(|h| malicious_reason(&self.server, &identity, h));
         if !hits.is_empty() {
-            let findings: Vec<Value> = hits
+            let findings: Vec<Finding> = hits
                 .iter()
                 .map(|h| h.finding(&identity.name, identity.resolved.as_deref()))
                 .collect();
             for finding in &findings {
-                tracing::warn!(server = %self.server, "{}", finding["evidence"].as_str().unwrap_or_default());
+                tracing::warn!(server = %self.server, "{}", finding.evidence.as_deref().unwrap_or_default());
             }
             self.inner.record(package_event(
                 &self.server,
@@ -785,9 +786,9 @@ pub fn malicious_reason(server: &str, identity: &Identity, hit: &osv::Hit) -> St
 }
 
 /// A `detection` event in the history for findings about a server's package.
-pub fn package_event(server: &str, session: &str, findings: &[Value]) -> Event {
+pub fn package_event(server: &str, session: &str, findings: &[Finding]) -> Event {
     let reason =
-        findings.iter().filter_map(|f| f["evidence"].as_str()).collect::<Vec<_>>().join("; ");
+        findings.iter().filter_map(|f| f.evidence.as_deref()).collect::<Vec<_>>().join("; ");
     let mut event = Event::refused(
         server,
         session,
@@ -799,7 +800,7 @@ pub fn package_event(server: &str, session: &str, findings: &[Value]) -> Event {
     );
     event.kind = mcpfw_core::record::EventKind::Detection;
     event.method = Some("firewall/package".to_owned());
-    event.findings = Value::Array(findings.to_vec()).to_string();
+    event.findings = findings.to_vec();
     event
 }
 
@@ -844,17 +845,19 @@ impl<R: Recorder> Recorder for PackageGate<R> {
             return self.inner.check_tools(server, tools);
         }
         let (identity, malicious) = self.identity();
-        let withhold = |reason: &dyn Fn(&str) -> String, finding: &dyn Fn(&str) -> Value| {
+        let withhold = |reason: &dyn Fn(&str) -> String, finding: &dyn Fn(&str) -> Finding| {
             Some(Ok(tools
                 .iter()
-                .map(|(name, _)| Trust::Withheld { reason: reason(name), finding: finding(name) })
+                .map(|(name, _)| Trust::Withheld {
+                    reason: reason(name),
+                    finding: Box::new(finding(name)),
+                })
                 .collect()))
         };
         if let Some(why) = malicious {
-            return withhold(
-                &|_| why.clone(),
-                &|tool| json!({"kind": "package-malicious", "severity": "block", "tool": tool, "package": identity.name}),
-            );
+            return withhold(&|_| why.clone(), &|tool| {
+                Finding::package_malicious_tool(tool, &identity.name)
+            });
         }
         let (pinned, now, blocked) = match self.inner.check_package(server, &identity) {
             None
@@ -873,7 +876,7 @@ impl<R: Recorder> Recorder for PackageGate<R> {
         let (pinned, now) = (pinned.label(), now.label());
         withhold(
             &|tool| mcpfw_core::package::withheld_reason(server, tool, &pinned, &now, blocked),
-            &|tool| json!({"kind": "package-changed", "severity": "block", "tool": tool, "pinned": pinned, "now": now}),
+            &|tool| Finding::package_changed_tool(tool, &pinned, &now),
         )
     }
 }

@@ -18,6 +18,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use mcpfw_core::detect::Severity;
+use mcpfw_core::finding::Finding;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -65,8 +67,8 @@ pub struct Report {
     pub tools: Vec<Value>,
     pub prompts: Vec<Value>,
     pub resources: Vec<Value>,
-    /// Each finding: `{"kind", "severity", "where", "evidence"}`.
-    pub findings: Vec<Value>,
+    /// Each finding: `{"kind", "severity", "where", "evidence"}` and what its kind carries.
+    pub findings: Vec<Finding>,
     /// Each tool's pin status: `new` (never pinned), `pinned` (matches), `changed`, `blocked`.
     pub pins: BTreeMap<String, String>,
     /// What a stdio server's command runs (`mcpfw_core::package::Identity`, with `pin`: the
@@ -103,7 +105,7 @@ impl Report {
 
     /// Whether anything needs the user's attention.
     pub fn flagged(&self) -> bool {
-        self.findings.iter().any(|f| f["severity"] != "info")
+        self.findings.iter().any(|f| f.severity != Some(Severity::Info))
             || self.pins.values().any(|s| s == "changed" || s == "blocked")
     }
 }

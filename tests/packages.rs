@@ -146,7 +146,7 @@ fn npx_packages_resolve_from_npms_own_cache_pinned_or_not() {
     assert_eq!(identity.resolved.as_deref(), Some(version.as_str()), "{identity:?}");
     assert_eq!(identity.integrity.as_deref(), Some(integrity.as_str()));
     assert!(!identity.pinned);
-    let finding = mcpfw_core::package::unpinned_finding(&identity).expect("unpinned");
+    let finding = mcpfw_core::package::unpinned_finding(&identity).expect("unpinned").to_value();
     assert!(
         finding["evidence"].as_str().unwrap().contains(&format!("is-number@{version}")),
         "{finding}"

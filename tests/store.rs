@@ -59,7 +59,7 @@ fn event(i: u64) -> Event {
         args_digest: Some(format!("{i:064x}")),
         args_redacted: Some(format!("{{\"path\":\"/home/u/file_{i}.txt\"}}")),
         result_status: (i % 2 == 1).then_some(ResultStatus::Ok),
-        findings: "[]".into(),
+        findings: Vec::new(),
         bytes: 100 + i,
     }
 }
@@ -917,4 +917,45 @@ async fn a_second_store_in_the_same_process_keeps_the_first_ones_writes() {
     first.append(&events(1..2)).await.unwrap();
     assert!(dir.path().join("mcpfw.db-wal").exists(), "the live WAL was deleted");
     assert_eq!(sqlite(&db, "SELECT count(*) FROM events"), "2");
+}
+
+/// Findings go into the history as the JSON it has always held (the same bytes, so the hash
+/// chain and older readers see no difference), and come back out through the wire typed; a
+/// row written by another version, with a kind this one does not know, still reads whole.
+#[tokio::test]
+async fn findings_are_stored_as_before_and_old_rows_read_whatever_their_kind() {
+    use mcpfw::detect::Severity;
+    use mcpfw::finding::{Finding, FindingKind};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let findings = vec![
+        Finding::tool_changed("read", "ab12", "cd34"),
+        Finding::package_vulnerable("left-pad", "GHSA-1", "HIGH", None, "an advisory".into()),
+        Finding::secret_in_arguments("github-token", "/token"),
+    ];
+    store.append(&[Event { findings: findings.clone(), ..event(0) }]).await.unwrap();
+    let stored = store.query(&EventFilter { limit: 0, ..Default::default() }).await.unwrap();
+    let old = json!([
+        {"kind": "tool-changed", "severity": "block", "tool": "read", "pinned": "ab12", "digest": "cd34"},
+        {"kind": "package-vulnerable", "severity": "flag", "where": "package left-pad",
+         "evidence": "an advisory", "id": "GHSA-1", "advisory_severity": "HIGH", "fixed": null},
+        {"kind": "secret-in-arguments", "detail": "github-token", "pointer": "/token"},
+    ]);
+    assert_eq!(stored[0].findings, old.to_string());
+    assert!(store.verify().await.unwrap().problems.is_empty());
+    let wire = mcpfw::store::wire::HistoryEvent::from(&stored[0]);
+    assert_eq!(wire.findings, findings);
+    assert_eq!(mcpfw::store::wire::event_json(&stored[0])["findings"], old);
+
+    // A row of another version: an unknown kind and field are read and sent on unchanged.
+    let future = json!([{"kind": "future-check", "severity": "flag", "where": "tool x",
+                         "score": {"value": 0.5}}]);
+    let mut row = stored[0].clone();
+    row.findings = future.to_string();
+    let wire = mcpfw::store::wire::HistoryEvent::from(&row);
+    assert_eq!(wire.findings[0].kind, FindingKind::Other("future-check".into()));
+    assert_eq!(wire.findings[0].severity, Some(Severity::Flag));
+    assert_eq!(mcpfw::store::wire::event_json(&row)["findings"], future);
 }

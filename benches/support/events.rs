@@ -34,7 +34,7 @@ pub fn event(i: u64, ts_ms: u64) -> Event {
         args_digest: Some(format!("{i:064x}")),
         args_redacted: Some(format!("{{\"path\":\"/home/user/project/src/file_{i}.rs\"}}")),
         result_status: (i % 2 == 1).then_some(ResultStatus::Ok),
-        findings: "[]".into(),
+        findings: Vec::new(),
         bytes: 200 + i % 5000,
     }
 }

@@ -10,6 +10,8 @@ use crate::paths::Paths;
 use crate::proxy::registry::{self, Registry};
 use crate::scan::{self, Endpoint, Report, Target};
 use crate::store::{self, Store, advisories::AdvisoryImport, packages::PackagePin, pins::Pin};
+use mcpfw_core::detect::Severity;
+use mcpfw_core::finding::Finding;
 use mcpfw_core::package;
 
 /// What to scan, from the command line.
@@ -343,14 +345,13 @@ fn package_audit(
         report.findings.push(finding);
     }
     if let Some(pin) = pin.filter(|_| matches!(status, "changed" | "blocked")) {
-        report.findings.push(json!({
-            "kind": "package-changed", "severity": "block",
-            "where": format!("package {}", identity.name),
-            "evidence": format!(
+        report.findings.push(Finding::package_changed(
+            &identity.name,
+            format!(
                 "runs {} now, not {} as pinned: `mcpfw wrap` withholds its tools until you trust it (`mcpfw tools package {}`)",
                 identity.label(), pin.identity.label(), report.server
             ),
-        }));
+        ));
     }
     let mut advisories = json!(null);
     if identity.ecosystem.osv_name().is_some() {
@@ -392,7 +393,7 @@ fn audit(report: &mut Report, pins: &[Pin]) {
 }
 
 /// The detector's findings (Flag and above) on everything the server offered.
-fn findings(report: &Report) -> Vec<Value> {
+fn findings(report: &Report) -> Vec<Finding> {
     use crate::screen::recorded;
     let mut out = Vec::new();
     if let Some(instructions) = &report.instructions {
@@ -408,8 +409,7 @@ fn findings(report: &Report) -> Vec<Value> {
             &format!("prompt {}", name(prompt)),
         ));
         if let Some(command) = crate::detect::slash_command_collision(&name(prompt)) {
-            out.push(json!({"kind": "slash-command-collision", "severity": "flag",
-                "where": format!("prompt {}", name(prompt)), "evidence": command}));
+            out.push(Finding::slash_command_collision(&name(prompt), command));
         }
     }
     for resource in &report.resources {
@@ -419,6 +419,17 @@ fn findings(report: &Report) -> Vec<Value> {
         ));
     }
     out
+}
+
+/// A finding for a person: `kind [severity] in where: evidence`.
+fn line(finding: &Finding) -> String {
+    format!(
+        "{} [{}] in {}: {}",
+        finding.kind.name(),
+        finding.severity.map_or("?", Severity::as_str),
+        finding.place.as_deref().unwrap_or("?"),
+        finding.evidence.as_deref().unwrap_or("")
+    )
 }
 
 /// A report for a person.
@@ -441,14 +452,8 @@ fn describe(report: &Report) -> String {
     }
     if let Some(error) = &report.error {
         out.push_str(&format!("  could not be scanned: {error}\n"));
-        for finding in report.findings.iter().filter(|f| f["severity"] != "info") {
-            out.push_str(&format!(
-                "  ✗ {} [{}] in {}: {}\n",
-                finding["kind"].as_str().unwrap_or("?"),
-                finding["severity"].as_str().unwrap_or("?"),
-                finding["where"].as_str().unwrap_or("?"),
-                finding["evidence"].as_str().unwrap_or("")
-            ));
+        for finding in report.findings.iter().filter(|f| f.severity != Some(Severity::Info)) {
+            out.push_str(&format!("  ✗ {}\n", line(finding)));
         }
         out.push('\n');
         return out;
@@ -486,14 +491,8 @@ fn describe(report: &Report) -> String {
         }
     }
     for finding in &report.findings {
-        let mark = if finding["severity"] == "info" { "·" } else { "✗" };
-        out.push_str(&format!(
-            "  {mark} {} [{}] in {}: {}\n",
-            finding["kind"].as_str().unwrap_or("?"),
-            finding["severity"].as_str().unwrap_or("?"),
-            finding["where"].as_str().unwrap_or("?"),
-            finding["evidence"].as_str().unwrap_or("")
-        ));
+        let mark = if finding.severity == Some(Severity::Info) { "·" } else { "✗" };
+        out.push_str(&format!("  {mark} {}\n", line(finding)));
     }
     if !report.flagged() {
         out.push_str("  ✓ nothing found\n");

@@ -87,8 +87,10 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         return Ok(refuse_start(&pipeline, event, refusal, replicator, telemetry));
     }
     if let Some((identity, squat)) = squat {
-        let finding = mcpfw_core::package::squat::finding(identity.ecosystem, &identity.name)
-            .unwrap_or_default();
+        let finding: Vec<_> =
+            mcpfw_core::package::squat::finding(identity.ecosystem, &identity.name)
+                .into_iter()
+                .collect();
         let decision = crate::package::ask_before_squat(
             pipeline.approver(),
             &name,
@@ -104,7 +106,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
                 (crate::record::Verdict::Deny, by, reason, true)
             }
         };
-        let event = crate::package::package_event(&name, pipeline.session_id(), &[finding]);
+        let event = crate::package::package_event(&name, pipeline.session_id(), &finding);
         let event = crate::record::Event {
             verdict,
             decided_by: Some(by),

@@ -349,7 +349,7 @@ fn event(
         args_digest: digest,
         args_redacted: args,
         result_status: None,
-        findings: "[]".to_owned(),
+        findings: Vec::new(),
         bytes: 0,
     }
 }

@@ -167,6 +167,9 @@ export type DecideAnswer =
 // Generated from the Rust types the API serves (crates/store/src/wire.rs, crates/core's
 // record and classify); `cargo test` fails when ui/src/generated/ is stale.
 export type { HistoryEvent } from "./generated/HistoryEvent";
+export type { Finding } from "./generated/Finding";
+export type { FindingKind } from "./generated/FindingKind";
+export type { Severity } from "./generated/Severity";
 export type { Verdict } from "./generated/Verdict";
 export type { EventKind } from "./generated/EventKind";
 export type { Category } from "./generated/Category";

@@ -16,6 +16,7 @@ pub mod approval;
 pub mod classify;
 pub mod containment;
 pub mod detect;
+pub mod finding;
 pub mod input;
 pub mod jsonrpc;
 pub mod names;

@@ -190,8 +190,9 @@ pub struct Event {
     pub args_redacted: Option<String>,
     /// For responses: how they ended.
     pub result_status: Option<ResultStatus>,
-    /// Detector findings as a JSON array (empty when there are none).
-    pub findings: String,
+    /// What detectors, the secret scanner, pins and identity checks found (written as a JSON
+    /// array by the store: [`crate::finding::to_text`]).
+    pub findings: Vec<crate::finding::Finding>,
     pub bytes: u64,
 }
 
@@ -218,7 +219,7 @@ impl Event {
             args_digest: None,
             args_redacted: None,
             result_status: inspection.result_status,
-            findings: "[]".to_owned(),
+            findings: Vec::new(),
             bytes: bytes as u64,
         }
     }
@@ -253,7 +254,7 @@ impl Event {
             args_digest: None,
             args_redacted: None,
             result_status: None,
-            findings: "[]".to_owned(),
+            findings: Vec::new(),
             bytes,
         }
     }
@@ -473,7 +474,7 @@ pub enum Trust {
     /// Withheld for a reason beside the tool's own definition — the package behind the server
     /// changed since it was trusted, or is known to be malicious (`crate::package`): `reason`
     /// is what a call of the tool is told, `finding` what the history keeps.
-    Withheld { reason: String, finding: serde_json::Value },
+    Withheld { reason: String, finding: Box<crate::finding::Finding> },
 }
 
 impl Trust {

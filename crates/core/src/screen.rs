@@ -15,9 +15,10 @@
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::detect::{self, Finding, Kind, Severity};
+use crate::finding::{Finding as Recorded, FindingKind};
 use crate::record::{Event, Recorder};
 
 /// Results waiting for the background scanner. Small, because each is a whole message (memory)
@@ -27,18 +28,14 @@ const QUEUE: usize = 4;
 /// [`ResultScanner::submit`]).
 const WAIT_BELOW: usize = 256 * 1024;
 
-/// Findings as recorded (JSON objects), most severe first; Info findings are not recorded.
+/// Findings as recorded, most severe first; Info findings are not recorded.
 /// Each says what matched: `evidence` is the excerpt (hidden characters escaped, at most 160
 /// characters), `span` its byte range `[start, end]` in the string at `location`.
-pub fn recorded(findings: &[Finding], place: &str) -> Vec<Value> {
+pub fn recorded(findings: &[Finding], place: &str) -> Vec<Recorded> {
     findings
         .iter()
         .filter(|f| f.severity >= Severity::Flag)
-        .map(|f| {
-            json!({"kind": f.kind, "severity": f.severity, "rule": f.rule, "where": place,
-                   "location": f.location, "span": [f.span.start, f.span.end],
-                   "evidence": f.evidence})
-        })
+        .map(|f| Recorded::detected(f, place))
         .collect()
 }
 
@@ -46,7 +43,7 @@ pub fn recorded(findings: &[Finding], place: &str) -> Vec<Value> {
 /// [`Severity::Block`], withholds them: the string is replaced by a short notice, so the
 /// model never reads the directives and the client still gets a well-formed result. Returns
 /// the findings to record (Flag and above) and whether the instructions were withheld.
-pub fn screen_instructions(result: &mut Value) -> (Vec<Value>, bool) {
+pub fn screen_instructions(result: &mut Value) -> (Vec<Recorded>, bool) {
     let Some(text) = result.get("instructions").and_then(Value::as_str) else {
         return (Vec::new(), false);
     };
@@ -75,7 +72,7 @@ pub struct ToolVerdict {
     /// Set when the tool is withheld: why, for the client and the record.
     pub blocked: Option<String>,
     /// Findings to record (Flag and above).
-    pub findings: Vec<Value>,
+    pub findings: Vec<Recorded>,
     /// The tool's description has hidden text to remove before it is passed on.
     pub hidden: bool,
 }
@@ -116,7 +113,7 @@ pub fn screen_tools(tools: &[(String, String)]) -> Vec<ToolVerdict> {
 pub fn shadowing(
     tools: &[(String, String)],
     neighbours: &[(String, String, String)],
-) -> Vec<Value> {
+) -> Vec<Recorded> {
     if neighbours.is_empty() {
         return Vec::new();
     }
@@ -127,13 +124,15 @@ pub fn shadowing(
         let canonical = value.to_string();
         for (server, other, other_definition) in neighbours {
             if other == name && *other_definition != canonical {
-                out.push(json!({"kind": "shadowing", "severity": "flag", "where": format!("tool {name}"),
-                    "evidence": format!("server `{server}` also has a tool `{other}`, defined differently: the model may call the wrong one")}));
+                out.push(Recorded::at(FindingKind::Shadowing, Severity::Flag, format!("tool {name}"),
+                    format!("server `{server}` also has a tool `{other}`, defined differently: the model may call the wrong one")));
             } else if detect::near_duplicate(name, other) {
-                out.push(
-                    json!({"kind": "squatting", "severity": "flag", "where": format!("tool {name}"),
-                    "evidence": format!("`{name}` imitates `{other}` of server `{server}`")}),
-                );
+                out.push(Recorded::at(
+                    FindingKind::Squatting,
+                    Severity::Flag,
+                    format!("tool {name}"),
+                    format!("`{name}` imitates `{other}` of server `{server}`"),
+                ));
             }
         }
         let description = value.get("description").and_then(Value::as_str).unwrap_or("");
@@ -142,8 +141,12 @@ pub fn shadowing(
             if own.contains(&reference.name.as_str()) {
                 continue; // its own server's tool of the same name
             }
-            out.push(json!({"kind": "cross-server-reference", "severity": "flag", "where": format!("tool {name}"),
-                "evidence": format!("the description names `{}`, a tool of another server", reference.name)}));
+            out.push(Recorded::at(
+                FindingKind::CrossServerReference,
+                Severity::Flag,
+                format!("tool {name}"),
+                format!("the description names `{}`, a tool of another server", reference.name),
+            ));
         }
         if out.len() > 64 {
             break;
@@ -241,7 +244,7 @@ enum Message {
 }
 
 /// Called by the background scanner for a result with findings, after they are recorded.
-pub type OnFound = Arc<dyn Fn(&Event, &[Value]) + Send + Sync>;
+pub type OnFound = Arc<dyn Fn(&Event, &[Recorded]) + Send + Sync>;
 
 /// The background scanner of tool results; see the [module docs](self).
 pub struct ResultScanner {
@@ -280,11 +283,11 @@ impl ResultScanner {
                             event.tool.as_deref().unwrap_or("?"),
                             findings
                                 .iter()
-                                .filter_map(|f| f["rule"].as_str())
+                                .filter_map(|f| f.rule.as_deref())
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ));
-                        event.findings = Value::Array(findings.clone()).to_string();
+                        event.findings = findings.clone();
                         found(&event, &findings);
                         recorder.record(event);
                     }
@@ -337,6 +340,8 @@ impl Drop for ResultScanner {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -347,7 +352,12 @@ mod tests {
         assert!(withheld, "{findings:?}");
         let notice = poisoned["instructions"].as_str().unwrap();
         assert!(notice.starts_with("MCP Firewall withheld") && !notice.contains("id_rsa"));
-        assert!(findings.iter().all(|f| f["span"].is_array() && f["evidence"].is_string()));
+        assert!(
+            findings
+                .iter()
+                .map(Recorded::to_value)
+                .all(|f| f["span"].is_array() && f["evidence"].is_string())
+        );
         let mut honest =
             json!({"instructions": "Use list_events before create_event. Times are ISO 8601."});
         let before = honest.clone();

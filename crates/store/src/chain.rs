@@ -127,7 +127,7 @@ impl EventRow {
             args_digest: e.args_digest.clone(),
             args_redacted: e.args_redacted.clone(),
             result_status: e.result_status.map(|r| r.as_str().to_owned()),
-            findings: e.findings.clone(),
+            findings: mcpfw_core::finding::to_text(&e.findings),
             bytes: to_i64(e.bytes),
             hash: Vec::new(),
         }
@@ -350,7 +350,7 @@ mod tests {
             args_digest: Some("ab".into()),
             args_redacted: Some("{\"path\":\"/etc/passwd\"}".into()),
             result_status: None,
-            findings: "[]".into(),
+            findings: Vec::new(),
             bytes: u64::MAX,
         }
     }

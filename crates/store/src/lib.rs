@@ -205,7 +205,8 @@ pub struct StoredEvent {
     pub args_digest: Option<String>,
     pub args_redacted: Option<String>,
     pub result_status: Option<ResultStatus>,
-    /// Detector findings: a JSON array, as text.
+    /// The findings as stored: a JSON array, as text ([`mcpfw_core::finding::to_text`]; the
+    /// chain hashes this text, so it is kept as read).
     pub findings: String,
     pub bytes: u64,
     /// The row's chain hash, hex.

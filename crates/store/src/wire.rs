@@ -5,9 +5,10 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use mcpfw_core::classify::Category;
+use mcpfw_core::finding::Finding;
 use mcpfw_core::record::{DecidedBy, EventKind, ResultStatus, Verdict};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use ts_rs::TS;
 
 use crate::StoredEvent;
@@ -42,8 +43,7 @@ pub struct HistoryEvent {
     pub decided_by: Option<DecidedBy>,
     pub reason: Option<String>,
     /// What detectors, the secret scanner, pins and identity checks found.
-    #[ts(type = "{ kind: string; detail?: string; pointer?: string; [key: string]: unknown }[]")]
-    pub findings: Value,
+    pub findings: Vec<Finding>,
     /// The arguments with secrets redacted.
     #[ts(type = "unknown")]
     pub arguments: Value,
@@ -61,7 +61,7 @@ pub struct HistoryEvent {
 
 impl From<&StoredEvent> for HistoryEvent {
     fn from(e: &StoredEvent) -> Self {
-        let findings: Value = serde_json::from_str(&e.findings).unwrap_or_else(|_| json!([]));
+        let findings = mcpfw_core::finding::from_text(&e.findings);
         let arguments: Value = e
             .args_redacted
             .as_deref()

@@ -1,7 +1,7 @@
 // History: every decision, filtered and paged newest first, with the chain's verification, a
 // chart of calls over time by verdict, and the details of one event.
 
-import { api, type HistoryEvent, type Stats, type Verify } from "../api";
+import { api, type Finding, type HistoryEvent, type Stats, type Verify } from "../api";
 import { badge, codeSpans, empty, errorBox, h, loading, pretty, svg, time } from "../dom";
 import type { Page } from "../main";
 
@@ -279,18 +279,21 @@ function containmentGrant(e: HistoryEvent): HTMLElement | null {
 /** One finding: its kind and severity, the rule, where it was found and the text that matched
  * (the detector's findings carry `rule`, `where`, `location`, `span` and `evidence`; secret and
  * pin findings carry `detail` and `pointer`). */
-function finding(f: HistoryEvent["findings"][number]): Node {
-  const text = (k: string) => (typeof f[k] === "string" && f[k] !== "" ? (f[k] as string) : null);
+function finding(f: Finding): Node {
+  const text = (v: string | null | undefined) => (typeof v === "string" && v !== "" ? v : null);
   const span = Array.isArray(f.span) && f.span.length === 2 ? `bytes ${f.span[0]}–${f.span[1]}` : null;
-  const place = [text("where"), text("location") ?? text("pointer"), span].filter(Boolean).join(" · ");
-  const evidence = text("evidence");
+  const place = [text(f.where), text(f.location) ?? text(f.pointer), span].filter(Boolean).join(" · ");
+  const evidence = text(f.evidence);
+  const severity = text(f.severity);
+  const rule = text(f.rule);
+  const detail = text(f.detail);
   return h(
     "li",
     {},
     h("strong", {}, f.kind),
-    text("severity") ? h("span", { class: "muted" }, ` ${text("severity")}`) : null,
-    text("rule") ? h("code", {}, ` ${text("rule")}`) : null,
-    text("detail") ? ` ${text("detail")}` : null,
+    severity ? h("span", { class: "muted" }, ` ${severity}`) : null,
+    rule ? h("code", {}, ` ${rule}`) : null,
+    detail ? ` ${detail}` : null,
     place ? h("div", { class: "muted" }, place) : null,
     evidence ? h("pre", { class: "evidence", title: "the text that matched" }, evidence) : null,
   );

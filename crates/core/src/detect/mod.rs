@@ -86,7 +86,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -98,7 +98,9 @@ pub use names::{
 };
 
 /// How sure a finding is, and so what it is worth doing about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// Worth recording; ordinary text sometimes looks like this.
@@ -109,9 +111,21 @@ pub enum Severity {
     Block,
 }
 
+impl Severity {
+    /// The written name: `info`, `flag`, `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Flag => "flag",
+            Severity::Block => "block",
+        }
+    }
+}
+
 /// What was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(rename = "DetectorKind")]
 pub enum Kind {
     /// Invisible Unicode: tag characters, encoded variation selectors, zero-width, bidi controls.
     HiddenUnicode,

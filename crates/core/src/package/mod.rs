@@ -571,7 +571,7 @@ pub fn withheld_reason(server: &str, tool: &str, pinned: &str, now: &str, blocke
 }
 
 /// The finding for an unpinned package, if it is one.
-pub fn unpinned_finding(package: &Identity) -> Option<serde_json::Value> {
+pub fn unpinned_finding(package: &Identity) -> Option<crate::finding::Finding> {
     if package.pinned || package.ecosystem == Ecosystem::File {
         return None;
     }
@@ -584,16 +584,20 @@ pub fn unpinned_finding(package: &Identity) -> Option<serde_json::Value> {
         }
         _ => String::new(),
     };
-    Some(serde_json::json!({
-        "kind": "package-unpinned",
-        "severity": "info",
-        "where": format!("package {}", package.name),
-        "evidence": format!(
+    Some(crate::finding::Finding::package_unpinned(
+        &package.name,
+        format!(
             "`{}` asks for {}: whatever the registry serves at each start runs{fix}",
-            package.requested.as_deref().map_or(package.name.clone(), |r| format!("{}@{r}", package.name)),
-            match &package.requested { Some(r) => format!("`{r}`, not one version"), None => "no version".to_owned() },
+            package
+                .requested
+                .as_deref()
+                .map_or(package.name.clone(), |r| format!("{}@{r}", package.name)),
+            match &package.requested {
+                Some(r) => format!("`{r}`, not one version"),
+                None => "no version".to_owned(),
+            },
         ),
-    }))
+    ))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Ecosystem;
+use crate::finding::Finding;
 
 /// Imported advisory data older than this is said to be stale.
 pub const STALE_AFTER_DAYS: u64 = 7;
@@ -211,15 +212,14 @@ pub struct Hit {
 
 impl Hit {
     /// The finding scan reports and the history records.
-    pub fn finding(&self, package: &str, version: Option<&str>) -> Value {
+    pub fn finding(&self, package: &str, version: Option<&str>) -> Finding {
         let at = version.map_or_else(|| package.to_owned(), |v| format!("{package}@{v}"));
         if self.malicious {
-            return serde_json::json!({
-                "kind": "package-malicious", "severity": "block",
-                "where": format!("package {package}"),
-                "evidence": format!("`{at}` is a known-malicious package ({}: {})", self.id, self.summary),
-                "id": self.id,
-            });
+            return Finding::package_malicious(
+                package,
+                &self.id,
+                format!("`{at}` is a known-malicious package ({}: {})", self.id, self.summary),
+            );
         }
         let fix = match &self.fixed {
             Some(f) => format!("; fixed in {f}"),
@@ -230,12 +230,16 @@ impl Hit {
         } else {
             format!(" ({})", self.aliases.join(", "))
         };
-        serde_json::json!({
-            "kind": "package-vulnerable", "severity": "flag",
-            "where": format!("package {package}"),
-            "evidence": format!("`{at}` has a known advisory: {}{aliases}, {}: {}{fix}", self.id, self.severity, self.summary),
-            "id": self.id, "advisory_severity": self.severity, "fixed": self.fixed,
-        })
+        Finding::package_vulnerable(
+            package,
+            &self.id,
+            &self.severity,
+            self.fixed.as_deref(),
+            format!(
+                "`{at}` has a known advisory: {}{aliases}, {}: {}{fix}",
+                self.id, self.severity, self.summary
+            ),
+        )
     }
 }
 
@@ -360,7 +364,7 @@ mod tests {
         assert_eq!(r.affects(Ecosystem::Npm, "minimist", None), None, "no version, no claim");
         assert_eq!(r.affects(Ecosystem::Npm, "other", Some("1.0.0")), None);
         assert_eq!(r.affects(Ecosystem::PyPi, "minimist", Some("1.0.0")), None);
-        let finding = hit.finding("minimist", Some("1.2.5"));
+        let finding = hit.finding("minimist", Some("1.2.5")).to_value();
         assert_eq!(finding["kind"], "package-vulnerable");
         assert!(finding["evidence"].as_str().unwrap().contains("fixed in 1.2.6"), "{finding}");
     }
@@ -386,7 +390,7 @@ mod tests {
         assert!(r.affects(Ecosystem::Npm, "evil", None).unwrap().malicious);
         assert!(r.affects(Ecosystem::Npm, "evil", Some("3.1.4")).is_some());
         assert_eq!(
-            r.affects(Ecosystem::Npm, "evil", None).unwrap().finding("evil", None)["kind"],
+            r.affects(Ecosystem::Npm, "evil", None).unwrap().finding("evil", None).to_value()["kind"],
             "package-malicious"
         );
         let mut withdrawn = r.clone();

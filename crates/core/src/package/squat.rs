@@ -140,21 +140,24 @@ pub fn check(ecosystem: Ecosystem, name: &str) -> Option<Squat> {
 }
 
 /// The finding for a likely typosquat, as scan and the history report it.
-pub fn finding(ecosystem: Ecosystem, name: &str) -> Option<serde_json::Value> {
+pub fn finding(ecosystem: Ecosystem, name: &str) -> Option<crate::finding::Finding> {
     let squat = check(ecosystem, name)?;
-    Some(serde_json::json!({
-        "kind": "package-typosquat",
-        "severity": "flag",
-        "where": format!("package {name}"),
-        "evidence": format!(
+    let trick = serde_json::to_value(squat.trick).ok();
+    Some(crate::finding::Finding::package_typosquat(
+        name,
+        &squat.imitates,
+        trick.as_ref().and_then(serde_json::Value::as_str).unwrap_or_default(),
+        format!(
             "`{name}` looks like the well-known `{}` ({}{}): check that this is the package you meant",
             squat.imitates,
             squat.trick.as_str(),
-            if squat.distance > 0 { format!(", {} edit{}", squat.distance, if squat.distance == 1 { "" } else { "s" }) } else { String::new() },
+            if squat.distance > 0 {
+                format!(", {} edit{}", squat.distance, if squat.distance == 1 { "" } else { "s" })
+            } else {
+                String::new()
+            },
         ),
-        "imitates": squat.imitates,
-        "trick": squat.trick,
-    }))
+    ))
 }
 
 #[cfg(test)]
@@ -236,7 +239,7 @@ mod tests {
             trick(Ecosystem::Npm, "upstash-context7-mpc"),
             (Trick::EditDistance, "@upstash/context7-mcp".to_owned())
         );
-        let finding = finding(Ecosystem::Npm, "mcp-remotee").unwrap();
+        let finding = finding(Ecosystem::Npm, "mcp-remotee").unwrap().to_value();
         assert_eq!(finding["kind"], "package-typosquat");
         assert!(finding["evidence"].as_str().unwrap().contains("`mcp-remote`"), "{finding}");
     }

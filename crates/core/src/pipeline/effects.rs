@@ -142,9 +142,12 @@ impl IdentityCheck {
              different server",
             changed.join("; ")
         ));
-        event.findings = serde_json::json!([{"kind": "server-changed", "severity": "flag",
-            "where": format!("server {server}"), "evidence": changed.join("; ")}])
-        .to_string();
+        event.findings = vec![crate::finding::Finding::at(
+            crate::finding::FindingKind::ServerChanged,
+            crate::detect::Severity::Flag,
+            format!("server {server}"),
+            changed.join("; "),
+        )];
         recorder.record(event);
     }
 }

@@ -159,21 +159,3 @@ impl FlowGuard {
         });
     }
 }
-
-/// Whether a recorded finding is an instruction aimed at the model (not merely hidden text or
-/// a secret).
-pub(super) fn is_injection(finding: &serde_json::Value) -> bool {
-    matches!(
-        finding["kind"].as_str(),
-        Some(
-            "model-directive"
-                | "injected-instruction"
-                | "forged-turn"
-                | "fake-error"
-                | "concealment"
-                | "exfiltration"
-                | "credential-access"
-                | "cross-tool-instruction"
-        )
-    )
-}

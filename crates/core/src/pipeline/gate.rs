@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use serde_json::{Value, json};
+use crate::finding::Finding;
 
 use crate::record::{Recorder, Trust};
 use crate::session::{Direction, Inspection};
@@ -77,8 +77,8 @@ impl ToolGate {
         server: &str,
         recorder: &dyn Recorder,
         tools: &[(String, String)],
-        flagged: &mut Vec<Value>,
-    ) -> Vec<(String, Value)> {
+        flagged: &mut Vec<Finding>,
+    ) -> Vec<(String, Finding)> {
         let checked = match recorder.check_tools(server, tools) {
             None => return Vec::new(),
             Some(Ok(trust)) if trust.len() == tools.len() => Ok(trust),
@@ -96,10 +96,7 @@ impl ToolGate {
                     }
                     Trust::Renamed { from } => {
                         withheld.remove(name);
-                        flagged.push(json!({
-                            "kind": "renamed-tool", "severity": "flag", "where": format!("tool {name}"),
-                            "evidence": format!("`{name}` is new, but has the definition of `{from}`, a tool you trusted that this server no longer lists"),
-                        }));
+                        flagged.push(Finding::renamed_tool(name, from));
                         continue;
                     }
                     Trust::Changed { pinned_digest, digest } => (
@@ -108,22 +105,22 @@ impl ToolGate {
                             short(pinned_digest),
                             short(digest)
                         ),
-                        json!({"kind": "tool-changed", "severity": "block", "tool": name, "pinned": pinned_digest, "digest": digest}),
+                        Finding::tool_changed(name, pinned_digest, digest),
                     ),
                     Trust::Blocked { digest } => (
                         format!(
                             "MCP Firewall withholds tool `{name}`: you kept its changed definition ({}) blocked (`mcpfw tools`)",
                             short(digest)
                         ),
-                        json!({"kind": "tool-blocked", "severity": "block", "tool": name, "digest": digest}),
+                        Finding::tool_blocked(name, digest),
                     ),
-                    Trust::Withheld { reason, finding } => (reason.clone(), finding.clone()),
+                    Trust::Withheld { reason, finding } => (reason.clone(), (**finding).clone()),
                 },
                 Err(e) => (
                     format!(
                         "MCP Firewall withholds tool `{name}`: its definition could not be checked against the one you trusted ({e})"
                     ),
-                    json!({"kind": "pin-check-failed", "severity": "block", "tool": name}),
+                    Finding::pin_check_failed(name),
                 ),
             };
             withheld.insert(

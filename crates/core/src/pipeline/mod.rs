@@ -175,8 +175,8 @@ impl Pipeline {
         let report = injections.clone();
         let scanner = crate::screen::ResultScanner::start(
             recorder.clone(),
-            Arc::new(move |event: &Event, findings: &[serde_json::Value]| {
-                if findings.iter().any(flow::is_injection) {
+            Arc::new(move |event: &Event, findings: &[crate::finding::Finding]| {
+                if findings.iter().any(crate::finding::Finding::is_injection) {
                     found.injected(&event.tool);
                     let report = report.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(r) = report.as_ref() {
@@ -502,7 +502,7 @@ impl Pipeline {
     fn allow(&self, line: &[u8], mut event: Event, screened: Screened, ruling: &Ruling) -> Action {
         let denials = screened.denials;
         if !screened.findings.is_empty() {
-            event.findings = serde_json::Value::Array(screened.findings).to_string();
+            event.findings = screened.findings;
             event.reason = screened.reason;
         }
         if screened.scan_later && !self.screening.scanner.submit(event.clone(), line) {
@@ -891,7 +891,7 @@ impl Pipeline {
         event.args_digest = ruling.args_digest.clone();
         event.args_redacted = ruling.args_redacted.clone();
         if !ruling.findings.is_empty() {
-            event.findings = serde_json::Value::Array(ruling.findings.clone()).to_string();
+            event.findings = ruling.findings.clone();
         }
         event
     }

@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 
 use crate::containment::Grants;
+use crate::finding::Finding;
 use crate::record::{DecidedBy, Event, EventKind, ResultStatus};
 use crate::session::{Direction, Inspection, Kind};
 
 use super::Pipeline;
 use super::effects::{Effect, IdentityCheck};
-use super::flow::is_injection;
 
 /// The screening stage's own state.
 pub(super) struct Screening {
@@ -39,7 +39,7 @@ pub(super) struct Screening {
 pub(super) struct Screened {
     /// The message to send instead (tools withheld, hidden text removed).
     pub line: Option<Vec<u8>>,
-    pub findings: Vec<Value>,
+    pub findings: Vec<Finding>,
     pub reason: Option<String>,
     /// Record before forwarding (something was withheld).
     pub durable: bool,
@@ -110,7 +110,7 @@ impl Pipeline {
                     .get("result")
                     .map(|r| screen::recorded(&crate::detect::scan_result(r), "result"))
                     .unwrap_or_default();
-                if findings.iter().any(is_injection) {
+                if findings.iter().any(Finding::is_injection) {
                     self.flow.injected(&inspection.tool);
                 }
                 out.line = screen::sanitized_line(value);
@@ -143,7 +143,7 @@ impl Pipeline {
                         if key == "prompts"
                             && let Some(command) = crate::detect::slash_command_collision(name)
                         {
-                            out.findings.push(serde_json::json!({"kind": "slash-command-collision", "severity": "flag", "where": format!("prompt {name}"), "evidence": command}));
+                            out.findings.push(Finding::slash_command_collision(name, command));
                         }
                         if findings.iter().any(|f| f.severity == crate::detect::Severity::Block) {
                             names.push(name.to_owned());
@@ -238,17 +238,13 @@ impl Pipeline {
             denial.error,
             shell_word(&self.server),
         ));
-        event.findings = serde_json::json!([{
-            "kind": "containment-denial",
-            "severity": "flag",
-            "where": format!("path {path}"),
-            "evidence": denial.error,
-            "path": path,
-            "grant": grant,
-            "access": access,
-            "why": denial.refusal.as_str(),
-        }])
-        .to_string();
+        event.findings = vec![Finding::containment_denial(
+            &path,
+            &grant,
+            access,
+            denial.refusal.as_str(),
+            &denial.error,
+        )];
         event
     }
 

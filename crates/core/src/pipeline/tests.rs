@@ -249,7 +249,7 @@ fn the_gate_withholds_a_changed_tool_tells_the_person_and_refuses_its_calls_unti
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["read"], "the changed tool is withheld from the client");
-    assert!(memory.last().findings.contains("tool-changed"));
+    assert!(crate::finding::to_text(&memory.last().findings).contains("tool-changed"));
     let told = effects.0.lock().unwrap().clone();
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].starts_with("notice search:"), "{told:?}");
@@ -587,11 +587,12 @@ fn a_boxed_servers_permission_error_outside_its_grants_is_recorded_and_passed_on
     let reason = event.reason.as_deref().unwrap();
     assert!(reason.contains("refused read access to /x/y"), "{reason}");
     assert!(reason.contains("`mcpfw sandbox allow srv --read /x/y`"), "{reason}");
-    let findings: Value = serde_json::from_str(&event.findings).unwrap();
+    let findings: Value = serde_json::from_str(&crate::finding::to_text(&event.findings)).unwrap();
     assert_eq!(findings[0]["why"], "outside-grants");
     // A write tool's error under a read-only grant, and a hidden location.
     let found = denied(5, "write_file", "EACCES: permission denied, open '/usr/x'", true);
-    let findings: Value = serde_json::from_str(&found[1].findings).unwrap();
+    let findings: Value =
+        serde_json::from_str(&crate::finding::to_text(&found[1].findings)).unwrap();
     assert_eq!(
         (findings[0]["access"].as_str(), findings[0]["why"].as_str()),
         (Some("write"), Some("read-only"))

@@ -62,8 +62,8 @@ pub struct Ruling {
     pub args_digest: Option<String>,
     /// The arguments with secrets replaced, as JSON (capped in size).
     pub args_redacted: Option<String>,
-    /// Findings to record (JSON objects).
-    pub findings: Vec<Value>,
+    /// Findings to record.
+    pub findings: Vec<crate::finding::Finding>,
     /// For an ask: the exact effect, for the person deciding.
     pub preview: preview::Preview,
     /// What the call means for the data flow of its session (see [`Flow`]).
@@ -188,7 +188,7 @@ impl Policy for FirewallPolicy {
         let findings = decision
             .secrets
             .iter()
-            .map(|s| serde_json::json!({"kind": "secret-in-arguments", "detail": s.kind, "pointer": s.pointer}))
+            .map(|s| crate::finding::Finding::secret_in_arguments(s.kind, &s.pointer))
             .collect();
         let preview = if decision.action == Action::Ask {
             preview::build(tool, self.engine.server(), &decision, arguments.as_ref())

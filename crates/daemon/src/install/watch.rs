@@ -330,9 +330,12 @@ pub fn config_change_event(change: &Change) -> Event {
         args_digest: None,
         args_redacted: None,
         result_status: None,
-        findings: json!([{"kind": "config-change", "severity": "flag",
-            "where": change.file.display().to_string(), "evidence": change.reason}])
-        .to_string(),
+        findings: vec![mcpfw_core::finding::Finding::at(
+            mcpfw_core::finding::FindingKind::ConfigChange,
+            mcpfw_core::detect::Severity::Flag,
+            change.file.display().to_string(),
+            change.reason.clone(),
+        )],
         bytes: 0,
     }
 }

@@ -20,6 +20,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::record::{DecidedBy, Event, EventKind, ResultStatus, Verdict};
 use crate::session::Direction;
+use mcpfw_core::detect::Severity;
+use mcpfw_core::finding::Finding;
 
 /// How requests reach the firewall, as `network.transport` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +154,7 @@ impl Converter {
         match event.verdict {
             Verdict::Allow => {
                 if is_call {
-                    let decision = if findings(event).is_empty() { "allow" } else { "warn" };
+                    let decision = if event.findings.is_empty() { "allow" } else { "warn" };
                     let target = target_type(event.method.as_deref(), false);
                     spans.push(self.guardrail(event, trace, span, decision, target));
                 }
@@ -242,7 +244,7 @@ impl Converter {
         let method = event.method.as_deref();
         let screened = method == Some("tools/list")
             || event.verdict != Verdict::Allow
-            || !findings(event).is_empty();
+            || !event.findings.is_empty();
         if screened {
             let decision = response_decision(event);
             let target = target_type(method, true);
@@ -389,7 +391,7 @@ impl Converter {
             a.push(KeyValue::new("gen_ai.tool.name", tool.clone()));
         }
         let at = time(event.ts_ms);
-        let events = findings(event).iter().map(|f| finding_event(f, at)).collect::<Vec<_>>();
+        let events = event.findings.iter().map(|f| finding_event(f, at)).collect::<Vec<_>>();
         self.span(
             trace,
             new_span_id(),
@@ -489,17 +491,15 @@ impl Converter {
         {
             a.push(KeyValue::new("gen_ai.tool.call.arguments", args.clone()));
         }
-        let mut found = findings(e);
-        if !found.is_empty() {
+        if !e.findings.is_empty() {
+            let mut found = e.findings.clone();
             // A finding's evidence is a piece of what the server sent: content.
             if !self.include_content {
                 for finding in &mut found {
-                    if let Some(finding) = finding.as_object_mut() {
-                        finding.remove("evidence");
-                    }
+                    finding.evidence = None;
                 }
             }
-            let text = serde_json::Value::Array(found).to_string();
+            let text = mcpfw_core::finding::to_text(&found);
             a.push(KeyValue::new("mcpfw.findings", text));
         }
         a.push(KeyValue::new("mcpfw.bytes", i64::try_from(e.bytes).unwrap_or(i64::MAX)));
@@ -549,7 +549,7 @@ fn target_type(method: Option<&str>, response: bool) -> &'static str {
 /// before the result is passed on. Findings of the background scan (`detection` events) and
 /// flagged tool definitions came with content passed on unchanged (`warn`).
 fn response_decision(event: &Event) -> &'static str {
-    let found = findings(event);
+    let found = &event.findings;
     let in_relay_result =
         event.kind != EventKind::Detection && event.method.as_deref() == Some("tools/call");
     if matches!(event.verdict, Verdict::Deny | Verdict::Drop | Verdict::Reject) {
@@ -565,38 +565,25 @@ fn response_decision(event: &Event) -> &'static str {
     }
 }
 
-fn findings(event: &Event) -> Vec<serde_json::Value> {
-    if event.findings.is_empty() || event.findings == "[]" {
-        return Vec::new();
-    }
-    match serde_json::from_str::<serde_json::Value>(&event.findings) {
-        Ok(serde_json::Value::Array(items)) => items,
-        _ => Vec::new(),
-    }
-}
-
 /// A `gen_ai.security.finding` span event for one recorded finding (never its evidence).
-fn finding_event(finding: &serde_json::Value, at: SystemTime) -> opentelemetry::trace::Event {
-    let text = |key: &str| finding.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let severity = match text("severity").as_deref() {
-        Some("block") => "high",
-        Some("info") => "low",
+fn finding_event(finding: &Finding, at: SystemTime) -> opentelemetry::trace::Event {
+    let severity = match finding.severity {
+        Some(Severity::Block) => "high",
+        Some(Severity::Info) => "low",
         _ => "medium",
     };
     let mut a = vec![
-        KeyValue::new(
-            "gen_ai.security.risk.category",
-            text("kind").unwrap_or_else(|| "unknown".into()),
-        ),
+        KeyValue::new("gen_ai.security.risk.category", finding.kind.name()),
         KeyValue::new("gen_ai.security.risk.severity", severity),
     ];
-    if let Some(rule) = text("rule") {
-        a.push(KeyValue::new("gen_ai.security.policy.id", rule));
+    if let Some(rule) = &finding.rule {
+        a.push(KeyValue::new("gen_ai.security.policy.id", rule.clone()));
     }
-    let metadata: Vec<opentelemetry::StringValue> = ["where", "pointer", "location"]
-        .into_iter()
-        .filter_map(|key| text(key).map(|v| format!("{key}:{v}").into()))
-        .collect();
+    let metadata: Vec<opentelemetry::StringValue> =
+        [("where", &finding.place), ("pointer", &finding.pointer), ("location", &finding.location)]
+            .into_iter()
+            .filter_map(|(key, v)| v.as_ref().map(|v| format!("{key}:{v}").into()))
+            .collect();
     if !metadata.is_empty() {
         a.push(KeyValue::new(
             "gen_ai.security.risk.metadata",
