@@ -989,3 +989,96 @@ fn when_the_kernel_refuses_the_servers_nested_namespace_it_is_not_started_and_th
     shim.wait_exit(Duration::from_secs(10));
     assert_eq!(wait_containment(&home)["verdict"], "deny");
 }
+
+/// Starts the filesystem server through the shim with a client that announces `roots` when the
+/// server asks (`roots/list`); returns the shim and the folders the server then allows.
+fn files_with_client_roots(home: &Home, root: &Path, roots: &[&Path]) -> (Shim, String) {
+    let server =
+        vec![npm_server("mcp-server-filesystem").display().to_string(), root.display().to_string()];
+    let root_s = root.display().to_string();
+    let mut shim = Shim::start(home, &["--name", "files", "--root", &root_s], &server);
+    shim.request(
+        0,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {"roots": {"listChanged": true}},
+               "clientInfo": {"name": "mcpfw-tests", "version": "1"}}),
+    );
+    shim.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let Some(line) = shim.recv_raw(left) else { break };
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        if v["method"] == "roots/list" {
+            let list: Vec<Value> = roots
+                .iter()
+                .map(|r| json!({"uri": format!("file://{}", r.display()), "name": "project"}))
+                .collect();
+            shim.send(&json!({"jsonrpc": "2.0", "id": v["id"], "result": {"roots": list}}));
+            // A call after the answer finds the roots taken in (or refused by the server).
+            let listed = shim.call_tool(90, "list_allowed_directories", json!({}));
+            return (shim, common::tool_text(&listed).to_owned());
+        }
+    }
+    panic!("the server never asked for roots; stderr: {}", shim.stderr_text());
+}
+
+/// Roots a client announces after start cannot widen a running box: writes there are refused
+/// by the system and the history says why; the roots are kept, and the server's next start
+/// grants them.
+#[test]
+fn roots_announced_after_start_are_granted_from_the_next_start() {
+    if !full_box_available() {
+        return;
+    }
+    let home = Home::new();
+    home.policy("[settings]\ninfer_roots = false\nunattended = \"allow\"\n");
+    let root = tempfile::tempdir().unwrap();
+    let later = tempfile::tempdir().unwrap();
+    let target = later.path().join("notes.txt");
+    let write = json!({"path": target.display().to_string(), "content": "written"});
+
+    // In the running box the folder does not even exist for the server, which drops it.
+    let (mut shim, _) = files_with_client_roots(&home, root.path(), &[later.path()]);
+    let refused = shim.call_tool(1, "write_file", write.clone());
+    assert!(!target.exists(), "the running box grew: {refused}");
+    let events = home.wait_events("the record of the later roots", |events| {
+        events.iter().any(|e| {
+            e["method"] == "firewall/containment"
+                && e["reason"].as_str().is_some_and(|r| r.contains("announced roots"))
+        })
+    });
+    let record = events
+        .iter()
+        .find(|e| e["reason"].as_str().is_some_and(|r| r.contains("announced roots")))
+        .unwrap();
+    let reason = record["reason"].as_str().unwrap();
+    assert!(reason.contains(&later.path().display().to_string()), "{reason}");
+    assert!(reason.contains("granted from its next start"), "{reason}");
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(10));
+
+    let (mut shim, _) = files_with_client_roots(&home, root.path(), &[later.path()]);
+    // The server checks announced roots on its own time: wait until it allows the folder.
+    let shown = later.path().display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for id in 100.. {
+        let listed = shim.call_tool(id, "list_allowed_directories", json!({}));
+        if common::tool_text(&listed).contains(&shown) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server never took the root in: {listed}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let written = shim.call_tool(2, "write_file", write);
+    assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), "written", "{written}");
+    home.wait_events("the grant at start", |events| {
+        events.iter().any(|e| {
+            e["reason"].as_str().is_some_and(|r| {
+                r.contains("announced while the server ran before are granted")
+                    && r.contains(&later.path().display().to_string())
+            })
+        })
+    });
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(10));
+}

@@ -124,9 +124,35 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         pipeline.recorder().record(event);
     }
     let pipeline = pipeline.with_identity(resolved.program.clone(), script.clone());
-    // The box gets the same roots the policy engine checks paths against.
+    // Roots the client announces later are kept for the next start (the box cannot grow).
+    let pipeline = {
+        let (paths, name) = (paths.clone(), name.clone());
+        pipeline.with_later_roots(Arc::new(move |roots: &[PathBuf]| {
+            crate::contain::later::keep(&paths, &name, roots)
+        }))
+    };
+    // The box gets the same roots the policy engine checks paths against, and the roots the
+    // client announced while it ran before.
     #[cfg(target_os = "linux")]
-    let roots = engine.server_roots().to_vec();
+    let roots = {
+        let mut roots = engine.server_roots().to_vec();
+        let later: Vec<PathBuf> = crate::contain::later::recall(paths, &name)
+            .into_iter()
+            .filter(|r| !roots.iter().any(|g| r.starts_with(g)))
+            .collect();
+        if !later.is_empty() {
+            let list: Vec<String> = later.iter().map(|p| p.display().to_string()).collect();
+            pipeline.record_containment(
+                crate::record::Verdict::Allow,
+                format!(
+                    "roots the client announced while the server ran before are granted: {}",
+                    list.join(", ")
+                ),
+            );
+        }
+        roots.extend(later);
+        roots
+    };
     #[cfg(target_os = "linux")]
     let prepared = crate::contain::shim::prepare(
         paths,

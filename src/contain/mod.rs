@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::paths::Paths;
 use crate::sandbox::{Anchor, SENSITIVE_LOCATIONS};
 
+pub mod later;
 #[cfg(target_os = "linux")]
 pub mod launcher;
 #[cfg(target_os = "linux")]

@@ -121,6 +121,8 @@ pub struct Inspection {
     /// For a `tools/call` result of type `input_required`: the `requestState` the client must
     /// echo when it retries the call with the answers.
     pub input_required: Option<String>,
+    /// For the client's answer to `roots/list`: the roots it announced, as paths.
+    pub roots_announced: Option<Arc<Vec<PathBuf>>>,
 }
 
 /// The JSON-RPC kind of a message.
@@ -286,6 +288,7 @@ impl Session {
             tools_listed: None,
             request_state: None,
             input_required: None,
+            roots_announced: None,
         };
         match message {
             Message::Request { id, method, params } => {
@@ -341,6 +344,7 @@ impl Session {
                             && let Some(roots) = result.and_then(|r| roots_from_result(r.get()))
                         {
                             self.client_roots = Arc::new(roots);
+                            out.roots_announced = Some(self.client_roots.clone());
                         }
                         if request.method == "tools/call" {
                             if tool_result_is_error(*result) {

@@ -147,10 +147,16 @@ pub struct Pipeline {
     recorder: Arc<dyn Recorder>,
     /// Carries out what the stages ask beyond the frame.
     effects: Arc<dyn Effects>,
+    /// Keeps roots the client announced that the running box does not grant, for the
+    /// server's next start (a box cannot grow around a running process).
+    later_roots: Option<LaterRoots>,
     /// Where the result scanner reports injected instructions for the client session (set
     /// once the client session, the approver and the effects runner are known).
     injections: Arc<Mutex<Option<InjectionReport>>>,
 }
+
+/// Remembers roots for a server's next start (see [`Pipeline::with_later_roots`]).
+pub type LaterRoots = Arc<dyn Fn(&[PathBuf]) -> std::io::Result<()> + Send + Sync>;
 
 /// What the result scanner needs to report an injected result to the client session's flow.
 struct InjectionReport {
@@ -217,8 +223,56 @@ impl Pipeline {
             client: None,
             recorder,
             effects: Arc::new(Background),
+            later_roots: None,
             injections,
         }
+    }
+
+    /// Roots the client announces that the box does not grant are handed to `keep` (which
+    /// remembers them for the server's next start) and recorded.
+    pub fn with_later_roots(mut self, keep: LaterRoots) -> Self {
+        self.later_roots = Some(keep);
+        self
+    }
+
+    /// Roots announced after start that the running box does not grant for writing: recorded,
+    /// and kept for the next start. Roots inside hidden locations are never kept.
+    fn roots_after_start(&self, announced: &[PathBuf]) {
+        let Some(grants) = &self.screening.grants else { return };
+        use crate::containment::{Access, Refusal};
+        let outside: Vec<PathBuf> = announced
+            .iter()
+            .filter(|r| {
+                matches!(
+                    grants.refusal(r, Some(Access::Write)),
+                    Some((_, Refusal::ReadOnly | Refusal::OutsideGrants))
+                )
+            })
+            .cloned()
+            .collect();
+        if outside.is_empty() {
+            return;
+        }
+        let list: Vec<String> = outside.iter().map(|p| p.display().to_string()).collect();
+        let kept = match &self.later_roots {
+            Some(keep) => match keep(&outside) {
+                Ok(()) => "they are granted from its next start",
+                Err(e) => {
+                    tracing::warn!(server = %self.server, "roots announced later are not kept: {e}");
+                    "they could not be kept for its next start"
+                }
+            },
+            None => "restart it with them as roots (`--root`) to grant them",
+        };
+        self.record_containment(
+            record::Verdict::Allow,
+            format!(
+                "the client announced roots the running box does not grant: {}; a box cannot \
+                 grow around a running server, so until it restarts the system refuses writes \
+                 there; {kept}",
+                list.join(", ")
+            ),
+        );
     }
 
     /// Sends asks to the approval daemon at `config.socket` (without it, asks follow the
@@ -427,6 +481,10 @@ impl Pipeline {
         // Inspect: the session learns what this message is and what it answers.
         let inspection =
             self.session.lock().unwrap_or_else(|p| p.into_inner()).inspect(direction, message);
+        // Roots announced after start: the box cannot grow now; they are kept for the next.
+        if let Some(roots) = &inspection.roots_announced {
+            self.roots_after_start(roots);
+        }
         // A cancellation reaches a waiting call whatever happens to the message itself.
         self.held.cancel(&inspection);
         // A result for an approved call may let its retry through without a second prompt.
