@@ -600,7 +600,12 @@ fn wait_pending(s: &Setup, n: usize) -> Vec<Value> {
 
 /// Opens a session through the proxy; returns the extra header lines for later requests.
 fn open_session(s: &Setup) -> String {
-    let (status, head, _) = s.post(INITIALIZE, &s.token_header());
+    open_session_with(s, INITIALIZE)
+}
+
+/// Opens a session with this `initialize` request.
+fn open_session_with(s: &Setup, initialize: &str) -> String {
+    let (status, head, _) = s.post(initialize, &s.token_header());
     assert_eq!(status, 200, "{head}");
     let session =
         head.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).unwrap().trim().to_owned();
@@ -783,17 +788,7 @@ fn a_declined_request_for_input_is_answered_to_the_http_server() {
     let s =
         Setup::with_policy(&format!("[egress]\nallow_hosts = [\"evil.example\"]\n\n{ALLOW_ALL}"));
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{"form":{},"url":{}}},"clientInfo":{"name":"t","version":"1"}}}"#;
-    let (status, head, _) = s.post(init, &s.token_header());
-    assert_eq!(status, 200, "{head}");
-    let session =
-        head.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).unwrap().trim().to_owned();
-    let extra = format!(
-        "{}Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n",
-        s.token_header()
-    );
-    let (status, _, _) =
-        s.post(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &extra);
-    assert_eq!(status, 202);
+    let extra = open_session_with(&s, init);
     let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"trigger-url-elicitation","arguments":{"url":"https://accounts.google.com@evil.example/login"}}}"#;
     let started = Instant::now();
     let (status, _, body) = s.post(call, &extra);

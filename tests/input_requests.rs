@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Home, Shim, everything, mcpfw};
+use common::{Background, Home, Shim, everything, mcpfw, socket_daemon};
 use serde_json::{Value, json};
 
 /// The links are arguments of the demonstration tool, so their hosts are allowed destinations:
@@ -17,7 +17,8 @@ const RULES: &str = "[egress]\nallow_hosts = [\"accounts.example.com\", \"xn--py
 
 struct Setup {
     home: Home,
-    daemon: Option<Child>,
+    /// Stopped when the setup is dropped.
+    _daemon: Option<Background>,
 }
 
 impl Setup {
@@ -25,30 +26,15 @@ impl Setup {
     fn unattended() -> Self {
         let home = Home::new();
         home.policy(&format!("[settings]\ninfer_roots = false\nunattended = \"allow\"\n\n{RULES}"));
-        Self { home, daemon: None }
+        Self { home, _daemon: None }
     }
 
     /// With an approval daemon, as a person at the desktop.
     fn attended() -> Self {
         let home = Home::new();
         home.policy(&format!("[settings]\ninfer_roots = false\n\n{RULES}"));
-        let mut s = Self { home, daemon: None };
-        let daemon = s
-            .cmd()
-            .args(["daemon", "--timeout", "60"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        s.daemon = Some(daemon);
-        let socket = s.home.path().join("run/mcpfw.sock");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "the daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        s
+        let daemon = socket_daemon(&home);
+        Self { home, _daemon: Some(daemon) }
     }
 
     fn cmd(&self) -> Command {
@@ -96,15 +82,6 @@ impl Setup {
     fn run(&self, args: &[&str]) {
         let out = self.cmd().args(args).output().unwrap();
         assert!(out.status.success(), "mcpfw {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            let _ = d.kill();
-            let _ = d.wait();
-        }
     }
 }
 
