@@ -57,6 +57,8 @@ pub struct Judged {
     pub summary: String,
     /// The window's lines: the message, the fields, the link and its check.
     pub lines: Vec<String>,
+    /// A link has doubts (nobody to ask: it is declined rather than passed on).
+    pub doubtful: bool,
 }
 
 /// The longest message or label kept for showing.
@@ -97,6 +99,7 @@ pub fn from_input_required(result: &Value) -> Vec<InputRequest> {
 /// Judges the requests of one message, as one: the strictest judgement wins.
 pub fn judge(server: &str, requests: &[InputRequest]) -> Judged {
     let mut judgement = Judgement::Pass;
+    let mut doubtful = false;
     let mut lines = Vec::new();
     let mut asks = Vec::new();
     for request in requests {
@@ -110,6 +113,7 @@ pub fn judge(server: &str, requests: &[InputRequest]) -> Judged {
             if let Some(site) = &check.site {
                 lines.push(format!("It opens a page of: {site}"));
             }
+            doubtful |= !check.doubts.is_empty();
             for doubt in &check.doubts {
                 lines.push(format!("Doubt: {doubt}"));
             }
@@ -161,7 +165,7 @@ pub fn judge(server: &str, requests: &[InputRequest]) -> Judged {
     }
     let asks = if asks.is_empty() { "for input".to_owned() } else { asks.join(" and ") };
     let summary = format!("{server} asks you {asks}");
-    Judged { judgement, summary, lines }
+    Judged { judgement, summary, lines, doubtful }
 }
 
 fn stricter(a: Judgement, b: Judgement) -> Judgement {
@@ -353,6 +357,8 @@ mod tests {
         assert_eq!(j.judgement, Judgement::Look);
         assert!(j.lines.contains(&"It opens a page of: example.com".to_owned()), "{j:?}");
         assert!(j.summary.contains("files asks you to open example.com"), "{j:?}");
+        assert!(!j.doubtful, "{j:?}");
+        assert!(judge("files", &url_request("http://203.0.113.9/pay")).doubtful);
     }
 
     #[test]

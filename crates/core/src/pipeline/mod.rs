@@ -700,7 +700,21 @@ impl Pipeline {
         let judged = &asked.judged;
         let mut event = Event::inspected(&self.server, &self.session_id, inspection, line.len());
         event.decided_by = Some(DecidedBy::Firewall);
-        if let crate::input::Judgement::Refuse(why) = &judged.judgement {
+        // Shown first: a person looks at the link (and what it really opens) before the
+        // client offers to open it — unless it is refused outright, or cannot be recorded.
+        let reason = format!("a request for input: {}", judged.summary);
+        let refused = match &judged.judgement {
+            crate::input::Judgement::Refuse(why) => Some(why.clone()),
+            _ => {
+                event.verdict = record::Verdict::Ask;
+                event.reason = Some(reason.clone());
+                match self.recorder.record_durable(event.clone()) {
+                    Ok(()) => None,
+                    Err(e) => Some(format!("it could not be recorded ({e})")),
+                }
+            }
+        };
+        if let Some(why) = refused {
             let told = format!(
                 "MCP Firewall refused a request for input from {}: {why}. ({})",
                 self.server, judged.summary
@@ -717,25 +731,11 @@ impl Pipeline {
                         .abandon(Direction::ServerToClient, &id);
                     Action::AnswerServer(input::decline(&id))
                 }
-                input::Origin::Result if tool_call => {
-                    Action::AnswerClient(jsonrpc::tool_error_result(&id, &told, stateless))
+                input::Origin::Result => {
+                    Action::AnswerClient(refusal(&id, tool_call, stateless, &told))
                 }
-                input::Origin::Result => Action::AnswerClient(jsonrpc::error_response(
-                    Some(&id),
-                    ErrorCode::Denied,
-                    &told,
-                )),
             };
         }
-        // Shown first: a person looks at the link (and what it really opens) before the
-        // client offers to open it.
-        let reason = format!("a request for input: {}", judged.summary);
-        event.verdict = record::Verdict::Ask;
-        event.reason = Some(reason.clone());
-        if let Err(e) = self.recorder.record_durable(event.clone()) {
-            tracing::error!(error = %e, "a request for input could not be recorded");
-        }
-        let doubtful = judged.lines.iter().any(|l| l.starts_with("Doubt:"));
         let key = input::held_key(asked.origin, &id);
         let withdrawn = self.held.hold(key.clone());
         let request = ApprovalRequest {
@@ -765,7 +765,7 @@ impl Pipeline {
             progress_token: None,
             // Nobody to ask: a link with doubts is declined; one without goes to the client,
             // which shows it as it would without MCP Firewall (the check is in the history).
-            unattended: if doubtful { Unattended::Deny } else { Unattended::Allow },
+            unattended: if judged.doubtful { Unattended::Deny } else { Unattended::Allow },
             stateless,
             tool_call,
             event,
@@ -893,16 +893,12 @@ impl Pipeline {
             return Settled::Forward(held.line.clone());
         }
         if matches!(answer, Ok(Answer { outcome: Outcome::Withdrawn, .. })) {
-            self.session
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .abandon(Direction::ClientToServer, &held.id);
-            if held.input == Some(InputOrigin::Request) {
-                self.session
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .abandon(Direction::ServerToClient, &held.id);
-            }
+            // A server's request waits in the server's id space, the client's in its own.
+            let direction = match held.input {
+                Some(InputOrigin::Request) => Direction::ServerToClient,
+                _ => Direction::ClientToServer,
+            };
+            self.session.lock().unwrap_or_else(|p| p.into_inner()).abandon(direction, &held.id);
             return Settled::Nothing; // a cancelled request gets no answer
         }
         self.settle_refusal(&held, &told)
@@ -920,15 +916,7 @@ impl Pipeline {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .abandon(Direction::ClientToServer, &held.id);
-        if held.tool_call {
-            Settled::AnswerClient(jsonrpc::tool_error_result(&held.id, reason, held.stateless))
-        } else {
-            Settled::AnswerClient(jsonrpc::error_response(
-                Some(&held.id),
-                ErrorCode::Denied,
-                reason,
-            ))
-        }
+        Settled::AnswerClient(refusal(&held.id, held.tool_call, held.stateless, reason))
     }
 
     /// Records `event` before anything acts on it; a failure is logged as `what`.
@@ -964,12 +952,9 @@ impl Pipeline {
             return Action::Drop;
         }
         self.session.lock().unwrap_or_else(|p| p.into_inner()).abandon(inspection.direction, id);
-        if inspection.method.as_deref() == Some("tools/call") {
-            let stateless = matches!(inspection.era, crate::session::Era::Stateless { .. });
-            Action::AnswerClient(jsonrpc::tool_error_result(id, reason, stateless))
-        } else {
-            Action::AnswerClient(jsonrpc::error_response(Some(id), ErrorCode::Denied, reason))
-        }
+        let tool_call = inspection.method.as_deref() == Some("tools/call");
+        let stateless = matches!(inspection.era, crate::session::Era::Stateless { .. });
+        Action::AnswerClient(refusal(id, tool_call, stateless, reason))
     }
 
     fn deny_batch(&self, direction: Direction, messages: &[Message<'_>], reason: &str) -> Action {
@@ -1021,6 +1006,16 @@ impl Pipeline {
             bytes,
         ));
         answer.map_or(Action::Drop, Action::AnswerClient)
+    }
+}
+
+/// The client's refused request: a tool call gets a tool result with `isError: true` (what MCP
+/// clients show the model and the user); other requests a JSON-RPC error.
+fn refusal(id: &Id, tool_call: bool, stateless: bool, reason: &str) -> Vec<u8> {
+    if tool_call {
+        jsonrpc::tool_error_result(id, reason, stateless)
+    } else {
+        jsonrpc::error_response(Some(id), ErrorCode::Denied, reason)
     }
 }
 
