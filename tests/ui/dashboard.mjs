@@ -58,6 +58,11 @@ const cursorFile = path.join(userHome, ".cursor/mcp.json");
 fs.mkdirSync(path.dirname(cursorFile), { recursive: true });
 fs.copyFileSync(path.join(repo, "tests/fixtures/clients/cursor-mcp.json"), cursorFile);
 const cursorBytes = fs.readFileSync(cursorFile);
+// A second client (Claude Desktop's documented example) for the first screen's Protect all.
+const desktopFile = path.join(userHome, ".config/Claude/claude_desktop_config.json");
+fs.mkdirSync(path.dirname(desktopFile), { recursive: true });
+fs.copyFileSync(path.join(repo, "tests/fixtures/clients/claude_desktop_config.json"), desktopFile);
+const desktopBytes = fs.readFileSync(desktopFile);
 const env = { ...process.env, MCPFW_HOME: home, MCPFW_KEYRING: "off", HOME: userHome, MCPFW_UI_DIR: "" };
 delete env.MCPFW_UI_DIR;
 // The clients' files are looked for below HOME only, never in the real user's folders.
@@ -196,6 +201,51 @@ try {
     // The link was single use.
     const again = await (await context.newPage()).goto(url);
     assert(again.status() === 403, `a reused link gives ${again.status()}`);
+  });
+
+  await check("first screen: the unprotected servers of two clients, Protect all after the diff, then protected; reverted", async () => {
+    await page.goto(`${base}/#/live`);
+    const section = page.locator("section#protect");
+    await section.locator('[data-unprotected="6"]').waitFor();
+    const listed = await section.locator(".protect-list").innerText();
+    for (const server of ["Cursor", "puppeteer", "context7", "Claude Desktop", "filesystem", "github"]) {
+      assert(listed.includes(server), `${server} is not listed:\n${listed}`);
+    }
+    await section.getByRole("button", { name: "Protect all…" }).click();
+    const preview = section.locator('[data-preview="install"]');
+    await preview.waitFor();
+    assert((await preview.locator("pre.diff").count()) === 2, "one diff per client's file");
+    assert(fs.readFileSync(cursorFile).equals(cursorBytes) && fs.readFileSync(desktopFile).equals(desktopBytes), "the preview wrote nothing");
+    await shoot("first-run-protect-preview");
+    await preview.getByRole("button", { name: "Protect these files" }).click();
+    const done = section.locator('[data-result="install"]');
+    await done.getByText("Protected Claude Desktop and Cursor: 2 files changed.").waitFor();
+    await done.locator('[data-next="restart"]').getByText("restart Claude Desktop and Cursor").waitFor();
+    // Cursor's `internal` cannot be protected (its address is only known to Cursor): still
+    // listed, and the result says why.
+    await section.locator('[data-unprotected="1"]').waitFor();
+    await done.getByText("internal: left unprotected: its address uses variables only the client can expand").waitFor();
+    assert((await section.getByRole("button", { name: "Protect all…" }).count()) === 0, "Protect is not offered for what it cannot change");
+    await section.locator("[data-left-alone]").waitFor();
+    for (const file of [cursorFile, desktopFile]) {
+      const text = fs.readFileSync(file, "utf8");
+      assert(text.includes(bin) && text.includes('"wrap"'), text);
+    }
+    await shoot("first-run-protected");
+    // The Servers page agrees; Revert puts both files back byte for byte for the checks below.
+    await page.goto(`${base}/#/servers`);
+    for (const [client, name, server, state] of [["cursor", "Cursor", "puppeteer", "wrapped"], ["claude-desktop", "Claude Desktop", "filesystem", "wrapped"]]) {
+      const card = page.locator(`article[data-client="${client}"]`);
+      await card.locator(`tr[data-entry="${server}"][data-state="${state}"]`).waitFor();
+      await card.getByRole("button", { name: `Revert ${name}…` }).click();
+      await card.locator('[data-preview="uninstall"]').getByRole("button", { name: "Revert these files" }).click();
+      await card.locator(`tr[data-entry="${server}"][data-state="unprotected"]`).waitFor();
+    }
+    assert(fs.readFileSync(cursorFile).equals(cursorBytes), "Cursor's file put back byte for byte");
+    assert(fs.readFileSync(desktopFile).equals(desktopBytes), "Claude Desktop's file put back byte for byte");
+    // With the servers unprotected again, the first screen offers Protect again.
+    await page.goto(`${base}/#/live`);
+    await section.locator('[data-unprotected="6"]').waitFor();
   });
 
   await check("history: filter by verdict, open an event's details, chain verified, chart drawn", async () => {

@@ -5,6 +5,7 @@ import { api, ApiError, type DecideAnswer, type HistoryEvent, type Pending } fro
 import { armConfirm, badge, codeSpans, empty, errorBox, h, loading, seconds, time } from "../dom";
 import type { Page } from "../main";
 import { pauseCard } from "../pause";
+import { protectSection } from "../protect";
 
 interface Card {
   el: HTMLElement;
@@ -25,6 +26,7 @@ export const livePage: Page = (root, ctx) => {
   const feedEmpty = empty("No calls yet", "Calls through `mcpfw wrap` appear here as they are decided.");
   const protection = pauseCard();
   root.append(
+    protectSection(),
     h("section", { "aria-labelledby": "pending-title" }, h("h2", { id: "pending-title" }, "Waiting for you"), pendingList),
     h("section", { "aria-labelledby": "feed-title" }, h("h2", { id: "feed-title" }, "Recent calls"), feedEmpty, feed),
     protection.el,

@@ -4,6 +4,7 @@
 import { api, type ClientEntry, type InstallOutcome, type InstallStatus, type Pin, type ServerPackage, type ServerRow } from "../api";
 import { ago, badge, codeSpans, empty, errorBox, h, loading, time } from "../dom";
 import type { Page } from "../main";
+import { clientName, CLIENT_NAMES } from "../protect";
 
 export const serversPage: Page = (root) => {
   const body = h("div", { class: "stack" }, loading("the servers"));
@@ -184,21 +185,6 @@ function serverCard(s: ServerRow, reload: () => void): HTMLElement {
   );
 }
 
-const CLIENT_NAMES: Record<string, string> = {
-  "claude-desktop": "Claude Desktop",
-  "claude-code": "Claude Code",
-  cursor: "Cursor",
-  vscode: "VS Code",
-  windsurf: "Windsurf",
-  gemini: "Gemini CLI",
-  codex: "Codex CLI",
-  zed: "Zed",
-  cline: "Cline",
-  "roo-code": "Roo Code",
-  "lm-studio": "LM Studio",
-  continue: "Continue",
-  goose: "Goose",
-};
 
 const STATES: Record<ClientEntry["state"], string> = {
   wrapped: "protected (mcpfw wrap)",
@@ -221,7 +207,7 @@ function clientsSection(): HTMLElement {
         ...status.errors.map((e) => h("div", { class: "notice notice-error", role: "alert" }, h("strong", {}, "A client's file cannot be read: "), ...codeSpans(e))),
         ...(byClient.size
           ? [...byClient].map(([client, entries]) => clientCard(client, entries, load, after?.client === client ? after.message : undefined))
-          : [empty("No MCP client configuration found", "Claude Desktop, Claude Code, Cursor, VS Code and Windsurf keep their servers in files MCP Firewall looks for; none has any here.")]),
+          : [empty("No MCP client configuration found", `MCP Firewall looks for the files of ${Object.values(CLIENT_NAMES).join(", ")}; none has any servers here.`)]),
       );
     } catch (e) {
       body.replaceChildren(errorBox(e, () => void load()));
@@ -243,7 +229,7 @@ function clientCard(
   reload: (after?: { client: string; message: HTMLElement }) => Promise<void>,
   message?: HTMLElement,
 ): HTMLElement {
-  const name = CLIENT_NAMES[client] ?? client;
+  const name = clientName(client);
   const isProtected = (e: ClientEntry) => e.state === "wrapped" || e.state === "bridged";
   const protectedCount = entries.filter(isProtected).length;
   const panel = h("div", { class: "install-panel", "aria-live": "polite" }, message ?? null);
