@@ -569,7 +569,11 @@ fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
     let out = m.ok(&["install", "--client", "gemini"]);
     assert!(out.contains("pythonTools: protected (runs through mcpfw wrap)"), "{out}");
     assert!(out.contains("nodeServer: protected"), "{out}");
-    assert!(out.contains("httpServerWithAuth: left unprotected: Gemini CLI's remote"), "{out}");
+    assert!(
+        out.contains("httpServerWithAuth: protected (through MCP Firewall's HTTP proxy"),
+        "{out}"
+    );
+    assert!(out.contains("sseServer: protected (through MCP Firewall's HTTP proxy"), "{out}");
     let entries = m.servers_of("gemini");
     let python = entries.iter().find(|e| e.name == "pythonTools").unwrap();
     assert!(python.wrapped, "{python:?}");
@@ -581,6 +585,16 @@ fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
     assert_eq!(doc["mcpServers"]["pythonTools"]["timeout"], 15000);
     assert_eq!(doc["mcpServers"]["nodeServer"]["trust"], true);
     assert_eq!(doc["ui"]["theme"], "GitHub", "other settings are kept");
+    // Gemini CLI's two remote forms keep their keys (`httpUrl` is Streamable HTTP, `url` is
+    // SSE), so each reaches the proxy's route for its transport; the server's own header stays.
+    let http = &doc["mcpServers"]["httpServerWithAuth"];
+    assert!(http["httpUrl"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{http}");
+    assert!(http["httpUrl"].as_str().unwrap().ends_with("/mcp"), "{http}");
+    assert_eq!(http["headers"]["Authorization"], "Bearer your-api-token");
+    assert!(http["headers"].as_object().unwrap().len() == 2, "the proxy's token too: {http}");
+    let sse = &doc["mcpServers"]["sseServer"];
+    assert!(sse["url"].as_str().unwrap().ends_with("/sse"), "{sse}");
+    assert!(sse.get("httpUrl").is_none(), "{sse}");
     let status: Vec<Value> =
         serde_json::from_str(&m.ok(&["status", "--json", "--client", "gemini"])).unwrap();
     let states: Vec<(&str, &str)> = status
@@ -592,8 +606,8 @@ fn gemini_clis_settings_round_trip_through_install_status_and_uninstall() {
         [
             ("pythonTools", "wrapped"),
             ("nodeServer", "wrapped"),
-            ("httpServerWithAuth", "unprotected"),
-            ("sseServer", "unprotected")
+            ("httpServerWithAuth", "bridged"),
+            ("sseServer", "bridged")
         ]
     );
     let out = m.ok(&["uninstall", "--client", "gemini"]);
@@ -895,7 +909,7 @@ fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_unin
 
     let out =
         m.ok(&["install", "--client", "cline", "--client", "roo-code", "--client", "lm-studio"]);
-    assert!(out.contains("mcpfw install: 4 file(s) changed"), "{out}");
+    assert!(out.contains("mcpfw install: 5 file(s) changed"), "{out}");
     let status: Vec<Value> = serde_json::from_str(&m.ok(&[
         "status",
         "--json",
@@ -988,14 +1002,35 @@ fn goose_and_continue_yaml_files_round_trip_through_install_status_and_uninstall
             to
         })
         .collect();
+    // A remote extension, as goose writes one (`goose configure` → Remote Extension).
+    let mut goose_text = text(&files[3]);
+    goose_text.push_str(
+        "  docs:\n    enabled: true\n    name: docs\n    timeout: 300\n    type: streamable_http\n    uri: https://mcp.example.com/mcp # hosted\n",
+    );
+    std::fs::write(&files[3], &goose_text).unwrap();
+    // A remote server in a JSON block file (Continue reads Claude Desktop's notation there).
+    let block = m.place("@/.continue/mcpServers/hosted.json");
+    std::fs::write(
+        &block,
+        "{\n  \"mcpServers\": {\n    \"hosted\": {\"type\": \"streamable-http\", \"url\": \"https://h.example/mcp\"}\n  }\n}\n",
+    )
+    .unwrap();
+    let mut files = files;
+    files.push(block);
     let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
 
     let out = m.ok(&["install", "--client", "continue", "--client", "goose"]);
-    assert!(out.contains("mcpfw install: 4 file(s) changed"), "{out}");
+    assert!(out.contains("mcpfw install: 5 file(s) changed"), "{out}");
     for server in ["SQLite MCP", "Browser search", "github", "filesystem"] {
         assert!(out.contains(&format!("{server}: protected (runs through mcpfw wrap)")), "{out}");
     }
-    assert!(out.contains("Name: left unprotected: remote entries of YAML files"), "{out}");
+    // Remote entries go through the proxy, the token in the route's path (a one-line edit).
+    for server in ["Name", "docs", "hosted"] {
+        assert!(
+            out.contains(&format!("{server}: protected (through MCP Firewall's HTTP proxy")),
+            "{out}"
+        );
+    }
     // Continue's comments and layout are kept: only the command and the front of args change.
     let config = text(&files[0]);
     assert!(config.contains("# From https://docs.continue.dev"), "{config}");
@@ -1005,8 +1040,20 @@ fn goose_and_continue_yaml_files_round_trip_through_install_status_and_uninstall
     );
     // Goose's file: only its extension's cmd and the front of its args changed.
     let firewall = std::fs::canonicalize(mcpfw()).unwrap().display().to_string();
+    let routed = |text: &str, key: &str| {
+        let line = text.lines().find(|l| l.trim_start().starts_with(key)).unwrap().to_owned();
+        assert!(line.contains("\"http://127.0.0.1:") && line.contains("/t/"), "{line}");
+        line
+    };
+    assert!(routed(&config, "url:").contains("/s/Name/mcp\""), "{config}");
+    let hosted = text(&files[4]);
+    assert!(routed(&hosted, "\"hosted\"").contains("/s/hosted/mcp\""), "{hosted}");
+    assert!(!hosted.contains("headers"), "Continue's JSON gets no headers member: {hosted}");
     let goose = text(&files[3]);
+    let docs = routed(&goose, "uri:");
+    assert!(docs.ends_with("/s/docs/mcp\" # hosted"), "{docs}");
     let expected = originals[3]
+        .replace("    uri: https://mcp.example.com/mcp # hosted", &docs)
         .replace("    cmd: npx\n", &format!("    cmd: \"{firewall}\"\n"))
         .replace(
             "    args:\n    - -y\n",
@@ -1031,14 +1078,18 @@ fn goose_and_continue_yaml_files_round_trip_through_install_status_and_uninstall
         states,
         [
             ("SQLite MCP", "wrapped"),
-            ("Name", "unprotected"),
+            ("Name", "bridged"),
             ("filesystem", "wrapped"),
+            ("hosted", "bridged"),
             ("Browser search", "wrapped"),
+            ("docs", "bridged"),
             ("github", "wrapped"),
         ]
     );
     let out = m.ok(&["uninstall", "--client", "continue", "--client", "goose"]);
-    assert!(out.contains("github: restored") && out.contains("SQLite MCP: restored"), "{out}");
+    for server in ["github", "SQLite MCP", "Name", "docs", "hosted"] {
+        assert!(out.contains(&format!("{server}: restored")), "{out}");
+    }
     for (file, original) in files.iter().zip(&originals) {
         assert_eq!(&text(file), original, "{} byte for byte", file.display());
     }

@@ -131,8 +131,11 @@ pub fn servers(client: &str, doc: &Value) -> Vec<(Vec<String>, String, Value)> {
                         common.insert("args".into(), ext["args"].clone());
                         common.insert("env".into(), ext["envs"].clone());
                     }
-                    Some("sse" | "streamable_http" | "streamable-http") => {
+                    Some(kind @ ("sse" | "streamable_http" | "streamable-http")) => {
                         common.insert("url".into(), ext["uri"].clone());
+                        if kind == "sse" {
+                            common.insert("type".into(), "sse".into());
+                        }
                     }
                     _ => continue,
                 }
@@ -449,6 +452,64 @@ pub fn unwrap(
     jsonc::same_value(&now, &want).then_some(after)
 }
 
+/// The key of a remote entry's address: Goose's `uri`, Continue's `url`.
+fn address_key(client: &str) -> &'static str {
+    if client == "goose" { "uri" } else { "url" }
+}
+
+/// Replaces the one-line address of the remote entry `name` with `replacement` (YAML text
+/// that reads as `url`) and checks that the result differs from `text` in exactly that value;
+/// the result and the address as it was written.
+fn set_address(
+    client: &str,
+    text: &str,
+    name: &str,
+    replacement: &str,
+    url: &str,
+) -> Option<(String, String)> {
+    let lines = lines(text);
+    let (fields, _) = fields(client, &lines, name)?;
+    let key = address_key(client);
+    let line = member(&lines, fields, key)?;
+    let (_, at) = lines[line].key()?;
+    let end = scalar_end(text, &lines[line], at)?;
+    let was = text[at..end].to_owned();
+    let after = crate::jsonc::apply(text, vec![(at..end, replacement.to_owned())]);
+    let mut want = parse(Path::new(""), text).ok()?;
+    slot(client, &mut want, name)?[key] = url.into();
+    let now = parse(Path::new(""), &after).ok()?;
+    jsonc::same_value(&now, &want).then_some((after, was))
+}
+
+/// `text` with the remote entry `name` pointed at `url` (its route in the HTTP proxy, the
+/// token in its path: a header would need a nested block this line editor does not write),
+/// and its address as it was written; checked like [`wrap`].
+pub fn route(
+    client: &str,
+    text: &str,
+    name: &str,
+    url: &str,
+) -> Result<(String, String), EntryError> {
+    set_address(client, text, name, &json_string(url), url).ok_or(EntryError::UnsafeLayout)
+}
+
+/// `text` with the address of the remote entry `name` put back: `original`'s `url`, as it was
+/// written (`address_text`) where that still reads the same. `None` when the layout no longer
+/// allows it safely.
+pub fn unroute(
+    client: &str,
+    text: &str,
+    name: &str,
+    original: &Value,
+    address_text: Option<&str>,
+) -> Option<String> {
+    let url = original["url"].as_str()?;
+    address_text
+        .and_then(|written| set_address(client, text, name, written, url))
+        .or_else(|| set_address(client, text, name, &json_string(url), url))
+        .map(|(after, _)| after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +591,45 @@ mod tests {
             text = unwrap("continue", &text, name, value, Some(raw)).unwrap();
         }
         assert_eq!(text, original);
+    }
+
+    #[test]
+    fn a_remote_entry_is_routed_on_its_address_line_and_put_back_byte_for_byte() {
+        let route = "http://127.0.0.1:4000/t/tok/s/docs/mcp";
+        for (client, original, name) in [
+            (
+                "goose",
+                "extensions:\n  docs:\n    type: streamable_http\n    uri: 'https://h/mcp' # hosted\n    enabled: true\n",
+                "docs",
+            ),
+            ("goose", "extensions:\n  old:\n    type: sse\n    uri: https://h/sse\n", "old"),
+            (
+                "continue",
+                "mcpServers:\n  - name: Remote\n    type: streamable-http\n    url: https://h/mcp\n  - name: T\n    command: uvx\n",
+                "Remote",
+            ),
+        ] {
+            let doc = parse(Path::new("c.yaml"), original).unwrap();
+            let (_, _, value) = servers(client, &doc).into_iter().find(|s| s.1 == name).unwrap();
+            let (routed, raw) = super::route(client, original, name, route).unwrap();
+            let now = parse(Path::new("c.yaml"), &routed).unwrap();
+            let (_, _, after) = servers(client, &now).into_iter().find(|s| s.1 == name).unwrap();
+            assert_eq!(after["url"], route, "{routed}");
+            assert_eq!(routed.lines().count(), original.lines().count(), "{routed}");
+            assert!(!routed.contains("https://h/"), "{routed}");
+            assert_eq!(unroute(client, &routed, name, &value, Some(&raw)).unwrap(), original);
+            // Rewritten by the client (plain scalars, no comment): the address comes back as
+            // it was written.
+            let rewritten = routed.replace(&format!("\"{route}\""), route);
+            let back = unroute(client, &rewritten, name, &value, Some(&raw)).unwrap();
+            assert_eq!(
+                parse(Path::new("c.yaml"), &back).unwrap(),
+                parse(Path::new("c.yaml"), original).unwrap()
+            );
+        }
+        // An address on more than one line is not edited.
+        let folded = "mcpServers:\n  - name: R\n    url: >-\n      https://h/mcp\n";
+        assert!(super::route("continue", folded, "R", route).is_err());
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub struct Record {
     #[serde(default)]
     pub route: Option<String>,
     /// For an entry of a TOML or YAML file: its `command` (Goose: `cmd`) as it was written
-    /// (quoting included), put back by uninstall; `original` and `installed` hold the entry's
+    /// (quoting included; for a remote YAML entry, its address), put back by uninstall; `original` and `installed` hold the entry's
     /// value as JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_text: Option<String>,

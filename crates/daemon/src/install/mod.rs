@@ -174,65 +174,6 @@ pub fn current_firewall() -> Result<PathBuf> {
     })
 }
 
-/// Install on a YAML file (Goose's, Continue's): each stdio entry is rewritten line by line
-/// ([`crate::yamlc::wrap`], checked by parsing the result).
-/// `pin`: `--pin` was asked for, which YAML files do not get yet (each stdio entry says so).
-fn plan_yaml(client: &str, file: &Path, text: &str, firewall: &Path, pin: bool) -> Result<Plan> {
-    let firewall = firewall.to_str().ok_or(InstallError::ProgramNotUtf8)?;
-    let unpinned = |entry: &ServerEntry| match entry.launch {
-        Launch::Stdio { .. } if pin => "; not pinned: --pin does not edit YAML files yet",
-        _ => "",
-    };
-    let mut notes = Vec::new();
-    let mut records = Vec::new();
-    let mut now = text.to_owned();
-    for found in clients::found(client, file, text)? {
-        let entry = &found.entry;
-        let label = label(entry);
-        if entry.wrapped || entry.bridged {
-            notes.push(format!("{label}: already protected{}", unpinned(entry)));
-            continue;
-        }
-        let program = match &entry.launch {
-            Launch::Stdio { command, .. } => command[0].clone(),
-            Launch::Remote { .. } => {
-                notes.push(format!(
-                    "{label}: left unprotected: remote entries of YAML files are not routed \
-                     through MCP Firewall's HTTP proxy yet"
-                ));
-                continue;
-            }
-        };
-        match crate::yamlc::wrap(client, &now, &entry.name, &program, firewall) {
-            Ok((after, command_text)) => {
-                let installed = clients::found(client, file, &after)?
-                    .into_iter()
-                    .find(|f| f.entry.pointer == entry.pointer)
-                    .ok_or(InstallError::Vanished)?
-                    .current;
-                notes.push(format!(
-                    "{label}: protected (runs through mcpfw wrap){}",
-                    unpinned(entry)
-                ));
-                records.push(Record {
-                    client: client.to_owned(),
-                    file: file.to_owned(),
-                    pointer: entry.pointer.clone(),
-                    original: found.current.clone(),
-                    installed,
-                    installed_ms: crate::record::now_ms(),
-                    backup: None,
-                    route: None,
-                    command_text: Some(command_text),
-                });
-                now = after;
-            }
-            Err(why) => notes.push(format!("{label}: left unprotected: {why}")),
-        }
-    }
-    Ok((now, records, notes))
-}
-
 /// A file's new text, the install records of the entries changed, and one note per entry.
 type Plan = (String, Vec<Record>, Vec<String>);
 
@@ -266,7 +207,7 @@ impl Install<'_> {
         for attempt in 1..=ATTEMPTS {
             let Some(text) = clients::read_config(file)? else { return Ok(None) };
             let (after, records, notes) = if clients::is_yaml(file) {
-                plan_yaml(client, file, &text, self.firewall, self.pin.is_some())?
+                self.plan_yaml(client, file, &text)?
             } else if clients::is_toml(client) {
                 self.plan_toml(client, file, &text)?
             } else {
@@ -399,6 +340,88 @@ impl Install<'_> {
         Ok((apply(text, edits), records, notes))
     }
 
+    /// Install on a YAML file (Goose's, Continue's): each stdio entry is rewritten line by line
+    /// ([`crate::yamlc::wrap`]), each remote entry's address replaced by its route in the HTTP
+    /// proxy with the token in the path ([`crate::yamlc::route`]); every edit is checked by
+    /// parsing the result. `--pin` does not edit YAML files yet (each stdio entry says so).
+    fn plan_yaml(&self, client: &str, file: &Path, text: &str) -> Result<Plan> {
+        let firewall = self.firewall.to_str().ok_or(InstallError::ProgramNotUtf8)?;
+        let unpinned = |entry: &ServerEntry| match entry.launch {
+            Launch::Stdio { .. } if self.pin.is_some() => {
+                "; not pinned: --pin does not edit YAML files yet"
+            }
+            _ => "",
+        };
+        let mut notes = Vec::new();
+        let mut records = Vec::new();
+        let mut now = text.to_owned();
+        for found in clients::found(client, file, text)? {
+            let entry = &found.entry;
+            let label = label(entry);
+            if entry.wrapped || entry.bridged {
+                notes.push(format!("{label}: already protected{}", unpinned(entry)));
+                continue;
+            }
+            let (edited, route, command_text, how) = match &entry.launch {
+                Launch::Stdio { command, .. } => {
+                    match crate::yamlc::wrap(client, &now, &entry.name, &command[0], firewall) {
+                        Ok((after, raw)) => (after, None, raw, "runs through mcpfw wrap"),
+                        Err(why) => {
+                            notes.push(format!("{label}: left unprotected: {why}"));
+                            continue;
+                        }
+                    }
+                }
+                Launch::Remote { .. } => match self.route_yaml(client, &found, &now) {
+                    Ok((after, route, raw)) => (
+                        after,
+                        Some(route),
+                        raw,
+                        "through MCP Firewall's HTTP proxy, served by the daemon",
+                    ),
+                    Err(why) => {
+                        notes.push(format!("{label}: left unprotected: {why}"));
+                        continue;
+                    }
+                },
+            };
+            let installed = clients::found(client, file, &edited)?
+                .into_iter()
+                .find(|f| f.entry.pointer == entry.pointer)
+                .ok_or(InstallError::Vanished)?
+                .current;
+            notes.push(format!("{label}: protected ({how}){}", unpinned(entry)));
+            records.push(Record {
+                client: client.to_owned(),
+                file: file.to_owned(),
+                pointer: entry.pointer.clone(),
+                original: found.current.clone(),
+                installed,
+                installed_ms: crate::record::now_ms(),
+                backup: None,
+                route,
+                command_text: Some(command_text),
+            });
+            now = edited;
+        }
+        Ok((now, records, notes))
+    }
+
+    /// A remote entry of a YAML file pointed at its route in the HTTP proxy: the new text, the
+    /// route's name and the address as it was written.
+    fn route_yaml(
+        &self,
+        client: &str,
+        found: &clients::Found,
+        text: &str,
+    ) -> Result<(String, String, String), EntryError> {
+        let node = crate::jsonc::parse(&found.current)?;
+        let (_, route) = self.register(client, &found.entry, &node)?;
+        let url = remote::url_with_token(&route);
+        let (after, raw) = crate::yamlc::route(client, text, &found.entry.name, &url)?;
+        Ok((after, route.name, raw))
+    }
+
     /// [`Self::plan_json`] for a TOML file (Codex CLI's), edited with [`crate::tomlc`]: each
     /// stdio entry's `command` and `args` are changed in place, everything else is kept.
     fn plan_toml(&self, client: &str, file: &Path, text: &str) -> Result<Plan> {
@@ -521,18 +544,13 @@ impl Install<'_> {
                  --name NAME --url URL` as a stdio entry)",
             ));
         }
-        if client == "gemini" {
-            return Err(EntryError::RemoteNotRouted(
-                "Gemini CLI's remote entries are not routed through MCP Firewall's HTTP proxy yet",
-            ));
-        }
-        if client == "continue" {
-            // Its documented headers are YAML's `requestOptions`, not a JSON `headers` member.
-            return Err(EntryError::RemoteNotRouted(
-                "Continue's remote entries are not routed through MCP Firewall's HTTP proxy yet",
-            ));
-        }
         let (router, route) = self.register(client, entry, node)?;
+        if client == "continue" {
+            // Its documented headers are YAML's `requestOptions`, not a JSON `headers` member:
+            // the token goes in the route's path.
+            let text = remote::routed_address(text, node, &remote::url_with_token(&route))?;
+            return Ok((text, route.name));
+        }
         let text = remote::routed_entry(
             text,
             node,
@@ -746,6 +764,15 @@ fn restore_yaml(
                 notes.push(format!("{label}: already as it was before install"));
                 settled.push(record.pointer.clone());
                 continue;
+            }
+            (Holds::InstalledText | Holds::Installed, Some(original)) if record.route.is_some() => {
+                crate::yamlc::unroute(
+                    &record.client,
+                    &now,
+                    record.name(),
+                    original,
+                    record.command_text.as_deref(),
+                )
             }
             (Holds::InstalledText | Holds::Installed, Some(original)) => crate::yamlc::unwrap(
                 &record.client,

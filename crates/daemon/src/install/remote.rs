@@ -108,10 +108,11 @@ pub fn upstream(entry: &Node, url_key: &str) -> Result<Upstream, EntryError> {
         .or_else(|| entry.get("url"))
         .and_then(Node::as_str)
         .ok_or(EntryError::AddressNotString)?;
-    let legacy_sse = entry
-        .get("type")
-        .and_then(Node::as_str)
-        .is_some_and(|kind| kind.eq_ignore_ascii_case("sse"));
+    let kind = entry.get("type").and_then(Node::as_str);
+    // Gemini CLI's `url` (beside its `httpUrl`) is the legacy SSE transport unless a `type`
+    // says otherwise.
+    let sse_by_key = url_key == "httpUrl" && entry.get(url_key).is_none() && kind.is_none();
+    let legacy_sse = sse_by_key || kind.is_some_and(|kind| kind.eq_ignore_ascii_case("sse"));
     if url.contains("${") {
         return Err(EntryError::AddressHasVariables);
     }
@@ -121,8 +122,29 @@ pub fn upstream(entry: &Node, url_key: &str) -> Result<Upstream, EntryError> {
     Ok(Upstream { url: url.to_owned(), legacy_sse })
 }
 
+/// The route's address with its token in the path (`http://127.0.0.1:PORT/t/TOKEN/s/NAME/mcp`),
+/// for files where a header cannot be added.
+pub fn url_with_token(route: &Route) -> String {
+    match route.url.split_once("/s/") {
+        Some((origin, rest)) => format!("{origin}/t/{}/s/{rest}", route.token),
+        None => route.url.clone(),
+    }
+}
+
 fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The text of a remote entry with only its `url` replaced by `url` (a route with the token in
+/// its path). Everything else stays byte for byte.
+pub fn routed_address(text: &str, entry: &Node, url: &str) -> Result<String, EntryError> {
+    let member = entry
+        .member("url")
+        .filter(|m| m.value.as_str().is_some())
+        .ok_or(EntryError::AddressNotString)?;
+    let start = entry.span.start;
+    let span = member.value.span.start - start..member.value.span.end - start;
+    Ok(super::apply(&text[entry.span.clone()], vec![(span, json_string(url))]))
 }
 
 /// The text of a remote entry pointed at `route`: the address (`url_key`, else `url`) replaced
