@@ -982,6 +982,69 @@ fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_unin
     assert_eq!(&text(lm), &expected);
 }
 
+/// JetBrains Junie (`~/.junie/mcp/mcp.json`) and Warp (`~/.warp/.mcp.json`, and a project's
+/// `.warp/.mcp.json`), both in Claude Desktop's notation: each server protected, the clients'
+/// own keys kept, and every file put back byte for byte.
+#[test]
+fn junie_and_warp_files_round_trip_through_install_status_and_uninstall() {
+    let m = Machine::new();
+    let placed = [
+        ("junie-mcp.json", "~/.junie/mcp/mcp.json"),
+        ("warp-mcp.json", "~/.warp/.mcp.json"),
+        ("junie-mcp.json", "@/.warp/.mcp.json"),
+    ];
+    let files: Vec<PathBuf> = placed
+        .iter()
+        .map(|(fixture, place)| {
+            let to = m.place(place);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fixture_path(fixture), &to).unwrap();
+            to
+        })
+        .collect();
+    let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
+    let others = m.files();
+
+    let out = m.ok(&["install", "--client", "junie", "--client", "warp"]);
+    assert!(out.contains("mcpfw install: 3 file(s) changed"), "{out}");
+    let status: Vec<Value> =
+        serde_json::from_str(&m.ok(&["status", "--json", "--client", "junie", "--client", "warp"]))
+            .unwrap();
+    let states: Vec<(&str, &str, &str)> = status
+        .iter()
+        .map(|e| {
+            (
+                e["client"].as_str().unwrap(),
+                e["server"].as_str().unwrap(),
+                e["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("junie", "playwright", "wrapped"),
+            ("junie", "docs", "bridged"),
+            ("warp", "github", "wrapped"),
+            ("warp", "linear", "bridged"),
+            ("warp", "playwright", "wrapped"),
+            ("warp", "docs", "bridged"),
+        ]
+    );
+    let warp: Value = serde_json::from_str(&text(&files[1])).unwrap();
+    assert_eq!(warp["mcpServers"]["github"]["working_directory"], "/home/me/src");
+    assert_eq!(warp["mcpServers"]["github"]["args"][0], "wrap");
+    let junie: Value = serde_json::from_str(&text(&files[0])).unwrap();
+    assert_eq!(junie["mcpServers"]["docs"]["headers"]["Authorization"], "Bearer <token>");
+
+    let out = m.ok(&["uninstall", "--client", "junie", "--client", "warp"]);
+    assert!(out.contains("mcpfw uninstall: 3 file(s) changed"), "{out}");
+    for (file, original) in files.iter().zip(&originals) {
+        assert_eq!(&text(file), original, "{} byte for byte", file.display());
+    }
+    assert_files_equal(&others, &m.files());
+}
+
 /// Goose's and Continue's YAML is edited line by line and put back byte for byte; Continue's
 /// JSON block files are protected like any JSON file.
 #[test]

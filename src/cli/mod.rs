@@ -59,7 +59,7 @@ pub enum Command {
     /// be scanned.
     Scan {
         /// Scan the servers of this client (claude-desktop, claude-code, cursor, vscode, windsurf,
-        /// gemini, codex, zed, cline, roo-code, lm-studio, continue, goose); repeatable.
+        /// gemini, codex, zed, cline, roo-code, lm-studio, continue, goose, junie, warp); repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
         /// One JSON report per server, one per line.
@@ -180,7 +180,7 @@ pub enum Command {
     /// Put back every entry `mcpfw install` rewrote (entries edited since are left alone).
     Uninstall {
         /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf,
-        /// gemini, codex, zed, cline, roo-code, lm-studio, continue, goose); repeatable.
+        /// gemini, codex, zed, cline, roo-code, lm-studio, continue, goose, junie, warp); repeatable.
         #[arg(long = "client", value_name = "NAME")]
         clients: Vec<String>,
         /// Print what would change (a unified diff) and write nothing.
@@ -303,7 +303,7 @@ pub enum ProxyCommand {
 #[derive(Args)]
 pub struct InstallArgs {
     /// Only this client (all, claude-desktop, claude-code, cursor, vscode, windsurf, gemini,
-    /// codex, zed, cline, roo-code, lm-studio, continue, goose); repeatable. Default: all.
+    /// codex, zed, cline, roo-code, lm-studio, continue, goose, junie, warp); repeatable. Default: all.
     #[arg(long = "client", value_name = "NAME")]
     pub clients: Vec<String>,
     /// The project whose `.mcp.json`, `.cursor/mcp.json` and `.vscode/mcp.json` are included

@@ -20,6 +20,8 @@ export const CLIENT_NAMES: Record<string, string> = {
   "lm-studio": "LM Studio",
   continue: "Continue",
   goose: "Goose",
+  junie: "JetBrains Junie",
+  warp: "Warp",
 };
 
 export const clientName = (client: string): string => CLIENT_NAMES[client] ?? client;

@@ -20,6 +20,8 @@
 //! | `lm-studio` | `~/.lmstudio/mcp.json` | `mcpServers` |
 //! | `continue` | `~/.continue/config.yaml`; block files `.continue/mcpServers/*.yaml`, `*.json` in the home folder and the project | `mcpServers` (a list in YAML, a map in JSON) |
 //! | `goose` | `~/.config/goose/config.yaml` (Windows: `%APPDATA%\Block\goose\config\config.yaml`) | `extensions` (`type: stdio`, `cmd`, `args`, `envs`) |
+//! | `junie` | `~/.junie/mcp/mcp.json`, `<project>/.junie/mcp/mcp.json` (JetBrains Junie) | `mcpServers` |
+//! | `warp` | `~/.warp/.mcp.json`, `<project>/.warp/.mcp.json` (Warp) | `mcpServers` |
 //!
 //! YAML files are read with [`crate::yamlc`], and their stdio entries edited line by line
 //! (checked by parsing the result).
@@ -37,7 +39,7 @@ use std::path::{Path, PathBuf};
 use crate::jsonc::{self, Node};
 
 /// The clients MCP Firewall knows.
-pub const CLIENTS: [&str; 13] = [
+pub const CLIENTS: [&str; 15] = [
     "claude-desktop",
     "claude-code",
     "cursor",
@@ -51,6 +53,8 @@ pub const CLIENTS: [&str; 13] = [
     "lm-studio",
     "continue",
     "goose",
+    "junie",
+    "warp",
 ];
 
 /// Where to look for configuration files: the user's home and configuration folders, and the
@@ -203,6 +207,15 @@ pub fn config_files(client: &str, places: &Places) -> Result<Vec<PathBuf>> {
         // https://lmstudio.ai/docs/app/mcp: `mcp.json` in LM Studio's home folder, in Cursor's
         // notation.
         "lm-studio" => vec![home.join(".lmstudio/mcp.json")],
+        // https://junie.jetbrains.com/docs/junie-cli-mcp-configuration.html: `mcp.json` in
+        // `~/.junie/mcp/` and a project's `.junie/mcp/`, in Claude Desktop's notation (a remote
+        // server has `url` and `headers`).
+        "junie" => vec![home.join(".junie/mcp/mcp.json"), project.join(".junie/mcp/mcp.json")],
+        // https://docs.warp.dev/agent-platform/capabilities/mcp: Warp reads `mcpServers` from
+        // `~/.warp/.mcp.json` (global servers start with Warp) and a project's
+        // `.warp/.mcp.json` (started once approved in Warp); servers added in Warp's own
+        // settings live in its database, which is not a file MCP Firewall edits.
+        "warp" => vec![home.join(".warp/.mcp.json"), project.join(".warp/.mcp.json")],
         // https://docs.continue.dev/customize/deep-dives/mcp: `mcpServers` in
         // `~/.continue/config.yaml`, and block files in `.continue/mcpServers/` (YAML, or JSON
         // in Claude Desktop's notation), in the project and in `~/.continue`.
