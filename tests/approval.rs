@@ -77,25 +77,12 @@ impl Setup {
     }
 
     fn pending(&self) -> Vec<Value> {
-        let out = self.cmd().args(["pending", "--json"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        self.home.pending()
     }
 
     /// Waits until `n` calls are pending and returns them.
     fn wait_pending(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let pending = self.pending();
-            if pending.len() == n {
-                return pending;
-            }
-            assert!(Instant::now() < deadline, "expected {n} pending, have {pending:?}");
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        self.home.wait_pending(Duration::from_secs(10), |p| p.len() == n)
     }
 
     fn run(&self, args: &[&str]) -> String {

@@ -777,22 +777,12 @@ impl Daemon {
     }
 
     fn pending(&self) -> Vec<Value> {
-        self.run(&["pending", "--json"])
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        self.home.pending()
     }
 
     fn wait_pending(&self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(p) = self.pending().into_iter().next() {
-                return p;
-            }
-            assert!(Instant::now() < deadline, "nothing was asked");
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        let pending = self.home.wait_pending(Duration::from_secs(20), |p| !p.is_empty());
+        pending.into_iter().next().expect("a pending call")
     }
 
     /// Approves in two steps, as a network send needs: the first step, then the confirmation

@@ -59,24 +59,9 @@ impl Setup {
         shim
     }
 
-    fn pending(&self) -> Vec<Value> {
-        let out = self.cmd().args(["pending", "--json"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
     fn wait_pending(&self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(p) = self.pending().pop() {
-                return p;
-            }
-            assert!(Instant::now() < deadline, "nothing became pending");
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        let mut pending = self.home.wait_pending(Duration::from_secs(20), |p| !p.is_empty());
+        pending.pop().expect("a pending call")
     }
 
     fn run(&self, args: &[&str]) {

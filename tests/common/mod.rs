@@ -95,6 +95,34 @@ impl Home {
             .collect()
     }
 
+    /// The calls waiting for a decision, as `mcpfw pending --json` lists them.
+    pub fn pending(&self) -> Vec<Value> {
+        let out = Command::new(mcpfw())
+            .args(["pending", "--json"])
+            .env("MCPFW_HOME", self.path())
+            .env("MCPFW_KEYRING", "off")
+            .output()
+            .expect("run mcpfw pending");
+        assert!(out.status.success(), "mcpfw pending: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    /// Waits (up to `within`) until `pred` holds for the pending calls, and returns them.
+    pub fn wait_pending(&self, within: Duration, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let pending = self.pending();
+            if pred(&pending) {
+                return pending;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for pending calls: {pending:#?}");
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
     /// Waits until `pred` holds for the recorded events (the log is written asynchronously).
     pub fn wait_events(&self, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(10);
