@@ -740,6 +740,48 @@ fn a_boxed_server_reaches_an_allowed_host_through_the_egress_proxy_and_no_other(
     assert!(connects.iter().all(|e| e["server"] == "fetcher"), "{connects:?}");
 }
 
+/// The egress proxy decides with the policy in force, as the pipeline does: a host refused at
+/// start is reached once `policy.toml` allows it, without restarting the server.
+#[test]
+fn a_host_allowed_while_the_server_runs_is_reached_on_its_next_connection() {
+    use std::sync::atomic::Ordering;
+    if !full_box_available() {
+        return;
+    }
+    let (host, hits) = http_server("127.0.0.1:0", "hello once allowed");
+    let home = Home::new();
+    home.policy("[settings]\ninfer_roots = false\n");
+    let root = tempfile::tempdir().unwrap();
+    let (out, trigger) = (root.path().join("fetches.json"), root.path().join("again"));
+    let mut cmd = Command::new(mcpfw());
+    cmd.args(["wrap", "--name", "fetcher", "--root"]).arg(root.path()).arg("--");
+    cmd.arg(python()).arg(support("fetch_server.py"));
+    cmd.env("FETCH_URLS", &host).env("FETCH_OUT", &out).env("FETCH_AGAIN_WHEN", &trigger);
+    let mut shim = Shim::spawn(cmd, &home);
+    let init = shim.initialize();
+    assert!(init.get("result").is_some(), "{init}");
+    let first: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(first[&host]["status"], 403, "refused at first: {first}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+    home.policy("[settings]\ninfer_roots = false\n\n[egress]\nallow_hosts = [\"127.0.0.1\"]\n");
+    // The policy is looked at again at most twice a second.
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::write(&trigger, b"").unwrap();
+    let again = out.with_extension("json.again");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !again.exists() {
+        assert!(Instant::now() < deadline, "the server did not fetch again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second: Value = serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
+    assert_eq!(second[&host]["status"], 200, "allowed now: {second}");
+    assert_eq!(second[&host]["body"], "hello once allowed");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    shim.close_stdin();
+    shim.wait_exit(Duration::from_secs(15));
+}
+
 /// A server started through a container runtime's CLI runs in a container that the runtime
 /// starts outside MCP Firewall's process tree: the box cannot reach into it, and boxing the CLI
 /// would only cut it off from the runtime. It starts without the box, with the reason named on

@@ -424,7 +424,7 @@ fn a_python_client_using_the_proxy_variables_fetches_what_is_allowed_only() {
     .unwrap();
     let engine =
         PolicyEngine::new("files", Ok(file), Vec::new(), Vec::new(), Environment::default());
-    let proxy = Proxy::start(|s| s.engine = Some(Arc::new(engine)));
+    let proxy = Proxy::start(|s| s.engine = Some(mcpfw::egress::fixed(engine)));
     let entry = forwarder(proxy.socket());
     let out = Command::new("python3")
         .args(["-c", FETCH_PY])
@@ -511,7 +511,7 @@ when.args.port = "^{bad}$"
         PolicyEngine::new("files", Ok(file), Vec::new(), Vec::new(), Environment::default());
     let proxy = Proxy::start(|s| {
         s.unattended = engine.unattended();
-        s.engine = Some(Arc::new(engine));
+        s.engine = Some(mcpfw::egress::fixed(engine));
     });
     let ok = proxy.connect(&format!("127.0.0.1:{}", echo.port));
     assert_eq!(ok.status, 200, "{}", ok.head);
@@ -942,7 +942,7 @@ fn always_writes_the_rule_rules_list_shows_and_the_next_session_follows_it() {
         Environment::default(),
     );
     let next = Proxy::start(|s| {
-        s.engine = Some(Arc::new(engine));
+        s.engine = Some(mcpfw::egress::fixed(engine));
     });
     let tunnel = next.connect(&target);
     assert_eq!(tunnel.status, 200, "{}", tunnel.head);

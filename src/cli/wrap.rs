@@ -66,14 +66,15 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
             &crate::package::Context::current(),
         )
     };
-    let Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry } = assemble(
-        paths,
-        &args,
-        name.clone(),
-        command_line,
-        inferred_roots(&resolved.args),
-        Some((identify, before)),
-    )?;
+    let Assembled { pipeline, engine, live, sandbox, refusal, squat, replicator, telemetry } =
+        assemble(
+            paths,
+            &args,
+            name.clone(),
+            command_line,
+            inferred_roots(&resolved.args),
+            Some((identify, before)),
+        )?;
     if let Some(why) = refusal {
         tracing::error!(server = %name, "{why}");
         let event = crate::package::package_event(&name, pipeline.session_id(), &[]);
@@ -168,7 +169,7 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
                 compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS))
             }),
             session: pipeline.session_id().to_owned(),
-            engine,
+            engine: Arc::new(move || live.current()),
         },
     )?;
     // The box's denials named in the server's errors are recorded against what it grants.
@@ -328,8 +329,10 @@ pub fn misplaced_words(argv: &[std::ffi::OsString]) -> Option<String> {
 /// What `assemble` builds for one wrapped server.
 struct Assembled {
     pipeline: Pipeline,
-    /// A second engine from the same inputs, for the egress proxy's connections.
+    /// The engine the server starts with (its roots are the box's).
     engine: Arc<PolicyEngine>,
+    /// The policy in force while the server runs, shared with the egress proxy's connections.
+    live: Arc<compose::LivePolicy>,
     /// The box's settings from the same policy.toml.
     sandbox: SandboxSettings,
     /// Why the server must not start at all (a known-malicious package).
@@ -389,8 +392,7 @@ fn assemble(
     // Replication to PostgreSQL, if configured: its own thread, never in the relay's way.
     let replicator = compose::replicator(paths, inputs.postgres_url(), replication_key);
     let roots = inputs.roots(&args.roots, inferred.clone());
-    // A second engine from the same inputs, for what decides beside the pipeline (the egress
-    // proxy's connections).
+    // The engine the server starts with (the box is made from its roots).
     let engine = Arc::new(inputs.engine(&name, roots.clone()));
     // The pipeline's policy follows policy.toml, the organisation's bundle and the database
     // rules while the server runs.
@@ -403,11 +405,12 @@ fn assemble(
             Ok(inputs.engine(&name, inputs.roots(&given, inferred.clone())))
         })
     };
-    let live = compose::LivePolicy::new(
+    // The pipeline and the egress proxy decide with the same policy, which follows the files.
+    let live = Arc::new(compose::LivePolicy::new(
         inputs.engine(&name, roots),
         compose::LivePolicy::sources(paths),
         rebuild,
-    );
+    ));
     // OpenTelemetry export, if configured: a bounded queue to a thread of its own, never in
     // the relay's way. Both wrap and the bridge face their client through a pipe.
     let telemetry = compose::telemetry(&inputs, mcpfw_daemon::telemetry::Transport::Pipe);
@@ -451,7 +454,7 @@ fn assemble(
         None => Box::new(history),
     };
     let pipeline = compose::live_pipeline(
-        live,
+        live.clone(),
         history,
         Limits { max_message_bytes: args.max_message_bytes },
         compose::approver(paths, Duration::from_secs(crate::approval::DEFAULT_TIMEOUT_SECS)),
@@ -464,7 +467,7 @@ fn assemble(
     // (a broken file gives the defaults: the box stays on, fail closed).
     let sandbox = inputs.sandbox(&name);
     let _ = session.set(pipeline.session_id().to_owned());
-    Ok(Assembled { pipeline, engine, sandbox, refusal, squat, replicator, telemetry })
+    Ok(Assembled { pipeline, engine, live, sandbox, refusal, squat, replicator, telemetry })
 }
 
 /// Existing folders named by absolute path among the server's arguments: where a filesystem

@@ -66,7 +66,8 @@ impl EgressControl {
 /// session, so that connections are decided and recorded like its calls.
 pub struct EgressWiring {
     pub recorder: Arc<dyn crate::record::Recorder>,
-    pub engine: Arc<crate::policy::engine::PolicyEngine>,
+    /// The policy in force, asked at each new connection.
+    pub engine: crate::egress::PolicySource,
     pub approver: crate::pipeline::ApproverConfig,
     pub session: String,
 }
@@ -375,7 +376,7 @@ fn start_egress(
         .with_context(|| format!("cannot make {} private", dir.display()))?;
     let socket = dir.join(format!("{}.sock", std::process::id()));
     let mut settings =
-        crate::egress::EgressSettings::new(server, wiring.recorder).with_engine(wiring.engine);
+        crate::egress::EgressSettings::new(server, wiring.recorder).with_policy(wiring.engine);
     settings.session = wiring.session;
     settings.approver = Some(wiring.approver);
     settings.allow_hosts = allow_hosts.to_vec();

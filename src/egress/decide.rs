@@ -165,7 +165,9 @@ impl Decider {
         let authority = host.authority(port);
         let server = &settings.server;
         let arguments: serde_json::Value = serde_json::from_str(args).unwrap_or_default();
-        let rules = settings.engine.as_ref().map_or(ConnectionRules::NoRule, |e| {
+        let policy = settings.policy();
+        let engine = policy.as_ref().map(|p| p.engine());
+        let rules = engine.map_or(ConnectionRules::NoRule, |e| {
             e.connection_rules(TOOL, &name, &arguments, digest)
         });
         let mut why_ask = None;
@@ -220,10 +222,8 @@ impl Decider {
                 why_ask = Some(format!("rule {rule}: {reason}"));
             }
             ConnectionRules::NoRule => {
-                let (policy_covers, policy_names) = settings
-                    .engine
-                    .as_ref()
-                    .map_or((false, false), |e| e.egress_list_covers(&name));
+                let (policy_covers, policy_names) =
+                    engine.map_or((false, false), |e| e.egress_list_covers(&name));
                 let (own_covers, own_names) = self.settings_cover(&name);
                 if policy_names || own_names {
                     return Decided::Allow {
@@ -345,8 +345,11 @@ impl Decider {
                 }
             }
             Err(unreachable) => {
-                let unattended =
-                    if organisation_ask.is_some() { Unattended::Deny } else { settings.unattended };
+                let unattended = if organisation_ask.is_some() {
+                    Unattended::Deny
+                } else {
+                    engine.map_or(settings.unattended, |e| e.unattended())
+                };
                 match unattended {
                     Unattended::Allow => Decided::Allow {
                         by: DecidedBy::Firewall,

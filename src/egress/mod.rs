@@ -63,14 +63,16 @@ pub struct EgressSettings {
     pub allow_hosts: Vec<String>,
     /// The session the connections are recorded under (the shim's, `Pipeline::session_id`).
     pub session: String,
-    /// The server's compiled policy: its rules and `[egress]`/`[servers.NAME]` allow-lists.
-    /// `None`: only `allow_hosts` and asking.
-    pub engine: Option<Arc<PolicyEngine>>,
+    /// The server's policy in force: its rules and `[egress]`/`[servers.NAME]` allow-lists
+    /// (asked for at each new connection, so a rule added while the server runs applies to
+    /// its next connection). `None`: only `allow_hosts` and asking.
+    pub engine: Option<PolicySource>,
     /// Where connections are recorded (the shim's recorder).
     pub recorder: Arc<dyn Recorder>,
     /// The approval daemon; `None`: nobody can be asked.
     pub approver: Option<ApproverConfig>,
-    /// What a connection that would ask becomes when nobody can be asked.
+    /// What a connection that would ask becomes when nobody can be asked (without an
+    /// `engine`; with one, its setting in force).
     pub unattended: Unattended,
     /// Package registries allowed during the launch phase ([`registry::launch_hosts`]).
     pub launch_hosts: Vec<RegistryHost>,
@@ -107,11 +109,30 @@ impl EgressSettings {
     }
 
     /// Uses `engine`'s rules and allow-lists, and its unattended setting.
-    pub fn with_engine(mut self, engine: Arc<PolicyEngine>) -> Self {
-        self.unattended = engine.unattended();
-        self.engine = Some(engine);
+    pub fn with_engine(self, engine: PolicyEngine) -> Self {
+        self.with_policy(fixed(engine))
+    }
+
+    /// Uses the policy `source` gives at each new connection (the pipeline's live policy).
+    pub fn with_policy(mut self, source: PolicySource) -> Self {
+        self.unattended = source().engine().unattended();
+        self.engine = Some(source);
         self
     }
+
+    /// The policy in force for a new connection.
+    fn policy(&self) -> Option<Arc<crate::policy::FirewallPolicy>> {
+        self.engine.as_ref().map(|source| source())
+    }
+}
+
+/// Where the proxy gets the policy in force.
+pub type PolicySource = Arc<dyn Fn() -> Arc<crate::policy::FirewallPolicy> + Send + Sync>;
+
+/// A policy that never changes.
+pub fn fixed(engine: PolicyEngine) -> PolicySource {
+    let policy = Arc::new(crate::policy::FirewallPolicy::new(engine));
+    Arc::new(move || policy.clone())
 }
 
 /// A running egress proxy. Dropping it stops accepting (connections already open finish).

@@ -202,6 +202,24 @@ impl LivePolicy {
     }
 }
 
+impl LivePolicy {
+    /// The policy in force now (after looking at the files, as a call would): for what decides
+    /// beside the pipeline, such as the egress proxy's connections.
+    pub fn current(&self) -> Arc<FirewallPolicy> {
+        self.refresh();
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// A [`LivePolicy`] shared between the pipeline and what decides beside it.
+struct Shared(Arc<LivePolicy>);
+
+impl Policy for Shared {
+    fn decide(&self, inspection: &crate::session::Inspection) -> Ruling {
+        self.0.decide(inspection)
+    }
+}
+
 impl Policy for LivePolicy {
     fn decide(&self, inspection: &crate::session::Inspection) -> Ruling {
         // Only requests from the client reach the engine (the rest passes without a lookup).
@@ -247,7 +265,7 @@ pub fn pipeline(
 
 /// [`pipeline`] with a policy that follows its sources while the server runs ([`LivePolicy`]).
 pub fn live_pipeline(
-    policy: LivePolicy,
+    policy: Arc<LivePolicy>,
     recorder: Box<dyn Recorder>,
     limits: Limits,
     approver: ApproverConfig,
@@ -256,7 +274,7 @@ pub fn live_pipeline(
     let current = policy.current.read().unwrap_or_else(PoisonError::into_inner).clone();
     let shown =
         describe(current.engine(), "policy loaded (it follows changes while the server runs)");
-    Pipeline::new(shown, Box::new(policy), recorder, limits)
+    Pipeline::new(shown, Box::new(Shared(policy)), recorder, limits)
         .with_approver(approver)
         .with_neighbours(neighbours)
 }
