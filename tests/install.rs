@@ -105,6 +105,20 @@ impl Machine {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `mcpfw status --json` for `clients`: each entry's "client server state".
+    fn states(&self, clients: &[&str]) -> Vec<String> {
+        let mut args = vec!["status", "--json"];
+        for client in clients {
+            args.extend(["--client", client]);
+        }
+        let status: Vec<Value> = serde_json::from_str(&self.ok(&args)).unwrap();
+        let text = |v: &Value| v.as_str().unwrap().to_owned();
+        status
+            .iter()
+            .map(|e| [text(&e["client"]), text(&e["server"]), text(&e["state"])].join(" "))
+            .collect()
+    }
+
     fn places(&self) -> Places {
         Places::under(self.home.path(), self.project.path())
     }
@@ -909,38 +923,18 @@ fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_unin
 
     let out =
         m.ok(&["install", "--client", "cline", "--client", "roo-code", "--client", "lm-studio"]);
-    assert!(out.contains("mcpfw install: 5 file(s) changed"), "{out}");
-    let status: Vec<Value> = serde_json::from_str(&m.ok(&[
-        "status",
-        "--json",
-        "--client",
-        "cline",
-        "--client",
-        "roo-code",
-        "--client",
-        "lm-studio",
-    ]))
-    .unwrap();
-    let states: Vec<(&str, &str, &str)> = status
-        .iter()
-        .map(|e| {
-            (
-                e["client"].as_str().unwrap(),
-                e["server"].as_str().unwrap(),
-                e["state"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    assert!(out.contains("mcpfw install: 4 file(s) changed"), "{out}");
+    let states = m.states(&["cline", "roo-code", "lm-studio"]);
     assert_eq!(
         states,
         [
-            ("cline", "git", "wrapped"),
-            ("cline", "remote-server", "bridged"),
-            ("roo-code", "local-server", "wrapped"),
-            ("roo-code", "modern-remote-server", "bridged"),
-            ("roo-code", "puppeteer", "wrapped"),
-            ("lm-studio", "hf-mcp-server", "bridged"),
-            ("lm-studio", "playwright", "wrapped"),
+            "cline git wrapped",
+            "cline remote-server bridged",
+            "roo-code local-server wrapped",
+            "roo-code modern-remote-server bridged",
+            "roo-code puppeteer wrapped",
+            "lm-studio hf-mcp-server bridged",
+            "lm-studio playwright wrapped",
         ]
     );
     // The clients' own keys stay; a remote entry keeps its headers and its transport.
@@ -1007,28 +1001,16 @@ fn junie_and_warp_files_round_trip_through_install_status_and_uninstall() {
 
     let out = m.ok(&["install", "--client", "junie", "--client", "warp"]);
     assert!(out.contains("mcpfw install: 3 file(s) changed"), "{out}");
-    let status: Vec<Value> =
-        serde_json::from_str(&m.ok(&["status", "--json", "--client", "junie", "--client", "warp"]))
-            .unwrap();
-    let states: Vec<(&str, &str, &str)> = status
-        .iter()
-        .map(|e| {
-            (
-                e["client"].as_str().unwrap(),
-                e["server"].as_str().unwrap(),
-                e["state"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let states = m.states(&["junie", "warp"]);
     assert_eq!(
         states,
         [
-            ("junie", "playwright", "wrapped"),
-            ("junie", "docs", "bridged"),
-            ("warp", "github", "wrapped"),
-            ("warp", "linear", "bridged"),
-            ("warp", "playwright", "wrapped"),
-            ("warp", "docs", "bridged"),
+            "junie playwright wrapped",
+            "junie docs bridged",
+            "warp github wrapped",
+            "warp linear bridged",
+            "warp playwright wrapped",
+            "warp docs bridged",
         ]
     );
     let warp: Value = serde_json::from_str(&text(&files[1])).unwrap();

@@ -155,12 +155,7 @@ function protectAll(clients: string[], reload: (result?: HTMLElement, leftAlone?
           "div",
           { class: "notice install-preview", "data-preview": "install" },
           h("p", {}, h("strong", {}, `${plural(changed.length, "file")} would change.`), " Nothing has been written yet; each file is backed up first."),
-          ...changed.flatMap((f) => [
-            h("p", { class: "file-head" }, h("strong", {}, clientName(f.client)), " ", h("code", { class: "wrap" }, f.file)),
-            f.notes.length ? h("ul", {}, ...f.notes.map((n) => h("li", {}, ...codeSpans(n)))) : null,
-            h("pre", { class: "diff" }, f.diff),
-          ]),
-          ...dry.errors.map((e) => h("p", { class: "field-error" }, ...codeSpans(e))),
+          ...fileChanges(dry, true),
           h("div", { class: "decide" }, apply, cancel),
         ),
       );
@@ -171,6 +166,21 @@ function protectAll(clients: string[], reload: (result?: HTMLElement, leftAlone?
     }
   });
   return h("div", {}, h("div", { class: "decide" }, start, h("a", { href: "#/servers" }, "Choose client by client")), panel);
+}
+
+/** The change to each file a dry run would make (its notes and diff; with `byClient`, the
+ *  client's name too), then the errors. */
+export function fileChanges(dry: InstallOutcome, byClient: boolean): (HTMLElement | null)[] {
+  return [
+    ...dry.files
+      .filter((f) => f.changed)
+      .flatMap((f) => [
+        h("p", { class: "file-head" }, byClient ? h("strong", {}, clientName(f.client), " ") : null, h("code", { class: "wrap" }, f.file)),
+        f.notes.length ? h("ul", {}, ...f.notes.map((n) => h("li", {}, ...codeSpans(n)))) : null,
+        h("pre", { class: "diff" }, f.diff),
+      ]),
+    ...dry.errors.map((e) => h("p", { class: "field-error" }, ...codeSpans(e))),
+  ];
 }
 
 /** What Protect did, and what the person does next. */

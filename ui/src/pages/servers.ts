@@ -4,7 +4,7 @@
 import { api, type ClientEntry, type InstallOutcome, type InstallStatus, type Pin, type ServerPackage, type ServerRow } from "../api";
 import { ago, badge, codeSpans, empty, errorBox, h, loading, time } from "../dom";
 import type { Page } from "../main";
-import { clientName, CLIENT_NAMES } from "../protect";
+import { clientName, CLIENT_NAMES, fileChanges } from "../protect";
 
 export const serversPage: Page = (root) => {
   const body = h("div", { class: "stack" }, loading("the servers"));
@@ -288,12 +288,7 @@ function clientCard(
           "div",
           { class: "notice install-preview", "data-preview": uninstall ? "uninstall" : "install" },
           h("p", {}, h("strong", {}, `${verb} ${name}: ${changed.length} file${changed.length === 1 ? "" : "s"} would change.`), " Nothing has been written yet."),
-          ...changed.flatMap((f) => [
-            h("p", { class: "file-head" }, h("code", { class: "wrap" }, f.file)),
-            f.notes.length ? h("ul", {}, ...f.notes.map((n) => h("li", {}, ...codeSpans(n)))) : null,
-            h("pre", { class: "diff" }, f.diff),
-          ]),
-          ...dry.errors.map((e) => h("p", { class: "field-error" }, ...codeSpans(e))),
+          ...fileChanges(dry, false),
           h("div", { class: "decide" }, apply, cancel),
         ),
       );
