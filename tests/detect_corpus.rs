@@ -1,6 +1,7 @@
 //! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
-//! rules were developed against, and `detect-holdout.jsonl`, written afterwards and left as
-//! it scored the first time (its misses and false alarms are the honest estimate).
+//! rules were developed against, and `detect-holdout.jsonl` and `detect-holdout-2.jsonl`,
+//! each written by someone who had not read the rules (their first scores, recorded in
+//! `tests/corpus/README.md`, are the honest estimates).
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -203,6 +204,8 @@ fn corpus_precision_and_recall() {
 
     let dev = evaluate("development set (detect.jsonl)", &development.iter().collect::<Vec<_>>());
     evaluate("held-out set (detect-holdout.jsonl)", &holdout.iter().collect::<Vec<_>>());
+    let holdout_2 = corpus("detect-holdout-2.jsonl");
+    evaluate("held-out set 2 (detect-holdout-2.jsonl)", &holdout_2.iter().collect::<Vec<_>>());
     let score = evaluate("both", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
