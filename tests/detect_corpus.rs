@@ -1,6 +1,8 @@
 //! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
-//! rules were developed against, and `detect-holdout.jsonl`, written afterwards and left as
-//! it scored the first time (its misses and false alarms are the honest estimate).
+//! rules were developed against, and `detect-holdout.jsonl` and `detect-holdout-2.jsonl`,
+//! each written apart from the rules and scored once before any rule was changed for it
+//! (their first scores, recorded in `tests/corpus/README.md`, are the honest estimates). Each
+//! held-out set is held at precision ≥ 0.98 and recall ≥ 0.95.
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -197,13 +199,17 @@ fn evaluate(title: &str, items: &[&Item]) -> Score {
 fn corpus_precision_and_recall() {
     let development = corpus("detect.jsonl");
     let holdout = corpus("detect-holdout.jsonl");
-    let all: Vec<&Item> = development.iter().chain(&holdout).collect();
+    let holdout_2 = corpus("detect-holdout-2.jsonl");
+    let all: Vec<&Item> = development.iter().chain(&holdout).chain(&holdout_2).collect();
     let attacks = all.iter().filter(|i| i.attack).count();
     assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
 
     let dev = evaluate("development set (detect.jsonl)", &development.iter().collect::<Vec<_>>());
-    evaluate("held-out set (detect-holdout.jsonl)", &holdout.iter().collect::<Vec<_>>());
-    let score = evaluate("both", &all);
+    let held = [
+        evaluate("held-out set (detect-holdout.jsonl)", &holdout.iter().collect::<Vec<_>>()),
+        evaluate("held-out set 2 (detect-holdout-2.jsonl)", &holdout_2.iter().collect::<Vec<_>>()),
+    ];
+    let score = evaluate("all three", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
     assert!(
@@ -214,6 +220,12 @@ fn corpus_precision_and_recall() {
     assert_eq!(score.blocked_benign, 0, "a benign item was blocked");
     assert!(recall >= 0.9, "recall {recall:.3} < 0.9");
     assert!(precision >= 0.95, "precision {precision:.3} < 0.95");
+    // Each held-out set at the targets: precision ≥ 0.98, recall ≥ 0.95.
+    for (name, s) in ["detect-holdout.jsonl", "detect-holdout-2.jsonl"].iter().zip(&held) {
+        let (p, r) = (ratio(s.tp, s.tp + s.fp), ratio(s.tp, s.attacks));
+        assert!(p >= 0.98, "{name}: precision {p:.3} < 0.98");
+        assert!(r >= 0.95, "{name}: recall {r:.3} < 0.95");
+    }
     assert_eq!(
         dev.blocked_expected, dev.expect_block,
         "development items marked \"expect\": \"block\" that are only flagged"

@@ -511,11 +511,18 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     let payload = out.iter().any(|f| f.kind.is_payload());
     let credential = out.iter().any(|f| f.kind == Kind::CredentialAccess);
     let exfiltration = out.iter().any(|f| f.kind == Kind::Exfiltration);
+    // An instruction about another tool that also sends data out (a shadowing tool adding a
+    // hidden recipient to another server's e-mail tool), both suspicious on their own.
+    let flagged = |kind: Kind| out.iter().any(|f| f.kind == kind && f.severity >= Severity::Flag);
+    let shadow_exfil = flagged(Kind::CrossToolInstruction) && flagged(Kind::Exfiltration);
     for f in &mut out {
         if (directive && payload && (f.kind.is_directive() || f.kind.is_payload()))
             || (credential
                 && exfiltration
                 && matches!(f.kind, Kind::CredentialAccess | Kind::Exfiltration))
+            || (shadow_exfil
+                && f.severity >= Severity::Flag
+                && matches!(f.kind, Kind::CrossToolInstruction | Kind::Exfiltration))
         {
             f.severity = Severity::Block;
         }

@@ -97,6 +97,11 @@ fn is_example_destination(c: &Captures<'_>) -> bool {
     })
 }
 
+/// Drops a documentation placeholder address (`https://example.com/…`).
+fn check_example_destination(c: &Captures<'_>, _: &str, _: &str) -> Option<usize> {
+    (!is_example_destination(c)).then_some(0)
+}
+
 /// A hard-coded destination is an exfiltration when, shortly before it, a sending verb is
 /// followed by what is sent ("send the conversation … to https://…").
 fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
@@ -121,10 +126,16 @@ fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
         )
         .expect("valid regex")
     });
+    // An address given as a copy recipient ("always add bcc: archive@…").
+    static COPY_TO: LazyLock<TextRegex> =
+        LazyLock::new(|| TextRegex::new(r#"(?i)\b(bcc|cc)\b[\s:='"`]*$"#).expect("valid regex"));
     if is_example_destination(c) {
         return None;
     }
     let tail = &before[floor_boundary(before, before.len().saturating_sub(160))..];
+    if let Some(m) = COPY_TO.find(tail) {
+        return Some(tail.len() - m.start());
+    }
     SENDING
         .find(tail)
         .or_else(|| SENT.find(tail))
@@ -132,11 +143,56 @@ fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
         .map(|m| tail.len() - m.start())
 }
 
+/// A credential file named next to a verb of another language that reads or sends it ("lisez
+/// le fichier ~/.ssh/id_ed25519", "die Datei ~/.npmrc lesen"): the verb comes before the path
+/// in most languages and after it in German, Japanese and Korean.
+fn check_intl_read(_: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
+    static BEFORE: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли)\b|读取|读|打开|发送|复制)[^\n]{0,60}$",
+        )
+        .expect("valid regex")
+    });
+    static AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)^[^\n.]{0,50}?(\b(lesen|auslesen|öffnen|senden|schicken|übergeben|übermitteln|kopieren|einfügen|mitschicken)\b|を?(読|開|送|渡|コピー)|(을|를)\s*(읽|보내))",
+        )
+        .expect("valid regex")
+    });
+    (BEFORE.is_match(before) || AFTER.is_match(after)).then_some(0)
+}
+
+/// A secret noun that only qualifies another noun ("password reset e-mail", "API key
+/// rotation", "token refresh") names a feature, not a secret to send.
+fn reject_noun_modifier(_: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
+    static MODIFIED: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
+            r"(?i)^[\s-]*(reset|resets|change|changes|recovery|reminder|policy|policies|strength|rotation|expiry|expiration|hint|hints|field|fields|prompt|requirements?|manager|hash|hashes|length|rules?|form|link|page|screen|dialog|update|updates|refresh|flow|settings?|management|generator|validation|complexity|history|protection|login|storage|vault)\b",
+        )
+        .expect("valid regex")
+    });
+    (!MODIFIED.is_match(after)).then_some(0)
+}
+
+/// Reading `~/.ssh` for its `config`, `known_hosts` or a public key is not reading a secret.
+fn reject_ssh_non_secret(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
+    let whole = c.get(0).map_or(&b""[..], |m| m.as_bytes());
+    if whole.ends_with(b".ssh") || whole.ends_with(b".ssh/") {
+        let rest = after.trim_start_matches('/').to_ascii_lowercase();
+        if ["config", "known_hosts", "authorized_keys"].iter().any(|f| {
+            rest.strip_prefix(f).is_some_and(|r| !r.starts_with(|ch: char| ch.is_alphanumeric()))
+        }) {
+            return None;
+        }
+    }
+    reject_public_key(c, before, after)
+}
+
 /// A fake error is an error word shortly before a request for a secret that says where the
 /// secret should go: the next call, a parameter, the conversation, or a file to read it from.
 fn check_fake_error(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static ERROR: LazyLock<TextRegex> = LazyLock::new(|| {
-        TextRegex::new(r"(?i)\b(error|failed|failure|denied|expired|invalid|unauthori[sz]ed|forbidden|exception|cannot|could\s+not|unable\s+to)\b")
+        TextRegex::new(r"(?i)\b(error|failed|failure|fatal|denied|expired|invalid|unauthori[sz]ed|forbidden|exception|exceeded|refused|rejected|revoked|cannot|could\s+not|unable\s+to|timed\s+out|fehler|fehlgeschlagen|abgelaufen|erreur|échec|expiré|errore|scaduto|erro|falha|ошибка|Ошибка|ОШИБКА)\b|错误|失败|エラー|오류")
             .expect("valid regex")
     });
     let error = ERROR.find(before)?;
@@ -338,7 +394,7 @@ const HARVEST_VERBS: &[&str] = &[
 const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
 
 /// Files that hold credentials outright (a subset of [`SENSITIVE_PATH`]).
-const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b)"#;
+const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b|\.config/gh/hosts\.ya?ml\b|\.config/gcloud/(credentials\.db|access_tokens\.db|application_default_credentials\.json))"#;
 
 /// Triggers for [`CREDENTIAL_PATH`].
 const CREDENTIAL_TRIGGERS: &[&str] = &[
@@ -360,6 +416,8 @@ const CREDENTIAL_TRIGGERS: &[&str] = &[
     ".gnupg",
     ".pypirc",
     ".npmrc",
+    ".config/gh/hosts",
+    ".config/gcloud/",
 ];
 
 /// A public key is not a credential.
@@ -514,13 +572,14 @@ const ERROR_SECRET_TRIGGERS: &[&str] = &[
 const SECRET_NOUN: &str = r"([a-z0-9]+[_-])*(api[\s_-]?keys?|access[\s_-]?tokens?|auth(entication)?[\s_-]?tokens?|bearer\s+tokens?|secret[\s_-]?keys?|private[\s_-]?keys?|ssh[\s_-]?keys?|passwords?|passphrases?|credentials|session\s+(cookies?|tokens?)|seed\s+phrases?|recovery\s+phrases?|mnemonics?|2fa\s+codes?|one-time\s+(codes?|passwords?)|verification\s+codes?|environment\s+variables|env\s+vars?|secrets)";
 
 /// Where an imperative to the model starts: a sentence, or after a modal or connective.
-const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|need\s+to|have\s+to|first|please|also|then|always|and|now|immediately)\s+)";
+const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|needs?\s+to|ha(ve|s)\s+to|(is|are)\s+required\s+to|first|please|also|then|always|and|now|immediately)\s+)";
 
 /// Payload words of an exfiltration (what is being sent).
 const PAYLOAD: &str = r"(conversation|chat|history|context|messages?|contents?|data|credentials?|keys?|tokens?|secrets?|passwords?|files?|results?|outputs?|responses?|everything|environment|summary|prompts?|cookies?|session|ssh|config|information|details|texts?|documents?|notes?|diffs?|logs?|transcripts?|quer(y|ies)|invites?|e-?mails?|attachments?|source|code)";
 
 /// A URL or e-mail address, named `dest`.
-const DEST: &str = r#"(?P<dest>https?://[^\s"'<>)\]]+|\b[\w.+\-]+@[\w\-]+(\.[\w\-]+)+\b)"#;
+const DEST: &str =
+    r#"(?P<dest>(https?|s3|gs|s?ftp|wss?)://[^\s"'<>)\]]+|\b[\w.+\-]+@[\w\-]+(\.[\w\-]+)+\b)"#;
 
 pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     use Kind::*;
@@ -714,8 +773,12 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "summarizing this",
                 "summarising this",
                 "you are now",
+                "reviewing this",
+                "triaging this",
+                "handling this",
+                "parsing this",
             ],
-            pattern: r"\b(if\s+you\s+(are|'re)\s+(an?\s+)?(ai|llm|language\s+model|ai\s+assistant|ai\s+agent|assistant|claude|chatgpt|gpt|bot)\b|(dear|hey|hello)\s+(ai|assistant|claude|chatgpt|llm|ai\s+model|ai\s+agent)\b|(ai|llm)\s+(assistants?|agents?|models?)\s+(reading|processing|summari[sz]ing)\s+this\b|you\s+are\s+now\s+(in\s+)?(an?\s+|the\s+)?(developer|dan|unrestricted|jailbr(oken|eak)|admin|god|debug|maintenance)(\s+mode)?\b)",
+            pattern: r"\b(if\s+you\s+(are|'re)\s+(an?\s+)?(ai|llm|language\s+model|ai\s+assistant|ai\s+agent|assistant|claude|chatgpt|gpt|bot)\b|(dear|hey|hello)\s+(ai|assistant|claude|chatgpt|llm|ai\s+model|ai\s+agent)\b|(ai|llm)\s+(assistants?|agents?|models?)\s+(reading|processing|summari[sz]ing)\s+this\b|you\s+are\s+now\s+(in\s+)?(an?\s+|the\s+)?(developer|dan|unrestricted|jailbr(oken|eak)|admin|god|debug|maintenance)(\s+mode)?\b|\b(agents?|assistants?|models?|bots?|copilots?)\s+(that\s+is\s+|currently\s+)?(reading|processing|summari[sz]ing|parsing|reviewing|triaging|handling)\s+this(\s+(issue|page|e-?mail|message|document|file|ticket|comment|pr|pull\s+request|thread|text|repo|repository|site|post))?\s*[:,])",
             check: None,
         },
         Rule {
@@ -928,8 +991,16 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             kind: Concealment,
             describe: Some(Flag),
             result: Some(Flag),
-            triggers: &["do not ", "don't ", "dont ", "never ", "without "],
-            pattern: r"\b(do\s+not|don't|dont|never|without)\s+(ever\s+)?(mention(ing)?|tell(ing)?|inform(ing)?|notify(ing)?|notifying|alert(ing)?|reveal(ing)?|disclos(e|ing)|show(ing)?|let(ting)?|warn(ing)?|bother(ing)?)\s+((this|it|anything|any\s+of\s+this|them)\s+)?(to\s+)?(the\s+)?(user|human|person|operator|owner)s?\b",
+            triggers: &[
+                "do not ",
+                "don't ",
+                "dont ",
+                "never ",
+                "without ",
+                "no need to",
+                "not necessary to",
+            ],
+            pattern: r"\b(do\s+not|don't|dont|never|without|no\s+need\s+to|not\s+necessary\s+to)\s+(ever\s+)?(mention(ing)?|tell(ing)?|inform(ing)?|notify(ing)?|notifying|alert(ing)?|reveal(ing)?|disclos(e|ing)|show(ing)?|let(ting)?|warn(ing)?|bother(ing)?)\s+((this|it|anything|any\s+of\s+this|them)\s+)?(to\s+)?(the\s+)?(user|human|person|operator|owner)s?\b",
             check: None,
         },
         Rule {
@@ -1071,8 +1142,11 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "ЗАБУДЬ",
                 "не обращай",
                 "Не обращай",
+                "無視",
+                "忘れ",
+                "무시",
             ],
-            pattern: r"(\b(ignorieren|ignoriere|vergiss|vergessen|missachte|missachten)\s+(sie\s+)?(alle\s+|sämtliche\s+|die\s+|deine\s+|ihre\s+)?(vorherigen|vorigen|bisherigen|obigen|früheren|vorangegangenen|ursprünglichen)\s+(anweisungen|instruktionen|befehle|regeln|vorgaben)|\b(ignore[zr]?|oublie[zr]?|ne\s+tiens\s+pas\s+compte\s+des|ignora|ignoren|olvida|olvide|olviden|omite|descarta|dimentica|esqueça|esqueca)\s+(toutes\s+|todas\s+|tutte\s+)?(les\s+|tes\s+|vos\s+|las\s+|tus\s+|sus\s+|le\s+|as\s+)?(instructions|consignes|directives|instrucciones|indicaciones|istruzioni|indicazioni|instruções|instrucoes)\s+(précédentes|precedentes|antérieures|ci-dessus|initiales|anteriores|previas|precedenti|anteriori)|(忽略|忽视|无视|不要理会|忘记|忘掉)你?(之前|以前|先前|前面|上面|上述|以上|此前|所有|全部|一切)的?(所有|全部|一切)?的?(指令|指示|说明|规则|提示|命令)|(игнорируй|Игнорируй|ИГНОРИРУЙ|проигнорируй|Проигнорируй|забудь|Забудь|ЗАБУДЬ|не\s+обращай|Не\s+обращай)(те|ТЕ)?(\s+внимания\s+на)?\s+(все\s+|ВСЕ\s+)?(предыдущие|прошлые|прежние|вышеуказанные|предшествующие|изначальные|ПРЕДЫДУЩИЕ)\s+(инструкции|указания|команды|правила|ИНСТРУКЦИИ))",
+            pattern: r"(\b(ignorieren|ignoriere|vergiss|vergessen|missachte|missachten)\s+(sie\s+)?(alle\s+|sämtliche\s+|die\s+|deine\s+|ihre\s+)?(vorherigen|vorigen|bisherigen|obigen|früheren|vorangegangenen|ursprünglichen)\s+(anweisungen|instruktionen|befehle|regeln|vorgaben)|\b(ignore[zr]?|oublie[zr]?|ne\s+tiens\s+pas\s+compte\s+des|ignora|ignoren|olvida|olvide|olviden|omite|descarta|dimentica|esqueça|esqueca)\s+(toutes\s+|todas\s+|tutte\s+)?(les\s+|tes\s+|vos\s+|las\s+|tus\s+|sus\s+|le\s+|as\s+)?(instructions|consignes|directives|instrucciones|indicaciones|istruzioni|indicazioni|instruções|instrucoes)\s+(précédentes|precedentes|antérieures|ci-dessus|initiales|anteriores|previas|precedenti|anteriori)|(忽略|忽视|无视|不要理会|忘记|忘掉)你?(之前|以前|先前|前面|上面|上述|以上|此前|所有|全部|一切)的?(所有|全部|一切)?的?(指令|指示|说明|规则|提示|命令)|(игнорируй|Игнорируй|ИГНОРИРУЙ|проигнорируй|Проигнорируй|забудь|Забудь|ЗАБУДЬ|не\s+обращай|Не\s+обращай)(те|ТЕ)?(\s+внимания\s+на)?\s+(все\s+|ВСЕ\s+)?(предыдущие|прошлые|прежние|вышеуказанные|предшествующие|изначальные|ПРЕДЫДУЩИЕ)\s+(инструкции|указания|команды|правила|ИНСТРУКЦИИ)|(以前|これまで|前|上記|先)の(すべての|全ての)?(指示|命令|ルール|指令)(は|を)(すべて|全て)?(無視|忘れ)|이전\s*(의\s*)?(모든\s*)?(지시|명령|지침)(을|를|은|는)?\s*(모두\s*)?(무시|잊))",
             check: None,
         },
         Rule {
@@ -1097,10 +1171,13 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "l’utente",
                 "ao usu",
                 "用户",
+                "ユーザーに",
+                "ユーザーへ",
+                "사용자에게",
                 "пользовател",
                 "Пользовател",
             ],
-            pattern: r"(\b(sag|sage|erzähl|erzähle|erwähne|verrate|zeige)\s+(es\s+|das\s+|dies\s+|davon\s+)?(dem|den)\s+(benutzer|nutzer|anwender)n?\s+(nichts|nicht)\b|\b(ohne|nicht)\s+(den|dem)\s+(benutzer|nutzer|anwender)n?\s+(zu\s+)?(informieren|benachrichtigen|warnen|fragen)\b|\bne\s+(le\s+|l'|l’|rien\s+|pas\s+)?(dis|dites|mentionne[zr]?|révèle[zr]?|signale[zr]?|informe[zr]?|préviens|prévenez)\s+(rien\s+|pas\s+|jamais\s+)?(de\s+ceci\s+|de\s+cela\s+|cela\s+)?(à\s+)?l('|’)utilisateur|\bsans\s+(le\s+dire\s+à|en\s+informer|informer|prévenir|avertir)\s+l('|’)utilisateur|\bno\s+(le\s+|les\s+)?(digas|diga|menciones|mencione|informes|informe|reveles|revele|cuentes|cuente|avises|avise)\s+(nada\s+)?(de\s+esto\s+|esto\s+)?(al\s+usuario|a\s+los\s+usuarios)|\bsin\s+(decírselo|decirle|decirlo|informar|avisar|notificar)(le)?\s+(al\s+usuario|a\s+los\s+usuarios)|\bnon\s+(dirlo|dire|menzionare|rivelare|informare|avvisare)\s+(nulla\s+|niente\s+)?(all('|’)utente|l('|’)utente)|\bn(ã|a)o\s+(diga|conte|mencione|informe|revele|avise)\s+(nada\s+)?ao\s+usu(á|a)rio|(不要|别|不得|切勿|不可|千万不要)(告诉|告知|通知|提醒|透露给|让)用户|(对|向)用户(隐瞒|保密)|(не|Не|НЕ)\s+(говори|сообщай|рассказывай|упоминай|сообщи|говорите|сообщайте|рассказывайте)(те)?\s+(об\s+этом\s+|ничего\s+)?(пользовател|Пользовател)(ю|ям))",
+            pattern: r"(\b(sag|sage|erzähl|erzähle|erwähne|verrate|zeige)\s+(es\s+|das\s+|dies\s+|davon\s+)?(dem|den)\s+(benutzer|nutzer|anwender)n?\s+(gegenüber\s+)?(nichts|nicht)\b|\b(ohne|nicht)\s+(den|dem)\s+(benutzer|nutzer|anwender)n?\s+(zu\s+)?(informieren|benachrichtigen|warnen|fragen)\b|\bne\s+(le\s+|l'|l’|rien\s+|pas\s+)?(dis|dites|mentionne[zr]?|révèle[zr]?|signale[zr]?|informe[zr]?|préviens|prévenez)\s+(rien\s+|pas\s+|jamais\s+)?(de\s+ceci\s+|de\s+cela\s+|cela\s+)?(à\s+)?l('|’)utilisateur|\bsans\s+(le\s+dire\s+à|en\s+informer|informer|prévenir|avertir)\s+l('|’)utilisateur|\bno\s+(le\s+|les\s+)?(digas|diga|menciones|mencione|informes|informe|reveles|revele|cuentes|cuente|avises|avise)\s+(nada\s+)?(de\s+esto\s+|esto\s+)?(al\s+usuario|a\s+los\s+usuarios)|\bsin\s+(decírselo|decirle|decirlo|informar|avisar|notificar)(le)?\s+(al\s+usuario|a\s+los\s+usuarios)|\bnon\s+(dirlo|dire|menzionare|rivelare|informare|avvisare)\s+(nulla\s+|niente\s+)?(all('|’)utente|l('|’)utente)|\bn(ã|a)o\s+(diga|conte|mencione|informe|revele|avise)\s+(nada\s+)?ao\s+usu(á|a)rio|(不要|别|不得|切勿|不可|千万不要)(告诉|告知|通知|提醒|透露给|让)用户|(对|向)用户(隐瞒|保密)|ユーザー(に|へ)(は)?[^\n]{0,30}?(見せ|伝え|言わ|知らせ|教え|表示し|開示し|話さ)(ない|ず)|ユーザー(に|には)(内緒|秘密)|사용자에게\s*(알리지|말하지|보여주지|공개하지)\s*(마|않)|(не|Не|НЕ)\s+(говори|сообщай|рассказывай|упоминай|сообщи|говорите|сообщайте|рассказывайте)(те)?\s+(об\s+этом\s+|ничего\s+)?(пользовател|Пользовател)(ю|ям))",
             check: None,
         },
         // ---- credentials -------------------------------------------------------------------
@@ -1111,7 +1188,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             result: Some(Info),
             triggers: SENSITIVE_TRIGGERS,
             pattern: "",
-            check: None,
+            check: Some(reject_ssh_non_secret),
         },
         Rule {
             name: "read-credential-file",
@@ -1121,6 +1198,15 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             triggers: CREDENTIAL_TRIGGERS,
             pattern: "",
             check: Some(reject_public_key),
+        },
+        Rule {
+            name: "read-credential-file-intl",
+            kind: CredentialAccess,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: CREDENTIAL_TRIGGERS,
+            pattern: CREDENTIAL_PATH,
+            check: Some(check_intl_read),
         },
         Rule {
             name: "sensitive-file-mentioned",
@@ -1138,7 +1224,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             result: Some(Info),
             triggers: SECRET_TRIGGERS,
             pattern: "",
-            check: None,
+            check: Some(reject_noun_modifier),
         },
         Rule {
             name: "send-credentials",
@@ -1147,7 +1233,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             result: Some(Flag),
             triggers: SECRET_TRIGGERS,
             pattern: "",
-            check: None,
+            check: Some(reject_noun_modifier),
         },
         Rule {
             name: "fake-error-asks-secret",
@@ -1171,8 +1257,10 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "tool has been",
                 "function is",
                 "function gets",
+                "tool from",
+                "tool of",
             ],
-            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)\s+(is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)"#,
+            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)(\s+(from|of|on|in)\s+(the\s+|any\s+|another\s+|other\s+|an?\s+)?[\w.\-]+(\s+(server|mcp))?)?\s+(is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)"#,
             check: Some(reject_self_tool),
         },
         Rule {
@@ -1334,7 +1422,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             kind: Exfiltration,
             describe: Some(Flag),
             result: Some(Info),
-            triggers: &["http://", "https://", "@"],
+            triggers: &["http://", "https://", "@", "s3://", "gs://", "ftp://", "wss://", "ws://"],
             pattern: "",
             check: Some(check_send_data),
         },
@@ -1455,7 +1543,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "buggy",
                 "harmful",
             ],
-            pattern: r"\b(all\s+|any\s+)?(other|competing|alternative|similar|rival)\s+([\w-]+\s+)?(tools?|servers?|functions?)\s+(are|is|may\s+be|might\s+be|can\s+be|will\s+be)\s+([\w-]+\s+)?(unreliable|deprecated|outdated|broken|insecure|unsafe|dangerous|malicious|inaccurate|compromised|untrusted|buggy|harmful)",
+            pattern: r"\b(all\s+|any\s+)?(other|competing|alternative|similar|rival|built-in|builtin|native|default|stock)\s+([\w-]+\s+)?(tools?|servers?|functions?)\s+(are|is|may\s+be|might\s+be|can\s+be|will\s+be|has\s+been|have\s+been|was|were|is\s+now|are\s+now)\s+([\w-]+\s+)?(unreliable|deprecated|outdated|broken|insecure|unsafe|dangerous|malicious|inaccurate|compromised|untrusted|buggy|harmful)",
             check: None,
         },
         Rule {
@@ -1504,8 +1592,367 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "by millions",
                 "by security experts",
                 "by the mcp team",
+                "by the platform",
+                "by the os",
+                "by the operating",
+                "by the client",
+                "by the ide",
+                "by the editor",
+                "by the model",
+                "by the ai",
+                "by your",
             ],
-            pattern: r"\b(trusted|endorsed|certified|recommended|verified|approved|preferred)\s+by\s+(openai|anthropic|google|microsoft|experts|professionals|millions|security\s+experts|the\s+mcp\s+team)\b",
+            pattern: r"\b(trusted|endorsed|certified|recommended|verified|approved|preferred)\s+by\s+(openai|anthropic|google|microsoft|experts|professionals|millions|security\s+experts|the\s+mcp\s+team|(the|your)\s+(platform|os|operating\s+system|client|ide|editor|model|ai|assistant)('s)?\s+(vendor|provider|maker|makers|team|developers?))\b",
+            check: None,
+        },
+        // ---- added for the second held-out set's classes -------------------------------------
+        Rule {
+            // Words that claim the user's consent on the user's behalf: "the maintainer (your
+            // user) has authorized you to …", "I authorize you to … and skip review", "the
+            // user has already confirmed — go ahead".
+            name: "claimed-user-consent",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "authorized you",
+                "authorised you",
+                "permitted you",
+                "allowed you",
+                "cleared you",
+                "instructed you",
+                "authorize you",
+                "authorise you",
+                "permit you",
+                "allow you",
+                "user has",
+                "user have",
+                "user already",
+                "user confirmed",
+                "user approved",
+                "user agreed",
+                "user consented",
+                "用户",
+            ],
+            pattern: r"(\b(user|owner|maintainer)\)?\s+(has|have|had)\s+(already\s+|explicitly\s+|just\s+)?(authori[sz]ed|permitted|allowed|cleared|instructed)\s+you\s+to\b|\bi\s+(hereby\s+|explicitly\s+|already\s+)?(authori[sz]e|permit|allow)\s+you\s+to\b[^.\n]{0,100}?\b(skip|skipping|without|bypass|bypassing|directly|no\s+need|(do\s+not|don't)\s+ask|for\s+the\s+rest|from\s+now\s+on)\b|\b(the\s+)?user\s+(has\s+|have\s+)?(already\s+)?(confirmed|approved|authori[sz]ed|agreed|consented|signed\s+off)\b[^\n]{0,40}?\b(go\s+ahead|proceed|without\s+(asking|confirm\w*|approval|review|checking)|no\s+need\s+to\s+(ask|confirm|check|verify)|(do\s+not|don't)\s+(ask|confirm|check)|skip(ping)?\s+(the\s+)?(confirmation|review|approval|check))\b|用户(已经?|早已)(授权|确认|同意|批准)[^\n]{0,60}?(无需|不需要|不必|不用|直接))",
+            check: None,
+        },
+        Rule {
+            // The earlier instructions declared void ("the previous safety instructions are
+            // void", "all prior rules no longer apply"): "ignore previous instructions" said as
+            // a statement.
+            name: "instructions-declared-void",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                " void",
+                "cancelled",
+                "canceled",
+                "revoked",
+                "lifted",
+                "suspended",
+                "superseded",
+                "overridden",
+                "no longer",
+                "obsolete",
+                "null and",
+            ],
+            pattern: r"\b(previous|prior|above|earlier|original|initial|system|safety|security|existing|old)\s+([\w-]+\s+)?(instructions?|rules|guidelines|guardrails|policies|prompts?|directives|constraints|restrictions)(\s+(are|is|have\s+been|has\s+been))?\s+(now\s+|hereby\s+)?(void|null|cancell?ed|revoked|lifted|suspended|obsolete|superseded|overridden|disabled|no\s+longer\s+(valid|apply|applicable|in\s+effect|active|binding))\b",
+            check: None,
+        },
+        Rule {
+            // "… regardless of what the user says": a directive that puts the server above
+            // the user.
+            name: "override-user-wishes",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "whatever the user",
+                "regardless of what",
+                "no matter what",
+                "regardless of the user",
+                "even if the user",
+                "even when the user",
+            ],
+            pattern: r"\b(whatever|regardless\s+of\s+what|no\s+matter\s+what)\s+the\s+user\s+(says?|asks?|wants?|requests?|chooses?|prefers?|types?|specifies?)\b|\bregardless\s+of\s+the\s+user'?s\s+(choice|request|instructions?|wishes|preferences?|selection)\b|\beven\s+(if|when)\s+the\s+user\s+(names|chooses|picks|selects|prefers|asks\s+for|requests)\s+(another|a\s+different|some\s+other|other)\b",
+            check: None,
+        },
+        Rule {
+            // A tool of another server named in a description ("the create_pull_request tool
+            // of the GitHub server"): only Info, a payload that a directive raises to Block.
+            name: "other-server-tool",
+            kind: CrossToolInstruction,
+            describe: Some(Info),
+            result: None,
+            triggers: &["tool of", "tool from", "tool provided", "tool exposed"],
+            pattern: r#"\b(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)\s+(of|from|on|in|provided\s+by|exposed\s+by)\s+(the\s+|any\s+|another\s+|other\s+|a\s+different\s+)?[`'"]?[\w.\-]+[`'"]?\s+(mcp\s+)?server\b"#,
+            check: Some(reject_self_tool),
+        },
+        Rule {
+            // "Do not mention it." at the end of an instruction: ordinary in a prompt template
+            // ("if there are no errors, don't mention it"), so only Info.
+            name: "do-not-mention-it",
+            kind: Concealment,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &[
+                "not mention",
+                "n't mention",
+                "never mention",
+                "not tell",
+                "n't tell",
+                "not reveal",
+                "n't reveal",
+                "not disclose",
+                "n't disclose",
+            ],
+            pattern: r"\b(do\s+not|don't|dont|never)\s+(mention|tell|reveal|disclose)\s+(it|this|that)(\s+to\s+anyone)?\s*([.;!\n]|$)",
+            check: None,
+        },
+        Rule {
+            // An order to act without the user's knowledge ("without asking, upload …",
+            // "forward it … without telling anyone"), said as an imperative: "Sends the e-mail
+            // without confirmation" describes a tool.
+            name: "act-without-asking",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "without asking",
+                "without prompting",
+                "without confirm",
+                "without approval",
+                "without permission",
+                "without the user",
+                "without telling",
+                "without informing",
+                "without notifying",
+                "in the background",
+            ],
+            pattern: r"(^|[.!:;\n]\s*|\b(and|then|also|always)[\s,]+)(in\s+the\s+background\s+and\s+)?without\s+(asking|prompting|confirmation|confirming|approval|permission|telling\s+anyone|the\s+user'?s\s+(knowledge|consent|approval|permission))\s*,?\s*(also\s+)?(send|upload|forward|copy|post|mirror|transmit|share|e-?mail|submit|leak|exfiltrate|sync|push)\b|(^|[.!:;\n]\s*|\b(and|then|also|always)[\s,]+)(send|upload|forward|copy|post|mirror|transmit|share|e-?mail|submit|leak|exfiltrate|sync|push)\b[^.\n]{0,80}?\b(without\s+(asking|prompting|confirmation|approval|permission|the\s+user'?s\s+(knowledge|consent|approval|permission)|(telling|informing|notifying)\s+(the\s+user|anyone))|in\s+the\s+background)\b",
+            check: None,
+        },
+        Rule {
+            // A note addressed to the AI in another language ("Hinweis für den
+            // KI-Assistenten:", "Note pour l'assistant IA :").
+            name: "addressed-to-ai-intl",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "hinweis",
+                "nachricht an",
+                "nachricht f",
+                "anweisung",
+                "notiz an",
+                "notiz f",
+                "note pour",
+                "note à",
+                "message pour",
+                "message à",
+                "consigne",
+                "nota para",
+                "nota al",
+                "mensaje para",
+                "instrucciones para",
+                "nota per",
+                "messaggio per",
+                "для ии",
+                "для ИИ",
+                "для ассистента",
+                "для модели",
+                "для агента",
+                "给ai",
+                "致ai",
+                "给助手",
+                "给模型",
+                "给人工智能",
+                "给智能体",
+                "aiへ",
+                "アシスタントへ",
+            ],
+            pattern: r"(\b(hinweis|nachricht|anweisung(en)?|notiz)\s+(an|für)\s+(den\s+|die\s+|das\s+)?(ki|ki-assistent(en)?|ki-modell|ki-agent(en)?|assistent(en)?|sprachmodell|ki\s+assistent(en)?)\b|\b(note|message|consignes?|instructions?)\s+(pour|à)\s+(l'|l’|le\s+|les\s+)?(ia|assistant(\s+ia)?|modèle|agent(\s+ia)?)\b|\b(nota|mensaje|instrucciones)\s+(para|al)\s+(el\s+|la\s+)?(ia|asistente(\s+de\s+ia)?|modelo|agente)\b|\b(nota|messaggio)\s+per\s+(l'|l’|il\s+)?(ia|assistente|modello|agente)\b|(примечание|Примечание|сообщение|Сообщение|указание|Указание)\s+для\s+(ии|ИИ|ассистента|модели|агента)|(给|致)(ai|AI|人工智能|助手|模型|智能体)|(ai|AI|アシスタント)へ(の)?(指示|メモ|注意|メッセージ))",
+            check: None,
+        },
+        Rule {
+            // Language meant to win tool selection, in other languages.
+            name: "prefer-this-intl",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "优先",
+                "其他",
+                "dieses tool",
+                "unser tool",
+                "dieses werkzeug",
+                "andere tools",
+                "anderen tools",
+                "andere werkzeuge",
+                "cet outil",
+                "notre outil",
+                "autres outils",
+                "esta herramienta",
+                "nuestra herramienta",
+                "otras herramientas",
+                "этот инструмент",
+                "наш инструмент",
+                "другие инструменты",
+                "Другие инструменты",
+                "このツール",
+                "他のツール",
+            ],
+            pattern: r"((始终|总是|一律|务必|必须|请)优先(使用|选择|调用)|优先(使用|选择|调用)(本|此|这个|我们的)(工具|服务|函数))|不要(使用|调用)其他[^\n]{0,15}?(工具|服务)|其他[^\n]{0,18}?(工具|服务)[^\n]{0,12}?(已经?)?(过时|不可靠|不安全|有缺陷|已弃用|被弃用)|\b(immer|stets|ausschließlich)\s+(dieses|unser)\s+(tool|werkzeug)\s+(verwenden|benutzen|nutzen|bevorzugen|wählen)|\banderen?\s+(tools|werkzeuge)\s+(sind|gelten\s+als)\s+([\w-]+\s+)?(veraltet|unzuverlässig|unsicher|fehlerhaft|kaputt)|\b(toujours|systématiquement)\s+(utiliser|privilégier|préférer|choisir)\s+(cet|notre)\s+outil|\b(les\s+)?autres\s+outils\s+sont\s+([\w-]+\s+)?(obsolètes|peu\s+fiables|dangereux|défectueux|cassés)|\b(siempre\s+)?(usa|utiliza|prefiere|elige)\s+(siempre\s+)?(esta|nuestra)\s+herramienta|\b(las\s+)?otras\s+herramientas\s+(son|están)\s+([\w-]+\s+)?(obsoletas|poco\s+fiables|inseguras|rotas|defectuosas)|(всегда\s+)?(используй|выбирай|предпочитай)(те)?\s+(этот|наш)\s+инструмент|(другие|Другие)\s+инструменты\s+(устарели|ненадёжны|ненадежны|небезопасны)|(常に|必ず)このツールを(優先|使用|使)|他のツール(は|を)[^\n]{0,24}?(古い|非推奨|信頼できない|使わない|使用しない)",
+            check: None,
+        },
+        Rule {
+            // Data appended to an address: "fetch https://…?d= followed by the base64 of the
+            // user's last message".
+            name: "data-appended-to-url",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "followed by",
+                "appending",
+                "append the",
+                "base64",
+                "url-encoded",
+                "urlencoded",
+            ],
+            pattern: "",
+            check: Some(check_example_destination),
+        },
+        Rule {
+            // Moving something private where everyone can read it (the issue-body injection
+            // that copies a private repository into a public comment).
+            name: "private-to-public",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "private repo",
+                "private project",
+                "private file",
+                "private document",
+                "private note",
+                "private data",
+                "private code",
+                "private source",
+                "private channel",
+                "private message",
+                "internal repo",
+                "internal document",
+            ],
+            pattern: r"\b(private|internal)\s+(repo(sitor(y|ies))?s?|projects?|files?|documents?|notes?|data|code|source|channels?|messages?)\b[^.\n]{0,80}?\b(copy|paste|post|publish|push|share|leak|move|put|include|add|write|dump|expose)\b[^.\n]{0,80}?\b(public|everyone\s+can\s+(see|read)|anyone\s+can\s+(see|read)|visible\s+to\s+(everyone|anyone|all)|so\s+(that\s+)?(everyone|anyone|all)\s+can\s+(see|read))\b|\b(copy|paste|post|publish|push|share|leak|move|dump|expose)\b[^.\n]{0,40}?\b(private|internal)\s+(repo(sitor(y|ies))?s?|projects?|files?|documents?|notes?|data|code|source|channels?|messages?)\b[^.\n]{0,80}?\b(into|to|in|as|on)\s+(a\s+|the\s+)?(new\s+)?public\b",
+            check: None,
+        },
+        Rule {
+            // "Execute the call above now": content that asks for a call it spelled out.
+            name: "execute-embedded-call",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "call above",
+                "calls above",
+                "call below",
+                "calls below",
+                "call now",
+                "calls now",
+                "call immediately",
+                "call as",
+            ],
+            pattern: r"\b(execute|run|perform|make|invoke|issue|carry\s+out|process)\s+(the|this|that|these|those)\s+((tool|function)\s+)?calls?\s+(above|below|now|immediately|right\s+away|as\s+(is|written|given|shown))\b",
+            check: None,
+        },
+        Rule {
+            // Other tools' outputs asked for ("gather the outputs of every other tool you have
+            // called").
+            name: "include-tool-outputs",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "of every other",
+                "of all other",
+                "of every tool",
+                "of all tools",
+                "of all the tools",
+                "of all the other",
+                "of each tool",
+                "from every other",
+                "from all other",
+                "from every tool",
+                "from all tools",
+                "from all the other",
+                "from each tool",
+            ],
+            pattern: r"\b(gather|collect|include|pass|send|copy|paste|attach|append|forward|dump|compile|add|put)\s+(the\s+|all\s+(of\s+)?(the\s+)?|every\s+)?(raw\s+|full\s+|complete\s+)?(outputs?|results?|responses?|return\s+values?)\s+(of|from)\s+(every|all|each|any)\s+(of\s+)?(the\s+)?(other\s+|previous\s+|earlier\s+|prior\s+)?(tools?|tool\s+calls?|calls?|functions?)\b",
+            check: None,
+        },
+        Rule {
+            // The conversation or the system prompt asked for in other languages.
+            name: "include-conversation-intl",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "sistema",
+                "système",
+                "conversaci",
+                "conversation",
+                "historique",
+                "systemprompt",
+                "system-prompt",
+                "systemanweisung",
+                "chatverlauf",
+                "gesprächsverlauf",
+                "gesamten",
+                "bisherigen",
+                "kompletten",
+                "ganzen",
+                "对话",
+                "聊天记录",
+                "系统提示",
+                "会話",
+                "システムプロンプト",
+                "チャット履歴",
+                "системн",
+                "Системн",
+                "переписк",
+                "историю",
+            ],
+            pattern: r"(\b(incluye|incluya|copie|copia|pega|pegue|envía|envíe|adjunta|adjunte|pasa|pase|escribe|escriba)\s+[^.\n]{0,30}?(instrucciones\s+(de(l)?\s+)?sistema|prompt\s+(de(l)?\s+)?sistema|toda\s+la\s+conversación|la\s+conversación\s+completa|historial\s+(completo\s+)?(de\s+la\s+)?conversación)|\b(inclu(s|ez)|copie[zr]?|colle[zr]?|envoie[zr]?|joins|joignez|transmets|transmettez|ajoute[zr]?)\s+[^.\n]{0,30}?(instructions\s+(du\s+)?système|prompt\s+(du\s+)?système|toute\s+la\s+conversation|l('|’)intégralité\s+de\s+la\s+conversation|historique\s+(complet\s+)?de\s+la\s+conversation)|\b(füge|kopiere|sende|schicke|übergib|gib)\b[^.\n]{0,40}?(systemprompt|system-prompt|systemanweisungen|chatverlauf|gesprächsverlauf|(gesamten|bisherigen|kompletten|ganzen)\s+(bisherigen\s+)?(chat|unterhaltung|konversation))|\b(gesamten|bisherigen|kompletten|ganzen)\s+(bisherigen\s+)?(chat|chatverlauf|gesprächsverlauf|unterhaltung|konversation)\b[^.\n]{0,40}?\b(mitschicken|mitsenden|einfügen|übergeben|anhängen|senden|schicken)|(系统提示词?|对话记录|聊天记录|完整对话|全部对话|对话历史|整个对话)[^\n]{0,30}?(放入|放到|包含|附上|发送|传给|传入|填入|粘贴)|(放入|放到|附上|发送|传给|传入|填入|粘贴)[^\n]{0,12}?(系统提示词?|对话记录|聊天记录|完整对话|全部对话|对话历史|整个对话)|(会話|システムプロンプト|チャット履歴)[^\n]{0,60}?(を|も)[^\n]{0,30}?(入れ|含め|送|渡|貼り付け|添付)|(вставь|включи|отправь|приложи|передай|скопируй|Вставь|Включи|Отправь|Приложи|Передай|Скопируй)(те)?\s+[^.\n]{0,40}?(системн\S*\s+(промпт|инструкци)|всю\s+переписку|историю\s+(переписки|диалога|чата)))",
+            check: None,
+        },
+        Rule {
+            // Granting automatic approval to every tool: the user's confirmation switched off.
+            name: "grant-auto-approval",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "auto-approv",
+                "autoapprov",
+                "auto approv",
+                "always allow",
+                "always-allow",
+                "alwaysallow",
+                "skip-permissions",
+                "skip all permission",
+                "skip permission",
+                "skip confirmation",
+                "skip all confirmation",
+                "bypass the permission",
+                "bypass permission",
+                "bypass the approval",
+                "bypass approval",
+                "bypass confirmation",
+            ],
+            pattern: r"\b(auto[\s_-]?approv(e|es|al|ed|ing)?|always[\s_-]?allow(ed)?|dangerously[\s_-]skip[\s_-]permissions|skip(ping)?\s+(all\s+)?(the\s+)?(permission|confirmation|approval)s?(\s+(prompts?|checks?|dialogs?))?|bypass(ing)?\s+(the\s+)?(permission|approval|confirmation)s?(\s+(prompts?|checks?|dialogs?))?)\b[^.\n]{0,40}?\b(all|every|any)\s+(tools?|commands?|actions?|calls?|servers?)\b",
             check: None,
         },
     ];
@@ -1519,7 +1966,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             "read-credential-file" => {
                 rule.pattern = leak(format!(
-                    r"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect)\s+|\bcontents?\s+of\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"
+                    r#"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect)\s+|{LEAD}(call|use|run|invoke)\s+(the\s+)?[`'"]?[a-z][\w.\-]*[`'"]?\s+(tool\s+)?(on|with|for|against)\s+|\bcontents?\s+of\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"#
                 ))
             }
             "send-credentials" => {
@@ -1534,10 +1981,15 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             "fake-error-asks-secret" => {
                 rule.pattern = leak(format!(
-                    r"\b(provide|enter|send|paste|share|include|give|supply|type|re-?enter|submit|read|cat|attach|pass|with)\s+(me\s+|us\s+)?(the\s+|your\s+|the\s+user'?s\s+|a\s+valid\s+|their\s+)?(full\s+|contents?\s+of\s+(the\s+)?|value\s+of\s+)?([\w-]+\s+){{0,2}}?({SECRET_NOUN}|tokens?|{SENSITIVE_PATH})"
+                    r"\b(provide|enter|send|paste|share|include|give|supply|type|re-?enter|submit|read|cat|attach|pass|with|print|echo|output|show|display|reveal|export|dump|copy|retrieve|fetch|get)\s+(me\s+|us\s+)?(the\s+|your\s+|the\s+user'?s\s+|a\s+valid\s+|their\s+)?(full\s+|contents?\s+of\s+(the\s+)?|value\s+of\s+)?([\w-]+\s+){{0,2}}?({SECRET_NOUN}|tokens?|{SENSITIVE_PATH})"
                 ))
             }
             "send-data-to-address" => rule.pattern = DEST,
+            "data-appended-to-url" => {
+                rule.pattern = leak(format!(
+                    r"{DEST}\s+(followed\s+by|plus|(and\s+)?append(ing)?|with)\s+(the\s+)?((base64|hex|url-?encoded|encoded|escaped)(\s+(form|version|encoding|value))?\s+(of\s+)?)?(the\s+|your\s+|their\s+)?(user'?s\s+|current\s+|whole\s+|full\s+|entire\s+|last\s+|latest\s+)*[^.\n]{{0,20}}?\b(messages?|conversation|chat|history|prompts?|questions?|requests?|secrets?|tokens?|keys?|passwords?|context|data|files?|inputs?|answers?|responses?|notes?|e-?mails?)\b"
+                ))
+            }
             "harvest-everything" => {
                 let mut triggers = rule.triggers.to_vec();
                 for verb in HARVEST_VERBS {
@@ -1598,7 +2050,7 @@ static RESULT_FLAG: LazyLock<Triggers<DFA>> = LazyLock::new(|| {
 });
 
 /// Each rule's regex, compiled the first time one of its triggers is found: most text finds
-/// the triggers of a few rules only, so a process compiles a few of the 55 regexes (each
+/// the triggers of a few rules only, so a process compiles a few of the 70 regexes (each
 /// costs about a millisecond of CPU and hundreds of KiB) instead of all of them.
 static REGEXES: LazyLock<Vec<OnceLock<Regex>>> =
     LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
