@@ -268,6 +268,10 @@ fn file_name(path: &str, raw: &str, notes: &mut Vec<String>) -> Result<String, S
         notes.push(format!("`{raw}` names the alternate data stream `{stream}` of `{file}`"));
         name = file;
     }
+    if name.contains('/') {
+        // Only a verbatim path (`\\?\`) keeps a `/` in a name; no file system takes it.
+        return Err(format!("`{path}` is a verbatim path (\\\\?\\) with `/` in a name (`{name}`)"));
+    }
     let stripped = name.trim_end_matches(['.', ' ']);
     if name == "." || name == ".." {
         return Ok(name.to_owned());
@@ -399,6 +403,7 @@ mod tests {
         assert_eq!(r.before_dotdot, Some(base.clone()));
         assert_eq!(read("a/b", Some(&base), None).unwrap().before_dotdot, None);
         assert!(err(r"\\?\C:\Users\me\..\x").contains("verbatim"));
+        assert!(err(r"\\?\C:\Users\me/../x").contains("verbatim"));
     }
 
     #[test]
