@@ -12,7 +12,8 @@ use mcpfw::policy::FirewallPolicy;
 use mcpfw::policy::engine::{Environment, PolicyEngine};
 use mcpfw::policy::file::PolicyFile;
 use mcpfw::record::TracingRecorder;
-use mcpfw::sandbox::PathSandbox;
+use mcpfw::sandbox::windows::WinPath;
+use mcpfw::sandbox::{Flavour, PathSandbox};
 use mcpfw::session::Direction;
 use serde_json::Value;
 
@@ -55,6 +56,13 @@ pub fn all() -> Vec<Target> {
             seeds: path_seeds,
             max_len: 8 * 1024,
             dictionary: PATH_TOKENS,
+        },
+        Target {
+            name: "windows-paths",
+            run: windows_paths,
+            seeds: windows_path_seeds,
+            max_len: 8 * 1024,
+            dictionary: WINDOWS_PATH_TOKENS,
         },
         Target {
             name: "detect",
@@ -130,6 +138,26 @@ const PATH_TOKENS: &[&[u8]] = &[
     b"/proc/self/root/",
     b"//",
     b"./",
+];
+
+const WINDOWS_PATH_TOKENS: &[&[u8]] = &[
+    b"\\",
+    b"..\\",
+    b"\\\\?\\",
+    b"\\\\.\\",
+    b"UNC\\",
+    b"C:",
+    b"c:\\",
+    b"::$DATA",
+    b":",
+    b". ",
+    b"~1",
+    b"NUL",
+    b"COM1",
+    b"%2e%2e",
+    b"\\\\localhost\\C$",
+    b"Users\\me\\project\\",
+    b"AppData\\Roaming\\",
 ];
 
 const DETECT_TOKENS: &[&[u8]] = &[
@@ -278,6 +306,28 @@ fn path_seeds() -> Vec<Vec<u8>> {
         "./inside/./new/dir",
         "/etc/shadow",
         "inside/missing/../../../outside",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
+}
+
+fn windows_path_seeds() -> Vec<Vec<u8>> {
+    [
+        r"C:\Users\me\project\src\main.rs",
+        r"C:\Users\me\project\..\..\me\.ssh\id_rsa",
+        r"\\?\C:\Users\me\AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup\x.bat",
+        "c:/USERS/ME/PROJECT/../secret",
+        "secret.env.",
+        "notes.txt:hidden",
+        r"\\attacker\share\x",
+        r"\\localhost\C$\Users\me\.ssh\id_rsa",
+        r"\\.\pipe\x",
+        "C:README.md",
+        r"\Windows\System32\Tasks\x",
+        r"PROGRA~1\x",
+        "file:///C:/Users/me/project/x%20y",
+        r"~\.aws\credentials",
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
@@ -483,6 +533,41 @@ fn sandbox(data: &[u8]) -> u64 {
     u64::from(assessed.inside_roots)
         + 2 * u64::from(assessed.error.is_some())
         + 4 * u64::from(assessed.exists)
+        + 8 * assessed.sensitivity.map_or(0, |s| fnv(s.as_str().as_bytes()) % 64 + 1)
+        + 1024 * assessed.notes.len().min(8) as u64
+}
+
+/// The Windows reading, on any host: a path said to be inside the root reads back as itself
+/// (its display is a fixed point) and is below the root; nothing panics.
+fn windows_paths(data: &[u8]) -> u64 {
+    static SANDBOX: OnceLock<(PathSandbox, WinPath)> = OnceLock::new();
+    let (sandbox, root) = SANDBOX.get_or_init(|| {
+        let root = r"Q:\Users\me\project";
+        let sandbox = PathSandbox::with_flavour(
+            Flavour::Windows,
+            &[PathBuf::from(root)],
+            Some(PathBuf::from(r"Q:\Users\me")),
+            &[PathBuf::from(r"Q:\Users\me\AppData\Local\mcpfw")],
+        );
+        (sandbox, WinPath::absolute(root).expect("the root reads"))
+    });
+    let raw = String::from_utf8_lossy(data);
+    let assessed = sandbox.assess(&raw, None);
+    if assessed.error.is_none()
+        && let Some(resolved) = assessed.resolved.as_ref().and_then(|p| p.to_str())
+    {
+        let read = WinPath::absolute(resolved).unwrap_or_else(|e| {
+            panic!("{raw:?} resolved to {resolved:?}, which does not read: {e}")
+        });
+        assert_eq!(read.display(), resolved, "{raw:?}: the resolved path reads differently");
+        if assessed.inside_roots {
+            assert!(read.starts_with(root), "{raw:?} is said to be inside, but is {resolved:?}");
+            assert!(!assessed.climbs_out, "{raw:?} is inside and climbs out");
+        }
+    }
+    u64::from(assessed.inside_roots)
+        + 2 * u64::from(assessed.error.is_some())
+        + 4 * u64::from(assessed.climbs_out)
         + 8 * assessed.sensitivity.map_or(0, |s| fnv(s.as_str().as_bytes()) % 64 + 1)
         + 1024 * assessed.notes.len().min(8) as u64
 }

@@ -21,7 +21,8 @@ use serde_json::Value;
 use super::file::{Action, Guard, PolicyError, PolicyFile, RuleSpec, Unattended};
 use crate::classify::{self, Category, Classification, ToolInfo};
 use crate::record::DecidedBy;
-use crate::sandbox::{PathSandbox, Sensitivity};
+use crate::sandbox::windows::WinPath;
+use crate::sandbox::{Flavour, PathSandbox, Sensitivity};
 use crate::secrets;
 
 mod connect;
@@ -731,10 +732,23 @@ impl PolicyEngine {
     }
 }
 
+/// `path` is `dir` or inside it, as the host compares paths ([`within_as`]).
+fn within(path: &Path, dir: &Path) -> bool {
+    within_as(Flavour::HOST, path, dir)
+}
+
 /// `path` is `dir` or inside it. Both are absolute and normalised, so a byte prefix that ends
 /// at a separator is component-wise containment (`/work-evil` is not inside `/work`), without
-/// walking components on every rule.
-fn within(path: &Path, dir: &Path) -> bool {
+/// walking components on every rule. Absolute Windows paths compare as Windows compares them
+/// (drive letters and names without case, `\\?\C:\` as `C:\`); others (`/work` in a rule) as
+/// bytes.
+fn within_as(flavour: Flavour, path: &Path, dir: &Path) -> bool {
+    if flavour == Flavour::Windows {
+        let read = |p: &Path| p.to_str().and_then(|p| WinPath::absolute(p).ok());
+        if let (Some(p), Some(d)) = (read(path), read(dir)) {
+            return p.starts_with(&d);
+        }
+    }
     let (p, d) = (path.as_os_str().as_encoded_bytes(), dir.as_os_str().as_encoded_bytes());
     let separator = |b: &u8| std::path::is_separator(char::from(*b));
     let d = match d.split_last() {
@@ -1030,7 +1044,10 @@ when.args.name = "secret"
         assert_eq!(d.decided_by.label(), "guard:egress");
         // Without the organisation the local allow stands.
         let plain = engine_with("[[rules]]\naction = \"allow\"\n", &[]);
-        assert_eq!(decide(&plain, "delete_file", json!({"path": "/tmp/x"})).action, Action::Allow);
+        // (On Windows `/tmp/x` is on the current drive, which this engine without a folder
+        // cannot know: it would be refused.)
+        let path = if cfg!(windows) { r"C:\tmp\x" } else { "/tmp/x" };
+        assert_eq!(decide(&plain, "delete_file", json!({"path": path})).action, Action::Allow);
     }
 
     #[test]
@@ -1043,6 +1060,31 @@ when.args.name = "secret"
         }
         for (p, d) in no {
             assert!(!within(Path::new(p), Path::new(d)), "{p} not in {d}");
+        }
+    }
+
+    #[test]
+    fn within_reads_windows_paths_as_windows_does() {
+        let yes = [
+            (r"C:\Work\a", r"c:\work"),
+            (r"\\?\C:\Work\a", r"C:\Work\"),
+            (r"C:\Work", r"C:\Work"),
+            (r"c:/work/a", r"C:\"),
+            (r"\\nas\Team\doc", r"\\NAS\team"),
+        ];
+        let no = [
+            (r"C:\Work-evil", r"C:\Work"),
+            (r"D:\Work\a", r"C:\Work"),
+            (r"C:\Wor", r"C:\Work"),
+            (r"\\nas\other", r"\\nas\team"),
+            ("relative", r"C:\"),
+            ("/work", r"C:\work"),
+        ];
+        for (p, d) in yes {
+            assert!(within_as(Flavour::Windows, Path::new(p), Path::new(d)), "{p} in {d}");
+        }
+        for (p, d) in no {
+            assert!(!within_as(Flavour::Windows, Path::new(p), Path::new(d)), "{p} not in {d}");
         }
     }
 }

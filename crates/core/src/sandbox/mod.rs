@@ -33,14 +33,35 @@
 //! sensitive reading. The lexically normalised path *before* symlink resolution is checked for
 //! sensitivity as well, so a symlink `/work/keys -> ~/.ssh` is caught either way.
 //!
-//! Not handled: Unicode look-alikes, case-insensitive file systems, Windows drive letters, and
-//! a symlink swapped between this check and the server's use of the path (TOCTOU).
+//! Not handled: Unicode look-alikes, case-insensitive file systems on macOS, and a symlink
+//! swapped between this check and the server's use of the path (TOCTOU).
+//!
+//! # Windows
+//!
+//! On Windows ([`Flavour::Windows`], the host's flavour there) a path is read as Windows reads
+//! it, by the pure functions of [`windows`] (drives, shares, verbatim and device prefixes,
+//! drive- and root-relative forms, both separators, trailing dots and spaces, streams, device
+//! names, names compared without case as NTFS does). Limits, `file:` URLs, percent-decoding,
+//! `~` and the literal reading are as above; then:
+//!
+//! - `..` is applied lexically (Win32 does so before any link is followed), so there is one
+//!   system reading; links and junctions of the existing prefix are resolved with
+//!   [`std::fs::canonicalize`], a dangling link followed by hand, as above.
+//! - A share on another computer (`\\server\share`) is refused unless it is inside a root: it
+//!   is not even opened, since Windows would send the user's sign-in to that computer.
+//! - An 8.3 short name (`PROGRA~1`) left once the file system resolved what exists is refused:
+//!   which long name it stands for cannot be known.
+//! - Containment and the sensitive locations compare names without case.
+//!
+//! The Windows flavour can be built on any host ([`PathSandbox::with_flavour`]); off Windows it
+//! does not use the file system (nothing exists, no link is followed, a short name is refused),
+//! which is how its decisions are tested on Linux.
 //!
 //! # What is sensitive
 //!
 //! Matched component by component (a `*` ends a component pattern: `cron*`). "Home" patterns
 //! apply below the given home (as given and canonicalised) and below every conventional home:
-//! `/root`, `/home/*`, `/Users/*`, `/var/root`. System patterns also match below `/private`
+//! `/root`, `/home/*`, `/Users/*` (and `C:\Users\*`), `/var/root`. System patterns also match below `/private`
 //! (macOS's `/etc` → `/private/etc`). When several match, the order is
 //! Firewall > Credential > McpConfig > Persistence. The full table is [`SENSITIVE_LOCATIONS`].
 //!
@@ -54,11 +75,19 @@
 //!   (`Library/Safari`, `Library/Cookies`, `Library/Containers/com.apple.Safari`). System:
 //!   `/etc/shadow(-)`, `/etc/gshadow(-)`, `/etc/master.passwd`, `/etc/sudoers`,
 //!   `/etc/sudoers.d`, `/etc/ssh/ssh_host_*`, `/etc/krb5.keytab`, `/Library/Keychains`.
+//!   Windows, home: Credential Manager and DPAPI (`AppData\Roaming\Microsoft\Credentials`,
+//!   `…\Protect`, `…\Crypto`, `…\Vault`, `AppData\Local\Microsoft\Credentials` and `…\Vault`),
+//!   `AppData\Roaming\gcloud`, `AppData\Roaming\GitHub CLI\hosts.yml`, browser profiles
+//!   (`AppData\Local\Google\Chrome*`, `…\Chromium`, `…\Microsoft\Edge*`, `…\BraveSoftware`,
+//!   `AppData\Roaming\Mozilla\Firefox`); system: `Windows\System32\config` (the SAM and
+//!   SECURITY hives), `ProgramData\ssh\administrators_authorized_keys` and `ssh_host_*`.
 //! - **McpConfig** — home: `.config/Claude/claude_desktop_config.json`,
 //!   `Library/Application Support/Claude/claude_desktop_config.json`, `.claude.json`, `.claude`,
 //!   `.config/Code*/User/mcp.json`, `.config/VSCodium/User/mcp.json` (and the macOS
 //!   `Library/Application Support/…` equivalents), `.codeium/windsurf/mcp_config.json`,
-//!   `.gemini/settings.json`, `.codex/config.toml`. Anywhere: `.mcp.json`, `.cursor/mcp.json`,
+//!   `.gemini/settings.json`, `.codex/config.toml`, and on Windows
+//!   `AppData\Roaming\Claude\claude_desktop_config.json`, `AppData\Roaming\Code*\User\mcp.json`,
+//!   `AppData\Roaming\VSCodium\User\mcp.json`. Anywhere: `.mcp.json`, `.cursor/mcp.json`,
 //!   `.vscode/mcp.json`, `.claude/settings.json`, `.claude/settings.local.json`,
 //!   `.gemini/settings.json`.
 //! - **Persistence** — home: `.bashrc`, `.bash_profile`, `.bash_login`, `.bash_logout`,
@@ -69,7 +98,12 @@
 //!   `/Library/LaunchAgents`, `/Library/LaunchDaemons`, `/etc/systemd`, `/etc/init.d`,
 //!   `/etc/rc.local`, `/etc/xdg/autostart`, `/etc/profile`, `/etc/profile.d`,
 //!   `/etc/bash.bashrc`, `/etc/bashrc`, `/etc/zshrc`, `/etc/zprofile`, `/etc/zshenv`,
-//!   `/etc/zlogin`, `/etc/zsh`, `/etc/environment`, `/etc/ld.so.preload`. Anywhere: `.git/hooks`,
+//!   `/etc/zlogin`, `/etc/zsh`, `/etc/environment`, `/etc/ld.so.preload`. Windows, home: the
+//!   Startup folder (`AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup`),
+//!   PowerShell's profiles and modules (`Documents\WindowsPowerShell`, `Documents\PowerShell`,
+//!   also below `OneDrive*`); system: the all-users Startup folder (`ProgramData\…\Startup`),
+//!   scheduled tasks (`Windows\System32\Tasks`, `Windows\Tasks`), the all-users PowerShell
+//!   profiles. Anywhere: `.git/hooks`,
 //!   `.git/config` (its `core.fsmonitor` and `core.pager` run programs when git reads the
 //!   repository).
 //! - **Firewall** — the folders given to [`PathSandbox::new`] (config, data, logs, runtime).
@@ -78,10 +112,14 @@
 //! (`/`, `/home`, the home folder, `~/.config`…): listing or searching it recursively reaches
 //! the location. "Anywhere" patterns never count for it.
 
+pub mod windows;
+
 use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+
+use windows::WinPath;
 
 /// The longest path accepted, in bytes (Linux's `PATH_MAX`), raw or once made absolute.
 pub const MAX_PATH_BYTES: usize = 4096;
@@ -234,6 +272,15 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Credential, Home, ".vault-token"),
         (Credential, Home, ".terraform.d/credentials.tfrc.json"),
         (Credential, Home, ".claude/.credentials.json"),
+        // Windows: Credential Manager, DPAPI master keys, certificates' private keys.
+        (Credential, Home, "AppData/Roaming/Microsoft/Credentials"),
+        (Credential, Home, "AppData/Local/Microsoft/Credentials"),
+        (Credential, Home, "AppData/Roaming/Microsoft/Protect"),
+        (Credential, Home, "AppData/Roaming/Microsoft/Crypto"),
+        (Credential, Home, "AppData/Roaming/Microsoft/Vault"),
+        (Credential, Home, "AppData/Local/Microsoft/Vault"),
+        (Credential, Home, "AppData/Roaming/gcloud"),
+        (Credential, Home, "AppData/Roaming/GitHub CLI/hosts.yml"),
         // Browser profiles, Linux.
         (Credential, Home, ".config/google-chrome*"),
         (Credential, Home, ".config/chromium"),
@@ -255,6 +302,12 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Credential, Home, "Library/Safari"),
         (Credential, Home, "Library/Cookies"),
         (Credential, Home, "Library/Containers/com.apple.Safari"),
+        // Browser profiles, Windows.
+        (Credential, Home, "AppData/Local/Google/Chrome*"),
+        (Credential, Home, "AppData/Local/Chromium"),
+        (Credential, Home, "AppData/Local/Microsoft/Edge*"),
+        (Credential, Home, "AppData/Local/BraveSoftware"),
+        (Credential, Home, "AppData/Roaming/Mozilla/Firefox"),
         // System.
         (Credential, System, "etc/shadow"),
         (Credential, System, "etc/shadow-"),
@@ -266,6 +319,10 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Credential, System, "etc/ssh/ssh_host_*"),
         (Credential, System, "etc/krb5.keytab"),
         (Credential, System, "Library/Keychains"),
+        // Windows: the registry hives with the password hashes, OpenSSH's keys.
+        (Credential, System, "Windows/System32/config"),
+        (Credential, System, "ProgramData/ssh/administrators_authorized_keys"),
+        (Credential, System, "ProgramData/ssh/ssh_host_*"),
         // MCP clients' configuration.
         (McpConfig, Home, ".config/Claude/claude_desktop_config.json"),
         (McpConfig, Home, "Library/Application Support/Claude/claude_desktop_config.json"),
@@ -277,6 +334,9 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (McpConfig, Home, "Library/Application Support/VSCodium/User/mcp.json"),
         (McpConfig, Home, ".codeium/windsurf/mcp_config.json"),
         (McpConfig, Home, ".codex/config.toml"),
+        (McpConfig, Home, "AppData/Roaming/Claude/claude_desktop_config.json"),
+        (McpConfig, Home, "AppData/Roaming/Code*/User/mcp.json"),
+        (McpConfig, Home, "AppData/Roaming/VSCodium/User/mcp.json"),
         (McpConfig, Anywhere, ".mcp.json"),
         (McpConfig, Anywhere, ".cursor/mcp.json"),
         (McpConfig, Anywhere, ".vscode/mcp.json"),
@@ -303,6 +363,13 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Persistence, Home, ".config/autostart"),
         (Persistence, Home, ".config/systemd/user"),
         (Persistence, Home, "Library/LaunchAgents"),
+        // Windows: the user's Startup folder, PowerShell's profiles and the modules it loads
+        // (Documents may be moved into OneDrive).
+        (Persistence, Home, "AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Startup"),
+        (Persistence, Home, "Documents/WindowsPowerShell"),
+        (Persistence, Home, "Documents/PowerShell"),
+        (Persistence, Home, "OneDrive*/Documents/WindowsPowerShell"),
+        (Persistence, Home, "OneDrive*/Documents/PowerShell"),
         (Persistence, System, "etc/cron*"),
         (Persistence, System, "etc/anacrontab"),
         (Persistence, System, "var/spool/cron"),
@@ -325,6 +392,19 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
         (Persistence, System, "etc/zsh"),
         (Persistence, System, "etc/environment"),
         (Persistence, System, "etc/ld.so.preload"),
+        // Windows: every user's Startup folder, scheduled tasks, every user's PowerShell
+        // profiles.
+        (Persistence, System, "ProgramData/Microsoft/Windows/Start Menu/Programs/Startup"),
+        (Persistence, System, "Windows/System32/Tasks"),
+        (Persistence, System, "Windows/Tasks"),
+        (Persistence, System, "Windows/System32/WindowsPowerShell/v1.0/profile.ps1"),
+        (
+            Persistence,
+            System,
+            "Windows/System32/WindowsPowerShell/v1.0/Microsoft.PowerShell_profile.ps1",
+        ),
+        (Persistence, System, "Program Files/PowerShell/7/profile.ps1"),
+        (Persistence, System, "Program Files/PowerShell/7/Microsoft.PowerShell_profile.ps1"),
         (Persistence, Anywhere, ".git/hooks"),
         // `core.fsmonitor`, `core.pager`, `core.hooksPath`: git runs what they name.
         (Persistence, Anywhere, ".git/config"),
@@ -334,10 +414,29 @@ pub const SENSITIVE_LOCATIONS: &[(Sensitivity, Anchor, &str)] = {
 /// Conventional home folders besides the given one: `*` is one user's name.
 const CONVENTIONAL_HOMES: &[&str] = &["root", "home/*", "Users/*", "var/root", "private/var/root"];
 
+/// How path arguments are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// As Linux and macOS read them: `/` separates, names are bytes, symlinks and `..` as the
+    /// kernel resolves them.
+    Posix,
+    /// As Windows reads them ([`windows`]): drives, shares, both separators, names compared
+    /// without case, trailing dots and spaces dropped, streams, devices refused.
+    Windows,
+}
+
+impl Flavour {
+    /// The host's.
+    pub const HOST: Self = if cfg!(windows) { Self::Windows } else { Self::Posix };
+}
+
 /// Decides whether path arguments stay inside a server's allowed roots and whether they touch
 /// sensitive locations. Cheap to share: build one per server and reuse it.
 #[derive(Debug, Clone)]
 pub struct PathSandbox {
+    flavour: Flavour,
+    /// Whether links are resolved with the file system (the Windows flavour on Windows).
+    use_fs: bool,
     /// Canonical roots (a root that does not exist is resolved as far as it exists).
     roots: Vec<PathBuf>,
     /// Roots as given, lexically normalised (for notes: "leaves /work through a symlink").
@@ -346,8 +445,12 @@ pub struct PathSandbox {
     home: Option<PathBuf>,
     /// The home folder's forms (as given, canonical), as components.
     home_forms: Vec<Vec<OsString>>,
-    /// MCP Firewall's folders in both forms (as given, canonical).
-    firewall: Vec<PathBuf>,
+    /// MCP Firewall's folders in both forms (as given, canonical), as components.
+    firewall: Vec<Vec<OsString>>,
+    /// The Windows flavour's forms of the same: canonical roots, given roots, home.
+    win_roots: Vec<WinPath>,
+    win_given_roots: Vec<WinPath>,
+    win_home: Option<WinPath>,
 }
 
 impl PathSandbox {
@@ -356,6 +459,21 @@ impl PathSandbox {
     /// `firewall_dirs`: MCP Firewall's own folders. Relative paths among them are taken from the
     /// current directory.
     pub fn new(roots: &[PathBuf], home: Option<PathBuf>, firewall_dirs: &[PathBuf]) -> Self {
+        Self::with_flavour(Flavour::HOST, roots, home, firewall_dirs)
+    }
+
+    /// [`PathSandbox::new`] reading paths as `flavour` says. The Windows flavour on another host
+    /// reads paths without the file system: nothing exists, no link is followed, and an 8.3
+    /// short name is refused.
+    pub fn with_flavour(
+        flavour: Flavour,
+        roots: &[PathBuf],
+        home: Option<PathBuf>,
+        firewall_dirs: &[PathBuf],
+    ) -> Self {
+        if flavour == Flavour::Windows {
+            return Self::new_windows(flavour == Flavour::HOST, roots, home, firewall_dirs);
+        }
         let cwd = std::env::current_dir().ok();
         let absolute = |p: &Path| -> Option<PathBuf> {
             if p.as_os_str().is_empty() {
@@ -368,13 +486,7 @@ impl PathSandbox {
         };
         let canonical = |p: &Path| resolve(p).map_or_else(|_| p.to_path_buf(), |r| r.path);
 
-        let mut sandbox = Self {
-            roots: Vec::new(),
-            given_roots: Vec::new(),
-            home: None,
-            home_forms: Vec::new(),
-            firewall: Vec::new(),
-        };
+        let mut sandbox = Self::empty(flavour);
         for root in roots.iter().filter_map(|r| absolute(r)) {
             push_unique(&mut sandbox.roots, canonical(&root));
             push_unique(&mut sandbox.given_roots, root);
@@ -386,10 +498,73 @@ impl PathSandbox {
             sandbox.home = Some(home);
         }
         for dir in firewall_dirs.iter().filter_map(|d| absolute(d)) {
-            push_unique(&mut sandbox.firewall, canonical(&dir));
-            push_unique(&mut sandbox.firewall, dir);
+            push_unique(&mut sandbox.firewall, normal_components(&canonical(&dir)));
+            push_unique(&mut sandbox.firewall, normal_components(&dir));
         }
         sandbox
+    }
+
+    fn empty(flavour: Flavour) -> Self {
+        Self {
+            flavour,
+            use_fs: true,
+            roots: Vec::new(),
+            given_roots: Vec::new(),
+            home: None,
+            home_forms: Vec::new(),
+            firewall: Vec::new(),
+            win_roots: Vec::new(),
+            win_given_roots: Vec::new(),
+            win_home: None,
+        }
+    }
+
+    /// The Windows flavour: every folder read as Windows reads it (a relative one from the
+    /// current folder when that is a Windows path), canonical forms from the file system on
+    /// Windows. A folder that cannot be read so is left out (fewer roots: more is outside).
+    fn new_windows(
+        use_fs: bool,
+        roots: &[PathBuf],
+        home: Option<PathBuf>,
+        firewall_dirs: &[PathBuf],
+    ) -> Self {
+        let cwd = std::env::current_dir()
+            .ok()
+            .and_then(|c| c.to_str().and_then(|c| WinPath::absolute(c).ok()));
+        let absolute = |p: &Path| -> Option<WinPath> {
+            let text = p.to_str().filter(|t| !t.is_empty())?;
+            windows::read(text, cwd.as_ref(), None).ok().map(|r| r.path)
+        };
+        let canonical =
+            |p: &WinPath| resolve_windows(use_fs, p).map_or_else(|_| p.clone(), |(path, _)| path);
+        let names = |p: &WinPath| p.names.iter().map(OsString::from).collect::<Vec<_>>();
+        let host = |p: &WinPath| PathBuf::from(p.display());
+
+        let mut sandbox = Self::empty(Flavour::Windows);
+        sandbox.use_fs = use_fs;
+        for root in roots.iter().filter_map(|r| absolute(r)) {
+            let canon = canonical(&root);
+            push_unique(&mut sandbox.roots, host(&canon));
+            push_unique(&mut sandbox.win_roots, canon);
+            push_unique(&mut sandbox.given_roots, host(&root));
+            push_unique(&mut sandbox.win_given_roots, root);
+        }
+        if let Some(home) = home.as_deref().and_then(absolute) {
+            push_unique(&mut sandbox.home_forms, names(&home));
+            push_unique(&mut sandbox.home_forms, names(&canonical(&home)));
+            sandbox.home = Some(host(&home));
+            sandbox.win_home = Some(home);
+        }
+        for dir in firewall_dirs.iter().filter_map(|d| absolute(d)) {
+            push_unique(&mut sandbox.firewall, names(&canonical(&dir)));
+            push_unique(&mut sandbox.firewall, names(&dir));
+        }
+        sandbox
+    }
+
+    /// How this sandbox reads paths.
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
     }
 
     /// The canonical roots.
@@ -404,12 +579,24 @@ impl PathSandbox {
 
     /// Whether an absolute, resolved path is inside one of the roots (component-wise).
     pub fn is_inside(&self, resolved: &Path) -> bool {
-        self.roots.iter().any(|root| resolved.starts_with(root))
+        match self.flavour {
+            Flavour::Posix => self.roots.iter().any(|root| resolved.starts_with(root)),
+            Flavour::Windows => resolved
+                .to_str()
+                .and_then(|p| WinPath::absolute(p).ok())
+                .is_some_and(|p| self.win_inside(&p)),
+        }
     }
 
     /// The sensitivity of an absolute, normalised path (no `..`) taken as it is — no symlinks
     /// resolved — and of what it encloses: `(at or below, above)`.
     pub fn classify(&self, path: &Path) -> (Option<Sensitivity>, Option<Sensitivity>) {
+        if self.flavour == Flavour::Windows {
+            return match path.to_str().map(WinPath::absolute) {
+                Some(Ok(p)) => self.classify_win(&p),
+                _ => (None, None),
+            };
+        }
         let comps: Vec<&OsStr> = path
             .components()
             .filter_map(|c| match c {
@@ -423,7 +610,11 @@ impl PathSandbox {
     /// Resolves `raw` relative to `base` (the server's working directory or first root) and
     /// assesses it.
     pub fn assess(&self, raw: &str, base: Option<&Path>) -> PathAssessment {
-        match self.assess_inner(raw, base) {
+        let assessed = match self.flavour {
+            Flavour::Posix => self.assess_inner(raw, base),
+            Flavour::Windows => self.assess_windows(raw, base),
+        };
+        match assessed {
             Ok(assessment) => assessment,
             Err(error) => PathAssessment::failed(raw, error),
         }
@@ -621,6 +812,149 @@ impl PathSandbox {
         Ok(joined.components().collect())
     }
 
+    /// [`PathSandbox::assess`] for the Windows flavour. `..` is applied lexically (Win32 does so
+    /// before any link is followed), so one reading is the system's; the raw string without
+    /// decoding is the other, as in the POSIX flavour.
+    fn assess_windows(&self, raw: &str, base: Option<&Path>) -> Result<PathAssessment, String> {
+        if raw.is_empty() {
+            return Err("the path is empty".into());
+        }
+        if raw.len() > MAX_PATH_BYTES {
+            return Err(format!("the path is longer than {MAX_PATH_BYTES} bytes"));
+        }
+        if raw.contains('\0') {
+            return Err("the path contains a NUL byte".into());
+        }
+        let mut notes = Vec::new();
+        let decoded = decode(raw, &mut notes)?;
+        if decoded.contains('\0') {
+            return Err("the path contains a percent-encoded NUL byte (%00)".into());
+        }
+        let base = match base.or_else(|| self.given_roots.first().map(PathBuf::as_path)) {
+            Some(b) => Some(
+                b.to_str()
+                    .and_then(|t| WinPath::absolute(t).ok())
+                    .ok_or_else(|| format!("the base folder {} is not absolute", b.display()))?,
+            ),
+            None => None,
+        };
+        let home = self.win_home.as_ref();
+        let primary = windows::read(url_drive(&decoded), base.as_ref(), home)?;
+        notes.extend(primary.notes.iter().cloned());
+        if primary.path.display().len() > MAX_PATH_BYTES {
+            return Err(format!("the absolute path is longer than {MAX_PATH_BYTES} bytes"));
+        }
+        // A share on another computer is not opened (not even here: Windows would send the
+        // user's sign-in to it) unless it is one of the roots.
+        if primary.path.is_remote() && !self.in_any_root_form_win(&primary.path) {
+            return Err(format!(
+                "the path is on a share of another computer ({}): opening it would send your \
+                 Windows sign-in to that computer",
+                primary.path
+            ));
+        }
+        let literal = if raw.contains('%') || starts_with_ignore_case(raw, "file:") {
+            windows::read(raw, base.as_ref(), home).ok().filter(|l| l.path != primary.path)
+        } else {
+            None
+        };
+
+        let mut result = PathAssessment {
+            raw: raw.to_owned(),
+            resolved: None,
+            exists: false,
+            inside_roots: false,
+            sensitivity: None,
+            encloses: None,
+            notes,
+            climbs_out: false,
+            error: None,
+        };
+        let (at, above) = self.classify_win(&primary.path);
+        result.merge(at, above);
+
+        let (physical, exists) = match resolve_windows(self.use_fs, &primary.path) {
+            Ok(r) => r,
+            Err(error) => {
+                result.error = Some(error);
+                return Ok(result);
+            }
+        };
+        if let Some(short) = physical.short_name() {
+            return Err(format!(
+                "`{short}` looks like an 8.3 short name, and the file system did not resolve it \
+                 (it does not exist): which long name it stands for cannot be known"
+            ));
+        }
+        let mut inside = self.win_inside(&physical);
+        if physical != primary.path {
+            let (at, above) = self.classify_win(&physical);
+            if let Some(kind) = at
+                && result.sensitivity.is_none()
+            {
+                result.notes.push(format!("the path reaches {physical} ({kind}) through a link"));
+            }
+            result.merge(at, above);
+        }
+
+        if let Some(before) = &primary.before_dotdot
+            && !self.in_any_root_form_win(&primary.path)
+        {
+            result.notes.push(dotdot_note(raw, false, &self.describe_roots()));
+            result.climbs_out = self.in_any_root_form_win(before);
+        }
+
+        if let Some(literal) = literal {
+            let (at, above) = self.classify_win(&literal.path);
+            result.merge(at, above);
+            match resolve_windows(self.use_fs, &literal.path) {
+                Ok((r, _)) => {
+                    let (at, above) = self.classify_win(&r);
+                    result.merge(at, above);
+                    if inside && !self.win_inside(&r) {
+                        result.notes.push(format!(
+                            "read literally (without decoding), the path is {r}, outside {}",
+                            self.describe_roots()
+                        ));
+                        inside = false;
+                    }
+                }
+                Err(error) => {
+                    result.notes.push(format!("read literally: {error}"));
+                    inside = false;
+                }
+            }
+        }
+
+        if !inside
+            && let Some(root) = self
+                .win_given_roots
+                .iter()
+                .chain(&self.win_roots)
+                .find(|root| primary.path.starts_with(root))
+        {
+            result.notes.push(format!("the path leaves {root} through a link (to {physical})"));
+        }
+
+        result.inside_roots = inside;
+        result.exists = exists;
+        result.resolved = Some(PathBuf::from(physical.display()));
+        Ok(result)
+    }
+
+    fn win_inside(&self, path: &WinPath) -> bool {
+        self.win_roots.iter().any(|root| path.starts_with(root))
+    }
+
+    fn in_any_root_form_win(&self, path: &WinPath) -> bool {
+        self.win_roots.iter().chain(&self.win_given_roots).any(|root| path.starts_with(root))
+    }
+
+    fn classify_win(&self, path: &WinPath) -> (Option<Sensitivity>, Option<Sensitivity>) {
+        let comps: Vec<&OsStr> = path.names.iter().map(OsStr::new).collect();
+        self.classify_components(&comps)
+    }
+
     fn in_any_root_form(&self, path: &Path) -> bool {
         self.roots.iter().chain(&self.given_roots).any(|root| path.starts_with(root))
     }
@@ -637,15 +971,13 @@ impl PathSandbox {
         let mut at = None;
         let mut above = None;
 
+        let fold = self.flavour == Flavour::Windows;
         for dir in &self.firewall {
-            let mut dir_comps = dir.components().filter_map(|c| match c {
-                Component::Normal(n) => Some(n),
-                _ => None,
-            });
+            let mut dir_comps = dir.iter();
             let mut matched = true;
             for comp in comps {
                 match dir_comps.next() {
-                    Some(d) if d == *comp => {}
+                    Some(d) if same_name(fold, d, comp) => {}
                     Some(_) => {
                         matched = false;
                         break;
@@ -678,10 +1010,10 @@ impl PathSandbox {
             Match::No => {}
         };
         for form in &self.home_forms {
-            note_home(match_parts(form.iter().map(|f| Part::Os(f.as_os_str())), comps));
+            note_home(match_parts(form.iter().map(|f| Part::Os(f.as_os_str())), comps, fold));
         }
         for pattern in CONVENTIONAL_HOMES {
-            note_home(match_parts(pattern.split('/').map(Part::Glob), comps));
+            note_home(match_parts(pattern.split('/').map(Part::Glob), comps, fold));
         }
         let rests = &rests[..n_rests];
         // macOS: `/etc` is `/private/etc`, `/var` is `/private/var`.
@@ -704,7 +1036,7 @@ impl PathSandbox {
                     let mut hit = false;
                     let mut encl = above_home;
                     for &start in rests {
-                        match match_parts(parts(), &comps[start..]) {
+                        match match_parts(parts(), &comps[start..], fold) {
                             Match::At(_) => hit = true,
                             Match::Above => encl = true,
                             Match::No => {}
@@ -712,14 +1044,14 @@ impl PathSandbox {
                     }
                     (hit, encl)
                 }
-                Anchor::System => match match_parts(parts(), system) {
+                Anchor::System => match match_parts(parts(), system, fold) {
                     Match::At(_) => (true, false),
                     Match::Above => (false, true),
                     Match::No => (false, false),
                 },
                 Anchor::Anywhere => {
                     let hit = (0..comps.len())
-                        .any(|i| matches!(match_parts(parts(), &comps[i..]), Match::At(_)));
+                        .any(|i| matches!(match_parts(parts(), &comps[i..], fold), Match::At(_)));
                     (hit, false)
                 }
             };
@@ -744,14 +1076,26 @@ enum Part<'a> {
 }
 
 impl Part<'_> {
-    fn matches(self, comp: &OsStr) -> bool {
+    /// `fold`: names compared as NTFS compares them (the Windows flavour).
+    fn matches(self, comp: &OsStr, fold: bool) -> bool {
         match self {
-            Part::Os(os) => os == comp,
+            Part::Os(os) => same_name(fold, os, comp),
             Part::Glob(glob) => match glob.strip_suffix('*') {
+                Some(prefix) if fold => {
+                    comp.to_str().is_some_and(|c| windows::starts_with_fold(c, prefix))
+                }
                 Some(prefix) => comp.as_encoded_bytes().starts_with(prefix.as_bytes()),
-                None => comp == glob,
+                None => same_name(fold, OsStr::new(glob), comp),
             },
         }
+    }
+}
+
+/// Whether two names are one: bytes, or with `fold` as NTFS compares them.
+fn same_name(fold: bool, a: &OsStr, b: &OsStr) -> bool {
+    match (fold, a.to_str(), b.to_str()) {
+        (true, Some(a), Some(b)) => windows::eq_fold(a, b),
+        _ => a == b,
     }
 }
 
@@ -765,12 +1109,12 @@ enum Match {
     No,
 }
 
-fn match_parts<'a>(parts: impl Iterator<Item = Part<'a>>, comps: &[&OsStr]) -> Match {
+fn match_parts<'a>(parts: impl Iterator<Item = Part<'a>>, comps: &[&OsStr], fold: bool) -> Match {
     let mut used = 0;
     for part in parts {
         match comps.get(used) {
             None => return Match::Above,
-            Some(comp) if part.matches(comp) => used += 1,
+            Some(comp) if part.matches(comp, fold) => used += 1,
             Some(_) => return Match::No,
         }
     }
@@ -834,6 +1178,27 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
         return Ok(Resolved { path: base, exists: false });
     }
     Err(format!("too many levels of symbolic links (more than {MAX_SYMLINK_HOPS})"))
+}
+
+/// Resolves links in a Windows path with the file system on Windows (when `use_fs`);
+/// elsewhere the path stays as read (nothing exists, no link is followed).
+fn resolve_windows(use_fs: bool, path: &WinPath) -> Result<(WinPath, bool), String> {
+    #[cfg(windows)]
+    if use_fs {
+        let r = resolve(Path::new(&path.display()))?;
+        let text = r.path.to_str().ok_or("the resolved path is not valid Unicode")?;
+        return Ok((WinPath::absolute(text)?, r.exists));
+    }
+    let _ = use_fs;
+    Ok((path.clone(), false))
+}
+
+/// A `file:` URL's path names a drive after a slash (`file:///C:/x` gives `/C:/x`): the drive.
+fn url_drive(path: &str) -> &str {
+    match path.as_bytes() {
+        [b'/' | b'\\', d, b':', ..] if d.is_ascii_alphabetic() => &path[1..],
+        _ => path,
+    }
 }
 
 /// Undoes `file:` URLs and percent-encoding, repeatedly.
@@ -937,7 +1302,7 @@ fn normal_components(path: &Path) -> Vec<OsString> {
         .collect()
 }
 
-fn push_unique(list: &mut Vec<PathBuf>, path: PathBuf) {
+fn push_unique<T: PartialEq>(list: &mut Vec<T>, path: T) {
     if !list.contains(&path) {
         list.push(path);
     }
@@ -955,6 +1320,16 @@ mod tests {
         std::os::windows::fs::symlink_dir(target, link)
     }
 
+    /// The canonical form of an existing folder (on Windows, not verbatim: `C:\…`).
+    fn canonical(dir: &Path) -> PathBuf {
+        let canon = fs::canonicalize(dir).unwrap();
+        if Flavour::HOST == Flavour::Windows {
+            let text = canon.to_str().unwrap();
+            return PathBuf::from(WinPath::absolute(text).unwrap().display());
+        }
+        canon
+    }
+
     /// A scratch tree: `T/allowed` (the root, with `file.txt`), `T/allowed-evil/f`,
     /// `T/allowedX`, `T/home/u` (with `.ssh/id_rsa`, `.aws/credentials`), `T/fw` (firewall).
     struct Tree {
@@ -968,7 +1343,7 @@ mod tests {
 
     fn tree() -> Tree {
         let dir = tempfile::tempdir().unwrap();
-        let t = fs::canonicalize(dir.path()).unwrap();
+        let t = canonical(dir.path());
         let root = t.join("allowed");
         let home = t.join("home/u");
         let fw = t.join("fw");
@@ -1008,6 +1383,14 @@ mod tests {
         fn at(&self, rel: &str) -> String {
             format!("{}/{rel}", self.root.display())
         }
+        /// An absolute POSIX path as the host reads it: on Windows, on the root's drive.
+        fn system(&self, posix: &str) -> PathBuf {
+            if Flavour::HOST == Flavour::Posix {
+                return PathBuf::from(posix);
+            }
+            let root = WinPath::absolute(self.root.to_str().unwrap()).unwrap();
+            PathBuf::from(windows::read(posix, Some(&root), None).unwrap().path.display())
+        }
     }
 
     fn assert_outside(a: &PathAssessment) {
@@ -1045,7 +1428,7 @@ mod tests {
         let t = tree();
         let a = t.assess(&t.at("../../../../../../../../etc/passwd"));
         assert_outside(&a);
-        assert_eq!(a.resolved.as_deref(), Some(Path::new("/etc/passwd")));
+        assert_eq!(a.resolved, Some(t.system("/etc/passwd")));
         assert!(has_note(&a, "uses `..` to climb out"), "{:?}", a.notes);
         assert!(a.climbs_out, "{a:#?}");
         assert_outside(&t.assess(&t.at("../allowed-evil/f")));
@@ -1077,7 +1460,7 @@ mod tests {
         assert!(a.error.unwrap().contains("more than 4"));
         // A whole path encoded, slashes included.
         let a = t.assess("%2Fetc%2Fshadow");
-        assert_eq!(a.resolved.as_deref(), Some(Path::new("/etc/shadow")));
+        assert_eq!(a.resolved, Some(t.system("/etc/shadow")));
         assert_eq!(a.sensitivity, Some(Sensitivity::Credential));
     }
 
@@ -1087,7 +1470,8 @@ mod tests {
         let a = t.assess(&format!("{}\\..\\x", t.root.display()));
         assert_outside(&a);
         assert_eq!(a.resolved.as_deref(), Some(t.t.join("x").as_path()));
-        assert!(has_note(&a, "backslash"), "{:?}", a.notes);
+        // On Windows a backslash is the separator, nothing to note.
+        assert_eq!(has_note(&a, "backslash"), Flavour::HOST == Flavour::Posix, "{:?}", a.notes);
         let a = t.sandbox.assess("..\\..\\etc", Some(&t.root));
         assert_outside(&a);
         let a = t.assess("sub\\a\\b");
@@ -1212,14 +1596,18 @@ mod tests {
         assert_eq!(a.sensitivity, Some(Sensitivity::Firewall));
         let a = t.assess(&t.t.display().to_string());
         assert_eq!((a.sensitivity, a.encloses), (None, Some(Sensitivity::Firewall)));
-        // Through a symlink in the root.
+        // Firewall wins over other kinds.
+        let s = PathSandbox::new(&[], None, &[t.home.join(".ssh")]);
+        assert_eq!(s.classify(&t.home.join(".ssh/id_rsa")).0, Some(Sensitivity::Firewall));
+    }
+
+    #[test]
+    fn firewall_dirs_through_a_symlink() {
+        let t = tree();
         symlink(&t.fw, t.root.join("fwlink")).unwrap();
         let a = t.assess(&t.at("fwlink/policy.toml"));
         assert_eq!(a.sensitivity, Some(Sensitivity::Firewall));
         assert_outside(&a);
-        // Firewall wins over other kinds.
-        let s = PathSandbox::new(&[], None, &[PathBuf::from("/home/u/.ssh")]);
-        assert_eq!(s.classify(Path::new("/home/u/.ssh/id_rsa")).0, Some(Sensitivity::Firewall));
     }
 
     #[test]
@@ -1253,7 +1641,7 @@ mod tests {
         }
         // Roots that do not exist: same rule, lexically.
         let s = PathSandbox::new(&[PathBuf::from("/nonexistent-mcpfw/x/allowed")], None, &[]);
-        assert_eq!(s.roots(), [PathBuf::from("/nonexistent-mcpfw/x/allowed")]);
+        assert_eq!(s.roots().len(), 1, "{:?}", s.roots());
         assert!(s.assess("/nonexistent-mcpfw/x/allowed/f", None).inside_roots);
         assert!(!s.assess("/nonexistent-mcpfw/x/allowed-evil/f", None).inside_roots);
         assert!(!s.assess("/nonexistent-mcpfw/x/allowedX", None).inside_roots);
@@ -1371,10 +1759,14 @@ mod tests {
         ] {
             let a = t.assess(raw);
             assert_outside(&a);
-            assert_eq!(a.resolved.as_deref(), Some(Path::new("/etc/passwd")), "{raw}");
+            assert_eq!(a.resolved, Some(t.system("/etc/passwd")), "{raw}");
             assert!(has_note(&a, "file: URL"), "{raw}: {:?}", a.notes);
         }
-        let a = t.assess(&format!("file://{}", t.at("file.txt")));
+        let url = match Flavour::HOST {
+            Flavour::Posix => format!("file://{}", t.at("file.txt")),
+            Flavour::Windows => format!("file:///{}", t.at("file.txt").replace('\\', "/")),
+        };
+        let a = t.assess(&url);
         assert!(a.inside_roots && a.exists, "{a:#?}");
         assert!(t.assess("file://evil.example/share").error.unwrap().contains("another host"));
     }
@@ -1444,6 +1836,195 @@ mod tests {
         ] {
             assert_eq!(t.assess(p).encloses, kind, "{p}");
         }
+    }
+
+    /// The Windows flavour on any host: `C:\Users\me\project` is the root, `C:\Users\me` the
+    /// home, `%LOCALAPPDATA%\mcpfw` MCP Firewall's folder. (Off Windows, nothing exists.)
+    fn windows() -> PathSandbox {
+        PathSandbox::new_windows(
+            false,
+            &[PathBuf::from(r"C:\Users\me\project")],
+            Some(PathBuf::from(r"C:\Users\me")),
+            &[PathBuf::from(r"C:\Users\me\AppData\Local\mcpfw")],
+        )
+    }
+
+    #[test]
+    fn windows_attacks_a_user_would_recognise() {
+        let s = windows();
+        let a = s.assess(r"C:\Users\me\project\..\..\me\.ssh\id_rsa", None);
+        assert_eq!(a.resolved.as_deref(), Some(Path::new(r"C:\Users\me\.ssh\id_rsa")));
+        assert_eq!(a.sensitivity, Some(Sensitivity::Credential));
+        assert!(a.climbs_out && !a.inside_roots, "{a:#?}");
+        assert!(has_note(&a, "uses `..` to climb out of C:\\Users\\me\\project"), "{a:#?}");
+
+        let startup =
+            r"\\?\C:\Users\me\AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup\x.bat";
+        let a = s.assess(startup, None);
+        assert_eq!(a.sensitivity, Some(Sensitivity::Persistence), "{a:#?}");
+        assert!(!a.inside_roots && a.error.is_none(), "{a:#?}");
+
+        // Another case, the other separator, `..`: still out of the root.
+        let a = s.assess("c:/USERS/ME/PROJECT/../secret", None);
+        assert_eq!(a.resolved.as_deref(), Some(Path::new(r"C:\USERS\ME\secret")));
+        assert!(a.climbs_out && !a.inside_roots, "{a:#?}");
+
+        // The same file to Windows: the name without its trailing dot, the file of a stream.
+        for (raw, kind) in [
+            (r"C:\Users\me\.ssh.\id_rsa", Sensitivity::Credential),
+            (r"c:\users\ME\.SSH\authorized_keys:x", Sensitivity::Credential),
+            (r"C:\Users\me\.ssh\authorized_keys::$DATA", Sensitivity::Credential),
+            (r"~\.aws\credentials. ", Sensitivity::Credential),
+            (r"\Users\me\.ssh\id_rsa", Sensitivity::Credential),
+            (r"\\localhost\C$\Users\me\.ssh\id_rsa", Sensitivity::Credential),
+            ("file:///C:/Users/me/.ssh/id_rsa", Sensitivity::Credential),
+            (r"C:\Users\me\project\.git\CONFIG.", Sensitivity::Persistence),
+            (r"C:\Users\me\project\.GIT\hooks\pre-commit", Sensitivity::Persistence),
+            (r"c:\users\me\appdata\local\MCPFW\policy.toml", Sensitivity::Firewall),
+        ] {
+            assert_eq!(s.assess(raw, None).sensitivity, Some(kind), "{raw}");
+        }
+
+        // A share on another computer is never opened.
+        let a = s.assess(r"\\attacker\share\x", None);
+        assert!(a.error.unwrap().contains("another computer"));
+        assert!(s.assess("//attacker/share/x", None).error.is_some());
+        assert!(s.assess("file://attacker/share/x", None).error.is_some());
+
+        // Percent-encoded `..` climbs out too.
+        let a = s.assess(r"C:\Users\me\project\%2e%2e\%2e%2e\x", None);
+        assert!(a.climbs_out && !a.inside_roots, "{a:#?}");
+        assert_eq!(a.resolved.as_deref(), Some(Path::new(r"C:\Users\x")));
+
+        // What cannot be decided is refused.
+        for raw in [
+            "NUL",
+            r"C:\Users\me\project\con.txt",
+            r"\\.\pipe\mcpfw",
+            r"\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Users\me\.ssh\id_rsa",
+            "D:notes.txt",
+            r"C:\Users\me\project\DOCUME~1\x",
+            r"C:\PROGRA~1\x",
+            r"\\?\C:\Users\me\project\..\..\x",
+        ] {
+            let a = s.assess(raw, None);
+            assert!(a.error.is_some() && !a.inside_roots, "{raw}: {a:#?}");
+        }
+    }
+
+    #[test]
+    fn windows_paths_inside_the_root_stay_allowed() {
+        let s = windows();
+        for (raw, want) in [
+            (r"C:\Users\me\project\src\main.rs", r"C:\Users\me\project\src\main.rs"),
+            (r"c:/users/me/PROJECT/src/main.rs", r"C:\users\me\PROJECT\src\main.rs"),
+            (r"src\main.rs", r"C:\Users\me\project\src\main.rs"),
+            ("src/lib.rs", r"C:\Users\me\project\src\lib.rs"),
+            ("C:README.md", r"C:\Users\me\project\README.md"),
+            ("secret.env.", r"C:\Users\me\project\secret.env"),
+            ("notes.txt:hidden", r"C:\Users\me\project\notes.txt"),
+            (r"docs\..\Cargo.toml", r"C:\Users\me\project\Cargo.toml"),
+            (r"\\?\C:\Users\me\project\a b\c", r"C:\Users\me\project\a b\c"),
+            ("file:///c:/Users/me/project/x%20y.txt", r"C:\Users\me\project\x y.txt"),
+            (r"~\project\x", r"C:\Users\me\project\x"),
+            (r"C:\Users\me\project", r"C:\Users\me\project"),
+        ] {
+            let a = s.assess(raw, None);
+            assert!(a.inside_roots && a.error.is_none(), "{raw}: {a:#?}");
+            assert_eq!(a.resolved.as_deref(), Some(Path::new(want)), "{raw}");
+            assert!(!a.climbs_out && a.sensitivity.is_none(), "{raw}: {a:#?}");
+        }
+        assert!(has_note(&s.assess("notes.txt:hidden", None), "stream `hidden`"));
+        // Root-relative: the base's drive. A relative path takes the base given.
+        let a = s.assess(r"\Users\me\project\x", None);
+        assert!(a.inside_roots, "{a:#?}");
+        let a = s.assess("x", Some(Path::new(r"C:\Users\me\project\sub")));
+        assert_eq!(a.resolved.as_deref(), Some(Path::new(r"C:\Users\me\project\sub\x")));
+        // Prefix tricks and other drives are outside.
+        for raw in [
+            r"C:\Users\me\project-evil\x",
+            r"C:\Users\me\projectX",
+            r"D:\Users\me\project\x",
+            r"C:\Users\me\proj",
+        ] {
+            let a = s.assess(raw, None);
+            assert!(!a.inside_roots && a.error.is_none() && !a.climbs_out, "{raw}: {a:#?}");
+        }
+        // A root on a share the user gave is inside.
+        let share = PathSandbox::new_windows(false, &[PathBuf::from(r"\\nas\team")], None, &[]);
+        assert!(share.assess(r"\\NAS\Team\doc.txt", None).inside_roots);
+        assert!(share.assess(r"\\nas\other\doc.txt", None).error.is_some());
+    }
+
+    /// On Windows, with the file system: other case, trailing dots, streams and the verbatim
+    /// form name the tree's files.
+    #[cfg(windows)]
+    #[test]
+    fn windows_names_on_a_real_tree() {
+        let t = tree();
+        let root = t.root.display().to_string();
+        for raw in [
+            format!(r"{root}\FILE.TXT"),
+            format!(r"{root}\file.txt. "),
+            format!(r"{root}\file.txt::$DATA"),
+            format!(r"\\?\{root}\file.txt"),
+            root.to_uppercase() + r"\SUB\A",
+        ] {
+            let a = t.assess(&raw);
+            assert!(a.inside_roots && a.exists && a.error.is_none(), "{raw}: {a:#?}");
+        }
+        let home = t.home.display().to_string().to_lowercase();
+        let a = t.assess(&format!(r"{home}\.SSH\ID_RSA."));
+        assert_eq!(a.sensitivity, Some(Sensitivity::Credential), "{a:#?}");
+        assert!(a.exists && !a.inside_roots, "{a:#?}");
+        let a = t.assess(&format!(r"{root}\sub\..\..\allowed-evil\f"));
+        assert!(a.climbs_out && !a.inside_roots && a.exists, "{a:#?}");
+    }
+
+    #[test]
+    fn windows_persistence_and_credentials() {
+        let s = windows();
+        for (raw, kind) in [
+            (
+                r"C:\Users\me\Documents\WindowsPowerShell\Microsoft.PowerShell_profile.ps1",
+                Sensitivity::Persistence,
+            ),
+            (r"C:\Users\me\Documents\PowerShell\profile.ps1", Sensitivity::Persistence),
+            (
+                r"C:\Users\me\OneDrive - Contoso\Documents\PowerShell\Modules\x\x.psm1",
+                Sensitivity::Persistence,
+            ),
+            (
+                r"C:\ProgramData\Microsoft\Windows\Start Menu\Programs\StartUp\x.lnk",
+                Sensitivity::Persistence,
+            ),
+            (r"C:\Windows\System32\Tasks\Updater", Sensitivity::Persistence),
+            (r"C:\Windows\System32\WindowsPowerShell\v1.0\profile.ps1", Sensitivity::Persistence),
+            (r"C:\Users\other\.bashrc", Sensitivity::Persistence),
+            (r"C:\Users\me\.ssh\authorized_keys", Sensitivity::Credential),
+            (r"C:\ProgramData\ssh\administrators_authorized_keys", Sensitivity::Credential),
+            (r"C:\Windows\System32\config\SAM", Sensitivity::Credential),
+            (
+                r"C:\Users\me\AppData\Local\Google\Chrome\User Data\Default\Login Data",
+                Sensitivity::Credential,
+            ),
+            (
+                r"C:\Users\me\AppData\Roaming\Microsoft\Protect\S-1-5-21\key",
+                Sensitivity::Credential,
+            ),
+            (
+                r"C:\Users\me\AppData\Roaming\Claude\claude_desktop_config.json",
+                Sensitivity::McpConfig,
+            ),
+            (r"C:\Users\me\AppData\Roaming\Code\User\mcp.json", Sensitivity::McpConfig),
+        ] {
+            assert_eq!(s.assess(raw, None).sensitivity, Some(kind), "{raw}");
+        }
+        for raw in [r"C:\Users\me\Documents\notes.txt", r"C:\Users\me\project\profile.ps1"] {
+            assert_eq!(s.assess(raw, None).sensitivity, None, "{raw}");
+        }
+        assert_eq!(s.assess(r"C:\Users\me", None).encloses, Some(Sensitivity::Firewall));
+        assert_eq!(s.assess(r"C:\Windows", None).encloses, Some(Sensitivity::Credential));
     }
 
     #[test]
