@@ -178,6 +178,9 @@ pub fn run(paths: &Paths, args: WrapArgs) -> Result<i32> {
         Some(boxing) => pipeline.with_box(boxing.profile.grants()),
         None => pipeline,
     };
+    // No box, so no egress proxy, on this system: the live policy serves the pipeline alone.
+    #[cfg(not(target_os = "linux"))]
+    drop(live);
     // No box on this system: said loudly, and `require` refuses to start the server.
     #[cfg(not(target_os = "linux"))]
     if let Some(refusal) = crate::contain::unboxed::without_box(
