@@ -119,6 +119,19 @@ impl Machine {
             .collect()
     }
 
+    /// Copies each `(fixture, place)` there; the files, in order.
+    fn place_fixtures<P: AsRef<str>>(&self, placed: &[(&str, P)]) -> Vec<PathBuf> {
+        placed
+            .iter()
+            .map(|(fixture, place)| {
+                let to = self.place(place.as_ref());
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(fixture_path(fixture), &to).unwrap();
+                to
+            })
+            .collect()
+    }
+
     fn places(&self) -> Places {
         Places::under(self.home.path(), self.project.path())
     }
@@ -909,15 +922,7 @@ fn cline_roo_code_and_lm_studio_files_round_trip_through_install_status_and_unin
         ("roo-project-mcp.json", "@/.roo/mcp.json".to_owned()),
         ("lmstudio-mcp.json", "~/.lmstudio/mcp.json".to_owned()),
     ];
-    let files: Vec<PathBuf> = placed
-        .iter()
-        .map(|(fixture, place)| {
-            let to = m.place(place);
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(fixture_path(fixture), &to).unwrap();
-            to
-        })
-        .collect();
+    let files = m.place_fixtures(&placed);
     let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
     let others = m.files();
 
@@ -987,15 +992,7 @@ fn junie_and_warp_files_round_trip_through_install_status_and_uninstall() {
         ("warp-mcp.json", "~/.warp/.mcp.json"),
         ("junie-mcp.json", "@/.warp/.mcp.json"),
     ];
-    let files: Vec<PathBuf> = placed
-        .iter()
-        .map(|(fixture, place)| {
-            let to = m.place(place);
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(fixture_path(fixture), &to).unwrap();
-            to
-        })
-        .collect();
+    let files = m.place_fixtures(&placed);
     let originals: Vec<String> = files.iter().map(|f| text(f)).collect();
     let others = m.files();
 
@@ -1038,15 +1035,7 @@ fn goose_and_continue_yaml_files_round_trip_through_install_status_and_uninstall
         ("continue-block-claude.json", "@/.continue/mcpServers/filesystem.json"),
         ("goose-config.yaml", "~/.config/goose/config.yaml"),
     ];
-    let files: Vec<PathBuf> = placed
-        .iter()
-        .map(|(fixture, place)| {
-            let to = m.place(place);
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(fixture_path(fixture), &to).unwrap();
-            to
-        })
-        .collect();
+    let files = m.place_fixtures(&placed);
     // A remote extension, as goose writes one (`goose configure` → Remote Extension).
     let mut goose_text = text(&files[3]);
     goose_text.push_str(

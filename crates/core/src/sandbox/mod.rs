@@ -621,22 +621,9 @@ impl PathSandbox {
     }
 
     fn assess_inner(&self, raw: &str, base: Option<&Path>) -> Result<PathAssessment, String> {
-        if raw.is_empty() {
-            return Err("the path is empty".into());
-        }
-        if raw.len() > MAX_PATH_BYTES {
-            return Err(format!("the path is longer than {MAX_PATH_BYTES} bytes"));
-        }
-        if raw.contains('\0') {
-            return Err("the path contains a NUL byte".into());
-        }
         let mut notes = Vec::new();
-
         // The primary reading: everything decoded.
-        let decoded = decode(raw, &mut notes)?;
-        if decoded.contains('\0') {
-            return Err("the path contains a percent-encoded NUL byte (%00)".into());
-        }
+        let decoded = checked_decode(raw, &mut notes)?;
         let backslashes = decoded.contains('\\');
         let slashed = if backslashes {
             notes.push("the path uses backslashes, read as separators".into());
@@ -816,20 +803,8 @@ impl PathSandbox {
     /// before any link is followed), so one reading is the system's; the raw string without
     /// decoding is the other, as in the POSIX flavour.
     fn assess_windows(&self, raw: &str, base: Option<&Path>) -> Result<PathAssessment, String> {
-        if raw.is_empty() {
-            return Err("the path is empty".into());
-        }
-        if raw.len() > MAX_PATH_BYTES {
-            return Err(format!("the path is longer than {MAX_PATH_BYTES} bytes"));
-        }
-        if raw.contains('\0') {
-            return Err("the path contains a NUL byte".into());
-        }
         let mut notes = Vec::new();
-        let decoded = decode(raw, &mut notes)?;
-        if decoded.contains('\0') {
-            return Err("the path contains a percent-encoded NUL byte (%00)".into());
-        }
+        let decoded = checked_decode(raw, &mut notes)?;
         let base = match base.or_else(|| self.given_roots.first().map(PathBuf::as_path)) {
             Some(b) => Some(
                 b.to_str()
@@ -1199,6 +1174,25 @@ fn url_drive(path: &str) -> &str {
         [b'/' | b'\\', d, b':', ..] if d.is_ascii_alphabetic() => &path[1..],
         _ => path,
     }
+}
+
+/// `raw` decoded as a server may decode it, after the checks every flavour makes first: not
+/// empty, not longer than [`MAX_PATH_BYTES`], no NUL byte (plain or percent-encoded).
+fn checked_decode<'a>(raw: &'a str, notes: &mut Vec<String>) -> Result<Cow<'a, str>, String> {
+    if raw.is_empty() {
+        return Err("the path is empty".into());
+    }
+    if raw.len() > MAX_PATH_BYTES {
+        return Err(format!("the path is longer than {MAX_PATH_BYTES} bytes"));
+    }
+    if raw.contains('\0') {
+        return Err("the path contains a NUL byte".into());
+    }
+    let decoded = decode(raw, notes)?;
+    if decoded.contains('\0') {
+        return Err("the path contains a percent-encoded NUL byte (%00)".into());
+    }
+    Ok(decoded)
 }
 
 /// Undoes `file:` URLs and percent-encoding, repeatedly.
