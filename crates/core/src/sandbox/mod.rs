@@ -217,6 +217,11 @@ impl PathAssessment {
     }
 
     fn failed(raw: &str, error: impl Into<String>) -> Self {
+        Self { error: Some(error.into()), ..Self::begun(raw, Vec::new()) }
+    }
+
+    /// An assessment of `raw` before anything is known of it but `notes`.
+    fn begun(raw: &str, notes: Vec<String>) -> Self {
         Self {
             raw: raw.to_owned(),
             resolved: None,
@@ -224,9 +229,9 @@ impl PathAssessment {
             inside_roots: false,
             sensitivity: None,
             encloses: None,
-            notes: Vec::new(),
+            notes,
             climbs_out: false,
-            error: Some(error.into()),
+            error: None,
         }
     }
 }
@@ -640,17 +645,7 @@ impl PathSandbox {
             None
         };
 
-        let mut result = PathAssessment {
-            raw: raw.to_owned(),
-            resolved: None,
-            exists: false,
-            inside_roots: false,
-            sensitivity: None,
-            encloses: None,
-            notes,
-            climbs_out: false,
-            error: None,
-        };
+        let mut result = PathAssessment::begun(raw, notes);
 
         // Sensitivity of the lexical path, before any symlink is resolved.
         let primary_lexical = lexical(&primary);
@@ -834,17 +829,7 @@ impl PathSandbox {
             None
         };
 
-        let mut result = PathAssessment {
-            raw: raw.to_owned(),
-            resolved: None,
-            exists: false,
-            inside_roots: false,
-            sensitivity: None,
-            encloses: None,
-            notes,
-            climbs_out: false,
-            error: None,
-        };
+        let mut result = PathAssessment::begun(raw, notes);
         let (at, above) = self.classify_win(&primary.path);
         result.merge(at, above);
 
