@@ -28,6 +28,9 @@ const QUEUE: usize = 4;
 /// [`ResultScanner::submit`]).
 const WAIT_BELOW: usize = 256 * 1024;
 
+/// A result at least this large makes the scanner give freed memory back when it goes idle.
+const LARGE: usize = 256 * 1024;
+
 /// Findings as recorded, most severe first; Info findings are not recorded.
 /// Each says what matched: `evidence` is the excerpt (hidden characters escaped, at most 160
 /// characters), `span` its byte range `[start, end]` in the string at `location`.
@@ -260,12 +263,29 @@ impl ResultScanner {
         let worker = std::thread::Builder::new().name("mcpfw-detect".into()).spawn(move || {
             // The relay threads come first on a busy machine; the queue bounds the lag.
             crate::platform::lower_priority();
-            for message in receiver {
+            // A large result leaves freed buffers behind (the line, its parsed copy): they are
+            // given back once the queue is empty, not kept for the whole session.
+            let mut large_since_idle = false;
+            loop {
+                let message = match receiver.try_recv() {
+                    Ok(message) => message,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        if std::mem::take(&mut large_since_idle) {
+                            crate::platform::release_free_memory();
+                        }
+                        match receiver.recv() {
+                            Ok(message) => message,
+                            Err(_) => break,
+                        }
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                };
                 match message {
                     Message::Flush(done) => {
                         let _ = done.send(());
                     }
                     Message::Scan(job) => {
+                        large_since_idle |= job.line.len() >= LARGE;
                         let Ok(value) = serde_json::from_slice::<Value>(&job.line) else {
                             continue;
                         };

@@ -11,6 +11,9 @@ use super::decode::Id;
 /// How much of the start and end of an oversized line is kept to recover its id.
 const KEEP: usize = 512;
 
+/// A line buffer larger than this is released when no more input is waiting.
+const RELEASE_ABOVE: usize = 256 * 1024;
+
 /// One line read from a stream, without its `\n`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame<'a> {
@@ -48,6 +51,12 @@ impl<R: Read> LineReader<R> {
     /// The next frame, or `None` at end of input. A last line without a newline counts as a line.
     pub fn next_frame(&mut self) -> io::Result<Option<Frame<'_>>> {
         self.line.clear();
+        // A large line's buffer is kept while more input waits (a run of large results reuses
+        // it), and released when the stream goes quiet: twenty idle servers should not each
+        // hold the largest message they ever sent.
+        if self.line.capacity() > RELEASE_ABOVE && self.inner.buffer().is_empty() {
+            self.line = Vec::new();
+        }
         // Bytes of the current line seen so far, including those skipped when oversized.
         let mut len: u64 = 0;
         let mut oversized: Option<(Vec<u8>, Vec<u8>)> = None;
@@ -247,6 +256,32 @@ mod tests {
         }
         assert!(reader.line.capacity() <= 64 * 1024, "the big line was not released");
         assert_eq!(reader.next_frame().unwrap(), Some(Frame::Line(b"next")));
+    }
+
+    #[test]
+    fn a_large_line_is_not_kept_once_the_stream_is_quiet() {
+        let big = vec![b'a'; 1 << 20];
+        // Two large lines arrive back to back, then a small one after a pause.
+        let (pipe, mut writer) = std::io::pipe().unwrap();
+        let mut reader = LineReader::new(pipe, 4 << 20);
+        let sender = std::thread::spawn({
+            let big = big.clone();
+            move || {
+                use std::io::Write;
+                let mut both = big.clone();
+                both.push(b'\n');
+                both.extend_from_slice(&big);
+                both.push(b'\n');
+                writer.write_all(&both).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                writer.write_all(b"small\n").unwrap();
+            }
+        });
+        assert_eq!(reader.next_frame().unwrap(), Some(Frame::Line(&big[..])));
+        assert_eq!(reader.next_frame().unwrap(), Some(Frame::Line(&big[..])));
+        assert_eq!(reader.next_frame().unwrap(), Some(Frame::Line(&b"small"[..])));
+        sender.join().unwrap();
+        assert!(reader.line.capacity() <= RELEASE_ABOVE, "the large buffer was kept");
     }
 
     #[test]

@@ -23,6 +23,14 @@ pub fn lower_priority() {
     }
 }
 
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim(3) only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 pub fn parent_pid() -> Option<u32> {
     Some(std::os::unix::process::parent_id())
 }

@@ -30,6 +30,9 @@ pub fn is_root() -> bool {
     false
 }
 
+/// The Windows heap gives large blocks back on its own.
+pub fn release_free_memory() {}
+
 pub fn lower_priority() {
     // SAFETY: GetCurrentThread returns a pseudo-handle that needs no closing; SetThreadPriority
     // touches no memory. Failure only leaves the default priority.
