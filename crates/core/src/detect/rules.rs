@@ -12,7 +12,9 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA as ContiguousNfa;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::Regex as TextRegex;
-use regex::bytes::{Captures, Regex, RegexBuilder};
+use regex_automata::meta;
+use regex_automata::util::captures::Captures as Groups;
+use regex_automata::util::syntax;
 
 use super::{Context, Kind, Severity};
 
@@ -2062,11 +2064,84 @@ pub(super) fn regex(ri: usize) -> &'static Regex {
 
 fn compile(rule: &Rule) -> Regex {
     // ASCII-only classes and case folding keep every regex a small DFA; the rules are about
-    // English words, and non-ASCII bytes simply never match a word character.
-    RegexBuilder::new(&format!("(?i-u){}", rule.pattern))
-        .dfa_size_limit(8 << 20)
-        .build()
-        .expect("rule regexes are valid")
+    // English words, and non-ASCII bytes simply never match a word character. No prefilter:
+    // the regex runs only on a window around a trigger the automaton already found, and
+    // building one (extracting the pattern's literals) was 55 % of a regex's build time, which
+    // a process's first tool list waits for.
+    let built = meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .auto_prefilter(false)
+                .utf8_empty(false)
+                .hybrid_cache_capacity(8 << 20),
+        )
+        .syntax(syntax::Config::new().utf8(false))
+        .build(&format!("(?i-u){}", rule.pattern))
+        .expect("rule regexes are valid");
+    Regex(built)
+}
+
+/// A rule's compiled regex: matched on bytes, with its groups.
+pub(super) struct Regex(meta::Regex);
+
+impl Regex {
+    /// The leftmost match starting at or after `at` (the text before `at` still counts for
+    /// `\b` and other look-arounds), with its groups.
+    pub(super) fn captures_at<'h>(&self, hay: &'h [u8], at: usize) -> Option<Captures<'h>> {
+        let mut groups = self.0.create_captures();
+        self.0.search_captures(&regex_automata::Input::new(hay).range(at..), &mut groups);
+        groups.is_match().then_some(Captures { groups, hay })
+    }
+
+    /// The number of groups, the whole match included.
+    #[cfg(test)]
+    pub(super) fn captures_len(&self) -> usize {
+        self.0.captures_len()
+    }
+}
+
+/// A match of a rule's regex and its groups.
+pub(super) struct Captures<'h> {
+    groups: Groups,
+    hay: &'h [u8],
+}
+
+/// One group of a match.
+#[derive(Clone, Copy)]
+pub(super) struct Group<'h> {
+    hay: &'h [u8],
+    start: usize,
+    end: usize,
+}
+
+impl<'h> Captures<'h> {
+    /// Group `i` (0: the whole match), if it took part in the match.
+    pub(super) fn get(&self, i: usize) -> Option<Group<'h>> {
+        self.groups.get_group(i).map(|s| Group { hay: self.hay, start: s.start, end: s.end })
+    }
+
+    /// The group named `name`, if it took part in the match.
+    pub(super) fn name(&self, name: &str) -> Option<Group<'h>> {
+        self.groups.get_group_by_name(name).map(|s| Group {
+            hay: self.hay,
+            start: s.start,
+            end: s.end,
+        })
+    }
+}
+
+impl<'h> Group<'h> {
+    pub(super) fn as_bytes(&self) -> &'h [u8] {
+        &self.hay[self.start..self.end]
+    }
+
+    pub(super) fn start(&self) -> usize {
+        self.start
+    }
+
+    pub(super) fn end(&self) -> usize {
+        self.end
+    }
 }
 
 /// Builds the trigger automaton tool lists are scanned with (the largest part of what a first
