@@ -1,8 +1,9 @@
 //! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
-//! rules were developed against, and `detect-holdout.jsonl` and `detect-holdout-2.jsonl`,
-//! each written apart from the rules and scored once before any rule was changed for it
-//! (their first scores, recorded in `tests/corpus/README.md`, are the honest estimates). Each
-//! held-out set is held at precision ≥ 0.98 and recall ≥ 0.95.
+//! rules were developed against, and `detect-holdout.jsonl`, `detect-holdout-2.jsonl` and
+//! `detect-holdout-3.jsonl`, each written apart from the rules and scored once before any rule was changed for it
+//! (their first scores, recorded in `tests/corpus/README.md`, are the honest estimates). The
+//! first two held-out sets are held at precision ≥ 0.98 and recall ≥ 0.95; the third is
+//! reported only.
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -200,6 +201,7 @@ fn corpus_precision_and_recall() {
     let development = corpus("detect.jsonl");
     let holdout = corpus("detect-holdout.jsonl");
     let holdout_2 = corpus("detect-holdout-2.jsonl");
+    let holdout_3 = corpus("detect-holdout-3.jsonl");
     let all: Vec<&Item> = development.iter().chain(&holdout).chain(&holdout_2).collect();
     let attacks = all.iter().filter(|i| i.attack).count();
     assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
@@ -209,6 +211,8 @@ fn corpus_precision_and_recall() {
         evaluate("held-out set (detect-holdout.jsonl)", &holdout.iter().collect::<Vec<_>>()),
         evaluate("held-out set 2 (detect-holdout-2.jsonl)", &holdout_2.iter().collect::<Vec<_>>()),
     ];
+    // Reported, not yet held to the targets nor counted in the totals.
+    evaluate("held-out set 3 (detect-holdout-3.jsonl)", &holdout_3.iter().collect::<Vec<_>>());
     let score = evaluate("all three", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
