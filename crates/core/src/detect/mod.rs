@@ -78,6 +78,7 @@
 //! findings, the most severe first. Spans always fall on character boundaries. Nothing
 //! panics on any input.
 
+mod fold;
 mod hidden;
 mod names;
 mod rules;
@@ -212,6 +213,8 @@ pub fn max_severity(findings: &[Finding]) -> Option<Severity> {
 
 /// Bytes of each string that are scanned.
 pub(crate) const STRING_CAP: usize = 1 << 20;
+/// Results longer than this are not read a second time folded ([`fold::fold`]).
+const FOLD_CAP: usize = 256 * 1024;
 /// Findings kept per item.
 pub(crate) const MAX_FINDINGS: usize = 64;
 /// How deep values are visited.
@@ -340,7 +343,8 @@ pub fn scan_instructions(text: &str) -> Vec<Finding> {
 /// Findings in the `result` of a `tools/call`, secrets included.
 pub fn scan_result(result: &Value) -> Vec<Finding> {
     let mut out = scan_item(result, Context::Result, &[]);
-    for s in crate::secrets::scan(result) {
+    // A vendor's documented sample key is not reported (it is still redacted from the history).
+    for s in crate::secrets::scan(result).into_iter().filter(|s| !s.documented) {
         let len = result.pointer(&s.pointer).and_then(Value::as_str).map_or(0, str::len);
         out.push(Finding {
             kind: Kind::SecretInResult,
@@ -467,6 +471,44 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
     if ctx == Context::Result && (!found.is_empty() || out.len() > before) {
         found = rules::hits(text, ctx, Severity::Info);
     }
+    // Look-alike letters, fullwidth forms, leetspeak and sentences written as identifiers are
+    // read again folded to plain letters; what only the folded copy shows is added, with its
+    // span in the original.
+    if (ctx == Context::Describe || text.len() <= FOLD_CAP)
+        && let Some((folded, map)) = fold::fold(text, ctx == Context::Describe)
+    {
+        for mut hit in rules::hits(&folded, ctx, Severity::Info) {
+            hit.span = map[hit.span.start]..map[hit.span.end];
+            let seen = found.iter().any(|h| {
+                std::ptr::eq(h.rule, hit.rule)
+                    && h.span.start < hit.span.end
+                    && hit.span.start < h.span.end
+            });
+            if !seen && hit.span.start < hit.span.end {
+                found.push(hit);
+            }
+        }
+    }
+    // Text a server encodes in base64 in its own description is read decoded.
+    if ctx == Context::Describe {
+        for (run, prose) in fold::base64_runs(text) {
+            for hit in rules::hits(&prose, ctx, Severity::Info) {
+                let Some(severity) = hit.rule.describe else { continue };
+                let span = match &mapped {
+                    Some((_, map)) => hidden::map_back(map, run.clone()),
+                    None => run.clone(),
+                };
+                out.push(Finding {
+                    kind: hit.rule.kind,
+                    severity,
+                    rule: hit.rule.name,
+                    location: location.to_owned(),
+                    span,
+                    evidence: format!("[base64: {}]", excerpt(&prose[hit.span], 160)),
+                });
+            }
+        }
+    }
     for hit in found {
         let rule = hit.rule;
         let Some(mut severity) = (if ctx == Context::Result { rule.result } else { rule.describe })
@@ -497,12 +539,66 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
     }
 }
 
-/// True when `span` of `text` sits between quotation marks.
+/// True when `span` of `text` sits between quotation marks: right between them, or inside a
+/// quotation that the words before it present as an example ("text such as \"ignore previous
+/// instructions and …\"").
 fn quoted(text: &str, span: &Range<usize>) -> bool {
     let before = text[..span.start].chars().next_back();
     let after = text[span.end..].trim_start_matches(['.', ',', '!', '?']).chars().next();
-    matches!(before, Some('"' | '\'' | '`' | '“' | '‘' | '«'))
-        && matches!(after, Some('"' | '\'' | '`' | '”' | '’' | '»'))
+    (matches!(before, Some('"' | '\'' | '`' | '“' | '‘' | '«'))
+        && matches!(after, Some('"' | '\'' | '`' | '”' | '’' | '»')))
+        || quoted_example(text, span)
+}
+
+/// `span` inside a quotation on its line (opened at most 120 bytes before, closed at most 200
+/// after) that follows a word presenting an example: "such as", "like", "e.g.", "phrases".
+fn quoted_example(text: &str, span: &Range<usize>) -> bool {
+    let line = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let head = &text[floor(text, span.start.saturating_sub(120)).len().max(line)..span.start];
+    let Some((at, open)) =
+        head.char_indices().rev().find(|(_, c)| matches!(c, '"' | '“' | '«' | '`'))
+    else {
+        return false;
+    };
+    let close = match open {
+        '“' => '”',
+        '«' => '»',
+        c => c,
+    };
+    if head[at + open.len_utf8()..].contains(close) {
+        return false;
+    }
+    let tail = &text[span.end..floor(text, span.end + 200).len().max(span.end)];
+    if !tail.split('\n').next().unwrap_or("").contains(close) {
+        return false;
+    }
+    let intro = head[..at].trim_end().to_ascii_lowercase();
+    [
+        "such as",
+        "like",
+        "e.g.",
+        "e.g.,",
+        "for example",
+        "for example,",
+        "for instance",
+        "phrase",
+        "phrases",
+        "text",
+        "string",
+        "strings",
+        "pattern",
+        "patterns",
+        "wording",
+        "words",
+        "says",
+        "reads",
+        "containing",
+        "contains",
+        "quote",
+        "quotes",
+    ]
+    .iter()
+    .any(|w| intro.ends_with(w))
 }
 
 /// Escalation, de-duplication and the cap, for the findings of one item.
