@@ -67,10 +67,10 @@ fn leet(b: u8) -> Option<char> {
 /// came from; `None` when nothing would change. `identifiers`: also read `a_b_c_d` as words
 /// (in what a server describes; in results identifiers are common and say nothing).
 pub(super) fn fold(text: &str, identifiers: bool) -> Option<(String, Vec<usize>)> {
-    // Cheap refusal first: plain ASCII text without digits or underscores has nothing to fold.
-    let bytes = text.as_bytes();
+    // Cheap refusal first: ASCII text is folded only for leetspeak or joined words, found in
+    // one pass that looks closer only at words with a digit or an underscore.
     let ascii = text.is_ascii();
-    if ascii && !bytes.iter().any(|b| b.is_ascii_digit() || *b == b'_') {
+    if ascii && !ascii_candidates(text.as_bytes(), identifiers) {
         return None;
     }
     let words = words(text);
@@ -136,6 +136,35 @@ pub(super) fn fold(text: &str, identifiers: bool) -> Option<(String, Vec<usize>)
     verbatim(&mut out, &mut map, at..text.len());
     map.push(text.len());
     (out != text).then_some((out, map))
+}
+
+/// Whether ASCII text has enough leetspeak words, or (with `identifiers`) a word that is
+/// words joined by `_`, to be worth folding.
+fn ascii_candidates(b: &[u8], identifiers: bool) -> bool {
+    let (mut leet_words, mut lettered) = (0usize, 0usize);
+    let (mut start, mut alpha, mut marked) = (0usize, false, false);
+    for i in 0..=b.len() {
+        let c = b.get(i).copied().unwrap_or(b' ');
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            alpha |= c.is_ascii_alphabetic();
+            marked |= c.is_ascii_digit() || c == b'_';
+            continue;
+        }
+        if alpha {
+            lettered += 1;
+            if marked {
+                // ASCII, so a valid str.
+                let word = std::str::from_utf8(&b[start..i]).unwrap_or("");
+                if is_leet(word) {
+                    leet_words += 1;
+                } else if identifiers && is_joined_words(word) {
+                    return true;
+                }
+            }
+        }
+        (start, alpha, marked) = (i + 1, false, false);
+    }
+    leet_words >= 3 && leet_words * 4 >= lettered
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -213,8 +213,6 @@ pub fn max_severity(findings: &[Finding]) -> Option<Severity> {
 
 /// Bytes of each string that are scanned.
 pub(crate) const STRING_CAP: usize = 1 << 20;
-/// Results longer than this are not read a second time folded ([`fold::fold`]).
-const FOLD_CAP: usize = 256 * 1024;
 /// Findings kept per item.
 pub(crate) const MAX_FINDINGS: usize = 64;
 /// How deep values are visited.
@@ -474,9 +472,7 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
     // Look-alike letters, fullwidth forms, leetspeak and sentences written as identifiers are
     // read again folded to plain letters; what only the folded copy shows is added, with its
     // span in the original.
-    if (ctx == Context::Describe || text.len() <= FOLD_CAP)
-        && let Some((folded, map)) = fold::fold(text, ctx == Context::Describe)
-    {
+    if let Some((folded, map)) = fold::fold(text, ctx == Context::Describe) {
         for mut hit in rules::hits(&folded, ctx, Severity::Info) {
             hit.span = map[hit.span.start]..map[hit.span.end];
             let seen = found.iter().any(|h| {
@@ -489,15 +485,28 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
             }
         }
     }
-    // Text a server encodes in base64 in its own description is read decoded.
+    // Text a server encodes in base64 in its own description is read decoded; an encoded
+    // phrase the rules know is itself a directive (hidden from the user, meant for the model).
     if ctx == Context::Describe {
         for (run, prose) in fold::base64_runs(text) {
-            for hit in rules::hits(&prose, ctx, Severity::Info) {
+            let span = match &mapped {
+                Some((_, map)) => hidden::map_back(map, run.clone()),
+                None => run.clone(),
+            };
+            let hits = rules::hits(&prose, ctx, Severity::Info);
+            if !hits.is_empty() {
+                out.push(Finding {
+                    kind: Kind::ModelDirective,
+                    severity: Severity::Flag,
+                    rule: "base64-encoded-instructions",
+                    location: location.to_owned(),
+                    span: span.clone(),
+                    evidence: format!("[base64: {}]", excerpt(&prose, 160)),
+                });
+            }
+            for hit in hits {
                 let Some(severity) = hit.rule.describe else { continue };
-                let span = match &mapped {
-                    Some((_, map)) => hidden::map_back(map, run.clone()),
-                    None => run.clone(),
-                };
+                let span = span.clone();
                 out.push(Finding {
                     kind: hit.rule.kind,
                     severity,
@@ -610,15 +619,37 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     // An instruction about another tool that also sends data out (a shadowing tool adding a
     // hidden recipient to another server's e-mail tool), both suspicious on their own.
     let flagged = |kind: Kind| out.iter().any(|f| f.kind == kind && f.severity >= Severity::Flag);
-    let shadow_exfil = flagged(Kind::CrossToolInstruction) && flagged(Kind::Exfiltration);
+    // An instruction about another tool that also sends data out or reaches for a credential
+    // (a shadowing tool adding a hidden recipient to another server's e-mail tool, or the
+    // repository's `.env` to another tool's pull requests), both suspicious on their own.
+    let shadow_exfil = flagged(Kind::CrossToolInstruction)
+        && (flagged(Kind::Exfiltration) || flagged(Kind::CredentialAccess));
+    // The conversation asked for and sent to an address.
+    let context_exfil = flagged(Kind::ContextHarvest) && flagged(Kind::Exfiltration);
+    // Text pushed out of view by padding or terminal escapes that carries a payload: the hiding
+    // is a directive's concealment.
+    let hidden = out.iter().any(|f| {
+        matches!(f.kind, Kind::WhitespacePadding | Kind::AnsiEscape) && f.severity >= Severity::Flag
+    });
     for f in &mut out {
         if (directive && payload && (f.kind.is_directive() || f.kind.is_payload()))
+            || (hidden && f.severity >= Severity::Flag && f.kind.is_payload())
             || (credential
                 && exfiltration
                 && matches!(f.kind, Kind::CredentialAccess | Kind::Exfiltration))
             || (shadow_exfil
                 && f.severity >= Severity::Flag
-                && matches!(f.kind, Kind::CrossToolInstruction | Kind::Exfiltration))
+                && matches!(
+                    f.kind,
+                    Kind::CrossToolInstruction | Kind::Exfiltration | Kind::CredentialAccess
+                ))
+            || (context_exfil
+                && f.severity >= Severity::Flag
+                && matches!(f.kind, Kind::ContextHarvest | Kind::Exfiltration))
+            // A credential read in an input schema: the value goes to the server itself.
+            || (f.kind == Kind::CredentialAccess
+                && f.severity >= Severity::Flag
+                && f.location.starts_with("/inputSchema/"))
         {
             f.severity = Severity::Block;
         }

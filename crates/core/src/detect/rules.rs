@@ -122,7 +122,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     // language's words for what is sent, so the verb is enough.
     static SENDING_INTL: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте)\b|发送|上传|传送|转发|发到|传到|ส่ง)[^\n]*$",
+            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
         )
         .expect("valid regex")
     });
@@ -184,14 +184,16 @@ fn reject_noun_modifier(_: &Captures<'_>, _: &str, after: &str) -> Option<usize>
 
 /// A verb said in the negative ("không gửi mật khẩu qua email", "do not send passwords")
 /// forbids what it names.
-fn reject_negated(_: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
-    static NEGATION: LazyLock<TextRegex> = LazyLock::new(|| {
-        TextRegex::new(
-            r"(?i)(\b(không|đừng|chớ|nie|niet|nooit|nicht|niemals|kein|inte|aldrig|aldri|jangan|tidak|bukan|asla|ne|pas|jamais|no|nunca|non|mai|never|not|don't|μην|δεν|не|ніколи|никогда)|ไม่|อย่า)[\s,]+([\p{L}']+\s+){0,2}$",
-        )
-        .expect("valid regex")
+fn reject_negated(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
+    const WORDS: &str = r"(\b(không|đừng|chớ|nie|niet|nooit|nicht|niemals|kein|keine|inte|aldrig|aldri|jangan|tidak|bukan|asla|ne|pas|jamais|no|nunca|non|mai|never|not|don't|μην|δεν|ποτέ|не|ніколи|никогда)\b|ไม่|อย่า)";
+    static BEFORE: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(&format!(r"(?i){WORDS}[\s,]+([\p{{L}}']+\s+){{0,2}}$")).expect("valid regex")
     });
-    (!NEGATION.is_match(before)).then_some(0)
+    static INSIDE: LazyLock<TextRegex> =
+        LazyLock::new(|| TextRegex::new(&format!(r"(?i){WORDS}")).expect("valid regex"));
+    let whole =
+        c.get(0).map_or(std::borrow::Cow::Borrowed(""), |m| String::from_utf8_lossy(m.as_bytes()));
+    (!BEFORE.is_match(before) && !INSIDE.is_match(&whole)).then_some(0)
 }
 
 /// Reading `~/.ssh` for its `config`, `known_hosts` or a public key is not reading a secret.
@@ -1280,8 +1282,12 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "function gets",
                 "tool from",
                 "tool of",
+                "tool runs",
+                "tool executes",
+                "tool fires",
+                "function runs",
             ],
-            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)(\s+(from|of|on|in)\s+(the\s+|any\s+|another\s+|other\s+|an?\s+)?[\w.\-]+(\s+(server|mcp))?)?\s+(is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)"#,
+            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?([\w.\-]+\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)(\s+(from|of|on|in)\s+(the\s+|any\s+|another\s+|other\s+|an?\s+)?[\w.\-]+(\s+(server|mcp))?)?\s+((is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)|runs|executes|fires)\b"#,
             check: Some(reject_self_tool),
         },
         Rule {
@@ -1993,6 +1999,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "negeer",
                 "negeren",
                 "ignoruj",
+                "ignorow",
                 "pomiń",
                 "bỏ qua",
                 "phớt lờ",
@@ -2014,7 +2021,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "ละเว้น",
                 "ไม่ต้องสนใจ",
             ],
-            pattern: r"((negeer|negeren|zignoruj|ignoruj|pomiń|ignorera|strunta\s+i|αγνόησε|αγνοήστε|Αγνόησε|Αγνοήστε|ігноруй|Ігноруй|проігноруй|Проігноруй|abaikan|lupakan|เพิกเฉย|ละเว้น|ไม่ต้องสนใจ)[^\n.]{0,50}?(instructies|instructie|opdrachten|polecen|instrukcj|instruktioner|οδηγίες|οδηγιών|εντολές|інструкції|інструкцій|вказівки|вказівок|instruksi|perintah|คำสั่ง|คำแนะนำ)|(bỏ qua|phớt lờ)\s+(mọi|tất cả|toàn bộ|các)\s+(hướng dẫn|chỉ dẫn|chỉ thị|lệnh)|(talimat|kural|komut)[^\n.]{0,30}?(yok\s+say|görmezden\s+gel))",
+            pattern: r"((negeer|negeren|z?ignor(uj|ować|ujcie)|pomiń|ignorera|strunta\s+i|αγνόησε|αγνοήστε|Αγνόησε|Αγνοήστε|ігноруй|Ігноруй|проігноруй|Проігноруй|abaikan|lupakan|เพิกเฉย|ละเว้น|ไม่ต้องสนใจ)[^\n.]{0,50}?(instructies|instructie|opdrachten|polecen|instrukcj|instruktioner|οδηγίες|οδηγιών|εντολές|інструкції|інструкцій|вказівки|вказівок|instruksi|perintah|คำสั่ง|คำแนะนำ)|(bỏ qua|phớt lờ)\s+(mọi|tất cả|toàn bộ|các)\s+(hướng dẫn|chỉ dẫn|chỉ thị|lệnh)|(talimat|kural|komut)[^\n.]{0,30}?(yok\s+say|görmezden\s+gel))",
             check: None,
         },
         Rule {
@@ -2069,7 +2076,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "l'utilisateur",
                 "l’utilisateur",
             ],
-            pattern: r"(\b(vertel|zeg|meld|toon)\s+(het\s+|dit\s+|niets\s+)?(aan\s+)?de\s+gebruiker\s+(niet|niets)\b|\bzonder\s+(het\s+|dit\s+)?(aan\s+)?de\s+gebruiker\s+(te\s+)?(laten\s+weten|vertellen|melden|informeren)|\bzonder\s+dat\s+de\s+gebruiker\s+(het\s+)?(weet|merkt)|\bop\s+de\s+achtergrond\b[^.\n]{0,40}?\b(stuur|verstuur|upload|kopieer)|\bnie\s+(mów|informuj|wspominaj|mówiąc)\S*\s+[^.\n]{0,20}?użytkownik|\bbez\s+(informowania|wiedzy|powiadamiania)\s+użytkownik|(không|đừng)\s+(nói|cho|thông báo|báo|tiết lộ)[^.\n]{0,20}?người dùng|kullanıcıya\s+(söylemeden|haber\s+vermeden|bildirmeden|göstermeden|belli\s+etmeden|söyleme|bildirme)|\btanpa\s+(memberi\s+tahu|memberitahu|sepengetahuan|izin)\s+pengguna|\bjangan\s+(beri\s+tahu|memberi\s+tahu|beritahu|katakan|sampaikan)[^.\n]{0,20}?pengguna|\b(nämn|berätta|säg|visa)\s+(aldrig|inte|inget|ingenting)\s+(om\s+)?(detta\s+|det\s+)?(för|till)\s+användaren|\butan\s+att\s+(berätta|meddela|informera|säga)\s+(det\s+)?(för\s+|till\s+)?användaren|\bdölj\b[^.\n]{0,40}?(för\s+användaren|i\s+ditt\s+svar)|(μην|Μην)\s+(αναφέρεις|αναφέρετε|πεις|πείτε|λες|ενημερώσεις|ενημερώνεις|αποκαλύψεις)[^.\n]{0,50}?χρήστ|(κράτησέ|Κράτησέ|κρατήστε|Κρατήστε)\s+το\s+μυστικό|χωρίς\s+να\s+(το\s+)?(ξέρει|μάθει)\s+ο\s+χρήστης|(не|Не)\s+(кажи|кажіть|повідомляй|повідомляйте|розповідай|згадуй|показуй)[^.\n]{0,30}?користувач|без\s+відома\s+користувач|(ไม่ต้อง|อย่า)(บอก|แจ้ง)(ให้)?ผู้ใช้|โดยไม่(บอก|แจ้ง)ผู้ใช้|\bsin\s+(consultar|preguntar)(le)?\s+al\s+usuario|\bsenza\s+(chiedere|consultare)\s+(all('|’)|l('|’))utente|\bsans\s+(demander|consulter)\s+(à\s+)?l('|’)utilisateur)",
+            pattern: r"(\b(vertel|zeg|meld|toon)\s+(het\s+|dit\s+|niets\s+)?(aan\s+)?de\s+gebruiker\s+(niet|niets)\b|\bzonder\s+(het\s+|dit\s+)?(aan\s+)?de\s+gebruiker\s+(te\s+)?(laten\s+weten|vertellen|melden|informeren)|\bzonder\s+dat\s+de\s+gebruiker\s+(het\s+)?(weet|merkt)|\bop\s+de\s+achtergrond\b[^.\n]{0,40}?\b(stuur|verstuur|upload|kopieer)|\bnie\s+(mów|informuj|wspominaj|mówiąc)\S*\s+[^.\n]{0,20}?użytkownik|\bbez\s+(informowania|wiedzy|powiadamiania)\s+użytkownik|(không|đừng)\s+(nói|cho|thông báo|báo|tiết lộ)[^.\n]{0,20}?người dùng|kullanıcıya\s+(söylemeden|haber\s+vermeden|bildirmeden|göstermeden|belli\s+etmeden|söyleme|bildirme)|\btanpa\s+(memberi\s+tahu|memberitahu|sepengetahuan|izin)\s+pengguna|\bjangan\s+(beri\s+tahu|memberi\s+tahu|beritahu|katakan|sampaikan)[^.\n]{0,20}?pengguna|\b(nämn|berätta|säg|visa)\s+(aldrig|inte|inget|ingenting)\s+(om\s+)?(detta\s+|det\s+)?(för|till)\s+användaren|\butan\s+att\s+(berätta|meddela|informera|säga)\s+(det\s+)?(för\s+|till\s+)?användaren|\bdölj\b[^.\n]{0,40}?(för\s+användaren|i\s+ditt\s+svar)|(μην|Μην)\s+(αναφέρεις|αναφέρετε|πεις|πείτε|λες|ενημερώσεις|ενημερώνεις|αποκαλύψεις)[^.\n]{0,50}?χρήστ|(κράτησέ|Κράτησέ|κρατήστε|Κρατήστε)\s+το\s+μυστικό|χωρίς\s+να\s+(το\s+)?(ξέρει|μάθει)\s+ο\s+χρήστης|(не|Не)\s+(кажи|кажіть|повідомляй|повідомляйте|розповідай|згадуй|показуй)[^.\n]{0,30}?користувач|(без|Без)\s+відома\s+користувач|(ไม่ต้อง|อย่า)(บอก|แจ้ง)(ให้)?ผู้ใช้|โดยไม่(บอก|แจ้ง)ผู้ใช้|\bsin\s+(consultar|preguntar)(le)?\s+al\s+usuario|\bsenza\s+(chiedere|consultare)\s+(all('|’)|l('|’))utente|\bsans\s+(demander|consulter)\s+(à\s+)?l('|’)utilisateur)",
             check: None,
         },
         Rule {
@@ -2098,7 +2105,9 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "підтвердження",
                 "подтверждения",
                 "користувач",
+                "Користувач",
                 "пользователь",
+                "Пользователь",
                 "dell'utente",
                 "dell’utente",
                 "de l'utilisateur",
@@ -2321,9 +2330,40 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "envia",
                 "invia",
             ],
-            pattern: r"(kirim|kirimkan|stuur|verstuur|wyślij|prześlij|gönder|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|ส่ง|sende|schicke?|envoie[zr]?|envía|envie|envia|invia)[^
-.]{0,40}?(kunci\s+api|kata\s+sandi|token\s+akses|api-sleutels?|wachtwoord(en)?|klucze?\s+api|hasł[oa]|tokeny?|şifre\S*|parola\S*|api\s+anahtar\S*|mật\s+khẩu|khóa\s+api|lösenord(en)?|api-nycklar(na)?|κωδικ\S*|κλειδιά\s+api|паролі?|ключі?\s+api|รหัสผ่าน|คีย์\s*api|passw(ö|o)rter|api-schlüssel|mots?\s+de\s+passe|clés?\s+api|contraseñas?|claves?\s+(de\s+)?api|chiavi\s+api)",
+            pattern: r"(kirim|kirimkan|stuur|verstuur|wyślij|prześlij|gönder|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|ส่ง|sende|schicke?|envoie[zr]?|envía|envie|envia|invia)[^\n.]{0,40}?(kunci\s+api|kata\s+sandi|token\s+akses|api-sleutels?|wachtwoord(en)?|klucze?\s+api|hasł[oa]|tokeny?|şifre\S*|parola\S*|api\s+anahtar\S*|mật\s+khẩu|khóa\s+api|lösenord(en)?|api-nycklar(na)?|κωδικ\S*|κλειδιά\s+api|паролі?|ключі?\s+api|รหัสผ่าน|คีย์\s*api|passw(ö|o)rter|api-schlüssel|mots?\s+de\s+passe|clés?\s+api|contraseñas?|claves?\s+(de\s+)?api|chiavi\s+api)",
             check: Some(reject_negated),
+        },
+        Rule {
+            // A value put into a named parameter or field in other languages ("dán nội dung
+            // vào trường 'token'", "passalo nel parametro 'note'"): Info, the payload a read
+            // of a credential file turns into an exfiltration.
+            name: "pass-as-parameter-intl",
+            kind: Exfiltration,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &[
+                "trường",
+                "tham số",
+                "พารามิเตอร์",
+                "parametr",
+                "paramètre",
+                "parámetro",
+                "parametro",
+                "parameter",
+                "feld",
+                "campo",
+                "champ",
+                "veld",
+                "alan",
+                "kolom",
+                "fältet",
+                "πεδίο",
+                "παράμετρο",
+                "поле",
+                "параметр",
+            ],
+            pattern: r#"(trường|tham số|พารามิเตอร์|\bparametr[uy]?|\bparamètre|\bparámetro|\bparametro|\bparameter|\bfeld|\bcampo|\bchamp|\bveld|\balan(ı|i)n?a?|\bkolom|\bfältet|πεδίο|παράμετρο|поле|параметр\S*)\s*([`'"]|‘|“)?[a-z_][\w\-]*"#,
+            check: None,
         },
         Rule {
             // Hidden from the user by being "invisible to" them.
