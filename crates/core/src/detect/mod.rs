@@ -473,7 +473,9 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
     // read again folded to plain letters; what only the folded copy shows is added, with its
     // span in the original.
     if let Some((folded, map)) = fold::fold(text, ctx == Context::Describe) {
-        for mut hit in rules::hits(&folded, ctx, Severity::Info) {
+        // In results, as in their first pass, only the rules that can flag.
+        let min = if ctx == Context::Result { Severity::Flag } else { Severity::Info };
+        for mut hit in rules::hits(&folded, ctx, min) {
             hit.span = map[hit.span.start]..map[hit.span.end];
             let seen = found.iter().any(|h| {
                 std::ptr::eq(h.rule, hit.rule)
@@ -607,7 +609,9 @@ fn quoted_example(text: &str, span: &Range<usize>) -> bool {
         "quotes",
     ]
     .iter()
-    .any(|w| intro.ends_with(w))
+    .any(|w| {
+        intro.strip_suffix(w).is_some_and(|rest| !rest.ends_with(|c: char| c.is_alphanumeric()))
+    })
 }
 
 /// Escalation, de-duplication and the cap, for the findings of one item.
