@@ -41,7 +41,10 @@
 //! ([`Kind::Exfiltration`]), claims meant to win tool selection
 //! ([`Kind::PreferenceManipulation`]), errors that ask for secrets ([`Kind::FakeError`]).
 //! Phrase rules run on the sanitized text, so hidden characters cannot split a keyword and the
-//! hidden text itself is read.
+//! hidden text itself is read; text with look-alike Cyrillic or Greek letters inside Latin
+//! words or fullwidth letters (and, in descriptions, leetspeak or sentences written as
+//! identifiers) is read a second time folded to plain letters, and base64 in a description that
+//! decodes to prose is read decoded (a phrase found there is itself a directive).
 //!
 //! # Severity
 //!
@@ -53,8 +56,13 @@
 //!   characters) together with a payload (credential access, exfiltration, cross-tool
 //!   instruction) raises both to [`Severity::Block`];
 //! - credential access together with exfiltration raises both to [`Severity::Block`];
+//! - so do, among flagged findings, a cross-tool instruction with exfiltration or credential
+//!   access, a context harvest with exfiltration, and padding or terminal escapes with any
+//!   payload; a flagged credential access inside an `inputSchema` is [`Severity::Block`] on
+//!   its own (the value would go to the server);
 //! - an instruction about a tool of the same server ([`scan_tools`]) is only [`Severity::Info`];
-//! - a phrase between quotation marks is mentioned, not said: only [`Severity::Info`].
+//! - a phrase between quotation marks, or inside a quotation presented as an example ("such
+//!   as \"…\""), is mentioned, not said: only [`Severity::Info`].
 //!
 //! In tool results, rules that can only give [`Severity::Info`] run only on strings where
 //! something else was found (that is when they can escalate it), to keep large results fast.

@@ -2126,7 +2126,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             // `"function_call": {…}`, `"tool_calls": [ … ]`.
             name: "embedded-tool-call",
             kind: ForgedTurn,
-            describe: Some(Flag),
+            // A gateway's tool may document the `tool_calls` it returns: Info there.
+            describe: Some(Info),
             result: Some(Flag),
             triggers: &["tool_call", "function_call", "functioncall", "toolcall"],
             pattern: r#"(</?(tool_calls?|function_calls?|toolcall|functioncall)\b[^<>]{0,80}>|"(function_call|tool_calls?)"\s*:\s*[\{\[])"#,
@@ -2244,7 +2245,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "όταν",
                 "коли",
             ],
-            pattern: r"(\bquando\s+(viene\s+)?(chiamato|usato|utilizzato|invocato|eseguito)\s+(lo\s+|il\s+|l')?(strumento|tool)\b|\bcuando\s+se\s+(use|usa|utilice|llame|llama|invoque|ejecute)\s+la\s+herramienta\b|\b(lorsque|quand)\s+l('|’)outil\s+\S+\s+est\s+(utilisé|appelé|invoqué)|\bwenn\s+das\s+(tool|werkzeug)\s+\S+\s+(verwendet|aufgerufen|benutzt)\s+wird|\bwanneer\s+(de\s+)?tool\s+\S+\s+wordt\s+(gebruikt|aangeroepen)|\bketika\s+(alat|tool)\s+\S+\s+(digunakan|dipanggil)|\bnär\s+verktyget\s+\S+\s+(används|anropas)|όταν\s+(χρησιμοποιείται|καλείται)\s+το\s+εργαλείο|коли\s+(використовується|викликається)\s+інструмент)",
+            pattern: r"(\bquando\s+(viene\s+)?(chiamato|usato|utilizzato|invocato|eseguito)\s+(lo\s+|il\s+|l')?(strumento|tool)\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\bcuando\s+se\s+(use|usa|utilice|llame|llama|invoque|ejecute)\s+la\s+herramienta\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\b(lorsque|quand)\s+l('|’)outil\s+\S+\s+est\s+(utilisé|appelé|invoqué)|\bwenn\s+das\s+(tool|werkzeug)\s+\S+\s+(verwendet|aufgerufen|benutzt)\s+wird|\bwanneer\s+(de\s+)?tool\s+\S+\s+wordt\s+(gebruikt|aangeroepen)|\bketika\s+(alat|tool)\s+\S+\s+(digunakan|dipanggil)|\bnär\s+verktyget\s+\S+\s+(används|anropas)|όταν\s+(χρησιμοποιείται|καλείται)\s+το\s+εργαλείο\s+[`'\x22]?[a-z][a-z0-9]*[_.]|коли\s+(використовується|викликається)\s+інструмент\s+[`'\x22]?[a-z][a-z0-9]*[_.])",
             check: None,
         },
         Rule {
