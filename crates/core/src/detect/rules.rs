@@ -2223,7 +2223,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Flag),
             triggers: &["decode", "deobfuscate", "unscramble"],
-            pattern: r"\b(decode|base64[\s-]*decode|deobfuscate|unscramble)\b[^.\n]{0,40}?\b(and|then)\s+(follow|execute|run|obey|apply|carry\s+out|do\s+what)\b",
+            pattern: r"\b(decode|base64[\s-]*decode|deobfuscate|unscramble)\b[^.\n]{0,40}?\b(and|then)\s+(then\s+)?((follow|execute|obey|carry\s+out|act\s+on)\s*([:.;]|$|(it|them|this|that|the\s+(result|instructions?|text|message|decoded\s+\w+))\b)|do\s+what\s+it\s+says)",
             check: None,
         },
         Rule {

@@ -788,6 +788,7 @@ fn look_alike_letters_leetspeak_identifiers_and_base64_are_read_plainly() {
     assert_eq!(max_severity(&b64), Some(Severity::Block), "{b64:?}");
     // Ordinary identifiers, versions, hashes and images stay quiet.
     for text in [
+        "Decode the base64 payload and then apply the patch with git apply.",
         "Supports utf8, ec2, s3 and x86_64; see get_file_contents_from_repo_v2.",
         "sha256 3b8f1c9a4e6d2f7b0a5c8e1d9f3b6a2c commit 9c1e4b7",
         "Logo: iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
