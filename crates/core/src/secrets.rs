@@ -90,6 +90,11 @@ pub struct SecretFinding {
     pub kind: &'static str,
     /// JSON pointer of the string that holds it (`""` for the root value).
     pub pointer: String,
+    /// Every match of this kind in the string is a sample value published in the vendor's
+    /// documentation (`AKIAIOSFODNN7EXAMPLE`, Stripe's `sk_test_4eC39HqLyjWDarjtT1zdp7dc`, the
+    /// jwt.io token): not a secret to report, though [`redact`] still replaces it.
+    #[serde(skip)]
+    pub documented: bool,
 }
 
 /// Bytes of each string that are scanned.
@@ -185,8 +190,8 @@ impl Scanner {
         }
         let start = self.findings.len();
         let hay = floor(s, STRING_CAP);
-        for kind in embedded(hay) {
-            self.found(start, kind);
+        for (kind, documented) in embedded(hay) {
+            self.found_documented(start, kind, documented);
         }
         if self.findings.len() > start {
             return;
@@ -209,8 +214,12 @@ impl Scanner {
     }
 
     fn found(&mut self, start: usize, kind: &'static str) {
+        self.found_documented(start, kind, false);
+    }
+
+    fn found_documented(&mut self, start: usize, kind: &'static str, documented: bool) {
         if self.findings[start..].iter().all(|f| f.kind != kind) {
-            self.findings.push(SecretFinding { kind, pointer: self.pointer.clone() });
+            self.findings.push(SecretFinding { kind, pointer: self.pointer.clone(), documented });
         }
     }
 }
@@ -319,9 +328,11 @@ fn keyed(check: Check) -> bool {
 }
 
 /// The kinds of rule 1 found in `hay`, in pattern order, without repeats.
-fn embedded(hay: &str) -> Vec<&'static str> {
+fn embedded(hay: &str) -> Vec<(&'static str, bool)> {
     let mut kinds: Vec<&'static str> = Vec::new();
     let mut spans: Vec<(usize, usize)> = Vec::new();
+    // Kinds with a match that is not a documentation sample.
+    let mut real: Vec<&'static str> = Vec::new();
     let add = |kinds: &mut Vec<&'static str>, kind: &'static str| {
         if !kinds.contains(&kind) {
             kinds.push(kind);
@@ -337,6 +348,9 @@ fn embedded(hay: &str) -> Vec<&'static str> {
                 for m in re.find_iter(hay).take(MAX_MATCHES) {
                     spans.push((m.start(), m.end()));
                     add(&mut kinds, kind);
+                    if !documentation_sample(kind, m.as_str()) {
+                        add(&mut real, kind);
+                    }
                 }
             }
             Check::Pem => {
@@ -409,7 +423,27 @@ fn embedded(hay: &str) -> Vec<&'static str> {
             }
         }
     }
-    kinds
+    // Only the plain formats can be samples; every other kind found is real.
+    let plain = |k: &str| PATTERNS.iter().any(|(c, _)| matches!(c, Check::Plain(p) if *p == k));
+    kinds.into_iter().map(|k| (k, plain(k) && !real.contains(&k))).collect()
+}
+
+/// A key published as an example in its vendor's documentation: AWS's access key IDs end in
+/// `EXAMPLE` (`AKIAIOSFODNN7EXAMPLE`) and its secret keys in `EXAMPLEKEY`, Stripe's API reference signs its examples with a few
+/// fixed test-mode keys, and jwt.io's sample token is signed with a known signature.
+fn documentation_sample(kind: &str, value: &str) -> bool {
+    match kind {
+        "aws-access-key-id" => value.ends_with("EXAMPLE"),
+        "stripe-key" => [
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+            "sk_test_26PHem9AhJZvU623DfE1x4sd",
+        ]
+        .contains(&value),
+        "aws-secret-access-key" => value.contains("EXAMPLEKEY"),
+        "jwt" => value.ends_with(".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"),
+        _ => false,
+    }
 }
 
 /// An assignment's value inside longer text: at least 8 characters (trailing punctuation
@@ -1015,7 +1049,10 @@ mod tests {
         // The root value itself.
         let (out, findings) = redact(&json!(gh));
         assert_eq!(out, json!("[REDACTED:github-token]"));
-        assert_eq!(findings, vec![SecretFinding { kind: "github-token", pointer: String::new() }]);
+        assert_eq!(
+            findings,
+            vec![SecretFinding { kind: "github-token", pointer: String::new(), documented: false }]
+        );
 
         // Nothing to hide: an equal copy.
         let clean = json!({"path": "/tmp/x", "n": [1, 2, {"q": "hello"}]});
@@ -1023,7 +1060,7 @@ mod tests {
         assert_eq!(out, clean);
         assert!(findings.is_empty());
 
-        let f = SecretFinding { kind: "jwt", pointer: "/a".into() };
+        let f = SecretFinding { kind: "jwt", pointer: "/a".into(), documented: false };
         assert_eq!(serde_json::to_value(&f).unwrap(), json!({"kind": "jwt", "pointer": "/a"}));
     }
 

@@ -41,7 +41,10 @@
 //! ([`Kind::Exfiltration`]), claims meant to win tool selection
 //! ([`Kind::PreferenceManipulation`]), errors that ask for secrets ([`Kind::FakeError`]).
 //! Phrase rules run on the sanitized text, so hidden characters cannot split a keyword and the
-//! hidden text itself is read.
+//! hidden text itself is read; text with look-alike Cyrillic or Greek letters inside Latin
+//! words or fullwidth letters (and, in descriptions, leetspeak or sentences written as
+//! identifiers) is read a second time folded to plain letters, and base64 in a description that
+//! decodes to prose is read decoded (a phrase found there is itself a directive).
 //!
 //! # Severity
 //!
@@ -53,8 +56,13 @@
 //!   characters) together with a payload (credential access, exfiltration, cross-tool
 //!   instruction) raises both to [`Severity::Block`];
 //! - credential access together with exfiltration raises both to [`Severity::Block`];
+//! - so do, among flagged findings, a cross-tool instruction with exfiltration or credential
+//!   access, a context harvest with exfiltration, and padding or terminal escapes with any
+//!   payload; a flagged credential access inside an `inputSchema` is [`Severity::Block`] on
+//!   its own (the value would go to the server);
 //! - an instruction about a tool of the same server ([`scan_tools`]) is only [`Severity::Info`];
-//! - a phrase between quotation marks is mentioned, not said: only [`Severity::Info`].
+//! - a phrase between quotation marks, or inside a quotation presented as an example ("such
+//!   as \"…\""), is mentioned, not said: only [`Severity::Info`].
 //!
 //! In tool results, rules that can only give [`Severity::Info`] run only on strings where
 //! something else was found (that is when they can escalate it), to keep large results fast.
@@ -78,6 +86,7 @@
 //! findings, the most severe first. Spans always fall on character boundaries. Nothing
 //! panics on any input.
 
+mod fold;
 mod hidden;
 mod names;
 mod rules;
@@ -340,7 +349,8 @@ pub fn scan_instructions(text: &str) -> Vec<Finding> {
 /// Findings in the `result` of a `tools/call`, secrets included.
 pub fn scan_result(result: &Value) -> Vec<Finding> {
     let mut out = scan_item(result, Context::Result, &[]);
-    for s in crate::secrets::scan(result) {
+    // A vendor's documented sample key is not reported (it is still redacted from the history).
+    for s in crate::secrets::scan(result).into_iter().filter(|s| !s.documented) {
         let len = result.pointer(&s.pointer).and_then(Value::as_str).map_or(0, str::len);
         out.push(Finding {
             kind: Kind::SecretInResult,
@@ -467,6 +477,57 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
     if ctx == Context::Result && (!found.is_empty() || out.len() > before) {
         found = rules::hits(text, ctx, Severity::Info);
     }
+    // Look-alike letters, fullwidth forms, leetspeak and sentences written as identifiers are
+    // read again folded to plain letters; what only the folded copy shows is added, with its
+    // span in the original.
+    if let Some((folded, map)) = fold::fold(text, ctx == Context::Describe) {
+        // In results, as in their first pass, only the rules that can flag.
+        let min = if ctx == Context::Result { Severity::Flag } else { Severity::Info };
+        for mut hit in rules::hits(&folded, ctx, min) {
+            hit.span = map[hit.span.start]..map[hit.span.end];
+            let seen = found.iter().any(|h| {
+                std::ptr::eq(h.rule, hit.rule)
+                    && h.span.start < hit.span.end
+                    && hit.span.start < h.span.end
+            });
+            if !seen && hit.span.start < hit.span.end {
+                found.push(hit);
+            }
+        }
+    }
+    // Text a server encodes in base64 in its own description is read decoded; an encoded
+    // phrase the rules know is itself a directive (hidden from the user, meant for the model).
+    if ctx == Context::Describe {
+        for (run, prose) in fold::base64_runs(text) {
+            let span = match &mapped {
+                Some((_, map)) => hidden::map_back(map, run.clone()),
+                None => run.clone(),
+            };
+            let hits = rules::hits(&prose, ctx, Severity::Info);
+            if !hits.is_empty() {
+                out.push(Finding {
+                    kind: Kind::ModelDirective,
+                    severity: Severity::Flag,
+                    rule: "base64-encoded-instructions",
+                    location: location.to_owned(),
+                    span: span.clone(),
+                    evidence: format!("[base64: {}]", excerpt(&prose, 160)),
+                });
+            }
+            for hit in hits {
+                let Some(severity) = hit.rule.describe else { continue };
+                let span = span.clone();
+                out.push(Finding {
+                    kind: hit.rule.kind,
+                    severity,
+                    rule: hit.rule.name,
+                    location: location.to_owned(),
+                    span,
+                    evidence: format!("[base64: {}]", excerpt(&prose[hit.span], 160)),
+                });
+            }
+        }
+    }
     for hit in found {
         let rule = hit.rule;
         let Some(mut severity) = (if ctx == Context::Result { rule.result } else { rule.describe })
@@ -497,12 +558,68 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
     }
 }
 
-/// True when `span` of `text` sits between quotation marks.
+/// True when `span` of `text` sits between quotation marks: right between them, or inside a
+/// quotation that the words before it present as an example ("text such as \"ignore previous
+/// instructions and …\"").
 fn quoted(text: &str, span: &Range<usize>) -> bool {
     let before = text[..span.start].chars().next_back();
     let after = text[span.end..].trim_start_matches(['.', ',', '!', '?']).chars().next();
-    matches!(before, Some('"' | '\'' | '`' | '“' | '‘' | '«'))
-        && matches!(after, Some('"' | '\'' | '`' | '”' | '’' | '»'))
+    (matches!(before, Some('"' | '\'' | '`' | '“' | '‘' | '«'))
+        && matches!(after, Some('"' | '\'' | '`' | '”' | '’' | '»')))
+        || quoted_example(text, span)
+}
+
+/// `span` inside a quotation on its line (opened at most 120 bytes before, closed at most 200
+/// after) that follows a word presenting an example: "such as", "like", "e.g.", "phrases".
+fn quoted_example(text: &str, span: &Range<usize>) -> bool {
+    let line = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let head = &text[floor(text, span.start.saturating_sub(120)).len().max(line)..span.start];
+    let Some((at, open)) =
+        head.char_indices().rev().find(|(_, c)| matches!(c, '"' | '“' | '«' | '`'))
+    else {
+        return false;
+    };
+    let close = match open {
+        '“' => '”',
+        '«' => '»',
+        c => c,
+    };
+    if head[at + open.len_utf8()..].contains(close) {
+        return false;
+    }
+    let tail = &text[span.end..floor(text, span.end + 200).len().max(span.end)];
+    if !tail.split('\n').next().unwrap_or("").contains(close) {
+        return false;
+    }
+    let intro = head[..at].trim_end().to_ascii_lowercase();
+    [
+        "such as",
+        "like",
+        "e.g.",
+        "e.g.,",
+        "for example",
+        "for example,",
+        "for instance",
+        "phrase",
+        "phrases",
+        "text",
+        "string",
+        "strings",
+        "pattern",
+        "patterns",
+        "wording",
+        "words",
+        "says",
+        "reads",
+        "containing",
+        "contains",
+        "quote",
+        "quotes",
+    ]
+    .iter()
+    .any(|w| {
+        intro.strip_suffix(w).is_some_and(|rest| !rest.ends_with(|c: char| c.is_alphanumeric()))
+    })
 }
 
 /// Escalation, de-duplication and the cap, for the findings of one item.
@@ -514,15 +631,37 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     // An instruction about another tool that also sends data out (a shadowing tool adding a
     // hidden recipient to another server's e-mail tool), both suspicious on their own.
     let flagged = |kind: Kind| out.iter().any(|f| f.kind == kind && f.severity >= Severity::Flag);
-    let shadow_exfil = flagged(Kind::CrossToolInstruction) && flagged(Kind::Exfiltration);
+    // An instruction about another tool that also sends data out or reaches for a credential
+    // (a shadowing tool adding a hidden recipient to another server's e-mail tool, or the
+    // repository's `.env` to another tool's pull requests), both suspicious on their own.
+    let shadow_exfil = flagged(Kind::CrossToolInstruction)
+        && (flagged(Kind::Exfiltration) || flagged(Kind::CredentialAccess));
+    // The conversation asked for and sent to an address.
+    let context_exfil = flagged(Kind::ContextHarvest) && flagged(Kind::Exfiltration);
+    // Text pushed out of view by padding or terminal escapes that carries a payload: the hiding
+    // is a directive's concealment.
+    let hidden = out.iter().any(|f| {
+        matches!(f.kind, Kind::WhitespacePadding | Kind::AnsiEscape) && f.severity >= Severity::Flag
+    });
     for f in &mut out {
         if (directive && payload && (f.kind.is_directive() || f.kind.is_payload()))
+            || (hidden && f.severity >= Severity::Flag && f.kind.is_payload())
             || (credential
                 && exfiltration
                 && matches!(f.kind, Kind::CredentialAccess | Kind::Exfiltration))
             || (shadow_exfil
                 && f.severity >= Severity::Flag
-                && matches!(f.kind, Kind::CrossToolInstruction | Kind::Exfiltration))
+                && matches!(
+                    f.kind,
+                    Kind::CrossToolInstruction | Kind::Exfiltration | Kind::CredentialAccess
+                ))
+            || (context_exfil
+                && f.severity >= Severity::Flag
+                && matches!(f.kind, Kind::ContextHarvest | Kind::Exfiltration))
+            // A credential read in an input schema: the value goes to the server itself.
+            || (f.kind == Kind::CredentialAccess
+                && f.severity >= Severity::Flag
+                && f.location.starts_with("/inputSchema/"))
         {
             f.severity = Severity::Block;
         }

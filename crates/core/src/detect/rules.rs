@@ -106,7 +106,7 @@ fn check_example_destination(c: &Captures<'_>, _: &str, _: &str) -> Option<usize
 
 /// A hard-coded destination is an exfiltration when, shortly before it, a sending verb is
 /// followed by what is sent ("send the conversation … to https://…").
-fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
+fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static SENDING: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(&format!(
             r"(?i)\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|embed|encode)(s|es|ed|ing)?\b[^\n]*?\b{PAYLOAD}\b[^\n]*$"
@@ -124,7 +124,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
     // language's words for what is sent, so the verb is enough.
     static SENDING_INTL: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай)\b|发送|上传|传送|转发|发到|传到)[^\n]*$",
+            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
         )
         .expect("valid regex")
     });
@@ -137,6 +137,14 @@ fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
     let tail = &before[floor_boundary(before, before.len().saturating_sub(160))..];
     if let Some(m) = COPY_TO.find(tail) {
         return Some(tail.len() - m.start());
+    }
+    // The verb after the address, as Turkish puts it ("… adresine gönder").
+    static SENDING_AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(r"(?i)^[^\n.]{0,30}?\b(adresine|adrese)?\s*(gönder|yolla|ilet)")
+            .expect("valid regex")
+    });
+    if SENDING_AFTER.is_match(after) {
+        return Some(0);
     }
     SENDING
         .find(tail)
@@ -151,13 +159,13 @@ fn check_send_data(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
 fn check_intl_read(_: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static BEFORE: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли)\b|读取|读|打开|发送|复制)[^\n]{0,60}$",
+            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли|lees|kopieer|stuur|przeczytaj|odczytaj|otwórz|skopiuj|wyślij|đọc|mở|gửi|sao chép|baca|buka|salin|kirim|läs|öppna|kopiera|skicka|διάβασε|διαβάστε|άνοιξε|στείλε|відкрий|надішли|скопіюй)\b|读取|读|打开|发送|复制|อ่าน|เปิด|ส่ง)[^\n]{0,60}$",
         )
         .expect("valid regex")
     });
     static AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)^[^\n.]{0,50}?(\b(lesen|auslesen|öffnen|senden|schicken|übergeben|übermitteln|kopieren|einfügen|mitschicken)\b|を?(読|開|送|渡|コピー)|(을|를)\s*(읽|보내))",
+            r"(?i)^[^\n.]{0,50}?(\b(lesen|auslesen|öffnen|senden|schicken|übergeben|übermitteln|kopieren|einfügen|mitschicken)\b|を?(読|開|送|渡|コピー)|(을|를)\s*(읽|보내)|\b(dosyasını|dosyayı|içeriğini)?\s*(oku|aç|gönder|kopyala)\b)",
         )
         .expect("valid regex")
     });
@@ -174,6 +182,20 @@ fn reject_noun_modifier(_: &Captures<'_>, _: &str, after: &str) -> Option<usize>
         .expect("valid regex")
     });
     (!MODIFIED.is_match(after)).then_some(0)
+}
+
+/// A verb said in the negative ("không gửi mật khẩu qua email", "do not send passwords")
+/// forbids what it names.
+fn reject_negated(c: &Captures<'_>, before: &str, _: &str) -> Option<usize> {
+    const WORDS: &str = r"(\b(không|đừng|chớ|nie|niet|nooit|nicht|niemals|kein|keine|inte|aldrig|aldri|jangan|tidak|bukan|asla|ne|pas|jamais|no|nunca|non|mai|never|not|don't|μην|δεν|ποτέ|не|ніколи|никогда)\b|ไม่|อย่า)";
+    static BEFORE: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(&format!(r"(?i){WORDS}[\s,]+([\p{{L}}']+\s+){{0,2}}$")).expect("valid regex")
+    });
+    static INSIDE: LazyLock<TextRegex> =
+        LazyLock::new(|| TextRegex::new(&format!(r"(?i){WORDS}")).expect("valid regex"));
+    let whole =
+        c.get(0).map_or(std::borrow::Cow::Borrowed(""), |m| String::from_utf8_lossy(m.as_bytes()));
+    (!BEFORE.is_match(before) && !INSIDE.is_match(&whole)).then_some(0)
 }
 
 /// Reading `~/.ssh` for its `config`, `known_hosts` or a public key is not reading a secret.
@@ -396,7 +418,7 @@ const HARVEST_VERBS: &[&str] = &[
 const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
 
 /// Files that hold credentials outright (a subset of [`SENSITIVE_PATH`]).
-const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b|\.config/gh/hosts\.ya?ml\b|\.config/gcloud/(credentials\.db|access_tokens\.db|application_default_credentials\.json))"#;
+const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b|\.config/gh/hosts\.ya?ml\b|\.config/gcloud/(credentials\.db|access_tokens\.db|application_default_credentials\.json)|gcloud\\(credentials\.db|access_tokens\.db|application_default_credentials\.json))"#;
 
 /// Triggers for [`CREDENTIAL_PATH`].
 const CREDENTIAL_TRIGGERS: &[&str] = &[
@@ -420,6 +442,7 @@ const CREDENTIAL_TRIGGERS: &[&str] = &[
     ".npmrc",
     ".config/gh/hosts",
     ".config/gcloud/",
+    "gcloud\\",
 ];
 
 /// A public key is not a credential.
@@ -720,7 +743,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         Rule {
             name: "addressed-to-ai",
             kind: InjectedInstruction,
-            describe: Some(Flag),
+            describe: Some(Info),
             result: Some(Flag),
             triggers: &[
                 "note to",
@@ -795,7 +818,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "rest of this conversation",
                 "rest of the conversation",
             ],
-            pattern: r"\b(from\s+now\s+on|for\s+the\s+rest\s+of\s+(this|the)\s+(session|conversation|chat))\b[^.\n]{0,40}?\b(you|always|never|whenever|every|all|do\s+not|don't)\b",
+            pattern: r"\b(from\s+now\s+on|for\s+the\s+rest\s+of\s+(this|the)\s+(session|conversation|chat))\b[^.\n]{0,40}?\b(you|always|never|whenever|every|each|all|do\s+not|don't)\b",
             check: None,
         },
         // ---- pseudo-tags in other spellings ---------------------------------------------------
@@ -916,7 +939,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "from the user",
                 "from your user",
             ],
-            pattern: r"\b((the|your)\s+user\s+(has\s+|have\s+|had\s+)?(already\s+)?(asked|wants|instructed|requested|authori[sz]ed|approved|permitted|allowed|told|would\s+like)\s+(you|the\s+(assistant|agent|ai|model))\s+to\b|(message|note|instructions?|request|update|reply)\s+from\s+(the|your)\s+user\s*:)",
+            pattern: r"\b((the|your)\s+user\s+(has\s+|have\s+|had\s+)?(already\s+)?(asked|wants|instructed|requested|authori[sz]ed|approved|permitted|allowed|told|would\s+like)\s+(you|the\s+(assistant|agent|ai|model))\s+to\b|(message|note|instructions?|request|update|reply)\s+from\s+(the|your)\s+user\s*(\([^)\n]{0,60}\)\s*)?:)",
             check: None,
         },
         Rule {
@@ -1261,8 +1284,12 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "function gets",
                 "tool from",
                 "tool of",
+                "tool runs",
+                "tool executes",
+                "tool fires",
+                "function runs",
             ],
-            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)(\s+(from|of|on|in)\s+(the\s+|any\s+|another\s+|other\s+|an?\s+)?[\w.\-]+(\s+(server|mcp))?)?\s+(is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)"#,
+            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?([\w.\-]+\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)(\s+(from|of|on|in)\s+(the\s+|any\s+|another\s+|other\s+|an?\s+)?[\w.\-]+(\s+(server|mcp))?)?\s+((is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)|runs|executes|fires)\b"#,
             check: Some(reject_self_tool),
         },
         Rule {
@@ -1368,6 +1395,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             triggers: &[
                 " call the",
                 " call `",
+                " call ",
+                "\ncall ",
                 " call tool",
                 "\ncall the",
                 " use the",
@@ -1451,7 +1480,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Flag),
             triggers: &["http://", "https://"],
-            pattern: r#"https?://[^\s"'<>)]*[?&/=][^\s"'<>)]*(\{\{?\s*|<|\[|%7b)(summary|conversation|chat|history|data|secrets?|api_?key|keys?|tokens?|passwords?|credentials?|context|messages?|memory|env|user_?data|info|ssh|contents?|file_contents?)[a-z_ ]{0,30}(\}\}?|>|\]|%7d)"#,
+            pattern: r#"https?://[^\s"'<>)]*[?&/=][^\s"'<>)]*(\{\{?\s*|<|\[|%7b)([^{}<>\[\]\n]{0,30}?\b)?(summary|conversation|chat|history|data|secrets?|api_?key|keys?|tokens?|passwords?|credentials?|context|messages?|memory|env|user_?data|info|ssh|contents?|file_contents?)[^{}<>\[\]\n]{0,30}(\}\}?|>|\]|%7d)"#,
             check: None,
         },
         Rule {
@@ -1806,7 +1835,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "このツール",
                 "他のツール",
             ],
-            pattern: r"((始终|总是|一律|务必|必须|请)优先(使用|选择|调用)|优先(使用|选择|调用)(本|此|这个|我们的)(工具|服务|函数))|不要(使用|调用)其他[^\n]{0,15}?(工具|服务)|其他[^\n]{0,18}?(工具|服务)[^\n]{0,12}?(已经?)?(过时|不可靠|不安全|有缺陷|已弃用|被弃用)|\b(immer|stets|ausschließlich)\s+(dieses|unser)\s+(tool|werkzeug)\s+(verwenden|benutzen|nutzen|bevorzugen|wählen)|\banderen?\s+(tools|werkzeuge)\s+(sind|gelten\s+als)\s+([\w-]+\s+)?(veraltet|unzuverlässig|unsicher|fehlerhaft|kaputt)|\b(toujours|systématiquement)\s+(utiliser|privilégier|préférer|choisir)\s+(cet|notre)\s+outil|\b(les\s+)?autres\s+outils\s+sont\s+([\w-]+\s+)?(obsolètes|peu\s+fiables|dangereux|défectueux|cassés)|\b(siempre\s+)?(usa|utiliza|prefiere|elige)\s+(siempre\s+)?(esta|nuestra)\s+herramienta|\b(las\s+)?otras\s+herramientas\s+(son|están)\s+([\w-]+\s+)?(obsoletas|poco\s+fiables|inseguras|rotas|defectuosas)|(всегда\s+)?(используй|выбирай|предпочитай)(те)?\s+(этот|наш)\s+инструмент|(другие|Другие)\s+инструменты\s+(устарели|ненадёжны|ненадежны|небезопасны)|(常に|必ず)このツールを(優先|使用|使)|他のツール(は|を)[^\n]{0,24}?(古い|非推奨|信頼できない|使わない|使用しない)",
+            pattern: r"((始终|总是|一律|务必|必须|请)优先(使用|选择|调用)|优先(使用|选择|调用)(本|此|这个|我们的)(工具|服务|函数))|不要(使用|调用)其他[^\n]{0,15}?(工具|服务)|其他[^\n]{0,18}?(工具|服务)[^\n]{0,12}?(已经?)?(过时|不可靠|不安全|有缺陷|已弃用|被弃用)|\b(immer|stets|ausschließlich)\s+(dieses|unser)\s+(tool|werkzeug)\s+(verwenden|benutzen|nutzen|bevorzugen|wählen)|\banderen?\s+(tools|werkzeuge)\s+(sind|gelten\s+als)\s+([\w-]+\s+)?(veraltet|unzuverlässig|unsicher|fehlerhaft|kaputt)|\b(toujours|systématiquement)\s+(utiliser|privilégier|préférer|choisir)\s+(cet|notre)\s+outil|\b(les\s+)?autres\s+outils\s+sont\s+([\w-]+\s+)?(obsolètes|peu\s+fiables|dangereux|défectueux|cassés)|\b(siempre\s+)?(usa|utiliza|prefiere|elige)\s+(siempre\s+)?(esta|nuestra)\s+herramienta|\b(las\s+)?otras\s+herramientas\s+(son|están)\s+([\w-]+\s+)?(obsoletas|poco\s+fiables|inseguras|rotas|defectuosas)|(всегда\s+)?(используй|выбирай|предпочитай)(те)?\s+(этот|наш)\s+инструмент|(другие|Другие)\s+инструменты\s+(устарели|ненадёжны|ненадежны|небезопасны)|(常に|必ず)このツールを(優先|使用|使)|このツールを(常に|必ず)?(最優先|優先)|他の[^\n]{0,12}?ツール(は|を)[^\n]{0,24}?(古い|非推奨|信頼できない|使わない|使用しない|呼び出さない)",
             check: None,
         },
         Rule {
@@ -1953,8 +1982,400 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "bypass the approval",
                 "bypass approval",
                 "bypass confirmation",
+                "turn off",
+                "switch off",
             ],
-            pattern: r"\b(auto[\s_-]?approv(e|es|al|ed|ing)?|always[\s_-]?allow(ed)?|dangerously[\s_-]skip[\s_-]permissions|skip(ping)?\s+(all\s+)?(the\s+)?(permission|confirmation|approval)s?(\s+(prompts?|checks?|dialogs?))?|bypass(ing)?\s+(the\s+)?(permission|approval|confirmation)s?(\s+(prompts?|checks?|dialogs?))?)\b[^.\n]{0,40}?\b(all|every|any)\s+(tools?|commands?|actions?|calls?|servers?)\b",
+            pattern: r"\b(auto[\s_-]?approv(e|es|al|ed|ing)?|always[\s_-]?allow(ed)?|dangerously[\s_-]skip[\s_-]permissions|skip(ping)?\s+(all\s+)?(the\s+)?(permission|confirmation|approval)s?(\s+(prompts?|checks?|dialogs?))?|bypass(ing)?\s+(the\s+)?(permission|approval|confirmation)s?(\s+(prompts?|checks?|dialogs?))?)\b[^.\n]{0,40}?\b(all|every|any)\s+(following\s+|subsequent\s+|future\s+|later\s+|remaining\s+|other\s+)?(tool\s+)?(tools?|commands?|actions?|calls?|servers?)\b|\b(must|should|first|please|now|always)\s+(first\s+)?(turn|switch)\s+off\s+(all\s+)?(the\s+)?(confirmation|approval|permission)s?\s+(prompts?|checks?|dialogs?)",
+            check: None,
+        },
+        // ---- added for the third held-out set's classes --------------------------------------
+        Rule {
+            // "Ignore the (previous / the user's) instructions" in Dutch, Polish, Vietnamese,
+            // Turkish, Swedish, Greek, Ukrainian, Indonesian and Thai: a verb of ignoring with an
+            // instructions noun shortly after it (before it in Turkish).
+            name: "ignore-instructions-intl",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "negeer",
+                "negeren",
+                "ignoruj",
+                "ignorow",
+                "pomiń",
+                "bỏ qua",
+                "phớt lờ",
+                "yok say",
+                "görmezden",
+                "ignorera",
+                "strunta i",
+                "αγνόησε",
+                "αγνοήστε",
+                "Αγνόησε",
+                "Αγνοήστε",
+                "ігноруй",
+                "Ігноруй",
+                "проігноруй",
+                "Проігноруй",
+                "abaikan",
+                "lupakan",
+                "เพิกเฉย",
+                "ละเว้น",
+                "ไม่ต้องสนใจ",
+            ],
+            pattern: r"((negeer|negeren|z?ignor(uj|ować|ujcie)|pomiń|ignorera|strunta\s+i|αγνόησε|αγνοήστε|Αγνόησε|Αγνοήστε|ігноруй|Ігноруй|проігноруй|Проігноруй|abaikan|lupakan|เพิกเฉย|ละเว้น|ไม่ต้องสนใจ)[^\n.]{0,50}?(instructies|instructie|opdrachten|polecen|instrukcj|instruktioner|οδηγίες|οδηγιών|εντολές|інструкції|інструкцій|вказівки|вказівок|instruksi|perintah|คำสั่ง|คำแนะนำ)|(bỏ qua|phớt lờ)\s+(mọi|tất cả|toàn bộ|các)\s+(hướng dẫn|chỉ dẫn|chỉ thị|lệnh)|(talimat|kural|komut)[^\n.]{0,30}?(yok\s+say|görmezden\s+gel))",
+            check: None,
+        },
+        Rule {
+            // A note addressed to the AI in more languages ("Beste AI-assistent,", "Asystencie
+            // AI:", "Lưu ý dành cho trợ lý AI:", "Οδηγία για το μοντέλο:").
+            name: "addressed-to-ai-intl2",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "assistent",
+                "asystenc",
+                "asystenta",
+                "dla modelu",
+                "trợ lý",
+                "asisten",
+                "yapay zek",
+                "assistenten",
+                "modellen",
+                "μοντέλο",
+                "βοηθό",
+                "асистента",
+                "моделі",
+                "для ші",
+                "для ШІ",
+                "ถึงผู้ช่วย",
+                "สำหรับผู้ช่วย",
+            ],
+            pattern: r"(\b(beste|hallo|hoi|lieve|beste\s+ai|notitie\s+voor|bericht\s+voor|opmerking\s+voor)\s+(de\s+)?(ai-assistent|ai\s+assistent|ai|assistent|taalmodel)\b\s*[:,!]|\b(asystencie|asystent)\s+(ai|si)\s*[:,!]|\b(notatka|wiadomość|uwaga|polecenie)\s+dla\s+(asystenta|modelu|ai)\b|(lưu ý|ghi chú|thông điệp|lời nhắn)\s+(dành\s+)?cho\s+trợ lý|\b(catatan|pesan|instruksi)\s+(untuk|bagi)\s+(asisten|model|ai)\b|\bhai\s+asisten\b|yapay\s+zek(a|â)\s+asistan\S*\s*(için)?\s*[:,]|\b(meddelande|anteckning|notering|instruktion)\s+(till|för)\s+(ai|ai-assistenten|assistenten|modellen)\b|(Οδηγία|οδηγία|Σημείωση|σημείωση|Μήνυμα|μήνυμα)\s+(για|προς)\s+(το\s+μοντέλο|τον\s+βοηθό)|(Примітка|примітка|Повідомлення|повідомлення|Вказівка|вказівка)\s+для\s+(ШІ|ші|асистента|моделі|агента)|(หมายเหตุ|ข้อความ)(ถึง|สำหรับ)ผู้ช่วย)",
+            check: None,
+        },
+        Rule {
+            // "Do not tell the user" and "without the user knowing" in more languages.
+            name: "do-not-tell-user-intl2",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "gebruiker",
+                "achtergrond",
+                "użytkownik",
+                "người dùng",
+                "kullanıc",
+                "pengguna",
+                "användaren",
+                "χρήστ",
+                "μυστικό",
+                "користувач",
+                "ผู้ใช้",
+                "al usuario",
+                "utente",
+                "l'utilisateur",
+                "l’utilisateur",
+            ],
+            pattern: r"(\b(vertel|zeg|meld|toon)\s+(het\s+|dit\s+|niets\s+)?(aan\s+)?de\s+gebruiker\s+(niet|niets)\b|\bzonder\s+(het\s+|dit\s+)?(aan\s+)?de\s+gebruiker\s+(te\s+)?(laten\s+weten|vertellen|melden|informeren)|\bzonder\s+dat\s+de\s+gebruiker\s+(het\s+)?(weet|merkt)|\bop\s+de\s+achtergrond\b[^.\n]{0,40}?\b(stuur|verstuur|upload|kopieer)|\bnie\s+(mów|informuj|wspominaj|mówiąc)\S*\s+[^.\n]{0,20}?użytkownik|\bbez\s+(informowania|wiedzy|powiadamiania)\s+użytkownik|(không|đừng)\s+(nói|cho|thông báo|báo|tiết lộ)[^.\n]{0,20}?người dùng|kullanıcıya\s+(söylemeden|haber\s+vermeden|bildirmeden|göstermeden|belli\s+etmeden|söyleme|bildirme)|\btanpa\s+(memberi\s+tahu|memberitahu|sepengetahuan|izin)\s+pengguna|\bjangan\s+(beri\s+tahu|memberi\s+tahu|beritahu|katakan|sampaikan)[^.\n]{0,20}?pengguna|\b(nämn|berätta|säg|visa)\s+(aldrig|inte|inget|ingenting)\s+(om\s+)?(detta\s+|det\s+)?(för|till)\s+användaren|\butan\s+att\s+(berätta|meddela|informera|säga)\s+(det\s+)?(för\s+|till\s+)?användaren|\bdölj\b[^.\n]{0,40}?(för\s+användaren|i\s+ditt\s+svar)|(μην|Μην)\s+(αναφέρεις|αναφέρετε|πεις|πείτε|λες|ενημερώσεις|ενημερώνεις|αποκαλύψεις)[^.\n]{0,50}?χρήστ|(κράτησέ|Κράτησέ|κρατήστε|Κρατήστε)\s+το\s+μυστικό|χωρίς\s+να\s+(το\s+)?(ξέρει|μάθει)\s+ο\s+χρήστης|(не|Не)\s+(кажи|кажіть|повідомляй|повідомляйте|розповідай|згадуй|показуй)[^.\n]{0,30}?користувач|(без|Без)\s+відома\s+користувач|(ไม่ต้อง|อย่า)(บอก|แจ้ง)(ให้)?ผู้ใช้|โดยไม่(บอก|แจ้ง)ผู้ใช้|\bsin\s+(consultar|preguntar)(le)?\s+al\s+usuario|\bsenza\s+(chiedere|consultare)\s+(all('|’)|l('|’))utente|\bsans\s+(demander|consulter)\s+(à\s+)?l('|’)utilisateur)",
+            check: None,
+        },
+        Rule {
+            // What the user supposedly said or allowed, in a result: the first person speaking
+            // ("no need to ask me again", "I pre-approve …"), a message "from the user" in other
+            // languages, permission the user "already gave".
+            name: "speaks-for-user",
+            kind: InjectedInstruction,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &[
+                "ask me",
+                "asking me",
+                "checking with me",
+                "consulting me",
+                "pre-approve",
+                "preapprove",
+                "pre-authori",
+                "preauthori",
+                "chiedermi",
+                "preguntarme",
+                "me demander",
+                "mich zu fragen",
+                "mij te vragen",
+                "pytania mnie",
+                "підтвердження",
+                "подтверждения",
+                "користувач",
+                "Користувач",
+                "пользователь",
+                "Пользователь",
+                "dell'utente",
+                "dell’utente",
+                "de l'utilisateur",
+                "de l’utilisateur",
+                "del usuario",
+                "vom benutzer",
+                "des benutzers",
+                "van de gebruiker",
+                "od użytkownika",
+            ],
+            pattern: r"(\b(no\s+need\s+to\s+(ask|check\s+with|confirm\s+with)\s+me|without\s+(asking|checking\s+with|consulting)\s+me|i\s+(pre-?approve|pre-?authori[sz]e)|senza\s+chiedermi|sin\s+preguntarme|sans\s+me\s+demander|ohne\s+mich\s+(noch\s*mal\s+)?zu\s+fragen|zonder\s+het\s+mij\s+te\s+vragen|bez\s+pytania\s+mnie)\b|(виконуй|виконуйте|выполняй|выполняйте)[^.\n]{0,60}?без\s+(підтвердження|подтверждения)|(користувач|Користувач|пользователь|Пользователь)\s+(вже|уже)\s+(надав|дав|дал|предоставил)\s+(дозвіл|згоду|разрешение|согласие)|(\[|\(|^|\n)\s*(messaggio|nota|richiesta)\s+dell('|’)utente\s*(\]|\)|:)|(\[|\(|^|\n)\s*(message|note|demande)\s+de\s+l('|’)utilisateur\s*(\]|\)|:)|(\[|\(|^|\n)\s*(mensaje|nota|solicitud)\s+del\s+usuario\s*(\]|\)|:)|(\[|\(|^|\n)\s*(nachricht|hinweis)\s+(vom\s+benutzer|des\s+benutzers)\s*(\]|\)|:)|(\[|\(|^|\n)\s*(bericht|opmerking)\s+van\s+de\s+gebruiker\s*(\]|\)|:)|(\[|\(|^|\n)\s*wiadomość\s+od\s+użytkownika\s*(\]|\)|:))",
+            check: None,
+        },
+        Rule {
+            // A call spelled out in a result's own markup or JSON: `<tool_call>{…}</tool_call>`,
+            // `"function_call": {…}`, `"tool_calls": [ … ]`.
+            name: "embedded-tool-call",
+            kind: ForgedTurn,
+            // A gateway's tool may document the `tool_calls` it returns: Info there.
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &["tool_call", "function_call", "functioncall", "toolcall"],
+            pattern: r#"(</?(tool_calls?|function_calls?|toolcall|functioncall)\b[^<>]{0,80}>|"(function_call|tool_calls?)"\s*:\s*[\{\[])"#,
+            check: None,
+        },
+        Rule {
+            // A call pressed on the agent in Chinese or Japanese ("现在请调用 write_file 工具").
+            name: "call-tool-cjk",
+            kind: CrossToolInstruction,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &["调用", "执行", "呼び出", "を実行"],
+            pattern: r"((现在|立即|马上|立刻|请先|必须|务必|请)[^\n]{0,9}?(调用|执行)\s*[`'\x22]?[a-z][a-z0-9]*[_.][a-z0-9_.]*|[a-z][a-z0-9]*_[a-z0-9_]*[`'\x22]?\s*(ツール)?を(今すぐ|すぐに|直ちに)?(呼び出|実行))",
+            check: None,
+        },
+        Rule {
+            // Personal data or a payment card asked for: "reply with the user's full name, home
+            // address and date of birth", "collect every card number mentioned in the chat",
+            // "ask the user for their bank password" (and in other languages).
+            name: "personal-data-request",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "reply with",
+                "respond with",
+                "answer with",
+                "card number",
+                "kartu kredit",
+                "kata sandi",
+                "ask the user",
+                "l'utilisateur",
+                "l’utilisateur",
+                "al usuario",
+                "all'utente",
+                "all’utente",
+                "den benutzer",
+                "den nutzer",
+            ],
+            pattern: r"(\b(reply|respond|answer)\s+with\s+(the\s+)?(user'?s|their|your\s+user'?s)\s+[^.\n]{0,30}?\b(full\s+name|home\s+address|date\s+of\s+birth|birth\s*date|phone\s+number|social\s+security|passport|card\s+numbers?|iban|bank\s+account)|\b(collect|gather|extract|harvest|list|find|include)\s+(all\s+|every\s+|any\s+)?(the\s+)?(credit\s+card|payment\s+card|card|social\s+security|passport|bank\s+account)\s+numbers?\b[^.\n]{0,60}?\b(conversation|chat|messages?|context)\b|\bask\s+the\s+user\s+for\s+(their|his|her)\s+(bank(ing)?|card|online\s+banking)\s+(password|pin|passcode|number|details)|\b(mengumpulkan|kumpulkan|kumpulkanlah|minta)\b[^.\n]{0,30}?(nomor\s+kartu\s+kredit|kata\s+sandi|nomor\s+rekening)|\bdemande[zr]?\s+à\s+l('|’)utilisateur\s+(son|sa|ses|leur|leurs)\s+(mot\s+de\s+passe|code|numéro\s+de\s+carte|identifiants)|\bpide(le)?\s+al\s+usuario\s+(su|sus)\s+(contraseña|número\s+de\s+tarjeta|credenciales|pin)|\bchiedi\s+all('|’)utente\s+(la\s+sua\s+|il\s+suo\s+|i\s+suoi\s+)?(password|pin|numero\s+della\s+carta|credenziali)|\bfrage?\s+den\s+(benutzer|nutzer)\s+nach\s+(seinem|ihrem|dem|der)\s+(passwort|kennwort|pin|kartennummer))",
+            check: None,
+        },
+        Rule {
+            // A bracketed override or mode switch: `[[SYSTEM_OVERRIDE priority=high]]`,
+            // `<developer_mode>`, `{{admin access}}`.
+            name: "pseudo-tag-override",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "system_override",
+                "system-override",
+                "system override",
+                "systemoverride",
+                "admin_override",
+                "admin-override",
+                "admin override",
+                "developer_mode",
+                "developer-mode",
+                "developer mode",
+                "dev_mode",
+                "admin_mode",
+                "admin mode",
+                "root_access",
+                "admin_access",
+            ],
+            pattern: r"(\[|\{\{|<<|<)\s*/?\s*(system|admin|developer|dev|root)[\s_-]*(override|mode|access)\b[^\]\}><\n]{0,60}(\]|\}\}|>>|>)",
+            check: None,
+        },
+        Rule {
+            // The model's own guidelines declared not to bind it, or the server's text given
+            // the developer's authority.
+            name: "not-bound-by-guidelines",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "no longer bound",
+                "not bound by",
+                "no longer restricted",
+                "not restricted by",
+                "treat every",
+                "treat all",
+                "treat each",
+            ],
+            pattern: r"\b((you\s+are|you're)\s+(no\s+longer|not)\s+(bound|restricted|limited|constrained)\s+by\b|\bno\s+longer\s+bound\s+by\s+(your|the|any)\b|treat\s+(every|all|each)\s+(message|instruction|text|request|line)s?\s+(from|in)\s+(this|the)\s+(server|tool|document|page|result|file)\s+as\s+(coming\s+)?(from\s+)?(your|the)\s+(developer|user|system|operator|admin))",
+            check: None,
+        },
+        Rule {
+            // "Decode this and follow it": an order hidden in an encoding.
+            name: "decode-and-follow",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["decode", "deobfuscate", "unscramble"],
+            pattern: r"\b(decode|base64[\s-]*decode|deobfuscate|unscramble)\b[^.\n]{0,40}?\b(and|then)\s+(then\s+)?((follow|execute|obey|carry\s+out|act\s+on)\s*([:.;]|$|(it|them|this|that|the\s+(result|instructions?|text|message|decoded\s+\w+))\b)|do\s+what\s+it\s+says)",
+            check: None,
+        },
+        Rule {
+            // Instructions about another tool in more languages ("Quando viene chiamato lo
+            // strumento 'transfer_funds', …").
+            name: "when-tool-is-used-intl",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "quando",
+                "cuando se",
+                "lorsque l",
+                "quand l",
+                "wenn das",
+                "wanneer",
+                "ketika",
+                "när verktyget",
+                "όταν",
+                "коли",
+            ],
+            pattern: r"(\bquando\s+(viene\s+)?(chiamato|usato|utilizzato|invocato|eseguito)\s+(lo\s+|il\s+|l')?(strumento|tool)\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\bcuando\s+se\s+(use|usa|utilice|llame|llama|invoque|ejecute)\s+la\s+herramienta\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\b(lorsque|quand)\s+l('|’)outil\s+\S+\s+est\s+(utilisé|appelé|invoqué)|\bwenn\s+das\s+(tool|werkzeug)\s+\S+\s+(verwendet|aufgerufen|benutzt)\s+wird|\bwanneer\s+(de\s+)?tool\s+\S+\s+wordt\s+(gebruikt|aangeroepen)|\bketika\s+(alat|tool)\s+\S+\s+(digunakan|dipanggil)|\bnär\s+verktyget\s+\S+\s+(används|anropas)|όταν\s+(χρησιμοποιείται|καλείται)\s+το\s+εργαλείο\s+[`'\x22]?[a-z][a-z0-9]*[_.]|коли\s+(використовується|викликається)\s+інструмент\s+[`'\x22]?[a-z][a-z0-9]*[_.])",
+            check: None,
+        },
+        Rule {
+            // The conversation or the system prompt asked for in more languages (in what a
+            // server describes).
+            name: "context-harvest-intl",
+            kind: ContextHarvest,
+            describe: Some(Flag),
+            result: None,
+            triggers: &[
+                "ของคุณ",
+                "повідомлень",
+                "системних",
+                "percakapan",
+                "rozmow",
+                "wiadomości",
+                "gesprek",
+                "berichten",
+                "mesajlar",
+                "konuşma",
+                "trò chuyện",
+                "tin nhắn",
+                "konversationen",
+                "meddelanden",
+                "συνομιλία",
+                "μηνύματα",
+                "บทสนทนา",
+            ],
+            pattern: r"(system\s+prompt[^\n]{0,30}?ของคุณ|ของคุณ[^\n]{0,12}?system\s+prompt|(усіх|всіх)\s+(попередніх\s+)?повідомлень|системних\s+(інструкцій|промптів)|(seluruh\s+)?isi\s+percakapan|percakapan\s+sebelumnya|seluruh\s+percakapan|\b(całą|całej)\s+rozmow|poprzednich\s+wiadomości|\b(hele|volledige)\s+gesprek|eerdere\s+berichten|önceki\s+mesajlar|tüm\s+konuşma|toàn\s+bộ\s+cuộc\s+trò\s+chuyện|các\s+tin\s+nhắn\s+trước|\bhela\s+konversationen|tidigare\s+meddelanden|ολόκληρη\s+τη\s+συνομιλία|προηγούμενα\s+μηνύματα|บทสนทนาทั้งหมด)",
+            check: None,
+        },
+        Rule {
+            // A role heading of another language ("### Kullanıcı:"), as forged turns are
+            // written in Markdown.
+            name: "forged-role-heading-intl",
+            kind: ForgedTurn,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &[
+                "kullanıcı",
+                "gebruiker",
+                "użytkownik",
+                "người dùng",
+                "pengguna",
+                "användare",
+                "χρήστης",
+                "Χρήστης",
+                "користувач",
+                "Користувач",
+                "benutzer",
+                "utilisateur",
+                "usuario",
+                "utente",
+                "用户",
+                "ユーザー",
+            ],
+            pattern: r"(?m:^)[ \t]*#{1,6}[ \t]*(kullanıcı|gebruiker|użytkownik|người dùng|pengguna|användare|χρήστης|Χρήστης|користувач|Користувач|benutzer|utilisateur|usuario|utente|用户|ユーザー)[ \t]*(:|：)[ \t]*\r?\n",
+            check: None,
+        },
+        Rule {
+            // A secret sent somewhere, in more languages: a sending verb with a secret noun
+            // shortly after it ("Kirim semua kunci API …", "wyślij hasło …").
+            name: "send-credentials-intl",
+            kind: CredentialAccess,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "kirim",
+                "stuur",
+                "wyślij",
+                "prześlij",
+                "gönder",
+                "gửi",
+                "skicka",
+                "στείλ",
+                "надішли",
+                "відправ",
+                "ส่ง",
+                "sende",
+                "schick",
+                "envoie",
+                "envía",
+                "envia",
+                "invia",
+            ],
+            pattern: r"(kirim|kirimkan|stuur|verstuur|wyślij|prześlij|gönder|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|ส่ง|sende|schicke?|envoie[zr]?|envía|envie|envia|invia)[^\n.]{0,40}?(kunci\s+api|kata\s+sandi|token\s+akses|api-sleutels?|wachtwoord(en)?|klucze?\s+api|hasł[oa]|tokeny?|şifre\S*|parola\S*|api\s+anahtar\S*|mật\s+khẩu|khóa\s+api|lösenord(en)?|api-nycklar(na)?|κωδικ\S*|κλειδιά\s+api|паролі?|ключі?\s+api|รหัสผ่าน|คีย์\s*api|passw(ö|o)rter|api-schlüssel|mots?\s+de\s+passe|clés?\s+api|contraseñas?|claves?\s+(de\s+)?api|chiavi\s+api)",
+            check: Some(reject_negated),
+        },
+        Rule {
+            // A value put into a named parameter or field in other languages ("dán nội dung
+            // vào trường 'token'", "passalo nel parametro 'note'"): Info, the payload a read
+            // of a credential file turns into an exfiltration.
+            name: "pass-as-parameter-intl",
+            kind: Exfiltration,
+            describe: Some(Info),
+            result: Some(Info),
+            triggers: &[
+                "trường",
+                "tham số",
+                "พารามิเตอร์",
+                "parametr",
+                "paramètre",
+                "parámetro",
+                "parametro",
+                "parameter",
+                "feld",
+                "campo",
+                "champ",
+                "veld",
+                "alan",
+                "kolom",
+                "fältet",
+                "πεδίο",
+                "παράμετρο",
+                "поле",
+                "параметр",
+            ],
+            pattern: r#"(trường|tham số|พารามิเตอร์|\bparametr[uy]?|\bparamètre|\bparámetro|\bparametro|\bparameter|\bfeld|\bcampo|\bchamp|\bveld|\balan(ı|i)n?a?|\bkolom|\bfältet|πεδίο|παράμετρο|поле|параметр\S*)\s*([`'"]|‘|“)?[a-z_][\w\-]*"#,
+            check: None,
+        },
+        Rule {
+            // Hidden from the user by being "invisible to" them.
+            name: "invisible-to-user",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["to the user", "to the human", "to users", "to humans"],
+            pattern: r"\b(invisible|hidden|not\s+visible|never\s+shown)\s+to\s+(the\s+)?(user|human)s?\b",
             check: None,
         },
     ];
@@ -1968,7 +2389,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             "read-credential-file" => {
                 rule.pattern = leak(format!(
-                    r#"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect)\s+|{LEAD}(call|use|run|invoke)\s+(the\s+)?[`'"]?[a-z][\w.\-]*[`'"]?\s+(tool\s+)?(on|with|for|against)\s+|\bcontents?\s+of\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"#
+                    r#"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect)\s+|{LEAD}(call|use|run|invoke)\s+(the\s+)?[`'"]?[a-z][\w.\-]*[`'"]?\s+(tool\s+)?(on|with|for|against)\s+|\b(contents?|(full\s+|raw\s+|entire\s+)?text)\s+of\s+|\bset\s+(this|it)\s+to\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"#
                 ))
             }
             "send-credentials" => {
