@@ -634,16 +634,27 @@ impl Store {
             .optimize_on_close(true, 400);
         let mac = ChainMac::new(key);
 
-        let mut setup = options.connect().await.map_err(|e| open_error(db, e))?;
-        let prepared = prepare(&mut setup, db, key).await;
-        let _ = setup.close().await;
-        prepared?;
-
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .map_err(|e| open_error(db, e))?;
+        // The database is prepared on the pool's first connection, which then serves the
+        // writes: a separate set-up connection (a thread, the file opened, the schema parsed)
+        // cost every shim's start-up about a millisecond.
+        let pool = SqlitePoolOptions::new().max_connections(2).connect_lazy_with(options);
+        let prepared = async {
+            let mut conn = pool.acquire().await.map_err(|e| open_error(db, e))?;
+            prepare(&mut conn, db, key).await
+        }
+        .await;
+        if let Err(e) = prepared {
+            pool.close().await;
+            return Err(e);
+        }
+        // sqlx puts a released connection back on a task of its own: let it run, so that the
+        // next query takes this connection instead of opening a second one.
+        for _ in 0..100 {
+            if pool.num_idle() > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
         Ok(Store { pool, mac: Arc::new(mac), path: Arc::new(db.to_owned()) })
     }
 
