@@ -2457,11 +2457,20 @@ static ALL: LazyLock<Triggers<ContiguousNfa>> = LazyLock::new(|| {
 
 /// The triggers of the rules that can give at least [`Severity::Flag`] in tool results: the
 /// first pass over a result needs no others, and a smaller automaton reports fewer hits (half
-/// the literals; "add", "put", "prefer" and the like are not among them). Built at the first
-/// result scanned, on the result scanner's thread.
-/// A DFA: results can be large, and a DFA reads them several times faster than an NFA.
-static RESULT_FLAG: LazyLock<Triggers<DFA>> = LazyLock::new(|| {
+/// the literals; "add", "put", "prefer" and the like are not among them). DFAs: results can be
+/// large, and a DFA reads them several times faster than an NFA. Two of them, split by script:
+/// a DFA's every state has a row as wide as the distinct bytes of all its literals, so the
+/// literals of other scripts (a seventh of them) made one DFA for all 4.8 MiB, against 1.8 MiB
+/// for the ASCII ones and 1.3 MiB for the rest apart — and a result of plain ASCII can hold
+/// none of the rest. Each is built at the first result that needs it, on the result
+/// scanner's thread, and kept by every shim.
+static RESULT_ASCII: LazyLock<Triggers<DFA>> = LazyLock::new(|| result_triggers(true));
+static RESULT_OTHER: LazyLock<Triggers<DFA>> = LazyLock::new(|| result_triggers(false));
+
+fn result_triggers(ascii: bool) -> Triggers<DFA> {
     let (literals, owners) = literals(|r| r.result.is_some_and(|s| s >= Severity::Flag));
+    let (literals, owners): (Vec<&'static str>, Vec<Vec<usize>>) =
+        literals.into_iter().zip(owners).filter(|(l, _)| l.is_ascii() == ascii).unzip();
     let automaton = DFA::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
@@ -2470,7 +2479,7 @@ static RESULT_FLAG: LazyLock<Triggers<DFA>> = LazyLock::new(|| {
         .build(&literals)
         .expect("trigger automaton builds");
     Triggers { automaton, owners }
-});
+}
 
 /// Each rule's regex, compiled the first time one of its triggers is found: most text finds
 /// the triggers of a few rules only, so a process compiles a few of the 70 regexes (each
@@ -2594,6 +2603,13 @@ fn literals(wanted: impl Fn(&Rule) -> bool) -> (Vec<&'static str>, Vec<Vec<usize
 type Occurrence = (usize, usize, usize);
 
 impl<A: Automaton> Triggers<A> {
+    /// Every occurrence of a trigger in `s`, as (the rules it belongs to, start, end), ordered
+    /// by where it ends.
+    fn found(&self, s: &[u8]) -> Vec<(&[usize], usize, usize)> {
+        let (found, owners) = self.find(s);
+        found.into_iter().map(|(pattern, start, end)| (&owners[pattern][..], start, end)).collect()
+    }
+
     /// Every occurrence of a trigger in `s`, as (pattern, start, end), ordered by where it
     /// ends, and the rules that own each pattern.
     fn find(&self, s: &[u8]) -> (Vec<Occurrence>, &[Vec<usize>]) {
@@ -2701,14 +2717,19 @@ fn report<A: Automaton>(
 /// say). However many triggers a text holds, a rule reads each byte at most once plus the
 /// window, so the work stays linear and no trigger is ever skipped.
 pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
-    let (triggers, owners) = if ctx == Context::Result && min >= Severity::Flag {
-        RESULT_FLAG.find(s.as_bytes())
+    let triggers = if ctx == Context::Result && min >= Severity::Flag {
+        let mut found = RESULT_ASCII.found(s.as_bytes());
+        if !s.is_ascii() {
+            found.extend(RESULT_OTHER.found(s.as_bytes()));
+            found.sort_by_key(|&(_, _, end)| end);
+        }
+        found
     } else {
-        ALL.find(s.as_bytes())
+        ALL.found(s.as_bytes())
     };
     let mut ranges: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
-    for (pattern, start, end) in triggers {
-        for &ri in &owners[pattern] {
+    for (owners, start, end) in triggers {
+        for &ri in owners {
             let rule = &RULES[ri];
             let severity = match ctx {
                 Context::Result => rule.result,
