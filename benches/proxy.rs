@@ -5,9 +5,11 @@
 //! `echo` tool), so that what is measured is the proxy and not a server's own cost. The daemon
 //! (`mcpfw daemon`, release build) serves it through its proxy with every message inspected,
 //! decided and recorded in its SQLite history. Latency: `tools/call` requests one at a time,
-//! alternating direct and proxied, over kept-alive connections; the added p50 must stay within
-//! 300 µs. Throughput: 16 concurrent clients for a few seconds through the proxy; at least
-//! 5,000 requests/s.
+//! alternating direct and proxied, over kept-alive connections. Throughput: 16 concurrent
+//! clients for a few seconds through the proxy. The targets are an added p50 of at most 100 µs
+//! and at least 0.6 × the direct throughput; both are still missed, so the bench holds them to
+//! regression bounds instead (an added p50 within 300 µs, at least 5,000 requests/s), and the
+//! report says so.
 //!
 //! Environment: `MCPFW_BENCH_QUICK=1` (fewer samples), `MCPFW_BENCH_ENFORCE=1` (exit 1 outside
 //! target × `MCPFW_BENCH_SLACK`). The report is printed and written to
@@ -25,8 +27,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
+/// The regression bounds the bench enforces while the targets below are missed.
 const TARGET_ADDED_P50: Duration = Duration::from_micros(300);
 const TARGET_RPS: f64 = 5_000.0;
+/// The targets: what one hop of inspection should cost.
+const GOAL_ADDED_P50: Duration = Duration::from_micros(100);
+const GOAL_RATIO: f64 = 0.6;
 
 struct Killed(Child);
 
@@ -255,20 +261,30 @@ fn main() {
          `mcpfw daemon`'s proxy (every message inspected, decided and recorded), {samples} calls each, \
          alternating; then 16 concurrent clients for {seconds} s.\n\n\
          | | direct | proxied | added | target |\n|---|---|---|---|---|\n\
-         | p50 | {:.0} µs | {:.0} µs | {:.0} µs | ≤ {} µs added |\n\
+         | p50 | {:.0} µs | {:.0} µs | {:.0} µs | ≤ {} µs added: {} |\n\
          | p99 | {:.0} µs | {:.0} µs | {:.0} µs | |\n\
-         | requests/s | {:.0} | {:.0} | ×{:.2} | ≥ {:.0} |\n\n{}{}\n",
+         | requests/s | {:.0} | {:.0} | ×{:.2} | ≥ ×{} of direct: {} |\n\n{}{}\n",
         us(d50),
         us(p50),
         us(added),
-        TARGET_ADDED_P50.as_micros(),
+        GOAL_ADDED_P50.as_micros(),
+        if added <= GOAL_ADDED_P50 {
+            "pass".to_owned()
+        } else {
+            format!("known miss (held to ≤ {} µs)", TARGET_ADDED_P50.as_micros())
+        },
         us(d99),
         us(p99),
         us(p99.saturating_sub(d99)),
         direct_rps,
         proxy_rps,
         proxy_rps / direct_rps,
-        TARGET_RPS,
+        GOAL_RATIO,
+        if proxy_rps >= GOAL_RATIO * direct_rps {
+            "pass".to_owned()
+        } else {
+            format!("known miss (held to ≥ {TARGET_RPS:.0} requests/s)")
+        },
         if slack == 1.0 {
             String::new()
         } else {
