@@ -495,10 +495,28 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
             }
         }
     }
-    // Text a server encodes in base64 in its own description is read decoded; an encoded
-    // phrase the rules know is itself a directive (hidden from the user, meant for the model).
+    // Words a server spells out letter by letter in its own description (`s.e.n.d`) are read
+    // joined; what only the joined copy shows is added, with its span in the original.
     if ctx == Context::Describe {
-        for (run, prose) in fold::base64_runs(text) {
+        if let Some((joined, map)) = fold::join_spelled(text) {
+            for mut hit in rules::hits(&joined, ctx, Severity::Info) {
+                hit.span = map[hit.span.start]..map[hit.span.end];
+                let seen = found.iter().any(|h| std::ptr::eq(h.rule, hit.rule));
+                if !seen && hit.span.start < hit.span.end {
+                    found.push(hit);
+                }
+            }
+        }
+    }
+    // Text a server encodes in base64, percent-encoding or hex escapes in its own description
+    // is read decoded; an encoded phrase the rules know is itself a directive (hidden from the
+    // user, meant for the model).
+    if ctx == Context::Describe {
+        let encoded = fold::base64_runs(text)
+            .into_iter()
+            .map(|(run, prose)| (run, prose, "base64"))
+            .chain(fold::escaped_runs(text).into_iter().map(|(run, prose)| (run, prose, "escaped")));
+        for (run, prose, how) in encoded {
             let span = match &mapped {
                 Some((_, map)) => hidden::map_back(map, run.clone()),
                 None => run.clone(),
@@ -508,10 +526,14 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
                 out.push(Finding {
                     kind: Kind::ModelDirective,
                     severity: Severity::Flag,
-                    rule: "base64-encoded-instructions",
+                    rule: if how == "base64" {
+                        "base64-encoded-instructions"
+                    } else {
+                        "escaped-instructions"
+                    },
                     location: location.to_owned(),
                     span: span.clone(),
-                    evidence: format!("[base64: {}]", excerpt(&prose, 160)),
+                    evidence: format!("[{how}: {}]", excerpt(&prose, 160)),
                 });
             }
             for hit in hits {
@@ -523,7 +545,7 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
                     rule: hit.rule.name,
                     location: location.to_owned(),
                     span,
-                    evidence: format!("[base64: {}]", excerpt(&prose[hit.span], 160)),
+                    evidence: format!("[{how}: {}]", excerpt(&prose[hit.span], 160)),
                 });
             }
         }
