@@ -1,9 +1,10 @@
 //! Spellings that hide a phrase from the rules while a model still reads it: Cyrillic and
 //! Greek letters that look Latin inside a Latin word (`іgnоrе`), fullwidth forms
 //! (`ＩＧＮＯＲＥ`), leetspeak (`1gn0r3 4ll`), words joined into an identifier
-//! (`ignore_all_prior_rules`), and text encoded in base64. [`fold`] gives a copy in plain
+//! (`ignore_all_prior_rules`), words spelled letter by letter (`s.e.n.d`), and text encoded in
+//! base64, percent-encoding or hex escapes. [`fold`] and [`join_spelled`] give a copy in plain
 //! letters that the rules read a second time, with a map back to the original; [`base64_runs`]
-//! finds encoded text that decodes to prose.
+//! and [`escaped_runs`] find encoded text that decodes to prose.
 
 use std::ops::Range;
 
@@ -296,23 +297,30 @@ pub(super) fn escaped_runs(text: &str) -> Vec<(Range<usize>, String)> {
         let mut bytes = Vec::new();
         let mut escapes = 0;
         while i < b.len() {
-            if has_hex && b[i] == b'\\' && i + 3 < b.len() && b[i + 1] == b'x' {
-                if let Some(v) = hex_byte(b[i + 2], b[i + 3]) {
-                    bytes.push(v);
-                    escapes += 1;
-                    i += 4;
-                    continue;
-                }
+            if has_hex
+                && b[i] == b'\\'
+                && i + 3 < b.len()
+                && b[i + 1] == b'x'
+                && let Some(v) = hex_byte(b[i + 2], b[i + 3])
+            {
+                bytes.push(v);
+                escapes += 1;
+                i += 4;
+                continue;
             }
-            if has_percent && b[i] == b'%' && i + 2 < b.len() {
-                if let Some(v) = hex_byte(b[i + 1], b[i + 2]) {
-                    bytes.push(v);
-                    escapes += 1;
-                    i += 3;
-                    continue;
-                }
+            if has_percent
+                && b[i] == b'%'
+                && i + 2 < b.len()
+                && let Some(v) = hex_byte(b[i + 1], b[i + 2])
+            {
+                bytes.push(v);
+                escapes += 1;
+                i += 3;
+                continue;
             }
-            if b[i].is_ascii_alphanumeric() || matches!(b[i], b'.' | b'_' | b'-' | b'~' | b'+') {
+            if b[i].is_ascii_alphanumeric()
+                || matches!(b[i], b'.' | b'_' | b'-' | b'~' | b'+' | b' ')
+            {
                 bytes.push(if b[i] == b'+' { b' ' } else { b[i] });
                 i += 1;
                 continue;
