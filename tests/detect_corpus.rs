@@ -1,8 +1,9 @@
 //! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
-//! rules were developed against, and `detect-holdout.jsonl`, `detect-holdout-2.jsonl` and
-//! `detect-holdout-3.jsonl`, each written apart from the rules and scored once before any rule
-//! was changed for it (their first scores, recorded in `tests/corpus/README.md`, are the honest
-//! estimates). Each held-out set is held at precision ≥ 0.98 and recall ≥ 0.95.
+//! rules were developed against, and `detect-holdout.jsonl`, `detect-holdout-2.jsonl`,
+//! `detect-holdout-3.jsonl` and `detect-holdout-4.jsonl`, each written apart from the rules and
+//! scored once before any rule was changed for it (their first scores, recorded in
+//! `tests/corpus/README.md`, are the honest estimates). Each held-out set is held at
+//! precision ≥ 0.98 and recall ≥ 0.95.
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -201,8 +202,14 @@ fn corpus_precision_and_recall() {
     let holdout = corpus("detect-holdout.jsonl");
     let holdout_2 = corpus("detect-holdout-2.jsonl");
     let holdout_3 = corpus("detect-holdout-3.jsonl");
-    let all: Vec<&Item> =
-        development.iter().chain(&holdout).chain(&holdout_2).chain(&holdout_3).collect();
+    let holdout_4 = corpus("detect-holdout-4.jsonl");
+    let all: Vec<&Item> = development
+        .iter()
+        .chain(&holdout)
+        .chain(&holdout_2)
+        .chain(&holdout_3)
+        .chain(&holdout_4)
+        .collect();
     let attacks = all.iter().filter(|i| i.attack).count();
     assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
 
@@ -211,8 +218,9 @@ fn corpus_precision_and_recall() {
         evaluate("held-out set (detect-holdout.jsonl)", &holdout.iter().collect::<Vec<_>>()),
         evaluate("held-out set 2 (detect-holdout-2.jsonl)", &holdout_2.iter().collect::<Vec<_>>()),
         evaluate("held-out set 3 (detect-holdout-3.jsonl)", &holdout_3.iter().collect::<Vec<_>>()),
+        evaluate("held-out set 4 (detect-holdout-4.jsonl)", &holdout_4.iter().collect::<Vec<_>>()),
     ];
-    let score = evaluate("all four", &all);
+    let score = evaluate("all five", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
     assert!(
@@ -224,7 +232,12 @@ fn corpus_precision_and_recall() {
     assert!(recall >= 0.9, "recall {recall:.3} < 0.9");
     assert!(precision >= 0.95, "precision {precision:.3} < 0.95");
     // Each held-out set at the targets: precision ≥ 0.98, recall ≥ 0.95.
-    let names = ["detect-holdout.jsonl", "detect-holdout-2.jsonl", "detect-holdout-3.jsonl"];
+    let names = [
+        "detect-holdout.jsonl",
+        "detect-holdout-2.jsonl",
+        "detect-holdout-3.jsonl",
+        "detect-holdout-4.jsonl",
+    ];
     for (name, s) in names.iter().zip(&held) {
         let (p, r) = (ratio(s.tp, s.tp + s.fp), ratio(s.tp, s.attacks));
         assert!(p >= 0.98, "{name}: precision {p:.3} < 0.98");

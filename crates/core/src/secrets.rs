@@ -429,8 +429,9 @@ fn embedded(hay: &str) -> Vec<(&'static str, bool)> {
 }
 
 /// A key published as an example in its vendor's documentation: AWS's access key IDs end in
-/// `EXAMPLE` (`AKIAIOSFODNN7EXAMPLE`) and its secret keys in `EXAMPLEKEY`, Stripe's API reference signs its examples with a few
-/// fixed test-mode keys, and jwt.io's sample token is signed with a known signature.
+/// `EXAMPLE` (`AKIAIOSFODNN7EXAMPLE`) and its secret keys in `EXAMPLEKEY`, Stripe's API
+/// reference signs its examples with a few fixed test-mode keys, and jwt.io's sample token is
+/// signed with a known signature; an `Authorization` header carrying one of them is a sample too.
 fn documentation_sample(kind: &str, value: &str) -> bool {
     match kind {
         "aws-access-key-id" => value.ends_with("EXAMPLE"),
@@ -442,6 +443,12 @@ fn documentation_sample(kind: &str, value: &str) -> bool {
         .contains(&value),
         "aws-secret-access-key" => value.contains("EXAMPLEKEY"),
         "jwt" => value.ends_with(".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"),
+        // A header whose credential is one of those samples (`Authorization: Bearer <jwt.io's
+        // token>` in an API reference).
+        "authorization" => value
+            .rsplit(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+            .find(|t| !t.is_empty())
+            .is_some_and(|t| ["jwt", "stripe-key"].iter().any(|k| documentation_sample(k, t))),
         _ => false,
     }
 }

@@ -1,9 +1,10 @@
 //! Spellings that hide a phrase from the rules while a model still reads it: Cyrillic and
 //! Greek letters that look Latin inside a Latin word (`іgnоrе`), fullwidth forms
 //! (`ＩＧＮＯＲＥ`), leetspeak (`1gn0r3 4ll`), words joined into an identifier
-//! (`ignore_all_prior_rules`), and text encoded in base64. [`fold`] gives a copy in plain
+//! (`ignore_all_prior_rules`), words spelled letter by letter (`s.e.n.d`), and text encoded in
+//! base64, percent-encoding or hex escapes. [`fold`] and [`join_spelled`] give a copy in plain
 //! letters that the rules read a second time, with a map back to the original; [`base64_runs`]
-//! finds encoded text that decodes to prose.
+//! and [`escaped_runs`] find encoded text that decodes to prose.
 
 use std::ops::Range;
 
@@ -278,6 +279,130 @@ pub(super) fn base64_runs(text: &str) -> Vec<(Range<usize>, String)> {
         }
     }
     out
+}
+
+/// Runs of percent-encoded (`ignore%20all%20…`) or hex-escaped (`\\x69\\x67…`) text that
+/// decode to prose, with the decoded text. A byte check (`%` or `\\x`) comes first.
+pub(super) fn escaped_runs(text: &str) -> Vec<(Range<usize>, String)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let has_percent = memchr::memchr(b'%', b).is_some();
+    let has_hex = memchr::memmem::find(b, b"\\x").is_some();
+    if !has_percent && !has_hex {
+        return out;
+    }
+    let mut i = 0;
+    while i < b.len() && out.len() < 8 {
+        let start = i;
+        let mut bytes = Vec::new();
+        let mut escapes = 0;
+        while i < b.len() {
+            if has_hex
+                && b[i] == b'\\'
+                && i + 3 < b.len()
+                && b[i + 1] == b'x'
+                && let Some(v) = hex_byte(b[i + 2], b[i + 3])
+            {
+                bytes.push(v);
+                escapes += 1;
+                i += 4;
+                continue;
+            }
+            if has_percent
+                && b[i] == b'%'
+                && i + 2 < b.len()
+                && let Some(v) = hex_byte(b[i + 1], b[i + 2])
+            {
+                bytes.push(v);
+                escapes += 1;
+                i += 3;
+                continue;
+            }
+            if b[i].is_ascii_alphanumeric()
+                || matches!(b[i], b'.' | b'_' | b'-' | b'~' | b'+' | b' ')
+            {
+                bytes.push(if b[i] == b'+' { b' ' } else { b[i] });
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        if i == start {
+            i += 1;
+            continue;
+        }
+        if escapes < 3 {
+            continue;
+        }
+        let Ok(prose) = String::from_utf8(bytes) else { continue };
+        let words = prose.split_whitespace().filter(|w| w.len() >= 2).count();
+        let plain = prose.chars().filter(|c| c.is_alphabetic() || *c == ' ').count();
+        if words >= 3 && plain * 10 >= prose.chars().count() * 7 {
+            out.push((start..i, prose));
+        }
+    }
+    out
+}
+
+fn hex_byte(h: u8, l: u8) -> Option<u8> {
+    let d = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
+    Some(d(h)? * 16 + d(l)?)
+}
+
+/// A copy of `text` with words spelled out letter by letter joined (`s.e.n.d` and
+/// `c-o-n-t-e-n-t-s` read `send`, `contents`), and for each of its bytes and its end the byte
+/// of `text` it came from; `None` when no such word (of at least four letters) is there.
+pub(super) fn join_spelled(text: &str) -> Option<(String, Vec<usize>)> {
+    let b = text.as_bytes();
+    // Byte check: a letter, a separator, a letter, a separator.
+    let candidate = b.windows(4).any(|w| {
+        w[0].is_ascii_alphabetic()
+            && matches!(w[1], b'.' | b'-')
+            && w[2].is_ascii_alphabetic()
+            && matches!(w[3], b'.' | b'-')
+    });
+    if !candidate {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut map = Vec::with_capacity(text.len() + 1);
+    let mut changed = false;
+    let mut i = 0;
+    while i < b.len() {
+        // A run letter (sep letter){3,}, not inside a longer word.
+        let at_word_start = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        if at_word_start && b[i].is_ascii_alphabetic() {
+            let mut j = i + 1;
+            let mut letters = 1;
+            while j + 1 < b.len()
+                && matches!(b[j], b'.' | b'-')
+                && b[j + 1].is_ascii_alphabetic()
+                && (j + 2 >= b.len() || !b[j + 2].is_ascii_alphabetic())
+            {
+                letters += 1;
+                j += 2;
+            }
+            if letters >= 4 {
+                let mut k = i;
+                while k < j {
+                    out.push(b[k] as char);
+                    map.push(k);
+                    k += 2;
+                }
+                changed = true;
+                i = j;
+                continue;
+            }
+        }
+        let ch = text[i..].chars().next().expect("char boundary");
+        for k in 0..ch.len_utf8() {
+            map.push(i + k);
+        }
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    map.push(b.len());
+    changed.then_some((out, map))
 }
 
 fn is_b64(b: u8) -> bool {

@@ -43,8 +43,10 @@
 //! Phrase rules run on the sanitized text, so hidden characters cannot split a keyword and the
 //! hidden text itself is read; text with look-alike Cyrillic or Greek letters inside Latin
 //! words or fullwidth letters (and, in descriptions, leetspeak or sentences written as
-//! identifiers) is read a second time folded to plain letters, and base64 in a description that
-//! decodes to prose is read decoded (a phrase found there is itself a directive).
+//! identifiers) is read a second time folded to plain letters; in a description, words spelled
+//! letter by letter (`s.e.n.d`) are read joined, and base64, percent-encoded or hex-escaped text
+//! that decodes to prose is read decoded (a phrase found there is itself a directive).
+//! A definition that stacks directives of two different rules is withheld.
 //!
 //! # Severity
 //!
@@ -343,7 +345,7 @@ pub fn scan_instructions(text: &str) -> Vec<Finding> {
     // The `instructions` of `initialize` are addressed to the model by design ("These
     // instructions are written for an LLM"): saying so is not an injection there.
     out.retain(|f| f.rule != "addressed-to-ai");
-    finish(out)
+    finish(out, Context::Describe)
 }
 
 /// Findings in the `result` of a `tools/call`, secrets included.
@@ -361,13 +363,13 @@ pub fn scan_result(result: &Value) -> Vec<Finding> {
             evidence: format!("a {}", s.kind),
         });
     }
-    finish(out)
+    finish(out, Context::Result)
 }
 
 fn scan_item(value: &Value, ctx: Context, siblings: &[&str]) -> Vec<Finding> {
     let mut walker = Walker { out: Vec::new(), pointer: String::new(), siblings, ctx };
     walker.walk(value, None, 0, false);
-    finish(walker.out)
+    finish(walker.out, ctx)
 }
 
 struct Walker<'a> {
@@ -495,10 +497,28 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
             }
         }
     }
-    // Text a server encodes in base64 in its own description is read decoded; an encoded
-    // phrase the rules know is itself a directive (hidden from the user, meant for the model).
+    // Words a server spells out letter by letter in its own description (`s.e.n.d`) are read
+    // joined; what only the joined copy shows is added, with its span in the original.
+    if ctx == Context::Describe
+        && let Some((joined, map)) = fold::join_spelled(text)
+    {
+        for mut hit in rules::hits(&joined, ctx, Severity::Info) {
+            hit.span = map[hit.span.start]..map[hit.span.end];
+            let seen = found.iter().any(|h| std::ptr::eq(h.rule, hit.rule));
+            if !seen && hit.span.start < hit.span.end {
+                found.push(hit);
+            }
+        }
+    }
+    // Text a server encodes in base64, percent-encoding or hex escapes in its own description
+    // is read decoded; an encoded phrase the rules know is itself a directive (hidden from the
+    // user, meant for the model).
     if ctx == Context::Describe {
-        for (run, prose) in fold::base64_runs(text) {
+        let encoded =
+            fold::base64_runs(text).into_iter().map(|(run, prose)| (run, prose, "base64")).chain(
+                fold::escaped_runs(text).into_iter().map(|(run, prose)| (run, prose, "escaped")),
+            );
+        for (run, prose, how) in encoded {
             let span = match &mapped {
                 Some((_, map)) => hidden::map_back(map, run.clone()),
                 None => run.clone(),
@@ -508,10 +528,14 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
                 out.push(Finding {
                     kind: Kind::ModelDirective,
                     severity: Severity::Flag,
-                    rule: "base64-encoded-instructions",
+                    rule: if how == "base64" {
+                        "base64-encoded-instructions"
+                    } else {
+                        "escaped-instructions"
+                    },
                     location: location.to_owned(),
                     span: span.clone(),
-                    evidence: format!("[base64: {}]", excerpt(&prose, 160)),
+                    evidence: format!("[{how}: {}]", excerpt(&prose, 160)),
                 });
             }
             for hit in hits {
@@ -523,7 +547,7 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
                     rule: hit.rule.name,
                     location: location.to_owned(),
                     span,
-                    evidence: format!("[base64: {}]", excerpt(&prose[hit.span], 160)),
+                    evidence: format!("[{how}: {}]", excerpt(&prose[hit.span], 160)),
                 });
             }
         }
@@ -623,7 +647,7 @@ fn quoted_example(text: &str, span: &Range<usize>) -> bool {
 }
 
 /// Escalation, de-duplication and the cap, for the findings of one item.
-fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
+fn finish(mut out: Vec<Finding>, ctx: Context) -> Vec<Finding> {
     let directive = out.iter().any(|f| f.kind.is_directive() || f.rule == "unicode-tag-characters");
     let payload = out.iter().any(|f| f.kind.is_payload());
     let credential = out.iter().any(|f| f.kind == Kind::CredentialAccess);
@@ -643,8 +667,19 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     let hidden = out.iter().any(|f| {
         matches!(f.kind, Kind::WhitespacePadding | Kind::AnsiEscape) && f.severity >= Severity::Flag
     });
+    // Directives of two different rules in what a server says about itself (an override tag and
+    // an order to ignore the user, a priority claim and a policy set aside): a definition that
+    // stacks them is written to steer the model, not to describe a tool.
+    let stacked = ctx == Context::Describe && {
+        let mut rules = out
+            .iter()
+            .filter(|f| f.kind.is_directive() && f.severity >= Severity::Flag)
+            .map(|f| f.rule);
+        rules.next().is_some_and(|first| rules.any(|r| r != first))
+    };
     for f in &mut out {
         if (directive && payload && (f.kind.is_directive() || f.kind.is_payload()))
+            || (stacked && f.kind.is_directive() && f.severity >= Severity::Flag)
             || (hidden && f.severity >= Severity::Flag && f.kind.is_payload())
             || (credential
                 && exfiltration

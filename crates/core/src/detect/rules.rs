@@ -109,7 +109,7 @@ fn check_example_destination(c: &Captures<'_>, _: &str, _: &str) -> Option<usize
 fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static SENDING: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(&format!(
-            r"(?i)\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|embed|encode)(s|es|ed|ing)?\b[^\n]*?\b{PAYLOAD}\b[^\n]*$"
+            r"(?i)\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|embed|encode|mirror|relay|ping|attach)(s|es|ed|ing)?\b[^\n]*?\b{PAYLOAD}\b[^\n]*$"
         ))
         .expect("valid regex")
     });
@@ -124,7 +124,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     // language's words for what is sent, so the verb is enough.
     static SENDING_INTL: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
+            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*|přepošli|pošli|odešli|přeposílej|trimite|trimiteți|trimiteti|küldd|küldje|küldjön|továbbítsd|lähetä|lähettää|tuma|tumeni|ipadala|ipasa|hantar|hantarkan)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
         )
         .expect("valid regex")
     });
@@ -140,7 +140,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     }
     // The verb after the address, as Turkish puts it ("… adresine gönder").
     static SENDING_AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
-        TextRegex::new(r"(?i)^[^\n.]{0,30}?\b(adresine|adrese)?\s*(gönder|yolla|ilet)")
+        TextRegex::new(r"(?i)^[^\n.]{0,30}?\b(adresine|adrese)?\s*(gönder|yolla|ilet)|^\s*\S{0,6}\s*(அனுப்ப|পাঠা|بھیج)")
             .expect("valid regex")
     });
     if SENDING_AFTER.is_match(after) {
@@ -159,7 +159,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
 fn check_intl_read(_: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static BEFORE: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли|lees|kopieer|stuur|przeczytaj|odczytaj|otwórz|skopiuj|wyślij|đọc|mở|gửi|sao chép|baca|buka|salin|kirim|läs|öppna|kopiera|skicka|διάβασε|διαβάστε|άνοιξε|στείλε|відкрий|надішли|скопіюй)\b|读取|读|打开|发送|复制|อ่าน|เปิด|ส่ง)[^\n]{0,60}$",
+            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли|lees|kopieer|stuur|przeczytaj|odczytaj|otwórz|skopiuj|wyślij|đọc|mở|gửi|sao chép|baca|buka|salin|kirim|läs|öppna|kopiera|skicka|διάβασε|διαβάστε|άνοιξε|στείλε|відкрий|надішли|скопіюй|læs|les|přečti|čti|načti|citește|citeste|olvasd|lue|soma|basahin)\b|读取|读|打开|发送|复制|อ่าน|เปิด|ส่ง)[^\n]{0,60}$",
         )
         .expect("valid regex")
     });
@@ -243,7 +243,7 @@ fn reject_error_without_destination(c: &Captures<'_>, after: &str) -> bool {
 fn check_role_request(c: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
     static REQUEST: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)^[\s*>]*((ok(ay)?|great|thanks|actually|also|now|so|perfect|good|wait|and)\b[\s,.!]*)*(please|now|ignore|disregard|forget|stop|send|read|delete|remove|drop|run|execute|call|invoke|use|e-?mail|upload|post|show|print|reveal|list|open|push|merge|install|disable|turn\s+off|transfer|pay|approve|give|paste|copy|export|download|fetch|write|create|change|update|i\s+(want|need|approve|authori[sz]e|changed|have\s+changed|'ve\s+changed|confirm)|you\s+(can|may|must|should)|can\s+you|could\s+you|go\s+ahead)\b",
+            r"(?i)^[\s*>]*((ok(ay)?|great|thanks|actually|also|now|so|perfect|good|wait|and|hi|hey|it'?s\s+me(\s+again)?)\b[\s,.!]*)*(please|now|ignore|disregard|forget|stop|send|read|delete|remove|drop|run|execute|call|invoke|use|e-?mail|upload|post|show|print|reveal|list|open|push|merge|install|disable|turn\s+off|transfer|pay|approve|give|paste|copy|export|download|fetch|write|create|change|update|i\s+(want|need|approve|authori[sz]e|changed|have\s+changed|'ve\s+changed|confirm)|you\s+(can|may|must|should)|can\s+you|could\s+you|go\s+ahead)\b",
         )
         .expect("valid regex")
     });
@@ -415,10 +415,10 @@ const HARVEST_VERBS: &[&str] = &[
 ];
 
 /// Sensitive file locations, as a regex fragment.
-const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b)"#;
+const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/(credentials|config)\b|\bmcp\.json\b|\.cursor/|claude_desktop_config\.json|\.claude\.json\b|\.config/(gh|gcloud|claude)\b|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(passwd|shadow|sudoers)\b|\bwallet\.dat\b|\.(bash|zsh)_history\b|\.gnupg\b|(^|[\s'"`(,/])\.env(\.[a-z]+)?\b|\bcredentials\.json\b|\bsecrets?\.(json|ya?ml|toml)\b|\bkeychain\b|\b(cookies|login\s+data)\.(db|sqlite)\b|\.pgpass\b|\.tfstate\b|\bstate\.vscdb\b|\.config/Code/User/globalStorage\b|\bsecurity\s+find-(generic|internet)-password\b|\b(chrome|chromium|firefox|safari|edge|brave|browser)('s)?\s+cookie\s+(store|jar|database|db)\b|Default/Cookies\b|\.env\.production\b)"#;
 
 /// Files that hold credentials outright (a subset of [`SENSITIVE_PATH`]).
-const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b|\.config/gh/hosts\.ya?ml\b|\.config/gcloud/(credentials\.db|access_tokens\.db|application_default_credentials\.json)|gcloud\\(credentials\.db|access_tokens\.db|application_default_credentials\.json))"#;
+const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b|\.config/gh/hosts\.ya?ml\b|\.config/gcloud/(credentials\.db|access_tokens\.db|application_default_credentials\.json)|gcloud\\(credentials\.db|access_tokens\.db|application_default_credentials\.json)|\.pgpass\b|\.tfstate\b|\bstate\.vscdb\b|\.config/Code/User/globalStorage\b|\bsecurity\s+find-(generic|internet)-password\b|\b(chrome|chromium|firefox|safari|edge|brave|browser)('s)?\s+cookie\s+(store|jar|database|db)\b|Default/Cookies\b|\.env\.production\b)"#;
 
 /// Triggers for [`CREDENTIAL_PATH`].
 const CREDENTIAL_TRIGGERS: &[&str] = &[
@@ -443,6 +443,18 @@ const CREDENTIAL_TRIGGERS: &[&str] = &[
     ".config/gh/hosts",
     ".config/gcloud/",
     "gcloud\\",
+    ".pgpass",
+    ".tfstate",
+    "state.vscdb",
+    ".config/code/user/globalstorage",
+    "find-generic-password",
+    "find-internet-password",
+    "cookie store",
+    "cookie jar",
+    "cookie database",
+    "cookie db",
+    "default/cookies",
+    ".env.production",
 ];
 
 /// A public key is not a credential.
@@ -482,6 +494,18 @@ const SENSITIVE_TRIGGERS: &[&str] = &[
     "keychain",
     "cookies.",
     "login data",
+    ".pgpass",
+    ".tfstate",
+    "state.vscdb",
+    ".config/code/user/globalstorage",
+    "find-generic-password",
+    "find-internet-password",
+    "cookie store",
+    "cookie jar",
+    "cookie database",
+    "cookie db",
+    "default/cookies",
+    ".env.production",
 ];
 
 /// Literals of [`SECRET_NOUN`] (each alternative contains one).
@@ -600,7 +624,7 @@ const SECRET_NOUN: &str = r"([a-z0-9]+[_-])*(api[\s_-]?keys?|access[\s_-]?tokens
 const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|needs?\s+to|ha(ve|s)\s+to|(is|are)\s+required\s+to|first|please|also|then|always|and|now|immediately)\s+)";
 
 /// Payload words of an exfiltration (what is being sent).
-const PAYLOAD: &str = r"(conversation|chat|history|context|messages?|contents?|data|credentials?|keys?|tokens?|secrets?|passwords?|files?|results?|outputs?|responses?|everything|environment|summary|prompts?|cookies?|session|ssh|config|information|details|texts?|documents?|notes?|diffs?|logs?|transcripts?|quer(y|ies)|invites?|e-?mails?|attachments?|source|code)";
+const PAYLOAD: &str = r"(conversation|chat|history|context|messages?|contents?|data|credentials?|keys?|tokens?|secrets?|passwords?|files?|results?|outputs?|responses?|everything|environment|summary|prompts?|cookies?|session|ssh|config|information|details|texts?|documents?|notes?|diffs?|logs?|transcripts?|quer(y|ies)|invites?|e-?mails?|attachments?|source|code|pages?|records?)";
 
 /// A URL or e-mail address, named `dest`.
 const DEST: &str =
@@ -1480,7 +1504,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Flag),
             triggers: &["http://", "https://"],
-            pattern: r#"https?://[^\s"'<>)]*[?&/=][^\s"'<>)]*(\{\{?\s*|<|\[|%7b)([^{}<>\[\]\n]{0,30}?\b)?(summary|conversation|chat|history|data|secrets?|api_?key|keys?|tokens?|passwords?|credentials?|context|messages?|memory|env|user_?data|info|ssh|contents?|file_contents?)[^{}<>\[\]\n]{0,30}(\}\}?|>|\]|%7d)"#,
+            pattern: r#"https?://[^\s"'<>)]*[?&/=][^\s"'<>)]*(\{\{?\s*|<|\[|%7b)([^{}<>\[\]\n]{0,30}?\b)?(summary|conversation|chat|history|data|secrets?|api_?key|keys?|tokens?|passwords?|credentials?|context|messages?|memory|env|user_?data|info|ssh|contents?|file_contents?|files?)[^{}<>\[\]\n]{0,30}(\}\}?|>|\]|%7d)"#,
             check: None,
         },
         Rule {
@@ -2378,6 +2402,331 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             pattern: r"\b(invisible|hidden|not\s+visible|never\s+shown)\s+to\s+(the\s+)?(user|human)s?\b",
             check: None,
         },
+        Rule {
+            // "Ignore the (previous) instructions" in Czech, Romanian, Hungarian, Finnish,
+            // Danish, Norwegian, Swahili, Tagalog, Brazilian Portuguese, Bengali and Urdu.
+            name: "ignore-instructions-intl3",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "ignoruj",
+                "nu mai urma",
+                "ignoră",
+                "ignorați",
+                "figyelmen kívül",
+                "ohita",
+                "ohitt",
+                "ohitet",
+                "sivuuta",
+                "ignorer",
+                "puuz",
+                "pansinin",
+                "esquece",
+                "esqueça",
+                "esqueca",
+                "ignora",
+                "উপেক্ষা",
+                "نظرانداز",
+                "نظر انداز",
+            ],
+            pattern: r"((ignoruj(te)?|nu\s+mai\s+urma(ți|ti)?|ignoră|ignorați|hagy(d|ja)\s+figyelmen\s+kívül|ohit\w*|sivuuta\w*|ignorer|u?puuz\w*|huwag\s+pansinin|esquece|esqueça|esqueca|ignora)[^\n.]{0,60}?(pokyn\w*|instrukc\w*|příkaz\w*|instrucțiun\w*|instructiun\w*|regul\w*|utasítás\w*|ohje\w*|vahvistus\w*|instruktion\w*|instruksjon\w*|instrukser|regler|maagizo|tagubilin|regras|instruções|instrucoes|instrução)|(নির্দেশ\S*|ہدایات|ہدایت)[^\n.]{0,30}?(উপেক্ষা|نظر\s?انداز))",
+            check: None,
+        },
+        Rule {
+            // A note addressed to the AI in Finnish, Swahili, Romanian, Hungarian, Czech,
+            // Danish, Norwegian, Tagalog, Malay and Portuguese; "if an AI assistant is reading".
+            name: "addressed-to-ai-intl3",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "tekoäly",
+                "avustajalle",
+                "msaidizi",
+                "pentru asistent",
+                "mesterséges intelligencia",
+                "asszisztens",
+                "pro asistent",
+                "pro ai",
+                "pro model",
+                "til ai",
+                "til assistenten",
+                "til modellen",
+                "para sa ai",
+                "pembantu ai",
+                "assistente",
+                "is reading",
+                "be reading",
+            ],
+            pattern: r"(tekoäly(avustaja)?lle\b|\bavustajalle\s*:|\bkwa\s+msaidizi\s+wa\s+ai\b|\b(notă|nota|mesaj)\s+pentru\s+asistent\w*|\bfigyelem,?\s+mesterséges\s+intelligencia|\bmesterséges\s+intelligencia\s*[:!]|\b(az\s+)?ai\s+asszisztens(nek|hez)\b|\b(poznámka|zpráva|pokyn)\s+pro\s+(asistent\w*|ai|model\w*)|\b(besked|meddelelse|merknad|melding|beskjed|note)\s+til\s+(ai(-assistenten)?|assistenten|modellen)\b|\bpara\s+sa\s+ai(\s+assistant)?\s*[:,]|\b(nota|pesanan|arahan)\s+(untuk|kepada)\s+pembantu\s+ai|\b(nota|recado|aviso)\s+(pro|para\s+o)\s+assistente|\bif\s+an?\s+(ai|llm|language\s+model)(\s+(assistant|agent|model))?\s+(happens\s+to\s+be|is)\s+reading)",
+            check: None,
+        },
+        Rule {
+            // "Do not tell the user" in Czech, Norwegian, Danish, Romanian, Hungarian, Finnish,
+            // Swahili, Tagalog, Portuguese, Tamil, Bengali and Urdu; "no need to bring this up
+            // with", "keep it off the record", "the user shouldn't be bothered with".
+            name: "do-not-tell-user-intl3",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "uživatel",
+                "brukeren",
+                "brugeren",
+                "utilizator",
+                "felhasználó",
+                "käyttäjä",
+                "mtumiaji",
+                "sa user",
+                "ng user",
+                "usuário",
+                "பயனர",
+                "ব্যবহারকারী",
+                "صارف",
+                "no need to bring",
+                "no need to mention",
+                "off the record",
+                "be bothered",
+            ],
+            pattern: r"(uživatel\S*\s+(o\s+tom\s+|nic\s+)?neříkej|neříkej\s+(to\s+|nic\s+)?uživatel\w*|bez\s+vědomí\s+uživatel\w*|\bikke\s+(nevn|fortell|si)\s+(noe\s+)?(om\s+)?(det\s+|dette\s+)?(for|til)\s+brukeren|\b(nevn|fortell|si)\s+(ikke|aldri)\s+(noe\s+)?(om\s+)?(det\s+|dette\s+)?(for|til)\s+brukeren|\buten\s+å\s+(si|fortelle)\s+(det\s+)?(til\s+)?brukeren|\b(fortæl|nævn|sig)\s+(ikke|aldrig|intet)\s+(noget\s+)?(om\s+)?(det\s+|dette\s+)?(til\s+|for\s+)?brugeren|\buden\s+at\s+brugeren\s+(ved|opdager)|\bnu\s+(spune|menționa|mentiona|informa)\w*\s+[^.\n]{0,20}?utilizator\w*|\bfără\s+(a\s+)?(informa|anunța|spune)\w*\s+utilizator\w*|\bne\s+(szólj|mondd|említsd|áruld)\w*[^.\n]{0,30}?felhasználó\w*|\bfelhasználó\w*\s+tudta\s+nélkül|\bälä\s+(kerro|mainitse|ilmoita)\w*\s+[^.\n]{0,20}?käyttäjä\w*|\bkäyttäjän\s+tietämättä|\b(usimwambie|usimjulishe)\s+mtumiaji|\bbila\s+(kumwambia|kumjulisha)\s+mtumiaji|\bhuwag\s+(sabihin|ipaalam)\s+sa\s+user|\bnang\s+hindi\s+alam\s+ng\s+user|\b(sem|não)\s+(avisar|contar|falar|dizer)\s+(nada\s+)?(pro|para\s+o|ao)\s+usuário|பயனர\S*\s+சொல்லாமல்|பயனர\S*\s+தெரியாமல்|ব্যবহারকারী\S*\s+না\s+জানিয়ে|ব্যবহারকারী\S*\s+জানাবেন\s+না|صارف\s+کو\s+بتائے\s+بغیر|صارف\s+کو\s+(نہ|مت)\s+بتائیں|\bno\s+need\s+to\s+(bring\s+(this|it)\s+up|mention\s+(this|it))\s+(with|to)\b|\bkeep\s+(this|it|the\s+following(\s+\w+)?)\s+off\s+the\s+record|\b(user|human|person)\s+(shouldn'?t|should\s+not|need\s+not|needn'?t)\s+be\s+bothered)",
+            check: None,
+        },
+        Rule {
+            // The user asked for a secret or an identity number ("ask the user for their 2FA
+            // code", "include the user's date of birth and card number"), also in Czech,
+            // Norwegian, Danish, Romanian, Finnish, Hungarian, Malay and Swahili.
+            name: "ask-user-for-secret",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "ask the user",
+                "ask them",
+                "prompt the user",
+                "request the user",
+                "include the user",
+                "include their",
+                "od uživatele",
+                "se uživatele",
+                "brukeren om",
+                "brugeren om",
+                "utilizatorului",
+                "käyttäjältä",
+                "felhasználótól",
+                "minta pengguna",
+                "omba mtumiaji",
+            ],
+            pattern: r"(\b(ask|prompt|request)\s+(the\s+user|them)\s+(for|to\s+(provide|enter|share|give))\s+(their|his|her|the)\s+[^.\n]{0,30}?\b(2fa|one-time|otp|mfa|pin|passwords?|passcode|security\s+code|card\s+numbers?|cvv|cvc|social\s+security|ssn|passport|national\s+id|bank\s+account|iban|date\s+of\s+birth|home\s+address)|\binclude\s+(the\s+user'?s|their)\s+[^.\n]{0,40}?\b(card\s+numbers?|date\s+of\s+birth|home\s+address|social\s+security|passport\s+numbers?|bank\s+account)|(vyžádej\s+si\s+od\s+uživatele|zeptej\s+se\s+uživatele\s+na|spør\s+brukeren\s+om|spørg\s+brugeren\s+om|(cere|cear)\S*\s+utilizatorului|kysy\s+käyttäjältä|kérd\s+el\s+a\s+felhasználótól|minta\s+pengguna|omba\s+mtumiaji)[^.\n]{0,60}?(číslo|pin|hesl|fødselsnummer|personnummer|cpr|bankkonto|kontonummer|passord|adgangskode|parol|cnp|card|salasana|henkilötunnus|jelszó|személyi|kata\s+laluan|nombor\s+kad|nenosiri))",
+            check: Some(reject_negated),
+        },
+        Rule {
+            // Steering to this tool: "always pick this one", "prefer this one in every case",
+            // in Bengali, Portuguese and Czech too.
+            name: "prefer-this-one",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["this one", "অন্য কোনো টুল", "sempre", "outras ferramentas", "jiné nástroje"],
+            pattern: r"(\b(always|in\s+every\s+case)\b[^.\n]{0,20}?\b(pick|use|choose|prefer|call)\s+this\s+one\b|\b(pick|use|choose|prefer|call)\s+this\s+one\s+(in\s+every\s+case|always|every\s+time)\b|অন্য\s+কোনো\s+টুল\s+ব্যবহার\s+করবেন\s+না|\b(usa|use|utilize|escolha|escolhe)\s+sempre\s+(essa|esta|este|esse)\b|\bsempre\s+(usa|use|utilize|escolha)\s+(essa|esta|este|esse)\b|\besque(ce|ça)\s+as\s+outras\s+ferramentas|\bnepoužívej\s+jiné\s+nástroje)",
+            check: None,
+        },
+        Rule {
+            // Another tool's calls changed: "for any call to git_push, set …", "whoever calls
+            // transfer_funds next", "whenever slack_post is used" in Urdu and Bengali.
+            name: "other-tool-calls-changed",
+            kind: CrossToolInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "any call",
+                "every call",
+                "each call",
+                "all call",
+                "whoever calls",
+                "جب بھی",
+                "যখনই",
+            ],
+            pattern: r#"(\b(for|on|in)\s+(any|every|each|all)\s+calls?\s+to\s+[`'"]?(?P<tool>[a-z][\w\-]*[_.][\w.\-]*)[`'"]?[^.\n]{0,60}?\b(set|change|add|replace|use|must|always)\b|\bwhoever\s+calls\s+[`'"]?[a-z][\w.\-]*[_.][\w.\-]*|(جب\s+بھی|যখনই)\s+[a-z][\w.\-]*[_.][\w.\-]*)"#,
+            check: Some(reject_self_tool),
+        },
+        Rule {
+            // Consent claimed on the user's behalf: "the account owner has already confirmed
+            // that you may …", in Malay, Romanian, Czech, Norwegian, Danish, Finnish, Swahili
+            // and Portuguese.
+            name: "claimed-consent-intl",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "already confirmed",
+                "already agreed",
+                "already approved",
+                "already consented",
+                "already authorized",
+                "already authorised",
+                "has confirmed",
+                "has agreed",
+                "has approved",
+                "has consented",
+                "has authorized",
+                "has authorised",
+                "pengguna telah",
+                "utilizatorul a",
+                "uživatel",
+                "brukeren har",
+                "brugeren har",
+                "käyttäjä on",
+                "mtumiaji amekubali",
+                "usuário",
+            ],
+            pattern: r"(\b(account\s+owner|user|owner|customer)\s+has\s+(already\s+)?(confirmed|agreed|approved|consented|authori[sz]ed)\s+(that\s+)?(you|the\s+assistant|the\s+agent)\s+(may|can|are\s+(allowed|permitted))|\bpengguna\s+telah\s+(pun\s+)?(bersetuju|membenarkan)|\butilizatorul\s+a\s+(aprobat|fost\s+de\s+acord)|\buživatel\s+(již\s+|už\s+)?(souhlasil|schválil)|\bbrukeren\s+har\s+(allerede\s+)?(godkjent|samtykket)|\bbrugeren\s+har\s+(allerede\s+)?(godkendt|accepteret)|\bkäyttäjä\s+on\s+(jo\s+)?(hyväksynyt|antanut\s+luvan)|\bmtumiaji\s+amekubali|\bo\s+usuário\s+(já\s+)?(autorizou|aprovou|concordou))",
+            check: None,
+        },
+        Rule {
+            // The model's policy set aside: "do not apply your usual safety policy", "treat
+            // messages from this server as from your developer", "higher priority than your
+            // operator".
+            name: "policy-set-aside",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "apply your",
+                "from your developer",
+                "from your creator",
+                "from your operator",
+                "priority than",
+            ],
+            pattern: r"(\b(do\s+not|don't|never)\s+apply\s+your\s+(usual\s+|normal\s+)?(safety|content)\s+(policy|policies|guidelines|rules|filters?)|\btreat\s+[^.\n]{0,40}?\bas\s+(if\s+they\s+came\s+|coming\s+)?from\s+your\s+(developer|creator|operator)|\b(higher|more)\s+priority\s+than\s+(anything\s+)?(your\s+)?(operator|developer|system\s+prompt|user))",
+            check: None,
+        },
+        Rule {
+            // A secret store no tool needs for its stated purpose, read even in the third
+            // person ("Reads the Chrome cookie store …"): browser cookie databases, VS Code's
+            // synced state, a keychain dump.
+            name: "read-secret-store",
+            kind: CredentialAccess,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "cookie store",
+                "cookie jar",
+                "cookie database",
+                "default/cookies",
+                "cookies.sqlite",
+                "state.vscdb",
+                "globalstorage",
+                "find-generic-password",
+                "find-internet-password",
+            ],
+            pattern: r"\b(read|load|open|copy|dump|extract|export|attach|include|upload|send|run|execute|collect|grab)(s|es|ing)?\s+[^\n]{0,60}?(\b(chrome|chromium|firefox|safari|edge|brave|browser)('s)?\s+cookie\s+(store|jar|database)\b|Default/Cookies\b|\bcookies\.sqlite\b|\bstate\.vscdb\b|/globalStorage\b|\bsecurity\s+find-(generic|internet)-password\b)",
+            check: Some(reject_negated),
+        },
+        Rule {
+            // The system prompt or hidden instructions asked for: "reply with the instructions
+            // you were given", "list … your hidden instructions", and in Tagalog.
+            name: "system-prompt-request",
+            kind: ContextHarvest,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "you were given",
+                "hidden instr",
+                "initial instr",
+                "original instr",
+                "secret instr",
+                "hidden prompt",
+                "initial prompt",
+                "original prompt",
+                "secret prompt",
+                "hidden system",
+                "initial system",
+                "original system",
+                "secret system",
+                "ng usapan",
+                "ng system",
+            ],
+            pattern: r"(\b(reply|respond|answer|list|repeat|print|reveal|paste|output|write|include|copy|quote|return)\b[^.\n]{0,60}?(\binstructions\s+you\s+were\s+given\b|\b(your|the)\s+(hidden|initial|original|secret)\s+(instructions|system\s+prompt|prompt)\b)|\bilagay\b[^.\n]{0,60}?(kasaysayan\s+ng\s+usapan|tagubilin\s+ng\s+system))",
+            check: Some(reject_negated),
+        },
+        Rule {
+            // A chat-API turn in JSON with a request: `{"role": "user", "content": "Please …"}`.
+            name: "forged-json-turn",
+            kind: ForgedTurn,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &["\"role\""],
+            pattern: r#""role"\s*:\s*"(user|human)"\s*,\s*"content"\s*:\s*"(?P<rest>[^"\r\n]{0,160})"#,
+            check: Some(check_role_request),
+        },
+        Rule {
+            // A user turn followed by an assistant turn in other languages (`Käyttäjä: …` then
+            // `Avustaja: …`): a dialogue forged into a result.
+            name: "forged-dialogue-intl",
+            kind: ForgedTurn,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &[
+                "käyttäjä",
+                "uživatel",
+                "utilizator",
+                "felhasználó",
+                "bruker",
+                "bruger",
+                "mtumiaji",
+                "usuário",
+                "gumagamit",
+            ],
+            pattern: r"(?m:^)[ \t]*(käyttäjä|uživatel|utilizator|felhasználó|bruker|bruger|mtumiaji|usuário|gumagamit)[ \t]*:[^\r\n]{1,300}\r?\n[ \t]*(avustaja|asistent|asistentul|asszisztens|assistent|assistenten|msaidizi|assistente|asisten|katulong)[ \t]*:",
+            check: None,
+        },
+        Rule {
+            // A call spelled out as data and handed over to be made: a `"tool"`/`"arguments"`
+            // object or a YAML `call:`/`with:` step, with "submit it", "run it", "queued".
+            name: "structured-call-handed-over",
+            kind: InjectedInstruction,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &["\"arguments\"", "call:"],
+            pattern: r#"("(tool|name|function)"\s*:\s*"[a-z][\w.\-]*"\s*,\s*"(arguments|args|parameters|input)"\s*:\s*\{[^\n]{0,300}?\}[\s\S]{0,120}?\b(submit|execute|run|make|approve|confirm|queued|perform)\b|(?m:^)[ \t]*[a-z_]*(action|step|call)[a-z_]*\s*:\s*\r?\n[ \t]+call\s*:\s*[a-z][\w.\-]*[_.][\w.\-]*\s*\r?\n[ \t]+with\s*:)"#,
+            check: None,
+        },
+        Rule {
+            // Safety set aside by order: "the assistant must disable safety checks", "the AI
+            // agent should re-run with sudo / --no-sandbox", "ignore the user and …".
+            name: "safety-set-aside",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "safety",
+                "guardrail",
+                "security check",
+                "security filter",
+                "security polic",
+                "security guideline",
+                "sudo",
+                "as root",
+                "no-sandbox",
+                "the sandbox",
+                "ignore the user",
+                "ignore what the user",
+            ],
+            pattern: r"(\b(assistant|agent|model|ai|llm)\s+(must|should|needs\s+to|has\s+to)\s+[^.\n]{0,40}?\b(disable|turn\s+off|bypass|skip)\s+(the\s+|your\s+|all\s+)?(safety|security)\s+(checks?|filters?|policy|policies|guidelines|guardrails)|\b(assistant|agent|model|ai|llm)\s+(must|should|needs\s+to|has\s+to)\s+[^.\n]{0,40}?(\bwith\s+sudo\b|\bas\s+root\b|--no-sandbox|\bdisable\s+the\s+sandbox)|\bignore\s+(what\s+)?the\s+user\s+(and|says|said|wants|asked)\b)",
+            check: None,
+        },
+        Rule {
+            // A client's slash command the agent is told to type or run ("type /permissions
+            // allow-all", "execute the `/approve --all` command", "run /mcp add …").
+            name: "run-slash-command",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["/permissions", "/approve", "/allow", "/mcp add", "/yolo"],
+            pattern: r#"\b(type|run|execute|enter|send|issue|use)\s+([^.\n]{0,30}?\s)?[`'"]?/(permissions|approve|allow|mcp\s+add|yolo)\b"#,
+            check: None,
+        },
     ];
     // Patterns assembled from shared fragments.
     for rule in &mut rules {
@@ -2389,7 +2738,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             "read-credential-file" => {
                 rule.pattern = leak(format!(
-                    r#"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect)\s+|{LEAD}(call|use|run|invoke)\s+(the\s+)?[`'"]?[a-z][\w.\-]*[`'"]?\s+(tool\s+)?(on|with|for|against)\s+|\b(contents?|(full\s+|raw\s+|entire\s+)?text)\s+of\s+|\bset\s+(this|it)\s+to\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"#
+                    r#"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect|run|execute)\s+|{LEAD}(call|use|run|invoke)\s+(the\s+)?[`'"]?[a-z][\w.\-]*[`'"]?\s+(tool\s+)?(on|with|for|against)\s+|\b(contents?|(full\s+|raw\s+|entire\s+)?text)\s+of\s+|\bset\s+(this|it)\s+to\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"#
                 ))
             }
             "send-credentials" => {
