@@ -420,8 +420,30 @@ const SENSITIVE_PATH: &str = r#"(~/\.ssh\b|\.ssh/|\bid_(rsa|dsa|ecdsa|ed25519)\b
 /// Files that hold credentials outright (a subset of [`SENSITIVE_PATH`]).
 const CREDENTIAL_PATH: &str = r#"(~/\.ssh/?([\s,.;'"`)*]|$)|\.ssh/id_|\bid_(rsa|dsa|ecdsa|ed25519)\b|\.aws/credentials\b|\bmcp\.json\b|\.cursor/mcp|claude_desktop_config\.json|\.netrc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/shadow\b|\bwallet\.dat\b|\.gnupg\b|\.pypirc\b|\.npmrc\b|\.config/gh/hosts\.ya?ml\b|\.config/gcloud/(credentials\.db|access_tokens\.db|application_default_credentials\.json)|gcloud\\(credentials\.db|access_tokens\.db|application_default_credentials\.json)|\.pgpass\b|\.tfstate\b|\bstate\.vscdb\b|\.config/Code/User/globalStorage\b|\bsecurity\s+find-(generic|internet)-password\b|\b(chrome|chromium|firefox|safari|edge|brave|browser)('s)?\s+cookie\s+(store|jar|database|db)\b|Default/Cookies\b|\.env\.production\b)"#;
 
+/// A trigger list followed by the credential stores that [`SENSITIVE_PATH`] and
+/// [`CREDENTIAL_PATH`] both end with: one list to keep in step with both regexes.
+macro_rules! with_credential_stores {
+    ($($literal:literal,)*) => {
+        &[
+            $($literal,)*
+            ".pgpass",
+            ".tfstate",
+            "state.vscdb",
+            ".config/code/user/globalstorage",
+            "find-generic-password",
+            "find-internet-password",
+            "cookie store",
+            "cookie jar",
+            "cookie database",
+            "cookie db",
+            "default/cookies",
+            ".env.production",
+        ]
+    };
+}
+
 /// Triggers for [`CREDENTIAL_PATH`].
-const CREDENTIAL_TRIGGERS: &[&str] = &[
+const CREDENTIAL_TRIGGERS: &[&str] = with_credential_stores![
     ".ssh",
     "id_rsa",
     "id_dsa",
@@ -443,18 +465,6 @@ const CREDENTIAL_TRIGGERS: &[&str] = &[
     ".config/gh/hosts",
     ".config/gcloud/",
     "gcloud\\",
-    ".pgpass",
-    ".tfstate",
-    "state.vscdb",
-    ".config/code/user/globalstorage",
-    "find-generic-password",
-    "find-internet-password",
-    "cookie store",
-    "cookie jar",
-    "cookie database",
-    "cookie db",
-    "default/cookies",
-    ".env.production",
 ];
 
 /// A public key is not a credential.
@@ -465,7 +475,7 @@ fn reject_public_key(c: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
 }
 
 /// Triggers for [`SENSITIVE_PATH`].
-const SENSITIVE_TRIGGERS: &[&str] = &[
+const SENSITIVE_TRIGGERS: &[&str] = with_credential_stores![
     ".ssh",
     "id_rsa",
     "id_dsa",
@@ -494,18 +504,6 @@ const SENSITIVE_TRIGGERS: &[&str] = &[
     "keychain",
     "cookies.",
     "login data",
-    ".pgpass",
-    ".tfstate",
-    "state.vscdb",
-    ".config/code/user/globalstorage",
-    "find-generic-password",
-    "find-internet-password",
-    "cookie store",
-    "cookie jar",
-    "cookie database",
-    "cookie db",
-    "default/cookies",
-    ".env.production",
 ];
 
 /// Literals of [`SECRET_NOUN`] (each alternative contains one).
