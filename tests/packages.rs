@@ -787,7 +787,10 @@ fn pipx_home() -> PathBuf {
 
 fn pipx_env(cmd: &mut Command) -> &mut Command {
     let home = pipx_home();
-    cmd.env("PIPX_HOME", &home)
+    // pipx 1.18 hands `pipx run` to `uv tool run` whenever uv is installed beside it (the test
+    // venv has uv for the uvx tests): these tests are about the environments pipx itself keeps.
+    cmd.env("PIPX_DEFAULT_BACKEND", "pip")
+        .env("PIPX_HOME", &home)
         .env("PIPX_BIN_DIR", home.join("bin"))
         .env("PIPX_MAN_DIR", home.join("man"))
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
