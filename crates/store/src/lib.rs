@@ -634,9 +634,10 @@ impl Store {
             .optimize_on_close(true, 400);
         let mac = ChainMac::new(key);
 
-        // The database is prepared on the pool's first connection, which then serves the
-        // writes: a separate set-up connection (a thread, the file opened, the schema parsed)
-        // cost every shim's start-up about a millisecond.
+        // The database is prepared on the pool's first connection: a separate set-up
+        // connection (a thread, the file opened, the schema parsed) cost every shim's start-up
+        // about a millisecond. (The pool still opens a second one at the next pair of queries:
+        // sqlx returns a released connection on a task of its own.)
         let pool = SqlitePoolOptions::new().max_connections(2).connect_lazy_with(options);
         let prepared = async {
             let mut conn = pool.acquire().await.map_err(|e| open_error(db, e))?;
@@ -646,14 +647,6 @@ impl Store {
         if let Err(e) = prepared {
             pool.close().await;
             return Err(e);
-        }
-        // sqlx puts a released connection back on a task of its own: let it run, so that the
-        // next query takes this connection instead of opening a second one.
-        for _ in 0..100 {
-            if pool.num_idle() > 0 {
-                break;
-            }
-            tokio::task::yield_now().await;
         }
         Ok(Store { pool, mac: Arc::new(mac), path: Arc::new(db.to_owned()) })
     }
