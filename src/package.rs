@@ -2,9 +2,9 @@
 //! this machine — never by running the package: npm's `npx` cache (the folder `npx` installs a
 //! spec into, and its `package-lock.json`'s `version` and `integrity`), `pnpm dlx`'s cache
 //! (its `pnpm-lock.yaml`), `bunx`'s (its `bun.lock`), uv's installed tools and `uvx`'s and
-//! `pipx run`'s cached environments (the
-//! `.dist-info` folder and its `RECORD`), `docker`/`podman image inspect`, or a file's
-//! SHA-256. The parsing and comparing is the core's (`mcpfw_core::package`).
+//! `pipx run`'s cached environments (uv's, under pipx's uv backend; the `.dist-info` folder
+//! and its `RECORD`), `docker`/`podman image inspect`, or a file's SHA-256. The parsing and
+//! comparing is the core's (`mcpfw_core::package`).
 //!
 //! [`PackageGate`] is the [`Recorder`] wrapper `mcpfw wrap` puts in front of the history: when
 //! the server lists its tools (by then the launcher has installed what it runs), it resolves
@@ -363,6 +363,26 @@ fn uv_cache(context: &Context) -> Option<PathBuf> {
 /// again for the same request. The version is that environment's; when environments holding
 /// different versions could be meant (an unpinned request), none is guessed.
 fn uvx_environment(package: &PackageRef, context: &Context, tool: &str) -> Resolution {
+    let (environments, found) = uvx_environments(package, context)?;
+    match found.as_slice() {
+        [] => Err(format!("{tool}; not in uvx's cache either ({})", environments.display())),
+        [(version, dist_info)] => {
+            Ok((version.clone(), record_sha256(dist_info), dist_info.display().to_string()))
+        }
+        several => Err(format!(
+            "uvx's cache holds several versions of {} ({}); the one that runs is not known",
+            package.name,
+            several.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// uv's folder of throw-away environments, and the versions of `package` they hold that fit
+/// the request (each version once, with one of its `.dist-info` folders).
+fn uvx_environments(
+    package: &PackageRef,
+    context: &Context,
+) -> Result<(PathBuf, Vec<(String, PathBuf)>), String> {
     let cache = uv_cache(context).ok_or("uv's cache folder is unknown (no HOME)")?;
     let environments = cache.join("environments-v2");
     let mut found: Vec<(String, PathBuf)> = Vec::new();
@@ -377,17 +397,7 @@ fn uvx_environment(package: &PackageRef, context: &Context, tool: &str) -> Resol
     }
     found.sort();
     found.dedup_by(|a, b| a.0 == b.0);
-    match found.as_slice() {
-        [] => Err(format!("{tool}; not in uvx's cache either ({})", environments.display())),
-        [(version, dist_info)] => {
-            Ok((version.clone(), record_sha256(dist_info), dist_info.display().to_string()))
-        }
-        several => Err(format!(
-            "uvx's cache holds several versions of {} ({}); the one that runs is not known",
-            package.name,
-            several.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
-        )),
-    }
+    Ok((environments, found))
 }
 
 /// The `.dist-info` folder of project `name` (normalised) in the Python environment at `env`,
@@ -437,15 +447,190 @@ fn pipx_cache(context: &Context) -> Option<PathBuf> {
         .or_else(|| context.home.as_ref().map(|h| h.join(".cache/pipx")))
 }
 
-/// The environment `pipx run SPEC` made and reuses: a folder of pipx's cache whose
-/// `pipx_metadata.json` names the spec. pipx names the folder after the spec, the Python and
-/// pip's arguments; several folders for the same spec that hold different versions are
-/// ambiguous, and reported so. An environment pipx marked expired, or older than pipx keeps
-/// one, is rebuilt at the next run: what that runs is not known yet.
+/// What one place holds for a package: `Ok(Err(why))` when it holds nothing for it, an error
+/// when what it holds cannot be pinned (several versions, another version than asked for).
+type Lookup = Result<Result<(String, Option<String>, String), String>, String>;
+
+/// The backend `pipx run` uses (pipx 1.18 and later), as pipx decides it: `--backend`, else
+/// `PIPX_DEFAULT_BACKEND`, else uv when pipx finds a uv at least as new as it needs (the one
+/// beside pipx, as pipx's `uv` extra installs it, else one on `PATH`), else pip.
+struct PipxBackend {
+    uv: bool,
+    /// Named by the command or the environment (not found by looking for uv).
+    named: bool,
+    /// How it was decided, for the identity's source.
+    why: String,
+}
+
+/// The oldest uv pipx uses as its backend.
+const PIPX_MIN_UV: [u64; 3] = [0, 9, 17];
+
+fn pipx_backend(package: &PackageRef, context: &Context) -> Result<PipxBackend, String> {
+    let named = |value: &str, why: String| match value.trim() {
+        "uv" => Ok(PipxBackend { uv: true, named: true, why }),
+        "pip" => Ok(PipxBackend { uv: false, named: true, why }),
+        other => Err(format!("pipx refuses the unknown backend `{other}` ({why})")),
+    };
+    if let Some(backend) = package.backend.as_deref() {
+        return named(backend, format!("--backend {backend}"));
+    }
+    if let Some(backend) = context.var("PIPX_DEFAULT_BACKEND").filter(|b| !b.trim().is_empty()) {
+        return named(backend, format!("PIPX_DEFAULT_BACKEND={backend}"));
+    }
+    let Some(uv) = uv_beside_pipx(package, context) else {
+        let why = "no uv beside pipx or on PATH".to_owned();
+        return Ok(PipxBackend { uv: false, named: false, why });
+    };
+    match uv_version(&uv) {
+        Some(version) if version >= PIPX_MIN_UV => {
+            let why = format!("uv {} at {}", dotted(&version), uv.display());
+            Ok(PipxBackend { uv: true, named: false, why })
+        }
+        version => {
+            let why = format!(
+                "uv at {} is {}, older than pipx needs",
+                uv.display(),
+                version.map_or("of an unknown version".to_owned(), |v| dotted(&v))
+            );
+            Ok(PipxBackend { uv: false, named: false, why })
+        }
+    }
+}
+
+fn dotted(version: &[u64; 3]) -> String {
+    version.map(|n| n.to_string()).join(".")
+}
+
+/// The uv pipx would use: the one in the folder of pipx's own scripts (where pipx's `uv` extra
+/// puts it; pipx's link followed), else the first on `PATH`.
+fn uv_beside_pipx(package: &PackageRef, context: &Context) -> Option<PathBuf> {
+    let exe = if cfg!(windows) { "uv.exe" } else { "uv" };
+    let path = context.var("PATH").map(std::ffi::OsString::from);
+    let pipx = crate::launch::resolve(
+        &[std::ffi::OsString::from(&package.program)],
+        path.as_deref(),
+        context.home.as_deref(),
+    )
+    .ok()
+    .map(|r| r.program);
+    let beside = pipx.into_iter().flat_map(|pipx| {
+        let real = std::fs::canonicalize(&pipx).ok();
+        [Some(pipx), real].into_iter().flatten().filter_map(|p| Some(p.parent()?.join(exe)))
+    });
+    let on_path = path.iter().flat_map(std::env::split_paths).map(|dir| dir.join(exe));
+    beside.chain(on_path).find(|uv| mcpfw_core::platform::private::executable(uv))
+}
+
+/// What `uv --version` says (`uv 0.13.9 …`), asked with a deadline of 2 seconds; remembered
+/// for each uv.
+fn uv_version(uv: &Path) -> Option<[u64; 3]> {
+    static SEEN: Mutex<BTreeMap<PathBuf, Option<[u64; 3]>>> = Mutex::new(BTreeMap::new());
+    if let Some(known) = SEEN.lock().unwrap_or_else(|p| p.into_inner()).get(uv) {
+        return *known;
+    }
+    let out = output_within(std::process::Command::new(uv).arg("--version"), 2);
+    let version = out.as_deref().and_then(|out| {
+        let word = out.strip_prefix("uv ")?.split_whitespace().next()?;
+        let mut parts = word.split(['.', '-', '+']).map(|n| n.parse::<u64>().ok());
+        Some([parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)])
+    });
+    SEEN.lock().unwrap_or_else(|p| p.into_inner()).insert(uv.to_owned(), version);
+    version
+}
+
+/// A command's standard output (its first 64 KiB), if it ends within `seconds`.
+fn output_within(command: &mut std::process::Command, seconds: u64) -> Option<String> {
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut out = String::new();
+    use std::io::Read;
+    child.stdout.take()?.take(64 * 1024).read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// What `pipx run` runs: the environment of the backend pipx uses. Under its uv backend pipx
+/// hands the run to `uv tool run` (see [`PackageRef::uv_run`]), so uv's installed tool or
+/// throw-away environment is read first, as for `uvx`; otherwise the environment pipx keeps in
+/// its own cache. When pipx found its backend itself (no `--backend`, no
+/// `PIPX_DEFAULT_BACKEND`), a place that holds nothing for the package is followed by the
+/// other. The source says whose environment was read and which backend pipx uses.
 fn pipx_run(package: &PackageRef, context: &Context) -> Resolution {
-    let cache = pipx_cache(context).ok_or("pipx's cache folder is unknown (no HOME)")?;
+    let backend = pipx_backend(package, context)?;
+    let kind = if backend.uv { "uv" } else { "pip" };
+    let label = |found: (String, Option<String>, String), whose: &str| {
+        let (version, integrity, source) = found;
+        (version, integrity, format!("{source} ({whose}; pipx's {kind} backend: {})", backend.why))
+    };
+    let hands_to_uv = backend.uv && package.uv_run;
+    type Place = fn(&PackageRef, &Context) -> Lookup;
+    let (first, second): (Place, Place) =
+        if hands_to_uv { (uv_run, pipx_environment) } else { (pipx_environment, uv_run) };
+    let whose = |uv: bool| if uv { "uv's environment" } else { "pipx's environment" };
+    let said = |why: String| format!("{why}; pipx's {kind} backend: {}", backend.why);
+    let absent = match first(package, context).map_err(said)? {
+        Ok(found) => return Ok(label(found, whose(hands_to_uv))),
+        Err(absent) => absent,
+    };
+    if backend.named {
+        return Err(said(absent));
+    }
+    match second(package, context).map_err(|e| said(format!("{absent}; {e}")))? {
+        Ok(found) => Ok(label(found, &format!("{}, as {absent}", whose(!hands_to_uv)))),
+        Err(also) => Err(said(format!("{absent}; {also}"))),
+    }
+}
+
+/// What `uv tool run`, as pipx runs it, would run: the installed tool or uv's throw-away
+/// environment.
+fn uv_run(package: &PackageRef, context: &Context) -> Lookup {
+    let tool = match uv_tool(package, context) {
+        Ok(found) => return Ok(Ok(found)),
+        Err(tool) => tool,
+    };
+    let (environments, found) = match uvx_environments(package, context) {
+        Ok(found) => found,
+        Err(unknown) => return Ok(Err(format!("{tool}; {unknown}"))),
+    };
+    match found.as_slice() {
+        [] => Ok(Err(format!("{tool}; not in uv's cache either ({})", environments.display()))),
+        [(version, dist_info)] => {
+            Ok(Ok((version.clone(), record_sha256(dist_info), dist_info.display().to_string())))
+        }
+        several => Err(format!(
+            "uv's cache holds several versions of {} ({}); the one that runs is not known",
+            package.name,
+            several.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// The environment `pipx run SPEC` made and reuses: a folder of pipx's cache whose
+/// `pipx_metadata.json` names the spec. pipx names the folder after the spec, the Python, pip's
+/// arguments and the backend; several folders for the same spec that hold different versions
+/// are ambiguous, and reported so. An environment pipx marked expired, or older than pipx keeps
+/// one, is rebuilt at the next run: what that runs is not known yet.
+fn pipx_environment(package: &PackageRef, context: &Context) -> Lookup {
+    let Some(cache) = pipx_cache(context) else {
+        return Ok(Err("pipx's cache folder is unknown (no HOME)".to_owned()));
+    };
     let not_yet = || format!("not in pipx's cache yet ({})", cache.display());
-    let venvs = std::fs::read_dir(&cache).map_err(|_| not_yet())?;
+    let Ok(venvs) = std::fs::read_dir(&cache) else { return Ok(Err(not_yet())) };
     let mut found: Vec<(String, Option<String>, PathBuf)> = Vec::new();
     for venv in venvs.flatten().map(|e| e.path()) {
         let Ok(text) = std::fs::read_to_string(venv.join("pipx_metadata.json")) else {
@@ -465,7 +650,9 @@ fn pipx_run(package: &PackageRef, context: &Context) -> Resolution {
         })?;
         found.push((version, record_sha256(&dist_info), dist_info));
     }
-    let (version, record, dist_info) = found.first().cloned().ok_or_else(not_yet)?;
+    let Some((version, record, dist_info)) = found.first().cloned() else {
+        return Ok(Err(not_yet()));
+    };
     if found.iter().any(|(v, r, _)| (v, r) != (&version, &record)) {
         return Err(format!(
             "pipx keeps {} environments for {} holding different versions",
@@ -476,7 +663,7 @@ fn pipx_run(package: &PackageRef, context: &Context) -> Resolution {
     if package.pinned && package.requested.as_deref() != Some(version.as_str()) {
         return Err(format!("pipx's environment holds {version}, not the version asked for"));
     }
-    Ok((version, record, dist_info.display().to_string()))
+    Ok(Ok((version, record, dist_info.display().to_string())))
 }
 
 /// Whether `path`'s status last changed more than `days` ago (pipx's measure: `st_ctime`).

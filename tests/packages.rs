@@ -931,6 +931,163 @@ fn pipx_run_resolves_from_the_environment_pipx_keeps_for_the_spec() {
     assert_eq!(report["package"]["integrity"], record.as_str(), "{report}");
 }
 
+/// The RECORDs of `dist` (`name-version`) in uv's throw-away environments under `cache`.
+fn uv_records(cache: &Path, dist: &str) -> Vec<PathBuf> {
+    let mut records = Vec::new();
+    for key in std::fs::read_dir(cache.join("environments-v2")).into_iter().flatten().flatten() {
+        for link in std::fs::read_dir(key.path()).into_iter().flatten().flatten() {
+            for python in std::fs::read_dir(link.path().join("lib")).into_iter().flatten().flatten()
+            {
+                let record = python.path().join(format!("site-packages/{dist}.dist-info/RECORD"));
+                if record.is_file() {
+                    records.push(record);
+                }
+            }
+        }
+    }
+    records
+}
+
+#[test]
+fn pipx_run_under_its_uv_backend_resolves_from_uvs_cache() {
+    let pipx = common::repo().join(".venv/bin/pipx");
+    assert!(pipx.is_file(), "pipx is installed in .venv (tests/peers/requirements.txt)");
+    assert!(common::repo().join(".venv/bin/uv").is_file(), "uv is installed beside pipx");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (home, cache, tools) =
+        (tmp.join("pipx-uv-home"), tmp.join("pipx-uv-cache"), tmp.join("pipx-uv-no-tools"));
+    let uv_env = |cmd: &mut Command| -> Command {
+        let mut cmd = std::mem::replace(cmd, Command::new("true"));
+        cmd.env_remove("PIPX_DEFAULT_BACKEND")
+            .env("PIPX_HOME", &home)
+            .env("PIPX_BIN_DIR", home.join("bin"))
+            .env("PIPX_MAN_DIR", home.join("man"))
+            .env("UV_CACHE_DIR", &cache)
+            .env("UV_TOOL_DIR", &tools)
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .current_dir(workdir())
+            .stdin(Stdio::null());
+        cmd
+    };
+    // The real pipx, left to choose its backend: it finds the uv installed beside it and hands
+    // the run to `uv tool run`, which makes the environment in uv's cache, from PyPI.
+    let out =
+        uv_env(Command::new(&pipx).args(["run", "pycowsay==0.0.0.2", "hi"])).output().unwrap();
+    assert!(out.status.success(), "pipx run: {}", String::from_utf8_lossy(&out.stderr));
+    let records = uv_records(&cache, "pycowsay-0.0.0.2");
+    assert!(!records.is_empty(), "uv made the environment in its cache");
+    let own = std::fs::read_dir(home.join(".cache")).into_iter().flatten().flatten();
+    assert!(
+        !own.into_iter().any(|venv| venv.path().join("pipx_metadata.json").exists()),
+        "pipx made no environment of its own"
+    );
+    // What uv installed (a uv of another version may have made another environment for the
+    // same request in an earlier run: the same version, one of their RECORDs).
+    let hashes: Vec<String> =
+        records.iter().map(|r| format!("record-sha256:{}", sha256_of(r))).collect();
+
+    let env = |pairs: &[(&str, &Path)]| mcpfw::package::Context {
+        env: [("PIPX_HOME", &*home), ("UV_CACHE_DIR", &*cache), ("UV_TOOL_DIR", &*tools)]
+            .iter()
+            .chain(pairs)
+            .map(|(k, v)| ((*k).to_owned(), v.display().to_string()))
+            .collect(),
+        home: None,
+    };
+    let identify = |program: &Path, line: &str, context: &mcpfw::package::Context| {
+        mcpfw::package::identify(program, &words(line), None, context)
+    };
+
+    // As pipx decided it: the uv beside pipx, so uv's environment.
+    let found = identify(&pipx, "run pycowsay==0.0.0.2 hi", &env(&[]));
+    assert_eq!(
+        (found.ecosystem.as_str(), found.name.as_str(), found.resolved.as_deref()),
+        ("pypi", "pycowsay", Some("0.0.0.2")),
+        "{found:?}"
+    );
+    let record = found.integrity.clone().unwrap_or_default();
+    assert!(hashes.contains(&record), "{found:?} {hashes:?}");
+    assert!(found.pinned, "{found:?}");
+    assert!(found.source.contains("pycowsay-0.0.0.2.dist-info"), "{found:?}");
+    let uv = common::repo().join(".venv/bin/uv");
+    assert!(
+        found.source.contains("(uv's environment; pipx's uv backend: uv ")
+            && found.source.contains(&format!("at {})", uv.display())),
+        "{}",
+        found.source
+    );
+
+    // Named by the environment or `--backend`, and unpinned (`--spec` in another spelling):
+    // the same environment, and the source says why.
+    let bare = Path::new("pipx");
+    let named = identify(bare, "run --spec PyCowSay pycowsay", &env(&[]));
+    let context = mcpfw::package::Context {
+        env: [("PIPX_DEFAULT_BACKEND".to_owned(), "uv".to_owned())]
+            .into_iter()
+            .chain(env(&[]).env)
+            .collect(),
+        home: None,
+    };
+    let by_env = identify(bare, "run --spec PyCowSay pycowsay", &context);
+    let by_flag = identify(bare, "run --backend uv pycowsay==0.0.0.2", &env(&[]));
+    for (identity, why) in [(&by_env, "PIPX_DEFAULT_BACKEND=uv"), (&by_flag, "--backend uv")] {
+        assert_eq!(
+            (identity.resolved.as_deref(), identity.integrity.as_deref()),
+            (Some("0.0.0.2"), Some(record.as_str())),
+            "{identity:?}"
+        );
+        assert!(
+            identity.source.contains(&format!("(uv's environment; pipx's uv backend: {why})")),
+            "{}",
+            identity.source
+        );
+    }
+    assert!(!by_env.pinned);
+
+    // No uv where pipx would look (no PATH here): pipx's own cache first, which holds nothing
+    // for it, then uv's, and the source says so.
+    assert_eq!(named.integrity.as_deref(), Some(record.as_str()), "{named:?}");
+    assert!(
+        named.source.contains("(uv's environment, as not in pipx's cache yet")
+            && named.source.contains("pipx's pip backend: no uv beside pipx or on PATH"),
+        "{}",
+        named.source
+    );
+
+    // pipx's pip backend named: pipx's cache only, which has nothing for it.
+    let pip = mcpfw::package::Context {
+        env: [("PIPX_DEFAULT_BACKEND".to_owned(), "pip".to_owned())]
+            .into_iter()
+            .chain(env(&[]).env)
+            .collect(),
+        home: None,
+    };
+    let missing = identify(&pipx, "run --spec PyCowSay pycowsay", &pip);
+    assert_eq!((missing.resolved, missing.integrity), (None, None));
+    assert!(
+        missing.source.contains("not in pipx's cache yet")
+            && missing.source.contains("pipx's pip backend: PIPX_DEFAULT_BACKEND=pip"),
+        "{}",
+        missing.source
+    );
+
+    // `mcpfw scan --json` runs it through the real pipx and reports uv's environment.
+    let mcpfw_home = self::home();
+    let out = uv_env(&mut Command::new(mcpfw()))
+        .args(["scan", "--json", "--timeout", "10", "--", "pipx", "run", "pycowsay==0.0.0.2"])
+        .env("MCPFW_HOME", mcpfw_home.path())
+        .env("MCPFW_KEYRING", "off")
+        .env("PATH", format!("{}:/usr/bin:/bin", common::repo().join(".venv/bin").display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value =
+        serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
+            .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["package"]["resolved"], "0.0.0.2", "{report}");
+    assert_eq!(report["package"]["integrity"], record.as_str(), "{report}");
+}
+
 /// The tests' pnpm cache (its `dlx` folder) and store, kept between runs.
 fn pnpm_env(cmd: &mut Command) -> &mut Command {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));

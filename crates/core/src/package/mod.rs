@@ -69,6 +69,16 @@ pub struct PackageRef {
     /// The cache folder named on the command line (`npx --cache DIR`, `pnpm dlx --cache-dir
     /// DIR`), if any.
     pub cache: Option<String>,
+    /// The program as the command names it (a path, or a name looked up in `PATH`).
+    pub program: String,
+    /// For `pipx run`: the backend `--backend` names (`pip` or `uv`), if any.
+    pub backend: Option<String>,
+    /// For `pipx run`: whether pipx, when its backend is uv, hands the run to `uv tool run`
+    /// (pipx 1.18 and later) rather than making an environment in its own cache. It does not
+    /// for `--pypackages` or `--python-args`, nor when it must find the app among the
+    /// package's entry points: `--spec`'s project, normalised, is not the app's name, or
+    /// without `--spec` the project's name is not written normalised (`PyCowSay`).
+    pub uv_run: bool,
 }
 
 /// A package as it resolved on this machine: what is pinned.
@@ -137,7 +147,7 @@ fn program_name(program: &str) -> &str {
 /// (its identity is its file hash, which the program computes).
 pub fn parse_command(program: &str, args: &[String]) -> Option<PackageRef> {
     let name = program_name(program);
-    match name {
+    let package = match name {
         "npx" => npm_exec("npx", args),
         "npm" => match args.first().map(String::as_str) {
             Some("exec" | "x") => npm_exec("npm exec", &args[1..]),
@@ -171,7 +181,8 @@ pub fn parse_command(program: &str, args: &[String]) -> Option<PackageRef> {
             _ => None,
         },
         _ => None,
-    }
+    }?;
+    Some(PackageRef { program: program.to_owned(), ..package })
 }
 
 /// An option's value: `--opt=value` or `--opt value` (advancing `i`).
@@ -251,6 +262,9 @@ fn npm_exec(launcher: &str, args: &[String]) -> Option<PackageRef> {
         pinned,
         specs: packages,
         cache,
+        program: String::new(),
+        backend: None,
+        uv_run: false,
     })
 }
 
@@ -326,9 +340,16 @@ fn python_run(launcher: &str, args: &[String]) -> Option<PackageRef> {
         "--reinstall-package",
         "--upgrade-package",
         "-P",
+        // pipx's.
+        "--backend",
+        "--python-args",
+        "--cooldown",
+        "--fetch-python",
     ];
     let mut from = None;
     let mut positional = None;
+    let mut backend = None;
+    let mut uv_run = true;
     let mut i = 0;
     while i < args.len() {
         let word = args[i].as_str();
@@ -340,9 +361,14 @@ fn python_run(launcher: &str, args: &[String]) -> Option<PackageRef> {
             let option = word.split('=').next().unwrap_or(word);
             if VALUED.contains(&option) {
                 let value = take_value(args, &mut i, word);
-                if matches!(option, "--from" | "--spec") {
-                    from = value;
+                match option {
+                    "--from" | "--spec" => from = value,
+                    "--backend" => backend = value,
+                    "--python-args" => uv_run &= value.is_none_or(|v| v.trim().is_empty()),
+                    _ => {}
                 }
+            } else if option == "--pypackages" {
+                uv_run = false;
             }
             i += 1;
             continue;
@@ -350,8 +376,22 @@ fn python_run(launcher: &str, args: &[String]) -> Option<PackageRef> {
         positional = Some(word.to_owned());
         break;
     }
+    // pipx hands the run to uv only when the app's name is known before installing.
+    let project = |spec: &str| {
+        let spec = spec.trim();
+        let end = spec
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(spec.len());
+        spec[..end].to_owned()
+    };
+    uv_run &= match (&from, &positional) {
+        (Some(spec), Some(app)) => normalize_python_name(&project(spec)) == *app,
+        (None, Some(app)) => normalize_python_name(&project(app)) == project(app),
+        (_, None) => false,
+    };
     let spec = from.or(positional)?;
     let (name, requested, pinned) = split_python_spec(&spec)?;
+    let pipx = launcher == "pipx run";
     Some(PackageRef {
         ecosystem: Ecosystem::PyPi,
         launcher: launcher.to_owned(),
@@ -361,6 +401,9 @@ fn python_run(launcher: &str, args: &[String]) -> Option<PackageRef> {
         pinned,
         specs: vec![spec],
         cache: None,
+        program: String::new(),
+        backend: backend.filter(|_| pipx),
+        uv_run: uv_run && pipx,
     })
 }
 
@@ -503,6 +546,9 @@ fn container_run(launcher: &str, args: &[String]) -> Option<PackageRef> {
         pinned,
         specs: vec![spec],
         cache: None,
+        program: String::new(),
+        backend: None,
+        uv_run: false,
     })
 }
 
@@ -669,6 +715,29 @@ mod tests {
         );
         assert!(!parse("uvx srv@latest").unwrap().pinned);
         assert!(parse("uv run server.py").is_none());
+    }
+
+    #[test]
+    fn pipx_run_knows_its_backend_and_when_it_hands_the_run_to_uv() {
+        let p = parse("/opt/bin/pipx run --backend uv pycowsay==0.0.0.2 hi").unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.program.as_str(), p.backend.as_deref(), p.uv_run),
+            ("pycowsay", "/opt/bin/pipx", Some("uv"), true)
+        );
+        let p = parse("pipx run --backend=pip --spec PyCowSay pycowsay").unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.backend.as_deref(), p.uv_run),
+            ("pycowsay", Some("pip"), true)
+        );
+        // pipx finds the app among the entry points itself: its own environment.
+        assert!(!parse("pipx run --spec PyCowSay PyCowSay").unwrap().uv_run);
+        assert!(!parse("pipx run --spec mcp-server-git mcp_server_git").unwrap().uv_run);
+        assert!(!parse("pipx run PyCowSay").unwrap().uv_run);
+        assert!(!parse("pipx run --pypackages srv").unwrap().uv_run);
+        assert!(!parse("pipx run --python-args -X srv").unwrap().uv_run);
+        assert!(parse("pipx run --python-args= srv[cli]>=2").unwrap().uv_run);
+        let p = parse("uvx --backend uv srv").unwrap();
+        assert_eq!((p.backend, p.uv_run), (None, false));
     }
 
     #[test]
