@@ -1019,7 +1019,8 @@ fn pipx_run_under_its_uv_backend_resolves_from_uvs_cache() {
 
     // Named by the environment or `--backend`, and unpinned (`--spec` in another spelling):
     // the same environment, and the source says why.
-    let bare = Path::new("pipx");
+    // A pipx with no uv beside it (and no PATH here).
+    let bare = &home.join("bin/pipx");
     let named = identify(bare, "run --spec PyCowSay pycowsay", &env(&[]));
     let context = mcpfw::package::Context {
         env: [("PIPX_DEFAULT_BACKEND".to_owned(), "uv".to_owned())]
@@ -1044,7 +1045,7 @@ fn pipx_run_under_its_uv_backend_resolves_from_uvs_cache() {
     }
     assert!(!by_env.pinned);
 
-    // No uv where pipx would look (no PATH here): pipx's own cache first, which holds nothing
+    // No uv where pipx would look: pipx's own cache first, which holds nothing
     // for it, then uv's, and the source says so.
     assert_eq!(named.integrity.as_deref(), Some(record.as_str()), "{named:?}");
     assert!(
