@@ -2,8 +2,8 @@
 //! rules were developed against, and `detect-holdout.jsonl`, `detect-holdout-2.jsonl`,
 //! `detect-holdout-3.jsonl`, `detect-holdout-4.jsonl` and `detect-holdout-5.jsonl`, each written
 //! apart from the rules and scored once before any rule was changed for it (their first scores,
-//! recorded in `tests/corpus/README.md`, are the honest estimates). The first four held-out sets
-//! are held at precision ≥ 0.98 and recall ≥ 0.95; the fifth is reported.
+//! recorded in `tests/corpus/README.md`, are the honest estimates). Each held-out set is held at
+//! precision ≥ 0.98 and recall ≥ 0.95.
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -210,6 +210,7 @@ fn corpus_precision_and_recall() {
         .chain(&holdout_2)
         .chain(&holdout_3)
         .chain(&holdout_4)
+        .chain(&holdout_5)
         .collect();
     let attacks = all.iter().filter(|i| i.attack).count();
     assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
@@ -220,10 +221,9 @@ fn corpus_precision_and_recall() {
         evaluate("held-out set 2 (detect-holdout-2.jsonl)", &holdout_2.iter().collect::<Vec<_>>()),
         evaluate("held-out set 3 (detect-holdout-3.jsonl)", &holdout_3.iter().collect::<Vec<_>>()),
         evaluate("held-out set 4 (detect-holdout-4.jsonl)", &holdout_4.iter().collect::<Vec<_>>()),
+        evaluate("held-out set 5 (detect-holdout-5.jsonl)", &holdout_5.iter().collect::<Vec<_>>()),
     ];
-    // Reported, not yet held at the targets nor counted in the overall score.
-    evaluate("held-out set 5 (detect-holdout-5.jsonl)", &holdout_5.iter().collect::<Vec<_>>());
-    let score = evaluate("development and the first four held-out sets", &all);
+    let score = evaluate("all six", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
     assert!(
@@ -240,6 +240,7 @@ fn corpus_precision_and_recall() {
         "detect-holdout-2.jsonl",
         "detect-holdout-3.jsonl",
         "detect-holdout-4.jsonl",
+        "detect-holdout-5.jsonl",
     ];
     for (name, s) in names.iter().zip(&held) {
         let (p, r) = (ratio(s.tp, s.tp + s.fp), ratio(s.tp, s.attacks));
