@@ -693,6 +693,15 @@ fn finish(mut out: Vec<Finding>, ctx: Context) -> Vec<Finding> {
             || (context_exfil
                 && f.severity >= Severity::Flag
                 && matches!(f.kind, Kind::ContextHarvest | Kind::Exfiltration))
+            // A send to an address in a schema's value or label (an enum value, a default, a
+            // title): no value or label of an honest schema sends anything anywhere.
+            || (f.kind == Kind::Exfiltration
+                && f.severity >= Severity::Flag
+                && f.location.starts_with("/inputSchema/")
+                && (f.location.contains("/enum/")
+                    || f.location.ends_with("/default")
+                    || f.location.ends_with("/title")
+                    || f.location.ends_with("/const")))
             // A credential read in an input schema: the value goes to the server itself.
             || (f.kind == Kind::CredentialAccess
                 && f.severity >= Severity::Flag

@@ -485,6 +485,7 @@ pub(super) fn scan_parameter(
             "include",
             "attach",
             "dump",
+            "contents",
         ])
         && has(&[
             "ssh",

@@ -109,7 +109,7 @@ fn check_example_destination(c: &Captures<'_>, _: &str, _: &str) -> Option<usize
 fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static SENDING: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(&format!(
-            r"(?i)\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|embed|encode|mirror|relay|ping|attach)(s|es|ed|ing)?\b[^\n]*?\b{PAYLOAD}\b[^\n]*$"
+            r"(?i)\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|embed|encode|mirror|relay|ping|attach)(s|es|ed|ing)?\b[^\n;]*?\b{PAYLOAD}\b[^\n;]*$"
         ))
         .expect("valid regex")
     });
@@ -124,7 +124,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     // language's words for what is sent, so the verb is enough.
     static SENDING_INTL: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*|přepošli|pošli|odešli|přeposílej|trimite|trimiteți|trimiteti|küldd|küldje|küldjön|továbbítsd|lähetä|lähettää|tuma|tumeni|ipadala|ipasa|hantar|hantarkan)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
+            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*|přepošli|pošli|odešli|přeposílej|trimite|trimiteți|trimiteti|küldd|küldje|küldjön|továbbítsd|lähetä|lähettää|tuma|tumeni|ipadala|ipasa|hantar|hantarkan|שלח|שלחו|תשלח|העבר|העבירו|תעביר|העלה|بفرست|بفرستید|ارسال\s+کن|ارسال\s+کنید)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
         )
         .expect("valid regex")
     });
@@ -140,7 +140,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     }
     // The verb after the address, as Turkish puts it ("… adresine gönder").
     static SENDING_AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
-        TextRegex::new(r"(?i)^[^\n.]{0,30}?\b(adresine|adrese)?\s*(gönder|yolla|ilet)|^\s*\S{0,6}\s*(அனுப்ப|পাঠা|بھیج)")
+        TextRegex::new(r"(?i)^[^\n.]{0,30}?\b(adresine|adrese)?\s*(gönder|yolla|ilet)|^\s*\S{0,6}\s*(அனுப்ப|পাঠা|بھیج|بفرست|ارسال\s+کن)")
             .expect("valid regex")
     });
     if SENDING_AFTER.is_match(after) {
@@ -159,13 +159,13 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
 fn check_intl_read(_: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static BEFORE: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли|lees|kopieer|stuur|przeczytaj|odczytaj|otwórz|skopiuj|wyślij|đọc|mở|gửi|sao chép|baca|buka|salin|kirim|läs|öppna|kopiera|skicka|διάβασε|διαβάστε|άνοιξε|στείλε|відкрий|надішли|скопіюй|læs|les|přečti|čti|načti|citește|citeste|olvasd|lue|soma|basahin)\b|读取|读|打开|发送|复制|อ่าน|เปิด|ส่ง)[^\n]{0,60}$",
+            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли|lees|kopieer|stuur|przeczytaj|odczytaj|otwórz|skopiuj|wyślij|đọc|mở|gửi|sao chép|baca|buka|salin|kirim|läs|öppna|kopiera|skicka|διάβασε|διαβάστε|άνοιξε|στείλε|відкрий|надішли|скопіюй|læs|les|přečti|čti|načti|citește|citeste|olvasd|lue|soma|basahin|קרא|קראו|תקרא|פתח|העתק|שלח|بخوان|بفرست|nội\s+dung|محتوای|תוכן|yaliyomo|laman|kandungan|tartalm\w*|sisältö\w*|περιεχόμενο|вміст|содержимое|inhalt|contenu|contenido|conteúdo|contenuto|inhoud|zawartość|içeriğ\w*|innehåll)\b|读取|读|打开|发送|复制|อ่าน|เปิด|ส่ง)[^\n]{0,60}$",
         )
         .expect("valid regex")
     });
     static AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)^[^\n.]{0,50}?(\b(lesen|auslesen|öffnen|senden|schicken|übergeben|übermitteln|kopieren|einfügen|mitschicken)\b|を?(読|開|送|渡|コピー)|(을|를)\s*(읽|보내)|\b(dosyasını|dosyayı|içeriğini)?\s*(oku|aç|gönder|kopyala)\b)",
+            r"(?i)^[^\n.]{0,50}?(\b(lesen|auslesen|öffnen|senden|schicken|übergeben|übermitteln|kopieren|einfügen|mitschicken)\b|を?(読|開|送|渡|コピー)|(을|를)\s*(읽|보내)|\b(dosyasını|dosyayı|içeriğini)?\s*(oku|aç|gönder|kopyala)\b|را\s+(بخوان|بخوانید|بفرست|بفرستید|کپی\s+کن))",
         )
         .expect("valid regex")
     });
@@ -825,7 +825,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "handling this",
                 "parsing this",
             ],
-            pattern: r"\b(if\s+you\s+(are|'re)\s+(an?\s+)?(ai|llm|language\s+model|ai\s+assistant|ai\s+agent|assistant|claude|chatgpt|gpt|bot)\b|(dear|hey|hello)\s+(ai|assistant|claude|chatgpt|llm|ai\s+model|ai\s+agent)\b|(ai|llm)\s+(assistants?|agents?|models?)\s+(reading|processing|summari[sz]ing)\s+this\b|you\s+are\s+now\s+(in\s+)?(an?\s+|the\s+)?(developer|dan|unrestricted|jailbr(oken|eak)|admin|god|debug|maintenance)(\s+mode)?\b|\b(agents?|assistants?|models?|bots?|copilots?)\s+(that\s+is\s+|currently\s+)?(reading|processing|summari[sz]ing|parsing|reviewing|triaging|handling)\s+this(\s+(issue|page|e-?mail|message|document|file|ticket|comment|pr|pull\s+request|thread|text|repo|repository|site|post))?\s*[:,])",
+            pattern: r"\b(if\s+you\s+(are|'re)\s+(an?\s+)?((automated|autonomous|virtual)\s+)?(ai|llm|language\s+model|ai\s+assistant|ai\s+agent|assistant|claude|chatgpt|gpt|bot)\b|(dear|hey|hello)\s+(ai|assistant|claude|chatgpt|llm|ai\s+model|ai\s+agent)\b|(ai|llm)\s+(assistants?|agents?|models?)\s+(reading|processing|summari[sz]ing)\s+this\b|you\s+are\s+now\s+(in\s+)?(an?\s+|the\s+)?(developer|dan|unrestricted|jailbr(oken|eak)|admin|god|debug|maintenance)(\s+mode)?\b|\b(agents?|assistants?|models?|bots?|copilots?)\s+(that\s+is\s+|currently\s+)?(reading|processing|summari[sz]ing|parsing|reviewing|triaging|handling)\s+this(\s+(issue|page|e-?mail|message|document|file|ticket|comment|pr|pull\s+request|thread|text|repo|repository|site|post))?\s*[:,])",
             check: None,
         },
         Rule {
@@ -1086,8 +1086,14 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "never disclose",
                 "never reveal",
                 "never mention",
+                "be bothered",
+                "not need to",
+                "between you and",
+                "in your replies",
+                "in your answers",
+                "in your responses",
             ],
-            pattern: r"\b((user|human|person)s?\s+(must|should|need|will|does|do|can|may)\s*(not|n't)\s+(ever\s+)?(need\s+to\s+)?(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)s?\s+(needn't|need\s+not)\s+(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)\s+is\s+not\s+to\s+(know|see|notice|be\s+(told|informed|notified|shown))|without\s+(notifying|telling|informing|alerting)\s+(them|anyone|anybody)|never\s+(surface|disclose|reveal|mention)\s+(this|these|that)\s+(step|steps|action|actions|call|calls|request|requests))\b",
+            pattern: r"\b((user|human|person)s?\s+(must|should|need|will|does|do|can|may)\s*(not|n't)\s+(ever\s+)?(need\s+to\s+)?(know|see|notice|be\s+(told|informed|aware|notified|shown|bothered))|(user|human|person)s?\s+(needn't|need\s+not)\s+(know|see|notice|be\s+(told|informed|aware|notified|shown))|(user|human|person)\s+is\s+not\s+to\s+(know|see|notice|be\s+(told|informed|notified|shown))|without\s+(notifying|telling|informing|alerting)\s+(them|anyone|anybody)|never\s+(surface|disclose|reveal|mention)\s+(this|these|that)\s+(step|steps|action|actions|call|calls|request|requests)|(stays?|remains?|kept|keep\s+it)\s+between\s+you\s+and\s+(the|this|me|us)\b|(should|must|may)\s+(never|not)\s+(appear|be\s+mentioned|show\s+up|surface)\s+in\s+your\s+(replies|answers|responses|output))\b",
             check: None,
         },
         Rule {
@@ -1096,7 +1102,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Flag),
             triggers: &["silently", "quietly", "secretly", "covertly"],
-            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(send|forward|cop(y|ie)|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modif(y|ie)|mirror|sync|report|share|submit|log|save|store|delete|remove)(s|es|ed|d|ing)?\b",
+            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(collect|gather|grab|harvest|pass|send|forward|cop(y|ie)|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modif(y|ie)|mirror|sync|report|share|submit|log|save|store|delete|remove)(s|es|ed|d|ing)?\b",
             check: None,
         },
         Rule {
@@ -1113,7 +1119,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "confidential",
                 "invisible",
             ],
-            pattern: r"\b((do\s+not|don't|never)\s+(reveal|mention|disclose|repeat|show|summari[sz]e|output|display|print|acknowledge)\s+(these|this|the)\s+(instructions?|message|note|section|block|steps?)|(these|this|the\s+above)\s+(instructions?|steps?|messages?|notes?)\s+(is|are|must\s+(remain|be\s+kept)|should\s+(remain|be\s+kept))\s+(secret|hidden|confidential|invisible))\b",
+            pattern: r"\b((do\s+not|don't|never)\s+(reveal|mention|disclose|repeat|show|summari[sz]e|output|display|print|acknowledge)\s+(these|this|the)\s+(instructions?|message|note|section|block|steps?|lines?|paragraph|part)(\s+to\s+the\s+user)?|(these|this|the\s+above)\s+(instructions?|steps?|messages?|notes?)\s+(is|are|must\s+(remain|be\s+kept)|should\s+(remain|be\s+kept))\s+(secret|hidden|confidential|invisible))\b",
             check: None,
         },
         Rule {
@@ -1311,7 +1317,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "tool fires",
                 "function runs",
             ],
-            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+)?([\w.\-]+\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?\s+(tool|function)(\s+(from|of|on|in)\s+(the\s+|any\s+|another\s+|other\s+|an?\s+)?[\w.\-]+(\s+(server|mcp))?)?\s+((is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)|runs|executes|fires)\b"#,
+            pattern: r#"\b(when|whenever|every\s+time|each\s+time|if|after|before|once)\s+(the\s+|any\s+|a\s+|another\s+)?([\w.\-]+\s+|[\w\-]+\s+(server|mcp)('s|’s|s')\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?(\s+(or|and)\s+[`'"]?[a-z][\w.\-]*[`'"]?)?\s+(tool|function)s?(\s+(from|of|on|in)\s+(the\s+|any\s+|another\s+|other\s+|an?\s+)?[\w.\-]+(\s+(server|mcp))?)?\s+((is|gets|was|has\s+been)\s+(used|called|invoked|run|executed|triggered)|runs|executes|fires)\b"#,
             check: Some(reject_self_tool),
         },
         Rule {
@@ -1433,7 +1439,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 " execute `",
                 " trigger the",
             ],
-            pattern: r#"\b(call|invoke|use|run|execute|trigger)\s+(the\s+)?(tool\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*[a-z0-9])[`'"]?(?P<word>\s+(tool|function))?\b"#,
+            pattern: r#"\b(call|invoke|use|run|execute|trigger)\s+(the\s+)?([\w-]+\s+(server|mcp|integration)('s|’s|s')\s+)?(tool\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*[a-z0-9])[`'"]?(?P<word>\s+(tool|function))?\b"#,
             check: Some(check_tool_call),
         },
         Rule {
@@ -1595,8 +1601,12 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "untrusted",
                 "buggy",
                 "harmful",
+                "retired",
+                "discontinued",
+                "decommissioned",
+                "obsolete",
             ],
-            pattern: r"\b(all\s+|any\s+)?(other|competing|alternative|similar|rival|built-in|builtin|native|default|stock)\s+([\w-]+\s+)?(tools?|servers?|functions?)\s+(are|is|may\s+be|might\s+be|can\s+be|will\s+be|has\s+been|have\s+been|was|were|is\s+now|are\s+now)\s+([\w-]+\s+)?(unreliable|deprecated|outdated|broken|insecure|unsafe|dangerous|malicious|inaccurate|compromised|untrusted|buggy|harmful)",
+            pattern: r"\b(all\s+|any\s+)?(other|competing|alternative|similar|rival|built-in|builtin|native|default|stock|official|original|standard)\s+([\w-]+\s+)?(tools?|servers?|functions?)\s+(are|is|may\s+be|might\s+be|can\s+be|will\s+be|has\s+been|have\s+been|was|were|is\s+now|are\s+now)\s+([\w-]+\s+)?(unreliable|deprecated|outdated|broken|insecure|unsafe|dangerous|malicious|inaccurate|compromised|untrusted|buggy|harmful|retired|discontinued|decommissioned|obsolete)",
             check: None,
         },
         Rule {
@@ -1990,6 +2000,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             triggers: &[
                 "auto-approv",
                 "autoapprov",
+                "approve all",
+                "approve every",
                 "auto approv",
                 "always allow",
                 "always-allow",
@@ -2007,7 +2019,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "turn off",
                 "switch off",
             ],
-            pattern: r"\b(auto[\s_-]?approv(e|es|al|ed|ing)?|always[\s_-]?allow(ed)?|dangerously[\s_-]skip[\s_-]permissions|skip(ping)?\s+(all\s+)?(the\s+)?(permission|confirmation|approval)s?(\s+(prompts?|checks?|dialogs?))?|bypass(ing)?\s+(the\s+)?(permission|approval|confirmation)s?(\s+(prompts?|checks?|dialogs?))?)\b[^.\n]{0,40}?\b(all|every|any)\s+(following\s+|subsequent\s+|future\s+|later\s+|remaining\s+|other\s+)?(tool\s+)?(tools?|commands?|actions?|calls?|servers?)\b|\b(must|should|first|please|now|always)\s+(first\s+)?(turn|switch)\s+off\s+(all\s+)?(the\s+)?(confirmation|approval|permission)s?\s+(prompts?|checks?|dialogs?)",
+            pattern: r"\b(auto[\s_-]?approv(e|es|al|ed|ing)?|always[\s_-]?allow(ed)?|dangerously[\s_-]skip[\s_-]permissions|skip(ping)?\s+(all\s+)?(the\s+)?(permission|confirmation|approval)s?(\s+(prompts?|checks?|dialogs?))?|bypass(ing)?\s+(the\s+)?(permission|approval|confirmation)s?(\s+(prompts?|checks?|dialogs?))?)\b[^.\n]{0,40}?\b(all|every|any)\s+(following\s+|subsequent\s+|future\s+|later\s+|remaining\s+|other\s+)?(tool\s+)?(tools?|commands?|actions?|calls?|servers?)\b|\bapprove\s+(all|every)\s+(pending\s+|outstanding\s+)?(tool\s+)?(permissions?|permission\s+requests?|requests?|tool\s+calls?|calls?)\b|\b(set|switch|mark|make|put)\s+(all|every|each)\s+(of\s+the\s+)?(tools?|commands?|servers?)\s+(to\s+)?(always[\s_-]?allow(ed)?|auto[\s_-]?approv\w*)|\b(must|should|first|please|now|always)\s+(first\s+)?(turn|switch)\s+off\s+(all\s+)?(the\s+)?(confirmation|approval|permission)s?\s+(prompts?|checks?|dialogs?)",
             check: None,
         },
         // ---- added for the third held-out set's classes --------------------------------------
@@ -2045,7 +2057,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "ละเว้น",
                 "ไม่ต้องสนใจ",
             ],
-            pattern: r"((negeer|negeren|z?ignor(uj|ować|ujcie)|pomiń|ignorera|strunta\s+i|αγνόησε|αγνοήστε|Αγνόησε|Αγνοήστε|ігноруй|Ігноруй|проігноруй|Проігноруй|abaikan|lupakan|เพิกเฉย|ละเว้น|ไม่ต้องสนใจ)[^\n.]{0,50}?(instructies|instructie|opdrachten|polecen|instrukcj|instruktioner|οδηγίες|οδηγιών|εντολές|інструкції|інструкцій|вказівки|вказівок|instruksi|perintah|คำสั่ง|คำแนะนำ)|(bỏ qua|phớt lờ)\s+(mọi|tất cả|toàn bộ|các)\s+(hướng dẫn|chỉ dẫn|chỉ thị|lệnh)|(talimat|kural|komut)[^\n.]{0,30}?(yok\s+say|görmezden\s+gel))",
+            pattern: r"((negeer|negeren|z?ignor(uj|ować|ujcie)|pomiń|ignorera|strunta\s+i|αγνόησε|αγνοήστε|Αγνόησε|Αγνοήστε|ігноруй|Ігноруй|проігноруй|Проігноруй|abaikan|lupakan|เพิกเฉย|ละเว้น|ไม่ต้องสนใจ)[^\n.]{0,50}?(arahan|instructies|instructie|opdrachten|polecen|instrukcj|instruktioner|οδηγίες|οδηγιών|εντολές|інструкції|інструкцій|вказівки|вказівок|instruksi|perintah|คำสั่ง|คำแนะนำ)|(bỏ qua|phớt lờ)\s+(mọi|tất cả|toàn bộ|các)\s+(hướng dẫn|chỉ dẫn|chỉ thị|lệnh)|(talimat|kural|komut)[^\n.]{0,30}?(yok\s+say|görmezden\s+gel))",
             check: None,
         },
         Rule {
@@ -2100,7 +2112,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "l'utilisateur",
                 "l’utilisateur",
             ],
-            pattern: r"(\b(vertel|zeg|meld|toon)\s+(het\s+|dit\s+|niets\s+)?(aan\s+)?de\s+gebruiker\s+(niet|niets)\b|\bzonder\s+(het\s+|dit\s+)?(aan\s+)?de\s+gebruiker\s+(te\s+)?(laten\s+weten|vertellen|melden|informeren)|\bzonder\s+dat\s+de\s+gebruiker\s+(het\s+)?(weet|merkt)|\bop\s+de\s+achtergrond\b[^.\n]{0,40}?\b(stuur|verstuur|upload|kopieer)|\bnie\s+(mów|informuj|wspominaj|mówiąc)\S*\s+[^.\n]{0,20}?użytkownik|\bbez\s+(informowania|wiedzy|powiadamiania)\s+użytkownik|(không|đừng)\s+(nói|cho|thông báo|báo|tiết lộ)[^.\n]{0,20}?người dùng|kullanıcıya\s+(söylemeden|haber\s+vermeden|bildirmeden|göstermeden|belli\s+etmeden|söyleme|bildirme)|\btanpa\s+(memberi\s+tahu|memberitahu|sepengetahuan|izin)\s+pengguna|\bjangan\s+(beri\s+tahu|memberi\s+tahu|beritahu|katakan|sampaikan)[^.\n]{0,20}?pengguna|\b(nämn|berätta|säg|visa)\s+(aldrig|inte|inget|ingenting)\s+(om\s+)?(detta\s+|det\s+)?(för|till)\s+användaren|\butan\s+att\s+(berätta|meddela|informera|säga)\s+(det\s+)?(för\s+|till\s+)?användaren|\bdölj\b[^.\n]{0,40}?(för\s+användaren|i\s+ditt\s+svar)|(μην|Μην)\s+(αναφέρεις|αναφέρετε|πεις|πείτε|λες|ενημερώσεις|ενημερώνεις|αποκαλύψεις)[^.\n]{0,50}?χρήστ|(κράτησέ|Κράτησέ|κρατήστε|Κρατήστε)\s+το\s+μυστικό|χωρίς\s+να\s+(το\s+)?(ξέρει|μάθει)\s+ο\s+χρήστης|(не|Не)\s+(кажи|кажіть|повідомляй|повідомляйте|розповідай|згадуй|показуй)[^.\n]{0,30}?користувач|(без|Без)\s+відома\s+користувач|(ไม่ต้อง|อย่า)(บอก|แจ้ง)(ให้)?ผู้ใช้|โดยไม่(บอก|แจ้ง)ผู้ใช้|\bsin\s+(consultar|preguntar)(le)?\s+al\s+usuario|\bsenza\s+(chiedere|consultare)\s+(all('|’)|l('|’))utente|\bsans\s+(demander|consulter)\s+(à\s+)?l('|’)utilisateur)",
+            pattern: r"(\b(vertel|zeg|meld|toon)\s+(het\s+|dit\s+|niets\s+)?(aan\s+)?de\s+gebruiker\s+(niet|niets)\b|\bzonder\s+(het\s+|dit\s+)?(aan\s+)?de\s+gebruiker\s+(te\s+)?(laten\s+weten|vertellen|melden|informeren)|\bzonder\s+dat\s+de\s+gebruiker\s+(het\s+)?(weet|merkt)|\bop\s+de\s+achtergrond\b[^.\n]{0,40}?\b(stuur|verstuur|upload|kopieer)|\bnie\s+(mów|informuj|wspominaj|mówiąc)\S*\s+[^.\n]{0,20}?użytkownik|\bbez\s+(informowania|wiedzy|powiadamiania)\s+użytkownik|(không|đừng)\s+(nói|cho|thông báo|báo|tiết lộ)[^.\n]{0,20}?người dùng|kullanıcıya\s+(söylemeden|haber\s+vermeden|bildirmeden|göstermeden|belli\s+etmeden|söyleme|bildirme)|\btanpa\s+(memberi\s+tahu|memberitahu|sepengetahuan|izin)\s+pengguna|\bjangan\s+(beri\s+tahu|memberi\s+tahu|beritahu|katakan|sampaikan)[^.\n]{0,20}?pengguna|\b(nämn|berätta|säg|visa)\s+(aldrig|inte|inget|ingenting)\s+(om\s+)?(detta\s+|det\s+)?(för|till)\s+användaren|\butan\s+att\s+(berätta|meddela|informera|säga)\s+(det\s+)?(för\s+|till\s+)?användaren|\bdölj\b[^.\n]{0,40}?(för\s+användaren|i\s+ditt\s+svar)|(μην|Μην)\s+(το\s+|τους\s+|τίποτα\s+)?(αναφέρεις|αναφέρετε|πεις|πείτε|λες|ενημερώσεις|ενημερώνεις|αποκαλύψεις)[^.\n]{0,50}?χρήστ|(κράτησέ|Κράτησέ|κρατήστε|Κρατήστε)\s+το\s+μυστικό|χωρίς\s+να\s+(το\s+)?(ξέρει|μάθει)\s+ο\s+χρήστης|(не|Не)\s+(кажи|кажіть|повідомляй|повідомляйте|розповідай|згадуй|показуй)[^.\n]{0,30}?користувач|(без|Без)\s+відома\s+користувач|(ไม่ต้อง|อย่า)(บอก|แจ้ง)(ให้)?ผู้ใช้|โดยไม่(บอก|แจ้ง)ผู้ใช้|\bsin\s+(consultar|preguntar)(le)?\s+al\s+usuario|\bsenza\s+(chiedere|consultare)\s+(all('|’)|l('|’))utente|\bsans\s+(demander|consulter)\s+(à\s+)?l('|’)utilisateur)",
             check: None,
         },
         Rule {
@@ -2267,9 +2279,11 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "ketika",
                 "när verktyget",
                 "όταν",
+                "Όταν",
+                "Коли",
                 "коли",
             ],
-            pattern: r"(\bquando\s+(viene\s+)?(chiamato|usato|utilizzato|invocato|eseguito)\s+(lo\s+|il\s+|l')?(strumento|tool)\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\bcuando\s+se\s+(use|usa|utilice|llame|llama|invoque|ejecute)\s+la\s+herramienta\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\b(lorsque|quand)\s+l('|’)outil\s+\S+\s+est\s+(utilisé|appelé|invoqué)|\bwenn\s+das\s+(tool|werkzeug)\s+\S+\s+(verwendet|aufgerufen|benutzt)\s+wird|\bwanneer\s+(de\s+)?tool\s+\S+\s+wordt\s+(gebruikt|aangeroepen)|\bketika\s+(alat|tool)\s+\S+\s+(digunakan|dipanggil)|\bnär\s+verktyget\s+\S+\s+(används|anropas)|όταν\s+(χρησιμοποιείται|καλείται)\s+το\s+εργαλείο\s+[`'\x22]?[a-z][a-z0-9]*[_.]|коли\s+(використовується|викликається)\s+інструмент\s+[`'\x22]?[a-z][a-z0-9]*[_.])",
+            pattern: r"(\bquando\s+(viene\s+)?(chiamato|usato|utilizzato|invocato|eseguito)\s+(lo\s+|il\s+|l')?(strumento|tool)\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\bcuando\s+se\s+(use|usa|utilice|llame|llama|invoque|ejecute)\s+la\s+herramienta\s+[`'\x22]?[a-z][a-z0-9]*[_.][\w.\-]*|\b(lorsque|quand)\s+l('|’)outil\s+\S+\s+est\s+(utilisé|appelé|invoqué)|\bwenn\s+das\s+(tool|werkzeug)\s+\S+\s+(verwendet|aufgerufen|benutzt)\s+wird|\bwanneer\s+(de\s+)?tool\s+\S+\s+wordt\s+(gebruikt|aangeroepen)|\bketika\s+(alat|tool)\s+\S+\s+(digunakan|dipanggil)|\bnär\s+verktyget\s+\S+\s+(används|anropas)|(όταν|Όταν|ΌΤΑΝ)\s+(χρησιμοποιείται|καλείται)\s+το\s+εργαλείο\s+[`'\x22]?[a-z][a-z0-9]*[_.]|(коли|Коли)\s+(використовується|викликається)\s+інструмент\s+[`'\x22]?[a-z][a-z0-9]*[_.])",
             check: None,
         },
         Rule {
@@ -2474,6 +2488,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "brugeren",
                 "utilizator",
                 "felhasználó",
+                "ne szólj",
+                "ne beszélj",
                 "käyttäjä",
                 "mtumiaji",
                 "sa user",
@@ -2483,11 +2499,13 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "ব্যবহারকারী",
                 "صارف",
                 "no need to bring",
+                "no reason to bring",
+                "no reason to mention",
                 "no need to mention",
                 "off the record",
                 "be bothered",
             ],
-            pattern: r"(uživatel\S*\s+(o\s+tom\s+|nic\s+)?neříkej|neříkej\s+(to\s+|nic\s+)?uživatel\w*|bez\s+vědomí\s+uživatel\w*|\bikke\s+(nevn|fortell|si)\s+(noe\s+)?(om\s+)?(det\s+|dette\s+)?(for|til)\s+brukeren|\b(nevn|fortell|si)\s+(ikke|aldri)\s+(noe\s+)?(om\s+)?(det\s+|dette\s+)?(for|til)\s+brukeren|\buten\s+å\s+(si|fortelle)\s+(det\s+)?(til\s+)?brukeren|\b(fortæl|nævn|sig)\s+(ikke|aldrig|intet)\s+(noget\s+)?(om\s+)?(det\s+|dette\s+)?(til\s+|for\s+)?brugeren|\buden\s+at\s+brugeren\s+(ved|opdager)|\bnu\s+(spune|menționa|mentiona|informa)\w*\s+[^.\n]{0,20}?utilizator\w*|\bfără\s+(a\s+)?(informa|anunța|spune)\w*\s+utilizator\w*|\bne\s+(szólj|mondd|említsd|áruld)\w*[^.\n]{0,30}?felhasználó\w*|\bfelhasználó\w*\s+tudta\s+nélkül|\bälä\s+(kerro|mainitse|ilmoita)\w*\s+[^.\n]{0,20}?käyttäjä\w*|\bkäyttäjän\s+tietämättä|\b(usimwambie|usimjulishe)\s+mtumiaji|\bbila\s+(kumwambia|kumjulisha)\s+mtumiaji|\bhuwag\s+(sabihin|ipaalam)\s+sa\s+user|\bnang\s+hindi\s+alam\s+ng\s+user|\b(sem|não)\s+(avisar|contar|falar|dizer)\s+(nada\s+)?(pro|para\s+o|ao)\s+usuário|பயனர\S*\s+சொல்லாமல்|பயனர\S*\s+தெரியாமல்|ব্যবহারকারী\S*\s+না\s+জানিয়ে|ব্যবহারকারী\S*\s+জানাবেন\s+না|صارف\s+کو\s+بتائے\s+بغیر|صارف\s+کو\s+(نہ|مت)\s+بتائیں|\bno\s+need\s+to\s+(bring\s+(this|it)\s+up|mention\s+(this|it))\s+(with|to)\b|\bkeep\s+(this|it|the\s+following(\s+\w+)?)\s+off\s+the\s+record|\b(user|human|person)\s+(shouldn'?t|should\s+not|need\s+not|needn'?t)\s+be\s+bothered)",
+            pattern: r"(uživatel\S*\s+(o\s+tom\s+|nic\s+)?neříkej|neříkej\s+(to\s+|nic\s+)?uživatel\w*|bez\s+vědomí\s+uživatel\w*|\bikke\s+(nevn|fortell|si)\s+(noe\s+)?(om\s+)?(det\s+|dette\s+)?(for|til)\s+brukeren|\b(nevn|fortell|si)\s+(ikke|aldri)\s+(noe\s+)?(om\s+)?(det\s+|dette\s+)?(for|til)\s+brukeren|\buten\s+å\s+(si|fortelle)\s+(det\s+)?(til\s+)?brukeren|\b(fortæl|nævn|sig)\s+(ikke|aldrig|intet)\s+(noget\s+)?(om\s+)?(det\s+|dette\s+)?(til\s+|for\s+)?brugeren|\buden\s+at\s+brugeren\s+(ved|opdager)|\bnu\s+(spune|menționa|mentiona|informa)\w*\s+[^.\n]{0,20}?utilizator\w*|\bfără\s+(a\s+)?(informa|anunța|spune)\w*\s+utilizator\w*|\bne\s+(szólj|mondd|említsd|áruld)\w*[^.\n]{0,30}?felhasználó\w*|\bne\s+(szólj|beszélj)\s+(róla|erről|semmit)\b|\bfelhasználó\w*\s+tudta\s+nélkül|\bälä\s+(kerro|mainitse|ilmoita)\w*\s+[^.\n]{0,20}?käyttäjä\w*|\bkäyttäjän\s+tietämättä|\b(usimwambie|usimjulishe)\s+mtumiaji|\bbila\s+(kumwambia|kumjulisha)\s+mtumiaji|\bhuwag\s+(mo\s+)?(itong\s+|ito\s+|na\s+)?(sabihin|ipaalam)\s+(ito\s+)?sa\s+user|\bnang\s+hindi\s+alam\s+ng\s+user|\b(sem|não)\s+(avisar|contar|falar|dizer)\s+(nada\s+)?(pro|para\s+o|ao)\s+usuário|பயனர\S*\s+சொல்லாமல்|பயனர\S*\s+தெரியாமல்|ব্যবহারকারী\S*\s+না\s+জানিয়ে|ব্যবহারকারী\S*\s+জানাবেন\s+না|صارف\s+کو\s+بتائے\s+بغیر|صارف\s+کو\s+(نہ|مت)\s+بتائیں|\bno\s+(need|reason)\s+to\s+(bring\s+(this|it)\s+up|mention\s+(this|it))\s+(with|to)\b|\bkeep\s+(this|it|the\s+following(\s+\w+)?)\s+off\s+the\s+record|\b(user|human|person)\s+(shouldn'?t|should\s+not|need\s+not|needn'?t)\s+be\s+bothered)",
             check: None,
         },
         Rule {
@@ -2514,8 +2532,10 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "felhasználótól",
                 "minta pengguna",
                 "omba mtumiaji",
+                "mwombe mtumiaji",
+                "muombe mtumiaji",
             ],
-            pattern: r"(\b(ask|prompt|request)\s+(the\s+user|them)\s+(for|to\s+(provide|enter|share|give))\s+(their|his|her|the)\s+[^.\n]{0,30}?\b(2fa|one-time|otp|mfa|pin|passwords?|passcode|security\s+code|card\s+numbers?|cvv|cvc|social\s+security|ssn|passport|national\s+id|bank\s+account|iban|date\s+of\s+birth|home\s+address)|\binclude\s+(the\s+user'?s|their)\s+[^.\n]{0,40}?\b(card\s+numbers?|date\s+of\s+birth|home\s+address|social\s+security|passport\s+numbers?|bank\s+account)|(vyžádej\s+si\s+od\s+uživatele|zeptej\s+se\s+uživatele\s+na|spør\s+brukeren\s+om|spørg\s+brugeren\s+om|(cere|cear)\S*\s+utilizatorului|kysy\s+käyttäjältä|kérd\s+el\s+a\s+felhasználótól|minta\s+pengguna|omba\s+mtumiaji)[^.\n]{0,60}?(číslo|pin|hesl|fødselsnummer|personnummer|cpr|bankkonto|kontonummer|passord|adgangskode|parol|cnp|card|salasana|henkilötunnus|jelszó|személyi|kata\s+laluan|nombor\s+kad|nenosiri))",
+            pattern: r"(\b(ask|prompt|request)\s+(the\s+user|them)\s+(for|to\s+(provide|enter|share|give|confirm|verify|re-?enter|type|send|read\s+out|spell\s+out))\s+(their|his|her|the)\s+[^.\n]{0,30}?\b(2fa|one-time|otp|mfa|pin|passwords?|passcode|security\s+code|card\s+numbers?|cvv|cvc|social\s+security|ssn|passport|national\s+id|bank\s+account|iban|date\s+of\s+birth|home\s+address)|\binclude\s+(the\s+user'?s|their)\s+[^.\n]{0,40}?\b(card\s+numbers?|date\s+of\s+birth|home\s+address|social\s+security|passport\s+numbers?|bank\s+account)|(vyžádej\s+si\s+od\s+uživatele|zeptej\s+se\s+uživatele\s+na|spør\s+brukeren\s+om|spørg\s+brugeren\s+om|(cere|cear)\S*\s+utilizatorului|kysy\s+käyttäjältä|kérd\s+el\s+a\s+felhasználótól|minta\s+pengguna|omba\s+mtumiaji|m(w|u)ombe\s+mtumiaji)[^.\n]{0,60}?(číslo|pin|hesl|fødselsnummer|personnummer|cpr|bankkonto|kontonummer|passord|adgangskode|parol|cnp|card|salasana|henkilötunnus|jelszó|személyi|kata\s+laluan|nombor\s+kad|nenosiri))",
             check: Some(reject_negated),
         },
         Rule {
@@ -2595,8 +2615,11 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "from your creator",
                 "from your operator",
                 "priority than",
+                "outrank",
+                "take precedence over",
+                "takes precedence over",
             ],
-            pattern: r"(\b(do\s+not|don't|never)\s+apply\s+your\s+(usual\s+|normal\s+)?(safety|content)\s+(policy|policies|guidelines|rules|filters?)|\btreat\s+[^.\n]{0,40}?\bas\s+(if\s+they\s+came\s+|coming\s+)?from\s+your\s+(developer|creator|operator)|\b(higher|more)\s+priority\s+than\s+(anything\s+)?(your\s+)?(operator|developer|system\s+prompt|user))",
+            pattern: r"(\b(do\s+not|don't|never)\s+apply\s+your\s+(usual\s+|normal\s+)?(safety|content)\s+(policy|policies|guidelines|rules|filters?)|\btreat\s+[^.\n]{0,40}?\bas\s+(if\s+they\s+came\s+|coming\s+)?from\s+your\s+(developer|creator|operator)|\b(higher|more)\s+priority\s+than\s+(anything\s+)?(your\s+)?(operator|developer|system\s+prompt|user)|\b(outranks?|takes?\s+precedence\s+over)\s+(anything|whatever|what|everything)\s+(that\s+)?(the\s+user|your\s+(user|operator|developer))\s+(says|said|asks|asked|wants|writes|instructs))",
             check: None,
         },
         Rule {
@@ -2630,6 +2653,13 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             result: Some(Flag),
             triggers: &[
                 "you were given",
+                "you were configured",
+                "you were set up",
+                "you were provided",
+                "you were initiali",
+                "before the user's first",
+                "before the users first",
+                "before the user’s first",
                 "hidden instr",
                 "initial instr",
                 "original instr",
@@ -2645,7 +2675,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "ng usapan",
                 "ng system",
             ],
-            pattern: r"(\b(reply|respond|answer|list|repeat|print|reveal|paste|output|write|include|copy|quote|return)\b[^.\n]{0,60}?(\binstructions\s+you\s+were\s+given\b|\b(your|the)\s+(hidden|initial|original|secret)\s+(instructions|system\s+prompt|prompt)\b)|\bilagay\b[^.\n]{0,60}?(kasaysayan\s+ng\s+usapan|tagubilin\s+ng\s+system))",
+            pattern: r"(\b(reply|respond|answer|list|repeat|print|reveal|paste|output|write|include|copy|quote|return)\b[^.\n]{0,60}?(\binstructions\s+you\s+(were|have\s+been)\s+(given|configured\s+with|set\s+up\s+with|provided(\s+with)?|initiali[sz]ed\s+with)|\b(text|messages?|everything|instructions)\s+(that\s+)?(came|comes|appears?|was|were|sits?)\s+before\s+the\s+user('|’)?s\s+first\s+message|\b(your|the)\s+(hidden|initial|original|secret)\s+(instructions|system\s+prompt|prompt)\b)|\bilagay\b[^.\n]{0,60}?(kasaysayan\s+ng\s+usapan|tagubilin\s+ng\s+system))",
             check: Some(reject_negated),
         },
         Rule {
@@ -2686,8 +2716,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             kind: InjectedInstruction,
             describe: Some(Info),
             result: Some(Flag),
-            triggers: &["\"arguments\"", "call:"],
-            pattern: r#"("(tool|name|function)"\s*:\s*"[a-z][\w.\-]*"\s*,\s*"(arguments|args|parameters|input)"\s*:\s*\{[^\n]{0,300}?\}[\s\S]{0,120}?\b(submit|execute|run|make|approve|confirm|queued|perform)\b|(?m:^)[ \t]*[a-z_]*(action|step|call)[a-z_]*\s*:\s*\r?\n[ \t]+call\s*:\s*[a-z][\w.\-]*[_.][\w.\-]*\s*\r?\n[ \t]+with\s*:)"#,
+            triggers: &["\"arguments\"", "call:", "\"tool_use\"", "\"args\""],
+            pattern: r#"("(tool|name|function)"\s*:\s*"[a-z][\w.\-]*"\s*,\s*"(arguments|args|parameters|input)"\s*:\s*\{[^\n]{0,300}?\}[\s\S]{0,120}?\b(submit|execute|run|make|approve|confirm|queued|perform)\b|"type"\s*:\s*"tool_use"\s*,\s*"name"\s*:\s*"[a-z][\w.\-]*"\s*,\s*"input"\s*:\s*\{[^\n]{0,300}?\}[\s\S]{0,120}?\b(submit|execute|run|make|approve|confirm|queued|perform)\b|(?m:^)[ \t]*[a-z_]*(action|step|call)[a-z_]*\s*:\s*\r?\n[ \t]+call\s*:\s*[a-z][\w.\-]*[_.][\w.\-]*\s*\r?\n[ \t]+with\s*:)"#,
             check: None,
         },
         Rule {
@@ -2725,6 +2755,162 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             pattern: r#"\b(type|run|execute|enter|send|issue|use)\s+([^.\n]{0,30}?\s)?[`'"]?/(permissions|approve|allow|mcp\s+add|yolo)\b"#,
             check: None,
         },
+        Rule {
+            // "Ignore the previous instructions" in Hebrew and Persian.
+            name: "ignore-instructions-intl4",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["התעלם", "תתעלם", "התעלמו", "שכח", "תשכח", "نادیده"],
+            pattern: r"((התעלם|תתעלם|התעלמו|שכח|תשכח|שכחו)[^\n.]{0,30}?(הוראות|ההוראות|הנחיות|ההנחיות|כללים)|(دستور|دستورالعمل|دستورات|قوانین)\S*[^\n.]{0,40}?نادیده\s?(بگیر|بگیرید|گرفته)|نادیده\s?(بگیر|بگیرید)[^\n.]{0,30}?(دستور|دستورالعمل|قوانین))",
+            check: None,
+        },
+        Rule {
+            // A note addressed to the AI in Hebrew, Persian and Bengali ("הערה לעוזר", "توجه
+            // برای دستیار هوش مصنوعی", "এআই সহকারীর জন্য").
+            name: "addressed-to-ai-intl4",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["לעוזר", "לבינה", "למודל", "לסוכן", "دستیار", "সহকারীর জন্য"],
+            pattern: r"((הערה|הוראה|הודעה|הנחיה|שים\s+לב)\s+(חדשה\s+|חשובה\s+)?(ל|עבור\s+ה|אל\s+ה)(עוזר|בינה\s+המלאכותית|מודל|סוכן)|(توجه|یادداشت|پیام|دستور|نکته)\s+(مهم\s+)?(برای|به)\s+(دستیار|مدل|عامل)|(এআই|AI)\s+সহকারীর\s+জন্য)",
+            check: None,
+        },
+        Rule {
+            // "Do not tell the user" and "without asking the user" in Hebrew, Persian and
+            // Vietnamese.
+            name: "do-not-tell-user-intl4",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["למשתמש", "המשתמש", "کاربر", "hỏi người dùng"],
+            pattern: r"(אל\s+(תספר|תספרי|תגיד|תגלה|תודיע|תציג|תזכיר)[^\n.]{0,25}?למשתמש|(בלי|מבלי)\s+(ש|לספר\s+ל|ליידע\s+את\s+)ה?משתמש|به\s+کاربر\s+(چیزی\s+|هیچ\s+چیز\s+)?(نگو|نگویید|اطلاع\s+نده|اطلاع\s+ندهید|نشان\s+نده)|بدون\s+(اطلاع|اجازه)\s+(به\s+)?کاربر|کاربر\s+نباید\s+(بداند|بفهمد|متوجه)|(không\s+cần|không|đừng)\s+hỏi\s+(ý\s+kiến\s+)?người\s+dùng)",
+            check: None,
+        },
+        Rule {
+            // Steering to this tool in Greek, Hungarian, Finnish, Vietnamese, Malay, Hebrew,
+            // Persian, Swahili, Tagalog and Ukrainian: "always use this one", "the others are
+            // outdated".
+            name: "prefer-this-intl2",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "πάντα",
+                "παρωχημέν",
+                "ξεπερασμέν",
+                "mindig",
+                "többi",
+                "egyetlen megbízható",
+                "aina",
+                "muut ",
+                "luôn",
+                "công cụ khác",
+                "sentiasa",
+                "alat lain",
+                "תמיד",
+                "האחרים",
+                "همیشه",
+                "دیگر",
+                "kila wakati",
+                "zana nyingine",
+                "laging",
+                "ibang tool",
+                "завжди",
+                "Завжди",
+                "інші інструменти",
+                "Інші інструменти",
+            ],
+            pattern: r"((προτίμησε|Προτίμησε|προτιμήστε|Προτιμήστε|χρησιμοποίησε|Χρησιμοποίησε|χρησιμοποιήστε|Χρησιμοποιήστε|διάλεξε|Διάλεξε)\s+πάντα\s+(αυτό|αυτόν|αυτή|το\s+παρόν)|πάντα\s+(να\s+)?(προτιμάς|χρησιμοποιείς|διαλέγεις)\s+(αυτό|αυτόν|αυτή)|(άλλα|Άλλα|άλλοι|Άλλοι|επίσημος|Επίσημος|επίσημο|Επίσημο|ενσωματωμένα|Ενσωματωμένα)\s+[^.\n]{0,40}?(είναι|έχουν\s+γίνει)\s+[^.\n]{0,15}?(παρωχημέν|ξεπερασμέν|αναξιόπιστ|μη\s+ασφαλ)|\b(mindig|kizárólag)\s+ezt\s+(használd|válaszd|hívd)|\bezt\s+használd\s+helyettük|\begyetlen\s+megbízható|\btöbbi\s+[^.\n]{0,30}?\b(elavult|megbízhatatlan|hibás|nem\s+biztonságos)|\bkäytä\s+aina\s+(tätä|vain\s+tätä)|\bmuut\s+(työkalut|palvelimet)\s+ovat\s+([\w-]+\s+)?(vanhentunei|epäluotettav|rikki|turvattom)|\bluôn\s+(ưu\s+tiên\s+)?(sử\s+dụng|dùng|chọn)\s+công\s+cụ\s+này|công\s+cụ\s+khác\s+[^.\n]{0,20}?(lỗi\s+thời|không\s+đáng\s+tin|không\s+an\s+toàn)|\bsentiasa\s+(gunakan|guna|pilih)\s+alat\s+ini|\balat\s+lain\s+[^.\n]{0,20}?(usang|lapuk|tidak\s+boleh\s+dipercayai|tidak\s+selamat)|תמיד\s+(השתמש|תשתמש|בחר|העדף)\s+(ב|את\s+)?(הכלי|השרת)\s+הזה|(הכלים|השרתים)\s+האחרים\s+[^.\n]{0,20}?(מיושנים|לא\s+אמינים|לא\s+בטוחים)|همیشه\s+(از\s+)?(این\s+ابزار|این\s+سرور)[^.\n]{0,20}?(استفاده|انتخاب)|(ابزارهای|سرورهای)\s+دیگر\s+[^.\n]{0,20}?(قدیمی|منسوخ|غیرقابل\s+اعتماد|ناامن)|\btumia\s+zana\s+hii\s+kila\s+wakati|\bzana\s+nyingine\s+[^.\n]{0,20}?(zimepitwa\s+na\s+wakati|si\s+salama|haziaminiki)|\blaging\s+(gamitin|piliin)\s+ang\s+(tool|server)\s+na\s+ito|\bibang\s+tool\s+[^.\n]{0,20}?(luma|sira|hindi\s+ligtas)|(завжди|Завжди)\s+(використовуй|обирай|вибирай)(те)?\s+(цей|наш)\s+(інструмент|сервер)|(інші|Інші)\s+інструменти\s+(застаріли|ненадійні|небезпечні))",
+            check: None,
+        },
+        Rule {
+            // The conversation or system prompt copied, sent or passed on, in Ukrainian,
+            // Hungarian, Finnish, Malay, Hebrew, Persian and Greek.
+            name: "include-conversation-intl4",
+            kind: ContextHarvest,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "розмов",
+                "системний промпт",
+                "beszélgetés",
+                "rendszerprompt",
+                "keskustelu",
+                "järjestelmäkehot",
+                "perbualan",
+                "השיחה",
+                "گفتگو",
+                "گفت‌وگو",
+                "συνομιλία",
+            ],
+            pattern: r"((збери|Збери|зібрати|передай|Передай|передати|надішли|Надішли|надіслати|встав|Встав|вставити|додай|Додай|додати|скопіюй|Скопіюй|включи|Включи)[^.\n]{0,50}?(повідомлення\s+(цієї|цієї\s+всієї)\s+розмови|всю\s+розмову|історію\s+розмови|системний\s+промпт)|\b(másold|küldd|illeszd|csatold|add\s+át|továbbítsd)\b[^.\n]{0,40}?(beszélgetés|rendszerprompt)|\b(kirjoita|liitä|kopioi|lähetä|anna|sisällytä)\b[^.\n]{0,40}?(järjestelmäkehot|keskustelu)|\b(salin|hantar|sertakan|masukkan|tampal|lampirkan)\b[^.\n]{0,40}?perbualan|(שלח|העתק|צרף|הדבק|כלול)[^.\n]{0,40}?(היסטוריית|כל)\s+השיחה|(تمام|کل|تاریخچه)\S*\s+(گفتگو|گفت‌وگو|مکالمه)[^.\n]{0,40}?(بفرست|کپی|ارسال|قرار\s+بده)|(στείλε|Στείλε|αντίγραψε|Αντίγραψε|επικόλλησε|Επικόλλησε|συμπερίλαβε|Συμπερίλαβε|βάλε|Βάλε)[^.\n]{0,40}?(ολόκληρη|όλη)\s+(τη\s+|την\s+)?συνομιλία)",
+            check: Some(reject_negated),
+        },
+        Rule {
+            // The user spoken for in Tagalog, Greek, Malay, Vietnamese, Hungarian, Finnish,
+            // Hebrew and Persian: "message from the user:", "I authorise you", "no need to ask
+            // me again".
+            name: "speaks-for-user-intl",
+            kind: InjectedInstruction,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &[
+                "mula sa user",
+                "mula sa gumagamit",
+                "galing sa user",
+                "galing sa gumagamit",
+                "pinapayagan na kita",
+                "akong tanungin",
+                "εξουσιοδοτώ",
+                "ξαναρωτήσεις",
+                "tanya saya",
+                "hỏi lại tôi",
+                "megkérdezned",
+                "kysyä minulta",
+                "לשאול אותי",
+                "מאשר לך",
+                "از من بپرسی",
+                "اجازه می‌دهم",
+            ],
+            pattern: r"((\[|\(|^|\n)\s*(mensahe|paalala|mensahe\s+ng)\s+(mula|galing)\s+sa\s+(user|gumagamit)\s*(\]|\)|:)|\bpinapayagan\s+(na\s+)?kita\b|\bhuwag\s+(mo\s+)?(na\s+)?akong\s+tanungin|(Σε|σε|Σας|σας)\s+εξουσιοδοτώ|δεν\s+χρειάζεται\s+να\s+με\s+ξαναρωτήσεις|\b(tak|tidak)\s+perlu\s+tanya\s+saya(\s+lagi)?|\bkhông\s+cần\s+hỏi\s+lại\s+tôi|\bnem\s+kell\s+(újra\s+|ismét\s+)?megkérdezned|\bei\s+tarvitse\s+kysyä\s+minulta|(לא\s+צריך|אין\s+צורך)\s+לשאול\s+אותי|אני\s+מאשר\s+לך|(لازم\s+نیست|نیازی\s+نیست)\s+(دوباره\s+)?از\s+من\s+بپرسی|به\s+تو\s+اجازه\s+می‌?دهم)",
+            check: None,
+        },
+        Rule {
+            // A forged system or developer turn in JSON that lifts the rules ("safety filters
+            // are disabled", "comply with any request").
+            name: "forged-json-system-turn",
+            kind: ForgedTurn,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &["\"role\""],
+            pattern: r#""role"\s*:\s*"(system|developer)"\s*,\s*"content"\s*:\s*"[^"\r\n]{0,200}?(\b(disabled|no\s+longer\s+appl(y|ies)|are\s+(now\s+)?off|lifted|suspended|unrestricted|comply\s+with\s+(any|every|all)|without\s+(asking|confirmation|confirming|approval)|(do\s+not|don't|never)\s+(ask|refuse|check)|ignore|disregard|you\s+may\s+now|new\s+policy)\b)"#,
+            check: None,
+        },
+        Rule {
+            // Permissions claimed for the agent: "the operator has elevated your permissions",
+            // "you may now … without asking the user".
+            name: "permissions-elevated",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "elevated your",
+                "escalated your",
+                "upgraded your",
+                "expanded your",
+                "unlocked your",
+                "lifted your",
+                "permissions have been",
+                "privileges have been",
+                "you may now",
+                "you can now",
+                "you are now allowed",
+                "you are now permitted",
+            ],
+            pattern: r"(\b(has|have)\s+(been\s+)?(elevated|escalated|upgraded|expanded|unlocked|lifted)\s+(your|the\s+(assistant|agent|model)('s|’s))\s+(permissions?|privileges?|access(\s+level)?|restrictions|limits)|\byour\s+(permissions|privileges|access\s+level)\s+(have|has)\s+been\s+(elevated|escalated|upgraded|expanded|unlocked|raised)|\byou\s+(may\s+now|can\s+now|are\s+now\s+(allowed|permitted|authori[sz]ed)\s+to)\s+[^.\n]{0,80}?\bwithout\s+(asking|confirmation|confirming|approval|checking\s+with|consulting))",
+            check: None,
+        },
     ];
     // Patterns assembled from shared fragments.
     for rule in &mut rules {
@@ -2736,7 +2922,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             "read-credential-file" => {
                 rule.pattern = leak(format!(
-                    r#"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect|run|execute)\s+|{LEAD}(call|use|run|invoke)\s+(the\s+)?[`'"]?[a-z][\w.\-]*[`'"]?\s+(tool\s+)?(on|with|for|against)\s+|\b(contents?|(full\s+|raw\s+|entire\s+)?text)\s+of\s+|\bset\s+(this|it)\s+to\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"#
+                    r#"({LEAD}(read|cat|open|send|include|pass|provide|attach|extract|get|fetch|upload|copy|collect|access|load|print|output|dump|grab|retrieve|paste|share|post|leak|exfiltrate|append|inspect|run|execute)\s+|{LEAD}(call|use|run|invoke)\s+(the\s+)?[`'"]?[a-z][\w.\-]*[`'"]?\s+(tool\s+)?(on|with|for|against)\s+|\b(contents?|(full\s+|raw\s+|entire\s+)?text)\s+of\s+|\bset\s+(this|it)\s+to\s+|\bby\s+(reading|opening|loading|copying|sending|uploading|pasting|including|attaching|dumping|printing|cat-?ing)\s+)(the\s+)?(contents?\s+of\s+|full\s+|entire\s+)?(the\s+(user'?s\s+)?|your\s+|their\s+|all\s+)?[^.\n]{{0,40}}?{CREDENTIAL_PATH}"#
                 ))
             }
             "send-credentials" => {
