@@ -768,9 +768,10 @@ fn measure_many(bench: &Bench, count: usize, blobs: usize) -> io::Result<Option<
         }
     }
     let peaks: Option<Vec<u64>> = peers.iter().map(|p| vm_hwm_kib(p.pid())).collect();
-    // What they hold once idle: a shim gives back what a large result needed when it goes
-    // quiet (its result scanner's last job ends a moment after the client has the result).
-    std::thread::sleep(Duration::from_millis(200));
+    // What they hold once idle: a shim gives back what large results needed once none has
+    // come for a second (`RELEASE_AFTER` in `screen.rs`; its result scanner's last job ends a
+    // moment after the client has the result).
+    std::thread::sleep(Duration::from_millis(1500));
     let pss: Option<Vec<u64>> = peers.iter().map(|p| pss_kib(p.pid())).collect();
     for peer in peers {
         expect_success("mcpfw wrap", peer.finish()?)?;
@@ -995,7 +996,7 @@ impl Results {
             Row {
                 metric: match self.many {
                     Some(m) => format!(
-                        "{} shims at once, {} × 1 MiB results each: sum of PSS (sum of VmHWM; largest)",
+                        "{} shims at once, {} × 1 MiB results each, then 1.5 s idle: sum of PSS (sum of VmHWM; largest)",
                         m.count, self.shim_blobs
                     ),
                     None => "many shims at once: sum of PSS".into(),

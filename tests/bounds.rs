@@ -234,3 +234,37 @@ fn thousands_of_unanswered_requests_keep_memory_flat() {
         started.elapsed(),
     );
 }
+
+/// The size of the pipe the shim writes to its client, read through /proc (the test's own end
+/// of it is held by the reader thread).
+#[cfg(target_os = "linux")]
+fn client_pipe_size(shim: &Shim) -> i32 {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let pipe = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(format!("/proc/{}/fd/1", shim.child.id()))
+        .expect("the shim's stdout");
+    // SAFETY: F_GETPIPE_SZ on a descriptor this test owns; it touches no memory.
+    unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_GETPIPE_SZ) }
+}
+
+/// A result larger than a pipe's default 64 KiB widens the pipe to the client to 256 KiB, so the
+/// next large results go to the client in one write instead of one pipe-full at a time (each
+/// waiting for the client to drain the last); small results leave it as it was.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_large_result_widens_the_pipe_to_the_client() {
+    let home = Home::permissive();
+    let mut shim = Shim::start(&home, &[], &fault_server());
+    handshake(&mut shim);
+    let small = shim.call_tool(7, "big", json!({"bytes": 10_000}));
+    assert_eq!(tool_text(&small).len(), 10_000, "{small}");
+    assert_eq!(client_pipe_size(&shim), 64 * 1024, "small results leave the pipe as it was");
+    for id in 8..11 {
+        let large = shim.call_tool(id, "big", json!({"bytes": 600_000}));
+        assert_eq!(tool_text(&large).len(), 600_000, "a large result arrives whole");
+    }
+    assert_eq!(client_pipe_size(&shim), 256 * 1024, "the pipe to the client was not widened");
+}

@@ -30,6 +30,11 @@ const WAIT_BELOW: usize = 256 * 1024;
 
 /// A result at least this large makes the scanner give freed memory back when it goes idle.
 const LARGE: usize = 256 * 1024;
+/// How long the scanner waits after a large result before it gives freed memory back: a run
+/// of large results keeps the memory they need (giving it back after each one made every
+/// next one fault in its pages afresh: 1 MiB results took about half as long again), while
+/// a shim that has gone quiet holds only what it needs.
+const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Findings as recorded, most severe first; Info findings are not recorded.
 /// Each says what matched: `evidence` is the excerpt (hidden characters escaped, at most 160
@@ -264,16 +269,30 @@ impl ResultScanner {
             // The relay threads come first on a busy machine; the queue bounds the lag.
             crate::platform::lower_priority();
             // A large result leaves freed buffers behind (the line, its parsed copy): they are
-            // given back once the queue is empty, not kept for the whole session.
+            // given back once no result has come for [`RELEASE_AFTER`], not kept for the whole
+            // session, and not after each result either (the next large one would fault in
+            // its pages afresh).
             let mut large_since_idle = false;
             loop {
                 let message = match receiver.try_recv() {
                     Ok(message) => message,
                     Err(mpsc::TryRecvError::Empty) => {
-                        if std::mem::take(&mut large_since_idle) {
-                            crate::platform::release_free_memory();
-                        }
-                        match receiver.recv() {
+                        let waited = if std::mem::take(&mut large_since_idle) {
+                            match receiver.recv_timeout(RELEASE_AFTER) {
+                                Ok(message) => {
+                                    large_since_idle = true;
+                                    Ok(message)
+                                }
+                                Err(mpsc::RecvTimeoutError::Timeout) => {
+                                    crate::platform::release_free_memory();
+                                    receiver.recv()
+                                }
+                                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                            }
+                        } else {
+                            receiver.recv()
+                        };
+                        match waited {
                             Ok(message) => message,
                             Err(_) => break,
                         }

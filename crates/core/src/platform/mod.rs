@@ -45,6 +45,16 @@ pub fn release_free_memory() {
     imp::release_free_memory()
 }
 
+/// Gives the pipe `file` writes to a buffer of at least `bytes`, so that a large message
+/// goes into it in one write instead of one pipe-full at a time, each waiting for the reader
+/// to wake and drain it. Returns the pipe's size afterwards, or `None` when `file` is not a
+/// pipe or the system has no such setting. A refusal (the user's pipes are at
+/// `/proc/sys/fs/pipe-user-pages-soft`, or `bytes` is over `pipe-max-size`) leaves the size as
+/// it was: this is speed, not a protection. Linux: `F_SETPIPE_SZ`; elsewhere a no-op.
+pub fn widen_pipe(file: &std::fs::File, bytes: usize) -> Option<usize> {
+    imp::widen_pipe(file, bytes)
+}
+
 /// The id of this process's parent, where the system keeps one (`None` on Windows, which
 /// records no parent that stays true once the parent has gone).
 pub fn parent_pid() -> Option<u32> {

@@ -31,6 +31,30 @@ pub fn release_free_memory() {
     }
 }
 
+pub fn widen_pipe(file: &File, bytes: usize) -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let wanted = libc::c_int::try_from(bytes).ok()?;
+        // SAFETY: fcntl(2) on a descriptor `file` owns, with an integer argument; it touches
+        // no memory. It fails (-1) on anything but a pipe.
+        let now = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETPIPE_SZ) };
+        if now < 0 {
+            return None;
+        }
+        if now >= wanted {
+            return usize::try_from(now).ok();
+        }
+        // SAFETY: as above.
+        let set = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETPIPE_SZ, wanted) };
+        usize::try_from(if set < 0 { now } else { set }).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, bytes);
+        None
+    }
+}
+
 pub fn parent_pid() -> Option<u32> {
     Some(std::os::unix::process::parent_id())
 }

@@ -33,6 +33,10 @@ pub fn is_root() -> bool {
 /// The Windows heap gives large blocks back on its own.
 pub fn release_free_memory() {}
 
+pub fn widen_pipe(_file: &File, _bytes: usize) -> Option<usize> {
+    None
+}
+
 pub fn lower_priority() {
     // SAFETY: GetCurrentThread returns a pseudo-handle that needs no closing; SetThreadPriority
     // touches no memory. Failure only leaves the default priority.
