@@ -166,6 +166,10 @@ fn may_look_alike(b: &[u8]) -> bool {
 /// Whether ASCII text has enough leetspeak words, or (with `identifiers`) a word that is
 /// words joined by `_`, to be worth folding.
 fn ascii_candidates(b: &[u8], identifiers: bool) -> bool {
+    // Only a word with a digit or `_` can be one: most text has neither (one vectorised pass).
+    if !b.iter().fold(false, |acc, &c| acc | c.is_ascii_digit() | (c == b'_')) {
+        return false;
+    }
     let (mut leet_words, mut lettered) = (0usize, 0usize);
     let (mut start, mut alpha, mut marked) = (0usize, false, false);
     for i in 0..=b.len() {
@@ -248,18 +252,23 @@ fn is_joined_words(word: &str) -> bool {
 /// Runs of at least 24 base64 characters in `text` that decode to prose (valid UTF-8, mostly
 /// letters and spaces), with the decoded text.
 pub(super) fn base64_runs(text: &str) -> Vec<(Range<usize>, String)> {
+    /// The shortest run looked at.
+    const SHORTEST: usize = 24;
     let b = text.as_bytes();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() && out.len() < 8 {
-        if !is_b64(b[i]) {
-            i += 1;
+    // Every run of SHORTEST or more bytes covers one of each SHORTEST positions in a row, so
+    // only every SHORTEST-th byte is looked at, and a run is measured from there: prose, whose
+    // words are shorter, costs a few bytes in twenty-four.
+    let mut probe = SHORTEST - 1;
+    while probe < b.len() && out.len() < 8 {
+        if !is_b64(b[probe]) {
+            probe += SHORTEST;
             continue;
         }
-        let start = i;
-        while i < b.len() && is_b64(b[i]) {
-            i += 1;
-        }
+        let start = b[..probe].iter().rposition(|&c| !is_b64(c)).map_or(0, |p| p + 1);
+        let i = b[probe..].iter().position(|&c| !is_b64(c)).map_or(b.len(), |p| probe + p);
+        // The next run starts after this one's end, so it covers one of these positions.
+        probe = i + SHORTEST;
         let run = &text[start..i];
         if run.len() < 24 || run.len() > 64 * 1024 {
             continue;
@@ -355,11 +364,11 @@ fn hex_byte(h: u8, l: u8) -> Option<u8> {
 pub(super) fn join_spelled(text: &str) -> Option<(String, Vec<usize>)> {
     let b = text.as_bytes();
     // Byte check: a letter, a separator, a letter, a separator.
-    let candidate = b.windows(4).any(|w| {
-        w[0].is_ascii_alphabetic()
-            && matches!(w[1], b'.' | b'-')
-            && w[2].is_ascii_alphabetic()
-            && matches!(w[3], b'.' | b'-')
+    let candidate = memchr::memchr2_iter(b'.', b'-', b).any(|p| {
+        p > 0
+            && b[p - 1].is_ascii_alphabetic()
+            && b.get(p + 1).is_some_and(u8::is_ascii_alphabetic)
+            && b.get(p + 2).is_some_and(|c| matches!(c, b'.' | b'-'))
     });
     if !candidate {
         return None;

@@ -70,11 +70,15 @@ pub(super) fn may_hide(s: &str) -> bool {
 
 /// True when `b` has a run of spaces or line breaks that could reach the padding thresholds.
 fn may_pad(b: &[u8]) -> bool {
-    use memchr::memmem::find;
-    if find(b, b"        ").is_some()
-        || find(b, b"\t\t\t\t").is_some()
-        || find(b, b" \t").is_some()
-        || find(b, b"\t ").is_some()
+    use memchr::memmem::{Finder, find};
+    // Built once: most strings are short, and building a searcher cost more than the search.
+    static SPACES: std::sync::LazyLock<Finder<'static>> =
+        std::sync::LazyLock::new(|| Finder::new(b"        "));
+    if SPACES.find(b).is_some()
+        || memchr::memchr(b'\t', b).is_some()
+            && (find(b, b"\t\t\t\t").is_some()
+                || find(b, b" \t").is_some()
+                || find(b, b"\t ").is_some())
     {
         return true;
     }
