@@ -915,20 +915,25 @@ fn pipx_run_resolves_from_the_environment_pipx_keeps_for_the_spec() {
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
 
     // `mcpfw scan --json` reports it (pycowsay is no MCP server: the package is still read).
+    let report = scan_pipx_run(pipx_env(&mut Command::new(mcpfw())), "pycowsay==0.0.0.2");
+    assert_eq!(report["package"]["resolved"], "0.0.0.2", "{report}");
+    assert_eq!(report["package"]["integrity"], record.as_str(), "{report}");
+}
+
+/// `mcpfw scan --json -- pipx run SPEC` (the real pipx, from the test venv) with `cmd`'s
+/// environment: the report.
+fn scan_pipx_run(cmd: &mut Command, spec: &str) -> Value {
     let home = home();
-    let out = pipx_env(&mut Command::new(mcpfw()))
-        .args(["scan", "--json", "--timeout", "10", "--", "pipx", "run", "pycowsay==0.0.0.2"])
+    let out = cmd
+        .args(["scan", "--json", "--timeout", "10", "--", "pipx", "run", spec])
         .env("MCPFW_HOME", home.path())
         .env("MCPFW_KEYRING", "off")
         .env("PATH", format!("{}:/usr/bin:/bin", common::repo().join(".venv/bin").display()))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let report: Value =
-        serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
-            .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(report["package"]["resolved"], "0.0.0.2", "{report}");
-    assert_eq!(report["package"]["integrity"], record.as_str(), "{report}");
+    serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// The RECORDs of `dist` (`name-version`) in uv's throw-away environments under `cache`.
@@ -1073,18 +1078,7 @@ fn pipx_run_under_its_uv_backend_resolves_from_uvs_cache() {
     );
 
     // `mcpfw scan --json` runs it through the real pipx and reports uv's environment.
-    let mcpfw_home = self::home();
-    let out = uv_env(&mut Command::new(mcpfw()))
-        .args(["scan", "--json", "--timeout", "10", "--", "pipx", "run", "pycowsay==0.0.0.2"])
-        .env("MCPFW_HOME", mcpfw_home.path())
-        .env("MCPFW_KEYRING", "off")
-        .env("PATH", format!("{}:/usr/bin:/bin", common::repo().join(".venv/bin").display()))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let report: Value =
-        serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap_or("{}"))
-            .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    let report = scan_pipx_run(&mut uv_env(&mut Command::new(mcpfw())), "pycowsay==0.0.0.2");
     assert_eq!(report["package"]["resolved"], "0.0.0.2", "{report}");
     assert_eq!(report["package"]["integrity"], record.as_str(), "{report}");
 }
