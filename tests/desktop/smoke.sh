@@ -126,5 +126,19 @@ while ((SECONDS < deadline)); do
 done
 ((colours > MIN_COLOURS)) || fail "screenshot $SHOT has only $colours colour(s) after ${RENDER_TIMEOUT}s: page did not render"
 
+# ---- memory once idle: the app and the processes of its group (WebKit, D-Bus) -----
+# Reported, not held (a debug build here). PSS counts shared pages once across processes.
+sleep 2
+summary=""
+total_pss=0
+for pid in $(pgrep -g "$APP_PID" || true); do
+    name=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    pss=$(awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    total_pss=$((total_pss + pss))
+    summary+=" $name: PSS $((pss / 1024)) MiB (VmHWM $((${hwm:-0} / 1024)) MiB);"
+done
+echo "memory: the desktop app idle, sum of PSS $((total_pss / 1024)) MiB —$summary"
+
 echo "PASS: window $WIN rendered with $colours colours; screenshot: $SHOT"
 exit 0
