@@ -133,10 +133,11 @@ summary=""
 total_pss=0
 for pid in $(pgrep -g "$APP_PID" || true); do
     name=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
-    pss=$(awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
-    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    # A process may end meanwhile: then it counts as 0.
+    pss=$(awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || pss=0
+    hwm=$(awk '/^VmHWM:/ { h = $2 } END { print h + 0 }' "/proc/$pid/status" 2>/dev/null) || hwm=0
     total_pss=$((total_pss + pss))
-    summary+=" $name: PSS $((pss / 1024)) MiB (VmHWM $((${hwm:-0} / 1024)) MiB);"
+    summary+=" $name: PSS $((pss / 1024)) MiB (VmHWM $((hwm / 1024)) MiB);"
 done
 echo "memory: the desktop app idle, sum of PSS $((total_pss / 1024)) MiB —$summary"
 
