@@ -338,18 +338,6 @@ fn settle_off_thread(
     }
 }
 
-/// A pipe's buffer when nobody asked for more (Linux).
-const PIPE_DEFAULT: usize = 64 * 1024;
-/// The pipe to the client once a result larger than [`PIPE_DEFAULT`] has passed. Through a
-/// 64 KiB pipe a 1 MiB result reaches the client sixteen pipe-fulls at a time, each waiting
-/// for the client to wake and drain the last: with a client that reads in small steps, the
-/// firewall's hop made such a result take about twice the direct pipe's time, and with this
-/// pipe about the same time. The pages are only taken while a result is in the pipe, but the
-/// kernel counts the size against the user's budget for pipes (64 MiB by default, which
-/// every program of the user shares), so only servers that send large results get it, and a
-/// quarter of what 1 MiB would have gained (which measured about the same).
-const LARGE_PIPE: usize = 256 * 1024;
-
 fn relay_server_to_client(
     pipeline: &Arc<Pipeline>,
     mut reader: LineReader<std::process::ChildStdout>,
@@ -374,9 +362,12 @@ fn relay_server_to_client(
                 Action::Forward => match frame {
                     Frame::Line(line) => {
                         let mut sink = client.lock().unwrap_or_else(|p| p.into_inner());
-                        if line.len() > PIPE_DEFAULT && !widened {
+                        if line.len() > mcpfw_core::platform::PIPE_DEFAULT && !widened {
                             widened = true;
-                            let size = mcpfw_core::platform::widen_pipe(sink.get_ref(), LARGE_PIPE);
+                            let size = mcpfw_core::platform::widen_pipe(
+                                sink.get_ref(),
+                                mcpfw_core::platform::LARGE_PIPE,
+                            );
                             tracing::debug!(
                                 ?size,
                                 "the pipe to the client is widened for large results"
