@@ -1,9 +1,10 @@
 //! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
 //! rules were developed against, and `detect-holdout.jsonl`, `detect-holdout-2.jsonl`,
-//! `detect-holdout-3.jsonl`, `detect-holdout-4.jsonl` and `detect-holdout-5.jsonl`, each written
-//! apart from the rules and scored once before any rule was changed for it (their first scores,
-//! recorded in `tests/corpus/README.md`, are the honest estimates). Each held-out set is held at
-//! precision ≥ 0.98 and recall ≥ 0.95.
+//! `detect-holdout-3.jsonl`, `detect-holdout-4.jsonl`, `detect-holdout-5.jsonl` and
+//! `detect-holdout-6.jsonl`, each written apart from the rules and scored once before any rule
+//! was changed for it (their first scores, recorded in `tests/corpus/README.md`, are the honest
+//! estimates). The first five held-out sets are held at precision ≥ 0.98 and recall ≥ 0.95; the
+//! sixth is reported.
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -204,6 +205,7 @@ fn corpus_precision_and_recall() {
     let holdout_3 = corpus("detect-holdout-3.jsonl");
     let holdout_4 = corpus("detect-holdout-4.jsonl");
     let holdout_5 = corpus("detect-holdout-5.jsonl");
+    let holdout_6 = corpus("detect-holdout-6.jsonl");
     let all: Vec<&Item> = development
         .iter()
         .chain(&holdout)
@@ -223,7 +225,9 @@ fn corpus_precision_and_recall() {
         evaluate("held-out set 4 (detect-holdout-4.jsonl)", &holdout_4.iter().collect::<Vec<_>>()),
         evaluate("held-out set 5 (detect-holdout-5.jsonl)", &holdout_5.iter().collect::<Vec<_>>()),
     ];
-    let score = evaluate("all six", &all);
+    // Reported, not yet held at the targets nor counted in the overall score.
+    evaluate("held-out set 6 (detect-holdout-6.jsonl)", &holdout_6.iter().collect::<Vec<_>>());
+    let score = evaluate("development and the first five held-out sets", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
     assert!(
