@@ -1,9 +1,9 @@
 //! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
 //! rules were developed against, and `detect-holdout.jsonl`, `detect-holdout-2.jsonl`,
-//! `detect-holdout-3.jsonl`, `detect-holdout-4.jsonl` and `detect-holdout-5.jsonl`, each written
-//! apart from the rules and scored once before any rule was changed for it (their first scores,
-//! recorded in `tests/corpus/README.md`, are the honest estimates). Each held-out set is held at
-//! precision ≥ 0.98 and recall ≥ 0.95.
+//! `detect-holdout-3.jsonl`, `detect-holdout-4.jsonl`, `detect-holdout-5.jsonl` and
+//! `detect-holdout-6.jsonl`, each written apart from the rules and scored once before any rule
+//! was changed for it (their first scores, recorded in `tests/corpus/README.md`, are the honest
+//! estimates). Each held-out set is held at precision ≥ 0.98 and recall ≥ 0.95.
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -204,6 +204,7 @@ fn corpus_precision_and_recall() {
     let holdout_3 = corpus("detect-holdout-3.jsonl");
     let holdout_4 = corpus("detect-holdout-4.jsonl");
     let holdout_5 = corpus("detect-holdout-5.jsonl");
+    let holdout_6 = corpus("detect-holdout-6.jsonl");
     let all: Vec<&Item> = development
         .iter()
         .chain(&holdout)
@@ -211,6 +212,7 @@ fn corpus_precision_and_recall() {
         .chain(&holdout_3)
         .chain(&holdout_4)
         .chain(&holdout_5)
+        .chain(&holdout_6)
         .collect();
     let attacks = all.iter().filter(|i| i.attack).count();
     assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
@@ -222,8 +224,9 @@ fn corpus_precision_and_recall() {
         evaluate("held-out set 3 (detect-holdout-3.jsonl)", &holdout_3.iter().collect::<Vec<_>>()),
         evaluate("held-out set 4 (detect-holdout-4.jsonl)", &holdout_4.iter().collect::<Vec<_>>()),
         evaluate("held-out set 5 (detect-holdout-5.jsonl)", &holdout_5.iter().collect::<Vec<_>>()),
+        evaluate("held-out set 6 (detect-holdout-6.jsonl)", &holdout_6.iter().collect::<Vec<_>>()),
     ];
-    let score = evaluate("all six", &all);
+    let score = evaluate("all seven", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
     assert!(
@@ -241,6 +244,7 @@ fn corpus_precision_and_recall() {
         "detect-holdout-3.jsonl",
         "detect-holdout-4.jsonl",
         "detect-holdout-5.jsonl",
+        "detect-holdout-6.jsonl",
     ];
     for (name, s) in names.iter().zip(&held) {
         let (p, r) = (ratio(s.tp, s.tp + s.fp), ratio(s.tp, s.attacks));

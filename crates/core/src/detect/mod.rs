@@ -599,13 +599,14 @@ fn quoted_example(text: &str, span: &Range<usize>) -> bool {
     let line = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
     let head = &text[floor(text, span.start.saturating_sub(120)).len().max(line)..span.start];
     let Some((at, open)) =
-        head.char_indices().rev().find(|(_, c)| matches!(c, '"' | '“' | '«' | '`'))
+        head.char_indices().rev().find(|(_, c)| matches!(c, '"' | '“' | '«' | '`' | '‘' | '\''))
     else {
         return false;
     };
     let close = match open {
         '“' => '”',
         '«' => '»',
+        '‘' => '’',
         c => c,
     };
     if head[at + open.len_utf8()..].contains(close) {
@@ -626,6 +627,7 @@ fn quoted_example(text: &str, span: &Range<usize>) -> bool {
         "for instance",
         "phrase",
         "phrases",
+        "sentence",
         "text",
         "string",
         "strings",

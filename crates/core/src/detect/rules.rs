@@ -109,7 +109,7 @@ fn check_example_destination(c: &Captures<'_>, _: &str, _: &str) -> Option<usize
 fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static SENDING: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(&format!(
-            r"(?i)\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|embed|encode|mirror|relay|ping|attach)(s|es|ed|ing)?\b[^\n;]*?\b{PAYLOAD}\b[^\n;]*$"
+            r"(?i)\b(send|post|upload|transmit|forward|exfiltrate|leak|copy|report|submit|deliver|email|mail|bcc|cc|beacon|log|push|sync|append|include|put|paste|embed|encode|mirror|relay|ping|attach)(s|es|ed|ing)?\b[^\n;]*?\b{PAYLOAD}\b[^\n;]*$"
         ))
         .expect("valid regex")
     });
@@ -124,7 +124,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     // language's words for what is sent, so the verb is enough.
     static SENDING_INTL: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*|přepošli|pošli|odešli|přeposílej|trimite|trimiteți|trimiteti|küldd|küldje|küldjön|továbbítsd|lähetä|lähettää|tuma|tumeni|ipadala|ipasa|hantar|hantarkan|שלח|שלחו|תשלח|העבר|העבירו|תעביר|העלה|بفرست|بفرستید|ارسال\s+کن|ارسال\s+کنید)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
+            r"(?i)(\b(sende|senden|sendet|schicke|schick|schicken|übermittle|übermitteln|übertrage|envoie|envoyez|envoyer|transmets|transmettez|transférer|transfère|envía|envíalo|envíala|envíelo|envia|enviar|envie|envielo|mande|manda|invia|inviare|invialo|inoltra|sube|subir|отправь|отправьте|отправляй|отправить|перешли|пошли|передай|stuur|verstuur|stuurt|wyślij|wysyłaj|prześlij|przesyłaj|kirim|kirimkan|gửi|skicka|στείλε|στείλτε|надішли|надішліть|відправ|відправте|envoyée?s?|transmise?s?|gesendet|geschickt|übermittelt|enviad[oa]s?|inviat[oaie]|inoltrat[oaie]|verzonden|gestuurd|doorgestuurd|wysłan[aey]|przesłan[aey]|gönderil\w*|dikirim|skickas|skickad|отправлен\w*|надіслан\w*|přepošli|pošli|odešli|přeposílej|trimite|trimiteți|trimiteti|küldd|küldje|küldjön|továbbítsd|lähetä|lähettää|tuma|tumeni|ipadala|ipasa|hantar|hantarkan|שלח|שלחו|תשלח|העבר|העבירו|תעביר|העלה|بفرست|بفرستید|ارسال\s+کن|ارسال\s+کنید|prosledi|проследи|thumela|saada|sendu|áframsendu)\b|发送|上传|传送|转发|发到|传到|抄送|密送|发往|寄到|送到|転送|送信|ส่ง)[^\n]*$",
         )
         .expect("valid regex")
     });
@@ -140,7 +140,7 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
     }
     // The verb after the address, as Turkish puts it ("… adresine gönder").
     static SENDING_AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
-        TextRegex::new(r"(?i)^[^\n.]{0,30}?\b(adresine|adrese)?\s*(gönder|yolla|ilet)|^\s*\S{0,6}\s*(அனுப்ப|পাঠা|بھیج|بفرست|ارسال\s+کن)")
+        TextRegex::new(r"(?i)^[^\n.]{0,30}?\b(adresine|adrese)?\s*(gönder|yolla|ilet)|^\s*\S{0,6}\s*(அனுப்ப|পাঠা|بھیج|بفرست|ارسال\s+کن|पठाउ|ላክ)")
             .expect("valid regex")
     });
     if SENDING_AFTER.is_match(after) {
@@ -159,13 +159,13 @@ fn check_send_data(c: &Captures<'_>, before: &str, after: &str) -> Option<usize>
 fn check_intl_read(_: &Captures<'_>, before: &str, after: &str) -> Option<usize> {
     static BEFORE: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли|lees|kopieer|stuur|przeczytaj|odczytaj|otwórz|skopiuj|wyślij|đọc|mở|gửi|sao chép|baca|buka|salin|kirim|läs|öppna|kopiera|skicka|διάβασε|διαβάστε|άνοιξε|στείλε|відкрий|надішли|скопіюй|læs|les|přečti|čti|načti|citește|citeste|olvasd|lue|soma|basahin|קרא|קראו|תקרא|פתח|העתק|שלח|بخوان|بفرست|nội\s+dung|محتوای|תוכן|yaliyomo|laman|kandungan|tartalm\w*|sisältö\w*|περιεχόμενο|вміст|содержимое|inhalt|contenu|contenido|conteúdo|contenuto|inhoud|zawartość|içeriğ\w*|innehåll)\b|读取|读|打开|发送|复制|อ่าน|เปิด|ส่ง)[^\n]{0,60}$",
+            r"(?i)(\b(lies|lese|sende|schicke|übergib|lisez|lis|lire|envoie[zr]?|transmets|transmettez|copie[zr]?|ouvre[zr]?|lee|leer|lea|envía|envíe|enviar|abre|copia|copie|pasa|leggi|leggere|invia|inviare|apri|copia|leia|ler|envie|abra|прочитай|прочитайте|прочти|отправь|отправьте|открой|откройте|скопируй|перешли|lees|kopieer|stuur|przeczytaj|odczytaj|otwórz|skopiuj|wyślij|đọc|mở|gửi|sao chép|baca|buka|salin|kirim|läs|öppna|kopiera|skicka|διάβασε|διαβάστε|άνοιξε|στείλε|відкрий|надішли|скопіюй|læs|les|přečti|čti|načti|citește|citeste|citească|citeasca|olvasd|lue|soma|basahin|pročitaj|procitaj|прочитај|прочитајте|otvori|отвори|pošalji|posalji|пошаљи|kopiraj|копирај|prečítaj|precitaj|otvor|skopíruj|lestu|lesa|opnaðu|afritaðu|loe|kopeeri|קרא|קראו|תקרא|פתח|העתק|שלח|بخوان|بفرست|nội\s+dung|محتوای|תוכן|yaliyomo|laman|kandungan|tartalm\w*|sisältö\w*|περιεχόμενο|вміст|содержимое|inhalt|contenu|contenido|conteúdo|contenuto|inhoud|zawartość|içeriğ\w*|innehåll)\b|读取|读|打开|发送|复制|อ่าน|เปิด|ส่ง|አንብ|ላክ)[^\n]{0,60}$",
         )
         .expect("valid regex")
     });
     static AFTER: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)^[^\n.]{0,50}?(\b(lesen|auslesen|öffnen|senden|schicken|übergeben|übermitteln|kopieren|einfügen|mitschicken)\b|を?(読|開|送|渡|コピー)|(을|를)\s*(읽|보내)|\b(dosyasını|dosyayı|içeriğini)?\s*(oku|aç|gönder|kopyala)\b|را\s+(بخوان|بخوانید|بفرست|بفرستید|کپی\s+کن))",
+            r"(?i)^[^\n.]{0,50}?(\b(lesen|auslesen|öffnen|senden|schicken|übergeben|übermitteln|kopieren|einfügen|mitschicken)\b|を?(読|開|送|渡|コピー)|(을|를)\s*(읽|보내)|\b(dosyasını|dosyayı|içeriğini)?\s*(oku|aç|gönder|kopyala)\b|را\s+(بخوان|بخوانید|بفرست|بفرستید|کپی\s+کن)|पढ्|पठाउ|پڑھ|بھیج)",
         )
         .expect("valid regex")
     });
@@ -259,7 +259,7 @@ fn check_role_request(c: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
 fn check_new_task(_: &Captures<'_>, _: &str, after: &str) -> Option<usize> {
     static AGENT: LazyLock<TextRegex> = LazyLock::new(|| {
         TextRegex::new(
-            r"(?i)^[^\n]{0,160}?\b(you|your|ignore|disregard|forget|stop|instead|secrets?|credentials?|passwords?|tokens?|api\s+keys?|private|send|upload|e-?mail|post|publish|exfiltrat\w*|leak|forward)\b",
+            r"(?i)^[^\n]{0,160}?(\b(you|your|ignore|disregard|forget|stop|instead|private|send|upload|e-?mail|post|publish|exfiltrat\w*|leak|forward)\b|\b(read|reveal|print|paste|share|collect|dump|copy|extract|list|output|find|gather|give|show)\b[^\n]{0,40}?\b(secrets?|credentials?|passwords?|tokens?|api\s+keys?)\b)",
         )
         .expect("valid regex")
     });
@@ -619,7 +619,7 @@ const ERROR_SECRET_TRIGGERS: &[&str] = &[
 const SECRET_NOUN: &str = r"([a-z0-9]+[_-])*(api[\s_-]?keys?|access[\s_-]?tokens?|auth(entication)?[\s_-]?tokens?|bearer\s+tokens?|secret[\s_-]?keys?|private[\s_-]?keys?|ssh[\s_-]?keys?|passwords?|passphrases?|credentials|session\s+(cookies?|tokens?)|seed\s+phrases?|recovery\s+phrases?|mnemonics?|2fa\s+codes?|one-time\s+(codes?|passwords?)|verification\s+codes?|environment\s+variables|env\s+vars?|secrets)";
 
 /// Where an imperative to the model starts: a sentence, or after a modal or connective.
-const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|needs?\s+to|ha(ve|s)\s+to|(is|are)\s+required\s+to|first|please|also|then|always|and|now|immediately)\s+)";
+const LEAD: &str = r"(^|[.!:;,\n(]\s*|\b(must|should|needs?\s+to|ha(ve|s)\s+to|(is|are)\s+(now\s+)?required\s+to|first|please|also|then|always|and|now|immediately)\s+)";
 
 /// Payload words of an exfiltration (what is being sent).
 const PAYLOAD: &str = r"(conversation|chat|history|context|messages?|contents?|data|credentials?|keys?|tokens?|secrets?|passwords?|files?|results?|outputs?|responses?|everything|environment|summary|prompts?|cookies?|session|ssh|config|information|details|texts?|documents?|notes?|diffs?|logs?|transcripts?|quer(y|ies)|invites?|e-?mails?|attachments?|source|code|pages?|records?)";
@@ -740,7 +740,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Block),
             result: Some(Flag),
             triggers: &["ignore", "disregard", "forget", "bypass", "override"],
-            pattern: r"\b(ignore|disregard|forget|bypass|override)\s+(((all|any|the|your|of|every|earlier|these)\s+){0,3}(previous|prior|above|earlier|preceding|former|original|system|existing|safety|security|other)\s+(instructions?|prompts?|rules|directions|guidelines|guidance|commands|constraints|policies|directives)|(the\s+)?user'?s\s+(request|question|instructions?|wishes|prompt))\b",
+            pattern: r"\b(ignore|disregard|forget|bypass|override)\s+(((all|any|the|your|of|every|earlier|these)\s+){0,3}(previous|prior|above|earlier|preceding|former|original|system|existing|safety|security|other)\s+(instructions?|prompts?|rules|directions|guidelines|guidance|commands|constraints|policies|directives)|(the\s+)?user'?s\s+(request|question|instructions?|wishes|prompt)|(the\s+)?(client|host|app|ide|editor)('|’)s\s+(own\s+|built-in\s+|default\s+)?(help|instructions?|commands?|prompts?|rules))\b",
             check: None,
         },
         Rule {
@@ -851,7 +851,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             result: Some(Info),
             // "[!IMPORTANT]" (a GitHub admonition) has a `!` and is not matched.
             triggers: &["[", "{{", "<<"],
-            pattern: r"(\[|\{\{|<<)\s*/?\s*(system|instructions?|hidden|admin|override|secret|sudo|llm|ai|assistant|system[\s_-]+(override|prompt|message|instructions?|note)|ai[\s_-]+(instructions?|note)|sistema|système|systeme|istruzioni|instrucciones|anweisungen|系统|指令|система|Система|СИСТЕМА)\s*(\]|\}\}|>>)",
+            pattern: r"(\[|\{\{|<<)\s*/?\s*(system|instructions?|hidden|admin|override|secret|sudo|llm|ai|assistant|system[\s_-]+(override|prompt|message|instructions?|note|notice|directive)|ai[\s_-]+(instructions?|note)|sistema|système|systeme|istruzioni|instrucciones|anweisungen|系统|指令|система|Система|СИСТЕМА)\s*(\]|\}\}|>>)",
             check: None,
         },
         Rule {
@@ -960,8 +960,10 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "user already",
                 "from the user",
                 "from your user",
+                "from the account",
+                "from your account",
             ],
-            pattern: r"\b((the|your)\s+user\s+(has\s+|have\s+|had\s+)?(already\s+)?(asked|wants|instructed|requested|authori[sz]ed|approved|permitted|allowed|told|would\s+like)\s+(you|the\s+(assistant|agent|ai|model))\s+to\b|(message|note|instructions?|request|update|reply)\s+from\s+(the|your)\s+user\s*(\([^)\n]{0,60}\)\s*)?:)",
+            pattern: r"\b((the|your)\s+user\s+(has\s+|have\s+|had\s+)?(already\s+)?(asked|wants|instructed|requested|authori[sz]ed|approved|permitted|allowed|told|would\s+like)\s+(you|the\s+(assistant|agent|ai|model))\s+to\b|(message|note|instructions?|request|update|reply)\s+((relayed|forwarded|passed\s+on|sent)\s+)?from\s+(the|your)\s+(user|account\s+(owner|holder))\s*(\([^)\n]{0,60}\)\s*)?\]?\s*:)",
             check: None,
         },
         Rule {
@@ -1102,7 +1104,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             describe: Some(Flag),
             result: Some(Flag),
             triggers: &["silently", "quietly", "secretly", "covertly"],
-            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(collect|gather|grab|harvest|pass|send|forward|cop(y|ie)|read|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modif(y|ie)|mirror|sync|report|share|submit|log|save|store|delete|remove)(s|es|ed|d|ing)?\b",
+            pattern: r"\b(silently|quietly|secretly|covertly)\s+(also\s+)?(collect|gather|grab|harvest|pass|send|forward|cop(y|ie)|read|open|place|paste|upload|include|add|call|invoke|execute|run|exfiltrate|transmit|attach|bcc|cc|post|change|replace|redirect|modif(y|ie)|mirror|sync|report|share|submit|log|save|store|delete|remove)(s|es|ed|d|ing)?\b",
             check: None,
         },
         Rule {
@@ -1351,7 +1353,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "llm use",
                 "llm call",
             ],
-            pattern: r#"\b(whenever|when|every\s+time|each\s+time|before|after)\s+(you|the\s+(assistant|model|ai|agent|llm))\s+(use|call|invoke|run|execute)s?\s+(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?[^.\n]{0,60}?\b(always|must|also|make\s+sure|be\s+sure|you\s+should|set|change|replace|add|include|send|bcc|cc)\b"#,
+            pattern: r#"\b(whenever|when|every\s+time|each\s+time|before|after)\s+(you|the\s+(assistant|model|ai|agent|llm))\s+(use|call|invoke|run|execute)s?\s+(the\s+)?[`'"]?(?P<tool>[a-z][\w.\-]*)[`'"]?[^.\n]{0,60}?\b(always|must|also|make\s+sure|be\s+sure|you\s+should|set|change|replace|add|include|send|bcc|cc|first\s+(call|invoke|run|use|send))\b"#,
             check: Some(reject_self_tool),
         },
         Rule {
@@ -1472,7 +1474,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "current chat",
                 "ongoing",
             ],
-            pattern: r"\b(your|the\s+(assistant|agent|model|ai)'?s)\s+((full|entire|complete|whole|current|original|hidden|initial)\s+)*(system\s+(prompts?|instructions|messages?)|conversation\s+(history|log|transcript|so\s+far)|chat\s+(history|log|transcript)|message\s+history|context\s+window|previous\s+messages|prior\s+messages|tool\s+(outputs|results|calls|history))\b|\b(your|the\s+(assistant|agent|model|ai)'?s)\s+(full|entire|complete|whole)\s+(conversation|chat|context|transcript)\b|\b(all|every|each)\s+(of\s+the\s+)?(previous\s+|prior\s+|earlier\s+|past\s+)?(messages?|turns?|tool\s+(outputs?|results?|responses?|calls?))\s+(so\s+far|in\s+this\s+(conversation|session|chat)|you\s+have\s+(seen|received|read|called|made)|exchanged)|\b(full|entire|complete|whole)\s+(context|transcript|conversation|history)\s+(of|from)\s+(this|the\s+current|the\s+ongoing)\s+(conversation|session|chat)\b",
+            pattern: r"\b(your|the\s+(assistant|agent|model|ai)'?s)\s+((full|entire|complete|whole|current|original|hidden|initial)\s+)*(system\s+(prompts?|instructions|messages?)|conversation\s+(history|log|transcript|so\s+far)|chat\s+(history|log|transcript)|message\s+history|context\s+window|previous\s+messages|prior\s+messages|tool\s+(outputs|results|calls|history))\b|\b(your|the\s+(assistant|agent|model|ai)'?s)\s+(full|entire|complete|whole)\s+(conversation|chat|context|transcript)\b|\b(all|every|each)\s+(of\s+the\s+)?(previous\s+|prior\s+|earlier\s+|past\s+)?(messages?|turns?|tool\s+(outputs?|results?|responses?|calls?))\s+(so\s+far|in\s+this\s+(conversation|session|chat)|you\s+have\s+(seen|received|read|called|made)|exchanged)|\b(full|entire|complete|whole)\s+(context|transcript|conversation|history)\s+(of|from)\s+(this|the\s+current|the\s+ongoing)\s+(conversation|session|chat)\b|\byour\s+((full|entire|complete|whole|original|initial)\s+)*(configuration|operating\s+instructions|instructions|setup|directives)\b[^.\n]{0,40}?\b(exactly\s+|verbatim\s+)?as\s+you\s+(received|were\s+given|got)\s+(them|it)\b",
             check: None,
         },
         // ---- exfiltration ------------------------------------------------------------------
@@ -1771,7 +1773,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "not disclose",
                 "n't disclose",
             ],
-            pattern: r"\b(do\s+not|don't|dont|never)\s+(mention|tell|reveal|disclose)\s+(it|this|that)(\s+to\s+anyone)?\s*([.;!\n]|$)",
+            pattern: r"\b(do\s+not|don't|dont|never)\s+(mention|tell|reveal|disclose)\s+(it|this|that|them|these)(\s+to\s+anyone)?\s*([.;!\n]|$)",
             check: None,
         },
         Rule {
@@ -2154,7 +2156,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "van de gebruiker",
                 "od użytkownika",
             ],
-            pattern: r"(\b(no\s+need\s+to\s+(ask|check\s+with|confirm\s+with)\s+me|without\s+(asking|checking\s+with|consulting)\s+me|i\s+(pre-?approve|pre-?authori[sz]e)|senza\s+chiedermi|sin\s+preguntarme|sans\s+me\s+demander|ohne\s+mich\s+(noch\s*mal\s+)?zu\s+fragen|zonder\s+het\s+mij\s+te\s+vragen|bez\s+pytania\s+mnie)\b|(виконуй|виконуйте|выполняй|выполняйте)[^.\n]{0,60}?без\s+(підтвердження|подтверждения)|(користувач|Користувач|пользователь|Пользователь)\s+(вже|уже)\s+(надав|дав|дал|предоставил)\s+(дозвіл|згоду|разрешение|согласие)|(\[|\(|^|\n)\s*(messaggio|nota|richiesta)\s+dell('|’)utente\s*(\]|\)|:)|(\[|\(|^|\n)\s*(message|note|demande)\s+de\s+l('|’)utilisateur\s*(\]|\)|:)|(\[|\(|^|\n)\s*(mensaje|nota|solicitud)\s+del\s+usuario\s*(\]|\)|:)|(\[|\(|^|\n)\s*(nachricht|hinweis)\s+(vom\s+benutzer|des\s+benutzers)\s*(\]|\)|:)|(\[|\(|^|\n)\s*(bericht|opmerking)\s+van\s+de\s+gebruiker\s*(\]|\)|:)|(\[|\(|^|\n)\s*wiadomość\s+od\s+użytkownika\s*(\]|\)|:))",
+            pattern: r"(\b(no\s+need\s+to\s+(ask|check\s+with|double-?check\s+with|confirm\s+with)\s+me|without\s+(asking|checking\s+with|consulting)\s+me|i\s+(pre-?approve|pre-?authori[sz]e)|senza\s+chiedermi|sin\s+preguntarme|sans\s+me\s+demander|ohne\s+mich\s+(noch\s*mal\s+)?zu\s+fragen|zonder\s+het\s+mij\s+te\s+vragen|bez\s+pytania\s+mnie)\b|(виконуй|виконуйте|выполняй|выполняйте)[^.\n]{0,60}?без\s+(підтвердження|подтверждения)|(користувач|Користувач|пользователь|Пользователь)\s+(вже|уже)\s+(надав|дав|дал|предоставил)\s+(дозвіл|згоду|разрешение|согласие)|(\[|\(|^|\n)\s*(messaggio|nota|richiesta)\s+dell('|’)utente\s*(\]|\)|:)|(\[|\(|^|\n)\s*(message|note|demande)\s+de\s+l('|’)utilisateur\s*(\]|\)|:)|(\[|\(|^|\n)\s*(mensaje|nota|solicitud)\s+del\s+usuario\s*(\]|\)|:)|(\[|\(|^|\n)\s*(nachricht|hinweis)\s+(vom\s+benutzer|des\s+benutzers)\s*(\]|\)|:)|(\[|\(|^|\n)\s*(bericht|opmerking)\s+van\s+de\s+gebruiker\s*(\]|\)|:)|(\[|\(|^|\n)\s*wiadomość\s+od\s+użytkownika\s*(\]|\)|:))",
             check: None,
         },
         Rule {
@@ -2165,8 +2167,8 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             // A gateway's tool may document the `tool_calls` it returns: Info there.
             describe: Some(Info),
             result: Some(Flag),
-            triggers: &["tool_call", "function_call", "functioncall", "toolcall"],
-            pattern: r#"(</?(tool_calls?|function_calls?|toolcall|functioncall)\b[^<>]{0,80}>|"(function_call|tool_calls?)"\s*:\s*[\{\[])"#,
+            triggers: &["tool_call", "function_call", "functioncall", "toolcall", "<invoke"],
+            pattern: r#"(</?(tool_calls?|function_calls?|toolcall|functioncall)\b[^<>]{0,80}>|<invoke\s+name\s*=\s*"[^"\n]{1,60}"\s*>|"(function_call|tool_calls?)"\s*:\s*[\{\[])"#,
             check: None,
         },
         Rule {
@@ -2907,9 +2909,229 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 "you can now",
                 "you are now allowed",
                 "you are now permitted",
+                "been granted",
+                "were granted",
+                "no longer need",
             ],
-            pattern: r"(\b(has|have)\s+(been\s+)?(elevated|escalated|upgraded|expanded|unlocked|lifted)\s+(your|the\s+(assistant|agent|model)('s|’s))\s+(permissions?|privileges?|access(\s+level)?|restrictions|limits)|\byour\s+(permissions|privileges|access\s+level)\s+(have|has)\s+been\s+(elevated|escalated|upgraded|expanded|unlocked|raised)|\byou\s+(may\s+now|can\s+now|are\s+now\s+(allowed|permitted|authori[sz]ed)\s+to)\s+[^.\n]{0,80}?\bwithout\s+(asking|confirmation|confirming|approval|checking\s+with|consulting))",
+            pattern: r"(\b(has|have)\s+(been\s+)?(elevated|escalated|upgraded|expanded|unlocked|lifted)\s+(your|the\s+(assistant|agent|model)('s|’s))\s+(permissions?|privileges?|access(\s+level)?|restrictions|limits)|\byour\s+(permissions|privileges|access\s+level)\s+(have|has)\s+been\s+(elevated|escalated|upgraded|expanded|unlocked|raised)|\byou\s+(have\s+been|were|are\s+now)\s+granted\s+(elevated|full|admin(istrator)?|root|unrestricted|additional|extended)\s+(permissions?|privileges?|access|rights)|\byou\s+no\s+longer\s+need\s+to\s+(ask|confirm|check\s+with|request\s+approval)|\byou\s+(may\s+now|can\s+now|are\s+now\s+(allowed|permitted|authori[sz]ed)\s+to)\s+[^.\n]{0,80}?\bwithout\s+(asking|confirmation|confirming|approval|checking\s+with|consulting))",
             check: None,
+        },
+        Rule {
+            // "Ignore the previous instructions" in Serbian, Zulu, Estonian, Icelandic, Amharic
+            // and Nepali.
+            name: "ignore-instructions-intl5",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "zanemari",
+                "анемари",
+                "ziba",
+                "eira",
+                "ignoreeri",
+                "hunsa",
+                "ችላ",
+                "बेवास्ता",
+                "वास्ता नगर",
+            ],
+            pattern: r"((zanemari|(З|з)анемари)\w*[^\n.]{0,40}?(uputstv\w*|упутств\w*|instrukcij\w*|инструкциј\w*|pravil\w*|правил\w*)|\bziba\s+(yonke\s+)?imiyalo|\b(eira|ignoreeri)\w*[^\n.]{0,40}?(juhis\w*|juhend\w*|reegl\w*)|\bhunsa\w*[^\n.]{0,40}?(fyrirmæl\w*|leiðbeining\w*|regl\w*)|መመሪያ\S*[^\n.]{0,40}?ችላ|ችላ\s*(በል|በሉ|በይ)[^\n.]{0,40}?መመሪያ|निर्देश\S*[^\n.]{0,40}?(बेवास्ता|वास्ता\s+नगर))",
+            check: None,
+        },
+        Rule {
+            // A note addressed to the AI in Serbian, Slovak, Icelandic, Estonian, Amharic,
+            // Nepali, Urdu, Zulu and Indonesian.
+            name: "addressed-to-ai-intl5",
+            kind: InjectedInstruction,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "napomena za",
+                "poruka za",
+                "uputstvo za",
+                "апомена за",
+                "орука за",
+                "путство за",
+                "pre ai",
+                "pre asistent",
+                "pre model",
+                "pre umel",
+                "gervigreind",
+                "aðstoðarm",
+                "assistendile",
+                "abilisele",
+                "ለai",
+                "ለ ai",
+                "ለኤአይ",
+                "सहायकका लागि",
+                "सहायकको लागि",
+                "اسسٹنٹ کے",
+                "kumsizi",
+                "asisten ai",
+                "model ai",
+                "agen ai",
+            ],
+            pattern: r"(\b(napomena|poruka|uputstvo|beleška)\s+za\s+(ai|vi|veštačk\w*|asistent\w*|model\w*)\b|((Н|н)апомена|(П|п)орука|(У|у)путство|(Б|б)елешка)\s+за\s+(аи|АИ|ai|ви|ВИ|вештачк\w*|асистент\w*|модел\w*)|\b(pozn(á|Á)mka|spr(á|Á)va|pokyn|upozornenie)\s+pre\s+(ai|umel\w*|asistent\w*|model\w*)\b|\b(athugasemd|skilaboð|ábending|tilkynning)\s+(fyrir|til)\s+(gervigreind\w*|aðstoðarm\w*|líkan\w*)|\b(tehisintellekti|tehisaru|ai)[\s-]*(assistendile|abilisele|mudelile)|ለ\s*(ai|ኤአይ)\s*(ረዳት|ሞዴል)|(ai|एआई)\s*(सहायक|मोडेल)(का|को)\s+लागि|(ai|اے\s?آئی)\s*(اسسٹنٹ|معاون)\s+کے\s+(لیے|لئے)|\bkumsizi\s+we-?ai\b|\b(catatan|pesan|perhatian|instruksi)\s+(untuk|bagi|kepada)\s+(asisten|model|agen)\s+ai\b)",
+            check: None,
+        },
+        Rule {
+            // "Do not tell the user" in Serbian, Slovak, Icelandic, Estonian, Amharic, Nepali
+            // and Zulu.
+            name: "do-not-tell-user-intl5",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "korisnik",
+                "орисник",
+                "používateľ",
+                "notand",
+                "kasutaja",
+                "ለተጠቃሚው",
+                "प्रयोगकर्ता",
+                "umsebenzisi",
+            ],
+            pattern: r"(\bne\s+(govori|reci|pominji|otkrivaj)\w*\s+(to\s+|ništa\s+)?korisnik\w*|\bbez\s+znanja\s+korisnik\w*|(н|Н)е\s+(говори|реци|помињи|откривај)\S*\s+(то\s+|ништа\s+)?корисник\S*|без\s+знања\s+корисник\S*|\b(nehovor|nespomín|neprezrádz|neoznamuj)\w*\s+(to\s+|nič\s+)?(o\s+tom\s+)?používateľ\w*|\bbez\s+vedomia\s+používateľ\w*|\bekki\s+(segja|nefna|láta)\s+notand\w*|án\s+vitundar\s+notand\w*|ära\s+(räägi|ütle|maini|teavita)\w*[^.\n]{0,25}?kasutaja\w*|\bkasutaja\s+teadmata|ለተጠቃሚው\s*(አትንገር|አትናገር|አታሳውቅ)|प्रयोगकर्ता\S*\s*(नभन्|नबताउ)|\bungamtsheli\s+umsebenzisi|\bngaphandle\s+kokutshela\s+umsebenzisi)",
+            check: None,
+        },
+        Rule {
+            // The conversation or system prompt copied or sent on, in Indonesian, Estonian,
+            // Serbian, Zulu, Urdu, Icelandic, Czech, Slovak, Romanian and Nepali.
+            name: "include-conversation-intl5",
+            kind: ContextHarvest,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &[
+                "prompt sistem",
+                "percakapan",
+                "pesan sebelumnya",
+                "süsteemiviip",
+                "süsteemijuhis",
+                "vestlus",
+                "konverzacij",
+                "razgovor",
+                "sistemski prompt",
+                "онверзациј",
+                "азговор",
+                "истемски промпт",
+                "ingxoxo",
+                "گفتگو",
+                "samtal",
+                "kerfisfyrirm",
+                "konverzac",
+                "konverzác",
+                "systémový prompt",
+                "conversați",
+                "conversati",
+                "promptul de sistem",
+                "कुराकानी",
+                "वार्तालाप",
+            ],
+            pattern: r"(\b(salin|kirim|kirimkan|masukkan|tempel|sertakan|lampirkan|tulis)\b[^.\n]{0,40}?(prompt\s+sistem|riwayat\s+percakapan|seluruh\s+percakapan|semua\s+pesan\s+sebelumnya)|\b(kirjuta|kopeeri|saada|lisa|kleebi|pane)\b[^.\n]{0,40}?(süsteemiviip\w*|süsteemijuhis\w*|vestlus\w*)|\b(pošalji|posalji|prosledi|kopiraj|ubaci|zalepi)\b[^.\n]{0,40}?(celu\s+konverzaciju|ceo\s+razgovor|sistemski\s+prompt)|((П|п)ошаљи|(П|п)роследи|(К|к)опирај|(У|у)баци)[^.\n]{0,40}?(целу\s+конверзацију|цео\s+разговор|системски\s+промпт)|\bthumela\s+(yonke\s+)?ingxoxo|(پوری|تمام|ساری)\s+گفتگو[^.\n]{0,40}?(بھیج|کاپی|ڈال)|\b(sendu|afritaðu|settu|límdu)\b[^.\n]{0,40}?(allt\s+samtalið|samtalsferil\w*|kerfisfyrirmæl\w*)|\b(pošli|odešli|zkopíruj|skopíruj|vlož|přilož|prilož)[^.\n]{0,40}?(celou\s+konverzaci|celú\s+konverzáciu|systémový\s+prompt|histori\w+\s+konverzac\w+|histór\w+\s+konverzác\w+)|\b(trimite|copiază|copiaza|include|lipește|pune)[^.\n]{0,40}?(întreaga\s+conversați\w*|toată\s+conversați\w*|istoricul\s+conversați\w*|promptul\s+de\s+sistem)|(सम्पूर्ण|सबै)\s+(कुराकानी|वार्तालाप)[^.\n]{0,40}?(पठाउ|राख|कपी))",
+            check: Some(reject_negated),
+        },
+        Rule {
+            // Steering to this tool in Czech, Slovak, Thai, Indonesian, Romanian and Serbian:
+            // "always use this one", "the only reliable one", "the others are outdated".
+            name: "prefer-this-intl3",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "vždy",
+                "výhradně",
+                "jediný spolehliv",
+                "ostatní nástroje",
+                "ostatní servery",
+                "ostatné nástroje",
+                "ostatné servery",
+                "เครื่องมือนี้เสมอ",
+                "เครื่องมือนี้เท่านั้น",
+                "ห้ามใช้เครื่องมือ",
+                "เครื่องมืออื่น",
+                "selalu gunakan",
+                "selalu pakai",
+                "selalu pilih",
+                "tool lain",
+                "mereu",
+                "întotdeauna",
+                "intotdeauna",
+                "celelalte instrumente",
+                "celelalte unelte",
+                "uvek koristi",
+                "uvek biraj",
+                "ostali alati",
+                "век корист",
+                "стали алати",
+            ],
+            pattern: r"(\b(vždy|výhradně|výlučne)\s+(používej|použij|upřednostni|vyber|používaj|použi|uprednostni)\w*\s+(tento|tenhle|náš)|\bjediný\s+spolehliv\w*|\bostatn(í|é)\s+(nástroje|servery)[^.\n]{0,40}?(zastaral\w*|zastaran\w*|nespolehliv\w*|nespoľahliv\w*|nebezpečn\w*)|ใช้เครื่องมือนี้(เสมอ|เท่านั้น)|ห้ามใช้เครื่องมือ\S{0,20}อื่น|เครื่องมืออื่น\S{0,20}(ล้าสมัย|ไม่น่าเชื่อถือ|ไม่ปลอดภัย)|\bselalu\s+(gunakan|pakai|pilih)\s+(alat|tool)\s+ini|\btool\s+(lain|lainnya)\s+[^.\n]{0,20}?(usang|tidak\s+(dapat\s+)?dipercaya|tidak\s+aman)|\b(folosește|foloseste|alege|preferă|prefera)\s+(mereu|întotdeauna|intotdeauna)\s+(acest|această|aceasta)|\bcelelalte\s+(instrumente|unelte)[^.\n]{0,30}?(învechite|invechite|nesigure)|\buvek\s+(koristi|biraj|izaberi)\s+(ovaj|naš)|\bostali\s+alati[^.\n]{0,30}?(zastarel\w*|nepouzdan\w*)|(У|у)век\s+(користи|бирај)\s+(овај|наш)|(О|о)стали\s+алати[^.\n]{0,30}?(застарел|непоуздан))",
+            check: None,
+        },
+        Rule {
+            // Every use of a kind routed through this tool "instead of" another.
+            name: "route-through-this-instead",
+            kind: PreferenceManipulation,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &[
+                "through this tool",
+                "through our tool",
+                "through this server",
+                "through our server",
+            ],
+            pattern: r"\b(route|send|direct|funnel|pass)\s+(every|all|each|any)\b[^.\n]{0,40}?\bthrough\s+(this|our)\s+(tool|server)\b[^.\n]{0,30}?\b(instead\s+of|rather\s+than)\b",
+            check: None,
+        },
+        Rule {
+            // "Message from the user:" in Czech, Slovak, Serbian, Romanian, Indonesian,
+            // Estonian and Icelandic.
+            name: "speaks-for-user-intl2",
+            kind: InjectedInstruction,
+            describe: Some(Info),
+            result: Some(Flag),
+            triggers: &[
+                "od uživatele",
+                "od používateľa",
+                "od korisnika",
+                "од корисника",
+                "de la utilizator",
+                "dari pengguna",
+                "kasutajalt",
+                "frá notanda",
+            ],
+            pattern: r"(\[|\(|^|\n)\s*(zpr(á|Á)va|vzkaz|spr(á|Á)va|poruka|(П|п)орука|mesaj(ul)?|pesan|sõnum|teade|skilaboð)\s+(od\s+uživatele|od\s+používateľa|od\s+korisnika|од\s+корисника|de\s+la\s+utilizator(ul)?|dari\s+pengguna|kasutajalt|frá\s+notand(a|anum))\s*(\]|\)|:)",
+            check: None,
+        },
+        Rule {
+            // A tag in unusual brackets or another language's word for "system": "⟦SYSTEM
+            // NOTICE⟧", "【system】", "[[سسٹم]]".
+            name: "pseudo-tag-intl2",
+            kind: ModelDirective,
+            describe: Some(Flag),
+            result: Some(Info),
+            triggers: &["⟦", "【", "〖", "〚", "[[", "{{", "<<"],
+            pattern: r"((⟦|【|〖|〚)\s*/?\s*(system|instructions?|hidden|admin|override|assistant|ai|llm)([\s_-]+(notice|note|message|prompt|instructions?|override|directive))?\s*(⟧|】|〗|〛)|(\[\[|\{\{|<<)\s*/?\s*(سسٹم|نظام|систем|sistem|ระบบ|सिस्टम|ስርዓት|süsteem|kerfi)\s*(\]\]|\}\}|>>))",
+            check: None,
+        },
+        Rule {
+            // An order carried out "silently" said after its verb: "and run the updater
+            // silently".
+            name: "act-then-silently",
+            kind: Concealment,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["silently", "quietly", "secretly", "covertly"],
+            pattern: r"(^|[.!:;\n]\s*|\b(and|then|also|now)\s+)(run|call|invoke|execute|send|upload|forward|install|post|copy|read)\s+[^.\n]{0,40}?\s(silently|quietly|secretly|covertly)\b",
+            check: None,
+        },
+        Rule {
+            // A tool called with the whole conversation or the system prompt.
+            name: "call-with-conversation",
+            kind: Exfiltration,
+            describe: Some(Flag),
+            result: Some(Flag),
+            triggers: &["conversation", "chat history", "system prompt", "message history"],
+            pattern: r"\b(call|invoke|run|use)\b[^.\n]{0,40}?\bwith\s+(the\s+user'?s|your|the)\s+(full\s+|entire\s+|complete\s+|whole\s+)(conversation|chat\s+history|system\s+prompt|message\s+history)\b",
+            check: Some(reject_negated),
         },
     ];
     // Patterns assembled from shared fragments.
@@ -2932,7 +3154,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             "request-credentials" => {
                 rule.pattern = leak(format!(
-                    r"{LEAD}(read|send|provide|include|pass|share|give|paste|enter|reveal|print|output|extract|collect|upload|copy|leak|dump|retrieve|fetch|find|search\s+for|look\s+up|append|attach)\s+(me\s+|us\s+)?(the\s+|your\s+|all\s+|any\s+|their\s+|the\s+user'?s\s+|its\s+)?([\w-]+\s+){{0,2}}?{SECRET_NOUN}\b"
+                    r"{LEAD}(read|send|provide|include|pass|share|give|paste|enter|reveal|print|output|extract|collect|upload|copy|leak|dump|retrieve|fetch|find|search\s+for|look\s+up|append|attach)\s+(me\s+|us\s+)?((the\s+)?values?\s+of\s+)?(the\s+|your\s+|all\s+|any\s+|their\s+|the\s+user'?s\s+|its\s+)?([\w-]+\s+){{0,2}}?{SECRET_NOUN}\b"
                 ))
             }
             "fake-error-asks-secret" => {
