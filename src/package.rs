@@ -265,9 +265,8 @@ pub fn resolve(package: &PackageRef, context: &Context) -> Identity {
         (Ecosystem::Npm, "npx" | "npm exec") => npx_cache(package, context),
         (Ecosystem::Npm, "pnpm dlx") => pnpm_dlx(package, context),
         (Ecosystem::Npm, "bunx") => bunx(package, context),
-        (Ecosystem::PyPi, "uvx" | "uv tool run") => {
-            uv_tool(package, context).or_else(|tool| uvx_environment(package, context, &tool))
-        }
+        (Ecosystem::PyPi, "uvx" | "uv tool run") => uv_tool(package, context)
+            .or_else(|tool| uvx_environment(package, context, &tool, "uvx")?),
         (Ecosystem::PyPi, "pipx run") => pipx_run(package, context),
         (Ecosystem::Image, launcher) => image_digest(launcher, &package.spec),
         _ => Err(format!("{} keeps no record MCP Firewall reads", package.launcher)),
@@ -361,29 +360,13 @@ fn uv_cache(context: &Context) -> Option<PathBuf> {
 /// The throw-away environment `uvx` made for a package that is not an installed tool: uv keeps
 /// it in its cache (`environments-v2/<key>/<link>` pointing at the environment) and runs it
 /// again for the same request. The version is that environment's; when environments holding
-/// different versions could be meant (an unpinned request), none is guessed.
-fn uvx_environment(package: &PackageRef, context: &Context, tool: &str) -> Resolution {
-    let (environments, found) = uvx_environments(package, context)?;
-    match found.as_slice() {
-        [] => Err(format!("{tool}; not in uvx's cache either ({})", environments.display())),
-        [(version, dist_info)] => {
-            Ok((version.clone(), record_sha256(dist_info), dist_info.display().to_string()))
-        }
-        several => Err(format!(
-            "uvx's cache holds several versions of {} ({}); the one that runs is not known",
-            package.name,
-            several.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
-        )),
-    }
-}
-
-/// uv's folder of throw-away environments, and the versions of `package` they hold that fit
-/// the request (each version once, with one of its `.dist-info` folders).
-fn uvx_environments(
-    package: &PackageRef,
-    context: &Context,
-) -> Result<(PathBuf, Vec<(String, PathBuf)>), String> {
-    let cache = uv_cache(context).ok_or("uv's cache folder is unknown (no HOME)")?;
+/// different versions could be meant (an unpinned request), none is guessed (an error).
+/// `Ok(Err(why))` when the cache holds nothing for it (`tool`: why the installed tools did not
+/// either; `launcher`: whose cache it is called in the reason).
+fn uvx_environment(package: &PackageRef, context: &Context, tool: &str, launcher: &str) -> Lookup {
+    let Some(cache) = uv_cache(context) else {
+        return Ok(Err(format!("{tool}; uv's cache folder is unknown (no HOME)")));
+    };
     let environments = cache.join("environments-v2");
     let mut found: Vec<(String, PathBuf)> = Vec::new();
     for key in std::fs::read_dir(&environments).into_iter().flatten().flatten() {
@@ -397,7 +380,20 @@ fn uvx_environments(
     }
     found.sort();
     found.dedup_by(|a, b| a.0 == b.0);
-    Ok((environments, found))
+    match found.as_slice() {
+        [] => Ok(Err(format!(
+            "{tool}; not in {launcher}'s cache either ({})",
+            environments.display()
+        ))),
+        [(version, dist_info)] => {
+            Ok(Ok((version.clone(), record_sha256(dist_info), dist_info.display().to_string())))
+        }
+        several => Err(format!(
+            "{launcher}'s cache holds several versions of {} ({}); the one that runs is not known",
+            package.name,
+            several.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 /// The `.dist-info` folder of project `name` (normalised) in the Python environment at `env`,
@@ -599,24 +595,9 @@ fn pipx_run(package: &PackageRef, context: &Context) -> Resolution {
 /// What `uv tool run`, as pipx runs it, would run: the installed tool or uv's throw-away
 /// environment.
 fn uv_run(package: &PackageRef, context: &Context) -> Lookup {
-    let tool = match uv_tool(package, context) {
-        Ok(found) => return Ok(Ok(found)),
-        Err(tool) => tool,
-    };
-    let (environments, found) = match uvx_environments(package, context) {
-        Ok(found) => found,
-        Err(unknown) => return Ok(Err(format!("{tool}; {unknown}"))),
-    };
-    match found.as_slice() {
-        [] => Ok(Err(format!("{tool}; not in uv's cache either ({})", environments.display()))),
-        [(version, dist_info)] => {
-            Ok(Ok((version.clone(), record_sha256(dist_info), dist_info.display().to_string())))
-        }
-        several => Err(format!(
-            "uv's cache holds several versions of {} ({}); the one that runs is not known",
-            package.name,
-            several.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
-        )),
+    match uv_tool(package, context) {
+        Ok(found) => Ok(Ok(found)),
+        Err(tool) => uvx_environment(package, context, &tool, "uv"),
     }
 }
 

@@ -345,8 +345,7 @@ fn relay_server_to_client(
     server: &ServerSink,
     mut first_message: Option<Box<dyn FnOnce() + Send>>,
 ) -> Lifecycle {
-    // Whether the pipe to the client was widened (tried once, at the first large result).
-    let mut widened = false;
+    let pipe = mcpfw_core::platform::PipeToClient::default();
     loop {
         let frame = reader.next_frame();
         if let (Ok(Some(_)), Some(first)) = (&frame, first_message.take()) {
@@ -362,17 +361,7 @@ fn relay_server_to_client(
                 Action::Forward => match frame {
                     Frame::Line(line) => {
                         let mut sink = client.lock().unwrap_or_else(|p| p.into_inner());
-                        if line.len() > mcpfw_core::platform::PIPE_DEFAULT && !widened {
-                            widened = true;
-                            let size = mcpfw_core::platform::widen_pipe(
-                                sink.get_ref(),
-                                mcpfw_core::platform::LARGE_PIPE,
-                            );
-                            tracing::debug!(
-                                ?size,
-                                "the pipe to the client is widened for large results"
-                            );
-                        }
+                        pipe.before_write(sink.get_ref(), line.len());
                         write_line(&mut *sink, line)
                     }
                     Frame::Oversized { .. } => Ok(()),

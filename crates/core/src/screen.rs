@@ -274,30 +274,22 @@ impl ResultScanner {
             // its pages afresh).
             let mut large_since_idle = false;
             loop {
-                let message = match receiver.try_recv() {
-                    Ok(message) => message,
-                    Err(mpsc::TryRecvError::Empty) => {
-                        let waited = if std::mem::take(&mut large_since_idle) {
-                            match receiver.recv_timeout(RELEASE_AFTER) {
-                                Ok(message) => {
-                                    large_since_idle = true;
-                                    Ok(message)
-                                }
-                                Err(mpsc::RecvTimeoutError::Timeout) => {
-                                    crate::platform::release_free_memory();
-                                    receiver.recv()
-                                }
-                                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                            }
-                        } else {
-                            receiver.recv()
-                        };
-                        match waited {
-                            Ok(message) => message,
-                            Err(_) => break,
+                let waited = if large_since_idle {
+                    match receiver.recv_timeout(RELEASE_AFTER) {
+                        Ok(message) => Some(message),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            crate::platform::release_free_memory();
+                            large_since_idle = false;
+                            None
                         }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     }
-                    Err(mpsc::TryRecvError::Disconnected) => break,
+                } else {
+                    None
+                };
+                let message = match waited.map_or_else(|| receiver.recv(), Ok) {
+                    Ok(message) => message,
+                    Err(_) => break,
                 };
                 match message {
                     Message::Flush(done) => {

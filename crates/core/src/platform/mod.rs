@@ -46,7 +46,7 @@ pub fn release_free_memory() {
 }
 
 /// A pipe's buffer when nobody asked for more (Linux).
-pub const PIPE_DEFAULT: usize = 64 * 1024;
+const PIPE_DEFAULT: usize = 64 * 1024;
 /// The pipe to a client once a result larger than [`PIPE_DEFAULT`] has passed. Through a
 /// 64 KiB pipe a 1 MiB result reaches the client sixteen pipe-fulls at a time, each waiting
 /// for the client to wake and drain the last: with a client that reads in small steps, the
@@ -55,7 +55,24 @@ pub const PIPE_DEFAULT: usize = 64 * 1024;
 /// kernel counts the size against the user's budget for pipes (64 MiB by default, which
 /// every program of the user shares), so only servers that send large results get it, and
 /// 256 KiB rather than 1 MiB (which measured about the same).
-pub const LARGE_PIPE: usize = 256 * 1024;
+const LARGE_PIPE: usize = 256 * 1024;
+
+/// The pipe a relay writes to its client, widened to [`LARGE_PIPE`] before the first message
+/// larger than [`PIPE_DEFAULT`] (tried once).
+#[derive(Default)]
+pub struct PipeToClient {
+    widened: std::sync::atomic::AtomicBool,
+}
+
+impl PipeToClient {
+    /// Called before `len` bytes are written to `file`.
+    pub fn before_write(&self, file: &std::fs::File, len: usize) {
+        if len > PIPE_DEFAULT && !self.widened.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            let size = widen_pipe(file, LARGE_PIPE);
+            tracing::debug!(?size, "the pipe to the client is widened for large results");
+        }
+    }
+}
 
 /// Gives the pipe `file` writes to a buffer of at least `bytes`, so that a large message
 /// goes into it in one write instead of one pipe-full at a time, each waiting for the reader

@@ -39,8 +39,7 @@ struct Bridge {
     limit: usize,
     /// The standalone GET stream was opened (once per session).
     listening: std::sync::atomic::AtomicBool,
-    /// The pipe to the client was widened (tried once, at the first large message).
-    widened: std::sync::atomic::AtomicBool,
+    pipe: mcpfw_core::platform::PipeToClient,
 }
 
 /// Why the bridge cannot start.
@@ -83,7 +82,7 @@ pub fn run(pipeline: Arc<Pipeline>, url: &str) -> Result<i32, BridgeError> {
         stdout: Arc::new(Mutex::new(BufWriter::new(stdout))),
         state: Mutex::new(Conversation::default()),
         listening: std::sync::atomic::AtomicBool::new(false),
-        widened: std::sync::atomic::AtomicBool::new(false),
+        pipe: mcpfw_core::platform::PipeToClient::default(),
     });
     tracing::info!(server = bridge.pipeline.server(), url = %bridge.url, "bridging stdio to HTTP");
 
@@ -193,13 +192,7 @@ fn read_client(bridge: &Arc<Bridge>, stdin: File, lines: &mpsc::UnboundedSender<
 impl Bridge {
     fn write(&self, line: &[u8]) {
         let mut out = self.stdout.lock().unwrap_or_else(|p| p.into_inner());
-        if line.len() > mcpfw_core::platform::PIPE_DEFAULT
-            && !self.widened.swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            let size =
-                mcpfw_core::platform::widen_pipe(out.get_ref(), mcpfw_core::platform::LARGE_PIPE);
-            tracing::debug!(?size, "the pipe to the client is widened for large results");
-        }
+        self.pipe.before_write(out.get_ref(), line.len());
         let _ = out.write_all(line).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush());
     }
 
