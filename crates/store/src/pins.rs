@@ -254,17 +254,18 @@ impl Store {
         tools: &[(String, String)],
         digests: &[(String, String)],
     ) -> Result<Option<Vec<Trust>>> {
-        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT name, status, digest, pending_digest FROM tool_pins WHERE server = ?",
-        )
-        .bind(server)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db_error("read", e))?;
+        let rows: Vec<(String, String, String, bool)> = self
+            .packed_rows(
+                "SELECT json_group_array(json_array(name, status, digest, \
+                 json(CASE WHEN pending_digest IS NULL THEN 'false' ELSE 'true' END))) \
+                 FROM tool_pins WHERE server = ?",
+                server,
+            )
+            .await?;
         let pins: std::collections::HashMap<&str, (&str, &str, bool)> = rows
             .iter()
             .map(|(name, status, digest, pending)| {
-                (name.as_str(), (status.as_str(), digest.as_str(), pending.is_some()))
+                (name.as_str(), (status.as_str(), digest.as_str(), *pending))
             })
             .collect();
         let unchanged = tools.iter().zip(digests).all(|((name, _), (_, digest))| {
@@ -278,15 +279,32 @@ impl Store {
     /// The tools of every other server (server, tool, canonical definition), from their pins:
     /// what a new tool list is compared with for shadowing and squatting. At most 5,000.
     pub async fn neighbours(&self, server: &str) -> Result<Vec<(String, String, String)>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT server, name, definition FROM tool_pins WHERE server != ? \
-             ORDER BY changed_ms DESC LIMIT 5000",
+        self.packed_rows(
+            "SELECT json_group_array(json_array(server, name, definition)) FROM \
+             (SELECT server, name, definition FROM tool_pins WHERE server != ? \
+              ORDER BY changed_ms DESC LIMIT 5000)",
+            server,
         )
-        .bind(server)
-        .fetch_all(&self.pool)
         .await
-        .map_err(|e| self.db_error("read", e))?;
-        Ok(rows)
+    }
+
+    /// The rows of `query` (one `?`, bound to `key`), which SQLite packs into one JSON array
+    /// of arrays (`json_group_array`): sqlx hands each row from its SQLite thread to the
+    /// caller's through a channel, a thread wake-up per row, and a shim waits for these reads
+    /// (a server's tool list is held until its pins are checked).
+    async fn packed_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        key: &str,
+    ) -> Result<Vec<T>> {
+        let packed: String = sqlx::query_scalar(query)
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.db_error("read", e))?;
+        serde_json::from_str(&packed).map_err(|e| {
+            self.db_error("read", sqlx::Error::Decode(format!("packed rows: {e}").into()))
+        })
     }
 
     /// Compares a server's identity (JSON object) with the one it was first seen with, keeping
