@@ -985,11 +985,17 @@ impl<R: Recorder> Recorder for PackageGate<R> {
     fn tools_listed(&self, server: &str, tools: &[(String, String)]) {
         self.inner.tools_listed(server, tools)
     }
+    /// Asked once the server has answered `initialize`, on the identity check's own thread:
+    /// the server runs, so its launcher has installed the package, which is resolved (hashed)
+    /// here first, so the first tool list does not wait for it on the relay thread.
     fn check_identity(
         &self,
         server: &str,
         identity: &Value,
     ) -> Option<Result<Option<Value>, RecordError>> {
+        if server == self.server {
+            self.identity();
+        }
         self.inner.check_identity(server, identity)
     }
     fn check_package(
