@@ -4,6 +4,8 @@
 //! One Aho-Corasick pass over a string finds the triggers; a rule's regex runs only on a window
 //! around each trigger hit, so clean text costs one linear scan however many rules there are.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};
 
@@ -14,7 +16,7 @@ use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex::Regex as TextRegex;
 use regex_automata::meta;
 use regex_automata::util::captures::Captures as Groups;
-use regex_automata::util::syntax;
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Literal, Look};
 
 use super::{Context, Kind, Severity};
 
@@ -3178,12 +3180,35 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             _ => {}
         }
+        rule.triggers = with_cases(rule.triggers);
     }
     rules
 });
 
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
+}
+
+/// `triggers` and, for each with letters outside ASCII, its lowercase, capitalised and upper
+/// case spellings: the trigger automaton folds ASCII case only, and a sentence or a heading
+/// starts "Älä", "Игнорируй" or "ΑΓΝΟΗΣΕ".
+fn with_cases(triggers: &'static [&'static str]) -> &'static [&'static str] {
+    if triggers.iter().all(|t| t.is_ascii()) {
+        return triggers;
+    }
+    let mut all: Vec<&'static str> = triggers.to_vec();
+    for t in triggers.iter().filter(|t| !t.is_ascii()) {
+        let lower = t.to_lowercase();
+        let mut rest = lower.chars();
+        let capital: String =
+            rest.next().into_iter().flat_map(char::to_uppercase).chain(rest).collect();
+        for spelling in [t.to_uppercase(), capital, lower] {
+            if !all.iter().any(|a| a.eq_ignore_ascii_case(&spelling)) {
+                all.push(leak(spelling));
+            }
+        }
+    }
+    Box::leak(all.into_boxed_slice())
 }
 
 /// The literals of a set of rules, found in one pass.
@@ -3249,10 +3274,16 @@ pub(super) fn regex(ri: usize) -> &'static Regex {
 
 fn compile(rule: &Rule) -> Regex {
     // ASCII-only classes and case folding keep every regex a small DFA; the rules are about
-    // English words, and non-ASCII bytes simply never match a word character. No prefilter:
-    // the regex runs only on a window around a trigger the automaton already found, and
-    // building one (extracting the pattern's literals) was 55 % of a regex's build time, which
-    // a process's first tool list waits for.
+    // words, and a byte outside ASCII never matches `\w`. Letters outside ASCII written in a
+    // rule are given their other cases, and a `\b` beside one becomes Unicode's (see
+    // [`unicode_letters`]). No prefilter: the regex runs only on a window around a trigger
+    // the automaton already found, and building one (extracting the pattern's literals) was
+    // 55 % of a regex's build time, which a process's first tool list waits for.
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(&format!("(?i-u){}", rule.pattern))
+        .expect("rule regexes are valid");
     let built = meta::Builder::new()
         .configure(
             meta::Config::new()
@@ -3260,10 +3291,116 @@ fn compile(rule: &Rule) -> Regex {
                 .utf8_empty(false)
                 .hybrid_cache_capacity(8 << 20),
         )
-        .syntax(syntax::Config::new().utf8(false))
-        .build(&format!("(?i-u){}", rule.pattern))
+        .build_from_hir(&unicode_letters(hir))
         .expect("rule regexes are valid");
     Regex(built)
+}
+
+/// A rule's parsed regex with its letters outside ASCII made to behave as its ASCII ones do.
+///
+/// The rules are compiled with ASCII case folding and ASCII word boundaries, which say
+/// nothing about `ä`, `é` or `д`: a rule's `älä` would not match "Älä", and `\bälä` would
+/// never match at all (a byte of `ä` is no ASCII word character, so the `\b` between a space
+/// and it is no boundary). So each such letter becomes the class of its cases, and a `\b`
+/// (or `\B`) written beside one becomes Unicode's. Only those: a Unicode word boundary makes
+/// the lazy DFA give up on text outside ASCII, and the search fall back to a slower engine.
+fn unicode_letters(hir: Hir) -> Hir {
+    match hir.into_kind() {
+        HirKind::Literal(Literal(bytes)) => fold_letters(&bytes),
+        HirKind::Concat(subs) => {
+            let subs: Vec<Hir> = subs.into_iter().map(unicode_letters).collect();
+            let out = (0..subs.len())
+                .map(|i| match subs[i].kind() {
+                    HirKind::Look(look @ (Look::WordAscii | Look::WordAsciiNegate))
+                        if letter_edge(subs[i + 1..].iter(), true)
+                            || letter_edge(subs[..i].iter().rev(), false) =>
+                    {
+                        Hir::look(if *look == Look::WordAscii {
+                            Look::WordUnicode
+                        } else {
+                            Look::WordUnicodeNegate
+                        })
+                    }
+                    _ => subs[i].clone(),
+                })
+                .collect();
+            Hir::concat(out)
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.into_iter().map(unicode_letters).collect())
+        }
+        HirKind::Repetition(mut r) => {
+            r.sub = Box::new(unicode_letters(*r.sub));
+            Hir::repetition(r)
+        }
+        HirKind::Capture(mut c) => {
+            c.sub = Box::new(unicode_letters(*c.sub));
+            Hir::capture(c)
+        }
+        HirKind::Empty => Hir::empty(),
+        HirKind::Class(c) => Hir::class(c),
+        HirKind::Look(l) => Hir::look(l),
+    }
+}
+
+/// A literal with each letter outside ASCII replaced by the class of its cases.
+fn fold_letters(bytes: &[u8]) -> Hir {
+    let Ok(text) = std::str::from_utf8(bytes)
+        .map_err(drop)
+        .and_then(|t| if t.is_ascii() { Err(()) } else { Ok(t) })
+    else {
+        return Hir::literal(bytes);
+    };
+    Hir::concat(
+        text.chars()
+            .map(|c| {
+                let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+                if !c.is_ascii() {
+                    class.case_fold_simple();
+                }
+                match class.ranges() {
+                    [one] if one.start() == one.end() => {
+                        Hir::literal(c.encode_utf8(&mut [0; 4]).as_bytes())
+                    }
+                    _ => Hir::class(Class::Unicode(class)),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Whether the first (`first`) or last character the sequence `seq` can match is a letter
+/// or digit outside ASCII written in the rule (a literal or a class of its cases, not a
+/// class such as `\S`). `seq` is in the order it is read: backwards for the last.
+fn letter_edge<'h>(seq: impl Iterator<Item = &'h Hir>, first: bool) -> bool {
+    for h in seq {
+        if edge_is_letter(h, first) {
+            return true;
+        }
+        if h.properties().minimum_len() != Some(0) {
+            return false;
+        }
+    }
+    false
+}
+
+fn edge_is_letter(h: &Hir, first: bool) -> bool {
+    let letter = |c: char| !c.is_ascii() && c.is_alphanumeric();
+    match h.kind() {
+        HirKind::Literal(Literal(bytes)) => {
+            let text = String::from_utf8_lossy(bytes);
+            if first { text.chars().next() } else { text.chars().next_back() }.is_some_and(letter)
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            c.ranges().iter().any(|r| (r.start()..=r.end()).take(64).any(letter))
+        }
+        HirKind::Class(Class::Bytes(_)) | HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Repetition(r) => edge_is_letter(&r.sub, first),
+        HirKind::Capture(c) => edge_is_letter(&c.sub, first),
+        HirKind::Concat(subs) if first => letter_edge(subs.iter(), true),
+        HirKind::Concat(subs) => letter_edge(subs.iter().rev(), false),
+        HirKind::Alternation(subs) => subs.iter().any(|s| edge_is_letter(s, first)),
+    }
 }
 
 /// A rule's compiled regex: matched on bytes, with its groups.
@@ -3340,11 +3477,13 @@ pub(super) fn warm_up() {
 fn literals(wanted: impl Fn(&Rule) -> bool) -> (Vec<&'static str>, Vec<Vec<usize>>) {
     let mut literals: Vec<&'static str> = Vec::new();
     let mut owners: Vec<Vec<usize>> = Vec::new();
+    let mut index: HashMap<&'static str, usize> = HashMap::new();
     for (i, rule) in RULES.iter().enumerate().filter(|(_, r)| wanted(r)) {
-        for t in rule.triggers {
-            match literals.iter().position(|l| l == t) {
-                Some(p) => owners[p].push(i),
-                None => {
+        for &t in rule.triggers {
+            match index.entry(t) {
+                Entry::Occupied(p) => owners[*p.get()].push(i),
+                Entry::Vacant(v) => {
+                    v.insert(literals.len());
                     literals.push(t);
                     owners.push(vec![i]);
                 }
