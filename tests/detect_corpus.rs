@@ -238,8 +238,7 @@ fn corpus_precision_and_recall() {
         "classes never detected: {:?}",
         score.classes_without_detection
     );
-    // The seventh set, scored blind, is not yet held: its blocked benign items are reported.
-    assert_eq!(score.blocked_benign - held[6].blocked_benign, 0, "a benign item was blocked");
+    assert_eq!(score.blocked_benign, 0, "a benign item was blocked");
     assert!(recall >= 0.9, "recall {recall:.3} < 0.9");
     assert!(precision >= 0.95, "precision {precision:.3} < 0.95");
     // Each held-out set at the targets: precision ≥ 0.98, recall ≥ 0.95.
@@ -250,7 +249,7 @@ fn corpus_precision_and_recall() {
         "detect-holdout-4.jsonl",
         "detect-holdout-5.jsonl",
         "detect-holdout-6.jsonl",
-        // `detect-holdout-7.jsonl` is scored (blind) but not yet held at the targets.
+        "detect-holdout-7.jsonl",
     ];
     for (name, s) in names.iter().zip(&held) {
         let (p, r) = (ratio(s.tp, s.tp + s.fp), ratio(s.tp, s.attacks));
