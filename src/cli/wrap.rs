@@ -465,7 +465,10 @@ fn assemble(
     )
     // The client process that started this shim: its servers share one data flow (the toxic
     // flow across servers), kept by the daemon.
-    .with_client_session(crate::approval::client::client_session());
+    .with_client_session(crate::approval::client::client_session())
+    .with_clean_lists(mcpfw_core::clean_lists::CleanLists::at(
+        paths.data.join(mcpfw_core::clean_lists::FILE),
+    ));
     // The box's settings from the same policy.toml, under the organisation's containment floor
     // (a broken file gives the defaults: the box stays on, fail closed).
     let sandbox = inputs.sandbox(&name);

@@ -14,6 +14,7 @@
 
 pub mod approval;
 pub mod classify;
+pub mod clean_lists;
 pub mod containment;
 pub mod detect;
 pub mod finding;

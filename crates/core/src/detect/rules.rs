@@ -3697,35 +3697,12 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             }
             _ => {}
         }
-        rule.triggers = with_cases(rule.triggers);
     }
     rules
 });
 
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
-}
-
-/// `triggers` and, for each with letters outside ASCII, its lowercase, capitalised and upper
-/// case spellings: the trigger automaton folds ASCII case only, and a sentence or a heading
-/// starts "Älä", "Игнорируй" or "ΑΓΝΟΗΣΕ".
-fn with_cases(triggers: &'static [&'static str]) -> &'static [&'static str] {
-    if triggers.iter().all(|t| t.is_ascii()) {
-        return triggers;
-    }
-    let mut all: Vec<&'static str> = triggers.to_vec();
-    for t in triggers.iter().filter(|t| !t.is_ascii()) {
-        let lower = t.to_lowercase();
-        let mut rest = lower.chars();
-        let capital: String =
-            rest.next().into_iter().flat_map(char::to_uppercase).chain(rest).collect();
-        for spelling in [t.to_uppercase(), capital, lower] {
-            if !all.iter().any(|a| a.eq_ignore_ascii_case(&spelling)) {
-                all.push(leak(spelling));
-            }
-        }
-    }
-    Box::leak(all.into_boxed_slice())
 }
 
 /// The literals of a set of rules, found in one pass.
@@ -3742,7 +3719,7 @@ struct Triggers<A> {
 /// DFA: it is built in a fraction of the time and memory (what a server's first `tools/list`
 /// waits for, and every shim keeps), and the texts it reads are small.
 static ALL: LazyLock<Triggers<ContiguousNfa>> = LazyLock::new(|| {
-    let (literals, owners) = literals(|_| true);
+    let (literals, owners) = literals(|_| true, true);
     let automaton = ContiguousNfa::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
@@ -3760,13 +3737,15 @@ static ALL: LazyLock<Triggers<ContiguousNfa>> = LazyLock::new(|| {
 /// literals of other scripts (a seventh of them) made one DFA for all 4.8 MiB, against 1.8 MiB
 /// for the ASCII ones and 1.3 MiB for the rest apart — and a result of plain ASCII can hold
 /// none of the rest. Each is built at the first result that needs it, on the result
-/// scanner's thread, and kept by every shim.
+/// scanner's thread, and kept by every shim. Without the upper case spellings of letters
+/// outside ASCII (a heading in Cyrillic capitals in a result is found only where a rule
+/// spells it): they made the other scripts' DFA 3.8 MB instead of 2.9.
 static RESULT_ASCII: LazyLock<Triggers<DFA>> = LazyLock::new(|| result_triggers(true));
 static RESULT_OTHER: LazyLock<Triggers<DFA>> = LazyLock::new(|| result_triggers(false));
 
 fn result_triggers(ascii: bool) -> Triggers<DFA> {
-    let (literals, owners) = literals(|r| r.result.is_some_and(|s| s >= Severity::Flag));
-    let (literals, owners): (Vec<&'static str>, Vec<Vec<usize>>) =
+    let (literals, owners) = literals(|r| r.result.is_some_and(|s| s >= Severity::Flag), false);
+    let (literals, owners): (Vec<String>, Vec<Vec<usize>>) =
         literals.into_iter().zip(owners).filter(|(l, _)| l.is_ascii() == ascii).unzip();
     let automaton = DFA::builder()
         .ascii_case_insensitive(true)
@@ -3990,24 +3969,47 @@ pub(super) fn warm_up() {
     LazyLock::force(&ALL);
 }
 
-/// The trigger literals of the rules `wanted` picks, and each literal's rules.
-fn literals(wanted: impl Fn(&Rule) -> bool) -> (Vec<&'static str>, Vec<Vec<usize>>) {
-    let mut literals: Vec<&'static str> = Vec::new();
+/// The trigger literals of the rules `wanted` picks, with their spellings in other cases
+/// (see [`spellings`]), and each literal's rules.
+fn literals(wanted: impl Fn(&Rule) -> bool, capitals: bool) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut literals: Vec<String> = Vec::new();
     let mut owners: Vec<Vec<usize>> = Vec::new();
-    let mut index: HashMap<&'static str, usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (i, rule) in RULES.iter().enumerate().filter(|(_, r)| wanted(r)) {
-        for &t in rule.triggers {
-            match index.entry(t) {
-                Entry::Occupied(p) => owners[*p.get()].push(i),
-                Entry::Vacant(v) => {
-                    v.insert(literals.len());
-                    literals.push(t);
-                    owners.push(vec![i]);
+        for t in rule.triggers {
+            for spelling in spellings(t, capitals) {
+                match index.entry(spelling) {
+                    Entry::Occupied(p) => owners[*p.get()].push(i),
+                    Entry::Vacant(v) => {
+                        literals.push(v.key().clone());
+                        v.insert(literals.len() - 1);
+                        owners.push(vec![i]);
+                    }
                 }
             }
         }
     }
     (literals, owners)
+}
+
+/// `trigger` and, if it has letters outside ASCII, its lowercase and capitalised spellings
+/// and (`capitals`) its upper case one: the automata fold ASCII case only, and a sentence
+/// starts "Älä" or "Игнорируй", a heading "ІГНОРУЙ".
+fn spellings(trigger: &str, capitals: bool) -> Vec<String> {
+    let mut all = vec![trigger.to_owned()];
+    if trigger.is_ascii() {
+        return all;
+    }
+    let lower = trigger.to_lowercase();
+    let mut rest = lower.chars();
+    let capital = rest.next().into_iter().flat_map(char::to_uppercase).chain(rest).collect();
+    let upper = capitals.then(|| trigger.to_uppercase());
+    for spelling in [Some(lower), Some(capital), upper].into_iter().flatten() {
+        if !all.iter().any(|a| a.eq_ignore_ascii_case(&spelling)) {
+            all.push(spelling);
+        }
+    }
+    all
 }
 
 /// A trigger found in a text: (pattern, start, end).

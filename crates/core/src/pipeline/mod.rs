@@ -217,6 +217,7 @@ impl Pipeline {
                 identity: None,
                 identity_checked: AtomicBool::new(false),
                 grants: None,
+                clean_lists: crate::clean_lists::CleanLists::none(),
             },
             memory: ApprovalMemory::default(),
             approver: None,
@@ -377,6 +378,12 @@ impl Pipeline {
     }
 
     /// Compares listed tools with these tools of other servers (server, name, definition).
+    /// Tool lists found clean are remembered in `lists` (see [`crate::clean_lists`]).
+    pub fn with_clean_lists(mut self, lists: crate::clean_lists::CleanLists) -> Self {
+        self.screening.clean_lists = lists;
+        self
+    }
+
     pub fn with_neighbours(mut self, neighbours: Vec<(String, String, String)>) -> Self {
         self.screening.neighbours = neighbours;
         self

@@ -32,6 +32,8 @@ pub(super) struct Screening {
     pub identity_checked: AtomicBool,
     /// What the server's box grants (a boxed server only).
     pub grants: Option<Arc<Grants>>,
+    /// Tool lists the detector found clean before, not read again.
+    pub clean_lists: crate::clean_lists::CleanLists,
 }
 
 /// What screening a server's message decided.
@@ -50,6 +52,29 @@ pub(super) struct Screened {
 }
 
 impl Pipeline {
+    /// The detector's verdicts on a listed tool list, or, for a list it found clean before
+    /// (the same tools from the same build of the detector), that they are clean.
+    fn screen_tools(&self, tools: &[(String, String)]) -> Vec<crate::screen::ToolVerdict> {
+        use crate::clean_lists::CleanLists;
+        let key = CleanLists::key(tools);
+        if self.screening.clean_lists.contains(&key) {
+            return tools
+                .iter()
+                .map(|(name, _)| crate::screen::ToolVerdict {
+                    name: name.clone(),
+                    blocked: None,
+                    findings: Vec::new(),
+                    hidden: false,
+                })
+                .collect();
+        }
+        let verdicts = crate::screen::screen_tools(tools);
+        if verdicts.iter().all(|v| v.blocked.is_none() && v.findings.is_empty() && !v.hidden) {
+            self.screening.clean_lists.remember(key);
+        }
+        verdicts
+    }
+
     pub(super) fn screen(
         &self,
         inspection: &Inspection,
@@ -79,7 +104,7 @@ impl Pipeline {
                 out.findings.extend(pinned.into_iter().map(|(_, f)| f));
                 let mut hidden = false;
                 out.findings.extend(screen::shadowing(tools, &self.screening.neighbours));
-                let verdicts = screen::screen_tools(tools);
+                let verdicts = self.screen_tools(tools);
                 for (verdict, (_, definition)) in verdicts.into_iter().zip(tools.iter()) {
                     self.gate.detected(&verdict, definition, &mut names);
                     out.findings.extend(verdict.findings);

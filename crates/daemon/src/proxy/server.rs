@@ -214,7 +214,10 @@ impl Proxy {
             limits,
             self.approver.clone(),
             neighbours,
-        );
+        )
+        .with_clean_lists(mcpfw_core::clean_lists::CleanLists::at(
+            self.paths.data.join(mcpfw_core::clean_lists::FILE),
+        ));
         let client = match peer {
             Some(peer) => tokio::task::spawn_blocking(move || {
                 crate::approval::client::client_session_of_peer(peer.remote, peer.local)
