@@ -1,9 +1,10 @@
 //! The detector against the labelled corpus in `tests/corpus/`: `detect.jsonl`, the set the
 //! rules were developed against, and `detect-holdout.jsonl`, `detect-holdout-2.jsonl`,
-//! `detect-holdout-3.jsonl`, `detect-holdout-4.jsonl`, `detect-holdout-5.jsonl` and
-//! `detect-holdout-6.jsonl`, each written apart from the rules and scored once before any rule
-//! was changed for it (their first scores, recorded in `tests/corpus/README.md`, are the honest
-//! estimates). Each held-out set is held at precision ≥ 0.98 and recall ≥ 0.95.
+//! `detect-holdout-3.jsonl`, `detect-holdout-4.jsonl`, `detect-holdout-5.jsonl`,
+//! `detect-holdout-6.jsonl` and `detect-holdout-7.jsonl`, each written apart from the rules and
+//! scored once before any rule was changed for it (their first scores, recorded in
+//! `tests/corpus/README.md`, are the honest estimates). Each held-out set is held at precision
+//! ≥ 0.98 and recall ≥ 0.95.
 //!
 //! Each line is `{"id", "target": "tool"|"result"|"prompt"|"resource"|"instructions",
 //! "value", "label": "attack"|"benign", "class", "note"}`. An item counts as detected when a
@@ -205,6 +206,7 @@ fn corpus_precision_and_recall() {
     let holdout_4 = corpus("detect-holdout-4.jsonl");
     let holdout_5 = corpus("detect-holdout-5.jsonl");
     let holdout_6 = corpus("detect-holdout-6.jsonl");
+    let holdout_7 = corpus("detect-holdout-7.jsonl");
     let all: Vec<&Item> = development
         .iter()
         .chain(&holdout)
@@ -213,6 +215,7 @@ fn corpus_precision_and_recall() {
         .chain(&holdout_4)
         .chain(&holdout_5)
         .chain(&holdout_6)
+        .chain(&holdout_7)
         .collect();
     let attacks = all.iter().filter(|i| i.attack).count();
     assert!(attacks >= 60 && all.len() - attacks >= 80, "corpus too small");
@@ -225,8 +228,9 @@ fn corpus_precision_and_recall() {
         evaluate("held-out set 4 (detect-holdout-4.jsonl)", &holdout_4.iter().collect::<Vec<_>>()),
         evaluate("held-out set 5 (detect-holdout-5.jsonl)", &holdout_5.iter().collect::<Vec<_>>()),
         evaluate("held-out set 6 (detect-holdout-6.jsonl)", &holdout_6.iter().collect::<Vec<_>>()),
+        evaluate("held-out set 7 (detect-holdout-7.jsonl)", &holdout_7.iter().collect::<Vec<_>>()),
     ];
-    let score = evaluate("all seven", &all);
+    let score = evaluate("all eight", &all);
     let precision = ratio(score.tp, score.tp + score.fp);
     let recall = ratio(score.tp, score.attacks);
     assert!(
@@ -245,6 +249,7 @@ fn corpus_precision_and_recall() {
         "detect-holdout-4.jsonl",
         "detect-holdout-5.jsonl",
         "detect-holdout-6.jsonl",
+        "detect-holdout-7.jsonl",
     ];
     for (name, s) in names.iter().zip(&held) {
         let (p, r) = (ratio(s.tp, s.tp + s.fp), ratio(s.tp, s.attacks));

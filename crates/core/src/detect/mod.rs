@@ -64,7 +64,7 @@
 //!   its own (the value would go to the server);
 //! - an instruction about a tool of the same server ([`scan_tools`]) is only [`Severity::Info`];
 //! - a phrase between quotation marks, or inside a quotation presented as an example ("such
-//!   as \"…\""), is mentioned, not said: only [`Severity::Info`].
+//!   as \"…\""), is mentioned, not said: only [`Severity::Info`], and it escalates nothing.
 //!
 //! In tool results, rules that can only give [`Severity::Info`] run only on strings where
 //! something else was found (that is when they can escalate it), to keep large results fast.
@@ -341,16 +341,26 @@ pub fn scan_resource(resource: &Value) -> Vec<Finding> {
 /// Findings in the `instructions` string a server returns from `initialize`.
 pub fn scan_instructions(text: &str) -> Vec<Finding> {
     let mut out = Vec::new();
-    scan_string(text, "", Context::Describe, &[], &mut out);
+    let mut mentioned = Vec::new();
+    scan_string(text, "", Context::Describe, &[], &mut out, &mut mentioned);
     // The `instructions` of `initialize` are addressed to the model by design ("These
     // instructions are written for an LLM"): saying so is not an injection there.
-    out.retain(|f| f.rule != "addressed-to-ai");
-    finish(out, Context::Describe)
+    let mut kept = Vec::with_capacity(out.len());
+    let mut kept_mentioned = Vec::new();
+    for (i, f) in out.into_iter().enumerate() {
+        if f.rule != "addressed-to-ai" {
+            if mentioned.contains(&i) {
+                kept_mentioned.push(kept.len());
+            }
+            kept.push(f);
+        }
+    }
+    finish(kept, Context::Describe, &kept_mentioned)
 }
 
 /// Findings in the `result` of a `tools/call`, secrets included.
 pub fn scan_result(result: &Value) -> Vec<Finding> {
-    let mut out = scan_item(result, Context::Result, &[]);
+    let (mut out, mentioned) = scan_item_raw(result, Context::Result, &[]);
     // A vendor's documented sample key is not reported (it is still redacted from the history).
     for s in crate::secrets::scan(result).into_iter().filter(|s| !s.documented) {
         let len = result.pointer(&s.pointer).and_then(Value::as_str).map_or(0, str::len);
@@ -363,17 +373,27 @@ pub fn scan_result(result: &Value) -> Vec<Finding> {
             evidence: format!("a {}", s.kind),
         });
     }
-    finish(out, Context::Result)
+    finish(out, Context::Result, &mentioned)
 }
 
 fn scan_item(value: &Value, ctx: Context, siblings: &[&str]) -> Vec<Finding> {
-    let mut walker = Walker { out: Vec::new(), pointer: String::new(), siblings, ctx };
+    let (out, mentioned) = scan_item_raw(value, ctx, siblings);
+    finish(out, ctx, &mentioned)
+}
+
+/// The findings of an item before escalation, and the indices of those that are mentioned
+/// (quoted), not said.
+fn scan_item_raw(value: &Value, ctx: Context, siblings: &[&str]) -> (Vec<Finding>, Vec<usize>) {
+    let mut walker =
+        Walker { out: Vec::new(), mentioned: Vec::new(), pointer: String::new(), siblings, ctx };
     walker.walk(value, None, 0, false);
-    finish(walker.out, ctx)
+    (walker.out, walker.mentioned)
 }
 
 struct Walker<'a> {
     out: Vec<Finding>,
+    /// Indices in `out` of phrases mentioned (quoted), not said.
+    mentioned: Vec<usize>,
     pointer: String,
     siblings: &'a [&'a str],
     ctx: Context,
@@ -392,7 +412,14 @@ impl Walker<'_> {
                     }
                     (ctx, _) => ctx,
                 };
-                scan_string(s, &self.pointer, ctx, self.siblings, &mut self.out);
+                scan_string(
+                    s,
+                    &self.pointer,
+                    ctx,
+                    self.siblings,
+                    &mut self.out,
+                    &mut self.mentioned,
+                );
             }
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -421,7 +448,14 @@ impl Walker<'_> {
                     let schema = in_schema || k == "inputSchema" || k == "outputSchema";
                     if key == Some("properties") && in_schema {
                         // A property name is shown to the model too.
-                        scan_string(k, &self.pointer, Context::Name, self.siblings, &mut self.out);
+                        scan_string(
+                            k,
+                            &self.pointer,
+                            Context::Name,
+                            self.siblings,
+                            &mut self.out,
+                            &mut self.mentioned,
+                        );
                         names::scan_parameter(k, item, &self.pointer, &mut self.out);
                     }
                     self.walk(item, Some(k), depth + 1, schema);
@@ -443,8 +477,16 @@ fn push_escaped(pointer: &mut String, key: &str) {
     }
 }
 
-/// Hidden text and phrase rules in one string.
-fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &mut Vec<Finding>) {
+/// Hidden text and phrase rules in one string; the indices of phrases that are mentioned
+/// (quoted), not said, are added to `mentioned`.
+fn scan_string(
+    s: &str,
+    location: &str,
+    ctx: Context,
+    siblings: &[&str],
+    out: &mut Vec<Finding>,
+    mentioned: &mut Vec<usize>,
+) {
     if s.is_empty() || out.len() >= MAX_FINDINGS * 4 {
         return;
     }
@@ -565,6 +607,7 @@ fn scan_string(s: &str, location: &str, ctx: Context, siblings: &[&str], out: &m
         // instructions'").
         if rule.kind != Kind::ForgedTurn && quoted(text, &hit.span) {
             severity = Severity::Info;
+            mentioned.push(out.len());
         }
         let evidence = excerpt(&text[hit.span.clone()], 160);
         let span = match &mapped {
@@ -648,8 +691,16 @@ fn quoted_example(text: &str, span: &Range<usize>) -> bool {
     })
 }
 
-/// Escalation, de-duplication and the cap, for the findings of one item.
-fn finish(mut out: Vec<Finding>, ctx: Context) -> Vec<Finding> {
+/// Escalation, de-duplication and the cap, for the findings of one item. The findings at the
+/// indices `mentioned` (phrases quoted, not said) are kept as they are and escalate nothing.
+fn finish(out: Vec<Finding>, ctx: Context, mentioned: &[usize]) -> Vec<Finding> {
+    let (mut out, quotes): (Vec<Finding>, Vec<Finding>) = if mentioned.is_empty() {
+        (out, Vec::new())
+    } else {
+        let (said, quoted): (Vec<_>, Vec<_>) =
+            out.into_iter().enumerate().partition(|(i, _)| !mentioned.contains(i));
+        (said.into_iter().map(|(_, f)| f).collect(), quoted.into_iter().map(|(_, f)| f).collect())
+    };
     let directive = out.iter().any(|f| f.kind.is_directive() || f.rule == "unicode-tag-characters");
     let payload = out.iter().any(|f| f.kind.is_payload());
     let credential = out.iter().any(|f| f.kind == Kind::CredentialAccess);
@@ -712,6 +763,7 @@ fn finish(mut out: Vec<Finding>, ctx: Context) -> Vec<Finding> {
             f.severity = Severity::Block;
         }
     }
+    out.extend(quotes);
     // Overlapping findings of one kind in one string: keep the most severe.
     out.sort_by(|a, b| {
         (b.kind == Kind::ScanLimit)
