@@ -4165,6 +4165,8 @@ pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
     let mut out: Vec<Hit> = Vec::new();
     for (ri, rule_ranges) in ranges.iter().enumerate() {
         let rule = &RULES[ri];
+        // This rule's hits so far: they are all pushed in this iteration.
+        let first = out.len();
         let mut found = 0;
         let mut covered = 0;
         for range in rule_ranges {
@@ -4191,9 +4193,7 @@ pub(super) fn hits(s: &str, ctx: Context, min: Severity) -> Vec<Hit> {
                     None => 0,
                 };
                 let span = span.start - widen.min(before.len())..span.end;
-                if out.iter().any(|h| {
-                    std::ptr::eq(h.rule, rule) && h.span.start < span.end && span.start < h.span.end
-                }) {
+                if out[first..].iter().any(|h| h.span.start < span.end && span.start < h.span.end) {
                     continue;
                 }
                 let tool = caps
