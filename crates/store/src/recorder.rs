@@ -283,8 +283,10 @@ impl StoreRecorder {
                 "the history writer is falling behind: {queued} events are waiting to be written"
             );
         }
-        // Only what someone waits for cuts the writer's linger short.
-        let urgent = !matches!(message, Message::Event(_) | Message::Tools(..));
+        // Only what someone waits for, or the event that makes a full batch, cuts the writer's
+        // linger short.
+        let urgent = !matches!(message, Message::Event(_) | Message::Tools(..))
+            || (queued >= MAX_BATCH && queued - events < MAX_BATCH);
         let mut message = message;
         let sent = loop {
             let seen = self.signals.taken();
@@ -491,7 +493,6 @@ async fn write_loop(
                 let woken = tokio::select! {
                     () = signals.urgent.notified() => true,
                     () = tokio::time::sleep_until(deadline) => false,
-                    () = until_full(queued) => true,
                 };
                 let mut closed = false;
                 while q.events.len() < MAX_BATCH {
@@ -560,14 +561,6 @@ async fn write_loop(
         for flush in flushes {
             let _ = flush.send(Ok(()));
         }
-    }
-}
-
-/// Resolves once a full batch is waiting to be written, counting the events already collected
-/// (checked every millisecond: the relay does not wake the writer for each event).
-async fn until_full(queued: &AtomicUsize) {
-    while queued.load(Ordering::Relaxed) < MAX_BATCH {
-        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
