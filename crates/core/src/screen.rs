@@ -10,8 +10,8 @@
 //!   GB/s; a result that has some is parsed, sanitized and scanned at once). The phrase rules
 //!   run on a background thread ([`ResultScanner`]), off the relay's critical path: their
 //!   findings are recorded as a `detection` event for the call and mark the session as having
-//!   taken in untrusted content. The queue is bounded by bytes ([`QUEUE_BYTES`]); when it is
-//!   full the relay waits (a result over 256 KiB passes unscanned instead, and that is
+//!   taken in untrusted content. The queue is bounded by bytes ([`QUEUE_BYTES`]) and by
+//!   results ([`QUEUE_RESULTS`]); when it is full the relay waits (a result over 256 KiB passes unscanned instead, and that is
 //!   recorded). The relay wakes the scanner only when it sleeps, and the scanner takes every
 //!   result queued at each wake.
 
@@ -27,10 +27,16 @@ use crate::record::{Event, Recorder};
 /// What the results waiting for the background scanner, and the ones it is scanning, may
 /// count together (see [`Job::cost`]): a bound on memory (each is a whole message) and on how
 /// far the findings lag behind the relay (about 20 ms of scanning at 250 MB/s). Five results
-/// of 1 MiB, as many as the queue of four whole messages held with the one being scanned; a
-/// few thousand small ones, which the scanner takes all at once, so that a flood of small
-/// results wakes it once per batch instead of once per result.
+/// of 1 MiB, as many as the queue of four whole messages held with the one being scanned;
+/// small ones are bounded by [`QUEUE_RESULTS`]. The scanner takes everything queued at once,
+/// so a flood of small results wakes it once per batch instead of once per result.
 const QUEUE_BYTES: usize = 5 * 1024 * 1024;
+/// The most results waiting for the scanner or being scanned, whatever their size: a result
+/// with findings costs the scanner far more than its bytes (evidence, the record, the report
+/// to the daemon), and the findings of a result must not lag far behind it (a burst of 5,000
+/// small injected results, each flagged, lagged half a second behind the relay with the
+/// byte bound alone).
+const QUEUE_RESULTS: usize = 64;
 /// What a queued result counts beyond its line: its event, and the scanner's fixed cost per
 /// result (parsing, the walk, the secrets check: a few microseconds, as long as scanning about
 /// a KiB of text takes).
@@ -278,15 +284,19 @@ impl Job {
 #[derive(Default)]
 struct Queue {
     jobs: VecDeque<Job>,
-    /// What the results queued and the ones being scanned count (see [`Job::cost`]).
+    /// What the results queued and the ones being scanned count (see [`Job::cost`]), and how
+    /// many they are.
     bytes: usize,
+    count: usize,
     /// Results accepted, and results scanned (to answer [`ResultScanner::flush`]).
     submitted: u64,
     scanned: u64,
     /// The scanner waits for work (the relay wakes it; otherwise it drains without being told).
     sleeping: bool,
-    /// Threads waiting for room or for a flush (the scanner wakes them only then).
+    /// Threads waiting for room or for a flush (the scanner wakes them only then), and how
+    /// many of them wait for a flush.
     waiting: usize,
+    flushing: usize,
     /// No more results will come: the scanner finishes what is queued and stops.
     closed: bool,
 }
@@ -346,7 +356,9 @@ impl ResultScanner {
         let job = Job { event, line: line.to_vec() };
         let cost = job.cost();
         let mut queue = shared.lock();
-        while queue.bytes > 0 && queue.bytes + cost > QUEUE_BYTES {
+        while queue.count > 0
+            && (queue.bytes + cost > QUEUE_BYTES || queue.count + 1 > QUEUE_RESULTS)
+        {
             if queue.closed || line.len() > WAIT_BELOW {
                 return false;
             }
@@ -358,6 +370,7 @@ impl ResultScanner {
             return false;
         }
         queue.bytes += cost;
+        queue.count += 1;
         queue.submitted += 1;
         queue.jobs.push_back(job);
         let wake = std::mem::take(&mut queue.sleeping);
@@ -375,8 +388,10 @@ impl ResultScanner {
         let target = queue.submitted;
         while queue.scanned < target && !queue.closed {
             queue.waiting += 1;
+            queue.flushing += 1;
             queue = shared.progress.wait(queue).unwrap_or_else(|p| p.into_inner());
             queue.waiting -= 1;
+            queue.flushing -= 1;
         }
     }
 }
@@ -442,8 +457,12 @@ fn scan_loop(shared: &Shared, recorder: &dyn Recorder, found: &OnFound) {
             scan_one(job, recorder, found);
             let mut queue = shared.lock();
             queue.bytes -= cost;
+            queue.count -= 1;
             queue.scanned += 1;
-            let waiting = queue.waiting > 0;
+            // Waiting relays go on once half the queue is free (not after each result); a
+            // flush looks after each result.
+            let room = queue.count <= QUEUE_RESULTS / 2 && queue.bytes <= QUEUE_BYTES / 2;
+            let waiting = queue.waiting > 0 && (room || queue.count == 0 || queue.flushing > 0);
             drop(queue);
             if waiting {
                 shared.progress.notify_all();
@@ -643,6 +662,36 @@ mod scanner_tests {
             kept.0.lock().unwrap().iter().map(|e| e.id.clone()).collect();
         assert_eq!(ids, [Some("0".to_owned()), Some("2".to_owned())]);
         assert_eq!(shared.lock().bytes, 0);
+    }
+
+    #[test]
+    fn small_results_wait_at_the_count_bound_and_all_are_scanned() {
+        let kept = Arc::new(Kept::default());
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let hold = Mutex::new(hold);
+        let scanner = Arc::new(ResultScanner::start(
+            kept.clone(),
+            Arc::new(move |_: &Event, _: &[Recorded]| {
+                let _ = hold.lock().unwrap().recv_timeout(Duration::from_secs(10));
+            }),
+        ));
+        for id in 0..QUEUE_RESULTS {
+            assert!(scanner.submit(event(id), &injected(id)));
+        }
+        let shared = scanner.shared.clone().unwrap();
+        assert_eq!(shared.lock().count, QUEUE_RESULTS);
+        let waiting = {
+            let scanner = scanner.clone();
+            std::thread::spawn(move || scanner.submit(event(QUEUE_RESULTS), &injected(0)))
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished(), "a small result waits at the count bound");
+        assert!(shared.lock().count <= QUEUE_RESULTS);
+        drop(release);
+        assert!(waiting.join().unwrap());
+        scanner.flush();
+        assert_eq!(kept.0.lock().unwrap().len(), QUEUE_RESULTS + 1);
+        assert_eq!(shared.lock().count, 0);
     }
 
     #[test]
