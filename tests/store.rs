@@ -527,6 +527,55 @@ fn record_durable_returns_once_another_connection_sees_the_row() {
 }
 
 #[test]
+fn a_flood_beyond_the_queue_from_two_threads_keeps_every_event_and_each_refusal_before_it_returns()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mcpfw.db");
+    let recorder = StoreRecorder::start(&db, key()).unwrap();
+    // Two relays record far more than the queue holds, so both wait for room again and again;
+    // one of them keeps a refusal every 1,000 events, which must be in the file when
+    // `record_durable` returns.
+    let per_thread = 6_000u64;
+    std::thread::scope(|scope| {
+        for thread in 0..2u64 {
+            let (recorder, db) = (&recorder, &db);
+            scope.spawn(move || {
+                for i in 0..per_thread {
+                    let n = thread * per_thread + i;
+                    if thread == 1 && i % 1_000 == 999 {
+                        let reason = format!("refusal {n}");
+                        let refusal = Event {
+                            reason: Some(reason.clone()),
+                            verdict: Verdict::Deny,
+                            ..event(n)
+                        };
+                        recorder.record_durable(refusal).unwrap();
+                        let sql = format!("SELECT count(*) FROM events WHERE reason = '{reason}'");
+                        assert_eq!(
+                            sqlite(db, &sql),
+                            "1",
+                            "{reason} was not kept before it returned"
+                        );
+                    } else {
+                        recorder.record(event(n));
+                    }
+                }
+            });
+        }
+    });
+    recorder.flush();
+    assert_eq!(recorder.queued(), 0);
+    assert_eq!(sqlite(&db, "SELECT count(*) FROM events"), (2 * per_thread).to_string());
+    assert_eq!(sqlite(&db, "SELECT count(*) FROM events WHERE reason LIKE 'refusal %'"), "6");
+    drop(recorder);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let report = Store::open(&db, key()).await.unwrap().verify().await.unwrap();
+        assert!(report.ok && report.checked == 2 * per_thread, "{report:?}");
+    });
+}
+
+#[test]
 fn another_process_holding_the_write_lock_delays_but_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mcpfw.db");

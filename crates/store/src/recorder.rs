@@ -5,14 +5,18 @@
 //! [`Store`]) takes everything queued, up to [`MAX_BATCH`] events, and appends it in one
 //! transaction. When a batch is small and nobody is waiting for it, the writer lingers up to
 //! [`LINGER`] for more, so a steady trickle still makes few transactions; a batch that someone
-//! waits for ([`Recorder::record_durable`], [`Recorder::flush`]) is written at once.
+//! waits for ([`Recorder::record_durable`], [`Recorder::flush`]) is written at once. While it
+//! lingers, events do not wake it one by one: a message someone waits for, a full batch or
+//! the end of the linger does, and it takes everything queued meanwhile.
 //!
 //! Nothing accepted is dropped silently: a batch that cannot be written (disk full, the
 //! database locked beyond the busy timeout) is retried with backoff, and only then given up
 //! with a `tracing::error!` that says how many events were lost; waiters get the error. The
 //! queue is bounded ([`QUEUE_CAPACITY`] messages, a few MiB at most): when traffic outruns the
 //! disk, the relay waits for room instead of memory growing without limit — nothing is lost,
-//! the flood is slowed to what the history can keep. A warning is logged when that happens.
+//! the flood is slowed to what the history can keep. A relay that waits is woken once the
+//! writer has taken a batch off the queue, not for each event it takes. A warning is logged
+//! when that happens.
 //! `record` must therefore be called from plain threads, not from inside an async runtime.
 
 use std::path::Path;
@@ -20,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -49,6 +53,40 @@ pub const QUEUE_CAPACITY: usize = 1024;
 
 /// The queue length above which the first "falling behind" warning is logged.
 const QUEUE_WARN_FIRST: usize = QUEUE_CAPACITY;
+
+/// What the relay and the writer tell each other beyond the queue itself: the writer is
+/// woken early from its linger only by a message someone waits for (`urgent`), not by every
+/// event; and a relay that found the queue full sleeps until the writer has taken a whole
+/// batch off it (`room`), not woken once per event the writer takes.
+#[derive(Default)]
+struct Signals {
+    urgent: tokio::sync::Notify,
+    /// How many batches the writer has taken off the queue.
+    taken: std::sync::Mutex<u64>,
+    room: std::sync::Condvar,
+}
+
+impl Signals {
+    fn taken(&self) -> u64 {
+        *self.taken.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called by the writer once it has taken what was queued.
+    fn took_batch(&self) {
+        *self.taken.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.room.notify_all();
+    }
+
+    /// Waits until the writer takes another batch than `seen`, or `limit` passes.
+    fn wait_for_room(&self, seen: u64, limit: Duration) {
+        let taken = self.taken.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self.room.wait_timeout_while(taken, limit, |taken| *taken == seen);
+    }
+}
+
+/// How long a relay waits for room before it looks again on its own (the writer tells it
+/// sooner; this only bounds a missed wake-up).
+const ROOM_WAIT: Duration = Duration::from_millis(20);
 
 /// What the writer thread says of a batch, to every caller that waits for it (as text: one
 /// error is told to many, and the [`Recorder`] interface carries text).
@@ -109,6 +147,7 @@ type PinAnswer = std_mpsc::SyncSender<Result<Vec<mcpfw_core::record::Trust>, Str
 /// Dropping it writes everything still queued and waits for the writer thread to finish.
 pub struct StoreRecorder {
     sender: Option<mpsc::Sender<Message>>,
+    signals: Arc<Signals>,
     writer: Option<JoinHandle<()>>,
     queued: Arc<AtomicUsize>,
     /// The next queue length that triggers a warning.
@@ -150,6 +189,8 @@ impl StoreRecorder {
         let queued = Arc::new(AtomicUsize::new(0));
         let path = store_path.to_owned();
         let writer_queued = queued.clone();
+        let signals = Arc::new(Signals::default());
+        let writer_signals = signals.clone();
         let writer = std::thread::Builder::new()
             .name("mcpfw-store-writer".into())
             .spawn(move || {
@@ -185,7 +226,7 @@ impl StoreRecorder {
                             return;
                         }
                     }
-                    write_loop(&store, receiver, &writer_queued).await;
+                    write_loop(&store, receiver, &writer_queued, &writer_signals).await;
                     store.close().await;
                 });
             })
@@ -194,6 +235,7 @@ impl StoreRecorder {
             Ok(Ok(value)) => Ok((
                 StoreRecorder {
                     sender: Some(sender),
+                    signals,
                     writer: Some(writer),
                     queued,
                     warn_at: AtomicUsize::new(QUEUE_WARN_FIRST),
@@ -214,7 +256,7 @@ impl StoreRecorder {
     /// A handle that reads the database rules through this writer (for a policy that reloads
     /// while the server runs), or `None` once the writer stopped.
     pub fn rules_reader(&self) -> Option<RulesReader> {
-        self.sender.clone().map(|sender| RulesReader { sender })
+        self.sender.clone().map(|sender| RulesReader { sender, signals: self.signals.clone() })
     }
 
     /// Events accepted but not yet committed.
@@ -241,14 +283,26 @@ impl StoreRecorder {
                 "the history writer is falling behind: {queued} events are waiting to be written"
             );
         }
-        let sent = match sender.try_send(message) {
-            Ok(()) => Ok(()),
-            // Full: wait for room. Never lose, never grow without bound.
-            Err(mpsc::error::TrySendError::Full(message)) => {
-                wait_here(|| sender.blocking_send(message).map_err(|e| Box::new(e.0)))
+        // Only what someone waits for, or the event that makes a full batch, cuts the writer's
+        // linger short.
+        let urgent = !matches!(message, Message::Event(_) | Message::Tools(..))
+            || (queued >= MAX_BATCH && queued - events < MAX_BATCH);
+        let mut message = message;
+        let sent = loop {
+            let seen = self.signals.taken();
+            match sender.try_send(message) {
+                Ok(()) => break Ok(()),
+                // Full: wait for room. Never lose, never grow without bound.
+                Err(mpsc::error::TrySendError::Full(back)) => {
+                    message = back;
+                    wait_here(|| self.signals.wait_for_room(seen, ROOM_WAIT));
+                }
+                Err(mpsc::error::TrySendError::Closed(back)) => break Err(Box::new(back)),
             }
-            Err(mpsc::error::TrySendError::Closed(message)) => Err(Box::new(message)),
         };
+        if urgent && sent.is_ok() {
+            self.signals.urgent.notify_one();
+        }
         sent.inspect_err(|_| {
             self.queued.fetch_sub(events, Ordering::Relaxed);
         })
@@ -283,6 +337,7 @@ fn wait_here<T>(wait: impl FnOnce() -> T) -> T {
 #[derive(Clone)]
 pub struct RulesReader {
     sender: mpsc::Sender<Message>,
+    signals: Arc<Signals>,
 }
 
 impl RulesReader {
@@ -294,6 +349,7 @@ impl RulesReader {
             mpsc::error::TrySendError::Full(_) => WriterError::Busy,
             mpsc::error::TrySendError::Closed(_) => WriterError::Stopped,
         })?;
+        self.signals.urgent.notify_one();
         match wait_here(|| rx.recv()) {
             Ok(answer) => Ok(answer?),
             Err(_) => Err(WriterError::NoAnswer),
@@ -398,7 +454,12 @@ impl Drop for StoreRecorder {
 }
 
 /// Takes batches off the queue and appends them until the queue is closed and empty.
-async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued: &AtomicUsize) {
+async fn write_loop(
+    store: &Store,
+    mut receiver: mpsc::Receiver<Message>,
+    queued: &AtomicUsize,
+    signals: &Signals,
+) {
     let mut events = Vec::with_capacity(MAX_BATCH);
     let mut waiters: Vec<Done> = Vec::new();
     // After a batch is given up, later batches get one attempt each until one succeeds, so a
@@ -423,17 +484,34 @@ async fn write_loop(store: &Store, mut receiver: mpsc::Receiver<Message>, queued
                 Err(_) => break,
             }
         }
-        // A small batch nobody waits for: linger briefly for more.
+        // A small batch nobody waits for: linger briefly for more. The writer sleeps through
+        // it rather than waking for each event: a message someone waits for, a queue that
+        // fills up, or the end of the linger wakes it, and it takes what came meanwhile.
         if q.nobody_waits() && q.events.len() < MAX_BATCH {
-            let deadline = Instant::now() + LINGER;
+            let deadline = tokio::time::Instant::now() + LINGER;
             while q.events.len() < MAX_BATCH && q.nobody_waits() {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match tokio::time::timeout(left, receiver.recv()).await {
-                    Ok(Some(message)) => q.take(message),
-                    Ok(None) | Err(_) => break,
+                let woken = tokio::select! {
+                    () = signals.urgent.notified() => true,
+                    () = tokio::time::sleep_until(deadline) => false,
+                };
+                let mut closed = false;
+                while q.events.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(message) => q.take(message),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                if !woken || closed {
+                    break;
                 }
             }
         }
+        // What waited for room may go on: the queue has room for a batch again.
+        signals.took_batch();
 
         let outcome = if events.is_empty() {
             Ok(())
