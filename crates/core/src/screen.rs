@@ -615,10 +615,8 @@ mod scanner_tests {
         assert!(events.iter().all(|e| e.kind == EventKind::Detection && !e.findings.is_empty()));
     }
 
-    #[test]
-    fn the_queue_holds_its_byte_bound_small_results_wait_and_large_ones_pass_unscanned() {
-        let kept = Arc::new(Kept::default());
-        // The scanner stops at the first finding until the test lets it go on.
+    /// A scanner that stops at each finding until the test sends on the returned channel.
+    fn held_scanner(kept: &Arc<Kept>) -> (Arc<ResultScanner>, std::sync::mpsc::Sender<()>) {
         let (release, hold) = std::sync::mpsc::channel::<()>();
         let hold = Mutex::new(hold);
         let scanner = Arc::new(ResultScanner::start(
@@ -627,6 +625,13 @@ mod scanner_tests {
                 let _ = hold.lock().unwrap().recv_timeout(Duration::from_secs(10));
             }),
         ));
+        (scanner, release)
+    }
+
+    #[test]
+    fn the_queue_holds_its_byte_bound_small_results_wait_and_large_ones_pass_unscanned() {
+        let kept = Arc::new(Kept::default());
+        let (scanner, release) = held_scanner(&kept);
         assert!(scanner.submit(event(0), &injected(0)));
         let shared = scanner.shared.clone().unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -667,14 +672,7 @@ mod scanner_tests {
     #[test]
     fn small_results_wait_at_the_count_bound_and_all_are_scanned() {
         let kept = Arc::new(Kept::default());
-        let (release, hold) = std::sync::mpsc::channel::<()>();
-        let hold = Mutex::new(hold);
-        let scanner = Arc::new(ResultScanner::start(
-            kept.clone(),
-            Arc::new(move |_: &Event, _: &[Recorded]| {
-                let _ = hold.lock().unwrap().recv_timeout(Duration::from_secs(10));
-            }),
-        ));
+        let (scanner, release) = held_scanner(&kept);
         for id in 0..QUEUE_RESULTS {
             assert!(scanner.submit(event(id), &injected(id)));
         }

@@ -102,6 +102,16 @@ fn answer(action: Action) -> Value {
     }
 }
 
+/// The names of the tools in a `tools/list` answer.
+fn tool_names(listed: &Value) -> Vec<&str> {
+    listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect()
+}
+
 /// Lists `tools` (name → description) through the pipeline; returns what the client gets.
 fn list_tools(p: &Pipeline, id: u64, tools: &[(&str, &str)]) -> Action {
     client(p, json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}));
@@ -242,12 +252,7 @@ fn the_gate_withholds_a_changed_tool_tells_the_person_and_refuses_its_calls_unti
         Trust::Pinned,
     ]);
     let listed = answer(list_tools(&p, 1, &[("search", "Searches."), ("read", "Reads.")]));
-    let names: Vec<&str> = listed["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = tool_names(&listed);
     assert_eq!(names, ["read"], "the changed tool is withheld from the client");
     assert!(crate::finding::to_text(&memory.last().findings).contains("tool-changed"));
     let told = effects.0.lock().unwrap().clone();
@@ -690,12 +695,7 @@ fn a_clean_tool_list_is_remembered_and_a_poisoned_one_is_read_every_time() {
     let (next, memory) = with_file();
     assert!(matches!(list_tools(&next, 1, &clean), Action::Forward));
     let listed = answer(list_tools(&next, 2, &poisoned));
-    let names: Vec<&str> = listed["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = tool_names(&listed);
     assert_eq!(names, ["echo"]);
     assert!(memory.last().reason.unwrap().contains("withheld add"));
     // A change to a remembered list (one more tool) is read again: a poisoned tool added to
