@@ -197,7 +197,7 @@ pub fn read(path: &str, base: Option<&WinPath>, home: Option<&WinPath>) -> Resul
                 ));
             }
             Utf8WindowsComponent::Normal(raw) => {
-                let name = file_name(path, raw, &mut notes)?;
+                let name = file_name(path, raw, verbatim, &mut notes)?;
                 if name == ".." && !verbatim {
                     before_dotdot.get_or_insert_with(|| current.clone());
                     current.pop();
@@ -258,8 +258,15 @@ fn device_path<'a>(
 }
 
 /// One name as Windows stores it: the stream cut off, trailing dots and spaces dropped; device
-/// names and names made only of dots and spaces refused.
-fn file_name(path: &str, raw: &str, notes: &mut Vec<String>) -> Result<String, String> {
+/// names and names made only of dots and spaces refused. In a verbatim path (`\\?\`) Windows
+/// drops nothing: a name that is `.` or `..` once its stream is cut off, or that ends in a
+/// dot or a space, names something other than what it reads as, and is refused.
+fn file_name(
+    path: &str,
+    raw: &str,
+    verbatim: bool,
+    notes: &mut Vec<String>,
+) -> Result<String, String> {
     let mut name = raw;
     if let Some((file, stream)) = raw.split_once(':') {
         if file.is_empty() {
@@ -273,6 +280,12 @@ fn file_name(path: &str, raw: &str, notes: &mut Vec<String>) -> Result<String, S
         return Err(format!("`{path}` is a verbatim path (\\\\?\\) with `/` in a name (`{name}`)"));
     }
     let stripped = name.trim_end_matches(['.', ' ']);
+    if verbatim && stripped.len() != name.len() {
+        return Err(format!(
+            "`{path}` is a verbatim path (\\\\?\\) with a name that is `.` or `..` or ends in a dot \
+             or a space (`{raw}`), which Windows passes to the file system as written"
+        ));
+    }
     if name == "." || name == ".." {
         return Ok(name.to_owned());
     }
@@ -404,6 +417,15 @@ mod tests {
         assert_eq!(read("a/b", Some(&base), None).unwrap().before_dotdot, None);
         assert!(err(r"\\?\C:\Users\me\..\x").contains("verbatim"));
         assert!(err(r"\\?\C:\Users\me/../x").contains("verbatim"));
+        // A `..` behind a stream, and a name with trailing dots, are names in a verbatim path:
+        // read as the folder above, or as the name without its dots, they would be another path.
+        assert!(err(r"\\?\C:\Users\..::$DATA\me").contains("verbatim"));
+        assert!(err(r"\\?\C:\Users\me\project.\x").contains("verbatim"));
+        assert!(err(r"\\?\C:\Users\me\project \x").contains("verbatim"));
+        assert_eq!(
+            read(r"\\?\C:\Users\me\x", None, None).unwrap().path.display(),
+            r"C:\Users\me\x"
+        );
     }
 
     #[test]
