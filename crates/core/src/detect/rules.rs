@@ -3841,11 +3841,9 @@ fn unicode_letters(hir: Hir) -> Hir {
 
 /// A literal with each letter outside ASCII replaced by the class of its cases.
 fn fold_letters(bytes: &[u8]) -> Hir {
-    let Ok(text) = std::str::from_utf8(bytes)
-        .map_err(drop)
-        .and_then(|t| if t.is_ascii() { Err(()) } else { Ok(t) })
-    else {
-        return Hir::literal(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) if !text.is_ascii() => text,
+        _ => return Hir::literal(bytes),
     };
     Hir::concat(
         text.chars()
